@@ -1,0 +1,19 @@
+import type { NextConfig } from 'next';
+
+// Coffer is self-hosted: never phone home from builds or servers.
+process.env.NEXT_TELEMETRY_DISABLED ??= '1';
+
+/**
+ * The console and API server. Internal packages are TypeScript source, so Next compiles
+ * them; the database driver stays a Node external. No build step downloads anything
+ * (system font stack, no remote images).
+ */
+const nextConfig: NextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  transpilePackages: ['@coffer/db', '@coffer/contracts'],
+  serverExternalPackages: ['pg', '@prisma/client', '@prisma/adapter-pg', 'pino', 'bullmq', 'ioredis'],
+  typescript: { tsconfigPath: './tsconfig.json' },
+};
+
+export default nextConfig;

@@ -1,0 +1,63 @@
+'use client';
+
+import { type QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { createTRPCClient, httpBatchStreamLink, loggerLink } from '@trpc/client';
+import { createTRPCContext } from '@trpc/tanstack-react-query';
+import { useState } from 'react';
+import SuperJSON from 'superjson';
+
+import type { AppRouter } from '~/server/api/root';
+import { createQueryClient } from './query-client';
+
+let browserQueryClient: QueryClient | undefined;
+
+function getQueryClient(): QueryClient {
+  if (typeof window === 'undefined') {
+    // On the server (client components' SSR pass) every request gets a fresh client.
+    return createQueryClient();
+  }
+  // In the browser, one client for the life of the tab, so Suspense does not recreate it.
+  browserQueryClient ??= createQueryClient();
+  return browserQueryClient;
+}
+
+export const { useTRPC, TRPCProvider } = createTRPCContext<AppRouter>();
+
+export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
+  const queryClient = getQueryClient();
+  const [trpcClient] = useState(() =>
+    createTRPCClient<AppRouter>({
+      links: [
+        loggerLink({
+          enabled: (op) =>
+            process.env.NODE_ENV === 'development' ||
+            (op.direction === 'down' && op.result instanceof Error),
+        }),
+        httpBatchStreamLink({
+          transformer: SuperJSON,
+          url: `${getBaseUrl()}/api/trpc`,
+          headers() {
+            const headers = new Headers();
+            headers.set('x-trpc-source', 'nextjs-react');
+            return headers;
+          },
+        }),
+      ],
+    }),
+  );
+
+  return (
+    <QueryClientProvider client={queryClient}>
+      <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
+        {children}
+      </TRPCProvider>
+    </QueryClientProvider>
+  );
+}
+
+function getBaseUrl(): string {
+  if (typeof window !== 'undefined') return window.location.origin;
+  // Client components rendered on the server never fetch (data comes from the server
+  // prefetch), but the link still needs an absolute URL.
+  return 'http://localhost:3000';
+}

@@ -1,0 +1,308 @@
+#!/usr/bin/env node
+// Coffer's one entry point for people and CI (Node built-ins only, runs before `npm ci`):
+//
+//   npm start            set up everything and run Coffer (console, API, workers)
+//   npm test             set up everything and run every test (unit, integration, e2e)
+//   node scripts/coffer.mjs services [start|stop|env]   the embedded PostgreSQL and Redis
+//   node scripts/coffer.mjs stop                        stop the embedded services
+//
+// Settings (all optional): COFFER_DATA_DIR, COFFER_PG_PORT, COFFER_REDIS_PORT, PORT, HOST,
+// DATABASE_URL and REDIS_URL (use external services instead of the embedded ones).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RUNTIME_PACKAGES, TEST_PACKAGES, ensureNodeModules, ensurePrismaClient, ensureSystemPackages } from './lib/setup.mjs';
+import { ensurePostgres, ensureRedis, loadSecrets, recreateDatabase, stopPostgres, stopRedis } from './lib/services.mjs';
+import { SetupError, ensureDir, log, run, runAsync, waitForPort } from './lib/system.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const PROFILES = {
+  start: { dataDir: path.join(root, '.coffer'), pgPort: 55432, redisPort: 56379, webPort: 3000, database: 'coffer' },
+  test: { dataDir: path.join(root, '.coffer-test'), pgPort: 55442, redisPort: 56389, webPort: 3100, database: 'coffer_test' },
+};
+
+function resolveProfile(name) {
+  const defaults = PROFILES[name];
+  const portFrom = (variable, fallback) => {
+    const raw = process.env[variable];
+    if (!raw) return fallback;
+    const port = Number(raw);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SetupError(`${variable} must be a port number, got "${raw}"`);
+    return port;
+  };
+  return {
+    name,
+    dataDir: path.resolve(process.env.COFFER_DATA_DIR || defaults.dataDir),
+    pgPort: portFrom('COFFER_PG_PORT', defaults.pgPort),
+    redisPort: portFrom('COFFER_REDIS_PORT', defaults.redisPort),
+    webPort: portFrom('PORT', defaults.webPort),
+    database: defaults.database,
+  };
+}
+
+const commonEnv = {
+  NEXT_TELEMETRY_DISABLED: '1',
+  TURBO_TELEMETRY_DISABLED: '1',
+  DO_NOT_TRACK: '1',
+  CHECKPOINT_DISABLE: '1',
+};
+
+function setup({ forTests }) {
+  ensureSystemPackages(forTests ? [...RUNTIME_PACKAGES, ...TEST_PACKAGES] : RUNTIME_PACKAGES);
+  ensureNodeModules(root);
+  ensurePrismaClient(root);
+}
+
+/** Starts the embedded services (unless external URLs are given) and returns the env for Coffer. */
+async function startServices(profile) {
+  ensureDir(profile.dataDir, 0o755);
+  const secrets = loadSecrets(profile.dataDir);
+  let databaseUrl = process.env.DATABASE_URL;
+  let adminUrl = null;
+  if (!databaseUrl) {
+    const pg = await ensurePostgres({ dataDir: profile.dataDir, port: profile.pgPort, database: profile.database, secrets });
+    databaseUrl = pg.url;
+    adminUrl = pg.adminUrl;
+  } else {
+    log.ok('using DATABASE_URL from the environment');
+  }
+  let redisUrl = process.env.REDIS_URL;
+  if (!redisUrl) {
+    redisUrl = (await ensureRedis({ dataDir: profile.dataDir, port: profile.redisPort, secrets })).url;
+  } else {
+    log.ok('using REDIS_URL from the environment');
+  }
+  const publicUrl = process.env.COFFER_PUBLIC_URL || `http://localhost:${profile.webPort}`;
+  const env = {
+    ...commonEnv,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    COFFER_DATA_DIR: profile.dataDir,
+    BETTER_AUTH_SECRET: process.env.BETTER_AUTH_SECRET || secrets.authSecret,
+    BETTER_AUTH_URL: publicUrl,
+    COFFER_PUBLIC_URL: publicUrl,
+    COFFER_MASTER_KEY: process.env.COFFER_MASTER_KEY || secrets.masterKey,
+  };
+  return { env, adminUrl, secrets };
+}
+
+function deployMigrations(env) {
+  log.step('applying database migrations');
+  run('node', [path.join(root, 'packages/db/scripts/migrate.mjs'), 'deploy'], { env, cwd: root });
+}
+
+function seed(env) {
+  log.step('seeding flavors, datastores and the first operator');
+  const result = run(process.execPath, ['--import', 'tsx', path.join(root, 'packages/db/scripts/seed.ts')], {
+    env,
+    cwd: root,
+    quiet: true,
+  });
+  return result.stdout.trim();
+}
+
+function buildWeb(env) {
+  log.step('building the console (next build)');
+  run('npx', ['turbo', 'run', 'build', '--filter=@coffer/web', '--output-logs=errors-only'], { env, cwd: root });
+}
+
+async function commandStart() {
+  const profile = resolveProfile('start');
+  setup({ forTests: false });
+  const { env } = await startServices(profile);
+  deployMigrations(env);
+  const seedOutput = seed(env);
+  buildWeb(env);
+
+  const host = process.env.HOST || '0.0.0.0';
+  const children = [];
+  const startChild = (name, command, args) => {
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: 'inherit' });
+    child.on('exit', (code, signal) => {
+      if (!stopping) {
+        log.error(`${name} exited (${signal ?? code}); stopping Coffer`);
+        stop(1);
+      }
+    });
+    children.push(child);
+  };
+  let stopping = false;
+  const stop = (code) => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of children) child.kill('SIGTERM');
+    setTimeout(() => process.exit(code), 10_000).unref();
+    Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve() : child.on('exit', resolve))))).then(() =>
+      process.exit(code),
+    );
+  };
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+
+  if (fs.existsSync(path.join(root, 'apps/worker/src/main.ts'))) {
+    startChild('worker', process.execPath, ['--import', 'tsx', path.join(root, 'apps/worker/src/main.ts')]);
+  }
+  startChild('web', 'npm', ['run', 'start', '-w', '@coffer/web', '--', '-p', String(profile.webPort), '-H', host]);
+  await waitForPort(profile.webPort, { timeoutMs: 120_000, what: 'the console' });
+
+  console.log('');
+  log.ok(`Coffer is running: ${env.COFFER_PUBLIC_URL}`);
+  if (seedOutput) console.log(seedOutput.split('\n').map((line) => `  ${line}`).join('\n'));
+  log.info(`data directory: ${profile.dataDir}   (Ctrl-C stops the console and workers; \`npm run stop\` stops the embedded services)`);
+}
+
+/** Runs a test step; records its outcome instead of stopping at the first failure. */
+async function step(results, name, command, args, options) {
+  log.step(name);
+  const started = Date.now();
+  const code = await runAsync(command, args, { cwd: root, ...options });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  results.push({ name, ok: code === 0, seconds });
+  (code === 0 ? log.ok : log.error)(`${name} (${seconds}s)`);
+  return code === 0;
+}
+
+function readJsonReport(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+async function commandTest() {
+  const profile = resolveProfile('test');
+  setup({ forTests: true });
+  const { env, adminUrl } = await startServices(profile);
+  const reports = ensureDir(path.join(profile.dataDir, 'reports'));
+  for (const file of fs.readdirSync(reports)) fs.rmSync(path.join(reports, file), { force: true });
+  const testEnv = {
+    ...process.env,
+    ...env,
+    // Test suites create (and drop) their own uniquely named databases on this server.
+    COFFER_TEST_PG_ADMIN_URL: adminUrl ?? env.DATABASE_URL,
+    COFFER_TEST_DATA_DIR: path.join(profile.dataDir, 'instances-under-test'),
+    NODE_ENV: 'test',
+  };
+  const results = [];
+
+  // Static checks: schema and migrations agree, types, lint.
+  if (adminUrl) recreateDatabase(adminUrl, 'coffer_migrations_check');
+  await step(results, 'migrations match schema.prisma', 'node', [path.join(root, 'packages/db/scripts/migrate.mjs'), 'check'], {
+    env: { ...testEnv, DATABASE_URL: adminUrl ? adminUrl.replace(/\/postgres$/, '/coffer_migrations_check') : env.DATABASE_URL },
+  });
+  await step(results, 'typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only'], { env: testEnv });
+  await step(results, 'lint', 'npx', ['turbo', 'run', 'lint', '--output-logs=errors-only'], { env: testEnv });
+
+  // Unit and integration tests (vitest projects: every package with a vitest.config.ts).
+  const vitestReport = path.join(reports, 'vitest.json');
+  await step(
+    results,
+    'unit and integration tests (vitest)',
+    'npx',
+    ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestReport}`],
+    { env: testEnv },
+  );
+
+  // End-to-end: the built console against a fresh, migrated and seeded database.
+  const e2eDatabase = 'coffer_e2e';
+  let e2eEnv = testEnv;
+  if (adminUrl) {
+    recreateDatabase(adminUrl, e2eDatabase);
+    e2eEnv = { ...testEnv, DATABASE_URL: adminUrl.replace(/\/postgres$/, `/${e2eDatabase}`) };
+  }
+  e2eEnv = {
+    ...e2eEnv,
+    PORT: String(profile.webPort),
+    BETTER_AUTH_URL: `http://localhost:${profile.webPort}`,
+    COFFER_PUBLIC_URL: `http://localhost:${profile.webPort}`,
+    E2E_PORT: String(profile.webPort),
+    PLAYWRIGHT_JSON_OUTPUT_NAME: path.join(reports, 'playwright.json'),
+  };
+  let e2eReady = false;
+  try {
+    deployMigrations(e2eEnv);
+    seed(e2eEnv);
+    buildWeb({ ...e2eEnv, NODE_ENV: 'production' });
+    e2eReady = true;
+  } catch (error) {
+    log.error(`e2e preparation failed: ${error.message}`);
+    results.push({ name: 'e2e preparation', ok: false, seconds: '0' });
+  }
+  if (e2eReady) {
+    await step(results, 'end-to-end tests (Playwright, Chromium)', 'npx', ['playwright', 'test', '-c', 'e2e/playwright.config.ts', '--reporter=list,json'], {
+      env: e2eEnv,
+    });
+  }
+
+  // Summary.
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  const vitest = readJsonReport(vitestReport);
+  if (vitest) {
+    passed += vitest.numPassedTests ?? 0;
+    failed += vitest.numFailedTests ?? 0;
+    skipped += (vitest.numPendingTests ?? 0) + (vitest.numTodoTests ?? 0);
+  }
+  const playwright = readJsonReport(path.join(reports, 'playwright.json'));
+  if (playwright?.stats) {
+    passed += (playwright.stats.expected ?? 0) + (playwright.stats.flaky ?? 0);
+    failed += playwright.stats.unexpected ?? 0;
+    skipped += playwright.stats.skipped ?? 0;
+  }
+  const failedSteps = results.filter((r) => !r.ok);
+  console.log('\nSummary');
+  for (const r of results) console.log(`  ${r.ok ? 'ok  ' : 'FAIL'}  ${r.name} (${r.seconds}s)`);
+  // A failed step without failed tests (a type error, a crashed runner) still counts as a failure.
+  if (failedSteps.length && failed === 0) failed = failedSteps.length;
+  console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exit(failedSteps.length || failed ? 1 : 0);
+}
+
+async function commandServices(action = 'start') {
+  const profile = resolveProfile(process.env.COFFER_PROFILE === 'test' ? 'test' : 'start');
+  if (action === 'stop') return commandStop();
+  if (action !== 'start' && action !== 'env') throw new SetupError(`unknown services action "${action}" (start, stop, env)`);
+  ensureSystemPackages(RUNTIME_PACKAGES);
+  const { env } = await startServices(profile);
+  if (action === 'env') {
+    // For a shell: eval "$(node scripts/coffer.mjs services env)". Contains secrets: do not log it.
+    for (const [key, value] of Object.entries(env)) console.log(`export ${key}='${value}'`);
+  }
+}
+
+async function commandStop() {
+  for (const name of ['start', 'test']) {
+    const profile = resolveProfile(name);
+    if (!fs.existsSync(path.join(profile.dataDir, 'secrets.json'))) continue;
+    const secrets = loadSecrets(profile.dataDir);
+    await stopRedis({ port: profile.redisPort, secrets });
+    await stopPostgres({ dataDir: profile.dataDir });
+  }
+}
+
+const commands = {
+  start: commandStart,
+  test: commandTest,
+  setup: () => setup({ forTests: process.argv.includes('--test') }),
+  services: () => commandServices(process.argv[3]),
+  stop: commandStop,
+};
+
+const command = commands[process.argv[2]];
+if (!command) {
+  console.error('usage: node scripts/coffer.mjs <start|test|setup|services [start|stop|env]|stop>');
+  process.exit(2);
+}
+try {
+  await command();
+} catch (error) {
+  if (error instanceof SetupError) {
+    log.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
