@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+import { serviceStatusSchema } from './status';
+
+/**
+ * Guest → conductor messages on the Redis stream {@link CONDUCTOR_STREAM} (consumer group
+ * {@link CONDUCTOR_GROUP}). Each stream entry has two fields: `body` (the JSON of a
+ * {@link ConductorMessage}) and `sig` (hex HMAC-SHA256 of `body` with the sending instance's
+ * signing key). The conductor verifies the HMAC with the key of the instance named *inside*
+ * the body, so a guest can only speak for itself, then drops anything older (by `sentAt`,
+ * then `seq`) than what it already applied.
+ */
+export const CONDUCTOR_STREAM = 'conductor';
+export const CONDUCTOR_GROUP = 'conductor';
+
+export const heartbeatPayloadSchema = z.object({
+  serviceStatus: serviceStatusSchema,
+  guestVersion: z.string(),
+  mariadbVersion: z.string().nullable().default(null),
+});
+export type HeartbeatPayload = z.infer<typeof heartbeatPayloadSchema>;
+
+/** A failure the tenant should read (e.g. prepare failed): becomes the instance's fault. */
+export const faultPayloadSchema = z.object({
+  operation: z.string(),
+  message: z.string().max(2000),
+  details: z.string().max(20_000).optional(),
+});
+export type FaultPayload = z.infer<typeof faultPayloadSchema>;
+
+const baseFields = {
+  instanceId: z.uuid(),
+  /** Milliseconds since the epoch, on the guest's clock. */
+  sentAt: z.number().int().nonnegative(),
+  /** Increases by one with every message of one guest process. */
+  seq: z.number().int().nonnegative(),
+};
+
+export const conductorMessageSchema = z.discriminatedUnion('kind', [
+  z.object({ ...baseFields, kind: z.literal('heartbeat'), payload: heartbeatPayloadSchema }),
+  z.object({ ...baseFields, kind: z.literal('fault'), payload: faultPayloadSchema }),
+]);
+export type ConductorMessage = z.infer<typeof conductorMessageSchema>;
+export type ConductorMessageKind = ConductorMessage['kind'];
+
+/** The two fields of a stream entry. */
+export interface ConductorEntry {
+  body: string;
+  sig: string;
+}

@@ -1,0 +1,10 @@
+// Browser-safe contracts. Node-only helpers (HMAC, sealing) are in `@coffer/contracts/crypto`.
+export * from './status';
+export * from './validation';
+export * from './sealed';
+export * from './jobs';
+export * from './guest-rpc';
+export * from './conductor';
+export * from './guest-config';
+export * from './events';
+export * from './errors';
