@@ -1,0 +1,182 @@
+import { generateRandomString, hashPassword } from 'better-auth/crypto';
+
+import { FLAVORS, MARIADB_DATASTORE, MARIADB_PARAMETERS, mariadbVersionName } from './catalog';
+import type {
+  Datastore,
+  DatastoreVersion,
+  Flavor,
+  Membership,
+  Operator,
+  Project,
+  ProjectRole,
+  User,
+} from './generated/prisma/client';
+import type { DbClient } from './index';
+
+/**
+ * Factories for the seed, integration tests and end-to-end tests. They write rows the way
+ * the application would, so that what they create behaves like the real thing.
+ */
+
+export { FLAVORS, MARIADB_DATASTORE, MARIADB_PARAMETERS, mariadbVersionName } from './catalog';
+
+/** better-auth's id format (its default generateId: 32 characters of [a-zA-Z0-9]). */
+export function generateAuthId(): string {
+  return generateRandomString(32, 'a-z', 'A-Z', '0-9');
+}
+
+export interface CreateUserWithPasswordInput {
+  email: string;
+  name: string;
+  password: string;
+  emailVerified?: boolean;
+}
+
+/**
+ * A user who can sign in with email and password: the users and accounts rows that
+ * better-auth's email sign-up writes (email lower-cased, a "credential" account whose
+ * accountId is the user id, the password hashed with better-auth's scrypt hashPassword).
+ */
+export async function createUserWithPassword(
+  db: DbClient,
+  { password, ...user }: CreateUserWithPasswordInput,
+): Promise<User> {
+  if (!password) throw new Error('createUserWithPassword: password must not be empty');
+  return createUserWithPasswordHash(db, { ...user, passwordHash: await hashPassword(password) });
+}
+
+/**
+ * createUserWithPassword() with a hash made beforehand by better-auth's hashPassword (for
+ * callers that must not hash inside a transaction: scrypt is deliberately slow).
+ */
+export async function createUserWithPasswordHash(
+  db: DbClient,
+  {
+    email,
+    name,
+    passwordHash,
+    emailVerified = false,
+  }: Omit<CreateUserWithPasswordInput, 'password'> & { passwordHash: string },
+): Promise<User> {
+  const id = generateAuthId();
+  return db.user.create({
+    data: {
+      id,
+      email: email.toLowerCase(),
+      name,
+      emailVerified,
+      accounts: {
+        create: {
+          id: generateAuthId(),
+          providerId: 'credential',
+          accountId: id,
+          password: passwordHash,
+        },
+      },
+    },
+  });
+}
+
+/** A project with its owner's membership. */
+export async function createProject(
+  db: DbClient,
+  { name, ownerUserId }: { name: string; ownerUserId: string },
+): Promise<Project> {
+  return db.project.create({
+    data: { name, memberships: { create: { userId: ownerUserId, role: 'OWNER' } } },
+  });
+}
+
+/** Adds a user to a project, or changes their role if they are a member already. */
+export async function addMembership(
+  db: DbClient,
+  { projectId, userId, role = 'MEMBER' }: { projectId: string; userId: string; role?: ProjectRole },
+): Promise<Membership> {
+  return db.membership.upsert({
+    where: { projectId_userId: { projectId, userId } },
+    create: { projectId, userId, role },
+    update: { role },
+  });
+}
+
+/** Makes a user an operator (idempotent). */
+export async function makeOperator(
+  db: DbClient,
+  { userId }: { userId: string },
+): Promise<Operator> {
+  return db.operator.upsert({ where: { userId }, create: { userId }, update: {} });
+}
+
+/** Serialises concurrent ensureCatalog() calls (any constant will do). */
+const CATALOG_LOCK = 0x636f666665722d63n; // "coffer-c"
+
+export interface Catalog {
+  flavors: Flavor[];
+  datastore: Datastore;
+  /** The default MariaDB version: the one installed on this machine. */
+  version: DatastoreVersion;
+}
+
+/**
+ * Writes the catalog (idempotent): the flavors, the MariaDB datastore, the installed
+ * version (e.g. "10.11.19" as version "10.11", made the default, GTID replication) and its
+ * configuration parameters.
+ *
+ * Existing flavors are left as they are (instances use them; an operator may have changed
+ * them). Parameter rules and the version's full version string are brought up to date.
+ */
+export async function ensureCatalog(
+  db: DbClient,
+  { mariadbVersion }: { mariadbVersion: string },
+): Promise<Catalog> {
+  const versionName = mariadbVersionName(mariadbVersion);
+  const write = async (tx: DbClient): Promise<Catalog> => {
+    // Concurrent seeds take turns (the upserts below are read-then-write).
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CATALOG_LOCK})`;
+    const flavors: Flavor[] = [];
+    for (const flavor of FLAVORS) {
+      flavors.push(
+        await tx.flavor.upsert({ where: { name: flavor.name }, create: flavor, update: {} }),
+      );
+    }
+    const datastore = await tx.datastore.upsert({
+      where: { name: MARIADB_DATASTORE.name },
+      create: MARIADB_DATASTORE,
+      update: { manager: MARIADB_DATASTORE.manager },
+    });
+    await tx.datastoreVersion.updateMany({
+      where: { datastoreId: datastore.id, name: { not: versionName }, isDefault: true },
+      data: { isDefault: false },
+    });
+    const version = await tx.datastoreVersion.upsert({
+      where: { datastoreId_name: { datastoreId: datastore.id, name: versionName } },
+      create: {
+        datastoreId: datastore.id,
+        name: versionName,
+        version: mariadbVersion,
+        isActive: true,
+        isDefault: true,
+        replicationStrategy: 'GTID',
+      },
+      update: { version: mariadbVersion, isActive: true, isDefault: true },
+    });
+    for (const parameter of MARIADB_PARAMETERS) {
+      const rule = {
+        type: parameter.type,
+        minValue: parameter.min ?? null,
+        maxValue: parameter.max ?? null,
+        allowedValues: [...(parameter.allowedValues ?? [])],
+        isRestartRequired: parameter.isRestartRequired,
+      };
+      await tx.configurationParameter.upsert({
+        where: {
+          datastoreVersionId_name: { datastoreVersionId: version.id, name: parameter.name },
+        },
+        create: { datastoreVersionId: version.id, name: parameter.name, ...rule },
+        update: rule,
+      });
+    }
+    return { flavors, datastore, version };
+  };
+  return '$transaction' in db ? db.$transaction(write) : write(db);
+}
