@@ -266,8 +266,12 @@ async function commandServices(action = 'start') {
   const profile = resolveProfile(process.env.COFFER_PROFILE === 'test' ? 'test' : 'start');
   if (action === 'stop') return commandStop();
   if (action !== 'start' && action !== 'env') throw new SetupError(`unknown services action "${action}" (start, stop, env)`);
+  // With `env`, stdout is for `eval`: progress goes to stderr.
+  const print = console.log;
+  if (action === 'env') console.log = console.error;
   ensureSystemPackages(RUNTIME_PACKAGES);
   const { env } = await startServices(profile);
+  console.log = print;
   if (action === 'env') {
     // For a shell: eval "$(node scripts/coffer.mjs services env)". Contains secrets: do not log it.
     for (const [key, value] of Object.entries(env)) console.log(`export ${key}='${value}'`);

@@ -9,6 +9,3 @@ import { createAuthClient } from 'better-auth/react';
 export const authClient = createAuthClient();
 
 export const { signIn, signUp, signOut, useSession } = authClient;
-
-/** The shortest password the server accepts (kept in step with ~/server/auth). */
-export const MIN_PASSWORD_LENGTH = 10;

@@ -1,7 +1,7 @@
 'use client';
 
 import { type QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { createTRPCClient, httpBatchStreamLink, loggerLink } from '@trpc/client';
+import { createTRPCClient, httpBatchStreamLink, httpSubscriptionLink, loggerLink, splitLink } from '@trpc/client';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useState } from 'react';
 import SuperJSON from 'superjson';
@@ -30,17 +30,23 @@ export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
       links: [
         loggerLink({
           enabled: (op) =>
+            // eslint-disable-next-line no-restricted-properties -- inlined by Next at build time
             process.env.NODE_ENV === 'development' ||
             (op.direction === 'down' && op.result instanceof Error),
         }),
-        httpBatchStreamLink({
-          transformer: SuperJSON,
-          url: `${getBaseUrl()}/api/trpc`,
-          headers() {
-            const headers = new Headers();
-            headers.set('x-trpc-source', 'nextjs-react');
-            return headers;
-          },
+        splitLink({
+          // Live status arrives over SSE (subscriptions); everything else is batched HTTP.
+          condition: (op) => op.type === 'subscription',
+          true: httpSubscriptionLink({ transformer: SuperJSON, url: `${getBaseUrl()}/api/trpc` }),
+          false: httpBatchStreamLink({
+            transformer: SuperJSON,
+            url: `${getBaseUrl()}/api/trpc`,
+            headers() {
+              const headers = new Headers();
+              headers.set('x-trpc-source', 'nextjs-react');
+              return headers;
+            },
+          }),
         }),
       ],
     }),

@@ -1,0 +1,82 @@
+'use client';
+
+import { Archive, Server, Shield, Users } from 'lucide-react';
+import Link from 'next/link';
+import { useParams, usePathname } from 'next/navigation';
+import { useEffect } from 'react';
+
+import { LAST_PROJECT_COOKIE } from '~/lib/constants';
+import { cn } from '~/lib/utils';
+import { Logo } from './logo';
+import { ProjectSwitcher, type ProjectSummary } from './project-switcher';
+import { UserMenu } from './user-menu';
+
+interface Me {
+  id: string;
+  email: string;
+  name: string;
+  isOperator: boolean;
+}
+
+/** The signed-in frame: header with project switcher and user, navigation for the project. */
+export function ConsoleShell({ me, projects, children }: { me: Me; projects: ProjectSummary[]; children: React.ReactNode }) {
+  const params = useParams<{ projectId?: string }>();
+  const pathname = usePathname();
+  const projectId = params.projectId;
+  const current = projects.find((p) => p.id === projectId) ?? null;
+
+  useEffect(() => {
+    if (projectId) document.cookie = `${LAST_PROJECT_COOKIE}=${projectId}; path=/; max-age=31536000; samesite=lax`;
+  }, [projectId]);
+
+  const nav = [
+    ...(current
+      ? [
+          { href: `/p/${current.id}/instances`, label: 'Instances', icon: Server },
+          { href: `/p/${current.id}/backups`, label: 'Backups', icon: Archive },
+          { href: `/p/${current.id}/members`, label: 'Members', icon: Users },
+        ]
+      : []),
+    ...(me.isOperator ? [{ href: '/admin', label: 'Admin', icon: Shield }] : []),
+  ];
+
+  return (
+    <div className="min-h-screen">
+      <header className="sticky top-0 z-20 border-b border-zinc-200 bg-white/90 backdrop-blur">
+        <div className="mx-auto flex h-14 max-w-6xl items-center gap-4 px-4">
+          <Link href="/" aria-label="Coffer home">
+            <Logo />
+          </Link>
+          <span className="text-zinc-300" aria-hidden="true">
+            /
+          </span>
+          <ProjectSwitcher projects={projects} current={current} />
+          <div className="ml-auto">
+            <UserMenu me={me} />
+          </div>
+        </div>
+        <nav aria-label="Main" className="mx-auto flex max-w-6xl gap-1 px-3">
+          {nav.map((item) => {
+            const isActive = pathname.startsWith(item.href);
+            const Icon = item.icon;
+            return (
+              <Link
+                key={item.href}
+                href={item.href}
+                aria-current={isActive ? 'page' : undefined}
+                className={cn(
+                  'flex items-center gap-1.5 border-b-2 px-3 py-2.5 text-sm font-medium transition-colors [&_svg]:size-4',
+                  isActive ? 'border-accent-600 text-zinc-900' : 'border-transparent text-zinc-500 hover:text-zinc-800',
+                )}
+              >
+                <Icon aria-hidden="true" />
+                {item.label}
+              </Link>
+            );
+          })}
+        </nav>
+      </header>
+      <main className="mx-auto max-w-6xl px-4 py-8">{children}</main>
+    </div>
+  );
+}

@@ -1,0 +1,61 @@
+import {
+  databaseNameSchema,
+  databasePasswordSchema,
+  initialDatabaseSchema,
+  instanceNameSchema,
+  userHostSchema,
+  userNameSchema,
+  volumeSizeSchema,
+} from '@coffer/contracts';
+import { z } from 'zod';
+
+/** What a tenant sends to create an instance (the console form and scripts alike). */
+export const initialUserInputSchema = z.object({
+  name: userNameSchema,
+  host: userHostSchema.default('%'),
+  password: databasePasswordSchema,
+  databases: z.array(databaseNameSchema).max(20).default([]),
+});
+
+export const createInstanceInputSchema = z
+  .object({
+    name: instanceNameSchema,
+    flavorId: z.uuid({ error: 'Choose a flavor' }),
+    volumeSizeGb: volumeSizeSchema,
+    /** The datastore version; the default version when left out. */
+    datastoreVersionId: z.uuid().optional(),
+    databases: z.array(initialDatabaseSchema).max(20, 'At most 20 databases at create time').default([]),
+    users: z.array(initialUserInputSchema).max(20, 'At most 20 users at create time').default([]),
+    /** An idempotency key: the same key twice creates one instance (a double submit). */
+    requestId: z.uuid().optional(),
+  })
+  .superRefine((input, ctx) => {
+    const databaseNames = new Set<string>();
+    input.databases.forEach((database, index) => {
+      if (databaseNames.has(database.name)) {
+        ctx.addIssue({ code: 'custom', path: ['databases', index, 'name'], message: 'Database names must be unique' });
+      }
+      databaseNames.add(database.name);
+    });
+    const userKeys = new Set<string>();
+    input.users.forEach((user, index) => {
+      const key = `${user.name}@${user.host}`;
+      if (userKeys.has(key)) {
+        ctx.addIssue({ code: 'custom', path: ['users', index, 'name'], message: 'User names must be unique' });
+      }
+      userKeys.add(key);
+      if (user.password.toLowerCase().includes(user.name.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['users', index, 'password'], message: 'Password must not contain the user name' });
+      }
+      user.databases.forEach((name, dbIndex) => {
+        if (!databaseNames.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['users', index, 'databases', dbIndex],
+            message: `Database ${name} is not among the databases to create`,
+          });
+        }
+      });
+    });
+  });
+export type CreateInstanceInput = z.input<typeof createInstanceInputSchema>;

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+import { emailSchema, projectNameSchema, projectRoleSchema } from '~/lib/schemas';
+import {
+  createTRPCRouter,
+  projectOwnerProcedure,
+  projectProcedure,
+  protectedProcedure,
+} from '~/server/api/trpc';
+import { createProject } from '~/server/services/project/create-project';
+import { addMember, changeMemberRole, listMembers, removeMember } from '~/server/services/project/manage-members';
+
+const projectOutput = z.object({ id: z.string(), name: z.string(), role: projectRoleSchema });
+const memberOutput = z.object({
+  id: z.string(),
+  role: projectRoleSchema,
+  createdAt: z.date(),
+  user: z.object({ id: z.string(), email: z.string(), name: z.string() }),
+});
+
+export const projectRouter = createTRPCRouter({
+  /** The projects the signed-in user belongs to. */
+  list: protectedProcedure.output(z.array(projectOutput)).query(async ({ ctx }) => {
+    const memberships = await ctx.db.membership.findMany({
+      where: { userId: ctx.user.id },
+      select: { role: true, project: { select: { id: true, name: true } } },
+      orderBy: { project: { name: 'asc' } },
+    });
+    return memberships.map((m) => ({ ...m.project, role: m.role }));
+  }),
+
+  create: protectedProcedure
+    .input(z.object({ name: projectNameSchema }))
+    .output(projectOutput)
+    .mutation(({ ctx, input }) => createProject(ctx.db, { name: input.name, ownerUserId: ctx.user.id })),
+
+  get: projectProcedure.output(projectOutput).query(({ ctx }) => ({ ...ctx.project, role: ctx.role })),
+
+  members: projectProcedure.output(z.array(memberOutput)).query(({ ctx }) => listMembers(ctx.db, ctx.project.id)),
+
+  addMember: projectOwnerProcedure
+    .input(z.object({ email: emailSchema, role: projectRoleSchema }))
+    .output(memberOutput)
+    .mutation(({ ctx, input }) => addMember(ctx.db, { projectId: ctx.project.id, email: input.email, role: input.role })),
+
+  changeMemberRole: projectOwnerProcedure
+    .input(z.object({ membershipId: z.uuid(), role: projectRoleSchema }))
+    .output(memberOutput)
+    .mutation(({ ctx, input }) =>
+      changeMemberRole(ctx.db, { projectId: ctx.project.id, membershipId: input.membershipId, role: input.role }),
+    ),
+
+  removeMember: projectOwnerProcedure
+    .input(z.object({ membershipId: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      await removeMember(ctx.db, { projectId: ctx.project.id, membershipId: input.membershipId });
+      return { ok: true as const };
+    }),
+});

@@ -1,0 +1,24 @@
+import 'server-only';
+
+import { AppError, type ErrorCode } from '@coffer/contracts';
+import { TRPCError } from '@trpc/server';
+import { type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+
+/** The one table from Coffer's error codes to tRPC (and so HTTP) codes. */
+export const TRPC_CODE_OF: Record<ErrorCode, TRPC_ERROR_CODE_KEY> = {
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  QUOTA_EXCEEDED: 'FORBIDDEN',
+  RATE_LIMITED: 'TOO_MANY_REQUESTS',
+  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  INTERNAL: 'INTERNAL_SERVER_ERROR',
+};
+
+export function toTRPCError(error: AppError): TRPCError {
+  return new TRPCError({ code: TRPC_CODE_OF[error.code], message: error.message, cause: error });
+}
+
+export { AppError };

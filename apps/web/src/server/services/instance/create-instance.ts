@@ -1,0 +1,87 @@
+import 'server-only';
+
+import { AppError } from '@coffer/contracts';
+import { jobPayloadKey, sealSecret } from '@coffer/contracts/crypto';
+import { type PrismaClient } from '@coffer/db';
+import { type Logger } from 'pino';
+import type { z } from 'zod';
+
+import { env } from '~/env';
+import { type createInstanceInputSchema } from '~/lib/instance-schemas';
+import { publishChange } from '~/server/events';
+import { enqueueTaskmanagerJob } from '~/server/queue';
+import { type ProjectScopedDb } from '~/server/tenancy';
+import { instanceSelect, toInstanceView, type InstanceView } from './instance-view';
+
+type Input = z.output<typeof createInstanceInputSchema>;
+
+function fieldError(field: string, message: string, code: 'BAD_REQUEST' | 'CONFLICT' = 'BAD_REQUEST'): AppError {
+  return new AppError(code, message, { details: { fieldErrors: { [field]: [message] } } });
+}
+
+/**
+ * Creates an instance: checks the order against the catalog, writes the row in BUILD, and
+ * hands the work to the taskmanager as one job with a deterministic id. Passwords travel
+ * sealed with the job-payload key and are never stored.
+ */
+export async function createInstance(
+  ctx: { db: ProjectScopedDb; rootDb: PrismaClient; projectId: string; log: Logger },
+  input: Input,
+): Promise<InstanceView> {
+  if (input.requestId) {
+    const existing = await ctx.db.instance.findFirst({ where: { createRequestId: input.requestId }, select: instanceSelect });
+    if (existing) return toInstanceView(existing);
+  }
+
+  const flavor = await ctx.rootDb.flavor.findFirst({ where: { id: input.flavorId, isDisabled: false }, select: { id: true } });
+  if (!flavor) throw fieldError('flavorId', 'This flavor does not exist or is no longer offered');
+
+  const version = await ctx.rootDb.datastoreVersion.findFirst({
+    where: input.datastoreVersionId ? { id: input.datastoreVersionId, isActive: true } : { isActive: true, isDefault: true },
+    select: { id: true },
+  });
+  if (!version) throw fieldError('datastoreVersionId', 'This datastore version does not exist or is not active');
+
+  if (input.volumeSizeGb > env.COFFER_MAX_VOLUME_GB) {
+    throw fieldError('volumeSizeGb', `Volume size must be at most ${env.COFFER_MAX_VOLUME_GB} GB`);
+  }
+
+  const clash = await ctx.db.instance.findFirst({ where: { name: input.name, deletedAt: null }, select: { id: true } });
+  if (clash) throw fieldError('name', 'An instance with this name already exists in the project', 'CONFLICT');
+
+  const row = await ctx.db.instance.create({
+    data: {
+      projectId: ctx.projectId,
+      name: input.name,
+      flavorId: flavor.id,
+      datastoreVersionId: version.id,
+      volumeSizeGb: input.volumeSizeGb,
+      taskStatus: 'BUILDING',
+      serviceStatus: 'NEW',
+      createRequestId: input.requestId ?? null,
+    },
+    select: instanceSelect,
+  });
+
+  const key = jobPayloadKey(env.COFFER_MASTER_KEY);
+  try {
+    await enqueueTaskmanagerJob('instance.create', row.id, {
+      instanceId: row.id,
+      databases: input.databases,
+      users: input.users.map((user) => ({
+        name: user.name,
+        host: user.host,
+        databases: user.databases,
+        password: sealSecret(key, user.password, `user:${user.name}`),
+      })),
+    });
+  } catch (error) {
+    // Nothing has happened yet: take the row back rather than leave an instance no one builds.
+    await ctx.db.instance.delete({ where: { id: row.id } });
+    ctx.log.error({ err: error }, 'could not queue instance.create');
+    throw new AppError('UNAVAILABLE', 'Coffer could not start building the instance; try again in a moment', { cause: error });
+  }
+  ctx.log.info({ instanceId: row.id, name: row.name }, 'instance create accepted');
+  await publishChange({ type: 'instance.changed', projectId: ctx.projectId, instanceId: row.id });
+  return toInstanceView(row);
+}
