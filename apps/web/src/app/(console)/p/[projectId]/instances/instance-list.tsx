@@ -1,10 +1,12 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import { Server } from 'lucide-react';
+import { Plus, Server } from 'lucide-react';
 import Link from 'next/link';
 
 import { StatusBadge } from '~/components/instance/status-badge';
+import { useLiveInstances } from '~/components/instance/use-live-instances';
+import { buttonVariants } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
 import { EmptyState, PageHeader } from '~/components/ui/page';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
@@ -15,10 +17,22 @@ export function InstanceList({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
   const instances = useQuery(trpc.instance.list.queryOptions({ projectId }));
   const project = useQuery(trpc.project.get.queryOptions({ projectId }));
+  useLiveInstances(projectId);
+  const canCreate = project.data && project.data.role !== 'VIEWER';
+  const createLink = canCreate ? (
+    <Link href={`/p/${projectId}/instances/new`} className={buttonVariants()}>
+      <Plus aria-hidden="true" />
+      Create instance
+    </Link>
+  ) : null;
 
   return (
     <>
-      <PageHeader title="Instances" description={project.data ? `Database servers in ${project.data.name}` : undefined} />
+      <PageHeader
+        title="Instances"
+        description={project.data ? `Database servers in ${project.data.name}` : undefined}
+        actions={instances.data?.length ? createLink : null}
+      />
       {instances.error ? (
         <p role="alert" className="text-sm text-red-600">
           Could not load instances: {instances.error.message}
@@ -30,6 +44,7 @@ export function InstanceList({ projectId }: { projectId: string }) {
           icon={<Server />}
           title="No instances yet"
           description="An instance is a managed MariaDB server: created, secured, monitored and backed up for you."
+          action={createLink}
         />
       ) : (
         <Card>

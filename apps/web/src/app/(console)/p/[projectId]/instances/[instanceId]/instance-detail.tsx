@@ -1,0 +1,189 @@
+'use client';
+
+import { type DisplayStatus } from '@coffer/contracts';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { ArrowLeft, CircleX, RotateCw, Terminal, Trash } from 'lucide-react';
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
+
+import { StatusBadge } from '~/components/instance/status-badge';
+import { useLiveInstances } from '~/components/instance/use-live-instances';
+import { Button } from '~/components/ui/button';
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
+import { ConfirmDialog } from '~/components/ui/dialog';
+import { CopyButton } from '~/components/ui/copy-button';
+import { Input } from '~/components/ui/field';
+import { PageHeader } from '~/components/ui/page';
+import { describeError } from '~/lib/trpc-errors';
+import { formatDateTime } from '~/lib/utils';
+import { useTRPC } from '~/trpc/react';
+
+const BUSY: DisplayStatus[] = ['BUILD', 'REBOOT', 'RESIZE', 'BACKUP', 'PROMOTE', 'EJECT', 'DETACH', 'DELETING'];
+
+const STATUS_TEXT: Partial<Record<DisplayStatus, string>> = {
+  BUILD: 'Creating the server, its databases and users…',
+  REBOOT: 'Restarting the database server…',
+  DELETING: 'Deleting the server and its data…',
+  SHUTDOWN: 'The database server is not running, or its guest stopped reporting.',
+};
+
+export function InstanceDetail({ projectId, instanceId, initialUser }: { projectId: string; instanceId: string; initialUser: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const instance = useQuery(trpc.instance.get.queryOptions({ projectId, instanceId }));
+  const project = useQuery(trpc.project.get.queryOptions({ projectId }));
+  useLiveInstances(projectId, { instanceId, onDeleted: () => router.push(`/p/${projectId}/instances`) });
+
+  const [user, setUser] = useState(initialUser);
+  const [isDeleteOpen, setIsDeleteOpen] = useState(false);
+  const restart = useMutation(trpc.instance.restart.mutationOptions());
+  const remove = useMutation(trpc.instance.delete.mutationOptions({ onSuccess: () => setIsDeleteOpen(false) }));
+
+  if (instance.error) {
+    return (
+      <div className="space-y-4">
+        <p role="alert" className="text-sm text-red-600">
+          {instance.error.data?.code === 'NOT_FOUND' ? 'This instance does not exist or was deleted.' : instance.error.message}
+        </p>
+        <Link href={`/p/${projectId}/instances`} className="text-sm text-accent-700 hover:underline">
+          Back to instances
+        </Link>
+      </div>
+    );
+  }
+  const data = instance.data;
+  if (!data) return <p className="text-sm text-zinc-500">Loading…</p>;
+
+  const canWrite = project.data && project.data.role !== 'VIEWER';
+  const isBusy = BUSY.includes(data.status);
+  const command = data.host && data.port ? `mariadb -h ${data.host} -P ${data.port} -u ${user || 'USER'} -p` : null;
+
+  return (
+    <>
+      <Link href={`/p/${projectId}/instances`} className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-800">
+        <ArrowLeft className="size-4" aria-hidden="true" />
+        Instances
+      </Link>
+      <PageHeader
+        title={
+          <span className="flex items-center gap-3">
+            {data.name}
+            <StatusBadge status={data.status} />
+          </span>
+        }
+        description={STATUS_TEXT[data.status] ?? `${data.datastore.name === 'mariadb' ? 'MariaDB' : data.datastore.name} ${data.datastore.version}`}
+        actions={
+          canWrite ? (
+            <>
+              <Button
+                variant="secondary"
+                onClick={() => restart.mutate({ projectId, instanceId })}
+                isLoading={restart.isPending}
+                disabled={isBusy || data.status === 'ERROR'}
+              >
+                <RotateCw aria-hidden="true" />
+                Restart
+              </Button>
+              <Button variant="danger" onClick={() => setIsDeleteOpen(true)} disabled={data.status === 'DELETING'}>
+                <Trash aria-hidden="true" />
+                Delete
+              </Button>
+            </>
+          ) : null
+        }
+      />
+      {restart.error ? (
+        <p role="alert" className="mb-4 text-sm text-red-600">
+          {describeError(restart.error).message}
+        </p>
+      ) : null}
+      {data.status === 'ERROR' ? (
+        <div role="alert" className="mb-6 flex gap-3 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+          <CircleX className="mt-0.5 size-5 shrink-0" aria-hidden="true" />
+          <div>
+            <p className="font-medium">This instance is in ERROR</p>
+            <p className="mt-1">{data.faultMessage ?? 'No fault was recorded.'}</p>
+          </div>
+        </div>
+      ) : null}
+
+      <div className="grid gap-6 lg:grid-cols-3">
+        <Card className="lg:col-span-2">
+          <CardHeader>
+            <CardTitle>Connect</CardTitle>
+            <CardDescription>Any MySQL or MariaDB client works. Root is disabled; use the users you created.</CardDescription>
+          </CardHeader>
+          <CardContent className="space-y-4">
+            {command ? (
+              <>
+                <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-3">
+                  <div>
+                    <dt className="text-zinc-500">Host</dt>
+                    <dd className="font-mono text-zinc-900">{data.host}</dd>
+                  </div>
+                  <div>
+                    <dt className="text-zinc-500">Port</dt>
+                    <dd className="font-mono text-zinc-900">{data.port}</dd>
+                  </div>
+                  <div>
+                    <label htmlFor="connect-user" className="text-zinc-500">
+                      User
+                    </label>
+                    <Input id="connect-user" className="mt-0.5 h-8 font-mono" value={user} placeholder="USER" onChange={(e) => setUser(e.target.value)} />
+                  </div>
+                </dl>
+                <div className="flex items-center gap-2 rounded-md bg-zinc-900 px-3 py-2 text-zinc-100">
+                  <Terminal className="size-4 shrink-0 text-zinc-400" aria-hidden="true" />
+                  <code className="flex-1 overflow-x-auto whitespace-nowrap text-sm" aria-label="Connection command">
+                    {command}
+                  </code>
+                  <CopyButton value={command} label="Copy command" />
+                </div>
+              </>
+            ) : (
+              <p className="text-sm text-zinc-500">The address appears once the server has been placed.</p>
+            )}
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>Details</CardTitle>
+          </CardHeader>
+          <CardContent>
+            <dl className="space-y-2.5 text-sm">
+              {[
+                ['Flavor', `${data.flavor.name} (${data.flavor.vcpus} vCPU, ${data.flavor.ramMb} MB)`],
+                ['Volume', `${data.volumeSizeGb} GB`],
+                ['Datastore', `${data.datastore.name} ${data.datastore.version}`],
+                ['Created', formatDateTime(data.createdAt)],
+                ['Last heartbeat', data.lastHeartbeatAt ? formatDateTime(data.lastHeartbeatAt) : 'none yet'],
+                ['Guest agent', data.guestVersion ?? '—'],
+                ['ID', data.id],
+              ].map(([label, value]) => (
+                <div key={label} className="flex justify-between gap-4">
+                  <dt className="text-zinc-500">{label}</dt>
+                  <dd className="truncate text-right text-zinc-900">{value}</dd>
+                </div>
+              ))}
+            </dl>
+          </CardContent>
+        </Card>
+      </div>
+
+      <ConfirmDialog
+        open={isDeleteOpen}
+        onClose={() => {
+          setIsDeleteOpen(false);
+          remove.reset();
+        }}
+        title={`Delete ${data.name}?`}
+        description="The server, its databases and all data on its volume are removed. This cannot be undone."
+        confirmLabel="Delete instance"
+        isPending={remove.isPending}
+        error={remove.error ? describeError(remove.error).message : null}
+        onConfirm={() => remove.mutate({ projectId, instanceId })}
+      />
+    </>
+  );
+}

@@ -1,0 +1,208 @@
+'use client';
+
+import { databaseNameSchema, instanceNameSchema, MAX_VOLUME_GB, MIN_VOLUME_GB, userNameSchema } from '@coffer/contracts';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { RotateCw } from 'lucide-react';
+import { useRouter } from 'next/navigation';
+import { useEffect, useMemo, useState } from 'react';
+
+import { Button } from '~/components/ui/button';
+import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from '~/components/ui/card';
+import { CopyButton } from '~/components/ui/copy-button';
+import { Field, FormError, Input, Select } from '~/components/ui/field';
+import { PageHeader } from '~/components/ui/page';
+import { generatePassword, randomSuffix } from '~/lib/passwords';
+import { describeError } from '~/lib/trpc-errors';
+import { useTRPC } from '~/trpc/react';
+
+type Errors = Record<string, string | undefined>;
+
+/** The create form: a name, a flavor, a size, optionally a first database and user. Defaults make it two clicks. */
+export function CreateInstanceForm({ projectId }: { projectId: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const flavors = useQuery(trpc.catalog.flavors.queryOptions());
+  const versions = useQuery(trpc.catalog.datastoreVersions.queryOptions());
+
+  const [requestId] = useState(() => crypto.randomUUID());
+  const [name, setName] = useState(() => `mariadb-${randomSuffix()}`);
+  const [flavorId, setFlavorId] = useState('');
+  const [volumeSizeGb, setVolumeSizeGb] = useState('');
+  const [versionId, setVersionId] = useState('');
+  const [databaseName, setDatabaseName] = useState('app');
+  const [userName, setUserName] = useState('app_user');
+  const [password, setPassword] = useState(() => generatePassword());
+  const [errors, setErrors] = useState<Errors>({});
+
+  // Sensible defaults once the catalog is here: the smallest flavor, its volume, the default version.
+  useEffect(() => {
+    const first = flavors.data?.[0];
+    if (first && !flavorId) {
+      setFlavorId(first.id);
+      setVolumeSizeGb(String(first.defaultVolumeGb));
+    }
+  }, [flavors.data, flavorId]);
+  useEffect(() => {
+    const preferred = versions.data?.find((v) => v.isDefault) ?? versions.data?.[0];
+    if (preferred && !versionId) setVersionId(preferred.id);
+  }, [versions.data, versionId]);
+
+  const selectedFlavor = useMemo(() => flavors.data?.find((f) => f.id === flavorId), [flavors.data, flavorId]);
+
+  const create = useMutation(
+    trpc.instance.create.mutationOptions({
+      onSuccess: (instance) => {
+        const query = userName ? `?user=${encodeURIComponent(userName)}` : '';
+        router.push(`/p/${projectId}/instances/${instance.id}${query}`);
+      },
+      onError: (error) => {
+        const { fieldErrors } = describeError(error);
+        const next: Errors = {};
+        for (const [key, messages] of Object.entries(fieldErrors)) {
+          const field = key.startsWith('databases.') ? 'databaseName' : key.startsWith('users.') ? (key.endsWith('password') ? 'password' : 'userName') : key;
+          next[field] ??= messages[0];
+        }
+        setErrors(next);
+      },
+    }),
+  );
+
+  function validate(): Errors {
+    const next: Errors = {};
+    const check = (field: string, result: { success: boolean; error?: { issues: { message: string }[] } }) => {
+      if (!result.success) next[field] = result.error?.issues[0]?.message;
+    };
+    check('name', instanceNameSchema.safeParse(name));
+    if (!flavorId) next.flavorId = 'Choose a flavor';
+    const size = Number(volumeSizeGb);
+    if (!Number.isInteger(size) || size < MIN_VOLUME_GB || size > MAX_VOLUME_GB) {
+      next.volumeSizeGb = `Volume size must be a whole number from ${MIN_VOLUME_GB} to ${MAX_VOLUME_GB} GB`;
+    }
+    if (databaseName) check('databaseName', databaseNameSchema.safeParse(databaseName));
+    if (userName) {
+      check('userName', userNameSchema.safeParse(userName));
+      if (!databaseName) next.userName = 'A first user needs a first database';
+    }
+    return next;
+  }
+
+  return (
+    <form
+      noValidate
+      onSubmit={(event) => {
+        event.preventDefault();
+        const next = validate();
+        setErrors(next);
+        if (Object.values(next).some(Boolean)) return;
+        create.mutate({
+          projectId,
+          requestId,
+          name: name.trim(),
+          flavorId,
+          datastoreVersionId: versionId || undefined,
+          volumeSizeGb: Number(volumeSizeGb),
+          databases: databaseName ? [{ name: databaseName }] : [],
+          users: userName ? [{ name: userName, host: '%', password, databases: databaseName ? [databaseName] : [] }] : [],
+        });
+      }}
+    >
+      <PageHeader title="Create instance" description="A managed MariaDB server, ready in seconds." />
+      <div className="grid gap-6 lg:grid-cols-3">
+        <div className="space-y-6 lg:col-span-2">
+          <Card>
+            <CardHeader>
+              <CardTitle>Server</CardTitle>
+            </CardHeader>
+            <CardContent className="grid gap-4 sm:grid-cols-2">
+              <Field label="Instance name" error={errors.name} className="sm:col-span-2">
+                <Input value={name} onChange={(e) => setName(e.target.value)} maxLength={200} />
+              </Field>
+              <Field label="Flavor" error={errors.flavorId}>
+                <Select
+                  value={flavorId}
+                  onChange={(e) => {
+                    setFlavorId(e.target.value);
+                    const flavor = flavors.data?.find((f) => f.id === e.target.value);
+                    if (flavor) setVolumeSizeGb(String(flavor.defaultVolumeGb));
+                  }}
+                >
+                  {(flavors.data ?? []).map((flavor) => (
+                    <option key={flavor.id} value={flavor.id}>
+                      {flavor.name} · {flavor.vcpus} vCPU · {flavor.ramMb >= 1024 ? `${flavor.ramMb / 1024} GB` : `${flavor.ramMb} MB`} RAM
+                    </option>
+                  ))}
+                </Select>
+              </Field>
+              <Field label="Volume size (GB)" error={errors.volumeSizeGb} hint={`${MIN_VOLUME_GB} to ${MAX_VOLUME_GB} GB`}>
+                <Input type="number" inputMode="numeric" min={MIN_VOLUME_GB} max={MAX_VOLUME_GB} value={volumeSizeGb} onChange={(e) => setVolumeSizeGb(e.target.value)} />
+              </Field>
+              <Field label="Datastore version" error={errors.datastoreVersionId}>
+                <Select value={versionId} onChange={(e) => setVersionId(e.target.value)}>
+                  {(versions.data ?? []).map((version) => (
+                    <option key={version.id} value={version.id}>
+                      {version.datastore.name === 'mariadb' ? 'MariaDB' : version.datastore.name} {version.version}
+                    </option>
+                  ))}
+                </Select>
+              </Field>
+            </CardContent>
+          </Card>
+          <Card>
+            <CardHeader>
+              <CardTitle>First database and user</CardTitle>
+              <CardDescription>Optional. Leave the names empty to start with an empty server. Root stays disabled.</CardDescription>
+            </CardHeader>
+            <CardContent className="grid gap-4 sm:grid-cols-2">
+              <Field label="Database name" error={errors.databaseName}>
+                <Input value={databaseName} onChange={(e) => setDatabaseName(e.target.value)} placeholder="app" />
+              </Field>
+              <Field label="User name" error={errors.userName}>
+                <Input value={userName} onChange={(e) => setUserName(e.target.value)} placeholder="app_user" />
+              </Field>
+              {userName ? (
+                <Field
+                  label="Password"
+                  error={errors.password}
+                  className="sm:col-span-2"
+                  hint="Generated for you. Copy it now: Coffer never stores it and cannot show it again."
+                >
+                  <div className="flex gap-2">
+                    <Input readOnly value={password} className="font-mono" aria-label="Password" />
+                    <CopyButton value={password} label="Copy password" />
+                    <Button variant="secondary" size="sm" aria-label="Generate another password" onClick={() => setPassword(generatePassword())}>
+                      <RotateCw aria-hidden="true" />
+                    </Button>
+                  </div>
+                </Field>
+              ) : null}
+            </CardContent>
+          </Card>
+        </div>
+        <Card className="h-fit">
+          <CardHeader>
+            <CardTitle>Summary</CardTitle>
+          </CardHeader>
+          <CardContent className="space-y-2 text-sm text-zinc-600">
+            <p>
+              <span className="font-medium text-zinc-900">{name || '—'}</span>
+            </p>
+            <p>
+              {selectedFlavor ? `${selectedFlavor.name}: ${selectedFlavor.vcpus} vCPU, ${selectedFlavor.ramMb} MB RAM` : 'No flavor'} ·{' '}
+              {volumeSizeGb || '?'} GB volume
+            </p>
+            <p>Backed by a private mariadbd with binary logging on; connect over TCP with the user above.</p>
+            {create.error && !Object.values(errors).some(Boolean) ? <FormError message={describeError(create.error).message} /> : null}
+          </CardContent>
+          <CardFooter>
+            <Button variant="secondary" onClick={() => router.back()}>
+              Cancel
+            </Button>
+            <Button type="submit" isLoading={create.isPending} disabled={!flavors.data?.length}>
+              Create instance
+            </Button>
+          </CardFooter>
+        </Card>
+      </div>
+    </form>
+  );
+}
