@@ -1,0 +1,390 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import {
+  GUEST_AGENT_CONFIG_FILE,
+  GUEST_INFO_FILE,
+  guestAgentConfigSchema,
+  guestInfoSchema,
+  type GuestAgentConfig,
+} from '@coffer/contracts';
+import { z } from 'zod';
+
+import {
+  ComputeError,
+  silentLogger,
+  type ComputeLogger,
+  type ComputeProvider,
+  type ServerInfo,
+  type ServerSpec,
+  type ServerStatus,
+} from '../provider';
+import { writeFileAtomic } from './files';
+import { KeyedMutex } from './keyed-mutex';
+import { allocatePort, DEFAULT_PORT_RANGE, type PortRange } from './port-allocator';
+import { findProcesses, isOurProcess, readPidFile, terminateProcess } from './processes';
+
+/**
+ * The embedded compute provider: a "server" is a directory and a guest process on this
+ * machine.
+ *
+ * ```
+ * <dataDir>/instances/<instanceId>/
+ *   server.json        what createServer decided (port, run dir...), written last
+ *   etc/               the injected files: guest_info.json, guest-agent.json (0600)
+ *   data/              the volume (the guest puts the datadir and my.cnf here)
+ *   log/               guest.log (the guest's stdout/stderr), the server's error log
+ *   run/               guest.pid; also the guest's run dir (socket, server pid file) when
+ *                      its path is short enough for a unix socket, else a short dir in tmp
+ * <dataDir>/ports/<port>  one claim file per allocated port, holding the instance id
+ * ```
+ *
+ * The guest runs detached in its own session, so it outlives the worker that started it;
+ * every call re-reads the directory, so a restarted worker adopts what runs.
+ */
+
+export interface GuestCommand {
+  /** The executable, e.g. `process.execPath`. */
+  command: string;
+  /** Its arguments, e.g. the guest bundle; `--config-dir <etc>` is appended. */
+  args: string[];
+  /** The guest's whole environment besides PATH: the worker's own is never passed on. */
+  env?: Record<string, string>;
+}
+
+export interface LocalComputeProviderOptions {
+  dataDir: string;
+  guestCommand: GuestCommand;
+  /** The address clients use to reach the servers. */
+  host?: string;
+  /** The address the database servers listen on. */
+  bindAddress?: string;
+  portRange?: PortRange;
+  logger?: ComputeLogger;
+  /** How long a guest may take to stop (it stops its database server first) before it is killed. */
+  stopTimeoutMs?: number;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Longest run dir we hand out: a unix socket path (run dir + "/mysqld.sock") must fit in 107 bytes. */
+export const MAX_RUN_DIR_BYTES = 80;
+const GUEST_PID_FILE = 'guest.pid';
+const SERVER_RECORD_FILE = 'server.json';
+
+const instanceIdSchema = z.uuid();
+
+const serverRecordSchema = z.object({
+  serverId: z.string(),
+  instanceId: z.uuid(),
+  projectId: z.uuid(),
+  host: z.string(),
+  port: z.number().int(),
+  runDir: z.string(),
+  flavor: z.object({ vcpus: z.number(), ramMb: z.number() }),
+  volumeGb: z.number(),
+  createdAt: z.string(),
+});
+type ServerRecord = z.infer<typeof serverRecordSchema>;
+
+interface InstancePaths {
+  root: string;
+  etc: string;
+  data: string;
+  log: string;
+  run: string;
+  record: string;
+  guestPid: string;
+}
+
+export class LocalComputeProvider implements ComputeProvider {
+  readonly name = 'local';
+  private readonly dataDir: string;
+  private readonly guestCommand: GuestCommand;
+  private readonly host: string;
+  private readonly bindAddress: string;
+  private readonly portRange: PortRange;
+  private readonly logger: ComputeLogger;
+  private readonly stopTimeoutMs: number;
+  private readonly locks = new KeyedMutex();
+
+  constructor(options: LocalComputeProviderOptions) {
+    this.dataDir = resolve(options.dataDir);
+    this.guestCommand = options.guestCommand;
+    this.host = options.host ?? '127.0.0.1';
+    this.bindAddress = options.bindAddress ?? '127.0.0.1';
+    this.portRange = options.portRange ?? DEFAULT_PORT_RANGE;
+    this.logger = options.logger ?? silentLogger;
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
+  }
+
+  async createServer(spec: ServerSpec): Promise<ServerInfo> {
+    const instanceId = parseInstanceId(spec.instanceId);
+    const guestInfo = guestInfoSchema.parse(spec.guestInfo);
+    if (guestInfo.instanceId !== instanceId) {
+      throw new ComputeError('guestInfo.instanceId does not match the instance being created');
+    }
+    return this.locks.run(instanceId, async () => {
+      const paths = this.pathsOf(instanceId);
+      const existing = this.readRecord(paths);
+      if (existing) {
+        if (!this.isGuestRunning(paths)) {
+          this.logger.info({ instanceId }, 'server exists but its guest is not running: starting it');
+          await this.startGuest(paths);
+        }
+        return this.infoOf(existing, paths);
+      }
+
+      mkdirSync(paths.root, { recursive: true });
+      mkdirSync(paths.etc, { recursive: true, mode: 0o700 });
+      for (const dir of [paths.data, paths.log, paths.run]) mkdirSync(dir, { recursive: true });
+      const port = await this.claimPort(instanceId, spec.port);
+      const runDir = this.runDirFor(paths);
+      mkdirSync(runDir, { recursive: true });
+
+      const agentConfig: GuestAgentConfig = guestAgentConfigSchema.parse({
+        ...spec.agentConfig,
+        datastore: {
+          bindAddress: this.bindAddress,
+          port,
+          volumeDir: paths.data,
+          logDir: paths.log,
+          runDir,
+        },
+      } satisfies z.input<typeof guestAgentConfigSchema>);
+      writeFileAtomic(join(paths.etc, GUEST_INFO_FILE), `${JSON.stringify(guestInfo, null, 2)}\n`, 0o644);
+      writeFileAtomic(join(paths.etc, GUEST_AGENT_CONFIG_FILE), `${JSON.stringify(agentConfig, null, 2)}\n`, 0o600);
+
+      const record: ServerRecord = {
+        serverId: instanceId,
+        instanceId,
+        projectId: spec.projectId,
+        host: this.host,
+        port,
+        runDir,
+        flavor: spec.flavor,
+        volumeGb: spec.volumeGb,
+        createdAt: new Date().toISOString(),
+      };
+      writeFileAtomic(paths.record, `${JSON.stringify(serverRecordSchema.parse(record), null, 2)}\n`);
+      await this.startGuest(paths);
+      this.logger.info({ instanceId, port, root: paths.root }, 'server created');
+      return this.infoOf(record, paths);
+    });
+  }
+
+  async getServer(serverId: string): Promise<ServerInfo | null> {
+    const instanceId = instanceIdSchema.safeParse(serverId);
+    if (!instanceId.success) return null;
+    const paths = this.pathsOf(instanceId.data);
+    const record = this.readRecord(paths);
+    return record ? this.infoOf(record, paths) : null;
+  }
+
+  async rebootServer(serverId: string): Promise<void> {
+    const instanceId = parseInstanceId(serverId);
+    await this.locks.run(instanceId, async () => {
+      const paths = this.pathsOf(instanceId);
+      if (!this.readRecord(paths)) throw new ComputeError(`no server ${serverId}`);
+      await this.stopGuest(paths);
+      await this.startGuest(paths);
+      this.logger.info({ instanceId }, 'server rebooted');
+    });
+  }
+
+  async deleteServer(serverId: string): Promise<void> {
+    const instanceId = parseInstanceId(serverId);
+    await this.locks.run(instanceId, async () => {
+      const paths = this.pathsOf(instanceId);
+      const record = this.readRecord(paths);
+      const runDir = record?.runDir ?? this.runDirFor(paths);
+      if (existsSync(paths.root)) {
+        // The guest stops its database server cleanly when asked to stop.
+        await this.stopGuest(paths);
+        // Whatever still names this instance's files (a server the guest could not stop, a
+        // guest whose pid file was lost) is stopped too, then killed after the bound.
+        const referencesInstance = (args: string[]) =>
+          args.some((arg) => arg.includes(`${paths.root}/`) || arg === paths.root || arg.includes(`${runDir}/`));
+        const leftovers = findProcesses(referencesInstance);
+        await Promise.all(
+          leftovers.map(async (pid) => {
+            const outcome = await terminateProcess(pid, referencesInstance, { timeoutMs: this.stopTimeoutMs });
+            this.logger.warn({ instanceId, pid, outcome }, 'stopped a process left behind by the instance');
+          }),
+        );
+      }
+      rmSync(paths.root, { recursive: true, force: true });
+      if (runDir !== paths.run) rmSync(runDir, { recursive: true, force: true });
+      this.releasePorts(instanceId);
+      this.logger.info({ instanceId }, 'server deleted');
+    });
+  }
+
+  async listServers(): Promise<ServerInfo[]> {
+    const instancesDir = join(this.dataDir, 'instances');
+    if (!existsSync(instancesDir)) return [];
+    const servers: ServerInfo[] = [];
+    for (const entry of readdirSync(instancesDir)) {
+      if (!instanceIdSchema.safeParse(entry).success) continue;
+      const paths = this.pathsOf(entry);
+      const record = this.readRecord(paths);
+      if (record) servers.push(this.infoOf(record, paths));
+    }
+    return servers;
+  }
+
+  /** The instance's directory; for operators and tests (logs, files). */
+  instanceDir(instanceId: string): string {
+    return this.pathsOf(parseInstanceId(instanceId)).root;
+  }
+
+  /** The pid of the instance's running guest, or null. */
+  guestPid(instanceId: string): number | null {
+    const paths = this.pathsOf(parseInstanceId(instanceId));
+    const pid = readPidFile(paths.guestPid);
+    return pid !== null && isOurProcess(pid, this.isGuestOf(paths)) ? pid : null;
+  }
+
+  private pathsOf(instanceId: string): InstancePaths {
+    const root = join(this.dataDir, 'instances', instanceId);
+    return {
+      root,
+      etc: join(root, 'etc'),
+      data: join(root, 'data'),
+      log: join(root, 'log'),
+      run: join(root, 'run'),
+      record: join(root, SERVER_RECORD_FILE),
+      guestPid: join(root, 'run', GUEST_PID_FILE),
+    };
+  }
+
+  /** `run/` when a socket fits under it, else a short directory in tmp named by a hash of the instance dir. */
+  private runDirFor(paths: InstancePaths): string {
+    if (Buffer.byteLength(paths.run) <= MAX_RUN_DIR_BYTES) return paths.run;
+    const hash = createHash('sha256').update(paths.root).digest('hex').slice(0, 16);
+    return join(tmpdir(), `coffer-${hash}`);
+  }
+
+  private readRecord(paths: InstancePaths): ServerRecord | null {
+    try {
+      return serverRecordSchema.parse(JSON.parse(readFileSync(paths.record, 'utf8')));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.logger.error({ err: error, path: paths.record }, 'unreadable server record');
+      }
+      return null;
+    }
+  }
+
+  private infoOf(record: ServerRecord, paths: InstancePaths): ServerInfo {
+    let status: ServerStatus;
+    if (!existsSync(join(paths.etc, GUEST_AGENT_CONFIG_FILE)) || !existsSync(join(paths.etc, GUEST_INFO_FILE))) {
+      status = 'ERROR';
+    } else {
+      status = this.isGuestRunning(paths) ? 'ACTIVE' : 'SHUTOFF';
+    }
+    return { serverId: record.serverId, instanceId: record.instanceId, host: record.host, port: record.port, status };
+  }
+
+  /** A guest is this instance's when its command line carries this instance's config dir. */
+  private isGuestOf(paths: InstancePaths): (args: string[]) => boolean {
+    return (args) => args.includes(paths.etc);
+  }
+
+  private isGuestRunning(paths: InstancePaths): boolean {
+    const pid = readPidFile(paths.guestPid);
+    return pid !== null && isOurProcess(pid, this.isGuestOf(paths));
+  }
+
+  private async startGuest(paths: InstancePaths): Promise<void> {
+    const { command, args, env } = this.guestCommand;
+    const output = openSync(join(paths.log, 'guest.log'), 'a', 0o640);
+    try {
+      const child = spawn(command, [...args, '--config-dir', paths.etc], {
+        cwd: paths.root,
+        detached: true,
+        stdio: ['ignore', output, output],
+        env: { PATH: DEFAULT_PATH, ...env },
+      });
+      await new Promise<void>((resolveSpawn, rejectSpawn) => {
+        child.once('spawn', resolveSpawn);
+        child.once('error', (error) => rejectSpawn(new ComputeError(`could not start the guest: ${error.message}`, { cause: error })));
+      });
+      writeFileSync(paths.guestPid, `${child.pid}\n`);
+      child.unref();
+      this.logger.info({ root: paths.root, pid: child.pid }, 'guest started');
+    } finally {
+      closeSync(output);
+    }
+  }
+
+  private async stopGuest(paths: InstancePaths): Promise<void> {
+    const pid = readPidFile(paths.guestPid);
+    if (pid === null) return;
+    const outcome = await terminateProcess(pid, this.isGuestOf(paths), { timeoutMs: this.stopTimeoutMs });
+    if (outcome === 'killed') this.logger.warn({ root: paths.root, pid }, 'the guest did not stop in time and was killed');
+    rmSync(paths.guestPid, { force: true });
+  }
+
+  private portsDir(): string {
+    return join(this.dataDir, 'ports');
+  }
+
+  /** Claims a port with an exclusive claim file, so two workers never hand out the same one. */
+  private async claimPort(instanceId: string, requested: number | undefined): Promise<number> {
+    const dir = this.portsDir();
+    mkdirSync(dir, { recursive: true });
+    const claims = this.readClaims();
+    const own = [...claims].find(([, owner]) => owner === instanceId);
+    if (own) return own[0];
+    if (requested !== undefined) {
+      if (!this.tryClaim(requested, instanceId)) throw new ComputeError(`port ${requested} is already allocated`);
+      return requested;
+    }
+    const taken = new Set(claims.keys());
+    for (;;) {
+      const port = await allocatePort({ taken, range: this.portRange, host: this.bindAddress });
+      if (this.tryClaim(port, instanceId)) return port;
+      taken.add(port);
+    }
+  }
+
+  private tryClaim(port: number, instanceId: string): boolean {
+    try {
+      writeFileSync(join(this.portsDir(), String(port)), instanceId, { flag: 'wx' });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
+  private readClaims(): Map<number, string> {
+    const claims = new Map<number, string>();
+    const dir = this.portsDir();
+    if (!existsSync(dir)) return claims;
+    for (const entry of readdirSync(dir)) {
+      if (!/^[0-9]+$/.test(entry)) continue;
+      try {
+        claims.set(Number(entry), readFileSync(join(dir, entry), 'utf8').trim());
+      } catch {
+        // Released meanwhile.
+      }
+    }
+    return claims;
+  }
+
+  private releasePorts(instanceId: string): void {
+    for (const [port, owner] of this.readClaims()) {
+      if (owner === instanceId) rmSync(join(this.portsDir(), String(port)), { force: true });
+    }
+  }
+}
+
+function parseInstanceId(value: string): string {
+  const parsed = instanceIdSchema.safeParse(value);
+  if (!parsed.success) throw new ComputeError(`not an instance id: ${JSON.stringify(value)}`);
+  return parsed.data;
+}
