@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+
+import {
+  guestMethods,
+  guestQueueName,
+  type GuestMethod,
+  type GuestParams,
+  type GuestResult,
+  type GuestRpcBody,
+  type GuestRpcEnvelope,
+  type SealedSecret,
+} from '@coffer/contracts';
+import { guestKeys, sealSecret, signBody } from '@coffer/contracts/crypto';
+import { Queue, QueueEvents, type Job } from 'bullmq';
+import { type Redis } from 'ioredis';
+import { z } from 'zod';
+
+/**
+ * The taskmanager's side of the guest RPC (Trove's guestagent/api.py). `cast` adds a signed
+ * job to the guest's queue and returns; `call` also waits for the guest's answer, with a
+ * timeout, and re-parses it with the method's result schema. Secrets that travel in params
+ * (user passwords) are sealed with the guest's sealing key, so they sit in Redis unreadable.
+ */
+
+export interface GuestClientOptions {
+  /** Redis for the queue (the caller owns it; `call` waits on a duplicate of it, which the client owns). */
+  connection: Redis;
+  instanceId: string;
+  /** The guest's own secret (base64), as injected into its agent config. */
+  guestSecret: string;
+  /** Timeout of `call` when none is given. */
+  defaultTimeoutMs?: number;
+}
+
+export interface CastOptions {
+  /** A deterministic job id makes a retried cast a no-op while the first job is kept. */
+  jobId?: string;
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+}
+
+/** The guest ran the method and it failed; `guestMessage` is the guest's own words. */
+export class GuestRpcError extends Error {
+  constructor(
+    readonly instanceId: string,
+    readonly method: GuestMethod,
+    readonly guestMessage: string,
+    readonly jobId: string | undefined,
+  ) {
+    super(`guest ${instanceId}: ${method} failed: ${guestMessage}`);
+    this.name = 'GuestRpcError';
+  }
+}
+
+/** No answer arrived in time (the guest may be down, busy, or the job still waiting). */
+export class GuestTimeoutError extends Error {
+  constructor(
+    readonly instanceId: string,
+    readonly method: GuestMethod,
+    readonly timeoutMs: number,
+    readonly jobId: string | undefined,
+    /** What became of the job: removed unrun, or still running on the guest. */
+    readonly jobState: 'removed' | 'running' | 'unknown',
+  ) {
+    super(
+      `guest ${instanceId}: ${method} timed out after ${timeoutMs} ms (${
+        jobState === 'removed' ? 'the guest never took the job; it was withdrawn' : jobState === 'running' ? 'the guest is still running it' : 'job state unknown'
+      })`,
+    );
+    this.name = 'GuestTimeoutError';
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const KEEP_COMPLETED = { age: 3600, count: 1000 };
+const KEEP_FAILED = { age: 24 * 3600, count: 1000 };
+
+export class GuestClient {
+  readonly instanceId: string;
+  private readonly connection: Redis;
+  private readonly keys: { signing: Buffer; sealing: Buffer };
+  private readonly defaultTimeoutMs: number;
+  private readonly queue: Queue;
+  private queueEvents: QueueEvents | null = null;
+  private eventsConnection: Redis | null = null;
+
+  constructor(options: GuestClientOptions) {
+    this.instanceId = z.uuid().parse(options.instanceId);
+    this.connection = options.connection;
+    this.keys = guestKeys(options.guestSecret);
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.queue = new Queue(guestQueueName(this.instanceId), { connection: this.connection });
+  }
+
+  /** Seals a secret for this guest (it opens it with the same associated data). */
+  sealSecret(plaintext: string, associatedData: string): SealedSecret {
+    return sealSecret(this.keys.sealing, plaintext, associatedData);
+  }
+
+  /** A user's password, sealed as prepare (and later user methods) expect it. */
+  sealUserPassword(userName: string, password: string): SealedSecret {
+    return this.sealSecret(password, `user:${userName}`);
+  }
+
+  /** Adds the job and returns its id; the guest runs it when it can. */
+  async cast<M extends GuestMethod>(method: M, params: GuestParams<M>, options: CastOptions = {}): Promise<string> {
+    const job = await this.addJob(method, params, options.jobId);
+    return job.id ?? '';
+  }
+
+  /** Adds the job and waits for the guest's result. */
+  async call<M extends GuestMethod>(method: M, params: GuestParams<M>, options: CallOptions = {}): Promise<GuestResult<M>> {
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    const queueEvents = await this.ensureQueueEvents();
+    const job = await this.addJob(method, params);
+    let raw: unknown;
+    try {
+      raw = await job.waitUntilFinished(queueEvents, timeoutMs);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/timed out before finishing/.test(message)) {
+        throw new GuestTimeoutError(this.instanceId, method, timeoutMs, job.id, await this.withdraw(job));
+      }
+      throw new GuestRpcError(this.instanceId, method, message, job.id);
+    }
+    const result = guestMethods[method].result.safeParse(raw);
+    if (!result.success) {
+      throw new GuestRpcError(this.instanceId, method, `unexpected result: ${z.prettifyError(result.error)}`, job.id);
+    }
+    // TypeScript cannot narrow the schema by a generic key; the schema parsed is the method's own.
+    return result.data as GuestResult<M>;
+  }
+
+  async close(): Promise<void> {
+    await this.queueEvents?.close();
+    this.queueEvents = null;
+    this.eventsConnection?.disconnect();
+    this.eventsConnection = null;
+    await this.queue.close();
+  }
+
+  private async addJob<M extends GuestMethod>(method: M, params: GuestParams<M>, jobId?: string): Promise<Job> {
+    // Producers check what they send: a bad param fails here, not on the guest.
+    const parsedParams: unknown = guestMethods[method].params.parse(params);
+    const body: GuestRpcBody = {
+      instanceId: this.instanceId,
+      method,
+      params: parsedParams,
+      requestId: randomUUID(),
+      sentAt: Date.now(),
+    };
+    const text = JSON.stringify(body);
+    const envelope: GuestRpcEnvelope = { body: text, signature: signBody(this.keys.signing, text) };
+    return this.queue.add(method, envelope, {
+      jobId,
+      attempts: 1,
+      removeOnComplete: KEEP_COMPLETED,
+      removeOnFail: KEEP_FAILED,
+    });
+  }
+
+  private async ensureQueueEvents(): Promise<QueueEvents> {
+    if (!this.queueEvents) {
+      // QueueEvents blocks on its connection, so it gets one of its own.
+      this.eventsConnection = this.connection.duplicate({ maxRetriesPerRequest: null });
+      this.queueEvents = new QueueEvents(this.queue.name, { connection: this.eventsConnection });
+    }
+    await this.queueEvents.waitUntilReady();
+    return this.queueEvents;
+  }
+
+  /** After a timeout: take back a job the guest never started, so it does not run late. */
+  private async withdraw(job: Job): Promise<'removed' | 'running' | 'unknown'> {
+    try {
+      const state = await job.getState();
+      if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
+        await job.remove();
+        return 'removed';
+      }
+      return state === 'active' ? 'running' : 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  }
+}

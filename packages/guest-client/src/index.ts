@@ -1,0 +1,8 @@
+export {
+  GuestClient,
+  GuestRpcError,
+  GuestTimeoutError,
+  type CallOptions,
+  type CastOptions,
+  type GuestClientOptions,
+} from './guest-client';
