@@ -1,0 +1,14 @@
+import { defineProject } from 'vitest/config';
+
+/**
+ * Integration tests against real PostgreSQL (a database per file), Redis (names per file),
+ * guests and mariadbd (the local provider under COFFER_TEST_DATA_DIR, a port range per file).
+ */
+export default defineProject({
+  test: {
+    name: 'worker',
+    include: ['src/**/*.test.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 120_000,
+  },
+});
