@@ -1,0 +1,104 @@
+import { DEFAULT_HEARTBEAT_EXPIRY_SECONDS, DEFAULT_HEARTBEAT_INTERVAL_SECONDS } from '@coffer/contracts';
+import { z } from 'zod';
+
+/**
+ * The worker's environment, parsed with zod at boot: the only module of @coffer/worker that
+ * reads process.env. Every setting is documented in README.md ("Settings").
+ */
+
+const urlWithProtocols = (protocols: string[], hint: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, hint);
+
+const postgresUrl = urlWithProtocols(['postgres:', 'postgresql:'], 'must be a postgresql:// URL');
+const redisUrl = urlWithProtocols(['redis:', 'rediss:'], 'must be a redis:// or rediss:// URL');
+
+const masterKey = z
+  .string()
+  .min(1)
+  .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, 'must be the base64 of 32 bytes');
+
+const positiveSeconds = z.coerce.number().positive();
+
+const portRange = z
+  .string()
+  .regex(/^[0-9]+-[0-9]+$/, 'must look like 33100-33999')
+  .transform((value) => {
+    const [min, max] = value.split('-').map(Number) as [number, number];
+    return { min, max };
+  })
+  .refine(({ min, max }) => min >= 1024 && max <= 65535 && min <= max, 'must be a range of ports within 1024-65535');
+
+/** Empty strings count as unset (a shell's `FOO=` should not fail a URL check). */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+export const workerEnvSchema = z
+  .object({
+    /** The control-plane database. Required unless a Prisma client is passed to startWorker. */
+    DATABASE_URL: optional(postgresUrl),
+    /** Redis for the job queues, the conductor stream and change events. Required unless a connection is passed. */
+    REDIS_URL: optional(redisUrl),
+    /** Base64 of 32 bytes: the root of the job-payload and guest-secret-at-rest keys. */
+    COFFER_MASTER_KEY: masterKey,
+    /** Where the local compute provider keeps instances (`<dir>/instances/<id>`) and port claims. */
+    COFFER_DATA_DIR: optional(z.string().min(1)),
+    COFFER_COMPUTE_PROVIDER: z.enum(['local', 'openstack']).default('local'),
+    /** The host shown to tenants (and stored on the instance). */
+    COFFER_INSTANCE_HOST: z.string().min(1).default('127.0.0.1'),
+    /** The address local database servers listen on. */
+    COFFER_INSTANCE_BIND_ADDRESS: z.string().min(1).default('127.0.0.1'),
+    /** The ports local database servers get. */
+    COFFER_INSTANCE_PORT_RANGE: optional(portRange),
+    COFFER_HEARTBEAT_INTERVAL_SECONDS: positiveSeconds.default(DEFAULT_HEARTBEAT_INTERVAL_SECONDS),
+    COFFER_HEARTBEAT_EXPIRY_SECONDS: positiveSeconds.default(DEFAULT_HEARTBEAT_EXPIRY_SECONDS),
+    COFFER_CREATE_TIMEOUT_SECONDS: positiveSeconds.default(300),
+    /** The Redis URL guests are told (they may reach Redis by another address). Default: REDIS_URL. */
+    COFFER_GUEST_REDIS_URL: optional(redisUrl),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((env) => env.COFFER_HEARTBEAT_EXPIRY_SECONDS > env.COFFER_HEARTBEAT_INTERVAL_SECONDS, {
+    path: ['COFFER_HEARTBEAT_EXPIRY_SECONDS'],
+    message: 'must be greater than COFFER_HEARTBEAT_INTERVAL_SECONDS',
+  });
+
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+export type WorkerEnvName = keyof z.input<typeof workerEnvSchema>;
+/** Overrides of the environment (same names as the variables), e.g. for tests. */
+export type WorkerEnvOverrides = Partial<Record<WorkerEnvName, string | number | undefined>>;
+
+export class WorkerEnvError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerEnvError';
+  }
+}
+
+/**
+ * Parses the environment (process.env, with `overrides` on top). Throws a WorkerEnvError that
+ * names every bad variable and what it must be.
+ */
+export function loadWorkerEnv(overrides: WorkerEnvOverrides = {}): WorkerEnv {
+  const source: Record<string, unknown> = { ...process.env };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value !== undefined) source[name] = value;
+  }
+  const parsed = workerEnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const isMissing = source[name] === undefined || source[name] === '';
+      return `  ${name}: ${isMissing && issue.code !== 'custom' ? 'is not set' : issue.message}`;
+    });
+    throw new WorkerEnvError(`invalid worker configuration (see apps/worker/README.md, "Settings"):\n${problems.join('\n')}`);
+  }
+  return parsed.data;
+}

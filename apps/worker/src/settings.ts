@@ -1,0 +1,119 @@
+import { DEFAULT_PORT_RANGE, type PortRange } from '@coffer/compute';
+import { CONDUCTOR_GROUP, CONDUCTOR_STREAM, EVENTS_CHANNEL } from '@coffer/contracts';
+
+import { type WorkerEnv } from './env';
+
+/**
+ * Everything the three roles need to know, from the environment plus what a caller of
+ * startWorker may set (names of the Redis structures, for tests that share one Redis; and
+ * timings, for tests that cannot wait minutes).
+ */
+export interface WorkerTuning {
+  /** Taskmanager jobs one process runs at once. */
+  taskmanagerConcurrency: number;
+  /** BullMQ lock of a running job: a worker that dies leaves it to others after this long. */
+  jobLockDurationMs: number;
+  /** How often BullMQ looks for jobs whose worker died. */
+  stalledIntervalMs: number;
+  /** How often a job may be found stalled before BullMQ gives up on it (our steps are idempotent). */
+  maxStalledCount: number;
+  /** While waiting for a guest: re-read the row this often even without a change event. */
+  waitFallbackMs: number;
+  /** After a guest reports FAILED: how long to wait for its fault message. */
+  faultGraceMs: number;
+  /** How long the guest's `restart` may take before the server is rebooted. */
+  restartCallTimeoutMs: number;
+  /** After a restart or reboot: how long to wait for a RUNNING heartbeat. */
+  restartHeartbeatTimeoutMs: number;
+  /** XREADGROUP BLOCK. */
+  conductorBlockMs: number;
+  conductorBatchSize: number;
+  /** Entries pending longer than this (a dead consumer's, or ours after a failed write) are claimed again. */
+  conductorReclaimIdleMs: number;
+  conductorReclaimIntervalMs: number;
+  /** How often acknowledged history is trimmed from the stream. */
+  conductorTrimIntervalMs: number;
+  /** How often the watchdog looks for silent guests. Default: the heartbeat interval. */
+  watchdogIntervalMs: number;
+  /** How often servers and rows are reconciled. */
+  reconcileIntervalMs: number;
+  /** A server without a row, or a BUILDING row without a job, is left alone this long (a create may be in flight). */
+  orphanGraceMs: number;
+}
+
+export interface WorkerNames {
+  /** BullMQ key prefix of the taskmanager queue (the web app uses BullMQ's default, `bull`). */
+  queuePrefix: string;
+  conductorStream: string;
+  conductorGroup: string;
+  eventsChannel: string;
+  /** Prefix of the worker's own Redis keys (the watchdog's lock). */
+  keyPrefix: string;
+}
+
+export interface WorkerSettings extends WorkerNames {
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  masterKey: string;
+  dataDir: string | undefined;
+  computeProvider: WorkerEnv['COFFER_COMPUTE_PROVIDER'];
+  instanceHost: string;
+  instanceBindAddress: string;
+  portRange: PortRange;
+  heartbeatIntervalSeconds: number;
+  heartbeatExpirySeconds: number;
+  createTimeoutSeconds: number;
+  guestRedisUrl: string | undefined;
+  logLevel: WorkerEnv['LOG_LEVEL'];
+  tuning: WorkerTuning;
+}
+
+export function defaultTuning(env: Pick<WorkerEnv, 'COFFER_HEARTBEAT_INTERVAL_SECONDS'>): WorkerTuning {
+  return {
+    taskmanagerConcurrency: 8,
+    jobLockDurationMs: 30_000,
+    stalledIntervalMs: 15_000,
+    maxStalledCount: 3,
+    waitFallbackMs: 500,
+    faultGraceMs: 3_000,
+    restartCallTimeoutMs: 120_000,
+    restartHeartbeatTimeoutMs: 90_000,
+    conductorBlockMs: 2_000,
+    conductorBatchSize: 100,
+    conductorReclaimIdleMs: 30_000,
+    conductorReclaimIntervalMs: 10_000,
+    conductorTrimIntervalMs: 60_000,
+    watchdogIntervalMs: Math.max(500, Math.round(env.COFFER_HEARTBEAT_INTERVAL_SECONDS * 1000)),
+    reconcileIntervalMs: 60_000,
+    orphanGraceMs: 10 * 60_000,
+  };
+}
+
+export const DEFAULT_NAMES: WorkerNames = {
+  queuePrefix: 'bull',
+  conductorStream: CONDUCTOR_STREAM,
+  conductorGroup: CONDUCTOR_GROUP,
+  eventsChannel: EVENTS_CHANNEL,
+  keyPrefix: 'coffer',
+};
+
+export function buildSettings(env: WorkerEnv, names: Partial<WorkerNames> = {}, tuning: Partial<WorkerTuning> = {}): WorkerSettings {
+  return {
+    ...DEFAULT_NAMES,
+    ...names,
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    masterKey: env.COFFER_MASTER_KEY,
+    dataDir: env.COFFER_DATA_DIR,
+    computeProvider: env.COFFER_COMPUTE_PROVIDER,
+    instanceHost: env.COFFER_INSTANCE_HOST,
+    instanceBindAddress: env.COFFER_INSTANCE_BIND_ADDRESS,
+    portRange: env.COFFER_INSTANCE_PORT_RANGE ?? DEFAULT_PORT_RANGE,
+    heartbeatIntervalSeconds: env.COFFER_HEARTBEAT_INTERVAL_SECONDS,
+    heartbeatExpirySeconds: env.COFFER_HEARTBEAT_EXPIRY_SECONDS,
+    createTimeoutSeconds: env.COFFER_CREATE_TIMEOUT_SECONDS,
+    guestRedisUrl: env.COFFER_GUEST_REDIS_URL ?? env.REDIS_URL,
+    logLevel: env.LOG_LEVEL,
+    tuning: { ...defaultTuning(env), ...tuning },
+  };
+}
