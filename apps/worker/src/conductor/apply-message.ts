@@ -1,0 +1,64 @@
+import { type ConductorMessage } from '@coffer/contracts';
+import { type Prisma, type PrismaClient } from '@coffer/db';
+
+/**
+ * Applies one verified guest message to its instance in ONE conditional update: the row is
+ * written only when the message is newer than the newest one applied (by the guest's
+ * `sentAt`, then its `seq`), so a replayed or overtaken message changes nothing, and two
+ * conductors cannot interleave a check and a write.
+ */
+
+export type ApplyOutcome =
+  /** Written; `isVisibleChange` says whether users see a difference (status, version, fault). */
+  | { isApplied: true; projectId: string; isVisibleChange: boolean }
+  /** Not written: stale, a duplicate, or the instance is gone. */
+  | { isApplied: false };
+
+function newerThanApplied(message: ConductorMessage): Prisma.InstanceWhereInput {
+  const sentAt = new Date(message.sentAt);
+  const seq = BigInt(message.seq);
+  return {
+    OR: [
+      { lastSentAt: null },
+      { lastSentAt: { lt: sentAt } },
+      { lastSentAt: sentAt, OR: [{ lastSeq: null }, { lastSeq: { lt: seq } }] },
+    ],
+  };
+}
+
+export async function applyConductorMessage(
+  prisma: PrismaClient,
+  message: ConductorMessage,
+  now: Date = new Date(),
+): Promise<ApplyOutcome> {
+  const where: Prisma.InstanceWhereInput = { id: message.instanceId, deletedAt: null, ...newerThanApplied(message) };
+  const ordering = { lastSentAt: new Date(message.sentAt), lastSeq: BigInt(message.seq) };
+
+  if (message.kind === 'fault') {
+    const rows = await prisma.instance.updateManyAndReturn({
+      where,
+      data: {
+        ...ordering,
+        faultMessage: message.payload.message,
+        faultDetails: message.payload.details ?? null,
+        faultAt: now,
+      },
+      select: { projectId: true },
+    });
+    const [row] = rows;
+    return row ? { isApplied: true, projectId: row.projectId, isVisibleChange: true } : { isApplied: false };
+  }
+
+  const { serviceStatus, guestVersion } = message.payload;
+  const data = { ...ordering, serviceStatus, guestVersion, lastHeartbeatAt: now };
+  // The common case first: a heartbeat that changes nothing users see (one statement).
+  const unchanged = await prisma.instance.updateManyAndReturn({
+    where: { ...where, serviceStatus, guestVersion },
+    data,
+    select: { projectId: true },
+  });
+  if (unchanged[0]) return { isApplied: true, projectId: unchanged[0].projectId, isVisibleChange: false };
+  // Otherwise the status or the version changes (or the message is stale: then nothing is written).
+  const changed = await prisma.instance.updateManyAndReturn({ where, data, select: { projectId: true } });
+  return changed[0] ? { isApplied: true, projectId: changed[0].projectId, isVisibleChange: true } : { isApplied: false };
+}

@@ -1,0 +1,334 @@
+import { randomBytes } from 'node:crypto';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+import { changeEventSchema, type ChangeEvent, type ConductorMessage } from '@coffer/contracts';
+import { generateGuestSecret, guestKeys, signBody } from '@coffer/contracts/crypto';
+import { createPrismaClient, type Instance, type PrismaClient } from '@coffer/db';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { MASTER_KEY, REDIS_URL, waitFor, WorkerTestContext } from '../../test/harness';
+import { sealGuestSecret } from '../guest-secret';
+import { type RunningWorker } from '../worker';
+
+/**
+ * Acceptance 3 and 4: forged or stale messages change nothing; a message is acked only after
+ * its write, so one whose write failed stays pending and is applied after recovery.
+ */
+
+const ctx = new WorkerTestContext({ name: 'conductor', portRange: { min: 34500, max: 34599 } });
+let subscriber: Redis;
+const events: ChangeEvent[] = [];
+const BASE_SENT_AT = Date.parse('2026-01-01T00:00:00Z');
+
+interface Guest {
+  instanceId: string;
+  secret: string;
+  seq: number;
+}
+
+let guestA: Guest;
+let guestB: Guest;
+
+async function createGuestRow(): Promise<Guest> {
+  const secret = generateGuestSecret();
+  const row = await ctx.prisma.instance.create({
+    data: {
+      projectId: ctx.projectId,
+      name: `conductor-${randomBytes(3).toString('hex')}`,
+      flavorId: ctx.flavorId,
+      datastoreVersionId: ctx.versionId,
+      volumeSizeGb: 1,
+      taskStatus: 'NONE',
+      serviceStatus: 'RUNNING',
+      guestVersion: '0.1.0',
+      lastHeartbeatAt: new Date(),
+      lastSentAt: new Date(BASE_SENT_AT),
+      lastSeq: 10n,
+    },
+  });
+  await ctx.prisma.instance.update({ where: { id: row.id }, data: { guestSecretEnc: sealGuestSecret(MASTER_KEY, row.id, secret) } });
+  return { instanceId: row.id, secret, seq: 10 };
+}
+
+function heartbeat(guest: Guest, overrides: Partial<ConductorMessage> & { serviceStatus?: string } = {}): Record<string, unknown> {
+  const { serviceStatus = 'SHUTDOWN', ...rest } = overrides;
+  guest.seq++;
+  return {
+    kind: 'heartbeat',
+    instanceId: guest.instanceId,
+    sentAt: BASE_SENT_AT + guest.seq * 1000,
+    seq: guest.seq,
+    payload: { serviceStatus, guestVersion: '0.1.0', mariadbVersion: '10.11.19' },
+    ...rest,
+  };
+}
+
+/** Adds an entry as a guest would: `body` and its HMAC `sig` with `signingSecret`'s signing key. */
+async function send(message: Record<string, unknown> | string, signingSecret: string): Promise<string> {
+  const body = typeof message === 'string' ? message : JSON.stringify(message);
+  const id = await ctx.redis.xadd(ctx.names.conductorStream, '*', 'body', body, 'sig', signBody(guestKeys(signingSecret).signing, body));
+  return id!;
+}
+
+/** True once the group has delivered the entry and it is no longer pending (acked). */
+async function isAcked(entryId: string): Promise<boolean> {
+  const groups = (await ctx.redis.xinfo('GROUPS', ctx.names.conductorStream)) as unknown[][];
+  const group = groups.find((info) => info[1] === ctx.names.conductorGroup);
+  if (!group) return false;
+  const lastDelivered = String(group[group.indexOf('last-delivered-id') + 1]);
+  if (compare(lastDelivered, entryId) < 0) return false;
+  const pending = (await ctx.redis.xpending(ctx.names.conductorStream, ctx.names.conductorGroup, entryId, entryId, 1)) as unknown[];
+  return pending.length === 0;
+}
+
+function compare(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+}
+
+async function sendAndWaitForAck(message: Record<string, unknown> | string, signingSecret: string): Promise<void> {
+  const id = await send(message, signingSecret);
+  await waitFor(() => isAcked(id), { timeoutMs: 10_000, what: `entry ${id} to be acked` });
+}
+
+async function rowOf(guest: Guest): Promise<Instance> {
+  return (await ctx.row(guest.instanceId))!;
+}
+
+beforeAll(async () => {
+  await ctx.setUp();
+  subscriber = new Redis(REDIS_URL);
+  subscriber.on('message', (_channel: string, message: string) => events.push(changeEventSchema.parse(JSON.parse(message))));
+  await subscriber.subscribe(ctx.names.eventsChannel);
+  await ctx.startWorker({ roles: ['conductor'] });
+});
+
+afterAll(async () => {
+  subscriber?.disconnect();
+  await ctx.close();
+});
+
+beforeEach(async () => {
+  guestA = await createGuestRow();
+  guestB = await createGuestRow();
+  events.length = 0;
+});
+
+describe('the conductor', () => {
+  it('applies a newer heartbeat and publishes the change', async () => {
+    const before = await rowOf(guestA);
+    const message = heartbeat(guestA, { serviceStatus: 'SHUTDOWN' });
+    await sendAndWaitForAck(message, guestA.secret);
+    const after = await rowOf(guestA);
+    expect(after.serviceStatus).toBe('SHUTDOWN');
+    expect(after.lastSentAt?.getTime()).toBe(message.sentAt);
+    expect(after.lastSeq).toBe(BigInt(guestA.seq));
+    expect(after.lastHeartbeatAt!.getTime()).toBeGreaterThanOrEqual(before.lastHeartbeatAt!.getTime());
+    await waitFor(() => events.some((event) => event.instanceId === guestA.instanceId), { timeoutMs: 5000, what: 'a change event' });
+    expect(events).toEqual([expect.objectContaining({ type: 'instance.changed', instanceId: guestA.instanceId, projectId: ctx.projectId })]);
+
+    // A heartbeat that changes nothing users see moves the heartbeat on without an event.
+    events.length = 0;
+    await sendAndWaitForAck(heartbeat(guestA, { serviceStatus: 'SHUTDOWN' }), guestA.secret);
+    expect((await rowOf(guestA)).lastSeq).toBe(BigInt(guestA.seq));
+    await sendAndWaitForAck(heartbeat(guestA, { serviceStatus: 'RUNNING' }), guestA.secret);
+    await waitFor(() => events.length === 1, { timeoutMs: 5000, what: 'one change event' });
+    expect(events).toHaveLength(1);
+  });
+
+  it('applies a fault', async () => {
+    guestA.seq++;
+    await sendAndWaitForAck(
+      {
+        kind: 'fault',
+        instanceId: guestA.instanceId,
+        sentAt: BASE_SENT_AT + guestA.seq * 1000,
+        seq: guestA.seq,
+        payload: { operation: 'prepare', message: 'Starting the database server failed: port in use', details: 'log tail' },
+      },
+      guestA.secret,
+    );
+    const row = await rowOf(guestA);
+    expect(row).toMatchObject({ faultMessage: 'Starting the database server failed: port in use', faultDetails: 'log tail' });
+    expect(row.faultAt).toBeInstanceOf(Date);
+  });
+
+  it('changes nothing for a message with a wrong HMAC', async () => {
+    const before = await rowOf(guestA);
+    await sendAndWaitForAck(heartbeat(guestA), generateGuestSecret());
+    const id = await ctx.redis.xadd(ctx.names.conductorStream, '*', 'body', JSON.stringify(heartbeat(guestA)), 'sig', 'not-hex');
+    await waitFor(() => isAcked(id!), { timeoutMs: 10_000, what: 'the entry to be acked' });
+    expect(await rowOf(guestA)).toEqual(before);
+  });
+
+  it("changes nothing for a message signed with instance A's key that names instance B", async () => {
+    const beforeA = await rowOf(guestA);
+    const beforeB = await rowOf(guestB);
+    await sendAndWaitForAck(heartbeat(guestB), guestA.secret);
+    expect(await rowOf(guestA)).toEqual(beforeA);
+    expect(await rowOf(guestB)).toEqual(beforeB);
+  });
+
+  it('changes nothing for a stale message (older sentAt, or the same sentAt and an older seq)', async () => {
+    const before = await rowOf(guestA);
+    // Older than what is stored.
+    await sendAndWaitForAck({ ...heartbeat(guestA), sentAt: BASE_SENT_AT - 60_000, seq: 999 }, guestA.secret);
+    // Same sentAt as stored, same or lower seq (a replay).
+    await sendAndWaitForAck({ ...heartbeat(guestA), sentAt: BASE_SENT_AT, seq: 10 }, guestA.secret);
+    await sendAndWaitForAck({ ...heartbeat(guestA), sentAt: BASE_SENT_AT, seq: 3 }, guestA.secret);
+    expect(await rowOf(guestA)).toEqual(before);
+
+    // A message applied once and delivered again changes nothing the second time.
+    const message = heartbeat(guestA, { serviceStatus: 'CRASHED' });
+    await sendAndWaitForAck(message, guestA.secret);
+    const applied = await rowOf(guestA);
+    expect(applied.serviceStatus).toBe('CRASHED');
+    await sendAndWaitForAck(message, guestA.secret);
+    expect(await rowOf(guestA)).toEqual(applied);
+  });
+
+  it('acks and drops what is unparsable or names an unknown instance', async () => {
+    const before = await rowOf(guestA);
+    await sendAndWaitForAck('{not json', guestA.secret);
+    await sendAndWaitForAck({ instanceId: guestA.instanceId, kind: 'heartbeat', sentAt: 'later' }, guestA.secret);
+    await sendAndWaitForAck({ ...heartbeat(guestA), kind: 'takeover' }, guestA.secret);
+    await sendAndWaitForAck({ ...heartbeat(guestA), instanceId: '00000000-0000-4000-8000-000000000000' }, guestA.secret);
+    const id = await ctx.redis.xadd(ctx.names.conductorStream, '*', 'something', 'else');
+    await waitFor(() => isAcked(id!), { timeoutMs: 10_000, what: 'the entry to be acked' });
+    expect(await rowOf(guestA)).toEqual(before);
+  });
+
+  it('claims and applies what a dead conductor left pending', async () => {
+    // A stream of its own: a conductor that read an entry and died before acking it, then ours starts.
+    const stream = `${ctx.names.conductorStream}-reclaim`;
+    await ctx.redis.xgroup('CREATE', stream, ctx.names.conductorGroup, '0', 'MKSTREAM');
+    const message = heartbeat(guestA, { serviceStatus: 'BLOCKED' });
+    const body = JSON.stringify(message);
+    const id = (await ctx.redis.xadd(stream, '*', 'body', body, 'sig', signBody(guestKeys(guestA.secret).signing, body)))!;
+    await ctx.redis.xreadgroup('GROUP', ctx.names.conductorGroup, 'dead-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
+    expect(((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0]).toBe(1);
+
+    const { startWorker } = await import('../worker');
+    const worker = await startWorker({
+      roles: ['conductor'],
+      prisma: ctx.prisma,
+      redis: ctx.redis,
+      logger: ctx.logger,
+      env: ctx.workerEnv(),
+      names: { ...ctx.names, conductorStream: stream },
+      tuning: { conductorBlockMs: 200, conductorReclaimIdleMs: 500, conductorReclaimIntervalMs: 200 },
+    });
+    try {
+      await waitFor(async () => (await rowOf(guestA)).serviceStatus === 'BLOCKED', { timeoutMs: 15_000, what: 'the reclaimed message to be applied' });
+      await waitFor(async () => ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0] === 0, {
+        timeoutMs: 10_000,
+        what: `entry ${id} to be acked`,
+      });
+    } finally {
+      await worker.stop();
+      await ctx.redis.del(stream);
+    }
+  });
+});
+
+/** A TCP proxy in front of PostgreSQL that the test can cut and restore: "the database is unreachable". */
+class CuttableProxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  async open(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = createConnection({ host: this.targetHost, port: this.targetPort });
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as { port: number }).port;
+    this.server = server;
+  }
+
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const socket of this.sockets) socket.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+describe('the conductor when the database is unreachable', () => {
+  let proxy: CuttableProxy;
+  let prismaViaProxy: PrismaClient;
+  let worker: RunningWorker;
+  const names = () => ({ ...ctx.names, conductorStream: `${ctx.names.conductorStream}-outage` });
+
+  beforeAll(async () => {
+    const target = new URL(ctx.db.url);
+    proxy = new CuttableProxy(target.hostname, Number(target.port || 5432));
+    await proxy.open();
+    const viaProxy = new URL(ctx.db.url);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    prismaViaProxy = createPrismaClient({ url: viaProxy.toString(), maxConnections: 2 });
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await proxy.cut();
+    await prismaViaProxy.$disconnect().catch(() => undefined);
+    await ctx.redis.del(names().conductorStream);
+  });
+
+  it('leaves a message whose write failed pending, and applies it after recovery', async () => {
+    const { startWorker } = await import('../worker');
+    worker = await startWorker({
+      roles: ['conductor'],
+      prisma: prismaViaProxy,
+      redis: ctx.redis,
+      logger: ctx.logger,
+      env: ctx.workerEnv(),
+      names: names(),
+      tuning: { conductorBlockMs: 200, conductorReclaimIdleMs: 1_000, conductorReclaimIntervalMs: 500 },
+    });
+    const stream = names().conductorStream;
+
+    await proxy.cut();
+    const before = await rowOf(guestA);
+    const message = heartbeat(guestA, { serviceStatus: 'RESTART_REQUIRED' });
+    const body = JSON.stringify(message);
+    const id = (await ctx.redis.xadd(stream, '*', 'body', body, 'sig', signBody(guestKeys(guestA.secret).signing, body)))!;
+
+    // Delivered, not acked: pending, and the row is as it was.
+    await waitFor(
+      async () => {
+        const pending = (await ctx.redis.xpending(stream, ctx.names.conductorGroup, '-', '+', 10)) as [string, string, number, number][];
+        return pending.some(([entryId, , , deliveries]) => entryId === id && deliveries >= 2);
+      },
+      { timeoutMs: 20_000, what: 'the entry to be pending after failed attempts' },
+    );
+    expect(await rowOf(guestA)).toEqual(before);
+
+    // The database comes back: the entry is claimed again, applied and acked.
+    await proxy.open();
+    await waitFor(async () => (await rowOf(guestA)).serviceStatus === 'RESTART_REQUIRED', {
+      timeoutMs: 30_000,
+      what: 'the message to be applied after recovery',
+    });
+    await waitFor(async () => ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0] === 0, {
+      timeoutMs: 10_000,
+      what: 'nothing pending',
+    });
+    expect((await rowOf(guestA)).lastSeq).toBe(BigInt(guestA.seq));
+  });
+});

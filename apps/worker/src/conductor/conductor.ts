@@ -1,0 +1,281 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+import { conductorMessageSchema, type ConductorMessage } from '@coffer/contracts';
+import { guestKeys, isValidSignature } from '@coffer/contracts/crypto';
+import { type PrismaClient } from '@coffer/db';
+import { type Redis } from 'ioredis';
+import { z } from 'zod';
+
+import { type ChangePublisher } from '../events';
+import { openGuestSecret } from '../guest-secret';
+import { type Logger } from '../logger';
+import { type WorkerSettings } from '../settings';
+import { applyConductorMessage } from './apply-message';
+
+/**
+ * The conductor (Trove's trove-conductor): reads the guests' stream in a consumer group and
+ * writes what they report to PostgreSQL, so guests never touch the control-plane database.
+ *
+ * For each entry: find the instance named in the body, verify the HMAC with that instance's
+ * own key (so a guest can only speak for itself), parse the message, apply it in one
+ * conditional update (stale messages change nothing), publish a change event when users see a
+ * difference, and only then XACK (at-least-once). Anything forged or malformed is acked and
+ * dropped with a warning. A failed write leaves the entry pending; pending entries idle for
+ * too long (ours after a failed write, or a dead conductor's) are claimed again.
+ */
+
+export interface ConductorDeps {
+  prisma: PrismaClient;
+  /** Non-blocking commands (XACK, XAUTOCLAIM, XTRIM, publish). */
+  redis: Redis;
+  /** A connection of its own for XREADGROUP BLOCK; the conductor owns it and closes it. */
+  blockingConnection: Redis;
+  publisher: ChangePublisher;
+  settings: WorkerSettings;
+  logger: Logger;
+}
+
+type EntryOutcome = 'applied' | 'unchanged' | 'stale' | 'dropped';
+
+type StreamEntry = [id: string, fields: string[]];
+
+const bodyInstanceSchema = z.object({ instanceId: z.uuid() });
+const SECRET_CACHE_TTL_MS = 5 * 60_000;
+const SECRET_CACHE_MAX = 10_000;
+
+export class Conductor {
+  readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly secrets = new Map<string, { signingKey: Buffer; expiresAt: number }>();
+  private isStopped = false;
+  private loop: Promise<void> | null = null;
+  private nextReclaimAt = 0;
+  private nextTrimAt = 0;
+  private wakeFromPause: (() => void) | null = null;
+
+  constructor(private readonly deps: ConductorDeps) {}
+
+  private get stream(): string {
+    return this.deps.settings.conductorStream;
+  }
+
+  private get group(): string {
+    return this.deps.settings.conductorGroup;
+  }
+
+  async start(): Promise<void> {
+    await this.ensureGroup();
+    this.nextTrimAt = Date.now() + this.deps.settings.tuning.conductorTrimIntervalMs;
+    this.loop = this.run();
+    this.deps.logger.info({ stream: this.stream, group: this.group, consumer: this.consumer }, 'conductor started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.isStopped) return;
+    this.isStopped = true;
+    this.wakeFromPause?.();
+    // Ends a blocked XREADGROUP at once; an entry being applied finishes first (the loop awaits it).
+    this.deps.blockingConnection.disconnect();
+    await this.loop;
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.deps.redis.xgroup('CREATE', this.stream, this.group, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+    }
+  }
+
+  private async run(): Promise<void> {
+    const { tuning } = this.deps.settings;
+    let failures = 0;
+    while (!this.isStopped) {
+      try {
+        if (Date.now() >= this.nextReclaimAt) {
+          await this.reclaim();
+          this.nextReclaimAt = Date.now() + tuning.conductorReclaimIntervalMs;
+        }
+        if (Date.now() >= this.nextTrimAt) {
+          await this.trim();
+          this.nextTrimAt = Date.now() + tuning.conductorTrimIntervalMs;
+        }
+        const reply = (await this.deps.blockingConnection.xreadgroup(
+          'GROUP',
+          this.group,
+          this.consumer,
+          'COUNT',
+          tuning.conductorBatchSize,
+          'BLOCK',
+          tuning.conductorBlockMs,
+          'STREAMS',
+          this.stream,
+          '>',
+        )) as [string, StreamEntry[]][] | null;
+        for (const [, entries] of reply ?? []) {
+          for (const [id, fields] of entries) await this.handleEntry(id, fields);
+        }
+        failures = 0;
+      } catch (error) {
+        if (this.isStopped) break;
+        failures++;
+        if (String((error as Error).message).includes('NOGROUP')) {
+          await this.ensureGroup().catch(() => undefined);
+        }
+        this.deps.logger.warn({ err: error }, 'conductor: reading the stream failed; retrying');
+        await this.pause(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeFromPause = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeFromPause = done;
+    });
+  }
+
+  /** Applies one entry and acks it; a failed write leaves it pending (it is claimed again later). */
+  private async handleEntry(id: string, fields: string[]): Promise<void> {
+    let outcome: EntryOutcome;
+    try {
+      outcome = await this.processEntry(id, fields);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, entryId: id }, 'conductor: message not applied; it stays pending');
+      return;
+    }
+    await this.deps.redis.xack(this.stream, this.group, id);
+    this.deps.logger.trace({ entryId: id, outcome }, 'conductor: entry done');
+  }
+
+  private drop(id: string, reason: string, extra: Record<string, unknown> = {}): EntryOutcome {
+    this.deps.logger.warn({ entryId: id, reason, ...extra }, 'conductor: dropped a message');
+    return 'dropped';
+  }
+
+  private async processEntry(id: string, fields: string[]): Promise<EntryOutcome> {
+    const values = new Map<string, string>();
+    for (let index = 0; index + 1 < fields.length; index += 2) values.set(fields[index]!, fields[index + 1]!);
+    const body = values.get('body');
+    const sig = values.get('sig');
+    if (body === undefined || sig === undefined) return this.drop(id, 'missing body or sig');
+
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      return this.drop(id, 'body is not JSON');
+    }
+    const named = bodyInstanceSchema.safeParse(json);
+    if (!named.success) return this.drop(id, 'body names no instance');
+    const { instanceId } = named.data;
+
+    // The key of the instance named inside the signed body: a guest can only speak for itself.
+    let signingKey = await this.signingKeyOf(instanceId, { isFresh: false });
+    if (!signingKey) return this.drop(id, 'unknown or deleted instance', { instanceId });
+    if (!isValidSignature(signingKey, body, sig)) {
+      // A cached key could in principle be outdated: check once against the database.
+      signingKey = await this.signingKeyOf(instanceId, { isFresh: true });
+      if (!signingKey || !isValidSignature(signingKey, body, sig)) return this.drop(id, 'bad signature', { instanceId });
+    }
+
+    const parsed = conductorMessageSchema.safeParse(json);
+    if (!parsed.success) return this.drop(id, 'not a conductor message', { instanceId, problem: z.prettifyError(parsed.error) });
+    const message: ConductorMessage = parsed.data;
+
+    const outcome = await applyConductorMessage(this.deps.prisma, message);
+    if (!outcome.isApplied) {
+      this.deps.logger.debug({ entryId: id, instanceId, kind: message.kind, sentAt: message.sentAt, seq: message.seq }, 'conductor: stale message');
+      return 'stale';
+    }
+    if (outcome.isVisibleChange) {
+      const detail = message.kind === 'heartbeat' ? { serviceStatus: message.payload.serviceStatus } : { fault: message.payload.message };
+      this.deps.logger.info({ instanceId, kind: message.kind, ...detail }, 'conductor: instance changed');
+      await this.deps.publisher.publish({ type: 'instance.changed', projectId: outcome.projectId, instanceId });
+      return 'applied';
+    }
+    return 'unchanged';
+  }
+
+  private async signingKeyOf(instanceId: string, { isFresh }: { isFresh: boolean }): Promise<Buffer | null> {
+    const cached = this.secrets.get(instanceId);
+    if (!isFresh && cached && cached.expiresAt > Date.now()) return cached.signingKey;
+    this.secrets.delete(instanceId);
+    const row = await this.deps.prisma.instance.findUnique({ where: { id: instanceId }, select: { guestSecretEnc: true, deletedAt: true } });
+    if (!row?.guestSecretEnc || row.deletedAt) return null;
+    let signingKey: Buffer;
+    try {
+      signingKey = guestKeys(openGuestSecret(this.deps.settings.masterKey, instanceId, row.guestSecretEnc)).signing;
+    } catch (error) {
+      this.deps.logger.error({ err: error, instanceId }, "conductor: the instance's guest secret does not open with this master key");
+      return null;
+    }
+    if (this.secrets.size >= SECRET_CACHE_MAX) {
+      const oldest = this.secrets.keys().next().value;
+      if (oldest !== undefined) this.secrets.delete(oldest);
+    }
+    this.secrets.set(instanceId, { signingKey, expiresAt: Date.now() + SECRET_CACHE_TTL_MS });
+    return signingKey;
+  }
+
+  /** Claims entries pending for too long (a dead conductor's, or ours after a failed write) and applies them. */
+  async reclaim(): Promise<number> {
+    const { redis, settings } = this.deps;
+    let cursor = '0-0';
+    let claimed = 0;
+    do {
+      const reply = (await redis.xautoclaim(
+        this.stream,
+        this.group,
+        this.consumer,
+        settings.tuning.conductorReclaimIdleMs,
+        cursor,
+        'COUNT',
+        settings.tuning.conductorBatchSize,
+      )) as [string, (StreamEntry | null)[], string[]?];
+      cursor = reply[0];
+      for (const entry of reply[1]) {
+        if (this.isStopped) return claimed;
+        if (!entry) continue;
+        claimed++;
+        await this.handleEntry(entry[0], entry[1]);
+      }
+    } while (cursor !== '0-0' && !this.isStopped);
+    if (claimed > 0) this.deps.logger.info({ claimed }, 'conductor: reclaimed pending messages');
+    return claimed;
+  }
+
+  /** Drops acknowledged history: everything older than every group's oldest pending or undelivered entry. */
+  async trim(): Promise<void> {
+    const { redis } = this.deps;
+    const groups = (await redis.xinfo('GROUPS', this.stream)) as unknown[][];
+    let keepFrom: string | null = null;
+    for (const group of groups) {
+      const info = new Map<string, unknown>();
+      for (let index = 0; index + 1 < group.length; index += 2) info.set(String(group[index]), group[index + 1]);
+      const name = String(info.get('name'));
+      let oldest = String(info.get('last-delivered-id') ?? '0-0');
+      const pending = (await redis.xpending(this.stream, name)) as [number, string | null, string | null, unknown];
+      if (pending[0] > 0 && pending[1] && compareIds(pending[1], oldest) < 0) oldest = pending[1];
+      if (keepFrom === null || compareIds(oldest, keepFrom) < 0) keepFrom = oldest;
+    }
+    if (keepFrom && keepFrom !== '0-0') {
+      const removed = await redis.xtrim(this.stream, 'MINID', '~', keepFrom);
+      if (removed > 0) this.deps.logger.debug({ removed }, 'conductor: trimmed acknowledged history');
+    }
+  }
+}
+
+/** Orders stream ids (`<ms>-<seq>`). */
+export function compareIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  if (aSeq !== bSeq) return aSeq < bSeq ? -1 : 1;
+  return 0;
+}
