@@ -1,0 +1,325 @@
+import { allocatePort, ComputeError, type ServerInfo } from '@coffer/compute';
+import { guestQueueName, type GuestUserSpec, type InstanceCreateJob } from '@coffer/contracts';
+import { jobPayloadKey, openSecret, SealError } from '@coffer/contracts/crypto';
+import { Prisma } from '@coffer/db';
+import { GuestClient } from '@coffer/guest-client';
+
+import { throwIfAborted, waitForInstance } from '../events';
+import { generateGuestSecret, openGuestSecret, sealGuestSecret } from '../guest-secret';
+import { OperationFailure, skipped, type Fault, type Operation, type OperationContext, type OperationResult } from './operation';
+
+/**
+ * `instance.create` (Trove's create_instance): a resumable sequence of idempotent steps, safe
+ * to run again after a crash at any point.
+ *
+ * 1. Load the row; stop quietly if it is gone or no longer BUILDING (a delete wins).
+ * 2. Allocate the port (local provider) and store it with the host.
+ * 3. Generate the guest's secret and store it sealed.
+ * 4. Create the server (idempotent per instance) and store its id.
+ * 5. Cast `prepare` with a deterministic job id: a retried create never prepares twice.
+ * 6. Wait, on change events, until the conductor has applied RUNNING (or FAILED, or time runs out).
+ * 7. Task NONE; publish.
+ */
+
+const createSelect = {
+  id: true,
+  projectId: true,
+  taskStatus: true,
+  serviceStatus: true,
+  host: true,
+  port: true,
+  computeServerId: true,
+  guestSecretEnc: true,
+  volumeSizeGb: true,
+  deletedAt: true,
+  flavor: { select: { vcpus: true, ramMb: true } },
+  datastoreVersion: { select: { name: true, datastore: { select: { manager: true } } } },
+} as const satisfies Prisma.InstanceSelect;
+
+type CreateRow = Prisma.InstanceGetPayload<{ select: typeof createSelect }>;
+
+const statusSelect = {
+  taskStatus: true,
+  serviceStatus: true,
+  faultMessage: true,
+  faultDetails: true,
+  deletedAt: true,
+} as const satisfies Prisma.InstanceSelect;
+
+/** The guest's RPC job id for the first prepare of an instance. */
+export function prepareJobId(instanceId: string): string {
+  return `prepare-${instanceId}`;
+}
+
+async function loadRow(ctx: OperationContext, instanceId: string): Promise<CreateRow | null> {
+  const row = await ctx.prisma.instance.findUnique({ where: { id: instanceId }, select: createSelect });
+  return row && !row.deletedAt ? row : null;
+}
+
+class StopCreate extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'StopCreate';
+  }
+}
+
+/** A step boundary: stops when shutting down, when the row is gone, or when it is no longer being built. */
+async function checkpoint(ctx: OperationContext, instanceId: string): Promise<CreateRow> {
+  throwIfAborted(ctx.signal);
+  const row = await loadRow(ctx, instanceId);
+  if (!row) throw new StopCreate('the instance no longer exists');
+  if (row.taskStatus !== 'BUILDING') throw new StopCreate(`the instance is ${row.taskStatus}`);
+  return row;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
+/** Step 2: a port nobody else has (rows on this host, servers of this provider, anything listening). */
+async function ensurePort(ctx: OperationContext, row: CreateRow, exclude: number[] = []): Promise<CreateRow> {
+  if (row.port !== null && row.host !== null && !exclude.includes(row.port)) return row;
+  if (ctx.provider.name !== 'local') return row;
+  const { instanceHost, instanceBindAddress, portRange } = ctx.settings;
+  const taken = new Set<number>(exclude);
+  const rows = await ctx.prisma.instance.findMany({
+    where: { host: instanceHost, port: { not: null }, id: { not: row.id } },
+    select: { port: true },
+  });
+  for (const { port } of rows) if (port !== null) taken.add(port);
+  for (const server of await ctx.provider.listServers()) {
+    if (server.instanceId !== row.id) taken.add(server.port);
+  }
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await allocatePort({ taken, range: portRange, host: instanceBindAddress });
+    try {
+      const { count } = await ctx.prisma.instance.updateMany({
+        where: { id: row.id, taskStatus: 'BUILDING', port: row.port },
+        data: { host: instanceHost, port },
+      });
+      if (count === 0) return checkpoint(ctx, row.id);
+      ctx.logger.info({ port }, 'port allocated');
+      return { ...row, host: instanceHost, port };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      taken.add(port);
+    }
+  }
+  throw new Error('could not store a free port after 20 tries');
+}
+
+/** Step 3: the guest's secret, generated once and stored sealed; a concurrent run's secret wins. */
+async function ensureGuestSecret(ctx: OperationContext, row: CreateRow): Promise<string> {
+  const { masterKey } = ctx.settings;
+  if (!row.guestSecretEnc) {
+    const secret = generateGuestSecret();
+    await ctx.prisma.instance.updateMany({
+      where: { id: row.id, guestSecretEnc: null },
+      data: { guestSecretEnc: sealGuestSecret(masterKey, row.id, secret) },
+    });
+  }
+  const stored = await ctx.prisma.instance.findUnique({ where: { id: row.id }, select: { guestSecretEnc: true } });
+  if (!stored?.guestSecretEnc) throw new StopCreate('the instance no longer exists');
+  try {
+    return openGuestSecret(masterKey, row.id, stored.guestSecretEnc);
+  } catch (error) {
+    if (error instanceof SealError) {
+      throw new OperationFailure(
+        'The instance could not be built: its guest secret cannot be opened with this control plane\'s master key.',
+        undefined,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Step 4. A port some other instance of this provider already claimed is given up for a fresh one. */
+async function createServer(ctx: OperationContext, initial: CreateRow, guestSecret: string): Promise<{ row: CreateRow; server: ServerInfo }> {
+  let row = initial;
+  const manager = row.datastoreVersion.datastore.manager;
+  if (manager !== 'mariadb') {
+    throw new OperationFailure(`The datastore manager "${manager}" is not supported by this Coffer.`);
+  }
+  const refused: number[] = [];
+  for (;;) {
+    try {
+      const server = await ctx.provider.createServer({
+        instanceId: row.id,
+        projectId: row.projectId,
+        flavor: { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb },
+        volumeGb: row.volumeSizeGb,
+        ...(row.port !== null ? { port: row.port } : {}),
+        guestInfo: {
+          instanceId: row.id,
+          projectId: row.projectId,
+          datastoreManager: manager,
+          datastoreVersion: row.datastoreVersion.name,
+        },
+        agentConfig: {
+          redisUrl: guestRedisUrl(ctx),
+          rpcQueue: guestQueueName(row.id),
+          conductorStream: ctx.settings.conductorStream,
+          guestSecret,
+          heartbeatIntervalSeconds: ctx.settings.heartbeatIntervalSeconds,
+        },
+      });
+      return { row, server };
+    } catch (error) {
+      // ComputeError has no code; the local provider says "port <n> is already allocated".
+      const isPortTaken = error instanceof ComputeError && /port [0-9]+ is already allocated/.test(error.message);
+      if (!isPortTaken || row.port === null || refused.length >= 5) throw error;
+      ctx.logger.warn({ port: row.port }, 'the port is claimed by another server: allocating another');
+      refused.push(row.port);
+      row = await ensurePort(ctx, row, refused);
+    }
+  }
+}
+
+function guestRedisUrl(ctx: OperationContext): string {
+  const url = ctx.settings.guestRedisUrl;
+  if (!url) throw new OperationFailure('The instance could not be built: the control plane has no Redis URL to give its guest.');
+  return url;
+}
+
+/** The initial users, their passwords opened with the job-payload key and sealed again for this guest. */
+function sealUsersForGuest(ctx: OperationContext, client: GuestClient, users: InstanceCreateJob['users']): GuestUserSpec[] {
+  const key = jobPayloadKey(ctx.settings.masterKey);
+  return users.map((user) => {
+    let password: string;
+    try {
+      password = openSecret(key, user.password, `user:${user.name}`);
+    } catch (error) {
+      if (error instanceof SealError) {
+        throw new OperationFailure(`The password of user ${user.name} could not be read; create the instance again.`, undefined, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    return { name: user.name, host: user.host, databases: user.databases, password: client.sealUserPassword(user.name, password) };
+  });
+}
+
+type BuildOutcome = { kind: 'running' } | { kind: 'failed'; fault: Fault | null } | { kind: 'stopped'; reason: string };
+
+async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<OperationResult> {
+  const { instanceId } = payload;
+  try {
+    let row = await checkpoint(ctx, instanceId);
+    row = await ensurePort(ctx, row);
+    const guestSecret = await ensureGuestSecret(ctx, row);
+
+    row = await checkpoint(ctx, instanceId);
+    const created = await createServer(ctx, row, guestSecret);
+    const { server } = created;
+    row = created.row;
+    const { count } = await ctx.prisma.instance.updateMany({
+      where: { id: instanceId, taskStatus: 'BUILDING' },
+      data: { computeServerId: server.serverId, host: server.host, port: server.port },
+    });
+    if (count === 0) {
+      // Deleted (or its delete began) while the server was being made: make sure nothing is left.
+      const after = await loadRow(ctx, instanceId);
+      if (!after) await ctx.provider.deleteServer(server.serverId);
+      return skipped('the instance was deleted while its server was created');
+    }
+    if (row.computeServerId !== server.serverId || row.host !== server.host || row.port !== server.port) {
+      await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
+    }
+    ctx.logger.info({ serverId: server.serverId, host: server.host, port: server.port }, 'server ready; preparing the guest');
+
+    throwIfAborted(ctx.signal);
+    const client = new GuestClient({ connection: ctx.redis, instanceId, guestSecret });
+    try {
+      await client.cast(
+        'prepare',
+        {
+          memoryMb: row.flavor.ramMb,
+          vcpus: row.flavor.vcpus,
+          databases: payload.databases,
+          users: sealUsersForGuest(ctx, client, payload.users),
+        },
+        { jobId: prepareJobId(instanceId) },
+      );
+    } finally {
+      await client.close();
+    }
+
+    const outcome = await waitUntilBuilt(ctx, instanceId);
+    if (outcome.kind === 'stopped') return skipped(outcome.reason);
+    if (outcome.kind === 'failed') {
+      const fault = outcome.fault ?? (await waitForFault(ctx, instanceId));
+      throw new OperationFailure(
+        fault?.message ?? 'The database server could not be prepared.',
+        fault?.details,
+      );
+    }
+
+    const finished = await ctx.prisma.instance.updateMany({
+      where: { id: instanceId, taskStatus: 'BUILDING' },
+      data: { taskStatus: 'NONE' },
+    });
+    if (finished.count === 0) return skipped('the instance stopped being built meanwhile');
+    await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
+    ctx.logger.info('instance is ACTIVE');
+    return { outcome: 'done' };
+  } catch (error) {
+    if (error instanceof StopCreate) return skipped(error.reason);
+    throw error;
+  }
+}
+
+/** Step 6: RUNNING applied by the conductor, FAILED, the row gone or no longer BUILDING, or the timeout. */
+async function waitUntilBuilt(ctx: OperationContext, instanceId: string): Promise<BuildOutcome> {
+  const seconds = ctx.settings.createTimeoutSeconds;
+  const result = await waitForInstance(
+    ctx.feed,
+    instanceId,
+    () => ctx.prisma.instance.findUnique({ where: { id: instanceId }, select: statusSelect }),
+    (row): BuildOutcome | undefined => {
+      if (!row || row.deletedAt) return { kind: 'stopped', reason: 'the instance no longer exists' };
+      if (row.taskStatus !== 'BUILDING') return { kind: 'stopped', reason: `the instance is ${row.taskStatus}` };
+      if (row.serviceStatus === 'RUNNING') return { kind: 'running' };
+      if (row.serviceStatus === 'FAILED') {
+        return { kind: 'failed', fault: row.faultMessage ? { message: row.faultMessage, details: row.faultDetails ?? undefined } : null };
+      }
+      return undefined;
+    },
+    { timeoutMs: seconds * 1000, fallbackMs: ctx.settings.tuning.waitFallbackMs, signal: ctx.signal },
+  );
+  if (result.isTimedOut) {
+    throw new OperationFailure(`The database server did not start within ${formatSeconds(seconds)} s.`);
+  }
+  return result.value;
+}
+
+/** The guest reports FAILED and sends its fault as two messages: give the fault a moment to land. */
+async function waitForFault(ctx: OperationContext, instanceId: string): Promise<Fault | null> {
+  const result = await waitForInstance(
+    ctx.feed,
+    instanceId,
+    () => ctx.prisma.instance.findUnique({ where: { id: instanceId }, select: statusSelect }),
+    (row) => (row?.faultMessage ? { message: row.faultMessage, details: row.faultDetails ?? undefined } : undefined),
+    { timeoutMs: ctx.settings.tuning.faultGraceMs, fallbackMs: ctx.settings.tuning.waitFallbackMs, signal: ctx.signal },
+  );
+  return result.isTimedOut ? null : result.value;
+}
+
+function formatSeconds(seconds: number): string {
+  return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(1);
+}
+
+async function recordFailure(ctx: Omit<OperationContext, 'signal'>, instanceId: string, fault: Fault): Promise<void> {
+  const rows = await ctx.prisma.instance.updateManyAndReturn({
+    where: { id: instanceId, taskStatus: 'BUILDING', deletedAt: null },
+    data: { taskStatus: 'BUILDING_ERROR', faultMessage: fault.message, faultDetails: fault.details ?? null, faultAt: new Date() },
+    select: { projectId: true },
+  });
+  const [row] = rows;
+  if (!row) return;
+  ctx.logger.warn({ fault: fault.message }, 'instance build failed');
+  await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
+}
+
+export const createInstanceOperation: Operation<InstanceCreateJob> = { run, recordFailure };

@@ -1,0 +1,66 @@
+import { guestQueueName, type InstanceDeleteJob } from '@coffer/contracts';
+import { Queue } from 'bullmq';
+
+import { throwIfAborted } from '../events';
+import { type Fault, type Operation, type OperationContext, type OperationResult } from './operation';
+
+/**
+ * `instance.delete`: remove the server (the guest stops its database server; processes, files
+ * and volume go), the guest's RPC queue, then the row itself, and say so. Every step is
+ * idempotent; a row whose server never existed (a create that failed early) is fine.
+ */
+
+async function run(ctx: OperationContext, payload: InstanceDeleteJob): Promise<OperationResult> {
+  const { instanceId } = payload;
+  const row = await ctx.prisma.instance.findUnique({
+    where: { id: instanceId },
+    select: { projectId: true, taskStatus: true, computeServerId: true },
+  });
+  if (row && row.taskStatus !== 'DELETING') {
+    // The job is the request: whatever was under way stops at its next step.
+    await ctx.prisma.instance.updateMany({ where: { id: instanceId }, data: { taskStatus: 'DELETING' } });
+    await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
+  }
+
+  // The server id is stored once the server exists; before that, ask the provider by instance.
+  const serverIds = new Set<string>();
+  if (row?.computeServerId) serverIds.add(row.computeServerId);
+  for (const server of await ctx.provider.listServers()) {
+    if (server.instanceId === instanceId) serverIds.add(server.serverId);
+  }
+  for (const serverId of serverIds) {
+    throwIfAborted(ctx.signal);
+    await ctx.provider.deleteServer(serverId);
+    ctx.logger.info({ serverId }, 'server deleted');
+  }
+
+  throwIfAborted(ctx.signal);
+  const guestQueue = new Queue(guestQueueName(instanceId), { connection: ctx.redis });
+  try {
+    await guestQueue.obliterate({ force: true });
+  } finally {
+    await guestQueue.close();
+  }
+
+  const { count } = await ctx.prisma.instance.deleteMany({ where: { id: instanceId } });
+  if (row && count > 0) {
+    await ctx.publisher.publish({ type: 'instance.deleted', projectId: row.projectId, instanceId });
+  }
+  ctx.logger.info('instance deleted');
+  return { outcome: 'done' };
+}
+
+/** A delete that keeps failing stays DELETING with the reason; the watchdog tries it again later. */
+async function recordFailure(ctx: Omit<OperationContext, 'signal'>, instanceId: string, fault: Fault): Promise<void> {
+  const rows = await ctx.prisma.instance.updateManyAndReturn({
+    where: { id: instanceId },
+    data: { faultMessage: fault.message, faultDetails: fault.details ?? null, faultAt: new Date() },
+    select: { projectId: true },
+  });
+  const [row] = rows;
+  if (!row) return;
+  ctx.logger.error({ fault: fault.message }, 'instance delete failed');
+  await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
+}
+
+export const deleteInstanceOperation: Operation<InstanceDeleteJob> = { run, recordFailure };

@@ -1,0 +1,4 @@
+// The taskmanager alone (scale the roles separately: each entry point runs one).
+import { runWorkerProcess } from '../process';
+
+void runWorkerProcess(['taskmanager']);

@@ -1,0 +1,58 @@
+import { type ComputeProvider } from '@coffer/compute';
+import { type PrismaClient } from '@coffer/db';
+import { type Redis } from 'ioredis';
+
+import { type ChangeFeed, type ChangePublisher } from '../events';
+import { type Logger } from '../logger';
+import { type WorkerSettings } from '../settings';
+
+/** What every taskmanager operation gets: the dependencies, the job's logger, and a signal that ends it at its next step. */
+export interface OperationContext {
+  prisma: PrismaClient;
+  /** The shared connection (non-blocking commands: casts, queue admin, publish). */
+  redis: Redis;
+  provider: ComputeProvider;
+  settings: WorkerSettings;
+  publisher: ChangePublisher;
+  feed: ChangeFeed;
+  logger: Logger;
+  /** Aborts on shutdown and when the attempt runs out of time. */
+  signal: AbortSignal;
+}
+
+/** A fault a tenant can read: the message goes to Instance.faultMessage, the details to faultDetails. */
+export interface Fault {
+  message: string;
+  details?: string;
+}
+
+/**
+ * The operation failed for good, for a reason the tenant should read (a guest that did not
+ * start in time, a prepare that failed): it is recorded on the instance and not retried.
+ */
+export class OperationFailure extends Error {
+  readonly fault: Fault;
+
+  constructor(message: string, details?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'OperationFailure';
+    this.fault = { message: message.slice(0, 2000), ...(details ? { details: details.slice(0, 20_000) } : {}) };
+  }
+}
+
+export type OperationResult =
+  | { outcome: 'done' }
+  /** Nothing to do: the instance is gone, being deleted, or the operation already finished. */
+  | { outcome: 'skipped'; reason: string }
+  /** Failed for good and recorded on the instance. */
+  | { outcome: 'failed'; fault: Fault };
+
+export interface Operation<P> {
+  run(ctx: OperationContext, payload: P): Promise<OperationResult>;
+  /** Records a failure for good on the instance (a fault; the task status it ends in) and publishes it. */
+  recordFailure(ctx: Omit<OperationContext, 'signal'>, instanceId: string, fault: Fault): Promise<void>;
+}
+
+export function skipped(reason: string): OperationResult {
+  return { outcome: 'skipped', reason };
+}
