@@ -1,0 +1,4 @@
+// The watchdog alone (scale the roles separately: each entry point runs one).
+import { runWorkerProcess } from '../process';
+
+void runWorkerProcess(['watchdog']);

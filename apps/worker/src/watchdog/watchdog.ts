@@ -1,0 +1,210 @@
+import { type ComputeProvider } from '@coffer/compute';
+import { TASKMANAGER_QUEUE, taskmanagerJobId, type TaskmanagerJobName } from '@coffer/contracts';
+import { type PrismaClient } from '@coffer/db';
+import { Queue } from 'bullmq';
+import { type Redis } from 'ioredis';
+
+import { type ChangePublisher } from '../events';
+import { type Logger } from '../logger';
+import { type WorkerSettings } from '../settings';
+import { enqueueTaskmanagerJob, LIVE_JOB_STATES } from '../taskmanager/enqueue';
+import { RedisLease } from './redis-lock';
+
+/**
+ * The watchdog: timers, each sweep under a Redis lease so that of several workers one acts.
+ *
+ * - Heartbeat expiry (every few seconds): an instance with no task whose guest has been
+ *   silent for longer than the expiry becomes SHUTDOWN (so lists never show ACTIVE forever).
+ * - Reconciliation (at start, then every minute or so): servers without a live row are
+ *   deleted once they have been seen orphaned for the grace period (a create in flight
+ *   writes its row first, but give it time); rows left BUILDING without a create job become
+ *   ERROR (or NONE, when the guest reports RUNNING: it was built); rows DELETING without a
+ *   job get their delete job again; rows REBOOTING without a job (seen twice) end the restart.
+ *   Guests of live rows are simply adopted: the conductor keeps consuming their stream.
+ */
+
+export interface WatchdogDeps {
+  prisma: PrismaClient;
+  redis: Redis;
+  provider: ComputeProvider;
+  publisher: ChangePublisher;
+  settings: WorkerSettings;
+  logger: Logger;
+}
+
+export interface ReconcileReport {
+  deletedServers: string[];
+  failedBuilds: string[];
+  adoptedBuilds: string[];
+  requeuedDeletes: string[];
+  endedRestarts: string[];
+}
+
+export class Watchdog {
+  private readonly heartbeatLease: RedisLease;
+  private readonly reconcileLease: RedisLease;
+  private readonly queue: Queue;
+  /** When each suspect (an orphaned server, a REBOOTING row without a job) was first seen. */
+  private readonly suspects = new Map<string, number>();
+  private timers: NodeJS.Timeout[] = [];
+  private running = new Set<Promise<unknown>>();
+  private isStopped = false;
+
+  constructor(private readonly deps: WatchdogDeps) {
+    const { keyPrefix, queuePrefix, tuning } = deps.settings;
+    this.heartbeatLease = new RedisLease(deps.redis, `${keyPrefix}:watchdog:heartbeats`, Math.max(10_000, tuning.watchdogIntervalMs * 3));
+    this.reconcileLease = new RedisLease(deps.redis, `${keyPrefix}:watchdog:reconcile`, 5 * 60_000);
+    this.queue = new Queue(TASKMANAGER_QUEUE, { connection: deps.redis, prefix: queuePrefix });
+  }
+
+  start(): void {
+    const { tuning } = this.deps.settings;
+    this.every(tuning.watchdogIntervalMs, 'heartbeat expiry', () => this.heartbeatLease.runExclusive(async () => void (await this.expireSilentGuests())));
+    this.every(tuning.reconcileIntervalMs, 'reconciliation', () => this.reconcileLease.runExclusive(async () => void (await this.reconcile())));
+    this.deps.logger.info(
+      { intervalMs: tuning.watchdogIntervalMs, reconcileIntervalMs: tuning.reconcileIntervalMs, expirySeconds: this.deps.settings.heartbeatExpirySeconds },
+      'watchdog started',
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.isStopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers = [];
+    await Promise.allSettled([...this.running]);
+    await this.queue.close();
+  }
+
+  /** Runs `task` now and then `intervalMs` after each run ends. */
+  private every(intervalMs: number, what: string, task: () => Promise<unknown>): void {
+    const tick = () => {
+      if (this.isStopped) return;
+      const run = task()
+        .catch((error: unknown) => this.deps.logger.warn({ err: error }, `watchdog: ${what} failed`))
+        .finally(() => {
+          this.running.delete(run);
+          if (!this.isStopped) this.timers.push(setTimeout(tick, intervalMs));
+        });
+      this.running.add(run);
+    };
+    tick();
+  }
+
+  /** Instances with no task whose guest has been silent past the expiry → SHUTDOWN. Returns their ids. */
+  async expireSilentGuests(now: Date = new Date()): Promise<string[]> {
+    const cutoff = new Date(now.getTime() - this.deps.settings.heartbeatExpirySeconds * 1000);
+    const rows = await this.deps.prisma.instance.updateManyAndReturn({
+      where: {
+        taskStatus: 'NONE',
+        deletedAt: null,
+        serviceStatus: { notIn: ['SHUTDOWN', 'FAILED', 'NEW'] },
+        OR: [{ lastHeartbeatAt: null }, { lastHeartbeatAt: { lt: cutoff } }],
+      },
+      data: { serviceStatus: 'SHUTDOWN' },
+      select: { id: true, projectId: true, lastHeartbeatAt: true },
+    });
+    for (const row of rows) {
+      this.deps.logger.warn({ instanceId: row.id, lastHeartbeatAt: row.lastHeartbeatAt }, 'watchdog: the guest went silent; instance is SHUTDOWN');
+      await this.deps.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId: row.id });
+    }
+    return rows.map((row) => row.id);
+  }
+
+  private async jobState(name: TaskmanagerJobName, instanceId: string): Promise<string> {
+    const job = await this.queue.getJob(taskmanagerJobId(name, instanceId));
+    return job ? await job.getState() : 'missing';
+  }
+
+  /** Has this suspect been seen for at least `graceMs`? (Remembers it from now on otherwise.) */
+  private isSuspectFor(key: string, graceMs: number, now: number, seen: Set<string>): boolean {
+    seen.add(key);
+    const since = this.suspects.get(key);
+    if (since === undefined) {
+      this.suspects.set(key, now);
+      return graceMs <= 0;
+    }
+    return now - since >= graceMs;
+  }
+
+  async reconcile(now: Date = new Date()): Promise<ReconcileReport> {
+    const { prisma, provider, publisher, settings, logger } = this.deps;
+    const graceMs = settings.tuning.orphanGraceMs;
+    const report: ReconcileReport = { deletedServers: [], failedBuilds: [], adoptedBuilds: [], requeuedDeletes: [], endedRestarts: [] };
+    const seen = new Set<string>();
+
+    // Servers without a live row.
+    const servers = await provider.listServers();
+    const liveIds = new Set(
+      (
+        await prisma.instance.findMany({
+          where: { id: { in: servers.map((server) => server.instanceId) }, deletedAt: null },
+          select: { id: true },
+        })
+      ).map((row) => row.id),
+    );
+    for (const server of servers) {
+      if (liveIds.has(server.instanceId)) continue;
+      if (!this.isSuspectFor(`server:${server.serverId}`, graceMs, now.getTime(), seen)) continue;
+      logger.warn({ serverId: server.serverId, instanceId: server.instanceId }, 'watchdog: deleting a server that has no instance');
+      await provider.deleteServer(server.serverId);
+      report.deletedServers.push(server.serverId);
+    }
+    const serverInstances = new Set(servers.map((server) => server.instanceId));
+
+    // Builds nobody is running any more.
+    const building = await prisma.instance.findMany({
+      where: { taskStatus: 'BUILDING', deletedAt: null, createdAt: { lt: new Date(now.getTime() - graceMs) } },
+      select: { id: true, projectId: true, serviceStatus: true },
+    });
+    for (const row of building) {
+      if (LIVE_JOB_STATES.has(await this.jobState('instance.create', row.id))) continue;
+      if (serverInstances.has(row.id) && row.serviceStatus === 'RUNNING') {
+        const { count } = await prisma.instance.updateMany({ where: { id: row.id, taskStatus: 'BUILDING' }, data: { taskStatus: 'NONE' } });
+        if (count > 0) report.adoptedBuilds.push(row.id);
+      } else {
+        const message = serverInstances.has(row.id)
+          ? 'The build was interrupted and cannot be resumed; delete the instance and create it again.'
+          : 'The build was interrupted before its server existed; delete the instance and create it again.';
+        const { count } = await prisma.instance.updateMany({
+          where: { id: row.id, taskStatus: 'BUILDING' },
+          data: { taskStatus: 'BUILDING_ERROR', faultMessage: message, faultAt: now },
+        });
+        if (count > 0) report.failedBuilds.push(row.id);
+      }
+      logger.warn({ instanceId: row.id }, 'watchdog: settled a build that no job runs');
+      await publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId: row.id });
+    }
+
+    // Deletes whose job was lost or gave up: ask again (the deterministic job id keeps it to one).
+    const deleting = await prisma.instance.findMany({ where: { taskStatus: 'DELETING' }, select: { id: true } });
+    for (const row of deleting) {
+      const jobId = taskmanagerJobId('instance.delete', row.id);
+      const job = await this.queue.getJob(jobId);
+      const state = job ? await job.getState() : 'missing';
+      if (LIVE_JOB_STATES.has(state)) continue;
+      if (job) await job.remove().catch(() => undefined);
+      await enqueueTaskmanagerJob(this.queue, 'instance.delete', row.id, { instanceId: row.id });
+      logger.warn({ instanceId: row.id, previousState: state }, 'watchdog: queued the delete again');
+      report.requeuedDeletes.push(row.id);
+    }
+
+    // Restarts whose job is gone (seen twice, so a restart being queued right now is left alone).
+    const rebooting = await prisma.instance.findMany({ where: { taskStatus: 'REBOOTING', deletedAt: null }, select: { id: true, projectId: true } });
+    for (const row of rebooting) {
+      if (LIVE_JOB_STATES.has(await this.jobState('instance.restart', row.id))) continue;
+      if (!this.isSuspectFor(`restart:${row.id}`, Math.min(graceMs, 60_000), now.getTime(), seen)) continue;
+      const { count } = await prisma.instance.updateMany({
+        where: { id: row.id, taskStatus: 'REBOOTING' },
+        data: { taskStatus: 'NONE', faultMessage: 'The restart was interrupted; restart the instance again.', faultAt: now },
+      });
+      if (count === 0) continue;
+      report.endedRestarts.push(row.id);
+      await publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId: row.id });
+    }
+
+    for (const key of this.suspects.keys()) if (!seen.has(key)) this.suspects.delete(key);
+    const acted = Object.values(report).some((ids: string[]) => ids.length > 0);
+    if (acted) logger.info(report, 'watchdog: reconciliation acted');
+    return report;
+  }
+}
