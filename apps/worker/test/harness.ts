@@ -1,0 +1,305 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { LocalComputeProvider, type PortRange } from '@coffer/compute';
+import {
+  deriveDisplayStatus,
+  instanceCreateJobSchema,
+  TASKMANAGER_QUEUE,
+  taskmanagerJobId,
+  taskmanagerJobs,
+  type DisplayStatus,
+  type TaskmanagerJobName,
+  type TaskmanagerJobPayload,
+} from '@coffer/contracts';
+import { jobPayloadKey, sealSecret } from '@coffer/contracts/crypto';
+import { type Instance, type PrismaClient } from '@coffer/db';
+import { createTestDatabase, type TestDatabase } from '@coffer/db/testing';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+
+import { resolveGuestCommand } from '../src/compute';
+import { type WorkerEnvOverrides } from '../src/env';
+import { createLogger } from '../src/logger';
+import { type WorkerNames, type WorkerTuning } from '../src/settings';
+import { startWorker, type RunningWorker, type StartWorkerOptions } from '../src/worker';
+
+/**
+ * The worker's integration tests run the real thing: a PostgreSQL database of their own,
+ * the Redis of REDIS_URL under names of their own (BullMQ prefix, stream, channel), real
+ * guests and mariadbd through the local provider under COFFER_TEST_DATA_DIR, and a port range
+ * per test file so files running side by side never hand out the same port.
+ */
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const MASTER_KEY = process.env.COFFER_MASTER_KEY ?? randomBytes(32).toString('base64');
+const TEST_DATA_DIR = process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances');
+
+/** Short heartbeats so faults show within seconds. */
+export const TEST_HEARTBEAT = { intervalSeconds: 1, expirySeconds: 4 };
+
+/** Timings short enough for tests (production uses the defaults of settings.ts). */
+export const TEST_TUNING: Partial<WorkerTuning> = {
+  jobLockDurationMs: 4_000,
+  stalledIntervalMs: 1_000,
+  waitFallbackMs: 250,
+  conductorBlockMs: 500,
+  conductorReclaimIdleMs: 2_000,
+  conductorReclaimIntervalMs: 1_000,
+  restartCallTimeoutMs: 30_000,
+  restartHeartbeatTimeoutMs: 30_000,
+  watchdogIntervalMs: 500,
+  reconcileIntervalMs: 60_000,
+};
+
+export interface WorkerTestContextOptions {
+  /** A name for the test file: part of the data dir, the Redis names and the logs. */
+  name: string;
+  portRange: PortRange;
+}
+
+export interface CreatedInstance {
+  instanceId: string;
+  userName: string;
+  password: string;
+  databaseName: string;
+}
+
+export class WorkerTestContext {
+  readonly id: string;
+  readonly dataDir: string;
+  readonly names: WorkerNames;
+  readonly redis: Redis;
+  readonly queue: Queue;
+  readonly provider: LocalComputeProvider;
+  readonly logger = createLogger(process.env.COFFER_TEST_LOG_LEVEL === undefined ? 'silent' : (process.env.COFFER_TEST_LOG_LEVEL as 'info'));
+  private readonly workers: RunningWorker[] = [];
+  db!: TestDatabase;
+  projectId!: string;
+  flavorId!: string;
+  versionId!: string;
+
+  constructor(readonly options: WorkerTestContextOptions) {
+    this.id = `${options.name}-${randomBytes(4).toString('hex')}`;
+    this.dataDir = join(TEST_DATA_DIR, this.id);
+    mkdirSync(this.dataDir, { recursive: true });
+    this.names = {
+      queuePrefix: `wt-${this.id}`,
+      conductorStream: `conductor-${this.id}`,
+      conductorGroup: 'conductor',
+      eventsChannel: `events-${this.id}`,
+      keyPrefix: `coffer-${this.id}`,
+    };
+    this.redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    this.queue = new Queue(TASKMANAGER_QUEUE, { connection: this.redis, prefix: this.names.queuePrefix });
+    const { kind: _kind, ...guestCommand } = resolveGuestCommand();
+    this.provider = new LocalComputeProvider({
+      dataDir: this.dataDir,
+      guestCommand,
+      portRange: options.portRange,
+      stopTimeoutMs: 30_000,
+    });
+  }
+
+  get prisma(): PrismaClient {
+    return this.db.prisma;
+  }
+
+  async setUp(): Promise<this> {
+    this.db = await createTestDatabase();
+    const project = await this.prisma.project.create({ data: { name: `worker tests ${this.id}` } });
+    this.projectId = project.id;
+    const flavor = await this.prisma.flavor.findUniqueOrThrow({ where: { name: 'm1.tiny' } });
+    this.flavorId = flavor.id;
+    const version = await this.prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
+    this.versionId = version.id;
+    return this;
+  }
+
+  /** The environment a worker of this test runs with (what scripts/coffer.mjs would set). */
+  workerEnv(overrides: WorkerEnvOverrides = {}): WorkerEnvOverrides {
+    return {
+      DATABASE_URL: this.db.url,
+      REDIS_URL,
+      COFFER_MASTER_KEY: MASTER_KEY,
+      COFFER_DATA_DIR: this.dataDir,
+      COFFER_INSTANCE_PORT_RANGE: `${this.options.portRange.min}-${this.options.portRange.max}`,
+      COFFER_HEARTBEAT_INTERVAL_SECONDS: TEST_HEARTBEAT.intervalSeconds,
+      COFFER_HEARTBEAT_EXPIRY_SECONDS: TEST_HEARTBEAT.expirySeconds,
+      LOG_LEVEL: 'silent',
+      ...overrides,
+    };
+  }
+
+  /** The real worker, in this process, against this test's database, Redis names and data dir. */
+  async startWorker(options: Omit<StartWorkerOptions, 'names'> = {}): Promise<RunningWorker> {
+    const worker = await startWorker({
+      prisma: this.prisma,
+      redis: this.redis,
+      provider: this.provider,
+      logger: this.logger,
+      ...options,
+      env: this.workerEnv(options.env),
+      names: this.names,
+      tuning: { ...TEST_TUNING, ...options.tuning },
+    });
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** What the web app does on create: the row in BUILDING/NEW, then `instance.create` with sealed passwords. */
+  async createInstance({ port, name }: { port?: number; name?: string } = {}): Promise<CreatedInstance> {
+    const userName = 'app_user';
+    const databaseName = 'app';
+    const password = `Pw-${randomBytes(12).toString('hex')}`;
+    const row = await this.prisma.instance.create({
+      data: {
+        projectId: this.projectId,
+        name: name ?? `db-${randomBytes(3).toString('hex')}`,
+        flavorId: this.flavorId,
+        datastoreVersionId: this.versionId,
+        volumeSizeGb: 1,
+        taskStatus: 'BUILDING',
+        serviceStatus: 'NEW',
+        ...(port !== undefined ? { host: '127.0.0.1', port } : {}),
+      },
+    });
+    const payload = instanceCreateJobSchema.parse({
+      instanceId: row.id,
+      databases: [{ name: databaseName }],
+      users: [
+        {
+          name: userName,
+          host: '%',
+          databases: [databaseName],
+          password: sealSecret(jobPayloadKey(MASTER_KEY), password, `user:${userName}`),
+        },
+      ],
+    });
+    await this.enqueue('instance.create', row.id, payload);
+    return { instanceId: row.id, userName, password, databaseName };
+  }
+
+  /** Adds a job with the options the web app uses (deterministic id, the catalog's attempts, backoff). */
+  async enqueue<N extends TaskmanagerJobName>(name: N, instanceId: string, payload: TaskmanagerJobPayload<N>): Promise<void> {
+    await this.queue.add(name, taskmanagerJobs[name].schema.parse(payload), {
+      jobId: taskmanagerJobId(name, instanceId),
+      attempts: taskmanagerJobs[name].attempts,
+      backoff: { type: 'exponential', delay: 2_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+  }
+
+  /** The web app's restart: task REBOOTING in one conditional update, then the job. */
+  async restartInstance(instanceId: string): Promise<void> {
+    const { count } = await this.prisma.instance.updateMany({
+      where: { id: instanceId, taskStatus: 'NONE', serviceStatus: { notIn: ['NEW', 'BUILDING', 'FAILED'] } },
+      data: { taskStatus: 'REBOOTING' },
+    });
+    if (count !== 1) throw new Error('the instance cannot be restarted now');
+    await this.enqueue('instance.restart', instanceId, { instanceId });
+  }
+
+  /** The web app's delete: task DELETING, then the job. */
+  async deleteInstance(instanceId: string): Promise<void> {
+    await this.prisma.instance.updateMany({ where: { id: instanceId }, data: { taskStatus: 'DELETING' } });
+    await this.enqueue('instance.delete', instanceId, { instanceId });
+  }
+
+  async row(instanceId: string): Promise<Instance | null> {
+    return this.prisma.instance.findUnique({ where: { id: instanceId } });
+  }
+
+  async displayStatus(instanceId: string): Promise<DisplayStatus | 'GONE'> {
+    const row = await this.row(instanceId);
+    return row ? displayStatusOf(row) : 'GONE';
+  }
+
+  instanceDir(instanceId: string): string {
+    return join(this.dataDir, 'instances', instanceId);
+  }
+
+  async close(): Promise<void> {
+    for (const worker of this.workers.splice(0)) await worker.stop().catch(() => undefined);
+    for (const server of await this.provider.listServers().catch(() => [])) {
+      await this.provider.deleteServer(server.serverId).catch(() => undefined);
+    }
+    await this.queue.obliterate({ force: true }).catch(() => undefined);
+    await this.queue.close();
+    const keys = [
+      ...(await this.redis.keys(`${this.names.queuePrefix}:*`)),
+      ...(await this.redis.keys(`${this.names.keyPrefix}:*`)),
+      this.names.conductorStream,
+    ];
+    if (keys.length > 0) await this.redis.del(...keys);
+    await this.redis.quit();
+    rmSync(this.dataDir, { recursive: true, force: true });
+    await this.db?.drop();
+  }
+}
+
+export function displayStatusOf(row: Pick<Instance, 'taskStatus' | 'serviceStatus' | 'lastHeartbeatAt'>, now = new Date()): DisplayStatus {
+  return deriveDisplayStatus({
+    taskStatus: row.taskStatus,
+    serviceStatus: row.serviceStatus,
+    lastHeartbeatAt: row.lastHeartbeatAt,
+    now,
+    heartbeatExpirySeconds: TEST_HEARTBEAT.expirySeconds,
+  });
+}
+
+/** Polls `condition` until it returns something truthy, or throws after the deadline. */
+export async function waitFor<T>(
+  condition: () => Promise<T> | T,
+  { timeoutMs, intervalMs = 50, what }: { timeoutMs: number; intervalMs?: number; what: string },
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value) return value as NonNullable<T>;
+      last = value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export interface ProcessInfo {
+  pid: number;
+  args: string[];
+}
+
+/** Live processes whose command line mentions `path` (guests, database servers, workers of a test). */
+export function processesMentioning(path: string): ProcessInfo[] {
+  const found: ProcessInfo[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state === 'Z' || state === 'X') continue;
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
+      if (args.some((arg) => arg.includes(path))) found.push({ pid, args });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+export function isMariadbd(info: ProcessInfo): boolean {
+  return /mariadbd$|mysqld$/.test(info.args[0] ?? '');
+}
+
+export function isGuest(info: ProcessInfo): boolean {
+  return info.args.includes('--config-dir');
+}
