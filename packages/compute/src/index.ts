@@ -8,5 +8,15 @@ export {
   type ServerSpec,
   type ServerStatus,
 } from './provider';
-export { LocalComputeProvider, MAX_RUN_DIR_BYTES, type GuestCommand, type LocalComputeProviderOptions } from './local/local-provider';
-export { allocatePort, canBindPort, DEFAULT_PORT_RANGE, type PortRange } from './local/port-allocator';
+export {
+  LocalComputeProvider,
+  MAX_RUN_DIR_BYTES,
+  type GuestCommand,
+  type LocalComputeProviderOptions,
+} from './local/local-provider';
+export {
+  allocatePort,
+  canBindPort,
+  DEFAULT_PORT_RANGE,
+  type PortRange,
+} from './local/port-allocator';

@@ -8,7 +8,10 @@ import { type GuestAgentConfig, type GuestInfo } from '@coffer/contracts';
  */
 
 /** What the control plane decides about the guest's agent config; the provider fills in the rest (paths, port, bind address). */
-export type GuestAgentSettings = Pick<GuestAgentConfig, 'redisUrl' | 'rpcQueue' | 'conductorStream' | 'guestSecret'> &
+export type GuestAgentSettings = Pick<
+  GuestAgentConfig,
+  'redisUrl' | 'rpcQueue' | 'conductorStream' | 'guestSecret'
+> &
   Partial<Pick<GuestAgentConfig, 'heartbeatIntervalSeconds' | 'logLevel'>>;
 
 export interface ServerSpec {

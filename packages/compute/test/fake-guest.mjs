@@ -9,7 +9,12 @@ const configDir = process.argv[process.argv.indexOf('--config-dir') + 1];
 if (process.env.FAKE_GUEST_LEAVE_SERVER === '1') {
   const server = spawn(
     process.execPath,
-    ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000);", '--', `--defaults-file=${configDir}/../data/my.cnf`],
+    [
+      '-e',
+      "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000);",
+      '--',
+      `--defaults-file=${configDir}/../data/my.cnf`,
+    ],
     { detached: true, stdio: 'ignore' },
   );
   server.unref();

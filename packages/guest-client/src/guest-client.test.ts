@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
 import { guestQueueName, guestRpcBodySchema, guestRpcEnvelopeSchema } from '@coffer/contracts';
-import { generateGuestSecret, guestKeys, isValidSignature, openSecret } from '@coffer/contracts/crypto';
+import {
+  generateGuestSecret,
+  guestKeys,
+  isValidSignature,
+  openSecret,
+} from '@coffer/contracts/crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -22,9 +27,11 @@ function startFakeGuest(
     guestQueueName(instanceId),
     async (job) => {
       const envelope = guestRpcEnvelopeSchema.parse(job.data);
-      if (!isValidSignature(signing, envelope.body, envelope.signature)) throw new Error('bad signature');
+      if (!isValidSignature(signing, envelope.body, envelope.signature))
+        throw new Error('bad signature');
       const body = guestRpcBodySchema.parse(JSON.parse(envelope.body));
-      if (body.instanceId !== instanceId || body.method !== job.name) throw new Error('misaddressed');
+      if (body.instanceId !== instanceId || body.method !== job.name)
+        throw new Error('misaddressed');
       return answer(body.method, body.params);
     },
     { connection },
@@ -57,7 +64,10 @@ describe('GuestClient', () => {
     await redis.quit();
   });
 
-  function newGuest(answer: (method: string, params: unknown) => unknown, { withWorker = true } = {}) {
+  function newGuest(
+    answer: (method: string, params: unknown) => unknown,
+    { withWorker = true } = {},
+  ) {
     const instanceId = randomUUID();
     const guestSecret = generateGuestSecret();
     instanceIds.push(instanceId);
@@ -72,16 +82,24 @@ describe('GuestClient', () => {
   }
 
   it('calls a method and returns the parsed result', async () => {
-    const { client } = newGuest((method) => (method === 'get_status' ? { serviceStatus: 'RUNNING', mariadbVersion: '10.11.9' } : {}));
-    await expect(client.call('get_status', {}, { timeoutMs: 5000 })).resolves.toEqual({ serviceStatus: 'RUNNING', mariadbVersion: '10.11.9' });
+    const { client } = newGuest((method) =>
+      method === 'get_status' ? { serviceStatus: 'RUNNING', mariadbVersion: '10.11.9' } : {},
+    );
+    await expect(client.call('get_status', {}, { timeoutMs: 5000 })).resolves.toEqual({
+      serviceStatus: 'RUNNING',
+      mariadbVersion: '10.11.9',
+    });
   });
 
   it('casts without waiting, with a deterministic job id when asked', async () => {
     const seen: unknown[] = [];
-    const { client } = newGuest((_, params) => {
-      seen.push(params);
-      return {};
-    }, { withWorker: false });
+    const { client } = newGuest(
+      (_, params) => {
+        seen.push(params);
+        return {};
+      },
+      { withWorker: false },
+    );
     const first = await client.cast('stop_db', {}, { jobId: 'stop-once' });
     const second = await client.cast('stop_db', {}, { jobId: 'stop-once' });
     expect(first).toBe('stop-once');
@@ -100,14 +118,29 @@ describe('GuestClient', () => {
     const sealed = client.sealUserPassword('app_user', 'pa55word-xyz');
     await client.call(
       'prepare',
-      { memoryMb: 512, vcpus: 1, databases: [{ name: 'app' }], users: [{ name: 'app_user', host: '%', password: sealed, databases: ['app'] }] },
+      {
+        memoryMb: 512,
+        vcpus: 1,
+        databases: [{ name: 'app' }],
+        users: [{ name: 'app_user', host: '%', password: sealed, databases: ['app'] }],
+      },
       { timeoutMs: 5000 },
     );
     const user = (received as { users: { password: string }[] }).users[0]!;
     expect(user.password).not.toContain('pa55word');
-    expect(openSecret(guestKeys(guestSecret).sealing, user.password as `v1.${string}`, 'user:app_user')).toBe('pa55word-xyz');
-    expect(() => openSecret(guestKeys(guestSecret).sealing, user.password as `v1.${string}`, 'user:other')).toThrow();
-    expect(() => openSecret(guestKeys(generateGuestSecret()).sealing, user.password as `v1.${string}`, 'user:app_user')).toThrow();
+    expect(
+      openSecret(guestKeys(guestSecret).sealing, user.password as `v1.${string}`, 'user:app_user'),
+    ).toBe('pa55word-xyz');
+    expect(() =>
+      openSecret(guestKeys(guestSecret).sealing, user.password as `v1.${string}`, 'user:other'),
+    ).toThrow();
+    expect(() =>
+      openSecret(
+        guestKeys(generateGuestSecret()).sealing,
+        user.password as `v1.${string}`,
+        'user:app_user',
+      ),
+    ).toThrow();
     // Params were parsed on the way out: defaults are filled in.
     expect(received).toMatchObject({ configOverrides: {} });
   });
@@ -116,24 +149,32 @@ describe('GuestClient', () => {
     const { client } = newGuest(() => {
       throw new Error('The database server cannot be restarted: it has not been prepared yet.');
     });
-    const error = await client.call('restart', {}, { timeoutMs: 5000 }).catch((caught: unknown) => caught);
+    const error = await client
+      .call('restart', {}, { timeoutMs: 5000 })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(GuestRpcError);
     expect(error).toMatchObject({
       method: 'restart',
       guestMessage: 'The database server cannot be restarted: it has not been prepared yet.',
     });
-    expect((error as Error).message).toContain('restart failed: The database server cannot be restarted');
+    expect((error as Error).message).toContain(
+      'restart failed: The database server cannot be restarted',
+    );
   });
 
   it('refuses a result that does not match the method', async () => {
     const { client } = newGuest(() => ({ serviceStatus: 'SLEEPING' }));
-    await expect(client.call('get_status', {}, { timeoutMs: 5000 })).rejects.toThrow(/unexpected result/);
+    await expect(client.call('get_status', {}, { timeoutMs: 5000 })).rejects.toThrow(
+      /unexpected result/,
+    );
   });
 
   it('times out when no guest answers, and withdraws the job', async () => {
     const { client } = newGuest(() => ({}), { withWorker: false });
     const startedAt = Date.now();
-    const error = await client.call('stop_db', {}, { timeoutMs: 300 }).catch((caught: unknown) => caught);
+    const error = await client
+      .call('stop_db', {}, { timeoutMs: 300 })
+      .catch((caught: unknown) => caught);
     expect(Date.now() - startedAt).toBeLessThan(3000);
     expect(error).toBeInstanceOf(GuestTimeoutError);
     expect(error).toMatchObject({ method: 'stop_db', timeoutMs: 300, jobState: 'removed' });
@@ -146,8 +187,20 @@ describe('GuestClient', () => {
   it('checks params before sending', async () => {
     const { client } = newGuest(() => ({}), { withWorker: false });
     await expect(
-      client.cast('prepare', { memoryMb: 512, vcpus: 1, databases: [{ name: 'mysql' }], users: [] }),
+      client.cast('prepare', {
+        memoryMb: 512,
+        vcpus: 1,
+        databases: [{ name: 'mysql' }],
+        users: [],
+      }),
     ).rejects.toThrow(/system schema/);
-    expect(() => new GuestClient({ connection: redis, instanceId: 'nope', guestSecret: generateGuestSecret() })).toThrow();
+    expect(
+      () =>
+        new GuestClient({
+          connection: redis,
+          instanceId: 'nope',
+          guestSecret: generateGuestSecret(),
+        }),
+    ).toThrow();
   });
 });

@@ -66,7 +66,11 @@ export class GuestTimeoutError extends Error {
   ) {
     super(
       `guest ${instanceId}: ${method} timed out after ${timeoutMs} ms (${
-        jobState === 'removed' ? 'the guest never took the job; it was withdrawn' : jobState === 'running' ? 'the guest is still running it' : 'job state unknown'
+        jobState === 'removed'
+          ? 'the guest never took the job; it was withdrawn'
+          : jobState === 'running'
+            ? 'the guest is still running it'
+            : 'job state unknown'
       })`,
     );
     this.name = 'GuestTimeoutError';
@@ -105,13 +109,21 @@ export class GuestClient {
   }
 
   /** Adds the job and returns its id; the guest runs it when it can. */
-  async cast<M extends GuestMethod>(method: M, params: GuestParams<M>, options: CastOptions = {}): Promise<string> {
+  async cast<M extends GuestMethod>(
+    method: M,
+    params: GuestParams<M>,
+    options: CastOptions = {},
+  ): Promise<string> {
     const job = await this.addJob(method, params, options.jobId);
     return job.id ?? '';
   }
 
   /** Adds the job and waits for the guest's result. */
-  async call<M extends GuestMethod>(method: M, params: GuestParams<M>, options: CallOptions = {}): Promise<GuestResult<M>> {
+  async call<M extends GuestMethod>(
+    method: M,
+    params: GuestParams<M>,
+    options: CallOptions = {},
+  ): Promise<GuestResult<M>> {
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     const queueEvents = await this.ensureQueueEvents();
     const job = await this.addJob(method, params);
@@ -121,13 +133,24 @@ export class GuestClient {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (/timed out before finishing/.test(message)) {
-        throw new GuestTimeoutError(this.instanceId, method, timeoutMs, job.id, await this.withdraw(job));
+        throw new GuestTimeoutError(
+          this.instanceId,
+          method,
+          timeoutMs,
+          job.id,
+          await this.withdraw(job),
+        );
       }
       throw new GuestRpcError(this.instanceId, method, message, job.id);
     }
     const result = guestMethods[method].result.safeParse(raw);
     if (!result.success) {
-      throw new GuestRpcError(this.instanceId, method, `unexpected result: ${z.prettifyError(result.error)}`, job.id);
+      throw new GuestRpcError(
+        this.instanceId,
+        method,
+        `unexpected result: ${z.prettifyError(result.error)}`,
+        job.id,
+      );
     }
     // TypeScript cannot narrow the schema by a generic key; the schema parsed is the method's own.
     return result.data as GuestResult<M>;
@@ -141,7 +164,11 @@ export class GuestClient {
     await this.queue.close();
   }
 
-  private async addJob<M extends GuestMethod>(method: M, params: GuestParams<M>, jobId?: string): Promise<Job> {
+  private async addJob<M extends GuestMethod>(
+    method: M,
+    params: GuestParams<M>,
+    jobId?: string,
+  ): Promise<Job> {
     // Producers check what they send: a bad param fails here, not on the guest.
     const parsedParams: unknown = guestMethods[method].params.parse(params);
     const body: GuestRpcBody = {

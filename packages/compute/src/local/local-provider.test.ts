@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { GUEST_AGENT_CONFIG_FILE, GUEST_INFO_FILE, guestAgentConfigSchema, guestInfoSchema } from '@coffer/contracts';
+import {
+  GUEST_AGENT_CONFIG_FILE,
+  GUEST_INFO_FILE,
+  guestAgentConfigSchema,
+  guestInfoSchema,
+} from '@coffer/contracts';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { ComputeError, type ServerSpec } from '../provider';
@@ -14,7 +19,10 @@ import { allocatePort, canBindPort } from './port-allocator';
 import { findProcesses, readCmdline, waitFor } from './processes';
 
 const FAKE_GUEST = resolve(fileURLToPath(new URL('../../test/fake-guest.mjs', import.meta.url)));
-const baseDir = join(process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'), `compute-${randomBytes(4).toString('hex')}`);
+const baseDir = join(
+  process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'),
+  `compute-${randomBytes(4).toString('hex')}`,
+);
 const PORT_RANGE = { min: 34100 + Math.floor(Math.random() * 800), max: 34999 };
 
 function specFor(instanceId = randomUUID()): ServerSpec {
@@ -49,7 +57,10 @@ function providerIn(dataDir: string, options: { leaveServer?: boolean; command?:
 
 const providers: LocalComputeProvider[] = [];
 function newProvider(options: { leaveServer?: boolean; command?: string; dataDir?: string } = {}) {
-  const provider = providerIn(options.dataDir ?? join(baseDir, randomBytes(3).toString('hex')), options);
+  const provider = providerIn(
+    options.dataDir ?? join(baseDir, randomBytes(3).toString('hex')),
+    options,
+  );
   providers.push(provider);
   return provider;
 }
@@ -67,28 +78,53 @@ describe('LocalComputeProvider', () => {
     const provider = newProvider();
     const spec = specFor();
     const info = await provider.createServer(spec);
-    expect(info).toMatchObject({ serverId: spec.instanceId, instanceId: spec.instanceId, host: '127.0.0.1', status: 'ACTIVE' });
+    expect(info).toMatchObject({
+      serverId: spec.instanceId,
+      instanceId: spec.instanceId,
+      host: '127.0.0.1',
+      status: 'ACTIVE',
+    });
     expect(info.port).toBeGreaterThanOrEqual(PORT_RANGE.min);
 
     const root = provider.instanceDir(spec.instanceId);
-    for (const dir of ['etc', 'data', 'log', 'run']) expect(statSync(join(root, dir)).isDirectory()).toBe(true);
+    for (const dir of ['etc', 'data', 'log', 'run'])
+      expect(statSync(join(root, dir)).isDirectory()).toBe(true);
     expect(statSync(join(root, 'etc')).mode & 0o777).toBe(0o700);
     expect(statSync(join(root, 'etc', GUEST_AGENT_CONFIG_FILE)).mode & 0o777).toBe(0o600);
-    expect(guestInfoSchema.parse(JSON.parse(readFileSync(join(root, 'etc', GUEST_INFO_FILE), 'utf8')))).toEqual(spec.guestInfo);
-    const agent = guestAgentConfigSchema.parse(JSON.parse(readFileSync(join(root, 'etc', GUEST_AGENT_CONFIG_FILE), 'utf8')));
+    expect(
+      guestInfoSchema.parse(JSON.parse(readFileSync(join(root, 'etc', GUEST_INFO_FILE), 'utf8'))),
+    ).toEqual(spec.guestInfo);
+    const agent = guestAgentConfigSchema.parse(
+      JSON.parse(readFileSync(join(root, 'etc', GUEST_AGENT_CONFIG_FILE), 'utf8')),
+    );
     expect(agent).toMatchObject({
       ...spec.agentConfig,
-      datastore: { port: info.port, bindAddress: '127.0.0.1', volumeDir: join(root, 'data'), logDir: join(root, 'log') },
+      datastore: {
+        port: info.port,
+        bindAddress: '127.0.0.1',
+        volumeDir: join(root, 'data'),
+        logDir: join(root, 'log'),
+      },
     });
 
     const pid = provider.guestPid(spec.instanceId)!;
-    expect(readCmdline(pid)).toEqual([process.execPath, FAKE_GUEST, '--config-dir', join(root, 'etc')]);
+    expect(readCmdline(pid)).toEqual([
+      process.execPath,
+      FAKE_GUEST,
+      '--config-dir',
+      join(root, 'etc'),
+    ]);
     // Its own session (detached), and none of the worker's environment.
     const sessionId = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3];
     expect(Number(sessionId)).toBe(pid);
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
     expect(environ).not.toContain('COFFER_MASTER_KEY_FOR_LEAK_TEST');
-    expect(environ.split('\0').filter(Boolean).map((entry) => entry.split('=')[0])).toEqual(['PATH']);
+    expect(
+      environ
+        .split('\0')
+        .filter(Boolean)
+        .map((entry) => entry.split('=')[0]),
+    ).toEqual(['PATH']);
     delete process.env.COFFER_MASTER_KEY_FOR_LEAK_TEST;
   });
 
@@ -101,7 +137,11 @@ describe('LocalComputeProvider', () => {
     expect(provider.guestPid(spec.instanceId)).toBe(pid);
 
     process.kill(pid, 'SIGKILL');
-    expect(await waitFor(async () => (await provider.getServer(spec.instanceId))?.status === 'SHUTOFF', { timeoutMs: 5000 })).toBe(true);
+    expect(
+      await waitFor(async () => (await provider.getServer(spec.instanceId))?.status === 'SHUTOFF', {
+        timeoutMs: 5000,
+      }),
+    ).toBe(true);
     expect(await provider.createServer(spec)).toEqual(first);
     expect(provider.guestPid(spec.instanceId)).not.toBe(pid);
     expect(provider.guestPid(spec.instanceId)).not.toBeNull();
@@ -111,9 +151,14 @@ describe('LocalComputeProvider', () => {
     const provider = newProvider();
     const a = await provider.createServer(specFor());
     const b = await provider.createServer(specFor());
-    const [c, d] = await Promise.all([provider.createServer(specFor()), provider.createServer(specFor())]);
+    const [c, d] = await Promise.all([
+      provider.createServer(specFor()),
+      provider.createServer(specFor()),
+    ]);
     expect(new Set([a.port, b.port, c!.port, d!.port]).size).toBe(4);
-    await expect(provider.createServer({ ...specFor(), port: a.port })).rejects.toThrow(ComputeError);
+    await expect(provider.createServer({ ...specFor(), port: a.port })).rejects.toThrow(
+      ComputeError,
+    );
     // A second provider on the same data dir (another worker) sees the same claims.
     const other = newProvider({ dataDir: resolve(provider.instanceDir(a.instanceId), '..', '..') });
     const e = await other.createServer(specFor());
@@ -126,7 +171,9 @@ describe('LocalComputeProvider', () => {
     expect(await provider.getServer('../../etc')).toBeNull();
     const a = await provider.createServer(specFor());
     const b = await provider.createServer(specFor());
-    expect((await provider.listServers()).map((server) => server.serverId).sort()).toEqual([a.serverId, b.serverId].sort());
+    expect((await provider.listServers()).map((server) => server.serverId).sort()).toEqual(
+      [a.serverId, b.serverId].sort(),
+    );
 
     const before = provider.guestPid(a.instanceId);
     await provider.rebootServer(a.serverId);
@@ -144,7 +191,9 @@ describe('LocalComputeProvider', () => {
     const info = await provider.createServer(spec);
     const root = provider.instanceDir(spec.instanceId);
     const namesInstance = (args: string[]) => args.some((arg) => arg.includes(`${root}/`));
-    expect(await waitFor(() => findProcesses(namesInstance).length === 2, { timeoutMs: 5000 })).toBe(true);
+    expect(
+      await waitFor(() => findProcesses(namesInstance).length === 2, { timeoutMs: 5000 }),
+    ).toBe(true);
 
     await provider.deleteServer(info.serverId);
     expect(findProcesses(namesInstance)).toEqual([]);
@@ -157,13 +206,19 @@ describe('LocalComputeProvider', () => {
   });
 
   it('moves the run dir to a short path when a socket would not fit under the instance dir', async () => {
-    const deep = join(baseDir, 'a-rather-long-directory-name-to-push-the-socket-path-over-the-limit', 'x'.repeat(40));
+    const deep = join(
+      baseDir,
+      'a-rather-long-directory-name-to-push-the-socket-path-over-the-limit',
+      'x'.repeat(40),
+    );
     mkdirSync(deep, { recursive: true });
     const provider = newProvider({ dataDir: deep });
     const spec = specFor();
     await provider.createServer(spec);
     const root = provider.instanceDir(spec.instanceId);
-    const agent = guestAgentConfigSchema.parse(JSON.parse(readFileSync(join(root, 'etc', GUEST_AGENT_CONFIG_FILE), 'utf8')));
+    const agent = guestAgentConfigSchema.parse(
+      JSON.parse(readFileSync(join(root, 'etc', GUEST_AGENT_CONFIG_FILE), 'utf8')),
+    );
     expect(agent.datastore.runDir.startsWith(tmpdir())).toBe(true);
     expect(Buffer.byteLength(join(agent.datastore.runDir, 'mysqld.sock'))).toBeLessThanOrEqual(107);
     expect(existsSync(agent.datastore.runDir)).toBe(true);
@@ -173,11 +228,16 @@ describe('LocalComputeProvider', () => {
 
   it('refuses specs it cannot honour, and says when the guest cannot be started', async () => {
     const provider = newProvider();
-    await expect(provider.createServer({ ...specFor(), instanceId: '../escape' })).rejects.toThrow(ComputeError);
-    const spec = specFor();
-    await expect(provider.createServer({ ...spec, guestInfo: { ...spec.guestInfo, instanceId: randomUUID() } })).rejects.toThrow(
-      /does not match/,
+    await expect(provider.createServer({ ...specFor(), instanceId: '../escape' })).rejects.toThrow(
+      ComputeError,
     );
+    const spec = specFor();
+    await expect(
+      provider.createServer({
+        ...spec,
+        guestInfo: { ...spec.guestInfo, instanceId: randomUUID() },
+      }),
+    ).rejects.toThrow(/does not match/);
     const broken = newProvider({ command: '/nonexistent/node' });
     await expect(broken.createServer(specFor())).rejects.toThrow(/could not start the guest/);
   });
@@ -192,12 +252,18 @@ describe('allocatePort', () => {
     listener = createServer();
     await new Promise<void>((done) => listener!.listen(min + 1, '127.0.0.1', done));
     expect(await canBindPort(min + 1)).toBe(false);
-    expect(await allocatePort({ taken: new Set([min]), range: { min, max: min + 5 } })).toBe(min + 2);
+    expect(await allocatePort({ taken: new Set([min]), range: { min, max: min + 5 } })).toBe(
+      min + 2,
+    );
   });
 
   it('never hands out 33060 and fails when the range is used up', async () => {
     expect(await allocatePort({ taken: new Set(), range: { min: 33060, max: 33061 } })).toBe(33061);
-    await expect(allocatePort({ taken: new Set([40000]), range: { min: 40000, max: 40000 } })).rejects.toThrow(/no free port/);
-    await expect(allocatePort({ taken: new Set(), range: { min: 5, max: 4 } })).rejects.toThrow(/invalid port range/);
+    await expect(
+      allocatePort({ taken: new Set([40000]), range: { min: 40000, max: 40000 } }),
+    ).rejects.toThrow(/no free port/);
+    await expect(allocatePort({ taken: new Set(), range: { min: 5, max: 4 } })).rejects.toThrow(
+      /invalid port range/,
+    );
   });
 });

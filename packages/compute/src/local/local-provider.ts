@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -131,7 +140,10 @@ export class LocalComputeProvider implements ComputeProvider {
       const existing = this.readRecord(paths);
       if (existing) {
         if (!this.isGuestRunning(paths)) {
-          this.logger.info({ instanceId }, 'server exists but its guest is not running: starting it');
+          this.logger.info(
+            { instanceId },
+            'server exists but its guest is not running: starting it',
+          );
           await this.startGuest(paths);
         }
         return this.infoOf(existing, paths);
@@ -154,8 +166,16 @@ export class LocalComputeProvider implements ComputeProvider {
           runDir,
         },
       } satisfies z.input<typeof guestAgentConfigSchema>);
-      writeFileAtomic(join(paths.etc, GUEST_INFO_FILE), `${JSON.stringify(guestInfo, null, 2)}\n`, 0o644);
-      writeFileAtomic(join(paths.etc, GUEST_AGENT_CONFIG_FILE), `${JSON.stringify(agentConfig, null, 2)}\n`, 0o600);
+      writeFileAtomic(
+        join(paths.etc, GUEST_INFO_FILE),
+        `${JSON.stringify(guestInfo, null, 2)}\n`,
+        0o644,
+      );
+      writeFileAtomic(
+        join(paths.etc, GUEST_AGENT_CONFIG_FILE),
+        `${JSON.stringify(agentConfig, null, 2)}\n`,
+        0o600,
+      );
 
       const record: ServerRecord = {
         serverId: instanceId,
@@ -168,7 +188,10 @@ export class LocalComputeProvider implements ComputeProvider {
         volumeGb: spec.volumeGb,
         createdAt: new Date().toISOString(),
       };
-      writeFileAtomic(paths.record, `${JSON.stringify(serverRecordSchema.parse(record), null, 2)}\n`);
+      writeFileAtomic(
+        paths.record,
+        `${JSON.stringify(serverRecordSchema.parse(record), null, 2)}\n`,
+      );
       await this.startGuest(paths);
       this.logger.info({ instanceId, port, root: paths.root }, 'server created');
       return this.infoOf(record, paths);
@@ -206,12 +229,20 @@ export class LocalComputeProvider implements ComputeProvider {
         // Whatever still names this instance's files (a server the guest could not stop, a
         // guest whose pid file was lost) is stopped too, then killed after the bound.
         const referencesInstance = (args: string[]) =>
-          args.some((arg) => arg.includes(`${paths.root}/`) || arg === paths.root || arg.includes(`${runDir}/`));
+          args.some(
+            (arg) =>
+              arg.includes(`${paths.root}/`) || arg === paths.root || arg.includes(`${runDir}/`),
+          );
         const leftovers = findProcesses(referencesInstance);
         await Promise.all(
           leftovers.map(async (pid) => {
-            const outcome = await terminateProcess(pid, referencesInstance, { timeoutMs: this.stopTimeoutMs });
-            this.logger.warn({ instanceId, pid, outcome }, 'stopped a process left behind by the instance');
+            const outcome = await terminateProcess(pid, referencesInstance, {
+              timeoutMs: this.stopTimeoutMs,
+            });
+            this.logger.warn(
+              { instanceId, pid, outcome },
+              'stopped a process left behind by the instance',
+            );
           }),
         );
       }
@@ -280,12 +311,21 @@ export class LocalComputeProvider implements ComputeProvider {
 
   private infoOf(record: ServerRecord, paths: InstancePaths): ServerInfo {
     let status: ServerStatus;
-    if (!existsSync(join(paths.etc, GUEST_AGENT_CONFIG_FILE)) || !existsSync(join(paths.etc, GUEST_INFO_FILE))) {
+    if (
+      !existsSync(join(paths.etc, GUEST_AGENT_CONFIG_FILE)) ||
+      !existsSync(join(paths.etc, GUEST_INFO_FILE))
+    ) {
       status = 'ERROR';
     } else {
       status = this.isGuestRunning(paths) ? 'ACTIVE' : 'SHUTOFF';
     }
-    return { serverId: record.serverId, instanceId: record.instanceId, host: record.host, port: record.port, status };
+    return {
+      serverId: record.serverId,
+      instanceId: record.instanceId,
+      host: record.host,
+      port: record.port,
+      status,
+    };
   }
 
   /** A guest is this instance's when its command line carries this instance's config dir. */
@@ -310,7 +350,11 @@ export class LocalComputeProvider implements ComputeProvider {
       });
       await new Promise<void>((resolveSpawn, rejectSpawn) => {
         child.once('spawn', resolveSpawn);
-        child.once('error', (error) => rejectSpawn(new ComputeError(`could not start the guest: ${error.message}`, { cause: error })));
+        child.once('error', (error) =>
+          rejectSpawn(
+            new ComputeError(`could not start the guest: ${error.message}`, { cause: error }),
+          ),
+        );
       });
       writeFileSync(paths.guestPid, `${child.pid}\n`);
       child.unref();
@@ -323,8 +367,11 @@ export class LocalComputeProvider implements ComputeProvider {
   private async stopGuest(paths: InstancePaths): Promise<void> {
     const pid = readPidFile(paths.guestPid);
     if (pid === null) return;
-    const outcome = await terminateProcess(pid, this.isGuestOf(paths), { timeoutMs: this.stopTimeoutMs });
-    if (outcome === 'killed') this.logger.warn({ root: paths.root, pid }, 'the guest did not stop in time and was killed');
+    const outcome = await terminateProcess(pid, this.isGuestOf(paths), {
+      timeoutMs: this.stopTimeoutMs,
+    });
+    if (outcome === 'killed')
+      this.logger.warn({ root: paths.root, pid }, 'the guest did not stop in time and was killed');
     rmSync(paths.guestPid, { force: true });
   }
 
@@ -340,7 +387,8 @@ export class LocalComputeProvider implements ComputeProvider {
     const own = [...claims].find(([, owner]) => owner === instanceId);
     if (own) return own[0];
     if (requested !== undefined) {
-      if (!this.tryClaim(requested, instanceId)) throw new ComputeError(`port ${requested} is already allocated`);
+      if (!this.tryClaim(requested, instanceId))
+        throw new ComputeError(`port ${requested} is already allocated`);
       return requested;
     }
     const taken = new Set(claims.keys());

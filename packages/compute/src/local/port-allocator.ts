@@ -37,7 +37,13 @@ export async function allocatePort({
   range?: PortRange;
   host?: string;
 }): Promise<number> {
-  if (!Number.isInteger(range.min) || !Number.isInteger(range.max) || range.min < 1 || range.max > 65535 || range.min > range.max) {
+  if (
+    !Number.isInteger(range.min) ||
+    !Number.isInteger(range.max) ||
+    range.min < 1 ||
+    range.max > 65535 ||
+    range.min > range.max
+  ) {
     throw new ComputeError(`invalid port range ${range.min}-${range.max}`);
   }
   for (let port = range.min; port <= range.max; port++) {
