@@ -1,0 +1,152 @@
+import { guestKeys } from '@coffer/contracts/crypto';
+import { Redis } from 'ioredis';
+import { type Logger } from 'pino';
+
+import { type GuestConfig } from './config';
+import { ConductorReporter } from './conductor/conductor-reporter';
+import { Heartbeat } from './conductor/heartbeat';
+import { type GuestEnv } from './env';
+import { Mutex } from './lib/mutex';
+import { withTimeout } from './lib/timeout';
+import { redactUrl } from './logger';
+import { findMariadbBinaries } from './managers/mariadb/binaries';
+import { MariadbManager } from './managers/mariadb/mariadb-manager';
+import { RpcServer } from './rpc/rpc-server';
+import { GUEST_VERSION } from './version';
+
+/** How long running RPC jobs get to finish when the guest stops. */
+const RPC_DRAIN_TIMEOUT_MS = 20_000;
+
+/**
+ * One guest agent: consumes its RPC queue, runs the datastore manager, and reports to the
+ * conductor. Knows nothing of the control plane beyond the injected files.
+ */
+export class GuestAgent {
+  private readonly redis: Redis;
+  private readonly reporter: ConductorReporter;
+  private readonly manager: MariadbManager;
+  private readonly heartbeat: Heartbeat;
+  private readonly rpc: RpcServer;
+  private readonly mutex = new Mutex();
+  private shutdownPromise: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: GuestConfig,
+    env: GuestEnv,
+    private readonly logger: Logger,
+  ) {
+    const { agent, info } = config;
+    const keys = guestKeys(agent.guestSecret);
+    const intervalMs = agent.heartbeatIntervalSeconds * 1000;
+
+    this.redis = new Redis(agent.redisUrl, {
+      maxRetriesPerRequest: null,
+      connectionName: `coffer-guest-${info.instanceId}`,
+    });
+    let lastRedisError = 0;
+    this.redis.on('error', (error) => {
+      if (Date.now() - lastRedisError < 10_000) return;
+      lastRedisError = Date.now();
+      logger.warn({ err: error, redis: redactUrl(agent.redisUrl) }, 'redis connection error');
+    });
+
+    this.reporter = new ConductorReporter({
+      redis: this.redis,
+      stream: agent.conductorStream,
+      instanceId: info.instanceId,
+      signingKey: keys.signing,
+    });
+    this.manager = new MariadbManager({
+      configDir: config.configDir,
+      info,
+      config: agent,
+      findBinaries: () =>
+        findMariadbBinaries({ path: env.PATH, binDir: env.COFFER_GUEST_MARIADB_BIN_DIR }),
+      path: env.PATH,
+      logger: logger.child({ component: 'mariadb' }),
+      events: {
+        onStatusChange: () => this.heartbeat.nudge(),
+        onFault: (fault) => {
+          this.reporter
+            .sendFault(fault)
+            .catch((error: unknown) => logger.error({ err: error }, 'fault not sent'));
+        },
+      },
+      pingTimeoutMs: Math.min(3000, Math.max(1000, intervalMs)),
+      unresponsiveGraceMs: Math.max(5000, 2 * intervalMs),
+    });
+    this.heartbeat = new Heartbeat({
+      intervalMs,
+      readStatus: () => this.manager.getStatus(),
+      reporter: this.reporter,
+      logger,
+    });
+    this.rpc = new RpcServer({
+      connection: this.redis,
+      queueName: agent.rpcQueue,
+      instanceId: info.instanceId,
+      signingKey: keys.signing,
+      mutex: this.mutex,
+      logger: logger.child({ component: 'rpc' }),
+      handlers: {
+        prepare: (params) => this.manager.prepare(params),
+        restart: () => this.manager.restart(),
+        stop_db: () => this.manager.stopDb(),
+        get_status: () => this.manager.getStatus(),
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    const { info, agent } = this.config;
+    this.logger.info(
+      {
+        guestVersion: GUEST_VERSION,
+        datastore: `${info.datastoreManager} ${info.datastoreVersion}`,
+        queue: agent.rpcQueue,
+        stream: agent.conductorStream,
+        port: agent.datastore.port,
+      },
+      'guest starting',
+    );
+    for (const warning of this.config.warnings) this.logger.warn(warning);
+    this.heartbeat.start();
+    this.rpc.start();
+    // Boot under the same lock as the RPC methods, so a prepare never races the server's start.
+    await this.mutex.run(() => this.manager.boot());
+    this.logger.info('guest ready');
+  }
+
+  /** Stop taking jobs, stop the server cleanly, say SHUTDOWN, disconnect. Safe to call twice. */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.runShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async runShutdown(): Promise<void> {
+    this.logger.info('guest stopping');
+    await this.rpc.close(RPC_DRAIN_TIMEOUT_MS);
+    await this.heartbeat.stop();
+    await this.mutex.run(() => this.manager.shutdown());
+    try {
+      const { mariadbVersion } = await this.manager
+        .getStatus()
+        .catch(() => ({ mariadbVersion: null }));
+      await withTimeout(
+        this.reporter.sendHeartbeat({
+          serviceStatus: this.manager.shutdownStatus(),
+          guestVersion: GUEST_VERSION,
+          mariadbVersion,
+        }),
+        5000,
+        'sending the last heartbeat',
+      );
+    } catch (error) {
+      this.logger.warn({ err: error }, 'last heartbeat not sent');
+    }
+    await withTimeout(this.redis.quit(), 5000, 'closing redis').catch(() =>
+      this.redis.disconnect(),
+    );
+    this.logger.info('guest stopped');
+  }
+}

@@ -1,0 +1,69 @@
+import {
+  conductorMessageSchema,
+  type ConductorMessage,
+  type FaultPayload,
+  type HeartbeatPayload,
+} from '@coffer/contracts';
+import { signBody } from '@coffer/contracts/crypto';
+import { type Redis } from 'ioredis';
+
+/**
+ * The guest's side of the conductor stream (Trove's conductor RPC): every message is a
+ * stream entry with `body` (the JSON of a ConductorMessage) and `sig` (its HMAC with this
+ * guest's signing key), with the send time and a per-process sequence number so the
+ * conductor can drop what is stale.
+ */
+
+export interface ConductorReporterOptions {
+  redis: Redis;
+  stream: string;
+  instanceId: string;
+  signingKey: Buffer;
+  /** Bound on the stream's length (approximate trimming); the conductor acks and reads far faster. */
+  maxLength?: number;
+}
+
+export const DEFAULT_STREAM_MAX_LENGTH = 100_000;
+
+export class ConductorReporter {
+  private seq = 0;
+
+  constructor(private readonly options: ConductorReporterOptions) {}
+
+  sendHeartbeat(payload: HeartbeatPayload): Promise<string> {
+    return this.send({ kind: 'heartbeat', payload });
+  }
+
+  sendFault(payload: FaultPayload): Promise<string> {
+    return this.send({ kind: 'fault', payload });
+  }
+
+  private async send(message: Pick<ConductorMessage, 'kind' | 'payload'>): Promise<string> {
+    const {
+      redis,
+      stream,
+      instanceId,
+      signingKey,
+      maxLength = DEFAULT_STREAM_MAX_LENGTH,
+    } = this.options;
+    const full = conductorMessageSchema.parse({
+      ...message,
+      instanceId,
+      sentAt: Date.now(),
+      seq: this.seq++,
+    });
+    const body = JSON.stringify(full);
+    const id = await redis.xadd(
+      stream,
+      'MAXLEN',
+      '~',
+      String(maxLength),
+      '*',
+      'body',
+      body,
+      'sig',
+      signBody(signingKey, body),
+    );
+    return id ?? '';
+  }
+}

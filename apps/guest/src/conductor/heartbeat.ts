@@ -1,0 +1,80 @@
+import { type GuestResult, type ServiceStatus } from '@coffer/contracts';
+import { type Logger } from 'pino';
+
+import { withTimeout } from '../lib/timeout';
+import { GUEST_VERSION } from '../version';
+import { type ConductorReporter } from './conductor-reporter';
+
+/**
+ * Reports the service status every interval, and at once when nudged (a status change).
+ * One beat at a time: a slow probe delays the next beat instead of piling beats up.
+ */
+export class Heartbeat {
+  private isStopped = true;
+  private isNudged = false;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private lastStatus: ServiceStatus | null = null;
+
+  constructor(
+    private readonly options: {
+      intervalMs: number;
+      readStatus: () => Promise<GuestResult<'get_status'>>;
+      reporter: ConductorReporter;
+      logger: Logger;
+    },
+  ) {}
+
+  start(): void {
+    if (!this.isStopped) return;
+    this.isStopped = false;
+    this.loop = this.run();
+  }
+
+  /** Beat now (coalesced with a beat already due). */
+  nudge(): void {
+    this.isNudged = true;
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.isStopped = true;
+    this.wake?.();
+    await this.loop;
+    this.loop = null;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.isStopped) {
+      this.isNudged = false;
+      await this.beat();
+      if (this.isStopped || this.isNudged) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.intervalMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  private async beat(): Promise<void> {
+    const { logger, reporter, readStatus } = this.options;
+    try {
+      const { serviceStatus, mariadbVersion } = await readStatus();
+      await withTimeout(
+        reporter.sendHeartbeat({ serviceStatus, guestVersion: GUEST_VERSION, mariadbVersion }),
+        Math.max(5000, this.options.intervalMs),
+        'sending the heartbeat',
+      );
+      if (serviceStatus !== this.lastStatus) {
+        logger.info({ from: this.lastStatus, to: serviceStatus }, 'service status changed');
+        this.lastStatus = serviceStatus;
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'heartbeat not sent');
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/**
+ * Linux process checks by /proc, the way Trove's guest tells its server apart from others:
+ * a pid is only "ours" while it is alive (not a zombie) and its command line names our
+ * files, so a recycled pid is never mistaken for (or killed as) one of our processes.
+ * (packages/compute keeps its own copy: the guest is packed on its own, for VM images.)
+ */
+
+/** The command line of a live process, or null when it is gone or a zombie. */
+export function readCmdline(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the parenthesised command name, which may itself contain ") ".
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return null;
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (raw.length === 0) return null;
+    return raw.replace(/\0$/, '').split('\0');
+  } catch {
+    return null;
+  }
+}
+
+/** Reads a pid file; null when it is missing or does not hold a pid. */
+export function readPidFile(path: string): number | null {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    if (!/^[1-9][0-9]*$/.test(text)) return null;
+    return Number(text);
+  } catch {
+    return null;
+  }
+}
+
+/** True when `pid` is alive and its command line passes `isOurs`. */
+export function isOurProcess(pid: number, isOurs: (args: string[]) => boolean): boolean {
+  const args = readCmdline(pid);
+  return args !== null && isOurs(args);
+}
+
+/** Every live process whose command line passes `isOurs`. */
+export function findProcesses(isOurs: (args: string[]) => boolean): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    if (isOurProcess(pid, isOurs)) pids.push(pid);
+  }
+  return pids;
+}
+
+/** Polls `condition` until it holds or the deadline passes; true when it held. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  { timeoutMs, intervalMs = 50 }: { timeoutMs: number; intervalMs?: number },
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return true;
+    if (Date.now() >= deadline) return false;
+    await delay(Math.min(intervalMs, Math.max(1, deadline - Date.now())));
+  }
+}
+
+function sendSignal(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/**
+ * Asks our process to stop (SIGTERM), waits for it to go, and kills it (SIGKILL) once the
+ * bound passes. Says how it ended.
+ */
+export async function terminateProcess(
+  pid: number,
+  isOurs: (args: string[]) => boolean,
+  { timeoutMs }: { timeoutMs: number },
+): Promise<'not-running' | 'stopped' | 'killed'> {
+  if (!isOurProcess(pid, isOurs)) return 'not-running';
+  sendSignal(pid, 'SIGTERM');
+  if (await waitFor(() => !isOurProcess(pid, isOurs), { timeoutMs })) return 'stopped';
+  if (isOurProcess(pid, isOurs)) sendSignal(pid, 'SIGKILL');
+  await waitFor(() => !isOurProcess(pid, isOurs), { timeoutMs: 10_000 });
+  return 'killed';
+}

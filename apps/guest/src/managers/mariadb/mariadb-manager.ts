@@ -1,0 +1,377 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+
+import {
+  type FaultPayload,
+  type GuestAgentConfig,
+  type GuestInfo,
+  type GuestResult,
+  type ServiceStatus,
+} from '@coffer/contracts';
+import { guestKeys, openSecret, SealError } from '@coffer/contracts/crypto';
+import { type Connection } from 'mysql2/promise';
+import { type Logger } from 'pino';
+import { z } from 'zod';
+
+import { writeFileAtomic } from '../../lib/files';
+import {
+  type DatastoreManager,
+  type ManagerEvents,
+  type PrepareParams,
+  TenantFacingError,
+} from '../datastore-manager';
+import {
+  connectOverSocket,
+  ensureAdminCredentials,
+  isAccessDenied,
+  pingAsAdmin,
+  readAdminCredentials,
+} from './admin-connection';
+import { type MariadbBinaries } from './binaries';
+import { layoutOf, type MariadbLayout } from './layout';
+import { ConfigOverrideError, renderMyCnf } from './my-cnf';
+import { pingServer } from './ping';
+import { chooseServerAccount, type ServerAccount } from './server-account';
+import { MariadbServer, ServerProcessError } from './server-process';
+import {
+  createDatabase,
+  createUser,
+  ensureAdminAccount,
+  readServerVersion,
+  secureAccounts,
+} from './sql-admin';
+
+/** Where the guest is in the instance's life, beside what the server process says. */
+type Phase = 'new' | 'building' | 'failed' | 'prepared';
+
+export interface MariadbManagerOptions {
+  configDir: string;
+  info: GuestInfo;
+  config: GuestAgentConfig;
+  findBinaries: () => MariadbBinaries;
+  /** PATH for the server's tools. */
+  path: string;
+  logger: Logger;
+  events: ManagerEvents;
+  /** How long a ping may take before the server counts as not answering. */
+  pingTimeoutMs: number;
+  /** How long a live server may go without answering before it counts as CRASHED. */
+  unresponsiveGraceMs: number;
+  startTimeoutMs?: number;
+  stopTimeoutMs?: number;
+}
+
+export class MariadbManager implements DatastoreManager {
+  readonly layout: MariadbLayout;
+  private readonly server: MariadbServer;
+  private readonly options: MariadbManagerOptions;
+  private readonly logger: Logger;
+  private phase: Phase = 'new';
+  private account: ServerAccount | null = null;
+  private unresponsiveSince: number | null = null;
+  private lastStatus: ServiceStatus = 'NEW';
+  private knownVersion: string | null = null;
+
+  constructor(options: MariadbManagerOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.layout = layoutOf(options.configDir, options.config.datastore);
+    this.server = new MariadbServer({
+      layout: this.layout,
+      findBinaries: options.findBinaries,
+      path: options.path,
+      logger: options.logger,
+      ping: (timeoutMs) => {
+        const credentials = readAdminCredentials(this.layout);
+        return credentials
+          ? pingAsAdmin(this.layout, credentials, timeoutMs)
+          : pingServer(this.layout.socket, timeoutMs);
+      },
+      startTimeoutMs: options.startTimeoutMs,
+      stopTimeoutMs: options.stopTimeoutMs,
+    });
+    // Known before the first heartbeat: a restarted guest of a prepared instance never says NEW.
+    this.phase = existsSync(this.layout.preparedMarker)
+      ? 'prepared'
+      : existsSync(this.layout.failedMarker)
+        ? 'failed'
+        : 'new';
+    this.lastStatus = this.phase === 'prepared' ? 'SHUTDOWN' : 'NEW';
+    this.knownVersion = this.readPreparedVersion();
+  }
+
+  async boot(): Promise<void> {
+    if (!this.server.isInstalled() || !this.server.hasConfig()) return;
+    try {
+      const outcome = await this.server.start(this.serverAccount());
+      this.logger.info(
+        { outcome, phase: this.phase },
+        'database server is up after the guest started',
+      );
+      await this.refreshVersion();
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not bring the database server back');
+    }
+    this.options.events.onStatusChange();
+  }
+
+  async prepare(params: PrepareParams): Promise<GuestResult<'prepare'>> {
+    this.setPhase('building');
+    rmSync(this.layout.failedMarker, { force: true });
+    const startedAt = Date.now();
+    try {
+      const result = await this.runPrepare(params);
+      writeFileAtomic(
+        this.layout.preparedMarker,
+        `${JSON.stringify({ preparedAt: new Date().toISOString(), memoryMb: params.memoryMb, vcpus: params.vcpus, ...result })}\n`,
+      );
+      this.knownVersion = result.mariadbVersion;
+      this.setPhase('prepared');
+      this.logger.info({ ms: Date.now() - startedAt, ...result }, 'prepare completed');
+      return result;
+    } catch (error) {
+      const fault = toFault(error);
+      this.logger.error({ err: error, fault: fault.message }, 'prepare failed');
+      writeFileAtomic(
+        this.layout.failedMarker,
+        `${JSON.stringify({ failedAt: new Date().toISOString(), message: fault.message })}\n`,
+      );
+      this.setPhase('failed');
+      this.options.events.onFault(fault);
+      throw new TenantFacingError(fault.message, fault.details, { cause: error });
+    }
+  }
+
+  private async runPrepare(params: PrepareParams): Promise<GuestResult<'prepare'>> {
+    const account = this.serverAccount();
+    // Open every sealed password first: one that does not open fails prepare before anything is touched.
+    const { sealing } = guestKeys(this.options.config.guestSecret);
+    const users = params.users.map((user) => {
+      try {
+        return { ...user, password: openSecret(sealing, user.password, `user:${user.name}`) };
+      } catch (error) {
+        if (error instanceof SealError) {
+          throw new TenantFacingError(
+            `The password of user ${user.name} could not be opened: it was not sealed for this instance.`,
+          );
+        }
+        throw error;
+      }
+    });
+
+    await step('Writing the database server configuration', async () => {
+      const { datastore } = this.options.config;
+      this.server.writeConfig(
+        renderMyCnf({
+          instanceId: this.options.info.instanceId,
+          resources: { memoryMb: params.memoryMb, vcpus: params.vcpus },
+          port: datastore.port,
+          bindAddress: datastore.bindAddress,
+          datadir: this.layout.datadir,
+          socket: this.layout.socket,
+          pidFile: this.layout.pidFile,
+          logError: this.layout.logError,
+          overrides: params.configOverrides,
+        }),
+      );
+      this.server.prepareRuntimeDirs(account);
+    });
+    await step('Initializing the database files', () => this.server.install(account));
+    await step('Starting the database server', () => this.server.start(account));
+
+    const connection = await step('Connecting to the database server', () => this.connectAsAdmin());
+    try {
+      await step('Securing the accounts', async () => {
+        const dropped = await secureAccounts(connection);
+        if (dropped.length > 0)
+          this.logger.info({ dropped }, 'removed anonymous and remote root accounts');
+      });
+      for (const database of params.databases) {
+        await step(`Creating database ${database.name}`, () =>
+          createDatabase(connection, database),
+        );
+      }
+      for (const user of users) {
+        await step(`Creating user ${user.name}`, () => createUser(connection, user));
+      }
+      const mariadbVersion = await step('Reading the server version', () =>
+        readServerVersion(connection),
+      );
+      return { mariadbVersion };
+    } finally {
+      await connection.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * A connection as the guest's own account. When the account is missing or its password
+   * does not match (first prepare, or a lost credentials file), it is (re)made through the
+   * unix_socket account of the OS user the guest runs as.
+   */
+  async connectAsAdmin(): Promise<Connection> {
+    const { credentials, isNew } = ensureAdminCredentials(this.layout);
+    if (!isNew) {
+      try {
+        return await connectOverSocket(this.layout, credentials.user, credentials.password);
+      } catch (error) {
+        if (!isAccessDenied(error)) throw error;
+      }
+    }
+    const bootstrapUser = this.serverAccount().bootstrapUser;
+    const bootstrap = await connectOverSocket(this.layout, bootstrapUser);
+    try {
+      await ensureAdminAccount(bootstrap, credentials);
+      this.logger.info({ bootstrapUser }, 'created the guest admin account');
+    } finally {
+      await bootstrap.end().catch(() => undefined);
+    }
+    return connectOverSocket(this.layout, credentials.user, credentials.password);
+  }
+
+  /** The running server's version, for heartbeats (it changes when the server is upgraded). */
+  private async refreshVersion(): Promise<void> {
+    if (!readAdminCredentials(this.layout)) return;
+    try {
+      const connection = await this.connectAsAdmin();
+      try {
+        this.knownVersion = await readServerVersion(connection);
+      } finally {
+        await connection.end().catch(() => undefined);
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not read the server version');
+    }
+  }
+
+  async restart(): Promise<GuestResult<'restart'>> {
+    if (!this.server.isInstalled() || !this.server.hasConfig()) {
+      throw new TenantFacingError(
+        'The database server cannot be restarted: it has not been prepared yet.',
+      );
+    }
+    await this.server.stop();
+    this.options.events.onStatusChange();
+    try {
+      await this.server.start(this.serverAccount());
+      await this.refreshVersion();
+    } finally {
+      this.options.events.onStatusChange();
+    }
+    return {};
+  }
+
+  async stopDb(): Promise<GuestResult<'stop_db'>> {
+    await this.server.stop();
+    this.options.events.onStatusChange();
+    return {};
+  }
+
+  async getStatus(): Promise<GuestResult<'get_status'>> {
+    const serviceStatus = await this.findServiceStatus();
+    this.lastStatus = serviceStatus;
+    return { serviceStatus, mariadbVersion: this.knownVersion };
+  }
+
+  /** Trove's `_get_actual_db_status`: the phase first, then pid file, process and ping. */
+  private async findServiceStatus(): Promise<ServiceStatus> {
+    if (this.phase === 'new') return 'NEW';
+    if (this.phase === 'building') return 'BUILDING';
+    if (this.phase === 'failed') return 'FAILED';
+    const probe = await this.server.probe(this.options.pingTimeoutMs);
+    if (probe.state !== 'unresponsive') this.unresponsiveSince = null;
+    switch (probe.state) {
+      case 'stopped':
+        return 'SHUTDOWN';
+      case 'dead':
+        return 'CRASHED';
+      case 'running':
+        if (probe.version) this.knownVersion = probe.version;
+        return 'RUNNING';
+      case 'unresponsive': {
+        const now = Date.now();
+        this.unresponsiveSince ??= now;
+        if (now - this.unresponsiveSince >= this.options.unresponsiveGraceMs) {
+          this.logger.warn(
+            { pid: probe.pid, reason: probe.reason },
+            'the database server is alive but does not answer',
+          );
+          return 'CRASHED';
+        }
+        // A moment without an answer (starting, busy): keep saying what we last said.
+        return this.lastStatus;
+      }
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    await this.server.stop();
+  }
+
+  /** The final word of a stopping guest. */
+  shutdownStatus(): ServiceStatus {
+    return this.phase === 'failed' ? 'FAILED' : 'SHUTDOWN';
+  }
+
+  private setPhase(phase: Phase): void {
+    this.phase = phase;
+    this.options.events.onStatusChange();
+  }
+
+  private serverAccount(): ServerAccount {
+    this.account ??= chooseServerAccount(
+      [this.layout.volumeDir, this.layout.runDir, this.layout.logDir],
+      (message) => this.logger.warn(message),
+    );
+    return this.account;
+  }
+
+  private readPreparedVersion(): string | null {
+    try {
+      const marker = JSON.parse(readFileSync(this.layout.preparedMarker, 'utf8')) as {
+        mariadbVersion?: unknown;
+      };
+      return typeof marker.mariadbVersion === 'string' ? marker.mariadbVersion : null;
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** Runs one step of prepare; a failure says, in the tenant's words, which step failed and why. */
+async function step<T>(description: string, run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof TenantFacingError) throw error;
+    const reason = describeError(error);
+    throw new TenantFacingError(
+      `${description} failed: ${reason}`,
+      error instanceof ServerProcessError ? error.details : undefined,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof ConfigOverrideError || error instanceof ServerProcessError)
+    return error.message;
+  if (error instanceof z.ZodError) return error.issues.map((issue) => issue.message).join('; ');
+  const sqlMessage = (error as { sqlMessage?: unknown } | null)?.sqlMessage;
+  if (typeof sqlMessage === 'string') return sqlMessage;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function toFault(error: unknown): FaultPayload {
+  const message =
+    error instanceof TenantFacingError
+      ? error.message
+      : `Preparing the database server failed: ${describeError(error)}`;
+  const details = error instanceof TenantFacingError ? error.details : undefined;
+  return {
+    operation: 'prepare',
+    message: message.slice(0, 2000),
+    ...(details ? { details: details.slice(0, 20_000) } : {}),
+  };
+}

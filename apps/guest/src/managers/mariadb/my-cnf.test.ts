@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+  ConfigOverrideError,
+  normalizeOverride,
+  renderMyCnf,
+  serverIdOf,
+  sizeServer,
+} from './my-cnf';
+
+describe('sizeServer', () => {
+  it('gives the smallest flavor a small but useful server', () => {
+    expect(sizeServer({ memoryMb: 512, vcpus: 1 })).toEqual({
+      innodbBufferPoolMb: 256,
+      innodbBufferPoolChunkMb: 32,
+      innodbLogFileMb: 64,
+      innodbLogBufferMb: 8,
+      innodbIoThreads: 2,
+      maxConnections: 64,
+      tableOpenCache: 256,
+      tableDefinitionCache: 528,
+      threadCacheSize: 8,
+      tmpTableMb: 16,
+      keyBufferMb: 8,
+      ariaPagecacheMb: 8,
+    });
+  });
+
+  it('gives half the RAM to the buffer pool, in whole chunks', () => {
+    for (const memoryMb of [512, 768, 1000, 1024, 2048, 3000, 4096, 8192, 16384, 65536]) {
+      const { innodbBufferPoolMb, innodbBufferPoolChunkMb } = sizeServer({ memoryMb, vcpus: 2 });
+      expect(innodbBufferPoolMb % innodbBufferPoolChunkMb).toBe(0);
+      expect(innodbBufferPoolMb).toBeLessThanOrEqual(memoryMb / 2);
+      expect(innodbBufferPoolMb).toBeGreaterThan(memoryMb / 2 - innodbBufferPoolChunkMb);
+    }
+    expect(sizeServer({ memoryMb: 2048, vcpus: 2 }).innodbBufferPoolMb).toBe(1024);
+    expect(sizeServer({ memoryMb: 2048, vcpus: 2 }).innodbBufferPoolChunkMb).toBe(128);
+  });
+
+  it('keeps a floor for tiny flavors and caps connections for huge ones', () => {
+    const tiny = sizeServer({ memoryMb: 64, vcpus: 1 });
+    expect(tiny.innodbBufferPoolMb).toBe(32);
+    expect(tiny.maxConnections).toBe(32);
+    const huge = sizeServer({ memoryMb: 262_144, vcpus: 64 });
+    expect(huge.maxConnections).toBe(2000);
+    expect(huge.innodbIoThreads).toBe(8);
+    expect(huge.innodbLogFileMb).toBe(2048);
+  });
+
+  it('scales connections with RAM', () => {
+    expect(sizeServer({ memoryMb: 1024, vcpus: 1 }).maxConnections).toBe(128);
+    expect(sizeServer({ memoryMb: 4096, vcpus: 2 }).maxConnections).toBe(512);
+  });
+
+  it('refuses nonsense', () => {
+    expect(() => sizeServer({ memoryMb: 0, vcpus: 1 })).toThrow(RangeError);
+    expect(() => sizeServer({ memoryMb: 512.5, vcpus: 1 })).toThrow(RangeError);
+    expect(() => sizeServer({ memoryMb: 512, vcpus: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('serverIdOf', () => {
+  it('derives a stable id in 1..2^32-1 from the instance id', () => {
+    expect(serverIdOf('00000000-0000-4000-8000-000000000000')).toBe(1);
+    expect(serverIdOf('ffffffff-ffff-4fff-bfff-ffffffffffff')).toBe(1);
+    expect(serverIdOf('d2024fa5-75af-4f8c-b4d1-efbad27bc7f4')).toBe(0xd2024fa5 + 1);
+    expect(serverIdOf('d2024fa5-75af-4f8c-b4d1-efbad27bc7f4')).toBe(
+      serverIdOf('d2024fa5-0000-4000-8000-000000000000'),
+    );
+  });
+});
+
+describe('renderMyCnf', () => {
+  const base = {
+    instanceId: 'd2024fa5-75af-4f8c-b4d1-efbad27bc7f4',
+    resources: { memoryMb: 512, vcpus: 1 },
+    port: 33100,
+    bindAddress: '127.0.0.1',
+    datadir: '/v/data',
+    socket: '/r/mysqld.sock',
+    pidFile: '/r/mysqld.pid',
+    logError: '/l/mariadb.err',
+  };
+
+  it('writes the paths, identity, binlog and sizing', () => {
+    const text = renderMyCnf(base);
+    const lines = text.split('\n');
+    expect(lines).toContain('[mariadbd]');
+    for (const line of [
+      'datadir = /v/data',
+      'socket = /r/mysqld.sock',
+      'pid-file = /r/mysqld.pid',
+      'log-error = /l/mariadb.err',
+      'port = 33100',
+      'bind-address = 127.0.0.1',
+      'skip-name-resolve',
+      `server-id = ${0xd2024fa5 + 1}`,
+      'log-bin = mysql-bin',
+      'binlog_format = ROW',
+      'gtid_strict_mode = ON',
+      'character-set-server = utf8mb4',
+      'innodb_buffer_pool_size = 256M',
+      'max_connections = 64',
+      'performance_schema = OFF',
+    ]) {
+      expect(lines).toContain(line);
+    }
+  });
+
+  it('appends overrides, normalized', () => {
+    const text = renderMyCnf({
+      ...base,
+      overrides: {
+        'wait-timeout': 600,
+        sql_mode: 'STRICT_TRANS_TABLES,NO_ZERO_DATE',
+        log_warnings: false,
+      },
+    });
+    expect(text).toContain('wait_timeout = 600\n');
+    expect(text).toContain('sql_mode = STRICT_TRANS_TABLES,NO_ZERO_DATE\n');
+    expect(text).toContain('log_warnings = OFF\n');
+  });
+
+  it('refuses overrides of what the guest manages, and values that could smuggle options', () => {
+    for (const key of [
+      'datadir',
+      'port',
+      'bind-address',
+      'skip_grant_tables',
+      'init-file',
+      'plugin_load_add',
+      'user',
+      'server_id',
+      'log_bin',
+    ]) {
+      expect(() => normalizeOverride(key, 'x'), key).toThrow(ConfigOverrideError);
+    }
+    expect(() => normalizeOverride('wait_timeout', '600\nskip-grant-tables')).toThrow(
+      ConfigOverrideError,
+    );
+    expect(() => normalizeOverride('general_log', '/etc/passwd')).toThrow(ConfigOverrideError);
+    expect(() => normalizeOverride('x = y', 1)).toThrow(ConfigOverrideError);
+    expect(() => normalizeOverride('wait_timeout', Number.POSITIVE_INFINITY)).toThrow(
+      ConfigOverrideError,
+    );
+  });
+});

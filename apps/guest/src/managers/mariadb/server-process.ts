@@ -1,0 +1,323 @@
+import { execFile, spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  lchownSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { join } from 'node:path';
+
+import { type Logger } from 'pino';
+
+import { writeFileAtomic } from '../../lib/files';
+import { isOurProcess, readPidFile, terminateProcess, waitFor } from '../../lib/processes';
+import { type MariadbBinaries } from './binaries';
+import { type MariadbLayout } from './layout';
+import { pingServer, type PingResult } from './ping';
+import { type ServerAccount } from './server-account';
+
+/**
+ * The database server process: install its datadir, write its defaults file, start it
+ * detached (it outlives a guest crash, as mysqld outlives Trove's agent), stop it, and find
+ * its state the way Trove does (pid file, process, ping).
+ */
+
+export type ServerProbe =
+  /** No pid file: the server was shut down cleanly (or never started). */
+  | { state: 'stopped' }
+  /** A pid file, but no live server of ours behind it: it crashed or was killed. */
+  | { state: 'dead'; pid: number | null }
+  /** Our server is alive but did not answer a ping in time. */
+  | { state: 'unresponsive'; pid: number; reason: string }
+  | { state: 'running'; pid: number; version: string | null };
+
+export class ServerProcessError extends Error {
+  constructor(
+    message: string,
+    readonly details?: string,
+  ) {
+    super(message);
+    this.name = 'ServerProcessError';
+  }
+}
+
+export interface MariadbServerOptions {
+  layout: MariadbLayout;
+  /** Looked up when first needed: a guest without MariaDB still runs, and says why prepare fails. */
+  findBinaries: () => MariadbBinaries;
+  path: string;
+  logger: Logger;
+  /** How to ping the server; the greeting check when not given. */
+  ping?: (timeoutMs: number) => Promise<PingResult>;
+  startTimeoutMs?: number;
+  stopTimeoutMs?: number;
+}
+
+const INSTALL_TIMEOUT_MS = 5 * 60_000;
+
+export class MariadbServer {
+  private readonly layout: MariadbLayout;
+  private readonly findBinaries: () => MariadbBinaries;
+  private binaries: MariadbBinaries | null = null;
+  private readonly path: string;
+  private readonly logger: Logger;
+  private readonly startTimeoutMs: number;
+  private readonly stopTimeoutMs: number;
+  private readonly ping: (timeoutMs: number) => Promise<PingResult>;
+
+  constructor(options: MariadbServerOptions) {
+    this.layout = options.layout;
+    this.findBinaries = options.findBinaries;
+    this.path = options.path;
+    this.logger = options.logger;
+    this.ping = options.ping ?? ((timeoutMs) => pingServer(this.layout.socket, timeoutMs));
+    this.startTimeoutMs = options.startTimeoutMs ?? 120_000;
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
+  }
+
+  private binary(name: keyof MariadbBinaries): string {
+    this.binaries ??= this.findBinaries();
+    return this.binaries[name];
+  }
+
+  /** A server process is ours when it was started with our defaults file. */
+  readonly isOurServer = (args: string[]): boolean =>
+    args.includes(`--defaults-file=${this.layout.myCnf}`);
+
+  isInstalled(): boolean {
+    return existsSync(join(this.layout.datadir, 'mysql'));
+  }
+
+  hasConfig(): boolean {
+    return existsSync(this.layout.myCnf);
+  }
+
+  writeConfig(content: string): void {
+    mkdirSync(this.layout.volumeDir, { recursive: true });
+    writeFileAtomic(this.layout.myCnf, content, 0o644);
+  }
+
+  /** The run dir, the error log and (if the server runs as another user) their ownership; the run dir may be a fresh tmpfs after a reboot. */
+  prepareRuntimeDirs(account: ServerAccount): void {
+    mkdirSync(this.layout.runDir, { recursive: true, mode: 0o755 });
+    mkdirSync(this.layout.logDir, { recursive: true });
+    closeSync(openSync(this.layout.logError, 'a', 0o640));
+    if (account.owner) {
+      lchownSync(this.layout.runDir, account.owner.uid, account.owner.gid);
+      lchownSync(this.layout.logError, account.owner.uid, account.owner.gid);
+    }
+  }
+
+  /**
+   * Creates the datadir with mariadb-install-db (root: socket authentication only; no test
+   * database). It installs into a scratch dir and renames it when done, so a crash halfway
+   * leaves nothing that looks installed, and a retry starts over cleanly.
+   */
+  async install(account: ServerAccount): Promise<'installed' | 'already-installed'> {
+    if (this.isInstalled()) return 'already-installed';
+    if (existsSync(this.layout.datadir)) {
+      throw new ServerProcessError(
+        `the volume already holds a data directory (${this.layout.datadir}) without system tables; refusing to overwrite it`,
+      );
+    }
+    rmSync(this.layout.installDir, { recursive: true, force: true });
+    const args = [
+      `--defaults-file=${this.layout.myCnf}`,
+      `--datadir=${this.layout.installDir}`,
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+      ...account.installArgs,
+    ];
+    const startedAt = Date.now();
+    const logOffset = fileSize(this.layout.logError);
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(
+        this.binary('installDb'),
+        args,
+        {
+          env: { PATH: this.path },
+          cwd: this.layout.volumeDir,
+          timeout: INSTALL_TIMEOUT_MS,
+          maxBuffer: 4 * 1024 * 1024,
+        },
+        (error, stdout, stderr) => {
+          if (!error) return resolve(`${stdout}${stderr}`);
+          // The bootstrap server writes to the error log of the defaults file; the tool to its output.
+          const text = `${stdout}${stderr}\n${readFrom(this.layout.logError, logOffset)}`;
+          const reason =
+            firstErrorLine(text) ??
+            (error.killed ? 'it took too long' : `it exited with code ${String(error.code)}`);
+          reject(new ServerProcessError(`mariadb-install-db failed: ${reason}`, tail(text)));
+        },
+      );
+    });
+    if (account.owner) chownRecursive(this.layout.installDir, account.owner.uid, account.owner.gid);
+    renameSync(this.layout.installDir, this.layout.datadir);
+    this.logger.info(
+      { ms: Date.now() - startedAt, lines: output.split('\n').length },
+      'datadir installed',
+    );
+    return 'installed';
+  }
+
+  /** The pid of our running server, or null. */
+  runningPid(): number | null {
+    const pid = readPidFile(this.layout.pidFile);
+    return pid !== null && isOurProcess(pid, this.isOurServer) ? pid : null;
+  }
+
+  async probe(pingTimeoutMs: number): Promise<ServerProbe> {
+    if (!existsSync(this.layout.pidFile)) return { state: 'stopped' };
+    const pid = readPidFile(this.layout.pidFile);
+    if (pid === null || !isOurProcess(pid, this.isOurServer)) {
+      // The server may have just removed its pid file on a clean shutdown.
+      return existsSync(this.layout.pidFile) ? { state: 'dead', pid } : { state: 'stopped' };
+    }
+    const ping = await this.ping(pingTimeoutMs);
+    if (ping.isAlive) return { state: 'running', pid, version: ping.version };
+    return { state: 'unresponsive', pid, reason: ping.reason };
+  }
+
+  /**
+   * Starts the server detached in its own session, or adopts it when it already runs, and
+   * waits until it answers a ping. Throws with the error log's own words when it does not.
+   */
+  async start(account: ServerAccount): Promise<'started' | 'adopted'> {
+    this.prepareRuntimeDirs(account);
+    const adopted = this.runningPid();
+    if (adopted !== null) {
+      await this.waitUntilAnswering(adopted, null);
+      this.logger.info({ pid: adopted }, 'adopted the running database server');
+      return 'adopted';
+    }
+    rmSync(this.layout.pidFile, { force: true });
+    const logOffset = fileSize(this.layout.logError);
+    const child = spawn(
+      this.binary('mariadbd'),
+      [`--defaults-file=${this.layout.myCnf}`, ...account.serverArgs],
+      {
+        detached: true,
+        stdio: 'ignore',
+        cwd: this.layout.volumeDir,
+        env: { PATH: this.path },
+      },
+    );
+    let exitReason: string | null = null;
+    child.once('exit', (code, signal) => (exitReason = `it exited (${signal ?? `code ${code}`})`));
+    child.once('error', (error) => (exitReason = `it could not be run: ${error.message}`));
+    child.unref();
+    const startedAt = Date.now();
+    await this.waitUntilAnswering(null, () =>
+      exitReason === null ? null : this.startFailure(exitReason, logOffset),
+    );
+    this.logger.info(
+      { pid: this.runningPid(), ms: Date.now() - startedAt },
+      'database server started',
+    );
+    return 'started';
+  }
+
+  private async waitUntilAnswering(
+    pid: number | null,
+    hasFailed: (() => ServerProcessError | null) | null,
+  ): Promise<void> {
+    let failure: ServerProcessError | null = null;
+    const isUp = await waitFor(
+      async () => {
+        failure = hasFailed?.() ?? null;
+        if (failure) return true;
+        const current = this.runningPid();
+        if (current === null) return pid !== null; // an adopted server that went away: stop waiting
+        if (pid !== null && current !== pid) return false;
+        return (await this.ping(1000)).isAlive;
+      },
+      { timeoutMs: this.startTimeoutMs, intervalMs: 50 },
+    );
+    if (failure) throw failure;
+    if (!isUp)
+      throw this.startFailure(
+        `it did not answer within ${Math.round(this.startTimeoutMs / 1000)} s`,
+        0,
+      );
+    if (this.runningPid() === null) throw this.startFailure('it stopped while starting', 0);
+  }
+
+  private startFailure(reason: string, logOffset: number): ServerProcessError {
+    const log = readFrom(this.layout.logError, logOffset);
+    return new ServerProcessError(
+      `the database server did not start: ${firstErrorLine(log) ?? reason}`,
+      tail(log),
+    );
+  }
+
+  /**
+   * Stops the server cleanly (SIGTERM makes mariadbd shut down as SHUTDOWN does) and waits
+   * for it to go; kills it after the bound. A stale pid file is removed, so the server then
+   * reads as cleanly stopped.
+   */
+  async stop(): Promise<'not-running' | 'stopped' | 'killed'> {
+    const pid = readPidFile(this.layout.pidFile);
+    let outcome: 'not-running' | 'stopped' | 'killed' = 'not-running';
+    if (pid !== null)
+      outcome = await terminateProcess(pid, this.isOurServer, { timeoutMs: this.stopTimeoutMs });
+    rmSync(this.layout.pidFile, { force: true });
+    if (outcome === 'killed')
+      this.logger.warn({ pid }, 'the database server did not stop in time and was killed');
+    else if (outcome === 'stopped') this.logger.info({ pid }, 'database server stopped');
+    return outcome;
+  }
+}
+
+function chownRecursive(path: string, uid: number, gid: number): void {
+  lchownSync(path, uid, gid);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) chownRecursive(child, uid, gid);
+    else lchownSync(child, uid, gid);
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** What was appended to a log since `offset` (its last 64 KiB at most). */
+function readFrom(path: string, offset: number): string {
+  try {
+    const start = Math.max(offset, fileSize(path) - 64 * 1024);
+    const fd = openSync(path, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.max(0, fileSize(path) - start));
+      const length = readSync(fd, buffer, 0, buffer.length, start);
+      return buffer.subarray(0, length).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+function tail(text: string, lines = 30): string {
+  return text.trim().split('\n').slice(-lines).join('\n');
+}
+
+/** The server's first `[ERROR]` line, without its timestamp and program path (what a tenant can act on). */
+export function firstErrorLine(log: string): string | null {
+  for (const line of log.split('\n')) {
+    const match = /\[ERROR\]\s*(.*)$/.exec(line);
+    if (!match?.[1] || /^Aborting/.test(match[1])) continue;
+    return match[1].replace(/^\S*mariadbd:\s*/, '').trim();
+  }
+  return null;
+}

@@ -1,0 +1,104 @@
+import { guestMethods, type GuestMethod, type GuestResult } from '@coffer/contracts';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { type Redis } from 'ioredis';
+import { type Logger } from 'pino';
+
+import { type Mutex } from '../lib/mutex';
+import { withTimeout } from '../lib/timeout';
+import { type ParsedParams, verifyRpcJob } from './verify-job';
+
+/**
+ * The guest's RPC endpoint (Trove's guestagent RPC server): a BullMQ worker on its own queue.
+ * Every job is verified first; a refused job fails (unrecoverably, so it is never retried)
+ * and nothing of it runs. Methods that change the server run one at a time, in order;
+ * `get_status` answers even while a long prepare runs.
+ */
+
+export type RpcHandlers = {
+  [M in GuestMethod]: (params: ParsedParams<M>) => Promise<GuestResult<M>>;
+};
+
+const READ_ONLY_METHODS: ReadonlySet<GuestMethod> = new Set(['get_status']);
+
+export interface RpcServerOptions {
+  connection: Redis;
+  queueName: string;
+  instanceId: string;
+  signingKey: Buffer;
+  handlers: RpcHandlers;
+  /** Serializes the methods that change the server (shared with the guest's boot). */
+  mutex: Mutex;
+  logger: Logger;
+}
+
+export class RpcServer {
+  private worker: Worker | null = null;
+
+  constructor(private readonly options: RpcServerOptions) {}
+
+  start(): void {
+    const { connection, queueName, logger } = this.options;
+    this.worker = new Worker(queueName, (job) => this.process(job), {
+      connection,
+      concurrency: 4,
+      lockDuration: 60_000,
+      maxStalledCount: 1,
+      removeOnComplete: { age: 3600, count: 200 },
+      removeOnFail: { age: 24 * 3600, count: 1000 },
+    });
+    this.worker.on('error', (error) => logger.warn({ err: error }, 'rpc worker error'));
+    logger.info({ queue: queueName }, 'consuming the rpc queue');
+  }
+
+  private async process(job: Job): Promise<unknown> {
+    const { instanceId, signingKey, handlers, mutex, logger } = this.options;
+    const verification = verifyRpcJob(
+      { name: job.name, data: job.data },
+      { instanceId, signingKey },
+    );
+    if (!verification.isValid) {
+      logger.warn(
+        { jobId: job.id, jobName: job.name, reason: verification.reason },
+        'refused an rpc job',
+      );
+      throw new UnrecoverableError(`refused: ${verification.reason}`);
+    }
+    const { call } = verification;
+    const log = logger.child({
+      jobId: job.id,
+      method: call.method,
+      requestId: call.body.requestId,
+    });
+    const run = async () => {
+      const startedAt = Date.now();
+      log.info('rpc started');
+      try {
+        // The method and its params were checked together; the cast only joins them back up.
+        const handler = handlers[call.method] as (params: unknown) => Promise<unknown>;
+        const result = guestMethods[call.method].result.parse(await handler(call.params));
+        log.info({ ms: Date.now() - startedAt }, 'rpc done');
+        return result;
+      } catch (error) {
+        log.warn({ err: error, ms: Date.now() - startedAt }, 'rpc failed');
+        throw error;
+      }
+    };
+    return READ_ONLY_METHODS.has(call.method) ? run() : mutex.run(run);
+  }
+
+  /** Stops taking jobs; the ones running get `timeoutMs` to finish, then are left to stall (and be retried). */
+  async close(timeoutMs: number): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = null;
+    try {
+      await withTimeout(worker.close(), timeoutMs, 'finishing the running rpc jobs');
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error },
+        'closing the rpc worker without waiting for its jobs',
+      );
+      await worker.close(true);
+    }
+  }
+}
