@@ -147,6 +147,26 @@ describe('LocalComputeProvider', () => {
     expect(provider.guestPid(spec.instanceId)).not.toBeNull();
   });
 
+  it('adopts a guest whose pid file was lost instead of starting a second one', async () => {
+    const provider = newProvider();
+    const spec = specFor();
+    const first = await provider.createServer(spec);
+    const root = provider.instanceDir(spec.instanceId);
+    const isGuest = (args: string[]) => args.includes(join(root, 'etc'));
+    const [pid] = findProcesses(isGuest);
+    // As if the worker died between spawning the guest and recording it.
+    rmSync(join(root, 'run', 'guest.pid'));
+    expect(await provider.createServer(spec)).toEqual(first);
+    expect(findProcesses(isGuest)).toEqual([pid]);
+    expect(readFileSync(join(root, 'run', 'guest.pid'), 'utf8').trim()).toBe(String(pid));
+
+    rmSync(join(root, 'run', 'guest.pid'));
+    await provider.rebootServer(spec.instanceId);
+    const afterReboot = findProcesses(isGuest);
+    expect(afterReboot).toHaveLength(1);
+    expect(afterReboot[0]).not.toBe(pid);
+  });
+
   it('gives each server its own port, and refuses a taken one', async () => {
     const provider = newProvider();
     const a = await provider.createServer(specFor());

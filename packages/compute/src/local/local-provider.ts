@@ -273,9 +273,7 @@ export class LocalComputeProvider implements ComputeProvider {
 
   /** The pid of the instance's running guest, or null. */
   guestPid(instanceId: string): number | null {
-    const paths = this.pathsOf(parseInstanceId(instanceId));
-    const pid = readPidFile(paths.guestPid);
-    return pid !== null && isOurProcess(pid, this.isGuestOf(paths)) ? pid : null;
+    return this.findGuest(this.pathsOf(parseInstanceId(instanceId)));
   }
 
   private pathsOf(instanceId: string): InstancePaths {
@@ -334,8 +332,31 @@ export class LocalComputeProvider implements ComputeProvider {
   }
 
   private isGuestRunning(paths: InstancePaths): boolean {
-    const pid = readPidFile(paths.guestPid);
-    return pid !== null && isOurProcess(pid, this.isGuestOf(paths));
+    return this.findGuest(paths) !== null;
+  }
+
+  /**
+   * The instance's running guest: the one in the pid file, or else one found by its command
+   * line (a worker that died between spawning a guest and writing its pid file leaves such a
+   * guest behind), which is then adopted: its pid is recorded, so no second guest is started
+   * beside it. Should there be more than one, the others are stopped.
+   */
+  private findGuest(paths: InstancePaths): number | null {
+    const isGuest = this.isGuestOf(paths);
+    const recorded = readPidFile(paths.guestPid);
+    if (recorded !== null && isOurProcess(recorded, isGuest)) return recorded;
+    const [adopted, ...extra] = findProcesses(isGuest);
+    if (adopted === undefined) return null;
+    writeFileSync(paths.guestPid, `${adopted}\n`);
+    this.logger.warn(
+      { root: paths.root, pid: adopted },
+      'adopted a running guest whose pid was not recorded',
+    );
+    for (const pid of extra) {
+      this.logger.warn({ root: paths.root, pid }, 'stopping a second guest of the same instance');
+      terminateProcess(pid, isGuest, { timeoutMs: this.stopTimeoutMs }).catch(() => undefined);
+    }
+    return adopted;
   }
 
   private async startGuest(paths: InstancePaths): Promise<void> {
@@ -364,14 +385,20 @@ export class LocalComputeProvider implements ComputeProvider {
     }
   }
 
+  /** Stops every guest of the instance (the recorded one, and any whose pid was lost). */
   private async stopGuest(paths: InstancePaths): Promise<void> {
-    const pid = readPidFile(paths.guestPid);
-    if (pid === null) return;
-    const outcome = await terminateProcess(pid, this.isGuestOf(paths), {
-      timeoutMs: this.stopTimeoutMs,
-    });
-    if (outcome === 'killed')
-      this.logger.warn({ root: paths.root, pid }, 'the guest did not stop in time and was killed');
+    const isGuest = this.isGuestOf(paths);
+    await Promise.all(
+      findProcesses(isGuest).map(async (pid) => {
+        const outcome = await terminateProcess(pid, isGuest, { timeoutMs: this.stopTimeoutMs });
+        if (outcome === 'killed') {
+          this.logger.warn(
+            { root: paths.root, pid },
+            'the guest did not stop in time and was killed',
+          );
+        }
+      }),
+    );
     rmSync(paths.guestPid, { force: true });
   }
 
