@@ -2,6 +2,7 @@ import 'server-only';
 
 import { AppError, type ErrorCode } from '@coffer/contracts';
 import { TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
 import { type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 
 /** The one table from Coffer's error codes to tRPC (and so HTTP) codes. */
@@ -22,3 +23,18 @@ export function toTRPCError(error: AppError): TRPCError {
 }
 
 export { AppError };
+
+/**
+ * The field errors a client receives for a failed call, by dotted path
+ * (`{ 'users.0.name': ['User name is required'] }`): from input validation, or from a
+ * service's AppError that names fields.
+ */
+export function fieldErrorsOf(cause: unknown): Record<string, string[]> | null {
+  if (cause instanceof ZodError) {
+    const fields: Record<string, string[]> = {};
+    for (const issue of cause.issues) (fields[issue.path.join('.') || '_'] ??= []).push(issue.message);
+    return fields;
+  }
+  if (cause instanceof AppError && cause.details?.fieldErrors) return cause.details.fieldErrors as Record<string, string[]>;
+  return null;
+}

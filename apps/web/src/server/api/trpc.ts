@@ -6,11 +6,11 @@ import { AppError, type ErrorCode } from '@coffer/contracts';
 import { type ProjectRole } from '@coffer/db';
 import { initTRPC } from '@trpc/server';
 import SuperJSON from 'superjson';
-import { z, ZodError } from 'zod';
+import { z } from 'zod';
 
 import { auth } from '~/server/auth';
 import { db as defaultDb } from '~/server/db';
-import { toTRPCError } from '~/server/errors';
+import { fieldErrorsOf, toTRPCError } from '~/server/errors';
 import { logger as rootLogger } from '~/server/logger';
 import { scopeToProject } from '~/server/tenancy';
 
@@ -54,16 +54,6 @@ export async function createTRPCContext(opts: { headers: Headers }, deps: Contex
 
 export type Context = Awaited<ReturnType<typeof createTRPCContext>>;
 
-/** `{ 'users.0.name': ['User name is required'] }`: one entry per invalid field, by dotted path. */
-function fieldErrorsOf(error: ZodError): Record<string, string[]> {
-  const fields: Record<string, string[]> = {};
-  for (const issue of error.issues) {
-    const key = issue.path.join('.') || '_';
-    (fields[key] ??= []).push(issue.message);
-  }
-  return fields;
-}
-
 const t = initTRPC.context<Context>().create({
   transformer: SuperJSON,
   errorFormatter({ shape, error }) {
@@ -73,12 +63,7 @@ const t = initTRPC.context<Context>().create({
       data: {
         ...shape.data,
         // Field errors for forms: { fieldName: ['message', ...] }.
-        fieldErrors:
-          cause instanceof ZodError
-            ? fieldErrorsOf(cause)
-            : cause instanceof AppError && cause.details?.fieldErrors
-              ? (cause.details.fieldErrors as Record<string, string[]>)
-              : null,
+        fieldErrors: fieldErrorsOf(cause),
         appCode: cause instanceof AppError ? cause.code : null,
         // Never leak stack traces.
         stack: undefined,

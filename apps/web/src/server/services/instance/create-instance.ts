@@ -2,7 +2,7 @@ import 'server-only';
 
 import { AppError } from '@coffer/contracts';
 import { jobPayloadKey, sealSecret } from '@coffer/contracts/crypto';
-import { type PrismaClient } from '@coffer/db';
+import { Prisma, type PrismaClient } from '@coffer/db';
 import { type Logger } from 'pino';
 import type { z } from 'zod';
 
@@ -14,6 +14,10 @@ import { type ProjectScopedDb } from '~/server/tenancy';
 import { instanceSelect, toInstanceView, type InstanceView } from './instance-view';
 
 type Input = z.output<typeof createInstanceInputSchema>;
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
 
 function fieldError(field: string, message: string, code: 'BAD_REQUEST' | 'CONFLICT' = 'BAD_REQUEST'): AppError {
   return new AppError(code, message, { details: { fieldErrors: { [field]: [message] } } });
@@ -49,19 +53,29 @@ export async function createInstance(
   const clash = await ctx.db.instance.findFirst({ where: { name: input.name, deletedAt: null }, select: { id: true } });
   if (clash) throw fieldError('name', 'An instance with this name already exists in the project', 'CONFLICT');
 
-  const row = await ctx.db.instance.create({
-    data: {
-      projectId: ctx.projectId,
-      name: input.name,
-      flavorId: flavor.id,
-      datastoreVersionId: version.id,
-      volumeSizeGb: input.volumeSizeGb,
-      taskStatus: 'BUILDING',
-      serviceStatus: 'NEW',
-      createRequestId: input.requestId ?? null,
-    },
-    select: instanceSelect,
-  });
+  let row;
+  try {
+    row = await ctx.db.instance.create({
+      data: {
+        projectId: ctx.projectId,
+        name: input.name,
+        flavorId: flavor.id,
+        datastoreVersionId: version.id,
+        volumeSizeGb: input.volumeSizeGb,
+        taskStatus: 'BUILDING',
+        serviceStatus: 'NEW',
+        createRequestId: input.requestId ?? null,
+      },
+      select: instanceSelect,
+    });
+  } catch (error) {
+    // Two submits with one request id raced: the first one's instance is the answer to both.
+    if (input.requestId && isUniqueViolation(error)) {
+      const existing = await ctx.db.instance.findFirst({ where: { createRequestId: input.requestId }, select: instanceSelect });
+      if (existing) return toInstanceView(existing);
+    }
+    throw error;
+  }
 
   const key = jobPayloadKey(env.COFFER_MASTER_KEY);
   try {

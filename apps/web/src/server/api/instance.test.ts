@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { type DisplayStatus } from '@coffer/contracts';
+import { startWorker, type RunningWorker } from '@coffer/worker';
+import { TRPCError } from '@trpc/server';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { fieldErrorsOf } from '~/server/errors';
+import { createHarness, type Harness } from '~/test/harness';
+
+/**
+ * The provisioning path through the API, for real: the tRPC procedures as a tenant calls
+ * them, the real worker (taskmanager, conductor, watchdog) in this process, real guests and
+ * mariadbd through the local provider, PostgreSQL and Redis.
+ */
+
+let h: Harness;
+let worker: RunningWorker;
+const dataDir = join(process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'), `web-api-${randomUUID().slice(0, 8)}`);
+
+beforeAll(async () => {
+  h = await createHarness();
+  worker = await startWorker({
+    prisma: h.prisma,
+    env: {
+      DATABASE_URL: process.env.DATABASE_URL,
+      REDIS_URL: process.env.REDIS_URL,
+      COFFER_MASTER_KEY: process.env.COFFER_MASTER_KEY,
+      COFFER_DATA_DIR: dataDir,
+      COFFER_INSTANCE_PORT_RANGE: '35100-35199',
+      COFFER_HEARTBEAT_INTERVAL_SECONDS: '1',
+      COFFER_HEARTBEAT_EXPIRY_SECONDS: '15',
+      COFFER_CREATE_TIMEOUT_SECONDS: '120',
+      LOG_LEVEL: 'silent',
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await h?.close();
+});
+
+/** A subscription's value: `tracked(id, data)` arrives as `[id, data, marker]` when called directly. */
+function changeOf(envelope: unknown): { type: string; instance?: { id: string; status: DisplayStatus }; instanceId?: string } {
+  return (Array.isArray(envelope) ? envelope[1] : envelope) as never;
+}
+
+/** Reads the live subscription until the instance shows one of `statuses`, or fails after `timeoutMs`. */
+async function waitForStatus(
+  iterable: AsyncIterable<unknown>,
+  instanceId: string,
+  statuses: DisplayStatus[],
+  timeoutMs = 90_000,
+): Promise<DisplayStatus[]> {
+  const seen: DisplayStatus[] = [];
+  const timer = setTimeout(() => void (iterable as AsyncGenerator).return?.(undefined), timeoutMs);
+  try {
+    for await (const envelope of iterable) {
+      const change = changeOf(envelope);
+      if (change.type !== 'changed' || change.instance?.id !== instanceId) continue;
+      if (seen.at(-1) !== change.instance.status) seen.push(change.instance.status);
+      if (statuses.includes(change.instance.status)) return seen;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error(`instance ${instanceId} did not reach ${statuses.join('/')} in ${timeoutMs} ms (saw ${seen.join(' → ')})`);
+}
+
+function processesOf(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name: string) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(dir)) found.push(`${pid} ${cmdline}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+describe('an instance through the API', () => {
+  it('is created, reaches ACTIVE live, serves its first user, restarts and is deleted without a trace', async () => {
+    const { owner, project } = await h.createProjectWithOwner('Provisioning');
+    const caller = h.callerFor(owner);
+    const flavor = (await caller.catalog.flavors())[0]!;
+    const password = 'Sup3r-secret-pw-42';
+
+    const created = await caller.instance.create({
+      projectId: project.id,
+      name: 'orders-db',
+      flavorId: flavor.id,
+      volumeSizeGb: 1,
+      databases: [{ name: 'orders' }],
+      users: [{ name: 'orders_app', host: '%', password, databases: ['orders'] }],
+    });
+    expect(created.status).toBe('BUILD');
+
+    const live = await caller.instance.onChange({ projectId: project.id, instanceId: created.id });
+    const path = await waitForStatus(live, created.id, ['ACTIVE', 'ERROR']);
+    expect(path.at(-1)).toBe('ACTIVE');
+
+    const instance = await caller.instance.get({ projectId: project.id, instanceId: created.id });
+    expect(instance).toMatchObject({ status: 'ACTIVE', host: '127.0.0.1', name: 'orders-db' });
+    // The password was never stored anywhere in the control plane.
+    const row = await h.prisma.instance.findUniqueOrThrow({ where: { id: created.id } });
+    expect(JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(password);
+
+    const connection = await mysql.createConnection({
+      host: instance.host!,
+      port: instance.port!,
+      user: 'orders_app',
+      password,
+      database: 'orders',
+    });
+    await connection.query('CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(40))');
+    await connection.query('INSERT INTO items VALUES (1, ?)', ['coffee']);
+    const [rows] = await connection.query('SELECT name FROM items');
+    expect(rows).toEqual([{ name: 'coffee' }]);
+    await connection.end();
+
+    // Restart: REBOOT, then ACTIVE again, and the data is still there.
+    const restartFeed = await caller.instance.onChange({ projectId: project.id, instanceId: created.id });
+    const restarting = await caller.instance.restart({ projectId: project.id, instanceId: created.id });
+    expect(restarting.status).toBe('REBOOT');
+    await expect(caller.instance.restart({ projectId: project.id, instanceId: created.id })).rejects.toMatchObject({ code: 'CONFLICT' });
+    const restartPath = await waitForStatus(restartFeed, created.id, ['ACTIVE', 'ERROR']);
+    expect(restartPath.at(-1)).toBe('ACTIVE');
+    const again = await mysql.createConnection({ host: instance.host!, port: instance.port!, user: 'orders_app', password, database: 'orders' });
+    const [after] = await again.query('SELECT COUNT(*) AS n FROM items');
+    expect(after).toEqual([{ n: 1 }]);
+    await again.end();
+
+    // Delete: processes, files and the row go.
+    const deleteFeed = await caller.instance.onChange({ projectId: project.id, instanceId: created.id });
+    const deleting = await caller.instance.delete({ projectId: project.id, instanceId: created.id });
+    expect(deleting.status).toBe('DELETING');
+    for await (const envelope of deleteFeed) {
+      if (changeOf(envelope).type === 'deleted') break;
+    }
+    expect(await h.prisma.instance.findUnique({ where: { id: created.id } })).toBeNull();
+    expect(existsSync(join(dataDir, 'instances', created.id))).toBe(false);
+    expect(processesOf(created.id)).toEqual([]);
+    await expect(caller.instance.get({ projectId: project.id, instanceId: created.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  }, 240_000);
+
+  it('a double submit with the same request id is one instance', async () => {
+    const { owner, project } = await h.createProjectWithOwner();
+    const caller = h.callerFor(owner);
+    const flavor = (await caller.catalog.flavors())[0]!;
+    const requestId = randomUUID();
+    const input = { projectId: project.id, name: 'twice', flavorId: flavor.id, volumeSizeGb: 1, requestId };
+    const [a, b] = await Promise.all([caller.instance.create(input), caller.instance.create(input).catch(() => null)]);
+    const again = await caller.instance.create(input);
+    expect(again.id).toBe(a.id);
+    if (b) expect(b.id).toBe(a.id);
+    expect(await h.prisma.instance.count({ where: { projectId: project.id } })).toBe(1);
+    await caller.instance.delete({ projectId: project.id, instanceId: a.id });
+  }, 60_000);
+});
+
+describe('instance procedures are tenant-scoped', () => {
+  it('another project gets NOT_FOUND for every procedure and the subscription, and a viewer cannot mutate', async () => {
+    const a = await h.createProjectWithOwner('A');
+    const b = await h.createProjectWithOwner('B');
+    const flavor = (await h.callerFor(a.owner).catalog.flavors())[0]!;
+    const row = await h.prisma.instance.create({
+      data: { projectId: a.project.id, name: 'a-only', flavorId: flavor.id, datastoreVersionId: (await h.prisma.datastoreVersion.findFirstOrThrow()).id, volumeSizeGb: 1, taskStatus: 'NONE', serviceStatus: 'RUNNING' },
+    });
+    const callerB = h.callerFor(b.owner);
+    const codeOf = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'OK',
+        (error: unknown) => (error instanceof TRPCError ? error.code : String(error)),
+      );
+
+    // B names A's project: not found.
+    expect(await codeOf(callerB.instance.get({ projectId: a.project.id, instanceId: row.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(callerB.instance.list({ projectId: a.project.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(callerB.instance.onChange({ projectId: a.project.id }))).toBe('NOT_FOUND');
+    // B names its own project with A's instance id: not found, and nothing changes.
+    for (const call of [
+      () => callerB.instance.get({ projectId: b.project.id, instanceId: row.id }),
+      () => callerB.instance.restart({ projectId: b.project.id, instanceId: row.id }),
+      () => callerB.instance.delete({ projectId: b.project.id, instanceId: row.id }),
+    ]) {
+      expect(await codeOf(call())).toBe('NOT_FOUND');
+    }
+    expect(await h.prisma.instance.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({ taskStatus: 'NONE', deletedAt: null });
+    expect(await callerB.instance.list({ projectId: b.project.id })).toEqual([]);
+
+    // B's subscription never carries A's changes: publish a change of A, then one of B, and B sees only its own.
+    const feedB = await callerB.instance.onChange({ projectId: b.project.id });
+    const { publishChange } = await import('~/server/events');
+    const rowB = await h.prisma.instance.create({
+      data: { projectId: b.project.id, name: 'b-only', flavorId: flavor.id, datastoreVersionId: row.datastoreVersionId, volumeSizeGb: 1, taskStatus: 'NONE', serviceStatus: 'RUNNING' },
+    });
+    await publishChange({ type: 'instance.changed', projectId: a.project.id, instanceId: row.id });
+    await publishChange({ type: 'instance.changed', projectId: b.project.id, instanceId: rowB.id });
+    const received: string[] = [];
+    for await (const envelope of feedB) {
+      const change = changeOf(envelope);
+      received.push(change.instance!.id);
+      if (change.instance!.id === rowB.id) break;
+    }
+    expect(received).not.toContain(row.id);
+    expect(received).toContain(rowB.id);
+
+    // A viewer of A can read but not create, restart or delete.
+    const viewer = await h.createUser('viewer');
+    await h.addMembership(a.project.id, viewer.id, 'VIEWER');
+    const callerViewer = h.callerFor(viewer);
+    expect((await callerViewer.instance.list({ projectId: a.project.id })).map((i) => i.id)).toEqual([row.id]);
+    expect(await codeOf(callerViewer.instance.restart({ projectId: a.project.id, instanceId: row.id }))).toBe('FORBIDDEN');
+    expect(await codeOf(callerViewer.instance.delete({ projectId: a.project.id, instanceId: row.id }))).toBe('FORBIDDEN');
+    expect(await codeOf(callerViewer.instance.create({ projectId: a.project.id, name: 'nope', flavorId: flavor.id, volumeSizeGb: 1 }))).toBe('FORBIDDEN');
+    await h.prisma.instance.deleteMany({ where: { id: { in: [row.id, rowB.id] } } });
+  }, 60_000);
+});
+
+describe('create validation', () => {
+  it('answers bad input with field errors and writes nothing', async () => {
+    const { owner, project } = await h.createProjectWithOwner();
+    const caller = h.callerFor(owner);
+    const flavor = (await caller.catalog.flavors())[0]!;
+    const base = { projectId: project.id, name: 'valid-name', flavorId: flavor.id, volumeSizeGb: 1 };
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['empty name', { name: '' }, 'name'],
+      ['name with spaces and quotes', { name: "x'; DROP TABLE instances; --" }, 'name'],
+      ['over-long name', { name: 'n'.repeat(65) }, 'name'],
+      ['volume too small', { volumeSizeGb: 0 }, 'volumeSizeGb'],
+      ['volume too large', { volumeSizeGb: 100_000 }, 'volumeSizeGb'],
+      ['fractional volume', { volumeSizeGb: 1.5 }, 'volumeSizeGb'],
+      ['unknown flavor', { flavorId: randomUUID() }, 'flavorId'],
+      ['database name with a backtick', { databases: [{ name: 'x`; DROP DATABASE y; --' }] }, 'databases.0.name'],
+      ['system schema', { databases: [{ name: 'mysql' }] }, 'databases.0.name'],
+      ['unicode look-alike', { databases: [{ name: 'аpp' }] }, 'databases.0.name'],
+      ['user named root', { databases: [{ name: 'app' }], users: [{ name: 'root', password: 'Str0ng-password!', databases: ['app'] }] }, 'users.0.name'],
+      ['weak password', { databases: [{ name: 'app' }], users: [{ name: 'app_user', password: 'short', databases: ['app'] }] }, 'users.0.password'],
+      ['grant on an unknown database', { databases: [{ name: 'app' }], users: [{ name: 'app_user', password: 'Str0ng-password!', databases: ['other'] }] }, 'users.0.databases.0'],
+      ['bad host', { databases: [{ name: 'app' }], users: [{ name: 'app_user', host: 'x y', password: 'Str0ng-password!', databases: ['app'] }] }, 'users.0.host'],
+    ];
+    const before = await h.prisma.instance.count();
+    for (const [label, patch, field] of cases) {
+      const error = await caller.instance.create({ ...base, ...patch } as never).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error, label).toBeInstanceOf(TRPCError);
+      expect((error as TRPCError).code, label).toBe('BAD_REQUEST');
+      expect(Object.keys(fieldErrorsOf((error as TRPCError).cause) ?? {}), label).toContain(field);
+    }
+    expect(await h.prisma.instance.count()).toBe(before);
+  });
+});
