@@ -367,7 +367,8 @@ export class LocalComputeProvider implements ComputeProvider {
         cwd: paths.root,
         detached: true,
         stdio: ['ignore', output, output],
-        env: { PATH: DEFAULT_PATH, ...env },
+        // A typed cast: some consumers' global types (Next's) make NODE_ENV required in ProcessEnv.
+        env: { PATH: DEFAULT_PATH, ...env } as unknown as NodeJS.ProcessEnv,
       });
       await new Promise<void>((resolveSpawn, rejectSpawn) => {
         child.once('spawn', resolveSpawn);
