@@ -1,29 +1,36 @@
-import { WorkerEnvError } from './env';
 import { ComputeProviderUnavailableError } from './compute';
-import { createLogger } from './logger';
+import { loadWorkerEnv, WorkerEnvError } from './env';
+import { createLogger, type Logger } from './logger';
 import { installShutdownHandlers } from './shutdown';
 import { startWorker, type StartWorkerOptions, type WorkerRole } from './worker';
 
 /**
- * What each entry point runs: start the roles, install the shutdown manager, and fail at boot
- * with a clear message (exit 1) when the configuration is wrong.
+ * What each entry point runs: parse the environment, start the roles, install the shutdown
+ * manager. A wrong configuration fails at boot with a clear message on stderr (exit 1).
  */
 export async function runWorkerProcess(roles: readonly WorkerRole[], options: Omit<StartWorkerOptions, 'roles'> = {}): Promise<void> {
-  const bootLogger = options.logger ?? createLogger('info');
+  let logger: Logger;
+  try {
+    logger = options.logger ?? createLogger(loadWorkerEnv(options.env).LOG_LEVEL, { roles });
+  } catch (error) {
+    return refuseToStart(error);
+  }
   process.on('unhandledRejection', (error) => {
-    bootLogger.fatal({ err: error }, 'unhandled rejection');
+    logger.fatal({ err: error }, 'unhandled rejection');
     process.exit(1);
   });
-  let worker;
   try {
-    worker = await startWorker({ ...options, roles });
+    const worker = await startWorker({ ...options, roles, logger });
+    installShutdownHandlers(() => worker.stop(), logger);
   } catch (error) {
-    if (error instanceof WorkerEnvError || error instanceof ComputeProviderUnavailableError) {
-      process.stderr.write(`coffer-worker: refusing to start: ${error.message}\n`);
-    } else {
-      bootLogger.fatal({ err: error }, 'the worker could not start');
-    }
+    if (error instanceof WorkerEnvError || error instanceof ComputeProviderUnavailableError) return refuseToStart(error);
+    logger.fatal({ err: error }, 'the worker could not start');
+    logger.flush();
     process.exit(1);
   }
-  installShutdownHandlers(() => worker.stop(), bootLogger);
+}
+
+function refuseToStart(error: unknown): never {
+  process.stderr.write(`coffer-worker: refusing to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
 }

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 
 import { createComputeProvider } from './compute';
 import { Conductor } from './conductor/conductor';
-import { loadWorkerEnv, type WorkerEnvOverrides } from './env';
+import { loadWorkerEnv, WorkerEnvError, type WorkerEnvOverrides } from './env';
 import { ChangeFeed, ChangePublisher } from './events';
 import { createLogger, redactUrl, type Logger } from './logger';
 import { buildSettings, type WorkerNames, type WorkerSettings, type WorkerTuning } from './settings';
@@ -49,10 +49,10 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   const settings = buildSettings(env, options.names, options.tuning);
   const logger = options.logger ?? createLogger(settings.logLevel);
 
-  if (!options.prisma && !settings.databaseUrl) throw new Error('DATABASE_URL is not set: point it at the control-plane PostgreSQL database');
-  if (!options.redis && !settings.redisUrl) throw new Error('REDIS_URL is not set: point it at the Redis the web app and the guests use');
+  if (!options.prisma && !settings.databaseUrl) throw new WorkerEnvError('DATABASE_URL is not set: point it at the control-plane PostgreSQL database');
+  if (!options.redis && !settings.redisUrl) throw new WorkerEnvError('REDIS_URL is not set: point it at the Redis the web app and the guests use');
   if (roles.has('taskmanager') && !settings.guestRedisUrl) {
-    throw new Error('COFFER_GUEST_REDIS_URL (or REDIS_URL) is not set: guests must be told where their Redis is');
+    throw new WorkerEnvError('COFFER_GUEST_REDIS_URL (or REDIS_URL) is not set: guests must be told where their Redis is');
   }
   const needsProvider = roles.has('taskmanager') || roles.has('watchdog');
   const provider = options.provider ?? (needsProvider ? createComputeProvider(settings, logger.child({ component: 'compute' })) : null);

@@ -1,0 +1,122 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { ChildWorker } from '../test/child-worker';
+import { isGuest, isMariadbd, processesMentioning, TEST_TUNING, waitFor, WorkerTestContext } from '../test/harness';
+
+/**
+ * Acceptance 2 (the worker's part): a worker killed -9 in the middle of a create, then a new
+ * worker: the instance still ends ACTIVE (or ERROR), with exactly one guest and one database
+ * server, one directory, and a complete row. And a worker stopped with SIGTERM mid-create
+ * exits 0 at once, handing the job back for the next worker.
+ */
+
+const ctx = new WorkerTestContext({ name: 'crash-recovery', portRange: { min: 34400, max: 34499 } });
+const children: ChildWorker[] = [];
+
+function spawnWorker(): ChildWorker {
+  const child = new ChildWorker({ env: ctx.workerEnv({ LOG_LEVEL: 'info' }), names: ctx.names, tuning: TEST_TUNING });
+  children.push(child);
+  return child;
+}
+
+beforeAll(async () => {
+  await ctx.setUp();
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.process.exitCode === null && child.process.signalCode === null) {
+      child.kill('SIGKILL');
+      await child.exited;
+    }
+  }
+});
+
+afterAll(async () => {
+  await ctx.close();
+  expect(processesMentioning(ctx.dataDir)).toEqual([]);
+});
+
+/** Waits until the server of a create in flight exists (its guest is preparing), while the instance is still building. */
+async function waitForServerMidCreate(instanceId: string): Promise<void> {
+  await waitFor(async () => (await ctx.provider.getServer(instanceId)) !== null, { timeoutMs: 30_000, intervalMs: 5, what: 'the server to exist' });
+}
+
+async function expectOneHealthyInstance(instanceId: string): Promise<void> {
+  const row = (await ctx.row(instanceId))!;
+  expect(row).toMatchObject({ taskStatus: 'NONE', serviceStatus: 'RUNNING', computeServerId: instanceId, host: '127.0.0.1' });
+  expect(row.port).not.toBeNull();
+  expect(row.guestSecretEnc).not.toBeNull();
+  expect(readdirSync(join(ctx.dataDir, 'instances'))).toContain(instanceId);
+  const processes = processesMentioning(ctx.instanceDir(instanceId));
+  expect(processes.filter(isGuest)).toHaveLength(1);
+  expect(processes.filter(isMariadbd)).toHaveLength(1);
+  expect((await ctx.provider.listServers()).map((server) => server.instanceId)).toContain(instanceId);
+}
+
+async function deleteAndCheck(instanceId: string): Promise<void> {
+  await ctx.deleteInstance(instanceId);
+  await waitFor(async () => (await ctx.row(instanceId)) === null, { timeoutMs: 60_000, what: 'the row to be deleted' });
+  expect(processesMentioning(ctx.instanceDir(instanceId))).toEqual([]);
+  expect(existsSync(ctx.instanceDir(instanceId))).toBe(false);
+}
+
+describe('a worker that dies mid-create', () => {
+  it('leaves an instance that a new worker finishes, with no orphan and no half-row', async () => {
+    const first = spawnWorker();
+    await first.ready();
+    const { instanceId } = await ctx.createInstance();
+    await waitForServerMidCreate(instanceId);
+    first.kill('SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    // Nothing of the control plane runs now: the instance is still building.
+    expect((await ctx.row(instanceId))?.taskStatus).toBe('BUILDING');
+    const guests = processesMentioning(ctx.instanceDir(instanceId)).filter(isGuest);
+    expect(guests.length).toBeLessThanOrEqual(1);
+    console.info(`killed mid-create with ${guests.length} guest(s) running`);
+
+    const second = spawnWorker();
+    await second.ready();
+    await waitFor(async () => ['ACTIVE', 'ERROR'].includes(await ctx.displayStatus(instanceId)), {
+      timeoutMs: 60_000,
+      what: `ACTIVE or ERROR after the restart of the worker\n${second.log()}`,
+    });
+    expect(await ctx.displayStatus(instanceId)).toBe('ACTIVE');
+    await expectOneHealthyInstance(instanceId);
+    expect(readdirSync(join(ctx.dataDir, 'instances'))).toEqual([instanceId]);
+
+    // SIGTERM: a clean exit.
+    second.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+
+    const cleaner = spawnWorker();
+    await cleaner.ready();
+    await deleteAndCheck(instanceId);
+  });
+
+  it('hands its job back at once when stopped with SIGTERM mid-create', async () => {
+    const first = spawnWorker();
+    await first.ready();
+    const { instanceId } = await ctx.createInstance();
+    await waitForServerMidCreate(instanceId);
+    const stoppingAt = Date.now();
+    first.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stoppingAt).toBeLessThan(10_000);
+    const job = await ctx.queue.getJob(`instance.create-${instanceId}`);
+    // Back to waiting (not failed, no attempt used), unless it had already finished.
+    if (job) {
+      expect(await job.getState()).toBe('waiting');
+      expect(job.attemptsMade).toBe(0);
+    }
+
+    const second = spawnWorker();
+    await second.ready();
+    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', { timeoutMs: 60_000, what: `ACTIVE\n${second.log()}` });
+    await expectOneHealthyInstance(instanceId);
+    await deleteAndCheck(instanceId);
+  });
+});

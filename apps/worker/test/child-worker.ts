@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { type StartWorkerOptions } from '../src/worker';
+
+const SCRIPT = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** The worker in a child process (test/worker-process.ts), its log kept for failure messages. */
+export class ChildWorker {
+  readonly process: ChildProcess;
+  readonly output: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(options: Pick<StartWorkerOptions, 'env' | 'names' | 'tuning'>) {
+    this.process = spawn(process.execPath, ['--import', TSX, SCRIPT], {
+      env: { ...process.env, COFFER_TEST_WORKER_OPTIONS: JSON.stringify(options) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [this.process.stdout, this.process.stderr]) {
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => this.output.push(chunk));
+    }
+    this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number {
+    return this.process.pid!;
+  }
+
+  /** Resolves once the worker logged that it started (throws if it exits first). */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.output.join('').includes('"worker started"')) {
+      if (this.process.exitCode !== null || this.process.signalCode !== null) throw new Error(`the worker exited:\n${this.log()}`);
+      if (Date.now() > deadline) throw new Error(`the worker did not start in time:\n${this.log()}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  log(): string {
+    return this.output.join('').slice(-5000);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.process.kill(signal);
+  }
+}
