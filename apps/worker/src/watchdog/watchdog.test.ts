@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+
+import { guestQueueName, type ServiceStatus, type TaskStatus } from '@coffer/contracts';
+import { generateGuestSecret } from '@coffer/contracts/crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { processesMentioning, REDIS_URL, waitFor, WorkerTestContext } from '../../test/harness';
+import { ChangePublisher } from '../events';
+import { loadWorkerEnv } from '../env';
+import { buildSettings } from '../settings';
+import { RedisLease } from './redis-lock';
+import { Watchdog } from './watchdog';
+
+/** The watchdog's sweeps, run by hand with a clock of our choosing. */
+
+const ctx = new WorkerTestContext({ name: 'watchdog', portRange: { min: 34700, max: 34799 } });
+const GRACE_MS = 60_000;
+let watchdog: Watchdog;
+
+beforeAll(async () => {
+  await ctx.setUp();
+  const settings = buildSettings(loadWorkerEnv(ctx.workerEnv()), ctx.names, { orphanGraceMs: GRACE_MS });
+  watchdog = new Watchdog({
+    prisma: ctx.prisma,
+    redis: ctx.redis,
+    provider: ctx.provider,
+    publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
+    settings,
+    logger: ctx.logger,
+  });
+});
+
+afterAll(async () => {
+  await watchdog.stop();
+  await ctx.close();
+  expect(processesMentioning(ctx.dataDir)).toEqual([]);
+});
+
+async function insertRow(taskStatus: TaskStatus, serviceStatus: ServiceStatus, lastHeartbeatAt: Date | null = null): Promise<string> {
+  const row = await ctx.prisma.instance.create({
+    data: {
+      projectId: ctx.projectId,
+      name: `wd-${randomUUID().slice(0, 8)}`,
+      flavorId: ctx.flavorId,
+      datastoreVersionId: ctx.versionId,
+      volumeSizeGb: 1,
+      taskStatus,
+      serviceStatus,
+      lastHeartbeatAt,
+    },
+  });
+  return row.id;
+}
+
+describe('heartbeat expiry', () => {
+  it('turns silent guests of settled instances SHUTDOWN, and nothing else', async () => {
+    const now = new Date();
+    const old = new Date(now.getTime() - 5_000);
+    const fresh = new Date(now.getTime() - 1_000);
+    const silent = await insertRow('NONE', 'RUNNING', old);
+    const crashedSilent = await insertRow('NONE', 'CRASHED', old);
+    const alive = await insertRow('NONE', 'RUNNING', fresh);
+    const building = await insertRow('BUILDING', 'BUILDING', old);
+    const rebooting = await insertRow('REBOOTING', 'RUNNING', old);
+    const failed = await insertRow('NONE', 'FAILED', old);
+
+    const expired = await watchdog.expireSilentGuests(now);
+    expect(expired.sort()).toEqual([silent, crashedSilent].sort());
+    const statuses = await ctx.prisma.instance.findMany({
+      where: { id: { in: [silent, crashedSilent, alive, building, rebooting, failed] } },
+      select: { id: true, serviceStatus: true },
+    });
+    expect(Object.fromEntries(statuses.map((row) => [row.id, row.serviceStatus]))).toEqual({
+      [silent]: 'SHUTDOWN',
+      [crashedSilent]: 'SHUTDOWN',
+      [alive]: 'RUNNING',
+      [building]: 'BUILDING',
+      [rebooting]: 'RUNNING',
+      [failed]: 'FAILED',
+    });
+    expect(await watchdog.expireSilentGuests(now)).toEqual([]);
+  });
+});
+
+describe('reconciliation', () => {
+  it('deletes a server without an instance once it has been orphaned for the grace period', async () => {
+    const instanceId = randomUUID();
+    await ctx.provider.createServer({
+      instanceId,
+      projectId: ctx.projectId,
+      flavor: { vcpus: 1, ramMb: 512 },
+      volumeGb: 1,
+      guestInfo: { instanceId, projectId: ctx.projectId, datastoreManager: 'mariadb', datastoreVersion: '10.11' },
+      agentConfig: { redisUrl: REDIS_URL, rpcQueue: guestQueueName(instanceId), conductorStream: ctx.names.conductorStream, guestSecret: generateGuestSecret() },
+    });
+    const now = Date.now();
+    expect((await watchdog.reconcile(new Date(now))).deletedServers).toEqual([]);
+    expect((await watchdog.reconcile(new Date(now + GRACE_MS / 2))).deletedServers).toEqual([]);
+    expect((await watchdog.reconcile(new Date(now + GRACE_MS))).deletedServers).toEqual([instanceId]);
+    expect(await ctx.provider.getServer(instanceId)).toBeNull();
+    expect(existsSync(ctx.instanceDir(instanceId))).toBe(false);
+    expect(processesMentioning(ctx.instanceDir(instanceId))).toEqual([]);
+  });
+
+  it('settles builds, deletes and restarts that no job runs any more', async () => {
+    const orphanBuild = await insertRow('BUILDING', 'NEW');
+    const queuedBuild = await insertRow('BUILDING', 'NEW');
+    await ctx.enqueue('instance.create', queuedBuild, { instanceId: queuedBuild });
+    const lostDelete = await insertRow('DELETING', 'RUNNING');
+    const lostRestart = await insertRow('REBOOTING', 'RUNNING', new Date());
+
+    const later = Date.now() + GRACE_MS + 1000;
+    const first = await watchdog.reconcile(new Date(later));
+    expect(first.failedBuilds).toEqual([orphanBuild]);
+    expect(first.requeuedDeletes).toEqual([lostDelete]);
+    expect(first.endedRestarts).toEqual([]);
+    const second = await watchdog.reconcile(new Date(later + GRACE_MS));
+    expect(second.endedRestarts).toEqual([lostRestart]);
+    expect(second.requeuedDeletes).toEqual([]);
+
+    expect(await ctx.row(orphanBuild)).toMatchObject({
+      taskStatus: 'BUILDING_ERROR',
+      faultMessage: 'The build was interrupted before its server existed; delete the instance and create it again.',
+    });
+    expect((await ctx.row(queuedBuild))?.taskStatus).toBe('BUILDING');
+    expect(await (await ctx.queue.getJob(`instance.delete-${lostDelete}`))?.getState()).toBe('waiting');
+    expect(await ctx.row(lostRestart)).toMatchObject({ taskStatus: 'NONE', faultMessage: 'The restart was interrupted; restart the instance again.' });
+
+    // The delete job it queued is an ordinary one: a taskmanager finishes it.
+    await ctx.startWorker({ roles: ['taskmanager'] });
+    await waitFor(async () => (await ctx.row(lostDelete)) === null, { timeoutMs: 30_000, what: 'the requeued delete to run' });
+  });
+});
+
+describe('the lease', () => {
+  it('lets one holder run at a time and frees itself', async () => {
+    const key = `${ctx.names.keyPrefix}:lease-test`;
+    const first = new RedisLease(ctx.redis, key, 10_000);
+    const second = new RedisLease(ctx.redis, key, 10_000);
+    let ranSecond: boolean | null = null;
+    const ranFirst = await first.runExclusive(async () => {
+      ranSecond = await second.runExclusive(async () => undefined);
+    });
+    expect(ranFirst).toBe(true);
+    expect(ranSecond).toBe(false);
+    expect(await second.runExclusive(async () => undefined)).toBe(true);
+  });
+});
