@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -41,8 +41,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // Whatever a failed or asynchronous test left behind (a delete still queued, say) goes with its files.
+  if (worker?.provider) {
+    for (const server of await worker.provider.listServers()) await worker.provider.deleteServer(server.serverId);
+  }
   await worker?.stop();
   await h?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  expect(processesOf(dataDir)).toEqual([]);
 });
 
 /** A subscription's value: `tracked(id, data)` arrives as `[id, data, marker]` when called directly. */
