@@ -8,8 +8,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { MASTER_KEY, REDIS_URL, waitFor, WorkerTestContext } from '../../test/harness';
+import { loadWorkerEnv } from '../env';
+import { ChangePublisher } from '../events';
 import { sealGuestSecret } from '../guest-secret';
-import { type RunningWorker } from '../worker';
+import { buildSettings } from '../settings';
+import { startWorker, type RunningWorker } from '../worker';
+import { Conductor } from './conductor';
 
 /**
  * Acceptance 3 and 4: forged or stale messages change nothing; a message is acked only after
@@ -47,11 +51,17 @@ async function createGuestRow(): Promise<Guest> {
       lastSeq: 10n,
     },
   });
-  await ctx.prisma.instance.update({ where: { id: row.id }, data: { guestSecretEnc: sealGuestSecret(MASTER_KEY, row.id, secret) } });
+  await ctx.prisma.instance.update({
+    where: { id: row.id },
+    data: { guestSecretEnc: sealGuestSecret(MASTER_KEY, row.id, secret) },
+  });
   return { instanceId: row.id, secret, seq: 10 };
 }
 
-function heartbeat(guest: Guest, overrides: Partial<ConductorMessage> & { serviceStatus?: string } = {}): Record<string, unknown> {
+function heartbeat(
+  guest: Guest,
+  overrides: Partial<ConductorMessage> & { serviceStatus?: string } = {},
+): Record<string, unknown> {
   const { serviceStatus = 'SHUTDOWN', ...rest } = overrides;
   guest.seq++;
   return {
@@ -65,9 +75,19 @@ function heartbeat(guest: Guest, overrides: Partial<ConductorMessage> & { servic
 }
 
 /** Adds an entry as a guest would: `body` and its HMAC `sig` with `signingSecret`'s signing key. */
-async function send(message: Record<string, unknown> | string, signingSecret: string): Promise<string> {
+async function send(
+  message: Record<string, unknown> | string,
+  signingSecret: string,
+): Promise<string> {
   const body = typeof message === 'string' ? message : JSON.stringify(message);
-  const id = await ctx.redis.xadd(ctx.names.conductorStream, '*', 'body', body, 'sig', signBody(guestKeys(signingSecret).signing, body));
+  const id = await ctx.redis.xadd(
+    ctx.names.conductorStream,
+    '*',
+    'body',
+    body,
+    'sig',
+    signBody(guestKeys(signingSecret).signing, body),
+  );
   return id!;
 }
 
@@ -78,7 +98,13 @@ async function isAcked(entryId: string): Promise<boolean> {
   if (!group) return false;
   const lastDelivered = String(group[group.indexOf('last-delivered-id') + 1]);
   if (compare(lastDelivered, entryId) < 0) return false;
-  const pending = (await ctx.redis.xpending(ctx.names.conductorStream, ctx.names.conductorGroup, entryId, entryId, 1)) as unknown[];
+  const pending = (await ctx.redis.xpending(
+    ctx.names.conductorStream,
+    ctx.names.conductorGroup,
+    entryId,
+    entryId,
+    1,
+  )) as unknown[];
   return pending.length === 0;
 }
 
@@ -88,7 +114,10 @@ function compare(a: string, b: string): number {
   return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
 }
 
-async function sendAndWaitForAck(message: Record<string, unknown> | string, signingSecret: string): Promise<void> {
+async function sendAndWaitForAck(
+  message: Record<string, unknown> | string,
+  signingSecret: string,
+): Promise<void> {
   const id = await send(message, signingSecret);
   await waitFor(() => isAcked(id), { timeoutMs: 10_000, what: `entry ${id} to be acked` });
 }
@@ -100,7 +129,9 @@ async function rowOf(guest: Guest): Promise<Instance> {
 beforeAll(async () => {
   await ctx.setUp();
   subscriber = new Redis(REDIS_URL);
-  subscriber.on('message', (_channel: string, message: string) => events.push(changeEventSchema.parse(JSON.parse(message))));
+  subscriber.on('message', (_channel: string, message: string) =>
+    events.push(changeEventSchema.parse(JSON.parse(message))),
+  );
   await subscriber.subscribe(ctx.names.eventsChannel);
   await ctx.startWorker({ roles: ['conductor'] });
 });
@@ -125,9 +156,20 @@ describe('the conductor', () => {
     expect(after.serviceStatus).toBe('SHUTDOWN');
     expect(after.lastSentAt?.getTime()).toBe(message.sentAt);
     expect(after.lastSeq).toBe(BigInt(guestA.seq));
-    expect(after.lastHeartbeatAt!.getTime()).toBeGreaterThanOrEqual(before.lastHeartbeatAt!.getTime());
-    await waitFor(() => events.some((event) => event.instanceId === guestA.instanceId), { timeoutMs: 5000, what: 'a change event' });
-    expect(events).toEqual([expect.objectContaining({ type: 'instance.changed', instanceId: guestA.instanceId, projectId: ctx.projectId })]);
+    expect(after.lastHeartbeatAt!.getTime()).toBeGreaterThanOrEqual(
+      before.lastHeartbeatAt!.getTime(),
+    );
+    await waitFor(() => events.some((event) => event.instanceId === guestA.instanceId), {
+      timeoutMs: 5000,
+      what: 'a change event',
+    });
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'instance.changed',
+        instanceId: guestA.instanceId,
+        projectId: ctx.projectId,
+      }),
+    ]);
 
     // A heartbeat that changes nothing users see moves the heartbeat on without an event.
     events.length = 0;
@@ -146,19 +188,33 @@ describe('the conductor', () => {
         instanceId: guestA.instanceId,
         sentAt: BASE_SENT_AT + guestA.seq * 1000,
         seq: guestA.seq,
-        payload: { operation: 'prepare', message: 'Starting the database server failed: port in use', details: 'log tail' },
+        payload: {
+          operation: 'prepare',
+          message: 'Starting the database server failed: port in use',
+          details: 'log tail',
+        },
       },
       guestA.secret,
     );
     const row = await rowOf(guestA);
-    expect(row).toMatchObject({ faultMessage: 'Starting the database server failed: port in use', faultDetails: 'log tail' });
+    expect(row).toMatchObject({
+      faultMessage: 'Starting the database server failed: port in use',
+      faultDetails: 'log tail',
+    });
     expect(row.faultAt).toBeInstanceOf(Date);
   });
 
   it('changes nothing for a message with a wrong HMAC', async () => {
     const before = await rowOf(guestA);
     await sendAndWaitForAck(heartbeat(guestA), generateGuestSecret());
-    const id = await ctx.redis.xadd(ctx.names.conductorStream, '*', 'body', JSON.stringify(heartbeat(guestA)), 'sig', 'not-hex');
+    const id = await ctx.redis.xadd(
+      ctx.names.conductorStream,
+      '*',
+      'body',
+      JSON.stringify(heartbeat(guestA)),
+      'sig',
+      'not-hex',
+    );
     await waitFor(() => isAcked(id!), { timeoutMs: 10_000, what: 'the entry to be acked' });
     expect(await rowOf(guestA)).toEqual(before);
   });
@@ -174,7 +230,10 @@ describe('the conductor', () => {
   it('changes nothing for a stale message (older sentAt, or the same sentAt and an older seq)', async () => {
     const before = await rowOf(guestA);
     // Older than what is stored.
-    await sendAndWaitForAck({ ...heartbeat(guestA), sentAt: BASE_SENT_AT - 60_000, seq: 999 }, guestA.secret);
+    await sendAndWaitForAck(
+      { ...heartbeat(guestA), sentAt: BASE_SENT_AT - 60_000, seq: 999 },
+      guestA.secret,
+    );
     // Same sentAt as stored, same or lower seq (a replay).
     await sendAndWaitForAck({ ...heartbeat(guestA), sentAt: BASE_SENT_AT, seq: 10 }, guestA.secret);
     await sendAndWaitForAck({ ...heartbeat(guestA), sentAt: BASE_SENT_AT, seq: 3 }, guestA.secret);
@@ -192,9 +251,15 @@ describe('the conductor', () => {
   it('acks and drops what is unparsable or names an unknown instance', async () => {
     const before = await rowOf(guestA);
     await sendAndWaitForAck('{not json', guestA.secret);
-    await sendAndWaitForAck({ instanceId: guestA.instanceId, kind: 'heartbeat', sentAt: 'later' }, guestA.secret);
+    await sendAndWaitForAck(
+      { instanceId: guestA.instanceId, kind: 'heartbeat', sentAt: 'later' },
+      guestA.secret,
+    );
     await sendAndWaitForAck({ ...heartbeat(guestA), kind: 'takeover' }, guestA.secret);
-    await sendAndWaitForAck({ ...heartbeat(guestA), instanceId: '00000000-0000-4000-8000-000000000000' }, guestA.secret);
+    await sendAndWaitForAck(
+      { ...heartbeat(guestA), instanceId: '00000000-0000-4000-8000-000000000000' },
+      guestA.secret,
+    );
     const id = await ctx.redis.xadd(ctx.names.conductorStream, '*', 'something', 'else');
     await waitFor(() => isAcked(id!), { timeoutMs: 10_000, what: 'the entry to be acked' });
     expect(await rowOf(guestA)).toEqual(before);
@@ -206,11 +271,26 @@ describe('the conductor', () => {
     await ctx.redis.xgroup('CREATE', stream, ctx.names.conductorGroup, '0', 'MKSTREAM');
     const message = heartbeat(guestA, { serviceStatus: 'BLOCKED' });
     const body = JSON.stringify(message);
-    const id = (await ctx.redis.xadd(stream, '*', 'body', body, 'sig', signBody(guestKeys(guestA.secret).signing, body)))!;
-    await ctx.redis.xreadgroup('GROUP', ctx.names.conductorGroup, 'dead-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
+    const id = (await ctx.redis.xadd(
+      stream,
+      '*',
+      'body',
+      body,
+      'sig',
+      signBody(guestKeys(guestA.secret).signing, body),
+    ))!;
+    await ctx.redis.xreadgroup(
+      'GROUP',
+      ctx.names.conductorGroup,
+      'dead-consumer',
+      'COUNT',
+      10,
+      'STREAMS',
+      stream,
+      '>',
+    );
     expect(((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0]).toBe(1);
 
-    const { startWorker } = await import('../worker');
     const worker = await startWorker({
       roles: ['conductor'],
       prisma: ctx.prisma,
@@ -218,14 +298,25 @@ describe('the conductor', () => {
       logger: ctx.logger,
       env: ctx.workerEnv(),
       names: { ...ctx.names, conductorStream: stream },
-      tuning: { conductorBlockMs: 200, conductorReclaimIdleMs: 500, conductorReclaimIntervalMs: 200 },
+      tuning: {
+        conductorBlockMs: 200,
+        conductorReclaimIdleMs: 500,
+        conductorReclaimIntervalMs: 200,
+      },
     });
     try {
-      await waitFor(async () => (await rowOf(guestA)).serviceStatus === 'BLOCKED', { timeoutMs: 15_000, what: 'the reclaimed message to be applied' });
-      await waitFor(async () => ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0] === 0, {
-        timeoutMs: 10_000,
-        what: `entry ${id} to be acked`,
+      await waitFor(async () => (await rowOf(guestA)).serviceStatus === 'BLOCKED', {
+        timeoutMs: 15_000,
+        what: 'the reclaimed message to be applied',
       });
+      await waitFor(
+        async () =>
+          ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0] === 0,
+        {
+          timeoutMs: 10_000,
+          what: `entry ${id} to be acked`,
+        },
+      );
     } finally {
       await worker.stop();
       await ctx.redis.del(stream);
@@ -267,6 +358,70 @@ class CuttableProxy {
   }
 }
 
+describe('the stream', () => {
+  it('is trimmed of acknowledged history, and a stopped conductor leaves the group', async () => {
+    const stream = `${ctx.names.conductorStream}-trim`;
+    const blockingConnection = ctx.redis.duplicate();
+    const settings = buildSettings(
+      loadWorkerEnv(ctx.workerEnv()),
+      { ...ctx.names, conductorStream: stream },
+      { conductorBlockMs: 100 },
+    );
+    const conductor = new Conductor({
+      prisma: ctx.prisma,
+      redis: ctx.redis,
+      blockingConnection,
+      publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
+      settings,
+      logger: ctx.logger,
+    });
+    await conductor.start();
+    try {
+      let lastId = '';
+      for (let index = 0; index < 300; index++) {
+        const body = JSON.stringify(heartbeat(guestA));
+        lastId = (await ctx.redis.xadd(
+          stream,
+          '*',
+          'body',
+          body,
+          'sig',
+          signBody(guestKeys(guestA.secret).signing, body),
+        ))!;
+      }
+      await waitFor(
+        async () => ((await ctx.redis.xinfo('GROUPS', stream)) as unknown[][])[0]?.includes(lastId),
+        {
+          timeoutMs: 20_000,
+          what: 'every entry delivered',
+        },
+      );
+      await waitFor(
+        async () =>
+          ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0] === 0,
+        {
+          timeoutMs: 20_000,
+          what: 'every entry acked',
+        },
+      );
+      expect(await ctx.redis.xlen(stream)).toBe(300);
+      await conductor.trim();
+      // Approximate trimming removes whole macro nodes (100 entries by default): most of the history goes.
+      expect(await ctx.redis.xlen(stream)).toBeLessThan(150);
+      expect((await rowOf(guestA)).lastSeq).toBe(BigInt(guestA.seq));
+    } finally {
+      await conductor.stop();
+    }
+    const consumers = (await ctx.redis.xinfo(
+      'CONSUMERS',
+      stream,
+      ctx.names.conductorGroup,
+    )) as unknown[];
+    expect(consumers).toEqual([]);
+    await ctx.redis.del(stream);
+  });
+});
+
 describe('the conductor when the database is unreachable', () => {
   let proxy: CuttableProxy;
   let prismaViaProxy: PrismaClient;
@@ -291,7 +446,6 @@ describe('the conductor when the database is unreachable', () => {
   });
 
   it('leaves a message whose write failed pending, and applies it after recovery', async () => {
-    const { startWorker } = await import('../worker');
     worker = await startWorker({
       roles: ['conductor'],
       prisma: prismaViaProxy,
@@ -299,7 +453,11 @@ describe('the conductor when the database is unreachable', () => {
       logger: ctx.logger,
       env: ctx.workerEnv(),
       names: names(),
-      tuning: { conductorBlockMs: 200, conductorReclaimIdleMs: 1_000, conductorReclaimIntervalMs: 500 },
+      tuning: {
+        conductorBlockMs: 200,
+        conductorReclaimIdleMs: 1_000,
+        conductorReclaimIntervalMs: 500,
+      },
     });
     const stream = names().conductorStream;
 
@@ -307,12 +465,25 @@ describe('the conductor when the database is unreachable', () => {
     const before = await rowOf(guestA);
     const message = heartbeat(guestA, { serviceStatus: 'RESTART_REQUIRED' });
     const body = JSON.stringify(message);
-    const id = (await ctx.redis.xadd(stream, '*', 'body', body, 'sig', signBody(guestKeys(guestA.secret).signing, body)))!;
+    const id = (await ctx.redis.xadd(
+      stream,
+      '*',
+      'body',
+      body,
+      'sig',
+      signBody(guestKeys(guestA.secret).signing, body),
+    ))!;
 
     // Delivered, not acked: pending, and the row is as it was.
     await waitFor(
       async () => {
-        const pending = (await ctx.redis.xpending(stream, ctx.names.conductorGroup, '-', '+', 10)) as [string, string, number, number][];
+        const pending = (await ctx.redis.xpending(
+          stream,
+          ctx.names.conductorGroup,
+          '-',
+          '+',
+          10,
+        )) as [string, string, number, number][];
         return pending.some(([entryId, , , deliveries]) => entryId === id && deliveries >= 2);
       },
       { timeoutMs: 20_000, what: 'the entry to be pending after failed attempts' },
@@ -325,10 +496,14 @@ describe('the conductor when the database is unreachable', () => {
       timeoutMs: 30_000,
       what: 'the message to be applied after recovery',
     });
-    await waitFor(async () => ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0] === 0, {
-      timeoutMs: 10_000,
-      what: 'nothing pending',
-    });
+    await waitFor(
+      async () =>
+        ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0] === 0,
+      {
+        timeoutMs: 10_000,
+        what: 'nothing pending',
+      },
+    );
     expect((await rowOf(guestA)).lastSeq).toBe(BigInt(guestA.seq));
   });
 });

@@ -67,7 +67,10 @@ export class Conductor {
     await this.ensureGroup();
     this.nextTrimAt = Date.now() + this.deps.settings.tuning.conductorTrimIntervalMs;
     this.loop = this.run();
-    this.deps.logger.info({ stream: this.stream, group: this.group, consumer: this.consumer }, 'conductor started');
+    this.deps.logger.info(
+      { stream: this.stream, group: this.group, consumer: this.consumer },
+      'conductor started',
+    );
   }
 
   async stop(): Promise<void> {
@@ -77,6 +80,23 @@ export class Conductor {
     // Ends a blocked XREADGROUP at once; an entry being applied finishes first (the loop awaits it).
     this.deps.blockingConnection.disconnect();
     await this.loop;
+    await this.leaveGroup().catch((error: unknown) =>
+      this.deps.logger.debug({ err: error }, 'conductor: could not leave the group'),
+    );
+  }
+
+  /** A consumer with nothing pending leaves the group on a clean stop (else each process start would leave one behind). */
+  private async leaveGroup(): Promise<void> {
+    const pending = (await this.deps.redis.xpending(
+      this.stream,
+      this.group,
+      '-',
+      '+',
+      1,
+      this.consumer,
+    )) as unknown[];
+    if (pending.length === 0)
+      await this.deps.redis.xgroup('DELCONSUMER', this.stream, this.group, this.consumer);
   }
 
   private async ensureGroup(): Promise<void> {
@@ -146,7 +166,10 @@ export class Conductor {
     try {
       outcome = await this.processEntry(id, fields);
     } catch (error) {
-      this.deps.logger.warn({ err: error, entryId: id }, 'conductor: message not applied; it stays pending');
+      this.deps.logger.warn(
+        { err: error, entryId: id },
+        'conductor: message not applied; it stays pending',
+      );
       return;
     }
     await this.deps.redis.xack(this.stream, this.group, id);
@@ -160,7 +183,8 @@ export class Conductor {
 
   private async processEntry(id: string, fields: string[]): Promise<EntryOutcome> {
     const values = new Map<string, string>();
-    for (let index = 0; index + 1 < fields.length; index += 2) values.set(fields[index]!, fields[index + 1]!);
+    for (let index = 0; index + 1 < fields.length; index += 2)
+      values.set(fields[index]!, fields[index + 1]!);
     const body = values.get('body');
     const sig = values.get('sig');
     if (body === undefined || sig === undefined) return this.drop(id, 'missing body or sig');
@@ -181,38 +205,67 @@ export class Conductor {
     if (!isValidSignature(signingKey, body, sig)) {
       // A cached key could in principle be outdated: check once against the database.
       signingKey = await this.signingKeyOf(instanceId, { isFresh: true });
-      if (!signingKey || !isValidSignature(signingKey, body, sig)) return this.drop(id, 'bad signature', { instanceId });
+      if (!signingKey || !isValidSignature(signingKey, body, sig))
+        return this.drop(id, 'bad signature', { instanceId });
     }
 
     const parsed = conductorMessageSchema.safeParse(json);
-    if (!parsed.success) return this.drop(id, 'not a conductor message', { instanceId, problem: z.prettifyError(parsed.error) });
+    if (!parsed.success)
+      return this.drop(id, 'not a conductor message', {
+        instanceId,
+        problem: z.prettifyError(parsed.error),
+      });
     const message: ConductorMessage = parsed.data;
 
     const outcome = await applyConductorMessage(this.deps.prisma, message);
     if (!outcome.isApplied) {
-      this.deps.logger.debug({ entryId: id, instanceId, kind: message.kind, sentAt: message.sentAt, seq: message.seq }, 'conductor: stale message');
+      this.deps.logger.debug(
+        { entryId: id, instanceId, kind: message.kind, sentAt: message.sentAt, seq: message.seq },
+        'conductor: stale message',
+      );
       return 'stale';
     }
     if (outcome.isVisibleChange) {
-      const detail = message.kind === 'heartbeat' ? { serviceStatus: message.payload.serviceStatus } : { fault: message.payload.message };
-      this.deps.logger.info({ instanceId, kind: message.kind, ...detail }, 'conductor: instance changed');
-      await this.deps.publisher.publish({ type: 'instance.changed', projectId: outcome.projectId, instanceId });
+      const detail =
+        message.kind === 'heartbeat'
+          ? { serviceStatus: message.payload.serviceStatus }
+          : { fault: message.payload.message };
+      this.deps.logger.info(
+        { instanceId, kind: message.kind, ...detail },
+        'conductor: instance changed',
+      );
+      await this.deps.publisher.publish({
+        type: 'instance.changed',
+        projectId: outcome.projectId,
+        instanceId,
+      });
       return 'applied';
     }
     return 'unchanged';
   }
 
-  private async signingKeyOf(instanceId: string, { isFresh }: { isFresh: boolean }): Promise<Buffer | null> {
+  private async signingKeyOf(
+    instanceId: string,
+    { isFresh }: { isFresh: boolean },
+  ): Promise<Buffer | null> {
     const cached = this.secrets.get(instanceId);
     if (!isFresh && cached && cached.expiresAt > Date.now()) return cached.signingKey;
     this.secrets.delete(instanceId);
-    const row = await this.deps.prisma.instance.findUnique({ where: { id: instanceId }, select: { guestSecretEnc: true, deletedAt: true } });
+    const row = await this.deps.prisma.instance.findUnique({
+      where: { id: instanceId },
+      select: { guestSecretEnc: true, deletedAt: true },
+    });
     if (!row?.guestSecretEnc || row.deletedAt) return null;
     let signingKey: Buffer;
     try {
-      signingKey = guestKeys(openGuestSecret(this.deps.settings.masterKey, instanceId, row.guestSecretEnc)).signing;
+      signingKey = guestKeys(
+        openGuestSecret(this.deps.settings.masterKey, instanceId, row.guestSecretEnc),
+      ).signing;
     } catch (error) {
-      this.deps.logger.error({ err: error, instanceId }, "conductor: the instance's guest secret does not open with this master key");
+      this.deps.logger.error(
+        { err: error, instanceId },
+        "conductor: the instance's guest secret does not open with this master key",
+      );
       return null;
     }
     if (this.secrets.size >= SECRET_CACHE_MAX) {
@@ -257,16 +310,23 @@ export class Conductor {
     let keepFrom: string | null = null;
     for (const group of groups) {
       const info = new Map<string, unknown>();
-      for (let index = 0; index + 1 < group.length; index += 2) info.set(String(group[index]), group[index + 1]);
+      for (let index = 0; index + 1 < group.length; index += 2)
+        info.set(String(group[index]), group[index + 1]);
       const name = String(info.get('name'));
       let oldest = String(info.get('last-delivered-id') ?? '0-0');
-      const pending = (await redis.xpending(this.stream, name)) as [number, string | null, string | null, unknown];
+      const pending = (await redis.xpending(this.stream, name)) as [
+        number,
+        string | null,
+        string | null,
+        unknown,
+      ];
       if (pending[0] > 0 && pending[1] && compareIds(pending[1], oldest) < 0) oldest = pending[1];
       if (keepFrom === null || compareIds(oldest, keepFrom) < 0) keepFrom = oldest;
     }
     if (keepFrom && keepFrom !== '0-0') {
       const removed = await redis.xtrim(this.stream, 'MINID', '~', keepFrom);
-      if (removed > 0) this.deps.logger.debug({ removed }, 'conductor: trimmed acknowledged history');
+      if (removed > 0)
+        this.deps.logger.debug({ removed }, 'conductor: trimmed acknowledged history');
     }
   }
 }
