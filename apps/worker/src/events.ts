@@ -85,6 +85,25 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortedError(signal.reason);
 }
 
+/** `promise`, or an AbortedError as soon as `signal` aborts (the work itself goes on). */
+export async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  throwIfAborted(signal);
+  // If the abort wins, a later rejection of `promise` must not go unhandled.
+  promise.catch(() => undefined);
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        onAbort = () => reject(new AbortedError(signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
 export interface WaitOptions {
   timeoutMs: number;
   /** Re-read this often even without an event (a missed message, a reconnecting subscriber). */
@@ -121,7 +140,7 @@ export async function waitForInstance<R, T>(
       if (value !== undefined) return { isTimedOut: false, value };
       const remaining = deadline - Date.now();
       if (remaining <= 0) return { isTimedOut: true };
-      if (isDirty) continue;
+      if (isDirty || signal?.aborted) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(fallbackMs, remaining));
         function done() {

@@ -2,9 +2,16 @@ import { isHeartbeatFresh, type InstanceRestartJob } from '@coffer/contracts';
 import { type Prisma } from '@coffer/db';
 import { GuestClient, GuestRpcError, GuestTimeoutError } from '@coffer/guest-client';
 
-import { throwIfAborted, waitForInstance } from '../events';
+import { raceAbort, throwIfAborted, waitForInstance } from '../events';
 import { openGuestSecret } from '../guest-secret';
-import { OperationFailure, skipped, type Fault, type Operation, type OperationContext, type OperationResult } from './operation';
+import {
+  OperationFailure,
+  skipped,
+  type Fault,
+  type Operation,
+  type OperationContext,
+  type OperationResult,
+} from './operation';
 
 /**
  * `instance.restart` (Trove's restart): ask the guest to restart its database server, then wait
@@ -27,25 +34,42 @@ const restartSelect = {
 type RestartRow = Prisma.InstanceGetPayload<{ select: typeof restartSelect }>;
 
 async function loadRow(ctx: OperationContext, instanceId: string): Promise<RestartRow | null> {
-  const row = await ctx.prisma.instance.findUnique({ where: { id: instanceId }, select: restartSelect });
+  const row = await ctx.prisma.instance.findUnique({
+    where: { id: instanceId },
+    select: restartSelect,
+  });
   return row && !row.deletedAt ? row : null;
 }
 
 type Comeback = { kind: 'running' } | { kind: 'stopped'; reason: string } | { kind: 'timeout' };
 
 /** A RUNNING heartbeat applied by the conductor after `since` (the control plane's clock). */
-async function waitForComeback(ctx: OperationContext, instanceId: string, since: number): Promise<Comeback> {
+async function waitForComeback(
+  ctx: OperationContext,
+  instanceId: string,
+  since: number,
+): Promise<Comeback> {
   const result = await waitForInstance(
     ctx.feed,
     instanceId,
     () => loadRow(ctx, instanceId),
     (row): Comeback | undefined => {
       if (!row) return { kind: 'stopped', reason: 'the instance no longer exists' };
-      if (row.taskStatus !== 'REBOOTING') return { kind: 'stopped', reason: `the instance is ${row.taskStatus}` };
-      if (row.serviceStatus === 'RUNNING' && row.lastHeartbeatAt && row.lastHeartbeatAt.getTime() > since) return { kind: 'running' };
+      if (row.taskStatus !== 'REBOOTING')
+        return { kind: 'stopped', reason: `the instance is ${row.taskStatus}` };
+      if (
+        row.serviceStatus === 'RUNNING' &&
+        row.lastHeartbeatAt &&
+        row.lastHeartbeatAt.getTime() > since
+      )
+        return { kind: 'running' };
       return undefined;
     },
-    { timeoutMs: ctx.settings.tuning.restartHeartbeatTimeoutMs, fallbackMs: ctx.settings.tuning.waitFallbackMs, signal: ctx.signal },
+    {
+      timeoutMs: ctx.settings.tuning.restartHeartbeatTimeoutMs,
+      fallbackMs: ctx.settings.tuning.waitFallbackMs,
+      signal: ctx.signal,
+    },
   );
   return result.isTimedOut ? { kind: 'timeout' } : result.value;
 }
@@ -62,23 +86,33 @@ async function run(ctx: OperationContext, payload: InstanceRestartJob): Promise<
   const row = await loadRow(ctx, instanceId);
   if (!row) return skipped('the instance no longer exists');
   if (row.taskStatus !== 'REBOOTING') return skipped(`the instance is ${row.taskStatus}`);
-  if (!row.guestSecretEnc || !row.computeServerId) throw new OperationFailure('The instance cannot be restarted: it was never built.');
+  if (!row.guestSecretEnc || !row.computeServerId)
+    throw new OperationFailure('The instance cannot be restarted: it was never built.');
   const guestSecret = openGuestSecret(ctx.settings.masterKey, instanceId, row.guestSecretEnc);
 
   const server = await ctx.provider.getServer(row.computeServerId);
   const isGuestAnswering =
-    server?.status === 'ACTIVE' && isHeartbeatFresh(row.lastHeartbeatAt, new Date(), ctx.settings.heartbeatExpirySeconds);
+    server?.status === 'ACTIVE' &&
+    isHeartbeatFresh(row.lastHeartbeatAt, new Date(), ctx.settings.heartbeatExpirySeconds);
 
   let since: number;
   let hasRebooted = false;
   if (isGuestAnswering) {
     const client = new GuestClient({ connection: ctx.redis, instanceId, guestSecret });
     try {
-      await client.call('restart', {}, { timeoutMs: ctx.settings.tuning.restartCallTimeoutMs });
+      // On shutdown the job goes back to waiting at once; the next worker asks again (a second restart is harmless).
+      await raceAbort(
+        client.call('restart', {}, { timeoutMs: ctx.settings.tuning.restartCallTimeoutMs }),
+        ctx.signal,
+      );
       since = Date.now();
     } catch (error) {
       if (error instanceof GuestRpcError) {
-        throw new OperationFailure(`The database server could not be restarted: ${error.guestMessage}`, undefined, { cause: error });
+        throw new OperationFailure(
+          `The database server could not be restarted: ${error.guestMessage}`,
+          undefined,
+          { cause: error },
+        );
       }
       if (!(error instanceof GuestTimeoutError)) throw error;
       since = await rebootServer(ctx, row);
@@ -100,7 +134,9 @@ async function run(ctx: OperationContext, payload: InstanceRestartJob): Promise<
   if (comeback.kind === 'stopped') return skipped(comeback.reason);
   if (comeback.kind === 'timeout') {
     const seconds = Math.round(ctx.settings.tuning.restartHeartbeatTimeoutMs / 1000);
-    throw new OperationFailure(`The database server did not come back within ${seconds} s of the restart.`);
+    throw new OperationFailure(
+      `The database server did not come back within ${seconds} s of the restart.`,
+    );
   }
 
   const rows = await ctx.prisma.instance.updateManyAndReturn({
@@ -114,10 +150,19 @@ async function run(ctx: OperationContext, payload: InstanceRestartJob): Promise<
   return { outcome: 'done' };
 }
 
-async function recordFailure(ctx: Omit<OperationContext, 'signal'>, instanceId: string, fault: Fault): Promise<void> {
+async function recordFailure(
+  ctx: Omit<OperationContext, 'signal'>,
+  instanceId: string,
+  fault: Fault,
+): Promise<void> {
   const rows = await ctx.prisma.instance.updateManyAndReturn({
     where: { id: instanceId, taskStatus: 'REBOOTING', deletedAt: null },
-    data: { taskStatus: 'NONE', faultMessage: fault.message, faultDetails: fault.details ?? null, faultAt: new Date() },
+    data: {
+      taskStatus: 'NONE',
+      faultMessage: fault.message,
+      faultDetails: fault.details ?? null,
+      faultAt: new Date(),
+    },
     select: { projectId: true },
   });
   const [row] = rows;
