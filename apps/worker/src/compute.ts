@@ -3,7 +3,12 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { LocalComputeProvider, type ComputeLogger, type ComputeProvider, type GuestCommand } from '@coffer/compute';
+import {
+  LocalComputeProvider,
+  type ComputeLogger,
+  type ComputeProvider,
+  type GuestCommand,
+} from '@coffer/compute';
 
 import { type WorkerSettings } from './settings';
 
@@ -29,15 +34,24 @@ export function resolveGuestCommand(): GuestCommand & { kind: 'bundle' | 'source
     return { kind: 'bundle', command: process.execPath, args: [GUEST_BUNDLE] };
   }
   const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return { kind: 'source', command: process.execPath, args: ['--import', tsxLoader, GUEST_SOURCE_ENTRY] };
+  return {
+    kind: 'source',
+    command: process.execPath,
+    args: ['--import', tsxLoader, GUEST_SOURCE_ENTRY],
+  };
 }
 
 /** The compute provider named by COFFER_COMPUTE_PROVIDER; fails at boot when it cannot be used. */
-export function createComputeProvider(settings: WorkerSettings, logger: ComputeLogger): ComputeProvider {
+export function createComputeProvider(
+  settings: WorkerSettings,
+  logger: ComputeLogger,
+): ComputeProvider {
   switch (settings.computeProvider) {
     case 'local': {
       if (!settings.dataDir) {
-        throw new ComputeProviderUnavailableError('COFFER_DATA_DIR is not set: the local compute provider keeps its instances under it');
+        throw new ComputeProviderUnavailableError(
+          'COFFER_DATA_DIR is not set: the local compute provider keeps its instances under it',
+        );
       }
       const { kind: _kind, ...guestCommand } = resolveGuestCommand();
       return new LocalComputeProvider({

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { ChildWorker } from '../test/child-worker';
-import { isGuest, isMariadbd, processesMentioning, TEST_TUNING, waitFor, WorkerTestContext } from '../test/harness';
+import {
+  isGuest,
+  isMariadbd,
+  processesMentioning,
+  TEST_TUNING,
+  waitFor,
+  WorkerTestContext,
+} from '../test/harness';
 
 /**
  * Acceptance 2 (the worker's part): a worker killed -9 in the middle of a create, then a new
@@ -13,11 +20,18 @@ import { isGuest, isMariadbd, processesMentioning, TEST_TUNING, waitFor, WorkerT
  * exits 0 at once, handing the job back for the next worker.
  */
 
-const ctx = new WorkerTestContext({ name: 'crash-recovery', portRange: { min: 34400, max: 34499 } });
+const ctx = new WorkerTestContext({
+  name: 'crash-recovery',
+  portRange: { min: 34400, max: 34499 },
+});
 const children: ChildWorker[] = [];
 
 function spawnWorker(): ChildWorker {
-  const child = new ChildWorker({ env: ctx.workerEnv({ LOG_LEVEL: 'info' }), names: ctx.names, tuning: TEST_TUNING });
+  const child = new ChildWorker({
+    env: ctx.workerEnv({ LOG_LEVEL: 'info' }),
+    names: ctx.names,
+    tuning: TEST_TUNING,
+  });
   children.push(child);
   return child;
 }
@@ -42,24 +56,38 @@ afterAll(async () => {
 
 /** Waits until the server of a create in flight exists (its guest is preparing), while the instance is still building. */
 async function waitForServerMidCreate(instanceId: string): Promise<void> {
-  await waitFor(async () => (await ctx.provider.getServer(instanceId)) !== null, { timeoutMs: 30_000, intervalMs: 5, what: 'the server to exist' });
+  await waitFor(async () => (await ctx.provider.getServer(instanceId)) !== null, {
+    timeoutMs: 30_000,
+    intervalMs: 5,
+    what: 'the server to exist',
+  });
 }
 
 async function expectOneHealthyInstance(instanceId: string): Promise<void> {
   const row = (await ctx.row(instanceId))!;
-  expect(row).toMatchObject({ taskStatus: 'NONE', serviceStatus: 'RUNNING', computeServerId: instanceId, host: '127.0.0.1' });
+  expect(row).toMatchObject({
+    taskStatus: 'NONE',
+    serviceStatus: 'RUNNING',
+    computeServerId: instanceId,
+    host: '127.0.0.1',
+  });
   expect(row.port).not.toBeNull();
   expect(row.guestSecretEnc).not.toBeNull();
   expect(readdirSync(join(ctx.dataDir, 'instances'))).toContain(instanceId);
   const processes = processesMentioning(ctx.instanceDir(instanceId));
   expect(processes.filter(isGuest)).toHaveLength(1);
   expect(processes.filter(isMariadbd)).toHaveLength(1);
-  expect((await ctx.provider.listServers()).map((server) => server.instanceId)).toContain(instanceId);
+  expect((await ctx.provider.listServers()).map((server) => server.instanceId)).toContain(
+    instanceId,
+  );
 }
 
 async function deleteAndCheck(instanceId: string): Promise<void> {
   await ctx.deleteInstance(instanceId);
-  await waitFor(async () => (await ctx.row(instanceId)) === null, { timeoutMs: 60_000, what: 'the row to be deleted' });
+  await waitFor(async () => (await ctx.row(instanceId)) === null, {
+    timeoutMs: 60_000,
+    what: 'the row to be deleted',
+  });
   expect(processesMentioning(ctx.instanceDir(instanceId))).toEqual([]);
   expect(existsSync(ctx.instanceDir(instanceId))).toBe(false);
 }
@@ -115,7 +143,10 @@ describe('a worker that dies mid-create', () => {
 
     const second = spawnWorker();
     await second.ready();
-    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', { timeoutMs: 60_000, what: `ACTIVE\n${second.log()}` });
+    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', {
+      timeoutMs: 60_000,
+      what: `ACTIVE\n${second.log()}`,
+    });
     await expectOneHealthyInstance(instanceId);
     await deleteAndCheck(instanceId);
   });

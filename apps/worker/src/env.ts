@@ -1,4 +1,7 @@
-import { DEFAULT_HEARTBEAT_EXPIRY_SECONDS, DEFAULT_HEARTBEAT_INTERVAL_SECONDS } from '@coffer/contracts';
+import {
+  DEFAULT_HEARTBEAT_EXPIRY_SECONDS,
+  DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
+} from '@coffer/contracts';
 import { z } from 'zod';
 
 /**
@@ -24,7 +27,10 @@ const redisUrl = urlWithProtocols(['redis:', 'rediss:'], 'must be a redis:// or 
 const masterKey = z
   .string()
   .min(1)
-  .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, 'must be the base64 of 32 bytes');
+  .refine(
+    (value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32,
+    'must be the base64 of 32 bytes',
+  );
 
 const positiveSeconds = z.coerce.number().positive();
 
@@ -35,7 +41,10 @@ const portRange = z
     const [min, max] = value.split('-').map(Number) as [number, number];
     return { min, max };
   })
-  .refine(({ min, max }) => min >= 1024 && max <= 65535 && min <= max, 'must be a range of ports within 1024-65535');
+  .refine(
+    ({ min, max }) => min >= 1024 && max <= 65535 && min <= max,
+    'must be a range of ports within 1024-65535',
+  );
 
 /** Empty strings count as unset (a shell's `FOO=` should not fail a URL check). */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -63,7 +72,9 @@ export const workerEnvSchema = z
     COFFER_CREATE_TIMEOUT_SECONDS: positiveSeconds.default(300),
     /** The Redis URL guests are told (they may reach Redis by another address). Default: REDIS_URL. */
     COFFER_GUEST_REDIS_URL: optional(redisUrl),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
   })
   .refine((env) => env.COFFER_HEARTBEAT_EXPIRY_SECONDS > env.COFFER_HEARTBEAT_INTERVAL_SECONDS, {
     path: ['COFFER_HEARTBEAT_EXPIRY_SECONDS'],
@@ -98,7 +109,9 @@ export function loadWorkerEnv(overrides: WorkerEnvOverrides = {}): WorkerEnv {
       const isMissing = source[name] === undefined || source[name] === '';
       return `  ${name}: ${isMissing && issue.code !== 'custom' ? 'is not set' : issue.message}`;
     });
-    throw new WorkerEnvError(`invalid worker configuration (see apps/worker/README.md, "Settings"):\n${problems.join('\n')}`);
+    throw new WorkerEnvError(
+      `invalid worker configuration (see apps/worker/README.md, "Settings"):\n${problems.join('\n')}`,
+    );
   }
   return parsed.data;
 }

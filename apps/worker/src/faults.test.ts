@@ -29,7 +29,10 @@ beforeAll(async () => {
   await ctx.setUp();
   await ctx.startWorker();
   instance = await ctx.createInstance();
-  await waitFor(async () => (await ctx.displayStatus(instance.instanceId)) === 'ACTIVE', { timeoutMs: 60_000, what: 'ACTIVE' });
+  await waitFor(async () => (await ctx.displayStatus(instance.instanceId)) === 'ACTIVE', {
+    timeoutMs: 60_000,
+    what: 'ACTIVE',
+  });
 });
 
 afterAll(async () => {
@@ -56,7 +59,10 @@ async function expectTenantCanQuery(): Promise<void> {
 
 async function restartAndWaitForActive(): Promise<void> {
   await ctx.restartInstance(instance.instanceId);
-  await waitFor(async () => (await ctx.row(instance.instanceId))?.taskStatus === 'NONE', { timeoutMs: 60_000, what: 'the restart to finish' });
+  await waitFor(async () => (await ctx.row(instance.instanceId))?.taskStatus === 'NONE', {
+    timeoutMs: 60_000,
+    what: 'the restart to finish',
+  });
   const row = (await ctx.row(instance.instanceId))!;
   expect(row.faultMessage).toBeNull();
   expect(displayStatusOf(row)).toBe('ACTIVE');
@@ -70,7 +76,10 @@ function only<T>(items: T[], what: string): T {
 
 describe('faults', () => {
   it('shows SHUTDOWN within the expiry when the database server is killed, and a restart brings it back', async () => {
-    const mariadbd = only(processesMentioning(ctx.instanceDir(instance.instanceId)).filter(isMariadbd), 'one mariadbd');
+    const mariadbd = only(
+      processesMentioning(ctx.instanceDir(instance.instanceId)).filter(isMariadbd),
+      'one mariadbd',
+    );
     const killedAt = Date.now();
     process.kill(mariadbd.pid, 'SIGKILL');
 
@@ -88,7 +97,10 @@ describe('faults', () => {
   });
 
   it('shows SHUTDOWN within the expiry when the guest is killed (the watchdog), and a restart reboots the guest', async () => {
-    const guest = only(processesMentioning(ctx.instanceDir(instance.instanceId)).filter(isGuest), 'one guest');
+    const guest = only(
+      processesMentioning(ctx.instanceDir(instance.instanceId)).filter(isGuest),
+      'one guest',
+    );
     const lastBeat = (await ctx.row(instance.instanceId))!.lastHeartbeatAt!.getTime();
     const killedAt = Date.now();
     process.kill(guest.pid, 'SIGKILL');
@@ -100,12 +112,17 @@ describe('faults', () => {
       intervalMs: 20,
       what: 'the watchdog to store SHUTDOWN',
     });
-    console.info(`guest killed → SHUTDOWN stored in ${Date.now() - killedAt} ms (expiry ${expiryMs} ms)`);
+    console.info(
+      `guest killed → SHUTDOWN stored in ${Date.now() - killedAt} ms (expiry ${expiryMs} ms)`,
+    );
     const row = (await ctx.row(instance.instanceId))!;
     expect(displayStatusOf(row)).toBe('SHUTDOWN');
     expect(Date.now() - row.lastHeartbeatAt!.getTime()).toBeGreaterThan(expiryMs);
     // The database server outlives its guest.
-    only(processesMentioning(ctx.instanceDir(instance.instanceId)).filter(isMariadbd), 'mariadbd still running');
+    only(
+      processesMentioning(ctx.instanceDir(instance.instanceId)).filter(isMariadbd),
+      'mariadbd still running',
+    );
 
     await restartAndWaitForActive();
     const guests = processesMentioning(ctx.instanceDir(instance.instanceId)).filter(isGuest);
@@ -115,7 +132,10 @@ describe('faults', () => {
 
   it('deletes the instance with everything it ran', async () => {
     await ctx.deleteInstance(instance.instanceId);
-    await waitFor(async () => (await ctx.row(instance.instanceId)) === null, { timeoutMs: 60_000, what: 'the row to be deleted' });
+    await waitFor(async () => (await ctx.row(instance.instanceId)) === null, {
+      timeoutMs: 60_000,
+      what: 'the row to be deleted',
+    });
     expect(processesMentioning(ctx.instanceDir(instance.instanceId))).toEqual([]);
     expect(existsSync(ctx.instanceDir(instance.instanceId))).toBe(false);
   });

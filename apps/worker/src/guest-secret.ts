@@ -1,5 +1,10 @@
 import { type SealedSecret } from '@coffer/contracts';
-import { generateGuestSecret, guestSecretAtRestKey, openSecret, sealSecret } from '@coffer/contracts/crypto';
+import {
+  generateGuestSecret,
+  guestSecretAtRestKey,
+  openSecret,
+  sealSecret,
+} from '@coffer/contracts/crypto';
 
 /**
  * A guest's own secret at rest (Instance.guestSecretEnc): sealed with a key derived from the
@@ -11,7 +16,11 @@ function associatedData(instanceId: string): string {
   return `guest-secret:${instanceId}`;
 }
 
-export function sealGuestSecret(masterKey: string, instanceId: string, guestSecret: string): SealedSecret {
+export function sealGuestSecret(
+  masterKey: string,
+  instanceId: string,
+  guestSecret: string,
+): SealedSecret {
   return sealSecret(guestSecretAtRestKey(masterKey), guestSecret, associatedData(instanceId));
 }
 

@@ -4,7 +4,13 @@ import { guestQueueName } from '@coffer/contracts';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { isGuest, isMariadbd, processesMentioning, waitFor, WorkerTestContext } from '../test/harness';
+import {
+  isGuest,
+  isMariadbd,
+  processesMentioning,
+  waitFor,
+  WorkerTestContext,
+} from '../test/harness';
 
 /**
  * Acceptance 1: create → ACTIVE (and the tenant's user can query its database), restart →
@@ -24,9 +30,21 @@ afterAll(async () => {
   expect(processesMentioning(ctx.dataDir)).toEqual([]);
 });
 
-async function queryAsTenant(instanceId: string, user: string, password: string, database: string): Promise<unknown> {
+async function queryAsTenant(
+  instanceId: string,
+  user: string,
+  password: string,
+  database: string,
+): Promise<unknown> {
   const row = await ctx.row(instanceId);
-  const connection = await mysql.createConnection({ host: row!.host!, port: row!.port!, user, password, database, connectTimeout: 5000 });
+  const connection = await mysql.createConnection({
+    host: row!.host!,
+    port: row!.port!,
+    user,
+    password,
+    database,
+    connectTimeout: 5000,
+  });
   try {
     const [rows] = await connection.query('SELECT DATABASE() AS db, 6 * 7 AS answer');
     return rows;
@@ -40,35 +58,54 @@ describe('an instance, end to end', () => {
     const startedAt = Date.now();
     const { instanceId, userName, password, databaseName } = await ctx.createInstance();
 
-    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', { timeoutMs: 60_000, what: 'ACTIVE after create' });
+    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', {
+      timeoutMs: 60_000,
+      what: 'ACTIVE after create',
+    });
     const createMs = Date.now() - startedAt;
     console.info(`create → ACTIVE: ${createMs} ms`);
 
     const built = await ctx.row(instanceId);
-    expect(built).toMatchObject({ taskStatus: 'NONE', serviceStatus: 'RUNNING', host: '127.0.0.1', computeServerId: instanceId, faultMessage: null });
+    expect(built).toMatchObject({
+      taskStatus: 'NONE',
+      serviceStatus: 'RUNNING',
+      host: '127.0.0.1',
+      computeServerId: instanceId,
+      faultMessage: null,
+    });
     expect(built!.port).toBeGreaterThanOrEqual(34100);
     expect(built!.guestSecretEnc).toMatch(/^v1\./);
     expect(built!.guestVersion).toBeTruthy();
-    expect(await queryAsTenant(instanceId, userName, password, databaseName)).toEqual([{ db: databaseName, answer: 42 }]);
+    expect(await queryAsTenant(instanceId, userName, password, databaseName)).toEqual([
+      { db: databaseName, answer: 42 },
+    ]);
 
     // Restart: the guest restarts mariadbd; ACTIVE again after a fresh RUNNING heartbeat.
     const mariadbBefore = processesMentioning(ctx.instanceDir(instanceId)).filter(isMariadbd);
     expect(mariadbBefore).toHaveLength(1);
     await ctx.restartInstance(instanceId);
     expect(await ctx.displayStatus(instanceId)).toBe('REBOOT');
-    await waitFor(async () => (await ctx.row(instanceId))?.taskStatus === 'NONE', { timeoutMs: 60_000, what: 'the restart to finish' });
+    await waitFor(async () => (await ctx.row(instanceId))?.taskStatus === 'NONE', {
+      timeoutMs: 60_000,
+      what: 'the restart to finish',
+    });
     expect(await ctx.displayStatus(instanceId)).toBe('ACTIVE');
     expect((await ctx.row(instanceId))!.faultMessage).toBeNull();
     const mariadbAfter = processesMentioning(ctx.instanceDir(instanceId)).filter(isMariadbd);
     expect(mariadbAfter).toHaveLength(1);
     expect(mariadbAfter[0]!.pid).not.toBe(mariadbBefore[0]!.pid);
-    expect(await queryAsTenant(instanceId, userName, password, databaseName)).toEqual([{ db: databaseName, answer: 42 }]);
+    expect(await queryAsTenant(instanceId, userName, password, databaseName)).toEqual([
+      { db: databaseName, answer: 42 },
+    ]);
 
     // Delete: processes, files, the guest's queue and the row go.
     const processes = processesMentioning(ctx.instanceDir(instanceId));
     expect(processes.filter(isGuest)).toHaveLength(1);
     await ctx.deleteInstance(instanceId);
-    await waitFor(async () => (await ctx.row(instanceId)) === null, { timeoutMs: 60_000, what: 'the row to be deleted' });
+    await waitFor(async () => (await ctx.row(instanceId)) === null, {
+      timeoutMs: 60_000,
+      what: 'the row to be deleted',
+    });
     expect(processesMentioning(ctx.instanceDir(instanceId))).toEqual([]);
     for (const { pid } of processes) expect(() => process.kill(pid, 0)).toThrow();
     expect(existsSync(ctx.instanceDir(instanceId))).toBe(false);

@@ -18,7 +18,10 @@ const SECRET_KEYS = [
 ];
 
 /** JSON lines on stdout, secrets redacted. */
-export function createLogger(level: LevelWithSilent, bindings: Record<string, unknown> = {}): Logger {
+export function createLogger(
+  level: LevelWithSilent,
+  bindings: Record<string, unknown> = {},
+): Logger {
   return pino({
     level,
     base: { service: 'coffer-worker', pid: process.pid, ...bindings },

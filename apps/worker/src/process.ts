@@ -8,10 +8,13 @@ import { startWorker, type StartWorkerOptions, type WorkerRole } from './worker'
  * What each entry point runs: parse the environment, start the roles, install the shutdown
  * manager. A wrong configuration fails at boot with a clear message on stderr (exit 1).
  */
-export async function runWorkerProcess(roles: readonly WorkerRole[], options: Omit<StartWorkerOptions, 'roles'> = {}): Promise<void> {
+export async function runWorkerProcess(
+  roles: readonly WorkerRole[],
+  options: Omit<StartWorkerOptions, 'roles'> = {},
+): Promise<void> {
   let logger: Logger;
   try {
-    logger = options.logger ?? createLogger(loadWorkerEnv(options.env).LOG_LEVEL, { roles });
+    logger = options.logger ?? createLogger(loadWorkerEnv(options.env).LOG_LEVEL);
   } catch (error) {
     return refuseToStart(error);
   }
@@ -23,7 +26,8 @@ export async function runWorkerProcess(roles: readonly WorkerRole[], options: Om
     const worker = await startWorker({ ...options, roles, logger });
     installShutdownHandlers(() => worker.stop(), logger);
   } catch (error) {
-    if (error instanceof WorkerEnvError || error instanceof ComputeProviderUnavailableError) return refuseToStart(error);
+    if (error instanceof WorkerEnvError || error instanceof ComputeProviderUnavailableError)
+      return refuseToStart(error);
     logger.fatal({ err: error }, 'the worker could not start');
     logger.flush();
     process.exit(1);
@@ -31,6 +35,8 @@ export async function runWorkerProcess(roles: readonly WorkerRole[], options: Om
 }
 
 function refuseToStart(error: unknown): never {
-  process.stderr.write(`coffer-worker: refusing to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `coffer-worker: refusing to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 }

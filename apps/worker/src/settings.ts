@@ -68,7 +68,9 @@ export interface WorkerSettings extends WorkerNames {
   tuning: WorkerTuning;
 }
 
-export function defaultTuning(env: Pick<WorkerEnv, 'COFFER_HEARTBEAT_INTERVAL_SECONDS'>): WorkerTuning {
+export function defaultTuning(
+  env: Pick<WorkerEnv, 'COFFER_HEARTBEAT_INTERVAL_SECONDS'>,
+): WorkerTuning {
   return {
     taskmanagerConcurrency: 8,
     jobLockDurationMs: 30_000,
@@ -97,7 +99,11 @@ export const DEFAULT_NAMES: WorkerNames = {
   keyPrefix: 'coffer',
 };
 
-export function buildSettings(env: WorkerEnv, names: Partial<WorkerNames> = {}, tuning: Partial<WorkerTuning> = {}): WorkerSettings {
+export function buildSettings(
+  env: WorkerEnv,
+  names: Partial<WorkerNames> = {},
+  tuning: Partial<WorkerTuning> = {},
+): WorkerSettings {
   return {
     ...DEFAULT_NAMES,
     ...names,

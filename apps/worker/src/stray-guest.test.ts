@@ -5,7 +5,15 @@ import { guestQueueName } from '@coffer/contracts';
 import { generateGuestSecret } from '@coffer/contracts/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { isGuest, MASTER_KEY, processesMentioning, REDIS_URL, TEST_HEARTBEAT, waitFor, WorkerTestContext } from '../test/harness';
+import {
+  isGuest,
+  MASTER_KEY,
+  processesMentioning,
+  REDIS_URL,
+  TEST_HEARTBEAT,
+  waitFor,
+  WorkerTestContext,
+} from '../test/harness';
 import { sealGuestSecret } from './guest-secret';
 
 /**
@@ -30,9 +38,20 @@ describe('a create resumed after a crash between spawning the guest and recordin
     const secret = generateGuestSecret();
     const port = 34650;
     const row = await ctx.prisma.instance.create({
-      data: { projectId: ctx.projectId, name: 'stray', flavorId: ctx.flavorId, datastoreVersionId: ctx.versionId, volumeSizeGb: 1, host: '127.0.0.1', port },
+      data: {
+        projectId: ctx.projectId,
+        name: 'stray',
+        flavorId: ctx.flavorId,
+        datastoreVersionId: ctx.versionId,
+        volumeSizeGb: 1,
+        host: '127.0.0.1',
+        port,
+      },
     });
-    await ctx.prisma.instance.update({ where: { id: row.id }, data: { guestSecretEnc: sealGuestSecret(MASTER_KEY, row.id, secret) } });
+    await ctx.prisma.instance.update({
+      where: { id: row.id },
+      data: { guestSecretEnc: sealGuestSecret(MASTER_KEY, row.id, secret) },
+    });
     // What the crashed worker had done: the server with its injected files, and a guest whose pid file was never written.
     await ctx.provider.createServer({
       instanceId: row.id,
@@ -40,7 +59,12 @@ describe('a create resumed after a crash between spawning the guest and recordin
       flavor: { vcpus: 1, ramMb: 512 },
       volumeGb: 1,
       port,
-      guestInfo: { instanceId: row.id, projectId: ctx.projectId, datastoreManager: 'mariadb', datastoreVersion: '10.11' },
+      guestInfo: {
+        instanceId: row.id,
+        projectId: ctx.projectId,
+        datastoreManager: 'mariadb',
+        datastoreVersion: '10.11',
+      },
       agentConfig: {
         redisUrl: REDIS_URL,
         rpcQueue: guestQueueName(row.id),
@@ -53,9 +77,16 @@ describe('a create resumed after a crash between spawning the guest and recordin
     expect(stray).toBeDefined();
     rmSync(join(ctx.instanceDir(row.id), 'run', 'guest.pid'));
 
-    await ctx.enqueue('instance.create', row.id, { instanceId: row.id, databases: [{ name: 'app' }], users: [] });
+    await ctx.enqueue('instance.create', row.id, {
+      instanceId: row.id,
+      databases: [{ name: 'app' }],
+      users: [],
+    });
     await ctx.startWorker();
-    await waitFor(async () => (await ctx.displayStatus(row.id)) === 'ACTIVE', { timeoutMs: 90_000, what: 'ACTIVE' });
+    await waitFor(async () => (await ctx.displayStatus(row.id)) === 'ACTIVE', {
+      timeoutMs: 90_000,
+      what: 'ACTIVE',
+    });
 
     const guests = processesMentioning(ctx.instanceDir(row.id)).filter(isGuest);
     expect(guests).toHaveLength(1);

@@ -7,7 +7,12 @@ import { Conductor } from './conductor/conductor';
 import { loadWorkerEnv, WorkerEnvError, type WorkerEnvOverrides } from './env';
 import { ChangeFeed, ChangePublisher } from './events';
 import { createLogger, redactUrl, type Logger } from './logger';
-import { buildSettings, type WorkerNames, type WorkerSettings, type WorkerTuning } from './settings';
+import {
+  buildSettings,
+  type WorkerNames,
+  type WorkerSettings,
+  type WorkerTuning,
+} from './settings';
 import { Taskmanager } from './taskmanager/taskmanager';
 import { Watchdog } from './watchdog/watchdog';
 
@@ -49,13 +54,25 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   const settings = buildSettings(env, options.names, options.tuning);
   const logger = options.logger ?? createLogger(settings.logLevel);
 
-  if (!options.prisma && !settings.databaseUrl) throw new WorkerEnvError('DATABASE_URL is not set: point it at the control-plane PostgreSQL database');
-  if (!options.redis && !settings.redisUrl) throw new WorkerEnvError('REDIS_URL is not set: point it at the Redis the web app and the guests use');
+  if (!options.prisma && !settings.databaseUrl)
+    throw new WorkerEnvError(
+      'DATABASE_URL is not set: point it at the control-plane PostgreSQL database',
+    );
+  if (!options.redis && !settings.redisUrl)
+    throw new WorkerEnvError(
+      'REDIS_URL is not set: point it at the Redis the web app and the guests use',
+    );
   if (roles.has('taskmanager') && !settings.guestRedisUrl) {
-    throw new WorkerEnvError('COFFER_GUEST_REDIS_URL (or REDIS_URL) is not set: guests must be told where their Redis is');
+    throw new WorkerEnvError(
+      'COFFER_GUEST_REDIS_URL (or REDIS_URL) is not set: guests must be told where their Redis is',
+    );
   }
   const needsProvider = roles.has('taskmanager') || roles.has('watchdog');
-  const provider = options.provider ?? (needsProvider ? createComputeProvider(settings, logger.child({ component: 'compute' })) : null);
+  const provider =
+    options.provider ??
+    (needsProvider
+      ? createComputeProvider(settings, logger.child({ component: 'compute' }))
+      : null);
 
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
@@ -65,15 +82,30 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   };
 
   try {
-    const prisma = options.prisma ?? createPrismaClient({ url: settings.databaseUrl!, applicationName: `coffer-worker` });
+    const prisma =
+      options.prisma ??
+      createPrismaClient({ url: settings.databaseUrl!, applicationName: `coffer-worker` });
     if (!options.prisma) closers.push(() => prisma.$disconnect());
 
-    const redis = options.redis ?? new Redis(settings.redisUrl!, { maxRetriesPerRequest: null, connectionName: 'coffer-worker' });
-    if (!options.redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
-    redis.on('error', (error) => logger.warn({ err: error, redis: redactUrl(settings.redisUrl) }, 'redis connection error'));
+    const redis =
+      options.redis ??
+      new Redis(settings.redisUrl!, {
+        maxRetriesPerRequest: null,
+        connectionName: 'coffer-worker',
+      });
+    if (!options.redis)
+      closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
+    redis.on('error', (error) =>
+      logger.warn({ err: error, redis: redactUrl(settings.redisUrl) }, 'redis connection error'),
+    );
     const duplicate = (name: string) => {
-      const connection = redis.duplicate({ maxRetriesPerRequest: null, connectionName: `coffer-worker-${name}` });
-      connection.on('error', (error) => logger.debug({ err: error, connection: name }, 'redis connection error'));
+      const connection = redis.duplicate({
+        maxRetriesPerRequest: null,
+        connectionName: `coffer-worker-${name}`,
+      });
+      connection.on('error', (error) =>
+        logger.debug({ err: error, connection: name }, 'redis connection error'),
+      );
       return connection;
     };
 
@@ -81,7 +113,14 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
 
     if (roles.has('conductor')) {
       const blockingConnection = duplicate('conductor');
-      const conductor = new Conductor({ prisma, redis, blockingConnection, publisher, settings, logger: logger.child({ role: 'conductor' }) });
+      const conductor = new Conductor({
+        prisma,
+        redis,
+        blockingConnection,
+        publisher,
+        settings,
+        logger: logger.child({ role: 'conductor' }),
+      });
       closers.push(async () => {
         await conductor.stop();
         blockingConnection.disconnect();
@@ -96,7 +135,9 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
       await feed.start();
       closers.push(() => feed.close());
       const workerConnection = duplicate('taskmanager');
-      closers.push(async () => void (await workerConnection.quit().catch(() => workerConnection.disconnect())));
+      closers.push(
+        async () => void (await workerConnection.quit().catch(() => workerConnection.disconnect())),
+      );
       const taskmanager = new Taskmanager({
         prisma,
         redis,
@@ -112,7 +153,14 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     }
 
     if (roles.has('watchdog')) {
-      const watchdog = new Watchdog({ prisma, redis, provider: provider!, publisher, settings, logger: logger.child({ role: 'watchdog' }) });
+      const watchdog = new Watchdog({
+        prisma,
+        redis,
+        provider: provider!,
+        publisher,
+        settings,
+        logger: logger.child({ role: 'watchdog' }),
+      });
       closers.push(() => watchdog.stop());
       watchdog.start();
     }

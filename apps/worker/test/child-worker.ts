@@ -22,7 +22,9 @@ export class ChildWorker {
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => this.output.push(chunk));
     }
-    this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      this.process.once('exit', (code, signal) => resolve({ code, signal })),
+    );
   }
 
   get pid(): number {
@@ -33,8 +35,10 @@ export class ChildWorker {
   async ready(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.output.join('').includes('"worker started"')) {
-      if (this.process.exitCode !== null || this.process.signalCode !== null) throw new Error(`the worker exited:\n${this.log()}`);
-      if (Date.now() > deadline) throw new Error(`the worker did not start in time:\n${this.log()}`);
+      if (this.process.exitCode !== null || this.process.signalCode !== null)
+        throw new Error(`the worker exited:\n${this.log()}`);
+      if (Date.now() > deadline)
+        throw new Error(`the worker did not start in time:\n${this.log()}`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }

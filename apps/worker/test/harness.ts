@@ -74,7 +74,11 @@ export class WorkerTestContext {
   readonly redis: Redis;
   readonly queue: Queue;
   readonly provider: LocalComputeProvider;
-  readonly logger = createLogger(process.env.COFFER_TEST_LOG_LEVEL === undefined ? 'silent' : (process.env.COFFER_TEST_LOG_LEVEL as 'info'));
+  readonly logger = createLogger(
+    process.env.COFFER_TEST_LOG_LEVEL === undefined
+      ? 'silent'
+      : (process.env.COFFER_TEST_LOG_LEVEL as 'info'),
+  );
   private readonly workers: RunningWorker[] = [];
   db!: TestDatabase;
   projectId!: string;
@@ -93,7 +97,10 @@ export class WorkerTestContext {
       keyPrefix: `coffer-${this.id}`,
     };
     this.redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    this.queue = new Queue(TASKMANAGER_QUEUE, { connection: this.redis, prefix: this.names.queuePrefix });
+    this.queue = new Queue(TASKMANAGER_QUEUE, {
+      connection: this.redis,
+      prefix: this.names.queuePrefix,
+    });
     const { kind: _kind, ...guestCommand } = resolveGuestCommand();
     this.provider = new LocalComputeProvider({
       dataDir: this.dataDir,
@@ -113,7 +120,9 @@ export class WorkerTestContext {
     this.projectId = project.id;
     const flavor = await this.prisma.flavor.findUniqueOrThrow({ where: { name: 'm1.tiny' } });
     this.flavorId = flavor.id;
-    const version = await this.prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
+    const version = await this.prisma.datastoreVersion.findFirstOrThrow({
+      where: { isDefault: true },
+    });
     this.versionId = version.id;
     return this;
   }
@@ -150,7 +159,10 @@ export class WorkerTestContext {
   }
 
   /** What the web app does on create: the row in BUILDING/NEW, then `instance.create` with sealed passwords. */
-  async createInstance({ port, name }: { port?: number; name?: string } = {}): Promise<CreatedInstance> {
+  async createInstance({
+    port,
+    name,
+  }: { port?: number; name?: string } = {}): Promise<CreatedInstance> {
     const userName = 'app_user';
     const databaseName = 'app';
     const password = `Pw-${randomBytes(12).toString('hex')}`;
@@ -183,7 +195,11 @@ export class WorkerTestContext {
   }
 
   /** Adds a job with the options the web app uses (deterministic id, the catalog's attempts, backoff). */
-  async enqueue<N extends TaskmanagerJobName>(name: N, instanceId: string, payload: TaskmanagerJobPayload<N>): Promise<void> {
+  async enqueue<N extends TaskmanagerJobName>(
+    name: N,
+    instanceId: string,
+    payload: TaskmanagerJobPayload<N>,
+  ): Promise<void> {
     await this.queue.add(name, taskmanagerJobs[name].schema.parse(payload), {
       jobId: taskmanagerJobId(name, instanceId),
       attempts: taskmanagerJobs[name].attempts,
@@ -196,7 +212,11 @@ export class WorkerTestContext {
   /** The web app's restart: task REBOOTING in one conditional update, then the job. */
   async restartInstance(instanceId: string): Promise<void> {
     const { count } = await this.prisma.instance.updateMany({
-      where: { id: instanceId, taskStatus: 'NONE', serviceStatus: { notIn: ['NEW', 'BUILDING', 'FAILED'] } },
+      where: {
+        id: instanceId,
+        taskStatus: 'NONE',
+        serviceStatus: { notIn: ['NEW', 'BUILDING', 'FAILED'] },
+      },
       data: { taskStatus: 'REBOOTING' },
     });
     if (count !== 1) throw new Error('the instance cannot be restarted now');
@@ -205,7 +225,10 @@ export class WorkerTestContext {
 
   /** The web app's delete: task DELETING, then the job. */
   async deleteInstance(instanceId: string): Promise<void> {
-    await this.prisma.instance.updateMany({ where: { id: instanceId }, data: { taskStatus: 'DELETING' } });
+    await this.prisma.instance.updateMany({
+      where: { id: instanceId },
+      data: { taskStatus: 'DELETING' },
+    });
     await this.enqueue('instance.delete', instanceId, { instanceId });
   }
 
@@ -241,7 +264,10 @@ export class WorkerTestContext {
   }
 }
 
-export function displayStatusOf(row: Pick<Instance, 'taskStatus' | 'serviceStatus' | 'lastHeartbeatAt'>, now = new Date()): DisplayStatus {
+export function displayStatusOf(
+  row: Pick<Instance, 'taskStatus' | 'serviceStatus' | 'lastHeartbeatAt'>,
+  now = new Date(),
+): DisplayStatus {
   return deriveDisplayStatus({
     taskStatus: row.taskStatus,
     serviceStatus: row.serviceStatus,
@@ -266,7 +292,10 @@ export async function waitFor<T>(
     } catch (error) {
       last = error;
     }
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    if (Date.now() >= deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`,
+      );
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -3,5 +3,8 @@
 import { runWorkerProcess } from '../src/process';
 import { WORKER_ROLES, type StartWorkerOptions } from '../src/worker';
 
-const options = JSON.parse(process.env.COFFER_TEST_WORKER_OPTIONS ?? '{}') as Pick<StartWorkerOptions, 'env' | 'names' | 'tuning'>;
+const options = JSON.parse(process.env.COFFER_TEST_WORKER_OPTIONS ?? '{}') as Pick<
+  StartWorkerOptions,
+  'env' | 'names' | 'tuning'
+>;
 void runWorkerProcess(WORKER_ROLES, options);

@@ -31,7 +31,11 @@ export async function applyConductorMessage(
   message: ConductorMessage,
   now: Date = new Date(),
 ): Promise<ApplyOutcome> {
-  const where: Prisma.InstanceWhereInput = { id: message.instanceId, deletedAt: null, ...newerThanApplied(message) };
+  const where: Prisma.InstanceWhereInput = {
+    id: message.instanceId,
+    deletedAt: null,
+    ...newerThanApplied(message),
+  };
   const ordering = { lastSentAt: new Date(message.sentAt), lastSeq: BigInt(message.seq) };
 
   if (message.kind === 'fault') {
@@ -46,7 +50,9 @@ export async function applyConductorMessage(
       select: { projectId: true },
     });
     const [row] = rows;
-    return row ? { isApplied: true, projectId: row.projectId, isVisibleChange: true } : { isApplied: false };
+    return row
+      ? { isApplied: true, projectId: row.projectId, isVisibleChange: true }
+      : { isApplied: false };
   }
 
   const { serviceStatus, guestVersion } = message.payload;
@@ -57,8 +63,15 @@ export async function applyConductorMessage(
     data,
     select: { projectId: true },
   });
-  if (unchanged[0]) return { isApplied: true, projectId: unchanged[0].projectId, isVisibleChange: false };
+  if (unchanged[0])
+    return { isApplied: true, projectId: unchanged[0].projectId, isVisibleChange: false };
   // Otherwise the status or the version changes (or the message is stale: then nothing is written).
-  const changed = await prisma.instance.updateManyAndReturn({ where, data, select: { projectId: true } });
-  return changed[0] ? { isApplied: true, projectId: changed[0].projectId, isVisibleChange: true } : { isApplied: false };
+  const changed = await prisma.instance.updateManyAndReturn({
+    where,
+    data,
+    select: { projectId: true },
+  });
+  return changed[0]
+    ? { isApplied: true, projectId: changed[0].projectId, isVisibleChange: true }
+    : { isApplied: false };
 }

@@ -11,7 +11,10 @@ import { type RunningWorker } from '../worker';
  * create that times out both end BUILDING_ERROR (shown as ERROR) with a fault a tenant can read.
  */
 
-const ctx = new WorkerTestContext({ name: 'create-failures', portRange: { min: 34300, max: 34399 } });
+const ctx = new WorkerTestContext({
+  name: 'create-failures',
+  portRange: { min: 34300, max: 34399 },
+});
 let worker: RunningWorker | null = null;
 
 beforeAll(async () => {
@@ -30,20 +33,26 @@ afterAll(async () => {
 
 async function deleteAndCheck(instanceId: string): Promise<void> {
   await ctx.deleteInstance(instanceId);
-  await waitFor(async () => (await ctx.row(instanceId)) === null, { timeoutMs: 60_000, what: 'the row to be deleted' });
+  await waitFor(async () => (await ctx.row(instanceId)) === null, {
+    timeoutMs: 60_000,
+    what: 'the row to be deleted',
+  });
   expect(processesMentioning(ctx.instanceDir(instanceId))).toEqual([]);
   expect(existsSync(ctx.instanceDir(instanceId))).toBe(false);
 }
 
 describe('a create that fails', () => {
-  it('ends BUILDING_ERROR with the guest\'s prepare error when the database server cannot start', async () => {
+  it("ends BUILDING_ERROR with the guest's prepare error when the database server cannot start", async () => {
     worker = await ctx.startWorker();
     // Something else already listens on the instance's port: mariadbd cannot bind it.
     const squatter: Server = createServer();
     await new Promise<void>((resolve) => squatter.listen(34350, '127.0.0.1', resolve));
     try {
       const { instanceId } = await ctx.createInstance({ port: 34350 });
-      await waitFor(async () => (await ctx.row(instanceId))?.taskStatus === 'BUILDING_ERROR', { timeoutMs: 90_000, what: 'BUILDING_ERROR' });
+      await waitFor(async () => (await ctx.row(instanceId))?.taskStatus === 'BUILDING_ERROR', {
+        timeoutMs: 90_000,
+        what: 'BUILDING_ERROR',
+      });
       const row = (await ctx.row(instanceId))!;
       expect(await ctx.displayStatus(instanceId)).toBe('ERROR');
       expect(row.serviceStatus).toBe('FAILED');
@@ -59,7 +68,10 @@ describe('a create that fails', () => {
   it('ends BUILDING_ERROR when the database server does not start in time', async () => {
     worker = await ctx.startWorker({ env: { COFFER_CREATE_TIMEOUT_SECONDS: 0.2 } });
     const { instanceId } = await ctx.createInstance();
-    await waitFor(async () => (await ctx.row(instanceId))?.taskStatus === 'BUILDING_ERROR', { timeoutMs: 30_000, what: 'BUILDING_ERROR' });
+    await waitFor(async () => (await ctx.row(instanceId))?.taskStatus === 'BUILDING_ERROR', {
+      timeoutMs: 30_000,
+      what: 'BUILDING_ERROR',
+    });
     const row = (await ctx.row(instanceId))!;
     expect(await ctx.displayStatus(instanceId)).toBe('ERROR');
     expect(row.faultMessage).toBe('The database server did not start within 0.2 s.');
@@ -71,17 +83,35 @@ describe('a create that fails', () => {
   it('ends BUILDING_ERROR with a readable fault when its payload does not parse', async () => {
     worker = await ctx.startWorker();
     const row = await ctx.prisma.instance.create({
-      data: { projectId: ctx.projectId, name: 'broken-payload', flavorId: ctx.flavorId, datastoreVersionId: ctx.versionId, volumeSizeGb: 1 },
+      data: {
+        projectId: ctx.projectId,
+        name: 'broken-payload',
+        flavorId: ctx.flavorId,
+        datastoreVersionId: ctx.versionId,
+        volumeSizeGb: 1,
+      },
     });
     const jobId = `instance.create-${row.id}`;
-    await ctx.queue.add('instance.create', { instanceId: row.id, users: [{ name: 'x', password: 'not sealed' }] }, { jobId, attempts: 3 });
-    await waitFor(async () => (await ctx.row(row.id))?.taskStatus === 'BUILDING_ERROR', { timeoutMs: 30_000, what: 'BUILDING_ERROR' });
-    expect((await ctx.row(row.id))!.faultMessage).toBe('The request for this operation could not be read by the control plane.');
+    await ctx.queue.add(
+      'instance.create',
+      { instanceId: row.id, users: [{ name: 'x', password: 'not sealed' }] },
+      { jobId, attempts: 3 },
+    );
+    await waitFor(async () => (await ctx.row(row.id))?.taskStatus === 'BUILDING_ERROR', {
+      timeoutMs: 30_000,
+      what: 'BUILDING_ERROR',
+    });
+    expect((await ctx.row(row.id))!.faultMessage).toBe(
+      'The request for this operation could not be read by the control plane.',
+    );
     // Unrecoverable: failed at once, never retried.
-    const job = await waitFor(async () => {
-      const found = await ctx.queue.getJob(jobId);
-      return found && (await found.getState()) === 'failed' ? found : null;
-    }, { timeoutMs: 10_000, what: 'the job to fail' });
+    const job = await waitFor(
+      async () => {
+        const found = await ctx.queue.getJob(jobId);
+        return found && (await found.getState()) === 'failed' ? found : null;
+      },
+      { timeoutMs: 10_000, what: 'the job to fail' },
+    );
     expect(job.attemptsMade).toBe(1);
     await deleteAndCheck(row.id);
   });

@@ -6,7 +6,14 @@ import { GuestClient } from '@coffer/guest-client';
 
 import { throwIfAborted, waitForInstance } from '../events';
 import { generateGuestSecret, openGuestSecret, sealGuestSecret } from '../guest-secret';
-import { OperationFailure, skipped, type Fault, type Operation, type OperationContext, type OperationResult } from './operation';
+import {
+  OperationFailure,
+  skipped,
+  type Fault,
+  type Operation,
+  type OperationContext,
+  type OperationResult,
+} from './operation';
 
 /**
  * `instance.create` (Trove's create_instance): a resumable sequence of idempotent steps, safe
@@ -52,7 +59,10 @@ export function prepareJobId(instanceId: string): string {
 }
 
 async function loadRow(ctx: OperationContext, instanceId: string): Promise<CreateRow | null> {
-  const row = await ctx.prisma.instance.findUnique({ where: { id: instanceId }, select: createSelect });
+  const row = await ctx.prisma.instance.findUnique({
+    where: { id: instanceId },
+    select: createSelect,
+  });
   return row && !row.deletedAt ? row : null;
 }
 
@@ -77,7 +87,11 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /** Step 2: a port nobody else has (rows on this host, servers of this provider, anything listening). */
-async function ensurePort(ctx: OperationContext, row: CreateRow, exclude: number[] = []): Promise<CreateRow> {
+async function ensurePort(
+  ctx: OperationContext,
+  row: CreateRow,
+  exclude: number[] = [],
+): Promise<CreateRow> {
   if (row.port !== null && row.host !== null && !exclude.includes(row.port)) return row;
   if (ctx.provider.name !== 'local') return row;
   const { instanceHost, instanceBindAddress, portRange } = ctx.settings;
@@ -118,14 +132,17 @@ async function ensureGuestSecret(ctx: OperationContext, row: CreateRow): Promise
       data: { guestSecretEnc: sealGuestSecret(masterKey, row.id, secret) },
     });
   }
-  const stored = await ctx.prisma.instance.findUnique({ where: { id: row.id }, select: { guestSecretEnc: true } });
+  const stored = await ctx.prisma.instance.findUnique({
+    where: { id: row.id },
+    select: { guestSecretEnc: true },
+  });
   if (!stored?.guestSecretEnc) throw new StopCreate('the instance no longer exists');
   try {
     return openGuestSecret(masterKey, row.id, stored.guestSecretEnc);
   } catch (error) {
     if (error instanceof SealError) {
       throw new OperationFailure(
-        'The instance could not be built: its guest secret cannot be opened with this control plane\'s master key.',
+        "The instance could not be built: its guest secret cannot be opened with this control plane's master key.",
         undefined,
         { cause: error },
       );
@@ -135,11 +152,17 @@ async function ensureGuestSecret(ctx: OperationContext, row: CreateRow): Promise
 }
 
 /** Step 4. A port some other instance of this provider already claimed is given up for a fresh one. */
-async function createServer(ctx: OperationContext, initial: CreateRow, guestSecret: string): Promise<{ row: CreateRow; server: ServerInfo }> {
+async function createServer(
+  ctx: OperationContext,
+  initial: CreateRow,
+  guestSecret: string,
+): Promise<{ row: CreateRow; server: ServerInfo }> {
   let row = initial;
   const manager = row.datastoreVersion.datastore.manager;
   if (manager !== 'mariadb') {
-    throw new OperationFailure(`The datastore manager "${manager}" is not supported by this Coffer.`);
+    throw new OperationFailure(
+      `The datastore manager "${manager}" is not supported by this Coffer.`,
+    );
   }
   const refused: number[] = [];
   for (;;) {
@@ -167,9 +190,13 @@ async function createServer(ctx: OperationContext, initial: CreateRow, guestSecr
       return { row, server };
     } catch (error) {
       // ComputeError has no code; the local provider says "port <n> is already allocated".
-      const isPortTaken = error instanceof ComputeError && /port [0-9]+ is already allocated/.test(error.message);
+      const isPortTaken =
+        error instanceof ComputeError && /port [0-9]+ is already allocated/.test(error.message);
       if (!isPortTaken || row.port === null || refused.length >= 5) throw error;
-      ctx.logger.warn({ port: row.port }, 'the port is claimed by another server: allocating another');
+      ctx.logger.warn(
+        { port: row.port },
+        'the port is claimed by another server: allocating another',
+      );
       refused.push(row.port);
       row = await ensurePort(ctx, row, refused);
     }
@@ -178,12 +205,19 @@ async function createServer(ctx: OperationContext, initial: CreateRow, guestSecr
 
 function guestRedisUrl(ctx: OperationContext): string {
   const url = ctx.settings.guestRedisUrl;
-  if (!url) throw new OperationFailure('The instance could not be built: the control plane has no Redis URL to give its guest.');
+  if (!url)
+    throw new OperationFailure(
+      'The instance could not be built: the control plane has no Redis URL to give its guest.',
+    );
   return url;
 }
 
 /** The initial users, their passwords opened with the job-payload key and sealed again for this guest. */
-function sealUsersForGuest(ctx: OperationContext, client: GuestClient, users: InstanceCreateJob['users']): GuestUserSpec[] {
+function sealUsersForGuest(
+  ctx: OperationContext,
+  client: GuestClient,
+  users: InstanceCreateJob['users'],
+): GuestUserSpec[] {
   const key = jobPayloadKey(ctx.settings.masterKey);
   return users.map((user) => {
     let password: string;
@@ -191,17 +225,29 @@ function sealUsersForGuest(ctx: OperationContext, client: GuestClient, users: In
       password = openSecret(key, user.password, `user:${user.name}`);
     } catch (error) {
       if (error instanceof SealError) {
-        throw new OperationFailure(`The password of user ${user.name} could not be read; create the instance again.`, undefined, {
-          cause: error,
-        });
+        throw new OperationFailure(
+          `The password of user ${user.name} could not be read; create the instance again.`,
+          undefined,
+          {
+            cause: error,
+          },
+        );
       }
       throw error;
     }
-    return { name: user.name, host: user.host, databases: user.databases, password: client.sealUserPassword(user.name, password) };
+    return {
+      name: user.name,
+      host: user.host,
+      databases: user.databases,
+      password: client.sealUserPassword(user.name, password),
+    };
   });
 }
 
-type BuildOutcome = { kind: 'running' } | { kind: 'failed'; fault: Fault | null } | { kind: 'stopped'; reason: string };
+type BuildOutcome =
+  | { kind: 'running' }
+  | { kind: 'failed'; fault: Fault | null }
+  | { kind: 'stopped'; reason: string };
 
 async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<OperationResult> {
   const { instanceId } = payload;
@@ -224,10 +270,21 @@ async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<O
       if (!after) await ctx.provider.deleteServer(server.serverId);
       return skipped('the instance was deleted while its server was created');
     }
-    if (row.computeServerId !== server.serverId || row.host !== server.host || row.port !== server.port) {
-      await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
+    if (
+      row.computeServerId !== server.serverId ||
+      row.host !== server.host ||
+      row.port !== server.port
+    ) {
+      await ctx.publisher.publish({
+        type: 'instance.changed',
+        projectId: row.projectId,
+        instanceId,
+      });
     }
-    ctx.logger.info({ serverId: server.serverId, host: server.host, port: server.port }, 'server ready; preparing the guest');
+    ctx.logger.info(
+      { serverId: server.serverId, host: server.host, port: server.port },
+      'server ready; preparing the guest',
+    );
 
     throwIfAborted(ctx.signal);
     const client = new GuestClient({ connection: ctx.redis, instanceId, guestSecret });
@@ -278,18 +335,31 @@ async function waitUntilBuilt(ctx: OperationContext, instanceId: string): Promis
     instanceId,
     () => ctx.prisma.instance.findUnique({ where: { id: instanceId }, select: statusSelect }),
     (row): BuildOutcome | undefined => {
-      if (!row || row.deletedAt) return { kind: 'stopped', reason: 'the instance no longer exists' };
-      if (row.taskStatus !== 'BUILDING') return { kind: 'stopped', reason: `the instance is ${row.taskStatus}` };
+      if (!row || row.deletedAt)
+        return { kind: 'stopped', reason: 'the instance no longer exists' };
+      if (row.taskStatus !== 'BUILDING')
+        return { kind: 'stopped', reason: `the instance is ${row.taskStatus}` };
       if (row.serviceStatus === 'RUNNING') return { kind: 'running' };
       if (row.serviceStatus === 'FAILED') {
-        return { kind: 'failed', fault: row.faultMessage ? { message: row.faultMessage, details: row.faultDetails ?? undefined } : null };
+        return {
+          kind: 'failed',
+          fault: row.faultMessage
+            ? { message: row.faultMessage, details: row.faultDetails ?? undefined }
+            : null,
+        };
       }
       return undefined;
     },
-    { timeoutMs: seconds * 1000, fallbackMs: ctx.settings.tuning.waitFallbackMs, signal: ctx.signal },
+    {
+      timeoutMs: seconds * 1000,
+      fallbackMs: ctx.settings.tuning.waitFallbackMs,
+      signal: ctx.signal,
+    },
   );
   if (result.isTimedOut) {
-    throw new OperationFailure(`The database server did not start within ${formatSeconds(seconds)} s.`);
+    throw new OperationFailure(
+      `The database server did not start within ${formatSeconds(seconds)} s.`,
+    );
   }
   return result.value;
 }
@@ -300,8 +370,15 @@ async function waitForFault(ctx: OperationContext, instanceId: string): Promise<
     ctx.feed,
     instanceId,
     () => ctx.prisma.instance.findUnique({ where: { id: instanceId }, select: statusSelect }),
-    (row) => (row?.faultMessage ? { message: row.faultMessage, details: row.faultDetails ?? undefined } : undefined),
-    { timeoutMs: ctx.settings.tuning.faultGraceMs, fallbackMs: ctx.settings.tuning.waitFallbackMs, signal: ctx.signal },
+    (row) =>
+      row?.faultMessage
+        ? { message: row.faultMessage, details: row.faultDetails ?? undefined }
+        : undefined,
+    {
+      timeoutMs: ctx.settings.tuning.faultGraceMs,
+      fallbackMs: ctx.settings.tuning.waitFallbackMs,
+      signal: ctx.signal,
+    },
   );
   return result.isTimedOut ? null : result.value;
 }
@@ -310,10 +387,19 @@ function formatSeconds(seconds: number): string {
   return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(1);
 }
 
-async function recordFailure(ctx: Omit<OperationContext, 'signal'>, instanceId: string, fault: Fault): Promise<void> {
+async function recordFailure(
+  ctx: Omit<OperationContext, 'signal'>,
+  instanceId: string,
+  fault: Fault,
+): Promise<void> {
   const rows = await ctx.prisma.instance.updateManyAndReturn({
     where: { id: instanceId, taskStatus: 'BUILDING', deletedAt: null },
-    data: { taskStatus: 'BUILDING_ERROR', faultMessage: fault.message, faultDetails: fault.details ?? null, faultAt: new Date() },
+    data: {
+      taskStatus: 'BUILDING_ERROR',
+      faultMessage: fault.message,
+      faultDetails: fault.details ?? null,
+      faultAt: new Date(),
+    },
     select: { projectId: true },
   });
   const [row] = rows;

@@ -2,7 +2,12 @@ import { guestQueueName, type InstanceDeleteJob } from '@coffer/contracts';
 import { Queue } from 'bullmq';
 
 import { throwIfAborted } from '../events';
-import { type Fault, type Operation, type OperationContext, type OperationResult } from './operation';
+import {
+  type Fault,
+  type Operation,
+  type OperationContext,
+  type OperationResult,
+} from './operation';
 
 /**
  * `instance.delete`: remove the server (the guest stops its database server; processes, files
@@ -18,7 +23,10 @@ async function run(ctx: OperationContext, payload: InstanceDeleteJob): Promise<O
   });
   if (row && row.taskStatus !== 'DELETING') {
     // The job is the request: whatever was under way stops at its next step.
-    await ctx.prisma.instance.updateMany({ where: { id: instanceId }, data: { taskStatus: 'DELETING' } });
+    await ctx.prisma.instance.updateMany({
+      where: { id: instanceId },
+      data: { taskStatus: 'DELETING' },
+    });
     await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
   }
 
@@ -51,7 +59,11 @@ async function run(ctx: OperationContext, payload: InstanceDeleteJob): Promise<O
 }
 
 /** A delete that keeps failing stays DELETING with the reason; the watchdog tries it again later. */
-async function recordFailure(ctx: Omit<OperationContext, 'signal'>, instanceId: string, fault: Fault): Promise<void> {
+async function recordFailure(
+  ctx: Omit<OperationContext, 'signal'>,
+  instanceId: string,
+  fault: Fault,
+): Promise<void> {
   const rows = await ctx.prisma.instance.updateManyAndReturn({
     where: { id: instanceId },
     data: { faultMessage: fault.message, faultDetails: fault.details ?? null, faultAt: new Date() },

@@ -31,4 +31,10 @@ export async function enqueueTaskmanagerJob<N extends TaskmanagerJobName>(
 }
 
 /** States in which a job will still run (or runs now). */
-export const LIVE_JOB_STATES: ReadonlySet<string> = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+export const LIVE_JOB_STATES: ReadonlySet<string> = new Set([
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+]);

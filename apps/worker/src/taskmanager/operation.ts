@@ -36,7 +36,10 @@ export class OperationFailure extends Error {
   constructor(message: string, details?: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'OperationFailure';
-    this.fault = { message: message.slice(0, 2000), ...(details ? { details: details.slice(0, 20_000) } : {}) };
+    this.fault = {
+      message: message.slice(0, 2000),
+      ...(details ? { details: details.slice(0, 20_000) } : {}),
+    };
   }
 }
 
@@ -50,7 +53,11 @@ export type OperationResult =
 export interface Operation<P> {
   run(ctx: OperationContext, payload: P): Promise<OperationResult>;
   /** Records a failure for good on the instance (a fault; the task status it ends in) and publishes it. */
-  recordFailure(ctx: Omit<OperationContext, 'signal'>, instanceId: string, fault: Fault): Promise<void>;
+  recordFailure(
+    ctx: Omit<OperationContext, 'signal'>,
+    instanceId: string,
+    fault: Fault,
+  ): Promise<void>;
 }
 
 export function skipped(reason: string): OperationResult {

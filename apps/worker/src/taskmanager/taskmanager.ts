@@ -1,8 +1,4 @@
-import {
-  TASKMANAGER_QUEUE,
-  taskmanagerJobs,
-  type TaskmanagerJobName,
-} from '@coffer/contracts';
+import { TASKMANAGER_QUEUE, taskmanagerJobs, type TaskmanagerJobName } from '@coffer/contracts';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { type Redis } from 'ioredis';
 import { z } from 'zod';
@@ -32,7 +28,9 @@ import {
  * - shutdown: the job goes back to waiting at its next step boundary, for the next worker.
  */
 
-const operations: { [N in TaskmanagerJobName]: Operation<z.infer<(typeof taskmanagerJobs)[N]['schema']>> } = {
+const operations: {
+  [N in TaskmanagerJobName]: Operation<z.infer<(typeof taskmanagerJobs)[N]['schema']>>;
+} = {
   'instance.create': createInstanceOperation,
   'instance.restart': restartInstanceOperation,
   'instance.delete': deleteInstanceOperation,
@@ -46,7 +44,9 @@ function isJobName(name: string): name is TaskmanagerJobName {
 function instanceIdOf(job: Job): string | null {
   const fromData = z.object({ instanceId: z.uuid() }).safeParse(job.data);
   if (fromData.success) return fromData.data.instanceId;
-  const fromId = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(job.id ?? '');
+  const fromId = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(
+    job.id ?? '',
+  );
   return fromId?.[1] ?? null;
 }
 
@@ -83,14 +83,28 @@ export class Taskmanager {
       autorun: false,
     });
     worker.on('error', (error) => logger.warn({ err: error }, 'taskmanager worker error'));
-    worker.on('stalled', (jobId) => logger.warn({ jobId }, 'a job was stalled (its worker died): it runs again'));
+    worker.on('stalled', (jobId) =>
+      logger.warn({ jobId }, 'a job was stalled (its worker died): it runs again'),
+    );
     worker.on('failed', (job, error) => {
-      logger.warn({ jobId: job?.id, job: job?.name, err: error, attemptsMade: job?.attemptsMade }, 'job attempt failed');
+      logger.warn(
+        { jobId: job?.id, job: job?.name, err: error, attemptsMade: job?.attemptsMade },
+        'job attempt failed',
+      );
     });
     this.worker = worker;
-    void worker.run().catch((error: unknown) => logger.error({ err: error }, 'taskmanager worker stopped'));
+    void worker
+      .run()
+      .catch((error: unknown) => logger.error({ err: error }, 'taskmanager worker stopped'));
     await worker.waitUntilReady();
-    logger.info({ queue: TASKMANAGER_QUEUE, prefix: settings.queuePrefix, concurrency: tuning.taskmanagerConcurrency }, 'taskmanager started');
+    logger.info(
+      {
+        queue: TASKMANAGER_QUEUE,
+        prefix: settings.queuePrefix,
+        concurrency: tuning.taskmanagerConcurrency,
+      },
+      'taskmanager started',
+    );
   }
 
   /** Running jobs stop at their next step boundary and go back to waiting; then the worker closes. */
@@ -105,7 +119,12 @@ export class Taskmanager {
   private async process(job: Job, token: string | undefined): Promise<OperationResult> {
     const name = job.name;
     const instanceId = instanceIdOf(job);
-    const logger = this.deps.logger.child({ jobId: job.id, job: name, instanceId, attempt: job.attemptsMade + 1 });
+    const logger = this.deps.logger.child({
+      jobId: job.id,
+      job: name,
+      instanceId,
+      attempt: job.attemptsMade + 1,
+    });
     if (!isJobName(name)) {
       logger.error('unknown job name');
       throw new UnrecoverableError(`unknown job name ${JSON.stringify(name)}`);
@@ -127,7 +146,10 @@ export class Taskmanager {
       throw new UnrecoverableError(`invalid ${name} payload: ${details}`);
     }
 
-    const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(definition.timeoutMs)]);
+    const signal = AbortSignal.any([
+      this.shutdown.signal,
+      AbortSignal.timeout(definition.timeoutMs),
+    ]);
     const startedAt = Date.now();
     logger.info('job started');
     try {

@@ -20,7 +20,9 @@ let watchdog: Watchdog;
 
 beforeAll(async () => {
   await ctx.setUp();
-  const settings = buildSettings(loadWorkerEnv(ctx.workerEnv()), ctx.names, { orphanGraceMs: GRACE_MS });
+  const settings = buildSettings(loadWorkerEnv(ctx.workerEnv()), ctx.names, {
+    orphanGraceMs: GRACE_MS,
+  });
   watchdog = new Watchdog({
     prisma: ctx.prisma,
     redis: ctx.redis,
@@ -37,7 +39,11 @@ afterAll(async () => {
   expect(processesMentioning(ctx.dataDir)).toEqual([]);
 });
 
-async function insertRow(taskStatus: TaskStatus, serviceStatus: ServiceStatus, lastHeartbeatAt: Date | null = null): Promise<string> {
+async function insertRow(
+  taskStatus: TaskStatus,
+  serviceStatus: ServiceStatus,
+  lastHeartbeatAt: Date | null = null,
+): Promise<string> {
   const row = await ctx.prisma.instance.create({
     data: {
       projectId: ctx.projectId,
@@ -91,13 +97,25 @@ describe('reconciliation', () => {
       projectId: ctx.projectId,
       flavor: { vcpus: 1, ramMb: 512 },
       volumeGb: 1,
-      guestInfo: { instanceId, projectId: ctx.projectId, datastoreManager: 'mariadb', datastoreVersion: '10.11' },
-      agentConfig: { redisUrl: REDIS_URL, rpcQueue: guestQueueName(instanceId), conductorStream: ctx.names.conductorStream, guestSecret: generateGuestSecret() },
+      guestInfo: {
+        instanceId,
+        projectId: ctx.projectId,
+        datastoreManager: 'mariadb',
+        datastoreVersion: '10.11',
+      },
+      agentConfig: {
+        redisUrl: REDIS_URL,
+        rpcQueue: guestQueueName(instanceId),
+        conductorStream: ctx.names.conductorStream,
+        guestSecret: generateGuestSecret(),
+      },
     });
     const now = Date.now();
     expect((await watchdog.reconcile(new Date(now))).deletedServers).toEqual([]);
     expect((await watchdog.reconcile(new Date(now + GRACE_MS / 2))).deletedServers).toEqual([]);
-    expect((await watchdog.reconcile(new Date(now + GRACE_MS))).deletedServers).toEqual([instanceId]);
+    expect((await watchdog.reconcile(new Date(now + GRACE_MS))).deletedServers).toEqual([
+      instanceId,
+    ]);
     expect(await ctx.provider.getServer(instanceId)).toBeNull();
     expect(existsSync(ctx.instanceDir(instanceId))).toBe(false);
     expect(processesMentioning(ctx.instanceDir(instanceId))).toEqual([]);
@@ -121,15 +139,24 @@ describe('reconciliation', () => {
 
     expect(await ctx.row(orphanBuild)).toMatchObject({
       taskStatus: 'BUILDING_ERROR',
-      faultMessage: 'The build was interrupted before its server existed; delete the instance and create it again.',
+      faultMessage:
+        'The build was interrupted before its server existed; delete the instance and create it again.',
     });
     expect((await ctx.row(queuedBuild))?.taskStatus).toBe('BUILDING');
-    expect(await (await ctx.queue.getJob(`instance.delete-${lostDelete}`))?.getState()).toBe('waiting');
-    expect(await ctx.row(lostRestart)).toMatchObject({ taskStatus: 'NONE', faultMessage: 'The restart was interrupted; restart the instance again.' });
+    expect(await (await ctx.queue.getJob(`instance.delete-${lostDelete}`))?.getState()).toBe(
+      'waiting',
+    );
+    expect(await ctx.row(lostRestart)).toMatchObject({
+      taskStatus: 'NONE',
+      faultMessage: 'The restart was interrupted; restart the instance again.',
+    });
 
     // The delete job it queued is an ordinary one: a taskmanager finishes it.
     await ctx.startWorker({ roles: ['taskmanager'] });
-    await waitFor(async () => (await ctx.row(lostDelete)) === null, { timeoutMs: 30_000, what: 'the requeued delete to run' });
+    await waitFor(async () => (await ctx.row(lostDelete)) === null, {
+      timeoutMs: 30_000,
+      what: 'the requeued delete to run',
+    });
   });
 });
 

@@ -52,17 +52,29 @@ export class Watchdog {
 
   constructor(private readonly deps: WatchdogDeps) {
     const { keyPrefix, queuePrefix, tuning } = deps.settings;
-    this.heartbeatLease = new RedisLease(deps.redis, `${keyPrefix}:watchdog:heartbeats`, Math.max(10_000, tuning.watchdogIntervalMs * 3));
+    this.heartbeatLease = new RedisLease(
+      deps.redis,
+      `${keyPrefix}:watchdog:heartbeats`,
+      Math.max(10_000, tuning.watchdogIntervalMs * 3),
+    );
     this.reconcileLease = new RedisLease(deps.redis, `${keyPrefix}:watchdog:reconcile`, 5 * 60_000);
     this.queue = new Queue(TASKMANAGER_QUEUE, { connection: deps.redis, prefix: queuePrefix });
   }
 
   start(): void {
     const { tuning } = this.deps.settings;
-    this.every(tuning.watchdogIntervalMs, 'heartbeat expiry', () => this.heartbeatLease.runExclusive(async () => void (await this.expireSilentGuests())));
-    this.every(tuning.reconcileIntervalMs, 'reconciliation', () => this.reconcileLease.runExclusive(async () => void (await this.reconcile())));
+    this.every(tuning.watchdogIntervalMs, 'heartbeat expiry', () =>
+      this.heartbeatLease.runExclusive(async () => void (await this.expireSilentGuests())),
+    );
+    this.every(tuning.reconcileIntervalMs, 'reconciliation', () =>
+      this.reconcileLease.runExclusive(async () => void (await this.reconcile())),
+    );
     this.deps.logger.info(
-      { intervalMs: tuning.watchdogIntervalMs, reconcileIntervalMs: tuning.reconcileIntervalMs, expirySeconds: this.deps.settings.heartbeatExpirySeconds },
+      {
+        intervalMs: tuning.watchdogIntervalMs,
+        reconcileIntervalMs: tuning.reconcileIntervalMs,
+        expirySeconds: this.deps.settings.heartbeatExpirySeconds,
+      },
       'watchdog started',
     );
   }
@@ -80,7 +92,9 @@ export class Watchdog {
     const tick = () => {
       if (this.isStopped) return;
       const run = task()
-        .catch((error: unknown) => this.deps.logger.warn({ err: error }, `watchdog: ${what} failed`))
+        .catch((error: unknown) =>
+          this.deps.logger.warn({ err: error }, `watchdog: ${what} failed`),
+        )
         .finally(() => {
           this.running.delete(run);
           if (!this.isStopped) this.timers.push(setTimeout(tick, intervalMs));
@@ -104,8 +118,15 @@ export class Watchdog {
       select: { id: true, projectId: true, lastHeartbeatAt: true },
     });
     for (const row of rows) {
-      this.deps.logger.warn({ instanceId: row.id, lastHeartbeatAt: row.lastHeartbeatAt }, 'watchdog: the guest went silent; instance is SHUTDOWN');
-      await this.deps.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId: row.id });
+      this.deps.logger.warn(
+        { instanceId: row.id, lastHeartbeatAt: row.lastHeartbeatAt },
+        'watchdog: the guest went silent; instance is SHUTDOWN',
+      );
+      await this.deps.publisher.publish({
+        type: 'instance.changed',
+        projectId: row.projectId,
+        instanceId: row.id,
+      });
     }
     return rows.map((row) => row.id);
   }
@@ -129,7 +150,13 @@ export class Watchdog {
   async reconcile(now: Date = new Date()): Promise<ReconcileReport> {
     const { prisma, provider, publisher, settings, logger } = this.deps;
     const graceMs = settings.tuning.orphanGraceMs;
-    const report: ReconcileReport = { deletedServers: [], failedBuilds: [], adoptedBuilds: [], requeuedDeletes: [], endedRestarts: [] };
+    const report: ReconcileReport = {
+      deletedServers: [],
+      failedBuilds: [],
+      adoptedBuilds: [],
+      requeuedDeletes: [],
+      endedRestarts: [],
+    };
     const seen = new Set<string>();
 
     // Servers without a live row.
@@ -145,7 +172,10 @@ export class Watchdog {
     for (const server of servers) {
       if (liveIds.has(server.instanceId)) continue;
       if (!this.isSuspectFor(`server:${server.serverId}`, graceMs, now.getTime(), seen)) continue;
-      logger.warn({ serverId: server.serverId, instanceId: server.instanceId }, 'watchdog: deleting a server that has no instance');
+      logger.warn(
+        { serverId: server.serverId, instanceId: server.instanceId },
+        'watchdog: deleting a server that has no instance',
+      );
       await provider.deleteServer(server.serverId);
       report.deletedServers.push(server.serverId);
     }
@@ -153,13 +183,20 @@ export class Watchdog {
 
     // Builds nobody is running any more.
     const building = await prisma.instance.findMany({
-      where: { taskStatus: 'BUILDING', deletedAt: null, createdAt: { lt: new Date(now.getTime() - graceMs) } },
+      where: {
+        taskStatus: 'BUILDING',
+        deletedAt: null,
+        createdAt: { lt: new Date(now.getTime() - graceMs) },
+      },
       select: { id: true, projectId: true, serviceStatus: true },
     });
     for (const row of building) {
       if (LIVE_JOB_STATES.has(await this.jobState('instance.create', row.id))) continue;
       if (serverInstances.has(row.id) && row.serviceStatus === 'RUNNING') {
-        const { count } = await prisma.instance.updateMany({ where: { id: row.id, taskStatus: 'BUILDING' }, data: { taskStatus: 'NONE' } });
+        const { count } = await prisma.instance.updateMany({
+          where: { id: row.id, taskStatus: 'BUILDING' },
+          data: { taskStatus: 'NONE' },
+        });
         if (count > 0) report.adoptedBuilds.push(row.id);
       } else {
         const message = serverInstances.has(row.id)
@@ -172,11 +209,18 @@ export class Watchdog {
         if (count > 0) report.failedBuilds.push(row.id);
       }
       logger.warn({ instanceId: row.id }, 'watchdog: settled a build that no job runs');
-      await publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId: row.id });
+      await publisher.publish({
+        type: 'instance.changed',
+        projectId: row.projectId,
+        instanceId: row.id,
+      });
     }
 
     // Deletes whose job was lost or gave up: ask again (the deterministic job id keeps it to one).
-    const deleting = await prisma.instance.findMany({ where: { taskStatus: 'DELETING' }, select: { id: true } });
+    const deleting = await prisma.instance.findMany({
+      where: { taskStatus: 'DELETING' },
+      select: { id: true },
+    });
     for (const row of deleting) {
       const jobId = taskmanagerJobId('instance.delete', row.id);
       const job = await this.queue.getJob(jobId);
@@ -184,22 +228,37 @@ export class Watchdog {
       if (LIVE_JOB_STATES.has(state)) continue;
       if (job) await job.remove().catch(() => undefined);
       await enqueueTaskmanagerJob(this.queue, 'instance.delete', row.id, { instanceId: row.id });
-      logger.warn({ instanceId: row.id, previousState: state }, 'watchdog: queued the delete again');
+      logger.warn(
+        { instanceId: row.id, previousState: state },
+        'watchdog: queued the delete again',
+      );
       report.requeuedDeletes.push(row.id);
     }
 
     // Restarts whose job is gone (seen twice, so a restart being queued right now is left alone).
-    const rebooting = await prisma.instance.findMany({ where: { taskStatus: 'REBOOTING', deletedAt: null }, select: { id: true, projectId: true } });
+    const rebooting = await prisma.instance.findMany({
+      where: { taskStatus: 'REBOOTING', deletedAt: null },
+      select: { id: true, projectId: true },
+    });
     for (const row of rebooting) {
       if (LIVE_JOB_STATES.has(await this.jobState('instance.restart', row.id))) continue;
-      if (!this.isSuspectFor(`restart:${row.id}`, Math.min(graceMs, 60_000), now.getTime(), seen)) continue;
+      if (!this.isSuspectFor(`restart:${row.id}`, Math.min(graceMs, 60_000), now.getTime(), seen))
+        continue;
       const { count } = await prisma.instance.updateMany({
         where: { id: row.id, taskStatus: 'REBOOTING' },
-        data: { taskStatus: 'NONE', faultMessage: 'The restart was interrupted; restart the instance again.', faultAt: now },
+        data: {
+          taskStatus: 'NONE',
+          faultMessage: 'The restart was interrupted; restart the instance again.',
+          faultAt: now,
+        },
       });
       if (count === 0) continue;
       report.endedRestarts.push(row.id);
-      await publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId: row.id });
+      await publisher.publish({
+        type: 'instance.changed',
+        projectId: row.projectId,
+        instanceId: row.id,
+      });
     }
 
     for (const key of this.suspects.keys()) if (!seen.has(key)) this.suspects.delete(key);
