@@ -5,6 +5,7 @@
 //   npm test             set up everything and run every test (unit, integration, e2e)
 //   node scripts/coffer.mjs services [start|stop|env]   the embedded PostgreSQL and Redis
 //   node scripts/coffer.mjs stop                        stop the embedded services
+//   node scripts/coffer.mjs bench <name>                run bench/<name>.ts (npm run bench:<name>)
 //
 // Settings (all optional): COFFER_DATA_DIR, COFFER_PG_PORT, COFFER_REDIS_PORT, PORT, HOST,
 // DATABASE_URL and REDIS_URL (use external services instead of the embedded ones).
@@ -21,6 +22,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PROFILES = {
   start: { dataDir: path.join(root, '.coffer'), pgPort: 55432, redisPort: 56379, webPort: 3000, database: 'coffer' },
   test: { dataDir: path.join(root, '.coffer-test'), pgPort: 55442, redisPort: 56389, webPort: 3100, database: 'coffer_test' },
+  bench: { dataDir: path.join(root, '.coffer-bench'), pgPort: 55452, redisPort: 56399, webPort: 3200, database: 'coffer_bench' },
 };
 
 function resolveProfile(name) {
@@ -53,6 +55,7 @@ function setup({ forTests }) {
   ensureSystemPackages(forTests ? [...RUNTIME_PACKAGES, ...TEST_PACKAGES] : RUNTIME_PACKAGES);
   ensureNodeModules(root);
   ensurePrismaClient(root);
+  buildGuest();
 }
 
 /** Starts the embedded services (unless external URLs are given) and returns the env for Coffer. */
@@ -106,6 +109,12 @@ function seed(env) {
 function buildWeb(env) {
   log.step('building the console (next build)');
   run('npx', ['turbo', 'run', 'build', '--filter=@coffer/web', '--output-logs=errors-only'], { env, cwd: root });
+}
+
+/** The guest agent runs as one bundled file (small, and packable for a VM image). */
+function buildGuest() {
+  log.step('bundling the guest agent');
+  run('npm', ['run', 'build', '-w', '@coffer/guest'], { cwd: root, quiet: true });
 }
 
 async function commandStart() {
@@ -262,6 +271,32 @@ async function commandTest() {
   process.exit(failedSteps.length || failed ? 1 : 0);
 }
 
+/** Runs bench/<name>.ts against its own services and a fresh, migrated and seeded database. */
+async function commandBench(name) {
+  if (!name || !/^[a-z0-9-]+$/.test(name) || !fs.existsSync(path.join(root, 'bench', `${name}.ts`))) {
+    const available = fs.readdirSync(path.join(root, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+    throw new SetupError(`unknown benchmark "${name ?? ''}"; available: ${available.join(', ')}`);
+  }
+  const profile = resolveProfile('bench');
+  setup({ forTests: false });
+  const { env, adminUrl } = await startServices(profile);
+  let benchEnv = { ...process.env, ...env, NODE_ENV: 'production', LOG_LEVEL: 'warn' };
+  if (adminUrl) {
+    recreateDatabase(adminUrl, profile.database);
+    benchEnv = { ...benchEnv, DATABASE_URL: adminUrl.replace(/\/postgres$/, `/${profile.database}`) };
+  }
+  deployMigrations(benchEnv);
+  seed(benchEnv);
+  log.step(`running bench/${name}.ts`);
+  // The benchmark calls the API's procedures in-process: resolve the web app's `~/` paths,
+  // and the server-only marker as a server would.
+  const code = await runAsync(process.execPath, ['--conditions=react-server', '--import', 'tsx', path.join(root, 'bench', `${name}.ts`)], {
+    cwd: root,
+    env: { ...benchEnv, TSX_TSCONFIG_PATH: path.join(root, 'apps/web/tsconfig.json'), COFFER_BENCH_DIR: path.join(profile.dataDir, name) },
+  });
+  process.exit(code);
+}
+
 async function commandServices(action = 'start') {
   const profile = resolveProfile(process.env.COFFER_PROFILE === 'test' ? 'test' : 'start');
   if (action === 'stop') return commandStop();
@@ -279,7 +314,7 @@ async function commandServices(action = 'start') {
 }
 
 async function commandStop() {
-  for (const name of ['start', 'test']) {
+  for (const name of ['start', 'test', 'bench']) {
     const profile = resolveProfile(name);
     if (!fs.existsSync(path.join(profile.dataDir, 'secrets.json'))) continue;
     const secrets = loadSecrets(profile.dataDir);
@@ -294,11 +329,12 @@ const commands = {
   setup: () => setup({ forTests: process.argv.includes('--test') }),
   services: () => commandServices(process.argv[3]),
   stop: commandStop,
+  bench: () => commandBench(process.argv[3]),
 };
 
 const command = commands[process.argv[2]];
 if (!command) {
-  console.error('usage: node scripts/coffer.mjs <start|test|setup|services [start|stop|env]|stop>');
+  console.error('usage: node scripts/coffer.mjs <start|test|setup|services [start|stop|env]|stop|bench <name>>');
   process.exit(2);
 }
 try {

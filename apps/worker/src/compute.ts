@@ -10,11 +10,12 @@ import {
   type GuestCommand,
 } from '@coffer/compute';
 
+import { GUEST_BUNDLE_PATH, guestLaunchCommand } from '@coffer/guest/launch';
+
 import { type WorkerSettings } from './settings';
 
 /** The repository's root, found from this file (never from the cwd). */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const GUEST_BUNDLE = join(REPO_ROOT, 'apps', 'guest', 'dist', 'guest.mjs');
 const GUEST_SOURCE_ENTRY = join(REPO_ROOT, 'apps', 'guest', 'src', 'main.ts');
 
 export class ComputeProviderUnavailableError extends Error {
@@ -30,8 +31,9 @@ export class ComputeProviderUnavailableError extends Error {
  * tsx. The guest runs with its instance directory as cwd, so tsx is given by absolute URL.
  */
 export function resolveGuestCommand(): GuestCommand & { kind: 'bundle' | 'source' } {
-  if (existsSync(GUEST_BUNDLE)) {
-    return { kind: 'bundle', command: process.execPath, args: [GUEST_BUNDLE] };
+  if (existsSync(GUEST_BUNDLE_PATH)) {
+    // The bundle, with the guest's own V8 flags for a small idle footprint.
+    return { kind: 'bundle', ...guestLaunchCommand() };
   }
   const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return {

@@ -13,6 +13,11 @@ export interface MariadbLayout {
   installDir: string;
   /** The defaults file, in the volume so it survives with the data. */
   myCnf: string;
+  /**
+   * The server's temporary files, on its own volume: never the shared /tmp, where servers
+   * (and concurrent mariadb-install-db bootstraps) would collide on temporary table names.
+   */
+  tmpDir: string;
   runDir: string;
   socket: string;
   pidFile: string;
@@ -40,6 +45,7 @@ export function layoutOf(
     datadir: join(volumeDir, 'data'),
     installDir: join(volumeDir, 'data.installing'),
     myCnf: join(volumeDir, 'my.cnf'),
+    tmpDir: join(volumeDir, 'tmp'),
     runDir,
     socket: join(runDir, 'mysqld.sock'),
     pidFile: join(runDir, 'mysqld.pid'),

@@ -170,6 +170,7 @@ export class MariadbManager implements DatastoreManager {
           socket: this.layout.socket,
           pidFile: this.layout.pidFile,
           logError: this.layout.logError,
+          tmpDir: this.layout.tmpDir,
           overrides: params.configOverrides,
         }),
       );

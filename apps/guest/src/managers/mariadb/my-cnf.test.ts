@@ -80,6 +80,7 @@ describe('renderMyCnf', () => {
     socket: '/r/mysqld.sock',
     pidFile: '/r/mysqld.pid',
     logError: '/l/mariadb.err',
+    tmpDir: '/v/tmp',
   };
 
   it('writes the paths, identity, binlog and sizing', () => {
@@ -91,6 +92,8 @@ describe('renderMyCnf', () => {
       'socket = /r/mysqld.sock',
       'pid-file = /r/mysqld.pid',
       'log-error = /l/mariadb.err',
+      // Temporary files on the instance's own volume, never the shared /tmp.
+      'tmpdir = /v/tmp',
       'port = 33100',
       'bind-address = 127.0.0.1',
       'skip-name-resolve',

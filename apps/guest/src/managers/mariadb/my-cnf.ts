@@ -91,6 +91,7 @@ export interface MyCnfInput {
   socket: string;
   pidFile: string;
   logError: string;
+  tmpDir: string;
   overrides?: Record<string, z.infer<typeof configValueSchema>>;
 }
 
@@ -164,6 +165,7 @@ export function renderMyCnf(input: MyCnfInput): string {
     `socket = ${input.socket}`,
     `pid-file = ${input.pidFile}`,
     `log-error = ${input.logError}`,
+    `tmpdir = ${input.tmpDir}`,
     `port = ${input.port}`,
     `bind-address = ${input.bindAddress}`,
     'skip-name-resolve',

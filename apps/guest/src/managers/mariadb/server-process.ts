@@ -107,9 +107,11 @@ export class MariadbServer {
   prepareRuntimeDirs(account: ServerAccount): void {
     mkdirSync(this.layout.runDir, { recursive: true, mode: 0o755 });
     mkdirSync(this.layout.logDir, { recursive: true });
+    mkdirSync(this.layout.tmpDir, { recursive: true, mode: 0o750 });
     closeSync(openSync(this.layout.logError, 'a', 0o640));
     if (account.owner) {
       lchownSync(this.layout.runDir, account.owner.uid, account.owner.gid);
+      lchownSync(this.layout.tmpDir, account.owner.uid, account.owner.gid);
       lchownSync(this.layout.logError, account.owner.uid, account.owner.gid);
     }
   }
