@@ -9,6 +9,8 @@ process.env.NEXT_TELEMETRY_DISABLED ??= '1';
  * (system font stack, no remote images).
  */
 const nextConfig: NextConfig = {
+  // Separate build dirs let several builds (e.g. parallel e2e runs) live side by side.
+  distDir: process.env.COFFER_NEXT_DIST_DIR ?? '.next',
   reactStrictMode: true,
   poweredByHeader: false,
   transpilePackages: ['@coffer/db', '@coffer/contracts'],
