@@ -2,7 +2,13 @@ import { z } from 'zod';
 
 import { sealedSecretSchema } from './sealed';
 import { serviceStatusSchema } from './status';
-import { databaseNameSchema, initialDatabaseSchema, userHostSchema, userNameSchema } from './validation';
+import {
+  databaseNameSchema,
+  databaseSpecSchema,
+  initialDatabaseSchema,
+  userHostSchema,
+  userNameSchema,
+} from './validation';
 
 /**
  * The guest agent's RPC (Trove's guestagent API). The taskmanager adds a BullMQ job to the
@@ -24,6 +30,54 @@ export const guestUserSpecSchema = z.object({
   databases: z.array(databaseNameSchema),
 });
 export type GuestUserSpec = z.infer<typeof guestUserSpecSchema>;
+
+/** A database as a guest reports it (names are the server's: shown, never trusted as input). */
+export const databaseInfoSchema = z.object({
+  name: z.string(),
+  characterSet: z.string(),
+  collation: z.string(),
+});
+export type DatabaseInfo = z.infer<typeof databaseInfoSchema>;
+
+/** A tenant's account as a guest reports it, with the databases it has access to. */
+export const databaseUserInfoSchema = z.object({
+  name: z.string(),
+  host: z.string(),
+  databases: z.array(z.string()),
+});
+export type DatabaseUserInfo = z.infer<typeof databaseUserInfoSchema>;
+
+/** Names one account: `'name'@'host'`. */
+export const accountSchema = z.object({ name: userNameSchema, host: userHostSchema });
+export type Account = z.infer<typeof accountSchema>;
+
+/**
+ * How a guest refuses a method for a reason its caller can fix (the database exists, the
+ * user is not there): the job fails with the reason `<CODE>[<field>]: <message>`, which
+ * {@link parseGuestFailure} reads back. Any other failure reason is the guest's own trouble.
+ */
+export const GUEST_FAILURE_CODES = ['BAD_REQUEST', 'NOT_FOUND', 'CONFLICT'] as const;
+export type GuestFailureCode = (typeof GUEST_FAILURE_CODES)[number];
+export interface GuestFailure {
+  code: GuestFailureCode;
+  message: string;
+  /** The param the failure is about (`name`, `databases`...), when there is one. */
+  field?: string;
+}
+
+export function formatGuestFailure({ code, message, field }: GuestFailure): string {
+  return `${code}${field ? `[${field}]` : ''}: ${message}`;
+}
+
+export function parseGuestFailure(reason: string): GuestFailure | null {
+  const match = /^(BAD_REQUEST|NOT_FOUND|CONFLICT)(?:\[([A-Za-z0-9_.]+)\])?: ([\s\S]*)$/.exec(reason);
+  if (!match) return null;
+  return {
+    code: match[1] as GuestFailureCode,
+    message: match[3]!,
+    ...(match[2] ? { field: match[2] } : {}),
+  };
+}
 
 export const configValueSchema = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -53,6 +107,73 @@ export const guestMethods = {
   get_status: {
     params: z.object({}),
     result: z.object({ serviceStatus: serviceStatusSchema, mariadbVersion: z.string().nullable() }),
+  },
+  /** The tenant's databases (system schemas left out), by name (Trove's list_databases). */
+  list_databases: {
+    params: z.object({}),
+    result: z.object({ databases: z.array(databaseInfoSchema) }),
+  },
+  /** Creates one database; CONFLICT when it exists. */
+  create_database: {
+    params: databaseSpecSchema,
+    result: z.object({ database: databaseInfoSchema }),
+  },
+  /** Drops one database; NOT_FOUND when there is none. */
+  delete_database: {
+    params: z.object({ name: databaseNameSchema }),
+    result: z.object({}),
+  },
+  /** The tenant's accounts with their databases; root, the guest's own account and system accounts left out. */
+  list_users: {
+    params: z.object({}),
+    result: z.object({ users: z.array(databaseUserInfoSchema) }),
+  },
+  /** Creates an account (password sealed, associated data `user:<name>`) with access to existing databases; CONFLICT when it exists. */
+  create_user: {
+    params: guestUserSpecSchema,
+    result: z.object({ user: databaseUserInfoSchema }),
+  },
+  /** Changes an account's host (its grants move with it) and/or password (sealed, `user:<name>`) (Trove's update_attributes). */
+  update_user: {
+    params: accountSchema
+      .extend({ newHost: userHostSchema.optional(), newPassword: sealedSecretSchema.optional() })
+      .refine((params) => params.newHost !== undefined || params.newPassword !== undefined, {
+        message: 'nothing to change',
+      }),
+    result: z.object({ user: databaseUserInfoSchema }),
+  },
+  /** Drops an account; NOT_FOUND when there is none. */
+  delete_user: {
+    params: accountSchema,
+    result: z.object({}),
+  },
+  /** The databases an account has access to (Trove's list_access). */
+  list_access: {
+    params: accountSchema,
+    result: z.object({ databases: z.array(z.string()) }),
+  },
+  /** Grants an account everything on each of the (existing) databases. */
+  grant_access: {
+    params: accountSchema.extend({ databases: z.array(databaseNameSchema).min(1).max(100) }),
+    result: z.object({ databases: z.array(z.string()) }),
+  },
+  /** Revokes an account's access to one database; NOT_FOUND when it had none. */
+  revoke_access: {
+    params: accountSchema.extend({ database: databaseNameSchema }),
+    result: z.object({ databases: z.array(z.string()) }),
+  },
+  /**
+   * Creates `root`@`%` with every privilege, or sets its password when it exists. The password
+   * is generated by the control plane and sealed (associated data `user:root`); it never comes back.
+   */
+  enable_root: {
+    params: z.object({ password: sealedSecretSchema }),
+    result: z.object({}),
+  },
+  /** Drops every remote root account: root is `root`@`localhost` by unix_socket only again. */
+  disable_root: {
+    params: z.object({}),
+    result: z.object({}),
   },
 } as const;
 

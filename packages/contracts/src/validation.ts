@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { characterSetOfCollation, isSupportedCharacterSet, isSupportedCollation } from './character-sets';
+
 /**
  * Input rules shared by the API (which answers bad input with field errors) and the guest
  * (which re-checks before it touches the server). Modelled on Trove's MySQL rules, stricter
@@ -62,17 +64,58 @@ export const userNameSchema = z
   });
 
 /**
- * A MySQL account host: `%`, `localhost`, an IPv4 address or pattern with `%`/`_`
- * wildcards, an address/netmask pair, or a host name (optionally with wildcards).
+ * A MySQL account host, as the server can match it. The server runs with `skip-name-resolve`,
+ * so a host *name* (or a pattern of names) would never match a client: only `%` (anywhere),
+ * `localhost` (the socket), an IPv4 address, an IPv4 pattern with the `%` and `_` wildcards
+ * (`10.0.%`, `192.168.1._`), or an address/netmask pair (`10.0.0.0/255.255.0.0`).
  */
+export const USER_HOST_MAX = 255;
+const HOST_ERROR =
+  'Host must be %, localhost, an IPv4 address, a pattern such as 10.0.% or 192.168.1._, or address/netmask such as 10.0.0.0/255.255.0.0';
+
+function parseIpv4(text: string): number | null {
+  const parts = text.split('.');
+  if (parts.length !== 4) return null;
+  let value = 0;
+  for (const part of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) return null;
+    value = value * 256 + Number(part);
+  }
+  return value;
+}
+
+function isIpv4Pattern(text: string): boolean {
+  if (!/[%_]/.test(text)) return false;
+  const parts = text.split('.');
+  if (parts.length > 4) return false;
+  // Fewer than four parts only as a prefix: the last one must end with % (10.0.% matches 10.0.x.y).
+  if (parts.length < 4 && !parts.at(-1)!.endsWith('%')) return false;
+  return parts.every((part) =>
+    /[%_]/.test(part) ? /^[0-9%_]{1,3}$/.test(part) : parseIpv4(`${part}.0.0.0`) !== null,
+  );
+}
+
+function isNetmaskPair(text: string): boolean {
+  const [address, mask, ...rest] = text.split('/');
+  if (rest.length > 0 || address === undefined || mask === undefined) return false;
+  const addressValue = parseIpv4(address);
+  const maskValue = parseIpv4(mask);
+  if (addressValue === null || maskValue === null) return false;
+  // A mask is ones then zeros; the address has no bits outside it (or it would match nothing).
+  const inverted = 0xffffffff - maskValue;
+  return (inverted & (inverted + 1)) === 0 && addressValue % (inverted + 1) === 0;
+}
+
+export function isValidUserHost(host: string): boolean {
+  if (host === '%' || host === 'localhost') return true;
+  return parseIpv4(host) !== null || isIpv4Pattern(host) || isNetmaskPair(host);
+}
+
 export const userHostSchema = z
   .string()
   .min(1, 'Host is required')
-  .max(255, 'Host must be at most 255 characters')
-  .regex(
-    /^(%|localhost|[0-9%_]+(\.[0-9%_]+){0,3}(\/[0-9.]+)?|[A-Za-z0-9%_]([A-Za-z0-9%_-]*)(\.[A-Za-z0-9%_-]+)*)$/,
-    'Host must be %, localhost, an IPv4 address or pattern (10.0.%), address/netmask, or a host name',
-  );
+  .max(USER_HOST_MAX, `Host must be at most ${USER_HOST_MAX} characters`)
+  .refine(isValidUserHost, HOST_ERROR);
 
 export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 128;
@@ -85,17 +128,34 @@ export const databasePasswordSchema = z
     message: 'Password must contain letters and digits',
   });
 
-/** MySQL character set and collation names (the server rejects unknown ones). */
+/** Character sets and collations the server supports (see character-sets.ts). */
 export const characterSetSchema = z
   .string()
-  .regex(/^[a-z0-9]{1,32}$/, 'Character set must be a name such as utf8mb4');
+  .refine(isSupportedCharacterSet, 'Unknown character set: choose one the server supports, such as utf8mb4');
 export const collationSchema = z
   .string()
-  .regex(/^[a-z0-9_]{1,64}$/, 'Collation must be a name such as utf8mb4_unicode_ci');
+  .refine(isSupportedCollation, 'Unknown collation: choose one the server supports, such as utf8mb4_unicode_ci');
 
-export const initialDatabaseSchema = z.object({
-  name: databaseNameSchema,
-  characterSet: characterSetSchema.optional(),
-  collation: collationSchema.optional(),
-});
+/** A database to create: its name, and optionally its character set and a collation of that set. */
+export const databaseSpecSchema = z
+  .object({
+    name: databaseNameSchema,
+    characterSet: characterSetSchema.optional(),
+    collation: collationSchema.optional(),
+  })
+  .superRefine((database, ctx) => {
+    if (!database.characterSet || !database.collation) return;
+    const owner = characterSetOfCollation(database.collation);
+    if (owner && isSupportedCharacterSet(database.characterSet) && owner !== database.characterSet) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['collation'],
+        message: `Collation ${database.collation} belongs to ${owner}, not to ${database.characterSet}`,
+      });
+    }
+  });
+export type DatabaseSpec = z.infer<typeof databaseSpecSchema>;
+
+/** A database created with the instance. */
+export const initialDatabaseSchema = databaseSpecSchema;
 export type InitialDatabase = z.infer<typeof initialDatabaseSchema>;
