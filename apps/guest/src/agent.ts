@@ -34,6 +34,8 @@ export class GuestAgent {
     private readonly config: GuestConfig,
     env: GuestEnv,
     private readonly logger: Logger,
+    /** The early install started by main.ts before this module loaded, if any. */
+    earlyInstall: Promise<void> | null = null,
   ) {
     const { agent, info } = config;
     const keys = guestKeys(agent.guestSecret);
@@ -63,6 +65,7 @@ export class GuestAgent {
       findBinaries: () =>
         findMariadbBinaries({ path: env.PATH, binDir: env.COFFER_GUEST_MARIADB_BIN_DIR }),
       path: env.PATH,
+      earlyInstall,
       logger: logger.child({ component: 'mariadb' }),
       events: {
         onStatusChange: () => this.heartbeat.nudge(),

@@ -1,9 +1,6 @@
 import { parseArgs } from 'node:util';
 
-import { GuestAgent } from './agent';
-import { GuestConfigError, loadGuestConfig } from './config';
-import { parseGuestEnv } from './env';
-import { createLogger } from './logger';
+import { beginEarlyInstall } from './boot/early-install';
 
 /**
  * The guest agent's entry: `node guest.mjs --config-dir <dir>`. The compute provider starts
@@ -26,41 +23,11 @@ async function main(): Promise<void> {
   }
   if (!configDir) fail('missing --config-dir <dir>\nusage: guest --config-dir <dir>', 2);
 
-  let env;
-  let config;
-  try {
-    env = parseGuestEnv();
-    config = loadGuestConfig(configDir);
-  } catch (error) {
-    const message = error instanceof GuestConfigError ? error.message : (error as Error).message;
-    fail(`refusing to start: ${message}`, 1);
-  }
-
-  const logger = createLogger(config.agent.logLevel, { instanceId: config.info.instanceId });
-  const agent = new GuestAgent(config, env, logger);
-
-  const stop = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'signal received');
-    agent.shutdown().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  process.on('uncaughtException', (error) => {
-    logger.fatal({ err: error }, 'uncaught exception');
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (error) => {
-    logger.fatal({ err: error }, 'unhandled rejection');
-    process.exit(1);
-  });
-
-  await agent.start();
+  // Start installing the datadir at once (when the agent config allows it), then load the
+  // agent: Node parses the bundle's heavy part while mariadb-install-db runs.
+  const earlyInstall = beginEarlyInstall(configDir);
+  const { runGuest } = await import('./run-guest');
+  await runGuest(configDir, earlyInstall);
 }
 
 void main();

@@ -126,6 +126,7 @@ export function instanceFiles(provider: LocalComputeProvider, instanceId: string
   );
   return {
     root,
+    volumeDir: agent.datastore.volumeDir,
     runDir: agent.datastore.runDir,
     socket: join(agent.datastore.runDir, 'mysqld.sock'),
     serverPidFile: join(agent.datastore.runDir, 'mysqld.pid'),
@@ -212,7 +213,8 @@ export class GuestHarness {
     });
   }
 
-  async createInstance(): Promise<TestInstance> {
+  /** `preinstall`: say in the agent config what the server will be sized for (the early install). */
+  async createInstance(options: { preinstall?: { memoryMb: number; vcpus: number } } = {}): Promise<TestInstance> {
     const instanceId = randomUUID();
     const projectId = randomUUID();
     const guestSecret = generateGuestSecret();
@@ -230,6 +232,7 @@ export class GuestHarness {
         guestSecret,
         heartbeatIntervalSeconds: this.heartbeatIntervalSeconds,
         logLevel: 'debug',
+        ...(options.preinstall ? { preinstall: options.preinstall } : {}),
       },
     });
     const reader = new Redis(REDIS_URL, { maxRetriesPerRequest: null });

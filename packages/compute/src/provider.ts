@@ -12,7 +12,7 @@ export type GuestAgentSettings = Pick<
   GuestAgentConfig,
   'redisUrl' | 'rpcQueue' | 'conductorStream' | 'guestSecret'
 > &
-  Partial<Pick<GuestAgentConfig, 'heartbeatIntervalSeconds' | 'logLevel'>>;
+  Partial<Pick<GuestAgentConfig, 'heartbeatIntervalSeconds' | 'logLevel' | 'preinstall'>>;
 
 export interface ServerSpec {
   instanceId: string;

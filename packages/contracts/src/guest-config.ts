@@ -41,5 +41,14 @@ export const guestAgentConfigSchema = z.object({
     runDir: z.string().min(1),
   }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /**
+   * What the server will be sized for, when it is known at create time: the guest then
+   * installs the datadir while it boots, before `prepare` arrives, which takes the guest's own
+   * start-up off the provisioning path. Absent when the volume will be filled otherwise (a
+   * restore, a replica): the guest then waits for `prepare`.
+   */
+  preinstall: z
+    .object({ memoryMb: z.number().int().positive(), vcpus: z.number().int().positive() })
+    .optional(),
 });
 export type GuestAgentConfig = z.infer<typeof guestAgentConfigSchema>;

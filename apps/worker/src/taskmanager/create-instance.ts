@@ -185,6 +185,9 @@ async function createServer(
           conductorStream: ctx.settings.conductorStream,
           guestSecret,
           heartbeatIntervalSeconds: ctx.settings.heartbeatIntervalSeconds,
+          // A fresh server: the guest may install the datadir while it boots. (Not for a
+          // volume that will be filled from a backup or a source.)
+          preinstall: { memoryMb: row.flavor.ramMb, vcpus: row.flavor.vcpus },
         },
       });
       return { row, server };

@@ -71,7 +71,9 @@ export function ensureAdminCredentials(layout: MariadbLayout): {
 
 async function loadDriver(): Promise<typeof Mysql> {
   // Loaded on first use: an idle guest that never talks SQL does not pay for the driver.
-  return import('mysql2/promise');
+  // mysql2 is CommonJS: as a split chunk of the bundle its API arrives as the default export.
+  const driver = (await import('mysql2/promise')) as typeof Mysql & { default?: typeof Mysql };
+  return typeof driver.createConnection === 'function' ? driver : driver.default!;
 }
 
 /** A connection over the server's socket as `user` (with `password`, or by unix_socket when none). */

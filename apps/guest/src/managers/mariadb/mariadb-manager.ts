@@ -50,6 +50,8 @@ export interface MariadbManagerOptions {
   findBinaries: () => MariadbBinaries;
   /** PATH for the server's tools. */
   path: string;
+  /** An install of the datadir already under way since the guest started (see boot/early-install.ts). */
+  earlyInstall?: Promise<void> | null;
   logger: Logger;
   events: ManagerEvents;
   /** How long a ping may take before the server counts as not answering. */
@@ -100,6 +102,8 @@ export class MariadbManager implements DatastoreManager {
   }
 
   async boot(): Promise<void> {
+    // A fresh server being installed early has nothing to bring back: prepare starts it.
+    if (this.options.earlyInstall) return;
     if (!this.server.isInstalled() || !this.server.hasConfig()) return;
     try {
       const outcome = await this.server.start(this.serverAccount());
@@ -176,7 +180,11 @@ export class MariadbManager implements DatastoreManager {
       );
       this.server.prepareRuntimeDirs(account);
     });
-    await step('Initializing the database files', () => this.server.install(account));
+    await step('Initializing the database files', async () => {
+      // The early install (if any) never rejects; when it did not finish the job, install does.
+      await this.options.earlyInstall;
+      return this.server.install(account);
+    });
     await step('Starting the database server', () => this.server.start(account));
 
     const connection = await step('Connecting to the database server', () => this.connectAsAdmin());

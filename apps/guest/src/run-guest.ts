@@ -1,0 +1,53 @@
+import { GuestAgent } from './agent';
+import { GuestConfigError, loadGuestConfig } from './config';
+import { parseGuestEnv } from './env';
+import { createLogger } from './logger';
+
+/**
+ * The guest agent proper, loaded by main.ts after the early install has started (this module
+ * and what it imports are most of the bundle: loading them overlaps with mariadb-install-db).
+ */
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`coffer-guest: ${message}\n`);
+  process.exit(code);
+}
+
+export async function runGuest(configDir: string, earlyInstall: Promise<void> | null): Promise<void> {
+  let env;
+  let config;
+  try {
+    env = parseGuestEnv();
+    config = loadGuestConfig(configDir);
+  } catch (error) {
+    const message = error instanceof GuestConfigError ? error.message : (error as Error).message;
+    fail(`refusing to start: ${message}`, 1);
+  }
+
+  const logger = createLogger(config.agent.logLevel, { instanceId: config.info.instanceId });
+  const agent = new GuestAgent(config, env, logger, earlyInstall);
+
+  const stop = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'signal received');
+    agent.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (error) => {
+    logger.fatal({ err: error }, 'unhandled rejection');
+    process.exit(1);
+  });
+
+  await agent.start();
+}
+
