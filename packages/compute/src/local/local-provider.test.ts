@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ComputeError, type ServerSpec } from '../provider';
 import { LocalComputeProvider } from './local-provider';
 import { allocatePort, canBindPort } from './port-allocator';
-import { findProcesses, readCmdline, waitFor } from './processes';
+import { findProcesses, readCmdline, waitFor } from '@coffer/host';
 
 const FAKE_GUEST = resolve(fileURLToPath(new URL('../../test/fake-guest.mjs', import.meta.url)));
 const baseDir = join(

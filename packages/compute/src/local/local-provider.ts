@@ -31,10 +31,10 @@ import {
   type ServerSpec,
   type ServerStatus,
 } from '../provider';
-import { writeFileAtomic } from './files';
+import { writeFileAtomic } from '@coffer/host';
 import { KeyedMutex } from './keyed-mutex';
 import { allocatePort, DEFAULT_PORT_RANGE, type PortRange } from './port-allocator';
-import { findProcesses, isOurProcess, readPidFile, terminateProcess } from './processes';
+import { findProcesses, isOurProcess, readPidFile, terminateProcess } from '@coffer/host';
 
 /**
  * The embedded compute provider: a "server" is a directory and a guest process on this

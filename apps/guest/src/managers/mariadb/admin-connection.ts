@@ -5,7 +5,7 @@ import { GUEST_ADMIN_USER } from '@coffer/contracts';
 import type * as Mysql from 'mysql2/promise';
 import { type Connection } from 'mysql2/promise';
 
-import { writeFileAtomic } from '../../lib/files';
+import { writeFileAtomic } from '@coffer/host';
 import { type MariadbLayout } from './layout';
 import { type PingResult } from './ping';
 

@@ -12,7 +12,7 @@ import { type Connection } from 'mysql2/promise';
 import { type Logger } from 'pino';
 import { z } from 'zod';
 
-import { writeFileAtomic } from '../../lib/files';
+import { writeFileAtomic } from '@coffer/host';
 import {
   type DatastoreManager,
   type ManagerEvents,

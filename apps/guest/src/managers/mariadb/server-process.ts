@@ -15,8 +15,7 @@ import { join } from 'node:path';
 
 import { type Logger } from 'pino';
 
-import { writeFileAtomic } from '../../lib/files';
-import { isOurProcess, readPidFile, terminateProcess, waitFor } from '../../lib/processes';
+import { isOurProcess, readPidFile, terminateProcess, waitFor, writeFileAtomic } from '@coffer/host';
 import { type MariadbBinaries } from './binaries';
 import { type MariadbLayout } from './layout';
 import { pingServer, type PingResult } from './ping';
