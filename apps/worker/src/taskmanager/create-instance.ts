@@ -13,6 +13,7 @@ import {
   type Operation,
   type OperationContext,
   type OperationResult,
+  recordInstanceFault,
 } from './operation';
 
 /**
@@ -390,25 +391,16 @@ function formatSeconds(seconds: number): string {
   return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(1);
 }
 
-async function recordFailure(
+function recordFailure(
   ctx: Omit<OperationContext, 'signal'>,
   instanceId: string,
   fault: Fault,
 ): Promise<void> {
-  const rows = await ctx.prisma.instance.updateManyAndReturn({
-    where: { id: instanceId, taskStatus: 'BUILDING', deletedAt: null },
-    data: {
-      taskStatus: 'BUILDING_ERROR',
-      faultMessage: fault.message,
-      faultDetails: fault.details ?? null,
-      faultAt: new Date(),
-    },
-    select: { projectId: true },
+  return recordInstanceFault(ctx, instanceId, fault, {
+    what: 'instance build',
+    fromTask: 'BUILDING',
+    toTask: 'BUILDING_ERROR',
   });
-  const [row] = rows;
-  if (!row) return;
-  ctx.logger.warn({ fault: fault.message }, 'instance build failed');
-  await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
 }
 
 export const createInstanceOperation: Operation<InstanceCreateJob> = { run, recordFailure };

@@ -7,6 +7,7 @@ import {
   type Operation,
   type OperationContext,
   type OperationResult,
+  recordInstanceFault,
 } from './operation';
 
 /**
@@ -59,20 +60,12 @@ async function run(ctx: OperationContext, payload: InstanceDeleteJob): Promise<O
 }
 
 /** A delete that keeps failing stays DELETING with the reason; the watchdog tries it again later. */
-async function recordFailure(
+function recordFailure(
   ctx: Omit<OperationContext, 'signal'>,
   instanceId: string,
   fault: Fault,
 ): Promise<void> {
-  const rows = await ctx.prisma.instance.updateManyAndReturn({
-    where: { id: instanceId },
-    data: { faultMessage: fault.message, faultDetails: fault.details ?? null, faultAt: new Date() },
-    select: { projectId: true },
-  });
-  const [row] = rows;
-  if (!row) return;
-  ctx.logger.error({ fault: fault.message }, 'instance delete failed');
-  await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
+  return recordInstanceFault(ctx, instanceId, fault, { what: 'instance delete', level: 'error' });
 }
 
 export const deleteInstanceOperation: Operation<InstanceDeleteJob> = { run, recordFailure };

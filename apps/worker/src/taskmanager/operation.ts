@@ -1,4 +1,5 @@
 import { type ComputeProvider } from '@coffer/compute';
+import { type TaskStatus } from '@coffer/contracts';
 import { type PrismaClient } from '@coffer/db';
 import { type Redis } from 'ioredis';
 
@@ -62,4 +63,34 @@ export interface Operation<P> {
 
 export function skipped(reason: string): OperationResult {
   return { outcome: 'skipped', reason };
+}
+
+/**
+ * Writes a failure for good on the instance: the fault the tenant reads, and (when
+ * `fromTask` is given) the task status it ends in, only if the instance is still in
+ * `fromTask` (a delete that came meanwhile wins). Then tells the consoles.
+ */
+export async function recordInstanceFault(
+  ctx: Omit<OperationContext, 'signal'>,
+  instanceId: string,
+  fault: Fault,
+  options: { what: string; fromTask?: TaskStatus; toTask?: TaskStatus; level?: 'warn' | 'error' },
+): Promise<void> {
+  const rows = await ctx.prisma.instance.updateManyAndReturn({
+    where: {
+      id: instanceId,
+      ...(options.fromTask ? { taskStatus: options.fromTask, deletedAt: null } : {}),
+    },
+    data: {
+      ...(options.toTask ? { taskStatus: options.toTask } : {}),
+      faultMessage: fault.message,
+      faultDetails: fault.details ?? null,
+      faultAt: new Date(),
+    },
+    select: { projectId: true },
+  });
+  const [row] = rows;
+  if (!row) return;
+  ctx.logger[options.level ?? 'warn']({ fault: fault.message }, `${options.what} failed`);
+  await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
 }

@@ -11,6 +11,7 @@ import {
   type Operation,
   type OperationContext,
   type OperationResult,
+  recordInstanceFault,
 } from './operation';
 
 /**
@@ -150,25 +151,16 @@ async function run(ctx: OperationContext, payload: InstanceRestartJob): Promise<
   return { outcome: 'done' };
 }
 
-async function recordFailure(
+function recordFailure(
   ctx: Omit<OperationContext, 'signal'>,
   instanceId: string,
   fault: Fault,
 ): Promise<void> {
-  const rows = await ctx.prisma.instance.updateManyAndReturn({
-    where: { id: instanceId, taskStatus: 'REBOOTING', deletedAt: null },
-    data: {
-      taskStatus: 'NONE',
-      faultMessage: fault.message,
-      faultDetails: fault.details ?? null,
-      faultAt: new Date(),
-    },
-    select: { projectId: true },
+  return recordInstanceFault(ctx, instanceId, fault, {
+    what: 'instance restart',
+    fromTask: 'REBOOTING',
+    toTask: 'NONE',
   });
-  const [row] = rows;
-  if (!row) return;
-  ctx.logger.warn({ fault: fault.message }, 'instance restart failed');
-  await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
 }
 
 export const restartInstanceOperation: Operation<InstanceRestartJob> = { run, recordFailure };
