@@ -6,8 +6,11 @@ import { SetupError, capture, hashFiles, isRoot, log, run } from './system.mjs';
 
 /** Debian packages the control plane and the embedded services need. */
 export const RUNTIME_PACKAGES = ['postgresql', 'redis-server', 'mariadb-server', 'mariadb-backup', 'zstd'];
-/** Extra packages the test command needs (Playwright drives the system Chromium). */
-export const TEST_PACKAGES = ['chromium'];
+/**
+ * Extra packages the test command needs: Playwright drives the system Chromium; the backup
+ * tests run a real OpenStack Swift on loopback (its four servers, and memcached for tempauth).
+ */
+export const TEST_PACKAGES = ['chromium', 'swift', 'swift-proxy', 'swift-account', 'swift-container', 'swift-object', 'memcached'];
 
 function isPackageInstalled(name) {
   const status = capture('dpkg-query', ['-W', '-f=${Status}', name]);

@@ -75,6 +75,15 @@ export function jobPayloadKey(masterKey: string): Buffer {
   return deriveKey(masterKey, 'coffer/job-payload');
 }
 
+/**
+ * A project's backup key: backup chunks are sealed with it (AES-256-GCM). Derived from the
+ * master key per project, so neither is ever stored; the control plane sends it to a guest
+ * sealed for one operation at a time.
+ */
+export function projectBackupKey(masterKey: string, projectId: string): Buffer {
+  return deriveKey(masterKey, 'coffer/backup-key', `project:${projectId}`);
+}
+
 /** The keys one guest uses, derived from its own secret: signing, and sealing what it is sent. */
 export function guestKeys(guestSecret: string): { signing: Buffer; sealing: Buffer } {
   return {

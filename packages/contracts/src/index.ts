@@ -8,4 +8,5 @@ export * from './guest-rpc';
 export * from './conductor';
 export * from './guest-config';
 export * from './events';
+export * from './backup';
 export * from './errors';

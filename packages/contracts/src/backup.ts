@@ -1,0 +1,280 @@
+import { z } from 'zod';
+
+import { sealedSecretSchema } from './sealed';
+
+/**
+ * Backups (Trove's backup strategies, DESIGN.md "Backups"): what crosses a boundary about
+ * them. The control plane keeps the rows; the guest streams dump → zstd → fixed-size chunks →
+ * AES-256-GCM per chunk → SHA-256 per chunk → object store, and writes the manifest last; the
+ * conductor applies the guest's progress; a restore reads the manifest, verifies every chunk,
+ * and only then writes a byte into the new datadir.
+ */
+
+export const BACKUP_TYPES = ['FULL', 'INCREMENTAL', 'LOGICAL'] as const;
+export const backupTypeSchema = z.enum(BACKUP_TYPES);
+export type BackupType = z.infer<typeof backupTypeSchema>;
+
+/** Kept in step with the `BackupStatus` enum of packages/db's schema. */
+export const BACKUP_STATUSES = ['NEW', 'BUILDING', 'COMPLETED', 'FAILED', 'DELETING'] as const;
+export const backupStatusSchema = z.enum(BACKUP_STATUSES);
+export type BackupStatus = z.infer<typeof backupStatusSchema>;
+
+/** The tool that makes (and restores) each type, for MariaDB. Physical is the default. */
+export const BACKUP_STRATEGIES = {
+  FULL: 'mariadb-backup',
+  INCREMENTAL: 'mariadb-backup',
+  LOGICAL: 'mariadb-dump',
+} as const satisfies Record<BackupType, string>;
+export type BackupStrategy = (typeof BACKUP_STRATEGIES)[BackupType];
+
+/** True for types a physical incremental can be based on (an incremental's parent). */
+export function isPhysicalBackupType(type: BackupType): boolean {
+  return type === 'FULL' || type === 'INCREMENTAL';
+}
+
+// ---------------------------------------------------------------------------------------
+// Object stores
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Where backups are stored. `local`: a directory (the embedded default, under the data dir).
+ * `swift`: an OpenStack Swift container, authenticated with tempauth (v1.0: user and key for
+ * a token and a storage URL). Sent to the guest sealed with its sealing key for each
+ * operation (it holds credentials); the guest never stores it.
+ */
+export const localObjectStoreConfigSchema = z.object({
+  kind: z.literal('local'),
+  /** An absolute directory; objects are files below it. */
+  root: z.string().min(1).regex(/^\//, 'must be an absolute path'),
+});
+
+export const swiftObjectStoreConfigSchema = z.object({
+  kind: z.literal('swift'),
+  /** The tempauth endpoint, e.g. http://127.0.0.1:8080/auth/v1.0. */
+  authUrl: z.url(),
+  /** `account:user`, e.g. `test:tester`. */
+  user: z.string().min(1),
+  key: z.string().min(1),
+  container: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[^/]+$/, 'must not contain /'),
+});
+
+export const objectStoreConfigSchema = z.discriminatedUnion('kind', [
+  localObjectStoreConfigSchema,
+  swiftObjectStoreConfigSchema,
+]);
+export type ObjectStoreConfig = z.infer<typeof objectStoreConfigSchema>;
+export type ObjectStoreKind = ObjectStoreConfig['kind'];
+
+/** The prefix of every object of one backup: `backups/<projectId>/<backupId>/`. */
+export function backupLocation(projectId: string, backupId: string): string {
+  return `backups/${projectId}/${backupId}/`;
+}
+export const BACKUP_MANIFEST_NAME = 'manifest.json';
+export function backupChunkName(index: number): string {
+  return `chunk-${String(index).padStart(6, '0')}`;
+}
+
+/** The associated data a backup chunk is sealed with: it binds the chunk to its backup and place. */
+export function backupChunkAad(backupId: string, index: number): string {
+  return `coffer-backup:${backupId}:${index}`;
+}
+
+/** Associated data of what the control plane seals for the guest, per operation. */
+export function backupKeyAad(operationId: string): string {
+  return `backup-key:${operationId}`;
+}
+export function backupStoreAad(operationId: string): string {
+  return `backup-store:${operationId}`;
+}
+
+export const DEFAULT_BACKUP_CHUNK_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_BACKUP_UPLOAD_CONCURRENCY = 4;
+
+// ---------------------------------------------------------------------------------------
+// The manifest (written last, beside the chunks)
+// ---------------------------------------------------------------------------------------
+
+export const BACKUP_MANIFEST_FORMAT = 'coffer-backup/1';
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'not a SHA-256');
+/** An InnoDB log sequence number, as a decimal string (it can exceed 2^53). */
+export const lsnSchema = z.string().regex(/^[0-9]+$/, 'not an LSN');
+
+export const backupChunkSchema = z.object({
+  index: z.number().int().nonnegative(),
+  /** The object's name within the backup's location. */
+  name: z.string().min(1),
+  /** Bytes stored (the ciphertext). */
+  size: z.number().int().nonnegative(),
+  /** Bytes of compressed stream it carries (the plaintext). */
+  plainSize: z.number().int().nonnegative(),
+  /** SHA-256 of the stored bytes. */
+  sha256: hex64,
+  /** AES-256-GCM: a fresh 12-byte IV per chunk, and the 16-byte tag (base64). */
+  iv: z.string().min(1),
+  tag: z.string().min(1),
+});
+export type BackupChunk = z.infer<typeof backupChunkSchema>;
+
+export const backupParentSchema = z.object({
+  backupId: z.uuid(),
+  /** The parent's checkpoint LSN: this incremental holds the pages changed after it. */
+  toLsn: lsnSchema,
+});
+export type BackupParent = z.infer<typeof backupParentSchema>;
+
+export const binlogPositionSchema = z.object({
+  file: z.string().min(1),
+  position: z.number().int().nonnegative(),
+});
+
+export const backupManifestSchema = z.object({
+  format: z.literal(BACKUP_MANIFEST_FORMAT),
+  backupId: z.uuid(),
+  projectId: z.uuid(),
+  instanceId: z.uuid(),
+  type: backupTypeSchema,
+  strategy: z.enum(['mariadb-backup', 'mariadb-dump']),
+  datastore: z.object({
+    manager: z.literal('mariadb'),
+    /** The datastore version name, e.g. "10.11". */
+    version: z.string().min(1),
+    /** The server's own version string. */
+    serverVersion: z.string().nullable(),
+  }),
+  parent: backupParentSchema.nullable(),
+  compression: z.literal('zstd'),
+  encryption: z.object({
+    algorithm: z.literal('aes-256-gcm'),
+    /** How the key is found: HKDF-SHA256 of the master key, per project. */
+    key: z.literal('project'),
+  }),
+  chunkSize: z.number().int().positive(),
+  chunks: z.array(backupChunkSchema),
+  /** Bytes of the uncompressed stream (xbstream or SQL). */
+  rawBytes: z.number().int().nonnegative(),
+  /** Bytes of every chunk stored (the manifest not counted). */
+  storedBytes: z.number().int().nonnegative(),
+  /** Physical backups: the InnoDB checkpoint LSNs (`from` is 0 for a full). */
+  lsn: z.object({ from: lsnSchema, to: lsnSchema, last: lsnSchema }).nullable(),
+  binlog: binlogPositionSchema.nullable(),
+  gtid: z.string().nullable(),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+});
+export type BackupManifest = z.infer<typeof backupManifestSchema>;
+
+// ---------------------------------------------------------------------------------------
+// Guest RPC (merged into guestMethods) and restore
+// ---------------------------------------------------------------------------------------
+
+/** The key and the store, sealed for one guest and one operation (see {@link backupKeyAad}). */
+const sealedAccessFields = {
+  /** The project's backup key (base64 of 32 bytes), sealed with AD `backup-key:<operationId>`. */
+  key: sealedSecretSchema,
+  /** The JSON of an {@link ObjectStoreConfig}, sealed with AD `backup-store:<operationId>`. */
+  store: sealedSecretSchema,
+};
+
+export const createBackupParamsSchema = z
+  .object({
+    backupId: z.uuid(),
+    type: backupTypeSchema,
+    /** Required for INCREMENTAL, absent otherwise. */
+    parent: backupParentSchema.nullable().default(null),
+    /** The objects' prefix, {@link backupLocation}. */
+    location: z.string().min(1),
+    chunkBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(256 * 1024 * 1024)
+      .default(DEFAULT_BACKUP_CHUNK_BYTES),
+    uploadConcurrency: z.number().int().min(1).max(32).default(DEFAULT_BACKUP_UPLOAD_CONCURRENCY),
+    ...sealedAccessFields,
+  })
+  .refine((params) => (params.type === 'INCREMENTAL') === (params.parent !== null), {
+    message: 'an incremental backup needs its parent, and only an incremental has one',
+    path: ['parent'],
+  });
+export type CreateBackupParams = z.infer<typeof createBackupParamsSchema>;
+
+/** One backup of a restore chain. */
+export const restoreBackupSchema = z.object({
+  backupId: z.uuid(),
+  type: backupTypeSchema,
+  location: z.string().min(1),
+  /** SHA-256 of the manifest as it was recorded when the backup completed. */
+  manifestSha256: hex64,
+});
+export type RestoreBackup = z.infer<typeof restoreBackupSchema>;
+
+/**
+ * What `prepare` gets to fill a new volume from a backup instead of installing an empty
+ * datadir: the chain from its full backup to the restore point, in order (one logical
+ * backup alone). The operation id of the sealed fields is the restore point's backup id.
+ */
+export const restoreSpecSchema = z
+  .object({
+    backups: z.array(restoreBackupSchema).min(1).max(1000),
+    ...sealedAccessFields,
+  })
+  .refine(
+    ({ backups }) =>
+      backups[0]!.type === 'LOGICAL'
+        ? backups.length === 1
+        : backups[0]!.type === 'FULL' &&
+          backups.slice(1).every((backup) => backup.type === 'INCREMENTAL'),
+    {
+      message:
+        'a restore chain is one logical backup, or a full backup and its incrementals in order',
+      path: ['backups'],
+    },
+  );
+export type RestoreSpec = z.infer<typeof restoreSpecSchema>;
+
+export const backupGuestMethods = {
+  /**
+   * Makes a backup and stores it (cast; it reports progress and its end to the conductor as
+   * `backup` messages). Runs one at a time with the other methods that change the server.
+   */
+  create_backup: {
+    params: createBackupParamsSchema,
+    result: z.object({ manifestSha256: hex64 }),
+  },
+} as const;
+
+// ---------------------------------------------------------------------------------------
+// Conductor
+// ---------------------------------------------------------------------------------------
+
+/** What the guest tells the conductor about a backup: progress, then COMPLETED or FAILED. */
+export const backupReportSchema = z.object({
+  backupId: z.uuid(),
+  status: z.enum(['BUILDING', 'COMPLETED', 'FAILED']),
+  /** 0–100, an estimate while BUILDING (the stream's size is not known in advance). */
+  progress: z.number().int().min(0).max(100),
+  /** Bytes stored so far (all of them when COMPLETED). */
+  storedBytes: z.number().int().nonnegative(),
+  rawBytes: z.number().int().nonnegative(),
+  /** When COMPLETED: what the manifest says, for the control plane's row. */
+  result: z
+    .object({
+      manifestSha256: hex64,
+      chunkCount: z.number().int().nonnegative(),
+      lsn: z.object({ from: lsnSchema, to: lsnSchema, last: lsnSchema }).nullable(),
+      binlog: binlogPositionSchema.nullable(),
+      gtid: z.string().nullable(),
+      serverVersion: z.string().nullable(),
+      startedAt: z.iso.datetime(),
+      finishedAt: z.iso.datetime(),
+    })
+    .optional(),
+  /** When FAILED: why, in words a tenant can read. */
+  message: z.string().max(2000).optional(),
+});
+export type BackupReport = z.infer<typeof backupReportSchema>;

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  ChecksumMismatchError,
+  createObjectStore,
+  ObjectNotFoundError,
+  ObjectStoreError,
+  SwiftObjectStore,
+  type ObjectStore,
+} from './index';
+import { startSwift, type SwiftServer } from './testing/swift-server';
+
+/**
+ * The same behaviour from both stores: a local directory, and a real Swift started on
+ * loopback for this file (proxy, account, container, object servers, memcached).
+ */
+
+const testDir = process.env.COFFER_TEST_DATA_DIR ?? tmpdir();
+let swift: SwiftServer;
+let localRoot: string;
+const stores: Array<{ name: string; store: () => ObjectStore }> = [];
+
+beforeAll(async () => {
+  localRoot = mkdtempSync(join(tmpdir(), 'coffer-objectstore-'));
+  swift = await startSwift({ parentDir: testDir });
+}, 120_000);
+
+afterAll(async () => {
+  for (const { store } of stores) await store().close();
+  await swift?.stop();
+  rmSync(localRoot, { recursive: true, force: true });
+  // Every Swift server and memcached stopped, by pid.
+  for (const pid of swift?.pids ?? []) expect(isRunning(pid)).toBe(false);
+});
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let local: ObjectStore;
+let remote: ObjectStore;
+stores.push({ name: 'local', store: () => local }, { name: 'swift', store: () => remote });
+
+beforeAll(() => {
+  local = createObjectStore({ kind: 'local', root: localRoot });
+  remote = createObjectStore(swift.storeConfig(`test-${randomBytes(3).toString('hex')}`));
+});
+
+describe.each(stores)('the $name store', ({ store }) => {
+  const prefix = `backups/p/${randomBytes(4).toString('hex')}/`;
+
+  it('stores, reads back, lists by prefix and deletes', async () => {
+    const body = randomBytes(300_000);
+    const put = await store().put(`${prefix}chunk-000000`, body);
+    expect(put.size).toBe(body.length);
+    expect(put.etag).toMatch(/^[0-9a-f]{32}$/);
+    await store().put(`${prefix}chunk-000001`, Buffer.from('second'));
+    await store().put(`${prefix}manifest.json`, Buffer.from('{}'));
+    await store().put(`backups/p/other/chunk-000000`, Buffer.from('elsewhere'));
+
+    expect((await store().get(`${prefix}chunk-000000`)).equals(body)).toBe(true);
+    expect(await store().list(prefix)).toEqual([
+      { name: `${prefix}chunk-000000`, size: body.length },
+      { name: `${prefix}chunk-000001`, size: 6 },
+      { name: `${prefix}manifest.json`, size: 2 },
+    ]);
+
+    expect(await store().delete(`${prefix}chunk-000001`)).toBe(true);
+    expect(await store().delete(`${prefix}chunk-000001`)).toBe(false);
+    await expect(store().get(`${prefix}chunk-000001`)).rejects.toBeInstanceOf(ObjectNotFoundError);
+
+    expect(await store().deletePrefix(prefix)).toBe(2);
+    expect(await store().list(prefix)).toEqual([]);
+    expect((await store().get('backups/p/other/chunk-000000')).toString()).toBe('elsewhere');
+    expect(await store().deletePrefix('backups/p/other/')).toBe(1);
+  });
+
+  it('replaces an object written twice', async () => {
+    await store().put(`${prefix}again`, Buffer.from('one'));
+    await store().put(`${prefix}again`, Buffer.from('two'));
+    expect((await store().get(`${prefix}again`)).toString()).toBe('two');
+    await store().deletePrefix(prefix);
+  });
+
+  it('refuses names that could leave its place', async () => {
+    for (const name of ['../x', '/abs', 'a//b', 'a/../b', '', 'a b']) {
+      await expect(store().put(name, Buffer.from('x'))).rejects.toBeInstanceOf(ObjectStoreError);
+    }
+  });
+
+  it('lists nothing for a prefix never written', async () => {
+    expect(await store().list('backups/none/')).toEqual([]);
+    expect(await store().deletePrefix('backups/none/')).toBe(0);
+  });
+});
+
+describe('the local store', () => {
+  it('never shows a half-written object, and removes leftovers with their prefix', async () => {
+    const dir = join(localRoot, 'backups', 'q', 'b1');
+    await local.put('backups/q/b1/chunk-000000', Buffer.from('whole'));
+    // What an interrupted write leaves behind.
+    writeFileSync(join(dir, 'chunk-000001.abcdef.tmp'), 'half');
+    expect((await local.list('backups/q/b1/')).map((object) => object.name)).toEqual([
+      'backups/q/b1/chunk-000000',
+    ]);
+    expect(await local.deletePrefix('backups/q/b1/')).toBe(1);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(join(localRoot, 'backups', 'q'))).toBe(false);
+  });
+});
+
+describe('the swift store', () => {
+  it('checks the MD5 of what it stores: a body damaged on the way is refused (422)', async () => {
+    const store = new SwiftObjectStore(swift.storeConfig('md5-check'));
+    // Send an ETag that does not match the body, as a body damaged in transit would.
+    const damaged = store as unknown as {
+      request: (...args: unknown[]) => Promise<{ status: number }>;
+    };
+    await store.put('probe', Buffer.from('ok'));
+    const response = await damaged.request('PUT', '/md5-check/damaged', {
+      headers: { ETag: '0'.repeat(32) },
+      body: Buffer.from('payload'),
+    });
+    expect(response.status).toBe(422);
+    expect(await store.list('damaged')).toEqual([]);
+    await store.close();
+    expect(new ChecksumMismatchError('x', 'a', 'b').message).toMatch(/expected a/);
+  });
+
+  it('gets a new token when its token is no longer valid', async () => {
+    const store = new SwiftObjectStore(swift.storeConfig('tokens'));
+    await store.put('one', Buffer.from('1'));
+    // Replace the kept session's token with one the proxy never issued: the next request gets 401, re-authenticates and succeeds.
+    const internals = store as unknown as { session: Promise<{ token: string; storageUrl: URL }> };
+    const session = await internals.session;
+    internals.session = Promise.resolve({
+      ...session,
+      token: 'AUTH_tk00000000000000000000000000000000',
+    });
+    expect((await store.get('one')).toString()).toBe('1');
+    expect((await internals.session).token).not.toBe('AUTH_tk00000000000000000000000000000000');
+    await store.deletePrefix('');
+    await store.close();
+  });
+
+  it('says so when the credentials are wrong', async () => {
+    const store = new SwiftObjectStore({ ...swift.storeConfig('nope'), key: 'wrong' });
+    await expect(store.put('x', Buffer.from('x'))).rejects.toThrow(
+      /refused the credentials of test:tester/,
+    );
+    await store.close();
+  });
+
+  it('pages through a listing longer than one page', async () => {
+    const store = new SwiftObjectStore(swift.storeConfig('paging'), { listingPageSize: 10 });
+    const names = Array.from(
+      { length: 25 },
+      (_, index) => `many/${String(index).padStart(5, '0')}`,
+    );
+    const queue = [...names];
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let name = queue.shift(); name; name = queue.shift())
+          await store.put(name, Buffer.from(name));
+      }),
+    );
+    const listed = await store.list('many/');
+    expect(listed.map((object) => object.name)).toEqual(names);
+    expect(await store.deletePrefix('many/')).toBe(25);
+    await store.close();
+  });
+});

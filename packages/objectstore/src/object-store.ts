@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+
+import { type ObjectStoreKind } from '@coffer/contracts';
+
+/**
+ * One interface for the places backups go (DESIGN.md "Backups"): a local directory and
+ * OpenStack Swift. Objects are whole buffers of bounded size (a backup's chunks and its
+ * manifest), named by relative paths such as `backups/<project>/<backup>/chunk-000000`.
+ * Every write is checked by its MD5 (Swift's ETag); every read of Swift by the ETag too.
+ */
+
+export interface ObjectInfo {
+  name: string;
+  size: number;
+}
+
+export interface PutResult {
+  /** Hex MD5 of what was stored, as the store confirmed it. */
+  etag: string;
+  size: number;
+}
+
+export interface ObjectStore {
+  readonly kind: ObjectStoreKind;
+  /** Where the objects go, for logs and faults (never a credential). */
+  readonly description: string;
+  /** Stores `body` under `name` (replacing what was there); fails unless the store confirms its MD5. */
+  put(name: string, body: Buffer): Promise<PutResult>;
+  /** The object's bytes; {@link ObjectNotFoundError} when there is none. */
+  get(name: string): Promise<Buffer>;
+  /** Removes the object; false when there was none (idempotent). */
+  delete(name: string): Promise<boolean>;
+  /** Every object whose name starts with `prefix`, by name. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Removes every object whose name starts with `prefix`; returns how many there were. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Releases connections (idle keep-alive sockets). */
+  close(): Promise<void>;
+}
+
+export class ObjectStoreError extends Error {
+  constructor(message: string, options?: ErrorOptions & { status?: number }) {
+    super(message, options);
+    this.name = 'ObjectStoreError';
+    this.status = options?.status;
+  }
+
+  /** The HTTP status, when a server answered. */
+  readonly status: number | undefined;
+}
+
+export class ObjectNotFoundError extends ObjectStoreError {
+  constructor(readonly objectName: string) {
+    super(`object ${objectName} does not exist`, { status: 404 });
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+/** The store refused or corrupted a write (its MD5 is not what was sent). */
+export class ChecksumMismatchError extends ObjectStoreError {
+  constructor(objectName: string, expected: string, actual: string) {
+    super(`object ${objectName}: the store answered MD5 ${actual}, expected ${expected}`);
+    this.name = 'ChecksumMismatchError';
+  }
+}
+
+export function md5Hex(body: Buffer): string {
+  return createHash('md5').update(body).digest('hex');
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/** Object names are relative paths of plain segments: no `..`, no empty segment, no leading `/`. */
+export function assertObjectName(name: string): void {
+  if (
+    !NAME_PATTERN.test(name) ||
+    name.split('/').some((segment) => segment === '.' || segment === '..')
+  ) {
+    throw new ObjectStoreError(`not a valid object name: ${JSON.stringify(name)}`);
+  }
+}
+
+/** A prefix is a name's beginning: plain segments, possibly ending with `/`; empty means everything. */
+export function assertObjectPrefix(prefix: string): void {
+  if (prefix === '') return;
+  assertObjectName(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+}

@@ -1,0 +1,375 @@
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { type ObjectStoreConfig } from '@coffer/contracts';
+
+import {
+  assertObjectName,
+  assertObjectPrefix,
+  ChecksumMismatchError,
+  md5Hex,
+  ObjectNotFoundError,
+  ObjectStoreError,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutResult,
+} from './object-store';
+
+/**
+ * OpenStack Swift (the object API v1) with tempauth: `GET <authUrl>` with `X-Auth-User` and
+ * `X-Auth-Key` answers a token (`X-Auth-Token`) and the account's storage URL
+ * (`X-Storage-Url`). The token is kept and shared by concurrent requests; a 401 (it expired
+ * or was revoked) gets a fresh one, once per request. A backup is its chunk objects plus
+ * Coffer's own manifest object (no Static Large Object: nothing needs to read a backup as
+ * one object). Every PUT sends the body's MD5 as `ETag`, so Swift refuses (422) a body that
+ * arrived damaged, and the ETag it answers is checked again; every GET is checked against
+ * the ETag it comes with. Transient failures (connection errors, 5xx, 408, 429) are retried
+ * with backoff; all of this store's requests are idempotent.
+ */
+
+export type SwiftObjectStoreConfig = Extract<ObjectStoreConfig, { kind: 'swift' }>;
+
+export interface SwiftStoreOptions {
+  /** Parallel connections to the proxy (keep-alive). */
+  maxSockets?: number;
+  /** One request's deadline (connect to last byte). */
+  requestTimeoutMs?: number;
+  /** Tries of one request before it fails (transient errors only). */
+  attempts?: number;
+  /** Largest body this store reads into memory (a manifest or a chunk). */
+  maxResponseBytes?: number;
+  /** Names per page of a container listing (Swift allows up to 10,000). */
+  listingPageSize?: number;
+}
+
+interface Session {
+  token: string;
+  storageUrl: URL;
+}
+
+interface Response {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isTransient(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+export class SwiftObjectStore implements ObjectStore {
+  readonly kind = 'swift' as const;
+  readonly description: string;
+  private readonly agent: http.Agent;
+  private readonly requestTimeoutMs: number;
+  private readonly attempts: number;
+  private readonly maxResponseBytes: number;
+  private readonly listingPageSize: number;
+  private session: Promise<Session> | null = null;
+  private container: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: SwiftObjectStoreConfig,
+    options: SwiftStoreOptions = {},
+  ) {
+    const authUrl = new URL(config.authUrl);
+    this.description = `swift container ${config.container} at ${authUrl.host}`;
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 8 };
+    this.agent =
+      authUrl.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
+    this.attempts = options.attempts ?? 4;
+    this.maxResponseBytes = options.maxResponseBytes ?? 512 * 1024 * 1024;
+    this.listingPageSize = options.listingPageSize ?? 1000;
+  }
+
+  /** One HTTP exchange (no retries), the whole response body read. */
+  private send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body?: Buffer,
+  ): Promise<Response> {
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const request = transport.request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          headers: { ...headers, 'Content-Length': String(body?.length ?? 0) },
+          timeout: this.requestTimeoutMs,
+        },
+        (response) => {
+          const parts: Buffer[] = [];
+          let length = 0;
+          response.on('data', (part: Buffer) => {
+            length += part.length;
+            if (length > this.maxResponseBytes) {
+              request.destroy(
+                new ObjectStoreError(
+                  `${method} ${url.pathname}: response larger than ${this.maxResponseBytes} bytes`,
+                ),
+              );
+              return;
+            }
+            parts.push(part);
+          });
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              headers: response.headers,
+              body: Buffer.concat(parts, length),
+            }),
+          );
+          response.on('error', reject);
+        },
+      );
+      request.on('timeout', () =>
+        request.destroy(
+          new ObjectStoreError(
+            `${method} ${url.pathname}: no answer within ${this.requestTimeoutMs} ms`,
+          ),
+        ),
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+  }
+
+  private authenticate(): Promise<Session> {
+    this.session ??= (async () => {
+      const url = new URL(this.config.authUrl);
+      let response: Response;
+      try {
+        response = await this.withRetries('authenticating', () =>
+          this.send('GET', url, { 'X-Auth-User': this.config.user, 'X-Auth-Key': this.config.key }),
+        );
+      } catch (error) {
+        throw new ObjectStoreError(
+          `could not authenticate with ${this.description}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      if (response.status === 401 || response.status === 403) {
+        throw new ObjectStoreError(
+          `${this.description} refused the credentials of ${this.config.user}`,
+          { status: response.status },
+        );
+      }
+      const token = header(response.headers, 'x-auth-token');
+      const storageUrl = header(response.headers, 'x-storage-url');
+      if (response.status >= 300 || !token || !storageUrl) {
+        throw new ObjectStoreError(
+          `authenticating with ${this.description} failed (HTTP ${response.status})`,
+          { status: response.status },
+        );
+      }
+      return { token, storageUrl: new URL(storageUrl) };
+    })();
+    // A failed authentication is not kept: the next request tries again.
+    this.session.catch(() => (this.session = null));
+    return this.session;
+  }
+
+  /** Retries `exchange` on connection errors and transient statuses, with exponential backoff. */
+  private async withRetries(what: string, exchange: () => Promise<Response>): Promise<Response> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      try {
+        const response = await exchange();
+        if (!isTransient(response.status) || attempt === this.attempts) return response;
+        lastError = new ObjectStoreError(`${what}: HTTP ${response.status}`, {
+          status: response.status,
+        });
+      } catch (error) {
+        if (
+          error instanceof ObjectStoreError &&
+          error.status === undefined &&
+          /larger than/.test(error.message)
+        )
+          throw error;
+        lastError = error;
+        if (attempt === this.attempts) break;
+      }
+      await delay(Math.min(5_000, 200 * 2 ** (attempt - 1)));
+    }
+    throw lastError instanceof Error ? lastError : new ObjectStoreError(`${what} failed`);
+  }
+
+  /** A request against the account's storage URL, with the token; a 401 re-authenticates once. */
+  private async request(
+    method: string,
+    path: string,
+    {
+      headers = {},
+      body,
+      query,
+    }: { headers?: Record<string, string>; body?: Buffer; query?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const what = `${method} ${path}`;
+    let session = await this.authenticate();
+    const urlOf = (base: URL) => {
+      const url = new URL(base.toString().replace(/\/+$/, '') + path);
+      for (const [name, value] of Object.entries(query ?? {})) url.searchParams.set(name, value);
+      return url;
+    };
+    let response = await this.withRetries(what, () =>
+      this.send(
+        method,
+        urlOf(session.storageUrl),
+        { ...headers, 'X-Auth-Token': session.token },
+        body,
+      ),
+    );
+    if (response.status === 401) {
+      this.session = null;
+      session = await this.authenticate();
+      response = await this.withRetries(what, () =>
+        this.send(
+          method,
+          urlOf(session.storageUrl),
+          { ...headers, 'X-Auth-Token': session.token },
+          body,
+        ),
+      );
+    }
+    return response;
+  }
+
+  private containerPath(): string {
+    return `/${encodeURIComponent(this.config.container)}`;
+  }
+
+  private objectPath(name: string): string {
+    assertObjectName(name);
+    return `${this.containerPath()}/${name.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  /** Creates the container on first use (PUT is idempotent: 201 or 202). */
+  private ensureContainer(): Promise<void> {
+    this.container ??= (async () => {
+      const response = await this.request('PUT', this.containerPath());
+      if (response.status !== 201 && response.status !== 202) {
+        throw new ObjectStoreError(
+          `could not create the container ${this.config.container} (HTTP ${response.status})`,
+          { status: response.status },
+        );
+      }
+    })();
+    this.container.catch(() => (this.container = null));
+    return this.container;
+  }
+
+  async put(name: string, body: Buffer): Promise<PutResult> {
+    const md5 = md5Hex(body);
+    await this.ensureContainer();
+    let response = await this.request('PUT', this.objectPath(name), {
+      headers: { ETag: md5, 'Content-Type': 'application/octet-stream' },
+      body,
+    });
+    if (response.status === 404) {
+      // The container went away meanwhile: make it again, once.
+      this.container = null;
+      await this.ensureContainer();
+      response = await this.request('PUT', this.objectPath(name), {
+        headers: { ETag: md5, 'Content-Type': 'application/octet-stream' },
+        body,
+      });
+    }
+    if (response.status === 422) {
+      throw new ChecksumMismatchError(name, md5, 'a different body (Swift refused the ETag)');
+    }
+    if (response.status !== 201) {
+      throw new ObjectStoreError(
+        `could not store ${name} in ${this.description} (HTTP ${response.status})`,
+        { status: response.status },
+      );
+    }
+    const etag = (header(response.headers, 'etag') ?? '').replace(/"/g, '');
+    if (etag !== md5) throw new ChecksumMismatchError(name, md5, etag || '(none)');
+    return { etag, size: body.length };
+  }
+
+  async get(name: string): Promise<Buffer> {
+    const response = await this.request('GET', this.objectPath(name));
+    if (response.status === 404) throw new ObjectNotFoundError(name);
+    if (response.status !== 200) {
+      throw new ObjectStoreError(
+        `could not read ${name} from ${this.description} (HTTP ${response.status})`,
+        { status: response.status },
+      );
+    }
+    const etag = (header(response.headers, 'etag') ?? '').replace(/"/g, '');
+    const md5 = md5Hex(response.body);
+    if (etag && etag !== md5) {
+      throw new ObjectStoreError(
+        `object ${name} arrived damaged from ${this.description} (MD5 ${md5}, ETag ${etag})`,
+      );
+    }
+    return response.body;
+  }
+
+  async delete(name: string): Promise<boolean> {
+    const response = await this.request('DELETE', this.objectPath(name));
+    if (response.status === 404) return false;
+    if (response.status !== 204 && response.status !== 200) {
+      throw new ObjectStoreError(
+        `could not delete ${name} from ${this.description} (HTTP ${response.status})`,
+        { status: response.status },
+      );
+    }
+    return true;
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    assertObjectPrefix(prefix);
+    const found: ObjectInfo[] = [];
+    let marker = '';
+    for (;;) {
+      const response = await this.request('GET', this.containerPath(), {
+        query: {
+          format: 'json',
+          prefix,
+          limit: String(this.listingPageSize),
+          ...(marker ? { marker } : {}),
+        },
+      });
+      if (response.status === 404) return found; // no container yet: nothing stored
+      if (response.status === 204) break;
+      if (response.status !== 200) {
+        throw new ObjectStoreError(`could not list ${this.description} (HTTP ${response.status})`, {
+          status: response.status,
+        });
+      }
+      const page = JSON.parse(response.body.toString('utf8')) as Array<{
+        name: string;
+        bytes: number;
+      }>;
+      for (const entry of page) found.push({ name: entry.name, size: entry.bytes });
+      if (page.length < this.listingPageSize) break;
+      marker = page.at(-1)!.name;
+    }
+    return found;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const objects = await this.list(prefix);
+    const queue = [...objects];
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await this.delete(next.name);
+    };
+    await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+    return objects.length;
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+  }
+}

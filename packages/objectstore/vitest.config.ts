@@ -1,0 +1,11 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  test: {
+    name: 'objectstore',
+    include: ['src/**/*.test.ts'],
+    // The Swift tests start a real Swift (proxy, account, container, object servers, memcached).
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
