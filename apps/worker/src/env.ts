@@ -70,6 +70,11 @@ export const workerEnvSchema = z
     COFFER_HEARTBEAT_INTERVAL_SECONDS: positiveSeconds.default(DEFAULT_HEARTBEAT_INTERVAL_SECONDS),
     COFFER_HEARTBEAT_EXPIRY_SECONDS: positiveSeconds.default(DEFAULT_HEARTBEAT_EXPIRY_SECONDS),
     COFFER_CREATE_TIMEOUT_SECONDS: positiveSeconds.default(300),
+    /** BullMQ key prefix of the taskmanager queue; the web app must use the same. */
+    COFFER_QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'may contain letters, digits, _ . -')
+      .default('bull'),
     /** The Redis URL guests are told (they may reach Redis by another address). Default: REDIS_URL. */
     COFFER_GUEST_REDIS_URL: optional(redisUrl),
     LOG_LEVEL: z

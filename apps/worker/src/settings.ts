@@ -106,6 +106,7 @@ export function buildSettings(
 ): WorkerSettings {
   return {
     ...DEFAULT_NAMES,
+    queuePrefix: env.COFFER_QUEUE_PREFIX,
     ...names,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,

@@ -14,11 +14,12 @@ import { env } from '~/env';
 
 const globalForQueue = globalThis as unknown as { cofferTaskmanagerQueue?: Queue; cofferQueueRedis?: Redis };
 
-function getQueue(): Queue {
+/** The taskmanager queue (the admin views read and manage its jobs too). */
+export function getTaskmanagerQueue(): Queue {
   if (!globalForQueue.cofferTaskmanagerQueue) {
     const connection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
     globalForQueue.cofferQueueRedis = connection;
-    globalForQueue.cofferTaskmanagerQueue = new Queue(TASKMANAGER_QUEUE, { connection });
+    globalForQueue.cofferTaskmanagerQueue = new Queue(TASKMANAGER_QUEUE, { connection, prefix: env.COFFER_QUEUE_PREFIX });
   }
   return globalForQueue.cofferTaskmanagerQueue;
 }
@@ -35,7 +36,7 @@ export async function enqueueTaskmanagerJob<N extends TaskmanagerJobName>(
 ): Promise<void> {
   const definition = taskmanagerJobs[name];
   const data = definition.schema.parse(payload);
-  await getQueue().add(name, data, {
+  await getTaskmanagerQueue().add(name, data, {
     jobId: taskmanagerJobId(name, resourceId),
     attempts: definition.attempts,
     backoff: { type: 'exponential', delay: 2_000 },
