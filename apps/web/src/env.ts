@@ -5,6 +5,8 @@ import { z } from 'zod';
  * a bad or missing setting stops the server with a clear message instead of failing later.
  * Nothing else in apps/web reads process.env.
  */
+const quota = z.coerce.number().int().min(-1, 'a quota is a number of at least 0, or -1 for unlimited');
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   DATABASE_URL: z.url({ error: 'DATABASE_URL must be a postgresql:// URL' }),
@@ -17,6 +19,26 @@ const schema = z.object({
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'COFFER_MASTER_KEY must be 32 bytes in base64'),
   COFFER_HEARTBEAT_EXPIRY_SECONDS: z.coerce.number().int().min(3).max(3600).default(15),
   COFFER_MAX_VOLUME_GB: z.coerce.number().int().min(1).max(16_384).default(100),
+  /** Default quotas of a project (operators override them per project; -1: unlimited). */
+  COFFER_QUOTA_INSTANCES: quota.default(10),
+  COFFER_QUOTA_VOLUME_GB: quota.default(200),
+  COFFER_QUOTA_BACKUPS: quota.default(50),
+  /** Sign-in and sign-up attempts per client address and per account in a window (0: no limit). */
+  COFFER_SIGN_IN_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(10),
+  COFFER_SIGN_IN_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /**
+   * Proxies in front of the console (comma-separated addresses or CIDRs) whose X-Forwarded-For
+   * entries are trusted; the client's address is the last entry not added by one of them.
+   */
+  COFFER_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean)),
+  /** tRPC calls per user (or per API token) in a window (0: no limit). */
+  COFFER_API_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(600),
+  COFFER_API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** BullMQ key prefix of the taskmanager queue; must be the worker's (tests give each file its own). */
+  COFFER_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'COFFER_QUEUE_PREFIX may contain letters, digits, _ . -').default('bull'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -9,6 +9,30 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '~/lib/auth-rules';
 import { signUpSchema } from '~/lib/schemas';
 import { env } from '~/env';
 import { db } from './db';
+import { consumeRateLimit, describeRetryAfter } from './rate-limit';
+import { getRedis } from './redis';
+
+const signInRule = { max: env.COFFER_SIGN_IN_RATE_LIMIT_MAX, windowSeconds: env.COFFER_SIGN_IN_RATE_LIMIT_WINDOW_SECONDS };
+
+/**
+ * Attempts on one account, from whatever addresses (a client can send any X-Forwarded-For
+ * when nothing in front of Coffer overwrites it, so the per-address limit alone does not
+ * stop guessing one account's password).
+ */
+async function limitSignInsToAccount(body: unknown): Promise<void> {
+  const email = (body as { email?: unknown } | undefined)?.email;
+  if (typeof email !== 'string' || signInRule.max <= 0) return;
+  const decision = await consumeRateLimit(getRedis(), `sign-in-account:${email.trim().toLowerCase()}`, signInRule);
+  if (decision.isAllowed) return;
+  throw new APIError(
+    'TOO_MANY_REQUESTS',
+    {
+      message: `Too many sign-in attempts for this account. Try again in ${describeRetryAfter(decision.retryAfterSeconds)}.`,
+      code: 'RATE_LIMITED',
+    },
+    { 'X-Retry-After': String(decision.retryAfterSeconds), 'Retry-After': String(decision.retryAfterSeconds) },
+  );
+}
 
 /**
  * Sign-in with better-auth: email and password (hashed with scrypt by the library), sessions
@@ -29,20 +53,32 @@ export const auth = betterAuth({
     expiresIn: 60 * 60 * 24 * 7,
     updateAge: 60 * 60 * 24,
   },
+  // Sign-in and sign-up attempts are limited per client address (better-auth's limiter, with
+  // its counters in Redis so every web process shares them) and, below, per account.
   rateLimit: {
-    enabled: env.NODE_ENV === 'production',
-    window: 60,
-    max: 100,
+    enabled: signInRule.max > 0,
+    window: signInRule.windowSeconds,
+    max: Math.max(100, signInRule.max * 10),
     customRules: {
-      '/sign-in/email': { window: 60, max: 10 },
-      '/sign-up/email': { window: 60, max: 10 },
+      '/sign-in/email': { window: signInRule.windowSeconds, max: signInRule.max },
+      '/sign-up/email': { window: signInRule.windowSeconds, max: signInRule.max },
+    },
+    customStorage: {
+      consume: async (key, rule) => {
+        const decision = await consumeRateLimit(getRedis(), `auth:${key}`, { max: rule.max, windowSeconds: rule.window });
+        return { allowed: decision.isAllowed, retryAfter: decision.isAllowed ? null : decision.retryAfterSeconds };
+      },
     },
   },
   hooks: {
-    // The library checks email and password length; this also checks the name and answers
-    // with the same messages as the form, before anything is written.
     before: createAuthMiddleware(async (ctx) => {
+      if (ctx.path === '/sign-in/email') {
+        await limitSignInsToAccount(ctx.body);
+        return;
+      }
       if (ctx.path !== '/sign-up/email') return;
+      // The library checks email and password length; this also checks the name and answers
+      // with the same messages as the form, before anything is written.
       const parsed = signUpSchema.safeParse(ctx.body);
       if (!parsed.success) {
         throw new APIError('BAD_REQUEST', {
@@ -52,6 +88,7 @@ export const auth = betterAuth({
       }
     }),
   },
+  advanced: { ipAddress: { trustedProxies: env.COFFER_TRUSTED_PROXIES } },
   telemetry: { enabled: false },
   plugins: [nextCookies()],
 });

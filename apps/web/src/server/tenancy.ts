@@ -51,6 +51,15 @@ export function scopeToProject(db: PrismaClient, projectId: string) {
       instance: {
         $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
       },
+      apiToken: {
+        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+      },
+      quota: {
+        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+      },
+      auditEvent: {
+        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+      },
     },
   });
 }

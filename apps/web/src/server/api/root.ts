@@ -1,9 +1,12 @@
 import 'server-only';
 
 import { adminRouter } from './routers/admin';
+import { apiTokenRouter } from './routers/api-token';
+import { auditRouter } from './routers/audit';
 import { catalogRouter } from './routers/catalog';
 import { instanceRouter } from './routers/instance';
 import { projectRouter } from './routers/project';
+import { quotaRouter } from './routers/quota';
 import { viewerRouter } from './routers/viewer';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
@@ -13,6 +16,9 @@ export const appRouter = createTRPCRouter({
   catalog: catalogRouter,
   instance: instanceRouter,
   admin: adminRouter,
+  apiToken: apiTokenRouter,
+  audit: auditRouter,
+  quota: quotaRouter,
 });
 
 export type AppRouter = typeof appRouter;

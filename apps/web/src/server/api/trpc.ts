@@ -5,13 +5,23 @@ import { randomUUID } from 'node:crypto';
 import { AppError, type ErrorCode } from '@coffer/contracts';
 import { type ProjectRole } from '@coffer/db';
 import { initTRPC } from '@trpc/server';
+import { type Redis } from 'ioredis';
 import SuperJSON from 'superjson';
 import { z } from 'zod';
 
+import { env } from '~/env';
 import { auth } from '~/server/auth';
 import { db as defaultDb } from '~/server/db';
 import { fieldErrorsOf, toTRPCError } from '~/server/errors';
 import { logger as rootLogger } from '~/server/logger';
+import { consumeRateLimit, describeRetryAfter, type RateLimitRule } from '~/server/rate-limit';
+import { getRedis } from '~/server/redis';
+import {
+  authenticateApiToken,
+  bearerTokenOf,
+  type ApiTokenIdentity,
+} from '~/server/services/api-token/authenticate-api-token';
+import { recordAuditEvent, type AuditTarget } from '~/server/services/audit/record-audit-event';
 import { scopeToProject } from '~/server/tenancy';
 
 /**
@@ -23,6 +33,12 @@ import { scopeToProject } from '~/server/tenancy';
  *   projectWriteProcedure  an owner or member (viewers cannot mutate)
  *   projectOwnerProcedure  an owner
  *   adminProcedure      an operator
+ *
+ * A caller is a session (the console) or an API token (`Authorization: Bearer cof_…`): a
+ * token acts as its user inside its own project only (any other project is NOT_FOUND;
+ * calls outside a project that change something are FORBIDDEN), and a read-only token
+ * cannot call mutations. Every signed-in call counts against the API rate limit, and every
+ * mutation leaves an audit event.
  */
 
 export interface SessionUser {
@@ -35,6 +51,10 @@ export interface ContextDeps {
   db: typeof defaultDb;
   /** Resolves the signed-in user of a request; tests pass their own. */
   getUser: (headers: Headers) => Promise<SessionUser | null>;
+  /** Calls per user (or token) and window; default: the settings. */
+  apiRateLimit?: RateLimitRule;
+  /** Where rate-limit counters live; default: the process's Redis connection. */
+  getRedis?: () => Redis;
 }
 
 async function getSessionUser(headers: Headers): Promise<SessionUser | null> {
@@ -45,11 +65,45 @@ async function getSessionUser(headers: Headers): Promise<SessionUser | null> {
 
 const defaultDeps: ContextDeps = { db: defaultDb, getUser: getSessionUser };
 
+const defaultApiRateLimit: RateLimitRule = {
+  max: env.COFFER_API_RATE_LIMIT_MAX,
+  windowSeconds: env.COFFER_API_RATE_LIMIT_WINDOW_SECONDS,
+};
+
 export async function createTRPCContext(opts: { headers: Headers }, deps: ContextDeps = defaultDeps) {
-  const user = await deps.getUser(opts.headers);
+  let user: SessionUser | null = null;
+  let apiToken: ApiTokenIdentity | null = null;
+  /** Why a bearer token was refused (the UNAUTHORIZED message). */
+  let authError: string | null = null;
+  const bearer = bearerTokenOf(opts.headers);
+  if (bearer !== null) {
+    // A request with a token is that token's, whatever cookies come along.
+    const outcome = await authenticateApiToken(deps.db, bearer);
+    if (outcome.kind === 'valid') ({ user, token: apiToken } = outcome);
+    else authError = outcome.message;
+  } else {
+    user = await deps.getUser(opts.headers);
+  }
   const requestId = opts.headers.get('x-request-id') ?? randomUUID();
-  const log = rootLogger.child({ requestId, userId: user?.id, source: opts.headers.get('x-trpc-source') ?? 'http' });
-  return { db: deps.db, user, log, headers: opts.headers };
+  const log = rootLogger.child({
+    requestId,
+    userId: user?.id,
+    apiTokenId: apiToken?.id,
+    source: opts.headers.get('x-trpc-source') ?? 'http',
+  });
+  const audit: AuditTarget = { projectId: null, resourceId: null };
+  return {
+    db: deps.db,
+    user,
+    apiToken,
+    authError,
+    log,
+    headers: opts.headers,
+    requestId,
+    audit,
+    apiRateLimit: deps.apiRateLimit ?? defaultApiRateLimit,
+    getRedis: deps.getRedis ?? getRedis,
+  };
 }
 
 export type Context = Awaited<ReturnType<typeof createTRPCContext>>;
@@ -65,12 +119,25 @@ const t = initTRPC.context<Context>().create({
         // Field errors for forms: { fieldName: ['message', ...] }.
         fieldErrors: fieldErrorsOf(cause),
         appCode: cause instanceof AppError ? cause.code : null,
+        /** For TOO_MANY_REQUESTS: when to try again. */
+        retryAfterSeconds: retryAfterOf(cause),
         // Never leak stack traces.
         stack: undefined,
       },
     };
   },
 });
+
+function retryAfterOf(cause: unknown): number | null {
+  const value = cause instanceof AppError ? cause.details?.retryAfterSeconds : undefined;
+  return typeof value === 'number' ? value : null;
+}
+
+/** `Retry-After` for a response that carries a rate-limit error (for the HTTP handler's responseMeta). */
+export function retryAfterHeaders(errors: readonly { cause?: unknown }[]): Record<string, string> {
+  const seconds = Math.max(0, ...errors.map((error) => retryAfterOf(error.cause) ?? 0));
+  return seconds > 0 ? { 'Retry-After': String(seconds) } : {};
+}
 
 export const createCallerFactory = t.createCallerFactory;
 export const createTRPCRouter = t.router;
@@ -89,14 +156,67 @@ const errorMapping = t.middleware(async ({ next, path, type, ctx }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(errorMapping);
+/**
+ * The audit trail, kept once for every mutation, present and future: who, which project
+ * (set by the project middleware once membership is checked), what, which resource, the
+ * result. Calls nobody signed in for, and calls refused by the rate limit, are not
+ * recorded: they did nothing, and recording them would let anyone fill the log.
+ */
+const auditMutations = t.middleware(async ({ ctx, type, path, next, getRawInput }) => {
+  if (type !== 'mutation') return next();
+  const result = await next();
+  const errorCode = result.ok ? null : result.error.code;
+  if (!ctx.user || errorCode === 'TOO_MANY_REQUESTS') return result;
+  const cause = result.ok ? null : result.error.cause;
+  await recordAuditEvent(ctx.db, ctx.log, {
+    actor: { userId: ctx.user.id, email: ctx.user.email, apiTokenId: ctx.apiToken?.id ?? null },
+    target: ctx.audit,
+    path,
+    rawInput: await getRawInput().catch(() => undefined),
+    output: result.ok ? result.data : undefined,
+    result: errorCode ?? 'OK',
+    errorCode: cause instanceof AppError ? cause.code : null,
+    requestId: ctx.requestId,
+  });
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(auditMutations).use(errorMapping);
 
 function fail(code: ErrorCode, message: string): never {
   throw toTRPCError(new AppError(code, message));
 }
 
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.user) fail('UNAUTHORIZED', 'Sign in to continue');
+function projectIdOf(rawInput: unknown): string | undefined {
+  if (!rawInput || typeof rawInput !== 'object' || !('projectId' in rawInput)) return undefined;
+  const { projectId } = rawInput as { projectId: unknown };
+  return typeof projectId === 'string' ? projectId : '';
+}
+
+export const protectedProcedure = publicProcedure.use(async ({ ctx, next, type, getRawInput }) => {
+  if (!ctx.user) fail('UNAUTHORIZED', ctx.authError ?? 'Sign in to continue');
+
+  const limitKey = ctx.apiToken ? `api:token:${ctx.apiToken.id}` : `api:user:${ctx.user.id}`;
+  const limit = await consumeRateLimit(ctx.getRedis(), limitKey, ctx.apiRateLimit);
+  if (!limit.isAllowed) {
+    throw toTRPCError(
+      new AppError('RATE_LIMITED', `Too many requests: try again in ${describeRetryAfter(limit.retryAfterSeconds)}`, {
+        details: { retryAfterSeconds: limit.retryAfterSeconds },
+      }),
+    );
+  }
+
+  if (ctx.apiToken) {
+    // A token lives inside its project: another project does not exist for it, and nothing
+    // outside a project may be changed with it.
+    const projectId = projectIdOf(await getRawInput());
+    if (projectId === undefined) {
+      if (type === 'mutation') fail('FORBIDDEN', 'An API token can only make changes inside its own project');
+    } else if (projectId !== ctx.apiToken.projectId) {
+      fail('NOT_FOUND', 'Project not found');
+    }
+    if (type === 'mutation' && ctx.apiToken.scope === 'READ_ONLY') fail('FORBIDDEN', 'This API token is read-only');
+  }
   return next({ ctx: { ...ctx, user: ctx.user } });
 });
 
@@ -109,6 +229,8 @@ export const projectProcedure = protectedProcedure.input(projectInput).use(async
   });
   // Another project's id is indistinguishable from one that does not exist.
   if (!membership) fail('NOT_FOUND', 'Project not found');
+  if (ctx.apiToken && ctx.apiToken.projectId !== membership.project.id) fail('NOT_FOUND', 'Project not found');
+  ctx.audit.projectId = membership.project.id;
   return next({
     ctx: {
       ...ctx,
@@ -132,7 +254,14 @@ export const projectOwnerProcedure = projectProcedure.use(({ ctx, next }) => {
   return next();
 });
 
+/** A project procedure for the signed-in console only (API tokens cannot manage API tokens). */
+export const projectSessionProcedure = projectProcedure.use(({ ctx, next }) => {
+  if (ctx.apiToken) fail('FORBIDDEN', 'Sign in to the console to do this; API tokens cannot');
+  return next();
+});
+
 export const adminProcedure = protectedProcedure.use(async ({ ctx, next }) => {
+  if (ctx.apiToken) fail('FORBIDDEN', 'Operator procedures cannot be called with an API token');
   const operator = await ctx.db.operator.findUnique({ where: { userId: ctx.user.id }, select: { userId: true } });
   if (!operator) fail('FORBIDDEN', 'Operators only');
   return next();

@@ -1,19 +1,86 @@
 import { z } from 'zod';
 
 import { adminProcedure, createTRPCRouter } from '~/server/api/trpc';
-import { instanceSelect, instanceViewSchema, toInstanceView } from '~/server/services/instance/instance-view';
+import {
+  adminInstanceViewSchema,
+  forceDeleteInstance,
+  listAllInstances,
+  resetInstanceStatus,
+} from '~/server/services/admin/admin-instances';
+import { listProjectsWithQuotas, quotaNameSchema, setProjectQuota } from '~/server/services/admin/project-quotas';
+import {
+  discardFailedJob,
+  getQueueOverview,
+  queueOverviewSchema,
+  retryFailedJob,
+} from '~/server/services/admin/taskmanager-queue';
+import { auditPageInput, auditPageSchema, listAuditEvents } from '~/server/services/audit/list-audit-events';
+import { projectQuotasSchema } from './quota';
 
-/** Operators' views across every project (Trove's admin API). */
+const instanceIdInput = z.object({ instanceId: z.uuid({ error: 'Instance not found' }) });
+const jobIdInput = z.object({ jobId: z.string().min(1).max(300) });
+
+/** Operators' views and tools across every project (Trove's admin API). */
 export const adminRouter = createTRPCRouter({
-  instances: adminProcedure
-    .output(z.array(instanceViewSchema.extend({ project: z.object({ id: z.string(), name: z.string() }) })))
-    .query(async ({ ctx }) => {
-      const rows = await ctx.db.instance.findMany({
-        where: { deletedAt: null },
-        select: { ...instanceSelect, project: { select: { id: true, name: true } } },
-        orderBy: { createdAt: 'desc' },
-      });
-      const now = new Date();
-      return rows.map(({ project, ...row }) => ({ ...toInstanceView(row, now), project }));
-    }),
+  instances: adminProcedure.output(z.array(adminInstanceViewSchema)).query(({ ctx }) => listAllInstances(ctx.db)),
+
+  /** Trove's reset_status: task NONE, service status from the next heartbeat, fault cleared. */
+  resetStatus: adminProcedure
+    .input(instanceIdInput)
+    .output(adminInstanceViewSchema)
+    .mutation(({ ctx, input }) => resetInstanceStatus(ctx, input.instanceId)),
+
+  /** Delete whatever the instance is doing; the row goes even when its server is gone. */
+  forceDelete: adminProcedure
+    .input(instanceIdInput)
+    .output(adminInstanceViewSchema)
+    .mutation(({ ctx, input }) => forceDeleteInstance(ctx, input.instanceId)),
+
+  queue: adminProcedure.output(queueOverviewSchema).query(({ ctx }) => getQueueOverview(ctx.db)),
+
+  retryJob: adminProcedure.input(jobIdInput).mutation(async ({ ctx, input }) => {
+    await retryFailedJob(ctx, input.jobId);
+    return { ok: true as const };
+  }),
+
+  discardJob: adminProcedure.input(jobIdInput).mutation(async ({ ctx, input }) => {
+    await discardFailedJob(ctx, input.jobId);
+    return { ok: true as const };
+  }),
+
+  projects: adminProcedure
+    .output(
+      z.array(
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          createdAt: z.date(),
+          memberCount: z.number(),
+          quotas: projectQuotasSchema,
+        }),
+      ),
+    )
+    .query(({ ctx }) => listProjectsWithQuotas(ctx.db)),
+
+  /** Overrides one quota of a project (-1: unlimited); null goes back to the default. */
+  setQuota: adminProcedure
+    .input(
+      z.object({
+        projectId: z.uuid({ error: 'Project not found' }),
+        resource: quotaNameSchema,
+        hardLimit: z
+          .number()
+          .int('A quota is a whole number')
+          .min(-1, 'A quota is at least 0, or -1 for unlimited')
+          .max(1_000_000, 'A quota is at most 1000000')
+          .nullable(),
+      }),
+    )
+    .output(projectQuotasSchema)
+    .mutation(({ ctx, input }) => setProjectQuota(ctx, input)),
+
+  auditEvents: adminProcedure
+    .input(auditPageInput.extend({ projectId: z.uuid().nullish() }))
+    .output(auditPageSchema)
+    .query(({ ctx, input }) => listAuditEvents(ctx.db, input)),
 });

@@ -22,7 +22,8 @@ export const projectRouter = createTRPCRouter({
   /** The projects the signed-in user belongs to. */
   list: protectedProcedure.output(z.array(projectOutput)).query(async ({ ctx }) => {
     const memberships = await ctx.db.membership.findMany({
-      where: { userId: ctx.user.id },
+      // An API token sees only its own project.
+      where: { userId: ctx.user.id, ...(ctx.apiToken ? { projectId: ctx.apiToken.projectId } : {}) },
       select: { role: true, project: { select: { id: true, name: true } } },
       orderBy: { project: { name: 'asc' } },
     });
@@ -32,7 +33,11 @@ export const projectRouter = createTRPCRouter({
   create: protectedProcedure
     .input(z.object({ name: projectNameSchema }))
     .output(projectOutput)
-    .mutation(({ ctx, input }) => createProject(ctx.db, { name: input.name, ownerUserId: ctx.user.id })),
+    .mutation(async ({ ctx, input }) => {
+      const project = await createProject(ctx.db, { name: input.name, ownerUserId: ctx.user.id });
+      ctx.audit.projectId = project.id;
+      return project;
+    }),
 
   get: projectProcedure.output(projectOutput).query(({ ctx }) => ({ ...ctx.project, role: ctx.role })),
 

@@ -10,10 +10,14 @@ import { env } from '~/env';
 import { type createInstanceInputSchema } from '~/lib/instance-schemas';
 import { publishChange } from '~/server/events';
 import { enqueueTaskmanagerJob } from '~/server/queue';
+import { assertQuota } from '~/server/services/quota/quota';
 import { type ProjectScopedDb } from '~/server/tenancy';
 import { instanceSelect, toInstanceView, type InstanceView } from './instance-view';
 
 type Input = z.output<typeof createInstanceInputSchema>;
+
+/** Creates of one project queue for its lock: give them time to get a connection and their turn. */
+const QUOTA_TRANSACTION = { maxWait: 15_000, timeout: 20_000 } as const;
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
@@ -50,24 +54,28 @@ export async function createInstance(
     throw fieldError('volumeSizeGb', `Volume size must be at most ${env.COFFER_MAX_VOLUME_GB} GB`);
   }
 
-  const clash = await ctx.db.instance.findFirst({ where: { name: input.name, deletedAt: null }, select: { id: true } });
-  if (clash) throw fieldError('name', 'An instance with this name already exists in the project', 'CONFLICT');
-
   let row;
   try {
-    row = await ctx.db.instance.create({
-      data: {
-        projectId: ctx.projectId,
-        name: input.name,
-        flavorId: flavor.id,
-        datastoreVersionId: version.id,
-        volumeSizeGb: input.volumeSizeGb,
-        taskStatus: 'BUILDING',
-        serviceStatus: 'NEW',
-        createRequestId: input.requestId ?? null,
-      },
-      select: instanceSelect,
-    });
+    // The quota check, the name check and the insert in one transaction, with the project
+    // locked: concurrent creates take turns, so neither the quota nor a name can be taken twice.
+    row = await ctx.db.$transaction(async (tx) => {
+      await assertQuota(tx, ctx.projectId, { instances: 1, volumeGb: input.volumeSizeGb }, { fields: { volumeGb: 'volumeSizeGb' } });
+      const clash = await tx.instance.findFirst({ where: { name: input.name, deletedAt: null }, select: { id: true } });
+      if (clash) throw fieldError('name', 'An instance with this name already exists in the project', 'CONFLICT');
+      return tx.instance.create({
+        data: {
+          projectId: ctx.projectId,
+          name: input.name,
+          flavorId: flavor.id,
+          datastoreVersionId: version.id,
+          volumeSizeGb: input.volumeSizeGb,
+          taskStatus: 'BUILDING',
+          serviceStatus: 'NEW',
+          createRequestId: input.requestId ?? null,
+        },
+        select: instanceSelect,
+      });
+    }, QUOTA_TRANSACTION);
   } catch (error) {
     // Two submits with one request id raced: the first one's instance is the answer to both.
     if (input.requestId && isUniqueViolation(error)) {

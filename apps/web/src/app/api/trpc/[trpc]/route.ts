@@ -1,7 +1,7 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 
 import { appRouter } from '~/server/api/root';
-import { createTRPCContext } from '~/server/api/trpc';
+import { createTRPCContext, retryAfterHeaders } from '~/server/api/trpc';
 
 const handler = (req: Request) =>
   fetchRequestHandler({
@@ -9,6 +9,7 @@ const handler = (req: Request) =>
     req,
     router: appRouter,
     createContext: () => createTRPCContext({ headers: req.headers }),
+    responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
   });
 
 export { handler as GET, handler as POST };

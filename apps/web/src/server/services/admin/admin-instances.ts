@@ -1,0 +1,124 @@
+import 'server-only';
+
+import { AppError, taskmanagerJobId } from '@coffer/contracts';
+import { type PrismaClient } from '@coffer/db';
+import { type Logger } from 'pino';
+import { z } from 'zod';
+
+import { publishChange } from '~/server/events';
+import { enqueueTaskmanagerJob, getTaskmanagerQueue } from '~/server/queue';
+import { type AuditTarget } from '~/server/services/audit/record-audit-event';
+import { instanceSelect, instanceViewSchema, toInstanceView } from '~/server/services/instance/instance-view';
+
+/**
+ * Operators' instance tools (Trove's admin actions): every instance of every project with its
+ * health, reset_status for an instance stuck in a task, and force delete.
+ */
+
+export const adminInstanceSelect = {
+  ...instanceSelect,
+  faultDetails: true,
+  faultAt: true,
+  computeServerId: true,
+  project: { select: { id: true, name: true } },
+} as const;
+
+export const adminInstanceViewSchema = instanceViewSchema.extend({
+  project: z.object({ id: z.string(), name: z.string() }),
+  faultDetails: z.string().nullable(),
+  faultAt: z.date().nullable(),
+  computeServerId: z.string().nullable(),
+  /** Seconds since the guest last reported (null: never). */
+  heartbeatAgeSeconds: z.number().nullable(),
+});
+export type AdminInstanceView = z.infer<typeof adminInstanceViewSchema>;
+
+type AdminRow = Awaited<ReturnType<typeof findAdminInstance>> & object;
+
+function findAdminInstance(db: PrismaClient, instanceId: string) {
+  return db.instance.findFirst({ where: { id: instanceId, deletedAt: null }, select: adminInstanceSelect });
+}
+
+export function toAdminInstanceView(row: AdminRow, now = new Date()): AdminInstanceView {
+  const { project, faultDetails, faultAt, computeServerId, ...rest } = row;
+  return {
+    ...toInstanceView(rest, now),
+    project,
+    faultDetails,
+    faultAt,
+    computeServerId,
+    heartbeatAgeSeconds: row.lastHeartbeatAt ? Math.max(0, Math.round((now.getTime() - row.lastHeartbeatAt.getTime()) / 1000)) : null,
+  };
+}
+
+export async function listAllInstances(db: PrismaClient): Promise<AdminInstanceView[]> {
+  const rows = await db.instance.findMany({
+    where: { deletedAt: null },
+    select: adminInstanceSelect,
+    orderBy: { createdAt: 'desc' },
+  });
+  const now = new Date();
+  return rows.map((row) => toAdminInstanceView(row, now));
+}
+
+interface AdminActionContext {
+  db: PrismaClient;
+  log: Logger;
+  /** The audit event names the instance's project, so its owners see what an operator did. */
+  audit: AuditTarget;
+}
+
+async function requireInstance(ctx: AdminActionContext, instanceId: string): Promise<AdminRow> {
+  const row = await findAdminInstance(ctx.db, instanceId);
+  if (!row) throw new AppError('NOT_FOUND', 'Instance not found');
+  ctx.audit.projectId = row.project.id;
+  ctx.audit.resourceId = row.id;
+  return row;
+}
+
+/**
+ * Trove's reset_status: the task goes back to NONE and the service status to UNKNOWN, so the
+ * guest's next heartbeat decides what it is (silence turns it SHUTDOWN); the fault is cleared.
+ * For an instance stuck in a task whose job is gone.
+ */
+export async function resetInstanceStatus(ctx: AdminActionContext, instanceId: string): Promise<AdminInstanceView> {
+  const before = await requireInstance(ctx, instanceId);
+  await ctx.db.instance.updateMany({
+    where: { id: instanceId, deletedAt: null },
+    data: { taskStatus: 'NONE', serviceStatus: 'UNKNOWN', faultMessage: null, faultDetails: null, faultAt: null },
+  });
+  ctx.log.warn(
+    { instanceId, projectId: before.project.id, taskStatus: before.taskStatus, serviceStatus: before.serviceStatus },
+    'admin: instance status reset',
+  );
+  await publishChange({ type: 'instance.changed', projectId: before.project.id, instanceId });
+  return toAdminInstanceView((await findAdminInstance(ctx.db, instanceId))!);
+}
+
+/**
+ * Force delete: DELETING whatever the task, and a delete job now. A failed delete job of
+ * earlier is replaced (its id is deterministic, so it would otherwise block the new one), a
+ * delayed one runs at once. The taskmanager removes the server if there is one and the row
+ * in any case.
+ */
+export async function forceDeleteInstance(ctx: AdminActionContext, instanceId: string): Promise<AdminInstanceView> {
+  const before = await requireInstance(ctx, instanceId);
+  await ctx.db.instance.updateMany({ where: { id: instanceId, deletedAt: null }, data: { taskStatus: 'DELETING' } });
+  const queue = getTaskmanagerQueue();
+  const previous = await queue.getJob(taskmanagerJobId('instance.delete', instanceId));
+  if (previous) {
+    const state = await previous.getState();
+    if (state === 'failed' || state === 'completed') await previous.remove();
+    else if (state === 'delayed') await previous.promote();
+  }
+  try {
+    await enqueueTaskmanagerJob('instance.delete', instanceId, { instanceId });
+  } catch (error) {
+    throw new AppError('UNAVAILABLE', 'Coffer could not queue the delete; try again in a moment', { cause: error });
+  }
+  ctx.log.warn({ instanceId, projectId: before.project.id, taskStatus: before.taskStatus }, 'admin: instance force delete');
+  await publishChange({ type: 'instance.changed', projectId: before.project.id, instanceId });
+  const after = await findAdminInstance(ctx.db, instanceId);
+  // The taskmanager may already have removed it.
+  return after ? toAdminInstanceView(after) : { ...toAdminInstanceView(before), taskStatus: 'DELETING', status: 'DELETING' };
+}

@@ -1,0 +1,190 @@
+import 'server-only';
+
+import { AppError } from '@coffer/contracts';
+import { type PrismaClient, type QuotaResource } from '@coffer/db';
+
+import { env } from '~/env';
+
+/**
+ * Quotas per project (Trove's quotas): instances, total volume GB, backups. A project's limit
+ * is an operator's override (the `quotas` table) or the default from the settings; -1 means
+ * unlimited. The check runs inside the transaction that inserts, after locking the project
+ * row, so concurrent creates of one project take turns and cannot pass the quota together.
+ */
+
+export type QuotaName = 'instances' | 'volumeGb' | 'backups';
+export const QUOTA_NAMES: readonly QuotaName[] = ['instances', 'volumeGb', 'backups'];
+
+export const RESOURCE_OF: Record<QuotaName, QuotaResource> = {
+  instances: 'INSTANCES',
+  volumeGb: 'VOLUME_GB',
+  backups: 'BACKUPS',
+};
+const NAME_OF: Record<QuotaResource, QuotaName> = { INSTANCES: 'instances', VOLUME_GB: 'volumeGb', BACKUPS: 'backups' };
+
+export const UNLIMITED = -1;
+
+export type QuotaRequest = Partial<Record<QuotaName, number>>;
+
+export interface QuotaUsage {
+  /** In use now. */
+  inUse: number;
+  /** The limit that applies (-1: unlimited). */
+  limit: number;
+  /** Whether the limit is an operator's override rather than the default. */
+  isOverride: boolean;
+}
+
+/** Anything that can run raw SQL: the client, a transaction, or a project-scoped one. */
+type Sql = Pick<PrismaClient, '$queryRaw'>;
+
+export function defaultQuotas(): Record<QuotaName, number> {
+  return {
+    instances: env.COFFER_QUOTA_INSTANCES,
+    volumeGb: env.COFFER_QUOTA_VOLUME_GB,
+    backups: env.COFFER_QUOTA_BACKUPS,
+  };
+}
+
+async function readLimits(db: Sql, projectId: string): Promise<Record<QuotaName, { limit: number; isOverride: boolean }>> {
+  const defaults = defaultQuotas();
+  const limits = Object.fromEntries(QUOTA_NAMES.map((name) => [name, { limit: defaults[name], isOverride: false }])) as Record<
+    QuotaName,
+    { limit: number; isOverride: boolean }
+  >;
+  const overrides = await db.$queryRaw<{ resource: QuotaResource; hardLimit: number }[]>`
+    SELECT resource, "hardLimit" FROM quotas WHERE "projectId" = ${projectId}::uuid`;
+  for (const row of overrides) limits[NAME_OF[row.resource]] = { limit: row.hardLimit, isOverride: true };
+  return limits;
+}
+
+/**
+ * What the project uses now. Instances count until their row is gone (a DELETING instance
+ * still holds its volume).
+ */
+async function readUsage(db: Sql, projectId: string): Promise<Record<QuotaName, number>> {
+  const [instances] = await db.$queryRaw<{ count: bigint; volume_gb: bigint | null }[]>`
+    SELECT count(*) AS count, sum("volumeSizeGb") AS volume_gb
+    FROM instances WHERE "projectId" = ${projectId}::uuid AND "deletedAt" IS NULL`;
+  return {
+    instances: Number(instances?.count ?? 0),
+    volumeGb: Number(instances?.volume_gb ?? 0),
+    backups: await countBackups(db, projectId),
+  };
+}
+
+/** Backups held by the project (the backups table arrives with issue 5; until then, none). */
+async function countBackups(db: Sql, projectId: string): Promise<number> {
+  const [table] = await db.$queryRaw<{ exists: boolean }[]>`SELECT to_regclass('public.backups') IS NOT NULL AS exists`;
+  if (!table?.exists) return 0;
+  const [row] = await db.$queryRaw<{ count: bigint }[]>`
+    SELECT count(*) AS count FROM backups WHERE "projectId" = ${projectId}::uuid`;
+  return Number(row?.count ?? 0);
+}
+
+async function countManyBackups(db: Sql, projectIds: string[]): Promise<Map<string, number>> {
+  const [table] = await db.$queryRaw<{ exists: boolean }[]>`SELECT to_regclass('public.backups') IS NOT NULL AS exists`;
+  if (!table?.exists) return new Map();
+  const rows = await db.$queryRaw<{ projectId: string; count: bigint }[]>`
+    SELECT "projectId"::text AS "projectId", count(*) AS count FROM backups
+    WHERE "projectId"::text = ANY(${projectIds}) GROUP BY "projectId"`;
+  return new Map(rows.map((row) => [row.projectId, Number(row.count)]));
+}
+
+/** Usage and limits of a project, for the console and the admin views. */
+export async function getProjectQuotas(db: Sql, projectId: string): Promise<Record<QuotaName, QuotaUsage>> {
+  const [limits, usage] = await Promise.all([readLimits(db, projectId), readUsage(db, projectId)]);
+  return Object.fromEntries(QUOTA_NAMES.map((name) => [name, { inUse: usage[name], ...limits[name] }])) as Record<
+    QuotaName,
+    QuotaUsage
+  >;
+}
+
+/** Usage and limits of many projects at once (the admin views), in a few queries. */
+export async function getManyProjectQuotas(db: Sql, projectIds: string[]): Promise<Map<string, Record<QuotaName, QuotaUsage>>> {
+  const result = new Map<string, Record<QuotaName, QuotaUsage>>();
+  if (projectIds.length === 0) return result;
+  const defaults = defaultQuotas();
+  const [overrides, instances, backups] = await Promise.all([
+    db.$queryRaw<{ projectId: string; resource: QuotaResource; hardLimit: number }[]>`
+      SELECT "projectId"::text AS "projectId", resource, "hardLimit" FROM quotas WHERE "projectId"::text = ANY(${projectIds})`,
+    db.$queryRaw<{ projectId: string; count: bigint; volume_gb: bigint | null }[]>`
+      SELECT "projectId"::text AS "projectId", count(*) AS count, sum("volumeSizeGb") AS volume_gb
+      FROM instances WHERE "deletedAt" IS NULL AND "projectId"::text = ANY(${projectIds}) GROUP BY "projectId"`,
+    countManyBackups(db, projectIds),
+  ]);
+  for (const id of projectIds) {
+    result.set(
+      id,
+      Object.fromEntries(QUOTA_NAMES.map((name) => [name, { inUse: 0, limit: defaults[name], isOverride: false }])) as Record<
+        QuotaName,
+        QuotaUsage
+      >,
+    );
+  }
+  for (const row of overrides) Object.assign(result.get(row.projectId)![NAME_OF[row.resource]], { limit: row.hardLimit, isOverride: true });
+  for (const row of instances) {
+    const quotas = result.get(row.projectId)!;
+    quotas.instances.inUse = Number(row.count);
+    quotas.volumeGb.inUse = Number(row.volume_gb ?? 0);
+  }
+  for (const [projectId, count] of backups) result.get(projectId)!.backups.inUse = count;
+  return result;
+}
+
+/**
+ * Locks the project row for the rest of the transaction (FOR NO KEY UPDATE: quota checks of
+ * one project take turns; inserts elsewhere that merely reference the project do not wait).
+ */
+export async function lockProjectForQuota(tx: Sql, projectId: string): Promise<void> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM projects WHERE id = ${projectId}::uuid FOR NO KEY UPDATE`;
+  if (rows.length === 0) throw new AppError('NOT_FOUND', 'Project not found');
+}
+
+const DESCRIBE: Record<QuotaName, (limit: number, inUse: number, requested: number) => string> = {
+  instances: (limit, inUse) =>
+    `Quota exceeded: this project may have at most ${limit} instance${limit === 1 ? '' : 's'} and has ${inUse}. Delete one, or ask an operator to raise the quota.`,
+  volumeGb: (limit, inUse, requested) =>
+    `Quota exceeded: this project may use at most ${limit} GB of volume storage; ${inUse} GB are in use and ${requested} GB more were asked for.`,
+  backups: (limit, inUse) =>
+    `Quota exceeded: this project may keep at most ${limit} backup${limit === 1 ? '' : 's'} and has ${inUse}. Delete old backups, or ask an operator to raise the quota.`,
+};
+
+/**
+ * Inside an interactive transaction, before the insert: locks the project and throws
+ * QUOTA_EXCEEDED unless the project can take `request` more of each resource. `fields` names
+ * the form field to attach a resource's error to (e.g. `{ volumeGb: 'volumeSizeGb' }`).
+ *
+ *   await db.$transaction(async (tx) => {
+ *     await assertQuota(tx, projectId, { instances: 1, volumeGb: 20 });
+ *     await tx.instance.create(...);
+ *   });
+ */
+export async function assertQuota(
+  tx: Sql,
+  projectId: string,
+  request: QuotaRequest,
+  options: { fields?: Partial<Record<QuotaName, string>> } = {},
+): Promise<void> {
+  await lockProjectForQuota(tx, projectId);
+  const [limits, usage] = await Promise.all([readLimits(tx, projectId), readUsage(tx, projectId)]);
+  for (const name of QUOTA_NAMES) {
+    const requested = request[name];
+    if (requested === undefined || requested <= 0) continue;
+    const { limit } = limits[name];
+    if (limit === UNLIMITED || usage[name] + requested <= limit) continue;
+    const message = DESCRIBE[name](limit, usage[name], requested);
+    const field = options.fields?.[name];
+    throw new AppError('QUOTA_EXCEEDED', message, {
+      details: {
+        quota: { resource: name, limit, inUse: usage[name], requested },
+        ...(field ? { fieldErrors: { [field]: [message] } } : {}),
+      },
+    });
+  }
+}
+
+/** The backups check for the backup insert's transaction (issue 5): `await assertBackupQuota(tx, projectId)`. */
+export async function assertBackupQuota(tx: Sql, projectId: string, count = 1): Promise<void> {
+  await assertQuota(tx, projectId, { backups: count });
+}
