@@ -96,6 +96,18 @@ export class GuestAgent {
         restart: () => this.manager.restart(),
         stop_db: () => this.manager.stopDb(),
         get_status: () => this.manager.getStatus(),
+        list_databases: () => this.manager.listDatabases(),
+        create_database: (params) => this.manager.createDatabase(params),
+        delete_database: (params) => this.manager.deleteDatabase(params),
+        list_users: () => this.manager.listUsers(),
+        create_user: (params) => this.manager.createUser(params),
+        update_user: (params) => this.manager.updateUser(params),
+        delete_user: (params) => this.manager.deleteUser(params),
+        list_access: (params) => this.manager.listAccess(params),
+        grant_access: (params) => this.manager.grantAccess(params),
+        revoke_access: (params) => this.manager.revokeAccess(params),
+        enable_root: (params) => this.manager.enableRoot(params),
+        disable_root: () => this.manager.disableRoot(),
       },
     });
   }

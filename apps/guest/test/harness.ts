@@ -202,7 +202,11 @@ export class GuestHarness {
   private readonly readers: Redis[] = [];
   private readonly instances: TestInstance[] = [];
 
-  constructor(readonly heartbeatIntervalSeconds = 0.5) {
+  constructor(
+    readonly heartbeatIntervalSeconds = 0.5,
+    /** The ports its servers get (test files running side by side use ranges of their own). */
+    portRange?: { min: number; max: number },
+  ) {
     this.dataDir = join(TEST_DATA_DIR, `guest-it-${randomBytes(4).toString('hex')}`);
     mkdirSync(this.dataDir, { recursive: true });
     this.redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -210,6 +214,7 @@ export class GuestHarness {
       dataDir: this.dataDir,
       guestCommand: guestLaunchCommand(),
       stopTimeoutMs: 30_000,
+      ...(portRange ? { portRange } : {}),
     });
   }
 

@@ -162,6 +162,35 @@ describe('GuestClient', () => {
     );
   });
 
+  it("reads a guest's refusal back into its code, field and message", async () => {
+    const { client } = newGuest(() => {
+      throw new Error('CONFLICT[name]: A database named app already exists.');
+    });
+    const error = await client
+      .call('create_database', { name: 'app' }, { timeoutMs: 5000 })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(GuestRpcError);
+    expect((error as GuestRpcError).failure).toEqual({
+      code: 'CONFLICT',
+      field: 'name',
+      message: 'A database named app already exists.',
+    });
+  });
+
+  it('leaves no answered call behind in Redis', async () => {
+    const { client } = newGuest(() => ({ databases: [] }));
+    await expect(client.call('list_databases', {}, { timeoutMs: 5000 })).resolves.toEqual({
+      databases: [],
+    });
+    const queue = new Queue(guestQueueName(client.instanceId), { connection: redis });
+    expect(await queue.getJobCounts('completed', 'waiting', 'active')).toEqual({
+      completed: 0,
+      waiting: 0,
+      active: 0,
+    });
+    await queue.close();
+  });
+
   it('refuses a result that does not match the method', async () => {
     const { client } = newGuest(() => ({ serviceStatus: 'SLEEPING' }));
     await expect(client.call('get_status', {}, { timeoutMs: 5000 })).rejects.toThrow(

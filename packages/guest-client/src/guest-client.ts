@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import {
   guestMethods,
   guestQueueName,
+  parseGuestFailure,
+  type GuestFailure,
   type GuestMethod,
   type GuestParams,
   type GuestResult,
@@ -41,8 +43,14 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-/** The guest ran the method and it failed; `guestMessage` is the guest's own words. */
+/**
+ * The guest ran the method and it failed; `guestMessage` is the guest's own words. When the
+ * guest refused for a reason the caller can fix (the database exists, the user is not
+ * there), `failure` holds its code, message and field (see `formatGuestFailure`).
+ */
 export class GuestRpcError extends Error {
+  readonly failure: GuestFailure | null;
+
   constructor(
     readonly instanceId: string,
     readonly method: GuestMethod,
@@ -51,6 +59,7 @@ export class GuestRpcError extends Error {
   ) {
     super(`guest ${instanceId}: ${method} failed: ${guestMessage}`);
     this.name = 'GuestRpcError';
+    this.failure = parseGuestFailure(guestMessage);
   }
 }
 
@@ -143,6 +152,8 @@ export class GuestClient {
       }
       throw new GuestRpcError(this.instanceId, method, message, job.id);
     }
+    // The answer has been read: it need not wait in Redis for its retention to run out.
+    await job.remove().catch(() => undefined);
     const result = guestMethods[method].result.safeParse(raw);
     if (!result.success) {
       throw new GuestRpcError(

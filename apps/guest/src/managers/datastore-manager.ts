@@ -1,4 +1,10 @@
-import { type FaultPayload, type GuestResult, type guestMethods } from '@coffer/contracts';
+import {
+  formatGuestFailure,
+  type FaultPayload,
+  type GuestFailure,
+  type GuestResult,
+  type guestMethods,
+} from '@coffer/contracts';
 import { type z } from 'zod';
 
 /**
@@ -8,6 +14,9 @@ import { type z } from 'zod';
  */
 
 export type PrepareParams = z.infer<(typeof guestMethods)['prepare']['params']>;
+export type MethodParams<M extends keyof typeof guestMethods> = z.infer<
+  (typeof guestMethods)[M]['params']
+>;
 
 export interface DatastoreManager {
   /** After the guest (re)starts: start a prepared server that is not running, adopt one that is. */
@@ -16,6 +25,19 @@ export interface DatastoreManager {
   restart(): Promise<GuestResult<'restart'>>;
   stopDb(): Promise<GuestResult<'stop_db'>>;
   getStatus(): Promise<GuestResult<'get_status'>>;
+  /** Databases, users, access and root (Trove's database and user APIs). */
+  listDatabases(): Promise<GuestResult<'list_databases'>>;
+  createDatabase(params: MethodParams<'create_database'>): Promise<GuestResult<'create_database'>>;
+  deleteDatabase(params: MethodParams<'delete_database'>): Promise<GuestResult<'delete_database'>>;
+  listUsers(): Promise<GuestResult<'list_users'>>;
+  createUser(params: MethodParams<'create_user'>): Promise<GuestResult<'create_user'>>;
+  updateUser(params: MethodParams<'update_user'>): Promise<GuestResult<'update_user'>>;
+  deleteUser(params: MethodParams<'delete_user'>): Promise<GuestResult<'delete_user'>>;
+  listAccess(params: MethodParams<'list_access'>): Promise<GuestResult<'list_access'>>;
+  grantAccess(params: MethodParams<'grant_access'>): Promise<GuestResult<'grant_access'>>;
+  revokeAccess(params: MethodParams<'revoke_access'>): Promise<GuestResult<'revoke_access'>>;
+  enableRoot(params: MethodParams<'enable_root'>): Promise<GuestResult<'enable_root'>>;
+  disableRoot(): Promise<GuestResult<'disable_root'>>;
   /** Stops the server because the guest stops. */
   shutdown(): Promise<void>;
 }
@@ -37,5 +59,17 @@ export class TenantFacingError extends Error {
   ) {
     super(message, options);
     this.name = 'TenantFacingError';
+  }
+}
+
+/**
+ * A method refused for a reason its caller can fix (the database exists, the user is not
+ * there): the job fails with `<CODE>[<field>]: <message>`, which the control plane reads back
+ * (`parseGuestFailure`) into an error on the right form field. Nothing was changed.
+ */
+export class RequestRefusedError extends Error {
+  constructor(readonly failure: GuestFailure) {
+    super(formatGuestFailure(failure));
+    this.name = 'RequestRefusedError';
   }
 }

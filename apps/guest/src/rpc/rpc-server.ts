@@ -11,14 +11,19 @@ import { type ParsedParams, verifyRpcJob } from './verify-job';
  * The guest's RPC endpoint (Trove's guestagent RPC server): a BullMQ worker on its own queue.
  * Every job is verified first; a refused job fails (unrecoverably, so it is never retried)
  * and nothing of it runs. Methods that change the server run one at a time, in order;
- * `get_status` answers even while a long prepare runs.
+ * `get_status` and the lists answer even while a long prepare runs.
  */
 
 export type RpcHandlers = {
   [M in GuestMethod]: (params: ParsedParams<M>) => Promise<GuestResult<M>>;
 };
 
-const READ_ONLY_METHODS: ReadonlySet<GuestMethod> = new Set(['get_status']);
+const READ_ONLY_METHODS: ReadonlySet<GuestMethod> = new Set([
+  'get_status',
+  'list_databases',
+  'list_users',
+  'list_access',
+]);
 
 export interface RpcServerOptions {
   connection: Redis;

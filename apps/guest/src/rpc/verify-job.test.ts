@@ -104,3 +104,57 @@ describe('verifyRpcJob', () => {
     expect(result.isValid ? '' : result.reason).toContain(reason);
   });
 });
+
+describe('verifyRpcJob re-validates database and user methods (a forged call that bypassed the API)', () => {
+  const signed = (method: string, params: unknown) => ({
+    name: method,
+    data: envelope({ ...goodBody, method, params }),
+  });
+  const sealed = 'v1.aaaa.bbbb.cccc';
+
+  it.each([
+    ['create_database', { name: 'x`; DROP DATABASE y; --' }],
+    ['create_database', { name: "it's" }],
+    ['create_database', { name: 'аpp' }],
+    ['create_database', { name: 'd'.repeat(65) }],
+    ['create_database', { name: 'mysql' }],
+    ['create_database', { name: 'app', characterSet: 'utf8mb4 COLLATE x' }],
+    ['create_database', { name: 'app', characterSet: 'latin1', collation: 'utf8mb4_bin' }],
+    ['delete_database', { name: 'information_schema' }],
+    ['delete_database', { name: 'a`b' }],
+    ['create_user', { name: 'root', host: '%', password: sealed, databases: [] }],
+    ['create_user', { name: 'coffer_admin', host: 'localhost', password: sealed, databases: [] }],
+    ['create_user', { name: 'app', host: "%' OR '1'='1", password: sealed, databases: [] }],
+    ['create_user', { name: 'app', host: 'db.example.com', password: sealed, databases: [] }],
+    ['create_user', { name: 'app', host: '%', password: 'clear-text-password', databases: [] }],
+    ['create_user', { name: 'app', host: '%', password: sealed, databases: ['sys'] }],
+    ['update_user', { name: 'app', host: '%' }],
+    ['update_user', { name: 'coffer_admin', host: 'localhost', newPassword: sealed }],
+    ['delete_user', { name: 'root', host: 'localhost' }],
+    ['delete_user', { name: 'mariadb.sys', host: 'localhost' }],
+    ['grant_access', { name: 'app', host: '%', databases: ['mysql'] }],
+    ['grant_access', { name: 'app', host: '%', databases: [] }],
+    ['revoke_access', { name: 'app', host: '%', database: 'performance_schema' }],
+    ['enable_root', { password: 'not-sealed' }],
+  ])('refuses %s with %j', (method, params) => {
+    const result = verifyRpcJob(signed(method, params), { instanceId, signingKey: signing });
+    expect(result.isValid).toBe(false);
+    expect(result.isValid ? '' : result.reason).toContain('invalid params');
+  });
+
+  it('accepts the same methods with good params', () => {
+    for (const [method, params] of [
+      ['create_database', { name: 'app', characterSet: 'utf8mb4', collation: 'utf8mb4_bin' }],
+      ['create_user', { name: 'app_user', host: '10.0.%', password: sealed, databases: ['app'] }],
+      ['update_user', { name: 'app_user', host: '10.0.%', newHost: '%' }],
+      ['revoke_access', { name: 'app_user', host: '%', database: 'app' }],
+      ['enable_root', { password: sealed }],
+      ['disable_root', {}],
+    ] as const) {
+      expect(
+        verifyRpcJob(signed(method, params), { instanceId, signingKey: signing }).isValid,
+        method,
+      ).toBe(true);
+    }
+  });
+});

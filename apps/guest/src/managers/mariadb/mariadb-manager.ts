@@ -16,7 +16,9 @@ import { writeFileAtomic } from '@coffer/host';
 import {
   type DatastoreManager,
   type ManagerEvents,
+  type MethodParams,
   type PrepareParams,
+  RequestRefusedError,
   TenantFacingError,
 } from '../datastore-manager';
 import {
@@ -35,9 +37,19 @@ import { MariadbServer, ServerProcessError } from './server-process';
 import {
   createDatabase,
   createUser,
+  deleteDatabase,
+  deleteUser,
+  disableRoot,
+  enableRoot,
   ensureAdminAccount,
+  grantAccess,
+  listAccess,
+  listDatabases,
+  listUsers,
   readServerVersion,
+  revokeAccess,
   secureAccounts,
+  updateUser,
 } from './sql-admin';
 
 /** Where the guest is in the instance's life, beside what the server process says. */
@@ -308,6 +320,166 @@ export class MariadbManager implements DatastoreManager {
         // A moment without an answer (starting, busy): keep saying what we last said.
         return this.lastStatus;
       }
+    }
+  }
+
+  // --- Databases, users, access and root (each on a connection of its own) ---
+
+  async listDatabases(): Promise<GuestResult<'list_databases'>> {
+    return this.withAdmin('Listing the databases', async (connection) => ({
+      databases: await listDatabases(connection),
+    }));
+  }
+
+  async createDatabase(
+    params: MethodParams<'create_database'>,
+  ): Promise<GuestResult<'create_database'>> {
+    return this.withAdmin(`Creating database ${params.name}`, async (connection) => ({
+      database: await createDatabase(connection, params, { mustNotExist: true }),
+    }));
+  }
+
+  async deleteDatabase(
+    params: MethodParams<'delete_database'>,
+  ): Promise<GuestResult<'delete_database'>> {
+    return this.withAdmin(`Deleting database ${params.name}`, async (connection) => {
+      await deleteDatabase(connection, params.name);
+      return {};
+    });
+  }
+
+  async listUsers(): Promise<GuestResult<'list_users'>> {
+    return this.withAdmin('Listing the users', async (connection) => ({
+      users: await listUsers(connection),
+    }));
+  }
+
+  async createUser(params: MethodParams<'create_user'>): Promise<GuestResult<'create_user'>> {
+    const password = this.openPassword(params.password, params.name);
+    return this.withAdmin(`Creating user ${params.name}@${params.host}`, async (connection) => ({
+      user: await createUser(connection, { ...params, password }, { mustNotExist: true }),
+    }));
+  }
+
+  async updateUser(params: MethodParams<'update_user'>): Promise<GuestResult<'update_user'>> {
+    const newPassword =
+      params.newPassword === undefined
+        ? undefined
+        : this.openPassword(params.newPassword, params.name);
+    return this.withAdmin(`Changing user ${params.name}@${params.host}`, async (connection) => ({
+      user: await updateUser(connection, {
+        name: params.name,
+        host: params.host,
+        newHost: params.newHost,
+        newPassword,
+      }),
+    }));
+  }
+
+  async deleteUser(params: MethodParams<'delete_user'>): Promise<GuestResult<'delete_user'>> {
+    return this.withAdmin(`Deleting user ${params.name}@${params.host}`, async (connection) => {
+      await deleteUser(connection, params);
+      return {};
+    });
+  }
+
+  async listAccess(params: MethodParams<'list_access'>): Promise<GuestResult<'list_access'>> {
+    return this.withAdmin(
+      `Listing the access of ${params.name}@${params.host}`,
+      async (connection) => ({
+        databases: await listAccess(connection, params),
+      }),
+    );
+  }
+
+  async grantAccess(params: MethodParams<'grant_access'>): Promise<GuestResult<'grant_access'>> {
+    return this.withAdmin(`Granting ${params.name}@${params.host} access`, async (connection) => ({
+      databases: await grantAccess(connection, params),
+    }));
+  }
+
+  async revokeAccess(params: MethodParams<'revoke_access'>): Promise<GuestResult<'revoke_access'>> {
+    return this.withAdmin(
+      `Revoking the access of ${params.name}@${params.host} to ${params.database}`,
+      async (connection) => ({
+        databases: await revokeAccess(connection, params),
+      }),
+    );
+  }
+
+  async enableRoot(params: MethodParams<'enable_root'>): Promise<GuestResult<'enable_root'>> {
+    const password = this.openPassword(params.password, 'root');
+    return this.withAdmin('Enabling root', async (connection) => {
+      await enableRoot(connection, password);
+      this.logger.info('root enabled for remote access');
+      return {};
+    });
+  }
+
+  async disableRoot(): Promise<GuestResult<'disable_root'>> {
+    return this.withAdmin('Disabling root', async (connection) => {
+      const dropped = await disableRoot(connection);
+      this.logger.info({ dropped }, 'root disabled: socket only');
+      return {};
+    });
+  }
+
+  /** A password the control plane sealed for this guest (associated data `user:<name>`). */
+  private openPassword(sealed: string, userName: string): string {
+    try {
+      return openSecret(
+        guestKeys(this.options.config.guestSecret).sealing,
+        sealed,
+        `user:${userName}`,
+      );
+    } catch (error) {
+      if (error instanceof SealError) {
+        throw new TenantFacingError(
+          `The password of user ${userName} could not be opened: it was not sealed for this instance.`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Runs SQL administration on a connection as the guest's account, once the server is
+   * prepared. A refusal (RequestRefusedError) passes through as it is; anything else says
+   * what failed, in words the tenant can read.
+   */
+  private async withAdmin<T>(
+    description: string,
+    run: (connection: Connection) => Promise<T>,
+  ): Promise<T> {
+    if (this.phase !== 'prepared') {
+      throw new TenantFacingError(
+        `${description} failed: the database server has not been prepared yet.`,
+      );
+    }
+    let connection: Connection;
+    try {
+      connection = await this.connectAsAdmin();
+    } catch (error) {
+      throw new TenantFacingError(
+        `${description} failed: the database server does not answer (${describeError(error)}).`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
+    }
+    try {
+      return await run(connection);
+    } catch (error) {
+      if (error instanceof RequestRefusedError) throw error;
+      if (error instanceof z.ZodError) {
+        throw new RequestRefusedError({ code: 'BAD_REQUEST', message: describeError(error) });
+      }
+      throw new TenantFacingError(`${description} failed: ${describeError(error)}`, undefined, {
+        cause: error,
+      });
+    } finally {
+      await connection.end().catch(() => undefined);
     }
   }
 
