@@ -28,7 +28,13 @@ export async function callerWithToken(h: Harness, token: string) {
  */
 export async function callOverHttp(
   h: Harness,
-  options: { path: string; type: 'query' | 'mutation'; input: unknown; headers?: Record<string, string> },
+  options: {
+    path: string;
+    type: 'query' | 'mutation';
+    input: unknown;
+    headers?: Record<string, string>;
+    apiRateLimit?: { max: number; windowSeconds: number };
+  },
 ): Promise<{ status: number; headers: Headers; body: { result?: { data: { json: unknown } }; error?: { json: { message: string; code: number; data: Record<string, unknown> } } } }> {
   const { fetchRequestHandler } = await import('@trpc/server/adapters/fetch');
   const { default: SuperJSON } = await import('superjson');
@@ -48,7 +54,8 @@ export async function callOverHttp(
     endpoint: '/api/trpc',
     req: request,
     router: appRouter,
-    createContext: () => createTRPCContext({ headers: request.headers }, { db: h.prisma, getUser: async () => null }),
+    createContext: () =>
+      createTRPCContext({ headers: request.headers }, { db: h.prisma, getUser: async () => null, apiRateLimit: options.apiRateLimit }),
     responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as never };

@@ -1,0 +1,158 @@
+import { randomInt, randomUUID } from 'node:crypto';
+
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type * as AuthModuleNs from '~/server/auth';
+import { callOverHttp, codeOf } from '~/test/callers';
+import { createHarness, type Harness } from '~/test/harness';
+
+/**
+ * Abuse limits: sign-in and sign-up per client address and per account (through better-auth's
+ * real HTTP handler), and the API per user and per token (through callers and the tRPC HTTP
+ * handler), each answering 429 with when to retry. Counters live in the test Redis.
+ */
+
+const SIGN_IN_MAX = 3;
+let h: Harness;
+let auth: AuthModuleNs['auth'];
+
+beforeAll(async () => {
+  process.env.COFFER_SIGN_IN_RATE_LIMIT_MAX = String(SIGN_IN_MAX);
+  process.env.COFFER_SIGN_IN_RATE_LIMIT_WINDOW_SECONDS = '60';
+  process.env.COFFER_QUEUE_PREFIX = `test-ratelimit-${randomUUID().slice(0, 8)}`;
+  h = await createHarness();
+  ({ auth } = await import('~/server/auth'));
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** An address of its own for each test, so counters of one test never meet another's. */
+function freshIp(): string {
+  return `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+}
+
+function authRequest(path: '/sign-in/email' | '/sign-up/email', body: Record<string, string>, ip: string): Promise<Response> {
+  return auth.handler(
+    new Request(`http://localhost:3100/api/auth${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, origin: 'http://localhost:3100' },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+describe('sign-in', () => {
+  it(`the attempt after ${SIGN_IN_MAX} from one address in the window gets 429 with when to retry; another address does not`, async () => {
+    const ip = freshIp();
+    for (let i = 0; i < SIGN_IN_MAX; i++) {
+      const response = await authRequest('/sign-in/email', { email: `nobody-${randomUUID()}@example.com`, password: 'wrong-password-1' }, ip);
+      expect(response.status).toBe(401);
+    }
+    const limited = await authRequest('/sign-in/email', { email: `nobody-${randomUUID()}@example.com`, password: 'wrong-password-1' }, ip);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('x-retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited.headers.get('x-retry-after'))).toBeLessThanOrEqual(60);
+    expect(((await limited.json()) as { message: string }).message).toMatch(/too many requests/i);
+
+    // Even the right password waits, from that address; from another, it signs in.
+    const user = await h.createUser('limited');
+    expect((await authRequest('/sign-in/email', { email: user.email, password: 'correct-horse-battery' }, ip)).status).toBe(429);
+    expect((await authRequest('/sign-in/email', { email: user.email, password: 'correct-horse-battery' }, freshIp())).status).toBe(200);
+  });
+
+  it(`the attempt after ${SIGN_IN_MAX} on one account, from any addresses, gets 429`, async () => {
+    const user = await h.createUser('target');
+    for (let i = 0; i < SIGN_IN_MAX; i++) {
+      expect((await authRequest('/sign-in/email', { email: user.email, password: `guess-number-${i}` }, freshIp())).status).toBe(401);
+    }
+    const limited = await authRequest('/sign-in/email', { email: user.email.toUpperCase(), password: 'correct-horse-battery' }, freshIp());
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await limited.json()) as { message: string }).message).toMatch(/^Too many sign-in attempts for this account\. Try again in /);
+  });
+
+  it('sign-up is limited per address too', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < SIGN_IN_MAX; i++) {
+      const response = await authRequest('/sign-up/email', { name: 'New', email: `new-${randomUUID()}@example.com`, password: 'long-enough-password' }, ip);
+      expect(response.status).toBe(200);
+    }
+    const limited = await authRequest('/sign-up/email', { name: 'New', email: `new-${randomUUID()}@example.com`, password: 'long-enough-password' }, ip);
+    expect(limited.status).toBe(429);
+  });
+});
+
+describe('the API', () => {
+  async function limitedCaller(userId: string | null, rule: { max: number; windowSeconds: number }, getRedis?: () => Redis) {
+    const { createCaller } = await import('~/server/api/root');
+    const { createTRPCContext } = await import('~/server/api/trpc');
+    const user = userId ? await h.prisma.user.findUniqueOrThrow({ where: { id: userId }, select: { id: true, email: true, name: true } }) : null;
+    return createCaller(() =>
+      createTRPCContext({ headers: new Headers() }, { db: h.prisma, getUser: async () => user, apiRateLimit: rule, getRedis }),
+    );
+  }
+
+  it('the call after N in the window gets TOO_MANY_REQUESTS saying when to retry; other users are not affected', async () => {
+    const { owner, project } = await h.createProjectWithOwner();
+    const caller = await limitedCaller(owner.id, { max: 3, windowSeconds: 60 });
+    for (let i = 0; i < 3; i++) expect(await codeOf(caller.instance.list({ projectId: project.id }))).toBe('OK');
+    await expect(caller.instance.list({ projectId: project.id })).rejects.toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+      message: expect.stringMatching(/^Too many requests: try again in (\d+ seconds?|1 minute)$/),
+    });
+    // A limited mutation does nothing and is not recorded.
+    const events = await h.prisma.auditEvent.count();
+    expect(await codeOf(caller.project.create({ name: 'limited' }))).toBe('TOO_MANY_REQUESTS');
+    expect(await h.prisma.auditEvent.count()).toBe(events);
+    expect(await h.prisma.project.count({ where: { name: 'limited' } })).toBe(0);
+
+    const other = await h.createUser('other');
+    expect(await codeOf((await limitedCaller(other.id, { max: 3, windowSeconds: 60 })).viewer.me())).toBe('OK');
+  });
+
+  it('answers HTTP 429 with Retry-After, counting per token', async () => {
+    const { owner, project } = await h.createProjectWithOwner();
+    const first = await h.callerFor(owner).apiToken.create({ projectId: project.id, name: 'a', scope: 'READ_ONLY', expiresInDays: 1 });
+    const second = await h.callerFor(owner).apiToken.create({ projectId: project.id, name: 'b', scope: 'READ_ONLY', expiresInDays: 1 });
+    const rule = { max: 2, windowSeconds: 60 };
+    const list = (token: string) =>
+      callOverHttp(h, { path: 'instance.list', type: 'query', input: { projectId: project.id }, headers: { authorization: `Bearer ${token}` }, apiRateLimit: rule });
+    expect((await list(first.token)).status).toBe(200);
+    expect((await list(first.token)).status).toBe(200);
+    const limited = await list(first.token);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.body.error?.json.data).toMatchObject({ code: 'TOO_MANY_REQUESTS', appCode: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) });
+    expect(limited.body.error?.json.message).toMatch(/^Too many requests: try again in /);
+    // Another token has its own budget.
+    expect((await list(second.token)).status).toBe(200);
+  });
+
+  it('opens again when the window ends', async () => {
+    const user = await h.createUser();
+    const caller = await limitedCaller(user.id, { max: 1, windowSeconds: 1 });
+    expect(await codeOf(caller.viewer.me())).toBe('OK');
+    expect(await codeOf(caller.viewer.me())).toBe('TOO_MANY_REQUESTS');
+    await expect.poll(() => codeOf(caller.viewer.me()), { timeout: 5_000, interval: 200 }).toBe('OK');
+  });
+
+  it('lets calls through when Redis cannot be reached (a limiter must not take the API down)', async () => {
+    const unreachable = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    unreachable.on('error', () => undefined);
+    try {
+      const user = await h.createUser();
+      const caller = await limitedCaller(user.id, { max: 1, windowSeconds: 60 }, () => unreachable);
+      for (let i = 0; i < 3; i++) expect(await codeOf(caller.viewer.me())).toBe('OK');
+    } finally {
+      unreachable.disconnect();
+    }
+  });
+
+  it('is off with a maximum of 0', async () => {
+    const user = await h.createUser();
+    const caller = await limitedCaller(user.id, { max: 0, windowSeconds: 60 });
+    for (let i = 0; i < 5; i++) expect(await codeOf(caller.viewer.me())).toBe('OK');
+  });
+});
