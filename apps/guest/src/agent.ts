@@ -74,6 +74,7 @@ export class GuestAgent {
             .sendFault(fault)
             .catch((error: unknown) => logger.error({ err: error }, 'fault not sent'));
         },
+        onBackupReport: async (report) => void (await this.reporter.sendBackup(report)),
       },
       pingTimeoutMs: Math.min(3000, Math.max(1000, intervalMs)),
       unresponsiveGraceMs: Math.max(5000, 2 * intervalMs),
@@ -96,6 +97,7 @@ export class GuestAgent {
         restart: () => this.manager.restart(),
         stop_db: () => this.manager.stopDb(),
         get_status: () => this.manager.getStatus(),
+        create_backup: (params) => this.manager.createBackup(params),
         list_databases: () => this.manager.listDatabases(),
         create_database: (params) => this.manager.createDatabase(params),
         delete_database: (params) => this.manager.deleteDatabase(params),
@@ -140,6 +142,8 @@ export class GuestAgent {
 
   private async runShutdown(): Promise<void> {
     this.logger.info('guest stopping');
+    // A backup under way would hold the manager until it ends: stop it (it cleans up after itself).
+    this.manager.interruptBackup();
     await this.rpc.close(RPC_DRAIN_TIMEOUT_MS);
     await this.heartbeat.stop();
     await this.mutex.run(() => this.manager.shutdown());

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { backupReportSchema } from './backup';
 import { serviceStatusSchema } from './status';
 
 /**
@@ -39,6 +40,8 @@ const baseFields = {
 export const conductorMessageSchema = z.discriminatedUnion('kind', [
   z.object({ ...baseFields, kind: z.literal('heartbeat'), payload: heartbeatPayloadSchema }),
   z.object({ ...baseFields, kind: z.literal('fault'), payload: faultPayloadSchema }),
+  /** A backup's progress and end (backup.ts); the conductor applies it to that backup only if it is this instance's. */
+  z.object({ ...baseFields, kind: z.literal('backup'), payload: backupReportSchema }),
 ]);
 export type ConductorMessage = z.infer<typeof conductorMessageSchema>;
 export type ConductorMessageKind = ConductorMessage['kind'];

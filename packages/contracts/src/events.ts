@@ -8,9 +8,12 @@ import { z } from 'zod';
 export const EVENTS_CHANNEL = 'coffer:events';
 
 export const changeEventSchema = z.object({
-  type: z.enum(['instance.changed', 'instance.deleted']),
+  type: z.enum(['instance.changed', 'instance.deleted', 'backup.changed', 'backup.deleted']),
   projectId: z.uuid(),
+  /** For backup events: the backup's source instance (which may be gone by now). */
   instanceId: z.uuid(),
+  /** Backup events only. */
+  backupId: z.uuid().optional(),
   /** Milliseconds since the epoch. */
   at: z.number().int(),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { backupGuestMethods, restoreSpecSchema } from './backup';
 import { sealedSecretSchema } from './sealed';
 import { serviceStatusSchema } from './status';
 import {
@@ -82,6 +83,8 @@ export function parseGuestFailure(reason: string): GuestFailure | null {
 export const configValueSchema = z.union([z.string(), z.number(), z.boolean()]);
 
 export const guestMethods = {
+  /** Backups (backup.ts): create_backup. */
+  ...backupGuestMethods,
   /** Installs the server into the volume, writes its config from the flavor, starts it, creates the first databases and users. */
   prepare: {
     params: z.object({
@@ -90,6 +93,8 @@ export const guestMethods = {
       databases: z.array(initialDatabaseSchema),
       users: z.array(guestUserSpecSchema),
       configOverrides: z.record(z.string(), configValueSchema).default({}),
+      /** Fill the volume from a backup (chain) instead of an empty datadir. */
+      restore: restoreSpecSchema.optional(),
     }),
     result: z.object({ mariadbVersion: z.string() }),
   },

@@ -1,4 +1,5 @@
 import {
+  type BackupReport,
   conductorMessageSchema,
   type ConductorMessage,
   type FaultPayload,
@@ -36,6 +37,10 @@ export class ConductorReporter {
 
   sendFault(payload: FaultPayload): Promise<string> {
     return this.send({ kind: 'fault', payload });
+  }
+
+  sendBackup(payload: BackupReport): Promise<string> {
+    return this.send({ kind: 'backup', payload });
   }
 
   private async send(message: Pick<ConductorMessage, 'kind' | 'payload'>): Promise<string> {

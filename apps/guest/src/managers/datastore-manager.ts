@@ -1,4 +1,5 @@
 import {
+  type BackupReport,
   formatGuestFailure,
   type FaultPayload,
   type GuestFailure,
@@ -48,6 +49,8 @@ export interface ManagerEvents {
   onStatusChange(): void;
   /** A failure the tenant should read. */
   onFault(fault: FaultPayload): void;
+  /** A backup's progress or end, for the conductor (awaited: the end must arrive). */
+  onBackupReport(report: BackupReport): Promise<void>;
 }
 
 /** A failure with a message written for the tenant (it becomes the instance's fault). */

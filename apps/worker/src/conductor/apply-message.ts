@@ -14,7 +14,7 @@ export type ApplyOutcome =
   /** Not written: stale, a duplicate, or the instance is gone. */
   | { isApplied: false };
 
-function newerThanApplied(message: ConductorMessage): Prisma.InstanceWhereInput {
+function newerThanApplied(message: InstanceMessage): Prisma.InstanceWhereInput {
   const sentAt = new Date(message.sentAt);
   const seq = BigInt(message.seq);
   return {
@@ -26,9 +26,12 @@ function newerThanApplied(message: ConductorMessage): Prisma.InstanceWhereInput 
   };
 }
 
+/** The messages about the instance itself (a backup's report goes to the backup: apply-backup-report.ts). */
+export type InstanceMessage = Exclude<ConductorMessage, { kind: 'backup' }>;
+
 export async function applyConductorMessage(
   prisma: PrismaClient,
-  message: ConductorMessage,
+  message: InstanceMessage,
   now: Date = new Date(),
 ): Promise<ApplyOutcome> {
   const where: Prisma.InstanceWhereInput = {

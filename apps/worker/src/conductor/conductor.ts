@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
-import { conductorMessageSchema, type ConductorMessage } from '@coffer/contracts';
+import { conductorMessageSchema, type BackupReport, type ConductorMessage } from '@coffer/contracts';
 import { guestKeys, isValidSignature } from '@coffer/contracts/crypto';
 import { type PrismaClient } from '@coffer/db';
 import { type Redis } from 'ioredis';
@@ -11,6 +11,7 @@ import { type ChangePublisher } from '../events';
 import { openGuestSecret } from '../guest-secret';
 import { type Logger } from '../logger';
 import { type WorkerSettings } from '../settings';
+import { applyBackupReport } from './apply-backup-report';
 import { applyConductorMessage } from './apply-message';
 
 /**
@@ -217,6 +218,8 @@ export class Conductor {
       });
     const message: ConductorMessage = parsed.data;
 
+    if (message.kind === 'backup') return this.applyBackup(id, message.instanceId, message.payload);
+
     const outcome = await applyConductorMessage(this.deps.prisma, message);
     if (!outcome.isApplied) {
       this.deps.logger.debug(
@@ -242,6 +245,31 @@ export class Conductor {
       return 'applied';
     }
     return 'unchanged';
+  }
+
+  /** A backup's progress or end: written to that backup (if it is this instance's), then a `backup.changed` event. */
+  private async applyBackup(id: string, instanceId: string, report: BackupReport): Promise<EntryOutcome> {
+    const outcome = await applyBackupReport(this.deps.prisma, instanceId, report);
+    if (!outcome.isApplied) {
+      this.deps.logger.debug(
+        { entryId: id, instanceId, backupId: report.backupId, status: report.status },
+        'conductor: backup report not applied (stale, ended, or not this instance\'s)',
+      );
+      return 'stale';
+    }
+    if (report.status !== 'BUILDING') {
+      this.deps.logger.info(
+        { instanceId, backupId: report.backupId, status: report.status, fault: report.message },
+        'conductor: backup ended',
+      );
+    }
+    await this.deps.publisher.publish({
+      type: 'backup.changed',
+      projectId: outcome.projectId,
+      instanceId,
+      backupId: outcome.backupId,
+    });
+    return 'applied';
   }
 
   private async signingKeyOf(

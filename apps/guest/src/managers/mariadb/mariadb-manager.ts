@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 import {
+  type CreateBackupParams,
   type FaultPayload,
   type GuestAgentConfig,
   type GuestInfo,
@@ -29,6 +30,8 @@ import {
   readAdminCredentials,
 } from './admin-connection';
 import { type MariadbBinaries } from './binaries';
+import { type BackupRun, type FindBackupTools, type VerifiedRestore } from './backup';
+import { backupMarkerPath } from './backup/marker';
 import { layoutOf, type MariadbLayout } from './layout';
 import { ConfigOverrideError, renderMyCnf } from './my-cnf';
 import { pingServer } from './ping';
@@ -84,6 +87,7 @@ export class MariadbManager implements DatastoreManager {
   private unresponsiveSince: number | null = null;
   private lastStatus: ServiceStatus = 'NEW';
   private knownVersion: string | null = null;
+  private runningBackup: BackupRun | null = null;
 
   constructor(options: MariadbManagerOptions) {
     this.options = options;
@@ -114,6 +118,7 @@ export class MariadbManager implements DatastoreManager {
   }
 
   async boot(): Promise<void> {
+    await this.reportInterruptedBackup();
     // A fresh server being installed early has nothing to bring back: prepare starts it.
     if (this.options.earlyInstall) return;
     if (!this.server.isInstalled() || !this.server.hasConfig()) return;
@@ -159,6 +164,8 @@ export class MariadbManager implements DatastoreManager {
 
   private async runPrepare(params: PrepareParams): Promise<GuestResult<'prepare'>> {
     const account = this.serverAccount();
+    // A restore fetches and verifies every chunk of its backups before anything is written.
+    const restore = params.restore ? await this.fetchRestore(params.restore) : null;
     // Open every sealed password first: one that does not open fails prepare before anything is touched.
     const { sealing } = guestKeys(this.options.config.guestSecret);
     const users = params.users.map((user) => {
@@ -195,6 +202,7 @@ export class MariadbManager implements DatastoreManager {
     await step('Initializing the database files', async () => {
       // The early install (if any) never rejects; when it did not finish the job, install does.
       await this.options.earlyInstall;
+      if (restore?.kind === 'physical') return restore.writeDatadir(account);
       return this.server.install(account);
     });
     await step('Starting the database server', () => this.server.start(account));
@@ -206,6 +214,7 @@ export class MariadbManager implements DatastoreManager {
         if (dropped.length > 0)
           this.logger.info({ dropped }, 'removed anonymous and remote root accounts');
       });
+      if (restore?.kind === 'logical') await restore.importInto(this.layout.adminCnf);
       for (const database of params.databases) {
         await step(`Creating database ${database.name}`, () =>
           createDatabase(connection, database),
@@ -481,6 +490,78 @@ export class MariadbManager implements DatastoreManager {
     } finally {
       await connection.end().catch(() => undefined);
     }
+  }
+
+  // --- Backups and restores (backup/, loaded on first use) ---
+
+  async createBackup(params: CreateBackupParams): Promise<GuestResult<'create_backup'>> {
+    if (this.phase !== 'prepared') {
+      throw new TenantFacingError('The backup cannot be made: the database server has not been prepared yet.');
+    }
+    const { startBackup, findBackupTools } = await import('./backup');
+    this.runningBackup = startBackup(
+      {
+        ...this.backupEnvironment(findBackupTools),
+        projectId: this.options.info.projectId,
+        connectAsAdmin: () => this.connectAsAdmin(),
+        adminCredentials: () => {
+          const credentials = readAdminCredentials(this.layout);
+          if (!credentials) throw new TenantFacingError('The guest has no account on its database server.');
+          return credentials;
+        },
+        report: (report) => this.options.events.onBackupReport(report),
+      },
+      params,
+      this.knownVersion,
+    );
+    try {
+      return await this.runningBackup.done;
+    } finally {
+      this.runningBackup = null;
+    }
+  }
+
+  /** The guest is stopping: a backup under way stops (it fails, and removes what it stored). */
+  interruptBackup(): void {
+    this.runningBackup?.interrupt();
+  }
+
+  private backupEnvironment(findBackupTools: FindBackupTools) {
+    return {
+      instanceId: this.options.info.instanceId,
+      datastoreVersion: this.options.info.datastoreVersion,
+      layout: this.layout,
+      guestSecret: this.options.config.guestSecret,
+      path: this.options.path,
+      tools: () => findBackupTools({ path: this.options.path }),
+      logger: this.logger.child({ component: 'backup' }),
+    };
+  }
+
+  private async fetchRestore(spec: NonNullable<PrepareParams['restore']>): Promise<VerifiedRestore> {
+    const { VerifiedRestore, findBackupTools } = await import('./backup');
+    return step('Fetching and verifying the backup', () =>
+      VerifiedRestore.fetch(this.backupEnvironment(findBackupTools), spec),
+    );
+  }
+
+  /** A backup a previous guest process left half-made: say it FAILED (the control plane removes its objects). */
+  private async reportInterruptedBackup(): Promise<void> {
+    if (!existsSync(backupMarkerPath(this.layout))) return;
+    const { takeInterruptedBackup } = await import('./backup');
+    const backupId = takeInterruptedBackup(this.layout);
+    if (!backupId) return;
+    this.logger.warn({ backupId }, 'a backup was interrupted by a guest restart');
+    await this.options.events
+      .onBackupReport({
+        backupId,
+        status: 'FAILED',
+        progress: 0,
+        storedBytes: 0,
+        rawBytes: 0,
+        message: 'The backup was interrupted: the guest restarted while it was being made.',
+      })
+      .catch((error: unknown) => this.logger.error({ err: error, backupId }, 'could not report the interrupted backup'));
   }
 
   async shutdown(): Promise<void> {

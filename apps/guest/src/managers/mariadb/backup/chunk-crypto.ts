@@ -1,0 +1,81 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+
+import { backupChunkAad, type BackupChunk } from '@coffer/contracts';
+
+/**
+ * One backup chunk sealed with AES-256-GCM: a fresh 12-byte IV each time, the associated
+ * data binds it to its backup and its place in it (a chunk moved to another index or
+ * another backup does not open), and the SHA-256 of what is stored lets a restore reject a
+ * damaged chunk before it tries the key.
+ */
+
+export interface SealedChunk {
+  stored: Buffer;
+  iv: string;
+  tag: string;
+  sha256: string;
+}
+
+export function sealChunk(
+  key: Buffer,
+  backupId: string,
+  index: number,
+  plaintext: Buffer,
+): SealedChunk {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(backupChunkAad(backupId, index)));
+  const stored = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return {
+    stored,
+    iv: iv.toString('base64'),
+    tag: cipher.getAuthTag().toString('base64'),
+    sha256: createHash('sha256').update(stored).digest('hex'),
+  };
+}
+
+export type ChunkProblem = 'size' | 'hash' | 'tag';
+
+export class ChunkVerificationError extends Error {
+  constructor(
+    readonly backupId: string,
+    readonly chunk: Pick<BackupChunk, 'index' | 'name'>,
+    readonly problem: ChunkProblem,
+  ) {
+    super(
+      `Backup ${backupId}: chunk ${chunk.index} (${chunk.name}) ${
+        problem === 'tag'
+          ? 'failed authentication: it was tampered with or the backup key is wrong'
+          : problem === 'hash'
+            ? 'is damaged: its SHA-256 does not match the manifest'
+            : 'is damaged: its size does not match the manifest'
+      }.`,
+    );
+    this.name = 'ChunkVerificationError';
+  }
+}
+
+/** Checks a stored chunk against its manifest entry (size, SHA-256, then the GCM tag) and returns its plaintext. */
+export function openChunk(
+  key: Buffer,
+  backupId: string,
+  chunk: BackupChunk,
+  stored: Buffer,
+): Buffer {
+  if (stored.length !== chunk.size) throw new ChunkVerificationError(backupId, chunk, 'size');
+  if (createHash('sha256').update(stored).digest('hex') !== chunk.sha256) {
+    throw new ChunkVerificationError(backupId, chunk, 'hash');
+  }
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(chunk.iv, 'base64'));
+    decipher.setAAD(Buffer.from(backupChunkAad(backupId, chunk.index)));
+    decipher.setAuthTag(Buffer.from(chunk.tag, 'base64'));
+    const plaintext = Buffer.concat([decipher.update(stored), decipher.final()]);
+    if (plaintext.length !== chunk.plainSize)
+      throw new ChunkVerificationError(backupId, chunk, 'size');
+    return plaintext;
+  } catch (error) {
+    if (error instanceof ChunkVerificationError) throw error;
+    throw new ChunkVerificationError(backupId, chunk, 'tag');
+  }
+}
