@@ -15,7 +15,7 @@ import { createHarness, type Harness } from '~/test/harness';
 
 const SIGN_IN_MAX = 3;
 let h: Harness;
-let auth: AuthModuleNs['auth'];
+let auth: (typeof AuthModuleNs)['auth'];
 
 beforeAll(async () => {
   process.env.COFFER_SIGN_IN_RATE_LIMIT_MAX = String(SIGN_IN_MAX);

@@ -28,7 +28,7 @@ type AnyCaller = Record<string, Record<string, (input?: unknown) => Promise<unkn
 
 async function mutationPaths(): Promise<string[]> {
   const { appRouter } = await import('~/server/api/root');
-  return Object.entries(appRouter._def.procedures as Record<string, { _def: { type: string } }>)
+  return Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
     .filter(([, procedure]) => procedure._def.type === 'mutation')
     .map(([path]) => path)
     .sort();
@@ -111,6 +111,14 @@ describe('every mutation leaves an audit event', () => {
       resourceId: created.id,
       result: 'OK',
     });
+
+    // A read-only token's refused mutation is in its project's log too.
+    const readOnly = await caller.apiToken.create({ projectId: project.id, name: 'reader', scope: 'READ_ONLY', expiresInDays: 1 });
+    const reader = await callerWithToken(h, readOnly.token);
+    expect(await codeOf(reader.instance.restart({ projectId: project.id, instanceId: created.id }))).toBe('FORBIDDEN');
+    expect(
+      await h.prisma.auditEvent.findFirstOrThrow({ where: { path: 'instance.restart', apiTokenId: readOnly.apiToken.id } }),
+    ).toMatchObject({ projectId: project.id, result: 'FORBIDDEN', resourceId: created.id });
 
     // Nothing secret is stored: not the instance user's password, not the token.
     const everything = JSON.stringify(await h.prisma.auditEvent.findMany());

@@ -39,7 +39,7 @@ async function smallestFlavorId(): Promise<string> {
 
 function settle<T>(promises: Promise<T>[]) {
   return Promise.allSettled(promises).then((results) => ({
-    fulfilled: results.filter((r): r is PromiseFulfilledResult<T> => r.status === 'fulfilled').map((r) => r.value),
+    fulfilled: results.filter((r): r is PromiseFulfilledResult<Awaited<T>> => r.status === 'fulfilled').map((r) => r.value),
     rejected: results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown),
   }));
 }

@@ -207,6 +207,8 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next, type, 
   }
 
   if (ctx.apiToken) {
+    // A token's calls are its project's business (its owners see them in the audit log).
+    ctx.audit.projectId = ctx.apiToken.projectId;
     // A token lives inside its project: another project does not exist for it, and nothing
     // outside a project may be changed with it.
     const projectId = projectIdOf(await getRawInput());

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { adminProcedure, createTRPCRouter } from '~/server/api/trpc';
+import { changeFeed } from '~/server/events';
 import {
   adminInstanceViewSchema,
   forceDeleteInstance,
@@ -23,6 +24,15 @@ const jobIdInput = z.object({ jobId: z.string().min(1).max(300) });
 /** Operators' views and tools across every project (Trove's admin API). */
 export const adminRouter = createTRPCRouter({
   instances: adminProcedure.output(z.array(adminInstanceViewSchema)).query(({ ctx }) => listAllInstances(ctx.db)),
+
+  /** Which instance changed, in any project, as it happens (the admin views re-read on each). */
+  onInstanceChange: adminProcedure.subscription(async function* ({ signal }) {
+    for await (const event of changeFeed.listen(signal)) {
+      if (event.type === 'instance.changed' || event.type === 'instance.deleted') {
+        yield { instanceId: event.instanceId, projectId: event.projectId };
+      }
+    }
+  }),
 
   /** Trove's reset_status: task NONE, service status from the next heartbeat, fault cleared. */
   resetStatus: adminProcedure
