@@ -1,22 +1,51 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
 import { Server } from 'lucide-react';
+import { useState } from 'react';
 
 import { StatusBadge } from '~/components/instance/status-badge';
+import { Button } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
+import { ConfirmDialog } from '~/components/ui/dialog';
 import { EmptyState, PageHeader } from '~/components/ui/page';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
-import { formatDateTime } from '~/lib/utils';
+import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
+
+/** "12 s ago", "4 min ago", "3 h ago". */
+function formatAge(seconds: number | null): string {
+  if (seconds === null) return 'never';
+  if (seconds < 90) return `${seconds} s ago`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} d ago`;
+}
+
+type Action = { kind: 'reset' | 'delete'; instanceId: string; name: string };
 
 export function AdminInstances() {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
   const instances = useQuery(trpc.admin.instances.queryOptions());
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.admin.instances.queryKey() });
+  // Changes in any project arrive over SSE; each makes the list re-read.
+  useSubscription(trpc.admin.onInstanceChange.subscriptionOptions(undefined, { onData: () => void invalidate() }));
+
+  const [action, setAction] = useState<Action | null>(null);
+  const reset = useMutation(trpc.admin.resetStatus.mutationOptions({ onSuccess: invalidate }));
+  const forceDelete = useMutation(trpc.admin.forceDelete.mutationOptions({ onSuccess: invalidate }));
+  const running = action?.kind === 'reset' ? reset : forceDelete;
+
   return (
     <>
       <PageHeader title="All instances" description="Every instance in every project, with its health." />
-      {!instances.data ? (
+      {instances.error ? (
+        <p role="alert" className="text-sm text-red-600">
+          Could not load instances: {instances.error.message}
+        </p>
+      ) : !instances.data ? (
         <p className="text-sm text-zinc-500">Loading…</p>
       ) : instances.data.length === 0 ? (
         <EmptyState icon={<Server />} title="No instances in any project" description="Instances appear here as soon as a tenant creates one." />
@@ -30,28 +59,72 @@ export function AdminInstances() {
                 <TH>Status</TH>
                 <TH>Task</TH>
                 <TH>Last heartbeat</TH>
+                <TH>Guest</TH>
                 <TH>Endpoint</TH>
                 <TH>Fault</TH>
+                <TH className="text-right">Actions</TH>
               </tr>
             </THead>
             <TBody>
               {instances.data.map((instance) => (
                 <TR key={instance.id}>
-                  <TD className="font-medium text-zinc-900">{instance.name}</TD>
+                  <TD>
+                    <div className="font-medium text-zinc-900">{instance.name}</div>
+                    <div className="font-mono text-xs text-zinc-400">{instance.id.slice(0, 8)}</div>
+                  </TD>
                   <TD>{instance.project.name}</TD>
                   <TD>
                     <StatusBadge status={instance.status} />
                   </TD>
-                  <TD className="font-mono text-xs">{instance.taskStatus}</TD>
-                  <TD>{instance.lastHeartbeatAt ? formatDateTime(instance.lastHeartbeatAt) : 'never'}</TD>
+                  <TD className="font-mono text-xs">
+                    {instance.taskStatus}
+                    <div className="text-zinc-400">{instance.serviceStatus}</div>
+                  </TD>
+                  <TD className="whitespace-nowrap">{formatAge(instance.heartbeatAgeSeconds)}</TD>
+                  <TD className="font-mono text-xs">{instance.guestVersion ?? '—'}</TD>
                   <TD className="font-mono text-xs">{instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}</TD>
-                  <TD className="max-w-64 truncate text-red-700">{instance.faultMessage ?? ''}</TD>
+                  <TD className="max-w-64 text-red-700">
+                    <div className="truncate" title={instance.faultDetails ?? instance.faultMessage ?? undefined}>
+                      {instance.faultMessage ?? ''}
+                    </div>
+                  </TD>
+                  <TD className="whitespace-nowrap text-right">
+                    <Button variant="ghost" size="sm" onClick={() => setAction({ kind: 'reset', instanceId: instance.id, name: instance.name })}>
+                      Reset status
+                    </Button>
+                    <Button variant="ghost" size="sm" onClick={() => setAction({ kind: 'delete', instanceId: instance.id, name: instance.name })}>
+                      Force delete
+                    </Button>
+                  </TD>
                 </TR>
               ))}
             </TBody>
           </Table>
         </Card>
       )}
+      <ConfirmDialog
+        open={action !== null}
+        onClose={() => {
+          setAction(null);
+          reset.reset();
+          forceDelete.reset();
+        }}
+        title={action?.kind === 'reset' ? `Reset the status of ${action.name}?` : `Force delete ${action?.name ?? ''}?`}
+        description={
+          action?.kind === 'reset'
+            ? 'The task goes back to none and the fault is cleared; the guest’s next heartbeat decides the status. Use it for an instance stuck in a task nobody runs any more.'
+            : 'The instance is deleted whatever it is doing: its server, its data and the row. This cannot be undone.'
+        }
+        confirmLabel={action?.kind === 'reset' ? 'Reset status' : 'Force delete'}
+        tone={action?.kind === 'reset' ? 'primary' : 'danger'}
+        isPending={running.isPending}
+        error={running.error ? describeError(running.error).message : null}
+        onConfirm={() => {
+          if (!action) return;
+          const mutation = action.kind === 'reset' ? reset : forceDelete;
+          mutation.mutate({ instanceId: action.instanceId }, { onSuccess: () => setAction(null) });
+        }}
+      />
     </>
   );
 }

@@ -1,0 +1,58 @@
+'use client';
+
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useMemo, useState } from 'react';
+
+import { AuditTable } from '~/components/console/audit-table';
+import { Field, Select } from '~/components/ui/field';
+import { PageHeader } from '~/components/ui/page';
+import { useTRPC } from '~/trpc/react';
+
+export function AdminAuditLog() {
+  const trpc = useTRPC();
+  const projects = useQuery(trpc.admin.projects.queryOptions());
+  const [projectId, setProjectId] = useState<string>('');
+  const pages = useInfiniteQuery(
+    trpc.admin.auditEvents.infiniteQueryOptions(
+      { projectId: projectId || null },
+      { getNextPageParam: (page) => page.nextCursor ?? undefined },
+    ),
+  );
+  const projectNames = useMemo(() => new Map((projects.data ?? []).map((p) => [p.id, p.name])), [projects.data]);
+
+  return (
+    <>
+      <PageHeader
+        title="Audit log"
+        description="Every change made in any project, through the console or the API."
+        actions={
+          <Field label="Project" className="w-56">
+            <Select value={projectId} onChange={(e) => setProjectId(e.target.value)}>
+              <option value="">All projects</option>
+              {(projects.data ?? []).map((project) => (
+                <option key={project.id} value={project.id}>
+                  {project.name}
+                </option>
+              ))}
+            </Select>
+          </Field>
+        }
+      />
+      {pages.error ? (
+        <p role="alert" className="text-sm text-red-600">
+          Could not load the audit log: {pages.error.message}
+        </p>
+      ) : !pages.data ? (
+        <p className="text-sm text-zinc-500">Loading…</p>
+      ) : (
+        <AuditTable
+          events={pages.data.pages.flatMap((page) => page.events)}
+          projectNames={projectNames}
+          hasMore={pages.hasNextPage}
+          isLoadingMore={pages.isFetchingNextPage}
+          onLoadMore={() => void pages.fetchNextPage()}
+        />
+      )}
+    </>
+  );
+}

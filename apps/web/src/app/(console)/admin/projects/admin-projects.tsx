@@ -1,0 +1,164 @@
+'use client';
+
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+
+import { Button } from '~/components/ui/button';
+import { Card } from '~/components/ui/card';
+import { Dialog } from '~/components/ui/dialog';
+import { Field, FormError, Input } from '~/components/ui/field';
+import { PageHeader } from '~/components/ui/page';
+import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
+import { describeError } from '~/lib/trpc-errors';
+import { useTRPC } from '~/trpc/react';
+
+type QuotaName = 'instances' | 'volumeGb' | 'backups';
+interface QuotaUsage {
+  inUse: number;
+  limit: number;
+  isOverride: boolean;
+}
+type Quotas = Record<QuotaName, QuotaUsage>;
+
+const QUOTA_LABELS: Record<QuotaName, string> = { instances: 'Instances', volumeGb: 'Volume (GB)', backups: 'Backups' };
+const QUOTA_NAMES: QuotaName[] = ['instances', 'volumeGb', 'backups'];
+
+function UsageCell({ usage }: { usage: QuotaUsage }) {
+  const limit = usage.limit < 0 ? '∞' : String(usage.limit);
+  return (
+    <span className="tabular-nums">
+      {usage.inUse} / {limit}
+      {usage.isOverride ? <span className="ml-1 text-xs text-accent-700">(set)</span> : null}
+    </span>
+  );
+}
+
+export function AdminProjects() {
+  const trpc = useTRPC();
+  const projects = useQuery(trpc.admin.projects.queryOptions());
+  const [editing, setEditing] = useState<{ id: string; name: string; quotas: Quotas } | null>(null);
+  return (
+    <>
+      <PageHeader
+        title="Projects and quotas"
+        description="Every project with what it uses of its limits. “(set)” marks an operator’s override of the default."
+      />
+      {projects.error ? (
+        <p role="alert" className="text-sm text-red-600">
+          Could not load projects: {projects.error.message}
+        </p>
+      ) : !projects.data ? (
+        <p className="text-sm text-zinc-500">Loading…</p>
+      ) : (
+        <Card>
+          <Table aria-label="Projects">
+            <THead>
+              <tr>
+                <TH>Project</TH>
+                <TH>Members</TH>
+                {QUOTA_NAMES.map((name) => (
+                  <TH key={name}>{QUOTA_LABELS[name]}</TH>
+                ))}
+                <TH className="text-right">Actions</TH>
+              </tr>
+            </THead>
+            <TBody>
+              {projects.data.map((project) => (
+                <TR key={project.id}>
+                  <TD className="font-medium text-zinc-900">{project.name}</TD>
+                  <TD className="tabular-nums">{project.memberCount}</TD>
+                  {QUOTA_NAMES.map((name) => (
+                    <TD key={name}>
+                      <UsageCell usage={project.quotas[name]} />
+                    </TD>
+                  ))}
+                  <TD className="text-right">
+                    <Button variant="ghost" size="sm" onClick={() => setEditing({ id: project.id, name: project.name, quotas: project.quotas })}>
+                      Edit quotas
+                    </Button>
+                  </TD>
+                </TR>
+              ))}
+            </TBody>
+          </Table>
+        </Card>
+      )}
+      {editing ? <QuotaDialog project={editing} onClose={() => setEditing(null)} /> : null}
+    </>
+  );
+}
+
+/** Blank: the default; -1: unlimited; otherwise the limit. */
+function QuotaDialog({ project, onClose }: { project: { id: string; name: string; quotas: Quotas }; onClose: () => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [values, setValues] = useState<Record<QuotaName, string>>(
+    () => Object.fromEntries(QUOTA_NAMES.map((name) => [name, project.quotas[name].isOverride ? String(project.quotas[name].limit) : ''])) as Record<QuotaName, string>,
+  );
+  const [fieldErrors, setFieldErrors] = useState<Partial<Record<QuotaName, string>>>({});
+  const setQuota = useMutation(trpc.admin.setQuota.mutationOptions());
+
+  async function save() {
+    const errors: Partial<Record<QuotaName, string>> = {};
+    const changes: { resource: QuotaName; hardLimit: number | null }[] = [];
+    for (const name of QUOTA_NAMES) {
+      const raw = values[name].trim();
+      const hardLimit = raw === '' ? null : Number(raw);
+      if (hardLimit !== null && (!Number.isInteger(hardLimit) || hardLimit < -1)) {
+        errors[name] = 'A whole number of at least 0, or -1 for unlimited';
+        continue;
+      }
+      const before = project.quotas[name];
+      const isSame = hardLimit === null ? !before.isOverride : before.isOverride && before.limit === hardLimit;
+      if (!isSame) changes.push({ resource: name, hardLimit });
+    }
+    setFieldErrors(errors);
+    if (Object.keys(errors).length > 0) return;
+    try {
+      for (const change of changes) await setQuota.mutateAsync({ projectId: project.id, ...change });
+    } catch {
+      return; // shown from setQuota.error
+    } finally {
+      await queryClient.invalidateQueries({ queryKey: trpc.admin.projects.queryKey() });
+    }
+    onClose();
+  }
+
+  return (
+    <Dialog open onClose={onClose} title={`Quotas of ${project.name}`} description="Leave a field blank for the default; -1 means unlimited.">
+      <form
+        noValidate
+        className="space-y-4"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void save();
+        }}
+      >
+        {QUOTA_NAMES.map((name) => (
+          <Field
+            key={name}
+            label={QUOTA_LABELS[name]}
+            error={fieldErrors[name]}
+            hint={`In use: ${project.quotas[name].inUse}${project.quotas[name].isOverride ? '' : ` · default ${project.quotas[name].limit}`}`}
+          >
+            <Input
+              inputMode="numeric"
+              value={values[name]}
+              placeholder="default"
+              onChange={(e) => setValues((current) => ({ ...current, [name]: e.target.value }))}
+            />
+          </Field>
+        ))}
+        {setQuota.error ? <FormError message={describeError(setQuota.error).message} /> : null}
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={onClose} disabled={setQuota.isPending}>
+            Cancel
+          </Button>
+          <Button type="submit" isLoading={setQuota.isPending}>
+            Save quotas
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
