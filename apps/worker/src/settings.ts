@@ -25,6 +25,8 @@ export interface WorkerTuning {
   restartCallTimeoutMs: number;
   /** After a restart or reboot: how long to wait for a RUNNING heartbeat. */
   restartHeartbeatTimeoutMs: number;
+  /** How long a call (databases, users, root) waits for the guest's answer. */
+  guestCallTimeoutMs: number;
   /** XREADGROUP BLOCK. */
   conductorBlockMs: number;
   conductorBatchSize: number;
@@ -80,6 +82,7 @@ export function defaultTuning(
     faultGraceMs: 3_000,
     restartCallTimeoutMs: 120_000,
     restartHeartbeatTimeoutMs: 90_000,
+    guestCallTimeoutMs: 20_000,
     conductorBlockMs: 2_000,
     conductorBatchSize: 100,
     conductorReclaimIdleMs: 30_000,

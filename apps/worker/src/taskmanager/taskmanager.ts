@@ -1,4 +1,11 @@
-import { TASKMANAGER_QUEUE, taskmanagerJobs, type TaskmanagerJobName } from '@coffer/contracts';
+import {
+  isTaskmanagerCallName,
+  TASKMANAGER_QUEUE,
+  taskmanagerJobs,
+  type TaskmanagerCallName,
+  type TaskmanagerCallResult,
+  type TaskmanagerJobName,
+} from '@coffer/contracts';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { type Redis } from 'ioredis';
 import { z } from 'zod';
@@ -6,6 +13,7 @@ import { z } from 'zod';
 import { AbortedError } from '../events';
 import { createInstanceOperation } from './create-instance';
 import { deleteInstanceOperation } from './delete-instance';
+import { runCall } from './guest-calls';
 import { restartInstanceOperation } from './restart-instance';
 import {
   OperationFailure,
@@ -26,6 +34,8 @@ import {
  *   backoff the web app set;
  * - a payload that does not parse: UnrecoverableError;
  * - shutdown: the job goes back to waiting at its next step boundary, for the next worker.
+ * Calls (databases, users, root: `taskmanagerCalls`) complete with their answer, or with the
+ * reason they failed, for the caller who waits (guest-calls.ts); they are never retried.
  */
 
 const operations: {
@@ -73,15 +83,22 @@ export class Taskmanager {
   async start(): Promise<void> {
     const { settings, workerConnection, logger } = this.deps;
     const { tuning } = settings;
-    const worker = new Worker(TASKMANAGER_QUEUE, (job, token) => this.process(job, token), {
-      connection: workerConnection,
-      prefix: settings.queuePrefix,
-      concurrency: tuning.taskmanagerConcurrency,
-      lockDuration: tuning.jobLockDurationMs,
-      stalledInterval: tuning.stalledIntervalMs,
-      maxStalledCount: tuning.maxStalledCount,
-      autorun: false,
-    });
+    const worker = new Worker(
+      TASKMANAGER_QUEUE,
+      (job, token) =>
+        isTaskmanagerCallName(job.name)
+          ? this.processCall(job, job.name)
+          : this.process(job, token),
+      {
+        connection: workerConnection,
+        prefix: settings.queuePrefix,
+        concurrency: tuning.taskmanagerConcurrency,
+        lockDuration: tuning.jobLockDurationMs,
+        stalledInterval: tuning.stalledIntervalMs,
+        maxStalledCount: tuning.maxStalledCount,
+        autorun: false,
+      },
+    );
     worker.on('error', (error) => logger.warn({ err: error }, 'taskmanager worker error'));
     worker.on('stalled', (jobId) =>
       logger.warn({ jobId }, 'a job was stalled (its worker died): it runs again'),
@@ -114,6 +131,19 @@ export class Taskmanager {
     this.worker = null;
     this.shutdown.abort(new Error('the worker is shutting down'));
     await worker.close();
+  }
+
+  /** A call (databases, users, root): one guest call whose result someone waits for (guest-calls.ts). */
+  private processCall(
+    job: Job,
+    name: TaskmanagerCallName,
+  ): Promise<TaskmanagerCallResult<TaskmanagerCallName>> {
+    const logger = this.deps.logger.child({
+      jobId: job.id,
+      job: name,
+      instanceId: instanceIdOf(job),
+    });
+    return runCall({ ...this.deps, logger }, job, name);
   }
 
   private async process(job: Job, token: string | undefined): Promise<OperationResult> {
