@@ -37,6 +37,8 @@ const schema = z.object({
   /** tRPC calls per user (or per API token) in a window (0: no limit). */
   COFFER_API_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(600),
   COFFER_API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** How long the console waits for the answer of an instance (its databases, users, root) through the taskmanager. */
+  COFFER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   /** BullMQ key prefix of the taskmanager queue; must be the worker's (tests give each file its own). */
   COFFER_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'COFFER_QUEUE_PREFIX may contain letters, digits, _ . -').default('bull'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

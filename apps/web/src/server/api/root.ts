@@ -4,9 +4,12 @@ import { adminRouter } from './routers/admin';
 import { apiTokenRouter } from './routers/api-token';
 import { auditRouter } from './routers/audit';
 import { catalogRouter } from './routers/catalog';
+import { databaseRouter } from './routers/database';
+import { databaseUserRouter } from './routers/database-user';
 import { instanceRouter } from './routers/instance';
 import { projectRouter } from './routers/project';
 import { quotaRouter } from './routers/quota';
+import { rootAccessRouter } from './routers/root-access';
 import { viewerRouter } from './routers/viewer';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
@@ -15,6 +18,9 @@ export const appRouter = createTRPCRouter({
   project: projectRouter,
   catalog: catalogRouter,
   instance: instanceRouter,
+  database: databaseRouter,
+  databaseUser: databaseUserRouter,
+  rootAccess: rootAccessRouter,
   admin: adminRouter,
   apiToken: apiTokenRouter,
   audit: auditRouter,
