@@ -132,17 +132,37 @@ describe('instance quota', () => {
   });
 });
 
-describe('the backups check (for the backup insert of issue 5)', () => {
-  it('refuses within the transaction once the backups quota is used up', async () => {
+describe('the backups check (for the backup insert)', () => {
+  async function insertBackup(projectId: string, status: 'COMPLETED' | 'FAILED' | 'BUILDING') {
+    const version = await h.prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
+    await h.prisma.backup.create({
+      data: {
+        projectId,
+        instanceId: randomUUID(),
+        instanceName: 'source',
+        name: `b-${randomUUID().slice(0, 6)}`,
+        type: 'FULL',
+        status,
+        datastoreVersionId: version.id,
+        storeKind: 'local',
+        location: 'test',
+      },
+    });
+  }
+
+  it('refuses within the transaction once the backups quota is used up; failed backups do not count', async () => {
     const { assertBackupQuota } = await import('~/server/services/quota/quota');
-    const { project } = await h.createProjectWithOwner('Backups');
-    await setQuota(project.id, 'BACKUPS', 0);
+    const { owner, project } = await h.createProjectWithOwner('Backups');
+    await setQuota(project.id, 'BACKUPS', 2);
+    await insertBackup(project.id, 'COMPLETED');
+    await insertBackup(project.id, 'FAILED');
+    await expect(h.prisma.$transaction((tx) => assertBackupQuota(tx, project.id))).resolves.toBeUndefined();
+    await insertBackup(project.id, 'BUILDING');
     await expect(h.prisma.$transaction((tx) => assertBackupQuota(tx, project.id))).rejects.toMatchObject({
       code: 'QUOTA_EXCEEDED',
-      message: expect.stringContaining('at most 0 backups'),
+      message: expect.stringContaining('at most 2 backups and has 2'),
     });
-    await setQuota(project.id, 'BACKUPS', 1);
-    await expect(h.prisma.$transaction((tx) => assertBackupQuota(tx, project.id))).resolves.toBeUndefined();
+    expect((await h.callerFor(owner).quota.get({ projectId: project.id })).backups).toEqual({ inUse: 2, limit: 2, isOverride: true });
     await expect(h.prisma.$transaction((tx) => assertBackupQuota(tx, randomUUID()))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

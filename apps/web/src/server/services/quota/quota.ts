@@ -73,21 +73,20 @@ async function readUsage(db: Sql, projectId: string): Promise<Record<QuotaName, 
   };
 }
 
-/** Backups held by the project (the backups table arrives with issue 5; until then, none). */
+/**
+ * Backups the project holds: every backup row but failed ones (they store nothing; a backup
+ * being made or being deleted still counts).
+ */
 async function countBackups(db: Sql, projectId: string): Promise<number> {
-  const [table] = await db.$queryRaw<{ exists: boolean }[]>`SELECT to_regclass('public.backups') IS NOT NULL AS exists`;
-  if (!table?.exists) return 0;
   const [row] = await db.$queryRaw<{ count: bigint }[]>`
-    SELECT count(*) AS count FROM backups WHERE "projectId" = ${projectId}::uuid`;
+    SELECT count(*) AS count FROM backups WHERE "projectId" = ${projectId}::uuid AND status <> 'FAILED'`;
   return Number(row?.count ?? 0);
 }
 
 async function countManyBackups(db: Sql, projectIds: string[]): Promise<Map<string, number>> {
-  const [table] = await db.$queryRaw<{ exists: boolean }[]>`SELECT to_regclass('public.backups') IS NOT NULL AS exists`;
-  if (!table?.exists) return new Map();
   const rows = await db.$queryRaw<{ projectId: string; count: bigint }[]>`
     SELECT "projectId"::text AS "projectId", count(*) AS count FROM backups
-    WHERE "projectId"::text = ANY(${projectIds}) GROUP BY "projectId"`;
+    WHERE status <> 'FAILED' AND "projectId"::text = ANY(${projectIds}) GROUP BY "projectId"`;
   return new Map(rows.map((row) => [row.projectId, Number(row.count)]));
 }
 
@@ -184,7 +183,14 @@ export async function assertQuota(
   }
 }
 
-/** The backups check for the backup insert's transaction (issue 5): `await assertBackupQuota(tx, projectId)`. */
+/**
+ * The backups check, for the transaction that inserts a backup row:
+ *
+ *   await db.$transaction(async (tx) => {
+ *     await assertBackupQuota(tx, projectId);
+ *     await tx.backup.create(...);
+ *   });
+ */
 export async function assertBackupQuota(tx: Sql, projectId: string, count = 1): Promise<void> {
   await assertQuota(tx, projectId, { backups: count });
 }
