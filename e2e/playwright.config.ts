@@ -37,6 +37,9 @@ export default defineConfig({
       timeout: 120_000,
       stdout: 'pipe',
       stderr: 'pipe',
+      // Every test signs up or in from 127.0.0.1: generous limits unless the run sets its own
+      // (the limits themselves are tested in apps/web/src/server/rate-limit.test.ts).
+      env: { COFFER_SIGN_IN_RATE_LIMIT_MAX: process.env.COFFER_SIGN_IN_RATE_LIMIT_MAX ?? '1000' },
     },
   ],
 });

@@ -1,12 +1,9 @@
-import { notFound } from 'next/navigation';
-
 import { SubNav } from '~/components/console/sub-nav';
-import { api } from '~/trpc/server';
+import { requireOperator } from './require-operator';
 
 /** Operators only: anyone else gets a 404 for every admin page. */
 export default async function AdminLayout({ children }: { children: React.ReactNode }) {
-  const me = await api.viewer.me();
-  if (!me.isOperator) notFound();
+  await requireOperator();
   return (
     <>
       <SubNav

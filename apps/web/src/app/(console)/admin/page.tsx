@@ -1,15 +1,14 @@
 import type { Metadata } from 'next';
-import { notFound } from 'next/navigation';
 
-import { api, HydrateClient, prefetch, trpc } from '~/trpc/server';
+import { HydrateClient, prefetch, trpc } from '~/trpc/server';
 import { AdminInstances } from './admin-instances';
+import { requireOperator } from './require-operator';
 
 export const metadata: Metadata = { title: 'Admin' };
 
 /** Operators only: anyone else gets a 404. */
 export default async function AdminPage() {
-  const me = await api.viewer.me();
-  if (!me.isOperator) notFound();
+  await requireOperator();
   prefetch(trpc.admin.instances.queryOptions());
   return (
     <HydrateClient>

@@ -1,11 +1,13 @@
 import type { Metadata } from 'next';
 
 import { HydrateClient, prefetch, trpc } from '~/trpc/server';
+import { requireOperator } from '../require-operator';
 import { AdminProjects } from './admin-projects';
 
 export const metadata: Metadata = { title: 'Projects · Admin' };
 
-export default function AdminProjectsPage() {
+export default async function AdminProjectsPage() {
+  await requireOperator();
   prefetch(trpc.admin.projects.queryOptions());
   return (
     <HydrateClient>

@@ -1,11 +1,13 @@
 import type { Metadata } from 'next';
 
 import { HydrateClient, prefetch, trpc } from '~/trpc/server';
+import { requireOperator } from '../require-operator';
 import { AdminQueue } from './admin-queue';
 
 export const metadata: Metadata = { title: 'Queue · Admin' };
 
-export default function AdminQueuePage() {
+export default async function AdminQueuePage() {
+  await requireOperator();
   prefetch(trpc.admin.queue.queryOptions());
   return (
     <HydrateClient>
