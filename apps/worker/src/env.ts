@@ -77,6 +77,20 @@ export const workerEnvSchema = z
       .default('bull'),
     /** The Redis URL guests are told (they may reach Redis by another address). Default: REDIS_URL. */
     COFFER_GUEST_REDIS_URL: optional(redisUrl),
+    /** Where backups go: `local` (a directory) or `swift` (OpenStack Swift with tempauth). */
+    COFFER_BACKUP_STORE: z.enum(['local', 'swift']).default('local'),
+    /** The local store's directory (absolute). Default: `<COFFER_DATA_DIR>/backups`. */
+    COFFER_BACKUP_DIR: optional(z.string().regex(/^\//, 'must be an absolute path')),
+    /** Swift's tempauth endpoint, e.g. http://swift.example:8080/auth/v1.0. */
+    COFFER_SWIFT_AUTH_URL: optional(urlWithProtocols(['http:', 'https:'], 'must be an http:// or https:// URL')),
+    /** `account:user` for tempauth. */
+    COFFER_SWIFT_USER: optional(z.string().min(1)),
+    COFFER_SWIFT_KEY: optional(z.string().min(1)),
+    COFFER_SWIFT_CONTAINER: z.string().min(1).max(256).regex(/^[^/]+$/, 'must not contain /').default('coffer-backups'),
+    /** Size of one backup chunk before encryption, in MiB (memory per upload in flight). */
+    COFFER_BACKUP_CHUNK_MB: z.coerce.number().int().min(1).max(256).default(8),
+    /** Chunk uploads a guest runs at once. */
+    COFFER_BACKUP_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -84,6 +98,12 @@ export const workerEnvSchema = z
   .refine((env) => env.COFFER_HEARTBEAT_EXPIRY_SECONDS > env.COFFER_HEARTBEAT_INTERVAL_SECONDS, {
     path: ['COFFER_HEARTBEAT_EXPIRY_SECONDS'],
     message: 'must be greater than COFFER_HEARTBEAT_INTERVAL_SECONDS',
+  })
+  .superRefine((env, ctx) => {
+    if (env.COFFER_BACKUP_STORE !== 'swift') return;
+    for (const name of ['COFFER_SWIFT_AUTH_URL', 'COFFER_SWIFT_USER', 'COFFER_SWIFT_KEY'] as const) {
+      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is not set (required with COFFER_BACKUP_STORE=swift)' });
+    }
   });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

@@ -15,6 +15,8 @@ const SECRET_KEYS = [
   'DATABASE_URL',
   'REDIS_URL',
   'COFFER_GUEST_REDIS_URL',
+  'COFFER_SWIFT_KEY',
+  'backupStore',
 ];
 
 /** JSON lines on stdout, secrets redacted. */

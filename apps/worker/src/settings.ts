@@ -1,5 +1,7 @@
+import { join, resolve } from 'node:path';
+
 import { DEFAULT_PORT_RANGE, type PortRange } from '@coffer/compute';
-import { CONDUCTOR_GROUP, CONDUCTOR_STREAM, EVENTS_CHANNEL } from '@coffer/contracts';
+import { CONDUCTOR_GROUP, CONDUCTOR_STREAM, EVENTS_CHANNEL, type ObjectStoreConfig } from '@coffer/contracts';
 
 import { type WorkerEnv } from './env';
 
@@ -25,6 +27,8 @@ export interface WorkerTuning {
   restartCallTimeoutMs: number;
   /** After a restart or reboot: how long to wait for a RUNNING heartbeat. */
   restartHeartbeatTimeoutMs: number;
+  /** How often the watchdog runs due backup schedules, retention, and settles backups nobody runs. */
+  backupScheduleIntervalMs: number;
   /** How long a call (databases, users, root) waits for the guest's answer. */
   guestCallTimeoutMs: number;
   /** XREADGROUP BLOCK. */
@@ -66,6 +70,10 @@ export interface WorkerSettings extends WorkerNames {
   heartbeatExpirySeconds: number;
   createTimeoutSeconds: number;
   guestRedisUrl: string | undefined;
+  /** Where backups go; null when no place is configured (then no taskmanager or watchdog may run). */
+  backupStore: ObjectStoreConfig | null;
+  backupChunkBytes: number;
+  backupUploadConcurrency: number;
   logLevel: WorkerEnv['LOG_LEVEL'];
   tuning: WorkerTuning;
 }
@@ -83,6 +91,7 @@ export function defaultTuning(
     restartCallTimeoutMs: 120_000,
     restartHeartbeatTimeoutMs: 90_000,
     guestCallTimeoutMs: 20_000,
+    backupScheduleIntervalMs: 30_000,
     conductorBlockMs: 2_000,
     conductorBatchSize: 100,
     conductorReclaimIdleMs: 30_000,
@@ -123,7 +132,25 @@ export function buildSettings(
     heartbeatExpirySeconds: env.COFFER_HEARTBEAT_EXPIRY_SECONDS,
     createTimeoutSeconds: env.COFFER_CREATE_TIMEOUT_SECONDS,
     guestRedisUrl: env.COFFER_GUEST_REDIS_URL ?? env.REDIS_URL,
+    backupStore: backupStoreOf(env),
+    backupChunkBytes: env.COFFER_BACKUP_CHUNK_MB * 1024 * 1024,
+    backupUploadConcurrency: env.COFFER_BACKUP_UPLOAD_CONCURRENCY,
     logLevel: env.LOG_LEVEL,
     tuning: { ...defaultTuning(env), ...tuning },
   };
+}
+
+/** The object store backups go to, from COFFER_BACKUP_STORE and its settings. */
+export function backupStoreOf(env: WorkerEnv): ObjectStoreConfig | null {
+  if (env.COFFER_BACKUP_STORE === 'swift') {
+    return {
+      kind: 'swift',
+      authUrl: env.COFFER_SWIFT_AUTH_URL!,
+      user: env.COFFER_SWIFT_USER!,
+      key: env.COFFER_SWIFT_KEY!,
+      container: env.COFFER_SWIFT_CONTAINER,
+    };
+  }
+  const root = env.COFFER_BACKUP_DIR ?? (env.COFFER_DATA_DIR ? join(resolve(env.COFFER_DATA_DIR), 'backups') : undefined);
+  return root ? { kind: 'local', root } : null;
 }

@@ -68,6 +68,11 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     );
   }
   const needsProvider = roles.has('taskmanager') || roles.has('watchdog');
+  if (needsProvider && !settings.backupStore) {
+    throw new WorkerEnvError(
+      'COFFER_BACKUP_DIR (or COFFER_DATA_DIR) is not set: backups have nowhere to go (or set COFFER_BACKUP_STORE=swift)',
+    );
+  }
   const provider =
     options.provider ??
     (needsProvider
@@ -175,6 +180,11 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
       computeProvider: provider?.name ?? null,
       heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds,
       heartbeatExpirySeconds: settings.heartbeatExpirySeconds,
+      backups: settings.backupStore
+        ? settings.backupStore.kind === 'local'
+          ? `local ${settings.backupStore.root}`
+          : `swift ${settings.backupStore.container} at ${new URL(settings.backupStore.authUrl).host}`
+        : null,
     },
     'worker started',
   );

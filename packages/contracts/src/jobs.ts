@@ -29,6 +29,8 @@ export const instanceCreateJobSchema = z.object({
   instanceId: z.uuid(),
   databases: z.array(initialDatabaseSchema).default([]),
   users: z.array(initialUserJobSchema).default([]),
+  /** Fill the new instance from this backup (of the same project; its chain is applied in order) instead of an empty datadir. */
+  restoreFromBackupId: z.uuid().optional(),
 });
 export type InstanceCreateJob = z.infer<typeof instanceCreateJobSchema>;
 
@@ -37,6 +39,17 @@ export type InstanceRestartJob = z.infer<typeof instanceRestartJobSchema>;
 
 export const instanceDeleteJobSchema = z.object({ instanceId: z.uuid() });
 export type InstanceDeleteJob = z.infer<typeof instanceDeleteJobSchema>;
+
+/** Makes one backup of an instance (the instance id is the source's: its task is BACKING_UP meanwhile). */
+export const backupCreateJobSchema = z.object({ backupId: z.uuid(), instanceId: z.uuid() });
+export type BackupCreateJob = z.infer<typeof backupCreateJobSchema>;
+
+/**
+ * Removes backups (rows DELETING) and their objects, in the order given (dependents first).
+ * Its job id ends with the first backup's id, which failures are recorded against.
+ */
+export const backupDeleteJobSchema = z.object({ backupIds: z.array(z.uuid()).min(1).max(10_000) });
+export type BackupDeleteJob = z.infer<typeof backupDeleteJobSchema>;
 
 export interface JobDefinition<S extends z.ZodType> {
   schema: S;
@@ -50,6 +63,8 @@ export const taskmanagerJobs = {
   'instance.create': { schema: instanceCreateJobSchema, attempts: 3, timeoutMs: 10 * 60_000 },
   'instance.restart': { schema: instanceRestartJobSchema, attempts: 3, timeoutMs: 5 * 60_000 },
   'instance.delete': { schema: instanceDeleteJobSchema, attempts: 5, timeoutMs: 5 * 60_000 },
+  'backup.create': { schema: backupCreateJobSchema, attempts: 3, timeoutMs: 12 * 3600_000 },
+  'backup.delete': { schema: backupDeleteJobSchema, attempts: 5, timeoutMs: 30 * 60_000 },
 } as const satisfies Record<string, JobDefinition<z.ZodType>>;
 
 export type TaskmanagerJobName = keyof typeof taskmanagerJobs;

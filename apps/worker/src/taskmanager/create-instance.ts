@@ -3,7 +3,9 @@ import { guestQueueName, type GuestUserSpec, type InstanceCreateJob } from '@cof
 import { jobPayloadKey, openSecret, SealError } from '@coffer/contracts/crypto';
 import { Prisma } from '@coffer/db';
 import { GuestClient } from '@coffer/guest-client';
+import { Queue } from 'bullmq';
 
+import { restoreSpecFor } from '../backup/restore-spec';
 import { throwIfAborted, waitForInstance } from '../events';
 import { generateGuestSecret, openGuestSecret, sealGuestSecret } from '../guest-secret';
 import {
@@ -27,6 +29,11 @@ import {
  * 5. Cast `prepare` with a deterministic job id: a retried create never prepares twice.
  * 6. Wait, on change events, until the conductor has applied RUNNING (or FAILED, or time runs out).
  * 7. Task NONE; publish.
+ *
+ * A restore (`restoreFromBackupId`) is the same create whose prepare fills the volume from the
+ * backup's chain instead of an empty datadir (no early install). If it fails, the instance
+ * ends BUILDING_ERROR with the fault (naming the backup and chunk when a chunk is bad), and
+ * its server, processes and files are removed: no half-made instance stays behind.
  */
 
 const createSelect = {
@@ -40,6 +47,8 @@ const createSelect = {
   guestSecretEnc: true,
   volumeSizeGb: true,
   deletedAt: true,
+  restoredFromBackupId: true,
+  datastoreVersionId: true,
   flavor: { select: { vcpus: true, ramMb: true } },
   datastoreVersion: { select: { name: true, datastore: { select: { manager: true } } } },
 } as const satisfies Prisma.InstanceSelect;
@@ -188,7 +197,9 @@ async function createServer(
           heartbeatIntervalSeconds: ctx.settings.heartbeatIntervalSeconds,
           // A fresh server: the guest may install the datadir while it boots. (Not for a
           // volume that will be filled from a backup or a source.)
-          preinstall: { memoryMb: row.flavor.ramMb, vcpus: row.flavor.vcpus },
+          ...(row.restoredFromBackupId
+            ? {}
+            : { preinstall: { memoryMb: row.flavor.ramMb, vcpus: row.flavor.vcpus } }),
         },
       });
       return { row, server };
@@ -300,6 +311,9 @@ async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<O
           vcpus: row.flavor.vcpus,
           databases: payload.databases,
           users: sealUsersForGuest(ctx, client, payload.users),
+          ...(payload.restoreFromBackupId
+            ? { restore: await restoreSpecFor(ctx.prisma, ctx.settings, client, row, payload.restoreFromBackupId) }
+            : {}),
         },
         { jobId: prepareJobId(instanceId) },
       );
@@ -391,16 +405,48 @@ function formatSeconds(seconds: number): string {
   return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(1);
 }
 
-function recordFailure(
+async function recordFailure(
   ctx: Omit<OperationContext, 'signal'>,
   instanceId: string,
   fault: Fault,
 ): Promise<void> {
-  return recordInstanceFault(ctx, instanceId, fault, {
+  await recordInstanceFault(ctx, instanceId, fault, {
     what: 'instance build',
     fromTask: 'BUILDING',
     toTask: 'BUILDING_ERROR',
   });
+  await discardFailedRestore(ctx, instanceId);
+}
+
+/**
+ * A restore that failed leaves no half-made instance: its server (guest, database server,
+ * files, volume) and its guest queue go, its address is given back; the row stays in
+ * ERROR with the fault, for the tenant to read and then delete.
+ */
+async function discardFailedRestore(ctx: Omit<OperationContext, 'signal'>, instanceId: string): Promise<void> {
+  const row = await ctx.prisma.instance.findUnique({
+    where: { id: instanceId },
+    select: { restoredFromBackupId: true, taskStatus: true, computeServerId: true, projectId: true },
+  });
+  if (!row?.restoredFromBackupId || row.taskStatus !== 'BUILDING_ERROR') return;
+  const serverIds = new Set<string>();
+  if (row.computeServerId) serverIds.add(row.computeServerId);
+  for (const server of await ctx.provider.listServers()) {
+    if (server.instanceId === instanceId) serverIds.add(server.serverId);
+  }
+  for (const serverId of serverIds) await ctx.provider.deleteServer(serverId);
+  const guestQueue = new Queue(guestQueueName(instanceId), { connection: ctx.redis });
+  try {
+    await guestQueue.obliterate({ force: true });
+  } finally {
+    await guestQueue.close();
+  }
+  await ctx.prisma.instance.updateMany({
+    where: { id: instanceId, taskStatus: 'BUILDING_ERROR' },
+    data: { computeServerId: null, host: null, port: null, guestSecretEnc: null },
+  });
+  ctx.logger.warn({ backupId: row.restoredFromBackupId }, 'restore failed: its server and files were removed');
+  await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
 }
 
 export const createInstanceOperation: Operation<InstanceCreateJob> = { run, recordFailure };

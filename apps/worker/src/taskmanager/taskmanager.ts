@@ -11,7 +11,9 @@ import { type Redis } from 'ioredis';
 import { z } from 'zod';
 
 import { AbortedError } from '../events';
+import { createBackupOperation } from './create-backup';
 import { createInstanceOperation } from './create-instance';
+import { deleteBackupOperation } from './delete-backup';
 import { deleteInstanceOperation } from './delete-instance';
 import { runCall } from './guest-calls';
 import { restartInstanceOperation } from './restart-instance';
@@ -44,6 +46,8 @@ const operations: {
   'instance.create': createInstanceOperation,
   'instance.restart': restartInstanceOperation,
   'instance.delete': deleteInstanceOperation,
+  'backup.create': createBackupOperation,
+  'backup.delete': deleteBackupOperation,
 };
 
 function isJobName(name: string): name is TaskmanagerJobName {
@@ -215,5 +219,9 @@ function failureMessage(name: TaskmanagerJobName): string {
       return 'The instance could not be restarted because of an error in the control plane.';
     case 'instance.delete':
       return 'The instance could not be deleted yet; Coffer will try again.';
+    case 'backup.create':
+      return 'The backup could not be made because of an error in the control plane.';
+    case 'backup.delete':
+      return 'The backup could not be deleted yet; Coffer will try again.';
   }
 }

@@ -8,6 +8,7 @@ import { type ChangePublisher } from '../events';
 import { type Logger } from '../logger';
 import { type WorkerSettings } from '../settings';
 import { enqueueTaskmanagerJob, LIVE_JOB_STATES } from '../taskmanager/enqueue';
+import { BackupSweeper, type BackupSweepReport } from './backup-sweeps';
 import { RedisLease } from './redis-lock';
 
 /**
@@ -43,6 +44,8 @@ export interface ReconcileReport {
 export class Watchdog {
   private readonly heartbeatLease: RedisLease;
   private readonly reconcileLease: RedisLease;
+  private readonly backupLease: RedisLease;
+  private readonly backups: BackupSweeper;
   private readonly queue: Queue;
   /** When each suspect (an orphaned server, a REBOOTING row without a job) was first seen. */
   private readonly suspects = new Map<string, number>();
@@ -59,6 +62,8 @@ export class Watchdog {
     );
     this.reconcileLease = new RedisLease(deps.redis, `${keyPrefix}:watchdog:reconcile`, 5 * 60_000);
     this.queue = new Queue(TASKMANAGER_QUEUE, { connection: deps.redis, prefix: queuePrefix });
+    this.backupLease = new RedisLease(deps.redis, `${keyPrefix}:watchdog:backups`, 5 * 60_000);
+    this.backups = new BackupSweeper({ ...deps, queue: this.queue });
   }
 
   start(): void {
@@ -68,6 +73,9 @@ export class Watchdog {
     );
     this.every(tuning.reconcileIntervalMs, 'reconciliation', () =>
       this.reconcileLease.runExclusive(async () => void (await this.reconcile())),
+    );
+    this.every(tuning.backupScheduleIntervalMs, 'backup sweep', () =>
+      this.backupLease.runExclusive(async () => void (await this.sweepBackups())),
     );
     this.deps.logger.info(
       {
@@ -102,6 +110,11 @@ export class Watchdog {
       this.running.add(run);
     };
     tick();
+  }
+
+  /** Due backup schedules, retention, and backups or tasks nobody runs any more (backup-sweeps.ts). */
+  sweepBackups(now: Date = new Date()): Promise<BackupSweepReport> {
+    return this.backups.sweep(now, { graceMs: Math.min(this.deps.settings.tuning.orphanGraceMs, 60_000) });
   }
 
   /** Instances with no task whose guest has been silent past the expiry → SHUTDOWN. Returns their ids. */
