@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { backupLocation, type BackupType } from '@coffer/contracts';
+import { type Backup } from '@coffer/db';
+import mysql from 'mysql2/promise';
+
+import { waitFor, type CreatedInstance, type WorkerTestContext } from './harness';
+
+/**
+ * What the web app does for backups and restores (the row, the instance's task, the job),
+ * for the worker's backup tests, and ways to look at the result.
+ */
+
+/** A backup as the web app starts one: the row NEW and the instance BACKING_UP in one transaction, then `backup.create`. */
+export async function startBackup(
+  ctx: WorkerTestContext,
+  instanceId: string,
+  type: BackupType,
+  parentId: string | null = null,
+): Promise<string> {
+  const backupId = randomUUID();
+  await ctx.prisma.$transaction(async (tx) => {
+    const instance = await tx.instance.findUniqueOrThrow({ where: { id: instanceId } });
+    const { count } = await tx.instance.updateMany({
+      where: { id: instanceId, taskStatus: 'NONE' },
+      data: { taskStatus: 'BACKING_UP' },
+    });
+    if (count !== 1) throw new Error(`instance ${instanceId} is busy (${instance.taskStatus})`);
+    await tx.backup.create({
+      data: {
+        id: backupId,
+        projectId: instance.projectId,
+        instanceId,
+        instanceName: instance.name,
+        name: `${type.toLowerCase()} ${backupId.slice(0, 8)}`,
+        type,
+        parentId,
+        datastoreVersionId: instance.datastoreVersionId,
+        storeKind: 'local',
+        location: backupLocation(instance.projectId, backupId),
+      },
+    });
+  });
+  await ctx.enqueue('backup.create', backupId, { backupId, instanceId });
+  return backupId;
+}
+
+export async function waitForBackupEnd(
+  ctx: WorkerTestContext,
+  backupId: string,
+  timeoutMs = 120_000,
+): Promise<Backup> {
+  return waitFor(
+    async () => {
+      const row = await ctx.prisma.backup.findUnique({ where: { id: backupId } });
+      return row && (row.status === 'COMPLETED' || row.status === 'FAILED') ? row : null;
+    },
+    { timeoutMs, what: `backup ${backupId} to end` },
+  );
+}
+
+/** A restore as the web app makes one: a BUILDING row that remembers its backup, then `instance.create` carrying it. */
+export async function startRestore(
+  ctx: WorkerTestContext,
+  backupId: string,
+  name?: string,
+): Promise<string> {
+  const backup = await ctx.prisma.backup.findUniqueOrThrow({ where: { id: backupId } });
+  const row = await ctx.prisma.instance.create({
+    data: {
+      projectId: backup.projectId,
+      name: name ?? `restored-${randomUUID().slice(0, 6)}`,
+      flavorId: ctx.flavorId,
+      datastoreVersionId: backup.datastoreVersionId,
+      volumeSizeGb: 1,
+      taskStatus: 'BUILDING',
+      serviceStatus: 'NEW',
+      restoredFromBackupId: backupId,
+    },
+  });
+  await ctx.enqueue('instance.create', row.id, {
+    instanceId: row.id,
+    restoreFromBackupId: backupId,
+  });
+  return row.id;
+}
+
+/** Waits until the instance is ACTIVE (task NONE, RUNNING) or its build failed; returns which, with the fault. */
+export async function waitForBuildEnd(
+  ctx: WorkerTestContext,
+  instanceId: string,
+  timeoutMs = 120_000,
+) {
+  return waitFor(
+    async () => {
+      const row = await ctx.row(instanceId);
+      if (!row) return null;
+      if (row.taskStatus === 'BUILDING_ERROR') return { outcome: 'ERROR' as const, row };
+      if (row.taskStatus === 'NONE' && row.serviceStatus === 'RUNNING')
+        return { outcome: 'ACTIVE' as const, row };
+      return null;
+    },
+    { timeoutMs, what: `instance ${instanceId} to be built or fail` },
+  );
+}
+
+/** Runs SQL as the tenant's first user (made by ctx.createInstance), on any instance that has it. */
+export async function tenantQuery(
+  ctx: WorkerTestContext,
+  instanceId: string,
+  tenant: CreatedInstance,
+  sql: string,
+): Promise<unknown> {
+  const row = await ctx.row(instanceId);
+  const connection = await mysql.createConnection({
+    host: row!.host!,
+    port: row!.port!,
+    user: tenant.userName,
+    password: tenant.password,
+    database: tenant.databaseName,
+    connectTimeout: 5000,
+  });
+  try {
+    const [rows] = await connection.query(sql);
+    return rows;
+  } finally {
+    await connection.end();
+  }
+}
+
+/** The object names stored for a backup in the local store (empty when none). */
+export function storedObjects(storeRoot: string, location: string): string[] {
+  try {
+    return readdirSync(join(storeRoot, location)).sort();
+  } catch {
+    return [];
+  }
+}
