@@ -19,6 +19,7 @@ export async function startBackup(
   instanceId: string,
   type: BackupType,
   parentId: string | null = null,
+  storeKind: 'local' | 'swift' = 'local',
 ): Promise<string> {
   const backupId = randomUUID();
   await ctx.prisma.$transaction(async (tx) => {
@@ -38,7 +39,7 @@ export async function startBackup(
         type,
         parentId,
         datastoreVersionId: instance.datastoreVersionId,
-        storeKind: 'local',
+        storeKind,
         location: backupLocation(instance.projectId, backupId),
       },
     });

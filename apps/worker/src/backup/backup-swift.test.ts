@@ -1,0 +1,148 @@
+import { SwiftObjectStore } from '@coffer/objectstore';
+import { startSwift, type SwiftServer } from '@coffer/objectstore/testing';
+import { type Backup } from '@coffer/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  startBackup,
+  startRestore,
+  tenantQuery,
+  waitForBackupEnd,
+  waitForBuildEnd,
+} from '../../test/backups';
+import {
+  processesMentioning,
+  waitFor,
+  type CreatedInstance,
+  WorkerTestContext,
+} from '../../test/harness';
+
+/**
+ * The same round trips over OpenStack Swift: a real Swift (proxy, account, container and
+ * object servers with tempauth, memcached) started on loopback for this file, the worker
+ * configured with COFFER_BACKUP_STORE=swift, guests writing and reading through tempauth.
+ */
+
+const ctx = new WorkerTestContext({ name: 'backup-swift', portRange: { min: 39250, max: 39274 } });
+let swift: SwiftServer;
+let source: CreatedInstance;
+const container = 'coffer-backups-test';
+
+async function rows(instanceId: string): Promise<string[]> {
+  const result = (await tenantQuery(
+    ctx,
+    instanceId,
+    source,
+    'SELECT v FROM t ORDER BY id',
+  )) as Array<{ v: string }>;
+  return result.map((row) => row.v);
+}
+
+async function backupAndWait(
+  type: 'FULL' | 'INCREMENTAL' | 'LOGICAL',
+  parentId: string | null = null,
+): Promise<Backup> {
+  const backup = await waitForBackupEnd(
+    ctx,
+    await startBackup(ctx, source.instanceId, type, parentId, 'swift'),
+  );
+  expect(backup.status, backup.faultMessage ?? '').toBe('COMPLETED');
+  await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
+    timeoutMs: 30_000,
+    what: 'ACTIVE',
+  });
+  return backup;
+}
+
+beforeAll(async () => {
+  swift = await startSwift({ parentDir: ctx.dataDir });
+  await ctx.setUp();
+  await ctx.startWorker({
+    env: {
+      COFFER_BACKUP_STORE: 'swift',
+      COFFER_SWIFT_AUTH_URL: swift.authUrl,
+      COFFER_SWIFT_USER: swift.user,
+      COFFER_SWIFT_KEY: swift.key,
+      COFFER_SWIFT_CONTAINER: container,
+      COFFER_BACKUP_CHUNK_MB: 1,
+    },
+  });
+  source = await ctx.createInstance();
+  await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
+    timeoutMs: 60_000,
+    what: 'the source ACTIVE',
+  });
+  await tenantQuery(
+    ctx,
+    source.instanceId,
+    source,
+    'CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64), pad BLOB)',
+  );
+  await tenantQuery(
+    ctx,
+    source.instanceId,
+    source,
+    "INSERT INTO t (v, pad) VALUES ('before-full', RANDOM_BYTES(60000))",
+  );
+}, 180_000);
+
+afterAll(async () => {
+  const pids = swift?.pids ?? [];
+  await swift?.stop();
+  await ctx.close();
+  expect(processesMentioning(ctx.dataDir)).toEqual([]);
+  for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+});
+
+describe('backups over Swift', () => {
+  it('round-trip full, incremental and logical, and are removed from the container when deleted', async () => {
+    const full = await backupAndWait('FULL');
+    await tenantQuery(ctx, source.instanceId, source, "INSERT INTO t (v) VALUES ('between')");
+    const incremental = await backupAndWait('INCREMENTAL', full.id);
+    await tenantQuery(
+      ctx,
+      source.instanceId,
+      source,
+      "INSERT INTO t (v) VALUES ('after-incremental')",
+    );
+    const logical = await backupAndWait('LOGICAL');
+    await tenantQuery(ctx, source.instanceId, source, "INSERT INTO t (v) VALUES ('after-logical')");
+
+    const store = new SwiftObjectStore(swift.storeConfig(container));
+    const listed = await store.list(full.location);
+    expect(listed.map((object) => object.name.slice(full.location.length))).toContain(
+      'manifest.json',
+    );
+    expect(listed).toHaveLength(full.chunkCount! + 1);
+
+    for (const [backup, expected] of [
+      [incremental, ['before-full', 'between']],
+      [logical, ['before-full', 'between', 'after-incremental']],
+    ] as const) {
+      const restored = await startRestore(ctx, backup.id);
+      const end = await waitForBuildEnd(ctx, restored);
+      expect(end.outcome, end.row.faultMessage ?? '').toBe('ACTIVE');
+      expect(await rows(restored)).toEqual(expected);
+      await ctx.deleteInstance(restored);
+    }
+
+    // Delete the chain, dependents first: its objects leave the container.
+    await ctx.prisma.backup.updateMany({
+      where: { id: { in: [full.id, incremental.id] } },
+      data: { status: 'DELETING' },
+    });
+    await ctx.enqueue('backup.delete', incremental.id, { backupIds: [incremental.id, full.id] });
+    await waitFor(
+      async () =>
+        (await ctx.prisma.backup.count({ where: { id: { in: [full.id, incremental.id] } } })) === 0,
+      {
+        timeoutMs: 30_000,
+        what: 'the chain to be deleted',
+      },
+    );
+    expect(await store.list(full.location)).toEqual([]);
+    expect(await store.list(incremental.location)).toEqual([]);
+    expect((await store.list(logical.location)).length).toBe(logical.chunkCount! + 1);
+    await store.close();
+  });
+});
