@@ -23,12 +23,15 @@ function formatAge(seconds: number | null): string {
   return `${Math.round(seconds / 86400)} d ago`;
 }
 
+const HEARTBEAT_REFRESH_MS = 10_000;
+
 type Action = { kind: 'reset' | 'delete'; instanceId: string; name: string };
 
 export function AdminInstances() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const instances = useQuery(trpc.admin.instances.queryOptions());
+  // Heartbeats that change nothing visible are not pushed: re-read now and then for their age.
+  const instances = useQuery({ ...trpc.admin.instances.queryOptions(), refetchInterval: HEARTBEAT_REFRESH_MS });
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.admin.instances.queryKey() });
   // Changes in any project arrive over SSE; each makes the list re-read.
   useSubscription(trpc.admin.onInstanceChange.subscriptionOptions(undefined, { onData: () => void invalidate() }));
