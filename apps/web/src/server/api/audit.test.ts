@@ -24,8 +24,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-type AnyCaller = Record<string, Record<string, (input?: unknown) => Promise<unknown>>>;
-
 async function mutationPaths(): Promise<string[]> {
   const { appRouter } = await import('~/server/api/root');
   return Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
