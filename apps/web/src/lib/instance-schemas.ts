@@ -28,6 +28,8 @@ export const createInstanceInputSchema = z
     users: z.array(initialUserInputSchema).max(20, 'At most 20 users at create time').default([]),
     /** An idempotency key: the same key twice creates one instance (a double submit). */
     requestId: z.uuid().optional(),
+    /** Restore this completed backup of the project (with its chain) into the new instance, instead of starting empty. */
+    restoreFromBackupId: z.uuid({ error: 'Backup not found' }).optional(),
   })
   .superRefine((input, ctx) => {
     const databaseNames = new Set<string>();

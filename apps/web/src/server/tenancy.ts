@@ -60,6 +60,12 @@ export function scopeToProject(db: PrismaClient, projectId: string) {
       auditEvent: {
         $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
       },
+      backup: {
+        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+      },
+      backupSchedule: {
+        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+      },
     },
   });
 }

@@ -2,7 +2,7 @@ import { isHeartbeatFresh, type BackupCreateJob } from '@coffer/contracts';
 import { type Prisma } from '@coffer/db';
 import { GuestClient } from '@coffer/guest-client';
 
-import { removeBackupObjects, sealBackupAccess } from '../backup/backup-store';
+import { removeBackupObjects, requireBackupStore, sealBackupAccess } from '../backup/backup-store';
 import { throwIfAborted, waitForInstance } from '../events';
 import { openGuestSecret } from '../guest-secret';
 import {
@@ -159,6 +159,11 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
       await clearTask(ctx, instanceId);
       return { outcome: 'failed', fault: { message: 'parent not completed' } };
     }
+    // The store it goes to is this control plane's (the web app does not know it).
+    await ctx.prisma.backup.updateMany({
+      where: { id: backupId, status: 'NEW' },
+      data: { storeKind: requireBackupStore(ctx.settings).kind },
+    });
     const guestSecret = openGuestSecret(
       ctx.settings.masterKey,
       instanceId,

@@ -312,7 +312,15 @@ async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<O
           databases: payload.databases,
           users: sealUsersForGuest(ctx, client, payload.users),
           ...(payload.restoreFromBackupId
-            ? { restore: await restoreSpecFor(ctx.prisma, ctx.settings, client, row, payload.restoreFromBackupId) }
+            ? {
+                restore: await restoreSpecFor(
+                  ctx.prisma,
+                  ctx.settings,
+                  client,
+                  row,
+                  payload.restoreFromBackupId,
+                ),
+              }
             : {}),
         },
         { jobId: prepareJobId(instanceId) },
@@ -423,10 +431,18 @@ async function recordFailure(
  * files, volume) and its guest queue go, its address is given back; the row stays in
  * ERROR with the fault, for the tenant to read and then delete.
  */
-async function discardFailedRestore(ctx: Omit<OperationContext, 'signal'>, instanceId: string): Promise<void> {
+async function discardFailedRestore(
+  ctx: Omit<OperationContext, 'signal'>,
+  instanceId: string,
+): Promise<void> {
   const row = await ctx.prisma.instance.findUnique({
     where: { id: instanceId },
-    select: { restoredFromBackupId: true, taskStatus: true, computeServerId: true, projectId: true },
+    select: {
+      restoredFromBackupId: true,
+      taskStatus: true,
+      computeServerId: true,
+      projectId: true,
+    },
   });
   if (!row?.restoredFromBackupId || row.taskStatus !== 'BUILDING_ERROR') return;
   const serverIds = new Set<string>();
@@ -445,7 +461,10 @@ async function discardFailedRestore(ctx: Omit<OperationContext, 'signal'>, insta
     where: { id: instanceId, taskStatus: 'BUILDING_ERROR' },
     data: { computeServerId: null, host: null, port: null, guestSecretEnc: null },
   });
-  ctx.logger.warn({ backupId: row.restoredFromBackupId }, 'restore failed: its server and files were removed');
+  ctx.logger.warn(
+    { backupId: row.restoredFromBackupId },
+    'restore failed: its server and files were removed',
+  );
   await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
 }
 

@@ -41,12 +41,14 @@ async function run(ctx: OperationContext, payload: BackupDeleteJob): Promise<Ope
         );
         continue;
       }
-      if (backup.storeKind !== store.kind) {
+      // 'pending': it never reached a guest, so it has no objects.
+      if (backup.storeKind !== store.kind && backup.storeKind !== 'pending') {
         throw new OperationFailure(
           `Backup ${backupId} is stored in a ${backup.storeKind} store, which this Coffer no longer uses; its objects cannot be removed from here.`,
         );
       }
-      const removed = await store.deletePrefix(backup.location);
+      const removed =
+        backup.storeKind === 'pending' ? 0 : await store.deletePrefix(backup.location);
       const children = await ctx.prisma.backup.count({ where: { parentId: backupId } });
       if (children > 0) {
         throw new OperationFailure(

@@ -16,6 +16,8 @@ const queuePrefix = `test-audit-${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   process.env.COFFER_QUEUE_PREFIX = queuePrefix;
+  // No worker here: a mutation that waits for the taskmanager's answer gives up quickly.
+  process.env.COFFER_CALL_TIMEOUT_SECONDS = '2';
   h = await createHarness();
 });
 afterAll(async () => {

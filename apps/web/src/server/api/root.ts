@@ -3,6 +3,7 @@ import 'server-only';
 import { adminRouter } from './routers/admin';
 import { apiTokenRouter } from './routers/api-token';
 import { auditRouter } from './routers/audit';
+import { backupRouter } from './routers/backup';
 import { catalogRouter } from './routers/catalog';
 import { databaseRouter } from './routers/database';
 import { databaseUserRouter } from './routers/database-user';
@@ -18,6 +19,7 @@ export const appRouter = createTRPCRouter({
   project: projectRouter,
   catalog: catalogRouter,
   instance: instanceRouter,
+  backup: backupRouter,
   database: databaseRouter,
   databaseUser: databaseUserRouter,
   rootAccess: rootAccessRouter,

@@ -61,7 +61,7 @@ export const instanceRouter = createTRPCRouter({
         yield tracked(String(++sequence), { type: 'changed', instance: toInstanceView(row) } as InstanceChange);
       }
       for await (const event of events) {
-        if (event.projectId !== ctx.project.id || !wanted(event.instanceId)) continue;
+        if (event.projectId !== ctx.project.id || !wanted(event.instanceId) || event.type.startsWith('backup.')) continue;
         const row = await ctx.db.instance.findFirst({ where: { id: event.instanceId, deletedAt: null }, select: instanceSelect });
         const change: InstanceChange = row
           ? { type: 'changed', instance: toInstanceView(row) }

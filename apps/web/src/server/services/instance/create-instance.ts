@@ -27,6 +27,24 @@ function fieldError(field: string, message: string, code: 'BAD_REQUEST' | 'CONFL
   return new AppError(code, message, { details: { fieldErrors: { [field]: [message] } } });
 }
 
+/** The backup an instance is restored from: of this project, completed, of the version asked for (if any). */
+async function findRestorableBackup(db: ProjectScopedDb, input: Input): Promise<{ id: string; datastoreVersionId: string }> {
+  const backup = await db.backup.findFirst({
+    where: { id: input.restoreFromBackupId },
+    select: { id: true, status: true, datastoreVersionId: true },
+  });
+  if (!backup) {
+    throw new AppError('NOT_FOUND', 'Backup not found', { details: { fieldErrors: { restoreFromBackupId: ['Backup not found'] } } });
+  }
+  if (backup.status !== 'COMPLETED') {
+    throw fieldError('restoreFromBackupId', `This backup is ${backup.status}: only a completed backup can be restored`, 'CONFLICT');
+  }
+  if (input.datastoreVersionId && input.datastoreVersionId !== backup.datastoreVersionId) {
+    throw fieldError('datastoreVersionId', 'A backup is restored with the datastore version it was made with');
+  }
+  return backup;
+}
+
 /**
  * Creates an instance: checks the order against the catalog, writes the row in BUILD, and
  * hands the work to the taskmanager as one job with a deterministic id. Passwords travel
@@ -44,8 +62,15 @@ export async function createInstance(
   const flavor = await ctx.rootDb.flavor.findFirst({ where: { id: input.flavorId, isDisabled: false }, select: { id: true } });
   if (!flavor) throw fieldError('flavorId', 'This flavor does not exist or is no longer offered');
 
+  // A restore: a completed backup of this project (another project's is "not found"), with its datastore version.
+  const restoreFrom = input.restoreFromBackupId ? await findRestorableBackup(ctx.db, input) : null;
+
   const version = await ctx.rootDb.datastoreVersion.findFirst({
-    where: input.datastoreVersionId ? { id: input.datastoreVersionId, isActive: true } : { isActive: true, isDefault: true },
+    where: restoreFrom
+      ? { id: restoreFrom.datastoreVersionId }
+      : input.datastoreVersionId
+        ? { id: input.datastoreVersionId, isActive: true }
+        : { isActive: true, isDefault: true },
     select: { id: true },
   });
   if (!version) throw fieldError('datastoreVersionId', 'This datastore version does not exist or is not active');
@@ -72,6 +97,7 @@ export async function createInstance(
           taskStatus: 'BUILDING',
           serviceStatus: 'NEW',
           createRequestId: input.requestId ?? null,
+          restoredFromBackupId: restoreFrom?.id ?? null,
         },
         select: instanceSelect,
       });
@@ -96,6 +122,7 @@ export async function createInstance(
         databases: user.databases,
         password: sealSecret(key, user.password, `user:${user.name}`),
       })),
+      ...(restoreFrom ? { restoreFromBackupId: restoreFrom.id } : {}),
     });
   } catch (error) {
     // Nothing has happened yet: take the row back rather than leave an instance no one builds.

@@ -14,6 +14,7 @@ export const instanceSelect = {
   taskStatus: true,
   serviceStatus: true,
   faultMessage: true,
+  restoredFromBackupId: true,
   host: true,
   port: true,
   guestVersion: true,
@@ -32,6 +33,8 @@ export const instanceViewSchema = z.object({
   taskStatus: taskStatusSchema,
   serviceStatus: serviceStatusSchema,
   faultMessage: z.string().nullable(),
+  /** The backup this instance was restored from, if it was. */
+  restoredFromBackupId: z.string().nullable(),
   volumeSizeGb: z.number(),
   host: z.string().nullable(),
   port: z.number().nullable(),
@@ -52,6 +55,7 @@ interface InstanceRow {
   taskStatus: z.infer<typeof taskStatusSchema>;
   serviceStatus: z.infer<typeof serviceStatusSchema>;
   faultMessage: string | null;
+  restoredFromBackupId: string | null;
   host: string | null;
   port: number | null;
   guestVersion: string | null;

@@ -1,0 +1,377 @@
+import { randomUUID } from 'node:crypto';
+
+import { backupLocation, TASKMANAGER_QUEUE, taskmanagerJobId } from '@coffer/contracts';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { fieldErrorsOf } from '~/server/errors';
+import { codeOf } from '~/test/callers';
+import { createHarness, type Harness } from '~/test/harness';
+
+/**
+ * The backup procedures without a worker: what they check and write before the taskmanager
+ * takes over (the worker's tests run backups and restores for real), and tenant isolation:
+ * another project's backup cannot be listed, read, restored, deleted or scheduled.
+ */
+
+let h: Harness;
+let redis: Redis;
+let queue: Queue;
+const jobIds: string[] = [];
+
+beforeAll(async () => {
+  h = await createHarness();
+  redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
+  queue = new Queue(TASKMANAGER_QUEUE, { connection: redis });
+});
+
+afterAll(async () => {
+  // Take back the jobs these tests queued (no worker of this test runs them).
+  for (const id of jobIds) await (await queue.getJob(id))?.remove().catch(() => undefined);
+  await queue?.close();
+  redis?.disconnect();
+  await h?.close();
+});
+
+/** The field errors a failed call carries (what a form shows under its fields). */
+async function fieldErrorsFrom(
+  promise: Promise<unknown>,
+): Promise<Record<string, string[]> | null> {
+  try {
+    await promise;
+  } catch (error) {
+    return fieldErrorsOf((error as { cause?: unknown }).cause);
+  }
+  throw new Error('the call succeeded');
+}
+
+async function setUpProject(name: string) {
+  const { owner, project } = await h.createProjectWithOwner(name);
+  const flavor = await h.prisma.flavor.findFirstOrThrow({ where: { isDisabled: false } });
+  const version = await h.prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
+  const instance = await h.prisma.instance.create({
+    data: {
+      projectId: project.id,
+      name: `${name.toLowerCase()}-db`,
+      flavorId: flavor.id,
+      datastoreVersionId: version.id,
+      volumeSizeGb: 1,
+      taskStatus: 'NONE',
+      serviceStatus: 'RUNNING',
+      lastHeartbeatAt: new Date(),
+    },
+  });
+  const addBackup = async (
+    data: {
+      type?: 'FULL' | 'INCREMENTAL' | 'LOGICAL';
+      status?: 'COMPLETED' | 'BUILDING' | 'FAILED';
+      parentId?: string;
+    } = {},
+  ) => {
+    const id = randomUUID();
+    await h.prisma.backup.create({
+      data: {
+        id,
+        projectId: project.id,
+        instanceId: instance.id,
+        instanceName: instance.name,
+        name: `backup ${id.slice(0, 4)}`,
+        type: data.type ?? 'FULL',
+        status: data.status ?? 'COMPLETED',
+        parentId: data.parentId ?? null,
+        datastoreVersionId: version.id,
+        storeKind: 'local',
+        location: backupLocation(project.id, id),
+        progress: 100,
+        sizeBytes: 1234n,
+        manifestSha256: 'a'.repeat(64),
+        startedAt: new Date(Date.now() - 2000),
+        finishedAt: new Date(),
+      },
+    });
+    return id;
+  };
+  return { owner, project, caller: h.callerFor(owner), instance, flavor, addBackup };
+}
+
+describe('tenant isolation of backups', () => {
+  it('another project cannot list, read, restore, delete, back up or schedule', async () => {
+    const a = await setUpProject('Alpha');
+    const b = await setUpProject('Beta');
+    const backupOfA = await a.addBackup();
+    const own = { projectId: b.project.id };
+
+    expect((await b.caller.backup.list(own)).map((backup) => backup.id)).not.toContain(backupOfA);
+    expect(await b.caller.backup.list({ ...own, instanceId: a.instance.id })).toEqual([]);
+    expect(await codeOf(b.caller.backup.get({ ...own, backupId: backupOfA }))).toBe('NOT_FOUND');
+    expect(
+      await codeOf(
+        b.caller.backup.delete({ ...own, backupId: backupOfA, includeDependents: true }),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(
+      await codeOf(
+        b.caller.instance.create({
+          ...own,
+          name: 'stolen',
+          flavorId: b.flavor.id,
+          volumeSizeGb: 1,
+          restoreFromBackupId: backupOfA,
+        }),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(await codeOf(b.caller.backup.create({ ...own, instanceId: a.instance.id }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(await codeOf(b.caller.backup.schedule({ ...own, instanceId: a.instance.id }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(
+      await codeOf(
+        b.caller.backup.setSchedule({
+          ...own,
+          instanceId: a.instance.id,
+          fullIntervalMinutes: 1440,
+          retainFullCount: 3,
+        }),
+      ),
+    ).toBe('NOT_FOUND');
+    // Naming A's project does not help a member of B only.
+    expect(
+      await codeOf(b.caller.backup.get({ projectId: a.project.id, backupId: backupOfA })),
+    ).toBe('NOT_FOUND');
+    // Nothing changed for A.
+    expect((await h.prisma.backup.findUniqueOrThrow({ where: { id: backupOfA } })).status).toBe(
+      'COMPLETED',
+    );
+    expect(await h.prisma.instance.count({ where: { name: 'stolen' } })).toBe(0);
+  });
+
+  it("the live feed never carries another project's backups", async () => {
+    const a = await setUpProject('Gamma');
+    const b = await setUpProject('Delta');
+    const feed = await b.caller.backup.onChange({ projectId: b.project.id });
+    const ownBackup = await b.addBackup();
+    const received: string[] = [];
+    const reading = (async () => {
+      for await (const envelope of feed as AsyncIterable<unknown>) {
+        const change = (Array.isArray(envelope) ? envelope[1] : envelope) as {
+          type: string;
+          backup?: { id: string };
+        };
+        if (change.backup) received.push(change.backup.id);
+        if (change.backup?.id === ownBackup) break;
+      }
+    })();
+    const { publishChange } = await import('~/server/events');
+    const foreign = await a.addBackup();
+    await publishChange({
+      type: 'backup.changed',
+      projectId: a.project.id,
+      instanceId: a.instance.id,
+      backupId: foreign,
+    });
+    await publishChange({
+      type: 'backup.changed',
+      projectId: b.project.id,
+      instanceId: b.instance.id,
+      backupId: ownBackup,
+    });
+    await reading;
+    expect(received).toContain(ownBackup);
+    expect(received).not.toContain(foreign);
+  });
+});
+
+describe('backups of a project', () => {
+  it('start from an ACTIVE instance: NEW, the instance BACKING_UP, one job; a second click is refused', async () => {
+    const { caller, project, instance } = await setUpProject('Start');
+    const backup = await caller.backup.create({
+      projectId: project.id,
+      instanceId: instance.id,
+      name: 'before the upgrade',
+    });
+    jobIds.push(taskmanagerJobId('backup.create', backup.id));
+    expect(backup).toMatchObject({
+      status: 'NEW',
+      type: 'FULL',
+      name: 'before the upgrade',
+      instanceName: instance.name,
+      parentId: null,
+    });
+    expect(
+      (await h.prisma.instance.findUniqueOrThrow({ where: { id: instance.id } })).taskStatus,
+    ).toBe('BACKING_UP');
+    expect(await queue.getJob(taskmanagerJobId('backup.create', backup.id))).toBeTruthy();
+    expect(
+      (await caller.instance.get({ projectId: project.id, instanceId: instance.id })).status,
+    ).toBe('BACKUP');
+    expect(
+      await codeOf(caller.backup.create({ projectId: project.id, instanceId: instance.id })),
+    ).toBe('CONFLICT');
+  });
+
+  it('an incremental needs a completed physical parent, and finds the newest by itself', async () => {
+    const { caller, project, instance, addBackup } = await setUpProject('Chain');
+    expect(
+      await fieldErrorsFrom(
+        caller.backup.create({
+          projectId: project.id,
+          instanceId: instance.id,
+          type: 'INCREMENTAL',
+        }),
+      ),
+    ).toEqual({
+      type: [expect.stringContaining('needs a completed full backup')],
+    });
+    const logical = await addBackup({ type: 'LOGICAL' });
+    expect(
+      await codeOf(
+        caller.backup.create({
+          projectId: project.id,
+          instanceId: instance.id,
+          type: 'INCREMENTAL',
+          parentId: logical,
+        }),
+      ),
+    ).toBe('BAD_REQUEST');
+    const full = await addBackup();
+    const incremental = await caller.backup.create({
+      projectId: project.id,
+      instanceId: instance.id,
+      type: 'INCREMENTAL',
+    });
+    jobIds.push(taskmanagerJobId('backup.create', incremental.id));
+    expect(incremental.parentId).toBe(full);
+  });
+
+  it('respects the backups quota in the same transaction', async () => {
+    const { caller, project, instance, addBackup } = await setUpProject('Quota');
+    await addBackup();
+    await h.prisma.quota.create({
+      data: { projectId: project.id, resource: 'BACKUPS', hardLimit: 1 },
+    });
+    await expect(
+      caller.backup.create({ projectId: project.id, instanceId: instance.id }),
+    ).rejects.toMatchObject({
+      message: expect.stringContaining('at most 1 backup'),
+    });
+    expect(
+      (await h.prisma.instance.findUniqueOrThrow({ where: { id: instance.id } })).taskStatus,
+    ).toBe('NONE');
+  });
+
+  it('are deleted alone only when nothing depends on them, or with their whole chain', async () => {
+    const { caller, project, addBackup } = await setUpProject('Delete');
+    const full = await addBackup();
+    const incremental = await addBackup({ type: 'INCREMENTAL', parentId: full });
+    const next = await addBackup({ type: 'INCREMENTAL', parentId: incremental });
+    const refusal = caller.backup.delete({ projectId: project.id, backupId: full });
+    await expect(refusal).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('2 incremental backups depend'),
+    });
+    const listed = await caller.backup.list({ projectId: project.id });
+    expect(listed.find((backup) => backup.id === full)).toMatchObject({
+      dependentCount: 1,
+      durationMs: expect.any(Number),
+      sizeBytes: 1234,
+    });
+
+    const deleted = await caller.backup.delete({
+      projectId: project.id,
+      backupId: full,
+      includeDependents: true,
+    });
+    expect(deleted.status).toBe('DELETING');
+    const statuses = await h.prisma.backup.findMany({
+      where: { id: { in: [full, incremental, next] } },
+      select: { status: true },
+    });
+    expect(statuses.every((row) => row.status === 'DELETING')).toBe(true);
+    const job = await queue.getJob(taskmanagerJobId('backup.delete', next));
+    jobIds.push(taskmanagerJobId('backup.delete', next));
+    expect(job?.data).toEqual({ backupIds: [next, incremental, full] });
+  });
+
+  it('being made cannot be deleted', async () => {
+    const { caller, project, addBackup } = await setUpProject('Busy');
+    const building = await addBackup({ status: 'BUILDING' });
+    expect(await codeOf(caller.backup.delete({ projectId: project.id, backupId: building }))).toBe(
+      'CONFLICT',
+    );
+  });
+});
+
+describe('restores', () => {
+  it('create an instance that remembers its backup and takes its datastore version', async () => {
+    const { caller, project, flavor, addBackup } = await setUpProject('Restore');
+    const backupId = await addBackup();
+    const created = await caller.instance.create({
+      projectId: project.id,
+      name: 'restored',
+      flavorId: flavor.id,
+      volumeSizeGb: 1,
+      restoreFromBackupId: backupId,
+    });
+    jobIds.push(taskmanagerJobId('instance.create', created.id));
+    expect(created).toMatchObject({ status: 'BUILD', restoredFromBackupId: backupId });
+    const job = await queue.getJob(taskmanagerJobId('instance.create', created.id));
+    expect(job?.data).toMatchObject({ instanceId: created.id, restoreFromBackupId: backupId });
+  });
+
+  it('refuse a backup that has not completed', async () => {
+    const { caller, project, flavor, addBackup } = await setUpProject('NotYet');
+    const failed = await addBackup({ status: 'FAILED' });
+    const attempt = caller.instance.create({
+      projectId: project.id,
+      name: 'nope',
+      flavorId: flavor.id,
+      volumeSizeGb: 1,
+      restoreFromBackupId: failed,
+    });
+    expect(await fieldErrorsFrom(attempt)).toEqual({
+      restoreFromBackupId: [expect.stringContaining('FAILED')],
+    });
+    expect(await h.prisma.instance.count({ where: { projectId: project.id, name: 'nope' } })).toBe(
+      0,
+    );
+  });
+});
+
+describe('schedules', () => {
+  it('are set, read back and checked', async () => {
+    const { caller, project, instance } = await setUpProject('Schedule');
+    const input = { projectId: project.id, instanceId: instance.id };
+    expect(await caller.backup.schedule(input)).toBeNull();
+    const set = await caller.backup.setSchedule({
+      ...input,
+      fullIntervalMinutes: 1440,
+      incrementalIntervalMinutes: 60,
+      retainFullCount: 7,
+    });
+    expect(set).toMatchObject({
+      isEnabled: true,
+      fullType: 'FULL',
+      fullIntervalMinutes: 1440,
+      incrementalIntervalMinutes: 60,
+      retainFullCount: 7,
+    });
+    expect(set.nextFullAt.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await caller.backup.schedule(input)).toMatchObject({ retainFullCount: 7 });
+    expect(
+      await fieldErrorsFrom(
+        caller.backup.setSchedule({
+          ...input,
+          fullType: 'LOGICAL',
+          fullIntervalMinutes: 1440,
+          incrementalIntervalMinutes: 60,
+          retainFullCount: 7,
+        }),
+      ),
+    ).toEqual({ incrementalIntervalMinutes: [expect.stringContaining('physical')] });
+    await caller.backup.deleteSchedule(input);
+    expect(await caller.backup.schedule(input)).toBeNull();
+  });
+});

@@ -1,0 +1,260 @@
+import 'server-only';
+
+import { randomUUID } from 'node:crypto';
+
+import { AppError, backupLocation, deriveDisplayStatus } from '@coffer/contracts';
+import { type Logger } from 'pino';
+import { type z } from 'zod';
+
+import { env } from '~/env';
+import { type createBackupInputSchema } from '~/lib/backup-schemas';
+import { publishChange } from '~/server/events';
+import { enqueueTaskmanagerJob } from '~/server/queue';
+import { assertBackupQuota } from '~/server/services/quota/quota';
+import { type ProjectScopedDb } from '~/server/tenancy';
+import { backupSelect, toBackupView, type BackupView } from './backup-view';
+
+interface BackupContext {
+  db: ProjectScopedDb;
+  projectId: string;
+  log: Logger;
+}
+
+/** Backups of one project wait for their project's lock with the other quota checks. */
+const QUOTA_TRANSACTION = { maxWait: 15_000, timeout: 20_000 } as const;
+
+function fieldError(
+  field: string,
+  message: string,
+  code: 'BAD_REQUEST' | 'CONFLICT' = 'BAD_REQUEST',
+): AppError {
+  return new AppError(code, message, { details: { fieldErrors: { [field]: [message] } } });
+}
+
+/** The backup of this project, or "not found" (another project's id included). */
+export async function getBackup(
+  ctx: Pick<BackupContext, 'db'>,
+  backupId: string,
+): Promise<BackupView> {
+  const row = await ctx.db.backup.findFirst({ where: { id: backupId }, select: backupSelect });
+  if (!row) throw new AppError('NOT_FOUND', 'Backup not found');
+  return toBackupView(row);
+}
+
+export async function listBackups(
+  ctx: Pick<BackupContext, 'db'>,
+  filter: { instanceId?: string },
+): Promise<BackupView[]> {
+  const rows = await ctx.db.backup.findMany({
+    where: filter.instanceId ? { instanceId: filter.instanceId } : {},
+    select: backupSelect,
+    orderBy: { createdAt: 'desc' },
+    take: 1000,
+  });
+  return rows.map(toBackupView);
+}
+
+/**
+ * Starts a backup (Trove's backup create): the instance must be ACTIVE; in one transaction the
+ * quota is checked, the instance's task becomes BACKING_UP (so two clicks are one backup) and
+ * the backup is written NEW; then the taskmanager gets `backup.create`. An incremental is
+ * based on the given parent, or on the instance's newest completed physical backup.
+ */
+export async function createBackup(
+  ctx: BackupContext,
+  input: z.output<typeof createBackupInputSchema>,
+): Promise<BackupView> {
+  const instance = await ctx.db.instance.findFirst({
+    where: { id: input.instanceId, deletedAt: null },
+    select: {
+      id: true,
+      name: true,
+      datastoreVersionId: true,
+      taskStatus: true,
+      serviceStatus: true,
+      lastHeartbeatAt: true,
+    },
+  });
+  if (!instance) throw new AppError('NOT_FOUND', 'Instance not found');
+  const status = deriveDisplayStatus({
+    taskStatus: instance.taskStatus,
+    serviceStatus: instance.serviceStatus,
+    lastHeartbeatAt: instance.lastHeartbeatAt,
+    now: new Date(),
+    heartbeatExpirySeconds: env.COFFER_HEARTBEAT_EXPIRY_SECONDS,
+  });
+  if (status !== 'ACTIVE')
+    throw new AppError('CONFLICT', `The instance cannot be backed up while it is ${status}`);
+
+  let parentId: string | null = null;
+  if (input.type === 'INCREMENTAL') {
+    const parent = await ctx.db.backup.findFirst({
+      where: input.parentId
+        ? { id: input.parentId, instanceId: instance.id }
+        : { instanceId: instance.id, status: 'COMPLETED', type: { in: ['FULL', 'INCREMENTAL'] } },
+      orderBy: { createdAt: 'desc' },
+      select: { id: true, type: true, status: true, datastoreVersionId: true },
+    });
+    if (!parent) {
+      throw input.parentId
+        ? fieldError('parentId', 'This backup does not exist or is not a backup of this instance')
+        : fieldError(
+            'type',
+            'An incremental backup needs a completed full backup of this instance first',
+          );
+    }
+    if (parent.type === 'LOGICAL')
+      throw fieldError(
+        'parentId',
+        'An incremental backup can only follow a full or incremental backup',
+      );
+    if (parent.status !== 'COMPLETED')
+      throw fieldError(
+        'parentId',
+        'An incremental backup can only follow a completed backup',
+        'CONFLICT',
+      );
+    if (parent.datastoreVersionId !== instance.datastoreVersionId) {
+      throw fieldError('parentId', 'The parent backup was made with another datastore version');
+    }
+    parentId = parent.id;
+  } else if (input.parentId) {
+    throw fieldError('parentId', 'Only an incremental backup has a parent');
+  }
+
+  const backupId = randomUUID();
+  const row = await ctx.db.$transaction(async (tx) => {
+    await assertBackupQuota(tx, ctx.projectId);
+    const { count } = await tx.instance.updateMany({
+      where: { id: instance.id, taskStatus: 'NONE', deletedAt: null },
+      data: { taskStatus: 'BACKING_UP' },
+    });
+    if (count === 0)
+      throw new AppError(
+        'CONFLICT',
+        'The instance is busy with another operation; try again when it is ACTIVE',
+      );
+    return tx.backup.create({
+      data: {
+        id: backupId,
+        projectId: ctx.projectId,
+        instanceId: instance.id,
+        instanceName: instance.name,
+        name:
+          input.name ??
+          `${input.type.toLowerCase()} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+        type: input.type,
+        parentId,
+        datastoreVersionId: instance.datastoreVersionId,
+        // The taskmanager records the store it goes to when it starts the backup.
+        storeKind: 'pending',
+        location: backupLocation(ctx.projectId, backupId),
+      },
+      select: backupSelect,
+    });
+  }, QUOTA_TRANSACTION);
+
+  try {
+    await enqueueTaskmanagerJob('backup.create', backupId, { backupId, instanceId: instance.id });
+  } catch (error) {
+    // Nothing has happened yet: take it back rather than leave a backup no one makes.
+    await ctx.db.backup.deleteMany({ where: { id: backupId, status: 'NEW' } });
+    await ctx.db.instance.updateMany({
+      where: { id: instance.id, taskStatus: 'BACKING_UP' },
+      data: { taskStatus: 'NONE' },
+    });
+    ctx.log.error({ err: error }, 'could not queue backup.create');
+    throw new AppError('UNAVAILABLE', 'Coffer could not start the backup; try again in a moment', {
+      cause: error,
+    });
+  }
+  ctx.log.info({ backupId, instanceId: instance.id, type: input.type }, 'backup accepted');
+  await publishChange({
+    type: 'backup.changed',
+    projectId: ctx.projectId,
+    instanceId: instance.id,
+    backupId,
+  });
+  await publishChange({
+    type: 'instance.changed',
+    projectId: ctx.projectId,
+    instanceId: instance.id,
+  });
+  return toBackupView(row);
+}
+
+/** Every backup built on `backupId`, nearest first (breadth-first). */
+async function dependentsOf(db: ProjectScopedDb, backupId: string) {
+  const found: Array<{ id: string; status: string; instanceId: string }> = [];
+  let level = [backupId];
+  while (level.length > 0 && found.length < 10_000) {
+    const children = await db.backup.findMany({
+      where: { parentId: { in: level } },
+      select: { id: true, status: true, instanceId: true },
+    });
+    found.push(...children);
+    level = children.map((child) => child.id);
+  }
+  return found;
+}
+
+/**
+ * Deletes a backup (Trove's backup delete): refused while incrementals depend on it, unless
+ * the whole chain from it is asked for; refused while it (or a dependent) is being made.
+ * The rows become DELETING and the taskmanager removes the objects, then the rows,
+ * dependents first.
+ */
+export async function deleteBackup(
+  ctx: BackupContext,
+  { backupId, includeDependents }: { backupId: string; includeDependents: boolean },
+): Promise<BackupView> {
+  const backup = await getBackup(ctx, backupId);
+  if (backup.status === 'DELETING') return backup;
+  if (backup.status === 'NEW' || backup.status === 'BUILDING') {
+    throw new AppError(
+      'CONFLICT',
+      'This backup is being made; delete it once it has completed or failed',
+    );
+  }
+  const dependents = await dependentsOf(ctx.db, backupId);
+  if (dependents.length > 0 && !includeDependents) {
+    throw new AppError(
+      'CONFLICT',
+      `${dependents.length} incremental backup${dependents.length === 1 ? ' depends' : 's depend'} on this backup; delete ${dependents.length === 1 ? 'it' : 'them'} first, or delete the whole chain`,
+      { details: { dependents: dependents.map((dependent) => dependent.id) } },
+    );
+  }
+  if (
+    dependents.some((dependent) => dependent.status === 'NEW' || dependent.status === 'BUILDING')
+  ) {
+    throw new AppError(
+      'CONFLICT',
+      'A backup of this chain is being made; delete the chain once it has completed or failed',
+    );
+  }
+  // Dependents first, deepest last found first: each goes before what it is built on.
+  const backupIds = [...dependents.map((dependent) => dependent.id).reverse(), backupId];
+  await ctx.db.backup.updateMany({
+    where: { id: { in: backupIds }, status: { in: ['COMPLETED', 'FAILED'] } },
+    data: { status: 'DELETING', faultMessage: null },
+  });
+  try {
+    await enqueueTaskmanagerJob('backup.delete', backupIds[0]!, { backupIds });
+  } catch (error) {
+    // The watchdog queues deletes of DELETING backups that have no job; say it is under way anyway.
+    ctx.log.warn({ err: error }, 'could not queue backup.delete; the watchdog will');
+  }
+  ctx.log.info({ backupIds }, 'backup delete accepted');
+  for (const [id, instanceId] of [
+    ...dependents.map((dependent) => [dependent.id, dependent.instanceId] as const),
+    [backupId, backup.instanceId] as const,
+  ]) {
+    await publishChange({
+      type: 'backup.changed',
+      projectId: ctx.projectId,
+      instanceId,
+      backupId: id,
+    });
+  }
+  return getBackup(ctx, backupId);
+}
