@@ -76,7 +76,8 @@ export async function recordAuditEvent(db: PrismaClient, log: Logger, event: Aud
         resourceId: event.target.resourceId ?? inferResourceId(event.rawInput, event.output),
         result: event.result,
         errorCode: event.errorCode,
-        requestId: event.requestId,
+        // The client may name its request (x-request-id): keep it short.
+        requestId: event.requestId.slice(0, MAX_ID_LENGTH),
       },
     });
   } catch (error) {
