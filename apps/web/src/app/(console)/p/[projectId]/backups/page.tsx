@@ -1,19 +1,17 @@
-import { Archive } from 'lucide-react';
 import type { Metadata } from 'next';
 
-import { EmptyState, PageHeader } from '~/components/ui/page';
+import { HydrateClient, prefetch, trpc } from '~/trpc/server';
+import { ProjectBackups } from './project-backups';
 
 export const metadata: Metadata = { title: 'Backups' };
 
-export default function BackupsPage() {
+export default async function BackupsPage({ params }: { params: Promise<{ projectId: string }> }) {
+  const { projectId } = await params;
+  prefetch(trpc.backup.list.queryOptions({ projectId }));
+  prefetch(trpc.project.get.queryOptions({ projectId }));
   return (
-    <>
-      <PageHeader title="Backups" description="Encrypted backups of this project's instances, in object storage." />
-      <EmptyState
-        icon={<Archive />}
-        title="No backups yet"
-        description="Backups of this project's instances will be listed here, with their type, size and status."
-      />
-    </>
+    <HydrateClient>
+      <ProjectBackups projectId={projectId} />
+    </HydrateClient>
   );
 }

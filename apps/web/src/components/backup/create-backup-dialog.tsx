@@ -1,0 +1,114 @@
+'use client';
+
+import { type BackupType } from '@coffer/contracts';
+import { useMutation } from '@tanstack/react-query';
+import { useState } from 'react';
+
+import { Button } from '~/components/ui/button';
+import { Dialog } from '~/components/ui/dialog';
+import { Field, FormError, Input, Select } from '~/components/ui/field';
+import { describeError } from '~/lib/trpc-errors';
+import { useTRPC } from '~/trpc/react';
+
+const TYPES: Array<{ value: BackupType; label: string; hint: string }> = [
+  {
+    value: 'FULL',
+    label: 'Full (physical)',
+    hint: 'A copy of the whole server with mariadb-backup. The fastest to make and to restore.',
+  },
+  {
+    value: 'INCREMENTAL',
+    label: 'Incremental (physical)',
+    hint: "Only the pages changed since the instance's newest full or incremental backup.",
+  },
+  {
+    value: 'LOGICAL',
+    label: 'Logical (SQL dump)',
+    hint: 'The databases and users as SQL with mariadb-dump, in one consistent snapshot.',
+  },
+];
+
+/** Starts a backup of an instance: full, incremental or logical, optionally named. */
+export function CreateBackupDialog({
+  projectId,
+  instanceId,
+  open,
+  onClose,
+}: {
+  projectId: string;
+  instanceId: string;
+  open: boolean;
+  onClose: () => void;
+}) {
+  const trpc = useTRPC();
+  const [type, setType] = useState<BackupType>('FULL');
+  const [name, setName] = useState('');
+  const create = useMutation(trpc.backup.create.mutationOptions({ onSuccess: () => close() }));
+  const errors = create.error ? describeError(create.error) : null;
+
+  function close() {
+    setName('');
+    setType('FULL');
+    create.reset();
+    onClose();
+  }
+
+  return (
+    <Dialog
+      open={open}
+      onClose={close}
+      title="Create a backup"
+      description="Encrypted in the object store. The instance shows BACKUP while it is made."
+    >
+      <form
+        className="space-y-4"
+        onSubmit={(event) => {
+          event.preventDefault();
+          create.mutate({
+            projectId,
+            instanceId,
+            type,
+            ...(name.trim() ? { name: name.trim() } : {}),
+          });
+        }}
+      >
+        <Field
+          label="Backup type"
+          hint={TYPES.find((option) => option.value === type)?.hint}
+          error={errors?.fieldErrors.type?.[0] ?? errors?.fieldErrors.parentId?.[0]}
+        >
+          <Select value={type} onChange={(event) => setType(event.target.value as BackupType)}>
+            {TYPES.map((option) => (
+              <option key={option.value} value={option.value}>
+                {option.label}
+              </option>
+            ))}
+          </Select>
+        </Field>
+        <Field
+          label="Backup name"
+          hint="Optional; the type and time by default."
+          error={errors?.fieldErrors.name?.[0]}
+        >
+          <Input
+            value={name}
+            onChange={(event) => setName(event.target.value)}
+            placeholder="e.g. before the upgrade"
+            maxLength={100}
+          />
+        </Field>
+        {errors && Object.keys(errors.fieldErrors).length === 0 ? (
+          <FormError message={errors.message} />
+        ) : null}
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={close} disabled={create.isPending}>
+            Cancel
+          </Button>
+          <Button type="submit" isLoading={create.isPending}>
+            Start backup
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

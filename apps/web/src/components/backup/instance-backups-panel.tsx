@@ -1,0 +1,85 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import { Plus } from 'lucide-react';
+import { useState } from 'react';
+
+import { Button } from '~/components/ui/button';
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
+import { FormError } from '~/components/ui/field';
+import { describeError } from '~/lib/trpc-errors';
+import { useTRPC } from '~/trpc/react';
+import { BackupList } from './backup-list';
+import { BackupScheduleCard } from './backup-schedule-card';
+import { CreateBackupDialog } from './create-backup-dialog';
+import { useLiveBackups } from './use-live-backups';
+
+/** The Backups tab of an instance: its backups live, create one, restore, delete, and the schedule. */
+export function InstanceBackupsPanel({
+  projectId,
+  instanceId,
+  status,
+  canWrite,
+}: {
+  projectId: string;
+  instanceId: string;
+  status: string;
+  canWrite: boolean;
+}) {
+  const trpc = useTRPC();
+  const backups = useQuery(trpc.backup.list.queryOptions({ projectId, instanceId }));
+  useLiveBackups(projectId, instanceId);
+  const [isCreateOpen, setIsCreateOpen] = useState(false);
+
+  return (
+    <div className="grid gap-6 lg:grid-cols-3">
+      <Card className="lg:col-span-2">
+        <CardHeader className="flex flex-row items-start justify-between gap-4">
+          <div className="space-y-1.5">
+            <CardTitle>Backups</CardTitle>
+            <CardDescription>
+              Compressed, encrypted with the project&apos;s key, and verified chunk by chunk before
+              any restore.
+            </CardDescription>
+          </div>
+          {canWrite ? (
+            <Button
+              size="sm"
+              onClick={() => setIsCreateOpen(true)}
+              disabled={status !== 'ACTIVE'}
+              title={status !== 'ACTIVE' ? `The instance is ${status}` : undefined}
+            >
+              <Plus aria-hidden="true" />
+              Create backup
+            </Button>
+          ) : null}
+        </CardHeader>
+        {backups.error ? (
+          <CardContent>
+            <FormError message={describeError(backups.error).message} />
+          </CardContent>
+        ) : backups.isPending ? (
+          <CardContent>
+            <p className="text-sm text-zinc-500">Loading…</p>
+          </CardContent>
+        ) : (
+          <BackupList
+            projectId={projectId}
+            backups={backups.data}
+            canWrite={canWrite}
+            showInstance={false}
+          />
+        )}
+      </Card>
+      <BackupScheduleCard projectId={projectId} instanceId={instanceId} canWrite={canWrite} />
+      {canWrite ? (
+        <CreateBackupDialog
+          projectId={projectId}
+          instanceId={instanceId}
+          open={isCreateOpen}
+          onClose={() => setIsCreateOpen(false)}
+        />
+      ) : null}
+    </div>
+  );
+}
