@@ -32,6 +32,7 @@ import { scopeToProject } from '~/server/tenancy';
  *   projectProcedure    a member of `input.projectId`; ctx.db is scoped to that project
  *   projectWriteProcedure  an owner or member (viewers cannot mutate)
  *   projectOwnerProcedure  an owner
+ *   projectSessionProcedure  a member signed in to the console (not an API token)
  *   adminProcedure      an operator
  *
  * A caller is a session (the console) or an API token (`Authorization: Bearer cof_…`): a

@@ -20,6 +20,7 @@ import { projectQuotasSchema } from './quota';
 
 const instanceIdInput = z.object({ instanceId: z.uuid({ error: 'Instance not found' }) });
 const jobIdInput = z.object({ jobId: z.string().min(1).max(300) });
+const okOutput = z.object({ ok: z.literal(true) });
 
 /** Operators' views and tools across every project (Trove's admin API). */
 export const adminRouter = createTRPCRouter({
@@ -48,12 +49,12 @@ export const adminRouter = createTRPCRouter({
 
   queue: adminProcedure.output(queueOverviewSchema).query(({ ctx }) => getQueueOverview(ctx.db)),
 
-  retryJob: adminProcedure.input(jobIdInput).mutation(async ({ ctx, input }) => {
+  retryJob: adminProcedure.input(jobIdInput).output(okOutput).mutation(async ({ ctx, input }) => {
     await retryFailedJob(ctx, input.jobId);
     return { ok: true as const };
   }),
 
-  discardJob: adminProcedure.input(jobIdInput).mutation(async ({ ctx, input }) => {
+  discardJob: adminProcedure.input(jobIdInput).output(okOutput).mutation(async ({ ctx, input }) => {
     await discardFailedJob(ctx, input.jobId);
     return { ok: true as const };
   }),
