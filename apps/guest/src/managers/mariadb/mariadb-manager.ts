@@ -119,6 +119,9 @@ export class MariadbManager implements DatastoreManager {
 
   async boot(): Promise<void> {
     await this.reportInterruptedBackup();
+    // Load the backup code now (a small chunk): a guest adopted after its bundle was rebuilt
+    // (new chunk names) must still be able to make backups.
+    void import('./backup').catch((error: unknown) => this.logger.warn({ err: error }, 'could not load the backup code'));
     // A fresh server being installed early has nothing to bring back: prepare starts it.
     if (this.options.earlyInstall) return;
     if (!this.server.isInstalled() || !this.server.hasConfig()) return;

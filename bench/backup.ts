@@ -1,0 +1,444 @@
+/**
+ * Backup and restore benchmark (issue: backups and restore). On one instance holding at
+ * least 1 GB of data (generated with INSERT … SELECT doubling), measured in the same run:
+ *   - bare backup:   mariadb-backup --backup --stream=xbstream | zstd -3 -T0 > file
+ *   - Coffer backup: the tRPC backup.create call until the live subscription says COMPLETED
+ *     (stream → zstd → 8 MiB chunks → AES-256-GCM → SHA-256 → local object store, manifest)
+ *   alternating, median of 3: time ratio (target ≤ 1.15) and stored size ratio (≤ 1.05);
+ *   - bare restore:   zstd -d | mbstream -x, mariadb-backup --prepare, --copy-back, start, ping
+ *   - Coffer restore: instance.create with restoreFromBackupId until ACTIVE (fetch and verify
+ *     every chunk, unpack, prepare, move back, start), median of 3: time ratio (≤ 1.2);
+ *   - peak RSS of the guest agent during the backups (VmHWM), against its bound.
+ * Run with `npm run bench:backup` (scripts/coffer.mjs prepares services and a database).
+ * BENCH_DATA_MB (default 1024) sets the data size, BENCH_RUNS (default 3) the runs.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { createPrismaClient } from '@coffer/db';
+import { createProject, createUserWithPassword } from '@coffer/db/factories';
+import mysql from 'mysql2/promise';
+
+import { findProcesses, median, now, printTable, round } from './lib/report';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const DATA_MB = Number(process.env.BENCH_DATA_MB ?? 1024);
+const CHUNK_MB = 8;
+const UPLOAD_CONCURRENCY = 4;
+const root = resolve(import.meta.dirname, '..');
+const benchDir = process.env.COFFER_BENCH_DIR ?? join(root, '.coffer-bench', 'backup');
+const instancesDir = join(benchDir, 'instances');
+const bareDir = join(benchDir, 'bare');
+
+async function startWorkerProcess(): Promise<ChildProcess> {
+  const worker = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        COFFER_DATA_DIR: instancesDir,
+        COFFER_INSTANCE_PORT_RANGE: '37600-37699',
+        COFFER_BACKUP_CHUNK_MB: String(CHUNK_MB),
+        COFFER_BACKUP_UPLOAD_CONCURRENCY: String(UPLOAD_CONCURRENCY),
+        COFFER_CREATE_TIMEOUT_SECONDS: '1800',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolveStarted, rejectStarted) => {
+    let buffer = '';
+    worker.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      if (buffer.includes('"worker started"')) resolveStarted();
+      if (buffer.length > 100_000) buffer = buffer.slice(-10_000);
+    });
+    worker.once('exit', (code) => rejectStarted(new Error(`worker exited with ${code}`)));
+  });
+  worker.stdout!.resume();
+  return worker;
+}
+
+function run(command: string, args: string[], options: { shell?: boolean } = {}): void {
+  const result = spawnSync(command, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    shell: options.shell,
+  });
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr?.slice(-2000)}`);
+}
+
+function sizeOfTree(path: string): number {
+  let total = 0;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    total += entry.isDirectory() ? sizeOfTree(child) : statSync(child).size;
+  }
+  return total;
+}
+
+function peakRssMiB(pid: number): { peak: number; now: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const peak = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+    const current = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
+    return { peak: round(peak / 1024, 1), now: round(current / 1024, 1) };
+  } catch {
+    return null;
+  }
+}
+
+type Envelope = unknown;
+function changeOf<T>(envelope: Envelope): T {
+  return (Array.isArray(envelope) ? envelope[1] : envelope) as T;
+}
+
+async function main() {
+  rmSync(benchDir, { recursive: true, force: true });
+  mkdirSync(bareDir, { recursive: true });
+  const worker = await startWorkerProcess();
+  process.env.LOG_LEVEL = 'silent';
+
+  const prisma = createPrismaClient({ url: process.env.DATABASE_URL! });
+  const { createCaller } = await import('../apps/web/src/server/api/root');
+  const { createTRPCContext } = await import('../apps/web/src/server/api/trpc');
+  const user = await createUserWithPassword(prisma, {
+    email: `bench-${Date.now()}@example.com`,
+    name: 'Bench',
+    password: 'bench-password-123',
+  });
+  const project = await createProject(prisma, { name: 'Backup benchmark', ownerUserId: user.id });
+  await prisma.quota.create({
+    data: { projectId: project.id, resource: 'BACKUPS', hardLimit: -1 },
+  });
+  const caller = createCaller(() =>
+    createTRPCContext(
+      { headers: new Headers() },
+      { db: prisma, getUser: async () => ({ id: user.id, email: user.email, name: user.name }) },
+    ),
+  );
+  const flavors = await caller.catalog.flavors();
+  const flavor = flavors.find((candidate) => candidate.name === 'm1.large') ?? flavors.at(-1)!;
+
+  async function untilDeleted(instanceId: string): Promise<void> {
+    const feed = await caller.instance.onChange({ projectId: project.id, instanceId });
+    for await (const envelope of feed) {
+      const change = changeOf<{ type: string; instanceId?: string }>(envelope);
+      if (change.type === 'deleted' && change.instanceId === instanceId) return;
+    }
+  }
+
+  async function untilInstance(id: string, wanted: string[]): Promise<string> {
+    const feed = await caller.instance.onChange({ projectId: project.id, instanceId: id });
+    for await (const envelope of feed) {
+      const change = changeOf<{
+        type: string;
+        instance?: { id: string; status: string; faultMessage: string | null };
+      }>(envelope);
+      if (change.instance?.id !== id) continue;
+      if (wanted.includes(change.instance.status)) return change.instance.status;
+      if (change.instance.status === 'ERROR')
+        throw new Error(`instance ${id} failed: ${change.instance.faultMessage}`);
+    }
+    throw new Error('the live feed ended');
+  }
+
+  // 1. The source instance and its data.
+  const source = await caller.instance.create({
+    projectId: project.id,
+    name: 'bench-source',
+    flavorId: flavor.id,
+    volumeSizeGb: flavor.defaultVolumeGb,
+  });
+  await untilInstance(source.id, ['ACTIVE']);
+  const instanceDir = join(instancesDir, 'instances', source.id);
+  const agent = JSON.parse(readFileSync(join(instanceDir, 'etc', 'guest-agent.json'), 'utf8')) as {
+    datastore: { runDir: string; volumeDir: string };
+  };
+  const socket = join(agent.datastore.runDir, 'mysqld.sock');
+  const myCnf = join(agent.datastore.volumeDir, 'my.cnf');
+  const admin = await mysql.createConnection({ socketPath: socket, user: 'root' });
+  const generateStarted = now();
+  await admin.query('SET SESSION sql_log_bin = 0');
+  await admin.query('CREATE DATABASE bench');
+  await admin.query(
+    'CREATE TABLE bench.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer CHAR(32), note VARCHAR(255), amount DOUBLE, placed DATETIME, qty INT, KEY (customer))',
+  );
+  await admin.query(
+    "INSERT INTO bench.orders (customer, note, amount, placed, qty) VALUES (MD5(RAND()), 'first', 1, NOW(), 1)",
+  );
+  const dataBytes = async () => {
+    await admin.query('ANALYZE TABLE bench.orders');
+    const [rows] = await admin.query(
+      "SELECT DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bench'",
+    );
+    return Number((rows as Array<{ bytes: number }>)[0]!.bytes);
+  };
+  while ((await dataBytes()) < DATA_MB * 1024 * 1024) {
+    await admin.query(
+      `INSERT INTO bench.orders (customer, note, amount, placed, qty)
+       SELECT MD5(RAND()), CONCAT('order of ', ELT(1 + FLOOR(RAND() * 4), 'teapots', 'kettles', 'cups', 'saucers'), ' for ', MD5(RAND()), ' ', REPEAT('-', FLOOR(RAND() * 60))),
+              ROUND(RAND() * 1000, 2), NOW() - INTERVAL FLOOR(RAND() * 31536000) SECOND, FLOOR(1 + RAND() * 10)
+         FROM bench.orders`,
+    );
+  }
+  await admin.query('FLUSH TABLES');
+  const datadirBytes = sizeOfTree(join(agent.datastore.volumeDir, 'data'));
+  const generatedMiB = round((await dataBytes()) / 1024 / 1024, 0);
+  console.log(
+    `generated ${generatedMiB} MiB of table data (datadir ${round(datadirBytes / 1024 / 1024, 0)} MiB) in ${round((now() - generateStarted) / 1000, 1)} s`,
+  );
+  await admin.end();
+
+  const guest = (await findProcesses(`--config-dir ${join(instanceDir, 'etc')}`))[0];
+  if (!guest) throw new Error('the guest agent was not found');
+  const guestIdle = peakRssMiB(guest.pid);
+
+  // 2. Backups, alternating bare and Coffer.
+  const bareFile = join(bareDir, 'full.xb.zst');
+  const bareBackupMs: number[] = [];
+  const bareBackupBytes: number[] = [];
+  const cofferBackupMs: number[] = [];
+  const cofferBackupBytes: number[] = [];
+  const backupIds: string[] = [];
+  for (let index = 0; index < RUNS; index++) {
+    rmSync(bareFile, { force: true });
+    rmSync(join(bareDir, 'target'), { recursive: true, force: true });
+    const bareStarted = now();
+    run(
+      `mariadb-backup --defaults-file=${myCnf} --backup --stream=xbstream --user=root --socket=${socket} --target-dir=${join(bareDir, 'target')} 2>/dev/null | zstd -q -3 -T0 > ${bareFile}`,
+      [],
+      { shell: true },
+    );
+    bareBackupMs.push(now() - bareStarted);
+    bareBackupBytes.push(statSync(bareFile).size);
+
+    const feed = await caller.backup.onChange({ projectId: project.id, instanceId: source.id });
+    const started = now();
+    const backup = await caller.backup.create({
+      projectId: project.id,
+      instanceId: source.id,
+      type: 'FULL',
+      name: `bench ${index + 1}`,
+    });
+    let storedBytes = 0;
+    for await (const envelope of feed) {
+      const change = changeOf<{
+        type: string;
+        backup?: {
+          id: string;
+          status: string;
+          sizeBytes: number | null;
+          faultMessage: string | null;
+        };
+      }>(envelope);
+      if (change.backup?.id !== backup.id) continue;
+      if (change.backup.status === 'FAILED')
+        throw new Error(`backup failed: ${change.backup.faultMessage}`);
+      if (change.backup.status === 'COMPLETED') break;
+    }
+    cofferBackupMs.push(now() - started);
+    const row = await prisma.backup.findUniqueOrThrow({ where: { id: backup.id } });
+    storedBytes = sizeOfTree(join(instancesDir, 'backups', row.location));
+    cofferBackupBytes.push(storedBytes);
+    backupIds.push(backup.id);
+    await untilInstance(source.id, ['ACTIVE']);
+  }
+  const guestAfter = peakRssMiB(guest.pid);
+  // Keep one backup to restore; the others go.
+  for (const id of backupIds.slice(1))
+    await caller.backup.delete({ projectId: project.id, backupId: id });
+
+  // 3. Restores, alternating bare and Coffer.
+  const bareRestoreMs: number[] = [];
+  const cofferRestoreMs: number[] = [];
+  for (let index = 0; index < RUNS; index++) {
+    const target = join(bareDir, `restore-${index}`);
+    const datadir = join(target, 'data');
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(join(target, 'stream'), { recursive: true });
+    spawnSync('chown', ['mysql:mysql', target]);
+    const started = now();
+    run(`zstd -q -d -c ${bareFile} | mbstream -x -C ${join(target, 'stream')}`, [], {
+      shell: true,
+    });
+    run('mariadb-backup', ['--prepare', `--target-dir=${join(target, 'stream')}`]);
+    run('mariadb-backup', [
+      '--copy-back',
+      `--target-dir=${join(target, 'stream')}`,
+      `--datadir=${datadir}`,
+    ]);
+    run('chown', ['-R', 'mysql:mysql', datadir]);
+    const restoreSocket = join(target, 'mysqld.sock');
+    const server = spawn(
+      'mariadbd',
+      [
+        '--no-defaults',
+        '--user=mysql',
+        `--datadir=${datadir}`,
+        `--port=${37690 + index}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${restoreSocket}`,
+        `--pid-file=${join(target, 'mysqld.pid')}`,
+        `--log-error=${join(target, 'error.log')}`,
+        `--innodb-buffer-pool-size=${Math.floor(flavor.ramMb / 2)}M`,
+      ],
+      { detached: true, stdio: 'ignore' },
+    );
+    server.unref();
+    for (;;) {
+      const ping = spawnSync(
+        'mariadb-admin',
+        ['--no-defaults', `--socket=${restoreSocket}`, '--connect-timeout=2', 'ping'],
+        { stdio: 'ignore' },
+      );
+      if (ping.status === 0) break;
+      if (server.exitCode !== null)
+        throw new Error(`the bare restored server exited; see ${join(target, 'error.log')}`);
+      await new Promise((done) => setTimeout(done, 10));
+    }
+    bareRestoreMs.push(now() - started);
+    spawnSync('mariadb-admin', ['--no-defaults', `--socket=${restoreSocket}`, 'shutdown'], {
+      stdio: 'ignore',
+    });
+    while (findProcessesSync(datadir)) await new Promise((done) => setTimeout(done, 50));
+    rmSync(target, { recursive: true, force: true });
+
+    const restoreStarted = now();
+    const restored = await caller.instance.create({
+      projectId: project.id,
+      name: `bench-restore-${index + 1}`,
+      flavorId: flavor.id,
+      volumeSizeGb: flavor.defaultVolumeGb,
+      restoreFromBackupId: backupIds[0]!,
+    });
+    await untilInstance(restored.id, ['ACTIVE']);
+    cofferRestoreMs.push(now() - restoreStarted);
+    // The data is there.
+    const restoredDir = join(instancesDir, 'instances', restored.id, 'etc', 'guest-agent.json');
+    const restoredAgent = JSON.parse(readFileSync(restoredDir, 'utf8')) as {
+      datastore: { runDir: string };
+    };
+    const check = await mysql.createConnection({
+      socketPath: join(restoredAgent.datastore.runDir, 'mysqld.sock'),
+      user: 'root',
+    });
+    const [counted] = await check.query('SELECT COUNT(*) AS n FROM bench.orders');
+    await check.end();
+    if (Number((counted as Array<{ n: number }>)[0]!.n) < 1)
+      throw new Error('the restored instance has no rows');
+    await caller.instance.delete({ projectId: project.id, instanceId: restored.id });
+    await untilDeleted(restored.id);
+  }
+
+  await caller.instance.delete({ projectId: project.id, instanceId: source.id });
+  await untilDeleted(source.id);
+  worker.kill('SIGTERM');
+  await new Promise((done) => worker.once('exit', done));
+  await prisma.$disconnect();
+  const leftovers = await findProcesses(benchDir);
+  rmSync(benchDir, { recursive: true, force: true });
+
+  const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
+  const s = (ms: number) => round(ms / 1000, 2);
+  const backupRatio = median(cofferBackupMs) / median(bareBackupMs);
+  const sizeRatio = median(cofferBackupBytes) / median(bareBackupBytes);
+  const restoreRatio = median(cofferRestoreMs) / median(bareRestoreMs);
+  const bound = round((guestIdle?.now ?? 70) + (UPLOAD_CONCURRENCY + 2) * CHUNK_MB + 16, 0);
+  printTable(
+    `Backup and restore of ${generatedMiB} MiB of table data (datadir ${mb(datadirBytes)} MiB), median of ${RUNS}; flavor ${flavor.name}`,
+    ['', 'bare', 'Coffer', 'ratio', 'target'],
+    [
+      [
+        'full backup (s)',
+        s(median(bareBackupMs)),
+        s(median(cofferBackupMs)),
+        round(backupRatio),
+        '≤ 1.15',
+      ],
+      ['  runs (s)', bareBackupMs.map(s).join(' '), cofferBackupMs.map(s).join(' '), '', ''],
+      [
+        'stored size (MiB)',
+        mb(median(bareBackupBytes)),
+        mb(median(cofferBackupBytes)),
+        round(sizeRatio, 3),
+        '≤ 1.05',
+      ],
+      [
+        'restore to a running server (s)',
+        s(median(bareRestoreMs)),
+        s(median(cofferRestoreMs)),
+        round(restoreRatio),
+        '≤ 1.2',
+      ],
+      ['  runs (s)', bareRestoreMs.map(s).join(' '), cofferRestoreMs.map(s).join(' '), '', ''],
+    ],
+  );
+  printTable(
+    'Guest agent memory',
+    ['', 'MiB', 'bound'],
+    [
+      ['idle RSS before the backups', guestIdle?.now ?? 'n/a', '≤ 80'],
+      [
+        'peak RSS (VmHWM) after the backups',
+        guestAfter?.peak ?? 'n/a',
+        `≤ ${bound} (idle + (uploads ${UPLOAD_CONCURRENCY} + 2) × ${CHUNK_MB} MiB chunks + 16)`,
+      ],
+    ],
+  );
+  if (leftovers.length)
+    console.log(`\nWARNING: processes left behind: ${leftovers.map((p) => p.pid).join(', ')}`);
+  console.log(
+    JSON.stringify({
+      bench: 'backup',
+      runs: RUNS,
+      flavor: flavor.name,
+      dataMiB: generatedMiB,
+      datadirMiB: mb(datadirBytes),
+      backup: {
+        bareMedianMs: Math.round(median(bareBackupMs)),
+        cofferMedianMs: Math.round(median(cofferBackupMs)),
+        ratio: round(backupRatio),
+        target: 1.15,
+      },
+      size: {
+        bareBytes: median(bareBackupBytes),
+        cofferBytes: median(cofferBackupBytes),
+        ratio: round(sizeRatio, 3),
+        target: 1.05,
+      },
+      restore: {
+        bareMedianMs: Math.round(median(bareRestoreMs)),
+        cofferMedianMs: Math.round(median(cofferRestoreMs)),
+        ratio: round(restoreRatio),
+        target: 1.2,
+      },
+      guestRssMiB: { idle: guestIdle?.now ?? null, peak: guestAfter?.peak ?? null, bound },
+      chunkMiB: CHUNK_MB,
+      uploadConcurrency: UPLOAD_CONCURRENCY,
+      leftovers: leftovers.length,
+    }),
+  );
+  process.exit(0);
+}
+
+function findProcessesSync(needle: string): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) return true;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return false;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
