@@ -7,14 +7,19 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 
+import { DatabasesPanel } from '~/components/instance/databases-panel';
+import { InstanceBackupsPanel } from '~/components/backup/instance-backups-panel';
+import { RootPanel } from '~/components/instance/root-panel';
 import { StatusBadge } from '~/components/instance/status-badge';
 import { useLiveInstances } from '~/components/instance/use-live-instances';
+import { UsersPanel } from '~/components/instance/users-panel';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
 import { ConfirmDialog } from '~/components/ui/dialog';
 import { CopyButton } from '~/components/ui/copy-button';
 import { Input } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
+import { Tabs } from '~/components/ui/tabs';
 import { describeError } from '~/lib/trpc-errors';
 import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
@@ -24,6 +29,7 @@ const BUSY: DisplayStatus[] = ['BUILD', 'REBOOT', 'RESIZE', 'BACKUP', 'PROMOTE',
 const STATUS_TEXT: Partial<Record<DisplayStatus, string>> = {
   BUILD: 'Creating the server, its databases and users…',
   REBOOT: 'Restarting the database server…',
+  BACKUP: 'Making a backup (the database stays available)…',
   DELETING: 'Deleting the server and its data…',
   SHUTDOWN: 'The database server is not running, or its guest stopped reporting.',
 };
@@ -36,6 +42,7 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
   useLiveInstances(projectId, { instanceId, onDeleted: () => router.push(`/p/${projectId}/instances`) });
 
   const [user, setUser] = useState(initialUser);
+  const [tab, setTab] = useState('overview');
   const [isDeleteOpen, setIsDeleteOpen] = useState(false);
   const restart = useMutation(trpc.instance.restart.mutationOptions());
   const remove = useMutation(trpc.instance.delete.mutationOptions({ onSuccess: () => setIsDeleteOpen(false) }));
@@ -58,6 +65,71 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
   const canWrite = project.data && project.data.role !== 'VIEWER';
   const isBusy = BUSY.includes(data.status);
   const command = data.host && data.port ? `mariadb -h ${data.host} -P ${data.port} -u ${user || 'USER'} -p` : null;
+
+  const overview = (
+    <div className="grid gap-6 lg:grid-cols-3">
+      <Card className="lg:col-span-2">
+        <CardHeader>
+          <CardTitle>Connect</CardTitle>
+          <CardDescription>Any MySQL or MariaDB client works. Connect as a user from the Users tab (root stays disabled until you enable it).</CardDescription>
+        </CardHeader>
+        <CardContent className="space-y-4">
+          {command ? (
+            <>
+              <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-3">
+                <div>
+                  <dt className="text-zinc-500">Host</dt>
+                  <dd className="font-mono text-zinc-900">{data.host}</dd>
+                </div>
+                <div>
+                  <dt className="text-zinc-500">Port</dt>
+                  <dd className="font-mono text-zinc-900">{data.port}</dd>
+                </div>
+                <div>
+                  <label htmlFor="connect-user" className="text-zinc-500">
+                    User
+                  </label>
+                  <Input id="connect-user" className="mt-0.5 h-8 font-mono" value={user} placeholder="USER" onChange={(e) => setUser(e.target.value)} />
+                </div>
+              </dl>
+              <div className="flex items-center gap-2 rounded-md bg-zinc-900 px-3 py-2 text-zinc-100">
+                <Terminal className="size-4 shrink-0 text-zinc-400" aria-hidden="true" />
+                <code className="flex-1 overflow-x-auto whitespace-nowrap text-sm" aria-label="Connection command">
+                  {command}
+                </code>
+                <CopyButton value={command} label="Copy command" />
+              </div>
+            </>
+          ) : (
+            <p className="text-sm text-zinc-500">The address appears once the server has been placed.</p>
+          )}
+        </CardContent>
+      </Card>
+      <Card>
+        <CardHeader>
+          <CardTitle>Details</CardTitle>
+        </CardHeader>
+        <CardContent>
+          <dl className="space-y-2.5 text-sm">
+            {[
+              ['Flavor', `${data.flavor.name} (${data.flavor.vcpus} vCPU, ${data.flavor.ramMb} MB)`],
+              ['Volume', `${data.volumeSizeGb} GB`],
+              ['Datastore', `${data.datastore.name} ${data.datastore.version}`],
+              ['Created', formatDateTime(data.createdAt)],
+              ['Last heartbeat', data.lastHeartbeatAt ? formatDateTime(data.lastHeartbeatAt) : 'none yet'],
+              ['Guest agent', data.guestVersion ?? '—'],
+              ['ID', data.id],
+            ].map(([label, value]) => (
+              <div key={label} className="flex justify-between gap-4">
+                <dt className="text-zinc-500">{label}</dt>
+                <dd className="truncate text-right text-zinc-900">{value}</dd>
+              </div>
+            ))}
+          </dl>
+        </CardContent>
+      </Card>
+    </div>
+  );
 
   return (
     <>
@@ -108,68 +180,34 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
         </div>
       ) : null}
 
-      <div className="grid gap-6 lg:grid-cols-3">
-        <Card className="lg:col-span-2">
-          <CardHeader>
-            <CardTitle>Connect</CardTitle>
-            <CardDescription>Any MySQL or MariaDB client works. Root is disabled; use the users you created.</CardDescription>
-          </CardHeader>
-          <CardContent className="space-y-4">
-            {command ? (
-              <>
-                <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-3">
-                  <div>
-                    <dt className="text-zinc-500">Host</dt>
-                    <dd className="font-mono text-zinc-900">{data.host}</dd>
-                  </div>
-                  <div>
-                    <dt className="text-zinc-500">Port</dt>
-                    <dd className="font-mono text-zinc-900">{data.port}</dd>
-                  </div>
-                  <div>
-                    <label htmlFor="connect-user" className="text-zinc-500">
-                      User
-                    </label>
-                    <Input id="connect-user" className="mt-0.5 h-8 font-mono" value={user} placeholder="USER" onChange={(e) => setUser(e.target.value)} />
-                  </div>
-                </dl>
-                <div className="flex items-center gap-2 rounded-md bg-zinc-900 px-3 py-2 text-zinc-100">
-                  <Terminal className="size-4 shrink-0 text-zinc-400" aria-hidden="true" />
-                  <code className="flex-1 overflow-x-auto whitespace-nowrap text-sm" aria-label="Connection command">
-                    {command}
-                  </code>
-                  <CopyButton value={command} label="Copy command" />
-                </div>
-              </>
-            ) : (
-              <p className="text-sm text-zinc-500">The address appears once the server has been placed.</p>
-            )}
-          </CardContent>
-        </Card>
-        <Card>
-          <CardHeader>
-            <CardTitle>Details</CardTitle>
-          </CardHeader>
-          <CardContent>
-            <dl className="space-y-2.5 text-sm">
-              {[
-                ['Flavor', `${data.flavor.name} (${data.flavor.vcpus} vCPU, ${data.flavor.ramMb} MB)`],
-                ['Volume', `${data.volumeSizeGb} GB`],
-                ['Datastore', `${data.datastore.name} ${data.datastore.version}`],
-                ['Created', formatDateTime(data.createdAt)],
-                ['Last heartbeat', data.lastHeartbeatAt ? formatDateTime(data.lastHeartbeatAt) : 'none yet'],
-                ['Guest agent', data.guestVersion ?? '—'],
-                ['ID', data.id],
-              ].map(([label, value]) => (
-                <div key={label} className="flex justify-between gap-4">
-                  <dt className="text-zinc-500">{label}</dt>
-                  <dd className="truncate text-right text-zinc-900">{value}</dd>
-                </div>
-              ))}
-            </dl>
-          </CardContent>
-        </Card>
-      </div>
+      <Tabs
+        label="Instance sections"
+        value={tab}
+        onValueChange={setTab}
+        items={[
+          { value: 'overview', label: 'Overview', content: overview },
+          {
+            value: 'databases',
+            label: 'Databases',
+            content: <DatabasesPanel projectId={projectId} instanceId={instanceId} status={data.status} canWrite={!!canWrite} />,
+          },
+          {
+            value: 'users',
+            label: 'Users',
+            content: <UsersPanel projectId={projectId} instanceId={instanceId} status={data.status} canWrite={!!canWrite} />,
+          },
+          {
+            value: 'root',
+            label: 'Root',
+            content: <RootPanel projectId={projectId} instanceId={instanceId} status={data.status} canWrite={!!canWrite} />,
+          },
+          {
+            value: 'backups',
+            label: 'Backups',
+            content: <InstanceBackupsPanel projectId={projectId} instanceId={instanceId} status={data.status} canWrite={!!canWrite} />,
+          },
+        ]}
+      />
 
       <ConfirmDialog
         open={isDeleteOpen}
