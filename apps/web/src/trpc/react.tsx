@@ -23,6 +23,14 @@ function getQueryClient(): QueryClient {
 
 export const { useTRPC, TRPCProvider } = createTRPCContext<AppRouter>();
 
+/** Calls whose input or answer holds a database password: the logger (which prints both) leaves them out. */
+const SECRET_ANSWERS = new Set(['rootAccess.enable']);
+function carriesSecret(op: { path?: string; input?: unknown }): boolean {
+  if (op.path && SECRET_ANSWERS.has(op.path)) return true;
+  const input = op.input;
+  return typeof input === 'object' && input !== null && ['password', 'newPassword', 'users'].some((key) => key in input);
+}
+
 export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
   const queryClient = getQueryClient();
   const [trpcClient] = useState(() =>
@@ -30,9 +38,10 @@ export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
       links: [
         loggerLink({
           enabled: (op) =>
+            // Both directions carry the operation at run time (the 'down' type omits it).
+            !carriesSecret(op as { path?: string; input?: unknown }) &&
             // eslint-disable-next-line no-restricted-properties -- inlined by Next at build time
-            process.env.NODE_ENV === 'development' ||
-            (op.direction === 'down' && op.result instanceof Error),
+            (process.env.NODE_ENV === 'development' || (op.direction === 'down' && op.result instanceof Error)),
         }),
         splitLink({
           // Live status arrives over SSE (subscriptions); everything else is batched HTTP.
