@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
 import { createProject, signUp, uniqueEmail } from './helpers';
@@ -94,7 +94,7 @@ test('create a database and a user with access by clicking, see them listed, use
 });
 
 /** The connection command on the Overview tab (it names the port). */
-async function getConnectCommand(page: import('@playwright/test').Page): Promise<string | null> {
+async function getConnectCommand(page: Page): Promise<string | null> {
   await page.getByRole('tab', { name: 'Overview' }).click();
   return page.getByLabel('Connection command').textContent();
 }
