@@ -1,4 +1,5 @@
 import {
+  DEFAULT_BACKUP_ZSTD_LEVEL,
   DEFAULT_HEARTBEAT_EXPIRY_SECONDS,
   DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
 } from '@coffer/contracts';
@@ -91,6 +92,8 @@ export const workerEnvSchema = z
     COFFER_BACKUP_CHUNK_MB: z.coerce.number().int().min(1).max(256).default(8),
     /** Chunk uploads a guest runs at once. */
     COFFER_BACKUP_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+    /** zstd's level for backups (the guest runs zstd on every core). */
+    COFFER_BACKUP_ZSTD_LEVEL: z.coerce.number().int().min(1).max(19).default(DEFAULT_BACKUP_ZSTD_LEVEL),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

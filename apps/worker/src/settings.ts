@@ -74,6 +74,7 @@ export interface WorkerSettings extends WorkerNames {
   backupStore: ObjectStoreConfig | null;
   backupChunkBytes: number;
   backupUploadConcurrency: number;
+  backupZstdLevel: number;
   logLevel: WorkerEnv['LOG_LEVEL'];
   tuning: WorkerTuning;
 }
@@ -135,6 +136,7 @@ export function buildSettings(
     backupStore: backupStoreOf(env),
     backupChunkBytes: env.COFFER_BACKUP_CHUNK_MB * 1024 * 1024,
     backupUploadConcurrency: env.COFFER_BACKUP_UPLOAD_CONCURRENCY,
+    backupZstdLevel: env.COFFER_BACKUP_ZSTD_LEVEL,
     logLevel: env.LOG_LEVEL,
     tuning: { ...defaultTuning(env), ...tuning },
   };

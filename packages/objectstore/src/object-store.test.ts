@@ -63,7 +63,8 @@ describe.each(stores)('the $name store', ({ store }) => {
     const body = randomBytes(300_000);
     const put = await store().put(`${prefix}chunk-000000`, body);
     expect(put.size).toBe(body.length);
-    expect(put.etag).toMatch(/^[0-9a-f]{32}$/);
+    if (store().kind === 'swift') expect(put.etag).toMatch(/^[0-9a-f]{32}$/);
+    else expect(put.etag).toBeNull();
     await store().put(`${prefix}chunk-000001`, Buffer.from('second'));
     await store().put(`${prefix}manifest.json`, Buffer.from('{}'));
     await store().put(`backups/p/other/chunk-000000`, Buffer.from('elsewhere'));

@@ -15,8 +15,8 @@ export interface ObjectInfo {
 }
 
 export interface PutResult {
-  /** Hex MD5 of what was stored, as the store confirmed it. */
-  etag: string;
+  /** Hex MD5 of what was stored, as the store confirmed it (Swift's ETag); null for a store without such a check (a local file). */
+  etag: string | null;
   size: number;
 }
 
@@ -24,7 +24,7 @@ export interface ObjectStore {
   readonly kind: ObjectStoreKind;
   /** Where the objects go, for logs and faults (never a credential). */
   readonly description: string;
-  /** Stores `body` under `name` (replacing what was there); fails unless the store confirms its MD5. */
+  /** Stores `body` under `name` (replacing what was there), durably; Swift: fails unless it confirms the MD5. */
   put(name: string, body: Buffer): Promise<PutResult>;
   /** The object's bytes; {@link ObjectNotFoundError} when there is none. */
   get(name: string): Promise<Buffer>;

@@ -184,6 +184,7 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
           location: backup.location,
           chunkBytes: ctx.settings.backupChunkBytes,
           uploadConcurrency: ctx.settings.backupUploadConcurrency,
+          compressionLevel: ctx.settings.backupZstdLevel,
           ...sealBackupAccess(client, ctx.settings, backup.projectId, backupId),
         },
         { jobId: backupJobId(backupId) },

@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  randomBytes,
+  type CipherGCM,
+} from 'node:crypto';
 
 import { backupChunkAad, type BackupChunk } from '@coffer/contracts';
 
@@ -14,24 +20,58 @@ export interface SealedChunk {
   iv: string;
   tag: string;
   sha256: string;
+  plainSize: number;
 }
 
+/**
+ * Seals one chunk as its plaintext arrives, piece by piece (no copy of the plaintext is
+ * kept): each piece is encrypted and the ciphertext hashed at once.
+ */
+export class ChunkSealer {
+  private readonly iv = randomBytes(12);
+  private readonly cipher: CipherGCM;
+  private readonly hash = createHash('sha256');
+  private readonly pieces: Buffer[] = [];
+  plainSize = 0;
+
+  constructor(key: Buffer, backupId: string, index: number) {
+    this.cipher = createCipheriv('aes-256-gcm', key, this.iv);
+    this.cipher.setAAD(Buffer.from(backupChunkAad(backupId, index)));
+  }
+
+  update(plaintext: Buffer): void {
+    const piece = this.cipher.update(plaintext);
+    this.hash.update(piece);
+    this.pieces.push(piece);
+    this.plainSize += plaintext.length;
+  }
+
+  finish(): SealedChunk {
+    const last = this.cipher.final();
+    if (last.length > 0) {
+      this.hash.update(last);
+      this.pieces.push(last);
+    }
+    return {
+      stored: this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces),
+      iv: this.iv.toString('base64'),
+      tag: this.cipher.getAuthTag().toString('base64'),
+      sha256: this.hash.digest('hex'),
+      plainSize: this.plainSize,
+    };
+  }
+}
+
+/** Seals a whole chunk at once. */
 export function sealChunk(
   key: Buffer,
   backupId: string,
   index: number,
   plaintext: Buffer,
 ): SealedChunk {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(backupChunkAad(backupId, index)));
-  const stored = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return {
-    stored,
-    iv: iv.toString('base64'),
-    tag: cipher.getAuthTag().toString('base64'),
-    sha256: createHash('sha256').update(stored).digest('hex'),
-  };
+  const sealer = new ChunkSealer(key, backupId, index);
+  sealer.update(plaintext);
+  return sealer.finish();
 }
 
 export type ChunkProblem = 'size' | 'hash' | 'tag';

@@ -1,14 +1,14 @@
 import { backupChunkName, type BackupChunk } from '@coffer/contracts';
 import { type ObjectStore } from '@coffer/objectstore';
 
-import { sealChunk } from './chunk-crypto';
+import { ChunkSealer } from './chunk-crypto';
 
 /**
- * Cuts a compressed stream into fixed-size chunks, seals each (AES-256-GCM, SHA-256) and
- * uploads them with at most `concurrency` uploads in flight. `write` waits while that many
- * are in flight, so a caller reading a child's stdout with `for await` stops reading, the
- * pipe fills and the backup tool waits: memory stays at about one plaintext chunk plus
- * `concurrency` sealed ones, whatever the database's size.
+ * Cuts a compressed stream into fixed-size chunks, seals each (AES-256-GCM, SHA-256) as its
+ * bytes arrive, and uploads them with at most `concurrency` uploads in flight. When a chunk
+ * is full and that many are in flight, `write` waits: a caller reading a child's stdout with
+ * `for await` stops reading, the pipe fills and the backup tool waits. Memory stays at about
+ * `concurrency` sealed chunks plus the one being filled, whatever the database's size.
  */
 export interface ChunkWriterOptions {
   store: ObjectStore;
@@ -23,8 +23,7 @@ export interface ChunkWriterOptions {
 }
 
 export class ChunkWriter {
-  private readonly buffer: Buffer;
-  private filled = 0;
+  private sealer: ChunkSealer | null = null;
   private readonly chunks: BackupChunk[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private failure: Error | null = null;
@@ -32,19 +31,20 @@ export class ChunkWriter {
   storedBytes = 0;
   plainBytes = 0;
 
-  constructor(private readonly options: ChunkWriterOptions) {
-    this.buffer = Buffer.allocUnsafe(options.chunkBytes);
-  }
+  constructor(private readonly options: ChunkWriterOptions) {}
 
-  /** Appends data; resolves once it is buffered (waiting for an upload slot when a chunk fills). */
+  /** Appends data; resolves once it is sealed (waiting for an upload slot when a chunk fills). */
   async write(data: Buffer): Promise<void> {
+    const { chunkBytes, key, backupId } = this.options;
     let offset = 0;
     while (offset < data.length) {
-      const take = Math.min(data.length - offset, this.buffer.length - this.filled);
-      data.copy(this.buffer, this.filled, offset, offset + take);
-      this.filled += take;
+      this.sealer ??= new ChunkSealer(key, backupId, this.chunks.length);
+      const take = Math.min(data.length - offset, chunkBytes - this.sealer.plainSize);
+      this.sealer.update(
+        offset === 0 && take === data.length ? data : data.subarray(offset, offset + take),
+      );
       offset += take;
-      if (this.filled === this.buffer.length) await this.seal();
+      if (this.sealer.plainSize === chunkBytes) await this.upload();
     }
   }
 
@@ -52,7 +52,8 @@ export class ChunkWriter {
     if (this.failure) throw this.failure;
   }
 
-  private async seal(): Promise<void> {
+  /** Finishes the chunk being filled and starts its upload, once a slot is free. */
+  private async upload(): Promise<void> {
     this.throwIfFailed();
     while (this.inFlight.size >= this.options.concurrency) {
       await Promise.race(this.inFlight);
@@ -60,20 +61,20 @@ export class ChunkWriter {
     }
     const { store, location, key, backupId } = this.options;
     const index = this.chunks.length;
-    const plaintext = this.buffer.subarray(0, this.filled);
-    const sealed = sealChunk(key, backupId, index, plaintext);
+    const sealer = this.sealer ?? new ChunkSealer(key, backupId, index);
+    this.sealer = null;
+    const sealed = sealer.finish();
     const name = backupChunkName(index);
     this.chunks.push({
       index,
       name,
       size: sealed.stored.length,
-      plainSize: plaintext.length,
+      plainSize: sealed.plainSize,
       sha256: sealed.sha256,
       iv: sealed.iv,
       tag: sealed.tag,
     });
-    this.plainBytes += plaintext.length;
-    this.filled = 0;
+    this.plainBytes += sealed.plainSize;
     const upload: Promise<void> = store
       .put(`${location}${name}`, sealed.stored)
       .then(() => {
@@ -93,7 +94,7 @@ export class ChunkWriter {
   async finish(): Promise<BackupChunk[]> {
     if (this.isFinished) throw new Error('the chunk writer is already finished');
     this.isFinished = true;
-    if (this.filled > 0 || this.chunks.length === 0) await this.seal();
+    if (this.sealer || this.chunks.length === 0) await this.upload();
     await Promise.all(this.inFlight);
     this.throwIfFailed();
     return this.chunks;

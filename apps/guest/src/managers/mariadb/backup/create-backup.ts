@@ -49,8 +49,10 @@ import { ChunkWriter } from './chunk-writer';
  */
 
 const PROGRESS_INTERVAL_MS = 1000;
-/** zstd's level: -3 is its default, the best time/size trade-off here (shared/notes/mariadb-local.md). */
-const ZSTD_ARGS = ['-q', '-3', '-T0', '-c'];
+/** zstd on every core, at the level the control plane chose (contracts: DEFAULT_BACKUP_ZSTD_LEVEL). */
+function zstdArgs(level: number): string[] {
+  return ['-q', `-${level}`, '-T0', '-c'];
+}
 
 interface StreamOutcome {
   rawBytes: number;
@@ -202,7 +204,7 @@ async function streamPhysical(
   });
   running.add(backup);
   // mariadb-backup writes straight into zstd; only the compressed stream reaches the guest.
-  const zstd = startTool('zstd', tools.zstd, ZSTD_ARGS, {
+  const zstd = startTool('zstd', tools.zstd, zstdArgs(params.compressionLevel), {
     stdio: [backup.child.stdout!, 'pipe', 'pipe'],
     env,
   });
@@ -285,6 +287,7 @@ async function tenantSchemas(ctx: BackupContext): Promise<{ names: string[]; byt
 
 async function streamLogical(
   ctx: BackupContext,
+  compressionLevel: number,
   work: { dir: string; clientCnf: string },
   writer: ChunkWriter,
   progress: Progress,
@@ -294,7 +297,10 @@ async function streamLogical(
   const env = { PATH: ctx.path };
   const accounts = await dumpAccounts(ctx);
   const schemas = await tenantSchemas(ctx);
-  const zstd = startTool('zstd', tools.zstd, ZSTD_ARGS, { stdio: ['pipe', 'pipe', 'pipe'], env });
+  const zstd = startTool('zstd', tools.zstd, zstdArgs(compressionLevel), {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env,
+  });
   running.add(zstd);
 
   let rawBytes = 0;
@@ -436,7 +442,7 @@ async function runBackup(
     );
     const outcome =
       params.type === 'LOGICAL'
-        ? await streamLogical(ctx, work, writer, progress, running)
+        ? await streamLogical(ctx, params.compressionLevel, work, writer, progress, running)
         : await streamPhysical(ctx, params, work, writer, progress, running);
     if (isInterrupted())
       throw new TenantFacingError('The backup was interrupted: the guest is stopping.');
@@ -452,6 +458,7 @@ async function runBackup(
       datastore: { manager: 'mariadb', version: ctx.datastoreVersion, serverVersion },
       parent: params.parent,
       compression: 'zstd',
+      compressionLevel: params.compressionLevel,
       encryption: { algorithm: 'aes-256-gcm', key: 'project' },
       chunkSize: params.chunkBytes,
       chunks,
