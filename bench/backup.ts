@@ -14,7 +14,7 @@
  * BENCH_DATA_MB (default 1024) sets the data size, BENCH_RUNS (default 3) the runs.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { createPrismaClient } from '@coffer/db';
@@ -348,6 +348,12 @@ async function main() {
     await check.end();
     if (Number((counted as Array<{ n: number }>)[0]!.n) < 1)
       throw new Error('the restored instance has no rows');
+    if (process.env.BENCH_KEEP_LOGS) {
+      copyFileSync(
+        join(instancesDir, 'instances', restored.id, 'log', 'guest.log'),
+        join(process.env.BENCH_KEEP_LOGS, `restore-${index + 1}-guest.log`),
+      );
+    }
     await caller.instance.delete({ projectId: project.id, instanceId: restored.id });
     await untilDeleted(restored.id);
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lchownSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { once } from 'node:events';
 import { join } from 'node:path';
 
 import {
@@ -22,14 +23,16 @@ import { awaitTools, startTool, ToolFailedError } from './child-processes';
 import { type BackupTools } from './tools';
 
 /**
- * Fills a new volume from a backup chain (Trove's restore): first every chunk of every
- * backup is fetched and checked (its size, its SHA-256 against the manifest, whose own
- * SHA-256 the control plane recorded, then its AES-256-GCM tag), and the verified
- * compressed stream is kept in a staging file on the volume. Only when all of them passed
- * is anything unpacked: physical backups with mbstream, prepared with mariadb-backup (the
- * incrementals applied in order), moved into a scratch datadir renamed into place; a
- * logical backup is fed to the server once it runs. A failure names the backup and the
- * chunk, and leaves no datadir behind.
+ * Fills a new volume from a backup chain (Trove's restore). First every chunk of every
+ * backup is fetched (a few ahead) and checked: its size, its SHA-256 against the manifest
+ * (whose own SHA-256 the control plane recorded when the backup completed), then its
+ * AES-256-GCM tag. A chunk's bytes go on only once it passed: a physical backup's stream is
+ * unpacked as it arrives (zstd -d | mbstream -x) into a scratch dir of the volume, a logical
+ * one is kept compressed in a staging file. Only when the whole chain passed is anything
+ * written to the datadir: the base prepared with mariadb-backup (the incrementals applied in
+ * order), moved into a scratch datadir renamed into place; a logical backup is fed to the
+ * server once it runs. A failure names the backup and the chunk, and leaves no datadir (nor
+ * scratch dir) behind.
  */
 
 export interface RestoreContext {
@@ -48,8 +51,8 @@ const PREFETCH = 4;
 interface StagedBackup {
   backup: RestoreBackup;
   manifest: BackupManifest;
-  /** The verified, still compressed stream. */
-  staging: string;
+  /** Physical: where its verified stream was unpacked. Logical: the verified, still compressed stream. */
+  path: string;
 }
 
 export class VerifiedRestore {
@@ -63,7 +66,7 @@ export class VerifiedRestore {
     return this.staged[0]!.backup.type === 'LOGICAL' ? 'logical' : 'physical';
   }
 
-  /** Fetches and verifies the whole chain into staging files; nothing else is written. */
+  /** Fetches and verifies the whole chain into the scratch dir; nothing of it reaches the datadir yet. */
   static async fetch(ctx: RestoreContext, spec: RestoreSpec): Promise<VerifiedRestore> {
     const restorePoint = spec.backups.at(-1)!.backupId;
     const access = openBackupAccess(ctx.guestSecret, restorePoint, spec);
@@ -81,14 +84,29 @@ export class VerifiedRestore {
             `Backup ${backup.backupId} is not based on backup ${previous?.backupId ?? '(none)'}: the chain is broken.`,
           );
         }
-        const staging = join(workDir, `${backup.backupId}.zst`);
         const startedAt = Date.now();
-        await fetchChunks(store, access.key, backup, manifest, staging);
+        const path =
+          backup.type === 'LOGICAL'
+            ? await stageToFile(
+                store,
+                access.key,
+                backup,
+                manifest,
+                join(workDir, `${backup.backupId}.zst`),
+              )
+            : await unpackToDir(
+                ctx,
+                store,
+                access.key,
+                backup,
+                manifest,
+                join(workDir, backup.backupId),
+              );
         ctx.logger.info(
           { backupId: backup.backupId, chunks: manifest.chunks.length, ms: Date.now() - startedAt },
           'backup fetched and verified',
         );
-        staged.push({ backup, manifest, staging });
+        staged.push({ backup, manifest, path });
         previous = manifest;
       }
       return new VerifiedRestore(ctx, workDir, staged);
@@ -122,22 +140,7 @@ export class VerifiedRestore {
     const env = { PATH: this.ctx.path };
     const dirs: string[] = [];
     try {
-      for (const { backup, staging } of this.staged) {
-        const dir = join(this.workDir, backup.backupId);
-        mkdirSync(dir, { recursive: true });
-        const zstd = startTool('zstd', tools.zstd, ['-q', '-d', '-c', staging], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env,
-        });
-        const mbstream = startTool('mbstream', tools.mbstream, ['-x', '-C', dir], {
-          stdio: [zstd.child.stdout!, 'ignore', 'pipe'],
-          env,
-        });
-        zstd.child.stdout!.destroy();
-        await awaitTools([zstd, mbstream]);
-        rmSync(staging, { force: true });
-        dirs.push(dir);
-      }
+      for (const { path } of this.staged) dirs.push(path);
       const [base, ...incrementals] = dirs;
       await awaitTools([
         startTool(
@@ -205,7 +208,7 @@ export class VerifiedRestore {
   async importInto(clientCnf: string): Promise<void> {
     const tools = this.ctx.tools();
     const env = { PATH: this.ctx.path };
-    const { backup, staging } = this.staged[0]!;
+    const { backup, path: staging } = this.staged[0]!;
     try {
       const zstd = startTool('zstd', tools.zstd, ['-q', '-d', '-c', staging], {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -280,46 +283,118 @@ async function readManifest(
   return parsed.data;
 }
 
-/** Every chunk in order (a few fetched ahead), verified, its plaintext appended to `staging`. */
+/** Every chunk in order (a few fetched ahead), each verified before its plaintext goes to `sink`. */
 async function fetchChunks(
   store: ObjectStore,
   key: Buffer,
   backup: RestoreBackup,
   manifest: BackupManifest,
-  staging: string,
+  sink: (plaintext: Buffer) => Promise<void>,
 ): Promise<void> {
+  const fetching = new Map<number, Promise<Buffer>>();
+  const fetchChunk = (index: number) => {
+    const chunk = manifest.chunks[index]!;
+    const promise = store.get(`${backup.location}${chunk.name}`).catch((error: unknown) => {
+      if (error instanceof ObjectNotFoundError) {
+        throw new TenantFacingError(
+          `Backup ${backup.backupId}: chunk ${chunk.index} (${chunk.name}) is missing from the object store.`,
+        );
+      }
+      throw new TenantFacingError(
+        `Backup ${backup.backupId}: chunk ${chunk.index} (${chunk.name}) could not be read: ${(error as Error).message}`,
+      );
+    });
+    promise.catch(() => undefined);
+    fetching.set(index, promise);
+  };
+  for (let index = 0; index < Math.min(PREFETCH, manifest.chunks.length); index++)
+    fetchChunk(index);
+  for (let index = 0; index < manifest.chunks.length; index++) {
+    const stored = await fetching.get(index)!;
+    fetching.delete(index);
+    if (index + PREFETCH < manifest.chunks.length) fetchChunk(index + PREFETCH);
+    await sink(openChunk(key, backup.backupId, manifest.chunks[index]!, stored));
+  }
+}
+
+/** A logical backup's verified stream, kept compressed in a staging file until the server can take it. */
+async function stageToFile(
+  store: ObjectStore,
+  key: Buffer,
+  backup: RestoreBackup,
+  manifest: BackupManifest,
+  staging: string,
+): Promise<string> {
   const file = await open(staging, 'w', 0o600);
   try {
-    const fetching = new Map<number, Promise<Buffer>>();
-    const fetchChunk = (index: number) => {
-      const chunk = manifest.chunks[index]!;
-      const promise = store.get(`${backup.location}${chunk.name}`).catch((error: unknown) => {
-        if (error instanceof ObjectNotFoundError) {
-          throw new TenantFacingError(
-            `Backup ${backup.backupId}: chunk ${chunk.index} (${chunk.name}) is missing from the object store.`,
-          );
-        }
-        throw new TenantFacingError(
-          `Backup ${backup.backupId}: chunk ${chunk.index} (${chunk.name}) could not be read: ${(error as Error).message}`,
-        );
-      });
-      promise.catch(() => undefined);
-      fetching.set(index, promise);
-    };
-    for (let index = 0; index < Math.min(PREFETCH, manifest.chunks.length); index++)
-      fetchChunk(index);
-    for (let index = 0; index < manifest.chunks.length; index++) {
-      const stored = await fetching.get(index)!;
-      fetching.delete(index);
-      if (index + PREFETCH < manifest.chunks.length) fetchChunk(index + PREFETCH);
-      const plaintext = openChunk(key, backup.backupId, manifest.chunks[index]!, stored);
+    await fetchChunks(store, key, backup, manifest, async (plaintext) => {
       for (let offset = 0; offset < plaintext.length;) {
         offset += (await file.write(plaintext, offset, plaintext.length - offset)).bytesWritten;
       }
-    }
+    });
   } finally {
     await file.close();
   }
+  return staging;
+}
+
+/**
+ * A physical backup's verified stream, unpacked as it arrives (`zstd -d | mbstream -x`) into
+ * a scratch dir of the volume: each chunk passes its checks before any of its bytes reach
+ * the unpacker, and nothing reaches the datadir before every chunk of the chain has.
+ */
+async function unpackToDir(
+  ctx: RestoreContext,
+  store: ObjectStore,
+  key: Buffer,
+  backup: RestoreBackup,
+  manifest: BackupManifest,
+  dir: string,
+): Promise<string> {
+  const tools = ctx.tools();
+  const env = { PATH: ctx.path };
+  mkdirSync(dir, { recursive: true });
+  const zstd = startTool('zstd', tools.zstd, ['-q', '-d', '-c'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env,
+  });
+  const mbstream = startTool('mbstream', tools.mbstream, ['-x', '-C', dir], {
+    stdio: [zstd.child.stdout!, 'ignore', 'pipe'],
+    env,
+  });
+  zstd.child.stdout!.destroy();
+  const stdin = zstd.child.stdin!;
+  // A stopped unpacker shows as its tool's failure, not as an error on this pipe.
+  stdin.on('error', () => undefined);
+  const unpacked = awaitTools([zstd, mbstream]);
+  unpacked.catch(() => undefined);
+  try {
+    await fetchChunks(store, key, backup, manifest, async (plaintext) => {
+      if (stdin.write(plaintext)) return;
+      await Promise.race([
+        once(stdin, 'drain'),
+        unpacked.then(() => {
+          throw new Error('the unpacker stopped before the end of the stream');
+        }),
+      ]);
+    });
+    stdin.end();
+    await unpacked;
+  } catch (error) {
+    zstd.stop();
+    mbstream.stop();
+    if (error instanceof ToolFailedError) {
+      throw new TenantFacingError(
+        `Restoring backup ${backup.backupId} failed: ${error.message}`,
+        error.details,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+  return dir;
 }
 
 function chownTree(path: string, uid: number, gid: number): void {
