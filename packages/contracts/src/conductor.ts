@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { backupReportSchema } from './backup';
+import { replicationStatusSchema } from './replication';
 import { serviceStatusSchema } from './status';
 
 /**
@@ -18,6 +19,11 @@ export const heartbeatPayloadSchema = z.object({
   serviceStatus: serviceStatusSchema,
   guestVersion: z.string(),
   mariadbVersion: z.string().nullable().default(null),
+  /**
+   * What the server says about replication (its positions, read-only, its source's threads),
+   * when the guest could ask it; absent from older guests and while the server is down.
+   */
+  replication: replicationStatusSchema.optional(),
 });
 export type HeartbeatPayload = z.infer<typeof heartbeatPayloadSchema>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { backupGuestMethods, restoreSpecSchema } from './backup';
+import { replicationGuestMethods } from './replication';
 import { sealedSecretSchema } from './sealed';
 import { serviceStatusSchema } from './status';
 import {
@@ -85,6 +86,8 @@ export const configValueSchema = z.union([z.string(), z.number(), z.boolean()]);
 export const guestMethods = {
   /** Backups (backup.ts): create_backup. */
   ...backupGuestMethods,
+  /** Replication (replication.ts): status, accounts, attach, read-only, wait, stop. */
+  ...replicationGuestMethods,
   /** Installs the server into the volume, writes its config from the flavor, starts it, creates the first databases and users. */
   prepare: {
     params: z.object({
@@ -95,6 +98,8 @@ export const guestMethods = {
       configOverrides: z.record(z.string(), configValueSchema).default({}),
       /** Fill the volume from a backup (chain) instead of an empty datadir. */
       restore: restoreSpecSchema.optional(),
+      /** Start the server read-only (a replica): kept in its config, so a restart keeps it. */
+      isReadOnly: z.boolean().default(false),
     }),
     result: z.object({ mariadbVersion: z.string() }),
   },

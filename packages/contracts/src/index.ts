@@ -9,4 +9,5 @@ export * from './conductor';
 export * from './guest-config';
 export * from './events';
 export * from './backup';
+export * from './replication';
 export * from './errors';

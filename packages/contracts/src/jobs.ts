@@ -51,6 +51,26 @@ export type BackupCreateJob = z.infer<typeof backupCreateJobSchema>;
 export const backupDeleteJobSchema = z.object({ backupIds: z.array(z.uuid()).min(1).max(10_000) });
 export type BackupDeleteJob = z.infer<typeof backupDeleteJobSchema>;
 
+/**
+ * Replication (replication.ts). Creating replicas needs no job of its own: the web app writes
+ * the source's snapshot backup and the replicas' rows, and queues `backup.create` for the
+ * snapshot and `instance.create` for each replica, which waits for the snapshot, restores it
+ * and attaches the new server to its source. The three topology changes each have a job,
+ * keyed by the instance named here (their job ids end with it):
+ * - `replica.promote`: this replica becomes the source while its source is alive (task
+ *   PROMOTING on the replica, its source and its siblings);
+ * - `replica.eject`: this source is gone: its most advanced replica takes over (EJECTING);
+ * - `replica.detach`: this replica becomes a standalone, writable instance (DETACHING).
+ */
+export const replicaPromoteJobSchema = z.object({ instanceId: z.uuid() });
+export type ReplicaPromoteJob = z.infer<typeof replicaPromoteJobSchema>;
+
+export const replicaEjectJobSchema = z.object({ instanceId: z.uuid() });
+export type ReplicaEjectJob = z.infer<typeof replicaEjectJobSchema>;
+
+export const replicaDetachJobSchema = z.object({ instanceId: z.uuid() });
+export type ReplicaDetachJob = z.infer<typeof replicaDetachJobSchema>;
+
 export interface JobDefinition<S extends z.ZodType> {
   schema: S;
   /** Attempts before the job fails for good (transient errors are retried with backoff). */
@@ -65,6 +85,9 @@ export const taskmanagerJobs = {
   'instance.delete': { schema: instanceDeleteJobSchema, attempts: 5, timeoutMs: 5 * 60_000 },
   'backup.create': { schema: backupCreateJobSchema, attempts: 3, timeoutMs: 12 * 3600_000 },
   'backup.delete': { schema: backupDeleteJobSchema, attempts: 5, timeoutMs: 30 * 60_000 },
+  'replica.promote': { schema: replicaPromoteJobSchema, attempts: 3, timeoutMs: 30 * 60_000 },
+  'replica.eject': { schema: replicaEjectJobSchema, attempts: 3, timeoutMs: 30 * 60_000 },
+  'replica.detach': { schema: replicaDetachJobSchema, attempts: 3, timeoutMs: 10 * 60_000 },
 } as const satisfies Record<string, JobDefinition<z.ZodType>>;
 
 export type TaskmanagerJobName = keyof typeof taskmanagerJobs;

@@ -90,6 +90,7 @@ describe('databaseNameSchema and userNameSchema', () => {
     ['root', 'root'],
     ['ROOT', 'ROOT'],
     ['the guest account', 'coffer_admin'],
+    ['a replication account', 'coffer_repl_0123abcd'],
     ['mariadb.sys', 'mariadb.sys'],
     ['injection', "x'@'%'; DROP USER root; --"],
     ['a Cyrillic а', 'аpp_user'],

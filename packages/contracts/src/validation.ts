@@ -36,6 +36,17 @@ export const GUEST_ADMIN_USER = 'coffer_admin';
 
 /** Accounts no tenant may create, see or change. */
 export const RESERVED_USERS = ['root', GUEST_ADMIN_USER, 'mariadb.sys', 'mysql', 'public'] as const;
+/** Prefixes of accounts Coffer makes for itself (`coffer_repl_<replica>`: replication, see replication.ts). */
+export const RESERVED_USER_PREFIXES = ['coffer_repl_'] as const;
+
+/** True for an account name no tenant may create, see or change. */
+export function isReservedUserName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return (
+    (RESERVED_USERS as readonly string[]).includes(lower) ||
+    RESERVED_USER_PREFIXES.some((prefix) => lower.startsWith(prefix))
+  );
+}
 
 export const DATABASE_NAME_MAX = 64;
 export const databaseNameSchema = z
@@ -59,7 +70,7 @@ export const userNameSchema = z
     /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/,
     'User name may contain only ASCII letters, digits, _, . and -',
   )
-  .refine((name) => !(RESERVED_USERS as readonly string[]).includes(name.toLowerCase()), {
+  .refine((name) => !isReservedUserName(name), {
     message: 'This user name is reserved',
   });
 
