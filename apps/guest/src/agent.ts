@@ -82,6 +82,7 @@ export class GuestAgent {
     this.heartbeat = new Heartbeat({
       intervalMs,
       readStatus: () => this.manager.getStatus(),
+      readReplication: () => this.manager.readReplicationForHeartbeat(),
       reporter: this.reporter,
       logger,
     });
@@ -110,6 +111,13 @@ export class GuestAgent {
         revoke_access: (params) => this.manager.revokeAccess(params),
         enable_root: (params) => this.manager.enableRoot(params),
         disable_root: () => this.manager.disableRoot(),
+        get_replication_status: () => this.manager.getReplicationStatus(),
+        create_replication_user: (params) => this.manager.createReplicationUser(params),
+        drop_replication_user: (params) => this.manager.dropReplicationUser(params),
+        attach_replica: (params) => this.manager.attachReplica(params),
+        set_read_only: (params) => this.manager.setReadOnly(params),
+        wait_for_gtid: (params) => this.manager.waitForGtid(params),
+        stop_replication: () => this.manager.stopReplication(),
       },
     });
   }

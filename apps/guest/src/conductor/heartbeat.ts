@@ -1,4 +1,4 @@
-import { type GuestResult, type ServiceStatus } from '@coffer/contracts';
+import { type GuestResult, type ReplicationStatus, type ServiceStatus } from '@coffer/contracts';
 import { type Logger } from 'pino';
 
 import { withTimeout } from '../lib/timeout';
@@ -20,6 +20,8 @@ export class Heartbeat {
     private readonly options: {
       intervalMs: number;
       readStatus: () => Promise<GuestResult<'get_status'>>;
+      /** What the server says about replication, when it can be read (never throws). */
+      readReplication?: () => Promise<ReplicationStatus | undefined>;
       reporter: ConductorReporter;
       logger: Logger;
     },
@@ -64,8 +66,14 @@ export class Heartbeat {
     const { logger, reporter, readStatus } = this.options;
     try {
       const { serviceStatus, mariadbVersion } = await readStatus();
+      const replication = await this.options.readReplication?.();
       await withTimeout(
-        reporter.sendHeartbeat({ serviceStatus, guestVersion: GUEST_VERSION, mariadbVersion }),
+        reporter.sendHeartbeat({
+          serviceStatus,
+          guestVersion: GUEST_VERSION,
+          mariadbVersion,
+          ...(replication ? { replication } : {}),
+        }),
         Math.max(5000, this.options.intervalMs),
         'sending the heartbeat',
       );

@@ -39,6 +39,14 @@ export interface DatastoreManager {
   revokeAccess(params: MethodParams<'revoke_access'>): Promise<GuestResult<'revoke_access'>>;
   enableRoot(params: MethodParams<'enable_root'>): Promise<GuestResult<'enable_root'>>;
   disableRoot(): Promise<GuestResult<'disable_root'>>;
+  /** Replication (Trove's replication strategies): status, accounts, attach, read-only, wait, stop. */
+  getReplicationStatus(): Promise<GuestResult<'get_replication_status'>>;
+  createReplicationUser(params: MethodParams<'create_replication_user'>): Promise<GuestResult<'create_replication_user'>>;
+  dropReplicationUser(params: MethodParams<'drop_replication_user'>): Promise<GuestResult<'drop_replication_user'>>;
+  attachReplica(params: MethodParams<'attach_replica'>): Promise<GuestResult<'attach_replica'>>;
+  setReadOnly(params: MethodParams<'set_read_only'>): Promise<GuestResult<'set_read_only'>>;
+  waitForGtid(params: MethodParams<'wait_for_gtid'>): Promise<GuestResult<'wait_for_gtid'>>;
+  stopReplication(): Promise<GuestResult<'stop_replication'>>;
   /** Stops the server because the guest stops. */
   shutdown(): Promise<void>;
 }

@@ -18,11 +18,20 @@ export type RpcHandlers = {
   [M in GuestMethod]: (params: ParsedParams<M>) => Promise<GuestResult<M>>;
 };
 
-const READ_ONLY_METHODS: ReadonlySet<GuestMethod> = new Set([
+/**
+ * Methods that run at once, beside the one that holds the lock: reads, waiting for a GTID, and
+ * a source's replication accounts (one quick statement, which a replica's build must not
+ * wait for behind a long backup).
+ */
+const CONCURRENT_METHODS: ReadonlySet<GuestMethod> = new Set([
   'get_status',
   'list_databases',
   'list_users',
   'list_access',
+  'get_replication_status',
+  'wait_for_gtid',
+  'create_replication_user',
+  'drop_replication_user',
 ]);
 
 export interface RpcServerOptions {
@@ -88,7 +97,7 @@ export class RpcServer {
         throw error;
       }
     };
-    return READ_ONLY_METHODS.has(call.method) ? run() : mutex.run(run);
+    return CONCURRENT_METHODS.has(call.method) ? run() : mutex.run(run);
   }
 
   /** Stops taking jobs; the ones running get `timeoutMs` to finish, then are left to stall (and be retried). */

@@ -1,11 +1,13 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 import {
+  replicationPasswordAad,
   type CreateBackupParams,
   type FaultPayload,
   type GuestAgentConfig,
   type GuestInfo,
   type GuestResult,
+  type ReplicationStatus,
   type ServiceStatus,
 } from '@coffer/contracts';
 import { guestKeys, openSecret, SealError } from '@coffer/contracts/crypto';
@@ -14,6 +16,7 @@ import { type Logger } from 'pino';
 import { z } from 'zod';
 
 import { writeFileAtomic } from '@coffer/host';
+import { withTimeout } from '../../lib/timeout';
 import {
   type DatastoreManager,
   type ManagerEvents,
@@ -33,8 +36,18 @@ import { type MariadbBinaries } from './binaries';
 import { type BackupRun, type FindBackupTools, type VerifiedRestore } from './backup';
 import { backupMarkerPath } from './backup/marker';
 import { layoutOf, type MariadbLayout } from './layout';
-import { ConfigOverrideError, renderMyCnf } from './my-cnf';
+import { ConfigOverrideError, renderMyCnf, withReadOnly } from './my-cnf';
 import { pingServer } from './ping';
+import {
+  attachReplica,
+  createReplicationUser,
+  dropReplicationUser,
+  readReplicationStatus,
+  setReadOnly,
+  stopReplication,
+  waitForGtid,
+  waitForReplicaThreads,
+} from './replication';
 import { chooseServerAccount, type ServerAccount } from './server-account';
 import { MariadbServer, ServerProcessError } from './server-process';
 import {
@@ -197,6 +210,7 @@ export class MariadbManager implements DatastoreManager {
           pidFile: this.layout.pidFile,
           logError: this.layout.logError,
           tmpDir: this.layout.tmpDir,
+          isReadOnly: params.isReadOnly,
           overrides: params.configOverrides,
         }),
       );
@@ -492,6 +506,126 @@ export class MariadbManager implements DatastoreManager {
       });
     } finally {
       await connection.end().catch(() => undefined);
+    }
+  }
+
+  // --- Replication (replication.ts) ---
+
+  async getReplicationStatus(): Promise<GuestResult<'get_replication_status'>> {
+    return this.withAdmin('Reading the replication status', (connection) => readReplicationStatus(connection));
+  }
+
+  /**
+   * What heartbeats say about replication: read only while the server runs, within the ping
+   * timeout, on a connection of its own; never throws (a beat without it is still a beat).
+   */
+  async readReplicationForHeartbeat(): Promise<ReplicationStatus | undefined> {
+    if (this.phase !== 'prepared' || this.lastStatus !== 'RUNNING' || !readAdminCredentials(this.layout)) return undefined;
+    const read = (async () => {
+      const connection = await this.connectAsAdmin();
+      try {
+        return await readReplicationStatus(connection);
+      } finally {
+        await connection.end().catch(() => undefined);
+      }
+    })();
+    read.catch(() => undefined);
+    try {
+      return await withTimeout(read, this.options.pingTimeoutMs, 'reading the replication status');
+    } catch (error) {
+      this.logger.debug({ err: error }, 'replication status not read for the heartbeat');
+      return undefined;
+    }
+  }
+
+  async createReplicationUser(params: MethodParams<'create_replication_user'>): Promise<GuestResult<'create_replication_user'>> {
+    const password = this.openReplicationPassword(params.password, params.name);
+    return this.withAdmin(`Creating the replication account ${params.name}`, async (connection) => {
+      await createReplicationUser(connection, params.name, password);
+      this.logger.info({ user: params.name }, 'replication account ready');
+      return {};
+    });
+  }
+
+  async dropReplicationUser(params: MethodParams<'drop_replication_user'>): Promise<GuestResult<'drop_replication_user'>> {
+    return this.withAdmin(`Dropping the replication account ${params.name}`, async (connection) => {
+      await dropReplicationUser(connection, params.name);
+      this.logger.info({ user: params.name }, 'replication account dropped');
+      return {};
+    });
+  }
+
+  async attachReplica(params: MethodParams<'attach_replica'>): Promise<GuestResult<'attach_replica'>> {
+    const password = this.openReplicationPassword(params.password, params.user);
+    const source = `${params.source.host}:${params.source.port}`;
+    return this.withAdmin(`Replicating from ${source}`, async (connection) => {
+      // Read-only in the config first: a restart from here on comes back read-only.
+      this.persistReadOnly(true);
+      const outcome = await attachReplica(connection, {
+        source: params.source,
+        user: params.user,
+        password,
+        start: params.start,
+        connectRetrySeconds: params.connectRetrySeconds,
+      });
+      const status = await waitForReplicaThreads(connection, params.waitSeconds);
+      this.logger.info(
+        { source, outcome, start: params.start.kind, io: status.replica?.ioThread, sql: status.replica?.sqlThread },
+        'replicating',
+      );
+      this.options.events.onStatusChange();
+      return status;
+    });
+  }
+
+  async setReadOnly(params: MethodParams<'set_read_only'>): Promise<GuestResult<'set_read_only'>> {
+    return this.withAdmin(params.isReadOnly ? 'Stopping writes' : 'Allowing writes', async (connection) => {
+      // Kept in the config on the safe side of a crash: on before the server, off after it.
+      if (params.isReadOnly) this.persistReadOnly(true);
+      await setReadOnly(connection, params.isReadOnly);
+      if (!params.isReadOnly) this.persistReadOnly(false);
+      const status = await readReplicationStatus(connection);
+      this.logger.info({ isReadOnly: params.isReadOnly, gtid: status.gtidBinlogPosition }, 'read_only set');
+      this.options.events.onStatusChange();
+      return status;
+    });
+  }
+
+  async waitForGtid(params: MethodParams<'wait_for_gtid'>): Promise<GuestResult<'wait_for_gtid'>> {
+    return this.withAdmin(`Waiting for GTID ${params.position}`, async (connection) => {
+      const isReached = await waitForGtid(connection, params.position, params.timeoutSeconds);
+      return { isReached, status: await readReplicationStatus(connection) };
+    });
+  }
+
+  async stopReplication(): Promise<GuestResult<'stop_replication'>> {
+    return this.withAdmin('Stopping replication', async (connection) => {
+      await stopReplication(connection);
+      this.persistReadOnly(false);
+      const status = await readReplicationStatus(connection);
+      this.logger.info({ gtid: status.gtidCurrentPosition }, 'replication stopped: the server is writable');
+      this.options.events.onStatusChange();
+      return status;
+    });
+  }
+
+  /** read_only in the server's config, so a restart keeps what replication set. */
+  private persistReadOnly(isReadOnly: boolean): void {
+    if (!this.server.hasConfig()) return;
+    const current = readFileSync(this.layout.myCnf, 'utf8');
+    const next = withReadOnly(current, isReadOnly);
+    if (next !== current) this.server.writeConfig(next);
+  }
+
+  /** A replication account's password the control plane sealed for this guest. */
+  private openReplicationPassword(sealed: string, userName: string): string {
+    try {
+      return openSecret(guestKeys(this.options.config.guestSecret).sealing, sealed, replicationPasswordAad(userName));
+    } catch (error) {
+      if (error instanceof SealError) {
+        throw new TenantFacingError(`The password of the replication account ${userName} could not be opened: it was not sealed for this instance.`);
+      }
+      throw error;
     }
   }
 

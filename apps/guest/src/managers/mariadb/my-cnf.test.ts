@@ -6,6 +6,7 @@ import {
   renderMyCnf,
   serverIdOf,
   sizeServer,
+  withReadOnly,
 } from './my-cnf';
 
 describe('sizeServer', () => {
@@ -135,6 +136,14 @@ describe('renderMyCnf', () => {
       'user',
       'server_id',
       'log_bin',
+      // Replication is the guest's: a replica's read_only, the relay log, what promotion needs.
+      'read_only',
+      'read-only',
+      'relay_log',
+      'log_slave_updates',
+      'gtid_strict_mode',
+      'gtid_domain_id',
+      'skip_slave_start',
     ]) {
       expect(() => normalizeOverride(key, 'x'), key).toThrow(ConfigOverrideError);
     }
@@ -146,5 +155,44 @@ describe('renderMyCnf', () => {
     expect(() => normalizeOverride('wait_timeout', Number.POSITIVE_INFINITY)).toThrow(
       ConfigOverrideError,
     );
+  });
+
+  it('names the relay log, and starts a replica read-only', () => {
+    expect(renderMyCnf(base).split('\n')).toContain('relay_log = relay-bin');
+    expect(renderMyCnf(base)).not.toMatch(/read_only/);
+    expect(renderMyCnf({ ...base, isReadOnly: true }).split('\n')).toContain('read_only = ON');
+  });
+});
+
+describe('withReadOnly', () => {
+  const input = {
+    instanceId: 'd2024fa4-0000-4000-8000-000000000000',
+    resources: { memoryMb: 512, vcpus: 1 },
+    port: 33100,
+    bindAddress: '127.0.0.1',
+    datadir: '/v/data',
+    socket: '/r/mysqld.sock',
+    pidFile: '/r/mysqld.pid',
+    logError: '/l/mariadb.err',
+    tmpDir: '/v/tmp',
+    overrides: { wait_timeout: 600 },
+  };
+  const base = renderMyCnf(input);
+
+  it('turns read_only on once, in the replication block, and off again', () => {
+    const on = withReadOnly(base, true);
+    const lines = on.split('\n');
+    expect(lines.filter((line) => line === 'read_only = ON')).toHaveLength(1);
+    expect(lines.indexOf('read_only = ON')).toBe(lines.indexOf('relay_log = relay-bin') + 1);
+    expect(withReadOnly(on, true)).toBe(on);
+    expect(withReadOnly(on, false)).toBe(base);
+    expect(withReadOnly(base, false)).toBe(base);
+    expect(on).toBe(renderMyCnf({ ...input, isReadOnly: true }));
+  });
+
+  it('finds its place in a config written before the relay log was named', () => {
+    const older = base.replace('relay_log = relay-bin\n', '');
+    const lines = withReadOnly(older, true).split('\n');
+    expect(lines.indexOf('read_only = ON')).toBe(lines.indexOf('log_slave_updates = ON') + 1);
   });
 });

@@ -92,6 +92,8 @@ export interface MyCnfInput {
   pidFile: string;
   logError: string;
   tmpDir: string;
+  /** A replica: read_only from the first start (tenants cannot write; replication can). */
+  isReadOnly?: boolean;
   overrides?: Record<string, z.infer<typeof configValueSchema>>;
 }
 
@@ -104,20 +106,27 @@ const MANAGED_OPTIONS = new Set([
   'bind_address',
   'datadir',
   'general_log_file',
+  'gtid_domain_id',
+  'gtid_strict_mode',
   'init_file',
   'log_bin',
   'log_bin_basename',
   'log_bin_index',
   'log_error',
+  'log_slave_updates',
   'pid_file',
   'plugin_dir',
   'plugin_load',
   'plugin_load_add',
   'port',
+  'read_only',
+  'relay_log',
+  'relay_log_index',
   'secure_file_priv',
   'server_id',
   'skip_grant_tables',
   'skip_networking',
+  'skip_slave_start',
   'slow_query_log_file',
   'socket',
   'tmpdir',
@@ -155,6 +164,25 @@ export function normalizeOverride(
   return [name, text];
 }
 
+const READ_ONLY_LINE = 'read_only = ON';
+
+/**
+ * The same defaults file with read_only on or off: a replica stays read-only across restarts,
+ * a promoted or detached one stays writable. The line sits in the replication block, before
+ * any override (and the guest refuses overrides of read_only).
+ */
+export function withReadOnly(myCnf: string, isReadOnly: boolean): string {
+  const lines = myCnf.split('\n').filter((line) => !/^\s*read[_-]only\s*(=|$)/.test(line));
+  if (!isReadOnly) return lines.join('\n');
+  // After relay_log (configs written since replication), else after log_slave_updates, else first.
+  const anchors = [/^relay_log\s*=/, /^log_slave_updates\s*=/, /^\[mariadbd\]$/];
+  const at = anchors
+    .map((anchor) => lines.findIndex((line) => anchor.test(line.trim())))
+    .find((index) => index >= 0);
+  lines.splice(at === undefined ? lines.length : at + 1, 0, READ_ONLY_LINE);
+  return lines.join('\n');
+}
+
 export function renderMyCnf(input: MyCnfInput): string {
   const sizing = sizeServer(input.resources);
   const lines: string[] = [
@@ -179,6 +207,9 @@ export function renderMyCnf(input: MyCnfInput): string {
     'log_slave_updates = ON',
     'max_binlog_size = 100M',
     'binlog_expire_logs_seconds = 604800',
+    // Named, not after the host name: a replica keeps its relay log when the host is renamed.
+    'relay_log = relay-bin',
+    ...(input.isReadOnly ? [READ_ONLY_LINE] : []),
     '',
     'character-set-server = utf8mb4',
     'collation-server = utf8mb4_unicode_ci',

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import {
   databaseNameSchema,
   databaseSpecSchema,
-  RESERVED_USERS,
+  isReservedUserName,
   SYSTEM_SCHEMAS,
   userHostSchema,
   userNameSchema,
@@ -37,7 +37,11 @@ export function nativePasswordHash(password: string): string {
  * Runs a statement that carries a password hash: a failure loses the statement text
  * (mysql2 puts it on the error), so nothing of it can reach a log.
  */
-async function querySecret(connection: Connection, sql: string, values: unknown[]): Promise<void> {
+export async function querySecret(
+  connection: Connection,
+  sql: string,
+  values: unknown[],
+): Promise<void> {
   try {
     await connection.query(sql, values);
   } catch (error) {
@@ -47,34 +51,54 @@ async function querySecret(connection: Connection, sql: string, values: unknown[
   }
 }
 
-/** Creates (or repairs) the guest's own account, @localhost only, with every privilege. */
+/**
+ * Runs `run` with this session's statements kept out of the binary log: what belongs to this
+ * server alone (its guest's account, securing its fresh install) must never replicate, or a
+ * replica's guest would find its account changed to its source's.
+ */
+async function withoutBinlog<T>(connection: Connection, run: () => Promise<T>): Promise<T> {
+  await connection.query('SET SESSION sql_log_bin = 0');
+  try {
+    return await run();
+  } finally {
+    await connection.query('SET SESSION sql_log_bin = 1').catch(() => undefined);
+  }
+}
+
+/** Creates (or repairs) the guest's own account, @localhost only, with every privilege (never binlogged). */
 export async function ensureAdminAccount(
   connection: Connection,
   { user, password }: AdminCredentials,
 ): Promise<void> {
   const hash = nativePasswordHash(password);
-  await querySecret(connection, 'CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY PASSWORD ?', [
-    user,
-    'localhost',
-    hash,
-  ]);
-  await querySecret(connection, 'ALTER USER ?@? IDENTIFIED BY PASSWORD ?', [
-    user,
-    'localhost',
-    hash,
-  ]);
-  await connection.query('GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION', [
-    user,
-    'localhost',
-  ]);
+  await withoutBinlog(connection, async () => {
+    await querySecret(connection, 'CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY PASSWORD ?', [
+      user,
+      'localhost',
+      hash,
+    ]);
+    await querySecret(connection, 'ALTER USER ?@? IDENTIFIED BY PASSWORD ?', [
+      user,
+      'localhost',
+      hash,
+    ]);
+    await connection.query('GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION', [
+      user,
+      'localhost',
+    ]);
+  });
 }
 
 /**
  * Trove's secure step: no anonymous accounts, no root account but root@localhost, and
  * that one by unix_socket only (no password can ever log in as root; root stays disabled
- * until a tenant asks for it).
+ * until a tenant asks for it). Never binlogged: it is this server's own install.
  */
 export async function secureAccounts(connection: Connection): Promise<string[]> {
+  return withoutBinlog(connection, () => secureFreshAccounts(connection));
+}
+
+async function secureFreshAccounts(connection: Connection): Promise<string[]> {
   const [rows] = await connection.query<RowDataPacket[]>(
     "SELECT User AS user, Host AS host FROM mysql.user WHERE User = '' OR (User = 'root' AND Host <> 'localhost')",
   );
@@ -125,7 +149,7 @@ function isHiddenSchema(name: string): boolean {
 }
 
 function isHiddenUser(name: string): boolean {
-  return name === '' || (RESERVED_USERS as readonly string[]).includes(name.toLowerCase());
+  return name === '' || isReservedUserName(name);
 }
 
 /** A `Db` value of mysql.db as the database name it covers (grants escape `_`, `%` and `\`). */

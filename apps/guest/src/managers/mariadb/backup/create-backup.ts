@@ -8,7 +8,7 @@ import {
   BACKUP_MANIFEST_FORMAT,
   BACKUP_MANIFEST_NAME,
   BACKUP_STRATEGIES,
-  RESERVED_USERS,
+  isReservedUserName,
   SYSTEM_SCHEMAS,
   type BackupManifest,
   type BackupReport,
@@ -248,7 +248,7 @@ async function dumpAccounts(ctx: BackupContext): Promise<string> {
     for (const row of users) {
       const user = String(row.user);
       const host = String(row.host);
-      if ((RESERVED_USERS as readonly string[]).includes(user.toLowerCase())) continue;
+      if (isReservedUserName(user)) continue;
       const [created] = await connection.query<RowDataPacket[]>('SHOW CREATE USER ?@?', [
         user,
         host,
