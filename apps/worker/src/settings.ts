@@ -31,6 +31,10 @@ export interface WorkerTuning {
   backupScheduleIntervalMs: number;
   /** How long a call (databases, users, root) waits for the guest's answer. */
   guestCallTimeoutMs: number;
+  /** Replication: how long a guest may take over one step (attach, read-only, stop, accounts). */
+  replicationCallTimeoutMs: number;
+  /** Promote and eject: how long a replica may take to apply what its source wrote before the switch. */
+  replicationCatchUpTimeoutMs: number;
   /** XREADGROUP BLOCK. */
   conductorBlockMs: number;
   conductorBatchSize: number;
@@ -92,6 +96,8 @@ export function defaultTuning(
     restartCallTimeoutMs: 120_000,
     restartHeartbeatTimeoutMs: 90_000,
     guestCallTimeoutMs: 20_000,
+    replicationCallTimeoutMs: 90_000,
+    replicationCatchUpTimeoutMs: 300_000,
     backupScheduleIntervalMs: 30_000,
     conductorBlockMs: 2_000,
     conductorBatchSize: 100,

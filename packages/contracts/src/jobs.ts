@@ -80,7 +80,9 @@ export interface JobDefinition<S extends z.ZodType> {
 }
 
 export const taskmanagerJobs = {
-  'instance.create': { schema: instanceCreateJobSchema, attempts: 3, timeoutMs: 10 * 60_000 },
+  // Long enough for a replica, which first waits for its source's snapshot (a backup), then
+  // restores it; the build itself is bounded by COFFER_CREATE_TIMEOUT_SECONDS.
+  'instance.create': { schema: instanceCreateJobSchema, attempts: 3, timeoutMs: 6 * 3600_000 },
   'instance.restart': { schema: instanceRestartJobSchema, attempts: 3, timeoutMs: 5 * 60_000 },
   'instance.delete': { schema: instanceDeleteJobSchema, attempts: 5, timeoutMs: 5 * 60_000 },
   'backup.create': { schema: backupCreateJobSchema, attempts: 3, timeoutMs: 12 * 3600_000 },

@@ -1,4 +1,9 @@
-import { type ConductorMessage } from '@coffer/contracts';
+import {
+  deriveReplicationState,
+  describeReplicationError,
+  type ConductorMessage,
+  type HeartbeatPayload,
+} from '@coffer/contracts';
 import { type Prisma, type PrismaClient } from '@coffer/db';
 
 /**
@@ -59,10 +64,17 @@ export async function applyConductorMessage(
   }
 
   const { serviceStatus, guestVersion } = message.payload;
-  const data = { ...ordering, serviceStatus, guestVersion, lastHeartbeatAt: now };
+  const replication = replicationColumns(message.payload);
+  const data = {
+    ...ordering,
+    serviceStatus,
+    guestVersion,
+    lastHeartbeatAt: now,
+    ...replication.data,
+  };
   // The common case first: a heartbeat that changes nothing users see (one statement).
   const unchanged = await prisma.instance.updateManyAndReturn({
-    where: { ...where, serviceStatus, guestVersion },
+    where: { ...where, serviceStatus, guestVersion, ...replication.unchanged },
     data,
     select: { projectId: true },
   });
@@ -77,4 +89,29 @@ export async function applyConductorMessage(
   return changed[0]
     ? { isApplied: true, projectId: changed[0].projectId, isVisibleChange: true }
     : { isApplied: false };
+}
+
+/**
+ * What a heartbeat's replication report writes: the state users see, the lag and the error
+ * (compared, so that a change of them is a visible change), and the whole report. A beat
+ * without a report (an older guest, a server that is down) leaves them as they were.
+ */
+function replicationColumns(payload: HeartbeatPayload): {
+  data: Prisma.InstanceUpdateManyMutationInput;
+  unchanged: Prisma.InstanceWhereInput;
+} {
+  const report = payload.replication;
+  if (!report) return { data: {}, unchanged: {} };
+  const replicationState = deriveReplicationState(report.replica);
+  const replicationLagSeconds = report.replica?.secondsBehindSource ?? null;
+  const replicationError = describeReplicationError(report.replica);
+  return {
+    data: {
+      replicationState,
+      replicationLagSeconds,
+      replicationError,
+      replicationStatus: report as Prisma.InputJsonValue,
+    },
+    unchanged: { replicationState, replicationLagSeconds, replicationError },
+  };
 }

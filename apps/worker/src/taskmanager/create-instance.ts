@@ -6,6 +6,11 @@ import { GuestClient } from '@coffer/guest-client';
 import { Queue } from 'bullmq';
 
 import { restoreSpecFor } from '../backup/restore-spec';
+import {
+  attachToSource,
+  loadMember,
+  releaseReplicaSnapshot,
+} from '../replication/replication-steps';
 import { throwIfAborted, waitForInstance } from '../events';
 import { generateGuestSecret, openGuestSecret, sealGuestSecret } from '../guest-secret';
 import {
@@ -34,6 +39,12 @@ import {
  * backup's chain instead of an empty datadir (no early install). If it fails, the instance
  * ends BUILDING_ERROR with the fault (naming the backup and chunk when a chunk is bad), and
  * its server, processes and files are removed: no half-made instance stays behind.
+ *
+ * A replica (`replicaOfId`, Trove's `_create_replication_slave`) is a restore of its source's
+ * snapshot: it first waits for that backup to complete, prepares read-only, and once RUNNING
+ * is attached to its source (a replication account with a fresh password on the source, then
+ * GTID or binlog file and position from the snapshot, as the datastore version's strategy
+ * says) before its task ends; then the snapshot goes, once no replica of it is building.
  */
 
 const createSelect = {
@@ -48,9 +59,12 @@ const createSelect = {
   volumeSizeGb: true,
   deletedAt: true,
   restoredFromBackupId: true,
+  replicaOfId: true,
   datastoreVersionId: true,
   flavor: { select: { vcpus: true, ramMb: true } },
-  datastoreVersion: { select: { name: true, datastore: { select: { manager: true } } } },
+  datastoreVersion: {
+    select: { name: true, replicationStrategy: true, datastore: { select: { manager: true } } },
+  },
 } as const satisfies Prisma.InstanceSelect;
 
 type CreateRow = Prisma.InstanceGetPayload<{ select: typeof createSelect }>;
@@ -268,6 +282,10 @@ async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<O
   const { instanceId } = payload;
   try {
     let row = await checkpoint(ctx, instanceId);
+    if (row.replicaOfId && row.restoredFromBackupId) {
+      await waitForSnapshot(ctx, row.id, row.replicaOfId, row.restoredFromBackupId);
+      row = await checkpoint(ctx, instanceId);
+    }
     row = await ensurePort(ctx, row);
     const guestSecret = await ensureGuestSecret(ctx, row);
 
@@ -311,6 +329,7 @@ async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<O
           vcpus: row.flavor.vcpus,
           databases: payload.databases,
           users: sealUsersForGuest(ctx, client, payload.users),
+          isReadOnly: row.replicaOfId !== null,
           ...(payload.restoreFromBackupId
             ? {
                 restore: await restoreSpecFor(
@@ -339,18 +358,125 @@ async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<O
       );
     }
 
+    if (row.replicaOfId) await attachReplica(ctx, await checkpoint(ctx, instanceId));
+
     const finished = await ctx.prisma.instance.updateMany({
       where: { id: instanceId, taskStatus: 'BUILDING' },
       data: { taskStatus: 'NONE' },
     });
     if (finished.count === 0) return skipped('the instance stopped being built meanwhile');
     await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
-    ctx.logger.info('instance is ACTIVE');
+    ctx.logger.info(row.replicaOfId ? 'replica is ACTIVE and replicating' : 'instance is ACTIVE');
+    if (row.replicaOfId && row.restoredFromBackupId) {
+      await releaseReplicaSnapshot(ctx, row.restoredFromBackupId);
+    }
     return { outcome: 'done' };
   } catch (error) {
     if (error instanceof StopCreate) return skipped(error.reason);
     throw error;
   }
+}
+
+/**
+ * A replica's first step: its source's snapshot (a backup the web app queued with it) must
+ * complete before there is anything to restore. Backup events carry the source's id.
+ */
+async function waitForSnapshot(
+  ctx: OperationContext,
+  instanceId: string,
+  sourceId: string,
+  backupId: string,
+): Promise<void> {
+  type Waited =
+    { kind: 'ready' } | { kind: 'failed'; message: string } | { kind: 'stopped'; reason: string };
+  const result = await waitForInstance(
+    ctx.feed,
+    sourceId,
+    async () => ({
+      backup: await ctx.prisma.backup.findUnique({
+        where: { id: backupId },
+        select: { status: true, faultMessage: true },
+      }),
+      replica: await loadRow(ctx, instanceId),
+    }),
+    ({ backup, replica }): Waited | undefined => {
+      if (!replica) return { kind: 'stopped', reason: 'the instance no longer exists' };
+      if (replica.taskStatus !== 'BUILDING')
+        return { kind: 'stopped', reason: `the instance is ${replica.taskStatus}` };
+      if (!backup || backup.status === 'DELETING') {
+        return {
+          kind: 'failed',
+          message: 'The snapshot of the source is gone: the replica cannot be built.',
+        };
+      }
+      if (backup.status === 'FAILED') {
+        return {
+          kind: 'failed',
+          message: `The snapshot of the source failed, so the replica cannot be built: ${backup.faultMessage ?? 'no reason was given'}`,
+        };
+      }
+      return backup.status === 'COMPLETED' ? { kind: 'ready' } : undefined;
+    },
+    {
+      // The job's own timeout (jobs.ts) bounds the wait, as it bounds the backup.
+      timeoutMs: Number.MAX_SAFE_INTEGER,
+      fallbackMs: Math.max(ctx.settings.tuning.waitFallbackMs, 1000),
+      signal: ctx.signal,
+    },
+  );
+  if (result.isTimedOut) throw new Error('the snapshot did not complete in time');
+  const waited = result.value;
+  if (waited.kind === 'stopped') throw new StopCreate(waited.reason);
+  if (waited.kind === 'failed') throw new OperationFailure(waited.message);
+  ctx.logger.info({ backupId }, "the source's snapshot is ready: restoring it");
+}
+
+/**
+ * The last step of a replica's build: attach it to its source from the snapshot's position
+ * (GTID, or binlog file and position, as its datastore version says; binlog when the
+ * snapshot recorded no GTID). Safe to run again: the guest only sets the password anew.
+ */
+async function attachReplica(ctx: OperationContext, row: CreateRow): Promise<void> {
+  const replica = await loadMember(ctx, row.id);
+  const source = row.replicaOfId ? await loadMember(ctx, row.replicaOfId) : null;
+  if (!replica) throw new StopCreate('the instance no longer exists');
+  if (!source)
+    throw new OperationFailure(
+      'The source instance is gone: the replica cannot be attached to it.',
+    );
+  const snapshot = row.restoredFromBackupId
+    ? await ctx.prisma.backup.findUnique({
+        where: { id: row.restoredFromBackupId },
+        select: { gtidPosition: true, binlogFile: true, binlogPosition: true },
+      })
+    : null;
+  if (!snapshot)
+    throw new OperationFailure(
+      'The snapshot of the source is gone: the replica cannot be attached.',
+    );
+  const binlog =
+    snapshot.binlogFile && snapshot.binlogPosition !== null
+      ? { file: snapshot.binlogFile, position: Number(snapshot.binlogPosition) }
+      : null;
+  let strategy = row.datastoreVersion.replicationStrategy;
+  if (strategy === 'GTID' && snapshot.gtidPosition === null && binlog) {
+    ctx.logger.warn(
+      'the snapshot recorded no GTID position: attaching by binlog file and position',
+    );
+    strategy = 'BINLOG';
+  }
+  if (strategy === 'BINLOG' && !binlog) {
+    throw new OperationFailure(
+      'The snapshot recorded no binary log position: the source keeps no binary log to replicate from.',
+    );
+  }
+  throwIfAborted(ctx.signal);
+  await attachToSource(ctx, replica, source, {
+    kind: 'snapshot',
+    strategy,
+    gtid: snapshot.gtidPosition ?? '',
+    binlog,
+  });
 }
 
 /** Step 6: RUNNING applied by the conductor, FAILED, the row gone or no longer BUILDING, or the timeout. */
@@ -424,6 +550,12 @@ async function recordFailure(
     toTask: 'BUILDING_ERROR',
   });
   await discardFailedRestore(ctx, instanceId);
+  const row = await ctx.prisma.instance.findUnique({
+    where: { id: instanceId },
+    select: { replicaOfId: true, restoredFromBackupId: true },
+  });
+  if (row?.replicaOfId && row.restoredFromBackupId)
+    await releaseReplicaSnapshot(ctx, row.restoredFromBackupId);
 }
 
 /**

@@ -3,6 +3,11 @@ import { Queue } from 'bullmq';
 
 import { throwIfAborted } from '../events';
 import {
+  dropReplicationAccount,
+  loadMember,
+  releaseReplicaSnapshot,
+} from '../replication/replication-steps';
+import {
   type Fault,
   type Operation,
   type OperationContext,
@@ -20,7 +25,13 @@ async function run(ctx: OperationContext, payload: InstanceDeleteJob): Promise<O
   const { instanceId } = payload;
   const row = await ctx.prisma.instance.findUnique({
     where: { id: instanceId },
-    select: { projectId: true, taskStatus: true, computeServerId: true },
+    select: {
+      projectId: true,
+      taskStatus: true,
+      computeServerId: true,
+      replicaOfId: true,
+      restoredFromBackupId: true,
+    },
   });
   if (row && row.taskStatus !== 'DELETING') {
     // The job is the request: whatever was under way stops at its next step.
@@ -51,9 +62,17 @@ async function run(ctx: OperationContext, payload: InstanceDeleteJob): Promise<O
     await guestQueue.close();
   }
 
+  // A replica: its account on its source goes (if the source answers), and the snapshot it
+  // was being built from, once no replica of it is building.
+  const source = row?.replicaOfId ? await loadMember(ctx, row.replicaOfId) : null;
+  if (source) await dropReplicationAccount(ctx, source, instanceId);
+
   const { count } = await ctx.prisma.instance.deleteMany({ where: { id: instanceId } });
   if (row && count > 0) {
     await ctx.publisher.publish({ type: 'instance.deleted', projectId: row.projectId, instanceId });
+  }
+  if (row?.replicaOfId && row.restoredFromBackupId) {
+    await releaseReplicaSnapshot(ctx, row.restoredFromBackupId);
   }
   ctx.logger.info('instance deleted');
   return { outcome: 'done' };

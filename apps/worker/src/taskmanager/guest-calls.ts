@@ -39,6 +39,7 @@ function refuse(code: CallFailure['code'], message: string, field?: string): nev
 
 const guestSelect = {
   projectId: true,
+  replicaOfId: true,
   taskStatus: true,
   serviceStatus: true,
   lastHeartbeatAt: true,
@@ -46,11 +47,16 @@ const guestSelect = {
   deletedAt: true,
 } as const;
 
-/** Runs `ask` against the instance's guest, once the instance is ACTIVE; guest failures become call failures. */
+/**
+ * Runs `ask` against the instance's guest, once the instance is ACTIVE; guest failures become
+ * call failures. A change (`isChange`) is refused on a replica: it is read-only, and what it
+ * holds comes from its source (a change made on it would diverge from the source).
+ */
 async function withGuest<T>(
   ctx: CallContext,
   instanceId: string,
   ask: (guest: GuestClient, timeoutMs: number) => Promise<T>,
+  { isChange = true }: { isChange?: boolean } = {},
 ): Promise<T> {
   const row = await ctx.prisma.instance.findUnique({
     where: { id: instanceId },
@@ -68,6 +74,12 @@ async function withGuest<T>(
     refuse(
       'CONFLICT',
       `The instance is ${status}: its databases, users and root can be managed while it is ACTIVE.`,
+    );
+  }
+  if (isChange && row.replicaOfId) {
+    refuse(
+      'CONFLICT',
+      'The instance is a read-only replica: change its databases, users and root on its source, and the changes replicate to it.',
     );
   }
   let guestSecret: string;
@@ -131,8 +143,11 @@ type Handlers = {
 
 const handlers: Handlers = {
   'database.list': (ctx, { instanceId }) =>
-    withGuest(ctx, instanceId, (guest, timeoutMs) =>
-      guest.call('list_databases', {}, { timeoutMs }),
+    withGuest(
+      ctx,
+      instanceId,
+      (guest, timeoutMs) => guest.call('list_databases', {}, { timeoutMs }),
+      { isChange: false },
     ),
   'database.create': (ctx, { instanceId, database }) =>
     withGuest(ctx, instanceId, (guest, timeoutMs) =>
@@ -143,7 +158,9 @@ const handlers: Handlers = {
       guest.call('delete_database', { name }, { timeoutMs }),
     ),
   'user.list': (ctx, { instanceId }) =>
-    withGuest(ctx, instanceId, (guest, timeoutMs) => guest.call('list_users', {}, { timeoutMs })),
+    withGuest(ctx, instanceId, (guest, timeoutMs) => guest.call('list_users', {}, { timeoutMs }), {
+      isChange: false,
+    }),
   'user.create': (ctx, { instanceId, user }) => {
     const password = openPassword(ctx, user.password, user.name, 'password');
     return withGuest(ctx, instanceId, (guest, timeoutMs) =>
@@ -177,8 +194,11 @@ const handlers: Handlers = {
       guest.call('delete_user', { name, host }, { timeoutMs }),
     ),
   'access.list': (ctx, { instanceId, name, host }) =>
-    withGuest(ctx, instanceId, (guest, timeoutMs) =>
-      guest.call('list_access', { name, host }, { timeoutMs }),
+    withGuest(
+      ctx,
+      instanceId,
+      (guest, timeoutMs) => guest.call('list_access', { name, host }, { timeoutMs }),
+      { isChange: false },
     ),
   'access.grant': (ctx, { instanceId, name, host, databases }) =>
     withGuest(ctx, instanceId, (guest, timeoutMs) =>

@@ -15,7 +15,10 @@ import { createBackupOperation } from './create-backup';
 import { createInstanceOperation } from './create-instance';
 import { deleteBackupOperation } from './delete-backup';
 import { deleteInstanceOperation } from './delete-instance';
+import { detachReplicaOperation } from './detach-replica';
+import { ejectSourceOperation } from './eject-source';
 import { runCall } from './guest-calls';
+import { promoteReplicaOperation } from './promote-replica';
 import { restartInstanceOperation } from './restart-instance';
 import {
   OperationFailure,
@@ -48,6 +51,9 @@ const operations: {
   'instance.delete': deleteInstanceOperation,
   'backup.create': createBackupOperation,
   'backup.delete': deleteBackupOperation,
+  'replica.promote': promoteReplicaOperation,
+  'replica.eject': ejectSourceOperation,
+  'replica.detach': detachReplicaOperation,
 };
 
 function isJobName(name: string): name is TaskmanagerJobName {
@@ -223,5 +229,11 @@ function failureMessage(name: TaskmanagerJobName): string {
       return 'The backup could not be made because of an error in the control plane.';
     case 'backup.delete':
       return 'The backup could not be deleted yet; Coffer will try again.';
+    case 'replica.promote':
+      return 'The replica could not be promoted because of an error in the control plane.';
+    case 'replica.eject':
+      return 'The source could not be ejected because of an error in the control plane.';
+    case 'replica.detach':
+      return 'The replica could not be detached because of an error in the control plane.';
   }
 }

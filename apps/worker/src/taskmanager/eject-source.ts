@@ -1,0 +1,183 @@
+import { pickMostAdvanced, type ReplicaEjectJob, type ReplicationStatus } from '@coffer/contracts';
+
+import { throwIfAborted } from '../events';
+import {
+  attachToSource,
+  callMember,
+  dropReplicationAccount,
+  endTask,
+  loadMember,
+  NOT_REPLICATING,
+  replicasOf,
+  tryCallMember,
+  type Member,
+  type StepContext,
+} from '../replication/replication-steps';
+import {
+  OperationFailure,
+  skipped,
+  type Fault,
+  type Operation,
+  type OperationContext,
+  type OperationResult,
+} from './operation';
+
+/**
+ * `replica.eject` (Trove's eject_replica_source): the source is gone (its guest silent), so
+ * its most advanced replica takes over and the others follow it. The web app set EJECTING on
+ * the source and its replicas in one transaction.
+ *
+ * 1. Ask every replica where it stands. The one whose applied GTID position is ahead of (or
+ *    equal to) every other's is elected (compared domain by domain on sequence numbers);
+ *    replicas whose guest does not answer are left out.
+ * 2. It stops replicating for good and becomes writable.
+ * 3. The others follow it from their own GTID positions (its binary log holds what they still
+ *    miss); one that cannot keeps the server's error as its fault. Its own replication
+ *    account goes.
+ * 4. One transaction writes the new topology and ends every task: the elected one has no
+ *    source, the others follow it, the old source is out of the set with a fault saying so.
+ *
+ * Nothing is written before 4, so a retry starts over: the replica that already stopped
+ * replicating is the elected one (only this job stops one), and attaching again is harmless.
+ */
+
+async function run(ctx: OperationContext, payload: ReplicaEjectJob): Promise<OperationResult> {
+  const old = await loadMember(ctx, payload.instanceId);
+  if (!old) return skipped('the instance no longer exists');
+  if (old.taskStatus !== 'EJECTING') return skipped(`the instance is ${old.taskStatus}`);
+  const replicas = await replicasOf(ctx, old.id, 'EJECTING');
+  if (replicas.length === 0) throw new OperationFailure(`${old.name} has no replica to take over.`);
+
+  const answered: Array<{ member: Member; status: ReplicationStatus }> = [];
+  for (const replica of replicas) {
+    const status = await tryCallMember(ctx, replica, 'get_replication_status', () => ({}), 20_000);
+    if (status) answered.push({ member: replica, status });
+    else
+      ctx.logger.warn({ replicaId: replica.id }, 'a replica did not answer: it cannot take over');
+  }
+  if (answered.length === 0)
+    throw new OperationFailure(`None of the replicas of ${old.name} answered: none can take over.`);
+
+  // A retry: the one that already stopped replicating was elected before.
+  let index = answered.findIndex(({ status }) => status.replica === null);
+  const isResumed = index >= 0;
+  if (!isResumed)
+    index = pickMostAdvanced(answered.map(({ status }) => status.gtidCurrentPosition));
+  const elected = answered[index]!.member;
+  ctx.logger.info(
+    {
+      electedId: elected.id,
+      isResumed,
+      positions: answered.map(({ member, status }) => ({
+        id: member.id,
+        gtid: status.gtidCurrentPosition,
+      })),
+    },
+    'the most advanced replica takes over',
+  );
+  throwIfAborted(ctx.signal);
+  if (!isResumed) await callMember(ctx, elected, 'stop_replication', () => ({}));
+
+  const followerFaults = new Map<string, string>();
+  const followers = answered
+    .filter(({ member }) => member.id !== elected.id)
+    .map(({ member }) => member);
+  for (const follower of followers) {
+    throwIfAborted(ctx.signal);
+    try {
+      await attachToSource(ctx, follower, elected, { kind: 'continue' });
+    } catch (error) {
+      if (!(error instanceof OperationFailure)) throw error;
+      followerFaults.set(follower.id, error.fault.message);
+    }
+  }
+  await dropReplicationAccount(ctx, elected, elected.id);
+
+  const stragglers = replicas.filter(
+    (replica) => !answered.some(({ member }) => member.id === replica.id),
+  );
+  const now = new Date();
+  await ctx.prisma.$transaction([
+    ctx.prisma.instance.update({
+      where: { id: elected.id },
+      data: {
+        replicaOfId: null,
+        ...NOT_REPLICATING,
+        taskStatus: 'NONE',
+        faultMessage: null,
+        faultDetails: null,
+        faultAt: null,
+      },
+    }),
+    ...followers.map((follower) =>
+      ctx.prisma.instance.update({
+        where: { id: follower.id },
+        data: {
+          replicaOfId: elected.id,
+          taskStatus: 'NONE',
+          ...(followerFaults.has(follower.id)
+            ? { faultMessage: followerFaults.get(follower.id)!.slice(0, 2000), faultAt: now }
+            : { faultMessage: null, faultDetails: null, faultAt: null }),
+        },
+      }),
+    ),
+    ctx.prisma.instance.updateMany({
+      where: { id: { in: stragglers.map((straggler) => straggler.id) }, taskStatus: 'EJECTING' },
+      data: {
+        taskStatus: 'NONE',
+        faultMessage: `Its source ${old.name} was ejected and ${elected.name} took over, but this replica did not answer and still follows ${old.name}: detach or delete it.`,
+        faultAt: now,
+      },
+    }),
+    ctx.prisma.instance.update({
+      where: { id: old.id },
+      data: {
+        taskStatus: 'NONE',
+        faultMessage: `Ejected as the source: ${elected.name} took over and the other replicas follow it. If this server comes back it is no longer part of the replication set (it may hold transactions the others never received): delete it, or keep it as a standalone instance.`,
+        faultAt: now,
+      },
+    }),
+  ]);
+  for (const id of [old.id, ...replicas.map((replica) => replica.id)]) {
+    await ctx.publisher.publish({
+      type: 'instance.changed',
+      projectId: old.projectId,
+      instanceId: id,
+    });
+  }
+  ctx.logger.info(
+    {
+      electedId: elected.id,
+      followers: followers.length,
+      broken: followerFaults.size,
+      stragglers: stragglers.length,
+    },
+    'source ejected',
+  );
+  return { outcome: 'done' };
+}
+
+/** An eject that failed for good: every task ends, the fault on the old source (ejecting again starts over). */
+async function recordFailure(
+  ctx: Omit<OperationContext, 'signal'>,
+  instanceId: string,
+  fault: Fault,
+): Promise<void> {
+  const step: StepContext = ctx;
+  const old = await loadMember(step, instanceId);
+  if (!old) return;
+  const replicas = await replicasOf(step, old.id, 'EJECTING');
+  await endTask(step, [old.id], 'EJECTING', {
+    message: `The eject failed: ${fault.message} Eject again to retry.`.slice(0, 2000),
+    details: fault.details,
+  });
+  await endTask(
+    step,
+    replicas.map((replica) => replica.id),
+    'EJECTING',
+    undefined,
+  );
+  ctx.logger.warn({ fault: fault.message }, 'eject failed');
+}
+
+export const ejectSourceOperation: Operation<ReplicaEjectJob> = { run, recordFailure };
