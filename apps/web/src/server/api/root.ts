@@ -10,6 +10,7 @@ import { databaseUserRouter } from './routers/database-user';
 import { instanceRouter } from './routers/instance';
 import { projectRouter } from './routers/project';
 import { quotaRouter } from './routers/quota';
+import { replicaRouter } from './routers/replica';
 import { rootAccessRouter } from './routers/root-access';
 import { viewerRouter } from './routers/viewer';
 import { createCallerFactory, createTRPCRouter } from './trpc';
@@ -20,6 +21,7 @@ export const appRouter = createTRPCRouter({
   catalog: catalogRouter,
   instance: instanceRouter,
   backup: backupRouter,
+  replica: replicaRouter,
   database: databaseRouter,
   databaseUser: databaseUserRouter,
   rootAccess: rootAccessRouter,

@@ -216,6 +216,15 @@ export async function deleteBackup(
       'This backup is being made; delete it once it has completed or failed',
     );
   }
+  const restoring = await ctx.db.instance.count({
+    where: { restoredFromBackupId: backupId, taskStatus: 'BUILDING', deletedAt: null },
+  });
+  if (restoring > 0) {
+    throw new AppError(
+      'CONFLICT',
+      'An instance is being restored from this backup (replicas are built from their snapshot); delete it once that is done',
+    );
+  }
   const dependents = await dependentsOf(ctx.db, backupId);
   if (dependents.length > 0 && !includeDependents) {
     throw new AppError(

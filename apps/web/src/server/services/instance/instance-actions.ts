@@ -47,10 +47,19 @@ export async function restartInstance(ctx: ActionContext, instanceId: string): P
 
 /**
  * Deletes an instance: the task becomes DELETING (whatever was under way stops at its next
- * step) and the taskmanager removes the server, its files and the row.
+ * step) and the taskmanager removes the server, its files and the row. A source with replicas
+ * is refused.
  */
 export async function deleteInstance(ctx: ActionContext, instanceId: string): Promise<InstanceView> {
-  await getInstance(ctx, instanceId);
+  const instance = await getInstance(ctx, instanceId);
+  // A source goes after its replicas (Trove refuses too): they would be left following nothing.
+  if (instance.replication.replicaCount > 0) {
+    const count = instance.replication.replicaCount;
+    throw new AppError(
+      'CONFLICT',
+      `${instance.name} has ${count} replica${count === 1 ? '' : 's'}: promote one, or detach or delete ${count === 1 ? 'it' : 'them'}, first (eject the source if it is gone)`,
+    );
+  }
   await ctx.db.instance.updateMany({ where: { id: instanceId, deletedAt: null }, data: { taskStatus: 'DELETING' } });
   try {
     await enqueueTaskmanagerJob('instance.delete', instanceId, { instanceId });

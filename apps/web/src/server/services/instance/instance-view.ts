@@ -1,6 +1,14 @@
 import 'server-only';
 
-import { deriveDisplayStatus, displayStatusSchema, serviceStatusSchema, taskStatusSchema } from '@coffer/contracts';
+import {
+  deriveDisplayStatus,
+  displayStatusSchema,
+  replicationStateSchema,
+  replicationStatusSchema,
+  replicationStrategySchema,
+  serviceStatusSchema,
+  taskStatusSchema,
+} from '@coffer/contracts';
 import { z } from 'zod';
 
 import { env } from '~/env';
@@ -21,9 +29,41 @@ export const instanceSelect = {
   lastHeartbeatAt: true,
   createdAt: true,
   updatedAt: true,
+  replicaOfId: true,
+  replicaOf: { select: { id: true, name: true } },
+  replicationState: true,
+  replicationLagSeconds: true,
+  replicationError: true,
+  replicationStatus: true,
+  _count: { select: { replicas: { where: { deletedAt: null } } } },
   flavor: { select: { id: true, name: true, vcpus: true, ramMb: true } },
-  datastoreVersion: { select: { id: true, name: true, version: true, datastore: { select: { name: true } } } },
+  datastoreVersion: { select: { id: true, name: true, version: true, replicationStrategy: true, datastore: { select: { name: true } } } },
 } as const;
+
+/**
+ * An instance's place in replication (Trove's replica_of / replicas). A broken replica keeps
+ * serving reads, so its status stays ACTIVE: `state` BROKEN, with the server's `error`, is
+ * what says it is broken (the console shows both).
+ */
+export const replicationViewSchema = z.object({
+  /** SOURCE: has replicas; REPLICA: replicates from `source`; NONE: standalone. */
+  role: z.enum(['SOURCE', 'REPLICA', 'NONE']),
+  source: z.object({ id: z.string(), name: z.string() }).nullable(),
+  replicaCount: z.number(),
+  /** As the replica's heartbeats report it (null for a source or a standalone instance). */
+  state: replicationStateSchema.nullable(),
+  /** Seconds behind its source (Seconds_Behind_Master), while both threads run. */
+  lagSeconds: z.number().nullable(),
+  error: z.string().nullable(),
+  /** How it is attached now: by GTID, or by binlog file and position. */
+  mode: z.enum(['GTID', 'BINLOG']).nullable(),
+  /** The server's @@gtid_current_pos as last reported. */
+  gtidPosition: z.string().nullable(),
+  isReadOnly: z.boolean().nullable(),
+  /** How new replicas of this datastore version are attached. */
+  strategy: replicationStrategySchema,
+});
+export type ReplicationView = z.infer<typeof replicationViewSchema>;
 
 export const instanceViewSchema = z.object({
   id: z.string(),
@@ -44,6 +84,7 @@ export const instanceViewSchema = z.object({
   updatedAt: z.date(),
   flavor: z.object({ id: z.string(), name: z.string(), vcpus: z.number(), ramMb: z.number() }),
   datastore: z.object({ name: z.string(), version: z.string(), versionName: z.string() }),
+  replication: replicationViewSchema,
 });
 export type InstanceView = z.infer<typeof instanceViewSchema>;
 
@@ -62,15 +103,57 @@ interface InstanceRow {
   lastHeartbeatAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  replicaOfId: string | null;
+  replicaOf: { id: string; name: string } | null;
+  replicationState: z.infer<typeof replicationStateSchema> | null;
+  replicationLagSeconds: number | null;
+  replicationError: string | null;
+  replicationStatus: unknown;
+  _count: { replicas: number };
   flavor: { id: string; name: string; vcpus: number; ramMb: number };
-  datastoreVersion: { id: string; name: string; version: string; datastore: { name: string } };
+  datastoreVersion: {
+    id: string;
+    name: string;
+    version: string;
+    replicationStrategy: z.infer<typeof replicationStrategySchema>;
+    datastore: { name: string };
+  };
+}
+
+function toReplicationView(row: InstanceRow): ReplicationView {
+  const report = replicationStatusSchema.safeParse(row.replicationStatus);
+  const status = report.success ? report.data : null;
+  const isReplica = row.replicaOfId !== null;
+  return {
+    role: isReplica ? 'REPLICA' : row._count.replicas > 0 ? 'SOURCE' : 'NONE',
+    source: row.replicaOf,
+    replicaCount: row._count.replicas,
+    state: isReplica ? row.replicationState : null,
+    lagSeconds: isReplica ? row.replicationLagSeconds : null,
+    error: isReplica ? row.replicationError : null,
+    mode: isReplica && status?.replica ? (status.replica.usingGtid === 'NO' ? 'BINLOG' : 'GTID') : null,
+    gtidPosition: status ? status.gtidCurrentPosition : null,
+    isReadOnly: status ? status.isReadOnly : null,
+    strategy: row.datastoreVersion.replicationStrategy,
+  };
 }
 
 /** A row as users see it: with the one derived status. */
 export function toInstanceView(row: InstanceRow, now = new Date()): InstanceView {
-  const { datastoreVersion, ...rest } = row;
+  const {
+    datastoreVersion,
+    replicaOfId: _replicaOfId,
+    replicaOf: _replicaOf,
+    replicationState: _state,
+    replicationLagSeconds: _lag,
+    replicationError: _error,
+    replicationStatus: _status,
+    _count,
+    ...rest
+  } = row;
   return {
     ...rest,
+    replication: toReplicationView(row),
     status: deriveDisplayStatus({
       taskStatus: row.taskStatus,
       serviceStatus: row.serviceStatus,
