@@ -5,6 +5,7 @@ import { Plus, Server } from 'lucide-react';
 import Link from 'next/link';
 
 import { StatusBadge } from '~/components/instance/status-badge';
+import { ReplicationStateBadge } from '~/components/replication/replication-state';
 import { useLiveInstances } from '~/components/instance/use-live-instances';
 import { buttonVariants } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
@@ -12,6 +13,23 @@ import { EmptyState, PageHeader } from '~/components/ui/page';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
 import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
+
+/** Sources (and standalone instances) in the API's order, each followed by its replicas. */
+function withReplicasUnderSources<T extends { id: string; name: string; replication: { source: { id: string } | null } }>(
+  instances: T[],
+): Array<{ instance: T; isUnderSource: boolean }> {
+  const ids = new Set(instances.map((instance) => instance.id));
+  const rows: Array<{ instance: T; isUnderSource: boolean }> = [];
+  for (const instance of instances) {
+    const sourceId = instance.replication.source?.id;
+    if (sourceId && ids.has(sourceId)) continue;
+    rows.push({ instance, isUnderSource: false });
+    const replicas = instances.filter((candidate) => candidate.replication.source?.id === instance.id);
+    replicas.sort((a, b) => a.name.localeCompare(b.name));
+    for (const replica of replicas) rows.push({ instance: replica, isUnderSource: true });
+  }
+  return rows;
+}
 
 export function InstanceList({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
@@ -53,6 +71,7 @@ export function InstanceList({ projectId }: { projectId: string }) {
               <tr>
                 <TH>Name</TH>
                 <TH>Status</TH>
+                <TH>Replication</TH>
                 <TH>Flavor</TH>
                 <TH>Datastore</TH>
                 <TH>Endpoint</TH>
@@ -60,15 +79,38 @@ export function InstanceList({ projectId }: { projectId: string }) {
               </tr>
             </THead>
             <TBody>
-              {instances.data.map((instance) => (
-                <TR key={instance.id}>
-                  <TD>
+              {withReplicasUnderSources(instances.data).map(({ instance, isUnderSource }) => (
+                <TR key={instance.id} data-instance-id={instance.id}>
+                  <TD className={isUnderSource ? 'pl-10' : undefined}>
+                    {isUnderSource ? (
+                      <span className="mr-1.5 text-zinc-400" aria-hidden="true">
+                        ↳
+                      </span>
+                    ) : null}
                     <Link href={`/p/${projectId}/instances/${instance.id}`} className="font-medium text-zinc-900 hover:text-accent-700">
                       {instance.name}
                     </Link>
                   </TD>
                   <TD>
                     <StatusBadge status={instance.status} />
+                  </TD>
+                  <TD>
+                    {instance.replication.role === 'REPLICA' ? (
+                      <span className="flex flex-wrap items-center gap-1.5">
+                        {instance.status === 'BUILD' ? (
+                          <span className="text-zinc-500">replica, being built</span>
+                        ) : (
+                          <ReplicationStateBadge state={instance.replication.state} lagSeconds={instance.replication.lagSeconds} />
+                        )}
+                        {isUnderSource ? null : <span className="text-xs text-zinc-500">of {instance.replication.source?.name}</span>}
+                      </span>
+                    ) : instance.replication.role === 'SOURCE' ? (
+                      <span className="text-zinc-600">
+                        source · {instance.replication.replicaCount} replica{instance.replication.replicaCount === 1 ? '' : 's'}
+                      </span>
+                    ) : (
+                      <span className="text-zinc-400">—</span>
+                    )}
                   </TD>
                   <TD>
                     {instance.flavor.name} · {instance.volumeSizeGb} GB

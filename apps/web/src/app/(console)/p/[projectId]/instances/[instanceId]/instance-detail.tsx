@@ -9,10 +9,13 @@ import { useState } from 'react';
 
 import { DatabasesPanel } from '~/components/instance/databases-panel';
 import { InstanceBackupsPanel } from '~/components/backup/instance-backups-panel';
+import { ReplicationPanel } from '~/components/replication/replication-panel';
+import { ReplicationStateBadge } from '~/components/replication/replication-state';
 import { RootPanel } from '~/components/instance/root-panel';
 import { StatusBadge } from '~/components/instance/status-badge';
 import { useLiveInstances } from '~/components/instance/use-live-instances';
 import { UsersPanel } from '~/components/instance/users-panel';
+import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
 import { ConfirmDialog } from '~/components/ui/dialog';
@@ -30,6 +33,9 @@ const STATUS_TEXT: Partial<Record<DisplayStatus, string>> = {
   BUILD: 'Creating the server, its databases and users…',
   REBOOT: 'Restarting the database server…',
   BACKUP: 'Making a backup (the database stays available)…',
+  PROMOTE: 'Promoting a replica to source: writes pause for the switch…',
+  EJECT: 'Ejecting the source: its most advanced replica takes over…',
+  DETACH: 'Detaching the replica: it becomes a standalone instance…',
   DELETING: 'Deleting the server and its data…',
   SHUTDOWN: 'The database server is not running, or its guest stopped reporting.',
 };
@@ -118,6 +124,14 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
               ['Created', formatDateTime(data.createdAt)],
               ['Last heartbeat', data.lastHeartbeatAt ? formatDateTime(data.lastHeartbeatAt) : 'none yet'],
               ['Guest agent', data.guestVersion ?? '—'],
+              [
+                'Replication',
+                data.replication.role === 'REPLICA'
+                  ? `replica of ${data.replication.source?.name ?? '—'}`
+                  : data.replication.role === 'SOURCE'
+                    ? `source of ${data.replication.replicaCount} replica${data.replication.replicaCount === 1 ? '' : 's'}`
+                    : 'none',
+              ],
               ['ID', data.id],
             ].map(([label, value]) => (
               <div key={label} className="flex justify-between gap-4">
@@ -142,6 +156,10 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
           <span className="flex items-center gap-3">
             {data.name}
             <StatusBadge status={data.status} />
+            {data.replication.role === 'REPLICA' ? <Badge tone="accent">Replica</Badge> : null}
+            {data.replication.role === 'REPLICA' && data.status === 'ACTIVE' ? (
+              <ReplicationStateBadge state={data.replication.state} lagSeconds={data.replication.lagSeconds} />
+            ) : null}
           </span>
         }
         description={STATUS_TEXT[data.status] ?? `${data.datastore.name === 'mariadb' ? 'MariaDB' : data.datastore.name} ${data.datastore.version}`}
@@ -169,6 +187,15 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
         <p role="alert" className="mb-4 text-sm text-red-600">
           {describeError(restart.error).message}
         </p>
+      ) : null}
+      {data.replication.state === 'BROKEN' && data.status === 'ACTIVE' ? (
+        <div role="alert" className="mb-6 flex gap-3 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+          <CircleX className="mt-0.5 size-5 shrink-0" aria-hidden="true" />
+          <div>
+            <p className="font-medium">Replication is broken: this replica still serves reads, but no longer follows {data.replication.source?.name}</p>
+            <p className="mt-1 break-words font-mono text-xs">{data.replication.error}</p>
+          </div>
+        </div>
       ) : null}
       {data.status === 'ERROR' ? (
         <div role="alert" className="mb-6 flex gap-3 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
@@ -202,6 +229,11 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
             content: <RootPanel projectId={projectId} instanceId={instanceId} status={data.status} canWrite={!!canWrite} />,
           },
           {
+            value: 'replication',
+            label: 'Replication',
+            content: <ReplicationPanel projectId={projectId} instance={data} canWrite={!!canWrite} />,
+          },
+          {
             value: 'backups',
             label: 'Backups',
             content: <InstanceBackupsPanel projectId={projectId} instanceId={instanceId} status={data.status} canWrite={!!canWrite} />,
@@ -216,7 +248,11 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
           remove.reset();
         }}
         title={`Delete ${data.name}?`}
-        description="The server, its databases and all data on its volume are removed. This cannot be undone."
+        description={
+          data.replication.role === 'REPLICA'
+            ? `This replica's server and its volume are removed; its source ${data.replication.source?.name ?? ''} is not touched. This cannot be undone.`
+            : 'The server, its databases and all data on its volume are removed. This cannot be undone.'
+        }
         confirmLabel="Delete instance"
         isPending={remove.isPending}
         error={remove.error ? describeError(remove.error).message : null}

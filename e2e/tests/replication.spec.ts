@@ -1,0 +1,143 @@
+import { expect, test, type Page } from '@playwright/test';
+import mysql from 'mysql2/promise';
+
+import { createProject, signUp, uniqueEmail } from './helpers';
+
+/** The instance's address, read from its connection command on the Overview tab. */
+async function addressOf(page: Page): Promise<{ host: string; port: number }> {
+  await page.getByRole('tab', { name: 'Overview' }).click();
+  const command = (await page.getByLabel('Connection command').textContent()) ?? '';
+  const match = /-h (\S+) -P (\d+)/.exec(command);
+  expect(match, command).not.toBeNull();
+  return { host: match![1]!, port: Number(match![2]) };
+}
+
+test('create a replica by clicking, see it replicate under its source, detach it into a writable instance', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await signUp(page, { name: 'Ada', email: uniqueEmail('ada'), password: 'replica-owner-pw-1' });
+  await createProject(page, 'Shop');
+
+  // A source with some data.
+  await page.getByRole('link', { name: 'Create instance' }).click();
+  await page.getByLabel('Instance name').fill('shop-db');
+  await page.getByLabel('Database name').fill('shop');
+  await page.getByLabel('User name').fill('shop_app');
+  const password = await page.getByRole('textbox', { name: 'Password' }).inputValue();
+  await page.getByRole('button', { name: 'Create instance' }).click();
+  const status = page.getByRole('heading', { name: /shop-db/ }).locator('[data-status]');
+  await expect(status).toHaveAttribute('data-status', 'ACTIVE', { timeout: 90_000 });
+  const sourcePage = page.url();
+  const source = await addressOf(page);
+  const writer = await mysql.createConnection({
+    ...source,
+    user: 'shop_app',
+    password,
+    database: 'shop',
+  });
+  await writer.query('CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(40))');
+  await writer.query("INSERT INTO orders VALUES (1, 'teapot')");
+
+  // Create a replica from the Replication tab, after reading what will happen.
+  await page.getByRole('tab', { name: 'Replication' }).click();
+  await expect(page.getByRole('heading', { name: 'No replicas' })).toBeVisible();
+  await page.getByRole('button', { name: 'Create replica' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Create replicas of shop-db' });
+  await expect(dialog).toContainText('takes a snapshot of shop-db');
+  await expect(dialog).toContainText('read-only');
+  await expect(dialog.getByLabel('Number of replicas')).toHaveValue('1');
+  await dialog.getByRole('button', { name: 'Create replica' }).click();
+  await expect(dialog).toBeHidden();
+
+  // Listed under its source, live: BUILD, then ACTIVE and replicating, in sync.
+  const replicaRow = page.getByRole('row', { name: /shop-db-replica/ });
+  await expect(replicaRow).toBeVisible();
+  await expect(replicaRow.locator('[data-status]')).toHaveAttribute('data-status', 'ACTIVE', {
+    timeout: 120_000,
+  });
+  await expect(replicaRow.locator('[data-replication-state]')).toHaveAttribute(
+    'data-replication-state',
+    'REPLICATING',
+    {
+      timeout: 30_000,
+    },
+  );
+  await expect(replicaRow).toContainText('in sync');
+  await expect(replicaRow).toContainText('GTID');
+
+  // The project's instance list shows it right under its source, with its state and lag.
+  await page.getByRole('link', { name: 'Instances' }).first().click();
+  const listed = page.getByRole('table', { name: 'Instances' }).getByRole('row');
+  await expect(listed.nth(1)).toContainText('shop-db');
+  await expect(listed.nth(1)).toContainText('source · 1 replica');
+  await expect(listed.nth(2)).toContainText('shop-db-replica');
+  await expect(listed.nth(2).locator('[data-replication-state]')).toHaveAttribute(
+    'data-replication-state',
+    'REPLICATING',
+  );
+
+  // What the source writes reaches the replica; the replica refuses the tenant's writes.
+  await listed.nth(2).getByRole('link', { name: 'shop-db-replica' }).click();
+  await expect(
+    page.getByRole('heading', { name: /shop-db-replica/ }).locator('[data-status]'),
+  ).toHaveAttribute('data-status', 'ACTIVE');
+  const replica = await addressOf(page);
+  await writer.query("INSERT INTO orders VALUES (2, 'kettle')");
+  const reader = await mysql.createConnection({
+    ...replica,
+    user: 'shop_app',
+    password,
+    database: 'shop',
+  });
+  await expect
+    .poll(
+      async () =>
+        ((await reader.query('SELECT COUNT(*) AS n FROM orders'))[0] as Array<{ n: number }>)[0]!.n,
+      { timeout: 30_000 },
+    )
+    .toBe(2);
+  await expect(reader.query("INSERT INTO orders VALUES (3, 'cup')")).rejects.toThrow(
+    /read-only|read_only/,
+  );
+  await page.getByRole('tab', { name: 'Replication' }).click();
+  await expect(page.getByText('Read-only replica')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'shop-db', exact: true })).toBeVisible();
+
+  // Detach it from its source's Replication tab, after the confirmation says what happens.
+  await page.goto(sourcePage);
+  await page.getByRole('tab', { name: 'Replication' }).click();
+  await page.getByRole('button', { name: 'Detach shop-db-replica' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Detach shop-db-replica?' });
+  await expect(confirm).toContainText('stops replicating from shop-db for good');
+  await confirm.getByRole('button', { name: 'Detach replica' }).click();
+  await expect(page.getByRole('heading', { name: 'No replicas' })).toBeVisible({ timeout: 60_000 });
+
+  // Now it takes writes, and it no longer follows: the same key written on both is no conflict.
+  await expect
+    .poll(
+      async () =>
+        reader.query("INSERT INTO orders VALUES (3, 'cup')").then(
+          () => 'written',
+          (error: Error) => error.message,
+        ),
+      { timeout: 30_000 },
+    )
+    .toBe('written');
+  const [readOnly] = await reader.query('SELECT @@GLOBAL.read_only AS ro');
+  expect((readOnly as Array<{ ro: number }>)[0]!.ro).toBe(0);
+  await writer.query("INSERT INTO orders VALUES (4, 'saucer')");
+  await reader.query("INSERT INTO orders VALUES (4, 'mug')");
+  const [rows] = await reader.query('SELECT id, item FROM orders ORDER BY id');
+  expect(rows).toEqual([
+    { id: 1, item: 'teapot' },
+    { id: 2, item: 'kettle' },
+    { id: 3, item: 'cup' },
+    { id: 4, item: 'mug' },
+  ]);
+  await page.getByRole('link', { name: 'Instances' }).first().click();
+  await expect(page.getByRole('row', { name: /shop-db-replica/ })).not.toContainText('REPLICATING');
+  await expect(page.getByRole('row', { name: /shop-db / })).not.toContainText('source ·');
+  await reader.end();
+  await writer.end();
+});
