@@ -79,15 +79,20 @@ export async function createInstance(
     throw fieldError('volumeSizeGb', `Volume size must be at most ${env.COFFER_MAX_VOLUME_GB} GB`);
   }
 
-  let row;
+  let outcome;
   try {
     // The quota check, the name check and the insert in one transaction, with the project
     // locked: concurrent creates take turns, so neither the quota nor a name can be taken twice.
-    row = await ctx.db.$transaction(async (tx) => {
+    outcome = await ctx.db.$transaction(async (tx) => {
       await assertQuota(tx, ctx.projectId, { instances: 1, volumeGb: input.volumeSizeGb }, { fields: { volumeGb: 'volumeSizeGb' } });
+      // Under the lock: a submit of the same request that went first is the answer to this one.
+      if (input.requestId) {
+        const earlier = await tx.instance.findFirst({ where: { createRequestId: input.requestId }, select: instanceSelect });
+        if (earlier) return { row: earlier, isNew: false };
+      }
       const clash = await tx.instance.findFirst({ where: { name: input.name, deletedAt: null }, select: { id: true } });
       if (clash) throw fieldError('name', 'An instance with this name already exists in the project', 'CONFLICT');
-      return tx.instance.create({
+      const created = await tx.instance.create({
         data: {
           projectId: ctx.projectId,
           name: input.name,
@@ -101,6 +106,7 @@ export async function createInstance(
         },
         select: instanceSelect,
       });
+      return { row: created, isNew: true };
     }, QUOTA_TRANSACTION);
   } catch (error) {
     // Two submits with one request id raced: the first one's instance is the answer to both.
@@ -110,6 +116,8 @@ export async function createInstance(
     }
     throw error;
   }
+  const { row } = outcome;
+  if (!outcome.isNew) return toInstanceView(row);
 
   const key = jobPayloadKey(env.COFFER_MASTER_KEY);
   try {
