@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+
+import { describe, expect, it } from 'vitest';
+
+import { loadWorkerEnv, WorkerEnvError } from '../env';
+import { buildSettings } from '../settings';
+
+/** The object store for backups is checked at boot, with every wrong setting named. */
+
+const base = { COFFER_MASTER_KEY: randomBytes(32).toString('base64'), COFFER_DATA_DIR: '/var/lib/coffer' };
+
+describe('backup settings', () => {
+  it('default to a local directory under the data dir', () => {
+    const settings = buildSettings(loadWorkerEnv(base));
+    expect(settings.backupStore).toEqual({ kind: 'local', root: '/var/lib/coffer/backups' });
+    expect(settings.backupChunkBytes).toBe(8 * 1024 * 1024);
+    expect(settings.backupUploadConcurrency).toBe(4);
+    expect(settings.backupZstdLevel).toBe(2);
+  });
+
+  it('take a directory of their own, which must be absolute', () => {
+    expect(buildSettings(loadWorkerEnv({ ...base, COFFER_BACKUP_DIR: '/srv/backups' })).backupStore).toEqual({ kind: 'local', root: '/srv/backups' });
+    expect(() => loadWorkerEnv({ ...base, COFFER_BACKUP_DIR: 'backups' })).toThrow(/COFFER_BACKUP_DIR: must be an absolute path/);
+  });
+
+  it('name every missing Swift setting', () => {
+    let error: unknown;
+    try {
+      loadWorkerEnv({ ...base, COFFER_BACKUP_STORE: 'swift' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(WorkerEnvError);
+    for (const name of ['COFFER_SWIFT_AUTH_URL', 'COFFER_SWIFT_USER', 'COFFER_SWIFT_KEY']) expect(String(error)).toContain(name);
+    expect(() => loadWorkerEnv({ ...base, COFFER_BACKUP_STORE: 's3' })).toThrow(/COFFER_BACKUP_STORE/);
+    expect(() => loadWorkerEnv({ ...base, COFFER_BACKUP_CHUNK_MB: 0 })).toThrow(/COFFER_BACKUP_CHUNK_MB/);
+  });
+
+  it('build a Swift store from its settings', () => {
+    const settings = buildSettings(
+      loadWorkerEnv({
+        ...base,
+        COFFER_BACKUP_STORE: 'swift',
+        COFFER_SWIFT_AUTH_URL: 'http://swift.example:8080/auth/v1.0',
+        COFFER_SWIFT_USER: 'coffer:backup',
+        COFFER_SWIFT_KEY: 'secret',
+      }),
+    );
+    expect(settings.backupStore).toEqual({
+      kind: 'swift',
+      authUrl: 'http://swift.example:8080/auth/v1.0',
+      user: 'coffer:backup',
+      key: 'secret',
+      container: 'coffer-backups',
+    });
+  });
+});
