@@ -358,6 +358,9 @@ async function main() {
     await untilDeleted(restored.id);
   }
 
+  if (process.env.BENCH_KEEP_LOGS) {
+    copyFileSync(join(instanceDir, 'log', 'guest.log'), join(process.env.BENCH_KEEP_LOGS, 'source-guest.log'));
+  }
   await caller.instance.delete({ projectId: project.id, instanceId: source.id });
   await untilDeleted(source.id);
   worker.kill('SIGTERM');
