@@ -42,7 +42,7 @@ async function startWorkerProcess(): Promise<ChildProcess> {
       env: {
         ...process.env,
         COFFER_DATA_DIR: instancesDir,
-        COFFER_INSTANCE_PORT_RANGE: '37600-37699',
+        COFFER_INSTANCE_PORT_RANGE: '27600-27699',
         COFFER_BACKUP_CHUNK_MB: String(CHUNK_MB),
         COFFER_BACKUP_UPLOAD_CONCURRENCY: String(UPLOAD_CONCURRENCY),
         COFFER_BACKUP_ZSTD_LEVEL: String(ZSTD_LEVEL),
@@ -297,7 +297,7 @@ async function main() {
         '--no-defaults',
         '--user=mysql',
         `--datadir=${datadir}`,
-        `--port=${37690 + index}`,
+        `--port=${27690 + index}`,
         '--bind-address=127.0.0.1',
         `--socket=${restoreSocket}`,
         `--pid-file=${join(target, 'mysqld.pid')}`,

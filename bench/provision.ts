@@ -28,7 +28,7 @@ const bareDir = join(benchDir, 'bare');
 async function startWorkerProcess(): Promise<ChildProcess> {
   const worker = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], {
     cwd: root,
-    env: { ...process.env, COFFER_DATA_DIR: instancesDir, COFFER_INSTANCE_PORT_RANGE: '37100-37199', LOG_LEVEL: 'info' },
+    env: { ...process.env, COFFER_DATA_DIR: instancesDir, COFFER_INSTANCE_PORT_RANGE: '27100-27199', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolveStarted, rejectStarted) => {
@@ -98,7 +98,7 @@ async function main() {
   const bareMs: number[] = [];
   const cofferMs: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    const bare = await provisionBare(join(bareDir, `seq-${run}`), 37300 + run);
+    const bare = await provisionBare(join(bareDir, `seq-${run}`), 27300 + run);
     bareMs.push(bare.ms);
     await destroyBare(bare.server);
     const coffer = await createUntilActive(`bench-seq-${run}`);
@@ -109,7 +109,7 @@ async function main() {
   // 2. Many at once.
   const bareStarted = now();
   const bareServers: BareServer[] = (
-    await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => provisionBare(join(bareDir, `par-${i}`), 37400 + i)))
+    await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => provisionBare(join(bareDir, `par-${i}`), 27400 + i)))
   ).map((result) => result.server);
   const bareConcurrentMs = now() - bareStarted;
   await Promise.all(bareServers.map((server) => destroyBare(server)));

@@ -40,7 +40,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   cleanUp(dataDir);
   const worker: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], {
     cwd: root,
-    env: { ...process.env, COFFER_DATA_DIR: dataDir, COFFER_INSTANCE_PORT_RANGE: process.env.COFFER_INSTANCE_PORT_RANGE ?? '36100-36199' },
+    env: { ...process.env, COFFER_DATA_DIR: dataDir, COFFER_INSTANCE_PORT_RANGE: process.env.COFFER_INSTANCE_PORT_RANGE ?? '26100-26199' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolveStarted, rejectStarted) => {

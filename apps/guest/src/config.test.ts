@@ -36,7 +36,7 @@ function configDir(
     conductorStream: 'conductor',
     guestSecret: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==',
     datastore: {
-      port: 33100,
+      port: 23100,
       volumeDir: join(dir, 'data'),
       logDir: join(dir, 'log'),
       runDir: join(dir, 'run'),
@@ -76,7 +76,7 @@ describe('loadGuestConfig', () => {
   it('refuses a run dir too deep for a unix socket', () => {
     const deep = `/tmp/${'d'.repeat(100)}`;
     const dir = configDir({
-      datastore: { port: 33100, volumeDir: '/v', logDir: '/l', runDir: deep },
+      datastore: { port: 23100, volumeDir: '/v', logDir: '/l', runDir: deep },
     });
     expect(() => loadGuestConfig(dir)).toThrow(/longer than 107 bytes/);
   });

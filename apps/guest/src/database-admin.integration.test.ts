@@ -33,7 +33,7 @@ function password(): string {
 }
 
 describe('databases, users, access and root through the guest', () => {
-  const harness = new GuestHarness(1, { min: 39100, max: 39149 });
+  const harness = new GuestHarness(1, { min: 29100, max: 29149 });
   let instance: TestInstance;
   let port: number;
   let root: Connection;

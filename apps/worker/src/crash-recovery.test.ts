@@ -22,7 +22,7 @@ import {
 
 const ctx = new WorkerTestContext({
   name: 'crash-recovery',
-  portRange: { min: 34400, max: 34499 },
+  portRange: { min: 24400, max: 24499 },
 });
 const children: ChildWorker[] = [];
 

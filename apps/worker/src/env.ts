@@ -37,7 +37,7 @@ const positiveSeconds = z.coerce.number().positive();
 
 const portRange = z
   .string()
-  .regex(/^[0-9]+-[0-9]+$/, 'must look like 33100-33999')
+  .regex(/^[0-9]+-[0-9]+$/, 'must look like 23100-23999')
   .transform((value) => {
     const [min, max] = value.split('-').map(Number) as [number, number];
     return { min, max };

@@ -18,7 +18,7 @@ import {
  * web app makes it: a row in BUILDING and an `instance.create` job with sealed passwords.
  */
 
-const ctx = new WorkerTestContext({ name: 'lifecycle', portRange: { min: 34100, max: 34199 } });
+const ctx = new WorkerTestContext({ name: 'lifecycle', portRange: { min: 24100, max: 24199 } });
 
 beforeAll(async () => {
   await ctx.setUp();
@@ -73,7 +73,7 @@ describe('an instance, end to end', () => {
       computeServerId: instanceId,
       faultMessage: null,
     });
-    expect(built!.port).toBeGreaterThanOrEqual(34100);
+    expect(built!.port).toBeGreaterThanOrEqual(24100);
     expect(built!.guestSecretEnc).toMatch(/^v1\./);
     expect(built!.guestVersion).toBeTruthy();
     expect(await queryAsTenant(instanceId, userName, password, databaseName)).toEqual([

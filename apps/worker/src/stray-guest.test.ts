@@ -22,7 +22,7 @@ import { sealGuestSecret } from './guest-secret';
  * not two (the local provider adopts such a guest by its command line).
  */
 
-const ctx = new WorkerTestContext({ name: 'stray-guest', portRange: { min: 34600, max: 34699 } });
+const ctx = new WorkerTestContext({ name: 'stray-guest', portRange: { min: 24600, max: 24699 } });
 
 beforeAll(async () => {
   await ctx.setUp();
@@ -36,7 +36,7 @@ afterAll(async () => {
 describe('a create resumed after a crash between spawning the guest and recording its pid', () => {
   it('ends with one guest', async () => {
     const secret = generateGuestSecret();
-    const port = 34650;
+    const port = 24650;
     const row = await ctx.prisma.instance.create({
       data: {
         projectId: ctx.projectId,

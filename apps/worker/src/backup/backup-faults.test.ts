@@ -19,7 +19,7 @@ import {
  * interrupted, which changes nothing, and would refuse the stale job if it came back).
  */
 
-const ctx = new WorkerTestContext({ name: 'backup-faults', portRange: { min: 39225, max: 39249 } });
+const ctx = new WorkerTestContext({ name: 'backup-faults', portRange: { min: 29225, max: 29249 } });
 let storeRoot: string;
 let source: CreatedInstance;
 

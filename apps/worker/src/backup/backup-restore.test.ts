@@ -30,7 +30,7 @@ import {
 
 const ctx = new WorkerTestContext({
   name: 'backup-restore',
-  portRange: { min: 39200, max: 39224 },
+  portRange: { min: 29200, max: 29224 },
 });
 let storeRoot: string;
 let source: CreatedInstance;

@@ -18,7 +18,7 @@ import {
 
 const ctx = new WorkerTestContext({
   name: 'backup-schedules',
-  portRange: { min: 39275, max: 39299 },
+  portRange: { min: 29275, max: 29299 },
 });
 let source: CreatedInstance;
 let storeRoot: string;

@@ -23,7 +23,7 @@ import {
  * configured with COFFER_BACKUP_STORE=swift, guests writing and reading through tempauth.
  */
 
-const ctx = new WorkerTestContext({ name: 'backup-swift', portRange: { min: 39250, max: 39274 } });
+const ctx = new WorkerTestContext({ name: 'backup-swift', portRange: { min: 29250, max: 29274 } });
 let swift: SwiftServer;
 let source: CreatedInstance;
 const container = 'coffer-backups-test';

@@ -20,7 +20,7 @@ import { Conductor } from './conductor';
  * its write, so one whose write failed stays pending and is applied after recovery.
  */
 
-const ctx = new WorkerTestContext({ name: 'conductor', portRange: { min: 34500, max: 34599 } });
+const ctx = new WorkerTestContext({ name: 'conductor', portRange: { min: 24500, max: 24599 } });
 let subscriber: Redis;
 const events: ChangeEvent[] = [];
 const BASE_SENT_AT = Date.parse('2026-01-01T00:00:00Z');

@@ -30,7 +30,7 @@ import {
 
 const ctx = new WorkerTestContext({
   name: 'replication-binlog',
-  portRange: { min: 39425, max: 39449 },
+  portRange: { min: 29425, max: 29449 },
 });
 let tenant: CreatedInstance;
 let sourceId: string;

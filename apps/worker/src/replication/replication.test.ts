@@ -38,7 +38,7 @@ import {
  * replica detached.
  */
 
-const ctx = new WorkerTestContext({ name: 'replication', portRange: { min: 39400, max: 39424 } });
+const ctx = new WorkerTestContext({ name: 'replication', portRange: { min: 29400, max: 29424 } });
 let tenant: CreatedInstance;
 let sourceId: string;
 let replicaIds: string[];

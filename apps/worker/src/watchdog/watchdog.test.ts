@@ -14,7 +14,7 @@ import { Watchdog } from './watchdog';
 
 /** The watchdog's sweeps, run by hand with a clock of our choosing. */
 
-const ctx = new WorkerTestContext({ name: 'watchdog', portRange: { min: 34700, max: 34799 } });
+const ctx = new WorkerTestContext({ name: 'watchdog', portRange: { min: 24700, max: 24799 } });
 const GRACE_MS = 60_000;
 let watchdog: Watchdog;
 

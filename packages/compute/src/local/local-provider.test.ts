@@ -1,5 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +23,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { ComputeError, type ServerSpec } from '../provider';
 import { LocalComputeProvider } from './local-provider';
-import { allocatePort, canBindPort } from './port-allocator';
+import {
+  allocatePort,
+  canBindPort,
+  DEFAULT_PORT_RANGE,
+  overlapWithEphemeralPorts,
+} from './port-allocator';
 import { findProcesses, readCmdline, waitFor } from '@coffer/host';
 
 const FAKE_GUEST = resolve(fileURLToPath(new URL('../../test/fake-guest.mjs', import.meta.url)));
@@ -23,7 +36,7 @@ const baseDir = join(
   process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'),
   `compute-${randomBytes(4).toString('hex')}`,
 );
-const PORT_RANGE = { min: 34100 + Math.floor(Math.random() * 800), max: 34999 };
+const PORT_RANGE = { min: 24100 + Math.floor(Math.random() * 800), max: 24999 };
 
 function specFor(instanceId = randomUUID()): ServerSpec {
   const projectId = randomUUID();
@@ -285,5 +298,20 @@ describe('allocatePort', () => {
     await expect(allocatePort({ taken: new Set(), range: { min: 5, max: 4 } })).rejects.toThrow(
       /invalid port range/,
     );
+  });
+
+  it('tells when a range reaches into the ephemeral ports, and the default does not', () => {
+    const file = join(baseDir, 'ip_local_port_range');
+    mkdirSync(baseDir, { recursive: true });
+    writeFileSync(file, '32768\t60999\n');
+    expect(overlapWithEphemeralPorts(DEFAULT_PORT_RANGE, file)).toBeNull();
+    expect(overlapWithEphemeralPorts({ min: 32000, max: 33000 }, file)).toEqual({
+      min: 32768,
+      max: 33000,
+    });
+    expect(overlapWithEphemeralPorts({ min: 61000, max: 62000 }, file)).toBeNull();
+    expect(overlapWithEphemeralPorts({ min: 1, max: 2 }, join(baseDir, 'missing'))).toBeNull();
+    // This machine's own range, where it has one.
+    expect(overlapWithEphemeralPorts(DEFAULT_PORT_RANGE)).toBeNull();
   });
 });

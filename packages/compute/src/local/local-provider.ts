@@ -33,7 +33,12 @@ import {
 } from '../provider';
 import { writeFileAtomic } from '@coffer/host';
 import { KeyedMutex } from './keyed-mutex';
-import { allocatePort, DEFAULT_PORT_RANGE, type PortRange } from './port-allocator';
+import {
+  allocatePort,
+  DEFAULT_PORT_RANGE,
+  overlapWithEphemeralPorts,
+  type PortRange,
+} from './port-allocator';
 import { findProcesses, isOurProcess, readPidFile, terminateProcess } from '@coffer/host';
 
 /**
@@ -127,6 +132,13 @@ export class LocalComputeProvider implements ComputeProvider {
     this.portRange = options.portRange ?? DEFAULT_PORT_RANGE;
     this.logger = options.logger ?? silentLogger;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
+    const overlap = overlapWithEphemeralPorts(this.portRange);
+    if (overlap) {
+      this.logger.warn(
+        { portRange: this.portRange, ephemeral: overlap },
+        `instance ports ${overlap.min}-${overlap.max} lie in this machine's ephemeral port range (net.ipv4.ip_local_port_range): a server there may find its port taken by an outgoing connection; choose a range below it`,
+      );
+    }
   }
 
   async createServer(spec: ServerSpec): Promise<ServerInfo> {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 import { ComputeError } from '../provider';
@@ -7,8 +8,13 @@ export interface PortRange {
   max: number;
 }
 
-/** Coffer's default range for local database servers; 33060 (MySQL X protocol) is never handed out. */
-export const DEFAULT_PORT_RANGE: PortRange = { min: 33100, max: 33999 };
+/**
+ * Coffer's default range for local database servers; 33060 (MySQL X protocol) is never
+ * handed out. It lies below Linux's ephemeral range (32768–60999 by default), where the
+ * kernel picks the local ports of outgoing connections: a server there can find its port
+ * taken by some client's connection when it starts or restarts.
+ */
+export const DEFAULT_PORT_RANGE: PortRange = { min: 23100, max: 23999 };
 const NEVER_ALLOCATED = new Set([3306, 33060]);
 
 /** True when nothing listens on `port` at `host` right now (we could bind it). */
@@ -51,4 +57,25 @@ export async function allocatePort({
     if (await canBindPort(port, host)) return port;
   }
   throw new ComputeError(`no free port left in ${range.min}-${range.max}`);
+}
+
+/**
+ * The part of `range` inside this machine's ephemeral port range (where outgoing
+ * connections get their local ports), or null when they do not overlap or it cannot be read.
+ */
+export function overlapWithEphemeralPorts(
+  range: PortRange,
+  file = '/proc/sys/net/ipv4/ip_local_port_range',
+): PortRange | null {
+  let ephemeral: number[];
+  try {
+    ephemeral = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+  } catch {
+    return null;
+  }
+  const [low, high] = ephemeral;
+  if (!Number.isInteger(low) || !Number.isInteger(high)) return null;
+  const min = Math.max(range.min, low!);
+  const max = Math.min(range.max, high!);
+  return min <= max ? { min, max } : null;
 }

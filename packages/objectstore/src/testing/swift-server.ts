@@ -24,7 +24,7 @@ import { type ObjectStoreConfig } from '@coffer/contracts';
 const run = promisify(execFile);
 
 export interface SwiftServer {
-  /** The tempauth endpoint, e.g. http://127.0.0.1:39800/auth/v1.0. */
+  /** The tempauth endpoint, e.g. http://127.0.0.1:29800/auth/v1.0. */
   authUrl: string;
   user: string;
   key: string;
@@ -38,7 +38,7 @@ export interface SwiftServer {
 }
 
 export interface StartSwiftOptions {
-  /** Ports to choose from (five are needed). Default 39800–39899. */
+  /** Ports to choose from (five are needed). Default 29800–29899. */
   portRange?: { min: number; max: number };
   /** Where the temporary directory goes (tests pass their COFFER_TEST_DATA_DIR). Default: the system tmp. */
   parentDir?: string;
@@ -218,7 +218,7 @@ async function startOnce(options: StartSwiftOptions): Promise<SwiftServer> {
   for (const sub of ['etc', 'devices/sdb1', 'cache', 'log'])
     mkdirSync(join(dir, sub), { recursive: true });
   const [proxyPort, accountPort, containerPort, objectPort, memcachedPort] = await pickPorts(
-    options.portRange ?? { min: 39800, max: 39899 },
+    options.portRange ?? { min: 29800, max: 29899 },
     5,
   );
   const pids: number[] = [];

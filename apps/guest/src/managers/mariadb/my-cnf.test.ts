@@ -75,7 +75,7 @@ describe('renderMyCnf', () => {
   const base = {
     instanceId: 'd2024fa5-75af-4f8c-b4d1-efbad27bc7f4',
     resources: { memoryMb: 512, vcpus: 1 },
-    port: 33100,
+    port: 23100,
     bindAddress: '127.0.0.1',
     datadir: '/v/data',
     socket: '/r/mysqld.sock',
@@ -95,7 +95,7 @@ describe('renderMyCnf', () => {
       'log-error = /l/mariadb.err',
       // Temporary files on the instance's own volume, never the shared /tmp.
       'tmpdir = /v/tmp',
-      'port = 33100',
+      'port = 23100',
       'bind-address = 127.0.0.1',
       'skip-name-resolve',
       `server-id = ${0xd2024fa5 + 1}`,
@@ -168,7 +168,7 @@ describe('withReadOnly', () => {
   const input = {
     instanceId: 'd2024fa4-0000-4000-8000-000000000000',
     resources: { memoryMb: 512, vcpus: 1 },
-    port: 33100,
+    port: 23100,
     bindAddress: '127.0.0.1',
     datadir: '/v/data',
     socket: '/r/mysqld.sock',

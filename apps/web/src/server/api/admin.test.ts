@@ -33,7 +33,7 @@ beforeAll(async () => {
       REDIS_URL: process.env.REDIS_URL,
       COFFER_MASTER_KEY: process.env.COFFER_MASTER_KEY,
       COFFER_DATA_DIR: dataDir,
-      COFFER_INSTANCE_PORT_RANGE: '39300-39399',
+      COFFER_INSTANCE_PORT_RANGE: '29300-29399',
       LOG_LEVEL: 'silent',
     },
     names: { queuePrefix, eventsChannel: `test-admin-events-${suffix}`, keyPrefix: `test-admin-${suffix}` },
@@ -126,7 +126,7 @@ describe('all instances', () => {
       lastHeartbeatAt: beat,
       guestVersion: '0.1.0',
       host: '127.0.0.1',
-      port: 39399,
+      port: 29399,
       faultMessage: 'earlier trouble',
     });
     const listed = (await (await operatorCaller()).admin.instances()).find((i) => i.id === row.id);
@@ -137,7 +137,7 @@ describe('all instances', () => {
       status: 'SHUTDOWN', // silent for longer than the expiry
       guestVersion: '0.1.0',
       host: '127.0.0.1',
-      port: 39399,
+      port: 29399,
       faultMessage: 'earlier trouble',
     });
     expect(listed!.heartbeatAgeSeconds).toBeGreaterThanOrEqual(42);
