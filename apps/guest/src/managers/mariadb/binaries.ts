@@ -4,6 +4,8 @@ import { join } from 'node:path';
 export interface MariadbBinaries {
   mariadbd: string;
   installDb: string;
+  /** util-linux's taskset, to keep the install on one CPU (see install-cpu.ts); null without it. */
+  taskset: string | null;
 }
 
 export class MissingBinaryError extends Error {
@@ -28,6 +30,14 @@ function findExecutable(names: string[], dirs: string[]): string {
   throw new MissingBinaryError(names, dirs);
 }
 
+function findOptionalExecutable(name: string, dirs: string[]): string | null {
+  try {
+    return findExecutable([name], dirs);
+  } catch {
+    return null;
+  }
+}
+
 /** Finds the server and its installer: in `binDir` if given, then on PATH, then in the sbin dirs. */
 export function findMariadbBinaries({
   path,
@@ -46,5 +56,6 @@ export function findMariadbBinaries({
   return {
     mariadbd: findExecutable(['mariadbd', 'mysqld'], dirs),
     installDb: findExecutable(['mariadb-install-db', 'mysql_install_db'], dirs),
+    taskset: findOptionalExecutable('taskset', [...dirs, '/bin']),
   };
 }

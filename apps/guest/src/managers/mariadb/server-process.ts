@@ -15,8 +15,15 @@ import { join } from 'node:path';
 
 import { type Logger } from 'pino';
 
-import { isOurProcess, readPidFile, terminateProcess, waitFor, writeFileAtomic } from '@coffer/host';
+import {
+  isOurProcess,
+  readPidFile,
+  terminateProcess,
+  waitFor,
+  writeFileAtomic,
+} from '@coffer/host';
 import { type MariadbBinaries } from './binaries';
+import { chooseInstallCpu } from './install-cpu';
 import { type MariadbLayout } from './layout';
 import { pingServer, type PingResult } from './ping';
 import { type ServerAccount } from './server-account';
@@ -60,6 +67,13 @@ export interface MariadbServerOptions {
 
 const INSTALL_TIMEOUT_MS = 5 * 60_000;
 
+/** A number from a path, the same every time (which CPU an install runs on). */
+function seedOf(text: string): number {
+  let hash = 0;
+  for (const char of text) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return hash;
+}
+
 export class MariadbServer {
   private readonly layout: MariadbLayout;
   private readonly findBinaries: () => MariadbBinaries;
@@ -80,9 +94,18 @@ export class MariadbServer {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
   }
 
-  private binary(name: keyof MariadbBinaries): string {
+  private binary<K extends keyof MariadbBinaries>(name: K): MariadbBinaries[K] {
     this.binaries ??= this.findBinaries();
     return this.binaries[name];
+  }
+
+  /** mariadb-install-db with its arguments, kept on one CPU where that can be done (see install-cpu.ts). */
+  private installCommand(args: string[]): { command: string; args: string[]; cpu: number | null } {
+    const installDb = this.binary('installDb');
+    const taskset = this.binary('taskset');
+    const cpu = taskset ? chooseInstallCpu(seedOf(this.layout.volumeDir)) : null;
+    if (cpu === null || !taskset) return { command: installDb, args, cpu: null };
+    return { command: taskset, args: ['-c', String(cpu), installDb, ...args], cpu };
   }
 
   /** A server process is ours when it was started with our defaults file. */
@@ -137,10 +160,11 @@ export class MariadbServer {
     ];
     const startedAt = Date.now();
     const logOffset = fileSize(this.layout.logError);
+    const install = this.installCommand(args);
     const output = await new Promise<string>((resolve, reject) => {
       execFile(
-        this.binary('installDb'),
-        args,
+        install.command,
+        install.args,
         {
           env: { PATH: this.path },
           cwd: this.layout.volumeDir,
@@ -161,7 +185,7 @@ export class MariadbServer {
     if (account.owner) chownRecursive(this.layout.installDir, account.owner.uid, account.owner.gid);
     renameSync(this.layout.installDir, this.layout.datadir);
     this.logger.info(
-      { ms: Date.now() - startedAt, lines: output.split('\n').length },
+      { ms: Date.now() - startedAt, lines: output.split('\n').length, cpu: install.cpu },
       'datadir installed',
     );
     return 'installed';
