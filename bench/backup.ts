@@ -13,14 +13,13 @@
  * Run with `npm run bench:backup` (scripts/coffer.mjs prepares services and a database).
  * BENCH_DATA_MB (default 1024) sets the data size, BENCH_RUNS (default 3) the runs.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
-import { createPrismaClient } from '@coffer/db';
-import { createProject, createUserWithPassword } from '@coffer/db/factories';
 import mysql from 'mysql2/promise';
 
+import { agentConfigOf, changeOf, createTenant, root, startWorkerProcess, stopWorkerProcess } from './lib/coffer';
 import { findProcesses, median, now, printTable, round } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -28,42 +27,9 @@ const DATA_MB = Number(process.env.BENCH_DATA_MB ?? 1024);
 const CHUNK_MB = 8;
 const ZSTD_LEVEL = 2;
 const UPLOAD_CONCURRENCY = 4;
-const root = resolve(import.meta.dirname, '..');
 const benchDir = process.env.COFFER_BENCH_DIR ?? join(root, '.coffer-bench', 'backup');
 const instancesDir = join(benchDir, 'instances');
 const bareDir = join(benchDir, 'bare');
-
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const worker = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        COFFER_DATA_DIR: instancesDir,
-        COFFER_INSTANCE_PORT_RANGE: '27600-27699',
-        COFFER_BACKUP_CHUNK_MB: String(CHUNK_MB),
-        COFFER_BACKUP_UPLOAD_CONCURRENCY: String(UPLOAD_CONCURRENCY),
-        COFFER_BACKUP_ZSTD_LEVEL: String(ZSTD_LEVEL),
-        COFFER_CREATE_TIMEOUT_SECONDS: '1800',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await new Promise<void>((resolveStarted, rejectStarted) => {
-    let buffer = '';
-    worker.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      if (buffer.includes('"worker started"')) resolveStarted();
-      if (buffer.length > 100_000) buffer = buffer.slice(-10_000);
-    });
-    worker.once('exit', (code) => rejectStarted(new Error(`worker exited with ${code}`)));
-  });
-  worker.stdout!.resume();
-  return worker;
-}
 
 function run(command: string, args: string[], options: { shell?: boolean } = {}): void {
   const result = spawnSync(command, args, {
@@ -95,60 +61,23 @@ function peakRssMiB(pid: number): { peak: number; now: number } | null {
   }
 }
 
-type Envelope = unknown;
-function changeOf<T>(envelope: Envelope): T {
-  return (Array.isArray(envelope) ? envelope[1] : envelope) as T;
-}
-
 async function main() {
   rmSync(benchDir, { recursive: true, force: true });
   mkdirSync(bareDir, { recursive: true });
-  const worker = await startWorkerProcess();
-  process.env.LOG_LEVEL = 'silent';
-
-  const prisma = createPrismaClient({ url: process.env.DATABASE_URL! });
-  const { createCaller } = await import('../apps/web/src/server/api/root');
-  const { createTRPCContext } = await import('../apps/web/src/server/api/trpc');
-  const user = await createUserWithPassword(prisma, {
-    email: `bench-${Date.now()}@example.com`,
-    name: 'Bench',
-    password: 'bench-password-123',
+  const worker = await startWorkerProcess({
+    benchDir,
+    instancesDir,
+    portRange: '27600-27699',
+    env: {
+      COFFER_BACKUP_CHUNK_MB: String(CHUNK_MB),
+      COFFER_BACKUP_UPLOAD_CONCURRENCY: String(UPLOAD_CONCURRENCY),
+      COFFER_BACKUP_ZSTD_LEVEL: String(ZSTD_LEVEL),
+      COFFER_CREATE_TIMEOUT_SECONDS: '1800',
+    },
   });
-  const project = await createProject(prisma, { name: 'Backup benchmark', ownerUserId: user.id });
-  await prisma.quota.create({
-    data: { projectId: project.id, resource: 'BACKUPS', hardLimit: -1 },
-  });
-  const caller = createCaller(() =>
-    createTRPCContext(
-      { headers: new Headers() },
-      { db: prisma, getUser: async () => ({ id: user.id, email: user.email, name: user.name }) },
-    ),
-  );
+  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant('Backup benchmark', { instancesDir, isUnlimited: true });
   const flavors = await caller.catalog.flavors();
   const flavor = flavors.find((candidate) => candidate.name === 'm1.large') ?? flavors.at(-1)!;
-
-  async function untilDeleted(instanceId: string): Promise<void> {
-    const feed = await caller.instance.onChange({ projectId: project.id, instanceId });
-    for await (const envelope of feed) {
-      const change = changeOf<{ type: string; instanceId?: string }>(envelope);
-      if (change.type === 'deleted' && change.instanceId === instanceId) return;
-    }
-  }
-
-  async function untilInstance(id: string, wanted: string[]): Promise<string> {
-    const feed = await caller.instance.onChange({ projectId: project.id, instanceId: id });
-    for await (const envelope of feed) {
-      const change = changeOf<{
-        type: string;
-        instance?: { id: string; status: string; faultMessage: string | null };
-      }>(envelope);
-      if (change.instance?.id !== id) continue;
-      if (wanted.includes(change.instance.status)) return change.instance.status;
-      if (change.instance.status === 'ERROR')
-        throw new Error(`instance ${id} failed: ${change.instance.faultMessage}`);
-    }
-    throw new Error('the live feed ended');
-  }
 
   // 1. The source instance and its data.
   const source = await caller.instance.create({
@@ -157,11 +86,9 @@ async function main() {
     flavorId: flavor.id,
     volumeSizeGb: flavor.defaultVolumeGb,
   });
-  await untilInstance(source.id, ['ACTIVE']);
+  await untilInstance(source.id, (instance) => instance.status === 'ACTIVE');
   const instanceDir = join(instancesDir, 'instances', source.id);
-  const agent = JSON.parse(readFileSync(join(instanceDir, 'etc', 'guest-agent.json'), 'utf8')) as {
-    datastore: { runDir: string; volumeDir: string };
-  };
+  const agent = agentConfigOf(instancesDir, source.id);
   const socket = join(agent.datastore.runDir, 'mysqld.sock');
   const myCnf = join(agent.datastore.volumeDir, 'my.cnf');
   const admin = await mysql.createConnection({ socketPath: socket, user: 'root' });
@@ -263,7 +190,7 @@ async function main() {
     storedBytes = sizeOfTree(join(instancesDir, 'backups', row.location));
     cofferBackupBytes.push(storedBytes);
     backupIds.push(backup.id);
-    await untilInstance(source.id, ['ACTIVE']);
+    await untilInstance(source.id, (instance) => instance.status === 'ACTIVE');
   }
   const guestAfter = peakRssMiB(guest.pid);
   // Keep one backup to restore; the others go.
@@ -333,13 +260,10 @@ async function main() {
       volumeSizeGb: flavor.defaultVolumeGb,
       restoreFromBackupId: backupIds[0]!,
     });
-    await untilInstance(restored.id, ['ACTIVE']);
+    await untilInstance(restored.id, (instance) => instance.status === 'ACTIVE');
     cofferRestoreMs.push(now() - restoreStarted);
     // The data is there.
-    const restoredDir = join(instancesDir, 'instances', restored.id, 'etc', 'guest-agent.json');
-    const restoredAgent = JSON.parse(readFileSync(restoredDir, 'utf8')) as {
-      datastore: { runDir: string };
-    };
+    const restoredAgent = agentConfigOf(instancesDir, restored.id);
     const check = await mysql.createConnection({
       socketPath: join(restoredAgent.datastore.runDir, 'mysqld.sock'),
       user: 'root',
@@ -348,23 +272,11 @@ async function main() {
     await check.end();
     if (Number((counted as Array<{ n: number }>)[0]!.n) < 1)
       throw new Error('the restored instance has no rows');
-    if (process.env.BENCH_KEEP_LOGS) {
-      copyFileSync(
-        join(instancesDir, 'instances', restored.id, 'log', 'guest.log'),
-        join(process.env.BENCH_KEEP_LOGS, `restore-${index + 1}-guest.log`),
-      );
-    }
-    await caller.instance.delete({ projectId: project.id, instanceId: restored.id });
-    await untilDeleted(restored.id);
+    await deleteInstances([restored.id]);
   }
 
-  if (process.env.BENCH_KEEP_LOGS) {
-    copyFileSync(join(instanceDir, 'log', 'guest.log'), join(process.env.BENCH_KEEP_LOGS, 'source-guest.log'));
-  }
-  await caller.instance.delete({ projectId: project.id, instanceId: source.id });
-  await untilDeleted(source.id);
-  worker.kill('SIGTERM');
-  await new Promise((done) => worker.once('exit', done));
+  await deleteInstances([source.id]);
+  await stopWorkerProcess(worker);
   await prisma.$disconnect();
   const leftovers = await findProcesses(benchDir);
   rmSync(benchDir, { recursive: true, force: true });

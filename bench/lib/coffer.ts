@@ -1,0 +1,160 @@
+/**
+ * What every benchmark of Coffer needs: the real worker as its own process, a tenant calling
+ * the real tRPC procedures in-process, and the live feed to wait on. Whatever happens, the
+ * benchmark's processes (worker, guests, servers under its directory) do not outlive it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { createPrismaClient, type PrismaClient } from '@coffer/db';
+import { createProject, createUserWithPassword } from '@coffer/db/factories';
+
+export const root = resolve(import.meta.dirname, '..', '..');
+
+/** Processes whose command line mentions `needle`, read synchronously (for exit handlers). */
+function processesMentioningSync(needle: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(needle)) found.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+/**
+ * Starts the worker (every role) on `instancesDir` and resolves once it says it started. If
+ * the benchmark ends without stopping it (a failure), the worker and every process under
+ * `benchDir` are killed on the way out, so a failed run leaves nothing running.
+ */
+export async function startWorkerProcess(options: {
+  benchDir: string;
+  instancesDir: string;
+  portRange: string;
+  env?: Record<string, string>;
+}): Promise<ChildProcess> {
+  const worker = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      COFFER_DATA_DIR: options.instancesDir,
+      COFFER_INSTANCE_PORT_RANGE: options.portRange,
+      LOG_LEVEL: 'info',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  process.once('exit', () => {
+    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+    for (const pid of processesMentioningSync(options.benchDir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  });
+  await new Promise<void>((resolveStarted, rejectStarted) => {
+    let buffer = '';
+    worker.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      if (buffer.includes('"worker started"')) resolveStarted();
+      if (buffer.length > 100_000) buffer = buffer.slice(-10_000);
+    });
+    worker.once('exit', (code) => rejectStarted(new Error(`worker exited with ${code}`)));
+  });
+  // From here on its logs are only drained, or kept with BENCH_KEEP_LOGS.
+  if (process.env.BENCH_KEEP_LOGS) {
+    mkdirSync(process.env.BENCH_KEEP_LOGS, { recursive: true });
+    worker.stdout!.pipe(createWriteStream(join(process.env.BENCH_KEEP_LOGS, 'worker.log')));
+  } else worker.stdout!.resume();
+  return worker;
+}
+
+export async function stopWorkerProcess(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return;
+  const exited = new Promise((done) => worker.once('exit', done));
+  worker.kill('SIGTERM');
+  await exited;
+}
+
+/** A subscription's item, with or without its tracked id. */
+export function changeOf<T>(envelope: unknown): T {
+  return (Array.isArray(envelope) ? envelope[1] : envelope) as T;
+}
+
+export interface LiveInstance {
+  id: string;
+  status: string;
+  faultMessage: string | null;
+  replication?: { state: string | null; lagSeconds: number | null };
+}
+
+/**
+ * A tenant (a new user owning a new project) calling the real router in-process, and waits on
+ * the live feed as the console does, on the worker's `instancesDir`. `isUnlimited` lifts the
+ * project's quotas.
+ */
+export async function createTenant(projectName: string, options: { instancesDir: string; isUnlimited?: boolean }) {
+  process.env.LOG_LEVEL = 'silent';
+  const prisma: PrismaClient = createPrismaClient({ url: process.env.DATABASE_URL! });
+  const { createCaller } = await import('../../apps/web/src/server/api/root');
+  const { createTRPCContext } = await import('../../apps/web/src/server/api/trpc');
+  const user = await createUserWithPassword(prisma, {
+    email: `bench-${Date.now()}@example.com`,
+    name: 'Bench',
+    password: 'bench-password-123',
+  });
+  const project = await createProject(prisma, { name: projectName, ownerUserId: user.id });
+  if (options.isUnlimited) {
+    for (const resource of ['BACKUPS', 'INSTANCES', 'VOLUME_GB'] as const) {
+      await prisma.quota.create({ data: { projectId: project.id, resource, hardLimit: -1 } });
+    }
+  }
+  const caller = createCaller(() =>
+    createTRPCContext({ headers: new Headers() }, { db: prisma, getUser: async () => ({ id: user.id, email: user.email, name: user.name }) }),
+  );
+
+  /** Until the instance's live view satisfies `isDone`; an ERROR throws with its fault. */
+  async function untilInstance(id: string, isDone: (instance: LiveInstance) => boolean): Promise<LiveInstance> {
+    const feed = await caller.instance.onChange({ projectId: project.id, instanceId: id });
+    for await (const envelope of feed) {
+      const change = changeOf<{ type: string; instance?: LiveInstance }>(envelope);
+      if (change.instance?.id !== id) continue;
+      if (isDone(change.instance)) return change.instance;
+      if (change.instance.status === 'ERROR') throw new Error(`instance ${id} failed: ${change.instance.faultMessage}`);
+    }
+    throw new Error(`instance ${id}: the live feed ended`);
+  }
+
+  /**
+   * Deletes the instances and waits until their rows are gone (the taskmanager's last step,
+   * after the server). With BENCH_KEEP_LOGS=<dir>, each one's guest log is kept there first.
+   */
+  async function deleteInstances(ids: string[]): Promise<void> {
+    if (process.env.BENCH_KEEP_LOGS) {
+      for (const id of ids) {
+        const log = join(options.instancesDir, 'instances', id, 'log', 'guest.log');
+        if (existsSync(log)) copyFileSync(log, join(process.env.BENCH_KEEP_LOGS, `guest-${id}.log`));
+      }
+    }
+    for (const id of ids) await caller.instance.delete({ projectId: project.id, instanceId: id });
+    for (const deadline = Date.now() + 600_000; ; await new Promise((tick) => setTimeout(tick, 50))) {
+      if ((await prisma.instance.count({ where: { id: { in: ids } } })) === 0) return;
+      if (Date.now() > deadline) throw new Error(`instances ${ids.join(', ')} were not deleted within 10 minutes`);
+    }
+  }
+
+  return { prisma, caller, user, project, untilInstance, deleteInstances };
+}
+
+/** The injected agent config of a local instance: where its server's files are. */
+export function agentConfigOf(instancesDir: string, instanceId: string): { datastore: { runDir: string; volumeDir: string } } {
+  return JSON.parse(readFileSync(join(instancesDir, 'instances', instanceId, 'etc', 'guest-agent.json'), 'utf8')) as {
+    datastore: { runDir: string; volumeDir: string };
+  };
+}

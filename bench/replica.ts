@@ -1,0 +1,416 @@
+/**
+ * Replica benchmark (issue: read replicas). On a source holding at least 1 GB of data
+ * (generated with INSERT … SELECT doubling), measured in the same run, alternating:
+ *   - bare:   mariadb-backup --backup --stream=xbstream | mbstream -x (source to replica
+ *     directory in one pass), mariadb-backup --prepare, --copy-back, mariadbd start, then
+ *     SET GLOBAL gtid_slave_pos + CHANGE MASTER … MASTER_USE_GTID=slave_pos + START SLAVE,
+ *     until both replication threads run;
+ *   - Coffer: the tRPC replica.create call until the live subscription shows the replica
+ *     ACTIVE and REPLICATING (snapshot backup → object store → restore on a new instance →
+ *     attach; the snapshot removed afterwards);
+ *   median of BENCH_RUNS (default 3): time ratio (target ≤ 1.3);
+ *   - replication lag under a steady insert load on the source (BENCH_LOAD_RATE rows/s,
+ *     default 500, for BENCH_LOAD_SECONDS, default 20): the delay until a probe row written
+ *     on the source is readable on the replica (p50, p95, max), on Coffer's replica and on the
+ *     bare one, and the largest Seconds_Behind_Master Coffer's heartbeats reported meanwhile.
+ * Run with `npm run bench:replica` (scripts/coffer.mjs prepares services and a database).
+ * BENCH_DATA_MB (default 1024) sets the data size.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import mysql from 'mysql2/promise';
+
+import { agentConfigOf, createTenant, root, startWorkerProcess, stopWorkerProcess } from './lib/coffer';
+import { findProcesses, median, now, printTable, round } from './lib/report';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const DATA_MB = Number(process.env.BENCH_DATA_MB ?? 1024);
+const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 500);
+const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 20);
+const PORTS = { min: 29480, max: 29499 };
+const BARE_PORT = 29479;
+const benchDir = process.env.COFFER_BENCH_DIR ?? join(root, '.coffer-bench', 'replica');
+const instancesDir = join(benchDir, 'instances');
+const bareDir = join(benchDir, 'bare');
+
+function run(command: string, options: { shell?: boolean; args?: string[] } = {}): void {
+  const result = spawnSync(command, options.args ?? [], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    shell: options.shell,
+  });
+  if (result.status !== 0)
+    throw new Error(
+      `${command} ${(options.args ?? []).join(' ')} failed: ${result.stderr?.slice(-2000)}`,
+    );
+}
+
+function sizeOfTree(path: string): number {
+  let total = 0;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    total += entry.isDirectory() ? sizeOfTree(child) : statSync(child).size;
+  }
+  return total;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** Probe ids are never reused, so a probe is never mistaken for an earlier run's. */
+let nextProbeId = 1;
+
+/** Rows written on `source` at a steady rate; probes whose delay until readable on `replica` is measured. */
+async function measureLag(
+  source: { host: string; port: number; user: string; password: string; database: string },
+  replica: { host: string; port: number; user: string; password: string; database: string },
+  sample?: () => Promise<number | null>,
+): Promise<{
+  rowsPerSecond: number;
+  probes: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+  maxReportedLagSeconds: number | null;
+}> {
+  const writers = await Promise.all([1, 2, 3, 4].map(() => mysql.createConnection(source)));
+  const probeWriter = await mysql.createConnection(source);
+  const reader = await mysql.createConnection(replica);
+  await writers[0]!.query(
+    'CREATE TABLE IF NOT EXISTS load_rows (id BIGINT AUTO_INCREMENT PRIMARY KEY, payload CHAR(100), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))',
+  );
+  await writers[0]!.query('CREATE TABLE IF NOT EXISTS probes (id INT PRIMARY KEY)');
+  const started = now();
+  const deadline = started + LOAD_SECONDS * 1000;
+  let written = 0;
+  // The load: LOAD_RATE single-row autocommit inserts per second, spread over four connections.
+  const load = writers.map(async (writer, index) => {
+    const interval = (1000 * writers.length) / LOAD_RATE;
+    let next = started + index * (interval / writers.length);
+    while (now() < deadline) {
+      await writer.query('INSERT INTO load_rows (payload) VALUES (REPEAT(?, 100))', ['x']);
+      written++;
+      next += interval;
+      const wait = next - now();
+      if (wait > 0) await new Promise((done) => setTimeout(done, wait));
+    }
+  });
+  // Probes: one every 200 ms, each polled on the replica until it is there.
+  const delays: number[] = [];
+  let reportedLag: number | null = null;
+  const probes = (async () => {
+    for (let id = nextProbeId++; now() < deadline; id = nextProbeId++) {
+      const writtenAt = now();
+      await probeWriter.query('INSERT INTO probes (id) VALUES (?)', [id]);
+      for (;;) {
+        const [rows] = await reader.query('SELECT 1 FROM probes WHERE id = ?', [id]);
+        if ((rows as unknown[]).length > 0) break;
+        if (now() - writtenAt > 60_000)
+          throw new Error(`probe ${id} did not reach the replica within 60 s: is it replicating?`);
+        await new Promise((done) => setTimeout(done, 1));
+      }
+      delays.push(now() - writtenAt);
+      if (sample) {
+        const lag = await sample();
+        if (lag !== null) reportedLag = Math.max(reportedLag ?? 0, lag);
+      }
+      const wait = writtenAt + 200 - now();
+      if (wait > 0) await new Promise((done) => setTimeout(done, wait));
+    }
+  })();
+  await Promise.all([...load, probes]);
+  const seconds = (now() - started) / 1000;
+  for (const connection of [...writers, probeWriter, reader]) await connection.end();
+  return {
+    rowsPerSecond: round(written / seconds, 0),
+    probes: delays.length,
+    p50Ms: round(percentile(delays, 50), 1),
+    p95Ms: round(percentile(delays, 95), 1),
+    maxMs: round(Math.max(...delays), 1),
+    maxReportedLagSeconds: reportedLag,
+  };
+}
+
+async function main() {
+  rmSync(benchDir, { recursive: true, force: true });
+  mkdirSync(bareDir, { recursive: true });
+  const worker = await startWorkerProcess({
+    benchDir,
+    instancesDir,
+    portRange: `${PORTS.min}-${PORTS.max}`,
+    env: { COFFER_CREATE_TIMEOUT_SECONDS: '1800' },
+  });
+  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant('Replica benchmark', { instancesDir, isUnlimited: true });
+  const flavors = await caller.catalog.flavors();
+  const flavor = flavors.find((candidate) => candidate.name === 'm1.large') ?? flavors.at(-1)!;
+
+  const agentOf = (id: string) => agentConfigOf(instancesDir, id);
+
+  // 1. The source, a tenant account, and ≥ DATA_MB of table data.
+  const tenantPassword = `Bench-${Date.now()}-pw`;
+  const source = await caller.instance.create({
+    projectId: project.id,
+    name: 'bench-source',
+    flavorId: flavor.id,
+    volumeSizeGb: flavor.defaultVolumeGb,
+    databases: [{ name: 'bench' }],
+    users: [{ name: 'bench_app', host: '%', password: tenantPassword, databases: ['bench'] }],
+  });
+  await untilInstance(source.id, (instance) => instance.status === 'ACTIVE');
+  const sourceRow = await prisma.instance.findUniqueOrThrow({ where: { id: source.id } });
+  const socket = join(agentOf(source.id).datastore.runDir, 'mysqld.sock');
+  const myCnf = join(agentOf(source.id).datastore.volumeDir, 'my.cnf');
+  const admin = await mysql.createConnection({ socketPath: socket, user: 'root' });
+  const generateStarted = now();
+  await admin.query(
+    'CREATE TABLE bench.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer CHAR(32), note VARCHAR(255), amount DOUBLE, placed DATETIME, qty INT, KEY (customer))',
+  );
+  await admin.query(
+    "INSERT INTO bench.orders (customer, note, amount, placed, qty) VALUES (MD5(RAND()), 'first', 1, NOW(), 1)",
+  );
+  const dataBytes = async () => {
+    await admin.query('ANALYZE TABLE bench.orders');
+    const [rows] = await admin.query(
+      "SELECT DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bench'",
+    );
+    return Number((rows as Array<{ bytes: number }>)[0]!.bytes);
+  };
+  // The bulk is generated outside the binary log (a replica gets it from the snapshot).
+  await admin.query('SET SESSION sql_log_bin = 0');
+  while ((await dataBytes()) < DATA_MB * 1024 * 1024) {
+    await admin.query(
+      `INSERT INTO bench.orders (customer, note, amount, placed, qty)
+       SELECT MD5(RAND()), CONCAT('order of ', ELT(1 + FLOOR(RAND() * 4), 'teapots', 'kettles', 'cups', 'saucers'), ' for ', MD5(RAND()), ' ', REPEAT('-', FLOOR(RAND() * 60))),
+              ROUND(RAND() * 1000, 2), NOW() - INTERVAL FLOOR(RAND() * 31536000) SECOND, FLOOR(1 + RAND() * 10)
+         FROM bench.orders`,
+    );
+  }
+  await admin.query('SET SESSION sql_log_bin = 1');
+  await admin.query('FLUSH TABLES');
+  // The bare replica's account on the source.
+  await admin.query(
+    "CREATE USER IF NOT EXISTS 'bench_repl'@'%' IDENTIFIED BY 'bench-repl-password'",
+  );
+  await admin.query("GRANT REPLICATION SLAVE ON *.* TO 'bench_repl'@'%'");
+  const generatedMiB = round((await dataBytes()) / 1024 / 1024, 0);
+  const datadirBytes = sizeOfTree(join(agentOf(source.id).datastore.volumeDir, 'data'));
+  console.log(
+    `generated ${generatedMiB} MiB of table data (datadir ${round(datadirBytes / 1024 / 1024, 0)} MiB) in ${round((now() - generateStarted) / 1000, 1)} s`,
+  );
+  await admin.end();
+
+  const bareUser =
+    spawnSync('runuser', ['-u', 'mysql', '--', 'test', '-x', bareDir]).status === 0
+      ? 'mysql'
+      : 'root';
+
+  /** The bare replica: stream, prepare, copy-back, start, CHANGE MASTER, both threads running. Returns its connection details. */
+  async function bareReplica(
+    index: number,
+  ): Promise<{ ms: number; dir: string; socket: string; pid: number }> {
+    const target = join(bareDir, `replica-${index}`);
+    const stream = join(target, 'stream');
+    const datadir = join(target, 'data');
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(stream, { recursive: true });
+    if (bareUser === 'mysql') spawnSync('chown', ['mysql:mysql', target]);
+    const replicaSocket = join(target, 'mysqld.sock');
+    const started = now();
+    run(
+      `mariadb-backup --defaults-file=${myCnf} --backup --stream=xbstream --user=root --socket=${socket} --target-dir=${join(target, 'tmp')} 2>/dev/null | mbstream -x -C ${stream}`,
+      { shell: true },
+    );
+    run('mariadb-backup', { args: ['--prepare', `--target-dir=${stream}`] });
+    run('mariadb-backup', {
+      args: ['--copy-back', `--target-dir=${stream}`, `--datadir=${datadir}`],
+    });
+    if (bareUser === 'mysql') run('chown', { args: ['-R', 'mysql:mysql', datadir] });
+    const gtid =
+      readFileSync(join(stream, 'xtrabackup_binlog_info'), 'utf8').trim().split(/\s+/)[2] ?? '';
+    const server = spawn(
+      'mariadbd',
+      [
+        '--no-defaults',
+        `--user=${bareUser}`,
+        `--datadir=${datadir}`,
+        `--port=${BARE_PORT}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${replicaSocket}`,
+        `--pid-file=${join(target, 'mysqld.pid')}`,
+        `--log-error=${join(target, 'error.log')}`,
+        `--innodb-buffer-pool-size=${Math.floor(flavor.ramMb / 2)}M`,
+        '--log-bin=mysql-bin',
+        '--relay-log=relay-bin',
+        `--server-id=${4000 + index}`,
+        '--gtid-strict-mode=ON',
+        '--log-slave-updates=ON',
+        '--read-only=ON',
+        '--skip-name-resolve',
+      ],
+      { detached: true, stdio: 'ignore' },
+    );
+    server.unref();
+    for (;;) {
+      const ping = spawnSync(
+        'mariadb-admin',
+        ['--no-defaults', `--socket=${replicaSocket}`, '--connect-timeout=2', 'ping'],
+        { stdio: 'ignore' },
+      );
+      if (ping.status === 0) break;
+      if (server.exitCode !== null)
+        throw new Error(`the bare replica exited; see ${join(target, 'error.log')}`);
+      await new Promise((done) => setTimeout(done, 10));
+    }
+    const connection = await mysql.createConnection({ socketPath: replicaSocket, user: 'root' });
+    await connection.query('SET GLOBAL gtid_slave_pos = ?', [gtid]);
+    await connection.query(
+      `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ?, MASTER_USER = 'bench_repl', MASTER_PASSWORD = 'bench-repl-password', MASTER_CONNECT_RETRY = 5, MASTER_USE_GTID = slave_pos`,
+      [sourceRow.port],
+    );
+    await connection.query('START SLAVE');
+    for (;;) {
+      const [rows] = await connection.query('SHOW SLAVE STATUS');
+      const status = (rows as Array<Record<string, string>>)[0]!;
+      if (status.Slave_IO_Running === 'Yes' && status.Slave_SQL_Running === 'Yes') break;
+      if (status.Last_IO_Error || status.Last_SQL_Error)
+        throw new Error(
+          `the bare replica does not replicate: ${status.Last_IO_Error || status.Last_SQL_Error}`,
+        );
+      await new Promise((done) => setTimeout(done, 10));
+    }
+    const ms = now() - started;
+    await connection.end();
+    return { ms, dir: target, socket: replicaSocket, pid: server.pid! };
+  }
+
+  async function destroyBare(replica: { dir: string; socket: string; pid: number }): Promise<void> {
+    spawnSync('mariadb-admin', ['--no-defaults', `--socket=${replica.socket}`, 'shutdown'], {
+      stdio: 'ignore',
+    });
+    while ((await findProcesses(replica.dir)).length > 0)
+      await new Promise((done) => setTimeout(done, 50));
+    rmSync(replica.dir, { recursive: true, force: true });
+  }
+
+  // 2. Replicas, alternating bare and Coffer.
+  const bareMs: number[] = [];
+  const cofferMs: number[] = [];
+  let keptBare: Awaited<ReturnType<typeof bareReplica>> | null = null;
+  let keptCoffer: string | null = null;
+  for (let index = 0; index < RUNS; index++) {
+    const bare = await bareReplica(index);
+    bareMs.push(bare.ms);
+    if (index === RUNS - 1) keptBare = bare;
+    else await destroyBare(bare);
+
+    const started = now();
+    const [replica] = await caller.replica.create({
+      projectId: project.id,
+      sourceInstanceId: source.id,
+      name: `bench-replica-${index + 1}`,
+    });
+    await untilInstance(
+      replica!.id,
+      (instance) => instance.status === 'ACTIVE' && instance.replication?.state === 'REPLICATING',
+    );
+    cofferMs.push(now() - started);
+    await untilInstance(source.id, (instance) => instance.status === 'ACTIVE');
+    if (index === RUNS - 1) keptCoffer = replica!.id;
+    else {
+      await deleteInstances([replica!.id]);
+    }
+  }
+  const snapshotsLeft = await prisma.backup.count({ where: { projectId: project.id } });
+
+  // 3. Lag under a steady insert load: Coffer's replica, then the bare one.
+  const tenant = {
+    host: sourceRow.host!,
+    port: sourceRow.port!,
+    user: 'bench_app',
+    password: tenantPassword,
+    database: 'bench',
+  };
+  const cofferReplica = await prisma.instance.findUniqueOrThrow({ where: { id: keptCoffer! } });
+  const cofferLag = await measureLag(
+    tenant,
+    { ...tenant, host: cofferReplica.host!, port: cofferReplica.port! },
+    async () => {
+      const row = await prisma.instance.findUnique({
+        where: { id: keptCoffer! },
+        select: { replicationLagSeconds: true },
+      });
+      return row?.replicationLagSeconds ?? null;
+    },
+  );
+  const bareLag = await measureLag(tenant, { ...tenant, host: '127.0.0.1', port: BARE_PORT });
+  await destroyBare(keptBare!);
+
+  await deleteInstances([keptCoffer!]);
+  await deleteInstances([source.id]);
+  await stopWorkerProcess(worker);
+  await prisma.$disconnect();
+  const leftovers = await findProcesses(benchDir);
+  rmSync(benchDir, { recursive: true, force: true });
+
+  const s = (ms: number) => round(ms / 1000, 2);
+  const ratio = median(cofferMs) / median(bareMs);
+  printTable(
+    `Replica of ${generatedMiB} MiB of table data (datadir ${round(datadirBytes / 1024 / 1024, 0)} MiB), median of ${RUNS}; flavor ${flavor.name}`,
+    ['', 'bare', 'Coffer', 'ratio', 'target'],
+    [
+      [
+        'create a replica until it replicates (s)',
+        s(median(bareMs)),
+        s(median(cofferMs)),
+        round(ratio),
+        '≤ 1.3',
+      ],
+      ['  runs (s)', bareMs.map(s).join(' '), cofferMs.map(s).join(' '), '', ''],
+    ],
+  );
+  printTable(
+    `Replication lag under ${LOAD_RATE} inserts/s for ${LOAD_SECONDS} s (delay until a probe row written on the source is readable on the replica)`,
+    ['', 'bare', 'Coffer'],
+    [
+      ['inserts/s achieved', bareLag.rowsPerSecond, cofferLag.rowsPerSecond],
+      ['probes', bareLag.probes, cofferLag.probes],
+      ['p50 (ms)', bareLag.p50Ms, cofferLag.p50Ms],
+      ['p95 (ms)', bareLag.p95Ms, cofferLag.p95Ms],
+      ['max (ms)', bareLag.maxMs, cofferLag.maxMs],
+      ['max Seconds_Behind_Master reported (s)', 'n/a', cofferLag.maxReportedLagSeconds ?? 'n/a'],
+    ],
+  );
+  if (snapshotsLeft > 0) console.log(`\nWARNING: ${snapshotsLeft} snapshot backup(s) left behind`);
+  if (leftovers.length)
+    console.log(`\nWARNING: processes left behind: ${leftovers.map((p) => p.pid).join(', ')}`);
+  console.log(
+    JSON.stringify({
+      bench: 'replica',
+      runs: RUNS,
+      flavor: flavor.name,
+      dataMiB: generatedMiB,
+      datadirMiB: round(datadirBytes / 1024 / 1024, 0),
+      create: {
+        bareMedianMs: Math.round(median(bareMs)),
+        cofferMedianMs: Math.round(median(cofferMs)),
+        bareMs: bareMs.map(Math.round),
+        cofferMs: cofferMs.map(Math.round),
+        ratio: round(ratio),
+        target: 1.3,
+      },
+      lag: { loadRate: LOAD_RATE, loadSeconds: LOAD_SECONDS, bare: bareLag, coffer: cofferLag },
+      snapshotsLeft,
+      leftovers: leftovers.length,
+    }),
+  );
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
