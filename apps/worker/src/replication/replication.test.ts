@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { hasReachedGtid } from '@coffer/contracts';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { storedObjects, waitForBuildEnd } from '../../test/backups';
@@ -16,6 +18,7 @@ import {
 import {
   asRoot,
   idsOn,
+  socketOf,
   startDetach,
   startEject,
   startInsertLoop,
@@ -34,8 +37,8 @@ import {
  * real guests and mariadbd. One replication set lives through the file, as it would in use:
  * two replicas made at once from one snapshot; a replica broken by a conflicting row shows
  * BROKEN with the server's error; one replica promoted while the source takes a steady
- * insert load; the new source killed and ejected while the other replica lags; the last
- * replica detached.
+ * insert load; the new source killed and ejected while one replica lags and the other has
+ * not applied all it received; the last replica detached.
  */
 
 const ctx = new WorkerTestContext({ name: 'replication', portRange: { min: 29400, max: 29424 } });
@@ -220,13 +223,33 @@ describe('replication (GTID)', () => {
     expect(readFileSync(join(volumeOf(ctx, promoted), 'my.cnf'), 'utf8')).not.toMatch(/read_only/);
   }, 300_000);
 
-  it('ejects a dead source: the most advanced replica takes over and the lagging one follows it', async () => {
-    const [lagging, dead] = replicaIds as [string, string];
-    const ahead = sourceId; // the original source, a replica of `dead` since the promotion
-    // `lagging` receives but does not apply the last writes.
+  it('ejects a dead source: the most advanced replica takes over, after applying all it received, and the lagging one follows it', async () => {
+    // After the promotion `dead` is the source; both others replicate from it. The one made
+    // first (`lagging`, the original source) receives but does not apply the last writes; the
+    // other (`ahead`) receives them too, but cannot apply them yet: a table lock holds its SQL
+    // thread. By what each has applied they are level; by what each received, `ahead` is
+    // ahead, and the eject must let it apply that before it ranks them.
+    const dead = replicaIds[1]!;
+    const lagging = sourceId;
+    const ahead = replicaIds[0]!;
     await asRoot(ctx, lagging, (root) => root.query('STOP SLAVE SQL_THREAD'));
+    const lock = await mysql.createConnection({ socketPath: socketOf(ctx, ahead), user: 'root' });
+    await lock.query(`LOCK TABLES ${tenant.databaseName}.t WRITE`);
     const last = await insertOn(dead, 5);
-    await waitForIds(ctx, ahead, tenant, last);
+    const sent = await asRoot(ctx, dead, async (root) => {
+      const [found] = await root.query('SELECT @@GLOBAL.gtid_binlog_pos AS pos');
+      return (found as Array<{ pos: string }>)[0]!.pos;
+    });
+    for (const id of [lagging, ahead]) {
+      await waitFor(
+        async () =>
+          asRoot(ctx, id, async (root) => {
+            const [status] = await root.query('SHOW SLAVE STATUS');
+            return hasReachedGtid((status as Array<{ Gtid_IO_Pos: string }>)[0]!.Gtid_IO_Pos, sent);
+          }),
+        { timeoutMs: 30_000, what: 'the last writes to reach both replicas' },
+      );
+    }
     // The source dies: its guest and its mariadbd.
     for (const info of processesMentioning(ctx.instanceDir(dead))) {
       if (isGuest(info) || isMariadbd(info)) process.kill(info.pid, 'SIGKILL');
@@ -241,6 +264,19 @@ describe('replication (GTID)', () => {
 
     const members = await startEject(ctx, dead);
     expect(members).toHaveLength(3);
+    // The eject waits for `ahead` to apply what it received; the lock goes once it does.
+    await waitFor(
+      async () =>
+        asRoot(ctx, ahead, async (root) => {
+          const [waiting] = await root.query(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT MASTER_GTID_WAIT%'",
+          );
+          return (waiting as unknown[]).length > 0;
+        }),
+      { timeoutMs: 60_000, what: 'the eject to wait for the relay log to be applied' },
+    );
+    await lock.query('UNLOCK TABLES');
+    await lock.end();
     const ended = await waitForTasksToEnd(ctx, members);
     const rows = new Map(ended.map((row) => [row.id, row]));
     expect(rows.get(ahead)!.replicaOfId, rows.get(ahead)!.faultMessage ?? '').toBeNull();
@@ -248,7 +284,9 @@ describe('replication (GTID)', () => {
     expect(rows.get(lagging)!.replicaOfId).toBe(ahead);
     expect(rows.get(lagging)!.faultMessage).toBeNull();
     expect(rows.get(dead)!.faultMessage).toMatch(/^Ejected as the source/);
-    // The lagging replica catches up from the new source, and follows it.
+    // Nothing the dead source sent was lost: the new source has it all, and the lagging
+    // replica catches up from it and follows it.
+    expect(await idsOn(ctx, ahead, tenant)).toEqual(expect.arrayContaining(last));
     await waitForIds(ctx, lagging, tenant, last);
     const next = await insertOn(ahead, 3);
     await waitForIds(ctx, lagging, tenant, next);
@@ -260,8 +298,9 @@ describe('replication (GTID)', () => {
   }, 300_000);
 
   it('detaches the last replica: it takes writes and no longer follows', async () => {
-    const [detached] = replicaIds as [string, string];
-    const newSource = sourceId;
+    // After the eject, the original source is the last replica.
+    const detached = sourceId;
+    const newSource = replicaIds[0]!;
     await startDetach(ctx, detached);
     const [row] = await waitForTasksToEnd(ctx, [detached]);
     expect(row!.faultMessage).toBeNull();

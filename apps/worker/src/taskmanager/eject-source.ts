@@ -1,4 +1,9 @@
-import { pickMostAdvanced, type ReplicaEjectJob, type ReplicationStatus } from '@coffer/contracts';
+import {
+  hasReachedGtid,
+  pickMostAdvanced,
+  type ReplicaEjectJob,
+  type ReplicationStatus,
+} from '@coffer/contracts';
 
 import { throwIfAborted } from '../events';
 import {
@@ -27,9 +32,13 @@ import {
  * its most advanced replica takes over and the others follow it. The web app set EJECTING on
  * the source and its replicas in one transaction.
  *
- * 1. Ask every replica where it stands. The one whose applied GTID position is ahead of (or
- *    equal to) every other's is elected (compared domain by domain on sequence numbers);
- *    replicas whose guest does not answer are left out.
+ * 1. Ask every replica where it stands. A replica whose SQL thread runs but has not applied
+ *    everything its I/O thread received from the dead source (its relay log) is given time
+ *    to apply it first (MASTER_GTID_WAIT on its Gtid_IO_Pos, at most
+ *    {@link DRAIN_RELAY_LOG_SECONDS}): what a replica received counts, and would otherwise
+ *    be thrown away with its relay log when it stops or follows another. Then the one whose
+ *    applied GTID position is ahead of (or equal to) every other's is elected (compared domain
+ *    by domain on sequence numbers); replicas whose guest does not answer are left out.
  * 2. It stops replicating for good and becomes writable.
  * 3. The others follow it from their own GTID positions (its binary log holds what they still
  *    miss); one that cannot keeps the server's error as its fault. Its own replication
@@ -40,6 +49,45 @@ import {
  * Nothing is written before 4, so a retry starts over: the replica that already stopped
  * replicating is the elected one (only this job stops one), and attaching again is harmless.
  */
+
+/** How long a replica may take to apply the rest of its relay log before the election. */
+export const DRAIN_RELAY_LOG_SECONDS = 60;
+
+/** Received but not yet applied, with a SQL thread that runs: it can still apply it. */
+function hasRelayLogToApply(status: ReplicationStatus): boolean {
+  const threads = status.replica;
+  if (!threads || threads.sqlThread !== 'RUNNING' || !threads.gtidIoPosition) return false;
+  return !hasReachedGtid(status.gtidCurrentPosition, threads.gtidIoPosition);
+}
+
+/** Lets a replica apply what it received; its status afterwards (as it is, if it could not). */
+async function drainRelayLog(
+  ctx: OperationContext,
+  member: Member,
+  status: ReplicationStatus,
+): Promise<ReplicationStatus> {
+  if (!hasRelayLogToApply(status)) return status;
+  const target = status.replica!.gtidIoPosition;
+  ctx.logger.info(
+    { replicaId: member.id, applied: status.gtidCurrentPosition, received: target },
+    'a replica applies the rest of what it received before the election',
+  );
+  const waited = await tryCallMember(
+    ctx,
+    member,
+    'wait_for_gtid',
+    () => ({ position: target, timeoutSeconds: DRAIN_RELAY_LOG_SECONDS }),
+    (DRAIN_RELAY_LOG_SECONDS + 20) * 1000,
+  );
+  if (!waited) return status;
+  if (!waited.isReached) {
+    ctx.logger.warn(
+      { replicaId: member.id, applied: waited.status.gtidCurrentPosition, received: target },
+      'a replica did not apply all it received in time: it is ranked by what it applied',
+    );
+  }
+  return waited.status;
+}
 
 async function run(ctx: OperationContext, payload: ReplicaEjectJob): Promise<OperationResult> {
   const old = await loadMember(ctx, payload.instanceId);
@@ -61,8 +109,14 @@ async function run(ctx: OperationContext, payload: ReplicaEjectJob): Promise<Ope
   // A retry: the one that already stopped replicating was elected before.
   let index = answered.findIndex(({ status }) => status.replica === null);
   const isResumed = index >= 0;
-  if (!isResumed)
+  if (!isResumed) {
+    throwIfAborted(ctx.signal);
+    const drained = await Promise.all(
+      answered.map(({ member, status }) => drainRelayLog(ctx, member, status)),
+    );
+    drained.forEach((status, at) => (answered[at]!.status = status));
     index = pickMostAdvanced(answered.map(({ status }) => status.gtidCurrentPosition));
+  }
   const elected = answered[index]!.member;
   ctx.logger.info(
     {
