@@ -38,3 +38,14 @@ export function createPrismaClient({
 
 /** A client, or the client of an interactive transaction: what the factories accept. */
 export type DbClient = PrismaClient | Prisma.TransactionClient;
+
+/**
+ * Locks a project's row for the rest of the transaction `tx`: the project's quota checks,
+ * backup and restore creates and backup deletes take turns on it, whichever process runs
+ * them (FOR NO KEY UPDATE: inserts elsewhere that merely reference the project do not wait).
+ * False when there is no such project.
+ */
+export async function lockProject(tx: Pick<PrismaClient, '$queryRaw'>, projectId: string): Promise<boolean> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM projects WHERE id = ${projectId}::uuid FOR NO KEY UPDATE`;
+  return rows.length > 0;
+}

@@ -47,14 +47,15 @@ async function run(ctx: OperationContext, payload: BackupDeleteJob): Promise<Ope
           `Backup ${backupId} is stored in a ${backup.storeKind} store, which this Coffer no longer uses; its objects cannot be removed from here.`,
         );
       }
-      const removed =
-        backup.storeKind === 'pending' ? 0 : await store.deletePrefix(backup.location);
+      // Nothing may still be built on it: its objects stay until its dependents are gone.
       const children = await ctx.prisma.backup.count({ where: { parentId: backupId } });
       if (children > 0) {
         throw new OperationFailure(
           `Backup ${backupId} cannot be deleted: ${children} backup(s) still depend on it.`,
         );
       }
+      const removed =
+        backup.storeKind === 'pending' ? 0 : await store.deletePrefix(backup.location);
       await ctx.prisma.backup.deleteMany({ where: { id: backupId, status: 'DELETING' } });
       ctx.logger.info({ backupId, removed }, 'backup deleted');
       await ctx.publisher.publish({

@@ -6,7 +6,7 @@ import {
   taskmanagerJobId,
   type BackupType,
 } from '@coffer/contracts';
-import { type Prisma, type PrismaClient } from '@coffer/db';
+import { lockProject, type Prisma, type PrismaClient } from '@coffer/db';
 import { type Queue } from 'bullmq';
 
 import { removeBackupObjects } from '../backup/backup-store';
@@ -179,6 +179,13 @@ export class BackupSweeper {
     const kind = type === 'INCREMENTAL' ? 'incremental' : type === 'LOGICAL' ? 'logical' : 'full';
     const backupId = randomUUID();
     const started = await prisma.$transaction(async (tx) => {
+      // Under the project's lock, which deletes take too: the parent is still there to build on.
+      await lockProject(tx, instance.projectId);
+      if (
+        parentId &&
+        (await tx.backup.count({ where: { id: parentId, status: 'COMPLETED' } })) === 0
+      )
+        return false;
       const { count } = await tx.instance.updateMany({
         where: { id: instance.id, taskStatus: 'NONE', deletedAt: null },
         data: { taskStatus: 'BACKING_UP' },
@@ -317,12 +324,32 @@ export class BackupSweeper {
     return order.reverse();
   }
 
+  /**
+   * Marks backups DELETING under their project's lock (which backup and restore creates in the
+   * web app take too), unless meanwhile an incremental was started on one of them or an
+   * instance is being restored from one: those are left for a later sweep.
+   */
   private async markForDeletion(ids: string[], report: BackupSweepReport): Promise<void> {
     const { prisma, publisher } = this.deps;
-    const rows = await prisma.backup.updateManyAndReturn({
-      where: { id: { in: ids }, status: { in: ['COMPLETED', 'FAILED'] } },
-      data: { status: 'DELETING' },
-      select: { id: true, projectId: true, instanceId: true },
+    const rows = await prisma.$transaction(async (tx) => {
+      const projects = await tx.backup.findMany({
+        where: { id: { in: ids } },
+        select: { projectId: true },
+        distinct: ['projectId'],
+      });
+      for (const { projectId } of projects) await lockProject(tx, projectId);
+      const [builtOn, restoring] = await Promise.all([
+        tx.backup.count({ where: { parentId: { in: ids }, id: { notIn: ids } } }),
+        tx.instance.count({
+          where: { restoredFromBackupId: { in: ids }, taskStatus: 'BUILDING', deletedAt: null },
+        }),
+      ]);
+      if (builtOn > 0 || restoring > 0) return [];
+      return tx.backup.updateManyAndReturn({
+        where: { id: { in: ids }, status: { in: ['COMPLETED', 'FAILED'] } },
+        data: { status: 'DELETING' },
+        select: { id: true, projectId: true, instanceId: true },
+      });
     });
     if (rows.length === 0) return;
     const marked = new Set(rows.map((row) => row.id));

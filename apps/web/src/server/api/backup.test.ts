@@ -295,12 +295,124 @@ describe('backups of a project', () => {
     expect(job?.data).toEqual({ backupIds: [next, incremental, full] });
   });
 
+  it('a delete and an incremental on the same parent at once: one of them is refused, never both accepted', async () => {
+    const { caller, project, instance, addBackup } = await setUpProject('Race');
+    for (let round = 0; round < 6; round++) {
+      const full = await addBackup();
+      const [deleted, incremental] = await Promise.allSettled([
+        caller.backup.delete({ projectId: project.id, backupId: full }),
+        caller.backup.create({
+          projectId: project.id,
+          instanceId: instance.id,
+          type: 'INCREMENTAL',
+          parentId: full,
+        }),
+      ]);
+      if (incremental.status === 'fulfilled')
+        jobIds.push(taskmanagerJobId('backup.create', incremental.value.id));
+      if (deleted.status === 'fulfilled') jobIds.push(taskmanagerJobId('backup.delete', full));
+      expect(
+        [deleted.status, incremental.status].filter((status) => status === 'fulfilled'),
+        `round ${round}`,
+      ).toHaveLength(1);
+      // Nothing is ever built on a backup that is going.
+      expect(
+        await h.prisma.backup.count({ where: { parentId: full, parent: { status: 'DELETING' } } }),
+      ).toBe(0);
+      await h.prisma.instance.update({ where: { id: instance.id }, data: { taskStatus: 'NONE' } });
+    }
+  });
+
+  it('are not deleted while an instance is restored from them, or from a backup built on them', async () => {
+    const { caller, project, flavor, addBackup } = await setUpProject('Restoring');
+    const full = await addBackup();
+    const incremental = await addBackup({ type: 'INCREMENTAL', parentId: full });
+    const restored = await caller.instance.create({
+      projectId: project.id,
+      name: 'from-incremental',
+      flavorId: flavor.id,
+      volumeSizeGb: 1,
+      restoreFromBackupId: incremental,
+    });
+    jobIds.push(taskmanagerJobId('instance.create', restored.id));
+    for (const backupId of [full, incremental]) {
+      await expect(
+        caller.backup.delete({ projectId: project.id, backupId, includeDependents: true }),
+      ).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('restored') });
+    }
+    const statuses = await h.prisma.backup.findMany({
+      where: { id: { in: [full, incremental] } },
+      select: { status: true },
+    });
+    expect(statuses.map((row) => row.status)).toEqual(['COMPLETED', 'COMPLETED']);
+  });
+
   it('being made cannot be deleted', async () => {
     const { caller, project, addBackup } = await setUpProject('Busy');
     const building = await addBackup({ status: 'BUILDING' });
     expect(await codeOf(caller.backup.delete({ projectId: project.id, backupId: building }))).toBe(
       'CONFLICT',
     );
+  });
+});
+
+describe("a datastore version's backup strategy", () => {
+  it('logical: a backup is logical unless named, and there are no incrementals to create or schedule', async () => {
+    const { caller, project, instance, addBackup } = await setUpProject('Logical');
+    const physical = await h.prisma.datastoreVersion.findUniqueOrThrow({
+      where: { id: instance.datastoreVersionId },
+    });
+    const logical = await h.prisma.datastoreVersion.create({
+      data: {
+        datastoreId: physical.datastoreId,
+        name: `${physical.name}-logical-${randomUUID().slice(0, 4)}`,
+        version: physical.version,
+        isDefault: false,
+        backupStrategy: 'LOGICAL',
+      },
+    });
+    await h.prisma.instance.update({
+      where: { id: instance.id },
+      data: { datastoreVersionId: logical.id },
+    });
+    const view = await caller.instance.get({ projectId: project.id, instanceId: instance.id });
+    expect(view.datastore.backupStrategy).toBe('LOGICAL');
+    await addBackup(); // a full one made before: still no incremental on it
+
+    expect(
+      await fieldErrorsFrom(
+        caller.backup.create({
+          projectId: project.id,
+          instanceId: instance.id,
+          type: 'INCREMENTAL',
+        }),
+      ),
+    ).toEqual({ type: [expect.stringContaining('no incremental backups')] });
+    expect(
+      await fieldErrorsFrom(
+        caller.backup.setSchedule({
+          projectId: project.id,
+          instanceId: instance.id,
+          isEnabled: true,
+          fullType: 'FULL',
+          fullIntervalMinutes: 24 * 60,
+          incrementalIntervalMinutes: 60,
+          retainFullCount: 2,
+        }),
+      ),
+    ).toEqual({ incrementalIntervalMinutes: [expect.stringContaining('no incremental backups')] });
+    expect(await h.prisma.backupSchedule.count({ where: { instanceId: instance.id } })).toBe(0);
+
+    const backup = await caller.backup.create({ projectId: project.id, instanceId: instance.id });
+    jobIds.push(taskmanagerJobId('backup.create', backup.id));
+    expect(backup.type).toBe('LOGICAL');
+  });
+
+  it('physical (the default): a backup is a physical full one unless named', async () => {
+    const { caller, project, instance } = await setUpProject('Physical');
+    const backup = await caller.backup.create({ projectId: project.id, instanceId: instance.id });
+    jobIds.push(taskmanagerJobId('backup.create', backup.id));
+    expect(backup.type).toBe('FULL');
   });
 });
 

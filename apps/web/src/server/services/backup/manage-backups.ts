@@ -10,7 +10,7 @@ import { env } from '~/env';
 import { type createBackupInputSchema } from '~/lib/backup-schemas';
 import { publishChange } from '~/server/events';
 import { enqueueTaskmanagerJob } from '~/server/queue';
-import { assertBackupQuota } from '~/server/services/quota/quota';
+import { assertBackupQuota, lockProjectForQuota } from '~/server/services/quota/quota';
 import { type ProjectScopedDb } from '~/server/tenancy';
 import { backupSelect, toBackupView, type BackupView } from './backup-view';
 
@@ -73,9 +73,19 @@ export async function createBackup(
       taskStatus: true,
       serviceStatus: true,
       lastHeartbeatAt: true,
+      datastoreVersion: { select: { backupStrategy: true } },
     },
   });
   if (!instance) throw new AppError('NOT_FOUND', 'Instance not found');
+  // The datastore version's strategy (Trove's backup_strategy) decides what "a backup" is.
+  const strategy = instance.datastoreVersion.backupStrategy;
+  const type = input.type ?? (strategy === 'LOGICAL' ? 'LOGICAL' : 'FULL');
+  if (type === 'INCREMENTAL' && strategy === 'LOGICAL') {
+    throw fieldError(
+      'type',
+      'This datastore version backs up logically (mariadb-dump), which has no incremental backups',
+    );
+  }
   const status = deriveDisplayStatus({
     taskStatus: instance.taskStatus,
     serviceStatus: instance.serviceStatus,
@@ -87,7 +97,7 @@ export async function createBackup(
     throw new AppError('CONFLICT', `The instance cannot be backed up while it is ${status}`);
 
   let parentId: string | null = null;
-  if (input.type === 'INCREMENTAL') {
+  if (type === 'INCREMENTAL') {
     const parent = await ctx.db.backup.findFirst({
       where: input.parentId
         ? { id: input.parentId, instanceId: instance.id }
@@ -125,6 +135,17 @@ export async function createBackup(
   const backupId = randomUUID();
   const row = await ctx.db.$transaction(async (tx) => {
     await assertBackupQuota(tx, ctx.projectId);
+    // Under the project's lock, which a delete takes too: the parent is still there to build on.
+    if (
+      parentId &&
+      (await tx.backup.count({ where: { id: parentId, status: 'COMPLETED' } })) === 0
+    ) {
+      throw fieldError(
+        'parentId',
+        'The parent backup is being deleted; take a full backup instead',
+        'CONFLICT',
+      );
+    }
     const { count } = await tx.instance.updateMany({
       where: { id: instance.id, taskStatus: 'NONE', deletedAt: null },
       data: { taskStatus: 'BACKING_UP' },
@@ -142,8 +163,8 @@ export async function createBackup(
         instanceName: instance.name,
         name:
           input.name ??
-          `${input.type.toLowerCase()} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
-        type: input.type,
+          `${type.toLowerCase()} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+        type,
         parentId,
         datastoreVersionId: instance.datastoreVersionId,
         // The taskmanager records the store it goes to when it starts the backup.
@@ -168,7 +189,7 @@ export async function createBackup(
       cause: error,
     });
   }
-  ctx.log.info({ backupId, instanceId: instance.id, type: input.type }, 'backup accepted');
+  ctx.log.info({ backupId, instanceId: instance.id, type }, 'backup accepted');
   await publishChange({
     type: 'backup.changed',
     projectId: ctx.projectId,
@@ -184,7 +205,7 @@ export async function createBackup(
 }
 
 /** Every backup built on `backupId`, nearest first (breadth-first). */
-async function dependentsOf(db: ProjectScopedDb, backupId: string) {
+async function dependentsOf(db: Pick<ProjectScopedDb, 'backup'>, backupId: string) {
   const found: Array<{ id: string; status: string; instanceId: string }> = [];
   let level = [backupId];
   while (level.length > 0 && found.length < 10_000) {
@@ -200,9 +221,11 @@ async function dependentsOf(db: ProjectScopedDb, backupId: string) {
 
 /**
  * Deletes a backup (Trove's backup delete): refused while incrementals depend on it, unless
- * the whole chain from it is asked for; refused while it (or a dependent) is being made.
- * The rows become DELETING and the taskmanager removes the objects, then the rows,
- * dependents first.
+ * the whole chain from it is asked for; refused while it (or a dependent) is being made, or an
+ * instance is being restored from it (or from a dependent, which needs it). The checks and the
+ * marking happen under the project's lock, which backup and restore creates take too, so no
+ * incremental or restore can start on a backup between its checks and its DELETING. The
+ * taskmanager then removes the objects, then the rows, dependents first.
  */
 export async function deleteBackup(
   ctx: BackupContext,
@@ -210,43 +233,59 @@ export async function deleteBackup(
 ): Promise<BackupView> {
   const backup = await getBackup(ctx, backupId);
   if (backup.status === 'DELETING') return backup;
-  if (backup.status === 'NEW' || backup.status === 'BUILDING') {
-    throw new AppError(
-      'CONFLICT',
-      'This backup is being made; delete it once it has completed or failed',
-    );
-  }
-  const restoring = await ctx.db.instance.count({
-    where: { restoredFromBackupId: backupId, taskStatus: 'BUILDING', deletedAt: null },
-  });
-  if (restoring > 0) {
-    throw new AppError(
-      'CONFLICT',
-      'An instance is being restored from this backup (replicas are built from their snapshot); delete it once that is done',
-    );
-  }
-  const dependents = await dependentsOf(ctx.db, backupId);
-  if (dependents.length > 0 && !includeDependents) {
-    throw new AppError(
-      'CONFLICT',
-      `${dependents.length} incremental backup${dependents.length === 1 ? ' depends' : 's depend'} on this backup; delete ${dependents.length === 1 ? 'it' : 'them'} first, or delete the whole chain`,
-      { details: { dependents: dependents.map((dependent) => dependent.id) } },
-    );
-  }
-  if (
-    dependents.some((dependent) => dependent.status === 'NEW' || dependent.status === 'BUILDING')
-  ) {
-    throw new AppError(
-      'CONFLICT',
-      'A backup of this chain is being made; delete the chain once it has completed or failed',
-    );
-  }
-  // Dependents first, deepest last found first: each goes before what it is built on.
-  const backupIds = [...dependents.map((dependent) => dependent.id).reverse(), backupId];
-  await ctx.db.backup.updateMany({
-    where: { id: { in: backupIds }, status: { in: ['COMPLETED', 'FAILED'] } },
-    data: { status: 'DELETING', faultMessage: null },
-  });
+  const marked = await ctx.db.$transaction(async (tx) => {
+    await lockProjectForQuota(tx, ctx.projectId);
+    const current = await tx.backup.findFirst({
+      where: { id: backupId },
+      select: { status: true },
+    });
+    if (!current) throw new AppError('NOT_FOUND', 'Backup not found');
+    if (current.status === 'DELETING') return null;
+    if (current.status === 'NEW' || current.status === 'BUILDING') {
+      throw new AppError(
+        'CONFLICT',
+        'This backup is being made; delete it once it has completed or failed',
+      );
+    }
+    const dependents = await dependentsOf(tx, backupId);
+    if (dependents.length > 0 && !includeDependents) {
+      throw new AppError(
+        'CONFLICT',
+        `${dependents.length} incremental backup${dependents.length === 1 ? ' depends' : 's depend'} on this backup; delete ${dependents.length === 1 ? 'it' : 'them'} first, or delete the whole chain`,
+        { details: { dependents: dependents.map((dependent) => dependent.id) } },
+      );
+    }
+    if (
+      dependents.some((dependent) => dependent.status === 'NEW' || dependent.status === 'BUILDING')
+    ) {
+      throw new AppError(
+        'CONFLICT',
+        'A backup of this chain is being made; delete the chain once it has completed or failed',
+      );
+    }
+    // Dependents first, deepest last found first: each goes before what it is built on.
+    const backupIds = [...dependents.map((dependent) => dependent.id).reverse(), backupId];
+    const restoring = await tx.instance.count({
+      where: {
+        restoredFromBackupId: { in: backupIds },
+        taskStatus: 'BUILDING',
+        deletedAt: null,
+      },
+    });
+    if (restoring > 0) {
+      throw new AppError(
+        'CONFLICT',
+        `An instance is being restored from ${backupIds.length === 1 ? 'this backup' : 'this chain'} (replicas are built from their snapshot); delete it once that is done`,
+      );
+    }
+    await tx.backup.updateMany({
+      where: { id: { in: backupIds }, status: { in: ['COMPLETED', 'FAILED'] } },
+      data: { status: 'DELETING', faultMessage: null },
+    });
+    return { backupIds, dependents };
+  }, QUOTA_TRANSACTION);
+  if (!marked) return getBackup(ctx, backupId);
+  const { backupIds, dependents } = marked;
   try {
     await enqueueTaskmanagerJob('backup.delete', backupIds[0]!, { backupIds });
   } catch (error) {

@@ -90,6 +90,10 @@ export async function createInstance(
         const earlier = await tx.instance.findFirst({ where: { createRequestId: input.requestId }, select: instanceSelect });
         if (earlier) return { row: earlier, isNew: false };
       }
+      // Under the lock, which a backup delete takes too: the backup is still there to restore.
+      if (restoreFrom && (await tx.backup.count({ where: { id: restoreFrom.id, status: 'COMPLETED' } })) === 0) {
+        throw fieldError('restoreFromBackupId', 'This backup is being deleted: it can no longer be restored', 'CONFLICT');
+      }
       const clash = await tx.instance.findFirst({ where: { name: input.name, deletedAt: null }, select: { id: true } });
       if (clash) throw fieldError('name', 'An instance with this name already exists in the project', 'CONFLICT');
       const created = await tx.instance.create({

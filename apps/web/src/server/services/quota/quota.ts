@@ -1,7 +1,7 @@
 import 'server-only';
 
 import { AppError } from '@coffer/contracts';
-import { type PrismaClient, type QuotaResource } from '@coffer/db';
+import { lockProject, type PrismaClient, type QuotaResource } from '@coffer/db';
 
 import { env } from '~/env';
 
@@ -131,13 +131,9 @@ export async function getManyProjectQuotas(db: Sql, projectIds: string[]): Promi
   return result;
 }
 
-/**
- * Locks the project row for the rest of the transaction (FOR NO KEY UPDATE: quota checks of
- * one project take turns; inserts elsewhere that merely reference the project do not wait).
- */
+/** Locks the project row for the rest of the transaction (packages/db's lockProject), or "not found". */
 export async function lockProjectForQuota(tx: Sql, projectId: string): Promise<void> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM projects WHERE id = ${projectId}::uuid FOR NO KEY UPDATE`;
-  if (rows.length === 0) throw new AppError('NOT_FOUND', 'Project not found');
+  if (!(await lockProject(tx, projectId))) throw new AppError('NOT_FOUND', 'Project not found');
 }
 
 const DESCRIBE: Record<QuotaName, (limit: number, inUse: number, requested: number) => string> = {
