@@ -1,6 +1,8 @@
 // Seeds the control-plane database (idempotent; run after migrations):
 //   - the catalog: flavors, the MariaDB datastore with the version installed on this machine
-//     as its default version, and that version's configuration parameters;
+//     as its default version, and that version's configuration parameters; its backup and
+//     replication strategies from COFFER_BACKUP_STRATEGY and COFFER_REPLICATION_STRATEGY
+//     when they are set (at every seed: `npm start` seeds at every start);
 //   - the first operator, if there is none: a user (COFFER_ADMIN_EMAIL, default
 //     admin@coffer.local) with a generated password, operator and owner of the project
 //     "Operations".
@@ -34,7 +36,10 @@ async function main(): Promise<string[]> {
     applicationName: 'coffer-seed',
   });
   try {
-    await ensureCatalog(prisma, { mariadbVersion });
+    await ensureCatalog(prisma, {
+      mariadbVersion,
+      strategies: { backup: env.backupStrategy, replication: env.replicationStrategy },
+    });
 
     const existing = await prisma.operator.findFirst({
       orderBy: { createdAt: 'asc' },

@@ -68,8 +68,22 @@ export function getSeedEnv(): {
   databaseUrl: string;
   adminEmail: string;
   mariadbd: string | undefined;
+  backupStrategy: 'PHYSICAL' | 'LOGICAL' | undefined;
+  replicationStrategy: 'GTID' | 'BINLOG' | undefined;
 } {
   return {
+    backupStrategy: parse(
+      z.enum(['physical', 'logical']).optional(),
+      'COFFER_BACKUP_STRATEGY',
+      process.env.COFFER_BACKUP_STRATEGY || undefined,
+      'say physical (mariadb-backup, with incrementals) or logical (mariadb-dump)',
+    )?.toUpperCase() as 'PHYSICAL' | 'LOGICAL' | undefined,
+    replicationStrategy: parse(
+      z.enum(['gtid', 'binlog']).optional(),
+      'COFFER_REPLICATION_STRATEGY',
+      process.env.COFFER_REPLICATION_STRATEGY || undefined,
+      'say gtid (MASTER_USE_GTID=slave_pos) or binlog (binary log file and position)',
+    )?.toUpperCase() as 'GTID' | 'BINLOG' | undefined,
     databaseUrl: getDatabaseUrl(),
     adminEmail: parse(
       z.email().default('admin@coffer.local'),

@@ -125,6 +125,7 @@ describe('ensureCatalog', () => {
       isDefault: true,
       isActive: true,
       replicationStrategy: 'GTID',
+      backupStrategy: 'PHYSICAL',
     });
     expect(await db.prisma.datastoreVersion.count()).toBe(1);
 
@@ -164,5 +165,29 @@ describe('ensureCatalog', () => {
     await expect(ensureCatalog(db.prisma, { mariadbVersion: 'banana' })).rejects.toThrow(
       /not a MariaDB server version/,
     );
+  });
+
+  it("sets the version's backup and replication strategies when an operator chose them, and keeps them otherwise", async () => {
+    const chosen = await ensureCatalog(db.prisma, {
+      mariadbVersion: '11.4.5',
+      strategies: { backup: 'LOGICAL', replication: 'BINLOG' },
+    });
+    expect(chosen.version).toMatchObject({
+      backupStrategy: 'LOGICAL',
+      replicationStrategy: 'BINLOG',
+    });
+    const kept = await ensureCatalog(db.prisma, { mariadbVersion: '11.4.5' });
+    expect(kept.version).toMatchObject({
+      backupStrategy: 'LOGICAL',
+      replicationStrategy: 'BINLOG',
+    });
+    const back = await ensureCatalog(db.prisma, {
+      mariadbVersion: '11.4.5',
+      strategies: { backup: 'PHYSICAL' },
+    });
+    expect(back.version).toMatchObject({
+      backupStrategy: 'PHYSICAL',
+      replicationStrategy: 'BINLOG',
+    });
   });
 });

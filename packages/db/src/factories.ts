@@ -2,6 +2,7 @@ import { generateRandomString, hashPassword } from 'better-auth/crypto';
 
 import { FLAVORS, MARIADB_DATASTORE, MARIADB_PARAMETERS, mariadbVersionName } from './catalog';
 import type {
+  BackupStrategy,
   Datastore,
   DatastoreVersion,
   Flavor,
@@ -9,6 +10,7 @@ import type {
   Operator,
   Project,
   ProjectRole,
+  ReplicationStrategy,
   User,
 } from './generated/prisma/client';
 import type { DbClient } from './index';
@@ -119,15 +121,22 @@ export interface Catalog {
 
 /**
  * Writes the catalog (idempotent): the flavors, the MariaDB datastore, the installed
- * version (e.g. "10.11.19" as version "10.11", made the default, GTID replication) and its
- * configuration parameters.
+ * version (e.g. "10.11.19" as version "10.11", made the default; GTID replication and
+ * physical backups unless `strategies` says otherwise) and its configuration parameters.
  *
  * Existing flavors are left as they are (instances use them; an operator may have changed
  * them). Parameter rules and the version's full version string are brought up to date.
  */
 export async function ensureCatalog(
   db: DbClient,
-  { mariadbVersion }: { mariadbVersion: string },
+  {
+    mariadbVersion,
+    strategies = {},
+  }: {
+    mariadbVersion: string;
+    /** The version's strategies, when an operator set them (else new versions get GTID and PHYSICAL, existing ones keep theirs). */
+    strategies?: { backup?: BackupStrategy; replication?: ReplicationStrategy };
+  },
 ): Promise<Catalog> {
   const versionName = mariadbVersionName(mariadbVersion);
   const write = async (tx: DbClient): Promise<Catalog> => {
@@ -156,9 +165,16 @@ export async function ensureCatalog(
         version: mariadbVersion,
         isActive: true,
         isDefault: true,
-        replicationStrategy: 'GTID',
+        replicationStrategy: strategies.replication ?? 'GTID',
+        backupStrategy: strategies.backup ?? 'PHYSICAL',
       },
-      update: { version: mariadbVersion, isActive: true, isDefault: true },
+      update: {
+        version: mariadbVersion,
+        isActive: true,
+        isDefault: true,
+        ...(strategies.replication ? { replicationStrategy: strategies.replication } : {}),
+        ...(strategies.backup ? { backupStrategy: strategies.backup } : {}),
+      },
     });
     for (const parameter of MARIADB_PARAMETERS) {
       const rule = {

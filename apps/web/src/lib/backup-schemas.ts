@@ -16,8 +16,12 @@ export const backupNameSchema = z
 
 export const createBackupInputSchema = z.object({
   instanceId: z.uuid({ error: 'Instance not found' }),
-  /** Physical full by default; INCREMENTAL is based on `parentId`, else on the instance's newest completed physical backup. */
-  type: backupTypeSchema.default('FULL'),
+  /**
+   * By default what the instance's datastore version backs up with (physical full, or
+   * logical); INCREMENTAL is based on `parentId`, else on the instance's newest completed
+   * physical backup.
+   */
+  type: backupTypeSchema.optional(),
   name: backupNameSchema.optional(),
   parentId: z.uuid({ error: 'Backup not found' }).optional(),
 });

@@ -32,23 +32,30 @@ const TYPES: Array<{ value: BackupType; label: string; hint: string }> = [
 export function CreateBackupDialog({
   projectId,
   instanceId,
+  backupStrategy,
   open,
   onClose,
 }: {
   projectId: string;
   instanceId: string;
+  backupStrategy: 'PHYSICAL' | 'LOGICAL';
   open: boolean;
   onClose: () => void;
 }) {
   const trpc = useTRPC();
-  const [type, setType] = useState<BackupType>('FULL');
+  const defaultType: BackupType = backupStrategy === 'LOGICAL' ? 'LOGICAL' : 'FULL';
+  // A logical strategy has no incrementals to offer.
+  const types = TYPES.filter(
+    (option) => backupStrategy === 'PHYSICAL' || option.value !== 'INCREMENTAL',
+  );
+  const [type, setType] = useState<BackupType>(defaultType);
   const [name, setName] = useState('');
   const create = useMutation(trpc.backup.create.mutationOptions({ onSuccess: () => close() }));
   const errors = create.error ? describeError(create.error) : null;
 
   function close() {
     setName('');
-    setType('FULL');
+    setType(defaultType);
     create.reset();
     onClose();
   }
@@ -78,7 +85,7 @@ export function CreateBackupDialog({
           error={errors?.fieldErrors.type?.[0] ?? errors?.fieldErrors.parentId?.[0]}
         >
           <Select value={type} onChange={(event) => setType(event.target.value as BackupType)}>
-            {TYPES.map((option) => (
+            {types.map((option) => (
               <option key={option.value} value={option.value}>
                 {option.label}
               </option>

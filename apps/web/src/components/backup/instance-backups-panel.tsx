@@ -19,11 +19,14 @@ export function InstanceBackupsPanel({
   projectId,
   instanceId,
   status,
+  backupStrategy,
   canWrite,
 }: {
   projectId: string;
   instanceId: string;
   status: string;
+  /** The datastore version's: what a backup is by default, and whether incrementals exist. */
+  backupStrategy: 'PHYSICAL' | 'LOGICAL';
   canWrite: boolean;
 }) {
   const trpc = useTRPC();
@@ -76,6 +79,7 @@ export function InstanceBackupsPanel({
         <CreateBackupDialog
           projectId={projectId}
           instanceId={instanceId}
+          backupStrategy={backupStrategy}
           open={isCreateOpen}
           onClose={() => setIsCreateOpen(false)}
         />

@@ -19,12 +19,13 @@ export const backupScheduleSelect = {
   lastError: true,
 } as const;
 
-async function requireInstance(db: ProjectScopedDb, instanceId: string): Promise<void> {
+async function requireInstance(db: ProjectScopedDb, instanceId: string) {
   const instance = await db.instance.findFirst({
     where: { id: instanceId, deletedAt: null },
-    select: { id: true },
+    select: { id: true, datastoreVersion: { select: { backupStrategy: true } } },
   });
   if (!instance) throw new AppError('NOT_FOUND', 'Instance not found');
+  return instance;
 }
 
 export async function getBackupSchedule(db: ProjectScopedDb, instanceId: string) {
@@ -41,7 +42,17 @@ export async function setBackupSchedule(
   projectId: string,
   input: z.output<typeof backupScheduleInputSchema>,
 ) {
-  await requireInstance(db, input.instanceId);
+  const instance = await requireInstance(db, input.instanceId);
+  if (
+    input.incrementalIntervalMinutes !== null &&
+    instance.datastoreVersion.backupStrategy === 'LOGICAL'
+  ) {
+    const message =
+      'This datastore version backs up logically (mariadb-dump), which has no incremental backups';
+    throw new AppError('BAD_REQUEST', message, {
+      details: { fieldErrors: { incrementalIntervalMinutes: [message] } },
+    });
+  }
   const now = new Date();
   const existing = await db.backupSchedule.findFirst({ where: { instanceId: input.instanceId } });
   const keepsFull =

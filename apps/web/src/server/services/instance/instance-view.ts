@@ -37,7 +37,7 @@ export const instanceSelect = {
   replicationStatus: true,
   _count: { select: { replicas: { where: { deletedAt: null } } } },
   flavor: { select: { id: true, name: true, vcpus: true, ramMb: true } },
-  datastoreVersion: { select: { id: true, name: true, version: true, replicationStrategy: true, datastore: { select: { name: true } } } },
+  datastoreVersion: { select: { id: true, name: true, version: true, replicationStrategy: true, backupStrategy: true, datastore: { select: { name: true } } } },
 } as const;
 
 /**
@@ -83,7 +83,8 @@ export const instanceViewSchema = z.object({
   createdAt: z.date(),
   updatedAt: z.date(),
   flavor: z.object({ id: z.string(), name: z.string(), vcpus: z.number(), ramMb: z.number() }),
-  datastore: z.object({ name: z.string(), version: z.string(), versionName: z.string() }),
+  /** backupStrategy: what a backup is when none is named (PHYSICAL full, or LOGICAL; no incrementals then). */
+  datastore: z.object({ name: z.string(), version: z.string(), versionName: z.string(), backupStrategy: z.enum(['PHYSICAL', 'LOGICAL']) }),
   replication: replicationViewSchema,
 });
 export type InstanceView = z.infer<typeof instanceViewSchema>;
@@ -116,6 +117,7 @@ interface InstanceRow {
     name: string;
     version: string;
     replicationStrategy: z.infer<typeof replicationStrategySchema>;
+    backupStrategy: 'PHYSICAL' | 'LOGICAL';
     datastore: { name: string };
   };
 }
@@ -165,6 +167,7 @@ export function toInstanceView(row: InstanceRow, now = new Date()): InstanceView
       name: datastoreVersion.datastore.name,
       version: datastoreVersion.version,
       versionName: datastoreVersion.name,
+      backupStrategy: datastoreVersion.backupStrategy,
     },
   };
 }

@@ -236,7 +236,7 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
           {
             value: 'backups',
             label: 'Backups',
-            content: <InstanceBackupsPanel projectId={projectId} instanceId={instanceId} status={data.status} canWrite={!!canWrite} />,
+            content: <InstanceBackupsPanel projectId={projectId} instanceId={instanceId} status={data.status} backupStrategy={data.datastore.backupStrategy} canWrite={!!canWrite} />,
           },
         ]}
       />
