@@ -19,7 +19,17 @@ import { join } from 'node:path';
 
 import mysql from 'mysql2/promise';
 
-import { agentConfigOf, changeOf, createTenant, root, startWorkerProcess, stopWorkerProcess } from './lib/coffer';
+import {
+  agentConfigOf,
+  changeOf,
+  createTenant,
+  generateOrders,
+  root,
+  settle,
+  sizeOfTree,
+  startWorkerProcess,
+  stopWorkerProcess,
+} from './lib/coffer';
 import { findProcesses, median, now, printTable, round } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -39,15 +49,6 @@ function run(command: string, args: string[], options: { shell?: boolean } = {})
   });
   if (result.status !== 0)
     throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr?.slice(-2000)}`);
-}
-
-function sizeOfTree(path: string): number {
-  let total = 0;
-  for (const entry of readdirSync(path, { withFileTypes: true })) {
-    const child = join(path, entry.name);
-    total += entry.isDirectory() ? sizeOfTree(child) : statSync(child).size;
-  }
-  return total;
 }
 
 function peakRssMiB(pid: number): { peak: number; now: number } | null {
@@ -93,32 +94,11 @@ async function main() {
   const myCnf = join(agent.datastore.volumeDir, 'my.cnf');
   const admin = await mysql.createConnection({ socketPath: socket, user: 'root' });
   const generateStarted = now();
-  await admin.query('SET SESSION sql_log_bin = 0');
   await admin.query('CREATE DATABASE bench');
-  await admin.query(
-    'CREATE TABLE bench.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer CHAR(32), note VARCHAR(255), amount DOUBLE, placed DATETIME, qty INT, KEY (customer))',
-  );
-  await admin.query(
-    "INSERT INTO bench.orders (customer, note, amount, placed, qty) VALUES (MD5(RAND()), 'first', 1, NOW(), 1)",
-  );
-  const dataBytes = async () => {
-    await admin.query('ANALYZE TABLE bench.orders');
-    const [rows] = await admin.query(
-      "SELECT DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bench'",
-    );
-    return Number((rows as Array<{ bytes: number }>)[0]!.bytes);
-  };
-  while ((await dataBytes()) < DATA_MB * 1024 * 1024) {
-    await admin.query(
-      `INSERT INTO bench.orders (customer, note, amount, placed, qty)
-       SELECT MD5(RAND()), CONCAT('order of ', ELT(1 + FLOOR(RAND() * 4), 'teapots', 'kettles', 'cups', 'saucers'), ' for ', MD5(RAND()), ' ', REPEAT('-', FLOOR(RAND() * 60))),
-              ROUND(RAND() * 1000, 2), NOW() - INTERVAL FLOOR(RAND() * 31536000) SECOND, FLOOR(1 + RAND() * 10)
-         FROM bench.orders`,
-    );
-  }
-  await admin.query('FLUSH TABLES');
+  const generatedBytes = await generateOrders(admin, DATA_MB);
+  await settle(admin);
   const datadirBytes = sizeOfTree(join(agent.datastore.volumeDir, 'data'));
-  const generatedMiB = round((await dataBytes()) / 1024 / 1024, 0);
+  const generatedMiB = round(generatedBytes / 1024 / 1024, 0);
   console.log(
     `generated ${generatedMiB} MiB of table data (datadir ${round(datadirBytes / 1024 / 1024, 0)} MiB) in ${round((now() - generateStarted) / 1000, 1)} s`,
   );

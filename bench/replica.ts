@@ -17,12 +17,21 @@
  * BENCH_DATA_MB (default 1024) sets the data size.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import mysql from 'mysql2/promise';
 
-import { agentConfigOf, createTenant, root, startWorkerProcess, stopWorkerProcess } from './lib/coffer';
+import {
+  agentConfigOf,
+  createTenant,
+  generateOrders,
+  settle,
+  root,
+  sizeOfTree,
+  startWorkerProcess,
+  stopWorkerProcess,
+} from './lib/coffer';
 import { findProcesses, median, now, printTable, round } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -45,15 +54,6 @@ function run(command: string, options: { shell?: boolean; args?: string[] } = {}
     throw new Error(
       `${command} ${(options.args ?? []).join(' ')} failed: ${result.stderr?.slice(-2000)}`,
     );
-}
-
-function sizeOfTree(path: string): number {
-  let total = 0;
-  for (const entry of readdirSync(path, { withFileTypes: true })) {
-    const child = join(path, entry.name);
-    total += entry.isDirectory() ? sizeOfTree(child) : statSync(child).size;
-  }
-  return total;
 }
 
 function percentile(values: number[], p: number): number {
@@ -166,43 +166,21 @@ async function main() {
   const myCnf = join(agentOf(source.id).datastore.volumeDir, 'my.cnf');
   const admin = await mysql.createConnection({ socketPath: socket, user: 'root' });
   const generateStarted = now();
-  await admin.query(
-    'CREATE TABLE bench.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer CHAR(32), note VARCHAR(255), amount DOUBLE, placed DATETIME, qty INT, KEY (customer))',
-  );
-  await admin.query(
-    "INSERT INTO bench.orders (customer, note, amount, placed, qty) VALUES (MD5(RAND()), 'first', 1, NOW(), 1)",
-  );
-  const dataBytes = async () => {
-    await admin.query('ANALYZE TABLE bench.orders');
-    const [rows] = await admin.query(
-      "SELECT DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bench'",
-    );
-    return Number((rows as Array<{ bytes: number }>)[0]!.bytes);
-  };
-  // The bulk is generated outside the binary log (a replica gets it from the snapshot).
-  await admin.query('SET SESSION sql_log_bin = 0');
-  while ((await dataBytes()) < DATA_MB * 1024 * 1024) {
-    await admin.query(
-      `INSERT INTO bench.orders (customer, note, amount, placed, qty)
-       SELECT MD5(RAND()), CONCAT('order of ', ELT(1 + FLOOR(RAND() * 4), 'teapots', 'kettles', 'cups', 'saucers'), ' for ', MD5(RAND()), ' ', REPEAT('-', FLOOR(RAND() * 60))),
-              ROUND(RAND() * 1000, 2), NOW() - INTERVAL FLOOR(RAND() * 31536000) SECOND, FLOOR(1 + RAND() * 10)
-         FROM bench.orders`,
-    );
-  }
-  await admin.query('SET SESSION sql_log_bin = 1');
-  await admin.query('FLUSH TABLES');
+  const generatedBytes = await generateOrders(admin, DATA_MB);
+  await settle(admin);
   // The bare replica's account on the source.
   await admin.query(
     "CREATE USER IF NOT EXISTS 'bench_repl'@'%' IDENTIFIED BY 'bench-repl-password'",
   );
   await admin.query("GRANT REPLICATION SLAVE ON *.* TO 'bench_repl'@'%'");
-  const generatedMiB = round((await dataBytes()) / 1024 / 1024, 0);
+  const generatedMiB = round(generatedBytes / 1024 / 1024, 0);
   const datadirBytes = sizeOfTree(join(agentOf(source.id).datastore.volumeDir, 'data'));
   console.log(
     `generated ${generatedMiB} MiB of table data (datadir ${round(datadirBytes / 1024 / 1024, 0)} MiB) in ${round((now() - generateStarted) / 1000, 1)} s`,
   );
   await admin.end();
 
+  const bareSteps: Array<{ streamMs: number; prepareMs: number; copyBackMs: number }> = [];
   const bareUser =
     spawnSync('runuser', ['-u', 'mysql', '--', 'test', '-x', bareDir]).status === 0
       ? 'mysql'
@@ -224,11 +202,14 @@ async function main() {
       `mariadb-backup --defaults-file=${myCnf} --backup --stream=xbstream --user=root --socket=${socket} --target-dir=${join(target, 'tmp')} 2>/dev/null | mbstream -x -C ${stream}`,
       { shell: true },
     );
+    const streamed = now();
     run('mariadb-backup', { args: ['--prepare', `--target-dir=${stream}`] });
+    const prepared = now();
     run('mariadb-backup', {
       args: ['--copy-back', `--target-dir=${stream}`, `--datadir=${datadir}`],
     });
     if (bareUser === 'mysql') run('chown', { args: ['-R', 'mysql:mysql', datadir] });
+    bareSteps.push({ streamMs: streamed - started, prepareMs: prepared - streamed, copyBackMs: now() - prepared });
     const gtid =
       readFileSync(join(stream, 'xtrabackup_binlog_info'), 'utf8').trim().split(/\s+/)[2] ?? '';
     const server = spawn(
@@ -324,7 +305,12 @@ async function main() {
       await deleteInstances([replica!.id]);
     }
   }
-  const snapshotsLeft = await prisma.backup.count({ where: { projectId: project.id } });
+  // The last snapshot goes once its replica is built, just after it turns ACTIVE.
+  let snapshotsLeft = await prisma.backup.count({ where: { projectId: project.id } });
+  for (const deadline = now() + 120_000; snapshotsLeft > 0 && now() < deadline; ) {
+    await new Promise((tick) => setTimeout(tick, 100));
+    snapshotsLeft = await prisma.backup.count({ where: { projectId: project.id } });
+  }
 
   // 3. Lag under a steady insert load: Coffer's replica, then the bare one.
   const tenant = {
@@ -370,6 +356,13 @@ async function main() {
         '≤ 1.3',
       ],
       ['  runs (s)', bareMs.map(s).join(' '), cofferMs.map(s).join(' '), '', ''],
+      [
+        '  bare: stream | prepare | copy-back (s)',
+        bareSteps.map((step) => `${s(step.streamMs)}|${s(step.prepareMs)}|${s(step.copyBackMs)}`).join(' '),
+        '',
+        '',
+        '',
+      ],
     ],
   );
   printTable(
@@ -401,6 +394,11 @@ async function main() {
         cofferMs: cofferMs.map(Math.round),
         ratio: round(ratio),
         target: 1.3,
+        bareSteps: bareSteps.map((step) => ({
+          streamMs: Math.round(step.streamMs),
+          prepareMs: Math.round(step.prepareMs),
+          copyBackMs: Math.round(step.copyBackMs),
+        })),
       },
       lag: { loadRate: LOAD_RATE, loadSeconds: LOAD_SECONDS, bare: bareLag, coffer: cofferLag },
       snapshotsLeft,

@@ -4,11 +4,12 @@
  * benchmark's processes (worker, guests, servers under its directory) do not outlive it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { createPrismaClient, type PrismaClient } from '@coffer/db';
 import { createProject, createUserWithPassword } from '@coffer/db/factories';
+import { type Connection } from 'mysql2/promise';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 
@@ -157,4 +158,67 @@ export function agentConfigOf(instancesDir: string, instanceId: string): { datas
   return JSON.parse(readFileSync(join(instancesDir, 'instances', instanceId, 'etc', 'guest-agent.json'), 'utf8')) as {
     datastore: { runDir: string; volumeDir: string };
   };
+}
+
+/** Bytes under a directory. */
+export function sizeOfTree(path: string): number {
+  let total = 0;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    total += entry.isDirectory() ? sizeOfTree(child) : statSync(child).size;
+  }
+  return total;
+}
+
+/**
+ * At least `dataMb` MiB of table data in `bench.orders` (created here; the database must
+ * exist), by INSERT … SELECT doubling, outside the binary log (a replica gets it from its
+ * snapshot). Returns the table data's size in bytes.
+ */
+export async function generateOrders(admin: Connection, dataMb: number): Promise<number> {
+  await admin.query('SET SESSION sql_log_bin = 0');
+  await admin.query(
+    'CREATE TABLE bench.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer CHAR(32), note VARCHAR(255), amount DOUBLE, placed DATETIME, qty INT, KEY (customer))',
+  );
+  await admin.query("INSERT INTO bench.orders (customer, note, amount, placed, qty) VALUES (MD5(RAND()), 'first', 1, NOW(), 1)");
+  const dataBytes = async () => {
+    await admin.query('ANALYZE TABLE bench.orders');
+    const [rows] = await admin.query(
+      "SELECT DATA_LENGTH + INDEX_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bench' AND TABLE_NAME = 'orders'",
+    );
+    return Number((rows as Array<{ bytes: number }>)[0]!.bytes);
+  };
+  while ((await dataBytes()) < dataMb * 1024 * 1024) {
+    await admin.query(
+      `INSERT INTO bench.orders (customer, note, amount, placed, qty)
+       SELECT MD5(RAND()), CONCAT('order of ', ELT(1 + FLOOR(RAND() * 4), 'teapots', 'kettles', 'cups', 'saucers'), ' for ', MD5(RAND()), ' ', REPEAT('-', FLOOR(RAND() * 60))),
+              ROUND(RAND() * 1000, 2), NOW() - INTERVAL FLOOR(RAND() * 31536000) SECOND, FLOOR(1 + RAND() * 10)
+         FROM bench.orders`,
+    );
+  }
+  await admin.query('SET SESSION sql_log_bin = 1');
+  await admin.query('FLUSH TABLES');
+  return dataBytes();
+}
+
+/**
+ * Waits until the server has written every dirty page and purged its undo history, so that
+ * what is measured next does not pay for the data generation (background flushing after a
+ * bulk load makes backups and their redo log copy several times slower for a while).
+ */
+export async function settle(admin: Connection): Promise<void> {
+  const [[before]] = (await admin.query('SELECT @@GLOBAL.innodb_max_dirty_pages_pct AS pct')) as unknown as [[{ pct: number }]];
+  await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
+  try {
+    for (const deadline = Date.now() + 600_000; Date.now() < deadline; await new Promise((tick) => setTimeout(tick, 250))) {
+      const [rows] = await admin.query(
+        "SELECT VARIABLE_NAME AS name, VARIABLE_VALUE AS value FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN ('INNODB_BUFFER_POOL_PAGES_DIRTY', 'INNODB_HISTORY_LIST_LENGTH')",
+      );
+      const values = new Map((rows as Array<{ name: string; value: string }>).map((row) => [row.name, Number(row.value)]));
+      if ((values.get('INNODB_BUFFER_POOL_PAGES_DIRTY') ?? 0) === 0 && (values.get('INNODB_HISTORY_LIST_LENGTH') ?? 0) < 100) return;
+    }
+    throw new Error('the server did not settle within 10 minutes');
+  } finally {
+    await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = ?', [before.pct]);
+  }
 }
