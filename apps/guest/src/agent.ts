@@ -150,8 +150,8 @@ export class GuestAgent {
 
   private async runShutdown(): Promise<void> {
     this.logger.info('guest stopping');
-    // A backup under way would hold the manager until it ends: stop it (it cleans up after itself).
-    this.manager.interruptBackup();
+    // A backup or a restore's fetch under way would hold the manager until it ends: stop it (each cleans up after itself).
+    this.manager.interruptLongOperations();
     await this.rpc.close(RPC_DRAIN_TIMEOUT_MS);
     await this.heartbeat.stop();
     await this.mutex.run(() => this.manager.shutdown());

@@ -54,8 +54,12 @@ interface MadeBackup {
   reports: BackupReport[];
 }
 
-async function makeBackup(type: MadeBackup['type'], parent?: MadeBackup): Promise<MadeBackup> {
-  const backupId = randomUUID();
+async function makeBackup(
+  type: MadeBackup['type'],
+  parent?: MadeBackup,
+  options: { backupId?: string; isFollowed?: boolean } = {},
+): Promise<MadeBackup> {
+  const backupId = options.backupId ?? randomUUID();
   const location = backupLocation(source.projectId, backupId);
   const reports: BackupReport[] = [];
   const result = await source.client.call(
@@ -67,6 +71,7 @@ async function makeBackup(type: MadeBackup['type'], parent?: MadeBackup): Promis
       location,
       chunkBytes: 256 * 1024,
       uploadConcurrency: 3,
+      isFollowed: options.isFollowed ?? false,
       ...sealAccess(source, backupId),
     },
     { timeoutMs: 120_000 },
@@ -170,6 +175,18 @@ beforeAll(async () => {
   );
   await sql(source, 'CREATE TABLE app.filler (id INT AUTO_INCREMENT PRIMARY KEY, b BLOB)');
   await sql(source, 'INSERT INTO app.filler (b) SELECT RANDOM_BYTES(1024) FROM app.seq_1_to_2000');
+  // The filler flushed and checkpointed first: otherwise pages changed before the full but
+  // after its checkpoint are copied again by the incremental, which is then no smaller.
+  await sql(source, 'SET GLOBAL innodb_max_dirty_pages_pct = 0');
+  for (const deadline = Date.now() + 60_000; ; await new Promise((tick) => setTimeout(tick, 50))) {
+    const [age] = (await sql(
+      source,
+      "SELECT VARIABLE_VALUE AS bytes FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_CHECKPOINT_AGE'",
+    )) as Array<{ bytes: string }>;
+    if (Number(age!.bytes) < 64 * 1024) break;
+    if (Date.now() > deadline) throw new Error('the source did not checkpoint its filler');
+  }
+  await sql(source, 'SET GLOBAL innodb_max_dirty_pages_pct = 90');
   full = await makeBackup('FULL');
   await sql(source, "INSERT INTO app.t (v) VALUES ('between-1'), ('between-2')");
   incremental = await makeBackup('INCREMENTAL', full);
@@ -267,6 +284,67 @@ describe('restores', () => {
     ]);
     const connection = await connectTcp(instance.server.port, 'app_user', appPassword, 'app');
     await connection.end();
+    await harness.provider.deleteServer(instance.instanceId);
+  });
+
+  it('follow a full backup while it is written: started before it, the restore ends with its rows, and remembers its manifest', async () => {
+    const backupId = randomUUID();
+    const location = backupLocation(source.projectId, backupId);
+    const instance = await harness.createInstance();
+    // The restore is asked for first: nothing of the backup exists yet.
+    await instance.client.cast('prepare', {
+      memoryMb: 512,
+      vcpus: 1,
+      databases: [],
+      users: [],
+      isReadOnly: true,
+      restore: {
+        backups: [{ backupId, type: 'FULL', location, manifestSha256: null }],
+        ...sealAccess(instance, backupId),
+      },
+    });
+    await sql(source, "INSERT INTO app.t (v) VALUES ('before-snapshot')");
+    const snapshot = await makeBackup('FULL', undefined, { backupId, isFollowed: true });
+    const end = await instance.conductor.waitFor(
+      (message) => isStatus('RUNNING')(message) || isStatus('FAILED')(message),
+      120_000,
+      'the following restore to run or fail',
+    );
+    expect(isStatus('RUNNING')(end)).toBe(true);
+    expect((await rowsOf(instance)).at(-1)).toBe('before-snapshot');
+    // Each chunk's entry was stored beside it, and is the manifest's.
+    const manifest = backupManifestSchema.parse(
+      JSON.parse(readFileSync(join(storeRoot, location, BACKUP_MANIFEST_NAME), 'utf8')),
+    );
+    expect(manifest.chunks.length).toBeGreaterThan(3);
+    for (const chunk of manifest.chunks) {
+      expect(
+        JSON.parse(readFileSync(join(storeRoot, location, `${chunk.name}.json`), 'utf8')),
+      ).toEqual(chunk);
+    }
+    // The volume remembers the manifest it was restored by; an attach naming another is refused.
+    const volume = join(harness.provider.instanceDir(instance.instanceId), 'data');
+    expect(JSON.parse(readFileSync(join(volume, 'restored-from.json'), 'utf8'))).toEqual({
+      backups: [{ backupId, manifestSha256: snapshot.report.result!.manifestSha256 }],
+    });
+    await expect(
+      instance.client.call(
+        'attach_replica',
+        {
+          source: { host: '127.0.0.1', port: source.server.port },
+          user: `coffer_repl_${instance.instanceId.replace(/-/g, '')}`,
+          password: instance.client.sealSecret('not used', 'replication password'),
+          start: {
+            kind: 'snapshot',
+            strategy: 'GTID',
+            manifestSha256: 'f'.repeat(64),
+            gtid: snapshot.report.result!.gtid ?? '',
+            binlog: null,
+          },
+        },
+        { timeoutMs: 30_000 },
+      ),
+    ).rejects.toThrow(/not the one recorded/);
     await harness.provider.deleteServer(instance.instanceId);
   });
 

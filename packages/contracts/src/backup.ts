@@ -77,6 +77,14 @@ export const BACKUP_MANIFEST_NAME = 'manifest.json';
 export function backupChunkName(index: number): string {
   return `chunk-${String(index).padStart(6, '0')}`;
 }
+/**
+ * A chunk's entry of the manifest (its size, SHA-256, IV and tag; nothing secret), stored
+ * beside it as soon as it is stored, by backups that a restore follows while they are being
+ * written (a replica's snapshot). The manifest, written last, stays the authority.
+ */
+export function backupChunkInfoName(index: number): string {
+  return `${backupChunkName(index)}.json`;
+}
 
 /** The associated data a backup chunk is sealed with: it binds the chunk to its backup and place. */
 export function backupChunkAad(backupId: string, index: number): string {
@@ -203,6 +211,8 @@ export const createBackupParamsSchema = z
       .default(DEFAULT_BACKUP_CHUNK_BYTES),
     uploadConcurrency: z.number().int().min(1).max(32).default(DEFAULT_BACKUP_UPLOAD_CONCURRENCY),
     compressionLevel: z.number().int().min(1).max(19).default(DEFAULT_BACKUP_ZSTD_LEVEL),
+    /** Store each chunk's manifest entry beside it ({@link backupChunkInfoName}): a restore follows this backup as it is written. */
+    isFollowed: z.boolean().default(false),
     ...sealedAccessFields,
   })
   .refine((params) => (params.type === 'INCREMENTAL') === (params.parent !== null), {
@@ -216,8 +226,14 @@ export const restoreBackupSchema = z.object({
   backupId: z.uuid(),
   type: backupTypeSchema,
   location: z.string().min(1),
-  /** SHA-256 of the manifest as it was recorded when the backup completed. */
-  manifestSha256: hex64,
+  /**
+   * SHA-256 of the manifest as it was recorded when the backup completed; null for a full
+   * backup still being written, which the restore follows chunk by chunk (each chunk's entry
+   * stored beside it, its tag checked before its bytes are unpacked, the manifest matched at
+   * the end; the control plane checks its SHA-256 before the instance is used: a replica's
+   * attach).
+   */
+  manifestSha256: hex64.nullable(),
 });
 export type RestoreBackup = z.infer<typeof restoreBackupSchema>;
 
@@ -240,6 +256,15 @@ export const restoreSpecSchema = z
     {
       message:
         'a restore chain is one logical backup, or a full backup and its incrementals in order',
+      path: ['backups'],
+    },
+  )
+  .refine(
+    ({ backups }) =>
+      backups.every((backup) => backup.manifestSha256 !== null) ||
+      (backups.length === 1 && backups[0]!.type === 'FULL'),
+    {
+      message: 'only a single full backup can be followed while it is being written',
       path: ['backups'],
     },
   );

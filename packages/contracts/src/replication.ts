@@ -229,6 +229,12 @@ export const replicationStartSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('snapshot'),
     strategy: replicationStrategySchema,
+    /**
+     * The SHA-256 of the snapshot's manifest as the control plane recorded it: the guest
+     * refuses to attach a server restored from any other (a snapshot followed while it was
+     * being written is only trusted once this matches).
+     */
+    manifestSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
     gtid: gtidPositionSchema,
     binlog: z.object({ file: z.string().min(1).max(512).regex(/^[A-Za-z0-9._-]+$/), position: z.number().int().nonnegative() }).nullable(),
   }),

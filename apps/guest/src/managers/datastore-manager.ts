@@ -41,8 +41,12 @@ export interface DatastoreManager {
   disableRoot(): Promise<GuestResult<'disable_root'>>;
   /** Replication (Trove's replication strategies): status, accounts, attach, read-only, wait, stop. */
   getReplicationStatus(): Promise<GuestResult<'get_replication_status'>>;
-  createReplicationUser(params: MethodParams<'create_replication_user'>): Promise<GuestResult<'create_replication_user'>>;
-  dropReplicationUser(params: MethodParams<'drop_replication_user'>): Promise<GuestResult<'drop_replication_user'>>;
+  createReplicationUser(
+    params: MethodParams<'create_replication_user'>,
+  ): Promise<GuestResult<'create_replication_user'>>;
+  dropReplicationUser(
+    params: MethodParams<'drop_replication_user'>,
+  ): Promise<GuestResult<'drop_replication_user'>>;
   attachReplica(params: MethodParams<'attach_replica'>): Promise<GuestResult<'attach_replica'>>;
   setReadOnly(params: MethodParams<'set_read_only'>): Promise<GuestResult<'set_read_only'>>;
   waitForGtid(params: MethodParams<'wait_for_gtid'>): Promise<GuestResult<'wait_for_gtid'>>;
@@ -70,6 +74,14 @@ export class TenantFacingError extends Error {
   ) {
     super(message, options);
     this.name = 'TenantFacingError';
+  }
+}
+
+/** Work the guest stopped because it is stopping (not a failure of the work: nothing is reported). */
+export class StoppedByShutdownError extends TenantFacingError {
+  constructor(what: string) {
+    super(`${what} was stopped: the guest is stopping.`);
+    this.name = 'StoppedByShutdownError';
   }
 }
 

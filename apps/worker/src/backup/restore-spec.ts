@@ -10,7 +10,8 @@ import { requireBackupStore, sealBackupAccess } from './backup-store';
  * What `prepare` needs to fill a new instance from a backup: the chain from its full backup
  * to the restore point (each completed, of this project and datastore version, in the
  * store this Coffer uses), with the manifests' recorded SHA-256, and the project's key and
- * the store sealed for the new guest.
+ * the store sealed for the new guest. `isFollowing`: the restore point may be a full backup
+ * still being written (a replica's snapshot), which the guest follows (no SHA-256 yet).
  */
 export async function restoreSpecFor(
   prisma: PrismaClient,
@@ -18,6 +19,7 @@ export async function restoreSpecFor(
   client: GuestClient,
   target: { projectId: string; datastoreVersionId: string },
   backupId: string,
+  options: { isFollowing?: boolean } = {},
 ): Promise<RestoreSpec> {
   const store = requireBackupStore(settings);
   const chain: RestoreSpec['backups'] = [];
@@ -48,7 +50,13 @@ export async function restoreSpecFor(
       throw new OperationFailure(
         `Backup ${id} no longer exists: the instance cannot be restored from it.`,
       );
-    if (backup.status !== 'COMPLETED' || !backup.manifestSha256) {
+    // A replica's snapshot still being written is followed (no manifest yet: null).
+    const isFollowed =
+      options.isFollowing === true &&
+      id === backupId &&
+      backup.type === 'FULL' &&
+      backup.status === 'BUILDING';
+    if (!isFollowed && (backup.status !== 'COMPLETED' || !backup.manifestSha256)) {
       throw new OperationFailure(
         `Backup ${id} is ${backup.status}: only a completed backup can be restored.`,
       );
@@ -67,7 +75,7 @@ export async function restoreSpecFor(
       backupId: backup.id,
       type: backup.type,
       location: backup.location,
-      manifestSha256: backup.manifestSha256,
+      manifestSha256: isFollowed ? null : backup.manifestSha256,
     });
     if (chain.length > 1000)
       throw new OperationFailure(`Backup ${backupId} has a chain longer than 1000 backups.`);

@@ -169,6 +169,12 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
       instanceId,
       instance.guestSecretEnc,
     );
+    // A replica's snapshot is followed by the replicas' restores while it is written.
+    const isFollowed =
+      backup.type === 'FULL' &&
+      (await ctx.prisma.instance.count({
+        where: { restoredFromBackupId: backupId, replicaOfId: { not: null } },
+      })) > 0;
     const client = new GuestClient({ connection: ctx.redis, instanceId, guestSecret });
     try {
       throwIfAborted(ctx.signal);
@@ -185,6 +191,7 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
           chunkBytes: ctx.settings.backupChunkBytes,
           uploadConcurrency: ctx.settings.backupUploadConcurrency,
           compressionLevel: ctx.settings.backupZstdLevel,
+          isFollowed,
           ...sealBackupAccess(client, ctx.settings, backup.projectId, backupId),
         },
         { jobId: backupJobId(backupId) },

@@ -338,6 +338,7 @@ async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<O
                   client,
                   row,
                   payload.restoreFromBackupId,
+                  { isFollowing: row.replicaOfId !== null },
                 ),
               }
             : {}),
@@ -348,7 +349,11 @@ async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<O
       await client.close();
     }
 
-    const outcome = await waitUntilBuilt(ctx, instanceId);
+    const outcome = await waitUntilBuilt(
+      ctx,
+      instanceId,
+      row.replicaOfId ? row.restoredFromBackupId : null,
+    );
     if (outcome.kind === 'stopped') return skipped(outcome.reason);
     if (outcome.kind === 'failed') {
       const fault = outcome.fault ?? (await waitForFault(ctx, instanceId));
@@ -379,16 +384,20 @@ async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<O
 
 /**
  * A replica's first step: its source's snapshot (a backup the web app queued with it) must
- * complete before there is anything to restore. Backup events carry the source's id.
+ * be under way (BUILDING: the replica's restore follows it as it is written) or, with
+ * `until: 'completed'` (the attach), complete. Backup events carry the source's id.
  */
 async function waitForSnapshot(
   ctx: OperationContext,
   instanceId: string,
   sourceId: string,
   backupId: string,
-): Promise<void> {
+  until: 'started' | 'completed' = 'started',
+): Promise<'building' | 'completed'> {
   type Waited =
-    { kind: 'ready' } | { kind: 'failed'; message: string } | { kind: 'stopped'; reason: string };
+    | { kind: 'ready'; status: 'building' | 'completed' }
+    | { kind: 'failed'; message: string }
+    | { kind: 'stopped'; reason: string };
   const result = await waitForInstance(
     ctx.feed,
     sourceId,
@@ -415,7 +424,10 @@ async function waitForSnapshot(
           message: `The snapshot of the source failed, so the replica cannot be built: ${backup.faultMessage ?? 'no reason was given'}`,
         };
       }
-      return backup.status === 'COMPLETED' ? { kind: 'ready' } : undefined;
+      if (backup.status === 'COMPLETED') return { kind: 'ready', status: 'completed' };
+      if (backup.status === 'BUILDING' && until === 'started')
+        return { kind: 'ready', status: 'building' };
+      return undefined;
     },
     {
       // The job's own timeout (jobs.ts) bounds the wait, as it bounds the backup.
@@ -428,7 +440,15 @@ async function waitForSnapshot(
   const waited = result.value;
   if (waited.kind === 'stopped') throw new StopCreate(waited.reason);
   if (waited.kind === 'failed') throw new OperationFailure(waited.message);
-  ctx.logger.info({ backupId }, "the source's snapshot is ready: restoring it");
+  if (until === 'started') {
+    ctx.logger.info(
+      { backupId, snapshot: waited.status },
+      waited.status === 'building'
+        ? "the source's snapshot is being written: restoring it as it comes"
+        : "the source's snapshot is ready: restoring it",
+    );
+  }
+  return waited.status;
 }
 
 /**
@@ -444,10 +464,20 @@ async function attachReplica(ctx: OperationContext, row: CreateRow): Promise<voi
     throw new OperationFailure(
       'The source instance is gone: the replica cannot be attached to it.',
     );
+  // Restored while it was written: the snapshot must have completed (its manifest recorded),
+  // and the guest attaches only a server restored from exactly that manifest.
+  if (row.restoredFromBackupId) {
+    await waitForSnapshot(ctx, row.id, source.id, row.restoredFromBackupId, 'completed');
+  }
   const snapshot = row.restoredFromBackupId
     ? await ctx.prisma.backup.findUnique({
         where: { id: row.restoredFromBackupId },
-        select: { gtidPosition: true, binlogFile: true, binlogPosition: true },
+        select: {
+          gtidPosition: true,
+          binlogFile: true,
+          binlogPosition: true,
+          manifestSha256: true,
+        },
       })
     : null;
   if (!snapshot)
@@ -474,21 +504,55 @@ async function attachReplica(ctx: OperationContext, row: CreateRow): Promise<voi
   await attachToSource(ctx, replica, source, {
     kind: 'snapshot',
     strategy,
+    ...(snapshot.manifestSha256 ? { manifestSha256: snapshot.manifestSha256 } : {}),
     gtid: snapshot.gtidPosition ?? '',
     binlog,
   });
 }
 
-/** Step 6: RUNNING applied by the conductor, FAILED, the row gone or no longer BUILDING, or the timeout. */
-async function waitUntilBuilt(ctx: OperationContext, instanceId: string): Promise<BuildOutcome> {
+/**
+ * Step 6: RUNNING applied by the conductor, FAILED, the row gone or no longer BUILDING, or
+ * the timeout. A replica restoring its source's snapshot as it is written also fails when
+ * the snapshot fails (its guest, still waiting for chunks, goes with the failed build).
+ */
+async function waitUntilBuilt(
+  ctx: OperationContext,
+  instanceId: string,
+  snapshotId: string | null,
+): Promise<BuildOutcome> {
   const seconds = ctx.settings.createTimeoutSeconds;
   const result = await waitForInstance(
     ctx.feed,
     instanceId,
-    () => ctx.prisma.instance.findUnique({ where: { id: instanceId }, select: statusSelect }),
-    (row): BuildOutcome | undefined => {
+    async () => ({
+      row: await ctx.prisma.instance.findUnique({
+        where: { id: instanceId },
+        select: statusSelect,
+      }),
+      snapshot: snapshotId
+        ? await ctx.prisma.backup.findUnique({
+            where: { id: snapshotId },
+            select: { status: true, faultMessage: true },
+          })
+        : undefined,
+    }),
+    ({ row, snapshot }): BuildOutcome | undefined => {
       if (!row || row.deletedAt)
         return { kind: 'stopped', reason: 'the instance no longer exists' };
+      if (
+        snapshotId &&
+        (!snapshot || snapshot.status === 'FAILED' || snapshot.status === 'DELETING')
+      ) {
+        return {
+          kind: 'failed',
+          fault: {
+            message:
+              snapshot?.status === 'FAILED'
+                ? `The snapshot of the source failed, so the replica cannot be built: ${snapshot.faultMessage ?? 'no reason was given'}`
+                : 'The snapshot of the source is gone: the replica cannot be built.',
+          },
+        };
+      }
       if (row.taskStatus !== 'BUILDING')
         return { kind: 'stopped', reason: `the instance is ${row.taskStatus}` };
       if (row.serviceStatus === 'RUNNING') return { kind: 'running' };

@@ -23,6 +23,7 @@ import {
   type MethodParams,
   type PrepareParams,
   RequestRefusedError,
+  StoppedByShutdownError,
   TenantFacingError,
 } from '../datastore-manager';
 import {
@@ -35,6 +36,7 @@ import {
 import { type MariadbBinaries } from './binaries';
 import { type BackupRun, type FindBackupTools, type VerifiedRestore } from './backup';
 import { backupMarkerPath } from './backup/marker';
+import { readRestoredFrom } from './backup/restored-from';
 import { layoutOf, type MariadbLayout } from './layout';
 import { ConfigOverrideError, renderMyCnf, withReadOnly } from './my-cnf';
 import { pingServer } from './ping';
@@ -101,6 +103,7 @@ export class MariadbManager implements DatastoreManager {
   private lastStatus: ServiceStatus = 'NEW';
   private knownVersion: string | null = null;
   private runningBackup: BackupRun | null = null;
+  private restoreAbort: AbortController | null = null;
 
   constructor(options: MariadbManagerOptions) {
     this.options = options;
@@ -134,7 +137,9 @@ export class MariadbManager implements DatastoreManager {
     await this.reportInterruptedBackup();
     // Load the backup code now (a small chunk): a guest adopted after its bundle was rebuilt
     // (new chunk names) must still be able to make backups.
-    void import('./backup').catch((error: unknown) => this.logger.warn({ err: error }, 'could not load the backup code'));
+    void import('./backup').catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'could not load the backup code'),
+    );
     // A fresh server being installed early has nothing to bring back: prepare starts it.
     if (this.options.earlyInstall) return;
     if (!this.server.isInstalled() || !this.server.hasConfig()) return;
@@ -166,6 +171,11 @@ export class MariadbManager implements DatastoreManager {
       this.logger.info({ ms: Date.now() - startedAt, ...result }, 'prepare completed');
       return result;
     } catch (error) {
+      // Stopped because the guest is stopping (its server being deleted): nothing failed.
+      if (error instanceof StoppedByShutdownError) {
+        this.logger.info('prepare stopped: the guest is stopping');
+        throw error;
+      }
       const fault = toFault(error);
       this.logger.error({ err: error, fault: fault.message }, 'prepare failed');
       writeFileAtomic(
@@ -512,7 +522,9 @@ export class MariadbManager implements DatastoreManager {
   // --- Replication (replication.ts) ---
 
   async getReplicationStatus(): Promise<GuestResult<'get_replication_status'>> {
-    return this.withAdmin('Reading the replication status', (connection) => readReplicationStatus(connection));
+    return this.withAdmin('Reading the replication status', (connection) =>
+      readReplicationStatus(connection),
+    );
   }
 
   /**
@@ -520,7 +532,12 @@ export class MariadbManager implements DatastoreManager {
    * timeout, on a connection of its own; never throws (a beat without it is still a beat).
    */
   async readReplicationForHeartbeat(): Promise<ReplicationStatus | undefined> {
-    if (this.phase !== 'prepared' || this.lastStatus !== 'RUNNING' || !readAdminCredentials(this.layout)) return undefined;
+    if (
+      this.phase !== 'prepared' ||
+      this.lastStatus !== 'RUNNING' ||
+      !readAdminCredentials(this.layout)
+    )
+      return undefined;
     const read = (async () => {
       const connection = await this.connectAsAdmin();
       try {
@@ -538,7 +555,9 @@ export class MariadbManager implements DatastoreManager {
     }
   }
 
-  async createReplicationUser(params: MethodParams<'create_replication_user'>): Promise<GuestResult<'create_replication_user'>> {
+  async createReplicationUser(
+    params: MethodParams<'create_replication_user'>,
+  ): Promise<GuestResult<'create_replication_user'>> {
     const password = this.openReplicationPassword(params.password, params.name);
     return this.withAdmin(`Creating the replication account ${params.name}`, async (connection) => {
       await createReplicationUser(connection, params.name, password);
@@ -547,7 +566,9 @@ export class MariadbManager implements DatastoreManager {
     });
   }
 
-  async dropReplicationUser(params: MethodParams<'drop_replication_user'>): Promise<GuestResult<'drop_replication_user'>> {
+  async dropReplicationUser(
+    params: MethodParams<'drop_replication_user'>,
+  ): Promise<GuestResult<'drop_replication_user'>> {
     return this.withAdmin(`Dropping the replication account ${params.name}`, async (connection) => {
       await dropReplicationUser(connection, params.name);
       this.logger.info({ user: params.name }, 'replication account dropped');
@@ -555,7 +576,19 @@ export class MariadbManager implements DatastoreManager {
     });
   }
 
-  async attachReplica(params: MethodParams<'attach_replica'>): Promise<GuestResult<'attach_replica'>> {
+  async attachReplica(
+    params: MethodParams<'attach_replica'>,
+  ): Promise<GuestResult<'attach_replica'>> {
+    if (params.start.kind === 'snapshot' && params.start.manifestSha256) {
+      const restored = readRestoredFrom(this.layout)?.backups.at(-1);
+      if (restored?.manifestSha256 !== params.start.manifestSha256) {
+        throw new TenantFacingError(
+          restored
+            ? `This server was restored from a snapshot whose manifest is not the one recorded for it (SHA-256 ${restored.manifestSha256.slice(0, 12)}…, recorded ${params.start.manifestSha256.slice(0, 12)}…): it is not attached.`
+            : 'This server was not restored from a snapshot: it is not attached.',
+        );
+      }
+    }
     const password = this.openReplicationPassword(params.password, params.user);
     const source = `${params.source.host}:${params.source.port}`;
     return this.withAdmin(`Replicating from ${source}`, async (connection) => {
@@ -570,7 +603,13 @@ export class MariadbManager implements DatastoreManager {
       });
       const status = await waitForReplicaThreads(connection, params.waitSeconds);
       this.logger.info(
-        { source, outcome, start: params.start.kind, io: status.replica?.ioThread, sql: status.replica?.sqlThread },
+        {
+          source,
+          outcome,
+          start: params.start.kind,
+          io: status.replica?.ioThread,
+          sql: status.replica?.sqlThread,
+        },
         'replicating',
       );
       this.options.events.onStatusChange();
@@ -579,16 +618,22 @@ export class MariadbManager implements DatastoreManager {
   }
 
   async setReadOnly(params: MethodParams<'set_read_only'>): Promise<GuestResult<'set_read_only'>> {
-    return this.withAdmin(params.isReadOnly ? 'Stopping writes' : 'Allowing writes', async (connection) => {
-      // Kept in the config on the safe side of a crash: on before the server, off after it.
-      if (params.isReadOnly) this.persistReadOnly(true);
-      await setReadOnly(connection, params.isReadOnly);
-      if (!params.isReadOnly) this.persistReadOnly(false);
-      const status = await readReplicationStatus(connection);
-      this.logger.info({ isReadOnly: params.isReadOnly, gtid: status.gtidBinlogPosition }, 'read_only set');
-      this.options.events.onStatusChange();
-      return status;
-    });
+    return this.withAdmin(
+      params.isReadOnly ? 'Stopping writes' : 'Allowing writes',
+      async (connection) => {
+        // Kept in the config on the safe side of a crash: on before the server, off after it.
+        if (params.isReadOnly) this.persistReadOnly(true);
+        await setReadOnly(connection, params.isReadOnly);
+        if (!params.isReadOnly) this.persistReadOnly(false);
+        const status = await readReplicationStatus(connection);
+        this.logger.info(
+          { isReadOnly: params.isReadOnly, gtid: status.gtidBinlogPosition },
+          'read_only set',
+        );
+        this.options.events.onStatusChange();
+        return status;
+      },
+    );
   }
 
   async waitForGtid(params: MethodParams<'wait_for_gtid'>): Promise<GuestResult<'wait_for_gtid'>> {
@@ -603,7 +648,10 @@ export class MariadbManager implements DatastoreManager {
       await stopReplication(connection);
       this.persistReadOnly(false);
       const status = await readReplicationStatus(connection);
-      this.logger.info({ gtid: status.gtidCurrentPosition }, 'replication stopped: the server is writable');
+      this.logger.info(
+        { gtid: status.gtidCurrentPosition },
+        'replication stopped: the server is writable',
+      );
       this.options.events.onStatusChange();
       return status;
     });
@@ -620,10 +668,16 @@ export class MariadbManager implements DatastoreManager {
   /** A replication account's password the control plane sealed for this guest. */
   private openReplicationPassword(sealed: string, userName: string): string {
     try {
-      return openSecret(guestKeys(this.options.config.guestSecret).sealing, sealed, replicationPasswordAad(userName));
+      return openSecret(
+        guestKeys(this.options.config.guestSecret).sealing,
+        sealed,
+        replicationPasswordAad(userName),
+      );
     } catch (error) {
       if (error instanceof SealError) {
-        throw new TenantFacingError(`The password of the replication account ${userName} could not be opened: it was not sealed for this instance.`);
+        throw new TenantFacingError(
+          `The password of the replication account ${userName} could not be opened: it was not sealed for this instance.`,
+        );
       }
       throw error;
     }
@@ -633,7 +687,9 @@ export class MariadbManager implements DatastoreManager {
 
   async createBackup(params: CreateBackupParams): Promise<GuestResult<'create_backup'>> {
     if (this.phase !== 'prepared') {
-      throw new TenantFacingError('The backup cannot be made: the database server has not been prepared yet.');
+      throw new TenantFacingError(
+        'The backup cannot be made: the database server has not been prepared yet.',
+      );
     }
     const { startBackup, findBackupTools } = await import('./backup');
     this.runningBackup = startBackup(
@@ -643,7 +699,8 @@ export class MariadbManager implements DatastoreManager {
         connectAsAdmin: () => this.connectAsAdmin(),
         adminCredentials: () => {
           const credentials = readAdminCredentials(this.layout);
-          if (!credentials) throw new TenantFacingError('The guest has no account on its database server.');
+          if (!credentials)
+            throw new TenantFacingError('The guest has no account on its database server.');
           return credentials;
         },
         report: (report) => this.options.events.onBackupReport(report),
@@ -658,9 +715,13 @@ export class MariadbManager implements DatastoreManager {
     }
   }
 
-  /** The guest is stopping: a backup under way stops (it fails, and removes what it stored). */
-  interruptBackup(): void {
+  /**
+   * The guest is stopping: a backup under way stops (it fails, and removes what it stored),
+   * and so does a restore's fetch (one following a snapshot may be waiting for its chunks).
+   */
+  interruptLongOperations(): void {
     this.runningBackup?.interrupt();
+    this.restoreAbort?.abort();
   }
 
   private backupEnvironment(findBackupTools: FindBackupTools) {
@@ -675,11 +736,19 @@ export class MariadbManager implements DatastoreManager {
     };
   }
 
-  private async fetchRestore(spec: NonNullable<PrepareParams['restore']>): Promise<VerifiedRestore> {
+  private async fetchRestore(
+    spec: NonNullable<PrepareParams['restore']>,
+  ): Promise<VerifiedRestore> {
     const { VerifiedRestore, findBackupTools } = await import('./backup');
-    return step('Fetching and verifying the backup', () =>
-      VerifiedRestore.fetch(this.backupEnvironment(findBackupTools), spec),
-    );
+    this.restoreAbort = new AbortController();
+    const { signal } = this.restoreAbort;
+    try {
+      return await step('Fetching and verifying the backup', () =>
+        VerifiedRestore.fetch({ ...this.backupEnvironment(findBackupTools), signal }, spec),
+      );
+    } finally {
+      this.restoreAbort = null;
+    }
   }
 
   /** A backup a previous guest process left half-made: say it FAILED (the control plane removes its objects). */
@@ -698,7 +767,9 @@ export class MariadbManager implements DatastoreManager {
         rawBytes: 0,
         message: 'The backup was interrupted: the guest restarted while it was being made.',
       })
-      .catch((error: unknown) => this.logger.error({ err: error, backupId }, 'could not report the interrupted backup'));
+      .catch((error: unknown) =>
+        this.logger.error({ err: error, backupId }, 'could not report the interrupted backup'),
+      );
   }
 
   async shutdown(): Promise<void> {

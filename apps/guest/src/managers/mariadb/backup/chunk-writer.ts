@@ -1,4 +1,4 @@
-import { backupChunkName, type BackupChunk } from '@coffer/contracts';
+import { backupChunkInfoName, backupChunkName, type BackupChunk } from '@coffer/contracts';
 import { type ObjectStore } from '@coffer/objectstore';
 
 import { ChunkSealer } from './chunk-crypto';
@@ -20,6 +20,8 @@ export interface ChunkWriterOptions {
   concurrency: number;
   /** Called after each chunk is stored, with the bytes stored so far. */
   onStored?: (storedBytes: number) => void;
+  /** Also store each chunk's manifest entry beside it, once the chunk is stored: a restore follows the backup. */
+  isFollowed?: boolean;
 }
 
 export class ChunkWriter {
@@ -65,7 +67,7 @@ export class ChunkWriter {
     this.sealer = null;
     const sealed = sealer.finish();
     const name = backupChunkName(index);
-    this.chunks.push({
+    const entry: BackupChunk = {
       index,
       name,
       size: sealed.stored.length,
@@ -73,11 +75,19 @@ export class ChunkWriter {
       sha256: sealed.sha256,
       iv: sealed.iv,
       tag: sealed.tag,
-    });
+    };
+    this.chunks.push(entry);
     this.plainBytes += sealed.plainSize;
     const upload: Promise<void> = store
       .put(`${location}${name}`, sealed.stored)
-      .then(() => {
+      .then(async () => {
+        // After the chunk itself: a follower that finds the entry finds the chunk.
+        if (this.options.isFollowed) {
+          await store.put(
+            `${location}${backupChunkInfoName(index)}`,
+            Buffer.from(JSON.stringify(entry)),
+          );
+        }
         this.storedBytes += sealed.stored.length;
         this.options.onStored?.(this.storedBytes);
       })

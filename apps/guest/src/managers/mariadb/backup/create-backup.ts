@@ -435,6 +435,7 @@ async function runBackup(
       chunkBytes: params.chunkBytes,
       concurrency: params.uploadConcurrency,
       onStored: (storedBytes) => (progress.storedBytes = storedBytes),
+      isFollowed: params.isFollowed,
     });
     log.info(
       { store: store.description, location, chunkBytes: params.chunkBytes },

@@ -6,18 +6,24 @@ import { join } from 'node:path';
 
 import {
   BACKUP_MANIFEST_NAME,
+  backupChunkInfoName,
+  backupChunkName,
+  backupChunkSchema,
   backupManifestSchema,
+  type BackupChunk,
   type BackupManifest,
   type RestoreBackup,
   type RestoreSpec,
 } from '@coffer/contracts';
+import { writeFileAtomic } from '@coffer/host';
 import { createObjectStore, ObjectNotFoundError, type ObjectStore } from '@coffer/objectstore';
 import { type Logger } from 'pino';
 
-import { TenantFacingError } from '../../datastore-manager';
+import { StoppedByShutdownError, TenantFacingError } from '../../datastore-manager';
 import { type MariadbLayout } from '../layout';
 import { type ServerAccount } from '../server-account';
 import { openBackupAccess } from './backup-context';
+import { restoredFromPath, type RestoredFrom } from './restored-from';
 import { ChunkVerificationError, openChunk } from './chunk-crypto';
 import { awaitTools, startTool, ToolFailedError } from './child-processes';
 import { type BackupTools } from './tools';
@@ -33,7 +39,17 @@ import { type BackupTools } from './tools';
  * order), moved into a scratch datadir renamed into place; a logical backup is fed to the
  * server once it runs. A failure names the backup and the chunk, and leaves no datadir (nor
  * scratch dir) behind.
+ *
+ * A full backup still being written (a replica's snapshot: `manifestSha256` null) is followed:
+ * each chunk is unpacked as soon as it and its entry are stored, after its size, SHA-256 and
+ * tag passed against that entry; when the manifest appears, every entry must be the
+ * manifest's. Its SHA-256 is kept with the datadir (`restored-from.json`), and a replica is
+ * attached only when it is the one the control plane recorded for the snapshot.
  */
+
+/** How long a followed backup may go without a new chunk before the restore gives up. */
+const FOLLOW_STALL_MS = 10 * 60_000;
+const FOLLOW_POLL_MAX_MS = 250;
 
 export interface RestoreContext {
   layout: MariadbLayout;
@@ -43,6 +59,8 @@ export interface RestoreContext {
   path: string;
   tools: () => BackupTools;
   logger: Logger;
+  /** Aborted when the guest stops: the fetch ends at its next chunk (or poll). */
+  signal?: AbortSignal;
 }
 
 /** Chunks fetched ahead while the previous ones are checked and written. */
@@ -51,6 +69,7 @@ const PREFETCH = 4;
 interface StagedBackup {
   backup: RestoreBackup;
   manifest: BackupManifest;
+  manifestSha256: string;
   /** Physical: where its verified stream was unpacked. Logical: the verified, still compressed stream. */
   path: string;
 }
@@ -78,35 +97,43 @@ export class VerifiedRestore {
     try {
       let previous: BackupManifest | null = null;
       for (const backup of spec.backups) {
-        const manifest = await readManifest(store, backup, ctx.datastoreVersion);
-        if (backup.type === 'INCREMENTAL' && manifest.parent?.backupId !== previous?.backupId) {
-          throw new TenantFacingError(
-            `Backup ${backup.backupId} is not based on backup ${previous?.backupId ?? '(none)'}: the chain is broken.`,
-          );
-        }
         const startedAt = Date.now();
-        const path =
-          backup.type === 'LOGICAL'
-            ? await stageToFile(
-                store,
-                access.key,
-                backup,
-                manifest,
-                join(workDir, `${backup.backupId}.zst`),
-              )
-            : await unpackToDir(
-                ctx,
-                store,
-                access.key,
-                backup,
-                manifest,
-                join(workDir, backup.backupId),
-              );
+        let manifest: BackupManifest;
+        let manifestSha256: string;
+        let path: string;
+        if (backup.manifestSha256 === null) {
+          // Followed while it is written: the manifest comes at the end.
+          let followed: { manifest: BackupManifest; manifestSha256: string } | null = null;
+          path = await unpackToDir(ctx, backup, join(workDir, backup.backupId), async (sink) => {
+            followed = await followChunks(store, access.key, backup, ctx, sink);
+          });
+          ({ manifest, manifestSha256 } = followed!);
+        } else {
+          manifest = await readManifest(store, backup, ctx.datastoreVersion);
+          manifestSha256 = backup.manifestSha256;
+          if (backup.type === 'INCREMENTAL' && manifest.parent?.backupId !== previous?.backupId) {
+            throw new TenantFacingError(
+              `Backup ${backup.backupId} is not based on backup ${previous?.backupId ?? '(none)'}: the chain is broken.`,
+            );
+          }
+          const chunks = manifest;
+          const feed: ChunkFeed = (sink) =>
+            fetchChunks(store, access.key, backup, chunks, sink, ctx.signal);
+          path =
+            backup.type === 'LOGICAL'
+              ? await stageToFile(feed, join(workDir, `${backup.backupId}.zst`))
+              : await unpackToDir(ctx, backup, join(workDir, backup.backupId), feed);
+        }
         ctx.logger.info(
-          { backupId: backup.backupId, chunks: manifest.chunks.length, ms: Date.now() - startedAt },
+          {
+            backupId: backup.backupId,
+            chunks: manifest.chunks.length,
+            ms: Date.now() - startedAt,
+            isFollowed: backup.manifestSha256 === null,
+          },
           'backup fetched and verified',
         );
-        staged.push({ backup, manifest, path });
+        staged.push({ backup, manifest, manifestSha256, path });
         previous = manifest;
       }
       return new VerifiedRestore(ctx, workDir, staged);
@@ -187,6 +214,13 @@ export class VerifiedRestore {
         ),
       ]);
       if (account.owner) chownTree(layout.installDir, account.owner.uid, account.owner.gid);
+      const restoredFrom: RestoredFrom = {
+        backups: this.staged.map(({ backup, manifestSha256 }) => ({
+          backupId: backup.backupId,
+          manifestSha256,
+        })),
+      };
+      writeFileAtomic(restoredFromPath(layout), JSON.stringify(restoredFrom), 0o600);
       renameSync(layout.installDir, layout.datadir);
       this.ctx.logger.info({ backups: this.staged.length }, 'datadir restored');
     } catch (error) {
@@ -265,7 +299,22 @@ async function readManifest(
       `Backup ${backup.backupId}: its manifest is damaged (its SHA-256 is not the one recorded when the backup completed).`,
     );
   }
-  const parsed = backupManifestSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+  return parseManifest(bytes, backup, datastoreVersion);
+}
+
+/** A manifest that describes this backup, of this guest's datastore version. */
+function parseManifest(
+  bytes: Buffer,
+  backup: RestoreBackup,
+  datastoreVersion: string,
+): BackupManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    json = null;
+  }
+  const parsed = backupManifestSchema.safeParse(json);
   if (
     !parsed.success ||
     parsed.data.backupId !== backup.backupId ||
@@ -283,6 +332,115 @@ async function readManifest(
   return parsed.data;
 }
 
+function throwIfStopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new StoppedByShutdownError('The restore');
+}
+
+/** Gives a backup's verified plaintext, chunk after chunk, to `sink`. */
+type ChunkFeed = (sink: (plaintext: Buffer) => Promise<void>) => Promise<void>;
+
+async function getIfStored(store: ObjectStore, name: string): Promise<Buffer | null> {
+  try {
+    return await store.get(name);
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) return null;
+    throw error;
+  }
+}
+
+async function getChunk(
+  store: ObjectStore,
+  backup: RestoreBackup,
+  chunk: Pick<BackupChunk, 'index' | 'name'>,
+): Promise<Buffer> {
+  try {
+    return await store.get(`${backup.location}${chunk.name}`);
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) {
+      throw new TenantFacingError(
+        `Backup ${backup.backupId}: chunk ${chunk.index} (${chunk.name}) is missing from the object store.`,
+      );
+    }
+    throw new TenantFacingError(
+      `Backup ${backup.backupId}: chunk ${chunk.index} (${chunk.name}) could not be read: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * A full backup followed while it is written: each chunk once it and its entry are stored
+ * (checked against that entry before its plaintext goes to `sink`), until the manifest is
+ * there; the rest by the manifest. Every entry followed must be the manifest's. Returns the
+ * manifest and its SHA-256 (for the control plane to match against what it recorded).
+ */
+async function followChunks(
+  store: ObjectStore,
+  key: Buffer,
+  backup: RestoreBackup,
+  ctx: Pick<RestoreContext, 'datastoreVersion' | 'signal'>,
+  sink: (plaintext: Buffer) => Promise<void>,
+): Promise<{ manifest: BackupManifest; manifestSha256: string }> {
+  const { datastoreVersion, signal } = ctx;
+  const followed: BackupChunk[] = [];
+  let lastProgressAt = Date.now();
+  let pauseMs = 10;
+  for (;;) {
+    throwIfStopped(signal);
+    const index = followed.length;
+    const info = await getIfStored(store, `${backup.location}${backupChunkInfoName(index)}`);
+    if (info) {
+      const entry = backupChunkSchema.safeParse(JSON.parse(info.toString('utf8')) as unknown);
+      if (
+        !entry.success ||
+        entry.data.index !== index ||
+        entry.data.name !== backupChunkName(index)
+      ) {
+        throw new TenantFacingError(
+          `Backup ${backup.backupId}: the entry of chunk ${index} is damaged.`,
+        );
+      }
+      await sink(
+        openChunk(key, backup.backupId, entry.data, await getChunk(store, backup, entry.data)),
+      );
+      followed.push(entry.data);
+      lastProgressAt = Date.now();
+      pauseMs = 10;
+      continue;
+    }
+    const manifestBytes = await getIfStored(store, `${backup.location}${BACKUP_MANIFEST_NAME}`);
+    if (manifestBytes) {
+      const manifest = parseManifest(manifestBytes, backup, datastoreVersion);
+      if (manifest.chunks.length < index) {
+        throw new TenantFacingError(
+          `Backup ${backup.backupId}: its manifest lists ${manifest.chunks.length} chunks, but ${index} were stored.`,
+        );
+      }
+      for (const [at, entry] of followed.entries()) {
+        const listed = manifest.chunks[at]!;
+        if (JSON.stringify(listed) !== JSON.stringify(entry)) {
+          throw new TenantFacingError(
+            `Backup ${backup.backupId}: chunk ${at} (${entry.name}) is not the one its manifest lists.`,
+          );
+        }
+      }
+      for (const entry of manifest.chunks.slice(index)) {
+        await sink(openChunk(key, backup.backupId, entry, await getChunk(store, backup, entry)));
+      }
+      return {
+        manifest,
+        manifestSha256: createHash('sha256').update(manifestBytes).digest('hex'),
+      };
+    }
+    if (Date.now() - lastProgressAt > FOLLOW_STALL_MS) {
+      throw new TenantFacingError(
+        `Backup ${backup.backupId}: nothing more was stored for ${FOLLOW_STALL_MS / 60_000} minutes after chunk ${index - 1}; the backup seems to have stopped.`,
+      );
+    }
+    await new Promise((tick) => setTimeout(tick, pauseMs));
+    pauseMs = Math.min(pauseMs * 2, FOLLOW_POLL_MAX_MS);
+  }
+}
+
 /** Every chunk in order (a few fetched ahead), each verified before its plaintext goes to `sink`. */
 async function fetchChunks(
   store: ObjectStore,
@@ -290,26 +448,18 @@ async function fetchChunks(
   backup: RestoreBackup,
   manifest: BackupManifest,
   sink: (plaintext: Buffer) => Promise<void>,
+  signal?: AbortSignal,
 ): Promise<void> {
   const fetching = new Map<number, Promise<Buffer>>();
   const fetchChunk = (index: number) => {
-    const chunk = manifest.chunks[index]!;
-    const promise = store.get(`${backup.location}${chunk.name}`).catch((error: unknown) => {
-      if (error instanceof ObjectNotFoundError) {
-        throw new TenantFacingError(
-          `Backup ${backup.backupId}: chunk ${chunk.index} (${chunk.name}) is missing from the object store.`,
-        );
-      }
-      throw new TenantFacingError(
-        `Backup ${backup.backupId}: chunk ${chunk.index} (${chunk.name}) could not be read: ${(error as Error).message}`,
-      );
-    });
+    const promise = getChunk(store, backup, manifest.chunks[index]!);
     promise.catch(() => undefined);
     fetching.set(index, promise);
   };
   for (let index = 0; index < Math.min(PREFETCH, manifest.chunks.length); index++)
     fetchChunk(index);
   for (let index = 0; index < manifest.chunks.length; index++) {
+    throwIfStopped(signal);
     const stored = await fetching.get(index)!;
     fetching.delete(index);
     if (index + PREFETCH < manifest.chunks.length) fetchChunk(index + PREFETCH);
@@ -318,16 +468,10 @@ async function fetchChunks(
 }
 
 /** A logical backup's verified stream, kept compressed in a staging file until the server can take it. */
-async function stageToFile(
-  store: ObjectStore,
-  key: Buffer,
-  backup: RestoreBackup,
-  manifest: BackupManifest,
-  staging: string,
-): Promise<string> {
+async function stageToFile(feed: ChunkFeed, staging: string): Promise<string> {
   const file = await open(staging, 'w', 0o600);
   try {
-    await fetchChunks(store, key, backup, manifest, async (plaintext) => {
+    await feed(async (plaintext) => {
       for (let offset = 0; offset < plaintext.length;) {
         offset += (await file.write(plaintext, offset, plaintext.length - offset)).bytesWritten;
       }
@@ -345,11 +489,9 @@ async function stageToFile(
  */
 async function unpackToDir(
   ctx: RestoreContext,
-  store: ObjectStore,
-  key: Buffer,
   backup: RestoreBackup,
-  manifest: BackupManifest,
   dir: string,
+  feed: ChunkFeed,
 ): Promise<string> {
   const tools = ctx.tools();
   const env = { PATH: ctx.path };
@@ -369,7 +511,7 @@ async function unpackToDir(
   const unpacked = awaitTools([zstd, mbstream]);
   unpacked.catch(() => undefined);
   try {
-    await fetchChunks(store, key, backup, manifest, async (plaintext) => {
+    await feed(async (plaintext) => {
       if (stdin.write(plaintext)) return;
       await Promise.race([
         once(stdin, 'drain'),

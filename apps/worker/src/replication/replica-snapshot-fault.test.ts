@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { storedObjects, tenantQuery, waitForBackupEnd } from '../../test/backups';
+import {
+  displayStatusOf,
+  processesMentioning,
+  waitFor,
+  type CreatedInstance,
+  WorkerTestContext,
+} from '../../test/harness';
+import { startReplicas, waitForTasksToEnd } from '../../test/replication';
+
+/**
+ * A replica restores its source's snapshot while the snapshot is written. When the snapshot
+ * fails half-way (the source's guest killed), the replica's build fails with the snapshot's
+ * reason, and nothing of it is left running: no guest, no server, no files; the source is
+ * ACTIVE again.
+ */
+
+const ctx = new WorkerTestContext({ name: 'replica-fault', portRange: { min: 29450, max: 29474 } });
+let storeRoot: string;
+let source: CreatedInstance;
+
+beforeAll(async () => {
+  await ctx.setUp();
+  storeRoot = join(ctx.dataDir, 'backups');
+  // Small chunks, one upload at a time: the snapshot takes long enough to be caught in the middle.
+  await ctx.startWorker({
+    env: { COFFER_BACKUP_CHUNK_MB: 1, COFFER_BACKUP_UPLOAD_CONCURRENCY: 1 },
+  });
+  source = await ctx.createInstance();
+  await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
+    timeoutMs: 60_000,
+    what: 'the source ACTIVE',
+  });
+  await tenantQuery(
+    ctx,
+    source.instanceId,
+    source,
+    'CREATE TABLE blobs (id INT AUTO_INCREMENT PRIMARY KEY, b BLOB)',
+  );
+  // About 40 MB that does not compress: tens of chunks.
+  for (let round = 0; round < 4; round++) {
+    await tenantQuery(
+      ctx,
+      source.instanceId,
+      source,
+      'INSERT INTO blobs (b) SELECT RANDOM_BYTES(1000) FROM seq_1_to_10000',
+    );
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await ctx.close();
+  expect(processesMentioning(ctx.dataDir)).toEqual([]);
+});
+
+describe('a replica following a snapshot that fails', () => {
+  it('fails with the snapshot, leaving nothing running, and the source ACTIVE again', async () => {
+    const { backupId, replicaIds } = await startReplicas(ctx, source.instanceId, 1);
+    const [replicaId] = replicaIds as [string];
+    const location = (await ctx.prisma.backup.findUniqueOrThrow({ where: { id: backupId } }))
+      .location;
+    // The replica's guest is restoring while the snapshot is written: some chunks are stored
+    // (each with its entry, for the follower), the manifest is not.
+    await waitFor(
+      () => storedObjects(storeRoot, location).filter((name) => name.endsWith('.json')).length >= 2,
+      { timeoutMs: 60_000, intervalMs: 10, what: 'the first chunks and their entries' },
+    );
+    await waitFor(async () => (await ctx.row(replicaId))?.computeServerId !== null, {
+      timeoutMs: 30_000,
+      intervalMs: 10,
+      what: "the replica's server, restoring",
+    });
+    expect(storedObjects(storeRoot, location)).not.toContain('manifest.json');
+    process.kill(
+      Number(readFileSync(join(ctx.instanceDir(source.instanceId), 'run', 'guest.pid'), 'utf8')),
+      'SIGKILL',
+    );
+
+    const snapshot = await waitForBackupEnd(ctx, backupId, 60_000);
+    expect(snapshot.status).toBe('FAILED');
+    const [replica] = await waitForTasksToEnd(ctx, [replicaId], 120_000);
+    expect(replica!.taskStatus).toBe('BUILDING_ERROR');
+    expect(displayStatusOf(replica!)).toBe('ERROR');
+    expect(replica!.faultMessage).toMatch(/snapshot of the source failed/);
+    // Nothing of the replica is left running or on disk but its row, for the tenant to read.
+    // (The failed build removes its server right after it records the fault.)
+    await waitFor(
+      async () =>
+        processesMentioning(ctx.instanceDir(replicaId)).length === 0 &&
+        (await ctx.provider.getServer(replicaId)) === null,
+      { timeoutMs: 15_000, what: "the replica's guest, server and files to be gone" },
+    );
+    expect((await ctx.row(replicaId))!.faultMessage).toMatch(/snapshot of the source failed/);
+    await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
+      timeoutMs: 90_000,
+      what: 'the source ACTIVE again',
+    });
+  });
+});
