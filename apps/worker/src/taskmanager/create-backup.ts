@@ -190,7 +190,9 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
           location: backup.location,
           chunkBytes: ctx.settings.backupChunkBytes,
           uploadConcurrency: ctx.settings.backupUploadConcurrency,
-          compressionLevel: ctx.settings.backupZstdLevel,
+          // A snapshot lives only until its replicas are built: the cheapest level, so that
+          // compressing it and unpacking it at the same time leave the CPUs to the tools.
+          compressionLevel: isFollowed ? 1 : ctx.settings.backupZstdLevel,
           isFollowed,
           ...sealBackupAccess(client, ctx.settings, backup.projectId, backupId),
         },
