@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUNTIME_PACKAGES, TEST_PACKAGES, ensureNodeModules, ensurePrismaClient, ensureSystemPackages } from './lib/setup.mjs';
 import { ensurePostgres, ensureRedis, loadSecrets, recreateDatabase, stopPostgres, stopRedis } from './lib/services.mjs';
-import { SetupError, ensureDir, log, run, runAsync, waitForPort } from './lib/system.mjs';
+import { SetupError, ensureDir, isPortOpen, log, run, runAsync, waitForPort } from './lib/system.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -119,6 +119,12 @@ function buildGuest() {
 
 async function commandStart() {
   const profile = resolveProfile('start');
+  // Another console on the port (a Coffer already running?) would answer for this one.
+  if (await isPortOpen(profile.webPort)) {
+    throw new SetupError(
+      `port ${profile.webPort} is already in use (is Coffer already running?); stop it, or set PORT to another port`,
+    );
+  }
   setup({ forTests: false });
   const { env } = await startServices(profile);
   deployMigrations(env);
@@ -127,8 +133,15 @@ async function commandStart() {
 
   const host = process.env.HOST || '0.0.0.0';
   const children = [];
+  // Each child in a process group of its own, stopped as a group: npm and next start
+  // processes of their own, which a signal to the child alone would leave running.
   const startChild = (name, command, args) => {
-    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env, NODE_ENV: 'production' }, stdio: 'inherit' });
+    const child = spawn(command, args, {
+      cwd: root,
+      env: { ...process.env, ...env, NODE_ENV: 'production' },
+      stdio: 'inherit',
+      detached: true,
+    });
     child.on('exit', (code, signal) => {
       if (!stopping) {
         log.error(`${name} exited (${signal ?? code}); stopping Coffer`);
@@ -141,7 +154,13 @@ async function commandStart() {
   const stop = (code) => {
     if (stopping) return;
     stopping = true;
-    for (const child of children) child.kill('SIGTERM');
+    for (const child of children) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // the group is gone already
+      }
+    }
     setTimeout(() => process.exit(code), 10_000).unref();
     Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve() : child.on('exit', resolve))))).then(() =>
       process.exit(code),
