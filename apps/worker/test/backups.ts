@@ -139,3 +139,35 @@ export function storedObjects(storeRoot: string, location: string): string[] {
     return [];
   }
 }
+
+/** A new instance (ctx.createInstance) once it is ACTIVE. */
+export async function createActiveInstance(ctx: WorkerTestContext): Promise<CreatedInstance> {
+  const instance = await ctx.createInstance();
+  await waitFor(async () => (await ctx.displayStatus(instance.instanceId)) === 'ACTIVE', {
+    timeoutMs: 60_000,
+    what: `instance ${instance.instanceId} ACTIVE`,
+  });
+  return instance;
+}
+
+/** About `megabytes` MB that do not compress, in a table `blobs`: a backup of tens of 1 MB chunks. */
+export async function fillWithBlobs(
+  ctx: WorkerTestContext,
+  instance: CreatedInstance,
+  megabytes: number,
+): Promise<void> {
+  await tenantQuery(
+    ctx,
+    instance.instanceId,
+    instance,
+    'CREATE TABLE blobs (id INT AUTO_INCREMENT PRIMARY KEY, b BLOB)',
+  );
+  for (let round = 0; round < Math.ceil(megabytes / 10); round++) {
+    await tenantQuery(
+      ctx,
+      instance.instanceId,
+      instance,
+      'INSERT INTO blobs (b) SELECT RANDOM_BYTES(1000) FROM seq_1_to_10000',
+    );
+  }
+}

@@ -6,6 +6,7 @@ import { type Backup } from '@coffer/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  createActiveInstance,
   startBackup,
   startRestore,
   storedObjects,
@@ -86,11 +87,7 @@ beforeAll(async () => {
   await ctx.setUp();
   storeRoot = join(ctx.dataDir, 'backups');
   await ctx.startWorker();
-  source = await ctx.createInstance();
-  await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
-    timeoutMs: 60_000,
-    what: 'the source ACTIVE',
-  });
+  source = await createActiveInstance(ctx);
   await tenantQuery(
     ctx,
     source.instanceId,

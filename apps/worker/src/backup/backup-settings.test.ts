@@ -7,7 +7,10 @@ import { buildSettings } from '../settings';
 
 /** The object store for backups is checked at boot, with every wrong setting named. */
 
-const base = { COFFER_MASTER_KEY: randomBytes(32).toString('base64'), COFFER_DATA_DIR: '/var/lib/coffer' };
+const base = {
+  COFFER_MASTER_KEY: randomBytes(32).toString('base64'),
+  COFFER_DATA_DIR: '/var/lib/coffer',
+};
 
 describe('backup settings', () => {
   it('default to a local directory under the data dir', () => {
@@ -19,8 +22,12 @@ describe('backup settings', () => {
   });
 
   it('take a directory of their own, which must be absolute', () => {
-    expect(buildSettings(loadWorkerEnv({ ...base, COFFER_BACKUP_DIR: '/srv/backups' })).backupStore).toEqual({ kind: 'local', root: '/srv/backups' });
-    expect(() => loadWorkerEnv({ ...base, COFFER_BACKUP_DIR: 'backups' })).toThrow(/COFFER_BACKUP_DIR: must be an absolute path/);
+    expect(
+      buildSettings(loadWorkerEnv({ ...base, COFFER_BACKUP_DIR: '/srv/backups' })).backupStore,
+    ).toEqual({ kind: 'local', root: '/srv/backups' });
+    expect(() => loadWorkerEnv({ ...base, COFFER_BACKUP_DIR: 'backups' })).toThrow(
+      /COFFER_BACKUP_DIR: must be an absolute path/,
+    );
   });
 
   it('name every missing Swift setting', () => {
@@ -31,9 +38,14 @@ describe('backup settings', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(WorkerEnvError);
-    for (const name of ['COFFER_SWIFT_AUTH_URL', 'COFFER_SWIFT_USER', 'COFFER_SWIFT_KEY']) expect(String(error)).toContain(name);
-    expect(() => loadWorkerEnv({ ...base, COFFER_BACKUP_STORE: 's3' })).toThrow(/COFFER_BACKUP_STORE/);
-    expect(() => loadWorkerEnv({ ...base, COFFER_BACKUP_CHUNK_MB: 0 })).toThrow(/COFFER_BACKUP_CHUNK_MB/);
+    for (const name of ['COFFER_SWIFT_AUTH_URL', 'COFFER_SWIFT_USER', 'COFFER_SWIFT_KEY'])
+      expect(String(error)).toContain(name);
+    expect(() => loadWorkerEnv({ ...base, COFFER_BACKUP_STORE: 's3' })).toThrow(
+      /COFFER_BACKUP_STORE/,
+    );
+    expect(() => loadWorkerEnv({ ...base, COFFER_BACKUP_CHUNK_MB: 0 })).toThrow(
+      /COFFER_BACKUP_CHUNK_MB/,
+    );
   });
 
   it('build a Swift store from its settings', () => {

@@ -4,6 +4,7 @@ import { type Backup } from '@coffer/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  createActiveInstance,
   startBackup,
   startRestore,
   tenantQuery,
@@ -67,11 +68,7 @@ beforeAll(async () => {
       COFFER_BACKUP_CHUNK_MB: 1,
     },
   });
-  source = await ctx.createInstance();
-  await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
-    timeoutMs: 60_000,
-    what: 'the source ACTIVE',
-  });
+  source = await createActiveInstance(ctx);
   await tenantQuery(
     ctx,
     source.instanceId,

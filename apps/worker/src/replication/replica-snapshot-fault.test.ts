@@ -3,7 +3,12 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { storedObjects, tenantQuery, waitForBackupEnd } from '../../test/backups';
+import {
+  createActiveInstance,
+  fillWithBlobs,
+  storedObjects,
+  waitForBackupEnd,
+} from '../../test/backups';
 import {
   displayStatusOf,
   processesMentioning,
@@ -31,26 +36,9 @@ beforeAll(async () => {
   await ctx.startWorker({
     env: { COFFER_BACKUP_CHUNK_MB: 1, COFFER_BACKUP_UPLOAD_CONCURRENCY: 1 },
   });
-  source = await ctx.createInstance();
-  await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
-    timeoutMs: 60_000,
-    what: 'the source ACTIVE',
-  });
-  await tenantQuery(
-    ctx,
-    source.instanceId,
-    source,
-    'CREATE TABLE blobs (id INT AUTO_INCREMENT PRIMARY KEY, b BLOB)',
-  );
+  source = await createActiveInstance(ctx);
   // About 40 MB that does not compress: tens of chunks.
-  for (let round = 0; round < 4; round++) {
-    await tenantQuery(
-      ctx,
-      source.instanceId,
-      source,
-      'INSERT INTO blobs (b) SELECT RANDOM_BYTES(1000) FROM seq_1_to_10000',
-    );
-  }
+  await fillWithBlobs(ctx, source, 40);
 }, 180_000);
 
 afterAll(async () => {
