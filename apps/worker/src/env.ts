@@ -94,6 +94,8 @@ export const workerEnvSchema = z
     COFFER_BACKUP_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
     /** zstd's level for backups (the guest runs zstd on every core). */
     COFFER_BACKUP_ZSTD_LEVEL: z.coerce.number().int().min(1).max(19).default(DEFAULT_BACKUP_ZSTD_LEVEL),
+    /** A project's backups quota unless an operator overrode it (-1: unlimited); the web app's default too. */
+    COFFER_QUOTA_BACKUPS: z.coerce.number().int().min(-1).default(50),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

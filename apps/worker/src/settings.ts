@@ -78,6 +78,8 @@ export interface WorkerSettings extends WorkerNames {
   backupStore: ObjectStoreConfig | null;
   backupChunkBytes: number;
   backupUploadConcurrency: number;
+  /** The default backups quota of a project (scheduled backups count against it; -1: unlimited). */
+  defaultBackupQuota: number;
   backupZstdLevel: number;
   logLevel: WorkerEnv['LOG_LEVEL'];
   tuning: WorkerTuning;
@@ -143,6 +145,7 @@ export function buildSettings(
     backupChunkBytes: env.COFFER_BACKUP_CHUNK_MB * 1024 * 1024,
     backupUploadConcurrency: env.COFFER_BACKUP_UPLOAD_CONCURRENCY,
     backupZstdLevel: env.COFFER_BACKUP_ZSTD_LEVEL,
+    defaultBackupQuota: env.COFFER_QUOTA_BACKUPS,
     logLevel: env.LOG_LEVEL,
     tuning: { ...defaultTuning(env), ...tuning },
   };

@@ -13,7 +13,8 @@ import {
 /**
  * Schedules run by the watchdog: a due full backup, then an incremental on it, then a new
  * full; with "keep 1 full chain", the older chain (its full and its incremental) is deleted
- * with its objects. A busy instance postpones its scheduled backup, with the reason kept.
+ * with its objects. A busy instance postpones its scheduled backup, with the reason kept; so
+ * does a project whose backups quota is used up.
  */
 
 const ctx = new WorkerTestContext({
@@ -132,5 +133,29 @@ describe('backup schedules', () => {
     expect(
       (await ctx.prisma.backupSchedule.findUniqueOrThrow({ where: { id: schedule.id } })).lastError,
     ).toBeNull();
+
+    // The project's backups quota (an operator's override of 1, which the kept full uses up):
+    // the due backup waits, says why, and starts once the quota allows it.
+    await ctx.prisma.quota.create({
+      data: { projectId: ctx.projectId, resource: 'BACKUPS', hardLimit: 1 },
+    });
+    await ctx.prisma.backupSchedule.update({
+      where: { id: schedule.id },
+      data: { nextIncrementalAt: new Date(), nextFullAt: far },
+    });
+    await waitFor(
+      async () =>
+        (
+          await ctx.prisma.backupSchedule.findUniqueOrThrow({ where: { id: schedule.id } })
+        ).lastError?.includes('backups quota is used up (1 of 1)'),
+      { timeoutMs: 10_000, what: 'the backup held back by the quota to say why' },
+    );
+    expect((await scheduledBackups()).map((row) => row.id)).toEqual([third.id]);
+    await ctx.prisma.quota.updateMany({
+      where: { projectId: ctx.projectId, resource: 'BACKUPS' },
+      data: { hardLimit: 2 },
+    });
+    const [, allowed] = await waitForScheduled(2, 'the incremental once the quota allows it');
+    expect(allowed).toMatchObject({ type: 'INCREMENTAL', parentId: third.id });
   });
 });

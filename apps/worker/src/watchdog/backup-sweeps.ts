@@ -7,6 +7,7 @@ import {
   type BackupType,
 } from '@coffer/contracts';
 import { lockProject, type Prisma, type PrismaClient } from '@coffer/db';
+import { readQuotaLimits, readQuotaUsage, UNLIMITED } from '@coffer/db/quotas';
 import { type Queue } from 'bullmq';
 
 import { removeBackupObjects } from '../backup/backup-store';
@@ -178,57 +179,80 @@ export class BackupSweeper {
     }
     const kind = type === 'INCREMENTAL' ? 'incremental' : type === 'LOGICAL' ? 'logical' : 'full';
     const backupId = randomUUID();
-    const started = await prisma.$transaction(async (tx) => {
-      // Under the project's lock, which deletes take too: the parent is still there to build on.
-      await lockProject(tx, instance.projectId);
-      if (
-        parentId &&
-        (await tx.backup.count({ where: { id: parentId, status: 'COMPLETED' } })) === 0
-      )
-        return false;
-      const { count } = await tx.instance.updateMany({
-        where: { id: instance.id, taskStatus: 'NONE', deletedAt: null },
-        data: { taskStatus: 'BACKING_UP' },
-      });
-      if (count === 0) return false;
-      await tx.backup.create({
-        data: {
-          id: backupId,
-          projectId: instance.projectId,
-          instanceId: instance.id,
-          instanceName: instance.name,
-          name: `scheduled ${kind} ${now.toISOString().slice(0, 16).replace('T', ' ')}`,
-          type,
-          parentId,
-          datastoreVersionId: instance.datastoreVersionId,
-          isScheduled: true,
-          storeKind: settings.backupStore?.kind ?? 'local',
-          location: backupLocation(instance.projectId, backupId),
-        },
-      });
-      await tx.backupSchedule.update({
-        where: { id: schedule.id },
-        data: {
-          lastRunAt: now,
-          lastError: null,
-          ...(isFullDue
-            ? {
-                nextFullAt: minutesFrom(now, schedule.fullIntervalMinutes),
-                nextIncrementalAt:
-                  schedule.fullType === 'FULL' && schedule.incrementalIntervalMinutes
+    const started = await prisma.$transaction(
+      async (tx): Promise<'started' | 'busy' | { refused: string }> => {
+        // Under the project's lock, which deletes and the web app's quota checks take too: the
+        // parent is still there to build on, and the project's backups quota holds one more.
+        await lockProject(tx, instance.projectId);
+        if (
+          parentId &&
+          (await tx.backup.count({ where: { id: parentId, status: 'COMPLETED' } })) === 0
+        )
+          return { refused: 'its parent backup is being deleted' };
+        const [limits, usage] = await Promise.all([
+          readQuotaLimits(tx, instance.projectId, {
+            instances: UNLIMITED,
+            volumeGb: UNLIMITED,
+            backups: settings.defaultBackupQuota,
+          }),
+          readQuotaUsage(tx, instance.projectId),
+        ]);
+        const { limit } = limits.backups;
+        if (limit !== UNLIMITED && usage.backups + 1 > limit) {
+          return {
+            refused: `the project's backups quota is used up (${usage.backups} of ${limit}); delete backups, or ask an operator to raise the quota`,
+          };
+        }
+        const { count } = await tx.instance.updateMany({
+          where: { id: instance.id, taskStatus: 'NONE', deletedAt: null },
+          data: { taskStatus: 'BACKING_UP' },
+        });
+        if (count === 0) return 'busy';
+        await tx.backup.create({
+          data: {
+            id: backupId,
+            projectId: instance.projectId,
+            instanceId: instance.id,
+            instanceName: instance.name,
+            name: `scheduled ${kind} ${now.toISOString().slice(0, 16).replace('T', ' ')}`,
+            type,
+            parentId,
+            datastoreVersionId: instance.datastoreVersionId,
+            isScheduled: true,
+            storeKind: settings.backupStore?.kind ?? 'local',
+            location: backupLocation(instance.projectId, backupId),
+          },
+        });
+        await tx.backupSchedule.update({
+          where: { id: schedule.id },
+          data: {
+            lastRunAt: now,
+            lastError: null,
+            ...(isFullDue
+              ? {
+                  nextFullAt: minutesFrom(now, schedule.fullIntervalMinutes),
+                  nextIncrementalAt:
+                    schedule.fullType === 'FULL' && schedule.incrementalIntervalMinutes
+                      ? minutesFrom(now, schedule.incrementalIntervalMinutes)
+                      : null,
+                }
+              : {
+                  nextIncrementalAt: schedule.incrementalIntervalMinutes
                     ? minutesFrom(now, schedule.incrementalIntervalMinutes)
                     : null,
-              }
-            : {
-                nextIncrementalAt: schedule.incrementalIntervalMinutes
-                  ? minutesFrom(now, schedule.incrementalIntervalMinutes)
-                  : null,
-              }),
-        },
-      });
-      return true;
-    });
-    if (!started) {
+                }),
+          },
+        });
+        return 'started';
+      },
+    );
+    if (started !== 'started') {
+      if (started !== 'busy') {
+        const lastError = `The scheduled backup could not start: ${started.refused}. It is tried again shortly.`;
+        if (schedule.lastError !== lastError) {
+          await prisma.backupSchedule.update({ where: { id: schedule.id }, data: { lastError } });
+        }
+      }
       report.postponed.push(instance.id);
       return;
     }

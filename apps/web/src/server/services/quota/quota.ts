@@ -2,6 +2,14 @@ import 'server-only';
 
 import { AppError } from '@coffer/contracts';
 import { lockProject, type PrismaClient, type QuotaResource } from '@coffer/db';
+import {
+  NAME_OF,
+  QUOTA_NAMES,
+  readQuotaLimits,
+  readQuotaUsage,
+  UNLIMITED,
+  type QuotaName,
+} from '@coffer/db/quotas';
 
 import { env } from '~/env';
 
@@ -12,17 +20,7 @@ import { env } from '~/env';
  * row, so concurrent creates of one project take turns and cannot pass the quota together.
  */
 
-export type QuotaName = 'instances' | 'volumeGb' | 'backups';
-export const QUOTA_NAMES: readonly QuotaName[] = ['instances', 'volumeGb', 'backups'];
-
-export const RESOURCE_OF: Record<QuotaName, QuotaResource> = {
-  instances: 'INSTANCES',
-  volumeGb: 'VOLUME_GB',
-  backups: 'BACKUPS',
-};
-const NAME_OF: Record<QuotaResource, QuotaName> = { INSTANCES: 'instances', VOLUME_GB: 'volumeGb', BACKUPS: 'backups' };
-
-export const UNLIMITED = -1;
+export { QUOTA_NAMES, RESOURCE_OF, UNLIMITED, type QuotaName } from '@coffer/db/quotas';
 
 export type QuotaRequest = Partial<Record<QuotaName, number>>;
 
@@ -46,41 +44,8 @@ export function defaultQuotas(): Record<QuotaName, number> {
   };
 }
 
-async function readLimits(db: Sql, projectId: string): Promise<Record<QuotaName, { limit: number; isOverride: boolean }>> {
-  const defaults = defaultQuotas();
-  const limits = Object.fromEntries(QUOTA_NAMES.map((name) => [name, { limit: defaults[name], isOverride: false }])) as Record<
-    QuotaName,
-    { limit: number; isOverride: boolean }
-  >;
-  const overrides = await db.$queryRaw<{ resource: QuotaResource; hardLimit: number }[]>`
-    SELECT resource, "hardLimit" FROM quotas WHERE "projectId" = ${projectId}::uuid`;
-  for (const row of overrides) limits[NAME_OF[row.resource]] = { limit: row.hardLimit, isOverride: true };
-  return limits;
-}
-
-/**
- * What the project uses now. Instances count until their row is gone (a DELETING instance
- * still holds its volume).
- */
-async function readUsage(db: Sql, projectId: string): Promise<Record<QuotaName, number>> {
-  const [instances] = await db.$queryRaw<{ count: bigint; volume_gb: bigint | null }[]>`
-    SELECT count(*) AS count, sum("volumeSizeGb") AS volume_gb
-    FROM instances WHERE "projectId" = ${projectId}::uuid AND "deletedAt" IS NULL`;
-  return {
-    instances: Number(instances?.count ?? 0),
-    volumeGb: Number(instances?.volume_gb ?? 0),
-    backups: await countBackups(db, projectId),
-  };
-}
-
-/**
- * Backups the project holds: every backup row but failed ones (they store nothing; a backup
- * being made or being deleted still counts).
- */
-async function countBackups(db: Sql, projectId: string): Promise<number> {
-  const [row] = await db.$queryRaw<{ count: bigint }[]>`
-    SELECT count(*) AS count FROM backups WHERE "projectId" = ${projectId}::uuid AND status <> 'FAILED'`;
-  return Number(row?.count ?? 0);
+function readLimits(db: Sql, projectId: string) {
+  return readQuotaLimits(db, projectId, defaultQuotas());
 }
 
 async function countManyBackups(db: Sql, projectIds: string[]): Promise<Map<string, number>> {
@@ -91,16 +56,24 @@ async function countManyBackups(db: Sql, projectIds: string[]): Promise<Map<stri
 }
 
 /** Usage and limits of a project, for the console and the admin views. */
-export async function getProjectQuotas(db: Sql, projectId: string): Promise<Record<QuotaName, QuotaUsage>> {
-  const [limits, usage] = await Promise.all([readLimits(db, projectId), readUsage(db, projectId)]);
-  return Object.fromEntries(QUOTA_NAMES.map((name) => [name, { inUse: usage[name], ...limits[name] }])) as Record<
-    QuotaName,
-    QuotaUsage
-  >;
+export async function getProjectQuotas(
+  db: Sql,
+  projectId: string,
+): Promise<Record<QuotaName, QuotaUsage>> {
+  const [limits, usage] = await Promise.all([
+    readLimits(db, projectId),
+    readQuotaUsage(db, projectId),
+  ]);
+  return Object.fromEntries(
+    QUOTA_NAMES.map((name) => [name, { inUse: usage[name], ...limits[name] }]),
+  ) as Record<QuotaName, QuotaUsage>;
 }
 
 /** Usage and limits of many projects at once (the admin views), in a few queries. */
-export async function getManyProjectQuotas(db: Sql, projectIds: string[]): Promise<Map<string, Record<QuotaName, QuotaUsage>>> {
+export async function getManyProjectQuotas(
+  db: Sql,
+  projectIds: string[],
+): Promise<Map<string, Record<QuotaName, QuotaUsage>>> {
   const result = new Map<string, Record<QuotaName, QuotaUsage>>();
   if (projectIds.length === 0) return result;
   const defaults = defaultQuotas();
@@ -115,13 +88,16 @@ export async function getManyProjectQuotas(db: Sql, projectIds: string[]): Promi
   for (const id of projectIds) {
     result.set(
       id,
-      Object.fromEntries(QUOTA_NAMES.map((name) => [name, { inUse: 0, limit: defaults[name], isOverride: false }])) as Record<
-        QuotaName,
-        QuotaUsage
-      >,
+      Object.fromEntries(
+        QUOTA_NAMES.map((name) => [name, { inUse: 0, limit: defaults[name], isOverride: false }]),
+      ) as Record<QuotaName, QuotaUsage>,
     );
   }
-  for (const row of overrides) Object.assign(result.get(row.projectId)![NAME_OF[row.resource]], { limit: row.hardLimit, isOverride: true });
+  for (const row of overrides)
+    Object.assign(result.get(row.projectId)![NAME_OF[row.resource]], {
+      limit: row.hardLimit,
+      isOverride: true,
+    });
   for (const row of instances) {
     const quotas = result.get(row.projectId)!;
     quotas.instances.inUse = Number(row.count);
@@ -162,7 +138,10 @@ export async function assertQuota(
   options: { fields?: Partial<Record<QuotaName, string>> } = {},
 ): Promise<void> {
   await lockProjectForQuota(tx, projectId);
-  const [limits, usage] = await Promise.all([readLimits(tx, projectId), readUsage(tx, projectId)]);
+  const [limits, usage] = await Promise.all([
+    readLimits(tx, projectId),
+    readQuotaUsage(tx, projectId),
+  ]);
   for (const name of QUOTA_NAMES) {
     const requested = request[name];
     if (requested === undefined || requested <= 0) continue;
