@@ -171,3 +171,16 @@ export async function fillWithBlobs(
     );
   }
 }
+
+/**
+ * A worker whose backups go in 1 MB chunks, one upload at a time, and an ACTIVE source with
+ * about 40 MB that do not compress: a backup slow enough to be caught in the middle.
+ */
+export async function startWorkerWithSlowBackups(ctx: WorkerTestContext): Promise<CreatedInstance> {
+  await ctx.startWorker({
+    env: { COFFER_BACKUP_CHUNK_MB: 1, COFFER_BACKUP_UPLOAD_CONCURRENCY: 1 },
+  });
+  const source = await createActiveInstance(ctx);
+  await fillWithBlobs(ctx, source, 40);
+  return source;
+}

@@ -3,12 +3,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  createActiveInstance,
-  fillWithBlobs,
-  storedObjects,
-  waitForBackupEnd,
-} from '../../test/backups';
+import { startWorkerWithSlowBackups, storedObjects, waitForBackupEnd } from '../../test/backups';
 import {
   displayStatusOf,
   processesMentioning,
@@ -32,13 +27,7 @@ let source: CreatedInstance;
 beforeAll(async () => {
   await ctx.setUp();
   storeRoot = join(ctx.dataDir, 'backups');
-  // Small chunks, one upload at a time: the snapshot takes long enough to be caught in the middle.
-  await ctx.startWorker({
-    env: { COFFER_BACKUP_CHUNK_MB: 1, COFFER_BACKUP_UPLOAD_CONCURRENCY: 1 },
-  });
-  source = await createActiveInstance(ctx);
-  // About 40 MB that does not compress: tens of chunks.
-  await fillWithBlobs(ctx, source, 40);
+  source = await startWorkerWithSlowBackups(ctx);
 }, 180_000);
 
 afterAll(async () => {
