@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 /**
  * `mariadb-install-db` runs on one CPU. Measured on the 2-vCPU machines Coffer is developed
  * on: its bootstrap server (about 0.55 s of mostly single-threaded work) stalls for a further
- * second or more in about half the runs whenever another process (here: the guest's own Node
- * start-up, which the early install overlaps) is busy at the same time, while pinned to one
- * CPU, with the other process free to use the rest, it never did in the same runs (the stall
- * is a timed wait that runs out, inside the server's start-up). Keeping a bootstrap on one CPU
- * costs nothing measurable: it hardly runs on two at once anyway.
+ * second or more in about half the runs whenever another process is busy at the same time
+ * (here: the guest's own Node start-up, which the early install overlaps). Pinned to one CPU,
+ * with the other process free to use the rest, it never stalled in the same trials. The
+ * stall looks like a timed wait running out inside the server's start-up (not confirmed).
+ * Keeping a bootstrap on one CPU costs nothing measurable: it hardly runs on two at once.
  */
 
 /** The CPUs this process may run on (`Cpus_allowed_list` of /proc/self/status), or null when unknown. */
