@@ -23,7 +23,11 @@ const jobIds: string[] = [];
 beforeAll(async () => {
   h = await createHarness();
   redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
-  queue = new Queue(TASKMANAGER_QUEUE, { connection: redis });
+  // The web app's queue: this file's own prefix (src/test/setup-names.ts), never `bull`.
+  queue = new Queue(TASKMANAGER_QUEUE, {
+    connection: redis,
+    prefix: process.env.COFFER_QUEUE_PREFIX,
+  });
 });
 
 afterAll(async () => {
@@ -146,6 +150,54 @@ describe('tenant isolation of backups', () => {
       'COMPLETED',
     );
     expect(await h.prisma.instance.count({ where: { name: 'stolen' } })).toBe(0);
+  });
+
+  it("an incremental on another project's backup, or on none, is NOT_FOUND; on another instance's, a clear refusal", async () => {
+    const a = await setUpProject('Gamma');
+    const b = await setUpProject('Delta');
+    const backupOfA = await a.addBackup();
+    const incremental = (parentId: string) =>
+      b.caller.backup.create({
+        projectId: b.project.id,
+        instanceId: b.instance.id,
+        type: 'INCREMENTAL',
+        parentId,
+      });
+    expect(await codeOf(incremental(backupOfA))).toBe('NOT_FOUND');
+    expect(await codeOf(incremental(randomUUID()))).toBe('NOT_FOUND');
+
+    // Another instance of the same project: the project's own data, refused with the reason.
+    const sibling = await h.prisma.instance.create({
+      data: {
+        projectId: b.project.id,
+        name: 'delta-sibling',
+        flavorId: b.instance.flavorId,
+        datastoreVersionId: b.instance.datastoreVersionId,
+        volumeSizeGb: 1,
+        taskStatus: 'NONE',
+        serviceStatus: 'RUNNING',
+        lastHeartbeatAt: new Date(),
+      },
+    });
+    const backupOfSibling = await h.prisma.backup.create({
+      data: {
+        projectId: b.project.id,
+        instanceId: sibling.id,
+        instanceName: sibling.name,
+        name: 'sibling full',
+        type: 'FULL',
+        status: 'COMPLETED',
+        datastoreVersionId: sibling.datastoreVersionId,
+        storeKind: 'local',
+        location: 'elsewhere',
+      },
+    });
+    expect(await fieldErrorsFrom(incremental(backupOfSibling.id))).toEqual({
+      parentId: [
+        'This backup is of another instance; an incremental backup follows a backup of its own instance',
+      ],
+    });
+    expect(await h.prisma.backup.count({ where: { instanceId: b.instance.id } })).toBe(0);
   });
 
   it("the live feed never carries another project's backups", async () => {

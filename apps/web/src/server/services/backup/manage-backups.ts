@@ -100,18 +100,27 @@ export async function createBackup(
   if (type === 'INCREMENTAL') {
     const parent = await ctx.db.backup.findFirst({
       where: input.parentId
-        ? { id: input.parentId, instanceId: instance.id }
+        ? { id: input.parentId }
         : { instanceId: instance.id, status: 'COMPLETED', type: { in: ['FULL', 'INCREMENTAL'] } },
       orderBy: { createdAt: 'desc' },
-      select: { id: true, type: true, status: true, datastoreVersionId: true },
+      select: { id: true, instanceId: true, type: true, status: true, datastoreVersionId: true },
     });
     if (!parent) {
+      // ctx.db is scoped to the project: another project's backup is one that does not exist.
       throw input.parentId
-        ? fieldError('parentId', 'This backup does not exist or is not a backup of this instance')
+        ? new AppError('NOT_FOUND', 'Backup not found', {
+            details: { fieldErrors: { parentId: ['Backup not found'] } },
+          })
         : fieldError(
             'type',
             'An incremental backup needs a completed full backup of this instance first',
           );
+    }
+    if (parent.instanceId !== instance.id) {
+      throw fieldError(
+        'parentId',
+        'This backup is of another instance; an incremental backup follows a backup of its own instance',
+      );
     }
     if (parent.type === 'LOGICAL')
       throw fieldError(
