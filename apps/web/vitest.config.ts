@@ -14,6 +14,8 @@ export default defineProject({
     name: 'web',
     include: ['src/**/*.test.ts'],
     environment: 'node',
+    // A BullMQ prefix per file (COFFER_QUEUE_PREFIX): never the shared default `bull`.
+    setupFiles: ['./src/test/setup-names.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: {

@@ -8,6 +8,8 @@ export default defineProject({
   test: {
     name: 'worker',
     include: ['src/**/*.test.ts'],
+    // A BullMQ prefix per file (COFFER_QUEUE_PREFIX): never the shared default `bull`.
+    setupFiles: ['./test/setup-names.ts'],
     testTimeout: 180_000,
     hookTimeout: 120_000,
   },

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { type StartWorkerOptions } from '../src/worker';
+import { assertTestNames } from './harness';
 
 const SCRIPT = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -14,6 +15,7 @@ export class ChildWorker {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(options: Pick<StartWorkerOptions, 'env' | 'names' | 'tuning'>) {
+    assertTestNames(options.names ?? {});
     this.process = spawn(process.execPath, ['--import', TSX, SCRIPT], {
       env: { ...process.env, COFFER_TEST_WORKER_OPTIONS: JSON.stringify(options) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { LocalComputeProvider, type PortRange } from '@coffer/compute';
 import {
@@ -19,11 +19,12 @@ import { type Instance, type PrismaClient } from '@coffer/db';
 import { createTestDatabase, type TestDatabase } from '@coffer/db/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { expect } from 'vitest';
 
 import { resolveGuestCommand } from '../src/compute';
 import { type WorkerEnvOverrides } from '../src/env';
 import { createLogger } from '../src/logger';
-import { type WorkerNames, type WorkerTuning } from '../src/settings';
+import { DEFAULT_NAMES, type WorkerNames, type WorkerTuning } from '../src/settings';
 import { startWorker, type RunningWorker, type StartWorkerOptions } from '../src/worker';
 
 /**
@@ -52,11 +53,13 @@ export const TEST_TUNING: Partial<WorkerTuning> = {
   restartHeartbeatTimeoutMs: 30_000,
   watchdogIntervalMs: 500,
   reconcileIntervalMs: 60_000,
+  // Off: tests that kill a guest play a dead host; guest-supervision.test.ts turns it on.
+  guestSupervisionIntervalMs: 0,
 };
 
 export interface WorkerTestContextOptions {
-  /** A name for the test file: part of the data dir, the Redis names and the logs. */
-  name: string;
+  /** A name for the test file: part of the data dir, the Redis names and the logs (default: the file's name). */
+  name?: string;
   portRange: PortRange;
 }
 
@@ -86,7 +89,9 @@ export class WorkerTestContext {
   versionId!: string;
 
   constructor(readonly options: WorkerTestContextOptions) {
-    this.id = `${options.name}-${randomBytes(4).toString('hex')}`;
+    const name =
+      options.name ?? basename(expect.getState().testPath ?? 'worker').replace(/\.test\.ts$/, '');
+    this.id = `${name}-${randomBytes(4).toString('hex')}`;
     this.dataDir = join(TEST_DATA_DIR, this.id);
     mkdirSync(this.dataDir, { recursive: true });
     this.names = {
@@ -96,6 +101,7 @@ export class WorkerTestContext {
       eventsChannel: `events-${this.id}`,
       keyPrefix: `coffer-${this.id}`,
     };
+    assertTestNames(this.names);
     this.redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     this.queue = new Queue(TASKMANAGER_QUEUE, {
       connection: this.redis,
@@ -144,6 +150,7 @@ export class WorkerTestContext {
 
   /** The real worker, in this process, against this test's database, Redis names and data dir. */
   async startWorker(options: Omit<StartWorkerOptions, 'names'> = {}): Promise<RunningWorker> {
+    assertTestNames(this.names);
     const worker = await startWorker({
       prisma: this.prisma,
       redis: this.redis,
@@ -261,6 +268,20 @@ export class WorkerTestContext {
     await this.redis.quit();
     rmSync(this.dataDir, { recursive: true, force: true });
     await this.db?.drop();
+  }
+}
+
+/**
+ * Refuses the production names (BullMQ's default prefix `bull`, the shared stream and channel)
+ * in a test: a worker of another test file running at the same time would take this file's
+ * jobs, or this file's worker theirs. Use `ctx.names` (a file's own), changed as needed.
+ */
+export function assertTestNames(names: Partial<WorkerNames>): void {
+  for (const key of ['queuePrefix', 'conductorStream', 'eventsChannel', 'keyPrefix'] as const) {
+    if (names[key] === undefined || names[key] === DEFAULT_NAMES[key])
+      throw new Error(
+        `a test worker must not use the default ${key} (${DEFAULT_NAMES[key]}): use ctx.names`,
+      );
   }
 }
 
