@@ -1,6 +1,10 @@
 import { z } from 'zod';
 
-import { characterSetOfCollation, isSupportedCharacterSet, isSupportedCollation } from './character-sets';
+import {
+  characterSetOfCollation,
+  isSupportedCharacterSet,
+  isSupportedCollation,
+} from './character-sets';
 
 /**
  * Input rules shared by the API (which answers bad input with field errors) and the guest
@@ -8,6 +12,88 @@ import { characterSetOfCollation, isSupportedCharacterSet, isSupportedCollation 
  * where stricter is safer: identifiers are plain ASCII, so no look-alike or quoting trick
  * can pass.
  */
+
+/**
+ * Text every input must be: no NUL (PostgreSQL cannot store it, and C code stops at it) and
+ * no unpaired UTF-16 surrogate (not a character: UTF-8 cannot encode it). The API checks every
+ * string of every input against this before any procedure runs (see `findUnsafeInput`).
+ */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when text holds a control character (C0, DEL or C1), NUL included. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
+
+export function isSafeText(text: string): boolean {
+  return !text.includes('\u0000') && !UNPAIRED_SURROGATE.test(text);
+}
+
+/** The longest string any input may hold, whatever the field (names are far shorter). */
+export const INPUT_TEXT_MAX = 10_000;
+/** How deeply an input's objects and arrays may nest. */
+export const INPUT_DEPTH_MAX = 16;
+
+export interface UnsafeInput {
+  /** Dotted path of the offending value (`users.0.name`), `_` for the input itself. */
+  path: string;
+  message: string;
+}
+
+/**
+ * The first string (value or key) of an input that is not safe text or is too long, or an
+ * input nested too deeply; null when the whole input is fine. For the API's edge, so that no
+ * procedure, present or future, can forget the check.
+ */
+export function findUnsafeInput(input: unknown): UnsafeInput | null {
+  const visit = (value: unknown, path: (string | number)[]): UnsafeInput | null => {
+    const at = path.join('.') || '_';
+    if (typeof value === 'string') {
+      if (!isSafeText(value))
+        return { path: at, message: 'Text may not contain NUL characters or invalid Unicode' };
+      if (value.length > INPUT_TEXT_MAX)
+        return { path: at, message: `Text may be at most ${INPUT_TEXT_MAX} characters` };
+      return null;
+    }
+    if (value === null || typeof value !== 'object') return null;
+    if (path.length >= INPUT_DEPTH_MAX)
+      return { path: at, message: 'The input is nested too deeply' };
+    if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) {
+        const found = visit(item, [...path, index]);
+        if (found) return found;
+      }
+      return null;
+    }
+    if (value instanceof Date) return null;
+    for (const [key, item] of Object.entries(value)) {
+      if (!isSafeText(key) || key.length > 200)
+        return { path: at, message: 'The input has an invalid field name' };
+      const found = visit(item, [...path, key]);
+      if (found) return found;
+    }
+    return null;
+  };
+  return visit(input, []);
+}
+
+/**
+ * A free-text name a person types (a project, a token, a backup, a person): trimmed,
+ * required, at most `max` characters, no control characters, safe text.
+ */
+export function displayNameSchema(label: string, max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1, `${label} is required`)
+    .max(max, `${label} must be at most ${max} characters`)
+    .refine((text) => !hasControlCharacter(text), `${label} may not contain control characters`)
+    .refine(isSafeText, `${label} may not contain invalid Unicode`);
+}
 
 export const INSTANCE_NAME_MAX = 64;
 export const instanceNameSchema = z
@@ -29,7 +115,13 @@ export const volumeSizeSchema = z
   .max(MAX_VOLUME_GB, `Volume size must be at most ${MAX_VOLUME_GB} GB`);
 
 /** Schemas no tenant may create, see or drop. */
-export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys', 'lost+found'] as const;
+export const SYSTEM_SCHEMAS = [
+  'mysql',
+  'information_schema',
+  'performance_schema',
+  'sys',
+  'lost+found',
+] as const;
 
 /** The guest's own account on its server (Trove's os_admin): hidden from tenants, untouchable. */
 export const GUEST_ADMIN_USER = 'coffer_admin';
@@ -142,10 +234,16 @@ export const databasePasswordSchema = z
 /** Character sets and collations the server supports (see character-sets.ts). */
 export const characterSetSchema = z
   .string()
-  .refine(isSupportedCharacterSet, 'Unknown character set: choose one the server supports, such as utf8mb4');
+  .refine(
+    isSupportedCharacterSet,
+    'Unknown character set: choose one the server supports, such as utf8mb4',
+  );
 export const collationSchema = z
   .string()
-  .refine(isSupportedCollation, 'Unknown collation: choose one the server supports, such as utf8mb4_unicode_ci');
+  .refine(
+    isSupportedCollation,
+    'Unknown collation: choose one the server supports, such as utf8mb4_unicode_ci',
+  );
 
 /** A database to create: its name, and optionally its character set and a collation of that set. */
 export const databaseSpecSchema = z
@@ -157,7 +255,11 @@ export const databaseSpecSchema = z
   .superRefine((database, ctx) => {
     if (!database.characterSet || !database.collation) return;
     const owner = characterSetOfCollation(database.collation);
-    if (owner && isSupportedCharacterSet(database.characterSet) && owner !== database.characterSet) {
+    if (
+      owner &&
+      isSupportedCharacterSet(database.characterSet) &&
+      owner !== database.characterSet
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['collation'],

@@ -1,9 +1,12 @@
+import { displayNameSchema } from '@coffer/contracts';
 import { z } from 'zod';
 
 /** Input rules of API tokens, shared by the token form (client) and the procedures (server). */
 
 export const API_TOKEN_SCOPES = ['READ_ONLY', 'READ_WRITE'] as const;
-export const apiTokenScopeSchema = z.enum(API_TOKEN_SCOPES, { error: 'Scope must be read-only or read-write' });
+export const apiTokenScopeSchema = z.enum(API_TOKEN_SCOPES, {
+  error: 'Scope must be read-only or read-write',
+});
 export type ApiTokenScopeName = (typeof API_TOKEN_SCOPES)[number];
 
 export const API_TOKEN_SCOPE_LABELS: Record<ApiTokenScopeName, string> = {
@@ -16,7 +19,7 @@ export const API_TOKEN_EXPIRY_CHOICES = [7, 30, 90, 365] as const;
 export const API_TOKEN_MAX_DAYS = 365;
 
 export const createApiTokenInputSchema = z.object({
-  name: z.string().trim().min(1, 'Token name is required').max(64, 'Token name must be at most 64 characters'),
+  name: displayNameSchema('Token name', 64),
   scope: apiTokenScopeSchema,
   expiresInDays: z
     .number({ error: 'Expiry is required' })

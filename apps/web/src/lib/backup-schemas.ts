@@ -1,18 +1,10 @@
-import { backupTypeSchema } from '@coffer/contracts';
+import { backupTypeSchema, displayNameSchema } from '@coffer/contracts';
 import { z } from 'zod';
 
 /** Input rules of backups, shared by the console's forms and the procedures. */
 
 export const BACKUP_NAME_MAX = 100;
-export const backupNameSchema = z
-  .string()
-  .trim()
-  .min(1, 'Name is required')
-  .max(BACKUP_NAME_MAX, `Name must be at most ${BACKUP_NAME_MAX} characters`)
-  .refine(
-    (name) => ![...name].some((char) => char.charCodeAt(0) < 32),
-    'Name may not contain control characters',
-  );
+export const backupNameSchema = displayNameSchema('Name', BACKUP_NAME_MAX);
 
 export const createBackupInputSchema = z.object({
   instanceId: z.uuid({ error: 'Instance not found' }),

@@ -1,3 +1,4 @@
+import { displayNameSchema } from '@coffer/contracts';
 import { z } from 'zod';
 
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './auth-rules';
@@ -5,23 +6,26 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './auth-rules';
 /** Input rules of the console's own objects, shared by forms (client) and procedures (server). */
 
 export const PROJECT_NAME_MAX = 64;
-export const projectNameSchema = z
+export const projectNameSchema = displayNameSchema('Project name', PROJECT_NAME_MAX);
+
+export const emailSchema = z
   .string()
   .trim()
-  .min(1, 'Project name is required')
-  .max(PROJECT_NAME_MAX, `Project name must be at most ${PROJECT_NAME_MAX} characters`);
-
-export const emailSchema = z.string().trim().toLowerCase().pipe(z.email({ error: 'Enter a valid email address' }));
+  .toLowerCase()
+  .max(254, 'An email address has at most 254 characters')
+  .pipe(z.email({ error: 'Enter a valid email address' }));
 
 export const accountPasswordSchema = z
   .string()
   .min(MIN_PASSWORD_LENGTH, `Password must be at least ${MIN_PASSWORD_LENGTH} characters`)
   .max(MAX_PASSWORD_LENGTH, `Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
 
-export const personNameSchema = z.string().trim().min(1, 'Name is required').max(100, 'Name must be at most 100 characters');
+export const personNameSchema = displayNameSchema('Name', 100);
 
 export const PROJECT_ROLES = ['OWNER', 'MEMBER', 'VIEWER'] as const;
-export const projectRoleSchema = z.enum(PROJECT_ROLES, { error: 'Role must be owner, member or viewer' });
+export const projectRoleSchema = z.enum(PROJECT_ROLES, {
+  error: 'Role must be owner, member or viewer',
+});
 
 export const ROLE_LABELS: Record<(typeof PROJECT_ROLES)[number], string> = {
   OWNER: 'Owner',
@@ -29,4 +33,8 @@ export const ROLE_LABELS: Record<(typeof PROJECT_ROLES)[number], string> = {
   VIEWER: 'Viewer',
 };
 
-export const signUpSchema = z.object({ name: personNameSchema, email: emailSchema, password: accountPasswordSchema });
+export const signUpSchema = z.object({
+  name: personNameSchema,
+  email: emailSchema,
+  password: accountPasswordSchema,
+});

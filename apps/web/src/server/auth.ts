@@ -1,5 +1,6 @@
 import 'server-only';
 
+import { findUnsafeInput } from '@coffer/contracts';
 import { betterAuth } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
 import { APIError, createAuthMiddleware } from 'better-auth/api';
@@ -12,7 +13,10 @@ import { db } from './db';
 import { consumeRateLimit, describeRetryAfter } from './rate-limit';
 import { getRedis } from './redis';
 
-const signInRule = { max: env.COFFER_SIGN_IN_RATE_LIMIT_MAX, windowSeconds: env.COFFER_SIGN_IN_RATE_LIMIT_WINDOW_SECONDS };
+const signInRule = {
+  max: env.COFFER_SIGN_IN_RATE_LIMIT_MAX,
+  windowSeconds: env.COFFER_SIGN_IN_RATE_LIMIT_WINDOW_SECONDS,
+};
 
 /**
  * Attempts on one account, from whatever addresses (a client can send any X-Forwarded-For
@@ -22,7 +26,11 @@ const signInRule = { max: env.COFFER_SIGN_IN_RATE_LIMIT_MAX, windowSeconds: env.
 async function limitSignInsToAccount(body: unknown): Promise<void> {
   const email = (body as { email?: unknown } | undefined)?.email;
   if (typeof email !== 'string' || signInRule.max <= 0) return;
-  const decision = await consumeRateLimit(getRedis(), `sign-in-account:${email.trim().toLowerCase()}`, signInRule);
+  const decision = await consumeRateLimit(
+    getRedis(),
+    `sign-in-account:${email.trim().toLowerCase()}`,
+    signInRule,
+  );
   if (decision.isAllowed) return;
   throw new APIError(
     'TOO_MANY_REQUESTS',
@@ -30,7 +38,10 @@ async function limitSignInsToAccount(body: unknown): Promise<void> {
       message: `Too many sign-in attempts for this account. Try again in ${describeRetryAfter(decision.retryAfterSeconds)}.`,
       code: 'RATE_LIMITED',
     },
-    { 'X-Retry-After': String(decision.retryAfterSeconds), 'Retry-After': String(decision.retryAfterSeconds) },
+    {
+      'X-Retry-After': String(decision.retryAfterSeconds),
+      'Retry-After': String(decision.retryAfterSeconds),
+    },
   );
 }
 
@@ -65,13 +76,23 @@ export const auth = betterAuth({
     },
     customStorage: {
       consume: async (key, rule) => {
-        const decision = await consumeRateLimit(getRedis(), `auth:${key}`, { max: rule.max, windowSeconds: rule.window });
-        return { allowed: decision.isAllowed, retryAfter: decision.isAllowed ? null : decision.retryAfterSeconds };
+        const decision = await consumeRateLimit(getRedis(), `auth:${key}`, {
+          max: rule.max,
+          windowSeconds: rule.window,
+        });
+        return {
+          allowed: decision.isAllowed,
+          retryAfter: decision.isAllowed ? null : decision.retryAfterSeconds,
+        };
       },
     },
   },
   hooks: {
     before: createAuthMiddleware(async (ctx) => {
+      // Every string of every request, as for the API: no NUL or invalid Unicode reaches the database.
+      const unsafe = findUnsafeInput(ctx.body) ?? findUnsafeInput(ctx.query);
+      if (unsafe)
+        throw new APIError('BAD_REQUEST', { message: unsafe.message, code: 'INVALID_INPUT' });
       if (ctx.path === '/sign-in/email') {
         await limitSignInsToAccount(ctx.body);
         return;

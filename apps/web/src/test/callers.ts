@@ -1,5 +1,7 @@
 import { TRPCError } from '@trpc/server';
+import type { Logger } from 'pino';
 
+import type { SessionUser } from '~/server/api/trpc';
 import type { Harness } from './harness';
 
 /** The tRPC code a call ends with ('OK' when it succeeds). */
@@ -18,7 +20,10 @@ export async function callerWithToken(h: Harness, token: string) {
   const { createCaller } = await import('~/server/api/root');
   const { createTRPCContext } = await import('~/server/api/trpc');
   return createCaller(() =>
-    createTRPCContext({ headers: new Headers({ authorization: `Bearer ${token}` }) }, { db: h.prisma, getUser: async () => null }),
+    createTRPCContext(
+      { headers: new Headers({ authorization: `Bearer ${token}` }) },
+      { db: h.prisma, getUser: async () => null },
+    ),
   );
 }
 
@@ -34,8 +39,20 @@ export async function callOverHttp(
     input: unknown;
     headers?: Record<string, string>;
     apiRateLimit?: { max: number; windowSeconds: number };
+    /** The signed-in user (as a session cookie would make it); none by default. */
+    user?: SessionUser;
+    /** Another database client (one that fails, say) or logger than the harness's. */
+    db?: Harness['prisma'];
+    logger?: Logger;
   },
-): Promise<{ status: number; headers: Headers; body: { result?: { data: { json: unknown } }; error?: { json: { message: string; code: number; data: Record<string, unknown> } } } }> {
+): Promise<{
+  status: number;
+  headers: Headers;
+  body: {
+    result?: { data: { json: unknown } };
+    error?: { json: { message: string; code: number; data: Record<string, unknown> } };
+  };
+}> {
   const { fetchRequestHandler } = await import('@trpc/server/adapters/fetch');
   const { default: SuperJSON } = await import('superjson');
   const { appRouter } = await import('~/server/api/root');
@@ -55,8 +72,20 @@ export async function callOverHttp(
     req: request,
     router: appRouter,
     createContext: () =>
-      createTRPCContext({ headers: request.headers }, { db: h.prisma, getUser: async () => null, apiRateLimit: options.apiRateLimit }),
+      createTRPCContext(
+        { headers: request.headers },
+        {
+          db: options.db ?? h.prisma,
+          getUser: async () => options.user ?? null,
+          apiRateLimit: options.apiRateLimit,
+          logger: options.logger,
+        },
+      ),
     responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as never };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as never,
+  };
 }

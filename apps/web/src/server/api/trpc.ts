@@ -2,10 +2,11 @@ import 'server-only';
 
 import { randomUUID } from 'node:crypto';
 
-import { AppError, type ErrorCode } from '@coffer/contracts';
+import { AppError, findUnsafeInput, type ErrorCode } from '@coffer/contracts';
 import { type ProjectRole } from '@coffer/db';
 import { initTRPC } from '@trpc/server';
 import { type Redis } from 'ioredis';
+import { type Logger } from 'pino';
 import SuperJSON from 'superjson';
 import { z } from 'zod';
 
@@ -56,6 +57,8 @@ export interface ContextDeps {
   apiRateLimit?: RateLimitRule;
   /** Where rate-limit counters live; default: the process's Redis connection. */
   getRedis?: () => Redis;
+  /** The logger request loggers are children of; default: the web app's. */
+  logger?: Logger;
 }
 
 async function getSessionUser(headers: Headers): Promise<SessionUser | null> {
@@ -71,7 +74,16 @@ const defaultApiRateLimit: RateLimitRule = {
   windowSeconds: env.COFFER_API_RATE_LIMIT_WINDOW_SECONDS,
 };
 
-export async function createTRPCContext(opts: { headers: Headers }, deps: ContextDeps = defaultDeps) {
+/** A proxy's request id when it is a plain token, else a new one (it goes into logs and answers). */
+function requestIdOf(headers: Headers): string {
+  const given = headers.get('x-request-id');
+  return given && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
+}
+
+export async function createTRPCContext(
+  opts: { headers: Headers },
+  deps: ContextDeps = defaultDeps,
+) {
   let user: SessionUser | null = null;
   let apiToken: ApiTokenIdentity | null = null;
   /** Why a bearer token was refused (the UNAUTHORIZED message). */
@@ -85,8 +97,8 @@ export async function createTRPCContext(opts: { headers: Headers }, deps: Contex
   } else {
     user = await deps.getUser(opts.headers);
   }
-  const requestId = opts.headers.get('x-request-id') ?? randomUUID();
-  const log = rootLogger.child({
+  const requestId = requestIdOf(opts.headers);
+  const log = (deps.logger ?? rootLogger).child({
     requestId,
     userId: user?.id,
     apiTokenId: apiToken?.id,
@@ -109,14 +121,45 @@ export async function createTRPCContext(opts: { headers: Headers }, deps: Contex
 
 export type Context = Awaited<ReturnType<typeof createTRPCContext>>;
 
+/** Unexpected errors already logged with their request (by `errorMapping`), so each is logged once. */
+const loggedErrors = new WeakSet<object>();
+
+/**
+ * What a client is told. An expected failure (an AppError, or bad input) carries its message
+ * and field errors; anything else is INTERNAL_SERVER_ERROR with a generic message and the
+ * request id, and the real error (Prisma's, a bug's) is logged with that id, never sent.
+ */
 const t = initTRPC.context<Context>().create({
   transformer: SuperJSON,
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, ctx, path, type }) {
     const cause = error.cause;
+    const requestId = ctx?.requestId ?? randomUUID();
+    const isExpected = cause instanceof AppError || error.code !== 'INTERNAL_SERVER_ERROR';
+    if (!isExpected) {
+      if (!loggedErrors.has(error)) {
+        (ctx?.log ?? rootLogger.child({ requestId })).error(
+          { err: cause ?? error, path, type },
+          'request failed',
+        );
+      }
+      return {
+        ...shape,
+        message: `Something went wrong on Coffer's side. If it keeps happening, tell your operator the request id ${requestId}.`,
+        data: {
+          ...shape.data,
+          requestId,
+          fieldErrors: null,
+          appCode: null,
+          retryAfterSeconds: null,
+          stack: undefined,
+        },
+      };
+    }
     return {
       ...shape,
       data: {
         ...shape.data,
+        requestId,
         // Field errors for forms: { fieldName: ['message', ...] }.
         fieldErrors: fieldErrorsOf(cause),
         appCode: cause instanceof AppError ? cause.code : null,
@@ -147,14 +190,35 @@ export const createTRPCRouter = t.router;
 const errorMapping = t.middleware(async ({ next, path, type, ctx }) => {
   const started = performance.now();
   const result = await next();
-  ctx.log.debug({ path, type, ok: result.ok, ms: Math.round(performance.now() - started) }, 'procedure');
+  ctx.log.debug(
+    { path, type, ok: result.ok, ms: Math.round(performance.now() - started) },
+    'procedure',
+  );
   if (result.ok) return result;
   const cause = result.error.cause;
   if (cause instanceof AppError) return { ...result, error: toTRPCError(cause) };
   if (result.error.code === 'INTERNAL_SERVER_ERROR') {
     ctx.log.error({ err: cause ?? result.error, path, type }, 'procedure failed');
+    loggedErrors.add(result.error);
   }
   return result;
+});
+
+/**
+ * Every string of every input, whatever the procedure's own schema says (or forgets): no NUL,
+ * no unpaired surrogate, a sane length and depth. Such text would otherwise reach PostgreSQL
+ * (which refuses NUL with an internal error) or a guest.
+ */
+const rejectUnsafeInput = t.middleware(async ({ next, getRawInput }) => {
+  const unsafe = findUnsafeInput(await getRawInput());
+  if (unsafe) {
+    throw toTRPCError(
+      new AppError('BAD_REQUEST', unsafe.message, {
+        details: { fieldErrors: { [unsafe.path]: [unsafe.message] } },
+      }),
+    );
+  }
+  return next();
 });
 
 /**
@@ -182,7 +246,10 @@ const auditMutations = t.middleware(async ({ ctx, type, path, next, getRawInput 
   return result;
 });
 
-export const publicProcedure = t.procedure.use(auditMutations).use(errorMapping);
+export const publicProcedure = t.procedure
+  .use(auditMutations)
+  .use(errorMapping)
+  .use(rejectUnsafeInput);
 
 function fail(code: ErrorCode, message: string): never {
   throw toTRPCError(new AppError(code, message));
@@ -201,9 +268,13 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next, type, 
   const limit = await consumeRateLimit(ctx.getRedis(), limitKey, ctx.apiRateLimit);
   if (!limit.isAllowed) {
     throw toTRPCError(
-      new AppError('RATE_LIMITED', `Too many requests: try again in ${describeRetryAfter(limit.retryAfterSeconds)}`, {
-        details: { retryAfterSeconds: limit.retryAfterSeconds },
-      }),
+      new AppError(
+        'RATE_LIMITED',
+        `Too many requests: try again in ${describeRetryAfter(limit.retryAfterSeconds)}`,
+        {
+          details: { retryAfterSeconds: limit.retryAfterSeconds },
+        },
+      ),
     );
   }
 
@@ -214,38 +285,43 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next, type, 
     // outside a project may be changed with it.
     const projectId = projectIdOf(await getRawInput());
     if (projectId === undefined) {
-      if (type === 'mutation') fail('FORBIDDEN', 'An API token can only make changes inside its own project');
+      if (type === 'mutation')
+        fail('FORBIDDEN', 'An API token can only make changes inside its own project');
     } else if (projectId !== ctx.apiToken.projectId) {
       fail('NOT_FOUND', 'Project not found');
     }
-    if (type === 'mutation' && ctx.apiToken.scope === 'READ_ONLY') fail('FORBIDDEN', 'This API token is read-only');
+    if (type === 'mutation' && ctx.apiToken.scope === 'READ_ONLY')
+      fail('FORBIDDEN', 'This API token is read-only');
   }
   return next({ ctx: { ...ctx, user: ctx.user } });
 });
 
 export const projectInput = z.object({ projectId: z.uuid({ error: 'Project not found' }) });
 
-export const projectProcedure = protectedProcedure.input(projectInput).use(async ({ ctx, input, next }) => {
-  const membership = await ctx.db.membership.findUnique({
-    where: { projectId_userId: { projectId: input.projectId, userId: ctx.user.id } },
-    select: { role: true, project: { select: { id: true, name: true } } },
+export const projectProcedure = protectedProcedure
+  .input(projectInput)
+  .use(async ({ ctx, input, next }) => {
+    const membership = await ctx.db.membership.findUnique({
+      where: { projectId_userId: { projectId: input.projectId, userId: ctx.user.id } },
+      select: { role: true, project: { select: { id: true, name: true } } },
+    });
+    // Another project's id is indistinguishable from one that does not exist.
+    if (!membership) fail('NOT_FOUND', 'Project not found');
+    if (ctx.apiToken && ctx.apiToken.projectId !== membership.project.id)
+      fail('NOT_FOUND', 'Project not found');
+    ctx.audit.projectId = membership.project.id;
+    return next({
+      ctx: {
+        ...ctx,
+        project: membership.project,
+        role: membership.role as ProjectRole,
+        db: scopeToProject(ctx.db, membership.project.id),
+        /** The unscoped client, for the few reads that are not tenant data (catalog). */
+        rootDb: ctx.db,
+        log: ctx.log.child({ projectId: membership.project.id }),
+      },
+    });
   });
-  // Another project's id is indistinguishable from one that does not exist.
-  if (!membership) fail('NOT_FOUND', 'Project not found');
-  if (ctx.apiToken && ctx.apiToken.projectId !== membership.project.id) fail('NOT_FOUND', 'Project not found');
-  ctx.audit.projectId = membership.project.id;
-  return next({
-    ctx: {
-      ...ctx,
-      project: membership.project,
-      role: membership.role as ProjectRole,
-      db: scopeToProject(ctx.db, membership.project.id),
-      /** The unscoped client, for the few reads that are not tenant data (catalog). */
-      rootDb: ctx.db,
-      log: ctx.log.child({ projectId: membership.project.id }),
-    },
-  });
-});
 
 export const projectWriteProcedure = projectProcedure.use(({ ctx, next }) => {
   if (ctx.role === 'VIEWER') fail('FORBIDDEN', 'Viewers cannot make changes in this project');
@@ -265,7 +341,10 @@ export const projectSessionProcedure = projectProcedure.use(({ ctx, next }) => {
 
 export const adminProcedure = protectedProcedure.use(async ({ ctx, next }) => {
   if (ctx.apiToken) fail('FORBIDDEN', 'Operator procedures cannot be called with an API token');
-  const operator = await ctx.db.operator.findUnique({ where: { userId: ctx.user.id }, select: { userId: true } });
+  const operator = await ctx.db.operator.findUnique({
+    where: { userId: ctx.user.id },
+    select: { userId: true },
+  });
   if (!operator) fail('FORBIDDEN', 'Operators only');
   return next();
 });
