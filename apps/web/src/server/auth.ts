@@ -19,9 +19,8 @@ const signInRule = {
 };
 
 /**
- * Attempts on one account, from whatever addresses (a client can send any X-Forwarded-For
- * when nothing in front of Coffer overwrites it, so the per-address limit alone does not
- * stop guessing one account's password).
+ * Attempts on one account, from whatever addresses (many addresses guessing one account's
+ * password pass the per-address limit).
  */
 async function limitSignInsToAccount(body: unknown): Promise<void> {
   const email = (body as { email?: unknown } | undefined)?.email;
@@ -109,7 +108,9 @@ export const auth = betterAuth({
       }
     }),
   },
-  advanced: { ipAddress: { trustedProxies: env.COFFER_TRUSTED_PROXIES } },
+  // The client's address is the one X-Forwarded-For the console's server leaves (it replaces
+  // whatever a client sent: src/server/http/client-address.ts, COFFER_TRUSTED_PROXIES).
+  advanced: { ipAddress: { ipAddressHeaders: ['x-forwarded-for'] } },
   telemetry: { enabled: false },
   plugins: [nextCookies()],
 });
