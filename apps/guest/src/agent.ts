@@ -74,8 +74,15 @@ export class GuestAgent {
             .sendFault(fault)
             .catch((error: unknown) => logger.error({ err: error }, 'fault not sent'));
         },
+        onEvent: (event) => {
+          this.reporter
+            .sendEvent(event)
+            .catch((error: unknown) => logger.error({ err: error }, 'event not sent'));
+        },
         onBackupReport: async (report) => void (await this.reporter.sendBackup(report)),
       },
+      runExclusive: (task) => this.mutex.run(task),
+      supervisePollMs: Math.min(1000, intervalMs),
       pingTimeoutMs: Math.min(3000, Math.max(1000, intervalMs)),
       unresponsiveGraceMs: Math.max(5000, 2 * intervalMs),
     });

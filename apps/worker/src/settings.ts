@@ -45,6 +45,8 @@ export interface WorkerTuning {
   conductorTrimIntervalMs: number;
   /** How often the watchdog looks for silent guests. Default: the heartbeat interval. */
   watchdogIntervalMs: number;
+  /** How often the watchdog starts again the guests that died unasked (0: never; tests that play a dead host). */
+  guestSupervisionIntervalMs: number;
   /** How often servers and rows are reconciled. */
   reconcileIntervalMs: number;
   /** A server without a row, or a BUILDING row without a job, is left alone this long (a create may be in flight). */
@@ -107,6 +109,10 @@ export function defaultTuning(
     conductorReclaimIntervalMs: 10_000,
     conductorTrimIntervalMs: 60_000,
     watchdogIntervalMs: Math.max(500, Math.round(env.COFFER_HEARTBEAT_INTERVAL_SECONDS * 1000)),
+    guestSupervisionIntervalMs: Math.max(
+      1000,
+      Math.round(env.COFFER_HEARTBEAT_INTERVAL_SECONDS * 1000),
+    ),
     reconcileIntervalMs: 60_000,
     orphanGraceMs: 10 * 60_000,
   };

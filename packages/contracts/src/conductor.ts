@@ -35,6 +35,27 @@ export const faultPayloadSchema = z.object({
 });
 export type FaultPayload = z.infer<typeof faultPayloadSchema>;
 
+/** What can happen to an instance unasked, recorded in its event timeline (InstanceEvent). */
+export const instanceEventKinds = [
+  /** The database server died without being asked to stop, and the guest started it again. */
+  'server_restarted',
+  /** The server kept dying or would not start: the guest stopped trying (the fault says why). */
+  'server_crash_loop',
+  /** The guest agent died and the compute provider started it again. */
+  'guest_restarted',
+  /** The guest agent kept dying: the compute provider stopped trying. */
+  'guest_crash_loop',
+] as const;
+export const instanceEventKindSchema = z.enum(instanceEventKinds);
+export type InstanceEventKind = z.infer<typeof instanceEventKindSchema>;
+
+/** Something that happened to the instance, for its event timeline (not a status change). */
+export const eventPayloadSchema = z.object({
+  kind: instanceEventKindSchema,
+  message: z.string().min(1).max(1000),
+});
+export type EventPayload = z.infer<typeof eventPayloadSchema>;
+
 const baseFields = {
   instanceId: z.uuid(),
   /** Milliseconds since the epoch, on the guest's clock. */
@@ -48,6 +69,8 @@ export const conductorMessageSchema = z.discriminatedUnion('kind', [
   z.object({ ...baseFields, kind: z.literal('fault'), payload: faultPayloadSchema }),
   /** A backup's progress and end (backup.ts); the conductor applies it to that backup only if it is this instance's. */
   z.object({ ...baseFields, kind: z.literal('backup'), payload: backupReportSchema }),
+  /** An entry of the instance's event timeline (apply-event.ts): recorded once, never reorders status. */
+  z.object({ ...baseFields, kind: z.literal('event'), payload: eventPayloadSchema }),
 ]);
 export type ConductorMessage = z.infer<typeof conductorMessageSchema>;
 export type ConductorMessageKind = ConductorMessage['kind'];

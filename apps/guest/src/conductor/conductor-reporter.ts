@@ -2,6 +2,7 @@ import {
   type BackupReport,
   conductorMessageSchema,
   type ConductorMessage,
+  type EventPayload,
   type FaultPayload,
   type HeartbeatPayload,
 } from '@coffer/contracts';
@@ -37,6 +38,10 @@ export class ConductorReporter {
 
   sendFault(payload: FaultPayload): Promise<string> {
     return this.send({ kind: 'fault', payload });
+  }
+
+  sendEvent(payload: EventPayload): Promise<string> {
+    return this.send({ kind: 'event', payload });
   }
 
   sendBackup(payload: BackupReport): Promise<string> {

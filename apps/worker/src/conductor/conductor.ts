@@ -12,6 +12,7 @@ import { openGuestSecret } from '../guest-secret';
 import { type Logger } from '../logger';
 import { type WorkerSettings } from '../settings';
 import { applyBackupReport } from './apply-backup-report';
+import { applyEventMessage } from './apply-event';
 import { applyConductorMessage } from './apply-message';
 
 /**
@@ -219,6 +220,7 @@ export class Conductor {
     const message: ConductorMessage = parsed.data;
 
     if (message.kind === 'backup') return this.applyBackup(id, message.instanceId, message.payload);
+    if (message.kind === 'event') return applyEventMessage(this.deps, message);
 
     const outcome = await applyConductorMessage(this.deps.prisma, message);
     if (!outcome.isApplied) {

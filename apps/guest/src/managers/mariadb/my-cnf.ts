@@ -211,6 +211,13 @@ export function renderMyCnf(input: MyCnfInput): string {
     'relay_log = relay-bin',
     ...(input.isReadOnly ? [READ_ONLY_LINE] : []),
     '',
+    // Without these a host crash can keep commits in InnoDB that the binlog lost (replicas,
+    // backup positions and point-in-time recovery then silently diverge). RDS's defaults;
+    // the cost is measured in docs/benchmarks.md (bench:durability).
+    '# Durability: each commit is on disk in the binlog and the InnoDB log before it returns',
+    'sync_binlog = 1',
+    'innodb_flush_log_at_trx_commit = 1',
+    '',
     'character-set-server = utf8mb4',
     'collation-server = utf8mb4_unicode_ci',
     '',
