@@ -1,15 +1,20 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 
+import { env } from '~/env';
 import { appRouter } from '~/server/api/root';
 import { createTRPCContext, retryAfterHeaders } from '~/server/api/trpc';
+import { withBodyLimit } from '~/server/http/body-limit';
 
-const handler = (req: Request) =>
-  fetchRequestHandler({
-    endpoint: '/api/trpc',
-    req,
-    router: appRouter,
-    createContext: () => createTRPCContext({ headers: req.headers }),
-    responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
-  });
+const handler = withBodyLimit(
+  (req: Request) =>
+    fetchRequestHandler({
+      endpoint: '/api/trpc',
+      req,
+      router: appRouter,
+      createContext: () => createTRPCContext({ headers: req.headers }),
+      responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
+    }),
+  env.COFFER_MAX_BODY_BYTES,
+);
 
 export { handler as GET, handler as POST };
