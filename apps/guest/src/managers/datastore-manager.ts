@@ -1,5 +1,6 @@
 import {
   type BackupReport,
+  type EventPayload,
   formatGuestFailure,
   type FaultPayload,
   type GuestFailure,
@@ -61,6 +62,8 @@ export interface ManagerEvents {
   onStatusChange(): void;
   /** A failure the tenant should read. */
   onFault(fault: FaultPayload): void;
+  /** Something that happened unasked (the server died and was restarted…), for the instance's event timeline. */
+  onEvent(event: EventPayload): void;
   /** A backup's progress or end, for the conductor (awaited: the end must arrive). */
   onBackupReport(report: BackupReport): Promise<void>;
 }

@@ -29,6 +29,8 @@ export interface MariadbLayout {
   preparedMarker: string;
   /** Written when prepare failed (with its message), so a restarted guest still says FAILED. */
   failedMarker: string;
+  /** Written by stop_db: the server stays stopped across a guest restart, until a restart or prepare. */
+  stoppedMarker: string;
 }
 
 /** A unix socket path must fit in `sun_path` (108 bytes with its NUL). */
@@ -54,5 +56,6 @@ export function layoutOf(
     adminCnf: join(configDir, 'coffer-admin.cnf'),
     preparedMarker: join(volumeDir, '.coffer-prepared'),
     failedMarker: join(volumeDir, '.coffer-prepare-failed'),
+    stoppedMarker: join(volumeDir, '.coffer-stopped'),
   };
 }

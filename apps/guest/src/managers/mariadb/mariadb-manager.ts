@@ -52,6 +52,7 @@ import {
 } from './replication';
 import { chooseServerAccount, type ServerAccount } from './server-account';
 import { MariadbServer, ServerProcessError } from './server-process';
+import { ServerSupervisor, type RestartPolicy } from './server-supervisor';
 import {
   createDatabase,
   createUser,
@@ -90,6 +91,12 @@ export interface MariadbManagerOptions {
   unresponsiveGraceMs: number;
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /** Runs work that changes the server under the agent's lock (the supervisor's restarts). */
+  runExclusive?: <T>(task: () => Promise<T>) => Promise<T>;
+  /** How often the supervisor looks at the server process (default 1 s). */
+  supervisePollMs?: number;
+  /** The crash-loop bound (default: 5 restarts in 10 minutes, 1 s, 2 s, 4 s… apart). */
+  restartPolicy?: RestartPolicy;
 }
 
 export class MariadbManager implements DatastoreManager {
@@ -104,6 +111,13 @@ export class MariadbManager implements DatastoreManager {
   private knownVersion: string | null = null;
   private runningBackup: BackupRun | null = null;
   private restoreAbort: AbortController | null = null;
+  private readonly supervisor: ServerSupervisor;
+  /**
+   * Whether the guest wants its server running: set once it started it (boot, prepare, a
+   * restart), cleared before any stop it makes. A server that is down while this holds died
+   * unasked, and the supervisor starts it again.
+   */
+  private wantsServerRunning = false;
 
   constructor(options: MariadbManagerOptions) {
     this.options = options;
@@ -131,6 +145,48 @@ export class MariadbManager implements DatastoreManager {
         : 'new';
     this.lastStatus = this.phase === 'prepared' ? 'SHUTDOWN' : 'NEW';
     this.knownVersion = this.readPreparedVersion();
+    this.supervisor = new ServerSupervisor({
+      policy: options.restartPolicy,
+      pollIntervalMs: options.supervisePollMs ?? 1000,
+      shouldRun: () => this.wantsServerRunning && this.phase === 'prepared',
+      isAlive: () => this.server.runningPid() !== null,
+      runExclusive: options.runExclusive ?? ((task) => task()),
+      start: async () => {
+        this.options.events.onStatusChange();
+        await this.server.start(this.serverAccount());
+        await this.refreshVersion();
+      },
+      onRestarted: ({ count, policy }) => {
+        this.options.events.onEvent({
+          kind: 'server_restarted',
+          message: `The database server stopped without being asked to and was started again (restart ${count} of at most ${policy.maxRestarts} in ${Math.round(policy.windowMs / 60_000)} minutes).`,
+        });
+        this.options.events.onStatusChange();
+      },
+      onGiveUp: ({ restarts, policy }) => this.reportCrashLoop(restarts, policy),
+      logger: this.logger.child({ component: 'supervisor' }),
+    });
+  }
+
+  /** The supervisor stopped trying: a fault naming the error log's last lines, and an event. */
+  private reportCrashLoop(restarts: number, policy: RestartPolicy): void {
+    const { lastError, lines } = this.server.errorLogTail(20);
+    const minutes = Math.round(policy.windowMs / 60_000);
+    const message = `The database server keeps stopping: it was started again ${restarts} times in ${minutes} minutes and is not started any more${lastError ? `. Its error log says: ${lastError}` : ''}. Restart the instance once the cause is fixed.`;
+    this.options.events.onFault({
+      operation: 'server_restart',
+      message: message.slice(0, 2000),
+      ...(lines.length > 0
+        ? {
+            details: `The last lines of the server's error log:\n${lines.join('\n')}`.slice(
+              0,
+              8000,
+            ),
+          }
+        : {}),
+    });
+    this.options.events.onEvent({ kind: 'server_crash_loop', message: message.slice(0, 1000) });
+    this.options.events.onStatusChange();
   }
 
   async boot(): Promise<void> {
@@ -140,9 +196,14 @@ export class MariadbManager implements DatastoreManager {
     void import('./backup').catch((error: unknown) =>
       this.logger.warn({ err: error }, 'could not load the backup code'),
     );
+    this.supervisor.start();
     // A fresh server being installed early has nothing to bring back: prepare starts it.
     if (this.options.earlyInstall) return;
     if (!this.server.isInstalled() || !this.server.hasConfig()) return;
+    if (existsSync(this.layout.stoppedMarker)) {
+      this.logger.info('the database server was stopped on request: not starting it');
+      return;
+    }
     try {
       const outcome = await this.server.start(this.serverAccount());
       this.logger.info(
@@ -152,13 +213,18 @@ export class MariadbManager implements DatastoreManager {
       await this.refreshVersion();
     } catch (error) {
       this.logger.error({ err: error }, 'could not bring the database server back');
+    } finally {
+      // Prepared: from now on a server that is down died unasked (after a failed start too).
+      this.wantsServerRunning = this.phase === 'prepared';
     }
     this.options.events.onStatusChange();
   }
 
   async prepare(params: PrepareParams): Promise<GuestResult<'prepare'>> {
+    this.wantsServerRunning = false;
     this.setPhase('building');
     rmSync(this.layout.failedMarker, { force: true });
+    rmSync(this.layout.stoppedMarker, { force: true });
     const startedAt = Date.now();
     try {
       const result = await this.runPrepare(params);
@@ -167,6 +233,8 @@ export class MariadbManager implements DatastoreManager {
         `${JSON.stringify({ preparedAt: new Date().toISOString(), memoryMb: params.memoryMb, vcpus: params.vcpus, ...result })}\n`,
       );
       this.knownVersion = result.mariadbVersion;
+      this.supervisor.reset();
+      this.wantsServerRunning = true;
       this.setPhase('prepared');
       this.logger.info({ ms: Date.now() - startedAt, ...result }, 'prepare completed');
       return result;
@@ -305,18 +373,28 @@ export class MariadbManager implements DatastoreManager {
         'The database server cannot be restarted: it has not been prepared yet.',
       );
     }
+    // Asked for: not a crash (the supervisor leaves the server alone while it is down).
+    this.wantsServerRunning = false;
     await this.server.stop();
     this.options.events.onStatusChange();
+    rmSync(this.layout.stoppedMarker, { force: true });
+    this.supervisor.reset();
     try {
       await this.server.start(this.serverAccount());
       await this.refreshVersion();
     } finally {
+      // Once started (or not: then the supervisor tries again, with its backoff).
+      this.wantsServerRunning = true;
       this.options.events.onStatusChange();
     }
     return {};
   }
 
   async stopDb(): Promise<GuestResult<'stop_db'>> {
+    this.wantsServerRunning = false;
+    // Stays stopped across a guest restart, until a restart or a prepare.
+    if (this.server.hasConfig())
+      writeFileAtomic(this.layout.stoppedMarker, `${new Date().toISOString()}\n`);
     await this.server.stop();
     this.options.events.onStatusChange();
     return {};
@@ -335,6 +413,8 @@ export class MariadbManager implements DatastoreManager {
     if (this.phase === 'failed') return 'FAILED';
     const probe = await this.server.probe(this.options.pingTimeoutMs);
     if (probe.state !== 'unresponsive') this.unresponsiveSince = null;
+    // The supervisor gave up on it: CRASHED until a restart (the fault says why).
+    if (this.supervisor.hasGivenUp && probe.state !== 'running') return 'CRASHED';
     switch (probe.state) {
       case 'stopped':
         return 'SHUTDOWN';
@@ -720,6 +800,7 @@ export class MariadbManager implements DatastoreManager {
    * and so does a restore's fetch (one following a snapshot may be waiting for its chunks).
    */
   interruptLongOperations(): void {
+    this.supervisor.stop();
     this.runningBackup?.interrupt();
     this.restoreAbort?.abort();
   }
@@ -773,6 +854,8 @@ export class MariadbManager implements DatastoreManager {
   }
 
   async shutdown(): Promise<void> {
+    this.supervisor.stop();
+    this.wantsServerRunning = false;
     await this.server.stop();
   }
 

@@ -191,6 +191,11 @@ export class MariadbServer {
     return 'installed';
   }
 
+  /** The error log's last lines (see errorLogTailOf). */
+  errorLogTail(count: number): { lastError: string | null; lines: string[] } {
+    return errorLogTailOf(this.layout.logError, count);
+  }
+
   /** The pid of our running server, or null. */
   runningPid(): number | null {
     const pid = readPidFile(this.layout.pidFile);
@@ -297,6 +302,36 @@ export class MariadbServer {
     else if (outcome === 'stopped') this.logger.info({ pid }, 'database server stopped');
     return outcome;
   }
+}
+
+/**
+ * The last lines of the error log (what a tenant reads when the server will not stay up): at
+ * most `count` lines of its last 64 KiB, long lines cut, anything that looks like a password
+ * masked; and the last `[ERROR]` line among them.
+ */
+export function errorLogTailOf(
+  path: string,
+  count: number,
+): { lastError: string | null; lines: string[] } {
+  const lines = readFrom(path, 0)
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line.length > 0)
+    .slice(-count)
+    .map((line) => redactLogLine(line).slice(0, 300));
+  const errors = lines.filter(
+    (line) => /\[ERROR\]/.test(line) && !/\[ERROR\]\s*Aborting/.test(line),
+  );
+  const last = errors.at(-1);
+  return { lastError: last ? firstErrorLine(last) : null, lines };
+}
+
+/** Masks what follows "password", "IDENTIFIED BY" and the like on a log line. */
+export function redactLogLine(line: string): string {
+  return line.replace(
+    /(password|identified\s+by|secret)(\s*[=:]?\s*)('[^']*'|"[^"]*"|\S+)/gi,
+    '$1$2***',
+  );
 }
 
 function chownRecursive(path: string, uid: number, gid: number): void {
