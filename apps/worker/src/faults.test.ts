@@ -91,7 +91,8 @@ describe('faults', () => {
       { timeoutMs: expiryMs, intervalMs: 20, what: 'SHUTDOWN after mariadbd was killed' },
     );
     console.info(`mariadbd killed → SHUTDOWN in ${Date.now() - killedAt} ms`);
-    expect((await ctx.row(instance.instanceId))!.serviceStatus).toBe('CRASHED');
+    // CRASHED, or SHUTDOWN if the guest is already starting it again (self-healing.test.ts).
+    expect(['CRASHED', 'SHUTDOWN']).toContain((await ctx.row(instance.instanceId))!.serviceStatus);
 
     await restartAndWaitForActive();
   });

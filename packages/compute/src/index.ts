@@ -1,9 +1,12 @@
 export {
   ComputeError,
+  DEFAULT_GUEST_RESTART_POLICY,
   silentLogger,
   type ComputeLogger,
   type ComputeProvider,
   type GuestAgentSettings,
+  type GuestRestartPolicy,
+  type GuestSupervision,
   type ServerInfo,
   type ServerSpec,
   type ServerStatus,

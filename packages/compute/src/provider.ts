@@ -55,7 +55,45 @@ export interface ComputeProvider {
   deleteServer(serverId: string): Promise<void>;
   /** Every server this provider runs, with or without a row in the control plane (for reconciliation). */
   listServers(): Promise<ServerInfo[]>;
+  /**
+   * A supervisor's round for one server: when its guest agent died without being asked to stop,
+   * start it again, with a backoff between restarts and a bound on them (a crash loop gives up
+   * and says so once). The local provider does it itself (its restart history is kept with the
+   * server, so it survives a worker restart); a VM provider leaves it to the VM's init system
+   * and reports what it sees. Never starts the guest of a server being deleted.
+   */
+  ensureServerRunning(serverId: string): Promise<GuestSupervision>;
 }
+
+/** What `ensureServerRunning` found, and did. */
+export type GuestSupervision =
+  /** The guest runs (or the server is stopped on purpose: nothing to do). */
+  | { state: 'running' }
+  /** The guest had died; it was started again (`restarts` within the window, this one included). */
+  | { state: 'restarted'; restarts: number }
+  /** The guest is dead and will be started again once the backoff is over. */
+  | { state: 'waiting'; retryAt: Date }
+  /** The guest kept dying: no more restarts until the server is rebooted; `isNew` the first time this is said. */
+  | { state: 'given-up'; restarts: number; isNew: boolean }
+  /** No such server (or it is being deleted). */
+  | { state: 'missing' };
+
+/** How often, and how soon, a provider restarts a guest agent that died. */
+export interface GuestRestartPolicy {
+  /** The delay after the first restart before a second one; doubled each time after. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Restarts allowed within `windowMs`; one more death and the provider gives up. */
+  maxRestarts: number;
+  windowMs: number;
+}
+
+export const DEFAULT_GUEST_RESTART_POLICY: GuestRestartPolicy = {
+  baseDelayMs: 1000,
+  maxDelayMs: 60_000,
+  maxRestarts: 5,
+  windowMs: 10 * 60_000,
+};
 
 /** Thrown for requests a provider cannot satisfy (bad spec, no free port...). */
 export class ComputeError extends Error {

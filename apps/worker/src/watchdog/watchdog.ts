@@ -4,6 +4,7 @@ import { type PrismaClient } from '@coffer/db';
 import { Queue } from 'bullmq';
 import { type Redis } from 'ioredis';
 
+import { recordInstanceEvent } from '../conductor/apply-event';
 import { type ChangePublisher } from '../events';
 import { type Logger } from '../logger';
 import { type WorkerSettings } from '../settings';
@@ -22,6 +23,11 @@ import { RedisLease } from './redis-lock';
  *   ERROR (or NONE, when the guest reports RUNNING: it was built); rows DELETING without a
  *   job get their delete job again; rows REBOOTING without a job (seen twice) end the restart.
  *   Guests of live rows are simply adopted: the conductor keeps consuming their stream.
+ * - Guest supervision (every few seconds, unless turned off): a settled instance whose guest
+ *   agent died unasked gets it started again by the compute provider (`ensureServerRunning`:
+ *   backoff, and a bound after which it gives up); each restart, and the giving up, is
+ *   recorded in the instance's events, the giving up also as its fault. Never for an instance
+ *   being built, deleted or moved between replication roles.
  */
 
 export interface WatchdogDeps {
@@ -41,10 +47,14 @@ export interface ReconcileReport {
   endedRestarts: string[];
 }
 
+/** Task statuses under which a dead guest is started again (not while building, deleting or switching roles). */
+const SUPERVISED_TASKS = ['NONE', 'BACKING_UP', 'REBOOTING', 'RESIZING'] as const;
+
 export class Watchdog {
   private readonly heartbeatLease: RedisLease;
   private readonly reconcileLease: RedisLease;
   private readonly backupLease: RedisLease;
+  private readonly supervisionLease: RedisLease;
   private readonly backups: BackupSweeper;
   private readonly queue: Queue;
   /** When each suspect (an orphaned server, a REBOOTING row without a job) was first seen. */
@@ -64,6 +74,11 @@ export class Watchdog {
     this.queue = new Queue(TASKMANAGER_QUEUE, { connection: deps.redis, prefix: queuePrefix });
     this.backupLease = new RedisLease(deps.redis, `${keyPrefix}:watchdog:backups`, 5 * 60_000);
     this.backups = new BackupSweeper({ ...deps, queue: this.queue });
+    this.supervisionLease = new RedisLease(
+      deps.redis,
+      `${keyPrefix}:watchdog:guests`,
+      Math.max(30_000, tuning.guestSupervisionIntervalMs * 3),
+    );
   }
 
   start(): void {
@@ -77,6 +92,11 @@ export class Watchdog {
     this.every(tuning.backupScheduleIntervalMs, 'backup sweep', () =>
       this.backupLease.runExclusive(async () => void (await this.sweepBackups())),
     );
+    if (tuning.guestSupervisionIntervalMs > 0) {
+      this.every(tuning.guestSupervisionIntervalMs, 'guest supervision', () =>
+        this.supervisionLease.runExclusive(async () => void (await this.superviseGuests())),
+      );
+    }
     this.deps.logger.info(
       {
         intervalMs: tuning.watchdogIntervalMs,
@@ -114,7 +134,60 @@ export class Watchdog {
 
   /** Due backup schedules, retention, and backups or tasks nobody runs any more (backup-sweeps.ts). */
   sweepBackups(now: Date = new Date()): Promise<BackupSweepReport> {
-    return this.backups.sweep(now, { graceMs: Math.min(this.deps.settings.tuning.orphanGraceMs, 60_000) });
+    return this.backups.sweep(now, {
+      graceMs: Math.min(this.deps.settings.tuning.orphanGraceMs, 60_000),
+    });
+  }
+
+  /**
+   * Starts again the guests that died unasked (through the provider, which keeps the backoff
+   * and the bound), and records what it did in the instances' events. Returns what it did.
+   */
+  async superviseGuests(): Promise<{ restarted: string[]; gaveUp: string[] }> {
+    const { prisma, provider, publisher, logger } = this.deps;
+    const done = { restarted: [] as string[], gaveUp: [] as string[] };
+    const rows = await prisma.instance.findMany({
+      where: {
+        deletedAt: null,
+        computeServerId: { not: null },
+        taskStatus: { in: [...SUPERVISED_TASKS] },
+      },
+      select: { id: true, projectId: true, computeServerId: true },
+    });
+    for (const row of rows) {
+      if (this.isStopped) break;
+      const outcome = await provider.ensureServerRunning(row.computeServerId!);
+      const instance = { instanceId: row.id, projectId: row.projectId };
+      if (outcome.state === 'restarted') {
+        logger.warn(
+          { instanceId: row.id, restarts: outcome.restarts },
+          'watchdog: the guest died unasked and was started again',
+        );
+        await recordInstanceEvent(prisma, instance, {
+          kind: 'guest_restarted',
+          message: `The guest agent stopped without being asked to and was started again (restart ${outcome.restarts} in the last minutes).`,
+        });
+        done.restarted.push(row.id);
+      } else if (outcome.state === 'given-up' && outcome.isNew) {
+        const message = `The guest agent keeps stopping: it was started again ${outcome.restarts} times and is not started any more. Restart the instance to try again; if it keeps stopping, its log says why.`;
+        logger.error(
+          { instanceId: row.id, restarts: outcome.restarts },
+          'watchdog: the guest keeps dying',
+        );
+        await recordInstanceEvent(prisma, instance, { kind: 'guest_crash_loop', message });
+        await prisma.instance.updateMany({
+          where: { id: row.id, deletedAt: null },
+          data: { faultMessage: message, faultDetails: null, faultAt: new Date() },
+        });
+        done.gaveUp.push(row.id);
+      } else continue;
+      await publisher.publish({
+        type: 'instance.changed',
+        projectId: row.projectId,
+        instanceId: row.id,
+      });
+    }
+    return done;
   }
 
   /** Instances with no task whose guest has been silent past the expiry → SHUTDOWN. Returns their ids. */

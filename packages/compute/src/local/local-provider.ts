@@ -24,9 +24,12 @@ import { z } from 'zod';
 
 import {
   ComputeError,
+  DEFAULT_GUEST_RESTART_POLICY,
   silentLogger,
   type ComputeLogger,
   type ComputeProvider,
+  type GuestRestartPolicy,
+  type GuestSupervision,
   type ServerInfo,
   type ServerSpec,
   type ServerStatus,
@@ -80,6 +83,8 @@ export interface LocalComputeProviderOptions {
   logger?: ComputeLogger;
   /** How long a guest may take to stop (it stops its database server first) before it is killed. */
   stopTimeoutMs?: number;
+  /** How `ensureServerRunning` restarts a guest that died (default: 5 restarts in 10 minutes, 1 s, 2 s, 4 s… apart). */
+  guestRestart?: GuestRestartPolicy;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -87,6 +92,16 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 export const MAX_RUN_DIR_BYTES = 80;
 const GUEST_PID_FILE = 'guest.pid';
 const SERVER_RECORD_FILE = 'server.json';
+/** When the guest was restarted after dying (ms since the epoch), and whether the provider gave up. */
+const GUEST_RESTARTS_FILE = 'guest-restarts.json';
+/** Written first by deleteServer: nothing may start this instance's guest again. */
+const DELETING_MARKER = 'deleting';
+
+const restartHistorySchema = z.object({
+  restarts: z.array(z.number()),
+  gaveUpAt: z.number().nullable(),
+});
+type RestartHistory = z.infer<typeof restartHistorySchema>;
 
 const instanceIdSchema = z.uuid();
 
@@ -111,6 +126,8 @@ interface InstancePaths {
   run: string;
   record: string;
   guestPid: string;
+  restarts: string;
+  deleting: string;
 }
 
 export class LocalComputeProvider implements ComputeProvider {
@@ -122,6 +139,7 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly portRange: PortRange;
   private readonly logger: ComputeLogger;
   private readonly stopTimeoutMs: number;
+  private readonly guestRestart: GuestRestartPolicy;
   private readonly locks = new KeyedMutex();
 
   constructor(options: LocalComputeProviderOptions) {
@@ -132,6 +150,7 @@ export class LocalComputeProvider implements ComputeProvider {
     this.portRange = options.portRange ?? DEFAULT_PORT_RANGE;
     this.logger = options.logger ?? silentLogger;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
+    this.guestRestart = options.guestRestart ?? DEFAULT_GUEST_RESTART_POLICY;
     const overlap = overlapWithEphemeralPorts(this.portRange);
     if (overlap) {
       this.logger.warn(
@@ -156,6 +175,7 @@ export class LocalComputeProvider implements ComputeProvider {
             { instanceId },
             'server exists but its guest is not running: starting it',
           );
+          rmSync(paths.restarts, { force: true });
           await this.startGuest(paths);
         }
         return this.infoOf(existing, paths);
@@ -224,6 +244,8 @@ export class LocalComputeProvider implements ComputeProvider {
       const paths = this.pathsOf(instanceId);
       if (!this.readRecord(paths)) throw new ComputeError(`no server ${serverId}`);
       await this.stopGuest(paths);
+      // Asked for: a fresh restart budget (and supervision again after a crash loop).
+      rmSync(paths.restarts, { force: true });
       await this.startGuest(paths);
       this.logger.info({ instanceId }, 'server rebooted');
     });
@@ -236,6 +258,8 @@ export class LocalComputeProvider implements ComputeProvider {
       const record = this.readRecord(paths);
       const runDir = record?.runDir ?? this.runDirFor(paths);
       if (existsSync(paths.root)) {
+        // First: no supervisor (this process's or another's) starts the guest again from now on.
+        writeFileSync(paths.deleting, `${new Date().toISOString()}\n`);
         // The guest stops its database server cleanly when asked to stop.
         await this.stopGuest(paths);
         // Whatever still names this instance's files (a server the guest could not stop, a
@@ -278,6 +302,56 @@ export class LocalComputeProvider implements ComputeProvider {
     return servers;
   }
 
+  async ensureServerRunning(serverId: string): Promise<GuestSupervision> {
+    const parsed = instanceIdSchema.safeParse(serverId);
+    if (!parsed.success) return { state: 'missing' };
+    const instanceId = parsed.data;
+    return this.locks.run(instanceId, async () => {
+      const paths = this.pathsOf(instanceId);
+      if (!this.readRecord(paths) || existsSync(paths.deleting)) return { state: 'missing' };
+      if (this.isGuestRunning(paths)) return { state: 'running' };
+      const policy = this.guestRestart;
+      const now = Date.now();
+      const history = this.readRestartHistory(paths);
+      const recent = history.restarts.filter((at) => now - at < policy.windowMs);
+      if (history.gaveUpAt !== null)
+        return { state: 'given-up', restarts: recent.length, isNew: false };
+      if (recent.length >= policy.maxRestarts) {
+        this.writeRestartHistory(paths, { restarts: recent, gaveUpAt: now });
+        this.logger.error(
+          { instanceId, restarts: recent.length, windowMs: policy.windowMs },
+          'the guest keeps dying: it is not started again until the server is rebooted',
+        );
+        return { state: 'given-up', restarts: recent.length, isNew: true };
+      }
+      const last = recent.at(-1);
+      if (last !== undefined) {
+        const delayMs = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (recent.length - 1));
+        if (now < last + delayMs) return { state: 'waiting', retryAt: new Date(last + delayMs) };
+      }
+      recent.push(now);
+      this.writeRestartHistory(paths, { restarts: recent, gaveUpAt: null });
+      this.logger.warn(
+        { instanceId, restart: recent.length },
+        'the guest died without being asked to stop: starting it again',
+      );
+      await this.startGuest(paths);
+      return { state: 'restarted', restarts: recent.length };
+    });
+  }
+
+  private readRestartHistory(paths: InstancePaths): RestartHistory {
+    try {
+      return restartHistorySchema.parse(JSON.parse(readFileSync(paths.restarts, 'utf8')));
+    } catch {
+      return { restarts: [], gaveUpAt: null };
+    }
+  }
+
+  private writeRestartHistory(paths: InstancePaths, history: RestartHistory): void {
+    writeFileAtomic(paths.restarts, `${JSON.stringify(history)}\n`);
+  }
+
   /** The instance's directory; for operators and tests (logs, files). */
   instanceDir(instanceId: string): string {
     return this.pathsOf(parseInstanceId(instanceId)).root;
@@ -298,6 +372,8 @@ export class LocalComputeProvider implements ComputeProvider {
       run: join(root, 'run'),
       record: join(root, SERVER_RECORD_FILE),
       guestPid: join(root, 'run', GUEST_PID_FILE),
+      restarts: join(root, GUEST_RESTARTS_FILE),
+      deleting: join(root, DELETING_MARKER),
     };
   }
 
@@ -372,6 +448,15 @@ export class LocalComputeProvider implements ComputeProvider {
   }
 
   private async startGuest(paths: InstancePaths): Promise<void> {
+    // One guest per instance, whoever else (another worker's supervisor) started one meanwhile.
+    const running = this.findGuest(paths);
+    if (running !== null) {
+      this.logger.info(
+        { root: paths.root, pid: running },
+        'the guest already runs: not starting another',
+      );
+      return;
+    }
     const { command, args, env } = this.guestCommand;
     const output = openSync(join(paths.log, 'guest.log'), 'a', 0o640);
     try {
