@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { type Logger } from 'pino';
 
 import { type GuestConfig } from './config';
+import { nextBootEpoch } from './conductor/boot-epoch';
 import { ConductorReporter } from './conductor/conductor-reporter';
 import { Heartbeat } from './conductor/heartbeat';
 import { type GuestEnv } from './env';
@@ -57,6 +58,12 @@ export class GuestAgent {
       stream: agent.conductorStream,
       instanceId: info.instanceId,
       signingKey: keys.signing,
+      epoch: nextBootEpoch(config.configDir, (content) =>
+        logger.warn(
+          { content },
+          'the boot epoch file was unreadable: starting over from the clock',
+        ),
+      ),
     });
     this.manager = new MariadbManager({
       configDir: config.configDir,

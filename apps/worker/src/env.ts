@@ -71,6 +71,8 @@ export const workerEnvSchema = z
     COFFER_HEARTBEAT_INTERVAL_SECONDS: positiveSeconds.default(DEFAULT_HEARTBEAT_INTERVAL_SECONDS),
     COFFER_HEARTBEAT_EXPIRY_SECONDS: positiveSeconds.default(DEFAULT_HEARTBEAT_EXPIRY_SECONDS),
     COFFER_CREATE_TIMEOUT_SECONDS: positiveSeconds.default(300),
+    /** How far a guest message's sentAt may be from the control plane's clock (either way) before the conductor drops it. */
+    COFFER_CONDUCTOR_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
     /** BullMQ key prefix of the taskmanager queue; the web app must use the same. */
     COFFER_QUEUE_PREFIX: z
       .string()

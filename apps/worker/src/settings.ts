@@ -75,6 +75,8 @@ export interface WorkerSettings extends WorkerNames {
   heartbeatIntervalSeconds: number;
   heartbeatExpirySeconds: number;
   createTimeoutSeconds: number;
+  /** The conductor drops a guest message whose sentAt is further than this from the control plane's clock. */
+  conductorClockSkewMs: number;
   guestRedisUrl: string | undefined;
   /** Where backups go; null when no place is configured (then no taskmanager or watchdog may run). */
   backupStore: ObjectStoreConfig | null;
@@ -146,6 +148,7 @@ export function buildSettings(
     heartbeatIntervalSeconds: env.COFFER_HEARTBEAT_INTERVAL_SECONDS,
     heartbeatExpirySeconds: env.COFFER_HEARTBEAT_EXPIRY_SECONDS,
     createTimeoutSeconds: env.COFFER_CREATE_TIMEOUT_SECONDS,
+    conductorClockSkewMs: env.COFFER_CONDUCTOR_CLOCK_SKEW_SECONDS * 1000,
     guestRedisUrl: env.COFFER_GUEST_REDIS_URL ?? env.REDIS_URL,
     backupStore: backupStoreOf(env),
     backupChunkBytes: env.COFFER_BACKUP_CHUNK_MB * 1024 * 1024,

@@ -9,8 +9,10 @@ import { serviceStatusSchema } from './status';
  * {@link CONDUCTOR_GROUP}). Each stream entry has two fields: `body` (the JSON of a
  * {@link ConductorMessage}) and `sig` (hex HMAC-SHA256 of `body` with the sending instance's
  * signing key). The conductor verifies the HMAC with the key of the instance named *inside*
- * the body, so a guest can only speak for itself, then drops anything older (by `sentAt`,
- * then `seq`) than what it already applied.
+ * the body, so a guest can only speak for itself. It drops any message whose `sentAt` is
+ * further from the control plane's clock than its skew window (future or past), then anything
+ * not newer, by (`epoch`, `seq`), than what it already applied to the instance: the guest's
+ * clock never orders messages. A restart through the control plane re-bases that order.
  */
 export const CONDUCTOR_STREAM = 'conductor';
 export const CONDUCTOR_GROUP = 'conductor';
@@ -58,10 +60,18 @@ export type EventPayload = z.infer<typeof eventPayloadSchema>;
 
 const baseFields = {
   instanceId: z.uuid(),
-  /** Milliseconds since the epoch, on the guest's clock. */
+  /**
+   * Milliseconds since 1970, on the guest's clock: only checked against the control plane's
+   * clock (the conductor's skew window), never used to order messages.
+   */
   sentAt: z.number().int().nonnegative(),
-  /** Increases by one with every message of one guest process. */
-  seq: z.number().int().nonnegative(),
+  /**
+   * The guest's boot number: kept in the guest's own state dir and raised at every start of the
+   * guest, so it survives restarts (0 from guests older than it).
+   */
+  epoch: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0),
+  /** Increases by one with every message within one epoch (one guest process), from 0. */
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 };
 
 export const conductorMessageSchema = z.discriminatedUnion('kind', [

@@ -12,8 +12,9 @@ import { type Redis } from 'ioredis';
 /**
  * The guest's side of the conductor stream (Trove's conductor RPC): every message is a
  * stream entry with `body` (the JSON of a ConductorMessage) and `sig` (its HMAC with this
- * guest's signing key), with the send time and a per-process sequence number so the
- * conductor can drop what is stale.
+ * guest's signing key), with this boot's `epoch` (boot-epoch.ts) and a sequence number within
+ * it, by which the conductor orders messages and drops what is stale, and the send time, which
+ * the conductor only checks against its own clock.
  */
 
 export interface ConductorReporterOptions {
@@ -21,6 +22,8 @@ export interface ConductorReporterOptions {
   stream: string;
   instanceId: string;
   signingKey: Buffer;
+  /** This start's boot number (`nextBootEpoch`): raised at every guest start, kept across them. */
+  epoch: number;
   /** Bound on the stream's length (approximate trimming); the conductor acks and reads far faster. */
   maxLength?: number;
 }
@@ -54,12 +57,14 @@ export class ConductorReporter {
       stream,
       instanceId,
       signingKey,
+      epoch,
       maxLength = DEFAULT_STREAM_MAX_LENGTH,
     } = this.options;
     const full = conductorMessageSchema.parse({
       ...message,
       instanceId,
       sentAt: Date.now(),
+      epoch,
       seq: this.seq++,
     });
     const body = JSON.stringify(full);

@@ -8,9 +8,11 @@ import { type Prisma, type PrismaClient } from '@coffer/db';
 
 /**
  * Applies one verified guest message to its instance in ONE conditional update: the row is
- * written only when the message is newer than the newest one applied (by the guest's
- * `sentAt`, then its `seq`), so a replayed or overtaken message changes nothing, and two
- * conductors cannot interleave a check and a write.
+ * written only when the message is newer than the newest one applied, by the guest's boot
+ * `epoch` then its `seq` (never by its clock: the conductor has already dropped a `sentAt`
+ * outside its skew window), so a replayed or overtaken message changes nothing, and two
+ * conductors cannot interleave a check and a write. A row whose order is null (never written,
+ * or re-based by a restart: restart-instance.ts) takes the next message, whatever its place.
  */
 
 export type ApplyOutcome =
@@ -20,13 +22,13 @@ export type ApplyOutcome =
   | { isApplied: false };
 
 function newerThanApplied(message: InstanceMessage): Prisma.InstanceWhereInput {
-  const sentAt = new Date(message.sentAt);
+  const epoch = BigInt(message.epoch);
   const seq = BigInt(message.seq);
   return {
     OR: [
-      { lastSentAt: null },
-      { lastSentAt: { lt: sentAt } },
-      { lastSentAt: sentAt, OR: [{ lastSeq: null }, { lastSeq: { lt: seq } }] },
+      { lastEpoch: null },
+      { lastEpoch: { lt: epoch } },
+      { lastEpoch: epoch, OR: [{ lastSeq: null }, { lastSeq: { lt: seq } }] },
     ],
   };
 }
@@ -44,7 +46,11 @@ export async function applyConductorMessage(
     deletedAt: null,
     ...newerThanApplied(message),
   };
-  const ordering = { lastSentAt: new Date(message.sentAt), lastSeq: BigInt(message.seq) };
+  const ordering = {
+    lastEpoch: BigInt(message.epoch),
+    lastSeq: BigInt(message.seq),
+    lastSentAt: new Date(message.sentAt),
+  };
 
   if (message.kind === 'fault') {
     const rows = await prisma.instance.updateManyAndReturn({
@@ -115,3 +121,15 @@ function replicationColumns(payload: HeartbeatPayload): {
     unchanged: { replicationState, replicationLagSeconds, replicationError },
   };
 }
+
+/**
+ * What a restart writes to re-base the order (restart-instance.ts): the guest's next message is
+ * taken whatever its epoch and seq, so no message (a forged one with a huge seq, or the guest's
+ * own after its boot counter was lost) can hold the instance's status past a restart. Replays of
+ * older entries stay harmless: the conductor drops a `sentAt` outside its skew window, and the
+ * guest's own newer messages overtake anything older within it.
+ */
+export const REBASED_GUEST_ORDER = {
+  lastEpoch: null,
+  lastSeq: null,
+} as const satisfies Prisma.InstanceUpdateManyMutationInput;

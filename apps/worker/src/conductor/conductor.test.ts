@@ -7,13 +7,20 @@ import { createPrismaClient, type Instance, type PrismaClient } from '@coffer/db
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { MASTER_KEY, REDIS_URL, waitFor, WorkerTestContext } from '../../test/harness';
+import {
+  displayStatusOf,
+  MASTER_KEY,
+  REDIS_URL,
+  waitFor,
+  WorkerTestContext,
+} from '../../test/harness';
 import { loadWorkerEnv } from '../env';
 import { ChangePublisher } from '../events';
 import { sealGuestSecret } from '../guest-secret';
 import { buildSettings } from '../settings';
 import { startWorker, type RunningWorker } from '../worker';
-import { Conductor } from './conductor';
+import { REBASED_GUEST_ORDER } from './apply-message';
+import { arrivalTimeOf, Conductor } from './conductor';
 
 /**
  * Acceptance 3 and 4: forged or stale messages change nothing; a message is acked only after
@@ -23,11 +30,13 @@ import { Conductor } from './conductor';
 const ctx = new WorkerTestContext({ name: 'conductor', portRange: { min: 24500, max: 24599 } });
 let subscriber: Redis;
 const events: ChangeEvent[] = [];
-const BASE_SENT_AT = Date.parse('2026-01-01T00:00:00Z');
+const DAY_MS = 24 * 3600_000;
 
 interface Guest {
   instanceId: string;
   secret: string;
+  /** The guest's boot epoch and its last sequence number, as the row has them. */
+  epoch: number;
   seq: number;
 }
 
@@ -47,15 +56,16 @@ async function createGuestRow(): Promise<Guest> {
       serviceStatus: 'RUNNING',
       guestVersion: '0.1.0',
       lastHeartbeatAt: new Date(),
-      lastSentAt: new Date(BASE_SENT_AT),
+      lastEpoch: 3n,
       lastSeq: 10n,
+      lastSentAt: new Date(),
     },
   });
   await ctx.prisma.instance.update({
     where: { id: row.id },
     data: { guestSecretEnc: sealGuestSecret(MASTER_KEY, row.id, secret) },
   });
-  return { instanceId: row.id, secret, seq: 10 };
+  return { instanceId: row.id, secret, epoch: 3, seq: 10 };
 }
 
 function heartbeat(
@@ -67,7 +77,8 @@ function heartbeat(
   return {
     kind: 'heartbeat',
     instanceId: guest.instanceId,
-    sentAt: BASE_SENT_AT + guest.seq * 1000,
+    sentAt: Date.now(),
+    epoch: guest.epoch,
     seq: guest.seq,
     payload: { serviceStatus, guestVersion: '0.1.0', mariadbVersion: '10.11.19' },
     ...rest,
@@ -186,7 +197,8 @@ describe('the conductor', () => {
       {
         kind: 'fault',
         instanceId: guestA.instanceId,
-        sentAt: BASE_SENT_AT + guestA.seq * 1000,
+        sentAt: Date.now(),
+        epoch: guestA.epoch,
         seq: guestA.seq,
         payload: {
           operation: 'prepare',
@@ -227,16 +239,19 @@ describe('the conductor', () => {
     expect(await rowOf(guestB)).toEqual(beforeB);
   });
 
-  it('changes nothing for a stale message (older sentAt, or the same sentAt and an older seq)', async () => {
+  it('changes nothing for a stale message (an older epoch, or the same epoch and an older seq)', async () => {
     const before = await rowOf(guestA);
-    // Older than what is stored.
+    // An earlier boot of the guest, whatever its seq and however late its clock says it was sent.
     await sendAndWaitForAck(
-      { ...heartbeat(guestA), sentAt: BASE_SENT_AT - 60_000, seq: 999 },
+      { ...heartbeat(guestA), epoch: 2, seq: 999, sentAt: Date.now() + 60_000 },
       guestA.secret,
     );
-    // Same sentAt as stored, same or lower seq (a replay).
-    await sendAndWaitForAck({ ...heartbeat(guestA), sentAt: BASE_SENT_AT, seq: 10 }, guestA.secret);
-    await sendAndWaitForAck({ ...heartbeat(guestA), sentAt: BASE_SENT_AT, seq: 3 }, guestA.secret);
+    // Same epoch as stored, same or lower seq (a replay).
+    await sendAndWaitForAck({ ...heartbeat(guestA), seq: 10 }, guestA.secret);
+    await sendAndWaitForAck({ ...heartbeat(guestA), seq: 3 }, guestA.secret);
+    // A message that predates epochs (no epoch: 0).
+    const { epoch: _epoch, ...withoutEpoch } = heartbeat(guestA);
+    await sendAndWaitForAck(withoutEpoch, guestA.secret);
     expect(await rowOf(guestA)).toEqual(before);
 
     // A message applied once and delivered again changes nothing the second time.
@@ -246,6 +261,80 @@ describe('the conductor', () => {
     expect(applied.serviceStatus).toBe('CRASHED');
     await sendAndWaitForAck(message, guestA.secret);
     expect(await rowOf(guestA)).toEqual(applied);
+  });
+
+  it('drops a message sent a day ahead (or behind), and the real heartbeats after it still apply', async () => {
+    const before = await rowOf(guestA);
+    // Signed with the instance's own key and next in its order, but from a clock a day off.
+    await sendAndWaitForAck(
+      heartbeat(guestA, { serviceStatus: 'CRASHED', sentAt: Date.now() + DAY_MS }),
+      guestA.secret,
+    );
+    await sendAndWaitForAck(
+      heartbeat(guestA, { serviceStatus: 'CRASHED', sentAt: Date.now() - DAY_MS }),
+      guestA.secret,
+    );
+    expect(await rowOf(guestA)).toEqual(before);
+    for (let beat = 0; beat < 3; beat++) {
+      const message = heartbeat(guestA, { serviceStatus: 'BLOCKED' });
+      await sendAndWaitForAck(message, guestA.secret);
+      const row = await rowOf(guestA);
+      expect(row).toMatchObject({ serviceStatus: 'BLOCKED', lastSeq: BigInt(guestA.seq) });
+      expect(row.lastSentAt?.getTime()).toBe(message.sentAt);
+    }
+  });
+
+  it("orders by the guest's epoch and seq, not its clock: a clock that jumps forward then back keeps the instance ACTIVE", async () => {
+    // Offsets of the guest's clock, beat after beat: steps within the skew window and back,
+    // and one a day ahead (that beat is dropped, the next ones are not).
+    for (const offset of [0, 120_000, 125_000, DAY_MS, 0, -90_000, 1_000]) {
+      const sentBefore = Date.now();
+      const message = heartbeat(guestA, { serviceStatus: 'RUNNING', sentAt: Date.now() + offset });
+      await sendAndWaitForAck(message, guestA.secret);
+      const row = await rowOf(guestA);
+      expect(displayStatusOf(row)).toBe('ACTIVE');
+      if (offset === DAY_MS) {
+        expect(row.lastSeq).toBe(BigInt(guestA.seq - 1));
+        continue;
+      }
+      expect(row.lastSeq, `the beat with the clock ${offset} ms off`).toBe(BigInt(guestA.seq));
+      expect(row.lastHeartbeatAt!.getTime()).toBeGreaterThanOrEqual(sentBefore);
+    }
+  });
+
+  it("takes a new boot's messages (a higher epoch, seq from 0); a forged huge epoch holds the order only until a restart re-bases it", async () => {
+    guestA.epoch = 4;
+    guestA.seq = -1;
+    await sendAndWaitForAck(heartbeat(guestA, { serviceStatus: 'RUNNING' }), guestA.secret);
+    expect(await rowOf(guestA)).toMatchObject({
+      serviceStatus: 'RUNNING',
+      lastEpoch: 4n,
+      lastSeq: 0n,
+    });
+
+    // Signed with the instance's key, sent now, with the highest place in the order there is.
+    await sendAndWaitForAck(
+      {
+        ...heartbeat(guestA, { serviceStatus: 'SHUTDOWN' }),
+        epoch: Number.MAX_SAFE_INTEGER,
+        seq: Number.MAX_SAFE_INTEGER,
+      },
+      guestA.secret,
+    );
+    await sendAndWaitForAck(heartbeat(guestA, { serviceStatus: 'RUNNING' }), guestA.secret);
+    expect((await rowOf(guestA)).serviceStatus).toBe('SHUTDOWN');
+
+    // What instance.restart writes first (restart-instance.ts): the guest's next message is taken.
+    await ctx.prisma.instance.update({
+      where: { id: guestA.instanceId },
+      data: REBASED_GUEST_ORDER,
+    });
+    await sendAndWaitForAck(heartbeat(guestA, { serviceStatus: 'RUNNING' }), guestA.secret);
+    expect(await rowOf(guestA)).toMatchObject({
+      serviceStatus: 'RUNNING',
+      lastEpoch: 4n,
+      lastSeq: BigInt(guestA.seq),
+    });
   });
 
   it('acks and drops what is unparsable or names an unknown instance', async () => {
@@ -505,5 +594,13 @@ describe('the conductor when the database is unreachable', () => {
       },
     );
     expect((await rowOf(guestA)).lastSeq).toBe(BigInt(guestA.seq));
+  });
+});
+
+describe('arrivalTimeOf', () => {
+  it("reads Redis's stamp from an entry id, never later than now", () => {
+    expect(arrivalTimeOf('1700000000000-3', 1800000000000)).toBe(1700000000000);
+    expect(arrivalTimeOf('1900000000000-0', 1800000000000)).toBe(1800000000000);
+    expect(arrivalTimeOf('nonsense', 1800000000000)).toBe(1800000000000);
   });
 });

@@ -20,8 +20,9 @@ import { applyConductorMessage } from './apply-message';
  * writes what they report to PostgreSQL, so guests never touch the control-plane database.
  *
  * For each entry: find the instance named in the body, verify the HMAC with that instance's
- * own key (so a guest can only speak for itself), parse the message, apply it in one
- * conditional update (stale messages change nothing), publish a change event when users see a
+ * own key (so a guest can only speak for itself), parse the message, drop it when its `sentAt`
+ * is outside the skew window of the control plane's clock, apply it in one conditional update
+ * (stale messages change nothing), publish a change event when users see a
  * difference, and only then XACK (at-least-once). Anything forged or malformed is acked and
  * dropped with a warning. A failed write leaves the entry pending; pending entries idle for
  * too long (ours after a failed write, or a dead conductor's) are claimed again.
@@ -219,13 +220,25 @@ export class Conductor {
       });
     const message: ConductorMessage = parsed.data;
 
+    // The guest's clock is only trusted within the skew window of ours when the entry arrived.
+    const receivedAt = arrivalTimeOf(id);
+    const skewMs = message.sentAt - receivedAt;
+    if (Math.abs(skewMs) > this.deps.settings.conductorClockSkewMs)
+      return this.drop(id, "sentAt is outside the skew window of the control plane's clock", {
+        instanceId,
+        kind: message.kind,
+        sentAt: message.sentAt,
+        receivedAt,
+        skewMs,
+      });
+
     if (message.kind === 'backup') return this.applyBackup(id, message.instanceId, message.payload);
     if (message.kind === 'event') return applyEventMessage(this.deps, message);
 
     const outcome = await applyConductorMessage(this.deps.prisma, message);
     if (!outcome.isApplied) {
       this.deps.logger.debug(
-        { entryId: id, instanceId, kind: message.kind, sentAt: message.sentAt, seq: message.seq },
+        { entryId: id, instanceId, kind: message.kind, epoch: message.epoch, seq: message.seq },
         'conductor: stale message',
       );
       return 'stale';
@@ -359,6 +372,16 @@ export class Conductor {
         this.deps.logger.debug({ removed }, 'conductor: trimmed acknowledged history');
     }
   }
+}
+
+/**
+ * When an entry reached the stream, on the control plane's clock: Redis stamps the id
+ * (`<ms>-<seq>`) at XADD, so an entry claimed again after an outage keeps its arrival time.
+ * Never later than now (an entry added with an explicit id from the future proves nothing).
+ */
+export function arrivalTimeOf(entryId: string, now = Date.now()): number {
+  const ms = Number(entryId.split('-')[0]);
+  return Number.isSafeInteger(ms) ? Math.min(ms, now) : now;
 }
 
 /** Orders stream ids (`<ms>-<seq>`). */

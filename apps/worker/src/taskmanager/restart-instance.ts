@@ -2,6 +2,7 @@ import { isHeartbeatFresh, type InstanceRestartJob } from '@coffer/contracts';
 import { type Prisma } from '@coffer/db';
 import { GuestClient, GuestRpcError, GuestTimeoutError } from '@coffer/guest-client';
 
+import { REBASED_GUEST_ORDER } from '../conductor/apply-message';
 import { raceAbort, throwIfAborted, waitForInstance } from '../events';
 import { openGuestSecret } from '../guest-secret';
 import {
@@ -15,8 +16,9 @@ import {
 } from './operation';
 
 /**
- * `instance.restart` (Trove's restart): ask the guest to restart its database server, then wait
- * for a RUNNING heartbeat applied after the restart. A guest that does not answer (dead, or
+ * `instance.restart` (Trove's restart): re-base the order in which the conductor takes the
+ * guest's messages, ask the guest to restart its database server, then wait for a RUNNING
+ * heartbeat applied after the restart. A guest that does not answer (dead, or
  * hung) gets its server rebooted: the provider restarts the guest, which brings its database
  * server back. Success or failure, the task ends NONE; a failure leaves a fault.
  */
@@ -90,6 +92,13 @@ async function run(ctx: OperationContext, payload: InstanceRestartJob): Promise<
   if (!row.guestSecretEnc || !row.computeServerId)
     throw new OperationFailure('The instance cannot be restarted: it was never built.');
   const guestSecret = openGuestSecret(ctx.settings.masterKey, instanceId, row.guestSecretEnc);
+
+  // Whatever the guest said before (a forged message with a huge seq, a lost boot counter), its
+  // next message is taken: a restart always brings the truth back.
+  await ctx.prisma.instance.updateMany({
+    where: { id: instanceId, taskStatus: 'REBOOTING' },
+    data: REBASED_GUEST_ORDER,
+  });
 
   const server = await ctx.provider.getServer(row.computeServerId);
   const isGuestAnswering =
