@@ -343,6 +343,7 @@ describe('databases, users, access and root through the guest', () => {
         params,
         requestId: randomUUID(),
         sentAt: Date.now(),
+        expiresAt: Date.now() + 60_000,
       });
       const job = await queue.add(method, {
         body,

@@ -58,6 +58,7 @@ describe('guest RPC security', () => {
       params: { memoryMb: 512, vcpus: 1, databases: [{ name: database }], users: [] },
       requestId: randomUUID(),
       sentAt: Date.now(),
+      expiresAt: Date.now() + 60_000,
     });
   }
 
@@ -115,8 +116,9 @@ describe('guest RPC security', () => {
       instanceId: instance.instanceId,
       method: 'get_status',
       params: {},
-      requestId: 'x',
+      requestId: randomUUID(),
       sentAt: Date.now(),
+      expiresAt: Date.now() + 60_000,
     });
     expect(
       await sendRaw('stop_db', {
@@ -132,6 +134,42 @@ describe('guest RPC security', () => {
     expect(readPid(instanceFiles(harness.provider, instance.instanceId).serverPidFile)).toBe(
       serverPid,
     );
+  });
+
+  it('refuses a signed job added again (a replay), and one that expired', async () => {
+    const jobId = await instance.client.cast(
+      'create_database',
+      { name: 'replayed_db' },
+      { jobId: `replay-${randomUUID()}` },
+    );
+    const original = (await queue.getJob(jobId))!;
+    await original.waitUntilFinished(queueEvents, 20_000);
+    expect(await databaseExists('replayed_db')).toBe(true);
+    const root = await connectAsRoot(instanceFiles(harness.provider, instance.instanceId).socket);
+    await root.query('DROP DATABASE replayed_db').finally(() => root.end());
+
+    // The same signed body, as a new job: refused, the database is not made again.
+    expect(await sendRaw('create_database', original.data as GuestRpcEnvelope)).toBe(
+      'refused: replayed: this request has already run',
+    );
+    expect(await databaseExists('replayed_db')).toBe(false);
+
+    const sentAt = Date.now() - 120_000;
+    const body = JSON.stringify({
+      instanceId: instance.instanceId,
+      method: 'create_database',
+      params: { name: 'expired_db' },
+      requestId: randomUUID(),
+      sentAt,
+      expiresAt: sentAt + 60_000,
+    });
+    expect(
+      await sendRaw('create_database', {
+        body,
+        signature: signBody(guestKeys(instance.guestSecret).signing, body),
+      }),
+    ).toMatch(/^refused: expired \d+ ms ago$/);
+    expect(await databaseExists('expired_db')).toBe(false);
   });
 
   it('still obeys its own control plane afterwards', async () => {

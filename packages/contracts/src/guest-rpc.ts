@@ -16,7 +16,7 @@ import {
  * The guest agent's RPC (Trove's guestagent API). The taskmanager adds a BullMQ job to the
  * guest's own queue `guest-<instanceId>`; the job's name is the method and its data a
  * {@link GuestRpcEnvelope}: the JSON body and its HMAC made with the guest's signing key, so
- * a guest only obeys its control plane. *cast* adds the job; *call* also waits for its
+ * a guest only obeys its control plane, each signed request once and before it expires. *cast* adds the job; *call* also waits for its
  * result, with a timeout. The guest re-parses params, and the caller re-parses results.
  */
 
@@ -72,7 +72,9 @@ export function formatGuestFailure({ code, message, field }: GuestFailure): stri
 }
 
 export function parseGuestFailure(reason: string): GuestFailure | null {
-  const match = /^(BAD_REQUEST|NOT_FOUND|CONFLICT)(?:\[([A-Za-z0-9_.]+)\])?: ([\s\S]*)$/.exec(reason);
+  const match = /^(BAD_REQUEST|NOT_FOUND|CONFLICT)(?:\[([A-Za-z0-9_.]+)\])?: ([\s\S]*)$/.exec(
+    reason,
+  );
   if (!match) return null;
   return {
     code: match[1] as GuestFailureCode,
@@ -191,14 +193,31 @@ export type GuestMethod = keyof typeof guestMethods;
 export type GuestParams<M extends GuestMethod> = z.input<(typeof guestMethods)[M]['params']>;
 export type GuestResult<M extends GuestMethod> = z.infer<(typeof guestMethods)[M]['result']>;
 
-/** What the body of a guest RPC job holds (serialized as JSON, then signed). */
-export const guestRpcBodySchema = z.object({
-  instanceId: z.uuid(),
-  method: z.string(),
-  params: z.unknown(),
-  requestId: z.string().min(1),
-  sentAt: z.number().int(),
-});
+/** The longest a signed guest request stays valid (its `expiresAt` after its `sentAt`). */
+export const GUEST_RPC_MAX_TTL_MS = 7 * 24 * 3600_000;
+
+/**
+ * What the body of a guest RPC job holds (serialized as JSON, then signed). `requestId` is
+ * unique per request and `expiresAt` bounds it, both signed: the guest runs a request only
+ * before it expires (by Redis's clock, which is the control plane's, not the guest's) and only
+ * for the first job that carries it, so an old signed body added again as a new job is
+ * refused (apps/guest README, "RPC").
+ */
+export const guestRpcBodySchema = z
+  .object({
+    instanceId: z.uuid(),
+    method: z.string(),
+    params: z.unknown(),
+    requestId: z.uuid(),
+    /** Milliseconds since 1970, on the control plane's clock. */
+    sentAt: z.number().int().nonnegative(),
+    /** After this (milliseconds since 1970, Redis's clock) the guest refuses the request. */
+    expiresAt: z.number().int().nonnegative(),
+  })
+  .refine(
+    (body) => body.expiresAt > body.sentAt && body.expiresAt - body.sentAt <= GUEST_RPC_MAX_TTL_MS,
+    { message: 'expiresAt must be after sentAt, by at most 7 days', path: ['expiresAt'] },
+  );
 export type GuestRpcBody = z.infer<typeof guestRpcBodySchema>;
 
 export const guestRpcEnvelopeSchema = z.object({

@@ -38,6 +38,19 @@ function startFakeGuest(
   );
 }
 
+/** The body of the first job of the queue whose id passes `isWanted`, once it is there. */
+async function waitForJob(queue: Queue, isWanted: (id: string) => boolean) {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const jobs = await queue.getJobs(['waiting', 'prioritized', 'delayed']);
+    const job = jobs.find((candidate) => candidate.id && isWanted(candidate.id));
+    if (job)
+      return guestRpcBodySchema.parse(JSON.parse(guestRpcEnvelopeSchema.parse(job.data).body));
+    if (Date.now() > deadline) throw new Error('no such job');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('GuestClient', () => {
   let redis: Redis;
   const workers: Worker[] = [];
@@ -106,6 +119,30 @@ describe('GuestClient', () => {
     expect(second).toBe('stop-once');
     const queue = new Queue(guestQueueName(client.instanceId), { connection: redis });
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    await queue.close();
+  });
+
+  it('signs a request id of its own and an expiry into every body', async () => {
+    const { client } = newGuest(() => ({}), { withWorker: false });
+    const queue = new Queue(guestQueueName(client.instanceId), { connection: redis });
+    const bodyOf = async (jobId: string) => {
+      const job = await queue.getJob(jobId);
+      return guestRpcBodySchema.parse(JSON.parse(guestRpcEnvelopeSchema.parse(job!.data).body));
+    };
+    const first = await bodyOf(await client.cast('stop_db', {}, { jobId: 'a' }));
+    const second = await bodyOf(await client.cast('stop_db', {}, { jobId: 'b' }));
+    expect(first.requestId).not.toBe(second.requestId);
+    expect(first.expiresAt - first.sentAt).toBe(24 * 3600_000);
+    const short = await bodyOf(await client.cast('stop_db', {}, { jobId: 'c', expiresInMs: 5000 }));
+    expect(short.expiresAt - short.sentAt).toBe(5000);
+    await expect(
+      client.cast('stop_db', {}, { jobId: 'd', expiresInMs: 8 * 24 * 3600_000 }),
+    ).rejects.toThrow(RangeError);
+    // A call expires a little after its timeout.
+    const call = client.call('stop_db', {}, { timeoutMs: 2000 }).catch(() => undefined);
+    const callBody = await waitForJob(queue, (id) => !['a', 'b', 'c'].includes(id));
+    expect(callBody.expiresAt - callBody.sentAt).toBe(2000 + 5 * 60_000);
+    await call;
     await queue.close();
   });
 

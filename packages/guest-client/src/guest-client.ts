@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import {
+  GUEST_RPC_MAX_TTL_MS,
   guestMethods,
   guestQueueName,
   parseGuestFailure,
@@ -37,6 +38,8 @@ export interface GuestClientOptions {
 export interface CastOptions {
   /** A deterministic job id makes a retried cast a no-op while the first job is kept. */
   jobId?: string;
+  /** How long the guest may still start the job (default a day, at most 7 days). */
+  expiresInMs?: number;
 }
 
 export interface CallOptions {
@@ -87,6 +90,10 @@ export class GuestTimeoutError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/** A cast the guest has not started within a day is stale: it is refused then. */
+const DEFAULT_CAST_EXPIRY_MS = 24 * 3600_000;
+/** A call expires this long after its timeout (room for the control plane's clocks to differ). */
+const CALL_EXPIRY_MARGIN_MS = 5 * 60_000;
 const KEEP_COMPLETED = { age: 3600, count: 1000 };
 const KEEP_FAILED = { age: 24 * 3600, count: 1000 };
 
@@ -123,7 +130,12 @@ export class GuestClient {
     params: GuestParams<M>,
     options: CastOptions = {},
   ): Promise<string> {
-    const job = await this.addJob(method, params, options.jobId);
+    const job = await this.addJob(
+      method,
+      params,
+      options.expiresInMs ?? DEFAULT_CAST_EXPIRY_MS,
+      options.jobId,
+    );
     return job.id ?? '';
   }
 
@@ -135,7 +147,11 @@ export class GuestClient {
   ): Promise<GuestResult<M>> {
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     const queueEvents = await this.ensureQueueEvents();
-    const job = await this.addJob(method, params);
+    const job = await this.addJob(
+      method,
+      params,
+      Math.min(Math.ceil(timeoutMs) + CALL_EXPIRY_MARGIN_MS, GUEST_RPC_MAX_TTL_MS),
+    );
     let raw: unknown;
     try {
       raw = await job.waitUntilFinished(queueEvents, timeoutMs);
@@ -178,16 +194,24 @@ export class GuestClient {
   private async addJob<M extends GuestMethod>(
     method: M,
     params: GuestParams<M>,
+    expiresInMs: number,
     jobId?: string,
   ): Promise<Job> {
+    if (!Number.isInteger(expiresInMs) || expiresInMs <= 0 || expiresInMs > GUEST_RPC_MAX_TTL_MS)
+      throw new RangeError(
+        `expiresInMs must be a whole number of ms from 1 to ${GUEST_RPC_MAX_TTL_MS}`,
+      );
     // Producers check what they send: a bad param fails here, not on the guest.
     const parsedParams: unknown = guestMethods[method].params.parse(params);
+    const sentAt = Date.now();
+    // A request id of its own and an expiry, signed: the guest runs this body once, in time.
     const body: GuestRpcBody = {
       instanceId: this.instanceId,
       method,
       params: parsedParams,
       requestId: randomUUID(),
-      sentAt: Date.now(),
+      sentAt,
+      expiresAt: sentAt + expiresInMs,
     };
     const text = JSON.stringify(body);
     const envelope: GuestRpcEnvelope = { body: text, signature: signBody(this.keys.signing, text) };

@@ -5,12 +5,14 @@ import { type Logger } from 'pino';
 
 import { type Mutex } from '../lib/mutex';
 import { withTimeout } from '../lib/timeout';
+import { AcceptedRequests } from './accepted-requests';
 import { type ParsedParams, verifyRpcJob } from './verify-job';
 
 /**
  * The guest's RPC endpoint (Trove's guestagent RPC server): a BullMQ worker on its own queue.
- * Every job is verified first; a refused job fails (unrecoverably, so it is never retried)
- * and nothing of it runs. Methods that change the server run one at a time, in order;
+ * Every job is verified first (verify-job.ts), then admitted once (accepted-requests.ts: not
+ * expired, and not a replay of a request another job carried or that already ran); a refused
+ * job fails (unrecoverably, so it is never retried) and nothing of it runs. Methods that change the server run one at a time, in order;
  * `get_status` and the lists answer even while a long prepare runs.
  */
 
@@ -47,8 +49,11 @@ export interface RpcServerOptions {
 
 export class RpcServer {
   private worker: Worker | null = null;
+  private readonly accepted: AcceptedRequests;
 
-  constructor(private readonly options: RpcServerOptions) {}
+  constructor(private readonly options: RpcServerOptions) {
+    this.accepted = new AcceptedRequests(options.connection, `${options.queueName}:accepted`);
+  }
 
   start(): void {
     const { connection, queueName, logger } = this.options;
@@ -78,6 +83,20 @@ export class RpcServer {
       throw new UnrecoverableError(`refused: ${verification.reason}`);
     }
     const { call } = verification;
+    const jobId = job.id ?? '';
+    const admission = await this.accepted.admit(call.body, jobId);
+    if (!admission.isAdmitted) {
+      logger.warn(
+        {
+          jobId: job.id,
+          jobName: job.name,
+          requestId: call.body.requestId,
+          reason: admission.reason,
+        },
+        'refused an rpc job',
+      );
+      throw new UnrecoverableError(`refused: ${admission.reason}`);
+    }
     const log = logger.child({
       jobId: job.id,
       method: call.method,
@@ -85,7 +104,7 @@ export class RpcServer {
     });
     const run = async () => {
       const startedAt = Date.now();
-      log.info('rpc started');
+      log.info({ isRetry: admission.isRetry }, 'rpc started');
       try {
         // The method and its params were checked together; the cast only joins them back up.
         const handler = handlers[call.method] as (params: unknown) => Promise<unknown>;
@@ -95,6 +114,12 @@ export class RpcServer {
       } catch (error) {
         log.warn({ err: error, ms: Date.now() - startedAt }, 'rpc failed');
         throw error;
+      } finally {
+        await this.accepted
+          .markDone(call.body.requestId, jobId)
+          .catch((error: unknown) =>
+            log.warn({ err: error }, 'could not record the request as run'),
+          );
       }
     };
     return CONCURRENT_METHODS.has(call.method) ? run() : mutex.run(run);

@@ -17,8 +17,9 @@ const goodBody = {
   instanceId,
   method: 'get_status',
   params: {},
-  requestId: 'r1',
+  requestId: randomUUID(),
   sentAt: Date.now(),
+  expiresAt: Date.now() + 60_000,
 };
 
 describe('verifyRpcJob', () => {
@@ -54,9 +55,38 @@ describe('verifyRpcJob', () => {
       'a tampered body',
       {
         name: 'get_status',
-        data: { ...envelope(goodBody), body: JSON.stringify({ ...goodBody, requestId: 'r2' }) },
+        data: {
+          ...envelope(goodBody),
+          body: JSON.stringify({ ...goodBody, requestId: randomUUID() }),
+        },
       },
       'bad signature',
+    ],
+    [
+      'a body without a request id or an expiry',
+      {
+        name: 'get_status',
+        data: envelope({ instanceId, method: 'get_status', params: {}, sentAt: Date.now() }),
+      },
+      'malformed body',
+    ],
+    [
+      'a request id that is not one',
+      { name: 'get_status', data: envelope({ ...goodBody, requestId: 'r1' }) },
+      'malformed body',
+    ],
+    [
+      'an expiry more than 7 days after it was sent',
+      {
+        name: 'get_status',
+        data: envelope({ ...goodBody, expiresAt: goodBody.sentAt + 8 * 24 * 3600_000 }),
+      },
+      'malformed body',
+    ],
+    [
+      'an expiry before it was sent',
+      { name: 'get_status', data: envelope({ ...goodBody, expiresAt: goodBody.sentAt - 1 }) },
+      'malformed body',
     ],
     [
       'another instance',
