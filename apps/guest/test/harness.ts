@@ -14,6 +14,8 @@ import {
 } from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, isValidSignature } from '@coffer/contracts/crypto';
 import { GuestClient } from '@coffer/guest-client';
+import { captureLogsEnv } from '@coffer/testing/log-capture';
+import { registerSecret } from '@coffer/testing/secrets';
 import { Redis } from 'ioredis';
 import mysql, { type Connection } from 'mysql2/promise';
 
@@ -212,7 +214,8 @@ export class GuestHarness {
     this.redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     this.provider = new LocalComputeProvider({
       dataDir: this.dataDir,
-      guestCommand: guestLaunchCommand(),
+      // A test run's COFFER_TEST_LOG_DIR reaches the guests (their logs are scanned for secrets).
+      guestCommand: { ...guestLaunchCommand(), env: captureLogsEnv() },
       stopTimeoutMs: 30_000,
       ...(portRange ? { portRange } : {}),
     });
@@ -223,6 +226,7 @@ export class GuestHarness {
     const instanceId = randomUUID();
     const projectId = randomUUID();
     const guestSecret = generateGuestSecret();
+    registerSecret(`the guest secret of ${instanceId}`, guestSecret);
     const stream = `conductor-test-${instanceId}`;
     const server = await this.provider.createServer({
       instanceId,
@@ -258,6 +262,7 @@ export class GuestHarness {
   /** A prepare with one database `app` and one user `app_user` on it; returns the user's password. */
   async prepareApp(instance: TestInstance, extra: { databases?: string[] } = {}): Promise<string> {
     const password = `pw${randomBytes(12).toString('hex')}9`;
+    registerSecret('the password of app_user', password);
     await instance.client.cast('prepare', {
       memoryMb: 512,
       vcpus: 1,

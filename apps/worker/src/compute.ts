@@ -11,6 +11,7 @@ import {
 } from '@coffer/compute';
 
 import { GUEST_BUNDLE_PATH, guestLaunchCommand } from '@coffer/guest/launch';
+import { captureLogsEnv } from '@coffer/testing/log-capture';
 
 import { type WorkerSettings } from './settings';
 
@@ -29,17 +30,19 @@ export class ComputeProviderUnavailableError extends Error {
  * How the local provider starts a guest: the guest's bundle (apps/guest/dist/guest.mjs, made
  * by `npm run build -w @coffer/guest`) when it is built, else its TypeScript entry through
  * tsx. The guest runs with its instance directory as cwd, so tsx is given by absolute URL.
+ * Its environment is bare but for a test run's COFFER_TEST_LOG_DIR (see @coffer/testing).
  */
 export function resolveGuestCommand(): GuestCommand & { kind: 'bundle' | 'source' } {
   if (existsSync(GUEST_BUNDLE_PATH)) {
     // The bundle, with the guest's own V8 flags for a small idle footprint.
-    return { kind: 'bundle', ...guestLaunchCommand() };
+    return { kind: 'bundle', ...guestLaunchCommand(), env: captureLogsEnv() };
   }
   const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return {
     kind: 'source',
     command: process.execPath,
     args: ['--import', tsxLoader, GUEST_SOURCE_ENTRY],
+    env: captureLogsEnv(),
   };
 }
 

@@ -1,3 +1,4 @@
+import { captureLogs } from '@coffer/testing/log-capture';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger } from 'pino';
@@ -19,26 +20,33 @@ const SECRET_KEYS = [
   'backupStore',
 ];
 
-/** JSON lines on stdout, secrets redacted. */
+/**
+ * JSON lines on stdout, secrets redacted; and a debug copy in COFFER_TEST_LOG_DIR when a test
+ * run sets it (@coffer/testing).
+ */
 export function createLogger(
   level: LevelWithSilent,
   bindings: Record<string, unknown> = {},
 ): Logger {
-  return pino({
-    level,
-    base: { service: 'coffer-worker', pid: process.pid, ...bindings },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: {
-      paths: [
-        ...SECRET_KEYS,
-        ...SECRET_KEYS.map((key) => `*.${key}`),
-        ...SECRET_KEYS.map((key) => `*.*.${key}`),
-        'users[*].password',
-        '*.users[*].password',
-      ],
-      censor: '[redacted]',
+  const capture = captureLogs(pino, 'coffer-worker', level);
+  return pino(
+    {
+      level: capture.level,
+      base: { service: 'coffer-worker', pid: process.pid, ...bindings },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          ...SECRET_KEYS,
+          ...SECRET_KEYS.map((key) => `*.${key}`),
+          ...SECRET_KEYS.map((key) => `*.*.${key}`),
+          'users[*].password',
+          '*.users[*].password',
+        ],
+        censor: '[redacted]',
+      },
     },
-  });
+    capture.stream,
+  );
 }
 
 /** A URL fit for a log line: its password replaced. */

@@ -26,6 +26,7 @@ import { type WorkerEnvOverrides } from '../src/env';
 import { createLogger } from '../src/logger';
 import { DEFAULT_NAMES, type WorkerNames, type WorkerTuning } from '../src/settings';
 import { startWorker, type RunningWorker, type StartWorkerOptions } from '../src/worker';
+import { registerRunSecrets } from './secrets';
 
 /**
  * The worker's integration tests run the real thing: a PostgreSQL database of their own,
@@ -232,6 +233,7 @@ export class WorkerTestContext {
 
   /** The web app's delete: task DELETING, then the job. */
   async deleteInstance(instanceId: string): Promise<void> {
+    await registerRunSecrets(this.prisma, MASTER_KEY, this.dataDir);
     await this.prisma.instance.updateMany({
       where: { id: instanceId },
       data: { taskStatus: 'DELETING' },
@@ -253,6 +255,9 @@ export class WorkerTestContext {
   }
 
   async close(): Promise<void> {
+    // For the scan of the run's logs (COFFER_TEST_LOG_DIR): the secrets, while all is there.
+    if (this.db)
+      await registerRunSecrets(this.prisma, MASTER_KEY, this.dataDir).catch(() => undefined);
     for (const worker of this.workers.splice(0)) await worker.stop().catch(() => undefined);
     for (const server of await this.provider.listServers().catch(() => [])) {
       await this.provider.deleteServer(server.serverId).catch(() => undefined);

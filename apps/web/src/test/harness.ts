@@ -2,30 +2,43 @@ import { randomUUID } from 'node:crypto';
 
 import { type PrismaClient } from '@coffer/db';
 import { createProject, createUserWithPassword, makeOperator, addMembership } from '@coffer/db/factories';
-import { createTestDatabase } from '@coffer/db/testing';
+import { createTestDatabase, type TestDatabase } from '@coffer/db/testing';
+import { recordingSecrets, registerSecret } from '@coffer/testing/secrets';
+import { registerRunSecrets } from '@coffer/worker/test/secrets';
 
 import type { SessionUser } from '~/server/api/trpc';
 
 /**
  * A real PostgreSQL database for one test file, and callers of the real router acting as a
  * given user. Modules that read the environment are imported after DATABASE_URL points at
- * the test database.
+ * the test database. With COFFER_TEST_LOG_DIR set, the secrets of the run (the settings',
+ * the users' password, and every password, token and secret a call sends or answers) are
+ * listed for the scan of the logs (@coffer/testing).
  */
-export async function createHarness() {
-  const database = await createTestDatabase();
+const USER_PASSWORD = 'correct-horse-battery';
+
+export async function createHarness({ database: given }: { database?: TestDatabase } = {}) {
+  // A test that also runs the worker's test context passes that context's database (it drops it).
+  const database = given ?? (await createTestDatabase());
   process.env.DATABASE_URL = database.url;
   process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
   const { createCaller } = await import('~/server/api/root');
   const { createTRPCContext } = await import('~/server/api/trpc');
   const prisma: PrismaClient = database.prisma;
+  registerSecret('BETTER_AUTH_SECRET (web tests)', process.env.BETTER_AUTH_SECRET);
+  registerSecret('COFFER_MASTER_KEY (web tests)', process.env.COFFER_MASTER_KEY);
+  registerSecret('the test users\' password', USER_PASSWORD);
 
   function callerFor(user: SessionUser | null) {
-    return createCaller(() => createTRPCContext({ headers: new Headers() }, { db: prisma, getUser: async () => user }));
+    return recordingSecrets(
+      createCaller(() => createTRPCContext({ headers: new Headers() }, { db: prisma, getUser: async () => user })),
+      'trpc',
+    );
   }
 
   async function createUser(label = 'user'): Promise<SessionUser> {
     const email = `${label}-${randomUUID().slice(0, 8)}@example.com`;
-    const user = await createUserWithPassword(prisma, { email, name: label, password: 'correct-horse-battery' });
+    const user = await createUserWithPassword(prisma, { email, name: label, password: USER_PASSWORD });
     return { id: user.id, email: user.email, name: user.name };
   }
 
@@ -43,7 +56,11 @@ export async function createHarness() {
     addMembership: (projectId: string, userId: string, role: 'OWNER' | 'MEMBER' | 'VIEWER') =>
       addMembership(prisma, { projectId, userId, role }),
     makeOperator: (userId: string) => makeOperator(prisma, { userId }),
-    close: () => database.drop(),
+    close: async () => {
+      // For the scan of the run's logs (COFFER_TEST_LOG_DIR): guest secrets and keys, from the rows.
+      await registerRunSecrets(prisma, process.env.COFFER_MASTER_KEY!).catch(() => undefined);
+      if (!given) await database.drop();
+    },
   };
 }
 
