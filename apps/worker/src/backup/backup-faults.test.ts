@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { guestQueueName } from '@coffer/contracts';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { backupJobId } from '../taskmanager/create-backup';
 
 import {
   startWorkerWithSlowBackups,
@@ -40,6 +44,42 @@ afterAll(async () => {
   expect(processesMentioning(ctx.dataDir)).toEqual([]);
 });
 
+/**
+ * The id of the guest's report on `backupId` whose message mentions `words`, once the
+ * conductor has read it and acked it (applied or not), else null.
+ */
+async function appliedBackupReport(backupId: string, words: string): Promise<string | null> {
+  const { conductorStream: stream, conductorGroup: group } = ctx.names;
+  const entries = await ctx.redis.xrange(stream, '-', '+');
+  const report = entries.find(([, fields]) => {
+    const body = fields[fields.indexOf('body') + 1] ?? '';
+    return body.includes(backupId) && body.includes('"backup"') && body.includes(words);
+  });
+  if (!report) return null;
+  const [id] = report;
+  const groups = (await ctx.redis.xinfo('GROUPS', stream)) as unknown[][];
+  const info = groups
+    .map((fields) => Object.fromEntries(pairs(fields)))
+    .find((g) => g.name === group);
+  const lastDelivered = String(info?.['last-delivered-id'] ?? '0-0');
+  const isDelivered = compareStreamIds(lastDelivered, id) >= 0;
+  const pending = (await ctx.redis.xpending(stream, group, id, id, 1)) as unknown[];
+  return isDelivered && pending.length === 0 ? id : null;
+}
+
+function pairs(fields: unknown[]): [string, unknown][] {
+  const result: [string, unknown][] = [];
+  for (let index = 0; index + 1 < fields.length; index += 2)
+    result.push([String(fields[index]), fields[index + 1]]);
+  return result;
+}
+
+function compareStreamIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bMs, bSeq] = b.split('-').map(BigInt) as [bigint, bigint];
+  return aMs === bMs ? Number(aSeq - bSeq) : aMs < bMs ? -1 : 1;
+}
+
 describe('a guest killed during a backup', () => {
   it('ends the backup FAILED with its objects removed, and the instance ACTIVE again', async () => {
     const backupId = await startBackup(ctx, source.instanceId, 'FULL');
@@ -64,7 +104,11 @@ describe('a guest killed during a backup', () => {
     const backup = await waitForBackupEnd(ctx, backupId, 60_000);
     expect(backup.status).toBe('FAILED');
     expect(backup.faultMessage).toMatch(/the guest stopped responding/);
-    expect(storedObjects(storeRoot, location)).toEqual([]);
+    // The taskmanager removes the objects right after it wrote FAILED.
+    await waitFor(() => storedObjects(storeRoot, location).length === 0, {
+      timeoutMs: 10_000,
+      what: "the failed backup's objects to be removed",
+    });
 
     await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
       timeoutMs: 90_000,
@@ -79,15 +123,35 @@ describe('a guest killed during a backup', () => {
     expect(
       await tenantQuery(ctx, source.instanceId, source, 'SELECT COUNT(*) AS n FROM blobs'),
     ).toEqual([{ n: 40_000 }]);
-    // The backup stays FAILED (the restarted guest's report and the stale job change nothing), and nothing was stored again.
-    await waitFor(
-      async () =>
-        (await ctx.prisma.backup.findUnique({ where: { id: backupId } }))?.status === 'FAILED',
-      {
-        timeoutMs: 5_000,
-        what: 'the backup to stay FAILED',
-      },
-    );
+    // The backup stays as the taskmanager failed it, whatever the restarted guest says or does:
+    // wait until the conductor has applied the guest's report of the backup it found
+    // interrupted, and until the guest has taken back the stale create_backup job and refused
+    // it; then nothing of the backup has changed, and nothing was stored again.
+    const reportId = await waitFor(() => appliedBackupReport(backupId, 'interrupted'), {
+      timeoutMs: 30_000,
+      what: "the conductor to apply the restarted guest's report of the interrupted backup",
+    });
+    // The dead guest's lock on the job is let go now rather than when it expires (up to a
+    // minute): the restarted guest's stalled-job check then hands the job back to it.
+    const guestQueue = new Queue(guestQueueName(source.instanceId), { connection: ctx.redis });
+    try {
+      const job = (await guestQueue.getJob(backupJobId(backupId)))!;
+      expect(job, 'the stale create_backup job').toBeDefined();
+      await ctx.redis.del(`${guestQueue.qualifiedName}:${job.id}:lock`);
+      await waitFor(async () => ['failed', 'completed'].includes(await job.getState()), {
+        timeoutMs: 75_000,
+        intervalMs: 250,
+        what: 'the restarted guest to take the stale backup job back and end it',
+      });
+      const ended = (await guestQueue.getJob(job.id!))!;
+      expect(await ended.getState()).toBe('failed');
+      expect(ended.failedReason).toMatch(/interrupted by a guest restart and is not made again/);
+    } finally {
+      await guestQueue.close();
+    }
+    expect(reportId).toBeTruthy();
+    // Exactly the row the taskmanager wrote when it failed the backup (read as it turned FAILED).
+    expect(await ctx.prisma.backup.findUniqueOrThrow({ where: { id: backupId } })).toEqual(backup);
     expect(storedObjects(storeRoot, location)).toEqual([]);
   });
 
