@@ -130,15 +130,26 @@ describe('a worker that dies mid-create', () => {
     await first.ready();
     const { instanceId } = await ctx.createInstance();
     await waitForServerMidCreate(instanceId);
-    const stoppingAt = Date.now();
-    first.kill('SIGTERM');
-    expect(await first.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - stoppingAt).toBeLessThan(10_000);
-    const job = await ctx.queue.getJob(`instance.create-${instanceId}`);
-    // Back to waiting (not failed, no attempt used), unless it had already finished.
-    if (job) {
-      expect(await job.getState()).toBe('waiting');
-      expect(job.attemptsMade).toBe(0);
+    // The guest is frozen as soon as it runs, so the create cannot finish before the worker
+    // stops: its job must still be there to be handed back.
+    const guest = await waitFor(
+      () => processesMentioning(ctx.instanceDir(instanceId)).find(isGuest),
+      { timeoutMs: 30_000, intervalMs: 5, what: 'the guest to run' },
+    );
+    process.kill(guest.pid, 'SIGSTOP');
+    try {
+      const stoppingAt = Date.now();
+      first.kill('SIGTERM');
+      expect(await first.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - stoppingAt).toBeLessThan(10_000);
+      expect((await ctx.row(instanceId))?.taskStatus).toBe('BUILDING');
+      // Back to waiting: not failed, no attempt used.
+      const job = await ctx.queue.getJob(`instance.create-${instanceId}`);
+      expect(job, 'the create job').toBeDefined();
+      expect(await job!.getState()).toBe('waiting');
+      expect(job!.attemptsMade).toBe(0);
+    } finally {
+      process.kill(guest.pid, 'SIGCONT');
     }
 
     const second = spawnWorker();
