@@ -276,6 +276,89 @@ describe('LocalComputeProvider', () => {
   });
 });
 
+describe('LocalComputeProvider.ensureServerRunning', () => {
+  function supervisedProvider(dataDir: string, maxRestarts: number) {
+    const provider = new LocalComputeProvider({
+      dataDir,
+      guestCommand: { command: process.execPath, args: [FAKE_GUEST] },
+      portRange: PORT_RANGE,
+      stopTimeoutMs: 2000,
+      // A long backoff, so "waiting" does not depend on this machine's speed.
+      guestRestart: { baseDelayMs: 60_000, maxDelayMs: 60_000, maxRestarts, windowMs: 600_000 },
+    });
+    providers.push(provider);
+    return provider;
+  }
+
+  async function killGuest(provider: LocalComputeProvider, instanceId: string): Promise<number> {
+    const pid = provider.guestPid(instanceId)!;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => provider.guestPid(instanceId) === null, { timeoutMs: 5000 });
+    return pid;
+  }
+
+  it('starts a dead guest again, then waits out the backoff, also after a worker restart; then gives up once', async () => {
+    const dataDir = join(baseDir, randomBytes(3).toString('hex'));
+    const provider = supervisedProvider(dataDir, 2);
+    const spec = specFor();
+    await provider.createServer(spec);
+    expect(await provider.ensureServerRunning(spec.instanceId)).toEqual({ state: 'running' });
+
+    const first = await killGuest(provider, spec.instanceId);
+    expect(await provider.ensureServerRunning(spec.instanceId)).toEqual({
+      state: 'restarted',
+      restarts: 1,
+    });
+    const second = provider.guestPid(spec.instanceId);
+    expect(second).not.toBeNull();
+    expect(second).not.toBe(first);
+
+    await killGuest(provider, spec.instanceId);
+    // A new provider on the same dir (a restarted worker) knows the last restart: it waits.
+    const afterWorkerRestart = supervisedProvider(dataDir, 2);
+    const waiting = await afterWorkerRestart.ensureServerRunning(spec.instanceId);
+    expect(waiting.state).toBe('waiting');
+    expect(provider.guestPid(spec.instanceId)).toBeNull();
+
+    // The window's restarts used up: it gives up, says so once, and starts nothing.
+    const strict = supervisedProvider(dataDir, 1);
+    expect(await strict.ensureServerRunning(spec.instanceId)).toEqual({
+      state: 'given-up',
+      restarts: 1,
+      isNew: true,
+    });
+    expect(await strict.ensureServerRunning(spec.instanceId)).toEqual({
+      state: 'given-up',
+      restarts: 1,
+      isNew: false,
+    });
+    expect(strict.guestPid(spec.instanceId)).toBeNull();
+
+    // A reboot is deliberate: a guest again, and a fresh budget.
+    await strict.rebootServer(spec.instanceId);
+    expect(strict.guestPid(spec.instanceId)).not.toBeNull();
+    await killGuest(strict, spec.instanceId);
+    expect(await strict.ensureServerRunning(spec.instanceId)).toEqual({
+      state: 'restarted',
+      restarts: 1,
+    });
+  });
+
+  it('never starts the guest of a server being deleted, or of none', async () => {
+    const provider = supervisedProvider(join(baseDir, randomBytes(3).toString('hex')), 5);
+    const spec = specFor();
+    await provider.createServer(spec);
+    await killGuest(provider, spec.instanceId);
+    // What deleteServer writes first (another worker may be deleting it right now).
+    writeFileSync(join(provider.instanceDir(spec.instanceId), 'deleting'), 'now\n');
+    expect(await provider.ensureServerRunning(spec.instanceId)).toEqual({ state: 'missing' });
+    expect(provider.guestPid(spec.instanceId)).toBeNull();
+    await provider.deleteServer(spec.instanceId);
+    expect(await provider.ensureServerRunning(spec.instanceId)).toEqual({ state: 'missing' });
+    expect(await provider.ensureServerRunning('not-an-id')).toEqual({ state: 'missing' });
+  });
+});
+
 describe('allocatePort', () => {
   let listener: Server | null = null;
   afterAll(() => listener?.close());
