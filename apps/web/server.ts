@@ -33,7 +33,10 @@ const server = createConsoleServer(app.getRequestHandler(), {
   logger,
 });
 server.listen(port, hostname, () => {
-  logger.info({ port, hostname, trustedProxies: env.COFFER_TRUSTED_PROXIES }, 'console listening');
+  logger.info(
+    { port, host: hostname, trustedProxies: env.COFFER_TRUSTED_PROXIES },
+    'console listening',
+  );
 });
 
 let isStopping = false;
