@@ -14,7 +14,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUNTIME_PACKAGES, TEST_PACKAGES, ensureNodeModules, ensurePrismaClient, ensureSystemPackages } from './lib/setup.mjs';
-import { ensurePostgres, ensureRedis, loadSecrets, recreateDatabase, stopPostgres, stopRedis } from './lib/services.mjs';
+import {
+  ensurePostgres,
+  ensureRedis,
+  loadSecrets,
+  recreateDatabase,
+  stopPostgres,
+  stopRedis,
+  stopStartedServices,
+} from './lib/services.mjs';
 import { SetupError, ensureDir, isPortOpen, log, run, runAsync, waitForPort } from './lib/system.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -62,18 +70,23 @@ function setup({ forTests }) {
 async function startServices(profile) {
   ensureDir(profile.dataDir, 0o755);
   const secrets = loadSecrets(profile.dataDir);
+  // Which embedded services this call started (not running before; external ones: never).
+  const started = {};
   let databaseUrl = process.env.DATABASE_URL;
   let adminUrl = null;
   if (!databaseUrl) {
     const pg = await ensurePostgres({ dataDir: profile.dataDir, port: profile.pgPort, database: profile.database, secrets });
     databaseUrl = pg.url;
     adminUrl = pg.adminUrl;
+    started.postgres = pg.started;
   } else {
     log.ok('using DATABASE_URL from the environment');
   }
   let redisUrl = process.env.REDIS_URL;
   if (!redisUrl) {
-    redisUrl = (await ensureRedis({ dataDir: profile.dataDir, port: profile.redisPort, secrets })).url;
+    const redis = await ensureRedis({ dataDir: profile.dataDir, port: profile.redisPort, secrets });
+    redisUrl = redis.url;
+    started.redis = redis.started;
   } else {
     log.ok('using REDIS_URL from the environment');
   }
@@ -88,7 +101,7 @@ async function startServices(profile) {
     COFFER_PUBLIC_URL: publicUrl,
     COFFER_MASTER_KEY: process.env.COFFER_MASTER_KEY || secrets.masterKey,
   };
-  return { env, adminUrl, secrets };
+  return { env, adminUrl, secrets, started };
 }
 
 function deployMigrations(env) {
@@ -203,7 +216,22 @@ function readJsonReport(file) {
 async function commandTest() {
   const profile = resolveProfile('test');
   setup({ forTests: true });
-  const { env, adminUrl } = await startServices(profile);
+  const { env, adminUrl, secrets, started } = await startServices(profile);
+  let code = 1;
+  try {
+    code = await runTests(profile, env, adminUrl);
+  } finally {
+    // What this run started, it stops; services running before it (`services env`), and
+    // external ones, are left as they were.
+    const { stopped, kept } = await stopStartedServices({ dataDir: profile.dataDir, redisPort: profile.redisPort, secrets, started });
+    if (stopped.length) log.info(`stopped the ${stopped.join(' and ')} this run started`);
+    if (kept.length) log.info(`left the ${kept.join(' and ')} running (running before this run; \`npm run stop\` stops them)`);
+  }
+  process.exit(code);
+}
+
+/** Every test step against the started services; resolves with the exit code (0: all passed). */
+async function runTests(profile, env, adminUrl) {
   const reports = ensureDir(path.join(profile.dataDir, 'reports'));
   for (const file of fs.readdirSync(reports)) fs.rmSync(path.join(reports, file), { force: true });
   const testEnv = {
@@ -287,7 +315,7 @@ async function commandTest() {
   // A failed step without failed tests (a type error, a crashed runner) still counts as a failure.
   if (failedSteps.length && failed === 0) failed = failedSteps.length;
   console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-  process.exit(failedSteps.length || failed ? 1 : 0);
+  return failedSteps.length || failed ? 1 : 0;
 }
 
 /** Runs bench/<name>.ts against its own services and a fresh, migrated and seeded database. */

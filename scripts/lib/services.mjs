@@ -125,7 +125,8 @@ export async function ensurePostgres({ dataDir, port, database, secrets }) {
   const exists = psql(adminUrl, `SELECT 1 FROM pg_database WHERE datname = '${database}'`) === '1';
   if (!exists) psql(adminUrl, `CREATE DATABASE "${database}"`);
   log.ok(`PostgreSQL ready on 127.0.0.1:${port} (database ${database})`);
-  return { url: postgresUrl({ port, secrets, database }), adminUrl, bin, pgdata };
+  // started: this call started the server (it was not running before).
+  return { url: postgresUrl({ port, secrets, database }), adminUrl, bin, pgdata, started: !running };
 }
 
 export function postgresUrl({ port, secrets, database }) {
@@ -159,12 +160,16 @@ function redisPing(port, password) {
   return out === 'PONG';
 }
 
-/** Starts (creating on first use) the private Redis with append-only persistence. */
+/**
+ * Starts (creating on first use) the private Redis with append-only persistence; `started`
+ * says whether this call started it (it was not running before).
+ */
 export async function ensureRedis({ dataDir, port, secrets }) {
   const dir = ensureDir(path.join(dataDir, 'redis'), 0o700);
   const runDir = ensureDir(path.join(dataDir, 'run'));
   const logDir = ensureDir(path.join(dataDir, 'log'));
-  if (!redisPing(port, secrets.redisPassword)) {
+  const started = !redisPing(port, secrets.redisPassword);
+  if (started) {
     if (await isPortOpen(port)) {
       throw new SetupError(`port ${port} is taken by another program; set COFFER_REDIS_PORT to a free port`);
     }
@@ -192,7 +197,7 @@ export async function ensureRedis({ dataDir, port, secrets }) {
     }
   }
   log.ok(`Redis ready on 127.0.0.1:${port}`);
-  return { url: `redis://:${secrets.redisPassword}@127.0.0.1:${port}/0` };
+  return { url: `redis://:${secrets.redisPassword}@127.0.0.1:${port}/0`, started };
 }
 
 function writeConfig(file, lines) {
@@ -206,4 +211,23 @@ export async function stopRedis({ port, secrets }) {
     allowFailure: true,
   });
   log.ok('Redis stopped');
+}
+
+/**
+ * Stops the embedded services a run started (`started`: what ensurePostgres and ensureRedis
+ * said) and leaves those that were running before it; external ones are never in `started`.
+ * Returns the names of those stopped and of those left running.
+ */
+export async function stopStartedServices({ dataDir, redisPort, secrets, started }) {
+  const stopped = [];
+  const kept = [];
+  if (started.redis) {
+    await stopRedis({ port: redisPort, secrets });
+    stopped.push('Redis');
+  } else if (started.redis === false) kept.push('Redis');
+  if (started.postgres) {
+    await stopPostgres({ dataDir });
+    stopped.push('PostgreSQL');
+  } else if (started.postgres === false) kept.push('PostgreSQL');
+  return { stopped, kept };
 }
