@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { EVENTS_CHANNEL, type DisplayStatus } from '@coffer/contracts';
+import { type DisplayStatus } from '@coffer/contracts';
 import { startWorker, type RunningWorker } from '@coffer/worker';
 import { TRPCError } from '@trpc/server';
 import { Redis } from 'ioredis';
@@ -21,7 +21,10 @@ import { createHarness, type Harness } from '~/test/harness';
 
 let h: Harness;
 let worker: RunningWorker;
-const dataDir = join(process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'), `web-api-${randomUUID().slice(0, 8)}`);
+const dataDir = join(
+  process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'),
+  `web-api-${randomUUID().slice(0, 8)}`,
+);
 
 beforeAll(async () => {
   h = await createHarness();
@@ -38,22 +41,38 @@ beforeAll(async () => {
       COFFER_CREATE_TIMEOUT_SECONDS: '120',
       LOG_LEVEL: 'silent',
     },
+    // Redis names of this file (the queue's is the web app's, COFFER_QUEUE_PREFIX of the test
+    // setup); the change channel stays the web app's, which the tests listen to.
+    names: {
+      queuePrefix: process.env.COFFER_QUEUE_PREFIX,
+      conductorStream: `${process.env.COFFER_QUEUE_PREFIX}-conductor`,
+      keyPrefix: `${process.env.COFFER_QUEUE_PREFIX}-keys`,
+    },
   });
 }, 120_000);
 
 afterAll(async () => {
   // Whatever a failed or asynchronous test left behind (a delete still queued, say) goes with its files.
   if (worker?.provider) {
-    for (const server of await worker.provider.listServers()) await worker.provider.deleteServer(server.serverId);
+    for (const server of await worker.provider.listServers())
+      await worker.provider.deleteServer(server.serverId);
   }
   await worker?.stop();
+  const redis = new Redis(process.env.REDIS_URL!);
+  const keys = await redis.keys(`${process.env.COFFER_QUEUE_PREFIX}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
   await h?.close();
   rmSync(dataDir, { recursive: true, force: true });
   expect(processesOf(dataDir)).toEqual([]);
 });
 
 /** A subscription's value: `tracked(id, data)` arrives as `[id, data, marker]` when called directly. */
-function changeOf(envelope: unknown): { type: string; instance?: { id: string; status: DisplayStatus }; instanceId?: string } {
+function changeOf(envelope: unknown): {
+  type: string;
+  instance?: { id: string; status: DisplayStatus };
+  instanceId?: string;
+} {
   return (Array.isArray(envelope) ? envelope[1] : envelope) as never;
 }
 
@@ -76,7 +95,9 @@ async function waitForStatus(
   } finally {
     clearTimeout(timer);
   }
-  throw new Error(`instance ${instanceId} did not reach ${statuses.join('/')} in ${timeoutMs} ms (saw ${seen.join(' → ')})`);
+  throw new Error(
+    `instance ${instanceId} did not reach ${statuses.join('/')} in ${timeoutMs} ms (saw ${seen.join(' → ')})`,
+  );
 }
 
 function processesOf(dir: string): string[] {
@@ -111,13 +132,16 @@ describe('an instance through the API', () => {
 
     const live = await caller.instance.onChange({ projectId: project.id, instanceId: created.id });
     const path = await waitForStatus(live, created.id, ['ACTIVE', 'ERROR']);
-    expect(path.at(-1)).toBe('ACTIVE');
+    const built = await h.prisma.instance.findUniqueOrThrow({ where: { id: created.id } });
+    expect(path.at(-1), built.faultMessage ?? '').toBe('ACTIVE');
 
     const instance = await caller.instance.get({ projectId: project.id, instanceId: created.id });
     expect(instance).toMatchObject({ status: 'ACTIVE', host: '127.0.0.1', name: 'orders-db' });
     // The password was never stored anywhere in the control plane.
     const row = await h.prisma.instance.findUniqueOrThrow({ where: { id: created.id } });
-    expect(JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(password);
+    expect(
+      JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+    ).not.toContain(password);
 
     const connection = await mysql.createConnection({
       host: instance.host!,
@@ -133,20 +157,40 @@ describe('an instance through the API', () => {
     await connection.end();
 
     // Restart: REBOOT, then ACTIVE again, and the data is still there.
-    const restartFeed = await caller.instance.onChange({ projectId: project.id, instanceId: created.id });
-    const restarting = await caller.instance.restart({ projectId: project.id, instanceId: created.id });
+    const restartFeed = await caller.instance.onChange({
+      projectId: project.id,
+      instanceId: created.id,
+    });
+    const restarting = await caller.instance.restart({
+      projectId: project.id,
+      instanceId: created.id,
+    });
     expect(restarting.status).toBe('REBOOT');
-    await expect(caller.instance.restart({ projectId: project.id, instanceId: created.id })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(
+      caller.instance.restart({ projectId: project.id, instanceId: created.id }),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
     const restartPath = await waitForStatus(restartFeed, created.id, ['ACTIVE', 'ERROR']);
     expect(restartPath.at(-1)).toBe('ACTIVE');
-    const again = await mysql.createConnection({ host: instance.host!, port: instance.port!, user: 'orders_app', password, database: 'orders' });
+    const again = await mysql.createConnection({
+      host: instance.host!,
+      port: instance.port!,
+      user: 'orders_app',
+      password,
+      database: 'orders',
+    });
     const [after] = await again.query('SELECT COUNT(*) AS n FROM items');
     expect(after).toEqual([{ n: 1 }]);
     await again.end();
 
     // Delete: processes, files and the row go.
-    const deleteFeed = await caller.instance.onChange({ projectId: project.id, instanceId: created.id });
-    const deleting = await caller.instance.delete({ projectId: project.id, instanceId: created.id });
+    const deleteFeed = await caller.instance.onChange({
+      projectId: project.id,
+      instanceId: created.id,
+    });
+    const deleting = await caller.instance.delete({
+      projectId: project.id,
+      instanceId: created.id,
+    });
     expect(deleting.status).toBe('DELETING');
     for await (const envelope of deleteFeed) {
       if (changeOf(envelope).type === 'deleted') break;
@@ -154,7 +198,9 @@ describe('an instance through the API', () => {
     expect(await h.prisma.instance.findUnique({ where: { id: created.id } })).toBeNull();
     expect(existsSync(join(dataDir, 'instances', created.id))).toBe(false);
     expect(processesOf(created.id)).toEqual([]);
-    await expect(caller.instance.get({ projectId: project.id, instanceId: created.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(
+      caller.instance.get({ projectId: project.id, instanceId: created.id }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
   }, 240_000);
 
   it('a double submit with the same request id is one instance', async () => {
@@ -162,9 +208,18 @@ describe('an instance through the API', () => {
     const caller = h.callerFor(owner);
     const flavor = (await caller.catalog.flavors())[0]!;
     const requestId = randomUUID();
-    const input = { projectId: project.id, name: 'twice', flavorId: flavor.id, volumeSizeGb: 1, requestId };
+    const input = {
+      projectId: project.id,
+      name: 'twice',
+      flavorId: flavor.id,
+      volumeSizeGb: 1,
+      requestId,
+    };
     // Both submits at once get the same instance, whichever takes the project lock first; so does a later one.
-    const [a, b] = await Promise.all([caller.instance.create(input), caller.instance.create(input)]);
+    const [a, b] = await Promise.all([
+      caller.instance.create(input),
+      caller.instance.create(input),
+    ]);
     expect(b.id).toBe(a.id);
     const again = await caller.instance.create(input);
     expect(again.id).toBe(a.id);
@@ -179,7 +234,15 @@ describe('instance procedures are tenant-scoped', () => {
     const b = await h.createProjectWithOwner('B');
     const flavor = (await h.callerFor(a.owner).catalog.flavors())[0]!;
     const row = await h.prisma.instance.create({
-      data: { projectId: a.project.id, name: 'a-only', flavorId: flavor.id, datastoreVersionId: (await h.prisma.datastoreVersion.findFirstOrThrow()).id, volumeSizeGb: 1, taskStatus: 'NONE', serviceStatus: 'RUNNING' },
+      data: {
+        projectId: a.project.id,
+        name: 'a-only',
+        flavorId: flavor.id,
+        datastoreVersionId: (await h.prisma.datastoreVersion.findFirstOrThrow()).id,
+        volumeSizeGb: 1,
+        taskStatus: 'NONE',
+        serviceStatus: 'RUNNING',
+      },
     });
     const callerB = h.callerFor(b.owner);
     const codeOf = (promise: Promise<unknown>) =>
@@ -189,7 +252,9 @@ describe('instance procedures are tenant-scoped', () => {
       );
 
     // B names A's project: not found.
-    expect(await codeOf(callerB.instance.get({ projectId: a.project.id, instanceId: row.id }))).toBe('NOT_FOUND');
+    expect(
+      await codeOf(callerB.instance.get({ projectId: a.project.id, instanceId: row.id })),
+    ).toBe('NOT_FOUND');
     expect(await codeOf(callerB.instance.list({ projectId: a.project.id }))).toBe('NOT_FOUND');
     expect(await codeOf(callerB.instance.onChange({ projectId: a.project.id }))).toBe('NOT_FOUND');
     // B names its own project with A's instance id: not found, and nothing changes.
@@ -200,41 +265,89 @@ describe('instance procedures are tenant-scoped', () => {
     ]) {
       expect(await codeOf(call())).toBe('NOT_FOUND');
     }
-    expect(await h.prisma.instance.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({ taskStatus: 'NONE', deletedAt: null });
+    expect(await h.prisma.instance.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({
+      taskStatus: 'NONE',
+      deletedAt: null,
+    });
     expect(await callerB.instance.list({ projectId: b.project.id })).toEqual([]);
 
-    // B's subscription never carries A's changes: once B's feed is live (its snapshot read, its
-    // Redis subscription counted), publish a change of A, then remove B's row and publish that:
-    // the very next thing B receives is its own deletion, not A's change.
+    // B's subscription never carries A's changes. First make sure B's feed hears Redis: publish
+    // changes of B's own row until one arrives (only the web's subscriber connection can carry
+    // it; counting the channel's subscribers would count the in-process worker's too). Then a
+    // change of A, then a marker of B (an instance of B that does not exist, which B's feed
+    // reports deleted): until the marker, B hears nothing but its own row.
     const { publishChange } = await import('~/server/events');
     const rowB = await h.prisma.instance.create({
-      data: { projectId: b.project.id, name: 'b-only', flavorId: flavor.id, datastoreVersionId: row.datastoreVersionId, volumeSizeGb: 1, taskStatus: 'NONE', serviceStatus: 'RUNNING' },
+      data: {
+        projectId: b.project.id,
+        name: 'b-only',
+        flavorId: flavor.id,
+        datastoreVersionId: row.datastoreVersionId,
+        volumeSizeGb: 1,
+        taskStatus: 'NONE',
+        serviceStatus: 'RUNNING',
+      },
     });
-    const feedB = (await callerB.instance.onChange({ projectId: b.project.id }))[Symbol.asyncIterator]();
+    const feedB = (await callerB.instance.onChange({ projectId: b.project.id }))[
+      Symbol.asyncIterator
+    ]();
     const snapshot = changeOf((await feedB.next()).value);
     expect(snapshot.instance?.id).toBe(rowB.id);
-    const redis = new Redis(process.env.REDIS_URL!);
-    for (const deadline = Date.now() + 10_000; ; await new Promise((tick) => setTimeout(tick, 20))) {
-      const [, subscribers] = (await redis.pubsub('NUMSUB', EVENTS_CHANNEL)) as [string, number];
-      if (subscribers > 0) break;
-      if (Date.now() > deadline) throw new Error('the change feed never subscribed');
+    const heard = feedB.next();
+    for (const deadline = Date.now() + 10_000; ;) {
+      await publishChange({
+        type: 'instance.changed',
+        projectId: b.project.id,
+        instanceId: rowB.id,
+      });
+      const first = await Promise.race([
+        heard,
+        new Promise<null>((tick) => setTimeout(() => tick(null), 100)),
+      ]);
+      if (first) {
+        expect(changeOf(first.value)).toMatchObject({ type: 'changed', instance: { id: rowB.id } });
+        break;
+      }
+      if (Date.now() > deadline) throw new Error("B's change feed never heard a change of B");
     }
-    redis.disconnect();
     await publishChange({ type: 'instance.changed', projectId: a.project.id, instanceId: row.id });
-    await h.prisma.instance.delete({ where: { id: rowB.id } });
-    await publishChange({ type: 'instance.changed', projectId: b.project.id, instanceId: rowB.id });
-    const next = changeOf((await feedB.next()).value);
-    expect(next).toEqual({ type: 'deleted', instanceId: rowB.id });
+    const marker = randomUUID();
+    await publishChange({ type: 'instance.changed', projectId: b.project.id, instanceId: marker });
+    const heardAfter: unknown[] = [];
+    for (;;) {
+      const change = changeOf((await feedB.next()).value);
+      if (change.type === 'deleted' && change.instanceId === marker) break;
+      heardAfter.push(change);
+    }
+    // Only the handshake's surplus changes of B's row may come before the marker.
+    for (const change of heardAfter)
+      expect(change).toMatchObject({ type: 'changed', instance: { id: rowB.id } });
     await feedB.return?.(undefined);
+    await h.prisma.instance.delete({ where: { id: rowB.id } });
 
     // A viewer of A can read but not create, restart or delete.
     const viewer = await h.createUser('viewer');
     await h.addMembership(a.project.id, viewer.id, 'VIEWER');
     const callerViewer = h.callerFor(viewer);
-    expect((await callerViewer.instance.list({ projectId: a.project.id })).map((i) => i.id)).toEqual([row.id]);
-    expect(await codeOf(callerViewer.instance.restart({ projectId: a.project.id, instanceId: row.id }))).toBe('FORBIDDEN');
-    expect(await codeOf(callerViewer.instance.delete({ projectId: a.project.id, instanceId: row.id }))).toBe('FORBIDDEN');
-    expect(await codeOf(callerViewer.instance.create({ projectId: a.project.id, name: 'nope', flavorId: flavor.id, volumeSizeGb: 1 }))).toBe('FORBIDDEN');
+    expect(
+      (await callerViewer.instance.list({ projectId: a.project.id })).map((i) => i.id),
+    ).toEqual([row.id]);
+    expect(
+      await codeOf(callerViewer.instance.restart({ projectId: a.project.id, instanceId: row.id })),
+    ).toBe('FORBIDDEN');
+    expect(
+      await codeOf(callerViewer.instance.delete({ projectId: a.project.id, instanceId: row.id })),
+    ).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        callerViewer.instance.create({
+          projectId: a.project.id,
+          name: 'nope',
+          flavorId: flavor.id,
+          volumeSizeGb: 1,
+        }),
+      ),
+    ).toBe('FORBIDDEN');
     await h.prisma.instance.deleteMany({ where: { id: row.id } });
   }, 60_000);
 });
@@ -244,7 +357,12 @@ describe('create validation', () => {
     const { owner, project } = await h.createProjectWithOwner();
     const caller = h.callerFor(owner);
     const flavor = (await caller.catalog.flavors())[0]!;
-    const base = { projectId: project.id, name: 'valid-name', flavorId: flavor.id, volumeSizeGb: 1 };
+    const base = {
+      projectId: project.id,
+      name: 'valid-name',
+      flavorId: flavor.id,
+      volumeSizeGb: 1,
+    };
     const cases: Array<[string, Record<string, unknown>, string]> = [
       ['empty name', { name: '' }, 'name'],
       ['name with spaces and quotes', { name: "x'; DROP TABLE instances; --" }, 'name'],
@@ -253,13 +371,47 @@ describe('create validation', () => {
       ['volume too large', { volumeSizeGb: 100_000 }, 'volumeSizeGb'],
       ['fractional volume', { volumeSizeGb: 1.5 }, 'volumeSizeGb'],
       ['unknown flavor', { flavorId: randomUUID() }, 'flavorId'],
-      ['database name with a backtick', { databases: [{ name: 'x`; DROP DATABASE y; --' }] }, 'databases.0.name'],
+      [
+        'database name with a backtick',
+        { databases: [{ name: 'x`; DROP DATABASE y; --' }] },
+        'databases.0.name',
+      ],
       ['system schema', { databases: [{ name: 'mysql' }] }, 'databases.0.name'],
       ['unicode look-alike', { databases: [{ name: 'аpp' }] }, 'databases.0.name'],
-      ['user named root', { databases: [{ name: 'app' }], users: [{ name: 'root', password: 'Str0ng-password!', databases: ['app'] }] }, 'users.0.name'],
-      ['weak password', { databases: [{ name: 'app' }], users: [{ name: 'app_user', password: 'short', databases: ['app'] }] }, 'users.0.password'],
-      ['grant on an unknown database', { databases: [{ name: 'app' }], users: [{ name: 'app_user', password: 'Str0ng-password!', databases: ['other'] }] }, 'users.0.databases.0'],
-      ['bad host', { databases: [{ name: 'app' }], users: [{ name: 'app_user', host: 'x y', password: 'Str0ng-password!', databases: ['app'] }] }, 'users.0.host'],
+      [
+        'user named root',
+        {
+          databases: [{ name: 'app' }],
+          users: [{ name: 'root', password: 'Str0ng-password!', databases: ['app'] }],
+        },
+        'users.0.name',
+      ],
+      [
+        'weak password',
+        {
+          databases: [{ name: 'app' }],
+          users: [{ name: 'app_user', password: 'short', databases: ['app'] }],
+        },
+        'users.0.password',
+      ],
+      [
+        'grant on an unknown database',
+        {
+          databases: [{ name: 'app' }],
+          users: [{ name: 'app_user', password: 'Str0ng-password!', databases: ['other'] }],
+        },
+        'users.0.databases.0',
+      ],
+      [
+        'bad host',
+        {
+          databases: [{ name: 'app' }],
+          users: [
+            { name: 'app_user', host: 'x y', password: 'Str0ng-password!', databases: ['app'] },
+          ],
+        },
+        'users.0.host',
+      ],
     ];
     const before = await h.prisma.instance.count();
     for (const [label, patch, field] of cases) {
