@@ -98,6 +98,8 @@ export const workerEnvSchema = z
     COFFER_BACKUP_ZSTD_LEVEL: z.coerce.number().int().min(1).max(19).default(DEFAULT_BACKUP_ZSTD_LEVEL),
     /** A project's backups quota unless an operator overrode it (-1: unlimited); the web app's default too. */
     COFFER_QUOTA_BACKUPS: z.coerce.number().int().min(-1).default(50),
+    /** Set by the supervisor of `npm start`: how many times it started this process's role again (shown to operators). */
+    COFFER_ROLE_RESTARTS: z.coerce.number().int().min(0).default(0),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

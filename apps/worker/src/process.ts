@@ -1,20 +1,27 @@
+import { Redis } from 'ioredis';
+
 import { ComputeProviderUnavailableError } from './compute';
 import { loadWorkerEnv, WorkerEnvError } from './env';
 import { createLogger, type Logger } from './logger';
+import { startRolePresence } from './role-presence';
 import { installShutdownHandlers } from './shutdown';
 import { startWorker, type StartWorkerOptions, type WorkerRole } from './worker';
 
 /**
- * What each entry point runs: parse the environment, start the roles, install the shutdown
- * manager. A wrong configuration fails at boot with a clear message on stderr (exit 1).
+ * What each entry point runs: parse the environment, start the roles, say in Redis that they
+ * run (role-presence.ts: operators see a role that is down), install the shutdown manager. A
+ * wrong configuration fails at boot with a clear message on stderr (exit 1).
  */
 export async function runWorkerProcess(
   roles: readonly WorkerRole[],
   options: Omit<StartWorkerOptions, 'roles'> = {},
 ): Promise<void> {
   let logger: Logger;
+  let restarts: number;
   try {
-    logger = options.logger ?? createLogger(loadWorkerEnv(options.env).LOG_LEVEL);
+    const env = loadWorkerEnv(options.env);
+    logger = options.logger ?? createLogger(env.LOG_LEVEL);
+    restarts = env.COFFER_ROLE_RESTARTS;
   } catch (error) {
     return refuseToStart(error);
   }
@@ -24,7 +31,22 @@ export async function runWorkerProcess(
   });
   try {
     const worker = await startWorker({ ...options, roles, logger });
-    installShutdownHandlers(() => worker.stop(), logger);
+    const { settings } = worker;
+    const presence = startRolePresence({
+      redis: options.redis
+        ? options.redis.duplicate({ connectionName: 'coffer-worker-presence' })
+        : new Redis(settings.redisUrl!, { connectionName: 'coffer-worker-presence' }),
+      roles,
+      queuePrefix: settings.queuePrefix,
+      intervalMs: settings.heartbeatIntervalSeconds * 1000,
+      expiryMs: settings.heartbeatExpirySeconds * 1000,
+      restarts,
+      logger: logger.child({ component: 'presence' }),
+    });
+    installShutdownHandlers(async () => {
+      await worker.stop();
+      await presence.stop();
+    }, logger);
   } catch (error) {
     if (error instanceof WorkerEnvError || error instanceof ComputeProviderUnavailableError)
       return refuseToStart(error);

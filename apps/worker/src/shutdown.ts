@@ -1,7 +1,8 @@
 import { type Logger } from './logger';
 
 /**
- * The shutdown manager: on SIGTERM or SIGINT, stop once (close workers, the stream reader,
+ * The shutdown manager: on SIGTERM, SIGINT, SIGHUP or SIGQUIT (what a service manager or the
+ * supervisor of `npm start` may send), stop once (close workers, the stream reader,
  * Redis and Prisma) and exit 0; exit 1 when stopping fails or outlasts `timeoutMs`. A second
  * signal exits at once.
  */
@@ -35,6 +36,6 @@ export function installShutdownHandlers(
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const)
+    process.on(signal, onSignal);
 }

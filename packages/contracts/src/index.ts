@@ -11,3 +11,4 @@ export * from './events';
 export * from './backup';
 export * from './replication';
 export * from './errors';
+export * from './worker-roles';
