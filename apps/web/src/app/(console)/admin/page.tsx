@@ -3,6 +3,7 @@ import type { Metadata } from 'next';
 import { HydrateClient, prefetch, trpc } from '~/trpc/server';
 import { AdminInstances } from './admin-instances';
 import { requireOperator } from './require-operator';
+import { WorkerRoles } from './worker-roles';
 
 export const metadata: Metadata = { title: 'Admin' };
 
@@ -10,9 +11,11 @@ export const metadata: Metadata = { title: 'Admin' };
 export default async function AdminPage() {
   await requireOperator();
   prefetch(trpc.admin.instances.queryOptions());
+  prefetch(trpc.admin.workerRoles.queryOptions());
   return (
     <HydrateClient>
       <AdminInstances />
+      <WorkerRoles />
     </HydrateClient>
   );
 }

@@ -15,6 +15,7 @@ import {
   queueOverviewSchema,
   retryFailedJob,
 } from '~/server/services/admin/taskmanager-queue';
+import { listWorkerRoles, workerRoleViewSchema } from '~/server/services/admin/worker-roles';
 import { auditPageInput, auditPageSchema, listAuditEvents } from '~/server/services/audit/list-audit-events';
 import { projectQuotasSchema } from './quota';
 
@@ -48,6 +49,9 @@ export const adminRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => forceDeleteInstance(ctx, input.instanceId)),
 
   queue: adminProcedure.output(queueOverviewSchema).query(({ ctx }) => getQueueOverview(ctx.db)),
+
+  /** Each worker role: up, or down since when (what the worker processes say in Redis). */
+  workerRoles: adminProcedure.output(z.array(workerRoleViewSchema)).query(() => listWorkerRoles()),
 
   retryJob: adminProcedure.input(jobIdInput).output(okOutput).mutation(async ({ ctx, input }) => {
     await retryFailedJob(ctx, input.jobId);
