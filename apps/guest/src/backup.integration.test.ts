@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
@@ -116,8 +116,9 @@ async function rowsOf(instance: TestInstance): Promise<string[]> {
 async function restoreInto(
   chain: MadeBackup[],
   key = projectKey,
+  into?: TestInstance,
 ): Promise<{ instance: TestInstance; end: ConductorMessage; fault?: string }> {
-  const instance = await harness.createInstance();
+  const instance = into ?? (await harness.createInstance());
   const restorePoint = chain.at(-1)!.backupId;
   await instance.client.cast('prepare', {
     memoryMb: 512,
@@ -346,6 +347,45 @@ describe('restores', () => {
       ),
     ).rejects.toThrow(/not the one recorded/);
     await harness.provider.deleteServer(instance.instanceId);
+  });
+
+  it('of a chain whose last chunk is damaged fail naming it, and never touch the datadir', async () => {
+    // The last chunk of the last backup: every other chunk of the chain passes and is unpacked
+    // into the scratch dir first. The datadir (and the dir it is installed in) must never
+    // appear on the volume: watched for the whole restore, not only looked at afterwards.
+    const manifest = backupManifestSchema.parse(
+      JSON.parse(readFileSync(join(storeRoot, incremental.location, BACKUP_MANIFEST_NAME), 'utf8')),
+    );
+    const last = manifest.chunks.at(-1)!;
+    const path = join(storeRoot, incremental.location, last.name);
+    const original = readFileSync(path);
+    const damaged = Buffer.from(original);
+    damaged[damaged.length - 20] = damaged[damaged.length - 20]! ^ 0x01;
+    writeFileSync(path, damaged);
+    const instance = await harness.createInstance();
+    const volume = join(harness.provider.instanceDir(instance.instanceId), 'data');
+    mkdirSync(volume, { recursive: true });
+    const appeared = new Set<string>();
+    const watcher = watch(volume, (_event, name) => {
+      if (name) appeared.add(name.toString());
+    });
+    try {
+      const { end, fault } = await restoreInto([full, incremental], projectKey, instance);
+      expect(isStatus('FAILED')(end)).toBe(true);
+      expect(fault).toContain(
+        `Backup ${incremental.backupId}: chunk ${manifest.chunks.length - 1} (${last.name}) is damaged`,
+      );
+      // The chain was being unpacked (the scratch dir came and went), the datadir never was.
+      expect(appeared).toContain('restore-work');
+      expect([...appeared].filter((name) => name === 'data' || name.startsWith('data.'))).toEqual(
+        [],
+      );
+      expect(readdirSync(volume).filter((name) => name.startsWith('data'))).toEqual([]);
+    } finally {
+      watcher.close();
+      writeFileSync(path, original);
+      await harness.provider.deleteServer(instance.instanceId);
+    }
   });
 
   it('refuse a wrong key, naming the backup and the chunk, and leave no datadir', async () => {
