@@ -66,6 +66,9 @@ export function scopeToProject(db: PrismaClient, projectId: string) {
       backupSchedule: {
         $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
       },
+      instanceEvent: {
+        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+      },
     },
   });
 }

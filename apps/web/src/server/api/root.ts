@@ -8,6 +8,7 @@ import { catalogRouter } from './routers/catalog';
 import { databaseRouter } from './routers/database';
 import { databaseUserRouter } from './routers/database-user';
 import { instanceRouter } from './routers/instance';
+import { instanceEventRouter } from './routers/instance-event';
 import { projectRouter } from './routers/project';
 import { quotaRouter } from './routers/quota';
 import { replicaRouter } from './routers/replica';
@@ -20,6 +21,7 @@ export const appRouter = createTRPCRouter({
   project: projectRouter,
   catalog: catalogRouter,
   instance: instanceRouter,
+  instanceEvent: instanceEventRouter,
   backup: backupRouter,
   replica: replicaRouter,
   database: databaseRouter,
