@@ -17,6 +17,7 @@ import {
 import { jobPayloadKey, sealSecret } from '@coffer/contracts/crypto';
 import { type Instance, type PrismaClient } from '@coffer/db';
 import { createTestDatabase, type TestDatabase } from '@coffer/db/testing';
+import { registerSecret } from '@coffer/testing/secrets';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
@@ -174,6 +175,7 @@ export class WorkerTestContext {
     const userName = 'app_user';
     const databaseName = 'app';
     const password = `Pw-${randomBytes(12).toString('hex')}`;
+    registerSecret('the password of app_user', password);
     const row = await this.prisma.instance.create({
       data: {
         projectId: this.projectId,
