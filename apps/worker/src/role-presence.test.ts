@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { ChildWorker } from '../test/child-worker';
 import { TEST_HEARTBEAT, TEST_TUNING, waitFor, WorkerTestContext } from '../test/harness';
+import { type WorkerEnvOverrides } from './env';
 import { WORKER_ROLES } from './worker';
 
 /**
@@ -22,9 +23,9 @@ const ctx = new WorkerTestContext({ portRange: { min: 24800, max: 24899 } });
 const keys = rolePresenceKeys(ctx.names.queuePrefix);
 const children: ChildWorker[] = [];
 
-function spawnWorker(restarts: number): ChildWorker {
+function spawnWorker(restarts: number, env: WorkerEnvOverrides = {}): ChildWorker {
   const child = new ChildWorker({
-    env: ctx.workerEnv({ LOG_LEVEL: 'info', COFFER_ROLE_RESTARTS: restarts }),
+    env: ctx.workerEnv({ LOG_LEVEL: 'info', COFFER_ROLE_RESTARTS: restarts, ...env }),
     names: ctx.names,
     tuning: TEST_TUNING,
   });
@@ -111,12 +112,22 @@ describe('role presence', () => {
     }
   });
 
-  it('a worker stopped with SIGTERM records when it stopped; its replacement on this host drops the records of the dead one', async () => {
+  it('a replacement started at once after a kill -9 drops the dead records; a worker stopped with SIGTERM records when it stopped', async () => {
     const before = await registry();
-    const dead = before.filter((record) => record.stoppedAt === null).map((record) => record.pid);
-    expect(dead.length).toBeGreaterThan(0);
+    expect(before.filter((record) => record.stoppedAt === null).length).toBeGreaterThan(0);
 
-    const child = spawnWorker(3);
+    // As the supervisor does: the dead process's beat has not expired yet when its replacement
+    // starts (a long expiry here, so it surely has not).
+    const longExpiry = { COFFER_HEARTBEAT_EXPIRY_SECONDS: 120 };
+    const dead = spawnWorker(3, longExpiry);
+    await dead.ready();
+    await waitFor(async () => (await liveRecords(dead.pid)).every((record) => record !== null), {
+      timeoutMs: 10_000,
+      what: 'the roles to be live',
+    });
+    dead.kill('SIGKILL');
+    await dead.exited;
+    const child = spawnWorker(4, longExpiry);
     await child.ready();
     await waitFor(async () => (await liveRecords(child.pid)).every((record) => record !== null), {
       timeoutMs: 10_000,
@@ -125,6 +136,7 @@ describe('role presence', () => {
     expect((await registry()).map((record) => record.pid)).toEqual(
       WORKER_ROLES.map(() => child.pid),
     );
+    expect(await liveRecords(dead.pid)).toEqual([null, null, null]);
 
     const stoppingAt = Date.now();
     child.kill('SIGTERM');
@@ -133,7 +145,7 @@ describe('role presence', () => {
     const records = await registry();
     expect(records).toHaveLength(WORKER_ROLES.length);
     for (const record of records) {
-      expect(record).toMatchObject({ pid: child.pid, restarts: 3 });
+      expect(record).toMatchObject({ pid: child.pid, restarts: 4 });
       expect(Date.parse(record.stoppedAt!)).toBeGreaterThanOrEqual(stoppingAt - 1);
     }
   });

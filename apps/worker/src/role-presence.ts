@@ -37,7 +37,8 @@ export interface RunningRolePresence {
  * The presence of this process's roles in Redis (contracts' worker-roles.ts), for the console's
  * Admin page: a live key per role that expires when the process stops beating, and the last
  * record of each process in the registry. At start, the records of processes of the same roles
- * on this host that are down are dropped: this process replaces them.
+ * on this host that are gone (no such pid, or no beat within the expiry) are dropped, live keys
+ * too: this process replaces them (the supervisor starts a role again well within the expiry).
  */
 export function startRolePresence(options: RolePresenceOptions): RunningRolePresence {
   const { redis, roles, logger } = options;
@@ -61,7 +62,8 @@ export function startRolePresence(options: RolePresenceOptions): RunningRolePres
       if (!parsed.success) continue;
       const other = parsed.data;
       if (other.host !== host || other.pid === process.pid || !roles.includes(other.role)) continue;
-      if ((await redis.exists(keys.live(member))) === 0) await redis.hdel(keys.registry, member);
+      if (isProcessAlive(other.pid) && (await redis.exists(keys.live(member))) === 1) continue;
+      await redis.multi().del(keys.live(member)).hdel(keys.registry, member).exec();
     }
   };
 
@@ -121,6 +123,16 @@ export function startRolePresence(options: RolePresenceOptions): RunningRolePres
       return stopping;
     },
   };
+}
+
+/** Whether a process of this host runs with that pid. */
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function safeJson(value: string): unknown {
