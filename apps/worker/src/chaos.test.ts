@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { type Backup, type Instance } from '@coffer/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 
 import { startBackup, startRestore, storedObjects, tenantQuery } from '../test/backups';
 import { ChildWorker } from '../test/child-worker';
@@ -56,14 +56,22 @@ const TRANSITIONAL_TASKS = new Set<Instance['taskStatus']>([
 const TRANSITIONAL_BACKUPS = new Set<Backup['status']>(['NEW', 'BUILDING', 'DELETING']);
 
 const ctx = new WorkerTestContext({ name: 'chaos', portRange: PORTS });
-/** Timings of a test, and reconciliation quick enough to settle within the deadline. */
+/**
+ * Timings of a test, reconciliation quick enough to settle within the deadline, and the
+ * watchdog's guest supervision on (the harness turns it off; here guests die and must come back).
+ */
 const tuning = {
   ...TEST_TUNING,
+  guestSupervisionIntervalMs: 1_000,
   backupScheduleIntervalMs: 2_000,
   reconcileIntervalMs: 5_000,
   orphanGraceMs: 20_000,
 };
 const workers: ChildWorker[] = [];
+/** Workers that said they started (only those are killed, so that one is always at work). */
+const readyWorkers = new Set<ChildWorker>();
+/** Starting a worker takes long on a loaded machine: a supervisor waits as long. */
+const WORKER_READY_MS = 120_000;
 let storeRoot: string;
 
 /** mulberry32: small, seeded, good enough to draw victims and operations. */
@@ -88,6 +96,10 @@ function spawnWorker(): ChildWorker {
     tuning,
   });
   workers.push(child);
+  void child.ready(WORKER_READY_MS).then(
+    () => readyWorkers.add(child),
+    () => undefined,
+  );
   return child;
 }
 
@@ -281,7 +293,7 @@ async function runKiller(chaosEnd: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, wait));
     const kind = pick(['worker', 'guest', 'mariadbd'] as const)!;
     if (kind === 'worker') {
-      const victim = pick(workers.filter(isAlive));
+      const victim = pick(workers.filter((worker) => isAlive(worker) && readyWorkers.has(worker)));
       if (!victim) {
         kills.none++;
         continue;
@@ -289,8 +301,8 @@ async function runKiller(chaosEnd: number): Promise<void> {
       victim.kill('SIGKILL');
       await victim.exited;
       kills.worker++;
-      // The supervisor's part: a new worker in its place.
-      await spawnWorker().ready();
+      // The supervisor's part: a new worker in its place (it starts while the chaos goes on).
+      spawnWorker();
       continue;
     }
     const processes = processesMentioning(join(ctx.dataDir, 'instances')).filter(
@@ -466,7 +478,7 @@ beforeAll(async () => {
   await ctx.setUp();
   storeRoot = join(ctx.dataDir, 'backups');
   for (let index = 0; index < WORKERS; index++) spawnWorker();
-  await Promise.all(workers.map((worker) => worker.ready()));
+  await Promise.all(workers.map((worker) => worker.ready(WORKER_READY_MS)));
 });
 
 afterAll(async () => {
@@ -483,6 +495,11 @@ afterAll(async () => {
 describe('chaos', () => {
   it('kills workers, guests and mariadbd for a minute; everything settles, nothing is orphaned', async () => {
     console.info(`chaos seed ${SEED}`);
+    onTestFailed(() => {
+      console.info(`chaos seed ${SEED} (replay: COFFER_CHAOS_SEED=${SEED})`);
+      for (const worker of workers)
+        console.info(`--- worker ${worker.pid}:\n${worker.log().slice(-3000)}`);
+    });
     // Two instances to work on from the start (their creates are operations like any other).
     for (let index = 0; index < 2; index++) {
       const tenant = await ctx.createInstance();
@@ -495,7 +512,7 @@ describe('chaos', () => {
       });
     }
     await waitFor(async () => (await liveInstances()).every(isActive), {
-      timeoutMs: 60_000,
+      timeoutMs: 120_000,
       what: 'the first instances ACTIVE',
     });
 
@@ -508,6 +525,9 @@ describe('chaos', () => {
       ...operations.map((operation) => follow(operation, settleDeadline)),
     ]);
 
+    // Every worker started again before the settle phase is judged.
+    await Promise.all(workers.filter(isAlive).map((worker) => worker.ready(WORKER_READY_MS)));
+
     // Settle: every invariant holds, or the deadline passes and says which do not.
     let found = await violations();
     while (found.length > 0 && Date.now() < settleDeadline) {
@@ -518,10 +538,6 @@ describe('chaos', () => {
     }
     const summary = report(Date.now() - chaosEnd, found);
     console.info(summary);
-    if (found.length > 0) {
-      for (const worker of workers)
-        console.info(`--- worker ${worker.pid}:\n${worker.log().slice(-2000)}`);
-    }
     expect(found, summary).toEqual([]);
     expect(count('all')).toBeGreaterThan(2);
     expect(kills.worker + kills.guest + kills.mariadbd).toBeGreaterThan(5);
