@@ -9,7 +9,6 @@
 //
 // Settings (all optional): COFFER_DATA_DIR, COFFER_PG_PORT, COFFER_REDIS_PORT, PORT, HOST,
 // DATABASE_URL and REDIS_URL (use external services instead of the embedded ones).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +22,7 @@ import {
   stopRedis,
   stopStartedServices,
 } from './lib/services.mjs';
+import { runSupervised } from './lib/supervisor.mjs';
 import { SetupError, ensureDir, isPortOpen, log, run, runAsync, waitForPort } from './lib/system.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -145,53 +145,44 @@ async function commandStart() {
   buildWeb(env);
 
   const host = process.env.HOST || '0.0.0.0';
-  const children = [];
-  // Each child in a process group of its own, stopped as a group: npm and next start
-  // processes of their own, which a signal to the child alone would leave running.
-  const startChild = (name, command, args) => {
-    const child = spawn(command, args, {
-      cwd: root,
-      env: { ...process.env, ...env, NODE_ENV: 'production' },
-      stdio: 'inherit',
-      detached: true,
-    });
-    child.on('exit', (code, signal) => {
-      if (!stopping) {
-        log.error(`${name} exited (${signal ?? code}); stopping Coffer`);
-        stop(1);
-      }
-    });
-    children.push(child);
-  };
-  let stopping = false;
-  const stop = (code) => {
-    if (stopping) return;
-    stopping = true;
-    for (const child of children) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // the group is gone already
-      }
-    }
-    setTimeout(() => process.exit(code), 10_000).unref();
-    Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve() : child.on('exit', resolve))))).then(() =>
-      process.exit(code),
-    );
-  };
-  process.on('SIGINT', () => stop(0));
-  process.on('SIGTERM', () => stop(0));
-
-  if (fs.existsSync(path.join(root, 'apps/worker/src/main.ts'))) {
-    startChild('worker', process.execPath, ['--import', 'tsx', path.join(root, 'apps/worker/src/main.ts')]);
+  // Each worker role in a process of its own (one that crashes does not take the others down),
+  // and the console; all supervised (scripts/lib/supervisor.mjs): a child that dies is started
+  // again with backoff, and any stop signal (or npm going away) stops them all within 10 s.
+  const childEnv = { ...env, NODE_ENV: 'production' };
+  const roles = ['taskmanager', 'conductor', 'watchdog'].filter((role) =>
+    fs.existsSync(path.join(root, `apps/worker/src/${role}/main.ts`)),
+  );
+  const { shutdown } = runSupervised({
+    children: [
+      ...roles.map((role) => ({
+        name: role,
+        command: process.execPath,
+        args: ['--import', 'tsx', path.join(root, `apps/worker/src/${role}/main.ts`)],
+        cwd: root,
+        // The role shows operators how many times it was started again (Admin page).
+        env: ({ restarts }) => ({ ...childEnv, COFFER_ROLE_RESTARTS: String(restarts) }),
+      })),
+      {
+        name: 'console',
+        command: 'npm',
+        args: ['run', 'start', '-w', '@coffer/web', '--', '-p', String(profile.webPort), '-H', host],
+        cwd: root,
+        env: childEnv,
+      },
+    ],
+  });
+  try {
+    await waitForPort(profile.webPort, { timeoutMs: 120_000, what: 'the console' });
+  } catch (error) {
+    log.error(error.message);
+    return shutdown('the console did not start', 1);
   }
-  startChild('web', 'npm', ['run', 'start', '-w', '@coffer/web', '--', '-p', String(profile.webPort), '-H', host]);
-  await waitForPort(profile.webPort, { timeoutMs: 120_000, what: 'the console' });
 
   console.log('');
   log.ok(`Coffer is running: ${env.COFFER_PUBLIC_URL}`);
   if (seedOutput) console.log(seedOutput.split('\n').map((line) => `  ${line}`).join('\n'));
   log.info(`data directory: ${profile.dataDir}   (Ctrl-C stops the console and workers; \`npm run stop\` stops the embedded services)`);
+  log.info(`roles run supervised: ${[...roles, 'console'].join(', ')} (one that dies is started again; Admin shows the workers' roles)`);
 }
 
 /** Runs a test step; records its outcome instead of stopping at the first failure. */
