@@ -101,7 +101,10 @@ export function createSupervisor({
     entry.child = null;
     const ranMs = Date.now() - entry.startedAt;
     onEvent({ type: 'exited', name: entry.spec.name, pid: child.pid, code, signal, ranMs });
-    entry.cleanup = reapGroup(child.pid);
+    // Once the group is gone its pgid is forgotten: the number may soon lead someone else's group.
+    entry.cleanup = reapGroup(child.pid).then(() => {
+      if (entry.pgid === child.pid) entry.pgid = null;
+    });
     if (isStopping) return;
     entry.consecutiveCrashes = ranMs >= backoff.stableMs ? 1 : entry.consecutiveCrashes + 1;
     const delayMs = restartDelayMs(entry.consecutiveCrashes, backoff);
