@@ -17,11 +17,13 @@ import {
   type CreatedInstance,
 } from '../test/harness';
 import { startPromote, startReplicas } from '../test/replication';
+import { WORKER_ROLES, type WorkerRole } from './worker';
 
 /**
  * Chaos (issue 11, "keep it proven"): for one minute, while creates, backups, restores and
- * replica promotions run, a worker process, a guest or a `mariadbd` is killed with SIGKILL
- * every few seconds (a killed worker is started again, as a supervisor would). Then, within
+ * replica promotions run, a worker role, a guest or a `mariadbd` is killed with SIGKILL
+ * every few seconds. The worker runs one process per role (taskmanager, conductor, watchdog),
+ * as `npm start` runs them; a killed role is started again, as a supervisor would. Then, within
  * a deadline, everything must settle:
  *   - every operation ended: done, or failed with a fault a tenant can read;
  *   - no instance or backup row is left in a transitional task or status;
@@ -36,7 +38,6 @@ import { startPromote, startReplicas } from '../test/replication';
 const CHAOS_MS = Number(process.env.COFFER_CHAOS_SECONDS ?? 60) * 1000;
 const SETTLE_MS = 120_000;
 const KILL_EVERY_MS = { min: 2_500, max: 5_000 };
-const WORKERS = 2;
 /** Operations in flight at once, and instances alive at most (2 CPUs). */
 const SLOTS = 2;
 const MAX_INSTANCES = 7;
@@ -89,13 +90,18 @@ const random = seededRandom(SEED);
 const pick = <T>(items: readonly T[]): T | undefined =>
   items.length === 0 ? undefined : items[Math.floor(random() * items.length)];
 
-function spawnWorker(): ChildWorker {
+/** The role each worker process runs: one process per role, as `npm start` runs them. */
+const roleOf = new Map<ChildWorker, WorkerRole>();
+
+function spawnWorker(role: WorkerRole): ChildWorker {
   const child = new ChildWorker({
     env: ctx.workerEnv({ LOG_LEVEL: 'info', COFFER_CREATE_TIMEOUT_SECONDS: 90 }),
     names: ctx.names,
     tuning,
+    roles: [role],
   });
   workers.push(child);
+  roleOf.set(child, role);
   void child.ready(WORKER_READY_MS).then(
     () => readyWorkers.add(child),
     () => undefined,
@@ -121,7 +127,7 @@ interface Operation {
   detail?: string;
 }
 const operations: Operation[] = [];
-const kills = { worker: 0, guest: 0, mariadbd: 0, none: 0 };
+const kills = { taskmanager: 0, conductor: 0, watchdog: 0, guest: 0, mariadbd: 0, none: 0 };
 let refusedStarts = 0;
 
 /** Polls until the operation is final; records the outcome (or 'unclear' with why). */
@@ -285,14 +291,14 @@ async function runSlot(chaosEnd: number, settleDeadline: number): Promise<void> 
   }
 }
 
-/** Every few seconds until the chaos is over, SIGKILL a worker, a guest or a `mariadbd`. */
+/** Every few seconds until the chaos is over, SIGKILL a worker role, a guest or a `mariadbd`. */
 async function runKiller(chaosEnd: number): Promise<void> {
   for (;;) {
     const wait = KILL_EVERY_MS.min + random() * (KILL_EVERY_MS.max - KILL_EVERY_MS.min);
     if (Date.now() + wait >= chaosEnd) return;
     await new Promise((resolve) => setTimeout(resolve, wait));
-    const kind = pick(['worker', 'guest', 'mariadbd'] as const)!;
-    if (kind === 'worker') {
+    const kind = pick(['role', 'guest', 'mariadbd'] as const)!;
+    if (kind === 'role') {
       const victim = pick(workers.filter((worker) => isAlive(worker) && readyWorkers.has(worker)));
       if (!victim) {
         kills.none++;
@@ -300,9 +306,10 @@ async function runKiller(chaosEnd: number): Promise<void> {
       }
       victim.kill('SIGKILL');
       await victim.exited;
-      kills.worker++;
-      // The supervisor's part: a new worker in its place (it starts while the chaos goes on).
-      spawnWorker();
+      const role = roleOf.get(victim)!;
+      kills[role]++;
+      // The supervisor's part: the role started again (while the chaos goes on).
+      spawnWorker(role);
       continue;
     }
     const processes = processesMentioning(join(ctx.dataDir, 'instances')).filter(
@@ -456,7 +463,7 @@ function report(settleMs: number, found: string[]): string {
   ];
   const lines = [
     `chaos seed ${SEED} (replay: COFFER_CHAOS_SEED=${SEED})`,
-    `kills: worker ${kills.worker}, guest ${kills.guest}, mariadbd ${kills.mariadbd} (no victim: ${kills.none})`,
+    `kills: taskmanager ${kills.taskmanager}, conductor ${kills.conductor}, watchdog ${kills.watchdog}, guest ${kills.guest}, mariadbd ${kills.mariadbd} (no victim: ${kills.none})`,
     'operations: started / completed / faulted / not final',
     ...kinds.map(
       (kind) =>
@@ -477,7 +484,7 @@ function report(settleMs: number, found: string[]): string {
 beforeAll(async () => {
   await ctx.setUp();
   storeRoot = join(ctx.dataDir, 'backups');
-  for (let index = 0; index < WORKERS; index++) spawnWorker();
+  for (const role of WORKER_ROLES) spawnWorker(role);
   await Promise.all(workers.map((worker) => worker.ready(WORKER_READY_MS)));
 });
 
@@ -493,7 +500,7 @@ afterAll(async () => {
 });
 
 describe('chaos', () => {
-  it('kills workers, guests and mariadbd for a minute; everything settles, nothing is orphaned', async () => {
+  it('kills worker roles, guests and mariadbd for a minute; everything settles, nothing is orphaned', async () => {
     console.info(`chaos seed ${SEED}`);
     onTestFailed(() => {
       console.info(`chaos seed ${SEED} (replay: COFFER_CHAOS_SEED=${SEED})`);
@@ -540,6 +547,8 @@ describe('chaos', () => {
     console.info(summary);
     expect(found, summary).toEqual([]);
     expect(count('all')).toBeGreaterThan(2);
-    expect(kills.worker + kills.guest + kills.mariadbd).toBeGreaterThan(5);
+    expect(
+      kills.taskmanager + kills.conductor + kills.watchdog + kills.guest + kills.mariadbd,
+    ).toBeGreaterThan(5);
   }, 360_000);
 });

@@ -14,7 +14,7 @@ export class ChildWorker {
   readonly output: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(options: Pick<StartWorkerOptions, 'env' | 'names' | 'tuning'>) {
+  constructor(options: Pick<StartWorkerOptions, 'env' | 'names' | 'tuning' | 'roles'>) {
     assertTestNames(options.names ?? {});
     this.process = spawn(process.execPath, ['--import', TSX, SCRIPT], {
       env: { ...process.env, COFFER_TEST_WORKER_OPTIONS: JSON.stringify(options) },

@@ -3,8 +3,9 @@
 import { runWorkerProcess } from '../src/process';
 import { WORKER_ROLES, type StartWorkerOptions } from '../src/worker';
 
-const options = JSON.parse(process.env.COFFER_TEST_WORKER_OPTIONS ?? '{}') as Pick<
+// `roles` (default: all three) runs some roles only, as npm start runs each in a process of its own.
+const { roles, ...options } = JSON.parse(process.env.COFFER_TEST_WORKER_OPTIONS ?? '{}') as Pick<
   StartWorkerOptions,
-  'env' | 'names' | 'tuning'
+  'env' | 'names' | 'tuning' | 'roles'
 >;
-void runWorkerProcess(WORKER_ROLES, options);
+void runWorkerProcess(roles ?? WORKER_ROLES, options);
