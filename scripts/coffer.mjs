@@ -22,7 +22,7 @@ import {
   stopRedis,
   stopStartedServices,
 } from './lib/services.mjs';
-import { runSupervised } from './lib/supervisor.mjs';
+import { findNpmLauncher, runGuarded, runSupervised, watchLauncher } from './lib/supervisor.mjs';
 import { SetupError, ensureDir, isPortOpen, log, run, runAsync, waitForPort } from './lib/system.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -132,6 +132,12 @@ function buildGuest() {
 
 async function commandStart() {
   const profile = resolveProfile('start');
+  // Started by npm: npm gone during setup (a signal npm does not pass on) ends this too.
+  const launcher = findNpmLauncher();
+  const stopWatchingLauncher = watchLauncher(launcher, () => {
+    log.error('npm is gone: stopping');
+    process.exit(1);
+  });
   // Another console on the port (a Coffer already running?) would answer for this one.
   if (await isPortOpen(profile.webPort)) {
     throw new SetupError(
@@ -142,7 +148,13 @@ async function commandStart() {
   const { env } = await startServices(profile);
   deployMigrations(env);
   const seedOutput = seed(env);
-  buildWeb(env);
+  // The long step, guarded: should this process die meanwhile, the build goes with it.
+  log.step('building the console (next build)');
+  const buildCode = await runGuarded('npx', ['turbo', 'run', 'build', '--filter=@coffer/web', '--output-logs=errors-only'], {
+    env,
+    cwd: root,
+  });
+  if (buildCode !== 0) throw new SetupError(`building the console failed (exit code ${buildCode})`);
 
   const host = process.env.HOST || '0.0.0.0';
   // Each worker role in a process of its own (one that crashes does not take the others down),
@@ -152,7 +164,9 @@ async function commandStart() {
   const roles = ['taskmanager', 'conductor', 'watchdog'].filter((role) =>
     fs.existsSync(path.join(root, `apps/worker/src/${role}/main.ts`)),
   );
+  stopWatchingLauncher();
   const { shutdown } = runSupervised({
+    launcher,
     children: [
       ...roles.map((role) => ({
         name: role,

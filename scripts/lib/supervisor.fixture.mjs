@@ -1,8 +1,10 @@
 // A stand-in for `node scripts/coffer.mjs start` in supervisor.test.mjs: the same runSupervised,
 // with small children shaped like the real ones. `steady` stops on SIGTERM (a worker role);
 // `tree` runs a grandchild in its group (npm → next-server); with FIXTURE_STUBBORN=1 both of the
-// tree ignore SIGTERM, so only SIGKILL after the grace stops them.
-import { runSupervised } from './supervisor.mjs';
+// tree ignore SIGTERM, so only SIGKILL after the grace stops them. With FIXTURE_MODE=step, it
+// is still setting up: a long step (the console's build: `tree`) runs guarded, as commandStart
+// runs it, with npm watched the same way.
+import { findNpmLauncher, runGuarded, runSupervised, watchLauncher } from './supervisor.mjs';
 
 const stubborn = process.env.FIXTURE_STUBBORN === '1';
 const onTerm = stubborn ? '() => {}' : '() => process.exit(0)';
@@ -21,17 +23,21 @@ const steady = `
 `;
 
 console.log(`supervisor ${process.pid}`);
-runSupervised({
-  children: [
-    { name: 'steady', command: process.execPath, args: ['-e', steady] },
-    { name: 'tree', command: process.execPath, args: ['-e', tree] },
-  ],
-  backoff: { initialMs: 200, maxMs: 1_000, stableMs: 60_000 },
-  log: {
-    info: console.log,
-    ok: console.log,
-    warn: console.log,
-    error: console.log,
-    step: console.log,
-  },
-});
+if (process.env.FIXTURE_MODE === 'step') {
+  watchLauncher(findNpmLauncher(), () => process.exit(1));
+  await runGuarded(process.execPath, ['-e', tree]);
+} else
+  runSupervised({
+    children: [
+      { name: 'steady', command: process.execPath, args: ['-e', steady] },
+      { name: 'tree', command: process.execPath, args: ['-e', tree] },
+    ],
+    backoff: { initialMs: 200, maxMs: 1_000, stableMs: 60_000 },
+    log: {
+      info: console.log,
+      ok: console.log,
+      warn: console.log,
+      error: console.log,
+      step: console.log,
+    },
+  });

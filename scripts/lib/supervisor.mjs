@@ -201,10 +201,43 @@ export function isLauncherAlive(launcher) {
   );
 }
 
+/** Calls `onGone` once the launcher (findNpmLauncher) is gone; returns how to stop watching. */
+export function watchLauncher(launcher, onGone) {
+  if (!launcher) return () => {};
+  const timer = setInterval(() => {
+    if (!isLauncherAlive(launcher)) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 250);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /**
- * Runs children under a supervisor until a stop signal (or, started by npm, until npm is gone),
- * then stops them all and exits: 0 when they stopped in time, 1 when they had to be killed at
- * the deadline. Returns the supervisor and `shutdown(reason)` (for a caller that gives up).
+ * Runs a one-shot step (a build) under the guard, in a process group of its own: if this
+ * process dies meanwhile (a signal, npm gone), the guard takes the step's whole group down, so
+ * no half-done build is left running. Resolves with its exit code.
+ */
+export function runGuarded(command, args, { cwd, env } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [GUARD, command, ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'inherit', 'inherit'],
+      detached: true,
+    });
+    child.stdin.on('error', () => {});
+    child.on('error', () => resolve(1));
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+/**
+ * Runs children under a supervisor until a stop signal (or, started by npm, until npm is gone:
+ * `launcher`, found at start by default), then stops them all and exits: 0 when they stopped in
+ * time, 1 when they had to be killed at the deadline. Returns the supervisor and
+ * `shutdown(reason)` (for a caller that gives up).
  */
 export function runSupervised({
   children,
@@ -212,7 +245,7 @@ export function runSupervised({
   backoff,
   stopGraceMs,
   onEvent,
-  watchLauncher = true,
+  launcher = findNpmLauncher(),
 }) {
   const supervisor = createSupervisor({ children, log, backoff, stopGraceMs, onEvent });
   let isShuttingDown = false;
@@ -239,16 +272,7 @@ export function runSupervised({
       process.exit(1);
     });
   }
-  const launcher = watchLauncher ? findNpmLauncher() : null;
-  if (launcher) {
-    const timer = setInterval(() => {
-      if (!isLauncherAlive(launcher)) {
-        clearInterval(timer);
-        shutdown('npm is gone');
-      }
-    }, 250);
-    timer.unref();
-  }
+  watchLauncher(launcher, () => shutdown('npm is gone'));
   supervisor.start();
   return { supervisor, shutdown };
 }

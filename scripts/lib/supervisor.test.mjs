@@ -207,7 +207,7 @@ describe('stopping `npm start`', () => {
     return script.replace('scripts/coffer.mjs start', FIXTURE);
   };
 
-  async function startChain({ stubborn = false } = {}) {
+  async function startChain({ stubborn = false, step = false } = {}) {
     const mark = randomUUID();
     marks.push(mark);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-npm-start-'));
@@ -222,17 +222,20 @@ describe('stopping `npm start`', () => {
         ...process.env,
         COFFER_TEST_MARK: mark,
         FIXTURE_STUBBORN: stubborn ? '1' : '0',
+        FIXTURE_MODE: step ? 'step' : 'supervise',
         npm_config_update_notifier: 'false',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     npm.stdout.on('data', (chunk) => (output += chunk));
     npm.stderr.on('data', (chunk) => (output += chunk));
-    const isReady = () => /ready steady/.test(output) && /ready tree \d+ \d+/.test(output);
+    const isReady = () =>
+      (step || /ready steady/.test(output)) && /ready tree \d+ \d+/.test(output);
     if (!(await waitUntil(isReady, 30_000))) throw new Error(`the chain did not start:\n${output}`);
     const supervisor = Number(/supervisor (\d+)/.exec(output)[1]);
-    // npm, the supervisor, 2 guards, steady, tree and its grandchild (and sh, without `exec`).
-    expect(markedProcesses(mark).length).toBeGreaterThanOrEqual(7);
+    // npm, the supervisor, 2 guards, steady, tree and its grandchild (and sh, without `exec`);
+    // for a step: npm, the supervisor, tree and its grandchild (and the guard).
+    expect(markedProcesses(mark).length).toBeGreaterThanOrEqual(step ? 4 : 7);
     return {
       npm: npm.pid,
       supervisor,
@@ -266,6 +269,17 @@ describe('stopping `npm start`', () => {
     expect(ms).toBeLessThan(10_000);
     expect(chain.output()).toMatch(/still running after 7s, killed: tree/);
   });
+
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL']) {
+    it(`${signal} to npm while a setup step runs (the console's build) stops it within 10 s`, async () => {
+      const chain = await startChain({ step: true });
+      const from = Date.now();
+      process.kill(chain.npm, signal);
+      const ms = await chain.timeUntilAllGone(from);
+      expect(ms, chain.output()).not.toBeNull();
+      expect(ms).toBeLessThan(10_000);
+    });
+  }
 
   for (const signal of ['SIGTERM', 'SIGKILL']) {
     it(`${signal} to the supervisor itself stops everything within 10 s`, async () => {
