@@ -102,6 +102,9 @@ describe('renderMyCnf', () => {
       'log-bin = mysql-bin',
       'binlog_format = ROW',
       'gtid_strict_mode = ON',
+      // Durable: a commit is on disk in the binlog and the InnoDB log before it returns.
+      'sync_binlog = 1',
+      'innodb_flush_log_at_trx_commit = 1',
       'character-set-server = utf8mb4',
       'innodb_buffer_pool_size = 256M',
       'max_connections = 64',
