@@ -10,7 +10,7 @@
  *     a warm-up (SOAK_WARMUP_MINUTES, default 1) and at the end; growth per hour fitted (least
  *     squares) to samples every 30 s from the warm-up to the end;
  *   - failed operations (target 0): inserts refused, scheduled backups FAILED, instances not
- *     ACTIVE at the end;
+ *     ACTIVE at the end, servers or guests that died and were started again (instance events);
  *   - the control plane's PostgreSQL database size and Redis used_memory, at start and end;
  *   - scheduled backups completed and removed by retention.
  * Run with `npm run bench:soak` (scripts/coffer.mjs prepares services and a database).
@@ -300,6 +300,14 @@ async function main() {
     ),
   );
   const notActive = statuses.filter((status) => status !== 'ACTIVE').length;
+  // What happened unasked (a server or guest that died and was started again): none expected.
+  const events = await prisma.instanceEvent.groupBy({
+    by: ['kind'],
+    where: { instanceId: { in: ids } },
+    _count: true,
+  });
+  const unaskedEvents = Object.fromEntries(events.map((event) => [event.kind, event._count]));
+  const unaskedCount = events.reduce((total, event) => total + event._count, 0);
   const schedules = await prisma.backupSchedule.findMany({ where: { instanceId: { in: ids } } });
   const postponed = schedules
     .filter((schedule) => schedule.lastError !== null)
@@ -380,7 +388,7 @@ async function main() {
   const serverGrowth = growths((sample) => sample.mariadbdMiB);
   const workerGrowth = slope((sample) => sample.workerMiB);
   const mib = (bytes: number) => round(bytes / 1024 / 1024, 1);
-  const failedOperations = refused + backupsFailed.length + notActive;
+  const failedOperations = refused + backupsFailed.length + notActive + unaskedCount;
   const sortedLatencies = [...latencies].sort((a, b) => a - b);
   const p = (q: number) =>
     round(
@@ -473,6 +481,11 @@ async function main() {
       ],
       ['schedules postponed at the end (instance busy)', postponed.length, ''],
       ['instances not ACTIVE at the end', notActive, 0],
+      [
+        'unasked restarts (instance events)',
+        unaskedCount === 0 ? 0 : JSON.stringify(unaskedEvents),
+        0,
+      ],
       ['failed operations', failedOperations, 0],
     ],
   );
@@ -529,6 +542,7 @@ async function main() {
       },
       schedulesPostponedAtEnd: postponed.length,
       instancesNotActive: notActive,
+      instanceEvents: unaskedEvents,
       failedOperations,
       leftoverProcesses: leftovers.length,
     }),
