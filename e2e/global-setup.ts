@@ -16,7 +16,8 @@ function instanceProcesses(dataDir: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dataDir)) pids.push(Number(entry));
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dataDir))
+        pids.push(Number(entry));
     } catch {
       // exited meanwhile
     }
@@ -36,15 +37,29 @@ function cleanUp(dataDir: string) {
 }
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const dataDir = process.env.COFFER_E2E_INSTANCES_DIR ?? join(root, '.coffer-test', 'e2e-instances');
+  const dataDir =
+    process.env.COFFER_E2E_INSTANCES_DIR ?? join(root, '.coffer-test', 'e2e-instances');
   cleanUp(dataDir);
-  const worker: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], {
-    cwd: root,
-    env: { ...process.env, COFFER_DATA_DIR: dataDir, COFFER_INSTANCE_PORT_RANGE: process.env.COFFER_INSTANCE_PORT_RANGE ?? '26100-26199' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const worker: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')],
+    {
+      cwd: root,
+      // As `npm start` runs the workers: in production mode.
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        COFFER_DATA_DIR: dataDir,
+        COFFER_INSTANCE_PORT_RANGE: process.env.COFFER_INSTANCE_PORT_RANGE ?? '26100-26199',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((resolveStarted, rejectStarted) => {
-    const timer = setTimeout(() => rejectStarted(new Error('the worker did not start within 60 s')), 60_000);
+    const timer = setTimeout(
+      () => rejectStarted(new Error('the worker did not start within 60 s')),
+      60_000,
+    );
     let buffer = '';
     worker.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();

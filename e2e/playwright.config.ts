@@ -23,7 +23,13 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
     },
     permissions: ['clipboard-read', 'clipboard-write'],
   },
@@ -39,7 +45,11 @@ export default defineConfig({
       stderr: 'pipe',
       // Every test signs up or in from 127.0.0.1: generous limits unless the run sets its own
       // (the limits themselves are tested in apps/web/src/server/rate-limit.test.ts).
-      env: { COFFER_SIGN_IN_RATE_LIMIT_MAX: process.env.COFFER_SIGN_IN_RATE_LIMIT_MAX ?? '1000' },
+      // As `npm start` runs it: in production mode (better-auth checks Origin only then).
+      env: {
+        NODE_ENV: 'production',
+        COFFER_SIGN_IN_RATE_LIMIT_MAX: process.env.COFFER_SIGN_IN_RATE_LIMIT_MAX ?? '1000',
+      },
     },
   ],
 });

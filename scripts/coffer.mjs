@@ -245,8 +245,10 @@ async function runTests(profile, env, adminUrl) {
     // Test suites create (and drop) their own uniquely named databases on this server.
     COFFER_TEST_PG_ADMIN_URL: adminUrl ?? env.DATABASE_URL,
     COFFER_TEST_DATA_DIR: path.join(profile.dataDir, 'instances-under-test'),
-    NODE_ENV: 'test',
   };
+  // NODE_ENV is no test's to force: vitest sets `test` itself, and the end-to-end console and
+  // workers run as `npm start` runs them (production, below), Origin checks and all.
+  delete testEnv.NODE_ENV;
   const results = [];
 
   // Static checks: schema and migrations agree, types, lint.
@@ -281,6 +283,7 @@ async function runTests(profile, env, adminUrl) {
     COFFER_PUBLIC_URL: `http://localhost:${profile.webPort}`,
     E2E_PORT: String(profile.webPort),
     PLAYWRIGHT_JSON_OUTPUT_NAME: path.join(reports, 'playwright.json'),
+    NODE_ENV: 'production',
   };
   let e2eReady = false;
   try {

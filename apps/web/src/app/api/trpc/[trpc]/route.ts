@@ -3,6 +3,7 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { env } from '~/env';
 import { appRouter } from '~/server/api/root';
 import { createTRPCContext, retryAfterHeaders } from '~/server/api/trpc';
+import { refuseCrossOrigin } from '~/server/csrf';
 import { withBodyLimit } from '~/server/http/body-limit';
 
 const handler = withBodyLimit(
@@ -17,4 +18,6 @@ const handler = withBodyLimit(
   env.COFFER_MAX_BODY_BYTES,
 );
 
-export { handler as GET, handler as POST };
+export const GET = handler;
+// Mutations come only from the console's own pages (or from scripts with a token): no CSRF.
+export const POST = refuseCrossOrigin(handler);
