@@ -418,9 +418,9 @@ async function main() {
       ],
       [
         '  one guest, median | max growth (MiB)',
-        median(values(start.guestsMiB)),
-        median(values(end.guestsMiB)),
-        `${median(guestGrowth)} | ${Math.max(...guestGrowth)}`,
+        round(median(values(start.guestsMiB)), 1),
+        round(median(values(end.guestsMiB)), 1),
+        `${round(median(guestGrowth), 1)} | ${Math.max(...guestGrowth)}`,
         '',
       ],
       [
@@ -432,9 +432,9 @@ async function main() {
       ],
       [
         '  one mariadbd, median | max growth (MiB)',
-        median(values(start.mariadbdMiB)),
-        median(values(end.mariadbdMiB)),
-        `${median(serverGrowth)} | ${Math.max(...serverGrowth)}`,
+        round(median(values(start.mariadbdMiB)), 1),
+        round(median(values(end.mariadbdMiB)), 1),
+        `${round(median(serverGrowth), 1)} | ${Math.max(...serverGrowth)}`,
         '',
       ],
       [
@@ -522,10 +522,10 @@ async function main() {
       growthMiBPerHour: {
         worker: workerGrowth,
         guestsSum: sum(guestGrowth),
-        guestMedian: median(guestGrowth),
+        guestMedian: round(median(guestGrowth), 1),
         guestMax: Math.max(...guestGrowth),
         mariadbdSum: sum(serverGrowth),
-        mariadbdMedian: median(serverGrowth),
+        mariadbdMedian: round(median(serverGrowth), 1),
         mariadbdMax: Math.max(...serverGrowth),
       },
       workerRssSamplesMiB: samples.map((sample) => sample.workerMiB),
