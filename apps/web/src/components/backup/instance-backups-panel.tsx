@@ -12,7 +12,6 @@ import { useTRPC } from '~/trpc/react';
 import { BackupList } from './backup-list';
 import { BackupScheduleCard } from './backup-schedule-card';
 import { CreateBackupDialog } from './create-backup-dialog';
-import { useLiveBackups } from './use-live-backups';
 
 /** The Backups tab of an instance: its backups live, create one, restore, delete, and the schedule. */
 export function InstanceBackupsPanel({
@@ -31,7 +30,6 @@ export function InstanceBackupsPanel({
 }) {
   const trpc = useTRPC();
   const backups = useQuery(trpc.backup.list.queryOptions({ projectId, instanceId }));
-  useLiveBackups(projectId, instanceId);
   const [isCreateOpen, setIsCreateOpen] = useState(false);
 
   return (

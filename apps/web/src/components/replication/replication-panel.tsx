@@ -7,7 +7,6 @@ import Link from 'next/link';
 import { useState } from 'react';
 
 import { StatusBadge } from '~/components/instance/status-badge';
-import { useLiveInstances } from '~/components/instance/use-live-instances';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
 import { ConfirmDialog } from '~/components/ui/dialog';
@@ -42,7 +41,6 @@ export function ReplicationPanel({
 }) {
   const trpc = useTRPC();
   const instances = useQuery(trpc.instance.list.queryOptions({ projectId }));
-  useLiveInstances(projectId);
   const [isCreateOpen, setIsCreateOpen] = useState(false);
   const [pending, setPending] = useState<Pending | null>(null);
   const close = () => {

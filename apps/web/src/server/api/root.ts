@@ -9,6 +9,7 @@ import { databaseRouter } from './routers/database';
 import { databaseUserRouter } from './routers/database-user';
 import { instanceRouter } from './routers/instance';
 import { instanceEventRouter } from './routers/instance-event';
+import { liveRouter } from './routers/live';
 import { projectRouter } from './routers/project';
 import { quotaRouter } from './routers/quota';
 import { replicaRouter } from './routers/replica';
@@ -31,6 +32,7 @@ export const appRouter = createTRPCRouter({
   apiToken: apiTokenRouter,
   audit: auditRouter,
   quota: quotaRouter,
+  live: liveRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,6 +5,7 @@ import { useSubscription } from '@trpc/tanstack-react-query';
 import { Server } from 'lucide-react';
 import { useState } from 'react';
 
+import { describeQuery, LiveRefresher } from '~/components/console/live-refresh';
 import { StatusBadge } from '~/components/instance/status-badge';
 import { Button } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
@@ -31,19 +32,40 @@ export function AdminInstances() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   // Heartbeats that change nothing visible are not pushed: re-read now and then for their age.
-  const instances = useQuery({ ...trpc.admin.instances.queryOptions(), refetchInterval: HEARTBEAT_REFRESH_MS });
-  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.admin.instances.queryKey() });
-  // Changes in any project arrive over SSE; each makes the list re-read.
-  useSubscription(trpc.admin.onInstanceChange.subscriptionOptions(undefined, { onData: () => void invalidate() }));
+  const instances = useQuery({
+    ...trpc.admin.instances.queryOptions(),
+    refetchInterval: HEARTBEAT_REFRESH_MS,
+  });
+  const invalidate = () =>
+    queryClient.invalidateQueries({ queryKey: trpc.admin.instances.queryKey() });
+  // Changes in any project arrive over SSE; each has the list re-read (never starved by the next one).
+  const [refresher] = useState(
+    () =>
+      new LiveRefresher(
+        queryClient,
+        (query) => describeQuery(query).path.join('.') === 'admin.instances',
+      ),
+  );
+  useSubscription(
+    trpc.admin.onInstanceChange.subscriptionOptions(undefined, {
+      onStarted: () => refresher.refresh(['admin']),
+      onData: () => refresher.refresh(['admin']),
+    }),
+  );
 
   const [action, setAction] = useState<Action | null>(null);
   const reset = useMutation(trpc.admin.resetStatus.mutationOptions({ onSuccess: invalidate }));
-  const forceDelete = useMutation(trpc.admin.forceDelete.mutationOptions({ onSuccess: invalidate }));
+  const forceDelete = useMutation(
+    trpc.admin.forceDelete.mutationOptions({ onSuccess: invalidate }),
+  );
   const running = action?.kind === 'reset' ? reset : forceDelete;
 
   return (
     <>
-      <PageHeader title="All instances" description="Every instance in every project, with its health." />
+      <PageHeader
+        title="All instances"
+        description="Every instance in every project, with its health."
+      />
       {instances.error ? (
         <p role="alert" className="text-sm text-red-600">
           Could not load instances: {instances.error.message}
@@ -51,7 +73,11 @@ export function AdminInstances() {
       ) : !instances.data ? (
         <p className="text-sm text-zinc-500">Loading…</p>
       ) : instances.data.length === 0 ? (
-        <EmptyState icon={<Server />} title="No instances in any project" description="Instances appear here as soon as a tenant creates one." />
+        <EmptyState
+          icon={<Server />}
+          title="No instances in any project"
+          description="Instances appear here as soon as a tenant creates one."
+        />
       ) : (
         <Card>
           <Table aria-label="All instances">
@@ -70,7 +96,7 @@ export function AdminInstances() {
             </THead>
             <TBody>
               {instances.data.map((instance) => (
-                <TR key={instance.id}>
+                <TR key={instance.id} data-instance-id={instance.id}>
                   <TD>
                     <div className="font-medium text-zinc-900">{instance.name}</div>
                     <div className="font-mono text-xs text-zinc-400">{instance.id.slice(0, 8)}</div>
@@ -85,17 +111,34 @@ export function AdminInstances() {
                   </TD>
                   <TD className="whitespace-nowrap">{formatAge(instance.heartbeatAgeSeconds)}</TD>
                   <TD className="font-mono text-xs">{instance.guestVersion ?? '—'}</TD>
-                  <TD className="font-mono text-xs">{instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}</TD>
+                  <TD className="font-mono text-xs">
+                    {instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}
+                  </TD>
                   <TD className="max-w-64 text-red-700">
-                    <div className="truncate" title={instance.faultDetails ?? instance.faultMessage ?? undefined}>
+                    <div
+                      className="truncate"
+                      title={instance.faultDetails ?? instance.faultMessage ?? undefined}
+                    >
                       {instance.faultMessage ?? ''}
                     </div>
                   </TD>
                   <TD className="whitespace-nowrap text-right">
-                    <Button variant="ghost" size="sm" onClick={() => setAction({ kind: 'reset', instanceId: instance.id, name: instance.name })}>
+                    <Button
+                      variant="ghost"
+                      size="sm"
+                      onClick={() =>
+                        setAction({ kind: 'reset', instanceId: instance.id, name: instance.name })
+                      }
+                    >
                       Reset status
                     </Button>
-                    <Button variant="ghost" size="sm" onClick={() => setAction({ kind: 'delete', instanceId: instance.id, name: instance.name })}>
+                    <Button
+                      variant="ghost"
+                      size="sm"
+                      onClick={() =>
+                        setAction({ kind: 'delete', instanceId: instance.id, name: instance.name })
+                      }
+                    >
                       Force delete
                     </Button>
                   </TD>
@@ -112,7 +155,11 @@ export function AdminInstances() {
           reset.reset();
           forceDelete.reset();
         }}
-        title={action?.kind === 'reset' ? `Reset the status of ${action.name}?` : `Force delete ${action?.name ?? ''}?`}
+        title={
+          action?.kind === 'reset'
+            ? `Reset the status of ${action.name}?`
+            : `Force delete ${action?.name ?? ''}?`
+        }
         description={
           action?.kind === 'reset'
             ? 'The task goes back to none and the fault is cleared; the guest’s next heartbeat decides the status. Use it for an instance stuck in a task nobody runs any more.'

@@ -1,9 +1,13 @@
 import { notFound } from 'next/navigation';
 import { z } from 'zod';
 
+import { LiveProject } from '~/components/console/live-project';
 import { api } from '~/trpc/server';
 
-/** A project page exists only for its members: anyone else gets a 404, as for a missing project. */
+/**
+ * A project page exists only for its members: anyone else gets a 404, as for a missing project.
+ * Every page of the project follows its change events through one live connection.
+ */
 export default async function ProjectLayout({
   children,
   params,
@@ -18,5 +22,9 @@ export default async function ProjectLayout({
   } catch {
     notFound();
   }
-  return children;
+  return (
+    <LiveProject key={projectId} projectId={projectId}>
+      {children}
+    </LiveProject>
+  );
 }

@@ -4,7 +4,6 @@ import { useQuery } from '@tanstack/react-query';
 
 import { BackupList } from '~/components/backup/backup-list';
 import { formatBytes } from '~/components/backup/format';
-import { useLiveBackups } from '~/components/backup/use-live-backups';
 import { Card } from '~/components/ui/card';
 import { PageHeader } from '~/components/ui/page';
 import { useTRPC } from '~/trpc/react';
@@ -14,7 +13,6 @@ export function ProjectBackups({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
   const backups = useQuery(trpc.backup.list.queryOptions({ projectId }));
   const project = useQuery(trpc.project.get.queryOptions({ projectId }));
-  useLiveBackups(projectId);
   const canWrite = !!project.data && project.data.role !== 'VIEWER';
   const stored =
     backups.data?.reduce(

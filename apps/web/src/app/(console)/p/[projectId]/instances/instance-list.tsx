@@ -6,7 +6,6 @@ import Link from 'next/link';
 
 import { StatusBadge } from '~/components/instance/status-badge';
 import { ReplicationStateBadge } from '~/components/replication/replication-state';
-import { useLiveInstances } from '~/components/instance/use-live-instances';
 import { buttonVariants } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
 import { EmptyState, PageHeader } from '~/components/ui/page';
@@ -15,16 +14,18 @@ import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
 
 /** Sources (and standalone instances) in the API's order, each followed by its replicas. */
-function withReplicasUnderSources<T extends { id: string; name: string; replication: { source: { id: string } | null } }>(
-  instances: T[],
-): Array<{ instance: T; isUnderSource: boolean }> {
+function withReplicasUnderSources<
+  T extends { id: string; name: string; replication: { source: { id: string } | null } },
+>(instances: T[]): Array<{ instance: T; isUnderSource: boolean }> {
   const ids = new Set(instances.map((instance) => instance.id));
   const rows: Array<{ instance: T; isUnderSource: boolean }> = [];
   for (const instance of instances) {
     const sourceId = instance.replication.source?.id;
     if (sourceId && ids.has(sourceId)) continue;
     rows.push({ instance, isUnderSource: false });
-    const replicas = instances.filter((candidate) => candidate.replication.source?.id === instance.id);
+    const replicas = instances.filter(
+      (candidate) => candidate.replication.source?.id === instance.id,
+    );
     replicas.sort((a, b) => a.name.localeCompare(b.name));
     for (const replica of replicas) rows.push({ instance: replica, isUnderSource: true });
   }
@@ -35,7 +36,6 @@ export function InstanceList({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
   const instances = useQuery(trpc.instance.list.queryOptions({ projectId }));
   const project = useQuery(trpc.project.get.queryOptions({ projectId }));
-  useLiveInstances(projectId);
   const canCreate = project.data && project.data.role !== 'VIEWER';
   const createLink = canCreate ? (
     <Link href={`/p/${projectId}/instances/new`} className={buttonVariants()}>
@@ -87,7 +87,10 @@ export function InstanceList({ projectId }: { projectId: string }) {
                         ↳
                       </span>
                     ) : null}
-                    <Link href={`/p/${projectId}/instances/${instance.id}`} className="font-medium text-zinc-900 hover:text-accent-700">
+                    <Link
+                      href={`/p/${projectId}/instances/${instance.id}`}
+                      className="font-medium text-zinc-900 hover:text-accent-700"
+                    >
                       {instance.name}
                     </Link>
                   </TD>
@@ -100,13 +103,21 @@ export function InstanceList({ projectId }: { projectId: string }) {
                         {instance.status === 'BUILD' ? (
                           <span className="text-zinc-500">replica, being built</span>
                         ) : (
-                          <ReplicationStateBadge state={instance.replication.state} lagSeconds={instance.replication.lagSeconds} />
+                          <ReplicationStateBadge
+                            state={instance.replication.state}
+                            lagSeconds={instance.replication.lagSeconds}
+                          />
                         )}
-                        {isUnderSource ? null : <span className="text-xs text-zinc-500">of {instance.replication.source?.name}</span>}
+                        {isUnderSource ? null : (
+                          <span className="text-xs text-zinc-500">
+                            of {instance.replication.source?.name}
+                          </span>
+                        )}
                       </span>
                     ) : instance.replication.role === 'SOURCE' ? (
                       <span className="text-zinc-600">
-                        source · {instance.replication.replicaCount} replica{instance.replication.replicaCount === 1 ? '' : 's'}
+                        source · {instance.replication.replicaCount} replica
+                        {instance.replication.replicaCount === 1 ? '' : 's'}
                       </span>
                     ) : (
                       <span className="text-zinc-400">—</span>
@@ -118,7 +129,9 @@ export function InstanceList({ projectId }: { projectId: string }) {
                   <TD>
                     {instance.datastore.name} {instance.datastore.version}
                   </TD>
-                  <TD className="font-mono text-xs">{instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}</TD>
+                  <TD className="font-mono text-xs">
+                    {instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}
+                  </TD>
                   <TD>{formatDateTime(instance.createdAt)}</TD>
                 </TR>
               ))}

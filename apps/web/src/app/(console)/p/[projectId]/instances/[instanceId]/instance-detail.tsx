@@ -7,13 +7,13 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 
+import { useProjectChanges } from '~/components/console/live-project';
 import { DatabasesPanel } from '~/components/instance/databases-panel';
 import { InstanceBackupsPanel } from '~/components/backup/instance-backups-panel';
 import { ReplicationPanel } from '~/components/replication/replication-panel';
 import { ReplicationStateBadge } from '~/components/replication/replication-state';
 import { RootPanel } from '~/components/instance/root-panel';
 import { StatusBadge } from '~/components/instance/status-badge';
-import { useLiveInstances } from '~/components/instance/use-live-instances';
 import { UsersPanel } from '~/components/instance/users-panel';
 import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
@@ -27,7 +27,16 @@ import { describeError } from '~/lib/trpc-errors';
 import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
 
-const BUSY: DisplayStatus[] = ['BUILD', 'REBOOT', 'RESIZE', 'BACKUP', 'PROMOTE', 'EJECT', 'DETACH', 'DELETING'];
+const BUSY: DisplayStatus[] = [
+  'BUILD',
+  'REBOOT',
+  'RESIZE',
+  'BACKUP',
+  'PROMOTE',
+  'EJECT',
+  'DETACH',
+  'DELETING',
+];
 
 const STATUS_TEXT: Partial<Record<DisplayStatus, string>> = {
   BUILD: 'Creating the server, its databases and users…',
@@ -40,26 +49,44 @@ const STATUS_TEXT: Partial<Record<DisplayStatus, string>> = {
   SHUTDOWN: 'The database server is not running, or its guest stopped reporting.',
 };
 
-export function InstanceDetail({ projectId, instanceId, initialUser }: { projectId: string; instanceId: string; initialUser: string }) {
+export function InstanceDetail({
+  projectId,
+  instanceId,
+  initialUser,
+}: {
+  projectId: string;
+  instanceId: string;
+  initialUser: string;
+}) {
   const trpc = useTRPC();
   const router = useRouter();
   const instance = useQuery(trpc.instance.get.queryOptions({ projectId, instanceId }));
   const project = useQuery(trpc.project.get.queryOptions({ projectId }));
-  useLiveInstances(projectId, { instanceId, onDeleted: () => router.push(`/p/${projectId}/instances`) });
+  useProjectChanges((change) => {
+    if (change.type === 'instance.deleted' && change.instanceId === instanceId)
+      router.push(`/p/${projectId}/instances`);
+  });
 
   const [user, setUser] = useState(initialUser);
   const [tab, setTab] = useState('overview');
   const [isDeleteOpen, setIsDeleteOpen] = useState(false);
   const restart = useMutation(trpc.instance.restart.mutationOptions());
-  const remove = useMutation(trpc.instance.delete.mutationOptions({ onSuccess: () => setIsDeleteOpen(false) }));
+  const remove = useMutation(
+    trpc.instance.delete.mutationOptions({ onSuccess: () => setIsDeleteOpen(false) }),
+  );
 
   if (instance.error) {
     return (
       <div className="space-y-4">
         <p role="alert" className="text-sm text-red-600">
-          {instance.error.data?.code === 'NOT_FOUND' ? 'This instance does not exist or was deleted.' : instance.error.message}
+          {instance.error.data?.code === 'NOT_FOUND'
+            ? 'This instance does not exist or was deleted.'
+            : instance.error.message}
         </p>
-        <Link href={`/p/${projectId}/instances`} className="text-sm text-accent-700 hover:underline">
+        <Link
+          href={`/p/${projectId}/instances`}
+          className="text-sm text-accent-700 hover:underline"
+        >
           Back to instances
         </Link>
       </div>
@@ -70,14 +97,20 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
 
   const canWrite = project.data && project.data.role !== 'VIEWER';
   const isBusy = BUSY.includes(data.status);
-  const command = data.host && data.port ? `mariadb -h ${data.host} -P ${data.port} -u ${user || 'USER'} -p` : null;
+  const command =
+    data.host && data.port
+      ? `mariadb -h ${data.host} -P ${data.port} -u ${user || 'USER'} -p`
+      : null;
 
   const overview = (
     <div className="grid gap-6 lg:grid-cols-3">
       <Card className="lg:col-span-2">
         <CardHeader>
           <CardTitle>Connect</CardTitle>
-          <CardDescription>Any MySQL or MariaDB client works. Connect as a user from the Users tab (root stays disabled until you enable it).</CardDescription>
+          <CardDescription>
+            Any MySQL or MariaDB client works. Connect as a user from the Users tab (root stays
+            disabled until you enable it).
+          </CardDescription>
         </CardHeader>
         <CardContent className="space-y-4">
           {command ? (
@@ -95,19 +128,30 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
                   <label htmlFor="connect-user" className="text-zinc-500">
                     User
                   </label>
-                  <Input id="connect-user" className="mt-0.5 h-8 font-mono" value={user} placeholder="USER" onChange={(e) => setUser(e.target.value)} />
+                  <Input
+                    id="connect-user"
+                    className="mt-0.5 h-8 font-mono"
+                    value={user}
+                    placeholder="USER"
+                    onChange={(e) => setUser(e.target.value)}
+                  />
                 </div>
               </dl>
               <div className="flex items-center gap-2 rounded-md bg-zinc-900 px-3 py-2 text-zinc-100">
                 <Terminal className="size-4 shrink-0 text-zinc-400" aria-hidden="true" />
-                <code className="flex-1 overflow-x-auto whitespace-nowrap text-sm" aria-label="Connection command">
+                <code
+                  className="flex-1 overflow-x-auto whitespace-nowrap text-sm"
+                  aria-label="Connection command"
+                >
                   {command}
                 </code>
                 <CopyButton value={command} label="Copy command" />
               </div>
             </>
           ) : (
-            <p className="text-sm text-zinc-500">The address appears once the server has been placed.</p>
+            <p className="text-sm text-zinc-500">
+              The address appears once the server has been placed.
+            </p>
           )}
         </CardContent>
       </Card>
@@ -118,11 +162,17 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
         <CardContent>
           <dl className="space-y-2.5 text-sm">
             {[
-              ['Flavor', `${data.flavor.name} (${data.flavor.vcpus} vCPU, ${data.flavor.ramMb} MB)`],
+              [
+                'Flavor',
+                `${data.flavor.name} (${data.flavor.vcpus} vCPU, ${data.flavor.ramMb} MB)`,
+              ],
               ['Volume', `${data.volumeSizeGb} GB`],
               ['Datastore', `${data.datastore.name} ${data.datastore.version}`],
               ['Created', formatDateTime(data.createdAt)],
-              ['Last heartbeat', data.lastHeartbeatAt ? formatDateTime(data.lastHeartbeatAt) : 'none yet'],
+              [
+                'Last heartbeat',
+                data.lastHeartbeatAt ? formatDateTime(data.lastHeartbeatAt) : 'none yet',
+              ],
               ['Guest agent', data.guestVersion ?? '—'],
               [
                 'Replication',
@@ -147,7 +197,10 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
 
   return (
     <>
-      <Link href={`/p/${projectId}/instances`} className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-800">
+      <Link
+        href={`/p/${projectId}/instances`}
+        className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-800"
+      >
         <ArrowLeft className="size-4" aria-hidden="true" />
         Instances
       </Link>
@@ -158,11 +211,17 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
             <StatusBadge status={data.status} />
             {data.replication.role === 'REPLICA' ? <Badge tone="accent">Replica</Badge> : null}
             {data.replication.role === 'REPLICA' && data.status === 'ACTIVE' ? (
-              <ReplicationStateBadge state={data.replication.state} lagSeconds={data.replication.lagSeconds} />
+              <ReplicationStateBadge
+                state={data.replication.state}
+                lagSeconds={data.replication.lagSeconds}
+              />
             ) : null}
           </span>
         }
-        description={STATUS_TEXT[data.status] ?? `${data.datastore.name === 'mariadb' ? 'MariaDB' : data.datastore.name} ${data.datastore.version}`}
+        description={
+          STATUS_TEXT[data.status] ??
+          `${data.datastore.name === 'mariadb' ? 'MariaDB' : data.datastore.name} ${data.datastore.version}`
+        }
         actions={
           canWrite ? (
             <>
@@ -175,7 +234,11 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
                 <RotateCw aria-hidden="true" />
                 Restart
               </Button>
-              <Button variant="danger" onClick={() => setIsDeleteOpen(true)} disabled={data.status === 'DELETING'}>
+              <Button
+                variant="danger"
+                onClick={() => setIsDeleteOpen(true)}
+                disabled={data.status === 'DELETING'}
+              >
                 <Trash aria-hidden="true" />
                 Delete
               </Button>
@@ -189,16 +252,25 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
         </p>
       ) : null}
       {data.replication.state === 'BROKEN' && data.status === 'ACTIVE' ? (
-        <div role="alert" className="mb-6 flex gap-3 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+        <div
+          role="alert"
+          className="mb-6 flex gap-3 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800"
+        >
           <CircleX className="mt-0.5 size-5 shrink-0" aria-hidden="true" />
           <div>
-            <p className="font-medium">Replication is broken: this replica still serves reads, but no longer follows {data.replication.source?.name}</p>
+            <p className="font-medium">
+              Replication is broken: this replica still serves reads, but no longer follows{' '}
+              {data.replication.source?.name}
+            </p>
             <p className="mt-1 break-words font-mono text-xs">{data.replication.error}</p>
           </div>
         </div>
       ) : null}
       {data.status === 'ERROR' ? (
-        <div role="alert" className="mb-6 flex gap-3 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+        <div
+          role="alert"
+          className="mb-6 flex gap-3 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800"
+        >
           <CircleX className="mt-0.5 size-5 shrink-0" aria-hidden="true" />
           <div>
             <p className="font-medium">This instance is in ERROR</p>
@@ -216,27 +288,58 @@ export function InstanceDetail({ projectId, instanceId, initialUser }: { project
           {
             value: 'databases',
             label: 'Databases',
-            content: <DatabasesPanel projectId={projectId} instanceId={instanceId} status={data.status} canWrite={!!canWrite} />,
+            content: (
+              <DatabasesPanel
+                projectId={projectId}
+                instanceId={instanceId}
+                status={data.status}
+                canWrite={!!canWrite}
+              />
+            ),
           },
           {
             value: 'users',
             label: 'Users',
-            content: <UsersPanel projectId={projectId} instanceId={instanceId} status={data.status} canWrite={!!canWrite} />,
+            content: (
+              <UsersPanel
+                projectId={projectId}
+                instanceId={instanceId}
+                status={data.status}
+                canWrite={!!canWrite}
+              />
+            ),
           },
           {
             value: 'root',
             label: 'Root',
-            content: <RootPanel projectId={projectId} instanceId={instanceId} status={data.status} canWrite={!!canWrite} />,
+            content: (
+              <RootPanel
+                projectId={projectId}
+                instanceId={instanceId}
+                status={data.status}
+                canWrite={!!canWrite}
+              />
+            ),
           },
           {
             value: 'replication',
             label: 'Replication',
-            content: <ReplicationPanel projectId={projectId} instance={data} canWrite={!!canWrite} />,
+            content: (
+              <ReplicationPanel projectId={projectId} instance={data} canWrite={!!canWrite} />
+            ),
           },
           {
             value: 'backups',
             label: 'Backups',
-            content: <InstanceBackupsPanel projectId={projectId} instanceId={instanceId} status={data.status} backupStrategy={data.datastore.backupStrategy} canWrite={!!canWrite} />,
+            content: (
+              <InstanceBackupsPanel
+                projectId={projectId}
+                instanceId={instanceId}
+                status={data.status}
+                backupStrategy={data.datastore.backupStrategy}
+                canWrite={!!canWrite}
+              />
+            ),
           },
         ]}
       />

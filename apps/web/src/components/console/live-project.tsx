@@ -1,0 +1,93 @@
+'use client';
+
+import { useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import { usePathname } from 'next/navigation';
+import { createContext, useContext, useEffect, useRef, useState } from 'react';
+
+import type { ProjectChange } from '~/server/api/routers/live';
+import { useTRPC } from '~/trpc/react';
+import { describeQuery, LiveRefresher } from './live-refresh';
+
+/**
+ * Live status, once per project: one SSE connection (`live.onProjectChange`) serves every
+ * view of the project's pages, and views never subscribe themselves: they only query. Each
+ * change event has what it touches re-read (the project's instance queries for an
+ * instance's change, its backup queries for a backup's) by every view on screen at once:
+ * an instance's header, its tabs, the lists. On every (re)connect, and after a navigation
+ * while something changed, everything live is re-read.
+ */
+
+type Listener = (change: ProjectChange) => void;
+
+const ListenersContext = createContext<Set<Listener> | null>(null);
+
+/** The query groups change events touch (never the calls that go to a guest: databases, users, root). */
+const TOUCHES: Record<ProjectChange['type'], string[]> = {
+  resync: ['instance', 'backup', 'quota'],
+  'instance.changed': ['instance', 'quota'],
+  'instance.deleted': ['instance', 'quota'],
+  'backup.changed': ['backup', 'quota'],
+  'backup.deleted': ['backup', 'quota'],
+};
+
+export function LiveProject({
+  projectId,
+  children,
+}: {
+  projectId: string;
+  children: React.ReactNode;
+}) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [listeners] = useState(() => new Set<Listener>());
+  const [refresher] = useState(
+    () =>
+      new LiveRefresher(queryClient, (query, group) => {
+        const { path, input } = describeQuery(query);
+        return path[0] === group && input.projectId === projectId;
+      }),
+  );
+  const hasChangedSinceResync = useRef(false);
+
+  useSubscription(
+    trpc.live.onProjectChange.subscriptionOptions(
+      { projectId },
+      {
+        onData: (change) => {
+          hasChangedSinceResync.current = change.type !== 'resync';
+          refresher.refresh(TOUCHES[change.type]);
+          for (const listener of listeners) listener(change);
+        },
+      },
+    ),
+  );
+
+  // A page reached by navigation shows what the server read for it, which may predate a
+  // change that arrived while the page was on its way: read again once it is shown.
+  const pathname = usePathname();
+  useEffect(() => {
+    if (!hasChangedSinceResync.current) return;
+    hasChangedSinceResync.current = false;
+    refresher.refresh(TOUCHES.resync);
+  }, [pathname, refresher]);
+
+  return <ListenersContext.Provider value={listeners}>{children}</ListenersContext.Provider>;
+}
+
+/** Calls `listener` on every change event of the project (for what a re-read cannot do, such as leaving a deleted instance's page). */
+export function useProjectChanges(listener: Listener): void {
+  const listeners = useContext(ListenersContext);
+  const latest = useRef(listener);
+  useEffect(() => {
+    latest.current = listener;
+  });
+  useEffect(() => {
+    if (!listeners) return;
+    const call: Listener = (change) => latest.current(change);
+    listeners.add(call);
+    return () => {
+      listeners.delete(call);
+    };
+  }, [listeners]);
+}
