@@ -3,6 +3,9 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { createPrismaClient } from '@coffer/db';
+import { registerRunSecrets } from '@coffer/worker/test/secrets';
+
 /**
  * Starts the workers (taskmanager, conductor, watchdog) beside the console for the run, and
  * stops them afterwards, with every instance process the run left behind. Playwright's
@@ -34,6 +37,18 @@ function cleanUp(dataDir: string) {
     }
   }
   rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** For the scan of the run's logs (COFFER_TEST_LOG_DIR): the keys, guest secrets and injected files of the run. */
+async function listRunSecrets(dataDir: string): Promise<void> {
+  const { DATABASE_URL: url, COFFER_MASTER_KEY: masterKey } = process.env;
+  if (!url || !masterKey) return;
+  const prisma = createPrismaClient({ url });
+  try {
+    await registerRunSecrets(prisma, masterKey, dataDir);
+  } finally {
+    await prisma.$disconnect();
+  }
 }
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
@@ -85,6 +100,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       await Promise.race([exited, timeout]);
       if (worker.exitCode === null) worker.kill('SIGKILL');
     }
+    await listRunSecrets(dataDir);
     cleanUp(dataDir);
   };
 }

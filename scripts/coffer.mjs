@@ -239,12 +239,17 @@ async function commandTest() {
 async function runTests(profile, env, adminUrl) {
   const reports = ensureDir(path.join(profile.dataDir, 'reports'));
   for (const file of fs.readdirSync(reports)) fs.rmSync(path.join(reports, file), { force: true });
+  // Every process of the run also logs at debug level here, and the tests list every secret
+  // they use or learn; the last step scans the one for the other (packages/testing).
+  const logDir = path.join(profile.dataDir, 'logs-under-test');
+  fs.rmSync(logDir, { recursive: true, force: true });
   const testEnv = {
     ...process.env,
     ...env,
     // Test suites create (and drop) their own uniquely named databases on this server.
     COFFER_TEST_PG_ADMIN_URL: adminUrl ?? env.DATABASE_URL,
     COFFER_TEST_DATA_DIR: path.join(profile.dataDir, 'instances-under-test'),
+    COFFER_TEST_LOG_DIR: logDir,
   };
   // NODE_ENV is no test's to force: vitest sets `test` itself, and the end-to-end console and
   // workers run as `npm start` runs them (production, below), Origin checks and all.
@@ -300,6 +305,11 @@ async function runTests(profile, env, adminUrl) {
       env: e2eEnv,
     });
   }
+
+  // No password, token, guest secret or key of the run in any of its logs.
+  await step(results, 'no secret in any log of the run', process.execPath, ['--import', 'tsx', path.join(root, 'packages/testing/src/scan-secrets.ts'), logDir], {
+    env: e2eEnv,
+  });
 
   // Summary.
   let passed = 0;

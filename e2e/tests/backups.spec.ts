@@ -1,3 +1,4 @@
+import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test, type Page } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
@@ -25,6 +26,7 @@ test('back up an instance from its page, watch it complete live, restore it to a
   await page.getByLabel('Database name').fill('shop');
   await page.getByLabel('User name').fill('shop_app');
   const password = await page.getByRole('textbox', { name: 'Password' }).inputValue();
+  registerSecret('a database user password generated in the browser', password);
   await page.getByRole('button', { name: 'Create instance' }).click();
   const status = page.getByRole('heading', { name: /shop-db/ }).locator('[data-status]');
   await expect(status).toHaveAttribute('data-status', 'ACTIVE', { timeout: 90_000 });

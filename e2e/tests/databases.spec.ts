@@ -1,3 +1,4 @@
+import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test, type Page } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
@@ -46,6 +47,7 @@ test('create a database and a user with access by clicking, see them listed, use
   const password = await page.evaluate(() =>
     (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText(),
   );
+  registerSecret('a database user password shown once', password);
   await expect(notice.getByLabel('Password of orders_app@%')).toHaveText(password);
   const users = page.getByRole('table', { name: 'Users' });
   const row = users.getByRole('row', { name: /orders_app/ });
@@ -81,6 +83,7 @@ test('create a database and a user with access by clicking, see them listed, use
   await page.getByRole('button', { name: 'Enable root' }).click();
   await page.getByRole('dialog', { name: 'Enable root?' }).getByRole('button', { name: 'Enable root' }).click();
   const rootPassword = await page.getByRole('region', { name: 'Root enabled' }).getByLabel('Root password').textContent();
+  registerSecret('the root password shown once', rootPassword);
   expect(rootPassword).toMatch(/^[A-Za-z0-9]{24}$/);
   const asRoot = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password: rootPassword! });
   await asRoot.end();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { registerSecret } from '@coffer/testing/secrets';
 import { expect, type Page } from '@playwright/test';
 
 export function uniqueEmail(label: string): string {
@@ -8,6 +9,7 @@ export function uniqueEmail(label: string): string {
 
 /** Signs up through the form; lands on "create your first project". */
 export async function signUp(page: Page, { name, email, password }: { name: string; email: string; password: string }) {
+  registerSecret(`the console password of ${email}`, password);
   await page.goto('/sign-up');
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('Email').fill(email);
@@ -17,6 +19,7 @@ export async function signUp(page: Page, { name, email, password }: { name: stri
 }
 
 export async function signIn(page: Page, { email, password }: { email: string; password: string }) {
+  registerSecret(`the console password of ${email}`, password);
   await page.goto('/sign-in');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);

@@ -1,3 +1,4 @@
+import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
@@ -14,6 +15,7 @@ test('create an instance by clicking, watch BUILD turn ACTIVE live, copy the con
   await page.getByLabel('Database name').fill('orders');
   await page.getByLabel('User name').fill('orders_app');
   const password = await page.getByRole('textbox', { name: 'Password' }).inputValue();
+  registerSecret('a database user password generated in the browser', password);
   expect(password.length).toBeGreaterThanOrEqual(16);
   await page.getByRole('button', { name: 'Create instance' }).click();
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { createPrismaClient } from '@coffer/db';
 import { createUserWithPassword, makeOperator } from '@coffer/db/factories';
+import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
@@ -55,6 +56,7 @@ async function createInstance(page: Page, name: string): Promise<{ id: string; p
   await page.getByLabel('Database name').fill('shop');
   await page.getByLabel('User name').fill('shop_app');
   const password = await page.getByRole('textbox', { name: 'Password' }).inputValue();
+  registerSecret('a database user password generated in the browser', password);
   await page.getByRole('button', { name: 'Create instance' }).click();
   const status = page.getByRole('heading', { name }).locator('[data-status]');
   await expect(status).toHaveAttribute('data-status', 'ACTIVE', { timeout: 120_000 });
