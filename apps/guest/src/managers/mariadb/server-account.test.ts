@@ -84,6 +84,9 @@ describe('chooseServerAccount', () => {
         uid: runner.uid,
         gid: runner.gid,
         cwd: dir,
+        // Not a guest of the run: it logs nothing (fatal only), and the run's log directory
+        // is not the unprivileged user's to write to.
+        env: { ...process.env, COFFER_TEST_LOG_DIR: undefined },
         encoding: 'utf8',
         timeout: 110_000,
       });
