@@ -255,6 +255,8 @@ async function main() {
 
   // Backups seen (their last status) and memory, sampled while the load runs.
   const backupsSeen = new Map<string, { status: string; type: string; fault: string | null }>();
+  /** Every backup ever seen COMPLETED (retention may remove it later, through DELETING). */
+  const everCompleted = new Set<string>();
   const removedByRetention = new Set<string>();
   /** Memory every 30 s from the end of the warm-up: what growth per hour is fitted to. */
   const samples: MemorySnapshot[] = [];
@@ -267,12 +269,14 @@ async function main() {
         select: { id: true, status: true, type: true, faultMessage: true },
       });
       const presentIds = new Set(present.map((backup) => backup.id));
-      for (const backup of present)
+      for (const backup of present) {
+        if (backup.status === 'COMPLETED') everCompleted.add(backup.id);
         backupsSeen.set(backup.id, {
           status: backup.status,
           type: backup.type,
           fault: backup.faultMessage,
         });
+      }
       for (const id of backupsSeen.keys()) if (!presentIds.has(id)) removedByRetention.add(id);
       if (!warm && now() >= loadStarted + WARMUP_MINUTES * 60_000) {
         warm = await snapshot();
@@ -326,18 +330,20 @@ async function main() {
       where: { projectId: project.id },
       select: { id: true, status: true, type: true, faultMessage: true },
     });
-    for (const backup of present)
+    for (const backup of present) {
+      if (backup.status === 'COMPLETED') everCompleted.add(backup.id);
       backupsSeen.set(backup.id, {
         status: backup.status,
         type: backup.type,
         fault: backup.faultMessage,
       });
+    }
     if (present.every((backup) => backup.status === 'COMPLETED' || backup.status === 'FAILED'))
       break;
   }
   const seen = [...backupsSeen.entries()];
   const backupsFailed = seen.filter(([, backup]) => backup.status === 'FAILED');
-  const backupsCompleted = seen.filter(([, backup]) => backup.status === 'COMPLETED').length;
+  const backupsCompleted = everCompleted.size;
   const backupsStored = await prisma.backup.count({ where: { projectId: project.id } });
   const perInstanceStored = await prisma.backup.groupBy({
     by: ['instanceId'],
