@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 import {
   replicationPasswordAad,
@@ -258,8 +259,12 @@ export class MariadbManager implements DatastoreManager {
 
   private async runPrepare(params: PrepareParams): Promise<GuestResult<'prepare'>> {
     const account = this.serverAccount();
+    // A prepare run again (its job handed back after the guest died) finds the datadir its
+    // first run restored from this very chain: that datadir is kept, not fetched again.
+    const isRestored = params.restore !== undefined && this.isRestoredFrom(params.restore);
+    if (isRestored) this.logger.info('the datadir was already restored from these backups: kept');
     // A restore fetches and verifies every chunk of its backups before anything is written.
-    const restore = params.restore ? await this.fetchRestore(params.restore) : null;
+    const restore = params.restore && !isRestored ? await this.fetchRestore(params.restore) : null;
     // Open every sealed password first: one that does not open fails prepare before anything is touched.
     const { sealing } = guestKeys(this.options.config.guestSecret);
     const users = params.users.map((user) => {
@@ -297,6 +302,7 @@ export class MariadbManager implements DatastoreManager {
     await step('Initializing the database files', async () => {
       // The early install (if any) never rejects; when it did not finish the job, install does.
       await this.options.earlyInstall;
+      if (isRestored) return;
       if (restore?.kind === 'physical') return restore.writeDatadir(account);
       return this.server.install(account);
     });
@@ -815,6 +821,27 @@ export class MariadbManager implements DatastoreManager {
       tools: () => findBackupTools({ path: this.options.path }),
       logger: this.logger.child({ component: 'backup' }),
     };
+  }
+
+  /**
+   * Whether the datadir is the finished physical restore of exactly `spec`'s chain: its
+   * marker (restored-from.json) is written before the complete scratch directory is renamed
+   * to the datadir, so a datadir with a matching marker is whole. A half-done restore
+   * never reached the datadir (it is redone); a datadir restored from anything else is not
+   * this restore (writeDatadir refuses it).
+   */
+  private isRestoredFrom(spec: NonNullable<PrepareParams['restore']>): boolean {
+    if (spec.backups[0]!.type === 'LOGICAL') return false;
+    if (!existsSync(join(this.layout.datadir, 'mysql'))) return false;
+    const restored = readRestoredFrom(this.layout)?.backups;
+    return (
+      restored?.length === spec.backups.length &&
+      spec.backups.every(
+        (backup, i) =>
+          restored[i]!.backupId === backup.backupId &&
+          (backup.manifestSha256 === null || restored[i]!.manifestSha256 === backup.manifestSha256),
+      )
+    );
   }
 
   private async fetchRestore(
