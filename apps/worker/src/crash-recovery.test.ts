@@ -3,6 +3,14 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import {
+  createActiveInstance,
+  startBackup,
+  startRestore,
+  tenantQuery,
+  waitForBackupEnd,
+  waitForBuildEnd,
+} from '../test/backups';
 import { ChildWorker } from '../test/child-worker';
 import {
   isGuest,
@@ -17,7 +25,9 @@ import {
  * Acceptance 2 (the worker's part): a worker killed -9 in the middle of a create, then a new
  * worker: the instance still ends ACTIVE (or ERROR), with exactly one guest and one database
  * server, one directory, and a complete row. And a worker stopped with SIGTERM mid-create
- * exits 0 at once, handing the job back for the next worker.
+ * exits 0 at once, handing the job back for the next worker. A restore whose worker and guest
+ * die once its datadir is in place is finished by the next worker from that datadir; and a
+ * backup's job handed back after its backup ended leaves the next backup's task alone.
  */
 
 const ctx = new WorkerTestContext({
@@ -161,4 +171,84 @@ describe('a worker that dies mid-create', () => {
     await expectOneHealthyInstance(instanceId);
     await deleteAndCheck(instanceId);
   });
+});
+
+describe('a worker and a guest that die mid-restore', () => {
+  it("leave a restore that a new worker finishes from the datadir already restored, with exactly the backup's rows", async () => {
+    const first = spawnWorker();
+    await first.ready();
+    const source = await createActiveInstance(ctx);
+    const sql = (instanceId: string, query: string) => tenantQuery(ctx, instanceId, source, query);
+    await sql(
+      source.instanceId,
+      'CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64))',
+    );
+    await sql(source.instanceId, "INSERT INTO t (v) VALUES ('one'), ('two'), ('three')");
+    const backupId = await startBackup(ctx, source.instanceId, 'FULL');
+    const backup = await waitForBackupEnd(ctx, backupId);
+    expect(backup.status, backup.faultMessage ?? '').toBe('COMPLETED');
+    await sql(source.instanceId, "INSERT INTO t (v) VALUES ('after-the-backup')");
+
+    const restoredId = await startRestore(ctx, backupId);
+    // The guest's prepare has moved the restored datadir into place but not finished (its
+    // database server is starting): the guest and the worker die there.
+    const volumeDir = join(ctx.instanceDir(restoredId), 'data');
+    await waitFor(() => existsSync(join(volumeDir, 'data', 'mysql')), {
+      timeoutMs: 120_000,
+      intervalMs: 5,
+      what: 'the restored datadir to be in place',
+    });
+    const guest = processesMentioning(ctx.instanceDir(restoredId)).find(isGuest);
+    expect(guest, 'the guest').toBeDefined();
+    process.kill(guest!.pid, 'SIGKILL');
+    first.kill('SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(existsSync(join(volumeDir, '.coffer-prepared')), 'prepare not finished').toBe(false);
+    expect((await ctx.row(restoredId))?.taskStatus).toBe('BUILDING');
+
+    // The new worker's create starts the guest again, which is handed the same prepare job.
+    const second = spawnWorker();
+    await second.ready();
+    const end = await waitForBuildEnd(ctx, restoredId, 240_000);
+    expect(end.outcome, end.row.faultMessage ?? '').toBe('ACTIVE');
+    expect(await sql(restoredId, 'SELECT v FROM t ORDER BY id')).toEqual([
+      { v: 'one' },
+      { v: 'two' },
+      { v: 'three' },
+    ]);
+    await expectOneHealthyInstance(restoredId);
+    await deleteAndCheck(restoredId);
+    await deleteAndCheck(source.instanceId);
+  }, 420_000);
+});
+
+describe('a backup.create job handed back after its backup ended', () => {
+  it("leaves the task of the instance's next backup alone", async () => {
+    const first = spawnWorker();
+    await first.ready();
+    const source = await createActiveInstance(ctx);
+    const { instanceId } = source;
+    const earlier = await startBackup(ctx, instanceId, 'LOGICAL');
+    expect((await waitForBackupEnd(ctx, earlier)).status).toBe('COMPLETED');
+    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', {
+      timeoutMs: 30_000,
+      what: 'ACTIVE after the first backup',
+    });
+    first.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+
+    // As after a taskmanager killed mid-backup: the backup ended without it, the watchdog
+    // ended the task, a next backup began, and the first backup's job is handed back.
+    await ctx.enqueue('backup.create', earlier, { backupId: earlier, instanceId });
+    const next = await startBackup(ctx, instanceId, 'LOGICAL');
+    const second = spawnWorker();
+    await second.ready();
+    const ended = await waitForBackupEnd(ctx, next);
+    expect(ended.status, ended.faultMessage ?? '').toBe('COMPLETED');
+    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', {
+      timeoutMs: 30_000,
+      what: 'ACTIVE after the next backup',
+    });
+    await deleteAndCheck(instanceId);
+  }, 300_000);
 });

@@ -17,14 +17,15 @@ import {
  * `backup.create` (Trove's create_backup): the web app wrote the backup (NEW) and set the
  * instance BACKING_UP in one transaction. Steps, each safe to run again:
  *
- * 1. Load both; a backup that already ended only needs the instance's task cleared.
+ * 1. Load both; a backup that already ended only needs the instance's task cleared (unless
+ *    a next backup of the instance holds it: a job handed back late leaves that one alone).
  * 2. A NEW backup: cast `create_backup` with the job id `backup-<backupId>` (a retried job
  *    never starts a second one), the project's key and the store sealed for the guest.
  * 3. Wait, on change events, for the conductor to apply COMPLETED or FAILED. If the guest
  *    goes silent (no heartbeat within the expiry: it died or hangs), the backup FAILS here:
  *    its partial objects are removed and the server is rebooted, so the guest comes back
  *    (and, finding its marker, refuses the stale job).
- * 4. The instance's task: BACKING_UP → NONE.
+ * 4. The instance's task: BACKING_UP → NONE (clearTask).
  */
 
 const backupSelect = {
@@ -95,11 +96,32 @@ async function removePartialObjects(
   }
 }
 
-async function clearTask(ctx: Omit<OperationContext, 'signal'>, instanceId: string): Promise<void> {
-  const rows = await ctx.prisma.instance.updateManyAndReturn({
-    where: { id: instanceId, taskStatus: 'BACKING_UP' },
-    data: { taskStatus: 'NONE' },
-    select: { projectId: true },
+/**
+ * The instance's task BACKING_UP → NONE, unless another backup of it is under way: the task
+ * names no backup, and a job handed back after its backup ended (its taskmanager was killed,
+ * the watchdog ended the task, and a next backup began) must not end that next backup's task.
+ * The instance's row is locked first, so a backup starting meanwhile is seen.
+ */
+async function clearTask(
+  ctx: Omit<OperationContext, 'signal'>,
+  instanceId: string,
+  ownBackupId: string | null,
+): Promise<void> {
+  const rows = await ctx.prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT 1 FROM instances WHERE id = ${instanceId}::uuid FOR UPDATE`;
+    const others = await tx.backup.count({
+      where: {
+        instanceId,
+        status: { in: ['NEW', 'BUILDING'] },
+        ...(ownBackupId ? { id: { not: ownBackupId } } : {}),
+      },
+    });
+    if (others > 0) return [];
+    return tx.instance.updateManyAndReturn({
+      where: { id: instanceId, taskStatus: 'BACKING_UP' },
+      data: { taskStatus: 'NONE' },
+      select: { projectId: true },
+    });
   });
   if (rows[0])
     await ctx.publisher.publish({
@@ -121,11 +143,11 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
     select: backupSelect,
   });
   if (!backup || backup.instanceId !== instanceId) {
-    await clearTask(ctx, instanceId);
+    await clearTask(ctx, instanceId, backupId);
     return skipped('the backup no longer exists');
   }
   if (backup.status !== 'NEW' && backup.status !== 'BUILDING') {
-    await clearTask(ctx, instanceId);
+    await clearTask(ctx, instanceId, backupId);
     return skipped(`the backup is ${backup.status}`);
   }
   const instance = await ctx.prisma.instance.findUnique({
@@ -142,7 +164,7 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
   }
   if (!instance.guestSecretEnc) {
     await failBackup(ctx, backup, 'The instance has no guest to make the backup.');
-    await clearTask(ctx, instanceId);
+    await clearTask(ctx, instanceId, backupId);
     return { outcome: 'failed', fault: { message: 'no guest' } };
   }
 
@@ -156,7 +178,7 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
         backup,
         'The incremental backup cannot be made: its parent backup is not a completed physical backup.',
       );
-      await clearTask(ctx, instanceId);
+      await clearTask(ctx, instanceId, backupId);
       return { outcome: 'failed', fault: { message: 'parent not completed' } };
     }
     // The store it goes to is this control plane's (the web app does not know it).
@@ -216,7 +238,7 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
         'The backup failed: the guest stopped responding while it was being made.',
       );
       await bringGuestBack(ctx, instanceId, instance.computeServerId);
-      await clearTask(ctx, instanceId);
+      await clearTask(ctx, instanceId, backupId);
       return { outcome: 'failed', fault: { message: 'the guest stopped responding' } };
     }
     case 'ended':
@@ -224,7 +246,7 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
         // The guest removed what it stored; make sure (it may have been unable to).
         await removePartialObjects(ctx, backup);
       }
-      await clearTask(ctx, instanceId);
+      await clearTask(ctx, instanceId, backupId);
       ctx.logger.info({ backupId, status: waited.status }, 'backup ended');
       return waited.status === 'COMPLETED'
         ? { outcome: 'done' }
@@ -327,7 +349,7 @@ async function recordFailure(
   });
   for (const backup of running)
     await failBackup(ctx, backup, `The backup failed: ${fault.message}`);
-  await clearTask(ctx, instanceId);
+  await clearTask(ctx, instanceId, null);
 }
 
 export const createBackupOperation: Operation<BackupCreateJob> = { run, recordFailure };
