@@ -217,3 +217,70 @@ describe('a guest agent that dies unasked', () => {
     });
   });
 });
+
+describe('a guest agent that dies while its instance is built', () => {
+  /** Kills the guest of a new instance once `isDue` says so; then the build must still end ACTIVE. */
+  async function killDuringBuild(isDue: (guestLog: string) => boolean): Promise<void> {
+    const building = await ctx.createInstance();
+    const dir = ctx.instanceDir(building.instanceId);
+    const guest = await waitFor(
+      async () => {
+        const row = await ctx.row(building.instanceId);
+        if (!row?.computeServerId || row.taskStatus !== 'BUILDING') return null;
+        const guests = processesMentioning(dir).filter(isGuest);
+        if (guests.length !== 1) return null;
+        let log = '';
+        try {
+          log = readFileSync(join(dir, 'log', 'guest.log'), 'utf8');
+        } catch {
+          return null;
+        }
+        return isDue(log) ? guests[0] : null;
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 20,
+        what: 'the guest of a building instance, at its moment',
+      },
+    );
+    process.kill(guest.pid, 'SIGKILL');
+    const killedAt = Date.now();
+    const event = await waitFor(
+      async () =>
+        ctx.prisma.instanceEvent.findFirst({
+          where: { instanceId: building.instanceId, kind: 'guest_restarted' },
+        }),
+      { timeoutMs: 30_000, what: 'a guest_restarted event for the building instance' },
+    );
+    expect(event.message).toMatch(/guest agent stopped without being asked to/);
+    // A guest killed mid-prepare has its job taken back once the job's lock (60 s) has expired.
+    await waitFor(async () => (await ctx.displayStatus(building.instanceId)) === 'ACTIVE', {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+      what: 'ACTIVE after the guest came back during the build',
+    });
+    const row = (await ctx.row(building.instanceId))!;
+    expect(row.taskStatus).toBe('NONE');
+    expect(row.faultMessage).toBeNull();
+    const guests = processesMentioning(dir).filter(isGuest);
+    expect(guests).toHaveLength(1);
+    expect(guests[0]!.pid).not.toBe(guest.pid);
+    console.log(`build ACTIVE ${Date.now() - killedAt} ms after its guest was killed`);
+    await ctx.deleteInstance(building.instanceId);
+    await waitFor(async () => (await ctx.row(building.instanceId)) === null, {
+      timeoutMs: 60_000,
+      what: 'the building instance to be deleted',
+    });
+    expect(processesMentioning(dir)).toEqual([]);
+  }
+
+  it('is started again when killed as soon as its server exists, and the build ends ACTIVE', async () => {
+    await killDuringBuild(() => true);
+  }, 240_000);
+
+  it('is started again when killed while it prepares, and the build ends ACTIVE', async () => {
+    await killDuringBuild((log) =>
+      log.split('\n').some((line) => line.includes('rpc started') && line.includes('prepare')),
+    );
+  }, 240_000);
+});

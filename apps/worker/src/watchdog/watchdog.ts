@@ -23,11 +23,12 @@ import { RedisLease } from './redis-lock';
  *   ERROR (or NONE, when the guest reports RUNNING: it was built); rows DELETING without a
  *   job get their delete job again; rows REBOOTING without a job (seen twice) end the restart.
  *   Guests of live rows are simply adopted: the conductor keeps consuming their stream.
- * - Guest supervision (every few seconds, unless turned off): a settled instance whose guest
- *   agent died unasked gets it started again by the compute provider (`ensureServerRunning`:
- *   backoff, and a bound after which it gives up); each restart, and the giving up, is
- *   recorded in the instance's events, the giving up also as its fault. Never for an instance
- *   being built, deleted or moved between replication roles.
+ * - Guest supervision (every few seconds, unless turned off): an instance whose guest agent
+ *   died unasked (settled, backing up, restarting, resizing, or being built once its server
+ *   exists) gets it started again by the compute provider (`ensureServerRunning`: backoff,
+ *   and a bound after which it gives up); each restart, and the giving up, is recorded in the
+ *   instance's events, the giving up also as its fault. Never for an instance being deleted
+ *   or moved between replication roles.
  */
 
 export interface WatchdogDeps {
@@ -47,8 +48,16 @@ export interface ReconcileReport {
   endedRestarts: string[];
 }
 
-/** Task statuses under which a dead guest is started again (not while building, deleting or switching roles). */
-const SUPERVISED_TASKS = ['NONE', 'BACKING_UP', 'REBOOTING', 'RESIZING'] as const;
+/**
+ * Task statuses under which a dead guest is started again. BUILDING once the server exists
+ * (its id stored): the restarted guest takes back the `prepare` its predecessor had not
+ * finished (guest RPC jobs are retried until they ran to their end, and `prepare` is
+ * idempotent: apps/guest README). BACKING_UP: the backup under way fails clearly. Never while
+ * deleting (DELETING; the provider also refuses a server being deleted) or switching
+ * replication roles (PROMOTING, EJECTING, DETACHING: two guests' steps in an order the
+ * operation keeps itself).
+ */
+const SUPERVISED_TASKS = ['NONE', 'BUILDING', 'BACKING_UP', 'REBOOTING', 'RESIZING'] as const;
 
 export class Watchdog {
   private readonly heartbeatLease: RedisLease;

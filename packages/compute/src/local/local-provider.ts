@@ -336,6 +336,12 @@ export class LocalComputeProvider implements ComputeProvider {
         'the guest died without being asked to stop: starting it again',
       );
       await this.startGuest(paths);
+      // A delete in another process may have begun meanwhile (its marker is written before it
+      // stops the guests): then the guest just started must not outlive it.
+      if (!this.readRecord(paths) || existsSync(paths.deleting)) {
+        await this.stopGuest(paths);
+        return { state: 'missing' };
+      }
       return { state: 'restarted', restarts: recent.length };
     });
   }
