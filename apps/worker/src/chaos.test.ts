@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { TASK_STATUSES } from '@coffer/contracts';
 import { type Backup, type Instance } from '@coffer/db';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 
@@ -44,16 +45,10 @@ const MAX_INSTANCES = 7;
 const MAX_FRESH_INSTANCES = 3;
 const SEED = Number(process.env.COFFER_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const PORTS = { min: 24900, max: 24999 };
-const TRANSITIONAL_TASKS = new Set<Instance['taskStatus']>([
-  'BUILDING',
-  'REBOOTING',
-  'RESIZING',
-  'DELETING',
-  'BACKING_UP',
-  'PROMOTING',
-  'EJECTING',
-  'DETACHING',
-]);
+/** Every task but the settled ones (none, or a build that ended in error). */
+const TRANSITIONAL_TASKS = new Set<Instance['taskStatus']>(
+  TASK_STATUSES.filter((task) => task !== 'NONE' && task !== 'BUILDING_ERROR'),
+);
 const TRANSITIONAL_BACKUPS = new Set<Backup['status']>(['NEW', 'BUILDING', 'DELETING']);
 
 const ctx = new WorkerTestContext({ name: 'chaos', portRange: PORTS });
