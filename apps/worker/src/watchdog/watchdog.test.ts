@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 
-import { guestQueueName, type ServiceStatus, type TaskStatus } from '@coffer/contracts';
+import {
+  guestQueueName,
+  type ServiceStatus,
+  TASKMANAGER_QUEUE,
+  type TaskStatus,
+} from '@coffer/contracts';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { generateGuestSecret } from '@coffer/contracts/crypto';
+import { isGuest, processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { processesMentioning, REDIS_URL, waitFor, WorkerTestContext } from '../../test/harness';
+import { REDIS_URL, WorkerTestContext } from '../../test/harness';
 import { ChangePublisher } from '../events';
 import { loadWorkerEnv } from '../env';
 import { buildSettings } from '../settings';
@@ -86,6 +94,122 @@ describe('heartbeat expiry', () => {
       [failed]: 'FAILED',
     });
     expect(await watchdog.expireSilentGuests(now)).toEqual([]);
+  });
+});
+
+/** Before the tests that start a taskmanager: a job here must fail without one taking it. */
+describe('replication role changes', () => {
+  /** Fails a queued job for good without the operation seeing it, as BullMQ does to a job stalled too often. */
+  async function failOutsideTheOperation(name: 'replica.promote', instanceId: string) {
+    await ctx.enqueue(name, instanceId, { instanceId });
+    const worker = new Worker(
+      TASKMANAGER_QUEUE,
+      () => {
+        throw new UnrecoverableError('job stalled more than allowable limit');
+      },
+      {
+        connection: ctx.redis.duplicate({ maxRetriesPerRequest: null }),
+        prefix: ctx.names.queuePrefix,
+      },
+    );
+    try {
+      await waitFor(
+        async () =>
+          (await (await ctx.queue.getJob(`${name}-${instanceId}`))?.getState()) === 'failed',
+        { timeoutMs: 10_000, what: 'the job to fail' },
+      );
+    } finally {
+      await worker.close();
+    }
+  }
+
+  it('queues again a change whose job ended without ending it, and ends one that no job drives', async () => {
+    // A promote whose job stalled out: replica, source and a sibling are PROMOTING.
+    const source = await insertRow('PROMOTING', 'RUNNING', new Date());
+    const replica = await insertRow('PROMOTING', 'RUNNING', new Date());
+    const sibling = await insertRow('PROMOTING', 'RUNNING', new Date());
+    await ctx.prisma.instance.updateMany({
+      where: { id: { in: [replica, sibling] } },
+      data: { replicaOfId: source },
+    });
+    await failOutsideTheOperation('replica.promote', replica);
+    // A detach whose job is gone (no job of its kind on it or on any member it could belong to).
+    const lost = await insertRow('DETACHING', 'RUNNING', new Date());
+
+    const later = Date.now() + GRACE_MS + 1000;
+    const first = await watchdog.reconcile(new Date(later));
+    expect(first.requeuedRoleChanges).not.toContain(replica);
+    expect(first.endedRoleChanges).not.toContain(lost);
+    const second = await watchdog.reconcile(new Date(later + GRACE_MS));
+    expect(second.requeuedRoleChanges).toEqual([replica]);
+    // The source and the sibling are driven by the replica's job: left alone.
+    expect(second.endedRoleChanges).toEqual([lost]);
+    expect(await (await ctx.queue.getJob(`replica.promote-${replica}`))?.getState()).toBe(
+      'waiting',
+    );
+    for (const id of [source, replica, sibling]) {
+      expect((await ctx.row(id))?.taskStatus).toBe('PROMOTING');
+    }
+    expect(await ctx.row(lost)).toMatchObject({
+      taskStatus: 'NONE',
+      faultMessage: expect.stringMatching(/change of replication roles was interrupted/),
+    });
+    // The queued job is alive now: nothing more to do.
+    const third = await watchdog.reconcile(new Date(later + 2 * GRACE_MS));
+    expect(third.requeuedRoleChanges).toEqual([]);
+    expect(third.endedRoleChanges).toEqual([]);
+    await ctx.queue.remove(`replica.promote-${replica}`);
+  });
+
+  it('starts a dead guest again during a promote, never the guest of a source being ejected', async () => {
+    const instanceId = await insertRow('PROMOTING', 'RUNNING', new Date());
+    const server = await ctx.provider.createServer({
+      instanceId,
+      projectId: ctx.projectId,
+      flavor: { vcpus: 1, ramMb: 512 },
+      volumeGb: 1,
+      guestInfo: {
+        instanceId,
+        projectId: ctx.projectId,
+        datastoreManager: 'mariadb',
+        datastoreVersion: '10.11',
+      },
+      agentConfig: {
+        redisUrl: REDIS_URL,
+        rpcQueue: guestQueueName(instanceId),
+        conductorStream: ctx.names.conductorStream,
+        guestSecret: generateGuestSecret(),
+      },
+    });
+    await ctx.prisma.instance.update({
+      where: { id: instanceId },
+      data: { computeServerId: server.serverId, taskStatus: 'EJECTING' },
+    });
+    const guests = () => processesMentioning(ctx.instanceDir(instanceId)).filter(isGuest);
+    const killGuest = async () => {
+      const guest = await waitFor(() => guests()[0], { timeoutMs: 30_000, what: 'its guest' });
+      process.kill(guest.pid, 'SIGKILL');
+      await waitFor(() => guests().length === 0, { timeoutMs: 10_000, what: 'the guest to die' });
+    };
+
+    // The source of an eject (no source of its own): declared gone, so it stays down.
+    await killGuest();
+    expect((await watchdog.superviseGuests()).restarted).not.toContain(instanceId);
+    expect(guests()).toEqual([]);
+
+    // A member of a promote: its guest comes back and answers the promote's calls.
+    await ctx.prisma.instance.update({
+      where: { id: instanceId },
+      data: { taskStatus: 'PROMOTING' },
+    });
+    expect((await watchdog.superviseGuests()).restarted).toContain(instanceId);
+    await waitFor(() => guests().length === 1, { timeoutMs: 30_000, what: 'a new guest' });
+
+    await ctx.prisma.instance.update({
+      where: { id: instanceId },
+      data: { taskStatus: 'NONE', computeServerId: null },
+    });
+    await ctx.provider.deleteServer(server.serverId);
   });
 });
 

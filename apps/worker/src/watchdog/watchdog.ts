@@ -1,5 +1,10 @@
 import { type ComputeProvider } from '@coffer/compute';
-import { TASKMANAGER_QUEUE, taskmanagerJobId, type TaskmanagerJobName } from '@coffer/contracts';
+import {
+  TASKMANAGER_QUEUE,
+  taskmanagerJobId,
+  type TaskmanagerJobName,
+  type TaskStatus,
+} from '@coffer/contracts';
 import { type PrismaClient } from '@coffer/db';
 import { Queue } from 'bullmq';
 import { type Redis } from 'ioredis';
@@ -21,14 +26,16 @@ import { RedisLease } from './redis-lock';
  *   deleted once they have been seen orphaned for the grace period (a create in flight
  *   writes its row first, but give it time); rows left BUILDING without a create job become
  *   ERROR (or NONE, when the guest reports RUNNING: it was built); rows DELETING without a
- *   job get their delete job again; rows REBOOTING without a job (seen twice) end the restart.
+ *   job get their delete job again; rows REBOOTING without a job (seen twice) end the restart;
+ *   replication role changes (PROMOTING, EJECTING, DETACHING) whose job ended without ending
+ *   them are queued again (each resumes), members no job drives get their task ended.
  *   Guests of live rows are simply adopted: the conductor keeps consuming their stream.
  * - Guest supervision (every few seconds, unless turned off): an instance whose guest agent
  *   died unasked (settled, backing up, restarting, resizing, or being built once its server
  *   exists) gets it started again by the compute provider (`ensureServerRunning`: backoff,
  *   and a bound after which it gives up); each restart, and the giving up, is recorded in the
- *   instance's events, the giving up also as its fault. Never for an instance being deleted
- *   or moved between replication roles.
+ *   instance's events, the giving up also as its fault. Never for an instance being deleted,
+ *   nor for the source an eject declared gone.
  */
 
 export interface WatchdogDeps {
@@ -46,18 +53,46 @@ export interface ReconcileReport {
   adoptedBuilds: string[];
   requeuedDeletes: string[];
   endedRestarts: string[];
+  /** Promotes, ejects and detaches whose job had ended without ending them (stalled out): queued again. */
+  requeuedRoleChanges: string[];
+  /** Members of a role change that no job drives any more: their task ended, with a fault. */
+  endedRoleChanges: string[];
 }
 
 /**
  * Task statuses under which a dead guest is started again. BUILDING once the server exists
  * (its id stored): the restarted guest takes back the `prepare` its predecessor had not
  * finished (guest RPC jobs are retried until they ran to their end, and `prepare` is
- * idempotent: apps/guest README). BACKING_UP: the backup under way fails clearly. Never while
- * deleting (DELETING; the provider also refuses a server being deleted) or switching
- * replication roles (PROMOTING, EJECTING, DETACHING: two guests' steps in an order the
- * operation keeps itself).
+ * idempotent: apps/guest README). BACKING_UP: the backup under way fails clearly. While
+ * replication roles change (PROMOTING, EJECTING, DETACHING) too: the operation's calls wait in
+ * the guest's queue and the restarted guest answers them (a server keeps read_only in its
+ * config, so a restart changes no role), except the source being ejected: it is declared
+ * gone, and a guest started again would make it writable beside the elected replica. Never
+ * while deleting (DELETING; the provider also refuses a server being deleted).
  */
-const SUPERVISED_TASKS = ['NONE', 'BUILDING', 'BACKING_UP', 'REBOOTING', 'RESIZING'] as const;
+const SUPERVISED_TASKS = [
+  'NONE',
+  'BUILDING',
+  'BACKING_UP',
+  'REBOOTING',
+  'RESIZING',
+  'PROMOTING',
+  'EJECTING',
+  'DETACHING',
+] as const;
+
+/**
+ * The job that moves members between replication roles, by their task. It is queued under the
+ * instance it names (the replica promoted, the source ejected, the replica detached); the
+ * other members of the change (the source and siblings of a promote, the replicas of an
+ * eject) carry the task without a job of their own.
+ */
+const ROLE_CHANGE_JOBS = {
+  PROMOTING: 'replica.promote',
+  EJECTING: 'replica.eject',
+  DETACHING: 'replica.detach',
+} as const satisfies Partial<Record<TaskStatus, TaskmanagerJobName>>;
+type RoleChangeTask = keyof typeof ROLE_CHANGE_JOBS;
 
 export class Watchdog {
   private readonly heartbeatLease: RedisLease;
@@ -160,6 +195,7 @@ export class Watchdog {
         deletedAt: null,
         computeServerId: { not: null },
         taskStatus: { in: [...SUPERVISED_TASKS] },
+        NOT: { taskStatus: 'EJECTING', replicaOfId: null },
       },
       select: { id: true, projectId: true, computeServerId: true },
     });
@@ -251,6 +287,8 @@ export class Watchdog {
       adoptedBuilds: [],
       requeuedDeletes: [],
       endedRestarts: [],
+      requeuedRoleChanges: [],
+      endedRoleChanges: [],
     };
     const seen = new Set<string>();
 
@@ -356,9 +394,94 @@ export class Watchdog {
       });
     }
 
+    await this.settleRoleChanges(now, seen, report);
+
     for (const key of this.suspects.keys()) if (!seen.has(key)) this.suspects.delete(key);
     const acted = Object.values(report).some((ids: string[]) => ids.length > 0);
     if (acted) logger.info(report, 'watchdog: reconciliation acted');
     return report;
+  }
+
+  /**
+   * Replication role changes nobody runs any more (seen for the grace period, so one being
+   * queued right now is left alone). The job of a member that holds one, but whose job ended
+   * without ending the change (BullMQ fails a job whose worker died too many times, without
+   * the operation recording it), is queued again: promote, eject and detach each resume from
+   * where they stopped. A member whose change no job drives (no job of that kind on it or on
+   * the members it could belong to) gets its task ended, with a fault saying so.
+   */
+  private async settleRoleChanges(
+    now: Date,
+    seen: Set<string>,
+    report: ReconcileReport,
+  ): Promise<void> {
+    const { prisma, publisher, settings, logger } = this.deps;
+    const graceMs = Math.min(settings.tuning.orphanGraceMs, 60_000);
+    const rows = await prisma.instance.findMany({
+      where: {
+        taskStatus: { in: Object.keys(ROLE_CHANGE_JOBS) as RoleChangeTask[] },
+        deletedAt: null,
+      },
+      select: { id: true, projectId: true, taskStatus: true, replicaOfId: true },
+    });
+    for (const row of rows) {
+      const task = row.taskStatus as RoleChangeTask;
+      const name = ROLE_CHANGE_JOBS[task];
+      const own = await this.queue.getJob(taskmanagerJobId(name, row.id));
+      const ownState = own ? await own.getState() : 'missing';
+      if (LIVE_JOB_STATES.has(ownState)) continue;
+      if (own) {
+        if (!this.isSuspectFor(`role:${row.id}`, graceMs, now.getTime(), seen)) continue;
+        await own.remove().catch(() => undefined);
+        await enqueueTaskmanagerJob(this.queue, name, row.id, { instanceId: row.id });
+        logger.warn(
+          { instanceId: row.id, job: name, previousState: ownState },
+          'watchdog: queued a replication role change again',
+        );
+        report.requeuedRoleChanges.push(row.id);
+        continue;
+      }
+      // Which members' jobs could drive this one: its source (a promote past its point of no
+      // return, an eject), its siblings (a promote before it), its replicas (the source of a
+      // promote).
+      const related = await prisma.instance.findMany({
+        where: {
+          deletedAt: null,
+          taskStatus: task,
+          OR: [
+            ...(row.replicaOfId ? [{ id: row.replicaOfId }, { replicaOfId: row.replicaOfId }] : []),
+            { replicaOfId: row.id },
+          ],
+          NOT: { id: row.id },
+        },
+        select: { id: true },
+      });
+      let isDriven = false;
+      for (const member of related) {
+        if ((await this.jobState(name, member.id)) !== 'missing') isDriven = true;
+      }
+      if (isDriven) continue;
+      if (!this.isSuspectFor(`role:${row.id}`, graceMs, now.getTime(), seen)) continue;
+      const { count } = await prisma.instance.updateMany({
+        where: { id: row.id, taskStatus: task },
+        data: {
+          taskStatus: 'NONE',
+          faultMessage:
+            'A change of replication roles was interrupted before it ended; check the replication panel, and promote or detach again if needed.',
+          faultAt: now,
+        },
+      });
+      if (count === 0) continue;
+      logger.warn(
+        { instanceId: row.id, task },
+        'watchdog: ended a replication role change that no job runs',
+      );
+      report.endedRoleChanges.push(row.id);
+      await publisher.publish({
+        type: 'instance.changed',
+        projectId: row.projectId,
+        instanceId: row.id,
+      });
+    }
   }
 }
