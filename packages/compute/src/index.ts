@@ -1,9 +1,13 @@
 export {
+  COMPUTE_ERROR_CODES,
   ComputeError,
   DEFAULT_GUEST_RESTART_POLICY,
+  isComputeError,
   silentLogger,
+  type ComputeErrorCode,
   type ComputeLogger,
   type ComputeProvider,
+  type Flavor,
   type GuestAgentSettings,
   type GuestRestartPolicy,
   type GuestSupervision,
@@ -11,6 +15,14 @@ export {
   type ServerSpec,
   type ServerStatus,
 } from './provider';
+export {
+  MAX_ALLOWED_CIDRS,
+  parseAllowedSources,
+  privateSources,
+  type AllowedSources,
+} from './allowed-sources';
+export { type ComputeProviderContext, type ComputeProviderDefinition } from './provider-definition';
+export { localComputeProvider } from './local/local-definition';
 export {
   LocalComputeProvider,
   MAX_RUN_DIR_BYTES,

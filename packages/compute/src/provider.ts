@@ -1,5 +1,7 @@
 import { type GuestAgentConfig, type GuestInfo } from '@coffer/contracts';
 
+import { type AllowedSources } from './allowed-sources';
+
 /**
  * The compute-provider interface (Trove's use of Nova + Cinder): what the taskmanager needs
  * from "a server with a volume and two injected files". It names no provider's concepts:
@@ -14,16 +16,26 @@ export type GuestAgentSettings = Pick<
 > &
   Partial<Pick<GuestAgentConfig, 'heartbeatIntervalSeconds' | 'logLevel' | 'preinstall'>>;
 
+/** A flavor's size: what a server may use. */
+export interface Flavor {
+  vcpus: number;
+  ramMb: number;
+}
+
 export interface ServerSpec {
   instanceId: string;
   projectId: string;
-  flavor: { vcpus: number; ramMb: number };
+  flavor: Flavor;
   volumeGb: number;
   /**
-   * The database port the server should listen on. Optional: the local provider allocates
-   * a free one when absent, a VM-based provider uses the datastore's standard port.
+   * The port the instance's row already records (a create run again, an address fixed
+   * beforehand): kept when the provider can, `PORT_TAKEN` when another server holds it.
+   * Callers never pick one: absent, the provider chooses (the local provider a free port of
+   * its range, a VM provider the datastore's standard port) and `ServerInfo.port` says which.
    */
   port?: number;
+  /** Who may reach the database port; default: private, no CIDRs. See `setAllowedSources`. */
+  allowedSources?: AllowedSources;
   /** Injected as `guest_info.json`. */
   guestInfo: GuestInfo;
   /** Injected (completed by the provider) as `guest-agent.json`, mode 0600. */
@@ -42,6 +54,12 @@ export interface ServerInfo {
   port: number;
   /** The machine's state (ACTIVE: the guest runs), not the database's: that is the guest's heartbeat. */
   status: ServerStatus;
+  /** The flavor the server was created or last resized to. */
+  flavor: Flavor;
+  /** The volume's size as created or last extended. */
+  volumeGb: number;
+  /** As created or last set. */
+  allowedSources: AllowedSources;
 }
 
 export interface ComputeProvider {
@@ -49,8 +67,27 @@ export interface ComputeProvider {
   /** Idempotent for the same instanceId: a retried create reuses (and restarts if needed) what exists. */
   createServer(spec: ServerSpec): Promise<ServerInfo>;
   getServer(serverId: string): Promise<ServerInfo | null>;
-  /** Restarts the server; its guest brings the database server back. */
+  /** Restarts the server; its guest brings the database server back. `NOT_FOUND` when there is none. */
   rebootServer(serverId: string): Promise<void>;
+  /**
+   * Gives the server a flavor's CPUs and memory (Nova's resize and confirm). A provider may
+   * restart the server to do it (Nova does); the database's own sizing (my.cnf) is the
+   * guest's, told by the taskmanager. Idempotent. `INVALID` for a flavor that is not positive
+   * whole numbers, `NOT_FOUND` when there is no server (or it is being deleted).
+   */
+  resizeServer(serverId: string, flavor: Flavor): Promise<void>;
+  /**
+   * Grows the server's volume to `volumeGb` (Cinder's extend; never shrinks). Idempotent:
+   * the same size again does nothing. `INVALID` for a smaller or non-whole size, `NOT_FOUND`
+   * when there is no server.
+   */
+  extendVolume(serverId: string, volumeGb: number): Promise<void>;
+  /**
+   * Replaces who may reach the server's database port (a security group's rules). The
+   * control plane always may. `INVALID` (and nothing changes) for sources that
+   * `parseAllowedSources` refuses, `NOT_FOUND` when there is no server.
+   */
+  setAllowedSources(serverId: string, sources: AllowedSources): Promise<void>;
   /** Idempotent; leaves nothing behind (guest, database server, files, volume). */
   deleteServer(serverId: string): Promise<void>;
   /** Every server this provider runs, with or without a row in the control plane (for reconciliation). */
@@ -95,12 +132,42 @@ export const DEFAULT_GUEST_RESTART_POLICY: GuestRestartPolicy = {
   windowMs: 10 * 60_000,
 };
 
-/** Thrown for requests a provider cannot satisfy (bad spec, no free port...). */
+/**
+ * Why a provider refused or failed, for callers to switch on (never its message, which is for
+ * people):
+ * - `INVALID`: the request cannot be honoured as given (not an instance id, a spec that
+ *   contradicts itself, a smaller volume, sources that do not parse); the same request fails again.
+ * - `NOT_FOUND`: no such server, or it is being deleted.
+ * - `PORT_TAKEN`: the requested port belongs to another server; ask again without a port.
+ * - `QUOTA`: the provider is out of what the request needs (no free port left in the range,
+ *   a cloud's quota refused it).
+ * - `UNAVAILABLE`: the provider cannot do it now or is not set up for it (the guest could not
+ *   be started, a missing setting, a cloud service that does not answer); may succeed later.
+ */
+export const COMPUTE_ERROR_CODES = [
+  'INVALID',
+  'NOT_FOUND',
+  'PORT_TAKEN',
+  'QUOTA',
+  'UNAVAILABLE',
+] as const;
+export type ComputeErrorCode = (typeof COMPUTE_ERROR_CODES)[number];
+
+/** Thrown for requests a provider cannot satisfy; `code` says why. */
 export class ComputeError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: ComputeErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'ComputeError';
   }
+}
+
+/** True when `error` is a ComputeError with `code`. */
+export function isComputeError(error: unknown, code: ComputeErrorCode): error is ComputeError {
+  return error instanceof ComputeError && error.code === code;
 }
 
 /** The logging the providers need; a pino logger fits. */

@@ -11,7 +11,6 @@ import {
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import {
   GUEST_AGENT_CONFIG_FILE,
@@ -21,7 +20,8 @@ import {
 } from '@coffer/contracts';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { ComputeError, type ServerSpec } from '../provider';
+import { cleanUp, FAKE_GUEST, specFor, testBaseDir, testPortRange } from '../../test/fixture';
+import { ComputeError } from '../provider';
 import { LocalComputeProvider } from './local-provider';
 import {
   allocatePort,
@@ -31,29 +31,8 @@ import {
 } from './port-allocator';
 import { findProcesses, readCmdline, waitFor } from '@coffer/host';
 
-const FAKE_GUEST = resolve(fileURLToPath(new URL('../../test/fake-guest.mjs', import.meta.url)));
-const baseDir = join(
-  process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'),
-  `compute-${randomBytes(4).toString('hex')}`,
-);
-const PORT_RANGE = { min: 24100 + Math.floor(Math.random() * 800), max: 24999 };
-
-function specFor(instanceId = randomUUID()): ServerSpec {
-  const projectId = randomUUID();
-  return {
-    instanceId,
-    projectId,
-    flavor: { vcpus: 1, ramMb: 512 },
-    volumeGb: 1,
-    guestInfo: { instanceId, projectId, datastoreManager: 'mariadb', datastoreVersion: '10.11' },
-    agentConfig: {
-      redisUrl: 'redis://127.0.0.1:6379',
-      rpcQueue: `guest-${instanceId}`,
-      conductorStream: 'conductor',
-      guestSecret: randomBytes(32).toString('base64'),
-    },
-  };
-}
+const baseDir = testBaseDir();
+const PORT_RANGE = testPortRange();
 
 function providerIn(dataDir: string, options: { leaveServer?: boolean; command?: string } = {}) {
   return new LocalComputeProvider({
@@ -78,12 +57,7 @@ function newProvider(options: { leaveServer?: boolean; command?: string; dataDir
   return provider;
 }
 
-afterAll(async () => {
-  for (const provider of providers) {
-    for (const server of await provider.listServers()) await provider.deleteServer(server.serverId);
-  }
-  rmSync(baseDir, { recursive: true, force: true });
-});
+afterAll(() => cleanUp(providers, baseDir));
 
 describe('LocalComputeProvider', () => {
   it('creates a server: injected files, a volume, a detached guest that inherits no secrets', async () => {
@@ -189,9 +163,10 @@ describe('LocalComputeProvider', () => {
       provider.createServer(specFor()),
     ]);
     expect(new Set([a.port, b.port, c!.port, d!.port]).size).toBe(4);
-    await expect(provider.createServer({ ...specFor(), port: a.port })).rejects.toThrow(
-      ComputeError,
-    );
+    await expect(provider.createServer({ ...specFor(), port: a.port })).rejects.toMatchObject({
+      name: 'ComputeError',
+      code: 'PORT_TAKEN',
+    });
     // A second provider on the same data dir (another worker) sees the same claims.
     const other = newProvider({ dataDir: resolve(provider.instanceDir(a.instanceId), '..', '..') });
     const e = await other.createServer(specFor());
@@ -214,8 +189,8 @@ describe('LocalComputeProvider', () => {
     expect(after).not.toBeNull();
     expect(after).not.toBe(before);
     expect(await provider.getServer(a.serverId)).toEqual(a);
-    await expect(provider.rebootServer(randomUUID())).rejects.toThrow(ComputeError);
-    await expect(provider.rebootServer('not-an-id')).rejects.toThrow(ComputeError);
+    await expect(provider.rebootServer(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(provider.rebootServer('not-an-id')).rejects.toMatchObject({ code: 'INVALID' });
   });
 
   it('deletes everything, even a server process that ignores SIGTERM, and can delete twice', async () => {
@@ -270,9 +245,21 @@ describe('LocalComputeProvider', () => {
         ...spec,
         guestInfo: { ...spec.guestInfo, instanceId: randomUUID() },
       }),
-    ).rejects.toThrow(/does not match/);
+    ).rejects.toMatchObject({ code: 'INVALID', message: expect.stringMatching(/does not match/) });
+    await expect(
+      provider.createServer({ ...specFor(), flavor: { vcpus: 0, ramMb: 512 } }),
+    ).rejects.toMatchObject({ code: 'INVALID' });
+    await expect(
+      provider.createServer({
+        ...specFor(),
+        agentConfig: { ...spec.agentConfig, guestSecret: '' },
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID' });
     const broken = newProvider({ command: '/nonexistent/node' });
-    await expect(broken.createServer(specFor())).rejects.toThrow(/could not start the guest/);
+    await expect(broken.createServer(specFor())).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/could not start the guest/),
+    });
   });
 });
 
@@ -377,10 +364,13 @@ describe('allocatePort', () => {
     expect(await allocatePort({ taken: new Set(), range: { min: 33060, max: 33061 } })).toBe(33061);
     await expect(
       allocatePort({ taken: new Set([40000]), range: { min: 40000, max: 40000 } }),
-    ).rejects.toThrow(/no free port/);
-    await expect(allocatePort({ taken: new Set(), range: { min: 5, max: 4 } })).rejects.toThrow(
-      /invalid port range/,
-    );
+    ).rejects.toMatchObject({ code: 'QUOTA', message: expect.stringMatching(/no free port/) });
+    await expect(
+      allocatePort({ taken: new Set(), range: { min: 5, max: 4 } }),
+    ).rejects.toMatchObject({
+      code: 'INVALID',
+      message: expect.stringMatching(/invalid port range/),
+    });
   });
 
   it('tells when a range reaches into the ephemeral ports, and the default does not', () => {

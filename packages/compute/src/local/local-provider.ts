@@ -23,26 +23,30 @@ import {
 import { z } from 'zod';
 
 import {
+  findProcesses,
+  isOurProcess,
+  readPidFile,
+  terminateProcess,
+  writeFileAtomic,
+} from '@coffer/host';
+
+import { parseAllowedSources, privateSources, type AllowedSources } from '../allowed-sources';
+import {
   ComputeError,
   DEFAULT_GUEST_RESTART_POLICY,
   silentLogger,
   type ComputeLogger,
   type ComputeProvider,
+  type Flavor,
   type GuestRestartPolicy,
   type GuestSupervision,
   type ServerInfo,
   type ServerSpec,
   type ServerStatus,
 } from '../provider';
-import { writeFileAtomic } from '@coffer/host';
 import { KeyedMutex } from './keyed-mutex';
-import {
-  allocatePort,
-  DEFAULT_PORT_RANGE,
-  overlapWithEphemeralPorts,
-  type PortRange,
-} from './port-allocator';
-import { findProcesses, isOurProcess, readPidFile, terminateProcess } from '@coffer/host';
+import { DEFAULT_PORT_RANGE, overlapWithEphemeralPorts, type PortRange } from './port-allocator';
+import { PortClaims } from './port-claims';
 
 /**
  * The embedded compute provider: a "server" is a directory and a guest process on this
@@ -50,7 +54,8 @@ import { findProcesses, isOurProcess, readPidFile, terminateProcess } from '@cof
  *
  * ```
  * <dataDir>/instances/<instanceId>/
- *   server.json        what createServer decided (port, run dir...), written last
+ *   server.json        what createServer decided (port, run dir...), written last; then what
+ *                      resizeServer, extendVolume and setAllowedSources change
  *   etc/               the injected files: guest_info.json, guest-agent.json (0600)
  *   data/              the volume (the guest puts the datadir and my.cnf here)
  *   log/               guest.log (the guest's stdout/stderr), the server's error log
@@ -61,6 +66,11 @@ import { findProcesses, isOurProcess, readPidFile, terminateProcess } from '@cof
  *
  * The guest runs detached in its own session, so it outlives the worker that started it;
  * every call re-reads the directory, so a restarted worker adopts what runs.
+ *
+ * What is recorded but not yet enforced (issue 13 adds the confinement): the flavor (no cgroup
+ * holds the guest and its database server to it), the volume size (`data/` is a plain
+ * directory on the host's filesystem) and the allowed sources (no firewall rule: the port
+ * answers whoever can reach the bind address).
  */
 
 export interface GuestCommand {
@@ -114,7 +124,13 @@ const serverRecordSchema = z.object({
   runDir: z.string(),
   flavor: z.object({ vcpus: z.number(), ramMb: z.number() }),
   volumeGb: z.number(),
+  /** Absent in records written before sources were recorded: private. */
+  allowedSources: z
+    .object({ isPublic: z.boolean(), cidrs: z.array(z.string()) })
+    .default(privateSources),
   createdAt: z.string(),
+  /** When resizeServer, extendVolume or setAllowedSources last changed the record. */
+  updatedAt: z.string().optional(),
 });
 type ServerRecord = z.infer<typeof serverRecordSchema>;
 
@@ -141,6 +157,7 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly stopTimeoutMs: number;
   private readonly guestRestart: GuestRestartPolicy;
   private readonly locks = new KeyedMutex();
+  private readonly ports: PortClaims;
 
   constructor(options: LocalComputeProviderOptions) {
     this.dataDir = resolve(options.dataDir);
@@ -151,6 +168,7 @@ export class LocalComputeProvider implements ComputeProvider {
     this.logger = options.logger ?? silentLogger;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
     this.guestRestart = options.guestRestart ?? DEFAULT_GUEST_RESTART_POLICY;
+    this.ports = new PortClaims(join(this.dataDir, 'ports'), this.portRange, this.bindAddress);
     const overlap = overlapWithEphemeralPorts(this.portRange);
     if (overlap) {
       this.logger.warn(
@@ -162,10 +180,16 @@ export class LocalComputeProvider implements ComputeProvider {
 
   async createServer(spec: ServerSpec): Promise<ServerInfo> {
     const instanceId = parseInstanceId(spec.instanceId);
-    const guestInfo = guestInfoSchema.parse(spec.guestInfo);
+    const guestInfo = parseOrInvalid(guestInfoSchema, spec.guestInfo, 'guestInfo');
     if (guestInfo.instanceId !== instanceId) {
-      throw new ComputeError('guestInfo.instanceId does not match the instance being created');
+      throw new ComputeError(
+        'INVALID',
+        'guestInfo.instanceId does not match the instance being created',
+      );
     }
+    const flavor = parseFlavor(spec.flavor);
+    const volumeGb = parseVolumeGb(spec.volumeGb);
+    const allowedSources = parseAllowedSources(spec.allowedSources ?? privateSources());
     return this.locks.run(instanceId, async () => {
       const paths = this.pathsOf(instanceId);
       const existing = this.readRecord(paths);
@@ -184,20 +208,24 @@ export class LocalComputeProvider implements ComputeProvider {
       mkdirSync(paths.root, { recursive: true });
       mkdirSync(paths.etc, { recursive: true, mode: 0o700 });
       for (const dir of [paths.data, paths.log, paths.run]) mkdirSync(dir, { recursive: true });
-      const port = await this.claimPort(instanceId, spec.port);
+      const port = await this.ports.claim(instanceId, spec.port);
       const runDir = this.runDirFor(paths);
       mkdirSync(runDir, { recursive: true });
 
-      const agentConfig: GuestAgentConfig = guestAgentConfigSchema.parse({
-        ...spec.agentConfig,
-        datastore: {
-          bindAddress: this.bindAddress,
-          port,
-          volumeDir: paths.data,
-          logDir: paths.log,
-          runDir,
-        },
-      } satisfies z.input<typeof guestAgentConfigSchema>);
+      const agentConfig: GuestAgentConfig = parseOrInvalid(
+        guestAgentConfigSchema,
+        {
+          ...spec.agentConfig,
+          datastore: {
+            bindAddress: this.bindAddress,
+            port,
+            volumeDir: paths.data,
+            logDir: paths.log,
+            runDir,
+          },
+        } satisfies z.input<typeof guestAgentConfigSchema>,
+        'agentConfig',
+      );
       writeFileAtomic(
         join(paths.etc, GUEST_INFO_FILE),
         `${JSON.stringify(guestInfo, null, 2)}\n`,
@@ -216,8 +244,9 @@ export class LocalComputeProvider implements ComputeProvider {
         host: this.host,
         port,
         runDir,
-        flavor: spec.flavor,
-        volumeGb: spec.volumeGb,
+        flavor,
+        volumeGb,
+        allowedSources,
         createdAt: new Date().toISOString(),
       };
       writeFileAtomic(
@@ -242,7 +271,7 @@ export class LocalComputeProvider implements ComputeProvider {
     const instanceId = parseInstanceId(serverId);
     await this.locks.run(instanceId, async () => {
       const paths = this.pathsOf(instanceId);
-      if (!this.readRecord(paths)) throw new ComputeError(`no server ${serverId}`);
+      if (!this.readRecord(paths)) throw new ComputeError('NOT_FOUND', `no server ${serverId}`);
       await this.stopGuest(paths);
       // Asked for: a fresh restart budget (and supervision again after a crash loop).
       rmSync(paths.restarts, { force: true });
@@ -284,8 +313,80 @@ export class LocalComputeProvider implements ComputeProvider {
       }
       rmSync(paths.root, { recursive: true, force: true });
       if (runDir !== paths.run) rmSync(runDir, { recursive: true, force: true });
-      this.releasePorts(instanceId);
+      this.ports.release(instanceId);
       this.logger.info({ instanceId }, 'server deleted');
+    });
+  }
+
+  /**
+   * Records the new flavor in server.json; `ServerInfo.flavor` reports it from then on.
+   * Nothing else changes today: the guest is not restarted (nothing here would differ after a
+   * restart) and neither it nor its database server is held to the flavor, whose CPUs and
+   * memory reach the database only as the sizing the taskmanager sends the guest. Issue 13
+   * starts each guest in a cgroup sized from this record, so a resize takes effect as limits
+   * at the guest's next start (rebootServer).
+   */
+  async resizeServer(serverId: string, flavor: Flavor): Promise<void> {
+    const parsed = parseFlavor(flavor);
+    await this.updateRecord(serverId, (record) => ({ ...record, flavor: parsed }));
+  }
+
+  /**
+   * Records the larger size in server.json; `ServerInfo.volumeGb` reports it from then on.
+   * Nothing enforces a volume's size today: `data/` is a directory on the host's filesystem,
+   * which the instance may fill. Issue 13 makes the volume a filesystem of this size (an image
+   * file or a project quota) and grows it here.
+   */
+  async extendVolume(serverId: string, volumeGb: number): Promise<void> {
+    const size = parseVolumeGb(volumeGb);
+    await this.updateRecord(serverId, (record) => {
+      if (size < record.volumeGb) {
+        throw new ComputeError(
+          'INVALID',
+          `a volume only grows: ${record.volumeGb} GB cannot become ${size} GB`,
+        );
+      }
+      return { ...record, volumeGb: size };
+    });
+  }
+
+  /**
+   * Checks the sources (`INVALID` changes nothing) and records them in server.json;
+   * `ServerInfo.allowedSources` reports them from then on. Not enforced today: the database
+   * port answers whoever can reach the bind address (127.0.0.1 unless set otherwise). Issue 13
+   * enforces them with an nftables set per instance, built from this record.
+   */
+  async setAllowedSources(serverId: string, sources: AllowedSources): Promise<void> {
+    const parsed = parseAllowedSources(sources);
+    await this.updateRecord(serverId, (record) => ({ ...record, allowedSources: parsed }));
+  }
+
+  /** Rewrites the server's record under its lock; `NOT_FOUND` when there is none, or it is being deleted. */
+  private async updateRecord(
+    serverId: string,
+    change: (record: ServerRecord) => ServerRecord,
+  ): Promise<void> {
+    const instanceId = parseInstanceId(serverId);
+    await this.locks.run(instanceId, async () => {
+      const paths = this.pathsOf(instanceId);
+      const record = this.readRecord(paths);
+      if (!record || existsSync(paths.deleting)) {
+        throw new ComputeError('NOT_FOUND', `no server ${serverId}`);
+      }
+      const changed = serverRecordSchema.parse({
+        ...change(record),
+        updatedAt: new Date().toISOString(),
+      });
+      writeFileAtomic(paths.record, `${JSON.stringify(changed, null, 2)}\n`);
+      this.logger.info(
+        {
+          instanceId,
+          flavor: changed.flavor,
+          volumeGb: changed.volumeGb,
+          allowedSources: changed.allowedSources,
+        },
+        'server record changed',
+      );
     });
   }
 
@@ -417,6 +518,9 @@ export class LocalComputeProvider implements ComputeProvider {
       host: record.host,
       port: record.port,
       status,
+      flavor: record.flavor,
+      volumeGb: record.volumeGb,
+      allowedSources: record.allowedSources,
     };
   }
 
@@ -477,7 +581,9 @@ export class LocalComputeProvider implements ComputeProvider {
         child.once('spawn', resolveSpawn);
         child.once('error', (error) =>
           rejectSpawn(
-            new ComputeError(`could not start the guest: ${error.message}`, { cause: error }),
+            new ComputeError('UNAVAILABLE', `could not start the guest: ${error.message}`, {
+              cause: error,
+            }),
           ),
         );
       });
@@ -505,65 +611,35 @@ export class LocalComputeProvider implements ComputeProvider {
     );
     rmSync(paths.guestPid, { force: true });
   }
-
-  private portsDir(): string {
-    return join(this.dataDir, 'ports');
-  }
-
-  /** Claims a port with an exclusive claim file, so two workers never hand out the same one. */
-  private async claimPort(instanceId: string, requested: number | undefined): Promise<number> {
-    const dir = this.portsDir();
-    mkdirSync(dir, { recursive: true });
-    const claims = this.readClaims();
-    const own = [...claims].find(([, owner]) => owner === instanceId);
-    if (own) return own[0];
-    if (requested !== undefined) {
-      if (!this.tryClaim(requested, instanceId))
-        throw new ComputeError(`port ${requested} is already allocated`);
-      return requested;
-    }
-    const taken = new Set(claims.keys());
-    for (;;) {
-      const port = await allocatePort({ taken, range: this.portRange, host: this.bindAddress });
-      if (this.tryClaim(port, instanceId)) return port;
-      taken.add(port);
-    }
-  }
-
-  private tryClaim(port: number, instanceId: string): boolean {
-    try {
-      writeFileSync(join(this.portsDir(), String(port)), instanceId, { flag: 'wx' });
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw error;
-    }
-  }
-
-  private readClaims(): Map<number, string> {
-    const claims = new Map<number, string>();
-    const dir = this.portsDir();
-    if (!existsSync(dir)) return claims;
-    for (const entry of readdirSync(dir)) {
-      if (!/^[0-9]+$/.test(entry)) continue;
-      try {
-        claims.set(Number(entry), readFileSync(join(dir, entry), 'utf8').trim());
-      } catch {
-        // Released meanwhile.
-      }
-    }
-    return claims;
-  }
-
-  private releasePorts(instanceId: string): void {
-    for (const [port, owner] of this.readClaims()) {
-      if (owner === instanceId) rmSync(join(this.portsDir(), String(port)), { force: true });
-    }
-  }
 }
 
 function parseInstanceId(value: string): string {
   const parsed = instanceIdSchema.safeParse(value);
-  if (!parsed.success) throw new ComputeError(`not an instance id: ${JSON.stringify(value)}`);
+  if (!parsed.success)
+    throw new ComputeError('INVALID', `not an instance id: ${JSON.stringify(value)}`);
   return parsed.data;
+}
+
+function parseOrInvalid<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new ComputeError('INVALID', `${what} is not valid: ${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+    });
+  }
+  return parsed.data;
+}
+
+const flavorSchema = z.object({ vcpus: z.int().positive(), ramMb: z.int().positive() });
+
+function parseFlavor(flavor: Flavor): Flavor {
+  const { vcpus, ramMb } = parseOrInvalid(flavorSchema, flavor, 'the flavor');
+  return { vcpus, ramMb };
+}
+
+function parseVolumeGb(volumeGb: number): number {
+  if (!Number.isInteger(volumeGb) || volumeGb < 1) {
+    throw new ComputeError('INVALID', `a volume is a whole number of GB, not ${volumeGb}`);
+  }
+  return volumeGb;
 }

@@ -50,13 +50,13 @@ export async function allocatePort({
     range.max > 65535 ||
     range.min > range.max
   ) {
-    throw new ComputeError(`invalid port range ${range.min}-${range.max}`);
+    throw new ComputeError('INVALID', `invalid port range ${range.min}-${range.max}`);
   }
   for (let port = range.min; port <= range.max; port++) {
     if (taken.has(port) || NEVER_ALLOCATED.has(port)) continue;
     if (await canBindPort(port, host)) return port;
   }
-  throw new ComputeError(`no free port left in ${range.min}-${range.max}`);
+  throw new ComputeError('QUOTA', `no free port left in ${range.min}-${range.max}`);
 }
 
 /**

@@ -1,0 +1,24 @@
+import { type ComputeProviderDefinition } from '../provider-definition';
+import { ComputeError } from '../provider';
+import { LocalComputeProvider } from './local-provider';
+
+/** The embedded provider: servers are directories and guest processes on this machine. */
+export const localComputeProvider: ComputeProviderDefinition = {
+  name: 'local',
+  create(context) {
+    if (!context.dataDir) {
+      throw new ComputeError(
+        'UNAVAILABLE',
+        'COFFER_DATA_DIR is not set: the local compute provider keeps its instances under it',
+      );
+    }
+    return new LocalComputeProvider({
+      dataDir: context.dataDir,
+      guestCommand: context.guestCommand(),
+      host: context.instanceHost,
+      bindAddress: context.instanceBindAddress,
+      portRange: context.portRange,
+      logger: context.logger,
+    });
+  },
+};
