@@ -5,9 +5,8 @@ import { Plus } from 'lucide-react';
 import { useState } from 'react';
 
 import { Button } from '~/components/ui/button';
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
-import { FormError } from '~/components/ui/field';
-import { describeError } from '~/lib/trpc-errors';
+import { Card, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
+import { PanelState } from '~/components/ui/panel-state';
 import { useTRPC } from '~/trpc/react';
 import { BackupList } from './backup-list';
 import { BackupScheduleCard } from './backup-schedule-card';
@@ -55,22 +54,16 @@ export function InstanceBackupsPanel({
             </Button>
           ) : null}
         </CardHeader>
-        {backups.error ? (
-          <CardContent>
-            <FormError message={describeError(backups.error).message} />
-          </CardContent>
-        ) : backups.isPending ? (
-          <CardContent>
-            <p className="text-sm text-zinc-500">Loading…</p>
-          </CardContent>
-        ) : (
-          <BackupList
-            projectId={projectId}
-            backups={backups.data}
-            canWrite={canWrite}
-            showInstance={false}
-          />
-        )}
+        <PanelState variant="card" query={backups}>
+          {(list) => (
+            <BackupList
+              projectId={projectId}
+              backups={list}
+              canWrite={canWrite}
+              showInstance={false}
+            />
+          )}
+        </PanelState>
       </Card>
       <BackupScheduleCard projectId={projectId} instanceId={instanceId} canWrite={canWrite} />
       {canWrite ? (

@@ -10,7 +10,7 @@ import { StatusBadge } from '~/components/instance/status-badge';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
 import { ConfirmDialog } from '~/components/ui/dialog';
-import { EmptyState } from '~/components/ui/page';
+import { CardEmptyState } from '~/components/ui/panel-state';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
 import { describeError } from '~/lib/trpc-errors';
 import { type AppRouter } from '~/server/api/root';
@@ -203,14 +203,11 @@ export function ReplicationPanel({
         </CardContent>
       ) : null}
       {replicas.length === 0 ? (
-        <CardContent>
-          <EmptyState
-            icon={<GitBranch />}
-            title="No replicas"
-            description="A replica serves reads, and can take over as the source."
-            className="border-0 py-8"
-          />
-        </CardContent>
+        <CardEmptyState
+          icon={<GitBranch />}
+          title="No replicas"
+          description="A replica serves reads, and can take over as the source."
+        />
       ) : (
         <Table aria-label="Replicas">
           <THead>

@@ -11,6 +11,7 @@ import { Button } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
 import { ConfirmDialog } from '~/components/ui/dialog';
 import { EmptyState, PageHeader } from '~/components/ui/page';
+import { PanelState } from '~/components/ui/panel-state';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
@@ -66,88 +67,95 @@ export function AdminInstances() {
         title="All instances"
         description="Every instance in every project, with its health."
       />
-      {instances.error ? (
-        <p role="alert" className="text-sm text-red-600">
-          Could not load instances: {instances.error.message}
-        </p>
-      ) : !instances.data ? (
-        <p className="text-sm text-zinc-500">Loading…</p>
-      ) : instances.data.length === 0 ? (
-        <EmptyState
-          icon={<Server />}
-          title="No instances in any project"
-          description="Instances appear here as soon as a tenant creates one."
-        />
-      ) : (
-        <Card>
-          <Table aria-label="All instances">
-            <THead>
-              <tr>
-                <TH>Instance</TH>
-                <TH>Project</TH>
-                <TH>Status</TH>
-                <TH>Task</TH>
-                <TH>Last heartbeat</TH>
-                <TH>Guest</TH>
-                <TH>Endpoint</TH>
-                <TH>Fault</TH>
-                <TH className="text-right">Actions</TH>
-              </tr>
-            </THead>
-            <TBody>
-              {instances.data.map((instance) => (
-                <TR key={instance.id} data-instance-id={instance.id}>
-                  <TD>
-                    <div className="font-medium text-zinc-900">{instance.name}</div>
-                    <div className="font-mono text-xs text-zinc-400">{instance.id.slice(0, 8)}</div>
-                  </TD>
-                  <TD>{instance.project.name}</TD>
-                  <TD>
-                    <StatusBadge status={instance.status} />
-                  </TD>
-                  <TD className="font-mono text-xs">
-                    {instance.taskStatus}
-                    <div className="text-zinc-400">{instance.serviceStatus}</div>
-                  </TD>
-                  <TD className="whitespace-nowrap">{formatAge(instance.heartbeatAgeSeconds)}</TD>
-                  <TD className="font-mono text-xs">{instance.guestVersion ?? '—'}</TD>
-                  <TD className="font-mono text-xs">
-                    {instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}
-                  </TD>
-                  <TD className="max-w-64 text-red-700">
-                    <div
-                      className="truncate"
-                      title={instance.faultDetails ?? instance.faultMessage ?? undefined}
-                    >
-                      {instance.faultMessage ?? ''}
-                    </div>
-                  </TD>
-                  <TD className="whitespace-nowrap text-right">
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      onClick={() =>
-                        setAction({ kind: 'reset', instanceId: instance.id, name: instance.name })
-                      }
-                    >
-                      Reset status
-                    </Button>
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      onClick={() =>
-                        setAction({ kind: 'delete', instanceId: instance.id, name: instance.name })
-                      }
-                    >
-                      Force delete
-                    </Button>
-                  </TD>
-                </TR>
-              ))}
-            </TBody>
-          </Table>
-        </Card>
-      )}
+      <PanelState
+        variant="page"
+        query={instances}
+        errorLabel="Could not load instances"
+        empty={
+          <EmptyState
+            icon={<Server />}
+            title="No instances in any project"
+            description="Instances appear here as soon as a tenant creates one."
+          />
+        }
+      >
+        {(list) => (
+          <Card>
+            <Table aria-label="All instances">
+              <THead>
+                <tr>
+                  <TH>Instance</TH>
+                  <TH>Project</TH>
+                  <TH>Status</TH>
+                  <TH>Task</TH>
+                  <TH>Last heartbeat</TH>
+                  <TH>Guest</TH>
+                  <TH>Endpoint</TH>
+                  <TH>Fault</TH>
+                  <TH className="text-right">Actions</TH>
+                </tr>
+              </THead>
+              <TBody>
+                {list.map((instance) => (
+                  <TR key={instance.id} data-instance-id={instance.id}>
+                    <TD>
+                      <div className="font-medium text-zinc-900">{instance.name}</div>
+                      <div className="font-mono text-xs text-zinc-400">
+                        {instance.id.slice(0, 8)}
+                      </div>
+                    </TD>
+                    <TD>{instance.project.name}</TD>
+                    <TD>
+                      <StatusBadge status={instance.status} />
+                    </TD>
+                    <TD className="font-mono text-xs">
+                      {instance.taskStatus}
+                      <div className="text-zinc-400">{instance.serviceStatus}</div>
+                    </TD>
+                    <TD className="whitespace-nowrap">{formatAge(instance.heartbeatAgeSeconds)}</TD>
+                    <TD className="font-mono text-xs">{instance.guestVersion ?? '—'}</TD>
+                    <TD className="font-mono text-xs">
+                      {instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}
+                    </TD>
+                    <TD className="max-w-64 text-red-700">
+                      <div
+                        className="truncate"
+                        title={instance.faultDetails ?? instance.faultMessage ?? undefined}
+                      >
+                        {instance.faultMessage ?? ''}
+                      </div>
+                    </TD>
+                    <TD className="whitespace-nowrap text-right">
+                      <Button
+                        variant="ghost"
+                        size="sm"
+                        onClick={() =>
+                          setAction({ kind: 'reset', instanceId: instance.id, name: instance.name })
+                        }
+                      >
+                        Reset status
+                      </Button>
+                      <Button
+                        variant="ghost"
+                        size="sm"
+                        onClick={() =>
+                          setAction({
+                            kind: 'delete',
+                            instanceId: instance.id,
+                            name: instance.name,
+                          })
+                        }
+                      >
+                        Force delete
+                      </Button>
+                    </TD>
+                  </TR>
+                ))}
+              </TBody>
+            </Table>
+          </Card>
+        )}
+      </PanelState>
       <ConfirmDialog
         open={action !== null}
         onClose={() => {

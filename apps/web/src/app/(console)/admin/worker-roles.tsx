@@ -4,6 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 
 import { Badge } from '~/components/ui/badge';
 import { Card, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
+import { PanelState } from '~/components/ui/panel-state';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
 import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
@@ -28,59 +29,60 @@ export function WorkerRoles() {
           <code>npm start</code> starts a crashed one again.
         </CardDescription>
       </CardHeader>
-      {roles.error ? (
-        <p role="alert" className="px-5 py-4 text-sm text-red-600">
-          Could not read the worker roles: {roles.error.message}
-        </p>
-      ) : !roles.data ? (
-        <p className="px-5 py-4 text-sm text-zinc-500">Loading…</p>
-      ) : (
-        <Table aria-label="Worker roles">
-          <THead>
-            <tr>
-              <TH>Role</TH>
-              <TH>State</TH>
-              <TH>Processes</TH>
-              <TH>Restarts</TH>
-            </tr>
-          </THead>
-          <TBody>
-            {roles.data.map((role) => (
-              <TR key={role.role}>
-                <TD className="font-mono text-xs text-zinc-900">{role.role}</TD>
-                <TD>
-                  <Badge tone={STATE_TONE[role.state]}>{STATE_LABEL[role.state]}</Badge>
-                  {role.since ? (
-                    <div className="mt-1 text-xs text-zinc-500">
-                      since {formatDateTime(role.since)}
-                    </div>
-                  ) : null}
-                </TD>
-                <TD className="text-xs">
-                  {role.processes.length === 0
-                    ? '—'
-                    : role.processes.map((process) => (
-                        <div
-                          key={`${process.host}:${process.pid}`}
-                          className={process.isLive ? 'text-zinc-900' : 'text-zinc-400'}
-                        >
-                          {process.host} pid {process.pid}:{' '}
-                          {process.isLive
-                            ? `started ${formatDateTime(process.startedAt)}`
-                            : process.stoppedAt
-                              ? `stopped ${formatDateTime(process.stoppedAt)}`
-                              : `last seen ${formatDateTime(process.lastBeatAt)}`}
-                        </div>
-                      ))}
-                </TD>
-                <TD className="tabular-nums">
-                  {role.processes.find((process) => process.isLive)?.restarts ?? '—'}
-                </TD>
-              </TR>
-            ))}
-          </TBody>
-        </Table>
-      )}
+      <PanelState
+        variant="page"
+        query={roles}
+        errorLabel="Could not read the worker roles"
+        className="px-5 py-4"
+      >
+        {(list) => (
+          <Table aria-label="Worker roles">
+            <THead>
+              <tr>
+                <TH>Role</TH>
+                <TH>State</TH>
+                <TH>Processes</TH>
+                <TH>Restarts</TH>
+              </tr>
+            </THead>
+            <TBody>
+              {list.map((role) => (
+                <TR key={role.role}>
+                  <TD className="font-mono text-xs text-zinc-900">{role.role}</TD>
+                  <TD>
+                    <Badge tone={STATE_TONE[role.state]}>{STATE_LABEL[role.state]}</Badge>
+                    {role.since ? (
+                      <div className="mt-1 text-xs text-zinc-500">
+                        since {formatDateTime(role.since)}
+                      </div>
+                    ) : null}
+                  </TD>
+                  <TD className="text-xs">
+                    {role.processes.length === 0
+                      ? '—'
+                      : role.processes.map((process) => (
+                          <div
+                            key={`${process.host}:${process.pid}`}
+                            className={process.isLive ? 'text-zinc-900' : 'text-zinc-400'}
+                          >
+                            {process.host} pid {process.pid}:{' '}
+                            {process.isLive
+                              ? `started ${formatDateTime(process.startedAt)}`
+                              : process.stoppedAt
+                                ? `stopped ${formatDateTime(process.stoppedAt)}`
+                                : `last seen ${formatDateTime(process.lastBeatAt)}`}
+                          </div>
+                        ))}
+                  </TD>
+                  <TD className="tabular-nums">
+                    {role.processes.find((process) => process.isLive)?.restarts ?? '—'}
+                  </TD>
+                </TR>
+              ))}
+            </TBody>
+          </Table>
+        )}
+      </PanelState>
     </Card>
   );
 }

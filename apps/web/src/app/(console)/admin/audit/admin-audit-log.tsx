@@ -6,6 +6,7 @@ import { useMemo, useState } from 'react';
 import { AuditTable } from '~/components/console/audit-table';
 import { Field, Select } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
+import { PanelState } from '~/components/ui/panel-state';
 import { useTRPC } from '~/trpc/react';
 
 export function AdminAuditLog() {
@@ -18,7 +19,10 @@ export function AdminAuditLog() {
       { getNextPageParam: (page) => page.nextCursor ?? undefined },
     ),
   );
-  const projectNames = useMemo(() => new Map((projects.data ?? []).map((p) => [p.id, p.name])), [projects.data]);
+  const projectNames = useMemo(
+    () => new Map((projects.data ?? []).map((p) => [p.id, p.name])),
+    [projects.data],
+  );
 
   return (
     <>
@@ -38,21 +42,17 @@ export function AdminAuditLog() {
           </Field>
         }
       />
-      {pages.error ? (
-        <p role="alert" className="text-sm text-red-600">
-          Could not load the audit log: {pages.error.message}
-        </p>
-      ) : !pages.data ? (
-        <p className="text-sm text-zinc-500">Loading…</p>
-      ) : (
-        <AuditTable
-          events={pages.data.pages.flatMap((page) => page.events)}
-          projectNames={projectNames}
-          hasMore={pages.hasNextPage}
-          isLoadingMore={pages.isFetchingNextPage}
-          onLoadMore={() => void pages.fetchNextPage()}
-        />
-      )}
+      <PanelState variant="page" query={pages} errorLabel="Could not load the audit log">
+        {(loaded) => (
+          <AuditTable
+            events={loaded.pages.flatMap((page) => page.events)}
+            projectNames={projectNames}
+            hasMore={pages.hasNextPage}
+            isLoadingMore={pages.isFetchingNextPage}
+            onLoadMore={() => void pages.fetchNextPage()}
+          />
+        )}
+      </PanelState>
     </>
   );
 }

@@ -8,6 +8,7 @@ import { Card } from '~/components/ui/card';
 import { Dialog } from '~/components/ui/dialog';
 import { Field, FormError, Input } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
+import { PanelState } from '~/components/ui/panel-state';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
@@ -20,7 +21,11 @@ interface QuotaUsage {
 }
 type Quotas = Record<QuotaName, QuotaUsage>;
 
-const QUOTA_LABELS: Record<QuotaName, string> = { instances: 'Instances', volumeGb: 'Volume (GB)', backups: 'Backups' };
+const QUOTA_LABELS: Record<QuotaName, string> = {
+  instances: 'Instances',
+  volumeGb: 'Volume (GB)',
+  backups: 'Backups',
+};
 const QUOTA_NAMES: QuotaName[] = ['instances', 'volumeGb', 'backups'];
 
 function UsageCell({ usage }: { usage: QuotaUsage }) {
@@ -43,57 +48,71 @@ export function AdminProjects() {
         title="Projects and quotas"
         description="Every project with what it uses of its limits. “(set)” marks an operator’s override of the default."
       />
-      {projects.error ? (
-        <p role="alert" className="text-sm text-red-600">
-          Could not load projects: {projects.error.message}
-        </p>
-      ) : !projects.data ? (
-        <p className="text-sm text-zinc-500">Loading…</p>
-      ) : (
-        <Card>
-          <Table aria-label="Projects">
-            <THead>
-              <tr>
-                <TH>Project</TH>
-                <TH>Members</TH>
-                {QUOTA_NAMES.map((name) => (
-                  <TH key={name}>{QUOTA_LABELS[name]}</TH>
-                ))}
-                <TH className="text-right">Actions</TH>
-              </tr>
-            </THead>
-            <TBody>
-              {projects.data.map((project) => (
-                <TR key={project.id}>
-                  <TD className="font-medium text-zinc-900">{project.name}</TD>
-                  <TD className="tabular-nums">{project.memberCount}</TD>
+      <PanelState variant="page" query={projects} errorLabel="Could not load projects">
+        {(list) => (
+          <Card>
+            <Table aria-label="Projects">
+              <THead>
+                <tr>
+                  <TH>Project</TH>
+                  <TH>Members</TH>
                   {QUOTA_NAMES.map((name) => (
-                    <TD key={name}>
-                      <UsageCell usage={project.quotas[name]} />
-                    </TD>
+                    <TH key={name}>{QUOTA_LABELS[name]}</TH>
                   ))}
-                  <TD className="text-right">
-                    <Button variant="ghost" size="sm" onClick={() => setEditing({ id: project.id, name: project.name, quotas: project.quotas })}>
-                      Edit quotas
-                    </Button>
-                  </TD>
-                </TR>
-              ))}
-            </TBody>
-          </Table>
-        </Card>
-      )}
+                  <TH className="text-right">Actions</TH>
+                </tr>
+              </THead>
+              <TBody>
+                {list.map((project) => (
+                  <TR key={project.id}>
+                    <TD className="font-medium text-zinc-900">{project.name}</TD>
+                    <TD className="tabular-nums">{project.memberCount}</TD>
+                    {QUOTA_NAMES.map((name) => (
+                      <TD key={name}>
+                        <UsageCell usage={project.quotas[name]} />
+                      </TD>
+                    ))}
+                    <TD className="text-right">
+                      <Button
+                        variant="ghost"
+                        size="sm"
+                        onClick={() =>
+                          setEditing({ id: project.id, name: project.name, quotas: project.quotas })
+                        }
+                      >
+                        Edit quotas
+                      </Button>
+                    </TD>
+                  </TR>
+                ))}
+              </TBody>
+            </Table>
+          </Card>
+        )}
+      </PanelState>
       {editing ? <QuotaDialog project={editing} onClose={() => setEditing(null)} /> : null}
     </>
   );
 }
 
 /** Blank: the default; -1: unlimited; otherwise the limit. */
-function QuotaDialog({ project, onClose }: { project: { id: string; name: string; quotas: Quotas }; onClose: () => void }) {
+function QuotaDialog({
+  project,
+  onClose,
+}: {
+  project: { id: string; name: string; quotas: Quotas };
+  onClose: () => void;
+}) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [values, setValues] = useState<Record<QuotaName, string>>(
-    () => Object.fromEntries(QUOTA_NAMES.map((name) => [name, project.quotas[name].isOverride ? String(project.quotas[name].limit) : ''])) as Record<QuotaName, string>,
+    () =>
+      Object.fromEntries(
+        QUOTA_NAMES.map((name) => [
+          name,
+          project.quotas[name].isOverride ? String(project.quotas[name].limit) : '',
+        ]),
+      ) as Record<QuotaName, string>,
   );
   const [fieldErrors, setFieldErrors] = useState<Partial<Record<QuotaName, string>>>({});
   const setQuota = useMutation(trpc.admin.setQuota.mutationOptions());
@@ -109,13 +128,15 @@ function QuotaDialog({ project, onClose }: { project: { id: string; name: string
         continue;
       }
       const before = project.quotas[name];
-      const isSame = hardLimit === null ? !before.isOverride : before.isOverride && before.limit === hardLimit;
+      const isSame =
+        hardLimit === null ? !before.isOverride : before.isOverride && before.limit === hardLimit;
       if (!isSame) changes.push({ resource: name, hardLimit });
     }
     setFieldErrors(errors);
     if (Object.keys(errors).length > 0) return;
     try {
-      for (const change of changes) await setQuota.mutateAsync({ projectId: project.id, ...change });
+      for (const change of changes)
+        await setQuota.mutateAsync({ projectId: project.id, ...change });
     } catch {
       return; // shown from setQuota.error
     } finally {
@@ -125,7 +146,12 @@ function QuotaDialog({ project, onClose }: { project: { id: string; name: string
   }
 
   return (
-    <Dialog open onClose={onClose} title={`Quotas of ${project.name}`} description="Leave a field blank for the default; -1 means unlimited.">
+    <Dialog
+      open
+      onClose={onClose}
+      title={`Quotas of ${project.name}`}
+      description="Leave a field blank for the default; -1 means unlimited."
+    >
       <form
         noValidate
         className="space-y-4"

@@ -6,6 +6,7 @@ import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '~/components/ui/card';
 import { FormError } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
+import { PanelState } from '~/components/ui/panel-state';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
 import { describeError } from '~/lib/trpc-errors';
 import { formatDateTime } from '~/lib/utils';
@@ -36,7 +37,9 @@ function Subject({ job }: { job: JobRow }) {
       </>
     );
   }
-  return <span className="font-mono text-xs text-zinc-500">{job.instanceId?.slice(0, 8) ?? '—'}</span>;
+  return (
+    <span className="font-mono text-xs text-zinc-500">{job.instanceId?.slice(0, 8) ?? '—'}</span>
+  );
 }
 
 export function AdminQueue() {
@@ -50,143 +53,150 @@ export function AdminQueue() {
 
   return (
     <>
-      <PageHeader title="Taskmanager queue" description="Jobs waiting, running, backing off and failed, with their errors." />
-      {overview.error ? (
-        <p role="alert" className="text-sm text-red-600">
-          Could not read the queue: {overview.error.message}
-        </p>
-      ) : !overview.data ? (
-        <p className="text-sm text-zinc-500">Loading…</p>
-      ) : (
-        <div className="space-y-6">
-          <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4">
-            {(
-              [
-                ['Waiting', overview.data.counts.waiting],
-                ['Active', overview.data.counts.active],
-                ['Delayed', overview.data.counts.delayed],
-                ['Failed', overview.data.counts.failed],
-              ] as const
-            ).map(([label, count]) => (
-              <Card key={label} className="px-4 py-3">
-                <dt className="text-xs uppercase tracking-wide text-zinc-500">{label}</dt>
-                <dd className="text-2xl font-semibold tabular-nums text-zinc-900">{count}</dd>
-              </Card>
-            ))}
-          </dl>
+      <PageHeader
+        title="Taskmanager queue"
+        description="Jobs waiting, running, backing off and failed, with their errors."
+      />
+      <PanelState variant="page" query={overview} errorLabel="Could not read the queue">
+        {(queue) => (
+          <div className="space-y-6">
+            <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4">
+              {(
+                [
+                  ['Waiting', queue.counts.waiting],
+                  ['Active', queue.counts.active],
+                  ['Delayed', queue.counts.delayed],
+                  ['Failed', queue.counts.failed],
+                ] as const
+              ).map(([label, count]) => (
+                <Card key={label} className="px-4 py-3">
+                  <dt className="text-xs uppercase tracking-wide text-zinc-500">{label}</dt>
+                  <dd className="text-2xl font-semibold tabular-nums text-zinc-900">{count}</dd>
+                </Card>
+              ))}
+            </dl>
 
-          <Card>
-            <CardHeader>
-              <CardTitle>Failed jobs</CardTitle>
-            </CardHeader>
-            {error ? (
-              <div className="px-5 pt-4">
-                <FormError message={describeError(error).message} />
-              </div>
-            ) : null}
-            {overview.data.failed.length === 0 ? (
-              <CardContent>
-                <p className="text-sm text-zinc-500">No failed jobs.</p>
-              </CardContent>
-            ) : (
-              <Table aria-label="Failed jobs">
-                <THead>
-                  <tr>
-                    <TH>Job</TH>
-                    <TH>Instance</TH>
-                    <TH>Error</TH>
-                    <TH>Attempts</TH>
-                    <TH>Failed</TH>
-                    <TH className="text-right">Actions</TH>
-                  </tr>
-                </THead>
-                <TBody>
-                  {overview.data.failed.map((job) => (
-                    <TR key={job.id}>
-                      <TD>
-                        <div className="font-mono text-xs text-zinc-900">{job.name}</div>
-                        <div className="max-w-56 truncate font-mono text-xs text-zinc-400" title={job.id}>
-                          {job.id}
-                        </div>
-                      </TD>
-                      <TD>
-                        <Subject job={job} />
-                      </TD>
-                      <TD className="max-w-md text-red-700">
-                        <div className="line-clamp-3 break-words text-xs" title={job.failedReason ?? undefined}>
-                          {job.failedReason ?? 'unknown error'}
-                        </div>
-                      </TD>
-                      <TD className="tabular-nums">
-                        {job.attemptsMade} / {job.attempts}
-                      </TD>
-                      <TD className="whitespace-nowrap">{job.finishedAt ? formatDateTime(job.finishedAt) : '—'}</TD>
-                      <TD className="whitespace-nowrap text-right">
-                        <Button
-                          variant="ghost"
-                          size="sm"
-                          aria-label={`Retry ${job.id}`}
-                          isLoading={retry.isPending && retry.variables?.jobId === job.id}
-                          onClick={() => retry.mutate({ jobId: job.id })}
-                        >
-                          Retry
-                        </Button>
-                        <Button
-                          variant="ghost"
-                          size="sm"
-                          aria-label={`Discard ${job.id}`}
-                          isLoading={discard.isPending && discard.variables?.jobId === job.id}
-                          onClick={() => discard.mutate({ jobId: job.id })}
-                        >
-                          Discard
-                        </Button>
-                      </TD>
-                    </TR>
-                  ))}
-                </TBody>
-              </Table>
-            )}
-          </Card>
+            <Card>
+              <CardHeader>
+                <CardTitle>Failed jobs</CardTitle>
+              </CardHeader>
+              {error ? (
+                <div className="px-5 pt-4">
+                  <FormError message={describeError(error).message} />
+                </div>
+              ) : null}
+              {queue.failed.length === 0 ? (
+                <CardContent>
+                  <p className="text-sm text-zinc-500">No failed jobs.</p>
+                </CardContent>
+              ) : (
+                <Table aria-label="Failed jobs">
+                  <THead>
+                    <tr>
+                      <TH>Job</TH>
+                      <TH>Instance</TH>
+                      <TH>Error</TH>
+                      <TH>Attempts</TH>
+                      <TH>Failed</TH>
+                      <TH className="text-right">Actions</TH>
+                    </tr>
+                  </THead>
+                  <TBody>
+                    {queue.failed.map((job) => (
+                      <TR key={job.id}>
+                        <TD>
+                          <div className="font-mono text-xs text-zinc-900">{job.name}</div>
+                          <div
+                            className="max-w-56 truncate font-mono text-xs text-zinc-400"
+                            title={job.id}
+                          >
+                            {job.id}
+                          </div>
+                        </TD>
+                        <TD>
+                          <Subject job={job} />
+                        </TD>
+                        <TD className="max-w-md text-red-700">
+                          <div
+                            className="line-clamp-3 break-words text-xs"
+                            title={job.failedReason ?? undefined}
+                          >
+                            {job.failedReason ?? 'unknown error'}
+                          </div>
+                        </TD>
+                        <TD className="tabular-nums">
+                          {job.attemptsMade} / {job.attempts}
+                        </TD>
+                        <TD className="whitespace-nowrap">
+                          {job.finishedAt ? formatDateTime(job.finishedAt) : '—'}
+                        </TD>
+                        <TD className="whitespace-nowrap text-right">
+                          <Button
+                            variant="ghost"
+                            size="sm"
+                            aria-label={`Retry ${job.id}`}
+                            isLoading={retry.isPending && retry.variables?.jobId === job.id}
+                            onClick={() => retry.mutate({ jobId: job.id })}
+                          >
+                            Retry
+                          </Button>
+                          <Button
+                            variant="ghost"
+                            size="sm"
+                            aria-label={`Discard ${job.id}`}
+                            isLoading={discard.isPending && discard.variables?.jobId === job.id}
+                            onClick={() => discard.mutate({ jobId: job.id })}
+                          >
+                            Discard
+                          </Button>
+                        </TD>
+                      </TR>
+                    ))}
+                  </TBody>
+                </Table>
+              )}
+            </Card>
 
-          <Card>
-            <CardHeader>
-              <CardTitle>Waiting, running and delayed</CardTitle>
-            </CardHeader>
-            {overview.data.pending.length === 0 ? (
-              <CardContent>
-                <p className="text-sm text-zinc-500">The queue is empty.</p>
-              </CardContent>
-            ) : (
-              <Table aria-label="Pending jobs">
-                <THead>
-                  <tr>
-                    <TH>Job</TH>
-                    <TH>Instance</TH>
-                    <TH>State</TH>
-                    <TH>Attempts</TH>
-                    <TH>Queued</TH>
-                  </tr>
-                </THead>
-                <TBody>
-                  {overview.data.pending.map((job) => (
-                    <TR key={job.id}>
-                      <TD className="font-mono text-xs text-zinc-900">{job.name}</TD>
-                      <TD>
-                        <Subject job={job} />
-                      </TD>
-                      <TD className="font-mono text-xs">{job.state}</TD>
-                      <TD className="tabular-nums">
-                        {job.attemptsMade} / {job.attempts}
-                      </TD>
-                      <TD className="whitespace-nowrap">{formatDateTime(job.createdAt)}</TD>
-                    </TR>
-                  ))}
-                </TBody>
-              </Table>
-            )}
-          </Card>
-        </div>
-      )}
+            <Card>
+              <CardHeader>
+                <CardTitle>Waiting, running and delayed</CardTitle>
+              </CardHeader>
+              {queue.pending.length === 0 ? (
+                <CardContent>
+                  <p className="text-sm text-zinc-500">The queue is empty.</p>
+                </CardContent>
+              ) : (
+                <Table aria-label="Pending jobs">
+                  <THead>
+                    <tr>
+                      <TH>Job</TH>
+                      <TH>Instance</TH>
+                      <TH>State</TH>
+                      <TH>Attempts</TH>
+                      <TH>Queued</TH>
+                    </tr>
+                  </THead>
+                  <TBody>
+                    {queue.pending.map((job) => (
+                      <TR key={job.id}>
+                        <TD className="font-mono text-xs text-zinc-900">{job.name}</TD>
+                        <TD>
+                          <Subject job={job} />
+                        </TD>
+                        <TD className="font-mono text-xs">{job.state}</TD>
+                        <TD className="tabular-nums">
+                          {job.attemptsMade} / {job.attempts}
+                        </TD>
+                        <TD className="whitespace-nowrap">{formatDateTime(job.createdAt)}</TD>
+                      </TR>
+                    ))}
+                  </TBody>
+                </Table>
+              )}
+            </Card>
+          </div>
+        )}
+      </PanelState>
     </>
   );
 }

@@ -6,6 +6,7 @@ import { BackupList } from '~/components/backup/backup-list';
 import { formatBytes } from '~/components/backup/format';
 import { Card } from '~/components/ui/card';
 import { PageHeader } from '~/components/ui/page';
+import { PanelState } from '~/components/ui/panel-state';
 import { useTRPC } from '~/trpc/react';
 
 /** Every backup of the project, of instances that still exist or not, live; restore and delete from here. */
@@ -30,22 +31,18 @@ export function ProjectBackups({ projectId }: { projectId: string }) {
             : "Encrypted backups of this project's instances, in object storage."
         }
       />
-      {backups.error ? (
-        <p role="alert" className="text-sm text-red-600">
-          Could not load backups: {backups.error.message}
-        </p>
-      ) : !backups.data ? (
-        <p className="text-sm text-zinc-500">Loading backups…</p>
-      ) : (
-        <Card>
-          <BackupList
-            projectId={projectId}
-            backups={backups.data}
-            canWrite={canWrite}
-            showInstance
-          />
-        </Card>
-      )}
+      <PanelState
+        variant="page"
+        query={backups}
+        errorLabel="Could not load backups"
+        loadingLabel="Loading backups…"
+      >
+        {(list) => (
+          <Card>
+            <BackupList projectId={projectId} backups={list} canWrite={canWrite} showInstance />
+          </Card>
+        )}
+      </PanelState>
     </>
   );
 }

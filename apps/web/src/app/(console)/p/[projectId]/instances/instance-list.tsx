@@ -9,6 +9,7 @@ import { ReplicationStateBadge } from '~/components/replication/replication-stat
 import { buttonVariants } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
 import { EmptyState, PageHeader } from '~/components/ui/page';
+import { PanelState } from '~/components/ui/panel-state';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
 import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
@@ -51,94 +52,96 @@ export function InstanceList({ projectId }: { projectId: string }) {
         description={project.data ? `Database servers in ${project.data.name}` : undefined}
         actions={instances.data?.length ? createLink : null}
       />
-      {instances.error ? (
-        <p role="alert" className="text-sm text-red-600">
-          Could not load instances: {instances.error.message}
-        </p>
-      ) : !instances.data ? (
-        <p className="text-sm text-zinc-500">Loading instances…</p>
-      ) : instances.data.length === 0 ? (
-        <EmptyState
-          icon={<Server />}
-          title="No instances yet"
-          description="An instance is a managed MariaDB server: created, secured, monitored and backed up for you."
-          action={createLink}
-        />
-      ) : (
-        <Card>
-          <Table aria-label="Instances">
-            <THead>
-              <tr>
-                <TH>Name</TH>
-                <TH>Status</TH>
-                <TH>Replication</TH>
-                <TH>Flavor</TH>
-                <TH>Datastore</TH>
-                <TH>Endpoint</TH>
-                <TH>Created</TH>
-              </tr>
-            </THead>
-            <TBody>
-              {withReplicasUnderSources(instances.data).map(({ instance, isUnderSource }) => (
-                <TR key={instance.id} data-instance-id={instance.id}>
-                  <TD className={isUnderSource ? 'pl-10' : undefined}>
-                    {isUnderSource ? (
-                      <span className="mr-1.5 text-zinc-400" aria-hidden="true">
-                        ↳
-                      </span>
-                    ) : null}
-                    <Link
-                      href={`/p/${projectId}/instances/${instance.id}`}
-                      className="font-medium text-zinc-900 hover:text-accent-700"
-                    >
-                      {instance.name}
-                    </Link>
-                  </TD>
-                  <TD>
-                    <StatusBadge status={instance.status} />
-                  </TD>
-                  <TD>
-                    {instance.replication.role === 'REPLICA' ? (
-                      <span className="flex flex-wrap items-center gap-1.5">
-                        {instance.status === 'BUILD' ? (
-                          <span className="text-zinc-500">replica, being built</span>
-                        ) : (
-                          <ReplicationStateBadge
-                            state={instance.replication.state}
-                            lagSeconds={instance.replication.lagSeconds}
-                          />
-                        )}
-                        {isUnderSource ? null : (
-                          <span className="text-xs text-zinc-500">
-                            of {instance.replication.source?.name}
-                          </span>
-                        )}
-                      </span>
-                    ) : instance.replication.role === 'SOURCE' ? (
-                      <span className="text-zinc-600">
-                        source · {instance.replication.replicaCount} replica
-                        {instance.replication.replicaCount === 1 ? '' : 's'}
-                      </span>
-                    ) : (
-                      <span className="text-zinc-400">—</span>
-                    )}
-                  </TD>
-                  <TD>
-                    {instance.flavor.name} · {instance.volumeSizeGb} GB
-                  </TD>
-                  <TD>
-                    {instance.datastore.name} {instance.datastore.version}
-                  </TD>
-                  <TD className="font-mono text-xs">
-                    {instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}
-                  </TD>
-                  <TD>{formatDateTime(instance.createdAt)}</TD>
-                </TR>
-              ))}
-            </TBody>
-          </Table>
-        </Card>
-      )}
+      <PanelState
+        variant="page"
+        query={instances}
+        errorLabel="Could not load instances"
+        loadingLabel="Loading instances…"
+        empty={
+          <EmptyState
+            icon={<Server />}
+            title="No instances yet"
+            description="An instance is a managed MariaDB server: created, secured, monitored and backed up for you."
+            action={createLink}
+          />
+        }
+      >
+        {(list) => (
+          <Card>
+            <Table aria-label="Instances">
+              <THead>
+                <tr>
+                  <TH>Name</TH>
+                  <TH>Status</TH>
+                  <TH>Replication</TH>
+                  <TH>Flavor</TH>
+                  <TH>Datastore</TH>
+                  <TH>Endpoint</TH>
+                  <TH>Created</TH>
+                </tr>
+              </THead>
+              <TBody>
+                {withReplicasUnderSources(list).map(({ instance, isUnderSource }) => (
+                  <TR key={instance.id} data-instance-id={instance.id}>
+                    <TD className={isUnderSource ? 'pl-10' : undefined}>
+                      {isUnderSource ? (
+                        <span className="mr-1.5 text-zinc-400" aria-hidden="true">
+                          ↳
+                        </span>
+                      ) : null}
+                      <Link
+                        href={`/p/${projectId}/instances/${instance.id}`}
+                        className="font-medium text-zinc-900 hover:text-accent-700"
+                      >
+                        {instance.name}
+                      </Link>
+                    </TD>
+                    <TD>
+                      <StatusBadge status={instance.status} />
+                    </TD>
+                    <TD>
+                      {instance.replication.role === 'REPLICA' ? (
+                        <span className="flex flex-wrap items-center gap-1.5">
+                          {instance.status === 'BUILD' ? (
+                            <span className="text-zinc-500">replica, being built</span>
+                          ) : (
+                            <ReplicationStateBadge
+                              state={instance.replication.state}
+                              lagSeconds={instance.replication.lagSeconds}
+                            />
+                          )}
+                          {isUnderSource ? null : (
+                            <span className="text-xs text-zinc-500">
+                              of {instance.replication.source?.name}
+                            </span>
+                          )}
+                        </span>
+                      ) : instance.replication.role === 'SOURCE' ? (
+                        <span className="text-zinc-600">
+                          source · {instance.replication.replicaCount} replica
+                          {instance.replication.replicaCount === 1 ? '' : 's'}
+                        </span>
+                      ) : (
+                        <span className="text-zinc-400">—</span>
+                      )}
+                    </TD>
+                    <TD>
+                      {instance.flavor.name} · {instance.volumeSizeGb} GB
+                    </TD>
+                    <TD>
+                      {instance.datastore.name} {instance.datastore.version}
+                    </TD>
+                    <TD className="font-mono text-xs">
+                      {instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}
+                    </TD>
+                    <TD>{formatDateTime(instance.createdAt)}</TD>
+                  </TR>
+                ))}
+              </TBody>
+            </Table>
+          </Card>
+        )}
+      </PanelState>
     </>
   );
 }
