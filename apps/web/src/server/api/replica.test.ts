@@ -237,6 +237,25 @@ describe('replication procedures: what they check and start', () => {
     expect(await jobNames()).toEqual([]);
   });
 
+  it("counts the snapshot against the backups quota, as any backup (Trove's Backup.create)", async () => {
+    const p = await setUpProject('Theta');
+    const at = { projectId: p.project.id };
+    await h.prisma.quota.create({
+      data: { projectId: p.project.id, resource: 'BACKUPS', hardLimit: 0 },
+    });
+    const refused = await p.owner.replica
+      .create({ ...at, sourceInstanceId: p.source.id })
+      .catch((error: unknown) => error);
+    expect((refused as { code?: string }).code).toBe('FORBIDDEN');
+    expect((refused as Error).message).toMatch(
+      /^Quota exceeded: this project may keep at most 0 backups/,
+    );
+    expect(await h.prisma.backup.count({ where: { projectId: p.project.id } })).toBe(0);
+    expect(await h.prisma.instance.count({ where: { projectId: p.project.id } })).toBe(2);
+    expect(await tasksOf(p.source.id)).toEqual(['NONE']);
+    expect(await jobNames()).toEqual([]);
+  });
+
   it('promotes: the replica, its source and its siblings become PROMOTING; not a standalone, not over a dead source, not with a broken sibling', async () => {
     const p = await setUpProject('Epsilon');
     const at = { projectId: p.project.id };

@@ -1,16 +1,22 @@
 import 'server-only';
 
-import { randomUUID } from 'node:crypto';
-
-import { AppError, backupLocation, deriveDisplayStatus } from '@coffer/contracts';
+import { AppError } from '@coffer/contracts';
+import { type Prisma } from '@coffer/db';
+import {
+  assertCanBackUp,
+  markBackupsDeleting,
+  newestPhysicalBackup,
+  queueBackupDelete,
+  startBackup,
+} from '@coffer/db/domain/backups';
+import { PROJECT_LOCK_TRANSACTION, stampedName } from '@coffer/db/domain/jobs';
 import { type Logger } from 'pino';
 import { type z } from 'zod';
 
-import { env } from '~/env';
 import { type createBackupInputSchema } from '~/lib/backup-schemas';
 import { publishChange } from '~/server/events';
-import { enqueueTaskmanagerJob } from '~/server/queue';
-import { assertBackupQuota, lockProjectForQuota } from '~/server/services/quota/quota';
+import { domainDb, enqueueJob, heartbeatExpirySeconds } from '~/server/services/domain-db';
+import { defaultQuotas, lockProjectForQuota } from '~/server/services/quota/quota';
 import { type ProjectScopedDb } from '~/server/tenancy';
 import { backupSelect, toBackupView, type BackupView } from './backup-view';
 
@@ -19,9 +25,6 @@ interface BackupContext {
   projectId: string;
   log: Logger;
 }
-
-/** Backups of one project wait for their project's lock with the other quota checks. */
-const QUOTA_TRANSACTION = { maxWait: 15_000, timeout: 20_000 } as const;
 
 function fieldError(
   field: string,
@@ -77,6 +80,7 @@ export async function createBackup(
     },
   });
   if (!instance) throw new AppError('NOT_FOUND', 'Instance not found');
+  const db = domainDb(ctx.db);
   // The datastore version's strategy (Trove's backup_strategy) decides what "a backup" is.
   const strategy = instance.datastoreVersion.backupStrategy;
   const type = input.type ?? (strategy === 'LOGICAL' ? 'LOGICAL' : 'FULL');
@@ -86,25 +90,23 @@ export async function createBackup(
       'This datastore version backs up logically (mariadb-dump), which has no incremental backups',
     );
   }
-  const status = deriveDisplayStatus({
-    taskStatus: instance.taskStatus,
-    serviceStatus: instance.serviceStatus,
-    lastHeartbeatAt: instance.lastHeartbeatAt,
-    now: new Date(),
-    heartbeatExpirySeconds: env.COFFER_HEARTBEAT_EXPIRY_SECONDS,
-  });
-  if (status !== 'ACTIVE')
-    throw new AppError('CONFLICT', `The instance cannot be backed up while it is ${status}`);
+  assertCanBackUp(instance, { now: new Date(), heartbeatExpirySeconds: heartbeatExpirySeconds() });
 
   let parentId: string | null = null;
   if (type === 'INCREMENTAL') {
-    const parent = await ctx.db.backup.findFirst({
-      where: input.parentId
-        ? { id: input.parentId }
-        : { instanceId: instance.id, status: 'COMPLETED', type: { in: ['FULL', 'INCREMENTAL'] } },
-      orderBy: { createdAt: 'desc' },
-      select: { id: true, instanceId: true, type: true, status: true, datastoreVersionId: true },
-    });
+    const wantedId = input.parentId ?? (await newestPhysicalBackup(db, instance.id))?.id;
+    const parent = wantedId
+      ? await ctx.db.backup.findFirst({
+          where: { id: wantedId },
+          select: {
+            id: true,
+            instanceId: true,
+            type: true,
+            status: true,
+            datastoreVersionId: true,
+          },
+        })
+      : null;
     if (!parent) {
       // ctx.db is scoped to the project: another project's backup is one that does not exist.
       throw input.parentId
@@ -141,62 +143,23 @@ export async function createBackup(
     throw fieldError('parentId', 'Only an incremental backup has a parent');
   }
 
-  const backupId = randomUUID();
-  const row = await ctx.db.$transaction(async (tx) => {
-    await assertBackupQuota(tx, ctx.projectId);
-    // Under the project's lock, which a delete takes too: the parent is still there to build on.
-    if (
-      parentId &&
-      (await tx.backup.count({ where: { id: parentId, status: 'COMPLETED' } })) === 0
-    ) {
-      throw fieldError(
-        'parentId',
-        'The parent backup is being deleted; take a full backup instead',
-        'CONFLICT',
-      );
-    }
-    const { count } = await tx.instance.updateMany({
-      where: { id: instance.id, taskStatus: 'NONE', deletedAt: null },
-      data: { taskStatus: 'BACKING_UP' },
-    });
-    if (count === 0)
-      throw new AppError(
-        'CONFLICT',
-        'The instance is busy with another operation; try again when it is ACTIVE',
-      );
-    return tx.backup.create({
-      data: {
-        id: backupId,
+  let backupId: string;
+  try {
+    backupId = await startBackup(
+      db,
+      {
         projectId: ctx.projectId,
-        instanceId: instance.id,
-        instanceName: instance.name,
-        name:
-          input.name ??
-          `${type.toLowerCase()} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+        instance,
         type,
         parentId,
-        datastoreVersionId: instance.datastoreVersionId,
-        // The taskmanager records the store it goes to when it starts the backup.
-        storeKind: 'pending',
-        location: backupLocation(ctx.projectId, backupId),
+        name: input.name ?? stampedName(type.toLowerCase(), new Date()),
       },
-      select: backupSelect,
-    });
-  }, QUOTA_TRANSACTION);
-
-  try {
-    await enqueueTaskmanagerJob('backup.create', backupId, { backupId, instanceId: instance.id });
+      { quotaDefaults: defaultQuotas(), enqueue: enqueueJob },
+    );
   } catch (error) {
-    // Nothing has happened yet: take it back rather than leave a backup no one makes.
-    await ctx.db.backup.deleteMany({ where: { id: backupId, status: 'NEW' } });
-    await ctx.db.instance.updateMany({
-      where: { id: instance.id, taskStatus: 'BACKING_UP' },
-      data: { taskStatus: 'NONE' },
-    });
-    ctx.log.error({ err: error }, 'could not queue backup.create');
-    throw new AppError('UNAVAILABLE', 'Coffer could not start the backup; try again in a moment', {
-      cause: error,
-    });
+    if (error instanceof AppError && error.code === 'UNAVAILABLE')
+      ctx.log.error({ err: error.cause }, 'could not queue backup.create');
+    throw error;
   }
   ctx.log.info({ backupId, instanceId: instance.id, type }, 'backup accepted');
   await publishChange({
@@ -210,11 +173,11 @@ export async function createBackup(
     projectId: ctx.projectId,
     instanceId: instance.id,
   });
-  return toBackupView(row);
+  return getBackup(ctx, backupId);
 }
 
 /** Every backup built on `backupId`, nearest first (breadth-first). */
-async function dependentsOf(db: Pick<ProjectScopedDb, 'backup'>, backupId: string) {
+async function dependentsOf(db: Pick<Prisma.TransactionClient, 'backup'>, backupId: string) {
   const found: Array<{ id: string; status: string; instanceId: string }> = [];
   let level = [backupId];
   while (level.length > 0 && found.length < 10_000) {
@@ -242,7 +205,8 @@ export async function deleteBackup(
 ): Promise<BackupView> {
   const backup = await getBackup(ctx, backupId);
   if (backup.status === 'DELETING') return backup;
-  const marked = await ctx.db.$transaction(async (tx) => {
+  // The plain client's types over the scoped client (services/domain-db.ts): still scoped.
+  const marked = await domainDb(ctx.db).$transaction(async (tx) => {
     await lockProjectForQuota(tx, ctx.projectId);
     const current = await tx.backup.findFirst({
       where: { id: backupId },
@@ -274,29 +238,21 @@ export async function deleteBackup(
     }
     // Dependents first, deepest last found first: each goes before what it is built on.
     const backupIds = [...dependents.map((dependent) => dependent.id).reverse(), backupId];
-    const restoring = await tx.instance.count({
-      where: {
-        restoredFromBackupId: { in: backupIds },
-        taskStatus: 'BUILDING',
-        deletedAt: null,
-      },
-    });
-    if (restoring > 0) {
+    const result = await markBackupsDeleting(tx, backupIds);
+    if ('refused' in result) {
       throw new AppError(
         'CONFLICT',
-        `An instance is being restored from ${backupIds.length === 1 ? 'this backup' : 'this chain'} (replicas are built from their snapshot); delete it once that is done`,
+        result.refused === 'RESTORING'
+          ? `An instance is being restored from ${backupIds.length === 1 ? 'this backup' : 'this chain'} (replicas are built from their snapshot); delete it once that is done`
+          : 'An incremental backup is being built on this chain; delete it once that is done',
       );
     }
-    await tx.backup.updateMany({
-      where: { id: { in: backupIds }, status: { in: ['COMPLETED', 'FAILED'] } },
-      data: { status: 'DELETING', faultMessage: null },
-    });
     return { backupIds, dependents };
-  }, QUOTA_TRANSACTION);
+  }, PROJECT_LOCK_TRANSACTION);
   if (!marked) return getBackup(ctx, backupId);
   const { backupIds, dependents } = marked;
   try {
-    await enqueueTaskmanagerJob('backup.delete', backupIds[0]!, { backupIds });
+    await queueBackupDelete(enqueueJob, backupIds);
   } catch (error) {
     // The watchdog queues deletes of DELETING backups that have no job; say it is under way anyway.
     ctx.log.warn({ err: error }, 'could not queue backup.delete; the watchdog will');

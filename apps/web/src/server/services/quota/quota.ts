@@ -1,13 +1,16 @@
 import 'server-only';
 
-import { AppError } from '@coffer/contracts';
-import { lockProject, type PrismaClient, type QuotaResource } from '@coffer/db';
+import { type PrismaClient, type QuotaResource } from '@coffer/db';
+import {
+  assertQuota as assertDomainQuota,
+  lockProjectOrNotFound,
+  type QuotaRequest,
+} from '@coffer/db/domain/quota';
 import {
   NAME_OF,
   QUOTA_NAMES,
   readQuotaLimits,
   readQuotaUsage,
-  UNLIMITED,
   type QuotaName,
 } from '@coffer/db/quotas';
 
@@ -22,7 +25,7 @@ import { env } from '~/env';
 
 export { QUOTA_NAMES, RESOURCE_OF, UNLIMITED, type QuotaName } from '@coffer/db/quotas';
 
-export type QuotaRequest = Partial<Record<QuotaName, number>>;
+export { type QuotaRequest };
 
 export interface QuotaUsage {
   /** In use now. */
@@ -109,22 +112,14 @@ export async function getManyProjectQuotas(
 
 /** Locks the project row for the rest of the transaction (packages/db's lockProject), or "not found". */
 export async function lockProjectForQuota(tx: Sql, projectId: string): Promise<void> {
-  if (!(await lockProject(tx, projectId))) throw new AppError('NOT_FOUND', 'Project not found');
+  await lockProjectOrNotFound(tx, projectId);
 }
-
-const DESCRIBE: Record<QuotaName, (limit: number, inUse: number, requested: number) => string> = {
-  instances: (limit, inUse) =>
-    `Quota exceeded: this project may have at most ${limit} instance${limit === 1 ? '' : 's'} and has ${inUse}. Delete one, or ask an operator to raise the quota.`,
-  volumeGb: (limit, inUse, requested) =>
-    `Quota exceeded: this project may use at most ${limit} GB of volume storage; ${inUse} GB are in use and ${requested} GB more were asked for.`,
-  backups: (limit, inUse) =>
-    `Quota exceeded: this project may keep at most ${limit} backup${limit === 1 ? '' : 's'} and has ${inUse}. Delete old backups, or ask an operator to raise the quota.`,
-};
 
 /**
  * Inside an interactive transaction, before the insert: locks the project and throws
- * QUOTA_EXCEEDED unless the project can take `request` more of each resource. `fields` names
- * the form field to attach a resource's error to (e.g. `{ volumeGb: 'volumeSizeGb' }`).
+ * QUOTA_EXCEEDED unless the project can take `request` more of each resource (the domain's
+ * check, with this app's defaults). `fields` names the form field to attach a resource's
+ * error to (e.g. `{ volumeGb: 'volumeSizeGb' }`).
  *
  *   await db.$transaction(async (tx) => {
  *     await assertQuota(tx, projectId, { instances: 1, volumeGb: 20 });
@@ -137,25 +132,7 @@ export async function assertQuota(
   request: QuotaRequest,
   options: { fields?: Partial<Record<QuotaName, string>> } = {},
 ): Promise<void> {
-  await lockProjectForQuota(tx, projectId);
-  const [limits, usage] = await Promise.all([
-    readLimits(tx, projectId),
-    readQuotaUsage(tx, projectId),
-  ]);
-  for (const name of QUOTA_NAMES) {
-    const requested = request[name];
-    if (requested === undefined || requested <= 0) continue;
-    const { limit } = limits[name];
-    if (limit === UNLIMITED || usage[name] + requested <= limit) continue;
-    const message = DESCRIBE[name](limit, usage[name], requested);
-    const field = options.fields?.[name];
-    throw new AppError('QUOTA_EXCEEDED', message, {
-      details: {
-        quota: { resource: name, limit, inUse: usage[name], requested },
-        ...(field ? { fieldErrors: { [field]: [message] } } : {}),
-      },
-    });
-  }
+  await assertDomainQuota(tx, projectId, request, { defaults: defaultQuotas(), ...options });
 }
 
 /**
