@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { guestQueueName, type ConductorMessage, type GuestRpcEnvelope } from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, sealSecret, signBody } from '@coffer/contracts/crypto';
 import { GuestRpcError } from '@coffer/guest-client';
+import { readPid } from '@coffer/testing/processes';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,6 @@ import {
   connectAsRoot,
   GuestHarness,
   instanceFiles,
-  readPid,
   REDIS_URL,
   type TestInstance,
 } from '../test/harness';
@@ -179,7 +179,7 @@ describe('guest RPC security', () => {
         { memoryMb: 512, vcpus: 1, databases: [{ name: 'app' }, { name: 'real_one' }], users: [] },
         { timeoutMs: 60_000 },
       ),
-    ).resolves.toMatchObject({ mariadbVersion: expect.stringMatching(/MariaDB/) });
+    ).resolves.toMatchObject({ serverVersion: expect.stringMatching(/MariaDB/) });
     expect(await databaseExists('real_one')).toBe(true);
   });
 });

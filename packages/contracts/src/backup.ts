@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { datastoreManagerSchema } from './datastore';
 import { sealedSecretSchema } from './sealed';
 
 /**
@@ -154,7 +155,7 @@ export const backupManifestSchema = z.object({
   type: backupTypeSchema,
   strategy: z.enum(['mariadb-backup', 'mariadb-dump']),
   datastore: z.object({
-    manager: z.literal('mariadb'),
+    manager: datastoreManagerSchema,
     /** The datastore version name, e.g. "10.11". */
     version: z.string().min(1),
     /** The server's own version string. */

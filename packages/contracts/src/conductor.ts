@@ -20,7 +20,8 @@ export const CONDUCTOR_GROUP = 'conductor';
 export const heartbeatPayloadSchema = z.object({
   serviceStatus: serviceStatusSchema,
   guestVersion: z.string(),
-  mariadbVersion: z.string().nullable().default(null),
+  /** The database server's own version string (e.g. "10.11.9-MariaDB"), once known. */
+  serverVersion: z.string().nullable().default(null),
   /**
    * What the server says about replication (its positions, read-only, its source's threads),
    * when the guest could ask it; absent from older guests and while the server is down.

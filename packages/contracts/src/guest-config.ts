@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { datastoreManagerNameSchema } from './datastore';
 import { DEFAULT_HEARTBEAT_INTERVAL_SECONDS } from './status';
 
 /**
@@ -16,8 +17,8 @@ export const guestInfoSchema = z.object({
   instanceId: z.uuid(),
   /** Trove's tenant_id. */
   projectId: z.uuid(),
-  /** The guest manager that runs the datastore, e.g. "mariadb". */
-  datastoreManager: z.literal('mariadb'),
+  /** The guest manager that runs the datastore, e.g. "mariadb" (the guest's registry decides). */
+  datastoreManager: datastoreManagerNameSchema,
   /** The datastore version name, e.g. "10.11". */
   datastoreVersion: z.string().min(1),
 });

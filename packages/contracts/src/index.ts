@@ -1,5 +1,6 @@
 // Browser-safe contracts. Node-only helpers (HMAC, sealing) are in `@coffer/contracts/crypto`.
 export * from './status';
+export * from './datastore';
 export * from './validation';
 export * from './character-sets';
 export * from './sealed';

@@ -65,13 +65,13 @@ export class Heartbeat {
   private async beat(): Promise<void> {
     const { logger, reporter, readStatus } = this.options;
     try {
-      const { serviceStatus, mariadbVersion } = await readStatus();
+      const { serviceStatus, serverVersion } = await readStatus();
       const replication = await this.options.readReplication?.();
       await withTimeout(
         reporter.sendHeartbeat({
           serviceStatus,
           guestVersion: GUEST_VERSION,
-          mariadbVersion,
+          serverVersion,
           ...(replication ? { replication } : {}),
         }),
         Math.max(5000, this.options.intervalMs),
