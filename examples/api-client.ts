@@ -14,7 +14,7 @@ import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import SuperJSON from 'superjson';
 import { z } from 'zod';
 
-import type { AppRouter } from '../apps/web/src/server/api/root';
+import type { AppRouter } from '@coffer/web/api';
 
 const settings = z
   .object({

@@ -103,8 +103,8 @@ export interface LiveInstance {
 export async function createTenant(projectName: string, options: { instancesDir: string; isUnlimited?: boolean }) {
   process.env.LOG_LEVEL = 'silent';
   const prisma: PrismaClient = createPrismaClient({ url: process.env.DATABASE_URL! });
-  const { createCaller } = await import('../../apps/web/src/server/api/root');
-  const { createTRPCContext } = await import('../../apps/web/src/server/api/trpc');
+  // Imported once the environment is set: the API reads its settings as it loads.
+  const { createServerCaller } = await import('@coffer/web/api');
   const user = await createUserWithPassword(prisma, {
     email: `bench-${Date.now()}@example.com`,
     name: 'Bench',
@@ -116,9 +116,7 @@ export async function createTenant(projectName: string, options: { instancesDir:
       await prisma.quota.create({ data: { projectId: project.id, resource, hardLimit: -1 } });
     }
   }
-  const caller = createCaller(() =>
-    createTRPCContext({ headers: new Headers() }, { db: prisma, getUser: async () => ({ id: user.id, email: user.email, name: user.name }) }),
-  );
+  const caller = createServerCaller({ db: prisma, getUser: async () => ({ id: user.id, email: user.email, name: user.name }) });
 
   /** Until the instance's live view satisfies `isDone`; an ERROR throws with its fault. */
   async function untilInstance(id: string, isDone: (instance: LiveInstance) => boolean): Promise<LiveInstance> {
