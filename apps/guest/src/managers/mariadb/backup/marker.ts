@@ -1,8 +1,3 @@
-import { join } from 'node:path';
-
-import { type MariadbLayout } from '../layout';
-
-/** Written while a backup runs (its id): a guest that restarts finds it and reports the backup FAILED. */
-export function backupMarkerPath(layout: Pick<MariadbLayout, 'volumeDir'>): string {
-  return join(layout.volumeDir, '.coffer-backup-running.json');
-}
+// The marker of a backup under way is the datastore-neutral backup module's; re-exported
+// here because the manager checks for it at boot without loading the backup chunk.
+export { backupMarkerPath } from '../../../backup/marker';

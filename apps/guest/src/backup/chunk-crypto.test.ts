@@ -1,0 +1,130 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+import { backupChunkName, type BackupChunk } from '@coffer/contracts';
+import { describe, expect, it } from 'vitest';
+
+import {
+  ChunkSealer,
+  ChunkVerificationError,
+  openChunk,
+  sealChunk,
+  type SealedChunk,
+} from './chunk-crypto';
+
+const key = randomBytes(32);
+const backupId = randomUUID();
+
+/** The manifest entry a chunk writer would record for a sealed chunk. */
+function entryOf(sealed: SealedChunk, index: number): BackupChunk {
+  return {
+    index,
+    name: backupChunkName(index),
+    size: sealed.stored.length,
+    plainSize: sealed.plainSize,
+    sha256: sealed.sha256,
+    iv: sealed.iv,
+    tag: sealed.tag,
+  };
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The problem openChunk names, or null when it opened. */
+function problemOf(open: () => unknown): string | null {
+  try {
+    open();
+    return null;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ChunkVerificationError);
+    return (error as ChunkVerificationError).problem;
+  }
+}
+
+describe('chunk crypto', () => {
+  it('opens what it sealed, and records the SHA-256 and sizes of what is stored', () => {
+    const plaintext = randomBytes(100_000);
+    const sealed = sealChunk(key, backupId, 3, plaintext);
+    expect(sealed.plainSize).toBe(plaintext.length);
+    expect(sealed.sha256).toBe(sha256(sealed.stored));
+    expect(Buffer.from(sealed.iv, 'base64')).toHaveLength(12);
+    expect(Buffer.from(sealed.tag, 'base64')).toHaveLength(16);
+    expect(sealed.stored.equals(plaintext)).toBe(false);
+    expect(openChunk(key, backupId, entryOf(sealed, 3), sealed.stored).equals(plaintext)).toBe(
+      true,
+    );
+  });
+
+  it('seals piece by piece exactly as at once, with a fresh IV each time', () => {
+    const plaintext = randomBytes(5000);
+    const sealer = new ChunkSealer(key, backupId, 0);
+    for (let offset = 0; offset < plaintext.length; offset += 777)
+      sealer.update(plaintext.subarray(offset, offset + 777));
+    const pieces = sealer.finish();
+    expect(pieces.plainSize).toBe(plaintext.length);
+    expect(openChunk(key, backupId, entryOf(pieces, 0), pieces.stored).equals(plaintext)).toBe(
+      true,
+    );
+    const again = sealChunk(key, backupId, 0, plaintext);
+    expect(again.iv).not.toBe(pieces.iv);
+    expect(again.stored.equals(pieces.stored)).toBe(false);
+  });
+
+  it('seals and opens an empty chunk', () => {
+    const sealed = sealChunk(key, backupId, 0, Buffer.alloc(0));
+    expect(sealed.stored).toHaveLength(0);
+    expect(openChunk(key, backupId, entryOf(sealed, 0), sealed.stored)).toHaveLength(0);
+  });
+
+  it('refuses tampered ciphertext: by its SHA-256, or by its tag when the hash was forged too', () => {
+    const sealed = sealChunk(key, backupId, 0, randomBytes(4096));
+    const tampered = Buffer.from(sealed.stored);
+    tampered[1000]! ^= 0x01;
+    expect(problemOf(() => openChunk(key, backupId, entryOf(sealed, 0), tampered))).toBe('hash');
+    const forged = { ...entryOf(sealed, 0), sha256: sha256(tampered) };
+    expect(problemOf(() => openChunk(key, backupId, forged, tampered))).toBe('tag');
+  });
+
+  it('refuses a tampered tag or IV', () => {
+    const sealed = sealChunk(key, backupId, 0, randomBytes(4096));
+    const tag = Buffer.from(sealed.tag, 'base64');
+    tag[0]! ^= 0x80;
+    const badTag = { ...entryOf(sealed, 0), tag: tag.toString('base64') };
+    expect(problemOf(() => openChunk(key, backupId, badTag, sealed.stored))).toBe('tag');
+    const badIv = { ...entryOf(sealed, 0), iv: randomBytes(12).toString('base64') };
+    expect(problemOf(() => openChunk(key, backupId, badIv, sealed.stored))).toBe('tag');
+  });
+
+  it('refuses a wrong key, naming the backup and the chunk', () => {
+    const sealed = sealChunk(key, backupId, 2, randomBytes(4096));
+    let error: unknown;
+    try {
+      openChunk(randomBytes(32), backupId, entryOf(sealed, 2), sealed.stored);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ChunkVerificationError);
+    expect((error as Error).message).toBe(
+      `Backup ${backupId}: chunk 2 (chunk-000002) failed authentication: it was tampered with or the backup key is wrong.`,
+    );
+  });
+
+  it('refuses a chunk moved to another place or another backup (the associated data)', () => {
+    const sealed = sealChunk(key, backupId, 1, randomBytes(4096));
+    expect(problemOf(() => openChunk(key, backupId, entryOf(sealed, 0), sealed.stored))).toBe(
+      'tag',
+    );
+    expect(problemOf(() => openChunk(key, randomUUID(), entryOf(sealed, 1), sealed.stored))).toBe(
+      'tag',
+    );
+  });
+
+  it('refuses a chunk whose sizes are not the manifest entry', () => {
+    const sealed = sealChunk(key, backupId, 0, randomBytes(4096));
+    const truncated = sealed.stored.subarray(0, sealed.stored.length - 1);
+    expect(problemOf(() => openChunk(key, backupId, entryOf(sealed, 0), truncated))).toBe('size');
+    const wrongPlainSize = { ...entryOf(sealed, 0), plainSize: sealed.plainSize + 1 };
+    expect(problemOf(() => openChunk(key, backupId, wrongPlainSize, sealed.stored))).toBe('size');
+  });
+});

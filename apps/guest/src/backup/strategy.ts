@@ -1,0 +1,58 @@
+import {
+  type BackupManifest,
+  type CreateBackupParams,
+  type RestoreBackup,
+} from '@coffer/contracts';
+
+import { type Tool } from './child-processes';
+import { type ProgressSink } from './progress';
+
+/**
+ * What a datastore's backup tool does for this module (Trove's backup drivers beside its
+ * storage): a backup strategy makes the compressed stream, a restore strategy takes the
+ * verified one. Chunking, sealing, the object store, the manifest, the reports and the
+ * clean-up are this module's, the same for every tool.
+ */
+
+/** What the tool tells the manifest, besides the chunks. */
+export interface BackupStreamOutcome {
+  /** Bytes of the uncompressed stream. */
+  rawBytes: number;
+  lsn: BackupManifest['lsn'];
+  binlog: BackupManifest['binlog'];
+  gtid: string | null;
+}
+
+export interface BackupStreamRun {
+  params: CreateBackupParams;
+  /** Takes the compressed stream in order; waits while the uploads are behind (the tool's pipe then fills). */
+  write(data: Buffer): Promise<void>;
+  progress: ProgressSink;
+  /** Every tool started goes in here: an interrupt or a failure stops them. */
+  running: Set<Tool>;
+}
+
+export interface PreparedBackup {
+  /** Runs the tools; resolves once the stream ended and every tool exited 0. */
+  stream(run: BackupStreamRun): Promise<BackupStreamOutcome>;
+  /** Removes what `prepare` made (always called, whatever happened). */
+  remove(): void;
+}
+
+export interface BackupStrategy {
+  /** Recorded in the manifest. */
+  readonly name: BackupManifest['strategy'];
+  /** Readies the tools (the server answers, their scratch dir) before anything is reported or stored. */
+  prepare(backupId: string): Promise<PreparedBackup>;
+}
+
+/** Gives a backup's verified plaintext, chunk after chunk, to `sink`. */
+export type ChunkFeed = (sink: (plaintext: Buffer) => Promise<void>) => Promise<void>;
+
+export interface RestoreStrategy {
+  /**
+   * Takes one backup's verified stream as it arrives (`feed`) into the restore's scratch dir
+   * `workDir`, and returns where it is staged. Nothing may reach the datadir yet.
+   */
+  stage(backup: RestoreBackup, workDir: string, feed: ChunkFeed): Promise<string>;
+}

@@ -1,0 +1,180 @@
+import { mkdirSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+
+import {
+  awaitTools,
+  readIoCounters,
+  startTool,
+  ToolFailedError,
+} from '../../../../backup/child-processes';
+import { zstdCompressArgs, zstdDecompressArgs } from '../../../../backup/compression';
+import { PROGRESS_INTERVAL_MS } from '../../../../backup/progress';
+import { type BackupStrategy, type RestoreStrategy } from '../../../../backup/strategy';
+import { TenantFacingError } from '../../../datastore-manager';
+import { prepareTools, type BackupContext, type FoundTools, type ToolEnv } from '../backup-context';
+import { estimateDatadirBytes, readPhysicalMetadata } from './physical-metadata';
+
+/**
+ * mariadb-backup (physical: FULL, and INCREMENTAL from its parent's to_lsn). Backup:
+ * `mariadb-backup --backup --stream=xbstream` writes straight into zstd; progress from its
+ * /proc I/O counters against the datadir's size; LSNs, binlog position and GTID from
+ * --extra-lsndir. Restore: the stream unpacked as it arrives (`zstd -d | mbstream -x`), then
+ * `--prepare` of the base, each incremental applied in order, `--move-back`.
+ */
+
+export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
+  return {
+    name: 'mariadb-backup',
+    prepare: async (backupId) => {
+      const work = await prepareTools(ctx, backupId);
+      return {
+        remove: work.remove,
+        stream: async ({ params, write, progress, running }) => {
+          const tools = ctx.tools();
+          const lsnDir = join(work.dir, 'lsn');
+          const args = [
+            `--defaults-file=${work.clientCnf}`,
+            '--backup',
+            '--stream=xbstream',
+            `--target-dir=${join(work.dir, 'target')}`,
+            `--extra-lsndir=${lsnDir}`,
+            ...(params.type === 'INCREMENTAL' && params.parent
+              ? [`--incremental-lsn=${params.parent.toLsn}`]
+              : []),
+          ];
+          const env = { PATH: ctx.path };
+          const backup = startTool('mariadb-backup', tools.mariadbBackup, args, {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env,
+            cwd: work.dir,
+          });
+          running.add(backup);
+          // mariadb-backup writes straight into zstd; only the compressed stream reaches the guest.
+          const zstd = startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
+            stdio: [backup.child.stdout!, 'pipe', 'pipe'],
+            env,
+          });
+          running.add(zstd);
+          backup.child.stdout!.destroy();
+
+          const total = estimateDatadirBytes(ctx.layout.datadir);
+          let written = 0;
+          const sample = () => {
+            const io = readIoCounters(backup.child.pid);
+            if (!io) return;
+            written = io.wchar;
+            progress.rawBytes = written;
+            progress.update(total > 0 ? (100 * io.rchar) / total : 0);
+          };
+          const timer = setInterval(sample, PROGRESS_INTERVAL_MS / 2);
+          try {
+            for await (const data of zstd.child.stdout! as AsyncIterable<Buffer>) {
+              await write(data);
+            }
+            sample();
+            await awaitTools([backup, zstd]);
+          } catch (error) {
+            backup.stop();
+            zstd.stop();
+            throw error;
+          } finally {
+            clearInterval(timer);
+          }
+          return { rawBytes: written, ...readPhysicalMetadata(lsnDir) };
+        },
+      };
+    },
+  };
+}
+
+/**
+ * A physical backup's verified stream, unpacked as it arrives (`zstd -d | mbstream -x`) into
+ * a scratch dir of the volume: each chunk passes its checks before any of its bytes reach
+ * the unpacker, and nothing reaches the datadir before every chunk of the chain has.
+ */
+export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
+  return {
+    stage: async (backup, workDir, feed) => {
+      const tools = env.tools();
+      const processEnv = { PATH: env.path };
+      const dir = join(workDir, backup.backupId);
+      mkdirSync(dir, { recursive: true });
+      const zstd = startTool('zstd', tools.zstd, zstdDecompressArgs(), {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: processEnv,
+      });
+      const mbstream = startTool('mbstream', tools.mbstream, ['-x', '-C', dir], {
+        stdio: [zstd.child.stdout!, 'ignore', 'pipe'],
+        env: processEnv,
+      });
+      zstd.child.stdout!.destroy();
+      const stdin = zstd.child.stdin!;
+      // A stopped unpacker shows as its tool's failure, not as an error on this pipe.
+      stdin.on('error', () => undefined);
+      const unpacked = awaitTools([zstd, mbstream]);
+      unpacked.catch(() => undefined);
+      try {
+        await feed(async (plaintext) => {
+          if (stdin.write(plaintext)) return;
+          await Promise.race([
+            once(stdin, 'drain'),
+            unpacked.then(() => {
+              throw new Error('the unpacker stopped before the end of the stream');
+            }),
+          ]);
+        });
+        stdin.end();
+        await unpacked;
+      } catch (error) {
+        zstd.stop();
+        mbstream.stop();
+        if (error instanceof ToolFailedError) {
+          throw new TenantFacingError(
+            `Restoring backup ${backup.backupId} failed: ${error.message}`,
+            error.details,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+      return dir;
+    },
+  };
+}
+
+function runMariadbBackup(found: FoundTools, name: string, args: string[]): Promise<void> {
+  return awaitTools([
+    startTool(name, found.tools.mariadbBackup, ['--no-defaults', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: found.path },
+    }),
+  ]);
+}
+
+/** Makes the unpacked full backup in `base` consistent. */
+export function prepareBase(found: FoundTools, base: string): Promise<void> {
+  return runMariadbBackup(found, 'mariadb-backup --prepare', ['--prepare', `--target-dir=${base}`]);
+}
+
+/** Applies one unpacked incremental to the prepared base (in chain order). */
+export function applyIncremental(
+  found: FoundTools,
+  base: string,
+  incremental: string,
+): Promise<void> {
+  return runMariadbBackup(found, 'mariadb-backup --prepare --incremental-dir', [
+    '--prepare',
+    `--target-dir=${base}`,
+    `--incremental-dir=${incremental}`,
+  ]);
+}
+
+/** Moves the prepared base into `datadir` (which must not exist yet). */
+export function moveBack(found: FoundTools, base: string, datadir: string): Promise<void> {
+  return runMariadbBackup(found, 'mariadb-backup --move-back', [
+    '--move-back',
+    `--target-dir=${base}`,
+    `--datadir=${datadir}`,
+  ]);
+}
