@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { backupGuestMethods, restoreSpecSchema } from './backup';
+import { type CofferErrorJSON } from './errors';
 import { replicationGuestMethods } from './replication';
 import { sealedSecretSchema } from './sealed';
 import { serviceStatusSchema } from './status';
@@ -55,32 +56,15 @@ export type Account = z.infer<typeof accountSchema>;
 
 /**
  * How a guest refuses a method for a reason its caller can fix (the database exists, the
- * user is not there): the job fails with the reason `<CODE>[<field>]: <message>`, which
- * {@link parseGuestFailure} reads back. Any other failure reason is the guest's own trouble.
+ * user is not there): a `CofferError` (errors.ts) with one of these codes, which the job's failure
+ * reason carries (`encodeFailureReason`). Any other failure is the guest's own trouble.
  */
 export const GUEST_FAILURE_CODES = ['BAD_REQUEST', 'NOT_FOUND', 'CONFLICT'] as const;
 export type GuestFailureCode = (typeof GUEST_FAILURE_CODES)[number];
-export interface GuestFailure {
-  code: GuestFailureCode;
-  message: string;
-  /** The param the failure is about (`name`, `databases`...), when there is one. */
-  field?: string;
-}
+export type GuestFailure = CofferErrorJSON<GuestFailureCode>;
 
-export function formatGuestFailure({ code, message, field }: GuestFailure): string {
-  return `${code}${field ? `[${field}]` : ''}: ${message}`;
-}
-
-export function parseGuestFailure(reason: string): GuestFailure | null {
-  const match = /^(BAD_REQUEST|NOT_FOUND|CONFLICT)(?:\[([A-Za-z0-9_.]+)\])?: ([\s\S]*)$/.exec(
-    reason,
-  );
-  if (!match) return null;
-  return {
-    code: match[1] as GuestFailureCode,
-    message: match[3]!,
-    ...(match[2] ? { field: match[2] } : {}),
-  };
+export function isGuestFailure(failure: CofferErrorJSON): failure is GuestFailure {
+  return (GUEST_FAILURE_CODES as readonly string[]).includes(failure.code);
 }
 
 export const configValueSchema = z.union([z.string(), z.number(), z.boolean()]);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { cofferErrorJSONSchema, type CofferErrorJSON } from './errors';
 import { databaseInfoSchema, databaseUserInfoSchema } from './guest-rpc';
 import { sealedSecretSchema } from './sealed';
 import {
@@ -108,17 +109,12 @@ export function taskmanagerJobId(name: TaskmanagerJobName, resourceId: string): 
  * the casts above). The web app adds the job with a unique id ({@link taskmanagerCallJobId}:
  * these are not idempotent per resource) and waits for its result with a timeout; the worker
  * performs one guest call and completes the job with a {@link TaskmanagerCallResult}, whose
- * failure says in the tenant's words what went wrong. Results never carry a password.
+ * failure (a `CofferError`'s JSON form, errors.ts) says in the tenant's words what went wrong.
+ * Results never carry a password.
  * Attempts: one (the caller is waiting, and a repeated mutation could do something twice).
  */
-export const CALL_FAILURE_CODES = ['BAD_REQUEST', 'NOT_FOUND', 'CONFLICT', 'UNAVAILABLE', 'INTERNAL'] as const;
-export const callFailureSchema = z.object({
-  code: z.enum(CALL_FAILURE_CODES),
-  message: z.string(),
-  /** The payload field the failure is about, when there is one (becomes a form's field error). */
-  field: z.string().optional(),
-});
-export type CallFailure = z.infer<typeof callFailureSchema>;
+export const callFailureSchema = cofferErrorJSONSchema;
+export type CallFailure = CofferErrorJSON;
 
 const instanceRef = { instanceId: z.uuid() };
 const accountRef = { ...instanceRef, name: userNameSchema, host: userHostSchema };

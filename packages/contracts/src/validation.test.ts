@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
 import { CHARACTER_SETS, characterSetOfCollation, collationsOf, defaultCollationOf } from './character-sets';
-import { formatGuestFailure, parseGuestFailure } from './guest-rpc';
 import {
   databaseNameSchema,
   databaseSpecSchema,
@@ -137,16 +136,5 @@ describe('databaseSpecSchema: character sets and collations the server supports'
     expect(
       messagesOf(databaseSpecSchema.safeParse({ name: 'app', characterSet: 'latin1', collation: 'utf8mb4_bin' })),
     ).toEqual(['collation: Collation utf8mb4_bin belongs to utf8mb4, not to latin1']);
-  });
-});
-
-describe('guest failures', () => {
-  it('round-trip with and without a field', () => {
-    const withField = { code: 'CONFLICT' as const, message: 'A database named app already exists.', field: 'name' };
-    expect(formatGuestFailure(withField)).toBe('CONFLICT[name]: A database named app already exists.');
-    expect(parseGuestFailure(formatGuestFailure(withField))).toEqual(withField);
-    expect(parseGuestFailure('NOT_FOUND: No user x@%.')).toEqual({ code: 'NOT_FOUND', message: 'No user x@%.' });
-    expect(parseGuestFailure('refused: bad signature')).toBeNull();
-    expect(parseGuestFailure('INTERNAL: nope')).toBeNull();
   });
 });

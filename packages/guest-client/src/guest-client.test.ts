@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
-import { guestQueueName, guestRpcBodySchema, guestRpcEnvelopeSchema } from '@coffer/contracts';
+import {
+  CofferError,
+  encodeFailureReason,
+  guestQueueName,
+  guestRpcBodySchema,
+  guestRpcEnvelopeSchema,
+} from '@coffer/contracts';
 import {
   generateGuestSecret,
   guestKeys,
@@ -96,11 +102,11 @@ describe('GuestClient', () => {
 
   it('calls a method and returns the parsed result', async () => {
     const { client } = newGuest((method) =>
-      method === 'get_status' ? { serviceStatus: 'RUNNING', mariadbVersion: '10.11.9' } : {},
+      method === 'get_status' ? { serviceStatus: 'RUNNING', serverVersion: '10.11.9' } : {},
     );
     await expect(client.call('get_status', {}, { timeoutMs: 5000 })).resolves.toEqual({
       serviceStatus: 'RUNNING',
-      mariadbVersion: '10.11.9',
+      serverVersion: '10.11.9',
     });
   });
 
@@ -150,7 +156,7 @@ describe('GuestClient', () => {
     let received: unknown;
     const { client, guestSecret } = newGuest((_, params) => {
       received = params;
-      return { mariadbVersion: '10.11.9' };
+      return { serverVersion: '10.11.9' };
     });
     const sealed = client.sealUserPassword('app_user', 'pa55word-xyz');
     await client.call(
@@ -201,7 +207,11 @@ describe('GuestClient', () => {
 
   it("reads a guest's refusal back into its code, field and message", async () => {
     const { client } = newGuest(() => {
-      throw new Error('CONFLICT[name]: A database named app already exists.');
+      throw new Error(
+        encodeFailureReason(
+          new CofferError('CONFLICT', 'A database named app already exists.', { field: 'name' }),
+        ),
+      );
     });
     const error = await client
       .call('create_database', { name: 'app' }, { timeoutMs: 5000 })
@@ -211,6 +221,36 @@ describe('GuestClient', () => {
       code: 'CONFLICT',
       field: 'name',
       message: 'A database named app already exists.',
+    });
+    expect((error as GuestRpcError).guestMessage).toBe('A database named app already exists.');
+  });
+
+  it("reads an old guest's `CODE[field]: message` refusal back the same way", async () => {
+    const { client } = newGuest(() => {
+      throw new Error('CONFLICT[name]: A database named app already exists.');
+    });
+    const error = await client
+      .call('create_database', { name: 'app' }, { timeoutMs: 5000 })
+      .catch((caught: unknown) => caught);
+    expect((error as GuestRpcError).failure).toEqual({
+      code: 'CONFLICT',
+      field: 'name',
+      message: 'A database named app already exists.',
+    });
+  });
+
+  it("takes a guest's error that is no refusal for the guest's own trouble", async () => {
+    const { client } = newGuest(() => {
+      throw new Error(
+        encodeFailureReason(new CofferError('INTERNAL', 'The database server does not answer.')),
+      );
+    });
+    const error = await client
+      .call('create_database', { name: 'app' }, { timeoutMs: 5000 })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      failure: null,
+      guestMessage: 'The database server does not answer.',
     });
   });
 

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 
 import {
+  decodeFailureReason,
   GUEST_RPC_MAX_TTL_MS,
   guestMethods,
   guestQueueName,
-  parseGuestFailure,
+  isGuestFailure,
   type GuestFailure,
   type GuestMethod,
   type GuestParams,
@@ -49,20 +50,27 @@ export interface CallOptions {
 /**
  * The guest ran the method and it failed; `guestMessage` is the guest's own words. When the
  * guest refused for a reason the caller can fix (the database exists, the user is not
- * there), `failure` holds its code, message and field (see `formatGuestFailure`).
+ * there), `failure` holds its code, message and field: the `CofferError` the job's failure
+ * reason carries (`decodeFailureReason`, which also reads an old guest's `CODE[field]: message`).
+ * Any other code is the guest's own trouble, as a plain reason is: `failure` is null then.
  */
 export class GuestRpcError extends Error {
   readonly failure: GuestFailure | null;
+  readonly guestMessage: string;
 
   constructor(
     readonly instanceId: string,
     readonly method: GuestMethod,
-    readonly guestMessage: string,
+    reason: string,
     readonly jobId: string | undefined,
   ) {
+    const error = decodeFailureReason(reason);
+    const guestMessage = error?.message ?? reason;
     super(`guest ${instanceId}: ${method} failed: ${guestMessage}`);
     this.name = 'GuestRpcError';
-    this.failure = parseGuestFailure(guestMessage);
+    this.guestMessage = guestMessage;
+    const failure = error?.toJSON() ?? null;
+    this.failure = failure && isGuestFailure(failure) ? failure : null;
   }
 }
 

@@ -1,9 +1,7 @@
 import {
   type BackupReport,
   type EventPayload,
-  formatGuestFailure,
   type FaultPayload,
-  type GuestFailure,
   type GuestResult,
   type guestMethods,
 } from '@coffer/contracts';
@@ -68,34 +66,5 @@ export interface ManagerEvents {
   onBackupReport(report: BackupReport): Promise<void>;
 }
 
-/** A failure with a message written for the tenant (it becomes the instance's fault). */
-export class TenantFacingError extends Error {
-  constructor(
-    message: string,
-    readonly details?: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'TenantFacingError';
-  }
-}
-
-/** Work the guest stopped because it is stopping (not a failure of the work: nothing is reported). */
-export class StoppedByShutdownError extends TenantFacingError {
-  constructor(what: string) {
-    super(`${what} was stopped: the guest is stopping.`);
-    this.name = 'StoppedByShutdownError';
-  }
-}
-
-/**
- * A method refused for a reason its caller can fix (the database exists, the user is not
- * there): the job fails with `<CODE>[<field>]: <message>`, which the control plane reads back
- * (`parseGuestFailure`) into an error on the right form field. Nothing was changed.
- */
-export class RequestRefusedError extends Error {
-  constructor(readonly failure: GuestFailure) {
-    super(formatGuestFailure(failure));
-    this.name = 'RequestRefusedError';
-  }
-}
+// The guest's errors live in ../errors.ts; re-exported for the modules that import them from here.
+export { RequestRefusedError, StoppedByShutdownError, TenantFacingError } from '../errors';

@@ -6,14 +6,16 @@ import { type Logger } from 'pino';
 import { type Mutex } from '../lib/mutex';
 import { withTimeout } from '../lib/timeout';
 import { AcceptedRequests } from './accepted-requests';
+import { toJobFailure } from './job-failure';
 import { type ParsedParams, verifyRpcJob } from './verify-job';
 
 /**
  * The guest's RPC endpoint (Trove's guestagent RPC server): a BullMQ worker on its own queue.
  * Every job is verified first (verify-job.ts), then admitted once (accepted-requests.ts: not
  * expired, and not a replay of a request another job carried or that already ran); a refused
- * job fails (unrecoverably, so it is never retried) and nothing of it runs. Methods that change the server run one at a time, in order;
- * `get_status` and the lists answer even while a long prepare runs.
+ * job fails (unrecoverably, so it is never retried) and nothing of it runs. A method that
+ * fails fails its job with the error as JSON (job-failure.ts). Methods that change the server
+ * run one at a time, in order; `get_status` and the lists answer even while a long prepare runs.
  */
 
 export type RpcHandlers = {
@@ -113,7 +115,7 @@ export class RpcServer {
         return result;
       } catch (error) {
         log.warn({ err: error, ms: Date.now() - startedAt }, 'rpc failed');
-        throw error;
+        throw toJobFailure(error);
       } finally {
         await this.accepted
           .markDone(call.body.requestId, jobId)

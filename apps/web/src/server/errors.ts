@@ -1,6 +1,6 @@
 import 'server-only';
 
-import { AppError, type ErrorCode } from '@coffer/contracts';
+import { AppError, CofferError, type ErrorCode } from '@coffer/contracts';
 import { TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
@@ -18,16 +18,18 @@ export const TRPC_CODE_OF: Record<ErrorCode, TRPC_ERROR_CODE_KEY> = {
   INTERNAL: 'INTERNAL_SERVER_ERROR',
 };
 
-export function toTRPCError(error: AppError): TRPCError {
+export function toTRPCError(error: CofferError): TRPCError {
   return new TRPCError({ code: TRPC_CODE_OF[error.code], message: error.message, cause: error });
 }
 
+/** The web app's name for contracts' `CofferError` (the same class, from any process). */
 export { AppError };
 
 /**
  * The field errors a client receives for a failed call, by dotted path
  * (`{ 'users.0.name': ['User name is required'] }`): from input validation, or from a
- * service's AppError that names fields.
+ * CofferError that names fields (its `details.fieldErrors`, or else its one `field`, as a
+ * taskmanager call's failure has it).
  */
 export function fieldErrorsOf(cause: unknown): Record<string, string[]> | null {
   if (cause instanceof ZodError) {
@@ -35,6 +37,9 @@ export function fieldErrorsOf(cause: unknown): Record<string, string[]> | null {
     for (const issue of cause.issues) (fields[issue.path.join('.') || '_'] ??= []).push(issue.message);
     return fields;
   }
-  if (cause instanceof AppError && cause.details?.fieldErrors) return cause.details.fieldErrors as Record<string, string[]>;
+  if (cause instanceof CofferError) {
+    if (cause.details?.fieldErrors) return cause.details.fieldErrors as Record<string, string[]>;
+    if (cause.field !== undefined) return { [cause.field]: [cause.message] };
+  }
   return null;
 }

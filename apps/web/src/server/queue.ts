@@ -5,12 +5,12 @@ import { randomUUID } from 'node:crypto';
 import {
   AppError,
   callResultSchema,
+  CofferError,
   TASKMANAGER_QUEUE,
   taskmanagerCallJobId,
   taskmanagerCalls,
   taskmanagerJobId,
   taskmanagerJobs,
-  type CallFailure,
   type TaskmanagerCallName,
   type TaskmanagerCallPayload,
   type TaskmanagerCallValue,
@@ -73,10 +73,6 @@ async function getTaskmanagerEvents(): Promise<QueueEvents> {
 /** How long a completed call's answer may wait in Redis for its caller (who removes it as soon as it has read it). */
 const CALL_RESULT_RETENTION_SECONDS = 60;
 
-function toAppError(failure: CallFailure): AppError {
-  return new AppError(failure.code, failure.message, failure.field ? { details: { fieldErrors: { [failure.field]: [failure.message] } } } : undefined);
-}
-
 /**
  * Calls through the taskmanager (Trove's RPC call): adds the job with an id of its own (calls
  * are not idempotent per resource, so two at once never collide) and waits for its answer,
@@ -126,6 +122,6 @@ export async function callTaskmanager<N extends TaskmanagerCallName>(
   if (!result.success) {
     throw new AppError('INTERNAL', 'Coffer could not read the answer to the request', { cause: result.error });
   }
-  if (!result.data.ok) throw toAppError(result.data.failure);
+  if (!result.data.ok) throw CofferError.fromJSON(result.data.failure);
   return result.data.value as TaskmanagerCallValue<N>;
 }

@@ -1,4 +1,5 @@
 import {
+  CofferError,
   deriveDisplayStatus,
   taskmanagerCalls,
   type CallFailure,
@@ -26,15 +27,9 @@ import { type OperationContext } from './operation';
 
 export type CallContext = Omit<OperationContext, 'signal'>;
 
-class CallRefused extends Error {
-  constructor(readonly failure: CallFailure) {
-    super(failure.message);
-    this.name = 'CallRefused';
-  }
-}
-
+/** A call refused for a reason the caller reads: the job completes with its JSON form (runCall). */
 function refuse(code: CallFailure['code'], message: string, field?: string): never {
-  throw new CallRefused({ code, message, ...(field ? { field } : {}) });
+  throw new CofferError(code, message, { field });
 }
 
 const guestSelect = {
@@ -291,12 +286,13 @@ export async function runCall(
         },
       };
     }
-    if (error instanceof CallRefused) {
+    if (error instanceof CofferError) {
+      const failure = error.toJSON();
       logger.info(
-        { ms: Date.now() - startedAt, code: error.failure.code, reason: error.failure.message },
+        { ms: Date.now() - startedAt, code: failure.code, reason: failure.message },
         'call refused',
       );
-      return { ok: false, failure: error.failure };
+      return { ok: false, failure };
     }
     logger.error({ err: error, ms: Date.now() - startedAt }, 'call failed');
     return {

@@ -2,7 +2,7 @@ import 'server-only';
 
 import { randomUUID } from 'node:crypto';
 
-import { AppError, findUnsafeInput, type ErrorCode } from '@coffer/contracts';
+import { AppError, CofferError, findUnsafeInput, type ErrorCode } from '@coffer/contracts';
 import { type ProjectRole } from '@coffer/db';
 import { initTRPC } from '@trpc/server';
 import { type Redis } from 'ioredis';
@@ -125,7 +125,7 @@ export type Context = Awaited<ReturnType<typeof createTRPCContext>>;
 const loggedErrors = new WeakSet<object>();
 
 /**
- * What a client is told. An expected failure (an AppError, or bad input) carries its message
+ * What a client is told. An expected failure (a CofferError, or bad input) carries its message
  * and field errors; anything else is INTERNAL_SERVER_ERROR with a generic message and the
  * request id, and the real error (Prisma's, a bug's) is logged with that id, never sent.
  */
@@ -134,7 +134,7 @@ const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error, ctx, path, type }) {
     const cause = error.cause;
     const requestId = ctx?.requestId ?? randomUUID();
-    const isExpected = cause instanceof AppError || error.code !== 'INTERNAL_SERVER_ERROR';
+    const isExpected = cause instanceof CofferError || error.code !== 'INTERNAL_SERVER_ERROR';
     if (!isExpected) {
       if (!loggedErrors.has(error)) {
         (ctx?.log ?? rootLogger.child({ requestId })).error(
@@ -162,7 +162,7 @@ const t = initTRPC.context<Context>().create({
         requestId,
         // Field errors for forms: { fieldName: ['message', ...] }.
         fieldErrors: fieldErrorsOf(cause),
-        appCode: cause instanceof AppError ? cause.code : null,
+        appCode: cause instanceof CofferError ? cause.code : null,
         /** For TOO_MANY_REQUESTS: when to try again. */
         retryAfterSeconds: retryAfterOf(cause),
         // Never leak stack traces.
@@ -173,7 +173,7 @@ const t = initTRPC.context<Context>().create({
 });
 
 function retryAfterOf(cause: unknown): number | null {
-  const value = cause instanceof AppError ? cause.details?.retryAfterSeconds : undefined;
+  const value = cause instanceof CofferError ? cause.details?.retryAfterSeconds : undefined;
   return typeof value === 'number' ? value : null;
 }
 
@@ -196,7 +196,7 @@ const errorMapping = t.middleware(async ({ next, path, type, ctx }) => {
   );
   if (result.ok) return result;
   const cause = result.error.cause;
-  if (cause instanceof AppError) return { ...result, error: toTRPCError(cause) };
+  if (cause instanceof CofferError) return { ...result, error: toTRPCError(cause) };
   if (result.error.code === 'INTERNAL_SERVER_ERROR') {
     ctx.log.error({ err: cause ?? result.error, path, type }, 'procedure failed');
     loggedErrors.add(result.error);
@@ -240,7 +240,7 @@ const auditMutations = t.middleware(async ({ ctx, type, path, next, getRawInput 
     rawInput: await getRawInput().catch(() => undefined),
     output: result.ok ? result.data : undefined,
     result: errorCode ?? 'OK',
-    errorCode: cause instanceof AppError ? cause.code : null,
+    errorCode: cause instanceof CofferError ? cause.code : null,
     requestId: ctx.requestId,
   });
   return result;
