@@ -12,6 +12,7 @@ import {
   type ConductorMessage,
   type ObjectStoreConfig,
 } from '@coffer/contracts';
+import { rssMib } from '@coffer/testing/processes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -19,7 +20,6 @@ import {
   connectTcp,
   GuestHarness,
   instanceFiles,
-  rssMb,
   type TestInstance,
 } from '../test/harness';
 
@@ -248,7 +248,7 @@ describe('backups', () => {
     const peak =
       Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
     console.info(
-      `guest peak RSS after three backups: ${peak.toFixed(1)} MB (now ${rssMb(pid).toFixed(1)} MB)`,
+      `guest peak RSS after three backups: ${peak.toFixed(1)} MB (now ${rssMib(pid)!.toFixed(1)} MB)`,
     );
     expect(peak).toBeLessThan(150);
   });

@@ -2,6 +2,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { type ConductorMessage } from '@coffer/contracts';
+import { isAlive, readPid, rssMib } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -9,11 +11,7 @@ import {
   connectTcp,
   GuestHarness,
   instanceFiles,
-  isAlive,
-  readPid,
-  rssMb,
   type TestInstance,
-  waitUntil,
 } from '../test/harness';
 
 /**
@@ -148,8 +146,8 @@ describe('a guest and its server, through their life', () => {
     // Let a few heartbeats pass, so the figure is the idle one.
     await instance.conductor.waitFor(isStatus('RUNNING'), 5000, 'a heartbeat');
     await instance.conductor.waitFor(isStatus('RUNNING'), 5000, 'a heartbeat');
-    const guestRss = rssMb(guestPid);
-    const serverRss = rssMb(serverPid);
+    const guestRss = rssMib(guestPid)!;
+    const serverRss = rssMib(serverPid)!;
     console.info(
       `idle RSS: guest ${guestRss.toFixed(1)} MB, mariadbd (512 MB flavor) ${serverRss.toFixed(1)} MB`,
     );
@@ -198,7 +196,7 @@ describe('a guest and its server, through their life', () => {
     // Kill the guest too: heartbeats stop and the server is no longer ACTIVE.
     const guestPid = harness.provider.guestPid(instance.instanceId)!;
     process.kill(guestPid, 'SIGKILL');
-    await waitUntil(() => !isAlive(guestPid), 5000, 'the guest to die');
+    await waitFor(() => !isAlive(guestPid), { timeoutMs: 5000, what: 'the guest to die' });
     await instance.conductor.read(100); // whatever was sent before it died
     expect(await instance.conductor.isSilentFor(2000)).toBe(true);
     expect((await harness.provider.getServer(instance.instanceId))?.status).toBe('SHUTOFF');
@@ -245,7 +243,7 @@ describe('a guest and its server, through their life', () => {
     // As if the guest died after install-db and start, before it wrote the prepared marker.
     const guestPid = harness.provider.guestPid(instance.instanceId)!;
     process.kill(guestPid, 'SIGKILL');
-    await waitUntil(() => !isAlive(guestPid), 5000, 'the guest to die');
+    await waitFor(() => !isAlive(guestPid), { timeoutMs: 5000, what: 'the guest to die' });
     rmSync(join(files.root, 'data', '.coffer-prepared'));
     await harness.provider.rebootServer(instance.instanceId);
     await instance.conductor.waitFor(
@@ -297,7 +295,7 @@ describe('a guest and its server, through their life', () => {
     const serverPid = readPid(files.serverPidFile)!;
     const logBefore = readFileSync(files.errorLog, 'utf8').length;
     process.kill(guestPid, 'SIGTERM');
-    await waitUntil(() => !isAlive(guestPid), 30_000, 'the guest to exit');
+    await waitFor(() => !isAlive(guestPid), { timeoutMs: 30_000, what: 'the guest to exit' });
     expect(isAlive(serverPid)).toBe(false);
     expect(existsSync(files.serverPidFile)).toBe(false);
     expect(readFileSync(files.errorLog, 'utf8').slice(logBefore)).toMatch(/Shutdown complete/);

@@ -3,17 +3,15 @@ import { join } from 'node:path';
 
 import { TASK_STATUSES } from '@coffer/contracts';
 import { type Backup, type Instance } from '@coffer/db';
+import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 
 import { startBackup, startRestore, storedObjects, tenantQuery } from '../test/backups';
 import { ChildWorker } from '../test/child-worker';
 import {
   displayStatusOf,
-  isGuest,
-  isMariadbd,
-  processesMentioning,
   TEST_TUNING,
-  waitFor,
   WorkerTestContext,
   type CreatedInstance,
 } from '../test/harness';

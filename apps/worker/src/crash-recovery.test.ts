@@ -1,6 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -12,14 +14,7 @@ import {
   waitForBuildEnd,
 } from '../test/backups';
 import { ChildWorker } from '../test/child-worker';
-import {
-  isGuest,
-  isMariadbd,
-  processesMentioning,
-  TEST_TUNING,
-  waitFor,
-  WorkerTestContext,
-} from '../test/harness';
+import { TEST_TUNING, WorkerTestContext } from '../test/harness';
 
 /**
  * Acceptance 2 (the worker's part): a worker killed -9 in the middle of a create, then a new
@@ -164,7 +159,7 @@ describe('a worker that dies mid-create', () => {
 
     const second = spawnWorker();
     await second.ready();
-    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', {
+    await ctx.waitForActive(instanceId, {
       timeoutMs: 60_000,
       what: `ACTIVE\n${second.log()}`,
     });
@@ -230,7 +225,7 @@ describe('a backup.create job handed back after its backup ended', () => {
     const { instanceId } = source;
     const earlier = await startBackup(ctx, instanceId, 'LOGICAL');
     expect((await waitForBackupEnd(ctx, earlier)).status).toBe('COMPLETED');
-    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', {
+    await ctx.waitForActive(instanceId, {
       timeoutMs: 30_000,
       what: 'ACTIVE after the first backup',
     });
@@ -245,7 +240,7 @@ describe('a backup.create job handed back after its backup ended', () => {
     await second.ready();
     const ended = await waitForBackupEnd(ctx, next);
     expect(ended.status, ended.faultMessage ?? '').toBe('COMPLETED');
-    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', {
+    await ctx.waitForActive(instanceId, {
       timeoutMs: 30_000,
       what: 'ACTIVE after the next backup',
     });

@@ -1,16 +1,14 @@
 import { existsSync } from 'node:fs';
 
+import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   displayStatusOf,
-  isGuest,
-  isMariadbd,
-  processesMentioning,
   TEST_HEARTBEAT,
   TEST_TUNING,
-  waitFor,
   WorkerTestContext,
   type CreatedInstance,
 } from '../test/harness';
@@ -29,7 +27,7 @@ beforeAll(async () => {
   await ctx.setUp();
   await ctx.startWorker();
   instance = await ctx.createInstance();
-  await waitFor(async () => (await ctx.displayStatus(instance.instanceId)) === 'ACTIVE', {
+  await ctx.waitForActive(instance.instanceId, {
     timeoutMs: 60_000,
     what: 'ACTIVE',
   });

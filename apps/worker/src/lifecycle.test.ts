@@ -1,16 +1,12 @@
 import { existsSync } from 'node:fs';
 
 import { guestQueueName } from '@coffer/contracts';
+import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  isGuest,
-  isMariadbd,
-  processesMentioning,
-  waitFor,
-  WorkerTestContext,
-} from '../test/harness';
+import { WorkerTestContext } from '../test/harness';
 
 /**
  * Acceptance 1: create → ACTIVE (and the tenant's user can query its database), restart →
@@ -58,7 +54,7 @@ describe('an instance, end to end', () => {
     const startedAt = Date.now();
     const { instanceId, userName, password, databaseName } = await ctx.createInstance();
 
-    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', {
+    await ctx.waitForActive(instanceId, {
       timeoutMs: 60_000,
       what: 'ACTIVE after create',
     });

@@ -6,10 +6,11 @@ import {
   rolePresenceSchema,
   type RolePresence,
 } from '@coffer/contracts';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { ChildWorker } from '../test/child-worker';
-import { TEST_HEARTBEAT, TEST_TUNING, waitFor, WorkerTestContext } from '../test/harness';
+import { TEST_HEARTBEAT, TEST_TUNING, WorkerTestContext } from '../test/harness';
 import { type WorkerEnvOverrides } from './env';
 import { WORKER_ROLES } from './worker';
 

@@ -1,17 +1,12 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { asRoot, tenantConnection, volumeOf } from '../test/replication';
-import {
-  isGuest,
-  isMariadbd,
-  processesMentioning,
-  waitFor,
-  WorkerTestContext,
-  type CreatedInstance,
-} from '../test/harness';
+import { WorkerTestContext, type CreatedInstance } from '../test/harness';
 
 /**
  * Issue 11, items 5 and 6: a database server or a guest that dies unasked comes back by
@@ -44,7 +39,7 @@ afterAll(async () => {
 });
 
 async function waitForActive(what: string, timeoutMs = 60_000): Promise<void> {
-  await waitFor(async () => (await ctx.displayStatus(instance.instanceId)) === 'ACTIVE', {
+  await ctx.waitForActive(instance.instanceId, {
     timeoutMs,
     what,
   });
@@ -254,7 +249,7 @@ describe('a guest agent that dies while its instance is built', () => {
     );
     expect(event.message).toMatch(/guest agent stopped without being asked to/);
     // A guest killed mid-prepare has its job taken back once the job's lock (60 s) has expired.
-    await waitFor(async () => (await ctx.displayStatus(building.instanceId)) === 'ACTIVE', {
+    await ctx.waitForActive(building.instanceId, {
       timeoutMs: 120_000,
       intervalMs: 200,
       what: 'ACTIVE after the guest came back during the build',

@@ -3,17 +3,10 @@ import { join } from 'node:path';
 
 import { guestQueueName } from '@coffer/contracts';
 import { generateGuestSecret } from '@coffer/contracts/crypto';
+import { isGuest, processesMentioning } from '@coffer/testing/processes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  isGuest,
-  MASTER_KEY,
-  processesMentioning,
-  REDIS_URL,
-  TEST_HEARTBEAT,
-  waitFor,
-  WorkerTestContext,
-} from '../test/harness';
+import { MASTER_KEY, REDIS_URL, TEST_HEARTBEAT, WorkerTestContext } from '../test/harness';
 import { sealGuestSecret } from './guest-secret';
 
 /**
@@ -83,7 +76,7 @@ describe('a create resumed after a crash between spawning the guest and recordin
       users: [],
     });
     await ctx.startWorker();
-    await waitFor(async () => (await ctx.displayStatus(row.id)) === 'ACTIVE', {
+    await ctx.waitForActive(row.id, {
       timeoutMs: 90_000,
       what: 'ACTIVE',
     });

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 
 import { backupLocation, type BackupType } from '@coffer/contracts';
 import { type Backup } from '@coffer/db';
+import { fillIncompressible } from '@coffer/testing/fill';
+import { waitFor } from '@coffer/testing/wait';
 import mysql from 'mysql2/promise';
 
-import { waitFor, type CreatedInstance, type WorkerTestContext } from './harness';
+import { type CreatedInstance, type WorkerTestContext } from './harness';
 
 /**
  * What the web app does for backups and restores (the row, the instance's task, the job),
@@ -143,33 +145,20 @@ export function storedObjects(storeRoot: string, location: string): string[] {
 /** A new instance (ctx.createInstance) once it is ACTIVE. */
 export async function createActiveInstance(ctx: WorkerTestContext): Promise<CreatedInstance> {
   const instance = await ctx.createInstance();
-  await waitFor(async () => (await ctx.displayStatus(instance.instanceId)) === 'ACTIVE', {
-    timeoutMs: 60_000,
-    what: `instance ${instance.instanceId} ACTIVE`,
-  });
+  await ctx.waitForActive(instance.instanceId);
   return instance;
 }
 
-/** About `megabytes` MB that do not compress, in a table `blobs`: a backup of tens of 1 MB chunks. */
+/** About `megabytes` MB that do not compress (in tens of MB), in a table `blobs`: a backup of tens of 1 MB chunks. */
 export async function fillWithBlobs(
   ctx: WorkerTestContext,
   instance: CreatedInstance,
   megabytes: number,
 ): Promise<void> {
-  await tenantQuery(
-    ctx,
-    instance.instanceId,
-    instance,
-    'CREATE TABLE blobs (id INT AUTO_INCREMENT PRIMARY KEY, b BLOB)',
-  );
-  for (let round = 0; round < Math.ceil(megabytes / 10); round++) {
-    await tenantQuery(
-      ctx,
-      instance.instanceId,
-      instance,
-      'INSERT INTO blobs (b) SELECT RANDOM_BYTES(1000) FROM seq_1_to_10000',
-    );
-  }
+  await fillIncompressible((sql) => tenantQuery(ctx, instance.instanceId, instance, sql), {
+    table: 'blobs',
+    rows: Math.ceil(megabytes / 10) * 10_000,
+  });
 }
 
 /**

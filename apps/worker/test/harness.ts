@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -18,6 +18,7 @@ import { jobPayloadKey, sealSecret } from '@coffer/contracts/crypto';
 import { type Instance, type PrismaClient } from '@coffer/db';
 import { createTestDatabase, type TestDatabase } from '@coffer/db/testing';
 import { registerSecret } from '@coffer/testing/secrets';
+import { waitFor, type WaitOptions } from '@coffer/testing/wait';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
@@ -28,6 +29,16 @@ import { createLogger } from '../src/logger';
 import { DEFAULT_NAMES, type WorkerNames, type WorkerTuning } from '../src/settings';
 import { startWorker, type RunningWorker, type StartWorkerOptions } from '../src/worker';
 import { registerRunSecrets } from './secrets';
+
+// Still imported from here by files other changes are editing (test/replication.ts,
+// watchdog.test.ts); everything else imports them from @coffer/testing.
+export { waitFor };
+export {
+  isGuest,
+  isMariadbd,
+  processesMentioning,
+  type ProcessInfo,
+} from '@coffer/testing/processes';
 
 /**
  * The worker's integration tests run the real thing: a PostgreSQL database of their own,
@@ -252,6 +263,18 @@ export class WorkerTestContext {
     return row ? displayStatusOf(row) : 'GONE';
   }
 
+  /** Until the instance shows ACTIVE, as its tenant would see it (default: within 60 s). */
+  async waitForActive(
+    instanceId: string,
+    { timeoutMs = 60_000, intervalMs, what }: Partial<WaitOptions> = {},
+  ): Promise<void> {
+    await waitFor(async () => (await this.displayStatus(instanceId)) === 'ACTIVE', {
+      timeoutMs,
+      intervalMs,
+      what: what ?? `instance ${instanceId} ACTIVE`,
+    });
+  }
+
   instanceDir(instanceId: string): string {
     return join(this.dataDir, 'instances', instanceId);
   }
@@ -303,60 +326,4 @@ export function displayStatusOf(
     now,
     heartbeatExpirySeconds: TEST_HEARTBEAT.expirySeconds,
   });
-}
-
-/** Polls `condition` until it returns something truthy, or throws after the deadline. */
-export async function waitFor<T>(
-  condition: () => Promise<T> | T,
-  { timeoutMs, intervalMs = 50, what }: { timeoutMs: number; intervalMs?: number; what: string },
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await condition();
-      if (value) return value as NonNullable<T>;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() >= deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-export interface ProcessInfo {
-  pid: number;
-  args: string[];
-}
-
-/** Live processes whose command line mentions `path` (guests, database servers, workers of a test). */
-export function processesMentioning(path: string): ProcessInfo[] {
-  const found: ProcessInfo[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state === 'Z' || state === 'X') continue;
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
-      if (args.some((arg) => arg.includes(path))) found.push({ pid, args });
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return found;
-}
-
-export function isMariadbd(info: ProcessInfo): boolean {
-  return /mariadbd$|mysqld$/.test(info.args[0] ?? '');
-}
-
-export function isGuest(info: ProcessInfo): boolean {
-  return info.args.includes('--config-dir');
 }

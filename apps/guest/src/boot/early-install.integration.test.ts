@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { GUEST_AGENT_CONFIG_FILE, GUEST_INFO_FILE, type ConductorMessage } from '@coffer/contracts';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { connectTcp, GuestHarness, instanceFiles, waitUntil } from '../../test/harness';
+import { connectTcp, GuestHarness, instanceFiles } from '../../test/harness';
 import { EARLY_AGENT_CONFIG_FILE, EARLY_GUEST_INFO_FILE } from './early-install';
 
 const isStatus =
@@ -26,7 +27,10 @@ describe('the early install', () => {
     const files = instanceFiles(harness.provider, instance.instanceId);
     const datadir = join(files.volumeDir, 'data', 'mysql');
     // No prepare sent yet: the system tables appear anyway, and the guest still says NEW.
-    await waitUntil(() => existsSync(datadir), 60_000, 'the early-installed datadir');
+    await waitFor(() => existsSync(datadir), {
+      timeoutMs: 60_000,
+      what: 'the early-installed datadir',
+    });
     await instance.conductor.waitFor(isStatus('NEW'), 20_000, 'a NEW heartbeat');
     expect(instance.conductor.received.some(({ message }) => isStatus('RUNNING')(message))).toBe(false);
 

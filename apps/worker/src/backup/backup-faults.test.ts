@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { guestQueueName } from '@coffer/contracts';
+import { isGuest, processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -14,13 +16,7 @@ import {
   tenantQuery,
   waitForBackupEnd,
 } from '../../test/backups';
-import {
-  isGuest,
-  processesMentioning,
-  waitFor,
-  type CreatedInstance,
-  WorkerTestContext,
-} from '../../test/harness';
+import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
 
 /**
  * A guest killed in the middle of a backup: the taskmanager notices its silence, the backup
@@ -110,7 +106,7 @@ describe('a guest killed during a backup', () => {
       what: "the failed backup's objects to be removed",
     });
 
-    await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
+    await ctx.waitForActive(source.instanceId, {
       timeoutMs: 90_000,
       what: 'ACTIVE again, task cleared',
     });
@@ -159,7 +155,7 @@ describe('a guest killed during a backup', () => {
     const backupId = await startBackup(ctx, source.instanceId, 'FULL');
     const backup = await waitForBackupEnd(ctx, backupId, 120_000);
     expect(backup.status, backup.faultMessage ?? '').toBe('COMPLETED');
-    await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
+    await ctx.waitForActive(source.instanceId, {
       timeoutMs: 30_000,
       what: 'ACTIVE',
     });

@@ -3,6 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { type Backup } from '@coffer/db';
+import { processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -14,12 +16,7 @@ import {
   waitForBackupEnd,
   waitForBuildEnd,
 } from '../../test/backups';
-import {
-  processesMentioning,
-  type CreatedInstance,
-  waitFor,
-  WorkerTestContext,
-} from '../../test/harness';
+import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
 
 /**
  * Backups and restores through the control plane, for real: the worker (taskmanager,
@@ -67,7 +64,7 @@ async function backupAndWait(
   expect(await ctx.displayStatus(source.instanceId)).toBe('BACKUP');
   const backup = await waitForBackupEnd(ctx, backupId);
   expect(backup.status, backup.faultMessage ?? '').toBe('COMPLETED');
-  await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
+  await ctx.waitForActive(source.instanceId, {
     timeoutMs: 30_000,
     what: 'ACTIVE after the backup',
   });

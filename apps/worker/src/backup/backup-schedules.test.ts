@@ -1,14 +1,11 @@
 import { join } from 'node:path';
 
+import { processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { storedObjects } from '../../test/backups';
-import {
-  processesMentioning,
-  waitFor,
-  type CreatedInstance,
-  WorkerTestContext,
-} from '../../test/harness';
+import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
 
 /**
  * Schedules run by the watchdog: a due full backup, then an incremental on it, then a new
@@ -46,7 +43,7 @@ beforeAll(async () => {
   storeRoot = join(ctx.dataDir, 'backups');
   await ctx.startWorker({ tuning: { backupScheduleIntervalMs: 300 } });
   source = await ctx.createInstance();
-  await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
+  await ctx.waitForActive(source.instanceId, {
     timeoutMs: 60_000,
     what: 'the source ACTIVE',
   });

@@ -1,6 +1,8 @@
 import { SwiftObjectStore } from '@coffer/objectstore';
 import { startSwift, type SwiftServer } from '@coffer/objectstore/testing';
 import { type Backup } from '@coffer/db';
+import { processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -11,12 +13,7 @@ import {
   waitForBackupEnd,
   waitForBuildEnd,
 } from '../../test/backups';
-import {
-  processesMentioning,
-  waitFor,
-  type CreatedInstance,
-  WorkerTestContext,
-} from '../../test/harness';
+import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
 
 /**
  * The same round trips over OpenStack Swift: a real Swift (proxy, account, container and
@@ -48,7 +45,7 @@ async function backupAndWait(
     await startBackup(ctx, source.instanceId, type, parentId, 'swift'),
   );
   expect(backup.status, backup.faultMessage ?? '').toBe('COMPLETED');
-  await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
+  await ctx.waitForActive(source.instanceId, {
     timeoutMs: 30_000,
     what: 'ACTIVE',
   });

@@ -4,16 +4,11 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { changeEventSchema, type ChangeEvent, type ConductorMessage } from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, signBody } from '@coffer/contracts/crypto';
 import { createPrismaClient, type Instance, type PrismaClient } from '@coffer/db';
+import { waitFor } from '@coffer/testing/wait';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import {
-  displayStatusOf,
-  MASTER_KEY,
-  REDIS_URL,
-  waitFor,
-  WorkerTestContext,
-} from '../../test/harness';
+import { displayStatusOf, MASTER_KEY, REDIS_URL, WorkerTestContext } from '../../test/harness';
 import { loadWorkerEnv } from '../env';
 import { ChangePublisher } from '../events';
 import { sealGuestSecret } from '../guest-secret';

@@ -1,7 +1,9 @@
 import { guestKeys, signBody } from '@coffer/contracts/crypto';
+import { processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { MASTER_KEY, processesMentioning, waitFor, WorkerTestContext } from '../../test/harness';
+import { MASTER_KEY, WorkerTestContext } from '../../test/harness';
 import { openGuestSecret } from '../guest-secret';
 import { compareIds } from './conductor';
 
@@ -54,7 +56,7 @@ async function isAcked(entryId: string): Promise<boolean> {
 describe("a guest's order of messages", () => {
   it('cannot be frozen by a forged heartbeat: a day ahead it is dropped, with a huge epoch it holds until a restart', async () => {
     const { instanceId } = await ctx.createInstance();
-    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', {
+    await ctx.waitForActive(instanceId, {
       timeoutMs: 60_000,
       what: 'ACTIVE after create',
     });

@@ -1,16 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startWorkerWithSlowBackups, storedObjects, waitForBackupEnd } from '../../test/backups';
-import {
-  displayStatusOf,
-  processesMentioning,
-  waitFor,
-  type CreatedInstance,
-  WorkerTestContext,
-} from '../../test/harness';
+import { displayStatusOf, type CreatedInstance, WorkerTestContext } from '../../test/harness';
 import { startReplicas, waitForTasksToEnd } from '../../test/replication';
 
 /**
@@ -73,7 +69,7 @@ describe('a replica following a snapshot that fails', () => {
       { timeoutMs: 15_000, what: "the replica's guest, server and files to be gone" },
     );
     expect((await ctx.row(replicaId))!.faultMessage).toMatch(/snapshot of the source failed/);
-    await waitFor(async () => (await ctx.displayStatus(source.instanceId)) === 'ACTIVE', {
+    await ctx.waitForActive(source.instanceId, {
       timeoutMs: 90_000,
       what: 'the source ACTIVE again',
     });

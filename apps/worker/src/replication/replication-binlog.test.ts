@@ -1,13 +1,9 @@
+import { processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { waitForBuildEnd } from '../../test/backups';
-import {
-  displayStatusOf,
-  processesMentioning,
-  type CreatedInstance,
-  waitFor,
-  WorkerTestContext,
-} from '../../test/harness';
+import { displayStatusOf, type CreatedInstance, WorkerTestContext } from '../../test/harness';
 import {
   idsOn,
   startInsertLoop,

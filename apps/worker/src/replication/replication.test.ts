@@ -2,19 +2,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { hasReachedGtid } from '@coffer/contracts';
+import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { storedObjects, waitForBuildEnd } from '../../test/backups';
-import {
-  displayStatusOf,
-  isGuest,
-  isMariadbd,
-  processesMentioning,
-  type CreatedInstance,
-  waitFor,
-  WorkerTestContext,
-} from '../../test/harness';
+import { displayStatusOf, type CreatedInstance, WorkerTestContext } from '../../test/harness';
 import {
   asRoot,
   idsOn,

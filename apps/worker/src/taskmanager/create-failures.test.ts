@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 
+import { processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { processesMentioning, waitFor, WorkerTestContext } from '../../test/harness';
+import { WorkerTestContext } from '../../test/harness';
 import { type RunningWorker } from '../worker';
 
 /**
