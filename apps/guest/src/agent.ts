@@ -10,8 +10,8 @@ import { type GuestEnv } from './env';
 import { Mutex } from './lib/mutex';
 import { withTimeout } from './lib/timeout';
 import { redactUrl } from './logger';
-import { findMariadbBinaries } from './managers/mariadb/binaries';
-import { MariadbManager } from './managers/mariadb/mariadb-manager';
+import { type DatastoreManager } from './managers/datastore-manager';
+import { datastoreManagers } from './managers/registry';
 import { RpcServer } from './rpc/rpc-server';
 import { GUEST_VERSION } from './version';
 
@@ -19,13 +19,14 @@ import { GUEST_VERSION } from './version';
 const RPC_DRAIN_TIMEOUT_MS = 20_000;
 
 /**
- * One guest agent: consumes its RPC queue, runs the datastore manager, and reports to the
- * conductor. Knows nothing of the control plane beyond the injected files.
+ * One guest agent: consumes its RPC queue, runs the datastore manager guest_info names (from
+ * the registry), and reports to the conductor. Knows nothing of the control plane beyond the
+ * injected files, nor of any datastore beyond the DatastoreManager interface.
  */
 export class GuestAgent {
   private readonly redis: Redis;
   private readonly reporter: ConductorReporter;
-  private readonly manager: MariadbManager;
+  private readonly manager: DatastoreManager;
   private readonly heartbeat: Heartbeat;
   private readonly rpc: RpcServer;
   private readonly mutex = new Mutex();
@@ -39,6 +40,8 @@ export class GuestAgent {
     earlyInstall: Promise<void> | null = null,
   ) {
     const { agent, info } = config;
+    // First: a datastore this guest has no manager for refuses the start before anything opens.
+    const createManager = datastoreManagers.factoryFor(info.datastoreManager);
     const keys = guestKeys(agent.guestSecret);
     const intervalMs = agent.heartbeatIntervalSeconds * 1000;
 
@@ -65,15 +68,13 @@ export class GuestAgent {
         ),
       ),
     });
-    this.manager = new MariadbManager({
+    this.manager = createManager({
       configDir: config.configDir,
       info,
       config: agent,
-      findBinaries: () =>
-        findMariadbBinaries({ path: env.PATH, binDir: env.COFFER_GUEST_MARIADB_BIN_DIR }),
-      path: env.PATH,
+      env,
       earlyInstall,
-      logger: logger.child({ component: 'mariadb' }),
+      logger: logger.child({ component: info.datastoreManager }),
       events: {
         onStatusChange: () => this.heartbeat.nudge(),
         onFault: (fault) => {
@@ -89,9 +90,11 @@ export class GuestAgent {
         onBackupReport: async (report) => void (await this.reporter.sendBackup(report)),
       },
       runExclusive: (task) => this.mutex.run(task),
-      supervisePollMs: Math.min(1000, intervalMs),
-      pingTimeoutMs: Math.min(3000, Math.max(1000, intervalMs)),
-      unresponsiveGraceMs: Math.max(5000, 2 * intervalMs),
+      timing: {
+        supervisePollMs: Math.min(1000, intervalMs),
+        pingTimeoutMs: Math.min(3000, Math.max(1000, intervalMs)),
+        unresponsiveGraceMs: Math.max(5000, 2 * intervalMs),
+      },
     });
     this.heartbeat = new Heartbeat({
       intervalMs,
@@ -170,14 +173,14 @@ export class GuestAgent {
     await this.heartbeat.stop();
     await this.mutex.run(() => this.manager.shutdown());
     try {
-      const { mariadbVersion } = await this.manager
+      const { serverVersion } = await this.manager
         .getStatus()
-        .catch(() => ({ mariadbVersion: null }));
+        .catch(() => ({ serverVersion: null }));
       await withTimeout(
         this.reporter.sendHeartbeat({
           serviceStatus: this.manager.shutdownStatus(),
           guestVersion: GUEST_VERSION,
-          mariadbVersion,
+          serverVersion,
         }),
         5000,
         'sending the last heartbeat',

@@ -2,6 +2,7 @@ import { GuestAgent } from './agent';
 import { GuestConfigError, loadGuestConfig } from './config';
 import { parseGuestEnv } from './env';
 import { createLogger } from './logger';
+import { UnknownDatastoreError } from './managers/registry';
 
 /**
  * The guest agent proper, loaded by main.ts after the early install has started (this module
@@ -25,7 +26,13 @@ export async function runGuest(configDir: string, earlyInstall: Promise<void> | 
   }
 
   const logger = createLogger(config.agent.logLevel, { instanceId: config.info.instanceId });
-  const agent = new GuestAgent(config, env, logger, earlyInstall);
+  let agent: GuestAgent;
+  try {
+    agent = new GuestAgent(config, env, logger, earlyInstall);
+  } catch (error) {
+    if (!(error instanceof UnknownDatastoreError)) throw error;
+    fail(`refusing to start: ${error.message}`, 1);
+  }
 
   const stop = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'signal received');

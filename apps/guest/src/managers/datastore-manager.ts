@@ -2,15 +2,23 @@ import {
   type BackupReport,
   type EventPayload,
   type FaultPayload,
+  type GuestAgentConfig,
+  type GuestInfo,
   type GuestResult,
   type guestMethods,
+  type ReplicationStatus,
+  type ServiceStatus,
 } from '@coffer/contracts';
+import { type Logger } from 'pino';
 import { type z } from 'zod';
+
+import { type GuestEnv } from '../env';
 
 /**
  * What a datastore manager does for the agent (Trove's guestagent datastore managers): one
- * per datastore, `mariadb` first. The agent owns RPC, heartbeats and shutdown; the manager
- * owns the server.
+ * per datastore, `mariadb` first, picked by guest_info's `datastoreManager` from the registry
+ * (registry.ts). The agent owns RPC, heartbeats and shutdown; the manager owns the server.
+ * The agent calls nothing else of it.
  */
 
 export type PrepareParams = z.infer<(typeof guestMethods)['prepare']['params']>;
@@ -50,8 +58,16 @@ export interface DatastoreManager {
   setReadOnly(params: MethodParams<'set_read_only'>): Promise<GuestResult<'set_read_only'>>;
   waitForGtid(params: MethodParams<'wait_for_gtid'>): Promise<GuestResult<'wait_for_gtid'>>;
   stopReplication(): Promise<GuestResult<'stop_replication'>>;
+  /** What heartbeats say about replication; never throws (undefined: nothing to say now). */
+  readReplicationForHeartbeat(): Promise<ReplicationStatus | undefined>;
+  /** Backups (Trove's backup strategies): makes one, reporting its progress through the events. */
+  createBackup(params: MethodParams<'create_backup'>): Promise<GuestResult<'create_backup'>>;
+  /** The guest is stopping: work that could hold the manager long (a backup, a restore's fetch) stops now. */
+  interruptLongOperations(): void;
   /** Stops the server because the guest stops. */
   shutdown(): Promise<void>;
+  /** The last heartbeat's status, once shut down. */
+  shutdownStatus(): ServiceStatus;
 }
 
 /** How a manager tells the agent that something happened. */
@@ -64,6 +80,29 @@ export interface ManagerEvents {
   onEvent(event: EventPayload): void;
   /** A backup's progress or end, for the conductor (awaited: the end must arrive). */
   onBackupReport(report: BackupReport): Promise<void>;
+}
+
+/** What the agent gives a manager's factory (one registry entry per datastore). */
+export interface ManagerContext {
+  configDir: string;
+  info: GuestInfo;
+  config: GuestAgentConfig;
+  env: GuestEnv;
+  /** An install of the datadir already under way since the guest started (boot/early-install.ts), if any. */
+  earlyInstall: Promise<void> | null;
+  logger: Logger;
+  events: ManagerEvents;
+  /** Runs work that changes the server under the agent's lock (as the RPC methods run). */
+  runExclusive: <T>(task: () => Promise<T>) => Promise<T>;
+  /** Timings that follow the heartbeat interval. */
+  timing: {
+    /** How often the server process is looked at. */
+    supervisePollMs: number;
+    /** How long a ping may take before the server counts as not answering. */
+    pingTimeoutMs: number;
+    /** How long a live server may go without answering before it counts as CRASHED. */
+    unresponsiveGraceMs: number;
+  };
 }
 
 // The guest's errors live in ../errors.ts; re-exported for the modules that import them from here.

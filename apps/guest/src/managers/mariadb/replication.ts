@@ -9,7 +9,7 @@ import {
 } from '@coffer/contracts';
 import { type Connection, type RowDataPacket } from 'mysql2/promise';
 
-import { nativePasswordHash, querySecret } from './sql-admin';
+import { nativePasswordHash, querySecret } from './sql/password-hash';
 
 /**
  * Replication on the server (Trove's MariaDB GTID and binlog replication strategies): what

@@ -12,7 +12,7 @@ import {
   nativePasswordHash,
   revokeAccess,
   updateUser,
-} from './sql-admin';
+} from '.';
 
 /**
  * The SQL the admin functions send, without a server: names are re-checked before anything

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import {
+  guestAgentConfigSchema,
+  guestQueueName,
+  type GuestInfo,
+  type GuestResult,
+  type ServiceStatus,
+} from '@coffer/contracts';
+import { generateGuestSecret, guestKeys } from '@coffer/contracts/crypto';
+import { GuestClient } from '@coffer/guest-client';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { ConductorReader, REDIS_URL } from '../../test/harness';
+import { GuestAgent } from '../agent';
+import { type GuestConfig } from '../config';
+import { parseGuestEnv } from '../env';
+import { type DatastoreManager, type ManagerContext } from './datastore-manager';
+import { datastoreManagers, UnknownDatastoreError } from './registry';
+
+/**
+ * The manager seam: a datastore is a factory registered under its name, and the agent runs
+ * whichever one guest_info names. "echo" exists in this file only; it needs no server, so
+ * the agent runs in this process against the test Redis.
+ */
+
+const echoManagers: EchoManager[] = [];
+
+/** A datastore that "runs" once prepared and answers with what it was made from. */
+class EchoManager implements DatastoreManager {
+  status: ServiceStatus = 'NEW';
+  readonly calls: string[] = [];
+
+  constructor(readonly context: ManagerContext) {
+    echoManagers.push(this);
+  }
+
+  async boot(): Promise<void> {
+    this.calls.push('boot');
+  }
+  async prepare(): Promise<GuestResult<'prepare'>> {
+    this.status = 'RUNNING';
+    this.context.events.onStatusChange();
+    return { serverVersion: `echo ${this.context.info.datastoreVersion}` };
+  }
+  async getStatus(): Promise<GuestResult<'get_status'>> {
+    return { serviceStatus: this.status, serverVersion: null };
+  }
+  async listDatabases(): Promise<GuestResult<'list_databases'>> {
+    const name = `echo_${this.context.info.datastoreVersion.replace('.', '_')}`;
+    return { databases: [{ name, characterSet: 'utf8mb4', collation: 'utf8mb4_bin' }] };
+  }
+  async readReplicationForHeartbeat(): Promise<undefined> {
+    return undefined;
+  }
+  interruptLongOperations(): void {
+    this.calls.push('interruptLongOperations');
+  }
+  async shutdown(): Promise<void> {
+    this.calls.push('shutdown');
+  }
+  shutdownStatus(): ServiceStatus {
+    return 'SHUTDOWN';
+  }
+  // Everything else the interface asks for, which echo does not do.
+  restart = unsupported;
+  stopDb = unsupported;
+  createDatabase = unsupported;
+  deleteDatabase = unsupported;
+  listUsers = unsupported;
+  createUser = unsupported;
+  updateUser = unsupported;
+  deleteUser = unsupported;
+  listAccess = unsupported;
+  grantAccess = unsupported;
+  revokeAccess = unsupported;
+  enableRoot = unsupported;
+  disableRoot = unsupported;
+  getReplicationStatus = unsupported;
+  createReplicationUser = unsupported;
+  dropReplicationUser = unsupported;
+  attachReplica = unsupported;
+  setReadOnly = unsupported;
+  waitForGtid = unsupported;
+  stopReplication = unsupported;
+  createBackup = unsupported;
+}
+
+function unsupported(): Promise<never> {
+  return Promise.reject(new Error('echo does not do that'));
+}
+
+// The one registration line a new datastore adds (registry.ts holds mariadb's).
+datastoreManagers.register('echo', (context) => new EchoManager(context));
+
+const root = join(process.env.COFFER_TEST_DATA_DIR ?? tmpdir(), `registry-${randomUUID()}`);
+
+function guestConfig(datastoreManager: string) {
+  const instanceId = randomUUID();
+  const guestSecret = generateGuestSecret();
+  const configDir = join(root, instanceId);
+  mkdirSync(configDir, { recursive: true });
+  const config: GuestConfig = {
+    configDir,
+    info: {
+      instanceId,
+      projectId: randomUUID(),
+      // A name the contracts' schema does not know: the registry alone decides what runs.
+      datastoreManager: datastoreManager as GuestInfo['datastoreManager'],
+      datastoreVersion: '1.0',
+    },
+    agent: guestAgentConfigSchema.parse({
+      redisUrl: REDIS_URL,
+      rpcQueue: guestQueueName(instanceId),
+      conductorStream: `conductor-test-${instanceId}`,
+      guestSecret,
+      heartbeatIntervalSeconds: 0.2,
+      datastore: { port: 1, volumeDir: configDir, logDir: configDir, runDir: configDir },
+    }),
+    warnings: [],
+  };
+  return config;
+}
+
+describe('the datastore manager registry', () => {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const logger = pino({ level: 'silent' });
+
+  afterAll(async () => {
+    redis.disconnect();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs the manager guest_info names: a datastore registered in this test', async () => {
+    const config = guestConfig('echo');
+    const { instanceId, datastoreVersion } = config.info;
+    const agent = new GuestAgent(config, parseGuestEnv({}), logger);
+    const client = new GuestClient({
+      connection: redis,
+      instanceId,
+      guestSecret: config.agent.guestSecret,
+    });
+    const reader = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const conductor = new ConductorReader(
+      reader,
+      config.agent.conductorStream,
+      instanceId,
+      guestKeys(config.agent.guestSecret).signing,
+    );
+    try {
+      await agent.start();
+      const echo = echoManagers.at(-1)!;
+      expect(echo.context.info.instanceId).toBe(instanceId);
+      expect(echo.calls).toEqual(['boot']);
+
+      // RPC methods reach echo: its answers, not mariadb's.
+      expect(await client.call('get_status', {}, { timeoutMs: 10_000 })).toEqual({
+        serviceStatus: 'NEW',
+        serverVersion: null,
+      });
+      expect(
+        await client.call('prepare', { memoryMb: 512, vcpus: 1, databases: [], users: [] }),
+      ).toEqual({ serverVersion: `echo ${datastoreVersion}` });
+      expect(await client.call('list_databases', {}, { timeoutMs: 10_000 })).toEqual({
+        databases: [{ name: 'echo_1_0', characterSet: 'utf8mb4', collation: 'utf8mb4_bin' }],
+      });
+      await expect(client.call('list_users', {}, { timeoutMs: 10_000 })).rejects.toThrow(
+        /echo does not do that/,
+      );
+      // The heartbeat reads echo's status.
+      await conductor.waitFor(
+        (message) => message.kind === 'heartbeat' && message.payload.serviceStatus === 'RUNNING',
+        10_000,
+        "a heartbeat with echo's RUNNING",
+      );
+
+      await agent.shutdown();
+      expect(echo.calls).toEqual(['boot', 'interruptLongOperations', 'shutdown']);
+      await conductor.waitFor(
+        (message) => message.kind === 'heartbeat' && message.payload.serviceStatus === 'SHUTDOWN',
+        10_000,
+        'the last heartbeat',
+      );
+    } finally {
+      await agent.shutdown();
+      await client.close();
+      reader.disconnect();
+    }
+  });
+
+  it('refuses to start for a datastore it has no manager for, naming the ones it has', () => {
+    const config = guestConfig('nosuchdb');
+    const managersBefore = echoManagers.length;
+    const start = () => new GuestAgent(config, parseGuestEnv({}), logger);
+    expect(start).toThrow(UnknownDatastoreError);
+    expect(start).toThrow('"nosuchdb" named by guest_info (it runs: mariadb, echo)');
+    expect(echoManagers.length).toBe(managersBefore);
+  });
+});
