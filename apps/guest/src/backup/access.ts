@@ -7,7 +7,7 @@ import {
 } from '@coffer/contracts';
 import { guestKeys, openSecret, SealError } from '@coffer/contracts/crypto';
 
-import { TenantFacingError } from '../managers/datastore-manager';
+import { TenantFacingError } from '../errors';
 
 /** The project's backup key and the object store, opened from what the control plane sealed for this operation. */
 export function openBackupAccess(

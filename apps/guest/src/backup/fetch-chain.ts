@@ -5,7 +5,7 @@ import { type BackupManifest, type RestoreBackup, type RestoreSpec } from '@coff
 import { createObjectStore } from '@coffer/objectstore';
 import { type Logger } from 'pino';
 
-import { TenantFacingError } from '../managers/datastore-manager';
+import { TenantFacingError } from '../errors';
 import { openBackupAccess } from './access';
 import { ChunkVerificationError } from './chunk-crypto';
 import { fetchChunks } from './fetch-chunks';

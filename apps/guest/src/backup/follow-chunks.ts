@@ -9,7 +9,7 @@ import {
 } from '@coffer/contracts';
 import { type ObjectStore } from '@coffer/objectstore';
 
-import { TenantFacingError } from '../managers/datastore-manager';
+import { TenantFacingError } from '../errors';
 import { openChunk } from './chunk-crypto';
 import { parseManifest, sha256Hex, type ExpectedDatastore } from './manifest';
 import { getChunk, getIfStored, throwIfStopped } from './stored-objects';

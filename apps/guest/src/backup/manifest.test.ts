@@ -12,7 +12,7 @@ import {
 import { createObjectStore } from '@coffer/objectstore';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { TenantFacingError } from '../managers/datastore-manager';
+import { TenantFacingError } from '../errors';
 import { sealChunk } from './chunk-crypto';
 import { buildManifest, manifestBytes, parseManifest, sha256Hex } from './manifest';
 import { readManifest } from './read-manifest';

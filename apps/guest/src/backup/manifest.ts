@@ -9,7 +9,7 @@ import {
   type RestoreBackup,
 } from '@coffer/contracts';
 
-import { TenantFacingError } from '../managers/datastore-manager';
+import { TenantFacingError } from '../errors';
 import { type BackupStreamOutcome } from './strategy';
 
 /**

@@ -1,7 +1,7 @@
 import { BACKUP_MANIFEST_NAME, type BackupManifest, type RestoreBackup } from '@coffer/contracts';
 import { ObjectNotFoundError, type ObjectStore } from '@coffer/objectstore';
 
-import { TenantFacingError } from '../managers/datastore-manager';
+import { TenantFacingError } from '../errors';
 import { parseManifest, sha256Hex, type ExpectedDatastore } from './manifest';
 
 /** A completed backup's manifest from the store: its SHA-256 must be the one the control plane recorded. */

@@ -7,7 +7,7 @@ import {
 import { createObjectStore, type ObjectStore } from '@coffer/objectstore';
 import { type Logger } from 'pino';
 
-import { TenantFacingError } from '../managers/datastore-manager';
+import { TenantFacingError } from '../errors';
 import { openBackupAccess } from './access';
 import { ToolFailedError, type Tool } from './child-processes';
 import { ChunkWriter } from './chunk-writer';

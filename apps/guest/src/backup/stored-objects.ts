@@ -1,7 +1,7 @@
 import { type BackupChunk, type RestoreBackup } from '@coffer/contracts';
 import { ObjectNotFoundError, type ObjectStore } from '@coffer/objectstore';
 
-import { StoppedByShutdownError, TenantFacingError } from '../managers/datastore-manager';
+import { StoppedByShutdownError, TenantFacingError } from '../errors';
 
 /** Reading a backup's objects back for a restore: a missing one is named in the tenant's words. */
 

@@ -7,7 +7,7 @@ import { type Logger } from 'pino';
 import { ToolFailedError } from '../../../backup/child-processes';
 import { fetchVerifiedChain, type StagedBackup } from '../../../backup/fetch-chain';
 import { writeRestoredFrom } from '../../../backup/restored-from';
-import { TenantFacingError } from '../../datastore-manager';
+import { TenantFacingError } from '../../../errors';
 import { type MariadbLayout } from '../layout';
 import { type ServerAccount } from '../server-account';
 import {

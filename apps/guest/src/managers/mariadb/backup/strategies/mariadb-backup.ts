@@ -11,7 +11,7 @@ import {
 import { zstdCompressArgs, zstdDecompressArgs } from '../../../../backup/compression';
 import { PROGRESS_INTERVAL_MS } from '../../../../backup/progress';
 import { type BackupStrategy, type RestoreStrategy } from '../../../../backup/strategy';
-import { TenantFacingError } from '../../../datastore-manager';
+import { TenantFacingError } from '../../../../errors';
 import { prepareTools, type BackupContext, type FoundTools, type ToolEnv } from '../backup-context';
 import { estimateDatadirBytes, readPhysicalMetadata } from './physical-metadata';
 

@@ -6,7 +6,7 @@ import { awaitTools, startTool, ToolFailedError } from '../../../../backup/child
 import { zstdCompressArgs, zstdDecompressArgs } from '../../../../backup/compression';
 import { stageToFile } from '../../../../backup/stage-to-file';
 import { type BackupStrategy, type RestoreStrategy } from '../../../../backup/strategy';
-import { TenantFacingError } from '../../../datastore-manager';
+import { TenantFacingError } from '../../../../errors';
 import { prepareTools, type BackupContext, type FoundTools } from '../backup-context';
 import { dumpAccounts, tenantSchemas } from './tenant-scope';
 
