@@ -13,7 +13,7 @@ const nextConfig: NextConfig = {
   distDir: process.env.COFFER_NEXT_DIST_DIR ?? '.next',
   reactStrictMode: true,
   poweredByHeader: false,
-  transpilePackages: ['@coffer/db', '@coffer/contracts', '@coffer/testing'],
+  transpilePackages: ['@coffer/db', '@coffer/contracts', '@coffer/runtime', '@coffer/testing'],
   serverExternalPackages: ['pg', '@prisma/client', '@prisma/adapter-pg', 'pino', 'bullmq', 'ioredis'],
   typescript: { tsconfigPath: './tsconfig.json' },
 };

@@ -6,7 +6,8 @@
  */
 import { parseArgs } from 'node:util';
 
-import pino from 'pino';
+import { createLogger } from '@coffer/runtime/logger';
+import { installShutdownHandlers } from '@coffer/runtime/shutdown';
 
 // As `next start` does: a production server unless told otherwise (before Next or React load).
 // eslint-disable-next-line no-restricted-properties -- Next and React read NODE_ENV themselves.
@@ -25,7 +26,7 @@ const { env } = await import('./src/env');
 const { createConsoleServer } = await import('./src/server/http/console-server');
 const { default: next } = await import('next');
 
-const logger = pino({ name: 'coffer-web', level: env.LOG_LEVEL });
+const logger = createLogger({ service: 'coffer-web', level: env.LOG_LEVEL });
 const app = next({ dev: false, dir: import.meta.dirname, hostname, port });
 await app.prepare();
 const server = createConsoleServer(app.getRequestHandler(), {
@@ -39,18 +40,20 @@ server.listen(port, hostname, () => {
   );
 });
 
-let isStopping = false;
-async function stop(signal: string) {
-  if (isStopping) return;
-  isStopping = true;
-  logger.info({ signal }, 'console stopping');
-  // Live-status streams never end by themselves: close idle connections now, the rest after a grace period.
-  server.close();
-  server.closeIdleConnections();
-  const grace = setTimeout(() => server.closeAllConnections(), 5_000);
-  grace.unref();
-  await app.close().catch(() => undefined);
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+// Stopping is bounded: a close that hangs exits 1 after 15 s; a second signal exits at once.
+installShutdownHandlers(
+  [
+    {
+      name: 'http server',
+      // Live-status streams never end by themselves: close idle connections now, the rest after a grace period.
+      close: () => {
+        server.close();
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5_000).unref();
+      },
+    },
+    { name: 'next', close: () => app.close() },
+  ],
+  logger,
+  { timeoutMs: 15_000 },
+);

@@ -1,48 +1,16 @@
-import { captureLogs } from '@coffer/testing/log-capture';
-import { pino, type Logger } from 'pino';
+import { createLogger as createServiceLogger, type Logger } from '@coffer/runtime/logger';
 
 import { type GuestAgentConfig } from '@coffer/contracts';
 
+export { redactUrl } from '@coffer/runtime/logger';
+
 /**
- * JSON lines on stdout (the compute provider sends them to the instance's log), secrets
- * redacted; and a debug copy in COFFER_TEST_LOG_DIR when a test run sets it.
+ * The guest's logger (@coffer/runtime/logger, bundled into dist/guest.mjs): JSON lines on
+ * stdout, which the compute provider sends to the instance's log, secrets redacted.
  */
 export function createLogger(
   level: GuestAgentConfig['logLevel'],
   bindings: Record<string, unknown> = {},
 ): Logger {
-  const capture = captureLogs(pino, 'coffer-guest', level);
-  return pino(
-    {
-      level: capture.level,
-      base: { service: 'coffer-guest', pid: process.pid, ...bindings },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: {
-        paths: [
-          'guestSecret',
-          '*.guestSecret',
-          'redisUrl',
-          '*.redisUrl',
-          'password',
-          '*.password',
-          '*.*.password',
-          'users[*].password',
-          '*.users[*].password',
-        ],
-        censor: '[redacted]',
-      },
-    },
-    capture.stream,
-  );
-}
-
-/** A Redis URL fit for a log line: the password replaced. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = 'redacted';
-    return parsed.toString();
-  } catch {
-    return '[unparseable url]';
-  }
+  return createServiceLogger({ service: 'coffer-guest', level, bindings });
 }

@@ -1,16 +1,20 @@
 import { isIP } from 'node:net';
 
+import {
+  parseSettings,
+  postgresUrlSetting,
+  redisUrlSetting,
+  sharedSettings,
+} from '@coffer/runtime/settings';
 import { z } from 'zod';
 
 /**
  * The web app's configuration, parsed once at boot (instrumentation.ts imports this file), so
  * a bad or missing setting stops the server with a clear message instead of failing later.
- * Nothing else in apps/web reads process.env.
+ * Nothing else in apps/web reads process.env. The settings the worker reads too (master key,
+ * heartbeat expiry, queue prefix, quotas, log level) are declared once, in
+ * @coffer/runtime/settings, so both processes accept the same values.
  */
-const quota = z.coerce
-  .number()
-  .int()
-  .min(-1, 'a quota is a number of at least 0, or -1 for unlimited');
 
 /** `10.0.0.1`, `10.0.0.0/8`, `fd00::/8`: an address, or a network with a prefix that fits its family. */
 export function isAddressOrCidr(entry: string): boolean {
@@ -23,23 +27,18 @@ export function isAddressOrCidr(entry: string): boolean {
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  DATABASE_URL: z.url({ error: 'DATABASE_URL must be a postgresql:// URL' }),
-  REDIS_URL: z.url({ error: 'REDIS_URL must be a redis:// URL' }),
+  DATABASE_URL: postgresUrlSetting,
+  REDIS_URL: redisUrlSetting,
   BETTER_AUTH_SECRET: z.string().min(32, 'BETTER_AUTH_SECRET must be at least 32 characters'),
   BETTER_AUTH_URL: z.url({ error: 'BETTER_AUTH_URL must be the public URL of the console' }),
   /** Seals secrets that travel in job payloads; base64 of 32 bytes. */
-  COFFER_MASTER_KEY: z
-    .string()
-    .refine(
-      (value) => Buffer.from(value, 'base64').length === 32,
-      'COFFER_MASTER_KEY must be 32 bytes in base64',
-    ),
-  COFFER_HEARTBEAT_EXPIRY_SECONDS: z.coerce.number().int().min(3).max(3600).default(15),
+  COFFER_MASTER_KEY: sharedSettings.COFFER_MASTER_KEY,
+  COFFER_HEARTBEAT_EXPIRY_SECONDS: sharedSettings.COFFER_HEARTBEAT_EXPIRY_SECONDS,
   COFFER_MAX_VOLUME_GB: z.coerce.number().int().min(1).max(16_384).default(100),
   /** Default quotas of a project (operators override them per project; -1: unlimited). */
-  COFFER_QUOTA_INSTANCES: quota.default(10),
-  COFFER_QUOTA_VOLUME_GB: quota.default(200),
-  COFFER_QUOTA_BACKUPS: quota.default(50),
+  COFFER_QUOTA_INSTANCES: sharedSettings.COFFER_QUOTA_INSTANCES,
+  COFFER_QUOTA_VOLUME_GB: sharedSettings.COFFER_QUOTA_VOLUME_GB,
+  COFFER_QUOTA_BACKUPS: sharedSettings.COFFER_QUOTA_BACKUPS,
   /** Sign-in and sign-up attempts per client address and per account in a window (0: no limit). */
   COFFER_SIGN_IN_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(10),
   COFFER_SIGN_IN_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
@@ -74,22 +73,16 @@ const schema = z.object({
   /** How long the console waits for the answer of an instance (its databases, users, root) through the taskmanager. */
   COFFER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   /** BullMQ key prefix of the taskmanager queue; must be the worker's (tests give each file its own). */
-  COFFER_QUEUE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, 'COFFER_QUEUE_PREFIX may contain letters, digits, _ . -')
-    .default('bull'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  COFFER_QUEUE_PREFIX: sharedSettings.COFFER_QUEUE_PREFIX,
+  LOG_LEVEL: sharedSettings.LOG_LEVEL,
 });
 
 export type Env = z.infer<typeof schema>;
 
 function parseEnv(): Env {
-  const result = schema.safeParse(process.env);
-  if (!result.success) {
-    const problems = result.error.issues
-      .map((issue) => `  ${issue.path.join('.')}: ${issue.message}`)
-      .join('\n');
-    throw new Error(`Coffer web: invalid configuration\n${problems}`);
+  const result = parseSettings(schema, process.env);
+  if (!result.ok) {
+    throw new Error(`Coffer web: invalid configuration\n${result.problems.join('\n')}`);
   }
   return result.data;
 }

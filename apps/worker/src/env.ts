@@ -1,37 +1,20 @@
+import { DEFAULT_BACKUP_ZSTD_LEVEL, DEFAULT_HEARTBEAT_INTERVAL_SECONDS } from '@coffer/contracts';
 import {
-  DEFAULT_BACKUP_ZSTD_LEVEL,
-  DEFAULT_HEARTBEAT_EXPIRY_SECONDS,
-  DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
-} from '@coffer/contracts';
+  optionalSetting as optional,
+  parseSettings,
+  postgresUrlSetting as postgresUrl,
+  redisUrlSetting as redisUrl,
+  sharedSettings,
+  urlWithProtocols,
+} from '@coffer/runtime/settings';
 import { z } from 'zod';
 
 /**
  * The worker's environment, parsed with zod at boot: the only module of @coffer/worker that
- * reads process.env. Every setting is documented in README.md ("Settings").
+ * reads process.env. Every setting is documented in README.md ("Settings"). Those the web app
+ * reads too (master key, heartbeat expiry, queue prefix, quotas, log level) are declared once,
+ * in @coffer/runtime/settings.
  */
-
-const urlWithProtocols = (protocols: string[], hint: string) =>
-  z
-    .string()
-    .min(1)
-    .refine((value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, hint);
-
-const postgresUrl = urlWithProtocols(['postgres:', 'postgresql:'], 'must be a postgresql:// URL');
-const redisUrl = urlWithProtocols(['redis:', 'rediss:'], 'must be a redis:// or rediss:// URL');
-
-const masterKey = z
-  .string()
-  .min(1)
-  .refine(
-    (value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32,
-    'must be the base64 of 32 bytes',
-  );
 
 const positiveSeconds = z.coerce.number().positive();
 
@@ -47,10 +30,6 @@ const portRange = z
     'must be a range of ports within 1024-65535',
   );
 
-/** Empty strings count as unset (a shell's `FOO=` should not fail a URL check). */
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
-
 export const workerEnvSchema = z
   .object({
     /** The control-plane database. Required unless a Prisma client is passed to startWorker. */
@@ -58,7 +37,7 @@ export const workerEnvSchema = z
     /** Redis for the job queues, the conductor stream and change events. Required unless a connection is passed. */
     REDIS_URL: optional(redisUrl),
     /** Base64 of 32 bytes: the root of the job-payload and guest-secret-at-rest keys. */
-    COFFER_MASTER_KEY: masterKey,
+    COFFER_MASTER_KEY: sharedSettings.COFFER_MASTER_KEY,
     /** Where the local compute provider keeps instances (`<dir>/instances/<id>`) and port claims. */
     COFFER_DATA_DIR: optional(z.string().min(1)),
     COFFER_COMPUTE_PROVIDER: z.enum(['local', 'openstack']).default('local'),
@@ -69,15 +48,12 @@ export const workerEnvSchema = z
     /** The ports local database servers get. */
     COFFER_INSTANCE_PORT_RANGE: optional(portRange),
     COFFER_HEARTBEAT_INTERVAL_SECONDS: positiveSeconds.default(DEFAULT_HEARTBEAT_INTERVAL_SECONDS),
-    COFFER_HEARTBEAT_EXPIRY_SECONDS: positiveSeconds.default(DEFAULT_HEARTBEAT_EXPIRY_SECONDS),
+    COFFER_HEARTBEAT_EXPIRY_SECONDS: sharedSettings.COFFER_HEARTBEAT_EXPIRY_SECONDS,
     COFFER_CREATE_TIMEOUT_SECONDS: positiveSeconds.default(300),
     /** How far a guest message's sentAt may be from the control plane's clock (either way) before the conductor drops it. */
     COFFER_CONDUCTOR_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
     /** BullMQ key prefix of the taskmanager queue; the web app must use the same. */
-    COFFER_QUEUE_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]+$/, 'may contain letters, digits, _ . -')
-      .default('bull'),
+    COFFER_QUEUE_PREFIX: sharedSettings.COFFER_QUEUE_PREFIX,
     /** The Redis URL guests are told (they may reach Redis by another address). Default: REDIS_URL. */
     COFFER_GUEST_REDIS_URL: optional(redisUrl),
     /** Where backups go: `local` (a directory) or `swift` (OpenStack Swift with tempauth). */
@@ -85,24 +61,34 @@ export const workerEnvSchema = z
     /** The local store's directory (absolute). Default: `<COFFER_DATA_DIR>/backups`. */
     COFFER_BACKUP_DIR: optional(z.string().regex(/^\//, 'must be an absolute path')),
     /** Swift's tempauth endpoint, e.g. http://swift.example:8080/auth/v1.0. */
-    COFFER_SWIFT_AUTH_URL: optional(urlWithProtocols(['http:', 'https:'], 'must be an http:// or https:// URL')),
+    COFFER_SWIFT_AUTH_URL: optional(
+      urlWithProtocols(['http:', 'https:'], 'must be an http:// or https:// URL'),
+    ),
     /** `account:user` for tempauth. */
     COFFER_SWIFT_USER: optional(z.string().min(1)),
     COFFER_SWIFT_KEY: optional(z.string().min(1)),
-    COFFER_SWIFT_CONTAINER: z.string().min(1).max(256).regex(/^[^/]+$/, 'must not contain /').default('coffer-backups'),
+    COFFER_SWIFT_CONTAINER: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[^/]+$/, 'must not contain /')
+      .default('coffer-backups'),
     /** Size of one backup chunk before encryption, in MiB (memory per upload in flight). */
     COFFER_BACKUP_CHUNK_MB: z.coerce.number().int().min(1).max(256).default(8),
     /** Chunk uploads a guest runs at once. */
     COFFER_BACKUP_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
     /** zstd's level for backups (the guest runs zstd on every core). */
-    COFFER_BACKUP_ZSTD_LEVEL: z.coerce.number().int().min(1).max(19).default(DEFAULT_BACKUP_ZSTD_LEVEL),
+    COFFER_BACKUP_ZSTD_LEVEL: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(19)
+      .default(DEFAULT_BACKUP_ZSTD_LEVEL),
     /** A project's backups quota unless an operator overrode it (-1: unlimited); the web app's default too. */
-    COFFER_QUOTA_BACKUPS: z.coerce.number().int().min(-1).default(50),
+    COFFER_QUOTA_BACKUPS: sharedSettings.COFFER_QUOTA_BACKUPS,
     /** Set by the supervisor of `npm start`: how many times it started this process's role again (shown to operators). */
     COFFER_ROLE_RESTARTS: z.coerce.number().int().min(0).default(0),
-    LOG_LEVEL: z
-      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info'),
+    LOG_LEVEL: sharedSettings.LOG_LEVEL,
   })
   .refine((env) => env.COFFER_HEARTBEAT_EXPIRY_SECONDS > env.COFFER_HEARTBEAT_INTERVAL_SECONDS, {
     path: ['COFFER_HEARTBEAT_EXPIRY_SECONDS'],
@@ -110,8 +96,17 @@ export const workerEnvSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.COFFER_BACKUP_STORE !== 'swift') return;
-    for (const name of ['COFFER_SWIFT_AUTH_URL', 'COFFER_SWIFT_USER', 'COFFER_SWIFT_KEY'] as const) {
-      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is not set (required with COFFER_BACKUP_STORE=swift)' });
+    for (const name of [
+      'COFFER_SWIFT_AUTH_URL',
+      'COFFER_SWIFT_USER',
+      'COFFER_SWIFT_KEY',
+    ] as const) {
+      if (!env[name])
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'is not set (required with COFFER_BACKUP_STORE=swift)',
+        });
     }
   });
 
@@ -136,15 +131,10 @@ export function loadWorkerEnv(overrides: WorkerEnvOverrides = {}): WorkerEnv {
   for (const [name, value] of Object.entries(overrides)) {
     if (value !== undefined) source[name] = value;
   }
-  const parsed = workerEnvSchema.safeParse(source);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = issue.path.join('.') || '(environment)';
-      const isMissing = source[name] === undefined || source[name] === '';
-      return `  ${name}: ${isMissing && issue.code !== 'custom' ? 'is not set' : issue.message}`;
-    });
+  const parsed = parseSettings(workerEnvSchema, source);
+  if (!parsed.ok) {
     throw new WorkerEnvError(
-      `invalid worker configuration (see apps/worker/README.md, "Settings"):\n${problems.join('\n')}`,
+      `invalid worker configuration (see apps/worker/README.md, "Settings"):\n${parsed.problems.join('\n')}`,
     );
   }
   return parsed.data;

@@ -1,78 +1,11 @@
-import { EventEmitter } from 'node:events';
-
-import { changeEventSchema, type ChangeEvent } from '@coffer/contracts';
-import { type Redis } from 'ioredis';
-
-import { type Logger } from './logger';
+import { type ChangeFeed } from '@coffer/runtime/change-feed';
 
 /**
- * Change events on Redis pub/sub (contracts events.ts): the taskmanager and the conductor
- * publish one after each commit that changes what users see; the web app fans them out to
- * browsers. The taskmanager also listens, to wake up as soon as the guest's status lands.
+ * The change feed itself (publisher and subscriber of Redis pub/sub) is @coffer/runtime's,
+ * shared with the web app; here is what the taskmanager builds on it: waiting for an
+ * instance's row to change, and giving up when its job is aborted.
  */
-
-export class ChangePublisher {
-  constructor(
-    private readonly redis: Redis,
-    private readonly channel: string,
-    private readonly logger: Logger,
-  ) {}
-
-  /** Never throws: live updates are a convenience, the write has already been committed. */
-  async publish(event: Omit<ChangeEvent, 'at'>): Promise<void> {
-    try {
-      const full = changeEventSchema.parse({ ...event, at: Date.now() });
-      await this.redis.publish(this.channel, JSON.stringify(full));
-    } catch (error) {
-      this.logger.warn({ err: error, event }, 'could not publish a change event');
-    }
-  }
-}
-
-/** One subscriber connection per process; listeners per instance id. */
-export class ChangeFeed {
-  private readonly emitter = new EventEmitter();
-  private isStarted = false;
-
-  constructor(
-    private readonly subscriber: Redis,
-    private readonly channel: string,
-    private readonly logger: Logger,
-  ) {
-    this.emitter.setMaxListeners(0);
-  }
-
-  async start(): Promise<void> {
-    if (this.isStarted) return;
-    this.isStarted = true;
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== this.channel) return;
-      let event: ChangeEvent;
-      try {
-        event = changeEventSchema.parse(JSON.parse(message));
-      } catch {
-        this.logger.debug('ignored a malformed change event');
-        return;
-      }
-      this.emitter.emit(event.instanceId, event);
-    });
-    // After a reconnect ioredis subscribes again by itself; waiters re-read the row on a timer meanwhile.
-    await this.subscriber.subscribe(this.channel);
-  }
-
-  /** Calls `listener` on every change event of this instance; returns the unsubscribe function. */
-  onInstance(instanceId: string, listener: (event: ChangeEvent) => void): () => void {
-    this.emitter.on(instanceId, listener);
-    return () => this.emitter.off(instanceId, listener);
-  }
-
-  async close(): Promise<void> {
-    this.emitter.removeAllListeners();
-    if (this.isStarted) {
-      await this.subscriber.unsubscribe(this.channel).catch(() => undefined);
-    }
-  }
-}
+export { ChangeFeed, ChangePublisher } from '@coffer/runtime/change-feed';
 
 export class AbortedError extends Error {
   constructor(readonly reason: unknown) {

@@ -1,10 +1,10 @@
+import { installShutdownHandlers } from '@coffer/runtime/shutdown';
 import { Redis } from 'ioredis';
 
 import { ComputeProviderUnavailableError } from './compute';
 import { loadWorkerEnv, WorkerEnvError } from './env';
 import { createLogger, type Logger } from './logger';
 import { startRolePresence } from './role-presence';
-import { installShutdownHandlers } from './shutdown';
 import { startWorker, type StartWorkerOptions, type WorkerRole } from './worker';
 
 /**

@@ -1,0 +1,3 @@
+import baseConfig from '@coffer/eslint-config/base';
+
+export default baseConfig;
