@@ -256,13 +256,15 @@ async function runTests(profile, env, adminUrl) {
   delete testEnv.NODE_ENV;
   const results = [];
 
-  // Static checks: schema and migrations agree, types, lint.
+  // Static checks: schema and migrations agree, lint, types.
   if (adminUrl) recreateDatabase(adminUrl, 'coffer_migrations_check');
   await step(results, 'migrations match schema.prisma', 'node', [path.join(root, 'packages/db/scripts/migrate.mjs'), 'check'], {
     env: { ...testEnv, DATABASE_URL: adminUrl ? adminUrl.replace(/\/postgres$/, '/coffer_migrations_check') : env.DATABASE_URL },
   });
+  // Lint first: it holds each package's import boundaries (its README's "Must not import",
+  // tooling/eslint/boundaries.js); --continue lists every package's violations, not the first.
+  await step(results, 'lint (with import boundaries)', 'npx', ['turbo', 'run', 'lint', '--continue', '--output-logs=errors-only'], { env: testEnv });
   await step(results, 'typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only'], { env: testEnv });
-  await step(results, 'lint', 'npx', ['turbo', 'run', 'lint', '--output-logs=errors-only'], { env: testEnv });
 
   // Unit and integration tests (vitest projects: every package with a vitest.config.ts).
   const vitestReport = path.join(reports, 'vitest.json');

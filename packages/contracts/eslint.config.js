@@ -1,3 +1,17 @@
 import baseConfig from '@coffer/eslint-config/base';
+import { mustNotImport, TEST_FILES } from '@coffer/eslint-config/boundaries';
 
-export default baseConfig;
+export default [
+  ...baseConfig,
+  ...mustNotImport('packages/contracts/README.md', [
+    {
+      imports: ['@coffer/*'],
+      reason: 'The contracts import nothing of the project: every other package imports them',
+    },
+    {
+      imports: ['node'],
+      exceptIn: ['**/crypto.ts', ...TEST_FILES],
+      reason: 'Node built-ins only in crypto.ts: the rest of the contracts runs in the browser too',
+    },
+  ]),
+];

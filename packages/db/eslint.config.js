@@ -1,4 +1,5 @@
 import baseConfig from '@coffer/eslint-config/base';
+import { mustNotImport } from '@coffer/eslint-config/boundaries';
 
 export default [
   ...baseConfig,
@@ -9,4 +10,10 @@ export default [
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' },
     },
   },
+  ...mustNotImport('packages/db/README.md', [
+    {
+      imports: ['apps'],
+      reason: 'The apps import the database package, never the other way round',
+    },
+  ]),
 ];
