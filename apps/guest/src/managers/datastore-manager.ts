@@ -104,6 +104,3 @@ export interface ManagerContext {
     unresponsiveGraceMs: number;
   };
 }
-
-// The guest's errors live in ../errors.ts; re-exported for the modules that import them from here.
-export { RequestRefusedError, StoppedByShutdownError, TenantFacingError } from '../errors';

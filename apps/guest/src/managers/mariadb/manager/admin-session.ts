@@ -1,7 +1,7 @@
 import { type Connection } from 'mysql2/promise';
 import { z } from 'zod';
 
-import { RequestRefusedError, TenantFacingError } from '../../datastore-manager';
+import { RequestRefusedError, TenantFacingError } from '../../../errors';
 import { connectOverSocket, ensureAdminCredentials, isAccessDenied } from '../admin-connection';
 import { ensureAdminAccount } from '../sql';
 import { describeError } from './describe-failure';

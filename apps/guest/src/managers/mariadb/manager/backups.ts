@@ -3,7 +3,8 @@ import { join } from 'node:path';
 
 import { type GuestResult } from '@coffer/contracts';
 
-import { type MethodParams, type PrepareParams, TenantFacingError } from '../../datastore-manager';
+import { TenantFacingError } from '../../../errors';
+import { type MethodParams, type PrepareParams } from '../../datastore-manager';
 import { readAdminCredentials } from '../admin-connection';
 import { type BackupRun, type FindBackupTools, type VerifiedRestore } from '../backup';
 import { backupMarkerPath } from '../backup/marker';

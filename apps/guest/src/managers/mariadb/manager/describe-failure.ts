@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { TenantFacingError } from '../../datastore-manager';
+import { TenantFacingError } from '../../../errors';
 import { ConfigOverrideError } from '../my-cnf';
 import { ServerProcessError } from '../server-process';
 

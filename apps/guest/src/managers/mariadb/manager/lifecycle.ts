@@ -3,11 +3,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { type GuestResult, type ServiceStatus } from '@coffer/contracts';
 
 import { writeFileAtomic } from '@coffer/host';
-import {
-  type PrepareParams,
-  StoppedByShutdownError,
-  TenantFacingError,
-} from '../../datastore-manager';
+import { StoppedByShutdownError, TenantFacingError } from '../../../errors';
+import { type PrepareParams } from '../../datastore-manager';
 import { readAdminCredentials } from '../admin-connection';
 import { ServerSupervisor, type RestartPolicy } from '../server-supervisor';
 import { readServerVersion } from '../sql';

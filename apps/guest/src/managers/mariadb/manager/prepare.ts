@@ -1,6 +1,7 @@
 import { type FaultPayload, type GuestResult } from '@coffer/contracts';
 
-import { type PrepareParams, TenantFacingError } from '../../datastore-manager';
+import { TenantFacingError } from '../../../errors';
+import { type PrepareParams } from '../../datastore-manager';
 import { renderMyCnf } from '../my-cnf';
 import { createDatabase, createUser, readServerVersion, secureAccounts } from '../sql';
 import { type AdminSession } from './admin-session';

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { type GuestResult, type ReplicationStatus } from '@coffer/contracts';
 
 import { withTimeout } from '../../../lib/timeout';
-import { type MethodParams, TenantFacingError } from '../../datastore-manager';
+import { TenantFacingError } from '../../../errors';
+import { type MethodParams } from '../../datastore-manager';
 import { readAdminCredentials } from '../admin-connection';
 import { readRestoredFrom } from '../backup/restored-from';
 import { withReadOnly } from '../my-cnf';

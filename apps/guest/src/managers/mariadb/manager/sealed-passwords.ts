@@ -1,7 +1,7 @@
 import { replicationPasswordAad } from '@coffer/contracts';
 import { guestKeys, openSecret, SealError } from '@coffer/contracts/crypto';
 
-import { TenantFacingError } from '../../datastore-manager';
+import { TenantFacingError } from '../../../errors';
 
 /** A password the control plane sealed for this guest (associated data `user:<name>`). */
 export function openUserPassword(guestSecret: string, sealed: string, userName: string): string {

@@ -1,6 +1,6 @@
 import { type GuestFailure } from '@coffer/contracts';
 
-import { RequestRefusedError } from '../../datastore-manager';
+import { RequestRefusedError } from '../../../errors';
 
 /** MySQL error numbers the admin SQL turns into answers a tenant can act on. */
 export const ER_DB_CREATE_EXISTS = 1007;
