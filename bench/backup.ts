@@ -14,9 +14,10 @@
  * BENCH_DATA_MB (default 1024) sets the data size, BENCH_RUNS (default 3) the runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { isGuest, processesMentioning } from '@coffer/testing/processes';
 import mysql from 'mysql2/promise';
 
 import {
@@ -30,7 +31,7 @@ import {
   startWorkerProcess,
   stopWorkerProcess,
 } from './lib/coffer';
-import { findProcesses, median, now, printTable, round } from './lib/report';
+import { median, now, printTable, round } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DATA_MB = Number(process.env.BENCH_DATA_MB ?? 1024);
@@ -104,7 +105,7 @@ async function main() {
   );
   await admin.end();
 
-  const guest = (await findProcesses(`--config-dir ${join(instanceDir, 'etc')}`))[0];
+  const guest = processesMentioning(`--config-dir ${join(instanceDir, 'etc')}`).find(isGuest);
   if (!guest) throw new Error('the guest agent was not found');
   const guestIdle = peakRssMiB(guest.pid);
 
@@ -229,7 +230,7 @@ async function main() {
     spawnSync('mariadb-admin', ['--no-defaults', `--socket=${restoreSocket}`, 'shutdown'], {
       stdio: 'ignore',
     });
-    while (findProcessesSync(datadir)) await new Promise((done) => setTimeout(done, 50));
+    while (processesMentioning(datadir).length > 0) await new Promise((done) => setTimeout(done, 50));
     rmSync(target, { recursive: true, force: true });
 
     const restoreStarted = now();
@@ -258,7 +259,7 @@ async function main() {
   await deleteInstances([source.id]);
   await stopWorkerProcess(worker);
   await prisma.$disconnect();
-  const leftovers = await findProcesses(benchDir);
+  const leftovers = processesMentioning(benchDir);
   rmSync(benchDir, { recursive: true, force: true });
 
   const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
@@ -362,18 +363,6 @@ async function main() {
     }),
   );
   process.exit(0);
-}
-
-function findProcessesSync(needle: string): boolean {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) return true;
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return false;
 }
 
 main().catch((error: unknown) => {

@@ -11,9 +11,11 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
+
 import { destroyBare, provisionBare, type BareServer } from './lib/bare-mariadb';
 import { createTenant, root, startWorkerProcess, stopWorkerProcess } from './lib/coffer';
-import { findProcesses, median, now, printTable, round, rssMiB } from './lib/report';
+import { median, now, printTable, round, rssMiB } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 10);
@@ -75,15 +77,15 @@ async function main() {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const instanceDir = join(instancesDir, 'instances', sample.id);
-  const guest = (await findProcesses(`--config-dir ${join(instanceDir, 'etc')}`))[0];
-  const server = (await findProcesses(`--defaults-file=${instanceDir}`)).find((p) => p.cmdline.includes('mariadbd'));
-  const guestRss = guest ? await rssMiB(guest.pid) : null;
-  const serverRss = server ? await rssMiB(server.pid) : null;
+  const guest = processesMentioning(`--config-dir ${join(instanceDir, 'etc')}`).find(isGuest);
+  const server = processesMentioning(`--defaults-file=${instanceDir}`).find(isMariadbd);
+  const guestRss = guest ? rssMiB(guest.pid) : null;
+  const serverRss = server ? rssMiB(server.pid) : null;
 
   await deleteInstances(concurrent.map((c) => c.id));
   await stopWorkerProcess(worker);
   await prisma.$disconnect();
-  const leftovers = await findProcesses(benchDir);
+  const leftovers = processesMentioning(benchDir);
   rmSync(benchDir, { recursive: true, force: true });
 
   const bareMedian = median(bareMs);

@@ -20,6 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { processesMentioning } from '@coffer/testing/processes';
 import mysql from 'mysql2/promise';
 
 import {
@@ -32,7 +33,7 @@ import {
   startWorkerProcess,
   stopWorkerProcess,
 } from './lib/coffer';
-import { findProcesses, median, now, printTable, round } from './lib/report';
+import { median, now, printTable, round } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DATA_MB = Number(process.env.BENCH_DATA_MB ?? 1024);
@@ -272,7 +273,7 @@ async function main() {
     spawnSync('mariadb-admin', ['--no-defaults', `--socket=${replica.socket}`, 'shutdown'], {
       stdio: 'ignore',
     });
-    while ((await findProcesses(replica.dir)).length > 0)
+    while (processesMentioning(replica.dir).length > 0)
       await new Promise((done) => setTimeout(done, 50));
     rmSync(replica.dir, { recursive: true, force: true });
   }
@@ -339,7 +340,7 @@ async function main() {
   await deleteInstances([source.id]);
   await stopWorkerProcess(worker);
   await prisma.$disconnect();
-  const leftovers = await findProcesses(benchDir);
+  const leftovers = processesMentioning(benchDir);
   rmSync(benchDir, { recursive: true, force: true });
 
   const s = (ms: number) => round(ms / 1000, 2);

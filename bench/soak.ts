@@ -20,6 +20,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 
+import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
 import mysql, { type Connection } from 'mysql2/promise';
 
 import {
@@ -29,7 +30,7 @@ import {
   startWorkerProcess,
   stopWorkerProcess,
 } from './lib/coffer';
-import { findProcesses, median, now, printTable, round, rssMiB } from './lib/report';
+import { median, now, printTable, round, rssMiB } from './lib/report';
 
 function setting(name: string, fallback: number, { min = 1, max = 10_000 } = {}): number {
   const raw = process.env[name];
@@ -123,11 +124,11 @@ async function main() {
   async function snapshot(): Promise<MemorySnapshot> {
     const guestsMiB = new Map<string, number | null>();
     const mariadbdMiB = new Map<string, number | null>();
-    for (const { pid, cmdline } of await findProcesses(join(instancesDir, 'instances'))) {
-      const id = instanceIdOf(cmdline);
+    for (const found of processesMentioning(join(instancesDir, 'instances'))) {
+      const id = instanceIdOf(found.args.join(' '));
       if (!id) continue;
-      if (cmdline.includes('--config-dir')) guestsMiB.set(id, await rssMiB(pid));
-      else if (/^\S*mariadbd\s/.test(cmdline)) mariadbdMiB.set(id, await rssMiB(pid));
+      if (isGuest(found)) guestsMiB.set(id, rssMiB(found.pid));
+      else if (isMariadbd(found)) mariadbdMiB.set(id, rssMiB(found.pid));
     }
     const [size] = await prisma.$queryRaw<
       Array<{ bytes: bigint }>
@@ -135,7 +136,7 @@ async function main() {
     const info = await redisInfo(process.env.REDIS_URL!, 'memory');
     return {
       atMs: now(),
-      workerMiB: await rssMiB(worker.pid!),
+      workerMiB: rssMiB(worker.pid!),
       guestsMiB,
       mariadbdMiB,
       postgresBytes: Number(size?.bytes ?? Number.NaN),
@@ -355,7 +356,7 @@ async function main() {
   await deleteInstances(ids);
   await stopWorkerProcess(worker);
   await prisma.$disconnect();
-  const leftovers = await findProcesses(benchDir);
+  const leftovers = processesMentioning(benchDir);
   const leftoverDirs = (() => {
     try {
       return readdirSync(join(instancesDir, 'instances'));

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createPrismaClient } from '@coffer/db';
+import { killProcessesMentioning } from '@coffer/testing/processes';
 import { registerRunSecrets } from '@coffer/worker/test/secrets';
 
 /**
@@ -14,28 +15,8 @@ import { registerRunSecrets } from '@coffer/worker/test/secrets';
  */
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-function instanceProcesses(dataDir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dataDir))
-        pids.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
-
 function cleanUp(dataDir: string) {
-  for (const pid of instanceProcesses(dataDir)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killProcessesMentioning(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -9,23 +9,10 @@ import { join, resolve } from 'node:path';
 
 import { createPrismaClient, type PrismaClient } from '@coffer/db';
 import { createProject, createUserWithPassword } from '@coffer/db/factories';
+import { killProcessesMentioning } from '@coffer/testing/processes';
 import { type Connection } from 'mysql2/promise';
 
 export const root = resolve(import.meta.dirname, '..', '..');
-
-/** Processes whose command line mentions `needle`, read synchronously (for exit handlers). */
-function processesMentioningSync(needle: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(needle)) found.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return found;
-}
 
 /**
  * Starts the worker (every role) on `instancesDir` and resolves once it says it started. If
@@ -51,13 +38,7 @@ export async function startWorkerProcess(options: {
   });
   process.once('exit', () => {
     if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
-    for (const pid of processesMentioningSync(options.benchDir)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
+    killProcessesMentioning(options.benchDir);
   });
   await new Promise<void>((resolveStarted, rejectStarted) => {
     let buffer = '';

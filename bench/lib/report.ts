@@ -1,4 +1,5 @@
 /** Small helpers for benchmarks: statistics, a readable table, the closing JSON line. */
+import { rssMib } from '@coffer/testing/processes';
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -26,30 +27,8 @@ export function now(): number {
   return performance.now();
 }
 
-/** Resident memory of a process, in MiB (VmRSS), or null if it is gone. */
-export async function rssMiB(pid: number): Promise<number | null> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const match = /VmRSS:\s+(\d+) kB/.exec(status);
-    return match ? round(Number(match[1]) / 1024, 1) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Processes whose command line contains `needle`. */
-export async function findProcesses(needle: string): Promise<Array<{ pid: number; cmdline: string }>> {
-  const { readdir, readFile } = await import('node:fs/promises');
-  const found: Array<{ pid: number; cmdline: string }> = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).replaceAll('\0', ' ').trim();
-      if (cmdline.includes(needle)) found.push({ pid: Number(entry), cmdline });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return found;
+/** Resident memory of a process, in MiB (VmRSS) to a tenth, or null if it is gone. */
+export function rssMiB(pid: number): number | null {
+  const mib = rssMib(pid);
+  return mib === null ? null : round(mib, 1);
 }

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { waitFor } from '@coffer/testing/wait';
 import { startWorker, type RunningWorker } from '@coffer/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -77,18 +78,6 @@ async function operatorCaller() {
   return h.callerFor(operator);
 }
 
-/** Waits (polling, with a deadline) until `read` returns something `isDone` accepts. */
-async function waitFor<T>(read: () => Promise<T>, isDone: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T;
-  do {
-    last = await read();
-    if (isDone(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  } while (Date.now() < deadline);
-  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-}
-
 describe('access', () => {
   it('every admin procedure refuses project owners and members (FORBIDDEN), and serves operators', async () => {
     const { appRouter } = await import('~/server/api/root');
@@ -153,11 +142,12 @@ describe('the taskmanager queue', () => {
     await (await queue()).add('instance.create', { instanceId: instance.id, users: [{ name: 'app', password: 'not-sealed' }] }, { jobId, attempts: 3 });
 
     const admin = await operatorCaller();
-    const failed = await waitFor(
-      () => admin.admin.queue(),
-      (overview) => overview.failed.some((job) => job.id === jobId),
-      'the create job to fail',
-    );
+    const failed = await waitFor(() => admin.admin.queue(), {
+      until: (overview) => overview.failed.some((job) => job.id === jobId),
+      what: 'the create job to fail',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     const job = failed.failed.find((j) => j.id === jobId)!;
     expect(job).toMatchObject({
       name: 'instance.create',
@@ -178,11 +168,12 @@ describe('the taskmanager queue', () => {
     expect(await codeOf(h.callerFor(owner).admin.retryJob({ jobId }))).toBe('FORBIDDEN');
     const firstFinish = job.finishedAt!.getTime();
     await admin.admin.retryJob({ jobId });
-    const again = await waitFor(
-      () => admin.admin.queue(),
-      (overview) => overview.failed.some((j) => j.id === jobId && j.finishedAt!.getTime() > firstFinish),
-      'the retried job to run and fail again',
-    );
+    const again = await waitFor(() => admin.admin.queue(), {
+      until: (overview) => overview.failed.some((j) => j.id === jobId && j.finishedAt!.getTime() > firstFinish),
+      what: 'the retried job to run and fail again',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect(again.failed.find((j) => j.id === jobId)).toMatchObject({ attemptsMade: 1, failedReason: expect.stringContaining('invalid') });
 
     // Only failed jobs can be retried or discarded.
@@ -225,19 +216,21 @@ describe('force delete', () => {
     const deleteJobId = `instance.delete-${instance.id}`;
     await (await queue()).add('instance.delete', { instanceId: 'not-a-uuid' }, { jobId: deleteJobId, attempts: 1 });
     const admin = await operatorCaller();
-    await waitFor(
-      () => admin.admin.queue(),
-      (overview) => overview.failed.some((j) => j.id === deleteJobId),
-      'the first delete to fail',
-    );
+    await waitFor(() => admin.admin.queue(), {
+      until: (overview) => overview.failed.some((j) => j.id === deleteJobId),
+      what: 'the first delete to fail',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
 
     const accepted = await admin.admin.forceDelete({ instanceId: instance.id });
     expect(accepted.status).toBe('DELETING');
-    await waitFor(
-      () => h.prisma.instance.findUnique({ where: { id: instance.id } }),
-      (row) => row === null,
-      'the row to be removed',
-    );
+    await waitFor(() => h.prisma.instance.findUnique({ where: { id: instance.id } }), {
+      until: (row) => row === null,
+      what: 'the row to be removed',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect((await admin.admin.queue()).failed.some((j) => j.id === deleteJobId)).toBe(false);
     expect(await codeOf(admin.admin.forceDelete({ instanceId: instance.id }))).toBe('NOT_FOUND');
   });

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { type DisplayStatus } from '@coffer/contracts';
+import { processesMentioning } from '@coffer/testing/processes';
 import { startWorker, type RunningWorker } from '@coffer/worker';
 import { TRPCError } from '@trpc/server';
 import { Redis } from 'ioredis';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fieldErrorsOf } from '~/server/errors';
 import { createHarness, type Harness } from '~/test/harness';
+import { waitForStatus } from '~/test/live';
 
 /**
  * Databases, users, access and root through the API, for real: the tRPC procedures as a
@@ -71,7 +72,7 @@ beforeAll(async () => {
   });
   instanceId = created.id;
   const live = await caller.instance.onChange({ projectId: owner.project.id, instanceId });
-  await waitForStatus(live, instanceId, ['ACTIVE', 'ERROR']);
+  await waitForStatus(live, instanceId, ['ACTIVE', 'ERROR'], 120_000);
   const instance = await caller.instance.get({ projectId: owner.project.id, instanceId });
   expect(instance.status).toBe('ACTIVE');
   port = instance.port!;
@@ -91,38 +92,8 @@ afterAll(async () => {
   await redis.quit();
   await h?.close();
   rmSync(dataDir, { recursive: true, force: true });
-  expect(processesOf(dataDir)).toEqual([]);
+  expect(processesMentioning(dataDir)).toEqual([]);
 }, 120_000);
-
-function changeOf(envelope: unknown): { type: string; instance?: { id: string; status: DisplayStatus } } {
-  return (Array.isArray(envelope) ? envelope[1] : envelope) as never;
-}
-
-async function waitForStatus(iterable: AsyncIterable<unknown>, id: string, statuses: DisplayStatus[], timeoutMs = 120_000) {
-  const timer = setTimeout(() => void (iterable as AsyncGenerator).return?.(undefined), timeoutMs);
-  try {
-    for await (const envelope of iterable) {
-      const change = changeOf(envelope);
-      if (change.type === 'changed' && change.instance?.id === id && statuses.includes(change.instance.status)) return;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error(`instance ${id} did not reach ${statuses.join('/')} in ${timeoutMs} ms`);
-}
-
-function processesOf(dir: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmdline.includes(dir)) found.push(`${pid} ${cmdline}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 function instanceDir(id: string): string {
   return join(dataDir, 'instances', id);

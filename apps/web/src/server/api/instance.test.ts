@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { type DisplayStatus } from '@coffer/contracts';
+import { processesMentioning } from '@coffer/testing/processes';
 import { startWorker, type RunningWorker } from '@coffer/worker';
 import { TRPCError } from '@trpc/server';
 import { Redis } from 'ioredis';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fieldErrorsOf } from '~/server/errors';
 import { createHarness, type Harness } from '~/test/harness';
+import { changeOf, waitForStatus } from '~/test/live';
 
 /**
  * The provisioning path through the API, for real: the tRPC procedures as a tenant calls
@@ -64,54 +65,8 @@ afterAll(async () => {
   redis.disconnect();
   await h?.close();
   rmSync(dataDir, { recursive: true, force: true });
-  expect(processesOf(dataDir)).toEqual([]);
+  expect(processesMentioning(dataDir)).toEqual([]);
 });
-
-/** A subscription's value: `tracked(id, data)` arrives as `[id, data, marker]` when called directly. */
-function changeOf(envelope: unknown): {
-  type: string;
-  instance?: { id: string; status: DisplayStatus };
-  instanceId?: string;
-} {
-  return (Array.isArray(envelope) ? envelope[1] : envelope) as never;
-}
-
-/** Reads the live subscription until the instance shows one of `statuses`, or fails after `timeoutMs`. */
-async function waitForStatus(
-  iterable: AsyncIterable<unknown>,
-  instanceId: string,
-  statuses: DisplayStatus[],
-  timeoutMs = 90_000,
-): Promise<DisplayStatus[]> {
-  const seen: DisplayStatus[] = [];
-  const timer = setTimeout(() => void (iterable as AsyncGenerator).return?.(undefined), timeoutMs);
-  try {
-    for await (const envelope of iterable) {
-      const change = changeOf(envelope);
-      if (change.type !== 'changed' || change.instance?.id !== instanceId) continue;
-      if (seen.at(-1) !== change.instance.status) seen.push(change.instance.status);
-      if (statuses.includes(change.instance.status)) return seen;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error(
-    `instance ${instanceId} did not reach ${statuses.join('/')} in ${timeoutMs} ms (saw ${seen.join(' → ')})`,
-  );
-}
-
-function processesOf(dir: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name: string) => /^\d+$/.test(name))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmdline.includes(dir)) found.push(`${pid} ${cmdline}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 describe('an instance through the API', () => {
   it('is created, reaches ACTIVE live, serves its first user, restarts and is deleted without a trace', async () => {
@@ -197,7 +152,7 @@ describe('an instance through the API', () => {
     }
     expect(await h.prisma.instance.findUnique({ where: { id: created.id } })).toBeNull();
     expect(existsSync(join(dataDir, 'instances', created.id))).toBe(false);
-    expect(processesOf(created.id)).toEqual([]);
+    expect(processesMentioning(created.id)).toEqual([]);
     await expect(
       caller.instance.get({ projectId: project.id, instanceId: created.id }),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });

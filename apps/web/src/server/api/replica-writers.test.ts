@@ -1,16 +1,10 @@
 import { randomBytes } from 'node:crypto';
 
 import { hasReachedGtid } from '@coffer/contracts';
+import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
+import { waitFor } from '@coffer/testing/wait';
 import { ChildWorker } from '@coffer/worker/test/child-worker';
-import {
-  isGuest,
-  isMariadbd,
-  processesMentioning,
-  TEST_TUNING,
-  waitFor,
-  WorkerTestContext,
-  type CreatedInstance,
-} from '@coffer/worker/test/harness';
+import { TEST_TUNING, WorkerTestContext, type CreatedInstance } from '@coffer/worker/test/harness';
 import {
   asRoot,
   idsOn,

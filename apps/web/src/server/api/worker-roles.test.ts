@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { rolePresenceKeys } from '@coffer/contracts';
+import { waitFor } from '@coffer/testing/wait';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -82,23 +83,6 @@ async function operatorCaller() {
   return h.callerFor(operator);
 }
 
-/** Waits (polling, with a deadline) until `read` returns something `isDone` accepts. */
-async function waitFor<T>(
-  read: () => Promise<T>,
-  isDone: (value: T) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T;
-  do {
-    last = await read();
-    if (isDone(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  } while (Date.now() < deadline);
-  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-}
-
 describe('admin.workerRoles', () => {
   it('is for operators only', async () => {
     const { owner } = await h.createProjectWithOwner('Not operators');
@@ -115,12 +99,12 @@ describe('admin.workerRoles', () => {
 
     const first = spawnTaskmanager(1);
     const taskmanager = () => admin.admin.workerRoles().then((roles) => roles[0]!);
-    const up = await waitFor(
-      taskmanager,
-      (role) => role.state === 'up',
-      'the taskmanager to be up',
-      60_000,
-    );
+    const up = await waitFor(taskmanager, {
+      until: (role) => role.state === 'up',
+      what: 'the taskmanager to be up',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect(up.processes).toEqual([
       expect.objectContaining({
         host: hostname(),
@@ -139,12 +123,12 @@ describe('admin.workerRoles', () => {
     first.kill('SIGKILL');
     await first.exited;
     const killedAt = Date.now();
-    const down = await waitFor(
-      taskmanager,
-      (role) => role.state === 'down',
-      'the taskmanager to be down',
-      (EXPIRY_SECONDS + 3) * 1000,
-    );
+    const down = await waitFor(taskmanager, {
+      until: (role) => role.state === 'down',
+      what: 'the taskmanager to be down',
+      timeoutMs: (EXPIRY_SECONDS + 3) * 1000,
+      intervalMs: 100,
+    });
     expect(Date.now() - killedAt).toBeLessThanOrEqual((EXPIRY_SECONDS + 2) * 1000);
     expect(down.processes).toEqual([
       expect.objectContaining({ pid: first.pid, isLive: false, stoppedAt: null }),
@@ -154,12 +138,12 @@ describe('admin.workerRoles', () => {
 
     // Its replacement: up again, the dead one's record gone; stopped cleanly: down since then.
     const second = spawnTaskmanager(2);
-    const again = await waitFor(
-      taskmanager,
-      (role) => role.state === 'up',
-      'the taskmanager to be up again',
-      60_000,
-    );
+    const again = await waitFor(taskmanager, {
+      until: (role) => role.state === 'up',
+      what: 'the taskmanager to be up again',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect(again.processes).toEqual([
       expect.objectContaining({ pid: second.pid, isLive: true, restarts: 2 }),
     ]);
