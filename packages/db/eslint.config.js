@@ -15,5 +15,9 @@ export default [
       imports: ['apps'],
       reason: 'The apps import the database package, never the other way round',
     },
+    {
+      imports: ['@coffer/runtime'],
+      reason: 'The runtime sits on top of the database package (packages/runtime/README.md)',
+    },
   ]),
 ];
