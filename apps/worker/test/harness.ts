@@ -8,7 +8,7 @@ import {
   deriveDisplayStatus,
   instanceCreateJobSchema,
   TASKMANAGER_QUEUE,
-  taskmanagerJobId,
+  taskmanagerJobOptions,
   taskmanagerJobs,
   type DisplayStatus,
   type TaskmanagerJobName,
@@ -215,19 +215,17 @@ export class WorkerTestContext {
     return { instanceId: row.id, userName, password, databaseName };
   }
 
-  /** Adds a job with the options the web app uses (deterministic id, the catalog's attempts, backoff). */
+  /** Adds a job with the options the web app uses (the contracts' taskmanagerJobOptions). */
   async enqueue<N extends TaskmanagerJobName>(
     name: N,
     instanceId: string,
     payload: TaskmanagerJobPayload<N>,
   ): Promise<void> {
-    await this.queue.add(name, taskmanagerJobs[name].schema.parse(payload), {
-      jobId: taskmanagerJobId(name, instanceId),
-      attempts: taskmanagerJobs[name].attempts,
-      backoff: { type: 'exponential', delay: 2_000 },
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    await this.queue.add(
+      name,
+      taskmanagerJobs[name].schema.parse(payload),
+      taskmanagerJobOptions(name, instanceId),
+    );
   }
 
   /** The web app's restart: task REBOOTING in one conditional update, then the job. */

@@ -72,25 +72,86 @@ export type ReplicaEjectJob = z.infer<typeof replicaEjectJobSchema>;
 export const replicaDetachJobSchema = z.object({ instanceId: z.uuid() });
 export type ReplicaDetachJob = z.infer<typeof replicaDetachJobSchema>;
 
-export interface JobDefinition<S extends z.ZodType> {
-  schema: S;
+/**
+ * How BullMQ retries and keeps a job: what the web app and the worker both add it with (the
+ * shape of BullMQ's JobsOptions, which this package does not import).
+ */
+export interface JobQueueOptions {
   /** Attempts before the job fails for good (transient errors are retried with backoff). */
   attempts: number;
+  backoff?: { type: 'exponential' | 'fixed'; delay: number };
+  /** true: removed once done; `{ age }`: kept that many seconds. */
+  removeOnComplete: boolean | { age: number };
+  removeOnFail: boolean | { age: number };
+}
+
+export interface JobDefinition<S extends z.ZodType> extends JobQueueOptions {
+  schema: S;
   /** How long one attempt may take before it is abandoned. */
   timeoutMs: number;
 }
 
+/**
+ * An operation's steps are idempotent, so a failed attempt is retried with backoff. A done job
+ * leaves at once (its row holds the outcome); a failed one stays a week for operators (Admin).
+ */
+const OPERATION_RETRIES = {
+  backoff: { type: 'exponential', delay: 2_000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const;
+
 export const taskmanagerJobs = {
   // Long enough for a replica, which first waits for its source's snapshot (a backup), then
   // restores it; the build itself is bounded by COFFER_CREATE_TIMEOUT_SECONDS.
-  'instance.create': { schema: instanceCreateJobSchema, attempts: 3, timeoutMs: 6 * 3600_000 },
-  'instance.restart': { schema: instanceRestartJobSchema, attempts: 3, timeoutMs: 5 * 60_000 },
-  'instance.delete': { schema: instanceDeleteJobSchema, attempts: 5, timeoutMs: 5 * 60_000 },
-  'backup.create': { schema: backupCreateJobSchema, attempts: 3, timeoutMs: 12 * 3600_000 },
-  'backup.delete': { schema: backupDeleteJobSchema, attempts: 5, timeoutMs: 30 * 60_000 },
-  'replica.promote': { schema: replicaPromoteJobSchema, attempts: 3, timeoutMs: 30 * 60_000 },
-  'replica.eject': { schema: replicaEjectJobSchema, attempts: 3, timeoutMs: 30 * 60_000 },
-  'replica.detach': { schema: replicaDetachJobSchema, attempts: 3, timeoutMs: 10 * 60_000 },
+  'instance.create': {
+    schema: instanceCreateJobSchema,
+    attempts: 3,
+    timeoutMs: 6 * 3600_000,
+    ...OPERATION_RETRIES,
+  },
+  'instance.restart': {
+    schema: instanceRestartJobSchema,
+    attempts: 3,
+    timeoutMs: 5 * 60_000,
+    ...OPERATION_RETRIES,
+  },
+  'instance.delete': {
+    schema: instanceDeleteJobSchema,
+    attempts: 5,
+    timeoutMs: 5 * 60_000,
+    ...OPERATION_RETRIES,
+  },
+  'backup.create': {
+    schema: backupCreateJobSchema,
+    attempts: 3,
+    timeoutMs: 12 * 3600_000,
+    ...OPERATION_RETRIES,
+  },
+  'backup.delete': {
+    schema: backupDeleteJobSchema,
+    attempts: 5,
+    timeoutMs: 30 * 60_000,
+    ...OPERATION_RETRIES,
+  },
+  'replica.promote': {
+    schema: replicaPromoteJobSchema,
+    attempts: 3,
+    timeoutMs: 30 * 60_000,
+    ...OPERATION_RETRIES,
+  },
+  'replica.eject': {
+    schema: replicaEjectJobSchema,
+    attempts: 3,
+    timeoutMs: 30 * 60_000,
+    ...OPERATION_RETRIES,
+  },
+  'replica.detach': {
+    schema: replicaDetachJobSchema,
+    attempts: 3,
+    timeoutMs: 10 * 60_000,
+    ...OPERATION_RETRIES,
+  },
 } as const satisfies Record<string, JobDefinition<z.ZodType>>;
 
 export type TaskmanagerJobName = keyof typeof taskmanagerJobs;
@@ -102,6 +163,21 @@ export type TaskmanagerJobPayload<N extends TaskmanagerJobName> = z.input<(typeo
  */
 export function taskmanagerJobId(name: TaskmanagerJobName, resourceId: string): string {
   return `${name}-${resourceId}`;
+}
+
+/** The options an operation is added with (web app and worker alike): its id, retries and retention. */
+export function taskmanagerJobOptions(
+  name: TaskmanagerJobName,
+  resourceId: string,
+): JobQueueOptions & { jobId: string } {
+  const { attempts, backoff, removeOnComplete, removeOnFail } = taskmanagerJobs[name];
+  return {
+    jobId: taskmanagerJobId(name, resourceId),
+    attempts,
+    backoff,
+    removeOnComplete,
+    removeOnFail,
+  };
 }
 
 /**
@@ -120,7 +196,7 @@ const instanceRef = { instanceId: z.uuid() };
 const accountRef = { ...instanceRef, name: userNameSchema, host: userHostSchema };
 const accessResult = z.object({ databases: z.array(z.string()) });
 
-export interface CallDefinition<S extends z.ZodType, R extends z.ZodType> {
+export interface CallDefinition<S extends z.ZodType, R extends z.ZodType> extends JobQueueOptions {
   schema: S;
   /** What a successful call returns. */
   result: R;
@@ -128,34 +204,43 @@ export interface CallDefinition<S extends z.ZodType, R extends z.ZodType> {
   timeoutMs: number;
 }
 
-const CALL_TIMEOUT_MS = 60_000;
+/**
+ * Every call: a minute for the worker; one attempt; the answer waits in Redis at most a minute
+ * for its caller (who removes it as soon as it has read it), a failure a day.
+ */
+const CALL = {
+  timeoutMs: 60_000,
+  attempts: 1,
+  removeOnComplete: { age: 60 },
+  removeOnFail: { age: 24 * 3600 },
+} as const;
 
 export const taskmanagerCalls = {
   'database.list': {
     schema: z.object(instanceRef),
     result: z.object({ databases: z.array(databaseInfoSchema) }),
-    timeoutMs: CALL_TIMEOUT_MS,
+    ...CALL,
   },
   'database.create': {
     schema: z.object({ ...instanceRef, database: databaseSpecSchema }),
     result: z.object({ database: databaseInfoSchema }),
-    timeoutMs: CALL_TIMEOUT_MS,
+    ...CALL,
   },
   'database.delete': {
     schema: z.object({ ...instanceRef, name: databaseNameSchema }),
     result: z.object({}),
-    timeoutMs: CALL_TIMEOUT_MS,
+    ...CALL,
   },
   'user.list': {
     schema: z.object(instanceRef),
     result: z.object({ users: z.array(databaseUserInfoSchema) }),
-    timeoutMs: CALL_TIMEOUT_MS,
+    ...CALL,
   },
   /** The password sealed with the job-payload key, associated data `user:<name>`. */
   'user.create': {
     schema: z.object({ ...instanceRef, user: initialUserJobSchema }),
     result: z.object({ user: databaseUserInfoSchema }),
-    timeoutMs: CALL_TIMEOUT_MS,
+    ...CALL,
   },
   /** A new host and/or a new password (sealed with the job-payload key, associated data `user:<name>`). */
   'user.update': {
@@ -165,27 +250,27 @@ export const taskmanagerCalls = {
         message: 'nothing to change',
       }),
     result: z.object({ user: databaseUserInfoSchema }),
-    timeoutMs: CALL_TIMEOUT_MS,
+    ...CALL,
   },
-  'user.delete': { schema: z.object(accountRef), result: z.object({}), timeoutMs: CALL_TIMEOUT_MS },
-  'access.list': { schema: z.object(accountRef), result: accessResult, timeoutMs: CALL_TIMEOUT_MS },
+  'user.delete': { schema: z.object(accountRef), result: z.object({}), ...CALL },
+  'access.list': { schema: z.object(accountRef), result: accessResult, ...CALL },
   'access.grant': {
     schema: z.object({ ...accountRef, databases: z.array(databaseNameSchema).min(1).max(100) }),
     result: accessResult,
-    timeoutMs: CALL_TIMEOUT_MS,
+    ...CALL,
   },
   'access.revoke': {
     schema: z.object({ ...accountRef, database: databaseNameSchema }),
     result: accessResult,
-    timeoutMs: CALL_TIMEOUT_MS,
+    ...CALL,
   },
   /** The password generated by the web app, sealed with the job-payload key, associated data `user:root`. */
   'root.enable': {
     schema: z.object({ ...instanceRef, password: sealedSecretSchema }),
     result: z.object({}),
-    timeoutMs: CALL_TIMEOUT_MS,
+    ...CALL,
   },
-  'root.disable': { schema: z.object(instanceRef), result: z.object({}), timeoutMs: CALL_TIMEOUT_MS },
+  'root.disable': { schema: z.object(instanceRef), result: z.object({}), ...CALL },
 } as const satisfies Record<string, CallDefinition<z.ZodType, z.ZodType>>;
 
 export type TaskmanagerCallName = keyof typeof taskmanagerCalls;
@@ -212,4 +297,19 @@ export function callResultSchema<N extends TaskmanagerCallName>(name: N) {
 /** A call's job id: unique per call (`database.list-<instanceId>-<nonce>`), so concurrent calls never collide. */
 export function taskmanagerCallJobId(name: TaskmanagerCallName, instanceId: string, nonce: string): string {
   return `${name}-${instanceId}-${nonce}`;
+}
+
+/** The options a call is added with: its own id, one attempt, and how long its answer is kept. */
+export function taskmanagerCallOptions(
+  name: TaskmanagerCallName,
+  instanceId: string,
+  nonce: string,
+): JobQueueOptions & { jobId: string } {
+  const { attempts, removeOnComplete, removeOnFail } = taskmanagerCalls[name];
+  return {
+    jobId: taskmanagerCallJobId(name, instanceId, nonce),
+    attempts,
+    removeOnComplete,
+    removeOnFail,
+  };
 }

@@ -7,9 +7,9 @@ import {
   callResultSchema,
   CofferError,
   TASKMANAGER_QUEUE,
-  taskmanagerCallJobId,
+  taskmanagerCallOptions,
   taskmanagerCalls,
-  taskmanagerJobId,
+  taskmanagerJobOptions,
   taskmanagerJobs,
   type TaskmanagerCallName,
   type TaskmanagerCallPayload,
@@ -41,22 +41,15 @@ export function getTaskmanagerQueue(): Queue {
 /**
  * Hands a heavy operation to the taskmanager. The job id is deterministic
  * (`instance.create-<id>`), so adding it twice is one job; the payload is checked against the
- * contract before it leaves.
+ * contract before it leaves; its retries and retention are the job's own (contracts jobs.ts).
  */
 export async function enqueueTaskmanagerJob<N extends TaskmanagerJobName>(
   name: N,
   resourceId: string,
   payload: TaskmanagerJobPayload<N>,
 ): Promise<void> {
-  const definition = taskmanagerJobs[name];
-  const data = definition.schema.parse(payload);
-  await getTaskmanagerQueue().add(name, data, {
-    jobId: taskmanagerJobId(name, resourceId),
-    attempts: definition.attempts,
-    backoff: { type: 'exponential', delay: 2_000 },
-    removeOnComplete: true,
-    removeOnFail: { age: 7 * 24 * 3600 },
-  });
+  const data = taskmanagerJobs[name].schema.parse(payload);
+  await getTaskmanagerQueue().add(name, data, taskmanagerJobOptions(name, resourceId));
 }
 
 /** The taskmanager queue's events (completions), which waiting callers listen to: one per process, on a connection of its own (it blocks). */
@@ -70,16 +63,14 @@ async function getTaskmanagerEvents(): Promise<QueueEvents> {
   return events;
 }
 
-/** How long a completed call's answer may wait in Redis for its caller (who removes it as soon as it has read it). */
-const CALL_RESULT_RETENTION_SECONDS = 60;
-
 /**
  * Calls through the taskmanager (Trove's RPC call): adds the job with an id of its own (calls
  * are not idempotent per resource, so two at once never collide) and waits for its answer,
  * at most `timeoutMs`. The web app never talks to a guest; the worker does, and completes the
  * job with the answer or the reason it failed, which becomes an AppError here (with a field
  * error when the failure names a field). An answer is removed from Redis once read; one
- * nobody read goes after a minute. A job no worker took in time is withdrawn.
+ * nobody read goes after a minute (the call's retention, contracts jobs.ts). A job no worker
+ * took in time is withdrawn.
  */
 export async function callTaskmanager<N extends TaskmanagerCallName>(
   name: N,
@@ -92,12 +83,11 @@ export async function callTaskmanager<N extends TaskmanagerCallName>(
   let events: QueueEvents;
   try {
     events = await getTaskmanagerEvents();
-    job = await getTaskmanagerQueue().add(name, data, {
-      jobId: taskmanagerCallJobId(name, instanceId, randomUUID()),
-      attempts: 1,
-      removeOnComplete: { age: CALL_RESULT_RETENTION_SECONDS },
-      removeOnFail: { age: 24 * 3600 },
-    });
+    job = await getTaskmanagerQueue().add(
+      name,
+      data,
+      taskmanagerCallOptions(name, instanceId, randomUUID()),
+    );
   } catch (error) {
     throw new AppError('UNAVAILABLE', 'Coffer could not reach its taskmanager; try again in a moment', { cause: error });
   }

@@ -1,25 +1,15 @@
 import {
-  taskmanagerJobId,
+  taskmanagerJobOptions,
   taskmanagerJobs,
   type TaskmanagerJobName,
   type TaskmanagerJobPayload,
 } from '@coffer/contracts';
-import { type JobsOptions, type Queue } from 'bullmq';
+import { type Queue } from 'bullmq';
 
 /**
- * Adds a taskmanager job the way the web app does (deterministic id, the catalog's attempts,
- * exponential backoff), for the worker's own follow-ups (the watchdog retrying a delete).
+ * Adds a taskmanager job as the web app does (the contracts' options: deterministic id, the
+ * job's retries and retention), for the worker's own follow-ups (the watchdog retrying a delete).
  */
-export function taskmanagerJobOptions(name: TaskmanagerJobName, resourceId: string): JobsOptions {
-  return {
-    jobId: taskmanagerJobId(name, resourceId),
-    attempts: taskmanagerJobs[name].attempts,
-    backoff: { type: 'exponential', delay: 2_000 },
-    removeOnComplete: true,
-    removeOnFail: { age: 7 * 24 * 3600 },
-  };
-}
-
 export async function enqueueTaskmanagerJob<N extends TaskmanagerJobName>(
   queue: Queue,
   name: N,
