@@ -1,110 +1,67 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { backupLocation, type TaskStatus } from '@coffer/contracts';
 import { type Instance } from '@coffer/db';
+import {
+  startDetach as domainStartDetach,
+  startEject as domainStartEject,
+  startPromote as domainStartPromote,
+  startReplicas as domainStartReplicas,
+} from '@coffer/db/domain/replicas';
+import { UNLIMITED } from '@coffer/db/quotas';
 import mysql, { type Connection } from 'mysql2/promise';
 
-import { waitFor, type CreatedInstance, type WorkerTestContext } from './harness';
+import { TEST_HEARTBEAT, waitFor, type CreatedInstance, type WorkerTestContext } from './harness';
 
 /**
- * What the web app does for replication (rows, tasks, jobs), for the worker's replication
- * tests, and ways to look at the servers: as the tenant over TCP, or as root over the socket
- * (behind the control plane's back, as a test must).
+ * What the web app does for replication (rows, tasks, jobs: the same domain functions,
+ * `@coffer/db/domain/replicas`), for the worker's replication tests, and ways to look at the
+ * servers: as the tenant over TCP, or as root over the socket (behind the control plane's
+ * back, as a test must).
  */
 
+/** What the domain's starts take from a worker test: its project, queue and heartbeat expiry, quotas unlimited. */
+function startInput(ctx: WorkerTestContext) {
+  return {
+    projectId: ctx.projectId,
+    heartbeatExpirySeconds: TEST_HEARTBEAT.expirySeconds,
+    enqueue: ctx.enqueue.bind(ctx),
+  };
+}
+
 /**
- * Replicas as the web app creates them: in one transaction the source BACKING_UP, its
- * snapshot backup NEW and the replicas' rows BUILDING (replicaOfId, restored from the
- * snapshot); then `backup.create` for the snapshot and `instance.create` for each replica.
+ * Replicas as the web app creates them (the same domain function): in one transaction the
+ * source BACKING_UP, its snapshot backup NEW and the replicas' rows BUILDING (replicaOfId,
+ * restored from the snapshot); then `backup.create` for the snapshot and `instance.create`
+ * for each replica.
  */
 export async function startReplicas(
   ctx: WorkerTestContext,
   sourceId: string,
   count: number,
 ): Promise<{ backupId: string; replicaIds: string[] }> {
-  const backupId = randomUUID();
-  const replicaIds = Array.from({ length: count }, () => randomUUID());
-  await ctx.prisma.$transaction(async (tx) => {
-    const source = await tx.instance.findUniqueOrThrow({ where: { id: sourceId } });
-    const { count: updated } = await tx.instance.updateMany({
-      where: { id: sourceId, taskStatus: 'NONE' },
-      data: { taskStatus: 'BACKING_UP' },
-    });
-    if (updated !== 1) throw new Error(`source ${sourceId} is busy (${source.taskStatus})`);
-    await tx.backup.create({
-      data: {
-        id: backupId,
-        projectId: source.projectId,
-        instanceId: sourceId,
-        instanceName: source.name,
-        name: `replica snapshot of ${source.name}`,
-        type: 'FULL',
-        datastoreVersionId: source.datastoreVersionId,
-        storeKind: 'pending',
-        location: backupLocation(source.projectId, backupId),
-      },
-    });
-    for (const [index, id] of replicaIds.entries()) {
-      await tx.instance.create({
-        data: {
-          id,
-          projectId: source.projectId,
-          name: `${source.name}-replica-${index + 1}-${id.slice(0, 4)}`,
-          flavorId: source.flavorId,
-          datastoreVersionId: source.datastoreVersionId,
-          volumeSizeGb: source.volumeSizeGb,
-          taskStatus: 'BUILDING',
-          serviceStatus: 'NEW',
-          replicaOfId: sourceId,
-          restoredFromBackupId: backupId,
-        },
-      });
-    }
+  const { backupId, replicaIds } = await domainStartReplicas(ctx.prisma, {
+    ...startInput(ctx),
+    sourceInstanceId: sourceId,
+    count,
+    quotaDefaults: { instances: UNLIMITED, volumeGb: UNLIMITED, backups: UNLIMITED },
   });
-  await ctx.enqueue('backup.create', backupId, { backupId, instanceId: sourceId });
-  for (const id of replicaIds) {
-    await ctx.enqueue('instance.create', id, { instanceId: id, restoreFromBackupId: backupId });
-  }
   return { backupId, replicaIds };
 }
 
-/** Sets `task` on exactly these instances (all NONE) in one transaction, as the web app does. */
-async function setTask(ctx: WorkerTestContext, ids: string[], task: TaskStatus): Promise<void> {
-  await ctx.prisma.$transaction(async (tx) => {
-    const { count } = await tx.instance.updateMany({
-      where: { id: { in: ids }, taskStatus: 'NONE' },
-      data: { taskStatus: task },
-    });
-    if (count !== ids.length) throw new Error(`not every instance could become ${task}`);
-  });
+/** Promote as the web app starts it: PROMOTING on the replica, its source and its siblings, then `replica.promote`. */
+export function startPromote(ctx: WorkerTestContext, replicaId: string): Promise<string[]> {
+  return domainStartPromote(ctx.prisma, { ...startInput(ctx), instanceId: replicaId });
 }
 
-/** Promote: PROMOTING on the replica, its source and its siblings, then `replica.promote`. */
-export async function startPromote(ctx: WorkerTestContext, replicaId: string): Promise<string[]> {
-  const replica = await ctx.prisma.instance.findUniqueOrThrow({ where: { id: replicaId } });
-  const siblings = await ctx.prisma.instance.findMany({
-    where: { replicaOfId: replica.replicaOfId!, id: { not: replicaId } },
-  });
-  const members = [replicaId, replica.replicaOfId!, ...siblings.map((sibling) => sibling.id)];
-  await setTask(ctx, members, 'PROMOTING');
-  await ctx.enqueue('replica.promote', replicaId, { instanceId: replicaId });
-  return members;
+/** Eject as the web app starts it: EJECTING on the (gone) source and its replicas, then `replica.eject`. */
+export function startEject(ctx: WorkerTestContext, sourceId: string): Promise<string[]> {
+  return domainStartEject(ctx.prisma, { ...startInput(ctx), instanceId: sourceId });
 }
 
-/** Eject: EJECTING on the (gone) source and its replicas, then `replica.eject`. */
-export async function startEject(ctx: WorkerTestContext, sourceId: string): Promise<string[]> {
-  const replicas = await ctx.prisma.instance.findMany({ where: { replicaOfId: sourceId } });
-  const members = [sourceId, ...replicas.map((replica) => replica.id)];
-  await setTask(ctx, members, 'EJECTING');
-  await ctx.enqueue('replica.eject', sourceId, { instanceId: sourceId });
-  return members;
-}
-
+/** Detach as the web app starts it: DETACHING on the replica, then `replica.detach`. */
 export async function startDetach(ctx: WorkerTestContext, replicaId: string): Promise<void> {
-  await setTask(ctx, [replicaId], 'DETACHING');
-  await ctx.enqueue('replica.detach', replicaId, { instanceId: replicaId });
+  await domainStartDetach(ctx.prisma, { ...startInput(ctx), instanceId: replicaId });
 }
 
 /** Until every instance has no task any more; returns their rows. */

@@ -15,6 +15,7 @@ import {
 } from '@coffer/contracts';
 import { SealError } from '@coffer/contracts/crypto';
 import { type Prisma } from '@coffer/db';
+import { markBackupsDeleting } from '@coffer/db/domain/backups';
 import { GuestClient, GuestRpcError, GuestTimeoutError } from '@coffer/guest-client';
 
 import { raceAbort } from '../events';
@@ -275,11 +276,9 @@ export async function releaseReplicaSnapshot(ctx: StepContext, backupId: string)
     },
   });
   if (building > 0) return;
-  const { count } = await ctx.prisma.backup.updateMany({
-    where: { id: backupId, status: { in: ['COMPLETED', 'FAILED'] } },
-    data: { status: 'DELETING' },
-  });
-  if (count === 0) return;
+  // As any delete marks backups (under the project's lock, not while anything builds on it).
+  const result = await ctx.prisma.$transaction((tx) => markBackupsDeleting(tx, [backupId]));
+  if ('refused' in result || result.marked.length === 0) return;
   ctx.logger.info({ backupId }, 'the replicas are built: removing their snapshot');
   // Inline (the watchdog gives a DELETING backup a delete job should this fail).
   await deleteBackupOperation.run(
