@@ -1,9 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import {
+  GUEST_AGENT_CONFIG_FILE,
+  GUEST_INFO_FILE,
   guestAgentConfigSchema,
   guestQueueName,
   type GuestInfo,
@@ -20,6 +23,7 @@ import { ConductorReader, REDIS_URL } from '../../test/harness';
 import { GuestAgent } from '../agent';
 import { type GuestConfig } from '../config';
 import { parseGuestEnv } from '../env';
+import { guestLaunchCommand } from '../launch';
 import { type DatastoreManager, type ManagerContext } from './datastore-manager';
 import { datastoreManagers, UnknownDatastoreError } from './registry';
 
@@ -200,5 +204,22 @@ describe('the datastore manager registry', () => {
     expect(start).toThrow(UnknownDatastoreError);
     expect(start).toThrow('"nosuchdb" named by guest_info (it runs: mariadb, echo)');
     expect(echoManagers.length).toBe(managersBefore);
+  });
+
+  it('makes the bundled guest exit with the reason, for a name no manager has', () => {
+    const { configDir, info, agent } = guestConfig('nosuchdb');
+    writeFileSync(join(configDir, GUEST_INFO_FILE), JSON.stringify(info));
+    writeFileSync(join(configDir, GUEST_AGENT_CONFIG_FILE), JSON.stringify(agent), {
+      mode: 0o600,
+    });
+    const { command, args } = guestLaunchCommand();
+    const run = spawnSync(command, [...args, '--config-dir', configDir], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      'coffer-guest: refusing to start: this guest has no manager for the datastore "nosuchdb"',
+    );
   });
 });
