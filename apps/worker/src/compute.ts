@@ -4,9 +4,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import {
-  LocalComputeProvider,
+  isComputeError,
+  localComputeProvider,
   type ComputeLogger,
   type ComputeProvider,
+  type ComputeProviderDefinition,
   type GuestCommand,
 } from '@coffer/compute';
 
@@ -46,31 +48,71 @@ export function resolveGuestCommand(): GuestCommand & { kind: 'bundle' | 'source
   };
 }
 
-/** The compute provider named by COFFER_COMPUTE_PROVIDER; fails at boot when it cannot be used. */
+/**
+ * The compute providers this worker can run, by name. Adding one: a folder exporting a
+ * ComputeProviderDefinition (see @coffer/compute), and one line here.
+ */
+const registry = new Map<string, ComputeProviderDefinition>();
+registerComputeProvider(localComputeProvider);
+
+/**
+ * Makes `definition` available to COFFER_COMPUTE_PROVIDER under its name; returns a function
+ * that takes it back (for tests). A name registered twice is a mistake, refused.
+ */
+export function registerComputeProvider(definition: ComputeProviderDefinition): () => void {
+  if (!/^[a-z][a-z0-9-]*$/.test(definition.name)) {
+    throw new Error(
+      `a compute provider's name is lower-case letters, digits and -: "${definition.name}"`,
+    );
+  }
+  if (registry.has(definition.name)) {
+    throw new Error(`a compute provider named "${definition.name}" is already registered`);
+  }
+  registry.set(definition.name, definition);
+  return () => {
+    if (registry.get(definition.name) === definition) registry.delete(definition.name);
+  };
+}
+
+/** The names COFFER_COMPUTE_PROVIDER may take, sorted. */
+export function registeredComputeProviders(): string[] {
+  return [...registry.keys()].sort();
+}
+
+/**
+ * The compute provider named by COFFER_COMPUTE_PROVIDER. Fails at boot, with a
+ * ComputeProviderUnavailableError the process reports and exits on, when no provider has that
+ * name or the provider says it cannot be used as set up.
+ */
 export function createComputeProvider(
   settings: WorkerSettings,
   logger: ComputeLogger,
 ): ComputeProvider {
-  switch (settings.computeProvider) {
-    case 'local': {
-      if (!settings.dataDir) {
-        throw new ComputeProviderUnavailableError(
-          'COFFER_DATA_DIR is not set: the local compute provider keeps its instances under it',
-        );
-      }
-      const { kind: _kind, ...guestCommand } = resolveGuestCommand();
-      return new LocalComputeProvider({
-        dataDir: settings.dataDir,
-        guestCommand,
-        host: settings.instanceHost,
-        bindAddress: settings.instanceBindAddress,
-        portRange: settings.portRange,
-        logger,
-      });
-    }
-    case 'openstack':
+  const name = settings.computeProvider;
+  const definition = registry.get(name);
+  if (!definition) {
+    throw new ComputeProviderUnavailableError(
+      `COFFER_COMPUTE_PROVIDER=${name} names no compute provider of this worker; it has: ${registeredComputeProviders().join(', ')}`,
+    );
+  }
+  try {
+    return definition.create({
+      dataDir: settings.dataDir,
+      instanceHost: settings.instanceHost,
+      instanceBindAddress: settings.instanceBindAddress,
+      portRange: settings.portRange,
+      guestCommand: () => {
+        const { kind: _kind, ...command } = resolveGuestCommand();
+        return command;
+      },
+      logger,
+    });
+  } catch (error) {
+    if (isComputeError(error, 'UNAVAILABLE') || isComputeError(error, 'INVALID')) {
       throw new ComputeProviderUnavailableError(
-        'COFFER_COMPUTE_PROVIDER=openstack is not available yet (packages/openstack has no compute provider); use "local"',
+        `the compute provider "${name}" cannot be used: ${error.message}`,
       );
+    }
+    throw error;
   }
 }

@@ -40,7 +40,11 @@ export const workerEnvSchema = z
     COFFER_MASTER_KEY: sharedSettings.COFFER_MASTER_KEY,
     /** Where the local compute provider keeps instances (`<dir>/instances/<id>`) and port claims. */
     COFFER_DATA_DIR: optional(z.string().min(1)),
-    COFFER_COMPUTE_PROVIDER: z.enum(['local', 'openstack']).default('local'),
+    /** A compute provider's name, as registered in compute.ts (an unknown one fails at boot there). */
+    COFFER_COMPUTE_PROVIDER: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/, 'must be a compute provider name, e.g. local')
+      .default('local'),
     /** The host shown to tenants (and stored on the instance). */
     COFFER_INSTANCE_HOST: z.string().min(1).default('127.0.0.1'),
     /** The address local database servers listen on. */

@@ -17,7 +17,10 @@ export interface ComputeProviderDefinition {
   create(context: ComputeProviderContext): ComputeProvider;
 }
 
-/** What the worker offers every provider it makes. */
+/**
+ * What the worker offers every provider it makes. A provider with settings of its own (an
+ * OpenStack endpoint and credentials) parses them in its package's own zod env.ts, in `create`.
+ */
 export interface ComputeProviderContext {
   /** COFFER_DATA_DIR, where a provider that keeps files on this machine keeps them. */
   dataDir: string | undefined;
@@ -29,7 +32,5 @@ export interface ComputeProviderContext {
   portRange: PortRange;
   /** How to start a guest agent on this machine (resolved only when asked). */
   guestCommand(): GuestCommand;
-  /** The process environment, for a provider's own settings (it parses them itself). */
-  env: Readonly<Record<string, string | undefined>>;
   logger: ComputeLogger;
 }

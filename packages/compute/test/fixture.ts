@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { LocalComputeProvider } from '../src/local/local-provider';
+import { type LocalComputeProvider } from '../src/local/local-provider';
 import { type ServerSpec } from '../src/provider';
 
 /** The provider's tests: a real LocalComputeProvider on real files, with fake-guest.mjs as its guest. */

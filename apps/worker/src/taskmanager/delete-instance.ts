@@ -1,7 +1,5 @@
-import { guestQueueName, type InstanceDeleteJob } from '@coffer/contracts';
-import { Queue } from 'bullmq';
+import { type InstanceDeleteJob } from '@coffer/contracts';
 
-import { throwIfAborted } from '../events';
 import {
   dropReplicationAccount,
   loadMember,
@@ -14,6 +12,7 @@ import {
   type OperationResult,
   recordInstanceFault,
 } from './operation';
+import { removeServerAndGuestQueue } from './remove-server';
 
 /**
  * `instance.delete`: remove the server (the guest stops its database server; processes, files
@@ -42,25 +41,7 @@ async function run(ctx: OperationContext, payload: InstanceDeleteJob): Promise<O
     await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
   }
 
-  // The server id is stored once the server exists; before that, ask the provider by instance.
-  const serverIds = new Set<string>();
-  if (row?.computeServerId) serverIds.add(row.computeServerId);
-  for (const server of await ctx.provider.listServers()) {
-    if (server.instanceId === instanceId) serverIds.add(server.serverId);
-  }
-  for (const serverId of serverIds) {
-    throwIfAborted(ctx.signal);
-    await ctx.provider.deleteServer(serverId);
-    ctx.logger.info({ serverId }, 'server deleted');
-  }
-
-  throwIfAborted(ctx.signal);
-  const guestQueue = new Queue(guestQueueName(instanceId), { connection: ctx.redis });
-  try {
-    await guestQueue.obliterate({ force: true });
-  } finally {
-    await guestQueue.close();
-  }
+  await removeServerAndGuestQueue(ctx, instanceId, row?.computeServerId ?? null);
 
   // A replica: its account on its source goes (if the source answers), and the snapshot it
   // was being built from, once no replica of it is building.

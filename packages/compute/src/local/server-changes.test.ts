@@ -191,7 +191,6 @@ describe('localComputeProvider (its registration)', () => {
     instanceHost: '127.0.0.1',
     instanceBindAddress: '127.0.0.1',
     portRange: PORT_RANGE,
-    env: {},
     logger: { debug() {}, info() {}, warn() {}, error() {} },
   };
 

@@ -1,0 +1,166 @@
+import { isComputeError, type ServerInfo } from '@coffer/compute';
+import { guestQueueName } from '@coffer/contracts';
+import { SealError } from '@coffer/contracts/crypto';
+import { Prisma } from '@coffer/db';
+
+import { generateGuestSecret, openGuestSecret, sealGuestSecret } from '../guest-secret';
+import { loadRow, StopCreate, type CreateRow } from './create-instance-row';
+import { OperationFailure, type OperationContext } from './operation';
+
+/**
+ * The server steps of `instance.create`: the guest's secret, then the server, made by the
+ * compute provider (which picks its port, if it needs one) and recorded on the row.
+ */
+
+/** The guest's secret, generated once and stored sealed; a concurrent run's secret wins. */
+export async function ensureGuestSecret(ctx: OperationContext, row: CreateRow): Promise<string> {
+  const { masterKey } = ctx.settings;
+  if (!row.guestSecretEnc) {
+    const secret = generateGuestSecret();
+    await ctx.prisma.instance.updateMany({
+      where: { id: row.id, guestSecretEnc: null },
+      data: { guestSecretEnc: sealGuestSecret(masterKey, row.id, secret) },
+    });
+  }
+  const stored = await ctx.prisma.instance.findUnique({
+    where: { id: row.id },
+    select: { guestSecretEnc: true },
+  });
+  if (!stored?.guestSecretEnc) throw new StopCreate('the instance no longer exists');
+  try {
+    return openGuestSecret(masterKey, row.id, stored.guestSecretEnc);
+  } catch (error) {
+    if (error instanceof SealError) {
+      throw new OperationFailure(
+        "The instance could not be built: its guest secret cannot be opened with this control plane's master key.",
+        undefined,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * The server (idempotent per instance), then its id and address on the row. A port the row
+ * already records is asked for again; when another server holds it, the provider picks one.
+ * Stops quietly (and leaves no server) when the instance was deleted meanwhile.
+ */
+export async function createAndRecordServer(
+  ctx: OperationContext,
+  row: CreateRow,
+  guestSecret: string,
+): Promise<ServerInfo> {
+  const server = await createServer(ctx, row, guestSecret);
+  let count: number;
+  try {
+    ({ count } = await ctx.prisma.instance.updateMany({
+      where: { id: row.id, taskStatus: 'BUILDING' },
+      data: { computeServerId: server.serverId, host: server.host, port: server.port },
+    }));
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    // The provider gave out a port that another row still records: that row's server is gone
+    // (the provider claims each port once) but the row is not yet, as during a delete. A
+    // transient failure: the retried create finds the same server and records it once the
+    // other row is gone.
+    throw new Error(
+      `another instance still records ${server.host}:${server.port}, the port the compute provider gave this one`,
+      { cause: error },
+    );
+  }
+  if (count === 0) {
+    // Deleted (or its delete began) while the server was being made: make sure nothing is left.
+    const after = await loadRow(ctx, row.id);
+    if (!after) await ctx.provider.deleteServer(server.serverId);
+    throw new StopCreate('the instance was deleted while its server was created');
+  }
+  if (
+    row.computeServerId !== server.serverId ||
+    row.host !== server.host ||
+    row.port !== server.port
+  ) {
+    await ctx.publisher.publish({
+      type: 'instance.changed',
+      projectId: row.projectId,
+      instanceId: row.id,
+    });
+  }
+  ctx.logger.info(
+    { serverId: server.serverId, host: server.host, port: server.port },
+    'server ready; preparing the guest',
+  );
+  return server;
+}
+
+async function createServer(
+  ctx: OperationContext,
+  row: CreateRow,
+  guestSecret: string,
+): Promise<ServerInfo> {
+  const manager = row.datastoreVersion.datastore.manager;
+  if (manager !== 'mariadb') {
+    throw new OperationFailure(
+      `The datastore manager "${manager}" is not supported by this Coffer.`,
+    );
+  }
+  let port = row.port ?? undefined;
+  for (;;) {
+    try {
+      return await ctx.provider.createServer({
+        instanceId: row.id,
+        projectId: row.projectId,
+        flavor: { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb },
+        volumeGb: row.volumeSizeGb,
+        ...(port !== undefined ? { port } : {}),
+        guestInfo: {
+          instanceId: row.id,
+          projectId: row.projectId,
+          datastoreManager: manager,
+          datastoreVersion: row.datastoreVersion.name,
+        },
+        agentConfig: {
+          redisUrl: guestRedisUrl(ctx),
+          rpcQueue: guestQueueName(row.id),
+          conductorStream: ctx.settings.conductorStream,
+          guestSecret,
+          heartbeatIntervalSeconds: ctx.settings.heartbeatIntervalSeconds,
+          // A fresh server: the guest may install the datadir while it boots. (Not for a
+          // volume that will be filled from a backup or a source.)
+          ...(row.restoredFromBackupId
+            ? {}
+            : { preinstall: { memoryMb: row.flavor.ramMb, vcpus: row.flavor.vcpus } }),
+        },
+      });
+    } catch (error) {
+      if (isComputeError(error, 'PORT_TAKEN') && port !== undefined) {
+        ctx.logger.warn({ port }, 'the port is claimed by another server: the provider picks one');
+        port = undefined;
+        continue;
+      }
+      // Asking again would get the same answer: the tenant reads why. (Anything else, QUOTA
+      // included, is tried again: a port or a cloud's quota may be freed meanwhile.)
+      if (isComputeError(error, 'INVALID')) {
+        throw new OperationFailure(
+          `The instance could not be built: the compute provider refused its server (${error.message}).`,
+          undefined,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+function guestRedisUrl(ctx: OperationContext): string {
+  const url = ctx.settings.guestRedisUrl;
+  if (!url)
+    throw new OperationFailure(
+      'The instance could not be built: the control plane has no Redis URL to give its guest.',
+    );
+  return url;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
