@@ -70,7 +70,7 @@ describe('a guest and its server, through their life', () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
     const running = instance.conductor.received.at(-1)!.message;
-    expect(running.kind === 'heartbeat' && running.payload.mariadbVersion).toMatch(/MariaDB/);
+    expect(running.kind === 'heartbeat' && running.payload.serverVersion).toMatch(/MariaDB/);
     console.info(`createServer → RUNNING heartbeat: ${timeToRunningMs} ms`);
   });
 
@@ -269,7 +269,7 @@ describe('a guest and its server, through their life', () => {
       },
       { timeoutMs: 60_000 },
     );
-    expect(result.mariadbVersion).toMatch(/^10\.11/);
+    expect(result.serverVersion).toMatch(/^10\.11/);
     await instance.conductor.waitFor(
       isStatus('RUNNING'),
       10_000,

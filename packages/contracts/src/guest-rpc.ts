@@ -87,7 +87,7 @@ export const guestMethods = {
       /** Start the server read-only (a replica): kept in its config, so a restart keeps it. */
       isReadOnly: z.boolean().default(false),
     }),
-    result: z.object({ mariadbVersion: z.string() }),
+    result: z.object({ serverVersion: z.string() }),
   },
   /** Restarts the database server (Trove's restart). */
   restart: {
@@ -102,7 +102,7 @@ export const guestMethods = {
   /** The service status right now, found as the heartbeat finds it. */
   get_status: {
     params: z.object({}),
-    result: z.object({ serviceStatus: serviceStatusSchema, mariadbVersion: z.string().nullable() }),
+    result: z.object({ serviceStatus: serviceStatusSchema, serverVersion: z.string().nullable() }),
   },
   /** The tenant's databases (system schemas left out), by name (Trove's list_databases). */
   list_databases: {

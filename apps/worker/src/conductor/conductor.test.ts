@@ -75,7 +75,7 @@ function heartbeat(
     sentAt: Date.now(),
     epoch: guest.epoch,
     seq: guest.seq,
-    payload: { serviceStatus, guestVersion: '0.1.0', mariadbVersion: '10.11.19' },
+    payload: { serviceStatus, guestVersion: '0.1.0', serverVersion: '10.11.19' },
     ...rest,
   };
 }

@@ -75,7 +75,7 @@ describe("a guest's order of messages", () => {
         payload: {
           serviceStatus: 'SHUTDOWN',
           guestVersion: built.guestVersion,
-          mariadbVersion: null,
+          serverVersion: null,
         },
       });
       const id = (await ctx.redis.xadd(
