@@ -12,6 +12,7 @@ import {
   type ConductorMessage,
   type ObjectStoreConfig,
 } from '@coffer/contracts';
+import { fillIncompressible } from '@coffer/testing/fill';
 import { rssMib } from '@coffer/testing/processes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -174,8 +175,12 @@ beforeAll(async () => {
     source,
     "INSERT INTO app.t (v, pad) VALUES ('before-full-1', RANDOM_BYTES(1024)), ('before-full-2', RANDOM_BYTES(1024))",
   );
-  await sql(source, 'CREATE TABLE app.filler (id INT AUTO_INCREMENT PRIMARY KEY, b BLOB)');
-  await sql(source, 'INSERT INTO app.filler (b) SELECT RANDOM_BYTES(1024) FROM app.seq_1_to_2000');
+  await fillIncompressible((statement) => sql(source, statement), {
+    table: 'app.filler',
+    rows: 2000,
+    rowBytes: 1024,
+    sequenceSchema: 'app',
+  });
   // The filler flushed and checkpointed first: otherwise pages changed before the full but
   // after its checkpoint are copied again by the incremental, which is then no smaller.
   await sql(source, 'SET GLOBAL innodb_max_dirty_pages_pct = 0');

@@ -488,8 +488,7 @@ afterAll(async () => {
       await worker.exited;
     }
   }
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
+  await ctx.closeLeavingNothing();
 });
 
 describe('chaos', () => {

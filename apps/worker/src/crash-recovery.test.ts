@@ -13,7 +13,7 @@ import {
   waitForBackupEnd,
   waitForBuildEnd,
 } from '../test/backups';
-import { ChildWorker } from '../test/child-worker';
+import { ChildWorker, killChildWorkers } from '../test/child-worker';
 import { TEST_TUNING, WorkerTestContext } from '../test/harness';
 
 /**
@@ -45,19 +45,9 @@ beforeAll(async () => {
   await ctx.setUp();
 });
 
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.process.exitCode === null && child.process.signalCode === null) {
-      child.kill('SIGKILL');
-      await child.exited;
-    }
-  }
-});
+afterEach(() => killChildWorkers(children));
 
-afterAll(async () => {
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
-});
+afterAll(() => ctx.closeLeavingNothing());
 
 /** Waits until the server of a create in flight exists (its guest is preparing), while the instance is still building. */
 async function waitForServerMidCreate(instanceId: string): Promise<void> {
@@ -85,16 +75,6 @@ async function expectOneHealthyInstance(instanceId: string): Promise<void> {
   expect((await ctx.provider.listServers()).map((server) => server.instanceId)).toContain(
     instanceId,
   );
-}
-
-async function deleteAndCheck(instanceId: string): Promise<void> {
-  await ctx.deleteInstance(instanceId);
-  await waitFor(async () => (await ctx.row(instanceId)) === null, {
-    timeoutMs: 60_000,
-    what: 'the row to be deleted',
-  });
-  expect(processesMentioning(ctx.instanceDir(instanceId))).toEqual([]);
-  expect(existsSync(ctx.instanceDir(instanceId))).toBe(false);
 }
 
 describe('a worker that dies mid-create', () => {
@@ -127,7 +107,7 @@ describe('a worker that dies mid-create', () => {
 
     const cleaner = spawnWorker();
     await cleaner.ready();
-    await deleteAndCheck(instanceId);
+    await ctx.deleteAndExpectGone(instanceId);
   });
 
   it('hands its job back at once when stopped with SIGTERM mid-create', async () => {
@@ -164,7 +144,7 @@ describe('a worker that dies mid-create', () => {
       what: `ACTIVE\n${second.log()}`,
     });
     await expectOneHealthyInstance(instanceId);
-    await deleteAndCheck(instanceId);
+    await ctx.deleteAndExpectGone(instanceId);
   });
 });
 
@@ -212,8 +192,8 @@ describe('a worker and a guest that die mid-restore', () => {
       { v: 'three' },
     ]);
     await expectOneHealthyInstance(restoredId);
-    await deleteAndCheck(restoredId);
-    await deleteAndCheck(source.instanceId);
+    await ctx.deleteAndExpectGone(restoredId);
+    await ctx.deleteAndExpectGone(source.instanceId);
   }, 420_000);
 });
 
@@ -244,6 +224,6 @@ describe('a backup.create job handed back after its backup ended', () => {
       timeoutMs: 30_000,
       what: 'ACTIVE after the next backup',
     });
-    await deleteAndCheck(instanceId);
+    await ctx.deleteAndExpectGone(instanceId);
   }, 300_000);
 });

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-
 import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import mysql from 'mysql2/promise';
@@ -33,10 +31,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
-});
+afterAll(() => ctx.closeLeavingNothing());
 
 async function expectTenantCanQuery(): Promise<void> {
   const row = (await ctx.row(instance.instanceId))!;
@@ -130,12 +125,6 @@ describe('faults', () => {
   });
 
   it('deletes the instance with everything it ran', async () => {
-    await ctx.deleteInstance(instance.instanceId);
-    await waitFor(async () => (await ctx.row(instance.instanceId)) === null, {
-      timeoutMs: 60_000,
-      what: 'the row to be deleted',
-    });
-    expect(processesMentioning(ctx.instanceDir(instance.instanceId))).toEqual([]);
-    expect(existsSync(ctx.instanceDir(instance.instanceId))).toBe(false);
+    await ctx.deleteAndExpectGone(instance.instanceId);
   });
 });

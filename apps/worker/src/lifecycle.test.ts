@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-
 import { guestQueueName } from '@coffer/contracts';
 import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
@@ -21,10 +19,7 @@ beforeAll(async () => {
   await ctx.startWorker();
 });
 
-afterAll(async () => {
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
-});
+afterAll(() => ctx.closeLeavingNothing());
 
 async function queryAsTenant(
   instanceId: string,
@@ -97,14 +92,8 @@ describe('an instance, end to end', () => {
     // Delete: processes, files, the guest's queue and the row go.
     const processes = processesMentioning(ctx.instanceDir(instanceId));
     expect(processes.filter(isGuest)).toHaveLength(1);
-    await ctx.deleteInstance(instanceId);
-    await waitFor(async () => (await ctx.row(instanceId)) === null, {
-      timeoutMs: 60_000,
-      what: 'the row to be deleted',
-    });
-    expect(processesMentioning(ctx.instanceDir(instanceId))).toEqual([]);
+    await ctx.deleteAndExpectGone(instanceId);
     for (const { pid } of processes) expect(() => process.kill(pid, 0)).toThrow();
-    expect(existsSync(ctx.instanceDir(instanceId))).toBe(false);
     expect(await ctx.redis.keys(`bull:${guestQueueName(instanceId)}:*`)).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import {
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { ChildWorker } from '../test/child-worker';
+import { ChildWorker, killChildWorkers } from '../test/child-worker';
 import { TEST_HEARTBEAT, TEST_TUNING, WorkerTestContext } from '../test/harness';
 import { type WorkerEnvOverrides } from './env';
 import { WORKER_ROLES } from './worker';
@@ -51,14 +51,7 @@ beforeAll(async () => {
   await ctx.setUp();
 });
 
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.process.exitCode === null && child.process.signalCode === null) {
-      child.kill('SIGKILL');
-      await child.exited;
-    }
-  }
-});
+afterEach(() => killChildWorkers(children));
 
 afterAll(async () => {
   const live = await ctx.redis.keys(`${keys.registry}:*`);

@@ -33,6 +33,11 @@ export class ChildWorker {
     return this.process.pid!;
   }
 
+  /** True until the process exits. */
+  get isRunning(): boolean {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+
   /** Resolves once the worker logged that it started (throws if it exits first). */
   async ready(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -51,5 +56,15 @@ export class ChildWorker {
 
   kill(signal: NodeJS.Signals): void {
     this.process.kill(signal);
+  }
+}
+
+/** Kills (SIGKILL) each of `children` still running and waits for it to exit; empties the list. */
+export async function killChildWorkers(children: ChildWorker[]): Promise<void> {
+  for (const child of children.splice(0)) {
+    if (child.isRunning) {
+      child.kill('SIGKILL');
+      await child.exited;
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -17,6 +17,7 @@ import {
 import { jobPayloadKey, sealSecret } from '@coffer/contracts/crypto';
 import { type Instance, type PrismaClient } from '@coffer/db';
 import { createTestDatabase, type TestDatabase } from '@coffer/db/testing';
+import { processesMentioning } from '@coffer/testing/processes';
 import { registerSecret } from '@coffer/testing/secrets';
 import { waitFor, type WaitOptions } from '@coffer/testing/wait';
 import { Queue } from 'bullmq';
@@ -273,8 +274,29 @@ export class WorkerTestContext {
     });
   }
 
+  /**
+   * The web app's delete, then until the row is gone (the taskmanager's last step, within
+   * 60 s); then nothing of the instance may be left: no process naming its directory, no
+   * directory.
+   */
+  async deleteAndExpectGone(instanceId: string): Promise<void> {
+    await this.deleteInstance(instanceId);
+    await waitFor(async () => (await this.row(instanceId)) === null, {
+      timeoutMs: 60_000,
+      what: 'the row to be deleted',
+    });
+    expect(processesMentioning(this.instanceDir(instanceId))).toEqual([]);
+    expect(existsSync(this.instanceDir(instanceId))).toBe(false);
+  }
+
   instanceDir(instanceId: string): string {
     return join(this.dataDir, 'instances', instanceId);
+  }
+
+  /** close(), then no process may still name this test's data directory (guest, server, worker). */
+  async closeLeavingNothing(): Promise<void> {
+    await this.close();
+    expect(processesMentioning(this.dataDir)).toEqual([]);
   }
 
   async close(): Promise<void> {

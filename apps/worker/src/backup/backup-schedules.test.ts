@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 
-import { processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -49,10 +48,7 @@ beforeAll(async () => {
   });
 }, 120_000);
 
-afterAll(async () => {
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
-});
+afterAll(() => ctx.closeLeavingNothing());
 
 describe('backup schedules', () => {
   it('make fulls and incrementals when due, and keep only the newest chain', async () => {

@@ -1,7 +1,6 @@
 import { SwiftObjectStore } from '@coffer/objectstore';
 import { startSwift, type SwiftServer } from '@coffer/objectstore/testing';
 import { type Backup } from '@coffer/db';
-import { processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -83,8 +82,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const pids = swift?.pids ?? [];
   await swift?.stop();
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
+  await ctx.closeLeavingNothing();
   for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
 });
 

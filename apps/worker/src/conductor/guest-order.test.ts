@@ -1,5 +1,4 @@
 import { guestKeys, signBody } from '@coffer/contracts/crypto';
-import { processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -22,10 +21,7 @@ beforeAll(async () => {
   await ctx.startWorker({ tuning: { restartHeartbeatTimeoutMs: 20_000 } });
 });
 
-afterAll(async () => {
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
-});
+afterAll(() => ctx.closeLeavingNothing());
 
 /** The stream entries that name this instance after `afterId`, and whether each is acked. */
 async function entriesAfter(instanceId: string, afterId: string): Promise<string[]> {

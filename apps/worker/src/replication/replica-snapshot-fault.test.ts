@@ -26,10 +26,7 @@ beforeAll(async () => {
   source = await startWorkerWithSlowBackups(ctx);
 }, 180_000);
 
-afterAll(async () => {
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
-});
+afterAll(() => ctx.closeLeavingNothing());
 
 describe('a replica following a snapshot that fails', () => {
   it('fails with the snapshot, leaving nothing running, and the source ACTIVE again', async () => {

@@ -1,4 +1,3 @@
-import { processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -59,8 +58,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
+  await ctx.closeLeavingNothing();
 }, 120_000);
 
 describe('replication (binlog file and position)', () => {

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 
-import { processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -28,20 +26,7 @@ afterEach(async () => {
   worker = null;
 });
 
-afterAll(async () => {
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
-});
-
-async function deleteAndCheck(instanceId: string): Promise<void> {
-  await ctx.deleteInstance(instanceId);
-  await waitFor(async () => (await ctx.row(instanceId)) === null, {
-    timeoutMs: 60_000,
-    what: 'the row to be deleted',
-  });
-  expect(processesMentioning(ctx.instanceDir(instanceId))).toEqual([]);
-  expect(existsSync(ctx.instanceDir(instanceId))).toBe(false);
-}
+afterAll(() => ctx.closeLeavingNothing());
 
 describe('a create that fails', () => {
   it("ends BUILDING_ERROR with the guest's prepare error when the database server cannot start", async () => {
@@ -61,7 +46,7 @@ describe('a create that fails', () => {
       expect(row.faultMessage).toMatch(/Starting the database server failed/);
       expect(row.faultAt).toBeInstanceOf(Date);
       console.info(`fault: ${row.faultMessage}`);
-      await deleteAndCheck(instanceId);
+      await ctx.deleteAndExpectGone(instanceId);
     } finally {
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
     }
@@ -79,7 +64,7 @@ describe('a create that fails', () => {
     expect(row.faultMessage).toBe('The database server did not start within 0.2 s.');
     // The server exists (the tenant deletes the instance); delete removes everything.
     expect(row.computeServerId).toBe(instanceId);
-    await deleteAndCheck(instanceId);
+    await ctx.deleteAndExpectGone(instanceId);
   });
 
   it('ends BUILDING_ERROR with a readable fault when its payload does not parse', async () => {
@@ -115,6 +100,6 @@ describe('a create that fails', () => {
       { timeoutMs: 10_000, what: 'the job to fail' },
     );
     expect(job.attemptsMade).toBe(1);
-    await deleteAndCheck(row.id);
+    await ctx.deleteAndExpectGone(row.id);
   });
 });
