@@ -190,8 +190,11 @@ async function recordFailure(
         message += reopened
           ? ` ${source.name} is still the source and takes writes again.`
           : ` ${source.name} is still the source but could not be made writable again: restart it.`;
-      } else {
+      } else if (status) {
         message += ` ${replica.name} already stopped replicating and ${source.name} stays read-only: promote again to finish, or detach ${replica.name}.`;
+      } else {
+        // Not known whether it still replicates: two writable servers must never be.
+        message += ` ${replica.name} did not answer, so whether it still replicates is not known, and ${source.name} stays read-only: promote again to finish, or detach ${replica.name}.`;
       }
     }
   } else {
