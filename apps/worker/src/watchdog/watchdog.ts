@@ -16,6 +16,7 @@ import { type WorkerSettings } from '../settings';
 import { enqueueTaskmanagerJob, LIVE_JOB_STATES } from '../taskmanager/enqueue';
 import { BackupSweeper, type BackupSweepReport } from './backup-sweeps';
 import { RedisLease } from './redis-lock';
+import { Suspects } from './suspects';
 
 /**
  * The watchdog: timers, each sweep under a Redis lease so that of several workers one acts.
@@ -102,7 +103,7 @@ export class Watchdog {
   private readonly backups: BackupSweeper;
   private readonly queue: Queue;
   /** When each suspect (an orphaned server, a REBOOTING row without a job) was first seen. */
-  private readonly suspects = new Map<string, number>();
+  private readonly suspects = new Suspects();
   private timers: NodeJS.Timeout[] = [];
   private running = new Set<Promise<unknown>>();
   private isStopped = false;
@@ -267,17 +268,6 @@ export class Watchdog {
     return job ? await job.getState() : 'missing';
   }
 
-  /** Has this suspect been seen for at least `graceMs`? (Remembers it from now on otherwise.) */
-  private isSuspectFor(key: string, graceMs: number, now: number, seen: Set<string>): boolean {
-    seen.add(key);
-    const since = this.suspects.get(key);
-    if (since === undefined) {
-      this.suspects.set(key, now);
-      return graceMs <= 0;
-    }
-    return now - since >= graceMs;
-  }
-
   async reconcile(now: Date = new Date()): Promise<ReconcileReport> {
     const { prisma, provider, publisher, settings, logger } = this.deps;
     const graceMs = settings.tuning.orphanGraceMs;
@@ -290,7 +280,7 @@ export class Watchdog {
       requeuedRoleChanges: [],
       endedRoleChanges: [],
     };
-    const seen = new Set<string>();
+    this.suspects.startPass();
 
     // Servers without a live row.
     const servers = await provider.listServers();
@@ -304,7 +294,8 @@ export class Watchdog {
     );
     for (const server of servers) {
       if (liveIds.has(server.instanceId)) continue;
-      if (!this.isSuspectFor(`server:${server.serverId}`, graceMs, now.getTime(), seen)) continue;
+      if (!this.suspects.isSuspectFor(`server:${server.serverId}`, graceMs, now.getTime()))
+        continue;
       logger.warn(
         { serverId: server.serverId, instanceId: server.instanceId },
         'watchdog: deleting a server that has no instance',
@@ -375,7 +366,9 @@ export class Watchdog {
     });
     for (const row of rebooting) {
       if (LIVE_JOB_STATES.has(await this.jobState('instance.restart', row.id))) continue;
-      if (!this.isSuspectFor(`restart:${row.id}`, Math.min(graceMs, 60_000), now.getTime(), seen))
+      if (
+        !this.suspects.isSuspectFor(`restart:${row.id}`, Math.min(graceMs, 60_000), now.getTime())
+      )
         continue;
       const { count } = await prisma.instance.updateMany({
         where: { id: row.id, taskStatus: 'REBOOTING' },
@@ -394,9 +387,9 @@ export class Watchdog {
       });
     }
 
-    await this.settleRoleChanges(now, seen, report);
+    await this.settleRoleChanges(now, report);
 
-    for (const key of this.suspects.keys()) if (!seen.has(key)) this.suspects.delete(key);
+    this.suspects.endPass();
     const acted = Object.values(report).some((ids: string[]) => ids.length > 0);
     if (acted) logger.info(report, 'watchdog: reconciliation acted');
     return report;
@@ -410,11 +403,7 @@ export class Watchdog {
    * where they stopped. A member whose change no job drives (no job of that kind on it or on
    * the members it could belong to) gets its task ended, with a fault saying so.
    */
-  private async settleRoleChanges(
-    now: Date,
-    seen: Set<string>,
-    report: ReconcileReport,
-  ): Promise<void> {
+  private async settleRoleChanges(now: Date, report: ReconcileReport): Promise<void> {
     const { prisma, publisher, settings, logger } = this.deps;
     const graceMs = Math.min(settings.tuning.orphanGraceMs, 60_000);
     const rows = await prisma.instance.findMany({
@@ -431,7 +420,7 @@ export class Watchdog {
       const ownState = own ? await own.getState() : 'missing';
       if (LIVE_JOB_STATES.has(ownState)) continue;
       if (own) {
-        if (!this.isSuspectFor(`role:${row.id}`, graceMs, now.getTime(), seen)) continue;
+        if (!this.suspects.isSuspectFor(`role:${row.id}`, graceMs, now.getTime())) continue;
         await own.remove().catch(() => undefined);
         await enqueueTaskmanagerJob(this.queue, name, row.id, { instanceId: row.id });
         logger.warn(
@@ -461,7 +450,7 @@ export class Watchdog {
         if ((await this.jobState(name, member.id)) !== 'missing') isDriven = true;
       }
       if (isDriven) continue;
-      if (!this.isSuspectFor(`role:${row.id}`, graceMs, now.getTime(), seen)) continue;
+      if (!this.suspects.isSuspectFor(`role:${row.id}`, graceMs, now.getTime())) continue;
       const { count } = await prisma.instance.updateMany({
         where: { id: row.id, taskStatus: task },
         data: {
