@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { type PrismaClient } from '@coffer/db';
+import { type Prisma, type PrismaClient } from '@coffer/db';
 import { createProject, createUserWithPassword, makeOperator, addMembership } from '@coffer/db/factories';
 import { createTestDatabase, type TestDatabase } from '@coffer/db/testing';
 import { recordingSecrets, registerSecret } from '@coffer/testing/secrets';
@@ -48,9 +48,35 @@ export async function createHarness({ database: given }: { database?: TestDataba
     return { owner, project };
   }
 
+  /**
+   * An instance row as the web app writes it, on the first enabled flavor and the default
+   * version, BUILDING/NEW unless `fields` say otherwise: for what the control plane does with
+   * rows (no server behind it).
+   */
+  async function insertInstance(
+    projectId: string,
+    fields: Partial<Prisma.InstanceUncheckedCreateInput> = {},
+  ) {
+    const flavor = await prisma.flavor.findFirstOrThrow({ where: { isDisabled: false } });
+    const version = await prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
+    return prisma.instance.create({
+      data: {
+        projectId,
+        name: `db-${randomUUID().slice(0, 6)}`,
+        flavorId: flavor.id,
+        datastoreVersionId: version.id,
+        volumeSizeGb: 1,
+        taskStatus: 'BUILDING',
+        serviceStatus: 'NEW',
+        ...fields,
+      },
+    });
+  }
+
   return {
     prisma,
     callerFor,
+    insertInstance,
     createUser,
     createProjectWithOwner,
     addMembership: (projectId: string, userId: string, role: 'OWNER' | 'MEMBER' | 'VIEWER') =>

@@ -54,24 +54,6 @@ async function queue() {
   return getTaskmanagerQueue();
 }
 
-/** An instance row as the web app writes it (the behaviour under test is the control plane's: no server needed). */
-async function insertInstance(projectId: string, fields: Record<string, unknown> = {}) {
-  const flavor = await h.prisma.flavor.findFirstOrThrow({ where: { isDisabled: false } });
-  const version = await h.prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
-  return h.prisma.instance.create({
-    data: {
-      projectId,
-      name: `db-${randomUUID().slice(0, 6)}`,
-      flavorId: flavor.id,
-      datastoreVersionId: version.id,
-      volumeSizeGb: 1,
-      taskStatus: 'BUILDING',
-      serviceStatus: 'NEW',
-      ...fields,
-    },
-  });
-}
-
 async function operatorCaller() {
   const operator = await h.createUser('operator');
   await h.makeOperator(operator.id);
@@ -109,7 +91,7 @@ describe('all instances', () => {
   it('shows every project’s instances with status, task, heartbeat age, guest version, endpoint and fault', async () => {
     const { project } = await h.createProjectWithOwner('Someone else');
     const beat = new Date(Date.now() - 42_000);
-    const row = await insertInstance(project.id, {
+    const row = await h.insertInstance(project.id, {
       taskStatus: 'NONE',
       serviceStatus: 'RUNNING',
       lastHeartbeatAt: beat,
@@ -136,7 +118,7 @@ describe('all instances', () => {
 describe('the taskmanager queue', () => {
   it('shows a job that failed in the taskmanager with its error; retry runs it again; discard removes it', async () => {
     const { owner, project } = await h.createProjectWithOwner('Broken build');
-    const instance = await insertInstance(project.id);
+    const instance = await h.insertInstance(project.id);
     const jobId = `instance.create-${instance.id}`;
     // A create the taskmanager cannot build: its payload does not parse (a password that is not sealed).
     await (await queue()).add('instance.create', { instanceId: instance.id, users: [{ name: 'app', password: 'not-sealed' }] }, { jobId, attempts: 3 });
@@ -196,7 +178,7 @@ describe('the taskmanager queue', () => {
 
   it('reset_status ends a task nobody runs any more', async () => {
     const { project } = await h.createProjectWithOwner('Stuck');
-    const instance = await insertInstance(project.id, { taskStatus: 'REBOOTING', serviceStatus: 'RUNNING', lastHeartbeatAt: new Date() });
+    const instance = await h.insertInstance(project.id, { taskStatus: 'REBOOTING', serviceStatus: 'RUNNING', lastHeartbeatAt: new Date() });
     const admin = await operatorCaller();
     expect((await admin.admin.instances()).find((i) => i.id === instance.id)?.status).toBe('REBOOT');
     const reset = await admin.admin.resetStatus({ instanceId: instance.id });
@@ -211,7 +193,7 @@ describe('the taskmanager queue', () => {
 describe('force delete', () => {
   it('deletes an instance stuck in a task, replacing a failed delete job, and removes the row when there is no server', async () => {
     const { project } = await h.createProjectWithOwner('Force');
-    const instance = await insertInstance(project.id, { taskStatus: 'BACKING_UP', serviceStatus: 'RUNNING' });
+    const instance = await h.insertInstance(project.id, { taskStatus: 'BACKING_UP', serviceStatus: 'RUNNING' });
     // An earlier delete that failed for good (its payload does not parse) holds the job id.
     const deleteJobId = `instance.delete-${instance.id}`;
     await (await queue()).add('instance.delete', { instanceId: 'not-a-uuid' }, { jobId: deleteJobId, attempts: 1 });

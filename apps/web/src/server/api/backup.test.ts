@@ -52,20 +52,13 @@ async function fieldErrorsFrom(
 
 async function setUpProject(name: string) {
   const { owner, project } = await h.createProjectWithOwner(name);
-  const flavor = await h.prisma.flavor.findFirstOrThrow({ where: { isDisabled: false } });
-  const version = await h.prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
-  const instance = await h.prisma.instance.create({
-    data: {
-      projectId: project.id,
-      name: `${name.toLowerCase()}-db`,
-      flavorId: flavor.id,
-      datastoreVersionId: version.id,
-      volumeSizeGb: 1,
-      taskStatus: 'NONE',
-      serviceStatus: 'RUNNING',
-      lastHeartbeatAt: new Date(),
-    },
+  const instance = await h.insertInstance(project.id, {
+    name: `${name.toLowerCase()}-db`,
+    taskStatus: 'NONE',
+    serviceStatus: 'RUNNING',
+    lastHeartbeatAt: new Date(),
   });
+  const flavor = await h.prisma.flavor.findUniqueOrThrow({ where: { id: instance.flavorId } });
   const addBackup = async (
     data: {
       type?: 'FULL' | 'INCREMENTAL' | 'LOGICAL';
@@ -84,7 +77,7 @@ async function setUpProject(name: string) {
         type: data.type ?? 'FULL',
         status: data.status ?? 'COMPLETED',
         parentId: data.parentId ?? null,
-        datastoreVersionId: version.id,
+        datastoreVersionId: instance.datastoreVersionId,
         storeKind: 'local',
         location: backupLocation(project.id, id),
         progress: 100,

@@ -18,18 +18,10 @@ afterAll(async () => {
 
 async function setUpInstance(name: string) {
   const { owner, project } = await h.createProjectWithOwner(name);
-  const flavor = await h.prisma.flavor.findFirstOrThrow({ where: { isDisabled: false } });
-  const version = await h.prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
-  const instance = await h.prisma.instance.create({
-    data: {
-      projectId: project.id,
-      name: `${name.toLowerCase()}-db`,
-      flavorId: flavor.id,
-      datastoreVersionId: version.id,
-      volumeSizeGb: 1,
-      taskStatus: 'NONE',
-      serviceStatus: 'RUNNING',
-    },
+  const instance = await h.insertInstance(project.id, {
+    name: `${name.toLowerCase()}-db`,
+    taskStatus: 'NONE',
+    serviceStatus: 'RUNNING',
   });
   return { owner, project, instance };
 }

@@ -50,22 +50,14 @@ async function setQuota(
 /** A project with `count` ACTIVE instances (rows as the worker leaves them). */
 async function projectWithActiveInstances(label: string, count: number) {
   const { owner, project } = await h.createProjectWithOwner(label);
-  const flavor = await h.prisma.flavor.findFirstOrThrow({ where: { isDisabled: false } });
-  const version = await h.prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
   const instances = [];
   for (let index = 0; index < count; index++) {
     instances.push(
-      await h.prisma.instance.create({
-        data: {
-          projectId: project.id,
-          name: `${label.toLowerCase()}-${index}`,
-          flavorId: flavor.id,
-          datastoreVersionId: version.id,
-          volumeSizeGb: 1,
-          taskStatus: 'NONE',
-          serviceStatus: 'RUNNING',
-          lastHeartbeatAt: new Date(),
-        },
+      await h.insertInstance(project.id, {
+        name: `${label.toLowerCase()}-${index}`,
+        taskStatus: 'NONE',
+        serviceStatus: 'RUNNING',
+        lastHeartbeatAt: new Date(),
       }),
     );
   }
