@@ -10,6 +10,7 @@ import {
   startBackup,
   startRestore,
   tenantQuery,
+  waitForBackupCompleted,
   waitForBackupEnd,
   waitForBuildEnd,
 } from '../test/backups';
@@ -204,11 +205,7 @@ describe('a backup.create job handed back after its backup ended', () => {
     const source = await createActiveInstance(ctx);
     const { instanceId } = source;
     const earlier = await startBackup(ctx, instanceId, 'LOGICAL');
-    expect((await waitForBackupEnd(ctx, earlier)).status).toBe('COMPLETED');
-    await ctx.waitForActive(instanceId, {
-      timeoutMs: 30_000,
-      what: 'ACTIVE after the first backup',
-    });
+    await waitForBackupCompleted(ctx, instanceId, earlier);
     first.kill('SIGTERM');
     expect(await first.exited).toEqual({ code: 0, signal: null });
 
@@ -218,12 +215,7 @@ describe('a backup.create job handed back after its backup ended', () => {
     const next = await startBackup(ctx, instanceId, 'LOGICAL');
     const second = spawnWorker();
     await second.ready();
-    const ended = await waitForBackupEnd(ctx, next);
-    expect(ended.status, ended.faultMessage ?? '').toBe('COMPLETED');
-    await ctx.waitForActive(instanceId, {
-      timeoutMs: 30_000,
-      what: 'ACTIVE after the next backup',
-    });
+    await waitForBackupCompleted(ctx, instanceId, next);
     await ctx.deleteAndExpectGone(instanceId);
   }, 300_000);
 });

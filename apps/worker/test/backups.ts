@@ -6,9 +6,10 @@ import { backupLocation, type BackupType } from '@coffer/contracts';
 import { type Backup } from '@coffer/db';
 import { fillIncompressible } from '@coffer/testing/fill';
 import { waitFor } from '@coffer/testing/wait';
-import mysql from 'mysql2/promise';
+import { expect } from 'vitest';
 
 import { type CreatedInstance, type WorkerTestContext } from './harness';
+import { tenantConnection } from './replication';
 
 /**
  * What the web app does for backups and restores (the row, the instance's task, the job),
@@ -64,6 +65,19 @@ export async function waitForBackupEnd(
   );
 }
 
+/** Until the backup ended, which must be COMPLETED, and its instance is ACTIVE again (within 30 s); returns its row. */
+export async function waitForBackupCompleted(
+  ctx: WorkerTestContext,
+  instanceId: string,
+  backupId: string,
+  timeoutMs = 120_000,
+): Promise<Backup> {
+  const backup = await waitForBackupEnd(ctx, backupId, timeoutMs);
+  expect(backup.status, backup.faultMessage ?? '').toBe('COMPLETED');
+  await ctx.waitForActive(instanceId, { timeoutMs: 30_000, what: 'ACTIVE after the backup' });
+  return backup;
+}
+
 /** A restore as the web app makes one: a BUILDING row that remembers its backup, then `instance.create` carrying it. */
 export async function startRestore(
   ctx: WorkerTestContext,
@@ -116,15 +130,7 @@ export async function tenantQuery(
   tenant: CreatedInstance,
   sql: string,
 ): Promise<unknown> {
-  const row = await ctx.row(instanceId);
-  const connection = await mysql.createConnection({
-    host: row!.host!,
-    port: row!.port!,
-    user: tenant.userName,
-    password: tenant.password,
-    database: tenant.databaseName,
-    connectTimeout: 5000,
-  });
+  const connection = await tenantConnection(ctx, instanceId, tenant);
   try {
     const [rows] = await connection.query(sql);
     return rows;

@@ -25,6 +25,7 @@ import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 
 import { resolveGuestCommand } from '../src/compute';
+import { compareIds } from '../src/conductor/conductor';
 import { type WorkerEnvOverrides } from '../src/env';
 import { createLogger } from '../src/logger';
 import { DEFAULT_NAMES, type WorkerNames, type WorkerTuning } from '../src/settings';
@@ -287,6 +288,18 @@ export class WorkerTestContext {
     });
     expect(processesMentioning(this.instanceDir(instanceId))).toEqual([]);
     expect(existsSync(this.instanceDir(instanceId))).toBe(false);
+  }
+
+  /** True once the conductor's group has read the stream entry `entryId` and acked it. */
+  async isAckedByConductor(entryId: string): Promise<boolean> {
+    const { conductorStream: stream, conductorGroup: group } = this.names;
+    const groups = (await this.redis.xinfo('GROUPS', stream)) as unknown[][];
+    const info = groups.find((fields) => fields[1] === group);
+    if (!info) return false;
+    const lastDelivered = String(info[info.indexOf('last-delivered-id') + 1]);
+    if (compareIds(lastDelivered, entryId) < 0) return false;
+    const pending = (await this.redis.xpending(stream, group, entryId, entryId, 1)) as unknown[];
+    return pending.length === 0;
   }
 
   instanceDir(instanceId: string): string {

@@ -13,7 +13,7 @@ import {
   startRestore,
   storedObjects,
   tenantQuery,
-  waitForBackupEnd,
+  waitForBackupCompleted,
   waitForBuildEnd,
 } from '../../test/backups';
 import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
@@ -62,13 +62,7 @@ async function backupAndWait(
   const backupId = await startBackup(ctx, source.instanceId, type, parentId);
   expect((await ctx.row(source.instanceId))!.taskStatus).toBe('BACKING_UP');
   expect(await ctx.displayStatus(source.instanceId)).toBe('BACKUP');
-  const backup = await waitForBackupEnd(ctx, backupId);
-  expect(backup.status, backup.faultMessage ?? '').toBe('COMPLETED');
-  await ctx.waitForActive(source.instanceId, {
-    timeoutMs: 30_000,
-    what: 'ACTIVE after the backup',
-  });
-  return backup;
+  return waitForBackupCompleted(ctx, source.instanceId, backupId);
 }
 
 /** Nothing of the instance is left: no server, no process, no directory. */

@@ -9,7 +9,7 @@ import {
   startBackup,
   startRestore,
   tenantQuery,
-  waitForBackupEnd,
+  waitForBackupCompleted,
   waitForBuildEnd,
 } from '../../test/backups';
 import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
@@ -39,16 +39,8 @@ async function backupAndWait(
   type: 'FULL' | 'INCREMENTAL' | 'LOGICAL',
   parentId: string | null = null,
 ): Promise<Backup> {
-  const backup = await waitForBackupEnd(
-    ctx,
-    await startBackup(ctx, source.instanceId, type, parentId, 'swift'),
-  );
-  expect(backup.status, backup.faultMessage ?? '').toBe('COMPLETED');
-  await ctx.waitForActive(source.instanceId, {
-    timeoutMs: 30_000,
-    what: 'ACTIVE',
-  });
-  return backup;
+  const backupId = await startBackup(ctx, source.instanceId, type, parentId, 'swift');
+  return waitForBackupCompleted(ctx, source.instanceId, backupId);
 }
 
 beforeAll(async () => {

@@ -97,35 +97,15 @@ async function send(
   return id!;
 }
 
-/** True once the group has delivered the entry and it is no longer pending (acked). */
-async function isAcked(entryId: string): Promise<boolean> {
-  const groups = (await ctx.redis.xinfo('GROUPS', ctx.names.conductorStream)) as unknown[][];
-  const group = groups.find((info) => info[1] === ctx.names.conductorGroup);
-  if (!group) return false;
-  const lastDelivered = String(group[group.indexOf('last-delivered-id') + 1]);
-  if (compare(lastDelivered, entryId) < 0) return false;
-  const pending = (await ctx.redis.xpending(
-    ctx.names.conductorStream,
-    ctx.names.conductorGroup,
-    entryId,
-    entryId,
-    1,
-  )) as unknown[];
-  return pending.length === 0;
-}
-
-function compare(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
-  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
-}
-
 async function sendAndWaitForAck(
   message: Record<string, unknown> | string,
   signingSecret: string,
 ): Promise<void> {
   const id = await send(message, signingSecret);
-  await waitFor(() => isAcked(id), { timeoutMs: 10_000, what: `entry ${id} to be acked` });
+  await waitFor(() => ctx.isAckedByConductor(id), {
+    timeoutMs: 10_000,
+    what: `entry ${id} to be acked`,
+  });
 }
 
 async function rowOf(guest: Guest): Promise<Instance> {
@@ -222,7 +202,10 @@ describe('the conductor', () => {
       'sig',
       'not-hex',
     );
-    await waitFor(() => isAcked(id!), { timeoutMs: 10_000, what: 'the entry to be acked' });
+    await waitFor(() => ctx.isAckedByConductor(id!), {
+      timeoutMs: 10_000,
+      what: 'the entry to be acked',
+    });
     expect(await rowOf(guestA)).toEqual(before);
   });
 
@@ -345,7 +328,10 @@ describe('the conductor', () => {
       guestA.secret,
     );
     const id = await ctx.redis.xadd(ctx.names.conductorStream, '*', 'something', 'else');
-    await waitFor(() => isAcked(id!), { timeoutMs: 10_000, what: 'the entry to be acked' });
+    await waitFor(() => ctx.isAckedByConductor(id!), {
+      timeoutMs: 10_000,
+      what: 'the entry to be acked',
+    });
     expect(await rowOf(guestA)).toEqual(before);
   });
 

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MASTER_KEY, WorkerTestContext } from '../../test/harness';
 import { openGuestSecret } from '../guest-secret';
-import { compareIds } from './conductor';
 
 /**
  * Issue 11: a message signed with an instance's own key must not freeze its status. With a
@@ -32,21 +31,6 @@ async function entriesAfter(instanceId: string, afterId: string): Promise<string
   return entries
     .filter(([, fields]) => (fields[fields.indexOf('body') + 1] ?? '').includes(instanceId))
     .map(([id]) => id);
-}
-
-async function isAcked(entryId: string): Promise<boolean> {
-  const groups = (await ctx.redis.xinfo('GROUPS', ctx.names.conductorStream)) as unknown[][];
-  const group = groups.find((info) => info[1] === ctx.names.conductorGroup);
-  if (!group) return false;
-  if (compareIds(String(group[group.indexOf('last-delivered-id') + 1]), entryId) < 0) return false;
-  const pending = (await ctx.redis.xpending(
-    ctx.names.conductorStream,
-    ctx.names.conductorGroup,
-    entryId,
-    entryId,
-    1,
-  )) as unknown[];
-  return pending.length === 0;
 }
 
 describe("a guest's order of messages", () => {
@@ -82,7 +66,10 @@ describe("a guest's order of messages", () => {
         'sig',
         signBody(signingKey, body),
       ))!;
-      await waitFor(() => isAcked(id), { timeoutMs: 10_000, what: `entry ${id} to be acked` });
+      await waitFor(() => ctx.isAckedByConductor(id), {
+        timeoutMs: 10_000,
+        what: `entry ${id} to be acked`,
+      });
       return id;
     }
 
@@ -116,7 +103,7 @@ describe("a guest's order of messages", () => {
     await waitFor(
       async () => {
         const later = await entriesAfter(instanceId, highest);
-        return later.length >= 2 && (await isAcked(later[1]!));
+        return later.length >= 2 && (await ctx.isAckedByConductor(later[1]!));
       },
       { timeoutMs: 15_000, what: 'two heartbeats of the guest after the forged one' },
     );
