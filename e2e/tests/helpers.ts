@@ -31,3 +31,12 @@ export async function createProject(page: Page, name: string) {
   await page.getByRole('button', { name: 'Create project' }).click();
   await expect(page.getByRole('heading', { name: 'Instances', exact: true })).toBeVisible();
 }
+
+/** The instance's address, read from its connection command on the Overview tab. */
+export async function addressOf(page: Page): Promise<{ host: string; port: number }> {
+  await page.getByRole('tab', { name: 'Overview' }).click();
+  const command = (await page.getByLabel('Connection command').textContent()) ?? '';
+  const match = /-h (\S+) -P (\d+)/.exec(command);
+  expect(match, command).not.toBeNull();
+  return { host: match![1]!, port: Number(match![2]) };
+}

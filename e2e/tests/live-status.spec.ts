@@ -6,7 +6,7 @@ import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
-import { createProject, signIn, signUp, uniqueEmail } from './helpers';
+import { addressOf, createProject, signIn, signUp, uniqueEmail } from './helpers';
 import { ViewRecorder } from './live-views';
 
 /**
@@ -61,15 +61,6 @@ async function createInstance(page: Page, name: string): Promise<{ id: string; p
   const status = page.getByRole('heading', { name }).locator('[data-status]');
   await expect(status).toHaveAttribute('data-status', 'ACTIVE', { timeout: 120_000 });
   return { id: idInUrl(page), password };
-}
-
-/** The instance's address, from its connection command on the Overview tab. */
-async function addressOf(page: Page): Promise<{ host: string; port: number }> {
-  await page.getByRole('tab', { name: 'Overview' }).click();
-  const command = (await page.getByLabel('Connection command').textContent()) ?? '';
-  const match = /-h (\S+) -P (\d+)/.exec(command);
-  expect(match, command).not.toBeNull();
-  return { host: match![1]!, port: Number(match![2]) };
 }
 
 /** Which of `views` (`<page> <header|row>`) showed `value` for `datum` since `since`. */

@@ -1,16 +1,7 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
-import { createProject, signUp, uniqueEmail } from './helpers';
-
-/** The instance's address, read from its connection command on the Overview tab. */
-async function addressOf(page: Page): Promise<{ host: string; port: number }> {
-  await page.getByRole('tab', { name: 'Overview' }).click();
-  const command = (await page.getByLabel('Connection command').textContent()) ?? '';
-  const match = /-h (\S+) -P (\d+)/.exec(command);
-  expect(match, command).not.toBeNull();
-  return { host: match![1]!, port: Number(match![2]) };
-}
+import { addressOf, createProject, signUp, uniqueEmail } from './helpers';
 
 test('create a replica by clicking, see it replicate under its source, detach it into a writable instance', async ({
   page,
