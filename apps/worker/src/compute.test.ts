@@ -7,9 +7,10 @@ import {
   type ServerInfo,
   type ServerSpec,
 } from '@coffer/compute';
+import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { MASTER_KEY, waitFor, WorkerTestContext } from '../test/harness';
+import { MASTER_KEY, WorkerTestContext } from '../test/harness';
 import {
   ComputeProviderUnavailableError,
   createComputeProvider,

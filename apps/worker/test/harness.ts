@@ -32,15 +32,9 @@ import { DEFAULT_NAMES, type WorkerNames, type WorkerTuning } from '../src/setti
 import { startWorker, type RunningWorker, type StartWorkerOptions } from '../src/worker';
 import { registerRunSecrets } from './secrets';
 
-// Still imported from here by files other changes are editing (test/replication.ts,
-// watchdog.test.ts); everything else imports them from @coffer/testing.
+// For test/replication.ts, which another change is editing; everything else imports it from
+// @coffer/testing/wait.
 export { waitFor };
-export {
-  isGuest,
-  isMariadbd,
-  processesMentioning,
-  type ProcessInfo,
-} from '@coffer/testing/processes';
 
 /**
  * The worker's integration tests run the real thing: a PostgreSQL database of their own,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { processesMentioning, waitFor, WorkerTestContext } from '../../test/harness';
+import { WorkerTestContext } from '../../test/harness';
 
 /**
  * The port is the compute provider's to pick: a create whose row records a port that another
@@ -18,10 +18,7 @@ beforeAll(async () => {
   await ctx.setUp();
 });
 
-afterAll(async () => {
-  await ctx.close();
-  expect(processesMentioning(ctx.dataDir)).toEqual([]);
-});
+afterAll(() => ctx.closeLeavingNothing());
 
 describe('a create whose recorded port another server holds', () => {
   it('ends ACTIVE on the port the provider picked instead', async () => {
@@ -31,7 +28,7 @@ describe('a create whose recorded port another server holds', () => {
     writeFileSync(join(ctx.dataDir, 'ports', '29960'), randomUUID());
 
     const { instanceId } = await ctx.createInstance({ port: 29960 });
-    await waitFor(async () => (await ctx.displayStatus(instanceId)) === 'ACTIVE', {
+    await ctx.waitForActive(instanceId, {
       timeoutMs: 90_000,
       what: 'ACTIVE',
     });
