@@ -77,7 +77,10 @@ async function main() {
       COFFER_CREATE_TIMEOUT_SECONDS: '1800',
     },
   });
-  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant('Backup benchmark', { instancesDir, isUnlimited: true });
+  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant(
+    'Backup benchmark',
+    { instancesDir, isUnlimited: true },
+  );
   const flavors = await caller.catalog.flavors();
   const flavor = flavors.find((candidate) => candidate.name === 'm1.large') ?? flavors.at(-1)!;
 
@@ -230,7 +233,8 @@ async function main() {
     spawnSync('mariadb-admin', ['--no-defaults', `--socket=${restoreSocket}`, 'shutdown'], {
       stdio: 'ignore',
     });
-    while (processesMentioning(datadir).length > 0) await new Promise((done) => setTimeout(done, 50));
+    while (processesMentioning(datadir).length > 0)
+      await new Promise((done) => setTimeout(done, 50));
     rmSync(target, { recursive: true, force: true });
 
     const restoreStarted = now();

@@ -19,7 +19,13 @@ import { join } from 'node:path';
 
 import mysql, { type Connection } from 'mysql2/promise';
 
-import { agentConfigOf, createTenant, root, startWorkerProcess, stopWorkerProcess } from './lib/coffer';
+import {
+  agentConfigOf,
+  createTenant,
+  root,
+  startWorkerProcess,
+  stopWorkerProcess,
+} from './lib/coffer';
 import { median, printTable, round } from './lib/report';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -47,9 +53,17 @@ interface RunResult {
 }
 
 function sysbench(args: string[], timeoutMs: number): string {
-  const result = spawnSync('sysbench', args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
-  if (result.error) throw new Error(`sysbench could not run (${result.error.message}): apt-get install sysbench`);
-  if (result.status !== 0) throw new Error(`sysbench ${args[0]} ${args.at(-1)} failed:\n${result.stdout}\n${result.stderr}`);
+  const result = spawnSync('sysbench', args, {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (result.error)
+    throw new Error(`sysbench could not run (${result.error.message}): apt-get install sysbench`);
+  if (result.status !== 0)
+    throw new Error(
+      `sysbench ${args[0]} ${args.at(-1)} failed:\n${result.stdout}\n${result.stderr}`,
+    );
   return result.stdout;
 }
 
@@ -60,14 +74,18 @@ function figure(output: string, pattern: RegExp, what: string): number {
 }
 
 async function statusValue(admin: Connection, name: string): Promise<number> {
-  const [rows] = (await admin.query('SHOW GLOBAL STATUS LIKE ?', [name])) as unknown as [Array<{ Value: string }>];
+  const [rows] = (await admin.query('SHOW GLOBAL STATUS LIKE ?', [name])) as unknown as [
+    Array<{ Value: string }>,
+  ];
   return Number(rows[0]?.Value ?? 0);
 }
 
 /** Debian's sysbench, installed the way the project installs its system packages (scripts/lib/setup.mjs). */
 async function ensureSysbench(): Promise<void> {
   const setupModule = join(root, 'scripts', 'lib', 'setup.mjs');
-  const { ensureSystemPackages } = (await import(setupModule)) as { ensureSystemPackages: (packages: string[]) => void };
+  const { ensureSystemPackages } = (await import(setupModule)) as {
+    ensureSystemPackages: (packages: string[]) => void;
+  };
   ensureSystemPackages(['sysbench']);
 }
 
@@ -75,9 +93,12 @@ async function main() {
   await ensureSysbench();
   rmSync(benchDir, { recursive: true, force: true });
   const worker = await startWorkerProcess({ benchDir, instancesDir, portRange: '27700-27799' });
-  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant('Durability benchmark', {
-    instancesDir,
-  });
+  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant(
+    'Durability benchmark',
+    {
+      instancesDir,
+    },
+  );
   const flavors = await caller.catalog.flavors();
   const flavor = flavors.find((candidate) => candidate.name === 'm1.small') ?? flavors[0]!;
   const created = await caller.instance.create({
@@ -112,34 +133,52 @@ async function main() {
   ];
   const prepareStarted = Date.now();
   sysbench(['oltp_read_write', ...common, `--threads=${Math.min(TABLES, 4)}`, 'prepare'], 600_000);
-  console.log(`prepared ${TABLES} tables of ${TABLE_SIZE} rows in ${round((Date.now() - prepareStarted) / 1000, 1)} s`);
+  console.log(
+    `prepared ${TABLES} tables of ${TABLE_SIZE} rows in ${round((Date.now() - prepareStarted) / 1000, 1)} s`,
+  );
 
   const results: Record<string, Record<SettingName, RunResult[]>> = {};
   for (const workload of WORKLOADS) results[workload] = { relaxed: [], durable: [] };
   for (let round_ = 0; round_ < RUNS; round_++) {
     for (const workload of WORKLOADS) {
-      const order: SettingName[] = round_ % 2 === 0 ? ['relaxed', 'durable'] : ['durable', 'relaxed'];
+      const order: SettingName[] =
+        round_ % 2 === 0 ? ['relaxed', 'durable'] : ['durable', 'relaxed'];
       for (const name of order) {
         const setting = SETTINGS[name];
         await admin.query(`SET GLOBAL sync_binlog = ${setting.syncBinlog}`);
-        await admin.query(`SET GLOBAL innodb_flush_log_at_trx_commit = ${setting.flushLogAtTrxCommit}`);
+        await admin.query(
+          `SET GLOBAL innodb_flush_log_at_trx_commit = ${setting.flushLogAtTrxCommit}`,
+        );
         // A warm-up with the new setting, not counted (this sysbench has no --warmup-time).
         sysbench([workload, ...common, `--threads=${THREADS}`, '--time=5', 'run'], 120_000);
         const fsyncsBefore = await statusValue(admin, 'Innodb_data_fsyncs');
         const output = sysbench(
-          [workload, ...common, `--threads=${THREADS}`, `--time=${SECONDS}`, '--report-interval=0', 'run'],
+          [
+            workload,
+            ...common,
+            `--threads=${THREADS}`,
+            `--time=${SECONDS}`,
+            '--report-interval=0',
+            'run',
+          ],
           (SECONDS + 120) * 1000,
         );
         const fsyncs = (await statusValue(admin, 'Innodb_data_fsyncs')) - fsyncsBefore;
         const transactions = figure(output, /transactions:\s+(\d+)/, 'transaction count');
         const result: RunResult = {
-          tps: figure(output, /transactions:\s+\d+\s+\(([\d.]+) per sec/, 'transactions per second'),
+          tps: figure(
+            output,
+            /transactions:\s+\d+\s+\(([\d.]+) per sec/,
+            'transactions per second',
+          ),
           avgMs: figure(output, /avg:\s+([\d.]+)/, 'average latency'),
           p95Ms: figure(output, /95th percentile:\s+([\d.]+)/, '95th percentile'),
           fsyncsPerTx: transactions > 0 ? round(fsyncs / transactions, 2) : 0,
         };
         results[workload]![name].push(result);
-        console.log(`round ${round_ + 1} ${workload} ${name}: ${result.tps} tx/s, avg ${result.avgMs} ms, p95 ${result.p95Ms} ms`);
+        console.log(
+          `round ${round_ + 1} ${workload} ${name}: ${result.tps} tx/s, avg ${result.avgMs} ms, p95 ${result.p95Ms} ms`,
+        );
       }
     }
   }
@@ -162,11 +201,29 @@ async function main() {
     const relaxed = of('relaxed');
     const durable = of('durable');
     // Each round's two runs are neighbours in time: their ratio is steadier than a ratio of medians on a busy machine.
-    const roundRatios = results[workload]!.durable.map((run, index) => round(run.tps / results[workload]!.relaxed[index]!.tps, 3));
+    const roundRatios = results[workload]!.durable.map((run, index) =>
+      round(run.tps / results[workload]!.relaxed[index]!.tps, 3),
+    );
     const tpsRatio = round(median(roundRatios), 3);
     summary[workload] = { relaxed, durable, roundRatios, tpsRatio };
-    rows.push([workload, 'sync_binlog=0, flush=2', relaxed.tps, relaxed.avgMs, relaxed.p95Ms, relaxed.fsyncsPerTx, '']);
-    rows.push([workload, 'sync_binlog=1, flush=1', durable.tps, durable.avgMs, durable.p95Ms, durable.fsyncsPerTx, `${tpsRatio}×`]);
+    rows.push([
+      workload,
+      'sync_binlog=0, flush=2',
+      relaxed.tps,
+      relaxed.avgMs,
+      relaxed.p95Ms,
+      relaxed.fsyncsPerTx,
+      '',
+    ]);
+    rows.push([
+      workload,
+      'sync_binlog=1, flush=1',
+      durable.tps,
+      durable.avgMs,
+      durable.p95Ms,
+      durable.fsyncsPerTx,
+      `${tpsRatio}×`,
+    ]);
   }
   printTable(
     `sysbench, ${THREADS} threads, ${SECONDS} s per run, ${TABLES} × ${TABLE_SIZE} rows, median of ${RUNS} round(s) (the last column: median of each round's durable/relaxed)`,

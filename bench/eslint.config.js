@@ -1,3 +1,6 @@
 import baseConfig from '@coffer/eslint-config/base';
 
-export default [...baseConfig, { files: ['**/*.ts'], rules: { 'no-restricted-properties': 'off' } }];
+export default [
+  ...baseConfig,
+  { files: ['**/*.ts'], rules: { 'no-restricted-properties': 'off' } },
+];

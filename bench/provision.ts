@@ -26,7 +26,10 @@ const bareDir = join(benchDir, 'bare');
 async function main() {
   rmSync(benchDir, { recursive: true, force: true });
   const worker = await startWorkerProcess({ benchDir, instancesDir, portRange: '27100-27199' });
-  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant('Benchmarks', { instancesDir });
+  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant(
+    'Benchmarks',
+    { instancesDir },
+  );
   const flavor = (await caller.catalog.flavors())[0]!;
 
   /** Creates one instance through the API; resolves with the time from the call until ACTIVE. */
@@ -59,21 +62,29 @@ async function main() {
   // 2. Many at once.
   const bareStarted = now();
   const bareServers: BareServer[] = (
-    await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => provisionBare(join(bareDir, `par-${i}`), 27400 + i)))
+    await Promise.all(
+      Array.from({ length: CONCURRENT }, (_, i) =>
+        provisionBare(join(bareDir, `par-${i}`), 27400 + i),
+      ),
+    )
   ).map((result) => result.server);
   const bareConcurrentMs = now() - bareStarted;
   await Promise.all(bareServers.map((server) => destroyBare(server)));
 
   const cofferStarted = now();
-  const concurrent = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => createUntilActive(`bench-par-${i}`)));
+  const concurrent = await Promise.all(
+    Array.from({ length: CONCURRENT }, (_, i) => createUntilActive(`bench-par-${i}`)),
+  );
   const cofferConcurrentMs = now() - cofferStarted;
 
   // 3. Idle footprint of one instance, after a few heartbeats.
   const sample = concurrent[0]!;
-  const before = (await prisma.instance.findUniqueOrThrow({ where: { id: sample.id } })).lastHeartbeatAt;
+  const before = (await prisma.instance.findUniqueOrThrow({ where: { id: sample.id } }))
+    .lastHeartbeatAt;
   for (;;) {
     const row = await prisma.instance.findUniqueOrThrow({ where: { id: sample.id } });
-    if (row.lastHeartbeatAt && before && row.lastHeartbeatAt.getTime() - before.getTime() >= 6_000) break;
+    if (row.lastHeartbeatAt && before && row.lastHeartbeatAt.getTime() - before.getTime() >= 6_000)
+      break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const instanceDir = join(instancesDir, 'instances', sample.id);
@@ -94,17 +105,42 @@ async function main() {
     `Provisioning: a new, running server (median of ${RUNS}; flavor ${flavor.name}, ${flavor.ramMb} MB)`,
     ['', 'bare install-db + start + ping', 'Coffer create → ACTIVE', 'ratio'],
     [
-      ['median (s)', round(bareMedian / 1000), round(cofferMedian / 1000), round(cofferMedian / bareMedian)],
-      ['best (s)', round(Math.min(...bareMs) / 1000), round(Math.min(...cofferMs) / 1000), round(Math.min(...cofferMs) / Math.min(...bareMs))],
-      ['runs (s)', bareMs.map((ms) => round(ms / 1000)).join(' '), cofferMs.map((ms) => round(ms / 1000)).join(' '), ''],
-      [`${CONCURRENT} at once, total (s)`, round(bareConcurrentMs / 1000), round(cofferConcurrentMs / 1000), round(cofferConcurrentMs / bareConcurrentMs)],
+      [
+        'median (s)',
+        round(bareMedian / 1000),
+        round(cofferMedian / 1000),
+        round(cofferMedian / bareMedian),
+      ],
+      [
+        'best (s)',
+        round(Math.min(...bareMs) / 1000),
+        round(Math.min(...cofferMs) / 1000),
+        round(Math.min(...cofferMs) / Math.min(...bareMs)),
+      ],
+      [
+        'runs (s)',
+        bareMs.map((ms) => round(ms / 1000)).join(' '),
+        cofferMs.map((ms) => round(ms / 1000)).join(' '),
+        '',
+      ],
+      [
+        `${CONCURRENT} at once, total (s)`,
+        round(bareConcurrentMs / 1000),
+        round(cofferConcurrentMs / 1000),
+        round(cofferConcurrentMs / bareConcurrentMs),
+      ],
     ],
   );
-  printTable('Idle footprint of one instance', ['process', 'RSS (MiB)', 'target'], [
-    ['guest agent', guestRss ?? 'n/a', '≤ 80'],
-    [`mariadbd (${flavor.name})`, serverRss ?? 'n/a', ''],
-  ]);
-  if (leftovers.length) console.log(`\nWARNING: processes left behind: ${leftovers.map((p) => p.pid).join(', ')}`);
+  printTable(
+    'Idle footprint of one instance',
+    ['process', 'RSS (MiB)', 'target'],
+    [
+      ['guest agent', guestRss ?? 'n/a', '≤ 80'],
+      [`mariadbd (${flavor.name})`, serverRss ?? 'n/a', ''],
+    ],
+  );
+  if (leftovers.length)
+    console.log(`\nWARNING: processes left behind: ${leftovers.map((p) => p.pid).join(', ')}`);
   console.log(
     JSON.stringify({
       bench: 'provision',
@@ -117,7 +153,12 @@ async function main() {
       bareMs: bareMs.map(Math.round),
       cofferMs: cofferMs.map(Math.round),
       bestRatio: round(Math.min(...cofferMs) / Math.min(...bareMs)),
-      concurrent: { count: CONCURRENT, bareMs: Math.round(bareConcurrentMs), cofferMs: Math.round(cofferConcurrentMs), ratio: round(cofferConcurrentMs / bareConcurrentMs) },
+      concurrent: {
+        count: CONCURRENT,
+        bareMs: Math.round(bareConcurrentMs),
+        cofferMs: Math.round(cofferConcurrentMs),
+        ratio: round(cofferConcurrentMs / bareConcurrentMs),
+      },
       guestRssMiB: guestRss,
       mariadbdRssMiB: serverRss,
       leftovers: leftovers.length,

@@ -145,7 +145,10 @@ async function main() {
     portRange: `${PORTS.min}-${PORTS.max}`,
     env: { COFFER_CREATE_TIMEOUT_SECONDS: '1800' },
   });
-  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant('Replica benchmark', { instancesDir, isUnlimited: true });
+  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant(
+    'Replica benchmark',
+    { instancesDir, isUnlimited: true },
+  );
   const flavors = await caller.catalog.flavors();
   const flavor = flavors.find((candidate) => candidate.name === 'm1.large') ?? flavors.at(-1)!;
 
@@ -210,7 +213,11 @@ async function main() {
       args: ['--copy-back', `--target-dir=${stream}`, `--datadir=${datadir}`],
     });
     if (bareUser === 'mysql') run('chown', { args: ['-R', 'mysql:mysql', datadir] });
-    bareSteps.push({ streamMs: streamed - started, prepareMs: prepared - streamed, copyBackMs: now() - prepared });
+    bareSteps.push({
+      streamMs: streamed - started,
+      prepareMs: prepared - streamed,
+      copyBackMs: now() - prepared,
+    });
     const gtid =
       readFileSync(join(stream, 'xtrabackup_binlog_info'), 'utf8').trim().split(/\s+/)[2] ?? '';
     const server = spawn(
@@ -308,7 +315,7 @@ async function main() {
   }
   // The last snapshot goes once its replica is built, just after it turns ACTIVE.
   let snapshotsLeft = await prisma.backup.count({ where: { projectId: project.id } });
-  for (const deadline = now() + 120_000; snapshotsLeft > 0 && now() < deadline; ) {
+  for (const deadline = now() + 120_000; snapshotsLeft > 0 && now() < deadline;) {
     await new Promise((tick) => setTimeout(tick, 100));
     snapshotsLeft = await prisma.backup.count({ where: { projectId: project.id } });
   }
@@ -359,7 +366,9 @@ async function main() {
       ['  runs (s)', bareMs.map(s).join(' '), cofferMs.map(s).join(' '), '', ''],
       [
         '  bare: stream | prepare | copy-back (s)',
-        bareSteps.map((step) => `${s(step.streamMs)}|${s(step.prepareMs)}|${s(step.copyBackMs)}`).join(' '),
+        bareSteps
+          .map((step) => `${s(step.streamMs)}|${s(step.prepareMs)}|${s(step.copyBackMs)}`)
+          .join(' '),
         '',
         '',
         '',

@@ -40,7 +40,10 @@ async function withRateLimitRetry<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    const retryAfter = error instanceof TRPCClientError ? (error.data as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds : undefined;
+    const retryAfter =
+      error instanceof TRPCClientError
+        ? (error.data as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds
+        : undefined;
     if (!retryAfter) throw error;
     console.error(`rate limited: retrying in ${retryAfter} s`);
     await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
@@ -53,7 +56,9 @@ async function listInstances(): Promise<void> {
   if (instances.length === 0) console.log('no instances');
   for (const instance of instances) {
     const endpoint = instance.host && instance.port ? `${instance.host}:${instance.port}` : '-';
-    console.log(`${instance.name.padEnd(24)} ${instance.status.padEnd(10)} ${instance.flavor.name.padEnd(10)} ${endpoint}`);
+    console.log(
+      `${instance.name.padEnd(24)} ${instance.status.padEnd(10)} ${instance.flavor.name.padEnd(10)} ${endpoint}`,
+    );
   }
 }
 
@@ -62,7 +67,13 @@ async function createInstance(name: string): Promise<void> {
   if (!flavor) throw new Error('no flavor is offered');
   // The request id makes a retried create (after a timeout, say) find the same instance.
   const created = await withRateLimitRetry(() =>
-    coffer.instance.create.mutate({ projectId, name, flavorId: flavor.id, volumeSizeGb: flavor.defaultVolumeGb, requestId: crypto.randomUUID() }),
+    coffer.instance.create.mutate({
+      projectId,
+      name,
+      flavorId: flavor.id,
+      volumeSizeGb: flavor.defaultVolumeGb,
+      requestId: crypto.randomUUID(),
+    }),
   );
   console.log(`created ${created.name} (${created.id}): ${created.status}`);
 
@@ -71,10 +82,13 @@ async function createInstance(name: string): Promise<void> {
   let status = created.status;
   while (status === 'BUILD' && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const instance = await withRateLimitRetry(() => coffer.instance.get.query({ projectId, instanceId: created.id }));
+    const instance = await withRateLimitRetry(() =>
+      coffer.instance.get.query({ projectId, instanceId: created.id }),
+    );
     if (instance.status !== status) console.log(`${instance.name}: ${instance.status}`);
     status = instance.status;
-    if (status === 'ACTIVE') console.log(`connect with: mariadb -h ${instance.host} -P ${instance.port} -u <user> -p`);
+    if (status === 'ACTIVE')
+      console.log(`connect with: mariadb -h ${instance.host} -P ${instance.port} -u <user> -p`);
     if (status === 'ERROR') console.log(`fault: ${instance.faultMessage ?? 'unknown'}`);
   }
 }
@@ -92,7 +106,8 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof TRPCClientError) {
     // e.g. UNAUTHORIZED (revoked or expired token), FORBIDDEN (a read-only token), NOT_FOUND (another project)
-    const data = error.data as { code?: string; fieldErrors?: Record<string, string[]> | null } | undefined;
+    const data = error.data as
+      { code?: string; fieldErrors?: Record<string, string[]> | null } | undefined;
     console.error(`Coffer said ${data?.code ?? 'error'}: ${error.message}`);
     if (data?.fieldErrors) console.error(data.fieldErrors);
   } else {

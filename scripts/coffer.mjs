@@ -12,7 +12,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RUNTIME_PACKAGES, TEST_PACKAGES, ensureNodeModules, ensurePrismaClient, ensureSystemPackages } from './lib/setup.mjs';
+import {
+  RUNTIME_PACKAGES,
+  TEST_PACKAGES,
+  ensureNodeModules,
+  ensurePrismaClient,
+  ensureSystemPackages,
+} from './lib/setup.mjs';
 import {
   ensurePostgres,
   ensureRedis,
@@ -23,14 +29,40 @@ import {
   stopStartedServices,
 } from './lib/services.mjs';
 import { findNpmLauncher, runGuarded, runSupervised, watchLauncher } from './lib/supervisor.mjs';
-import { SetupError, ensureDir, isPortOpen, log, run, runAsync, waitForPort } from './lib/system.mjs';
+import {
+  SetupError,
+  ensureDir,
+  isPortOpen,
+  log,
+  run,
+  runAsync,
+  waitForPort,
+} from './lib/system.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const PROFILES = {
-  start: { dataDir: path.join(root, '.coffer'), pgPort: 55432, redisPort: 56379, webPort: 3000, database: 'coffer' },
-  test: { dataDir: path.join(root, '.coffer-test'), pgPort: 55442, redisPort: 56389, webPort: 3100, database: 'coffer_test' },
-  bench: { dataDir: path.join(root, '.coffer-bench'), pgPort: 55452, redisPort: 56399, webPort: 3200, database: 'coffer_bench' },
+  start: {
+    dataDir: path.join(root, '.coffer'),
+    pgPort: 55432,
+    redisPort: 56379,
+    webPort: 3000,
+    database: 'coffer',
+  },
+  test: {
+    dataDir: path.join(root, '.coffer-test'),
+    pgPort: 55442,
+    redisPort: 56389,
+    webPort: 3100,
+    database: 'coffer_test',
+  },
+  bench: {
+    dataDir: path.join(root, '.coffer-bench'),
+    pgPort: 55452,
+    redisPort: 56399,
+    webPort: 3200,
+    database: 'coffer_bench',
+  },
 };
 
 function resolveProfile(name) {
@@ -39,7 +71,8 @@ function resolveProfile(name) {
     const raw = process.env[variable];
     if (!raw) return fallback;
     const port = Number(raw);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SetupError(`${variable} must be a port number, got "${raw}"`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new SetupError(`${variable} must be a port number, got "${raw}"`);
     return port;
   };
   return {
@@ -75,7 +108,12 @@ async function startServices(profile) {
   let databaseUrl = process.env.DATABASE_URL;
   let adminUrl = null;
   if (!databaseUrl) {
-    const pg = await ensurePostgres({ dataDir: profile.dataDir, port: profile.pgPort, database: profile.database, secrets });
+    const pg = await ensurePostgres({
+      dataDir: profile.dataDir,
+      port: profile.pgPort,
+      database: profile.database,
+      secrets,
+    });
     databaseUrl = pg.url;
     adminUrl = pg.adminUrl;
     started.postgres = pg.started;
@@ -111,17 +149,24 @@ function deployMigrations(env) {
 
 function seed(env) {
   log.step('seeding flavors, datastores and the first operator');
-  const result = run(process.execPath, ['--import', 'tsx', path.join(root, 'packages/db/scripts/seed.ts')], {
-    env,
-    cwd: root,
-    quiet: true,
-  });
+  const result = run(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'packages/db/scripts/seed.ts')],
+    {
+      env,
+      cwd: root,
+      quiet: true,
+    },
+  );
   return result.stdout.trim();
 }
 
 function buildWeb(env) {
   log.step('building the console (next build)');
-  run('npx', ['turbo', 'run', 'build', '--filter=@coffer/web', '--output-logs=errors-only'], { env, cwd: root });
+  run('npx', ['turbo', 'run', 'build', '--filter=@coffer/web', '--output-logs=errors-only'], {
+    env,
+    cwd: root,
+  });
 }
 
 /** The guest agent runs as one bundled file (small, and packable for a VM image). */
@@ -150,10 +195,14 @@ async function commandStart() {
   const seedOutput = seed(env);
   // The long step, guarded: should this process die meanwhile, the build goes with it.
   log.step('building the console (next build)');
-  const buildCode = await runGuarded('npx', ['turbo', 'run', 'build', '--filter=@coffer/web', '--output-logs=errors-only'], {
-    env,
-    cwd: root,
-  });
+  const buildCode = await runGuarded(
+    'npx',
+    ['turbo', 'run', 'build', '--filter=@coffer/web', '--output-logs=errors-only'],
+    {
+      env,
+      cwd: root,
+    },
+  );
   if (buildCode !== 0) throw new SetupError(`building the console failed (exit code ${buildCode})`);
 
   const host = process.env.HOST || '0.0.0.0';
@@ -179,7 +228,17 @@ async function commandStart() {
       {
         name: 'console',
         command: 'npm',
-        args: ['run', 'start', '-w', '@coffer/web', '--', '-p', String(profile.webPort), '-H', host],
+        args: [
+          'run',
+          'start',
+          '-w',
+          '@coffer/web',
+          '--',
+          '-p',
+          String(profile.webPort),
+          '-H',
+          host,
+        ],
         cwd: root,
         env: childEnv,
       },
@@ -194,9 +253,19 @@ async function commandStart() {
 
   console.log('');
   log.ok(`Coffer is running: ${env.COFFER_PUBLIC_URL}`);
-  if (seedOutput) console.log(seedOutput.split('\n').map((line) => `  ${line}`).join('\n'));
-  log.info(`data directory: ${profile.dataDir}   (Ctrl-C stops the console and workers; \`npm run stop\` stops the embedded services)`);
-  log.info(`roles run supervised: ${[...roles, 'console'].join(', ')} (one that dies is started again; Admin shows the workers' roles)`);
+  if (seedOutput)
+    console.log(
+      seedOutput
+        .split('\n')
+        .map((line) => `  ${line}`)
+        .join('\n'),
+    );
+  log.info(
+    `data directory: ${profile.dataDir}   (Ctrl-C stops the console and workers; \`npm run stop\` stops the embedded services)`,
+  );
+  log.info(
+    `roles run supervised: ${[...roles, 'console'].join(', ')} (one that dies is started again; Admin shows the workers' roles)`,
+  );
 }
 
 /** Runs a test step; records its outcome instead of stopping at the first failure. */
@@ -228,9 +297,17 @@ async function commandTest() {
   } finally {
     // What this run started, it stops; services running before it (`services env`), and
     // external ones, are left as they were.
-    const { stopped, kept } = await stopStartedServices({ dataDir: profile.dataDir, redisPort: profile.redisPort, secrets, started });
+    const { stopped, kept } = await stopStartedServices({
+      dataDir: profile.dataDir,
+      redisPort: profile.redisPort,
+      secrets,
+      started,
+    });
     if (stopped.length) log.info(`stopped the ${stopped.join(' and ')} this run started`);
-    if (kept.length) log.info(`left the ${kept.join(' and ')} running (running before this run; \`npm run stop\` stops them)`);
+    if (kept.length)
+      log.info(
+        `left the ${kept.join(' and ')} running (running before this run; \`npm run stop\` stops them)`,
+      );
   }
   process.exit(code);
 }
@@ -258,13 +335,44 @@ async function runTests(profile, env, adminUrl) {
 
   // Static checks: schema and migrations agree, lint, types.
   if (adminUrl) recreateDatabase(adminUrl, 'coffer_migrations_check');
-  await step(results, 'migrations match schema.prisma', 'node', [path.join(root, 'packages/db/scripts/migrate.mjs'), 'check'], {
-    env: { ...testEnv, DATABASE_URL: adminUrl ? adminUrl.replace(/\/postgres$/, '/coffer_migrations_check') : env.DATABASE_URL },
-  });
+  await step(
+    results,
+    'migrations match schema.prisma',
+    'node',
+    [path.join(root, 'packages/db/scripts/migrate.mjs'), 'check'],
+    {
+      env: {
+        ...testEnv,
+        DATABASE_URL: adminUrl
+          ? adminUrl.replace(/\/postgres$/, '/coffer_migrations_check')
+          : env.DATABASE_URL,
+      },
+    },
+  );
   // Lint first: it holds each package's import boundaries (its README's "Must not import",
   // tooling/eslint/boundaries.js); --continue lists every package's violations, not the first.
-  await step(results, 'lint (with import boundaries)', 'npx', ['turbo', 'run', 'lint', '--continue', '--output-logs=errors-only'], { env: testEnv });
-  await step(results, 'typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only'], { env: testEnv });
+  await step(
+    results,
+    'lint (with import boundaries)',
+    'npx',
+    ['turbo', 'run', 'lint', '--continue', '--output-logs=errors-only'],
+    { env: testEnv },
+  );
+  // The code's format (tooling/prettier; prose keeps its own layout: .prettierignore).
+  await step(
+    results,
+    'format (prettier --check)',
+    'npx',
+    ['prettier', '--check', '--log-level=warn', '.'],
+    { env: testEnv },
+  );
+  await step(
+    results,
+    'typecheck',
+    'npx',
+    ['turbo', 'run', 'typecheck', '--output-logs=errors-only'],
+    { env: testEnv },
+  );
 
   // Unit and integration tests (vitest projects: every package with a vitest.config.ts).
   const vitestReport = path.join(reports, 'vitest.json');
@@ -303,15 +411,27 @@ async function runTests(profile, env, adminUrl) {
     results.push({ name: 'e2e preparation', ok: false, seconds: '0' });
   }
   if (e2eReady) {
-    await step(results, 'end-to-end tests (Playwright, Chromium)', 'npx', ['playwright', 'test', '-c', 'e2e/playwright.config.ts', '--reporter=list,json'], {
-      env: e2eEnv,
-    });
+    await step(
+      results,
+      'end-to-end tests (Playwright, Chromium)',
+      'npx',
+      ['playwright', 'test', '-c', 'e2e/playwright.config.ts', '--reporter=list,json'],
+      {
+        env: e2eEnv,
+      },
+    );
   }
 
   // No password, token, guest secret or key of the run in any of its logs.
-  await step(results, 'no secret in any log of the run', process.execPath, ['--import', 'tsx', path.join(root, 'packages/testing/src/scan-secrets.ts'), logDir], {
-    env: e2eEnv,
-  });
+  await step(
+    results,
+    'no secret in any log of the run',
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'packages/testing/src/scan-secrets.ts'), logDir],
+    {
+      env: e2eEnv,
+    },
+  );
 
   // Summary.
   let passed = 0;
@@ -340,8 +460,15 @@ async function runTests(profile, env, adminUrl) {
 
 /** Runs bench/<name>.ts against its own services and a fresh, migrated and seeded database. */
 async function commandBench(name) {
-  if (!name || !/^[a-z0-9-]+$/.test(name) || !fs.existsSync(path.join(root, 'bench', `${name}.ts`))) {
-    const available = fs.readdirSync(path.join(root, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+  if (
+    !name ||
+    !/^[a-z0-9-]+$/.test(name) ||
+    !fs.existsSync(path.join(root, 'bench', `${name}.ts`))
+  ) {
+    const available = fs
+      .readdirSync(path.join(root, 'bench'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.slice(0, -3));
     throw new SetupError(`unknown benchmark "${name ?? ''}"; available: ${available.join(', ')}`);
   }
   const profile = resolveProfile('bench');
@@ -350,24 +477,36 @@ async function commandBench(name) {
   let benchEnv = { ...process.env, ...env, NODE_ENV: 'production', LOG_LEVEL: 'warn' };
   if (adminUrl) {
     recreateDatabase(adminUrl, profile.database);
-    benchEnv = { ...benchEnv, DATABASE_URL: adminUrl.replace(/\/postgres$/, `/${profile.database}`) };
+    benchEnv = {
+      ...benchEnv,
+      DATABASE_URL: adminUrl.replace(/\/postgres$/, `/${profile.database}`),
+    };
   }
   deployMigrations(benchEnv);
   seed(benchEnv);
   log.step(`running bench/${name}.ts`);
   // The benchmark calls the API's procedures in-process: resolve the web app's `~/` paths,
   // and the server-only marker as a server would.
-  const code = await runAsync(process.execPath, ['--conditions=react-server', '--import', 'tsx', path.join(root, 'bench', `${name}.ts`)], {
-    cwd: root,
-    env: { ...benchEnv, TSX_TSCONFIG_PATH: path.join(root, 'apps/web/tsconfig.json'), COFFER_BENCH_DIR: path.join(profile.dataDir, name) },
-  });
+  const code = await runAsync(
+    process.execPath,
+    ['--conditions=react-server', '--import', 'tsx', path.join(root, 'bench', `${name}.ts`)],
+    {
+      cwd: root,
+      env: {
+        ...benchEnv,
+        TSX_TSCONFIG_PATH: path.join(root, 'apps/web/tsconfig.json'),
+        COFFER_BENCH_DIR: path.join(profile.dataDir, name),
+      },
+    },
+  );
   process.exit(code);
 }
 
 async function commandServices(action = 'start') {
   const profile = resolveProfile(process.env.COFFER_PROFILE === 'test' ? 'test' : 'start');
   if (action === 'stop') return commandStop();
-  if (action !== 'start' && action !== 'env') throw new SetupError(`unknown services action "${action}" (start, stop, env)`);
+  if (action !== 'start' && action !== 'env')
+    throw new SetupError(`unknown services action "${action}" (start, stop, env)`);
   // With `env`, stdout is for `eval`: progress goes to stderr.
   const print = console.log;
   if (action === 'env') console.log = console.error;
@@ -401,7 +540,9 @@ const commands = {
 
 const command = commands[process.argv[2]];
 if (!command) {
-  console.error('usage: node scripts/coffer.mjs <start|test|setup|services [start|stop|env]|stop|bench <name>>');
+  console.error(
+    'usage: node scripts/coffer.mjs <start|test|setup|services [start|stop|env]|stop|bench <name>>',
+  );
   process.exit(2);
 }
 try {

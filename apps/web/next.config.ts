@@ -14,7 +14,14 @@ const nextConfig: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   transpilePackages: ['@coffer/db', '@coffer/contracts', '@coffer/runtime', '@coffer/testing'],
-  serverExternalPackages: ['pg', '@prisma/client', '@prisma/adapter-pg', 'pino', 'bullmq', 'ioredis'],
+  serverExternalPackages: [
+    'pg',
+    '@prisma/client',
+    '@prisma/adapter-pg',
+    'pino',
+    'bullmq',
+    'ioredis',
+  ],
   typescript: { tsconfigPath: './tsconfig.json' },
 };
 

@@ -21,7 +21,10 @@ function serverUser(dir: string): string {
   return probe.status === 0 ? 'mysql' : 'root';
 }
 
-export async function provisionBare(dir: string, port: number): Promise<{ ms: number; server: BareServer }> {
+export async function provisionBare(
+  dir: string,
+  port: number,
+): Promise<{ ms: number; server: BareServer }> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const user = serverUser(dir);
@@ -32,7 +35,13 @@ export async function provisionBare(dir: string, port: number): Promise<{ ms: nu
   const started = now();
   const install = spawnSync(
     'mariadb-install-db',
-    ['--no-defaults', `--user=${user}`, `--datadir=${datadir}`, '--auth-root-authentication-method=socket', '--skip-test-db'],
+    [
+      '--no-defaults',
+      `--user=${user}`,
+      `--datadir=${datadir}`,
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+    ],
     { encoding: 'utf8' },
   );
   if (install.status !== 0) throw new Error(`mariadb-install-db failed: ${install.stderr}`);
@@ -57,17 +66,24 @@ export async function provisionBare(dir: string, port: number): Promise<{ ms: nu
   child.unref();
   for (;;) {
     if (existsSync(socket)) {
-      const ping = spawnSync('mariadb-admin', ['--no-defaults', `--socket=${socket}`, '--connect-timeout=2', 'ping'], { stdio: 'ignore' });
+      const ping = spawnSync(
+        'mariadb-admin',
+        ['--no-defaults', `--socket=${socket}`, '--connect-timeout=2', 'ping'],
+        { stdio: 'ignore' },
+      );
       if (ping.status === 0) break;
     }
-    if (child.exitCode !== null) throw new Error(`mariadbd exited with ${child.exitCode}; see ${join(dir, 'error.log')}`);
+    if (child.exitCode !== null)
+      throw new Error(`mariadbd exited with ${child.exitCode}; see ${join(dir, 'error.log')}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return { ms: now() - started, server: { dir, socket, pid: child.pid! } };
 }
 
 export async function destroyBare(server: BareServer): Promise<void> {
-  spawnSync('mariadb-admin', ['--no-defaults', `--socket=${server.socket}`, 'shutdown'], { stdio: 'ignore' });
+  spawnSync('mariadb-admin', ['--no-defaults', `--socket=${server.socket}`, 'shutdown'], {
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 500; i++) {
     try {
       process.kill(server.pid, 0);

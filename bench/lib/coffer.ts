@@ -4,7 +4,15 @@
  * benchmark's processes (worker, guests, servers under its directory) do not outlive it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { createPrismaClient, type PrismaClient } from '@coffer/db';
@@ -25,17 +33,21 @@ export async function startWorkerProcess(options: {
   portRange: string;
   env?: Record<string, string>;
 }): Promise<ChildProcess> {
-  const worker = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      COFFER_DATA_DIR: options.instancesDir,
-      COFFER_INSTANCE_PORT_RANGE: options.portRange,
-      LOG_LEVEL: 'info',
-      ...options.env,
+  const worker = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        COFFER_DATA_DIR: options.instancesDir,
+        COFFER_INSTANCE_PORT_RANGE: options.portRange,
+        LOG_LEVEL: 'info',
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   process.once('exit', () => {
     if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
     killProcessesMentioning(options.benchDir);
@@ -81,7 +93,10 @@ export interface LiveInstance {
  * the live feed as the console does, on the worker's `instancesDir`. `isUnlimited` lifts the
  * project's quotas.
  */
-export async function createTenant(projectName: string, options: { instancesDir: string; isUnlimited?: boolean }) {
+export async function createTenant(
+  projectName: string,
+  options: { instancesDir: string; isUnlimited?: boolean },
+) {
   process.env.LOG_LEVEL = 'silent';
   const prisma: PrismaClient = createPrismaClient({ url: process.env.DATABASE_URL! });
   // Imported once the environment is set: the API reads its settings as it loads.
@@ -97,16 +112,23 @@ export async function createTenant(projectName: string, options: { instancesDir:
       await prisma.quota.create({ data: { projectId: project.id, resource, hardLimit: -1 } });
     }
   }
-  const caller = createServerCaller({ db: prisma, getUser: async () => ({ id: user.id, email: user.email, name: user.name }) });
+  const caller = createServerCaller({
+    db: prisma,
+    getUser: async () => ({ id: user.id, email: user.email, name: user.name }),
+  });
 
   /** Until the instance's live view satisfies `isDone`; an ERROR throws with its fault. */
-  async function untilInstance(id: string, isDone: (instance: LiveInstance) => boolean): Promise<LiveInstance> {
+  async function untilInstance(
+    id: string,
+    isDone: (instance: LiveInstance) => boolean,
+  ): Promise<LiveInstance> {
     const feed = await caller.instance.onChange({ projectId: project.id, instanceId: id });
     for await (const envelope of feed) {
       const change = changeOf<{ type: string; instance?: LiveInstance }>(envelope);
       if (change.instance?.id !== id) continue;
       if (isDone(change.instance)) return change.instance;
-      if (change.instance.status === 'ERROR') throw new Error(`instance ${id} failed: ${change.instance.faultMessage}`);
+      if (change.instance.status === 'ERROR')
+        throw new Error(`instance ${id} failed: ${change.instance.faultMessage}`);
     }
     throw new Error(`instance ${id}: the live feed ended`);
   }
@@ -119,13 +141,19 @@ export async function createTenant(projectName: string, options: { instancesDir:
     if (process.env.BENCH_KEEP_LOGS) {
       for (const id of ids) {
         const log = join(options.instancesDir, 'instances', id, 'log', 'guest.log');
-        if (existsSync(log)) copyFileSync(log, join(process.env.BENCH_KEEP_LOGS, `guest-${id}.log`));
+        if (existsSync(log))
+          copyFileSync(log, join(process.env.BENCH_KEEP_LOGS, `guest-${id}.log`));
       }
     }
     for (const id of ids) await caller.instance.delete({ projectId: project.id, instanceId: id });
-    for (const deadline = Date.now() + 600_000; ; await new Promise((tick) => setTimeout(tick, 50))) {
+    for (
+      const deadline = Date.now() + 600_000;
+      ;
+      await new Promise((tick) => setTimeout(tick, 50))
+    ) {
       if ((await prisma.instance.count({ where: { id: { in: ids } } })) === 0) return;
-      if (Date.now() > deadline) throw new Error(`instances ${ids.join(', ')} were not deleted within 10 minutes`);
+      if (Date.now() > deadline)
+        throw new Error(`instances ${ids.join(', ')} were not deleted within 10 minutes`);
     }
   }
 
@@ -133,8 +161,13 @@ export async function createTenant(projectName: string, options: { instancesDir:
 }
 
 /** The injected agent config of a local instance: where its server's files are. */
-export function agentConfigOf(instancesDir: string, instanceId: string): { datastore: { runDir: string; volumeDir: string } } {
-  return JSON.parse(readFileSync(join(instancesDir, 'instances', instanceId, 'etc', 'guest-agent.json'), 'utf8')) as {
+export function agentConfigOf(
+  instancesDir: string,
+  instanceId: string,
+): { datastore: { runDir: string; volumeDir: string } } {
+  return JSON.parse(
+    readFileSync(join(instancesDir, 'instances', instanceId, 'etc', 'guest-agent.json'), 'utf8'),
+  ) as {
     datastore: { runDir: string; volumeDir: string };
   };
 }
@@ -159,7 +192,9 @@ export async function generateOrders(admin: Connection, dataMb: number): Promise
   await admin.query(
     'CREATE TABLE bench.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer CHAR(32), note VARCHAR(255), amount DOUBLE, placed DATETIME, qty INT, KEY (customer))',
   );
-  await admin.query("INSERT INTO bench.orders (customer, note, amount, placed, qty) VALUES (MD5(RAND()), 'first', 1, NOW(), 1)");
+  await admin.query(
+    "INSERT INTO bench.orders (customer, note, amount, placed, qty) VALUES (MD5(RAND()), 'first', 1, NOW(), 1)",
+  );
   const dataBytes = async () => {
     await admin.query('ANALYZE TABLE bench.orders');
     const [rows] = await admin.query(
@@ -186,15 +221,30 @@ export async function generateOrders(admin: Connection, dataMb: number): Promise
  * bulk load makes backups and their redo log copy several times slower for a while).
  */
 export async function settle(admin: Connection): Promise<void> {
-  const [[before]] = (await admin.query('SELECT @@GLOBAL.innodb_max_dirty_pages_pct AS pct')) as unknown as [[{ pct: number }]];
+  const [[before]] = (await admin.query(
+    'SELECT @@GLOBAL.innodb_max_dirty_pages_pct AS pct',
+  )) as unknown as [[{ pct: number }]];
   await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
   try {
-    for (const deadline = Date.now() + 600_000; Date.now() < deadline; await new Promise((tick) => setTimeout(tick, 250))) {
+    for (
+      const deadline = Date.now() + 600_000;
+      Date.now() < deadline;
+      await new Promise((tick) => setTimeout(tick, 250))
+    ) {
       const [rows] = await admin.query(
         "SELECT VARIABLE_NAME AS name, VARIABLE_VALUE AS value FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN ('INNODB_BUFFER_POOL_PAGES_DIRTY', 'INNODB_HISTORY_LIST_LENGTH')",
       );
-      const values = new Map((rows as Array<{ name: string; value: string }>).map((row) => [row.name, Number(row.value)]));
-      if ((values.get('INNODB_BUFFER_POOL_PAGES_DIRTY') ?? 0) === 0 && (values.get('INNODB_HISTORY_LIST_LENGTH') ?? 0) < 100) return;
+      const values = new Map(
+        (rows as Array<{ name: string; value: string }>).map((row) => [
+          row.name,
+          Number(row.value),
+        ]),
+      );
+      if (
+        (values.get('INNODB_BUFFER_POOL_PAGES_DIRTY') ?? 0) === 0 &&
+        (values.get('INNODB_HISTORY_LIST_LENGTH') ?? 0) < 100
+      )
+        return;
     }
     throw new Error('the server did not settle within 10 minutes');
   } finally {

@@ -2,7 +2,9 @@ import { expect, test } from '@playwright/test';
 
 import { createProject, signIn, signUp, uniqueEmail } from './helpers';
 
-test('sign up, create a project, see the empty instance list, sign out and back in', async ({ page }) => {
+test('sign up, create a project, see the empty instance list, sign out and back in', async ({
+  page,
+}) => {
   const email = uniqueEmail('ada');
   const password = 'analytical-engine-1843';
 
@@ -12,7 +14,10 @@ test('sign up, create a project, see the empty instance list, sign out and back 
   await expect(page.getByRole('heading', { name: 'No instances yet' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Switch project' })).toContainText('Analytics');
   const nav = page.getByRole('navigation', { name: 'Main' });
-  await expect(nav.getByRole('link', { name: 'Instances' })).toHaveAttribute('aria-current', 'page');
+  await expect(nav.getByRole('link', { name: 'Instances' })).toHaveAttribute(
+    'aria-current',
+    'page',
+  );
   await expect(nav.getByRole('link', { name: 'Admin' })).toHaveCount(0);
 
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -43,14 +48,23 @@ test('a wrong password is refused with a clear message', async ({ page }) => {
   await signUp(page, { name: 'Grace', email, password: 'compiler-pioneer-1952' });
   await page.getByRole('button', { name: 'Sign out' }).click();
   await signIn(page, { email, password: 'not-the-password' });
-  await expect(page.getByRole('alert').filter({ hasText: 'Wrong email or password.' })).toBeVisible();
+  await expect(
+    page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }),
+  ).toBeVisible();
   await expect(page).toHaveURL(/\/sign-in$/);
 });
 
-test('project switcher moves between projects and members can be added by email', async ({ page, browser }) => {
+test('project switcher moves between projects and members can be added by email', async ({
+  page,
+  browser,
+}) => {
   const teammateEmail = uniqueEmail('teammate');
   const teammatePage = await browser.newPage();
-  await signUp(teammatePage, { name: 'Teammate', email: teammateEmail, password: 'teammate-password-1' });
+  await signUp(teammatePage, {
+    name: 'Teammate',
+    email: teammateEmail,
+    password: 'teammate-password-1',
+  });
   await teammatePage.close();
 
   await signUp(page, { name: 'Owner', email: uniqueEmail('owner'), password: 'owner-password-12' });
@@ -62,7 +76,10 @@ test('project switcher moves between projects and members can be added by email'
   await page.getByRole('menuitem', { name: /Checkout/ }).click();
   await expect(page.getByRole('button', { name: 'Switch project' })).toContainText('Checkout');
 
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).click();
+  await page
+    .getByRole('navigation', { name: 'Main' })
+    .getByRole('link', { name: 'Members' })
+    .click();
   await page.getByLabel('Email').fill(teammateEmail);
   await page.getByLabel('Role', { exact: true }).selectOption('VIEWER');
   await page.getByRole('button', { name: 'Add member' }).click();

@@ -8,7 +8,10 @@ export function uniqueEmail(label: string): string {
 }
 
 /** Signs up through the form; lands on "create your first project". */
-export async function signUp(page: Page, { name, email, password }: { name: string; email: string; password: string }) {
+export async function signUp(
+  page: Page,
+  { name, email, password }: { name: string; email: string; password: string },
+) {
   registerSecret(`the console password of ${email}`, password);
   await page.goto('/sign-up');
   await page.getByLabel('Name').fill(name);

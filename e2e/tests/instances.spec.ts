@@ -4,8 +4,14 @@ import mysql from 'mysql2/promise';
 
 import { createProject, signUp, uniqueEmail } from './helpers';
 
-test('create an instance by clicking, watch BUILD turn ACTIVE live, copy the connection command, connect, delete it', async ({ page }) => {
-  await signUp(page, { name: 'Linus', email: uniqueEmail('linus'), password: 'instance-owner-pw-1' });
+test('create an instance by clicking, watch BUILD turn ACTIVE live, copy the connection command, connect, delete it', async ({
+  page,
+}) => {
+  await signUp(page, {
+    name: 'Linus',
+    email: uniqueEmail('linus'),
+    password: 'instance-owner-pw-1',
+  });
   await createProject(page, 'Orders');
 
   await page.getByRole('link', { name: 'Create instance' }).click();
@@ -32,10 +38,20 @@ test('create an instance by clicking, watch BUILD turn ACTIVE live, copy the con
 
   // Copy the connection command and use it.
   await page.getByRole('button', { name: 'Copy command' }).click();
-  const command = await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText());
+  const command = await page.evaluate(() =>
+    (
+      globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+    ).navigator.clipboard.readText(),
+  );
   const match = /^mariadb -h (\S+) -P (\d+) -u orders_app -p$/.exec(command);
   expect(match, command).not.toBeNull();
-  const connection = await mysql.createConnection({ host: match![1], port: Number(match![2]), user: 'orders_app', password, database: 'orders' });
+  const connection = await mysql.createConnection({
+    host: match![1],
+    port: Number(match![2]),
+    user: 'orders_app',
+    password,
+    database: 'orders',
+  });
   const [rows] = await connection.query('SELECT DATABASE() AS db, CURRENT_USER() AS user');
   expect(rows).toEqual([{ db: 'orders', user: 'orders_app@%' }]);
   await connection.end();
@@ -52,11 +68,19 @@ test('create an instance by clicking, watch BUILD turn ACTIVE live, copy the con
   await expect(dialog).toContainText('cannot be undone');
   await dialog.getByRole('button', { name: 'Delete instance' }).click();
   await expect(page).toHaveURL(/\/instances$/, { timeout: 60_000 });
-  await expect(page.getByRole('heading', { name: 'No instances yet' })).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByRole('heading', { name: 'No instances yet' })).toBeVisible({
+    timeout: 60_000,
+  });
 });
 
-test('the create form answers bad input with field errors and creates nothing', async ({ page }) => {
-  await signUp(page, { name: 'Margaret', email: uniqueEmail('margaret'), password: 'instance-owner-pw-2' });
+test('the create form answers bad input with field errors and creates nothing', async ({
+  page,
+}) => {
+  await signUp(page, {
+    name: 'Margaret',
+    email: uniqueEmail('margaret'),
+    password: 'instance-owner-pw-2',
+  });
   await createProject(page, 'Validation');
   await page.getByRole('link', { name: 'Create instance' }).click();
   await page.getByLabel('Instance name').fill('bad name!');

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
 import { createPrismaClient } from '@coffer/db';
-import { addMembership, createProject as seedProject, createUserWithPassword, makeOperator } from '@coffer/db/factories';
+import {
+  addMembership,
+  createProject as seedProject,
+  createUserWithPassword,
+  makeOperator,
+} from '@coffer/db/factories';
 import { expect, test, type Page } from '@playwright/test';
 
 import { createProject, signIn, signUp, uniqueEmail } from './helpers';
@@ -12,7 +17,11 @@ import { createProject, signIn, signUp, uniqueEmail } from './helpers';
  * through the same factories as the seed.
  */
 
-const prisma = createPrismaClient({ url: process.env.DATABASE_URL!, maxConnections: 2, applicationName: 'coffer-e2e' });
+const prisma = createPrismaClient({
+  url: process.env.DATABASE_URL!,
+  maxConnections: 2,
+  applicationName: 'coffer-e2e',
+});
 test.afterAll(async () => {
   await prisma.$disconnect();
 });
@@ -28,8 +37,14 @@ async function seedUser(label: string, { isOperator = false } = {}) {
 /** A tenant's project with one instance row (the console only reads it here; no server is started). */
 async function seedTenantWithInstance() {
   const owner = await seedUser('tenant');
-  const project = await seedProject(prisma, { name: `Tenant ${randomUUID().slice(0, 4)}`, ownerUserId: owner.id });
-  const flavor = await prisma.flavor.findFirstOrThrow({ where: { isDisabled: false }, orderBy: { ramMb: 'asc' } });
+  const project = await seedProject(prisma, {
+    name: `Tenant ${randomUUID().slice(0, 4)}`,
+    ownerUserId: owner.id,
+  });
+  const flavor = await prisma.flavor.findFirstOrThrow({
+    where: { isDisabled: false },
+    orderBy: { ramMb: 'asc' },
+  });
   const version = await prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
   const instance = await prisma.instance.create({
     data: {
@@ -50,7 +65,10 @@ function mainNav(page: Page) {
   return page.getByRole('navigation', { name: 'Main' });
 }
 
-test('an operator sees an instance of another project in the admin view and force-deletes it; a member sees no Admin', async ({ page, browser }) => {
+test('an operator sees an instance of another project in the admin view and force-deletes it; a member sees no Admin', async ({
+  page,
+  browser,
+}) => {
   const { project, instance } = await seedTenantWithInstance();
   const operator = await seedUser('operator', { isOperator: true });
   const member = await seedUser('member');
@@ -60,17 +78,23 @@ test('an operator sees an instance of another project in the admin view and forc
   await expect(page.getByRole('heading', { name: 'Create a project' })).toBeVisible();
   await mainNav(page).getByRole('link', { name: 'Admin' }).click();
   await expect(page.getByRole('heading', { name: 'All instances' })).toBeVisible();
-  const row = page.getByRole('table', { name: 'All instances' }).getByRole('row', { name: new RegExp(instance.name) });
+  const row = page
+    .getByRole('table', { name: 'All instances' })
+    .getByRole('row', { name: new RegExp(instance.name) });
   await expect(row).toContainText(project.name);
   await expect(row).toContainText('Seeded for the admin view');
-  await expect(page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Queue' })).toBeVisible();
+  await expect(
+    page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Queue' }),
+  ).toBeVisible();
 
   // Force delete: the taskmanager removes the row (it has no server), and the list follows live.
   await row.getByRole('button', { name: 'Force delete' }).click();
   const dialog = page.getByRole('dialog', { name: `Force delete ${instance.name}?` });
   await dialog.getByRole('button', { name: 'Force delete' }).click();
   await expect(row).toHaveCount(0, { timeout: 30_000 });
-  await expect.poll(() => prisma.instance.count({ where: { id: instance.id } }), { timeout: 30_000 }).toBe(0);
+  await expect
+    .poll(() => prisma.instance.count({ where: { id: instance.id } }), { timeout: 30_000 })
+    .toBe(0);
 
   // A member of that very project: no Admin in the navigation, and /admin does not exist for them.
   const memberPage = await browser.newPage();
@@ -86,14 +110,27 @@ test('an operator sees an instance of another project in the admin view and forc
   await memberPage.close();
 });
 
-test('API tokens: create one, see it once, use it from a script, revoke it', async ({ page, request }) => {
-  await signUp(page, { name: 'Scripter', email: uniqueEmail('scripter'), password: 'token-owner-pw-1' });
+test('API tokens: create one, see it once, use it from a script, revoke it', async ({
+  page,
+  request,
+}) => {
+  await signUp(page, {
+    name: 'Scripter',
+    email: uniqueEmail('scripter'),
+    password: 'token-owner-pw-1',
+  });
   await createProject(page, 'Automation');
   const projectId = /\/p\/([0-9a-f-]{36})\//.exec(page.url())![1]!;
 
   await mainNav(page).getByRole('link', { name: 'Settings' }).click();
-  await expect(page.getByRole('meter', { name: 'Instances' })).toHaveAttribute('aria-valuenow', '0');
-  await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'API tokens' }).click();
+  await expect(page.getByRole('meter', { name: 'Instances' })).toHaveAttribute(
+    'aria-valuenow',
+    '0',
+  );
+  await page
+    .getByRole('navigation', { name: 'Settings' })
+    .getByRole('link', { name: 'API tokens' })
+    .click();
   await expect(page.getByRole('heading', { name: 'No API tokens yet' })).toBeVisible();
 
   await page.getByLabel('Token name').fill('ci-script');
@@ -127,17 +164,30 @@ test('API tokens: create one, see it once, use it from a script, revoke it', asy
   expect(refused.status()).toBe(403);
 
   // Revoke it: the script is refused from then on.
-  await page.getByRole('row', { name: /ci-script/ }).getByRole('button', { name: 'Revoke' }).click();
-  await page.getByRole('dialog', { name: 'Revoke ci-script?' }).getByRole('button', { name: 'Revoke token' }).click();
+  await page
+    .getByRole('row', { name: /ci-script/ })
+    .getByRole('button', { name: 'Revoke' })
+    .click();
+  await page
+    .getByRole('dialog', { name: 'Revoke ci-script?' })
+    .getByRole('button', { name: 'Revoke token' })
+    .click();
   await expect(page.getByRole('row', { name: /ci-script/ })).toContainText('Revoked');
-  const afterRevoke = await request.get(`/api/trpc/instance.list?input=${input}`, { headers: bearer });
+  const afterRevoke = await request.get(`/api/trpc/instance.list?input=${input}`, {
+    headers: bearer,
+  });
   expect(afterRevoke.status()).toBe(401);
 
   // The owner's audit log shows both, and the refused script call.
-  await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Audit log' }).click();
+  await page
+    .getByRole('navigation', { name: 'Settings' })
+    .getByRole('link', { name: 'Audit log' })
+    .click();
   const log = page.getByRole('table', { name: 'Audit log' });
   await expect(log.getByRole('row', { name: /apiToken\.revoke/ })).toContainText('OK');
   await expect(log.getByRole('row', { name: /apiToken\.create/ })).toContainText('OK');
   await expect(log.getByRole('row', { name: /project\.addMember/ })).toContainText('FORBIDDEN');
-  await expect(log.getByRole('row', { name: /project\.addMember/ })).toContainText('via API token “ci-script”');
+  await expect(log.getByRole('row', { name: /project\.addMember/ })).toContainText(
+    'via API token “ci-script”',
+  );
 });

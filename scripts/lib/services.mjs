@@ -54,7 +54,9 @@ function findPostgresBin() {
   if (!versions.length) {
     const initdb = capture('which', ['initdb']);
     if (initdb) return path.dirname(initdb);
-    throw new SetupError('PostgreSQL server binaries (initdb, pg_ctl) not found: install the postgresql package');
+    throw new SetupError(
+      'PostgreSQL server binaries (initdb, pg_ctl) not found: install the postgresql package',
+    );
   }
   return path.join(base, versions[0], 'bin');
 }
@@ -63,7 +65,11 @@ function findPostgresBin() {
 function postgresHome(dataDir) {
   const preferred = path.join(dataDir, 'postgres');
   if (canUserTraverse('postgres', dataDir)) return preferred;
-  const fallback = path.join('/var/lib/coffer', createHash('sha256').update(dataDir).digest('hex').slice(0, 12), 'postgres');
+  const fallback = path.join(
+    '/var/lib/coffer',
+    createHash('sha256').update(dataDir).digest('hex').slice(0, 12),
+    'postgres',
+  );
   log.warn(`user postgres cannot reach ${dataDir}; keeping the PostgreSQL cluster in ${fallback}`);
   return fallback;
 }
@@ -95,7 +101,18 @@ export async function ensurePostgres({ dataDir, port, database, secrets }) {
     try {
       asPostgres(
         path.join(bin, 'initdb'),
-        ['-D', pgdata, '-U', 'coffer', `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-locale'],
+        [
+          '-D',
+          pgdata,
+          '-U',
+          'coffer',
+          `--pwfile=${pwfile}`,
+          '--auth-local=trust',
+          '--auth-host=scram-sha-256',
+          '-E',
+          'UTF8',
+          '--no-locale',
+        ],
         { quiet: true },
       );
     } finally {
@@ -103,17 +120,30 @@ export async function ensurePostgres({ dataDir, port, database, secrets }) {
     }
   }
 
-  const running = asPostgres(path.join(bin, 'pg_ctl'), ['-D', pgdata, 'status'], { quiet: true, allowFailure: true }).status === 0;
+  const running =
+    asPostgres(path.join(bin, 'pg_ctl'), ['-D', pgdata, 'status'], {
+      quiet: true,
+      allowFailure: true,
+    }).status === 0;
   if (!running) {
     if (await isPortOpen(port)) {
-      throw new SetupError(`port ${port} is taken by another program; set COFFER_PG_PORT to a free port`);
+      throw new SetupError(
+        `port ${port} is taken by another program; set COFFER_PG_PORT to a free port`,
+      );
     }
     log.step(`starting PostgreSQL on 127.0.0.1:${port}`);
     asPostgres(
       path.join(bin, 'pg_ctl'),
       [
-        '-D', pgdata, '-l', logFile, '-w', '-t', '60',
-        '-o', `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${socketDir} -c max_connections=200`,
+        '-D',
+        pgdata,
+        '-l',
+        logFile,
+        '-w',
+        '-t',
+        '60',
+        '-o',
+        `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${socketDir} -c max_connections=200`,
         'start',
       ],
       { quiet: true },
@@ -126,7 +156,13 @@ export async function ensurePostgres({ dataDir, port, database, secrets }) {
   if (!exists) psql(adminUrl, `CREATE DATABASE "${database}"`);
   log.ok(`PostgreSQL ready on 127.0.0.1:${port} (database ${database})`);
   // started: this call started the server (it was not running before).
-  return { url: postgresUrl({ port, secrets, database }), adminUrl, bin, pgdata, started: !running };
+  return {
+    url: postgresUrl({ port, secrets, database }),
+    adminUrl,
+    bin,
+    pgdata,
+    started: !running,
+  };
 }
 
 export function postgresUrl({ port, secrets, database }) {
@@ -135,7 +171,11 @@ export function postgresUrl({ port, secrets, database }) {
 
 /** Runs one SQL statement with psql against a URL; returns trimmed output. */
 export function psql(url, sql) {
-  const result = run('psql', ['-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql], { quiet: true });
+  const result = run(
+    'psql',
+    ['-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql],
+    { quiet: true },
+  );
   return result.stdout.trim();
 }
 
@@ -149,14 +189,27 @@ export async function stopPostgres({ dataDir }) {
   const bin = findPostgresBin();
   const pgdata = path.join(postgresHome(dataDir), 'data');
   if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return;
-  const running = asPostgres(path.join(bin, 'pg_ctl'), ['-D', pgdata, 'status'], { quiet: true, allowFailure: true }).status === 0;
+  const running =
+    asPostgres(path.join(bin, 'pg_ctl'), ['-D', pgdata, 'status'], {
+      quiet: true,
+      allowFailure: true,
+    }).status === 0;
   if (!running) return;
   asPostgres(path.join(bin, 'pg_ctl'), ['-D', pgdata, '-m', 'fast', '-w', 'stop'], { quiet: true });
   log.ok('PostgreSQL stopped');
 }
 
 function redisPing(port, password) {
-  const out = capture('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', '-a', password, 'ping']);
+  const out = capture('redis-cli', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '--no-auth-warning',
+    '-a',
+    password,
+    'ping',
+  ]);
   return out === 'PONG';
 }
 
@@ -171,7 +224,9 @@ export async function ensureRedis({ dataDir, port, secrets }) {
   const started = !redisPing(port, secrets.redisPassword);
   if (started) {
     if (await isPortOpen(port)) {
-      throw new SetupError(`port ${port} is taken by another program; set COFFER_REDIS_PORT to a free port`);
+      throw new SetupError(
+        `port ${port} is taken by another program; set COFFER_REDIS_PORT to a free port`,
+      );
     }
     log.step(`starting Redis on 127.0.0.1:${port}`);
     const conf = path.join(dir, 'redis.conf');
@@ -192,7 +247,10 @@ export async function ensureRedis({ dataDir, port, secrets }) {
     run('redis-server', [conf], { quiet: true });
     const deadline = Date.now() + 20_000;
     while (!redisPing(port, secrets.redisPassword)) {
-      if (Date.now() > deadline) throw new SetupError(`Redis did not answer on port ${port}; see ${path.join(logDir, 'redis.log')}`);
+      if (Date.now() > deadline)
+        throw new SetupError(
+          `Redis did not answer on port ${port}; see ${path.join(logDir, 'redis.log')}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -206,10 +264,23 @@ function writeConfig(file, lines) {
 
 export async function stopRedis({ port, secrets }) {
   if (!redisPing(port, secrets.redisPassword)) return;
-  run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', '-a', secrets.redisPassword, 'shutdown'], {
-    quiet: true,
-    allowFailure: true,
-  });
+  run(
+    'redis-cli',
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '--no-auth-warning',
+      '-a',
+      secrets.redisPassword,
+      'shutdown',
+    ],
+    {
+      quiet: true,
+      allowFailure: true,
+    },
+  );
   log.ok('Redis stopped');
 }
 

@@ -5,12 +5,26 @@ import path from 'node:path';
 import { SetupError, capture, hashFiles, isRoot, log, run } from './system.mjs';
 
 /** Debian packages the control plane and the embedded services need. */
-export const RUNTIME_PACKAGES = ['postgresql', 'redis-server', 'mariadb-server', 'mariadb-backup', 'zstd'];
+export const RUNTIME_PACKAGES = [
+  'postgresql',
+  'redis-server',
+  'mariadb-server',
+  'mariadb-backup',
+  'zstd',
+];
 /**
  * Extra packages the test command needs: Playwright drives the system Chromium; the backup
  * tests run a real OpenStack Swift on loopback (its four servers, and memcached for tempauth).
  */
-export const TEST_PACKAGES = ['chromium', 'swift', 'swift-proxy', 'swift-account', 'swift-container', 'swift-object', 'memcached'];
+export const TEST_PACKAGES = [
+  'chromium',
+  'swift',
+  'swift-proxy',
+  'swift-account',
+  'swift-container',
+  'swift-object',
+  'memcached',
+];
 
 function isPackageInstalled(name) {
   const status = capture('dpkg-query', ['-W', '-f=${Status}', name]);
@@ -19,7 +33,9 @@ function isPackageInstalled(name) {
 
 export function ensureSystemPackages(packages) {
   if (!fs.existsSync('/usr/bin/dpkg-query')) {
-    log.warn('not a Debian system: skipping system packages; install ' + packages.join(', ') + ' yourself');
+    log.warn(
+      'not a Debian system: skipping system packages; install ' + packages.join(', ') + ' yourself',
+    );
     return;
   }
   const missing = packages.filter((name) => !isPackageInstalled(name));
@@ -45,7 +61,8 @@ export function ensureSystemPackages(packages) {
     if (!hadPolicy) fs.rmSync(policyFile, { force: true });
   }
   const stillMissing = missing.filter((name) => !isPackageInstalled(name));
-  if (stillMissing.length) throw new SetupError(`apt-get did not install: ${stillMissing.join(', ')}`);
+  if (stillMissing.length)
+    throw new SetupError(`apt-get did not install: ${stillMissing.join(', ')}`);
   log.ok(`installed ${missing.join(', ')}`);
 }
 
@@ -78,7 +95,10 @@ export function ensurePrismaClient(root) {
     return;
   }
   log.step('generating the Prisma client');
-  run('node', [path.join(root, 'packages/db/scripts/prisma.mjs'), 'generate'], { cwd: root, quiet: true });
+  run('node', [path.join(root, 'packages/db/scripts/prisma.mjs'), 'generate'], {
+    cwd: root,
+    quiet: true,
+  });
   fs.writeFileSync(stampFile, wanted);
   log.ok('Prisma client generated');
 }

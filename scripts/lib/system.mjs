@@ -27,7 +27,12 @@ export function run(command, args, options = {}) {
   const result = spawnSync(command, args, {
     cwd,
     env: env ? { ...process.env, ...env } : process.env,
-    stdio: input !== undefined ? ['pipe', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'] : quiet ? 'pipe' : 'inherit',
+    stdio:
+      input !== undefined
+        ? ['pipe', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit']
+        : quiet
+          ? 'pipe'
+          : 'inherit',
     input,
     encoding: 'utf8',
   });
@@ -76,12 +81,16 @@ export function ensureDir(dir, mode = 0o755) {
 }
 
 /** Resolves when something accepts TCP connections on host:port, or rejects after timeoutMs. */
-export async function waitForPort(port, { host = '127.0.0.1', timeoutMs = 30_000, what = `port ${port}` } = {}) {
+export async function waitForPort(
+  port,
+  { host = '127.0.0.1', timeoutMs = 30_000, what = `port ${port}` } = {},
+) {
   const deadline = Date.now() + timeoutMs;
   let delay = 50;
   for (;;) {
     if (await isPortOpen(port, host)) return;
-    if (Date.now() > deadline) throw new SetupError(`${what} did not come up within ${timeoutMs / 1000}s`);
+    if (Date.now() > deadline)
+      throw new SetupError(`${what} did not come up within ${timeoutMs / 1000}s`);
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 500);
   }

@@ -14,7 +14,9 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    plugins: { coffer: { rules: { 'no-relative-import-across-packages': noRelativeImportAcrossPackages } } },
+    plugins: {
+      coffer: { rules: { 'no-relative-import-across-packages': noRelativeImportAcrossPackages } },
+    },
     rules: {
       'coffer/no-relative-import-across-packages': 'error',
       '@typescript-eslint/no-unused-vars': [

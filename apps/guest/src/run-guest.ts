@@ -14,7 +14,10 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-export async function runGuest(configDir: string, earlyInstall: Promise<void> | null): Promise<void> {
+export async function runGuest(
+  configDir: string,
+  earlyInstall: Promise<void> | null,
+): Promise<void> {
   let env;
   let config;
   try {
@@ -57,4 +60,3 @@ export async function runGuest(configDir: string, earlyInstall: Promise<void> | 
 
   await agent.start();
 }
-

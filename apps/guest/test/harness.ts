@@ -182,7 +182,9 @@ export class GuestHarness {
   }
 
   /** `preinstall`: say in the agent config what the server will be sized for (the early install). */
-  async createInstance(options: { preinstall?: { memoryMb: number; vcpus: number } } = {}): Promise<TestInstance> {
+  async createInstance(
+    options: { preinstall?: { memoryMb: number; vcpus: number } } = {},
+  ): Promise<TestInstance> {
     const instanceId = randomUUID();
     const projectId = randomUUID();
     const guestSecret = generateGuestSecret();

@@ -1,7 +1,12 @@
 import { join, resolve } from 'node:path';
 
 import { DEFAULT_PORT_RANGE, type PortRange } from '@coffer/compute';
-import { CONDUCTOR_GROUP, CONDUCTOR_STREAM, EVENTS_CHANNEL, type ObjectStoreConfig } from '@coffer/contracts';
+import {
+  CONDUCTOR_GROUP,
+  CONDUCTOR_STREAM,
+  EVENTS_CHANNEL,
+  type ObjectStoreConfig,
+} from '@coffer/contracts';
 
 import { type WorkerEnv } from './env';
 
@@ -171,6 +176,8 @@ export function backupStoreOf(env: WorkerEnv): ObjectStoreConfig | null {
       container: env.COFFER_SWIFT_CONTAINER,
     };
   }
-  const root = env.COFFER_BACKUP_DIR ?? (env.COFFER_DATA_DIR ? join(resolve(env.COFFER_DATA_DIR), 'backups') : undefined);
+  const root =
+    env.COFFER_BACKUP_DIR ??
+    (env.COFFER_DATA_DIR ? join(resolve(env.COFFER_DATA_DIR), 'backups') : undefined);
   return root ? { kind: 'local', root } : null;
 }

@@ -30,7 +30,8 @@ const COLLATION_SUFFIXES: Record<string, string> = {
   keybcs2: 'general_ci bin general_nopad_ci nopad_bin',
   koi8r: 'general_ci bin general_nopad_ci nopad_bin',
   koi8u: 'general_ci bin general_nopad_ci nopad_bin',
-  latin1: 'swedish_ci bin danish_ci general_ci general_cs german1_ci german2_ci nopad_bin spanish_ci swedish_nopad_ci',
+  latin1:
+    'swedish_ci bin danish_ci general_ci general_cs german1_ci german2_ci nopad_bin spanish_ci swedish_nopad_ci',
   latin2: 'general_ci bin croatian_ci czech_cs general_nopad_ci hungarian_ci nopad_bin',
   latin5: 'turkish_ci bin nopad_bin turkish_nopad_ci',
   latin7: 'general_ci bin estonian_cs general_cs general_nopad_ci nopad_bin',
@@ -41,11 +42,15 @@ const COLLATION_SUFFIXES: Record<string, string> = {
   tis620: 'thai_ci bin nopad_bin thai_nopad_ci',
   ucs2: 'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_mysql500_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
   ujis: 'japanese_ci bin japanese_nopad_ci nopad_bin',
-  utf16: 'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
+  utf16:
+    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
   utf16le: 'general_ci bin general_nopad_ci nopad_bin',
-  utf32: 'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
-  utf8mb3: 'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_mysql500_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
-  utf8mb4: 'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
+  utf32:
+    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
+  utf8mb3:
+    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_mysql500_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
+  utf8mb4:
+    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
 };
 
 /** Every supported character set, sorted. */
@@ -67,7 +72,9 @@ export function defaultCollationOf(characterSet: string): string | null {
 }
 
 const CHARACTER_SET_OF_COLLATION: ReadonlyMap<string, string> = new Map(
-  CHARACTER_SETS.flatMap((characterSet) => collationsOf(characterSet).map((collation) => [collation, characterSet] as const)),
+  CHARACTER_SETS.flatMap((characterSet) =>
+    collationsOf(characterSet).map((collation) => [collation, characterSet] as const),
+  ),
 );
 
 /** The character set a collation belongs to, or null for an unknown collation. */

@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
-import { deriveKey, guestKeys, isValidSignature, openSecret, SealError, sealSecret, signBody } from './crypto';
+import {
+  deriveKey,
+  guestKeys,
+  isValidSignature,
+  openSecret,
+  SealError,
+  sealSecret,
+  signBody,
+} from './crypto';
 
 describe('sealing', () => {
   const key = deriveKey(randomBytes(32), 'test');

@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 import { type SealedSecret } from './sealed';
 
@@ -9,7 +16,6 @@ export { sealedSecretSchema, type SealedSecret } from './sealed';
  * RPC, AES-256-GCM sealing of secrets that must travel (initial passwords, guest secrets at
  * rest). Imported as `@coffer/contracts/crypto`; never from browser code.
  */
-
 
 /** Derives a 32-byte key for one purpose from a master secret (HKDF-SHA256). */
 export function deriveKey(master: Buffer | string, purpose: string, salt = ''): Buffer {
@@ -42,7 +48,10 @@ export function openSecret(key: Buffer, sealed: SealedSecret, associatedData = '
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(ivText, 'base64url'));
     decipher.setAAD(Buffer.from(associatedData));
     decipher.setAuthTag(Buffer.from(tagText, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(dataText, 'base64url')), decipher.final()]).toString('utf8');
+    return Buffer.concat([
+      decipher.update(Buffer.from(dataText, 'base64url')),
+      decipher.final(),
+    ]).toString('utf8');
   } catch {
     throw new SealError();
   }

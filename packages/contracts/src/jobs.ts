@@ -155,7 +155,9 @@ export const taskmanagerJobs = {
 } as const satisfies Record<string, JobDefinition<z.ZodType>>;
 
 export type TaskmanagerJobName = keyof typeof taskmanagerJobs;
-export type TaskmanagerJobPayload<N extends TaskmanagerJobName> = z.input<(typeof taskmanagerJobs)[N]['schema']>;
+export type TaskmanagerJobPayload<N extends TaskmanagerJobName> = z.input<
+  (typeof taskmanagerJobs)[N]['schema']
+>;
 
 /**
  * The deterministic BullMQ job id of an operation on a resource, e.g.
@@ -245,7 +247,11 @@ export const taskmanagerCalls = {
   /** A new host and/or a new password (sealed with the job-payload key, associated data `user:<name>`). */
   'user.update': {
     schema: z
-      .object({ ...accountRef, newHost: userHostSchema.optional(), newPassword: sealedSecretSchema.optional() })
+      .object({
+        ...accountRef,
+        newHost: userHostSchema.optional(),
+        newPassword: sealedSecretSchema.optional(),
+      })
       .refine((payload) => payload.newHost !== undefined || payload.newPassword !== undefined, {
         message: 'nothing to change',
       }),
@@ -274,13 +280,16 @@ export const taskmanagerCalls = {
 } as const satisfies Record<string, CallDefinition<z.ZodType, z.ZodType>>;
 
 export type TaskmanagerCallName = keyof typeof taskmanagerCalls;
-export type TaskmanagerCallPayload<N extends TaskmanagerCallName> = z.input<(typeof taskmanagerCalls)[N]['schema']>;
-export type TaskmanagerCallValue<N extends TaskmanagerCallName> = z.infer<(typeof taskmanagerCalls)[N]['result']>;
+export type TaskmanagerCallPayload<N extends TaskmanagerCallName> = z.input<
+  (typeof taskmanagerCalls)[N]['schema']
+>;
+export type TaskmanagerCallValue<N extends TaskmanagerCallName> = z.infer<
+  (typeof taskmanagerCalls)[N]['result']
+>;
 
 /** What a call job completes with: the value, or why it failed. */
 export type TaskmanagerCallResult<N extends TaskmanagerCallName> =
-  | { ok: true; value: TaskmanagerCallValue<N> }
-  | { ok: false; failure: CallFailure };
+  { ok: true; value: TaskmanagerCallValue<N> } | { ok: false; failure: CallFailure };
 
 export function isTaskmanagerCallName(name: string): name is TaskmanagerCallName {
   return Object.hasOwn(taskmanagerCalls, name);
@@ -295,7 +304,11 @@ export function callResultSchema<N extends TaskmanagerCallName>(name: N) {
 }
 
 /** A call's job id: unique per call (`database.list-<instanceId>-<nonce>`), so concurrent calls never collide. */
-export function taskmanagerCallJobId(name: TaskmanagerCallName, instanceId: string, nonce: string): string {
+export function taskmanagerCallJobId(
+  name: TaskmanagerCallName,
+  instanceId: string,
+  nonce: string,
+): string {
   return `${name}-${instanceId}-${nonce}`;
 }
 

@@ -49,7 +49,8 @@ describe('GTID positions', () => {
   it('accepts what the server prints and refuses anything else', () => {
     expect(gtidPositionSchema.parse('0-1-5,\n1-2-3')).toBe('0-1-5,1-2-3');
     expect(gtidPositionSchema.parse('')).toBe('');
-    for (const bad of ["0-1-5'; DROP", '0-1', 'a-b-c', '0-1-5,']) expect(gtidPositionSchema.safeParse(bad).success, bad).toBe(false);
+    for (const bad of ["0-1-5'; DROP", '0-1', 'a-b-c', '0-1-5,'])
+      expect(gtidPositionSchema.safeParse(bad).success, bad).toBe(false);
   });
 });
 
@@ -85,9 +86,21 @@ describe('deriveReplicationState', () => {
     ['both threads running', running, 'REPLICATING'],
     ['running with an old I/O error', { ...running, lastIoError: ioError }, 'REPLICATING'],
     ['connecting, no error yet', { ...running, ioThread: 'CONNECTING' }, 'CONNECTING'],
-    ['cannot reach its source', { ...running, ioThread: 'CONNECTING', lastIoError: ioError }, 'BROKEN'],
-    ['I/O thread stopped by an error', { ...running, ioThread: 'STOPPED', lastIoError: ioError }, 'BROKEN'],
-    ['SQL thread stopped by an error', { ...running, sqlThread: 'STOPPED', lastSqlError: sqlError }, 'BROKEN'],
+    [
+      'cannot reach its source',
+      { ...running, ioThread: 'CONNECTING', lastIoError: ioError },
+      'BROKEN',
+    ],
+    [
+      'I/O thread stopped by an error',
+      { ...running, ioThread: 'STOPPED', lastIoError: ioError },
+      'BROKEN',
+    ],
+    [
+      'SQL thread stopped by an error',
+      { ...running, sqlThread: 'STOPPED', lastSqlError: sqlError },
+      'BROKEN',
+    ],
     ['SQL thread stopped by hand', { ...running, sqlThread: 'STOPPED' }, 'STOPPED'],
     ['both stopped by hand', { ...running, sqlThread: 'STOPPED', ioThread: 'STOPPED' }, 'STOPPED'],
   ];
@@ -97,11 +110,11 @@ describe('deriveReplicationState', () => {
 
   it("says what broke, in the server's words", () => {
     expect(describeReplicationError(running)).toBeNull();
-    expect(describeReplicationError({ ...running, sqlThread: 'STOPPED', lastSqlError: sqlError })).toBe(
-      "SQL thread stopped (error 1062): Duplicate entry '3' for key 'PRIMARY'",
-    );
-    expect(describeReplicationError({ ...running, ioThread: 'CONNECTING', lastIoError: ioError })).toMatch(
-      /^I\/O thread cannot connect to its source \(error 2003\)/,
-    );
+    expect(
+      describeReplicationError({ ...running, sqlThread: 'STOPPED', lastSqlError: sqlError }),
+    ).toBe("SQL thread stopped (error 1062): Duplicate entry '3' for key 'PRIMARY'");
+    expect(
+      describeReplicationError({ ...running, ioThread: 'CONNECTING', lastIoError: ioError }),
+    ).toMatch(/^I\/O thread cannot connect to its source \(error 2003\)/);
   });
 });

@@ -23,7 +23,8 @@ export const MAX_REPLICAS_PER_REQUEST = 5;
 // GTID positions (MariaDB: `domain-server-sequence`, one per domain, comma separated)
 // ---------------------------------------------------------------------------------------
 
-const GTID_PATTERN = /^(?:[0-9]{1,10}-[0-9]{1,10}-[0-9]{1,20}(?:,[0-9]{1,10}-[0-9]{1,10}-[0-9]{1,20})*)?$/;
+const GTID_PATTERN =
+  /^(?:[0-9]{1,10}-[0-9]{1,10}-[0-9]{1,20}(?:,[0-9]{1,10}-[0-9]{1,10}-[0-9]{1,20})*)?$/;
 
 /** A GTID position as the server prints it (`@@gtid_slave_pos`…): empty, or `d-s-n[,d-s-n…]`. */
 export const gtidPositionSchema = z
@@ -90,7 +91,9 @@ export function hasReachedGtid(position: string, target: string): boolean {
 export function pickMostAdvanced(positions: readonly string[]): number {
   if (positions.length === 0) return -1;
   const dominant = positions.findIndex((candidate, index) =>
-    positions.every((other, otherIndex) => otherIndex === index || hasReachedGtid(candidate, other)),
+    positions.every(
+      (other, otherIndex) => otherIndex === index || hasReachedGtid(candidate, other),
+    ),
   );
   if (dominant >= 0) return dominant;
   const sums = positions.map((position) =>
@@ -145,7 +148,9 @@ export const replicationStatusSchema = z.object({
   /** @@gtid_slave_pos: the last GTID applied per domain by replication. */
   gtidSlavePosition: gtidPositionSchema,
   /** SHOW MASTER STATUS (null without a binary log). */
-  binlog: z.object({ file: z.string().min(1).max(512), position: z.number().int().nonnegative() }).nullable(),
+  binlog: z
+    .object({ file: z.string().min(1).max(512), position: z.number().int().nonnegative() })
+    .nullable(),
   /** Null when the server replicates from no one. */
   replica: replicaThreadsSchema.nullable(),
 });
@@ -234,9 +239,21 @@ export const replicationStartSchema = z.discriminatedUnion('kind', [
      * refuses to attach a server restored from any other (a snapshot followed while it was
      * being written is only trusted once this matches).
      */
-    manifestSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    manifestSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     gtid: gtidPositionSchema,
-    binlog: z.object({ file: z.string().min(1).max(512).regex(/^[A-Za-z0-9._-]+$/), position: z.number().int().nonnegative() }).nullable(),
+    binlog: z
+      .object({
+        file: z
+          .string()
+          .min(1)
+          .max(512)
+          .regex(/^[A-Za-z0-9._-]+$/),
+        position: z.number().int().nonnegative(),
+      })
+      .nullable(),
   }),
   z.object({ kind: z.literal('gtid'), position: gtidPositionSchema }),
   z.object({ kind: z.literal('continue') }),
@@ -291,7 +308,10 @@ export const replicationGuestMethods = {
   },
   /** Waits until the server has applied `position` (MASTER_GTID_WAIT), at most `timeoutSeconds`. */
   wait_for_gtid: {
-    params: z.object({ position: gtidPositionSchema, timeoutSeconds: z.number().int().min(0).max(3600) }),
+    params: z.object({
+      position: gtidPositionSchema,
+      timeoutSeconds: z.number().int().min(0).max(3600),
+    }),
     result: z.object({ isReached: z.boolean(), status: replicationStatusSchema }),
   },
   /** Stops replicating for good (STOP SLAVE, RESET SLAVE ALL) and becomes writable: promote, eject, detach. */

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { deriveDisplayStatus, type DisplayStatus, type ServiceStatus, type TaskStatus } from './status';
+import {
+  deriveDisplayStatus,
+  type DisplayStatus,
+  type ServiceStatus,
+  type TaskStatus,
+} from './status';
 
 const now = new Date('2026-11-25T12:00:00Z');
 const fresh = new Date(now.getTime() - 2_000);
@@ -43,15 +48,33 @@ const table: Array<[TaskStatus, ServiceStatus, Date | null, DisplayStatus]> = [
 ];
 
 describe('deriveDisplayStatus', () => {
-  it.each(table)('task %s, service %s, heartbeat %s → %s', (taskStatus, serviceStatus, lastHeartbeatAt, expected) => {
-    expect(
-      deriveDisplayStatus({ taskStatus, serviceStatus, lastHeartbeatAt, now, heartbeatExpirySeconds: 15 }),
-    ).toBe(expected);
-  });
+  it.each(table)(
+    'task %s, service %s, heartbeat %s → %s',
+    (taskStatus, serviceStatus, lastHeartbeatAt, expected) => {
+      expect(
+        deriveDisplayStatus({
+          taskStatus,
+          serviceStatus,
+          lastHeartbeatAt,
+          now,
+          heartbeatExpirySeconds: 15,
+        }),
+      ).toBe(expected);
+    },
+  );
 
   it('treats a heartbeat exactly at the expiry as fresh and one millisecond later as stale', () => {
-    const base = { taskStatus: 'NONE', serviceStatus: 'RUNNING', now, heartbeatExpirySeconds: 15 } as const;
-    expect(deriveDisplayStatus({ ...base, lastHeartbeatAt: new Date(now.getTime() - 15_000) })).toBe('ACTIVE');
-    expect(deriveDisplayStatus({ ...base, lastHeartbeatAt: new Date(now.getTime() - 15_001) })).toBe('SHUTDOWN');
+    const base = {
+      taskStatus: 'NONE',
+      serviceStatus: 'RUNNING',
+      now,
+      heartbeatExpirySeconds: 15,
+    } as const;
+    expect(
+      deriveDisplayStatus({ ...base, lastHeartbeatAt: new Date(now.getTime() - 15_000) }),
+    ).toBe('ACTIVE');
+    expect(
+      deriveDisplayStatus({ ...base, lastHeartbeatAt: new Date(now.getTime() - 15_001) }),
+    ).toBe('SHUTDOWN');
   });
 });

@@ -128,5 +128,11 @@ export function deriveDisplayStatus(inputs: StatusInputs): DisplayStatus {
 
 /** True for statuses in which nothing is under way and the instance can take a new action. */
 export function isSettled(status: DisplayStatus): boolean {
-  return status === 'ACTIVE' || status === 'SHUTDOWN' || status === 'ERROR' || status === 'RESTART_REQUIRED' || status === 'BLOCKED';
+  return (
+    status === 'ACTIVE' ||
+    status === 'SHUTDOWN' ||
+    status === 'ERROR' ||
+    status === 'RESTART_REQUIRED' ||
+    status === 'BLOCKED'
+  );
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { CHARACTER_SETS, characterSetOfCollation, collationsOf, defaultCollationOf } from './character-sets';
+import {
+  CHARACTER_SETS,
+  characterSetOfCollation,
+  collationsOf,
+  defaultCollationOf,
+} from './character-sets';
 import {
   databaseNameSchema,
   databaseSpecSchema,
@@ -8,8 +13,10 @@ import {
   userNameSchema,
 } from './validation';
 
-const messagesOf = (result: { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } }) =>
-  result.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) ?? [];
+const messagesOf = (result: {
+  success: boolean;
+  error?: { issues: { message: string; path: PropertyKey[] }[] };
+}) => result.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) ?? [];
 
 describe('userHostSchema (the server runs with skip-name-resolve)', () => {
   it.each([
@@ -56,7 +63,8 @@ describe('userHostSchema (the server runs with skip-name-resolve)', () => {
   ])('refuses %s', (_label, host) => {
     const result = userHostSchema.safeParse(host);
     expect(result.success).toBe(false);
-    if (host) expect(messagesOf(result).join()).toMatch(/Host must be %, localhost, an IPv4 address/);
+    if (host)
+      expect(messagesOf(result).join()).toMatch(/Host must be %, localhost, an IPv4 address/);
   });
 });
 
@@ -126,15 +134,25 @@ describe('databaseSpecSchema: character sets and collations the server supports'
   });
 
   it('refuses unknown names and a collation of another character set, on the right field', () => {
-    expect(messagesOf(databaseSpecSchema.safeParse({ name: 'app', characterSet: 'utf8' }))).toEqual([
-      'characterSet: Unknown character set: choose one the server supports, such as utf8mb4',
-    ]);
-    expect(messagesOf(databaseSpecSchema.safeParse({ name: 'app', characterSet: 'utf8mb4; DROP' }))).toHaveLength(1);
-    expect(messagesOf(databaseSpecSchema.safeParse({ name: 'app', collation: 'utf8mb4_klingon_ci' }))).toEqual([
+    expect(messagesOf(databaseSpecSchema.safeParse({ name: 'app', characterSet: 'utf8' }))).toEqual(
+      ['characterSet: Unknown character set: choose one the server supports, such as utf8mb4'],
+    );
+    expect(
+      messagesOf(databaseSpecSchema.safeParse({ name: 'app', characterSet: 'utf8mb4; DROP' })),
+    ).toHaveLength(1);
+    expect(
+      messagesOf(databaseSpecSchema.safeParse({ name: 'app', collation: 'utf8mb4_klingon_ci' })),
+    ).toEqual([
       'collation: Unknown collation: choose one the server supports, such as utf8mb4_unicode_ci',
     ]);
     expect(
-      messagesOf(databaseSpecSchema.safeParse({ name: 'app', characterSet: 'latin1', collation: 'utf8mb4_bin' })),
+      messagesOf(
+        databaseSpecSchema.safeParse({
+          name: 'app',
+          characterSet: 'latin1',
+          collation: 'utf8mb4_bin',
+        }),
+      ),
     ).toEqual(['collation: Collation utf8mb4_bin belongs to utf8mb4, not to latin1']);
   });
 });

@@ -45,7 +45,12 @@ export type DbClient = PrismaClient | Prisma.TransactionClient;
  * them (FOR NO KEY UPDATE: inserts elsewhere that merely reference the project do not wait).
  * False when there is no such project.
  */
-export async function lockProject(tx: Pick<PrismaClient, '$queryRaw'>, projectId: string): Promise<boolean> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM projects WHERE id = ${projectId}::uuid FOR NO KEY UPDATE`;
+export async function lockProject(
+  tx: Pick<PrismaClient, '$queryRaw'>,
+  projectId: string,
+): Promise<boolean> {
+  const rows = await tx.$queryRaw<
+    { id: string }[]
+  >`SELECT id FROM projects WHERE id = ${projectId}::uuid FOR NO KEY UPDATE`;
   return rows.length > 0;
 }

@@ -32,7 +32,9 @@ describe('the early install', () => {
       what: 'the early-installed datadir',
     });
     await instance.conductor.waitFor(isStatus('NEW'), 20_000, 'a NEW heartbeat');
-    expect(instance.conductor.received.some(({ message }) => isStatus('RUNNING')(message))).toBe(false);
+    expect(instance.conductor.received.some(({ message }) => isStatus('RUNNING')(message))).toBe(
+      false,
+    );
 
     const password = await harness.prepareApp(instance);
     await instance.conductor.waitFor(isStatus('RUNNING'), 60_000, 'a RUNNING heartbeat');
@@ -43,7 +45,9 @@ describe('the early install', () => {
     const log = readFileSync(files.guestLog, 'utf8');
     expect(log).toContain('early install done');
     // The server runs with prepare's configuration, not only the early one.
-    expect(readFileSync(join(files.volumeDir, 'my.cnf'), 'utf8')).toContain('innodb_buffer_pool_size');
+    expect(readFileSync(join(files.volumeDir, 'my.cnf'), 'utf8')).toContain(
+      'innodb_buffer_pool_size',
+    );
   });
 
   it('waits for prepare when the agent config says nothing of the server size', async () => {
@@ -51,7 +55,11 @@ describe('the early install', () => {
     const files = instanceFiles(harness.provider, instance.instanceId);
     // Several heartbeats go by (the guest is up and idle) and no datadir appears.
     let heartbeats = 0;
-    await instance.conductor.waitFor((message) => message.kind === 'heartbeat' && ++heartbeats >= 4, 30_000, 'four heartbeats');
+    await instance.conductor.waitFor(
+      (message) => message.kind === 'heartbeat' && ++heartbeats >= 4,
+      30_000,
+      'four heartbeats',
+    );
     expect(existsSync(join(files.volumeDir, 'data'))).toBe(false);
     expect(existsSync(join(files.volumeDir, 'data.installing'))).toBe(false);
   });

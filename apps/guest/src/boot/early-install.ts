@@ -29,7 +29,13 @@ export const EARLY_AGENT_CONFIG_FILE = 'guest-agent.json';
 
 interface RawConfig {
   preinstall?: { memoryMb?: unknown; vcpus?: unknown };
-  datastore?: { volumeDir?: unknown; runDir?: unknown; logDir?: unknown; port?: unknown; bindAddress?: unknown };
+  datastore?: {
+    volumeDir?: unknown;
+    runDir?: unknown;
+    logDir?: unknown;
+    port?: unknown;
+    bindAddress?: unknown;
+  };
 }
 
 function readJson(path: string): unknown {
@@ -60,7 +66,14 @@ function bootLogger(instanceId: string): Logger {
       })}\n`,
     );
   };
-  const logger = { trace: () => {}, debug: () => {}, info: write(30), warn: write(40), error: write(50), fatal: write(60) };
+  const logger = {
+    trace: () => {},
+    debug: () => {},
+    info: write(30),
+    warn: write(40),
+    error: write(50),
+    fatal: write(60),
+  };
   return { ...logger, child: () => logger } as unknown as Logger;
 }
 
@@ -89,7 +102,12 @@ export function beginEarlyInstall(configDir: string): Promise<void> | null {
     bindAddress: typeof datastore.bindAddress === 'string' ? datastore.bindAddress : '127.0.0.1',
   });
   // Only a server that was never prepared, and whose volume holds no datadir yet.
-  if (existsSync(layout.preparedMarker) || existsSync(layout.failedMarker) || existsSync(layout.datadir)) return null;
+  if (
+    existsSync(layout.preparedMarker) ||
+    existsSync(layout.failedMarker) ||
+    existsSync(layout.datadir)
+  )
+    return null;
 
   const env = readBootEnv();
   const logger = bootLogger(info.instanceId);
@@ -102,13 +120,17 @@ export function beginEarlyInstall(configDir: string): Promise<void> | null {
   return (async () => {
     const startedAt = Date.now();
     try {
-      const account = chooseServerAccount([layout.volumeDir, layout.runDir, layout.logDir], (message) => logger.warn(message));
+      const account = chooseServerAccount(
+        [layout.volumeDir, layout.runDir, layout.logDir],
+        (message) => logger.warn(message),
+      );
       server.writeConfig(
         renderMyCnf({
           instanceId: info.instanceId as string,
           resources: { memoryMb: preinstall.memoryMb as number, vcpus: preinstall.vcpus as number },
           port: datastore.port as number,
-          bindAddress: typeof datastore.bindAddress === 'string' ? datastore.bindAddress : '127.0.0.1',
+          bindAddress:
+            typeof datastore.bindAddress === 'string' ? datastore.bindAddress : '127.0.0.1',
           datadir: layout.datadir,
           socket: layout.socket,
           pidFile: layout.pidFile,
@@ -121,7 +143,10 @@ export function beginEarlyInstall(configDir: string): Promise<void> | null {
       logger.info({ ms: Date.now() - startedAt }, 'early install done');
     } catch (error) {
       // prepare installs again (from scratch) and reports what goes wrong then.
-      logger.warn({ err: error, ms: Date.now() - startedAt }, 'early install failed; prepare will install');
+      logger.warn(
+        { err: error, ms: Date.now() - startedAt },
+        'early install failed; prepare will install',
+      );
     }
   })();
 }

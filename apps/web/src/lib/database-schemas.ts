@@ -36,7 +36,11 @@ export const createUserInputSchema = z
   })
   .superRefine((user, ctx) => {
     if (passwordMentionsName(user.password, user.name)) {
-      ctx.addIssue({ code: 'custom', path: ['password'], message: 'Password must not contain the user name' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password'],
+        message: 'Password must not contain the user name',
+      });
     }
   });
 
@@ -45,13 +49,25 @@ export const updateUserInputSchema = accountInputSchema
   .extend({ newHost: userHostSchema.optional(), newPassword: databasePasswordSchema.optional() })
   .superRefine((change, ctx) => {
     if (change.newHost === undefined && change.newPassword === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['newHost'], message: 'Choose a new host or a new password' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['newHost'],
+        message: 'Choose a new host or a new password',
+      });
     }
     if (change.newHost === change.host) {
-      ctx.addIssue({ code: 'custom', path: ['newHost'], message: 'This is the host the user already has' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['newHost'],
+        message: 'This is the host the user already has',
+      });
     }
     if (passwordMentionsName(change.newPassword, change.name)) {
-      ctx.addIssue({ code: 'custom', path: ['newPassword'], message: 'Password must not contain the user name' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['newPassword'],
+        message: 'Password must not contain the user name',
+      });
     }
   });
 
@@ -65,4 +81,6 @@ export const grantAccessInputSchema = accountInputSchema.extend({
 export const revokeAccessInputSchema = accountInputSchema.extend({ database: databaseNameSchema });
 
 /** The instance whose databases, users or root a call is about. */
-export const instanceRefInputSchema = z.object({ instanceId: z.uuid({ error: 'Instance not found' }) });
+export const instanceRefInputSchema = z.object({
+  instanceId: z.uuid({ error: 'Instance not found' }),
+});

@@ -24,7 +24,10 @@ export const createInstanceInputSchema = z
     volumeSizeGb: volumeSizeSchema,
     /** The datastore version; the default version when left out. */
     datastoreVersionId: z.uuid().optional(),
-    databases: z.array(initialDatabaseSchema).max(20, 'At most 20 databases at create time').default([]),
+    databases: z
+      .array(initialDatabaseSchema)
+      .max(20, 'At most 20 databases at create time')
+      .default([]),
     users: z.array(initialUserInputSchema).max(20, 'At most 20 users at create time').default([]),
     /** An idempotency key: the same key twice creates one instance (a double submit). */
     requestId: z.uuid().optional(),
@@ -35,7 +38,11 @@ export const createInstanceInputSchema = z
     const databaseNames = new Set<string>();
     input.databases.forEach((database, index) => {
       if (databaseNames.has(database.name)) {
-        ctx.addIssue({ code: 'custom', path: ['databases', index, 'name'], message: 'Database names must be unique' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['databases', index, 'name'],
+          message: 'Database names must be unique',
+        });
       }
       databaseNames.add(database.name);
     });
@@ -43,11 +50,19 @@ export const createInstanceInputSchema = z
     input.users.forEach((user, index) => {
       const key = `${user.name}@${user.host}`;
       if (userKeys.has(key)) {
-        ctx.addIssue({ code: 'custom', path: ['users', index, 'name'], message: 'User names must be unique' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['users', index, 'name'],
+          message: 'User names must be unique',
+        });
       }
       userKeys.add(key);
       if (user.password.toLowerCase().includes(user.name.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', path: ['users', index, 'password'], message: 'Password must not contain the user name' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['users', index, 'password'],
+          message: 'Password must not contain the user name',
+        });
       }
       user.databases.forEach((name, dbIndex) => {
         if (!databaseNames.has(name)) {

@@ -14,7 +14,8 @@ export function generatePassword(length = 20): string {
       if (byte < 256 - (256 % ALPHABET.length)) password += ALPHABET[byte % ALPHABET.length];
       if (password.length === length) break;
     }
-    if (password.length === length && /[0-9]/.test(password) && /[A-Za-z]/.test(password)) return password;
+    if (password.length === length && /[0-9]/.test(password) && /[A-Za-z]/.test(password))
+      return password;
   }
 }
 

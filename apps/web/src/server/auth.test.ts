@@ -18,13 +18,20 @@ afterAll(async () => {
 describe('sign-up, sign-in and sign-out (better-auth over the real database)', () => {
   it('signs up with a hashed password, signs in, and signs out', async () => {
     const email = `ada-${Date.now()}@example.com`;
-    const signUp = await auth.api.signUpEmail({ body: { name: 'Ada', email, password: 'analytical-engine-1843' } });
+    const signUp = await auth.api.signUpEmail({
+      body: { name: 'Ada', email, password: 'analytical-engine-1843' },
+    });
     expect(signUp.user.email).toBe(email);
-    const account = await h.prisma.account.findFirst({ where: { userId: signUp.user.id, providerId: 'credential' } });
+    const account = await h.prisma.account.findFirst({
+      where: { userId: signUp.user.id, providerId: 'credential' },
+    });
     expect(account?.password).toBeTruthy();
     expect(account?.password).not.toContain('analytical-engine-1843');
 
-    const signIn = await auth.api.signInEmail({ body: { email, password: 'analytical-engine-1843' }, asResponse: true });
+    const signIn = await auth.api.signInEmail({
+      body: { email, password: 'analytical-engine-1843' },
+      asResponse: true,
+    });
     expect(signIn.status).toBe(200);
     const cookie = signIn.headers.get('set-cookie') ?? '';
     expect(cookie).toContain('session_token');
@@ -38,7 +45,9 @@ describe('sign-up, sign-in and sign-out (better-auth over the real database)', (
 
   it('refuses a wrong password', async () => {
     const user = await h.createUser('grace');
-    await expect(auth.api.signInEmail({ body: { email: user.email, password: 'wrong-password-123' } })).rejects.toMatchObject({
+    await expect(
+      auth.api.signInEmail({ body: { email: user.email, password: 'wrong-password-123' } }),
+    ).rejects.toMatchObject({
       status: 'UNAUTHORIZED',
     });
   });

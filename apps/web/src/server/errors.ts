@@ -34,7 +34,8 @@ export { AppError };
 export function fieldErrorsOf(cause: unknown): Record<string, string[]> | null {
   if (cause instanceof ZodError) {
     const fields: Record<string, string[]> = {};
-    for (const issue of cause.issues) (fields[issue.path.join('.') || '_'] ??= []).push(issue.message);
+    for (const issue of cause.issues)
+      (fields[issue.path.join('.') || '_'] ??= []).push(issue.message);
     return fields;
   }
   if (cause instanceof CofferError) {

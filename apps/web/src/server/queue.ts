@@ -33,7 +33,10 @@ export function getTaskmanagerQueue(): Queue {
   if (!globalForQueue.cofferTaskmanagerQueue) {
     const connection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
     globalForQueue.cofferQueueRedis = connection;
-    globalForQueue.cofferTaskmanagerQueue = new Queue(TASKMANAGER_QUEUE, { connection, prefix: env.COFFER_QUEUE_PREFIX });
+    globalForQueue.cofferTaskmanagerQueue = new Queue(TASKMANAGER_QUEUE, {
+      connection,
+      prefix: env.COFFER_QUEUE_PREFIX,
+    });
   }
   return globalForQueue.cofferTaskmanagerQueue;
 }
@@ -56,7 +59,10 @@ export async function enqueueTaskmanagerJob<N extends TaskmanagerJobName>(
 async function getTaskmanagerEvents(): Promise<QueueEvents> {
   if (!globalForQueue.cofferTaskmanagerEvents) {
     const connection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
-    globalForQueue.cofferTaskmanagerEvents = new QueueEvents(TASKMANAGER_QUEUE, { connection, prefix: env.COFFER_QUEUE_PREFIX });
+    globalForQueue.cofferTaskmanagerEvents = new QueueEvents(TASKMANAGER_QUEUE, {
+      connection,
+      prefix: env.COFFER_QUEUE_PREFIX,
+    });
   }
   const events = globalForQueue.cofferTaskmanagerEvents;
   await events.waitUntilReady();
@@ -89,7 +95,11 @@ export async function callTaskmanager<N extends TaskmanagerCallName>(
       taskmanagerCallOptions(name, instanceId, randomUUID()),
     );
   } catch (error) {
-    throw new AppError('UNAVAILABLE', 'Coffer could not reach its taskmanager; try again in a moment', { cause: error });
+    throw new AppError(
+      'UNAVAILABLE',
+      'Coffer could not reach its taskmanager; try again in a moment',
+      { cause: error },
+    );
   }
 
   let raw: unknown;
@@ -99,18 +109,32 @@ export async function callTaskmanager<N extends TaskmanagerCallName>(
     const state = await job.getState().catch(() => 'unknown');
     if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
       await job.remove().catch(() => undefined);
-      throw new AppError('UNAVAILABLE', 'No Coffer worker took the request in time; nothing was changed. Try again in a moment.', { cause: error });
+      throw new AppError(
+        'UNAVAILABLE',
+        'No Coffer worker took the request in time; nothing was changed. Try again in a moment.',
+        { cause: error },
+      );
     }
     if (state === 'active' || /timed out/.test(error instanceof Error ? error.message : '')) {
-      throw new AppError('UNAVAILABLE', 'The instance did not answer in time; a change may still be applied. Check again in a moment.', { cause: error });
+      throw new AppError(
+        'UNAVAILABLE',
+        'The instance did not answer in time; a change may still be applied. Check again in a moment.',
+        { cause: error },
+      );
     }
-    throw new AppError('INTERNAL', 'Coffer could not complete the request because of an error in the control plane', { cause: error });
+    throw new AppError(
+      'INTERNAL',
+      'Coffer could not complete the request because of an error in the control plane',
+      { cause: error },
+    );
   }
   await job.remove().catch(() => undefined);
 
   const result = callResultSchema(name).safeParse(raw);
   if (!result.success) {
-    throw new AppError('INTERNAL', 'Coffer could not read the answer to the request', { cause: result.error });
+    throw new AppError('INTERNAL', 'Coffer could not read the answer to the request', {
+      cause: result.error,
+    });
   }
   if (!result.data.ok) throw CofferError.fromJSON(result.data.failure);
   return result.data.value as TaskmanagerCallValue<N>;

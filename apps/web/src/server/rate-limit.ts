@@ -40,11 +40,20 @@ return { count, ttl }
  * reached the request is allowed (and the failure logged): a limiter must not take the whole
  * API down with it.
  */
-export async function consumeRateLimit(redis: Redis, key: string, rule: RateLimitRule): Promise<RateLimitDecision> {
+export async function consumeRateLimit(
+  redis: Redis,
+  key: string,
+  rule: RateLimitRule,
+): Promise<RateLimitDecision> {
   if (rule.max <= 0) return { isAllowed: true, retryAfterSeconds: 0 };
   const windowMs = rule.windowSeconds * 1000;
   try {
-    const [count, ttlMs] = (await redis.eval(CONSUME_SCRIPT, 1, `${KEY_PREFIX}${key}`, String(windowMs))) as [number, number];
+    const [count, ttlMs] = (await redis.eval(
+      CONSUME_SCRIPT,
+      1,
+      `${KEY_PREFIX}${key}`,
+      String(windowMs),
+    )) as [number, number];
     if (count <= rule.max) return { isAllowed: true, retryAfterSeconds: 0 };
     return { isAllowed: false, retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)) };
   } catch (error) {

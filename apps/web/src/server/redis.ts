@@ -13,7 +13,11 @@ const globalForRedis = globalThis as unknown as { cofferRedis?: Redis };
  */
 export function getRedis(): Redis {
   if (!globalForRedis.cofferRedis) {
-    const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 5_000 });
+    const redis = new Redis(env.REDIS_URL, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      connectTimeout: 5_000,
+    });
     redis.on('error', (error) => logger.warn({ err: error }, 'redis: connection error'));
     globalForRedis.cofferRedis = redis;
   }

@@ -31,7 +31,9 @@ function withProject<A>(operation: string, args: A, projectId: string): A {
     next.where = { ...(next.where as object | undefined), projectId };
   } else if (CREATE_OPERATIONS.has(operation)) {
     const data = next.data;
-    next.data = Array.isArray(data) ? data.map((row: object) => ({ ...row, projectId })) : { ...(data as object), projectId };
+    next.data = Array.isArray(data)
+      ? data.map((row: object) => ({ ...row, projectId }))
+      : { ...(data as object), projectId };
   } else if (operation === 'upsert') {
     next.where = { ...(next.where as object), projectId };
     next.create = { ...(next.create as object), projectId };
@@ -46,28 +48,36 @@ export function scopeToProject(db: PrismaClient, projectId: string) {
     name: `project-${projectId}`,
     query: {
       membership: {
-        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+        $allOperations: ({ operation, args, query }) =>
+          query(withProject(operation, args, projectId)),
       },
       instance: {
-        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+        $allOperations: ({ operation, args, query }) =>
+          query(withProject(operation, args, projectId)),
       },
       apiToken: {
-        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+        $allOperations: ({ operation, args, query }) =>
+          query(withProject(operation, args, projectId)),
       },
       quota: {
-        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+        $allOperations: ({ operation, args, query }) =>
+          query(withProject(operation, args, projectId)),
       },
       auditEvent: {
-        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+        $allOperations: ({ operation, args, query }) =>
+          query(withProject(operation, args, projectId)),
       },
       backup: {
-        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+        $allOperations: ({ operation, args, query }) =>
+          query(withProject(operation, args, projectId)),
       },
       backupSchedule: {
-        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+        $allOperations: ({ operation, args, query }) =>
+          query(withProject(operation, args, projectId)),
       },
       instanceEvent: {
-        $allOperations: ({ operation, args, query }) => query(withProject(operation, args, projectId)),
+        $allOperations: ({ operation, args, query }) =>
+          query(withProject(operation, args, projectId)),
       },
     },
   });

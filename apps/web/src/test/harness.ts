@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
 import { type Prisma, type PrismaClient } from '@coffer/db';
-import { createProject, createUserWithPassword, makeOperator, addMembership } from '@coffer/db/factories';
+import {
+  createProject,
+  createUserWithPassword,
+  makeOperator,
+  addMembership,
+} from '@coffer/db/factories';
 import { createTestDatabase, type TestDatabase } from '@coffer/db/testing';
 import { recordingSecrets, registerSecret } from '@coffer/testing/secrets';
 import { registerRunSecrets } from '@coffer/worker/test/secrets';
@@ -27,18 +32,24 @@ export async function createHarness({ database: given }: { database?: TestDataba
   const prisma: PrismaClient = database.prisma;
   registerSecret('BETTER_AUTH_SECRET (web tests)', process.env.BETTER_AUTH_SECRET);
   registerSecret('COFFER_MASTER_KEY (web tests)', process.env.COFFER_MASTER_KEY);
-  registerSecret('the test users\' password', USER_PASSWORD);
+  registerSecret("the test users' password", USER_PASSWORD);
 
   function callerFor(user: SessionUser | null) {
     return recordingSecrets(
-      createCaller(() => createTRPCContext({ headers: new Headers() }, { db: prisma, getUser: async () => user })),
+      createCaller(() =>
+        createTRPCContext({ headers: new Headers() }, { db: prisma, getUser: async () => user }),
+      ),
       'trpc',
     );
   }
 
   async function createUser(label = 'user'): Promise<SessionUser> {
     const email = `${label}-${randomUUID().slice(0, 8)}@example.com`;
-    const user = await createUserWithPassword(prisma, { email, name: label, password: USER_PASSWORD });
+    const user = await createUserWithPassword(prisma, {
+      email,
+      name: label,
+      password: USER_PASSWORD,
+    });
     return { id: user.id, email: user.email, name: user.name };
   }
 

@@ -1,7 +1,13 @@
 'use client';
 
 import { type QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { createTRPCClient, httpBatchStreamLink, httpSubscriptionLink, loggerLink, splitLink } from '@trpc/client';
+import {
+  createTRPCClient,
+  httpBatchStreamLink,
+  httpSubscriptionLink,
+  loggerLink,
+  splitLink,
+} from '@trpc/client';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useState } from 'react';
 import SuperJSON from 'superjson';
@@ -28,7 +34,11 @@ const SECRET_ANSWERS = new Set(['rootAccess.enable']);
 function carriesSecret(op: { path?: string; input?: unknown }): boolean {
   if (op.path && SECRET_ANSWERS.has(op.path)) return true;
   const input = op.input;
-  return typeof input === 'object' && input !== null && ['password', 'newPassword', 'users'].some((key) => key in input);
+  return (
+    typeof input === 'object' &&
+    input !== null &&
+    ['password', 'newPassword', 'users'].some((key) => key in input)
+  );
 }
 
 export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
@@ -41,7 +51,8 @@ export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
             // Both directions carry the operation at run time (the 'down' type omits it).
             !carriesSecret(op as { path?: string; input?: unknown }) &&
             // eslint-disable-next-line no-restricted-properties -- inlined by Next at build time
-            (process.env.NODE_ENV === 'development' || (op.direction === 'down' && op.result instanceof Error)),
+            (process.env.NODE_ENV === 'development' ||
+              (op.direction === 'down' && op.result instanceof Error)),
         }),
         splitLink({
           // Live status arrives over SSE (subscriptions); everything else is batched HTTP.

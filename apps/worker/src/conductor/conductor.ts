@@ -1,7 +1,11 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
-import { conductorMessageSchema, type BackupReport, type ConductorMessage } from '@coffer/contracts';
+import {
+  conductorMessageSchema,
+  type BackupReport,
+  type ConductorMessage,
+} from '@coffer/contracts';
 import { guestKeys, isValidSignature } from '@coffer/contracts/crypto';
 import { type PrismaClient } from '@coffer/db';
 import { type Redis } from 'ioredis';
@@ -263,12 +267,16 @@ export class Conductor {
   }
 
   /** A backup's progress or end: written to that backup (if it is this instance's), then a `backup.changed` event. */
-  private async applyBackup(id: string, instanceId: string, report: BackupReport): Promise<EntryOutcome> {
+  private async applyBackup(
+    id: string,
+    instanceId: string,
+    report: BackupReport,
+  ): Promise<EntryOutcome> {
     const outcome = await applyBackupReport(this.deps.prisma, instanceId, report);
     if (!outcome.isApplied) {
       this.deps.logger.debug(
         { entryId: id, instanceId, backupId: report.backupId, status: report.status },
-        'conductor: backup report not applied (stale, ended, or not this instance\'s)',
+        "conductor: backup report not applied (stale, ended, or not this instance's)",
       );
       return 'stale';
     }

@@ -37,7 +37,13 @@ export function AuditTable({
   onLoadMore: () => void;
 }) {
   if (events.length === 0) {
-    return <EmptyState icon={<ScrollText />} title="Nothing recorded yet" description="Every change made through the console or the API appears here." />;
+    return (
+      <EmptyState
+        icon={<ScrollText />}
+        title="Nothing recorded yet"
+        description="Every change made through the console or the API appears here."
+      />
+    );
   }
   return (
     <div className="space-y-3">
@@ -61,15 +67,25 @@ export function AuditTable({
                   <div>{event.actor.email ?? 'unknown'}</div>
                   {event.apiToken ? (
                     <div className="text-xs text-zinc-500">
-                      via API token {event.apiToken.name ? `“${event.apiToken.name}”` : event.apiToken.id.slice(0, 8)}
+                      via API token{' '}
+                      {event.apiToken.name
+                        ? `“${event.apiToken.name}”`
+                        : event.apiToken.id.slice(0, 8)}
                     </div>
                   ) : null}
                 </TD>
                 {projectNames ? (
-                  <TD>{event.projectId ? (projectNames.get(event.projectId) ?? event.projectId.slice(0, 8)) : '—'}</TD>
+                  <TD>
+                    {event.projectId
+                      ? (projectNames.get(event.projectId) ?? event.projectId.slice(0, 8))
+                      : '—'}
+                  </TD>
                 ) : null}
                 <TD className="font-mono text-xs">{event.path}</TD>
-                <TD className="max-w-48 truncate font-mono text-xs" title={event.resourceId ?? undefined}>
+                <TD
+                  className="max-w-48 truncate font-mono text-xs"
+                  title={event.resourceId ?? undefined}
+                >
                   {event.resourceId ?? '—'}
                 </TD>
                 <TD>

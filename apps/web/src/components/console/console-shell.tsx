@@ -19,14 +19,23 @@ interface Me {
 }
 
 /** The signed-in frame: header with project switcher and user, navigation for the project. */
-export function ConsoleShell({ me, projects, children }: { me: Me; projects: ProjectSummary[]; children: React.ReactNode }) {
+export function ConsoleShell({
+  me,
+  projects,
+  children,
+}: {
+  me: Me;
+  projects: ProjectSummary[];
+  children: React.ReactNode;
+}) {
   const params = useParams<{ projectId?: string }>();
   const pathname = usePathname();
   const projectId = params.projectId;
   const current = projects.find((p) => p.id === projectId) ?? null;
 
   useEffect(() => {
-    if (projectId) document.cookie = `${LAST_PROJECT_COOKIE}=${projectId}; path=/; max-age=31536000; samesite=lax`;
+    if (projectId)
+      document.cookie = `${LAST_PROJECT_COOKIE}=${projectId}; path=/; max-age=31536000; samesite=lax`;
   }, [projectId]);
 
   const nav = [
@@ -67,7 +76,9 @@ export function ConsoleShell({ me, projects, children }: { me: Me; projects: Pro
                 aria-current={isActive ? 'page' : undefined}
                 className={cn(
                   'flex items-center gap-1.5 border-b-2 px-3 py-2.5 text-sm font-medium transition-colors [&_svg]:size-4',
-                  isActive ? 'border-accent-600 text-zinc-900' : 'border-transparent text-zinc-500 hover:text-zinc-800',
+                  isActive
+                    ? 'border-accent-600 text-zinc-900'
+                    : 'border-transparent text-zinc-500 hover:text-zinc-800',
                 )}
               >
                 <Icon aria-hidden="true" />

@@ -14,7 +14,13 @@ export interface ProjectSummary {
 }
 
 /** Switches between the user's projects (a menu button; Escape or a click outside closes it). */
-export function ProjectSwitcher({ projects, current }: { projects: ProjectSummary[]; current: ProjectSummary | null }) {
+export function ProjectSwitcher({
+  projects,
+  current,
+}: {
+  projects: ProjectSummary[];
+  current: ProjectSummary | null;
+}) {
   const [isOpen, setIsOpen] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -42,11 +48,17 @@ export function ProjectSwitcher({ projects, current }: { projects: ProjectSummar
         className="flex items-center gap-2 rounded-md px-2 py-1.5 text-sm font-medium text-zinc-800 hover:bg-zinc-100"
       >
         <span className="max-w-48 truncate">{current?.name ?? 'Select a project'}</span>
-        {current ? <span className="text-xs font-normal text-zinc-500">{ROLE_LABELS[current.role]}</span> : null}
+        {current ? (
+          <span className="text-xs font-normal text-zinc-500">{ROLE_LABELS[current.role]}</span>
+        ) : null}
         <ChevronsUpDown className="size-4 text-zinc-400" aria-hidden="true" />
       </button>
       {isOpen ? (
-        <div role="menu" aria-label="Projects" className="absolute left-0 mt-1 w-64 rounded-md border border-zinc-200 bg-white py-1 shadow-lg">
+        <div
+          role="menu"
+          aria-label="Projects"
+          className="absolute left-0 mt-1 w-64 rounded-md border border-zinc-200 bg-white py-1 shadow-lg"
+        >
           {projects.map((project) => (
             <Link
               key={project.id}

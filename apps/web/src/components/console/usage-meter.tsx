@@ -1,7 +1,17 @@
 import { cn } from '~/lib/utils';
 
 /** How much of a quota is used: "3 of 10 instances" with a bar (no bar when unlimited). */
-export function UsageMeter({ label, inUse, limit, unit }: { label: string; inUse: number; limit: number; unit?: string }) {
+export function UsageMeter({
+  label,
+  inUse,
+  limit,
+  unit,
+}: {
+  label: string;
+  inUse: number;
+  limit: number;
+  unit?: string;
+}) {
   const isUnlimited = limit < 0;
   const ratio = isUnlimited ? 0 : limit === 0 ? 1 : Math.min(1, inUse / limit);
   const suffix = unit ? ` ${unit}` : '';
@@ -23,7 +33,10 @@ export function UsageMeter({ label, inUse, limit, unit }: { label: string; inUse
           className="h-2 overflow-hidden rounded-full bg-zinc-100"
         >
           <div
-            className={cn('h-full rounded-full', ratio >= 1 ? 'bg-red-500' : ratio >= 0.8 ? 'bg-amber-500' : 'bg-accent-600')}
+            className={cn(
+              'h-full rounded-full',
+              ratio >= 1 ? 'bg-red-500' : ratio >= 0.8 ? 'bg-amber-500' : 'bg-accent-600',
+            )}
             style={{ width: `${Math.round(ratio * 100)}%` }}
           />
         </div>

@@ -33,7 +33,10 @@ export function RootPanel({
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const root = useQuery(trpc.rootAccess.get.queryOptions({ projectId, instanceId }));
-  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.rootAccess.get.queryKey({ projectId, instanceId }) });
+  const invalidate = () =>
+    queryClient.invalidateQueries({
+      queryKey: trpc.rootAccess.get.queryKey({ projectId, instanceId }),
+    });
   const [password, setPassword] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<'enable' | 'disable' | null>(null);
   const enable = useMutation(
@@ -59,17 +62,33 @@ export function RootPanel({
 
   return (
     <div className="max-w-2xl space-y-6">
-      {password ? <SecretNotice title="Root enabled" label="Root password" secret={password} onDone={() => setPassword(null)} /> : null}
+      {password ? (
+        <SecretNotice
+          title="Root enabled"
+          label="Root password"
+          secret={password}
+          onDone={() => setPassword(null)}
+        />
+      ) : null}
       <Card>
         <CardHeader>
           <CardTitle className="flex items-center gap-2">
-            {data?.isEnabled ? <ShieldAlert className="size-5 text-amber-600" aria-hidden="true" /> : <ShieldCheck className="size-5 text-emerald-600" aria-hidden="true" />}
+            {data?.isEnabled ? (
+              <ShieldAlert className="size-5 text-amber-600" aria-hidden="true" />
+            ) : (
+              <ShieldCheck className="size-5 text-emerald-600" aria-hidden="true" />
+            )}
             Root access
-            {data ? <Badge tone={data.isEnabled ? 'warning' : 'success'}>{data.isEnabled ? 'Enabled' : 'Disabled'}</Badge> : null}
+            {data ? (
+              <Badge tone={data.isEnabled ? 'warning' : 'success'}>
+                {data.isEnabled ? 'Enabled' : 'Disabled'}
+              </Badge>
+            ) : null}
           </CardTitle>
           <CardDescription>
-            Root is disabled until you ask for it: then root@% gets every privilege and a generated password, shown once. Coffer keeps
-            managing the instance; what you change as root (its accounts, say) can get in its way.
+            Root is disabled until you ask for it: then root@% gets every privilege and a generated
+            password, shown once. Coffer keeps managing the instance; what you change as root (its
+            accounts, say) can get in its way.
           </CardDescription>
         </CardHeader>
         <CardContent className="space-y-4">
@@ -83,17 +102,29 @@ export function RootPanel({
           ) : null}
           {canWrite && data ? (
             <div className="flex flex-wrap gap-2">
-              <Button variant={data.isEnabled ? 'secondary' : 'primary'} disabled={!isActive} onClick={() => setConfirming('enable')}>
+              <Button
+                variant={data.isEnabled ? 'secondary' : 'primary'}
+                disabled={!isActive}
+                onClick={() => setConfirming('enable')}
+              >
                 {data.isEnabled ? 'Reset root password' : 'Enable root'}
               </Button>
               {data.isEnabled ? (
-                <Button variant="danger" disabled={!isActive} onClick={() => setConfirming('disable')}>
+                <Button
+                  variant="danger"
+                  disabled={!isActive}
+                  onClick={() => setConfirming('disable')}
+                >
                   Disable root
                 </Button>
               ) : null}
             </div>
           ) : null}
-          {canWrite && !isActive ? <p className="text-sm text-zinc-500">Root can be changed while the instance is ACTIVE; it is {status} now.</p> : null}
+          {canWrite && !isActive ? (
+            <p className="text-sm text-zinc-500">
+              Root can be changed while the instance is ACTIVE; it is {status} now.
+            </p>
+          ) : null}
         </CardContent>
       </Card>
 

@@ -19,9 +19,14 @@ export function SecretNotice({
   return (
     <section aria-label={title} className="rounded-lg border border-emerald-200 bg-emerald-50 p-4">
       <h3 className="text-sm font-semibold text-emerald-900">{title}</h3>
-      <p className="mt-1 text-sm text-emerald-800">Copy the password now: it is shown only once, and Coffer never stores it.</p>
+      <p className="mt-1 text-sm text-emerald-800">
+        Copy the password now: it is shown only once, and Coffer never stores it.
+      </p>
       <div className="mt-3 flex flex-wrap items-center gap-2">
-        <code aria-label={label} className="min-w-0 flex-1 break-all rounded-md border border-emerald-200 bg-white px-3 py-2 font-mono text-sm text-zinc-900">
+        <code
+          aria-label={label}
+          className="min-w-0 flex-1 break-all rounded-md border border-emerald-200 bg-white px-3 py-2 font-mono text-sm text-zinc-900"
+        >
           {secret}
         </code>
         <CopyButton value={secret} label="Copy password" />

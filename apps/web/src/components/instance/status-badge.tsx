@@ -23,7 +23,11 @@ export function StatusBadge({ status }: { status: DisplayStatus }) {
   const tone = TONES[status];
   return (
     <Badge tone={tone} data-status={status}>
-      {tone === 'progress' ? <Spinner className="size-3" /> : <span className="size-1.5 rounded-full bg-current" aria-hidden="true" />}
+      {tone === 'progress' ? (
+        <Spinner className="size-3" />
+      ) : (
+        <span className="size-1.5 rounded-full bg-current" aria-hidden="true" />
+      )}
       {status}
     </Badge>
   );

@@ -6,7 +6,15 @@ import { useState } from 'react';
 import { Button } from './button';
 
 /** Copies a value to the clipboard and says so. */
-export function CopyButton({ value, label = 'Copy', className }: { value: string; label?: string; className?: string }) {
+export function CopyButton({
+  value,
+  label = 'Copy',
+  className,
+}: {
+  value: string;
+  label?: string;
+  className?: string;
+}) {
   const [isCopied, setIsCopied] = useState(false);
   return (
     <Button

@@ -36,8 +36,17 @@ export function EmptyState({
   className?: string;
 }) {
   return (
-    <div className={cn('flex flex-col items-center justify-center rounded-lg border border-dashed border-zinc-300 bg-white px-6 py-14 text-center', className)}>
-      {icon ? <div className="mb-3 rounded-full bg-accent-50 p-3 text-accent-600 [&_svg]:size-6">{icon}</div> : null}
+    <div
+      className={cn(
+        'flex flex-col items-center justify-center rounded-lg border border-dashed border-zinc-300 bg-white px-6 py-14 text-center',
+        className,
+      )}
+    >
+      {icon ? (
+        <div className="mb-3 rounded-full bg-accent-50 p-3 text-accent-600 [&_svg]:size-6">
+          {icon}
+        </div>
+      ) : null}
       <h2 className="text-base font-semibold text-zinc-900">{title}</h2>
       <p className="mt-1 max-w-sm text-sm text-zinc-500">{description}</p>
       {action ? <div className="mt-5">{action}</div> : null}

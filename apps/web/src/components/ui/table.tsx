@@ -11,7 +11,15 @@ export function Table({ className, ...props }: React.TableHTMLAttributes<HTMLTab
 }
 
 export function THead({ className, ...props }: React.HTMLAttributes<HTMLTableSectionElement>) {
-  return <thead className={cn('border-b border-zinc-200 bg-zinc-50 text-xs uppercase tracking-wide text-zinc-500', className)} {...props} />;
+  return (
+    <thead
+      className={cn(
+        'border-b border-zinc-200 bg-zinc-50 text-xs uppercase tracking-wide text-zinc-500',
+        className,
+      )}
+      {...props}
+    />
+  );
 }
 
 export function TBody({ className, ...props }: React.HTMLAttributes<HTMLTableSectionElement>) {

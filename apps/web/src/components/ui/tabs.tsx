@@ -69,7 +69,9 @@ export function Tabs({
               }}
               className={cn(
                 '-mb-px border-b-2 px-3 py-2 text-sm font-medium transition-colors focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-accent-200',
-                isSelected ? 'border-accent-600 text-accent-700' : 'border-transparent text-zinc-500 hover:text-zinc-800',
+                isSelected
+                  ? 'border-accent-600 text-accent-700'
+                  : 'border-transparent text-zinc-500 hover:text-zinc-800',
               )}
             >
               {item.label}
@@ -78,7 +80,11 @@ export function Tabs({
         })}
       </div>
       {selected ? (
-        <div role="tabpanel" id={`${baseId}-panel-${selected.value}`} aria-labelledby={`${baseId}-tab-${selected.value}`}>
+        <div
+          role="tabpanel"
+          id={`${baseId}-panel-${selected.value}`}
+          aria-labelledby={`${baseId}-tab-${selected.value}`}
+        >
           {selected.content}
         </div>
       ) : null}

@@ -41,7 +41,11 @@ describe('membership', () => {
   it('lets an owner add a member by email, and the member then sees the project', async () => {
     const { owner, project } = await h.createProjectWithOwner('Team');
     const teammate = await h.createUser('teammate');
-    const added = await h.callerFor(owner).project.addMember({ projectId: project.id, email: teammate.email.toUpperCase(), role: 'MEMBER' });
+    const added = await h.callerFor(owner).project.addMember({
+      projectId: project.id,
+      email: teammate.email.toUpperCase(),
+      role: 'MEMBER',
+    });
     expect(added.user.id).toBe(teammate.id);
     const projects = await h.callerFor(teammate).project.list();
     expect(projects).toContainEqual({ id: project.id, name: 'Team', role: 'MEMBER' });
@@ -50,13 +54,25 @@ describe('membership', () => {
   it('answers a clear error for an unknown email or a second add', async () => {
     const { owner, project } = await h.createProjectWithOwner();
     const caller = h.callerFor(owner);
-    await expect(caller.project.addMember({ projectId: project.id, email: 'nobody@example.com', role: 'MEMBER' })).rejects.toMatchObject({
+    await expect(
+      caller.project.addMember({
+        projectId: project.id,
+        email: 'nobody@example.com',
+        role: 'MEMBER',
+      }),
+    ).rejects.toMatchObject({
       code: 'NOT_FOUND',
       message: expect.stringContaining('sign up'),
     });
     const teammate = await h.createUser();
-    await caller.project.addMember({ projectId: project.id, email: teammate.email, role: 'VIEWER' });
-    await expect(caller.project.addMember({ projectId: project.id, email: teammate.email, role: 'MEMBER' })).rejects.toMatchObject({
+    await caller.project.addMember({
+      projectId: project.id,
+      email: teammate.email,
+      role: 'VIEWER',
+    });
+    await expect(
+      caller.project.addMember({ projectId: project.id, email: teammate.email, role: 'MEMBER' }),
+    ).rejects.toMatchObject({
       code: 'CONFLICT',
     });
   });
@@ -65,10 +81,18 @@ describe('membership', () => {
     const { owner, project } = await h.createProjectWithOwner();
     const caller = h.callerFor(owner);
     const [membership] = await caller.project.members({ projectId: project.id });
-    await expect(caller.project.changeMemberRole({ projectId: project.id, membershipId: membership!.id, role: 'MEMBER' })).rejects.toMatchObject({
+    await expect(
+      caller.project.changeMemberRole({
+        projectId: project.id,
+        membershipId: membership!.id,
+        role: 'MEMBER',
+      }),
+    ).rejects.toMatchObject({
       code: 'CONFLICT',
     });
-    await expect(caller.project.removeMember({ projectId: project.id, membershipId: membership!.id })).rejects.toMatchObject({
+    await expect(
+      caller.project.removeMember({ projectId: project.id, membershipId: membership!.id }),
+    ).rejects.toMatchObject({
       code: 'CONFLICT',
     });
   });
@@ -83,7 +107,11 @@ describe('roles', () => {
     expect(await caller.project.get({ projectId: project.id })).toMatchObject({ role: 'VIEWER' });
     expect(await caller.instance.list({ projectId: project.id })).toEqual([]);
     const someone = await h.createUser();
-    expect(await codeOf(caller.project.addMember({ projectId: project.id, email: someone.email, role: 'MEMBER' }))).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        caller.project.addMember({ projectId: project.id, email: someone.email, role: 'MEMBER' }),
+      ),
+    ).toBe('FORBIDDEN');
     const count = await h.prisma.membership.count({ where: { projectId: project.id } });
     expect(count).toBe(2);
   });
@@ -93,9 +121,13 @@ describe('roles', () => {
     const member = await h.createUser('member');
     await h.addMembership(project.id, member.id, 'MEMBER');
     const someone = await h.createUser();
-    expect(await codeOf(h.callerFor(member).project.addMember({ projectId: project.id, email: someone.email, role: 'VIEWER' }))).toBe(
-      'FORBIDDEN',
-    );
+    expect(
+      await codeOf(
+        h
+          .callerFor(member)
+          .project.addMember({ projectId: project.id, email: someone.email, role: 'VIEWER' }),
+      ),
+    ).toBe('FORBIDDEN');
   });
 
   it('operator-only procedures refuse members and owners, and serve operators', async () => {
@@ -120,17 +152,30 @@ describe('tenant isolation', () => {
       () => callerB.project.get({ projectId: a.project.id }),
       () => callerB.project.members({ projectId: a.project.id }),
       () => callerB.instance.list({ projectId: a.project.id }),
-      () => callerB.project.addMember({ projectId: a.project.id, email: b.owner.email, role: 'OWNER' }),
+      () =>
+        callerB.project.addMember({ projectId: a.project.id, email: b.owner.email, role: 'OWNER' }),
       () => callerB.project.removeMember({ projectId: a.project.id, membershipId: memberOfA!.id }),
     ]) {
       expect(await codeOf(call())).toBe('NOT_FOUND');
     }
     // A's membership id used inside B's own project is also "not found", not a change.
-    expect(await codeOf(callerB.project.changeMemberRole({ projectId: b.project.id, membershipId: memberOfA!.id, role: 'VIEWER' }))).toBe(
-      'NOT_FOUND',
-    );
-    expect(await codeOf(callerB.project.removeMember({ projectId: b.project.id, membershipId: memberOfA!.id }))).toBe('NOT_FOUND');
-    expect(await h.prisma.membership.findUnique({ where: { id: memberOfA!.id } })).toMatchObject({ role: 'OWNER' });
+    expect(
+      await codeOf(
+        callerB.project.changeMemberRole({
+          projectId: b.project.id,
+          membershipId: memberOfA!.id,
+          role: 'VIEWER',
+        }),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(
+      await codeOf(
+        callerB.project.removeMember({ projectId: b.project.id, membershipId: memberOfA!.id }),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(await h.prisma.membership.findUnique({ where: { id: memberOfA!.id } })).toMatchObject({
+      role: 'OWNER',
+    });
     expect((await callerB.project.list()).map((p) => p.name)).toEqual(['Project B']);
   });
 });
@@ -151,9 +196,17 @@ describe('bad input', () => {
   it('rejects an invalid email or unknown role when adding a member', async () => {
     const { owner, project } = await h.createProjectWithOwner();
     const caller = h.callerFor(owner);
-    expect(await codeOf(caller.project.addMember({ projectId: project.id, email: 'not-an-email', role: 'MEMBER' }))).toBe('BAD_REQUEST');
+    expect(
+      await codeOf(
+        caller.project.addMember({ projectId: project.id, email: 'not-an-email', role: 'MEMBER' }),
+      ),
+    ).toBe('BAD_REQUEST');
     // @ts-expect-error: an unknown role is what is being tested
-    expect(await codeOf(caller.project.addMember({ projectId: project.id, email: owner.email, role: 'ADMIN' }))).toBe('BAD_REQUEST');
+    expect(
+      await codeOf(
+        caller.project.addMember({ projectId: project.id, email: owner.email, role: 'ADMIN' }),
+      ),
+    ).toBe('BAD_REQUEST');
     expect(await h.prisma.membership.count({ where: { projectId: project.id } })).toBe(1);
   });
 
@@ -170,11 +223,14 @@ describe('bad input', () => {
         body: JSON.stringify({ json: { name: '' } }),
       }),
       router: appRouter,
-      createContext: () => createTRPCContext({ headers: new Headers() }, { db: h.prisma, getUser: async () => user }),
+      createContext: () =>
+        createTRPCContext({ headers: new Headers() }, { db: h.prisma, getUser: async () => user }),
     });
     expect(response.status).toBe(400);
     const text = await response.text();
-    const body = JSON.parse(text) as { error: { json: { data: { fieldErrors: Record<string, string[]>; stack?: string | null } } } };
+    const body = JSON.parse(text) as {
+      error: { json: { data: { fieldErrors: Record<string, string[]>; stack?: string | null } } };
+    };
     expect(body.error.json.data.fieldErrors).toEqual({ name: ['Project name is required'] });
     // No stack trace reaches a client.
     expect(body.error.json.data.stack ?? null).toBeNull();

@@ -20,7 +20,10 @@ let h: Harness;
 let worker: RunningWorker;
 const suffix = randomUUID().slice(0, 8);
 const queuePrefix = `test-admin-${suffix}`;
-const dataDir = join(process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'), `web-admin-${suffix}`);
+const dataDir = join(
+  process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'),
+  `web-admin-${suffix}`,
+);
 
 beforeAll(async () => {
   process.env.COFFER_QUEUE_PREFIX = queuePrefix;
@@ -37,7 +40,11 @@ beforeAll(async () => {
       COFFER_INSTANCE_PORT_RANGE: '29300-29399',
       LOG_LEVEL: 'silent',
     },
-    names: { queuePrefix, eventsChannel: `test-admin-events-${suffix}`, keyPrefix: `test-admin-${suffix}` },
+    names: {
+      queuePrefix,
+      eventsChannel: `test-admin-events-${suffix}`,
+      keyPrefix: `test-admin-${suffix}`,
+    },
   });
 }, 120_000);
 
@@ -63,17 +70,39 @@ async function operatorCaller() {
 describe('access', () => {
   it('every admin procedure refuses project owners and members (FORBIDDEN), and serves operators', async () => {
     const { appRouter } = await import('~/server/api/root');
-    const adminPaths = Object.keys(appRouter._def.procedures).filter((path) => path.startsWith('admin.'));
-    expect(adminPaths).toEqual(expect.arrayContaining(['admin.instances', 'admin.resetStatus', 'admin.forceDelete', 'admin.queue', 'admin.retryJob']));
+    const adminPaths = Object.keys(appRouter._def.procedures).filter((path) =>
+      path.startsWith('admin.'),
+    );
+    expect(adminPaths).toEqual(
+      expect.arrayContaining([
+        'admin.instances',
+        'admin.resetStatus',
+        'admin.forceDelete',
+        'admin.queue',
+        'admin.retryJob',
+      ]),
+    );
 
     const { owner, project } = await h.createProjectWithOwner('Not operators');
     const member = await h.createUser('member');
     await h.addMembership(project.id, member.id, 'MEMBER');
     for (const user of [owner, member]) {
-      const caller = h.callerFor(user) as unknown as Record<string, Record<string, (input: unknown) => Promise<unknown>>>;
+      const caller = h.callerFor(user) as unknown as Record<
+        string,
+        Record<string, (input: unknown) => Promise<unknown>>
+      >;
       for (const path of adminPaths) {
         const [router, procedure] = path.split('.') as [string, string];
-        expect({ path, code: await codeOf(caller[router]![procedure]!({ instanceId: randomUUID(), jobId: 'x', projectId: project.id })) }).toEqual({
+        expect({
+          path,
+          code: await codeOf(
+            caller[router]![procedure]!({
+              instanceId: randomUUID(),
+              jobId: 'x',
+              projectId: project.id,
+            }),
+          ),
+        }).toEqual({
           path,
           code: 'FORBIDDEN',
         });
@@ -121,7 +150,13 @@ describe('the taskmanager queue', () => {
     const instance = await h.insertInstance(project.id);
     const jobId = `instance.create-${instance.id}`;
     // A create the taskmanager cannot build: its payload does not parse (a password that is not sealed).
-    await (await queue()).add('instance.create', { instanceId: instance.id, users: [{ name: 'app', password: 'not-sealed' }] }, { jobId, attempts: 3 });
+    await (
+      await queue()
+    ).add(
+      'instance.create',
+      { instanceId: instance.id, users: [{ name: 'app', password: 'not-sealed' }] },
+      { jobId, attempts: 3 },
+    );
 
     const admin = await operatorCaller();
     const failed = await waitFor(() => admin.admin.queue(), {
@@ -151,12 +186,16 @@ describe('the taskmanager queue', () => {
     const firstFinish = job.finishedAt!.getTime();
     await admin.admin.retryJob({ jobId });
     const again = await waitFor(() => admin.admin.queue(), {
-      until: (overview) => overview.failed.some((j) => j.id === jobId && j.finishedAt!.getTime() > firstFinish),
+      until: (overview) =>
+        overview.failed.some((j) => j.id === jobId && j.finishedAt!.getTime() > firstFinish),
       what: 'the retried job to run and fail again',
       timeoutMs: 60_000,
       intervalMs: 100,
     });
-    expect(again.failed.find((j) => j.id === jobId)).toMatchObject({ attemptsMade: 1, failedReason: expect.stringContaining('invalid') });
+    expect(again.failed.find((j) => j.id === jobId)).toMatchObject({
+      attemptsMade: 1,
+      failedReason: expect.stringContaining('invalid'),
+    });
 
     // Only failed jobs can be retried or discarded.
     expect(await codeOf(admin.admin.retryJob({ jobId: 'instance.create-nope' }))).toBe('NOT_FOUND');
@@ -168,24 +207,49 @@ describe('the taskmanager queue', () => {
     // reset_status for the instance the failed build left behind: task NONE, status from the
     // next heartbeat (UNKNOWN until then), fault cleared.
     const reset = await admin.admin.resetStatus({ instanceId: instance.id });
-    expect(reset).toMatchObject({ taskStatus: 'NONE', serviceStatus: 'UNKNOWN', faultMessage: null, faultDetails: null });
+    expect(reset).toMatchObject({
+      taskStatus: 'NONE',
+      serviceStatus: 'UNKNOWN',
+      faultMessage: null,
+      faultDetails: null,
+    });
     const row = await h.prisma.instance.findUniqueOrThrow({ where: { id: instance.id } });
-    expect(row).toMatchObject({ taskStatus: 'NONE', serviceStatus: 'UNKNOWN', faultMessage: null, faultAt: null });
+    expect(row).toMatchObject({
+      taskStatus: 'NONE',
+      serviceStatus: 'UNKNOWN',
+      faultMessage: null,
+      faultAt: null,
+    });
     // The project's owners see in their audit log what the operator did.
     const events = await h.callerFor(owner).audit.list({ projectId: project.id });
-    expect(events.events.map((e) => [e.path, e.resourceId, e.result])).toContainEqual(['admin.resetStatus', instance.id, 'OK']);
+    expect(events.events.map((e) => [e.path, e.resourceId, e.result])).toContainEqual([
+      'admin.resetStatus',
+      instance.id,
+      'OK',
+    ]);
   });
 
   it('reset_status ends a task nobody runs any more', async () => {
     const { project } = await h.createProjectWithOwner('Stuck');
-    const instance = await h.insertInstance(project.id, { taskStatus: 'REBOOTING', serviceStatus: 'RUNNING', lastHeartbeatAt: new Date() });
+    const instance = await h.insertInstance(project.id, {
+      taskStatus: 'REBOOTING',
+      serviceStatus: 'RUNNING',
+      lastHeartbeatAt: new Date(),
+    });
     const admin = await operatorCaller();
-    expect((await admin.admin.instances()).find((i) => i.id === instance.id)?.status).toBe('REBOOT');
+    expect((await admin.admin.instances()).find((i) => i.id === instance.id)?.status).toBe(
+      'REBOOT',
+    );
     const reset = await admin.admin.resetStatus({ instanceId: instance.id });
     expect(reset.taskStatus).toBe('NONE');
     // The next heartbeat decides: as the conductor writes it, the instance is ACTIVE again.
-    await h.prisma.instance.update({ where: { id: instance.id }, data: { serviceStatus: 'RUNNING', lastHeartbeatAt: new Date() } });
-    expect((await admin.admin.instances()).find((i) => i.id === instance.id)?.status).toBe('ACTIVE');
+    await h.prisma.instance.update({
+      where: { id: instance.id },
+      data: { serviceStatus: 'RUNNING', lastHeartbeatAt: new Date() },
+    });
+    expect((await admin.admin.instances()).find((i) => i.id === instance.id)?.status).toBe(
+      'ACTIVE',
+    );
     expect(await codeOf(admin.admin.resetStatus({ instanceId: randomUUID() }))).toBe('NOT_FOUND');
   });
 });
@@ -193,10 +257,15 @@ describe('the taskmanager queue', () => {
 describe('force delete', () => {
   it('deletes an instance stuck in a task, replacing a failed delete job, and removes the row when there is no server', async () => {
     const { project } = await h.createProjectWithOwner('Force');
-    const instance = await h.insertInstance(project.id, { taskStatus: 'BACKING_UP', serviceStatus: 'RUNNING' });
+    const instance = await h.insertInstance(project.id, {
+      taskStatus: 'BACKING_UP',
+      serviceStatus: 'RUNNING',
+    });
     // An earlier delete that failed for good (its payload does not parse) holds the job id.
     const deleteJobId = `instance.delete-${instance.id}`;
-    await (await queue()).add('instance.delete', { instanceId: 'not-a-uuid' }, { jobId: deleteJobId, attempts: 1 });
+    await (
+      await queue()
+    ).add('instance.delete', { instanceId: 'not-a-uuid' }, { jobId: deleteJobId, attempts: 1 });
     const admin = await operatorCaller();
     await waitFor(() => admin.admin.queue(), {
       until: (overview) => overview.failed.some((j) => j.id === deleteJobId),

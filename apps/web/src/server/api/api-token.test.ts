@@ -26,12 +26,17 @@ afterAll(async () => {
 
 async function projectWithToken(scope: 'READ_ONLY' | 'READ_WRITE', name = 'Tokens') {
   const { owner, project } = await h.createProjectWithOwner(name);
-  const created = await h.callerFor(owner).apiToken.create({ projectId: project.id, name: `${scope} script`, scope, expiresInDays: 30 });
+  const created = await h
+    .callerFor(owner)
+    .apiToken.create({ projectId: project.id, name: `${scope} script`, scope, expiresInDays: 30 });
   return { owner, project, token: created.token, apiToken: created.apiToken };
 }
 
 async function flavorId(): Promise<string> {
-  const flavor = await h.prisma.flavor.findFirstOrThrow({ where: { isDisabled: false }, orderBy: { ramMb: 'asc' } });
+  const flavor = await h.prisma.flavor.findFirstOrThrow({
+    where: { isDisabled: false },
+    orderBy: { ramMb: 'asc' },
+  });
   return flavor.id;
 }
 
@@ -39,7 +44,11 @@ describe('creating a token', () => {
   it('shows the token once and stores only its hash', async () => {
     const { owner, project, token, apiToken } = await projectWithToken('READ_WRITE');
     expect(token).toMatch(/^cof_[A-Za-z0-9]{12}_[A-Za-z0-9]{43}$/);
-    expect(apiToken).toMatchObject({ scope: 'READ_WRITE', status: 'ACTIVE', user: { id: owner.id } });
+    expect(apiToken).toMatchObject({
+      scope: 'READ_WRITE',
+      status: 'ACTIVE',
+      user: { id: owner.id },
+    });
     expect(token.startsWith(apiToken.prefix.replace('…', ''))).toBe(true);
 
     const row = await h.prisma.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } });
@@ -58,15 +67,60 @@ describe('creating a token', () => {
   it('rejects bad input, and lets viewers create read-only tokens only', async () => {
     const { owner, project } = await h.createProjectWithOwner();
     const caller = h.callerFor(owner);
-    expect(await codeOf(caller.apiToken.create({ projectId: project.id, name: ' ', scope: 'READ_ONLY', expiresInDays: 30 }))).toBe('BAD_REQUEST');
-    expect(await codeOf(caller.apiToken.create({ projectId: project.id, name: 'x', scope: 'READ_ONLY', expiresInDays: 0 }))).toBe('BAD_REQUEST');
-    expect(await codeOf(caller.apiToken.create({ projectId: project.id, name: 'x', scope: 'READ_ONLY', expiresInDays: 366 }))).toBe('BAD_REQUEST');
+    expect(
+      await codeOf(
+        caller.apiToken.create({
+          projectId: project.id,
+          name: ' ',
+          scope: 'READ_ONLY',
+          expiresInDays: 30,
+        }),
+      ),
+    ).toBe('BAD_REQUEST');
+    expect(
+      await codeOf(
+        caller.apiToken.create({
+          projectId: project.id,
+          name: 'x',
+          scope: 'READ_ONLY',
+          expiresInDays: 0,
+        }),
+      ),
+    ).toBe('BAD_REQUEST');
+    expect(
+      await codeOf(
+        caller.apiToken.create({
+          projectId: project.id,
+          name: 'x',
+          scope: 'READ_ONLY',
+          expiresInDays: 366,
+        }),
+      ),
+    ).toBe('BAD_REQUEST');
 
     const viewer = await h.createUser('viewer');
     await h.addMembership(project.id, viewer.id, 'VIEWER');
     const asViewer = h.callerFor(viewer);
-    expect(await codeOf(asViewer.apiToken.create({ projectId: project.id, name: 'rw', scope: 'READ_WRITE', expiresInDays: 7 }))).toBe('FORBIDDEN');
-    expect(await codeOf(asViewer.apiToken.create({ projectId: project.id, name: 'ro', scope: 'READ_ONLY', expiresInDays: 7 }))).toBe('OK');
+    expect(
+      await codeOf(
+        asViewer.apiToken.create({
+          projectId: project.id,
+          name: 'rw',
+          scope: 'READ_WRITE',
+          expiresInDays: 7,
+        }),
+      ),
+    ).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        asViewer.apiToken.create({
+          projectId: project.id,
+          name: 'ro',
+          scope: 'READ_ONLY',
+          expiresInDays: 7,
+        }),
+      ),
+    ).toBe('OK');
     // A viewer sees their own tokens; the owner sees everyone's.
     expect(await asViewer.apiToken.list({ projectId: project.id })).toHaveLength(1);
     expect(await caller.apiToken.list({ projectId: project.id })).toHaveLength(1);
@@ -78,14 +132,30 @@ describe('a read-only token', () => {
     const { project, token } = await projectWithToken('READ_ONLY');
     const script = await callerWithToken(h, token);
     expect(await script.instance.list({ projectId: project.id })).toEqual([]);
-    expect(await script.project.get({ projectId: project.id })).toMatchObject({ id: project.id, role: 'OWNER' });
+    expect(await script.project.get({ projectId: project.id })).toMatchObject({
+      id: project.id,
+      role: 'OWNER',
+    });
 
     const someone = await h.createUser();
-    expect(await codeOf(script.project.addMember({ projectId: project.id, email: someone.email, role: 'MEMBER' }))).toBe('FORBIDDEN');
     expect(
-      await codeOf(script.instance.create({ projectId: project.id, name: 'nope', flavorId: await flavorId(), volumeSizeGb: 1 })),
+      await codeOf(
+        script.project.addMember({ projectId: project.id, email: someone.email, role: 'MEMBER' }),
+      ),
     ).toBe('FORBIDDEN');
-    expect(await codeOf(script.instance.delete({ projectId: project.id, instanceId: randomUUID() }))).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        script.instance.create({
+          projectId: project.id,
+          name: 'nope',
+          flavorId: await flavorId(),
+          volumeSizeGb: 1,
+        }),
+      ),
+    ).toBe('FORBIDDEN');
+    expect(
+      await codeOf(script.instance.delete({ projectId: project.id, instanceId: randomUUID() })),
+    ).toBe('FORBIDDEN');
     expect(await h.prisma.instance.count({ where: { projectId: project.id } })).toBe(0);
     expect(await h.prisma.membership.count({ where: { projectId: project.id } })).toBe(1);
   });
@@ -95,9 +165,16 @@ describe('a read-write token', () => {
   it('acts as its user inside its project: lists and creates instances', async () => {
     const { owner, project, token } = await projectWithToken('READ_WRITE');
     const script = await callerWithToken(h, token);
-    const created = await script.instance.create({ projectId: project.id, name: 'from-script', flavorId: await flavorId(), volumeSizeGb: 1 });
+    const created = await script.instance.create({
+      projectId: project.id,
+      name: 'from-script',
+      flavorId: await flavorId(),
+      volumeSizeGb: 1,
+    });
     expect(created).toMatchObject({ name: 'from-script', status: 'BUILD', projectId: project.id });
-    expect((await script.instance.list({ projectId: project.id })).map((i) => i.id)).toEqual([created.id]);
+    expect((await script.instance.list({ projectId: project.id })).map((i) => i.id)).toEqual([
+      created.id,
+    ]);
     expect(await script.viewer.me()).toMatchObject({ id: owner.id });
   });
 
@@ -105,15 +182,30 @@ describe('a read-write token', () => {
     const { owner, project } = await h.createProjectWithOwner();
     const member = await h.createUser('member');
     const membership = await h.addMembership(project.id, member.id, 'MEMBER');
-    const { token } = await h.callerFor(member).apiToken.create({ projectId: project.id, name: 'ci', scope: 'READ_WRITE', expiresInDays: 7 });
+    const { token } = await h.callerFor(member).apiToken.create({
+      projectId: project.id,
+      name: 'ci',
+      scope: 'READ_WRITE',
+      expiresInDays: 7,
+    });
     const script = await callerWithToken(h, token);
     const someone = await h.createUser();
 
-    await h.callerFor(owner).project.changeMemberRole({ projectId: project.id, membershipId: membership.id, role: 'VIEWER' });
-    expect(await codeOf(script.project.addMember({ projectId: project.id, email: someone.email, role: 'MEMBER' }))).toBe('FORBIDDEN');
+    await h.callerFor(owner).project.changeMemberRole({
+      projectId: project.id,
+      membershipId: membership.id,
+      role: 'VIEWER',
+    });
+    expect(
+      await codeOf(
+        script.project.addMember({ projectId: project.id, email: someone.email, role: 'MEMBER' }),
+      ),
+    ).toBe('FORBIDDEN');
     expect(await codeOf(script.instance.list({ projectId: project.id }))).toBe('OK');
 
-    await h.callerFor(owner).project.removeMember({ projectId: project.id, membershipId: membership.id });
+    await h
+      .callerFor(owner)
+      .project.removeMember({ projectId: project.id, membershipId: membership.id });
     expect(await codeOf(script.instance.list({ projectId: project.id }))).toBe('NOT_FOUND');
   });
 });
@@ -129,9 +221,20 @@ describe('a token of project A', () => {
 
     expect(await codeOf(script.project.get({ projectId: b.id }))).toBe('NOT_FOUND');
     expect(await codeOf(script.instance.list({ projectId: b.id }))).toBe('NOT_FOUND');
-    expect(await codeOf(script.project.addMember({ projectId: b.id, email: someone.email, role: 'MEMBER' }))).toBe('NOT_FOUND');
     expect(
-      await codeOf(script.instance.create({ projectId: b.id, name: 'sneaky', flavorId: await flavorId(), volumeSizeGb: 1 })),
+      await codeOf(
+        script.project.addMember({ projectId: b.id, email: someone.email, role: 'MEMBER' }),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(
+      await codeOf(
+        script.instance.create({
+          projectId: b.id,
+          name: 'sneaky',
+          flavorId: await flavorId(),
+          volumeSizeGb: 1,
+        }),
+      ),
     ).toBe('NOT_FOUND');
     expect(await h.prisma.instance.count({ where: { projectId: b.id } })).toBe(0);
     expect(await h.prisma.membership.count({ where: { projectId: b.id } })).toBe(1);
@@ -139,9 +242,16 @@ describe('a token of project A', () => {
     // Only its own project is listed; nothing outside a project can be changed; tokens cannot make tokens.
     expect((await script.project.list()).map((p) => p.id)).toEqual([a.project.id]);
     expect(await codeOf(script.project.create({ name: 'Another' }))).toBe('FORBIDDEN');
-    expect(await codeOf(script.apiToken.create({ projectId: a.project.id, name: 'more', scope: 'READ_WRITE', expiresInDays: 1 }))).toBe(
-      'FORBIDDEN',
-    );
+    expect(
+      await codeOf(
+        script.apiToken.create({
+          projectId: a.project.id,
+          name: 'more',
+          scope: 'READ_WRITE',
+          expiresInDays: 1,
+        }),
+      ),
+    ).toBe('FORBIDDEN');
     expect(await codeOf(script.apiToken.list({ projectId: a.project.id }))).toBe('FORBIDDEN');
   });
 
@@ -165,27 +275,38 @@ describe('refused tokens (UNAUTHORIZED)', () => {
     const forged = token.slice(0, -4) + (token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     for (const bad of [forged, 'cof_nope', 'not-a-token', '']) {
       const caller = await callerWithToken(h, bad);
-      await expect(caller.instance.list({ projectId: project.id })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+      await expect(caller.instance.list({ projectId: project.id })).rejects.toMatchObject({
+        code: 'UNAUTHORIZED',
+      });
     }
 
-    const revoked = await h.callerFor(owner).apiToken.revoke({ projectId: project.id, tokenId: apiToken.id });
+    const revoked = await h
+      .callerFor(owner)
+      .apiToken.revoke({ projectId: project.id, tokenId: apiToken.id });
     expect(revoked.status).toBe('REVOKED');
     await expect(script.instance.list({ projectId: project.id })).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
       message: 'This API token has been revoked',
     });
-    await expect(script.instance.delete({ projectId: project.id, instanceId: randomUUID() })).rejects.toMatchObject({
+    await expect(
+      script.instance.delete({ projectId: project.id, instanceId: randomUUID() }),
+    ).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
     });
 
     const other = await projectWithToken('READ_ONLY');
-    await h.prisma.apiToken.update({ where: { id: other.apiToken.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await h.prisma.apiToken.update({
+      where: { id: other.apiToken.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     const expired = await callerWithToken(h, other.token);
     await expect(expired.instance.list({ projectId: other.project.id })).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
       message: 'This API token has expired',
     });
-    expect((await h.callerFor(other.owner).apiToken.list({ projectId: other.project.id }))[0]?.status).toBe('EXPIRED');
+    expect(
+      (await h.callerFor(other.owner).apiToken.list({ projectId: other.project.id }))[0]?.status,
+    ).toBe('EXPIRED');
   });
 
   it('only the token owner or a project owner can revoke it', async () => {
@@ -194,13 +315,32 @@ describe('refused tokens (UNAUTHORIZED)', () => {
     const other = await h.createUser('other');
     await h.addMembership(project.id, member.id, 'MEMBER');
     await h.addMembership(project.id, other.id, 'MEMBER');
-    const { apiToken } = await h.callerFor(member).apiToken.create({ projectId: project.id, name: 'm', scope: 'READ_ONLY', expiresInDays: 7 });
-    expect(await codeOf(h.callerFor(other).apiToken.revoke({ projectId: project.id, tokenId: apiToken.id }))).toBe('NOT_FOUND');
-    expect(await codeOf(h.callerFor(owner).apiToken.revoke({ projectId: project.id, tokenId: apiToken.id }))).toBe('OK');
+    const { apiToken } = await h
+      .callerFor(member)
+      .apiToken.create({ projectId: project.id, name: 'm', scope: 'READ_ONLY', expiresInDays: 7 });
+    expect(
+      await codeOf(
+        h.callerFor(other).apiToken.revoke({ projectId: project.id, tokenId: apiToken.id }),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(
+      await codeOf(
+        h.callerFor(owner).apiToken.revoke({ projectId: project.id, tokenId: apiToken.id }),
+      ),
+    ).toBe('OK');
     // A token id of another project is not found.
     const elsewhere = await projectWithToken('READ_ONLY');
-    expect(await codeOf(h.callerFor(owner).apiToken.revoke({ projectId: project.id, tokenId: elsewhere.apiToken.id }))).toBe('NOT_FOUND');
-    expect((await h.prisma.apiToken.findUniqueOrThrow({ where: { id: elsewhere.apiToken.id } })).revokedAt).toBeNull();
+    expect(
+      await codeOf(
+        h
+          .callerFor(owner)
+          .apiToken.revoke({ projectId: project.id, tokenId: elsewhere.apiToken.id }),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(
+      (await h.prisma.apiToken.findUniqueOrThrow({ where: { id: elsewhere.apiToken.id } }))
+        .revokedAt,
+    ).toBeNull();
   });
 });
 
@@ -210,14 +350,24 @@ describe('over HTTP (the fetch handler with an Authorization header)', () => {
     const ro = await projectWithToken('READ_ONLY', 'HTTP B');
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-    const listed = await callOverHttp(h, { path: 'instance.list', type: 'query', input: { projectId: rw.project.id }, headers: bearer(rw.token) });
+    const listed = await callOverHttp(h, {
+      path: 'instance.list',
+      type: 'query',
+      input: { projectId: rw.project.id },
+      headers: bearer(rw.token),
+    });
     expect(listed.status).toBe(200);
     expect(listed.body.result?.data.json).toEqual([]);
 
     const created = await callOverHttp(h, {
       path: 'instance.create',
       type: 'mutation',
-      input: { projectId: rw.project.id, name: 'over-http', flavorId: await flavorId(), volumeSizeGb: 1 },
+      input: {
+        projectId: rw.project.id,
+        name: 'over-http',
+        flavorId: await flavorId(),
+        volumeSizeGb: 1,
+      },
       headers: bearer(rw.token),
     });
     expect(created.status).toBe(200);
@@ -232,24 +382,51 @@ describe('over HTTP (the fetch handler with an Authorization header)', () => {
     expect(readOnlyMutation.status).toBe(403);
     expect(readOnlyMutation.body.error?.json.message).toBe('This API token is read-only');
 
-    const otherProject = await callOverHttp(h, { path: 'instance.list', type: 'query', input: { projectId: ro.project.id }, headers: bearer(rw.token) });
+    const otherProject = await callOverHttp(h, {
+      path: 'instance.list',
+      type: 'query',
+      input: { projectId: ro.project.id },
+      headers: bearer(rw.token),
+    });
     expect(otherProject.status).toBe(404);
 
-    await h.callerFor(rw.owner).apiToken.revoke({ projectId: rw.project.id, tokenId: rw.apiToken.id });
-    const revoked = await callOverHttp(h, { path: 'instance.list', type: 'query', input: { projectId: rw.project.id }, headers: bearer(rw.token) });
+    await h
+      .callerFor(rw.owner)
+      .apiToken.revoke({ projectId: rw.project.id, tokenId: rw.apiToken.id });
+    const revoked = await callOverHttp(h, {
+      path: 'instance.list',
+      type: 'query',
+      input: { projectId: rw.project.id },
+      headers: bearer(rw.token),
+    });
     expect(revoked.status).toBe(401);
     expect(revoked.body.error?.json.message).toBe('This API token has been revoked');
 
-    const anonymous = await callOverHttp(h, { path: 'instance.list', type: 'query', input: { projectId: rw.project.id } });
+    const anonymous = await callOverHttp(h, {
+      path: 'instance.list',
+      type: 'query',
+      input: { projectId: rw.project.id },
+    });
     expect(anonymous.status).toBe(401);
   });
 
   it('records when a token was last used', async () => {
     const { project, token, apiToken } = await projectWithToken('READ_ONLY');
-    expect((await h.prisma.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt).toBeNull();
-    await callOverHttp(h, { path: 'instance.list', type: 'query', input: { projectId: project.id }, headers: { authorization: `Bearer ${token}` } });
+    expect(
+      (await h.prisma.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt,
+    ).toBeNull();
+    await callOverHttp(h, {
+      path: 'instance.list',
+      type: 'query',
+      input: { projectId: project.id },
+      headers: { authorization: `Bearer ${token}` },
+    });
     await expect
-      .poll(async () => (await h.prisma.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt, { timeout: 10_000 })
+      .poll(
+        async () =>
+          (await h.prisma.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt,
+        { timeout: 10_000 },
+      )
       .not.toBeNull();
   });
 });

@@ -28,7 +28,9 @@ afterAll(async () => {
 
 async function mutationPaths(): Promise<string[]> {
   const { appRouter } = await import('~/server/api/root');
-  return Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
+  return Object.entries(
+    appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>,
+  )
     .filter(([, procedure]) => procedure._def.type === 'mutation')
     .map(([path]) => path)
     .sort();
@@ -36,7 +38,9 @@ async function mutationPaths(): Promise<string[]> {
 
 function call(caller: unknown, path: string, input: unknown): Promise<unknown> {
   const segments = path.split('.');
-  const procedure = segments.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as Record<
+  const procedure = segments
+    .slice(0, -1)
+    .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as Record<
     string,
     (input: unknown) => Promise<unknown>
   >;
@@ -46,14 +50,24 @@ function call(caller: unknown, path: string, input: unknown): Promise<unknown> {
 describe('every mutation leaves an audit event', () => {
   it('for each mutation procedure of the router, present and future', async () => {
     const paths = await mutationPaths();
-    expect(paths).toEqual(expect.arrayContaining(['instance.create', 'project.addMember', 'apiToken.create', 'admin.resetStatus']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'instance.create',
+        'project.addMember',
+        'apiToken.create',
+        'admin.resetStatus',
+      ]),
+    );
     const { owner, project } = await h.createProjectWithOwner('Audited');
     const caller = h.callerFor(owner);
     for (const path of paths) {
       const before = await h.prisma.auditEvent.count({ where: { path, userId: owner.id } });
       // Whatever the outcome (most refuse this input), the call is recorded.
       await call(caller, path, { projectId: project.id }).catch(() => undefined);
-      const events = await h.prisma.auditEvent.findMany({ where: { path, userId: owner.id }, orderBy: { createdAt: 'desc' } });
+      const events = await h.prisma.auditEvent.findMany({
+        where: { path, userId: owner.id },
+        orderBy: { createdAt: 'desc' },
+      });
       expect({ path, recorded: events.length - before }).toEqual({ path, recorded: 1 });
       expect(events[0]).toMatchObject({ actorEmail: owner.email, result: expect.any(String) });
     }
@@ -73,7 +87,9 @@ describe('every mutation leaves an audit event', () => {
       volumeSizeGb: 1,
       users: [{ name: 'app', host: '%', password, databases: [] }],
     });
-    const event = await h.prisma.auditEvent.findFirstOrThrow({ where: { path: 'instance.create', projectId: project.id } });
+    const event = await h.prisma.auditEvent.findFirstOrThrow({
+      where: { path: 'instance.create', projectId: project.id },
+    });
     expect(event).toMatchObject({
       userId: owner.id,
       actorEmail: owner.email,
@@ -87,24 +103,45 @@ describe('every mutation leaves an audit event', () => {
 
     // A failure is recorded with its code; the resource named in the input.
     const missing = randomUUID();
-    expect(await codeOf(caller.instance.restart({ projectId: project.id, instanceId: missing }))).toBe('NOT_FOUND');
-    expect(await h.prisma.auditEvent.findFirstOrThrow({ where: { path: 'instance.restart', projectId: project.id } })).toMatchObject({
+    expect(
+      await codeOf(caller.instance.restart({ projectId: project.id, instanceId: missing })),
+    ).toBe('NOT_FOUND');
+    expect(
+      await h.prisma.auditEvent.findFirstOrThrow({
+        where: { path: 'instance.restart', projectId: project.id },
+      }),
+    ).toMatchObject({
       resourceId: missing,
       result: 'NOT_FOUND',
     });
 
     // Coffer's own code too (a quota error is FORBIDDEN for HTTP, QUOTA_EXCEEDED for people).
-    await h.prisma.quota.create({ data: { projectId: project.id, resource: 'INSTANCES', hardLimit: 1 } });
-    await caller.instance.create({ projectId: project.id, name: 'over', flavorId: flavor.id, volumeSizeGb: 1 }).catch(() => undefined);
+    await h.prisma.quota.create({
+      data: { projectId: project.id, resource: 'INSTANCES', hardLimit: 1 },
+    });
+    await caller.instance
+      .create({ projectId: project.id, name: 'over', flavorId: flavor.id, volumeSizeGb: 1 })
+      .catch(() => undefined);
     expect(
-      await h.prisma.auditEvent.findFirstOrThrow({ where: { path: 'instance.create', projectId: project.id, result: { not: 'OK' } } }),
+      await h.prisma.auditEvent.findFirstOrThrow({
+        where: { path: 'instance.create', projectId: project.id, result: { not: 'OK' } },
+      }),
     ).toMatchObject({ result: 'FORBIDDEN', errorCode: 'QUOTA_EXCEEDED' });
 
     // With an API token: the token is named.
-    const { token, apiToken } = await caller.apiToken.create({ projectId: project.id, name: 'deploy', scope: 'READ_WRITE', expiresInDays: 1 });
+    const { token, apiToken } = await caller.apiToken.create({
+      projectId: project.id,
+      name: 'deploy',
+      scope: 'READ_WRITE',
+      expiresInDays: 1,
+    });
     const script = await callerWithToken(h, token);
     await script.instance.delete({ projectId: project.id, instanceId: created.id });
-    expect(await h.prisma.auditEvent.findFirstOrThrow({ where: { path: 'instance.delete', projectId: project.id } })).toMatchObject({
+    expect(
+      await h.prisma.auditEvent.findFirstOrThrow({
+        where: { path: 'instance.delete', projectId: project.id },
+      }),
+    ).toMatchObject({
       userId: owner.id,
       apiTokenId: apiToken.id,
       projectId: project.id,
@@ -113,11 +150,20 @@ describe('every mutation leaves an audit event', () => {
     });
 
     // A read-only token's refused mutation is in its project's log too.
-    const readOnly = await caller.apiToken.create({ projectId: project.id, name: 'reader', scope: 'READ_ONLY', expiresInDays: 1 });
+    const readOnly = await caller.apiToken.create({
+      projectId: project.id,
+      name: 'reader',
+      scope: 'READ_ONLY',
+      expiresInDays: 1,
+    });
     const reader = await callerWithToken(h, readOnly.token);
-    expect(await codeOf(reader.instance.restart({ projectId: project.id, instanceId: created.id }))).toBe('FORBIDDEN');
     expect(
-      await h.prisma.auditEvent.findFirstOrThrow({ where: { path: 'instance.restart', apiTokenId: readOnly.apiToken.id } }),
+      await codeOf(reader.instance.restart({ projectId: project.id, instanceId: created.id })),
+    ).toBe('FORBIDDEN');
+    expect(
+      await h.prisma.auditEvent.findFirstOrThrow({
+        where: { path: 'instance.restart', apiTokenId: readOnly.apiToken.id },
+      }),
     ).toMatchObject({ projectId: project.id, result: 'FORBIDDEN', resourceId: created.id });
 
     // Nothing secret is stored: not the instance user's password, not the token.
@@ -132,19 +178,39 @@ describe('every mutation leaves an audit event', () => {
     const before = await h.prisma.auditEvent.count();
     await h.callerFor(owner).instance.list({ projectId: project.id });
     await h.callerFor(owner).project.members({ projectId: project.id });
-    expect(await codeOf(h.callerFor(null).project.create({ name: 'anonymous' }))).toBe('UNAUTHORIZED');
-    const refused = await callerWithToken(h, 'cof_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb');
-    expect(await codeOf(refused.project.addMember({ projectId: project.id, email: 'x@example.com', role: 'MEMBER' }))).toBe('UNAUTHORIZED');
+    expect(await codeOf(h.callerFor(null).project.create({ name: 'anonymous' }))).toBe(
+      'UNAUTHORIZED',
+    );
+    const refused = await callerWithToken(
+      h,
+      'cof_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb',
+    );
+    expect(
+      await codeOf(
+        refused.project.addMember({
+          projectId: project.id,
+          email: 'x@example.com',
+          role: 'MEMBER',
+        }),
+      ),
+    ).toBe('UNAUTHORIZED');
     expect(await h.prisma.auditEvent.count()).toBe(before);
   });
 
   it('names a project the caller could not reach only for operators, not in that project’s log', async () => {
     const a = await h.createProjectWithOwner('Target');
     const b = await h.createProjectWithOwner('Prober');
-    await h.callerFor(b.owner).project.addMember({ projectId: a.project.id, email: b.owner.email, role: 'OWNER' }).catch(() => undefined);
-    const event = await h.prisma.auditEvent.findFirstOrThrow({ where: { path: 'project.addMember', userId: b.owner.id } });
+    await h
+      .callerFor(b.owner)
+      .project.addMember({ projectId: a.project.id, email: b.owner.email, role: 'OWNER' })
+      .catch(() => undefined);
+    const event = await h.prisma.auditEvent.findFirstOrThrow({
+      where: { path: 'project.addMember', userId: b.owner.id },
+    });
     expect(event).toMatchObject({ projectId: null, result: 'NOT_FOUND' });
-    expect((await h.callerFor(a.owner).audit.list({ projectId: a.project.id })).events.map((e) => e.id)).not.toContain(event.id);
+    expect(
+      (await h.callerFor(a.owner).audit.list({ projectId: a.project.id })).events.map((e) => e.id),
+    ).not.toContain(event.id);
   });
 });
 
@@ -152,19 +218,31 @@ describe('reading the audit log', () => {
   it('owners read their project’s events; members cannot; other projects are not found; operators read all', async () => {
     const { owner, project } = await h.createProjectWithOwner('Readable');
     const member = await h.createUser('member');
-    await h.callerFor(owner).project.addMember({ projectId: project.id, email: member.email, role: 'MEMBER' });
-    await h.callerFor(owner).apiToken.create({ projectId: project.id, name: 'ci', scope: 'READ_ONLY', expiresInDays: 1 });
+    await h
+      .callerFor(owner)
+      .project.addMember({ projectId: project.id, email: member.email, role: 'MEMBER' });
+    await h
+      .callerFor(owner)
+      .apiToken.create({ projectId: project.id, name: 'ci', scope: 'READ_ONLY', expiresInDays: 1 });
 
     const page = await h.callerFor(owner).audit.list({ projectId: project.id });
     expect(page.events.map((e) => e.path)).toEqual(['apiToken.create', 'project.addMember']);
-    expect(page.events.every((e) => e.projectId === project.id && e.actor.email === owner.email)).toBe(true);
+    expect(
+      page.events.every((e) => e.projectId === project.id && e.actor.email === owner.email),
+    ).toBe(true);
     expect(page.nextCursor).toBeNull();
 
-    expect(await codeOf(h.callerFor(member).audit.list({ projectId: project.id }))).toBe('FORBIDDEN');
+    expect(await codeOf(h.callerFor(member).audit.list({ projectId: project.id }))).toBe(
+      'FORBIDDEN',
+    );
     const stranger = await h.createProjectWithOwner('Stranger');
-    expect(await codeOf(h.callerFor(stranger.owner).audit.list({ projectId: project.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(h.callerFor(stranger.owner).audit.list({ projectId: project.id }))).toBe(
+      'NOT_FOUND',
+    );
     // An owner's list holds only their project's events.
-    expect((await h.callerFor(stranger.owner).audit.list({ projectId: stranger.project.id })).events).toEqual([]);
+    expect(
+      (await h.callerFor(stranger.owner).audit.list({ projectId: stranger.project.id })).events,
+    ).toEqual([]);
 
     const operator = await h.createUser('operator');
     await h.makeOperator(operator.id);
@@ -180,15 +258,30 @@ describe('reading the audit log', () => {
     const { owner, project } = await h.createProjectWithOwner('Pages');
     const caller = h.callerFor(owner);
     for (let i = 0; i < 5; i++) {
-      await caller.apiToken.create({ projectId: project.id, name: `t${i}`, scope: 'READ_ONLY', expiresInDays: 1 });
+      await caller.apiToken.create({
+        projectId: project.id,
+        name: `t${i}`,
+        scope: 'READ_ONLY',
+        expiresInDays: 1,
+      });
     }
     const first = await caller.audit.list({ projectId: project.id, limit: 2 });
-    const second = await caller.audit.list({ projectId: project.id, limit: 2, cursor: first.nextCursor });
-    const third = await caller.audit.list({ projectId: project.id, limit: 2, cursor: second.nextCursor });
+    const second = await caller.audit.list({
+      projectId: project.id,
+      limit: 2,
+      cursor: first.nextCursor,
+    });
+    const third = await caller.audit.list({
+      projectId: project.id,
+      limit: 2,
+      cursor: second.nextCursor,
+    });
     const ids = [...first.events, ...second.events, ...third.events].map((e) => e.id);
     expect(new Set(ids).size).toBe(5);
     expect(third.nextCursor).toBeNull();
-    const times = [...first.events, ...second.events, ...third.events].map((e) => e.createdAt.getTime());
+    const times = [...first.events, ...second.events, ...third.events].map((e) =>
+      e.createdAt.getTime(),
+    );
     expect([...times].sort((x, y) => y - x)).toEqual(times);
   });
 });

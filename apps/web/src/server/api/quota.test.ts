@@ -25,7 +25,11 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function setQuota(projectId: string, resource: 'INSTANCES' | 'VOLUME_GB' | 'BACKUPS', hardLimit: number) {
+async function setQuota(
+  projectId: string,
+  resource: 'INSTANCES' | 'VOLUME_GB' | 'BACKUPS',
+  hardLimit: number,
+) {
   await h.prisma.quota.upsert({
     where: { projectId_resource: { projectId, resource } },
     create: { projectId, resource, hardLimit },
@@ -34,13 +38,22 @@ async function setQuota(projectId: string, resource: 'INSTANCES' | 'VOLUME_GB' |
 }
 
 async function smallestFlavorId(): Promise<string> {
-  return (await h.prisma.flavor.findFirstOrThrow({ where: { isDisabled: false }, orderBy: { ramMb: 'asc' } })).id;
+  return (
+    await h.prisma.flavor.findFirstOrThrow({
+      where: { isDisabled: false },
+      orderBy: { ramMb: 'asc' },
+    })
+  ).id;
 }
 
 function settle<T>(promises: Promise<T>[]) {
   return Promise.allSettled(promises).then((results) => ({
-    fulfilled: results.filter((r): r is PromiseFulfilledResult<Awaited<T>> => r.status === 'fulfilled').map((r) => r.value),
-    rejected: results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown),
+    fulfilled: results
+      .filter((r): r is PromiseFulfilledResult<Awaited<T>> => r.status === 'fulfilled')
+      .map((r) => r.value),
+    rejected: results
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => r.reason as unknown),
   }));
 }
 
@@ -52,7 +65,14 @@ describe('instance quota', () => {
     const flavorId = await smallestFlavorId();
 
     const { fulfilled, rejected } = await settle(
-      Array.from({ length: 20 }, (_, i) => caller.instance.create({ projectId: project.id, name: `db-${i}`, flavorId, volumeSizeGb: 1 })),
+      Array.from({ length: 20 }, (_, i) =>
+        caller.instance.create({
+          projectId: project.id,
+          name: `db-${i}`,
+          flavorId,
+          volumeSizeGb: 1,
+        }),
+      ),
     );
     expect(fulfilled).toHaveLength(5);
     expect(rejected).toHaveLength(15);
@@ -61,17 +81,34 @@ describe('instance quota', () => {
       expect((error as TRPCError).code).toBe('FORBIDDEN');
       expect((error as TRPCError).cause).toBeInstanceOf(AppError);
       expect(((error as TRPCError).cause as AppError).code).toBe('QUOTA_EXCEEDED');
-      expect((error as TRPCError).message).toMatch(/^Quota exceeded: this project may have at most 5 instances and has 5\./);
+      expect((error as TRPCError).message).toMatch(
+        /^Quota exceeded: this project may have at most 5 instances and has 5\./,
+      );
     }
     expect(await h.prisma.instance.count({ where: { projectId: project.id } })).toBe(5);
-    expect(await caller.quota.get({ projectId: project.id })).toMatchObject({ instances: { inUse: 5, limit: 5, isOverride: true } });
+    expect(await caller.quota.get({ projectId: project.id })).toMatchObject({
+      instances: { inUse: 5, limit: 5, isOverride: true },
+    });
 
     // One more, sequentially, is refused the same way; other projects are not affected.
-    expect(await codeOf(caller.instance.create({ projectId: project.id, name: 'db-extra', flavorId, volumeSizeGb: 1 }))).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        caller.instance.create({
+          projectId: project.id,
+          name: 'db-extra',
+          flavorId,
+          volumeSizeGb: 1,
+        }),
+      ),
+    ).toBe('FORBIDDEN');
     const other = await h.createProjectWithOwner('Unaffected');
-    expect(await codeOf(h.callerFor(other.owner).instance.create({ projectId: other.project.id, name: 'db', flavorId, volumeSizeGb: 1 }))).toBe(
-      'OK',
-    );
+    expect(
+      await codeOf(
+        h
+          .callerFor(other.owner)
+          .instance.create({ projectId: other.project.id, name: 'db', flavorId, volumeSizeGb: 1 }),
+      ),
+    ).toBe('OK');
   });
 
   it('20 concurrent creates of 3 GB against a volume quota of 10 GB: exactly 3 succeed, the rest name the volume field', async () => {
@@ -82,7 +119,14 @@ describe('instance quota', () => {
     const flavorId = await smallestFlavorId();
 
     const { fulfilled, rejected } = await settle(
-      Array.from({ length: 20 }, (_, i) => caller.instance.create({ projectId: project.id, name: `vol-${i}`, flavorId, volumeSizeGb: 3 })),
+      Array.from({ length: 20 }, (_, i) =>
+        caller.instance.create({
+          projectId: project.id,
+          name: `vol-${i}`,
+          flavorId,
+          volumeSizeGb: 3,
+        }),
+      ),
     );
     expect(fulfilled).toHaveLength(3);
     expect(rejected).toHaveLength(17);
@@ -94,10 +138,22 @@ describe('instance quota', () => {
       );
       expect(cause.details?.fieldErrors).toEqual({ volumeSizeGb: [cause.message] });
     }
-    const { _sum } = await h.prisma.instance.aggregate({ where: { projectId: project.id }, _sum: { volumeSizeGb: true } });
+    const { _sum } = await h.prisma.instance.aggregate({
+      where: { projectId: project.id },
+      _sum: { volumeSizeGb: true },
+    });
     expect(_sum.volumeSizeGb).toBe(9);
     // 1 GB still fits.
-    expect(await codeOf(caller.instance.create({ projectId: project.id, name: 'vol-small', flavorId, volumeSizeGb: 1 }))).toBe('OK');
+    expect(
+      await codeOf(
+        caller.instance.create({
+          projectId: project.id,
+          name: 'vol-small',
+          flavorId,
+          volumeSizeGb: 1,
+        }),
+      ),
+    ).toBe('OK');
   });
 
   it('applies the default quota without an override, and an operator can override it and go back', async () => {
@@ -115,26 +171,63 @@ describe('instance quota', () => {
     const admin = h.callerFor(operator);
     await admin.admin.setQuota({ projectId: project.id, resource: 'instances', hardLimit: 0 });
     const flavorId = await smallestFlavorId();
-    await expect(caller.instance.create({ projectId: project.id, name: 'blocked', flavorId, volumeSizeGb: 1 })).rejects.toMatchObject({
+    await expect(
+      caller.instance.create({ projectId: project.id, name: 'blocked', flavorId, volumeSizeGb: 1 }),
+    ).rejects.toMatchObject({
       code: 'FORBIDDEN',
       message: expect.stringContaining('at most 0 instances'),
     });
-    const back = await admin.admin.setQuota({ projectId: project.id, resource: 'instances', hardLimit: null });
-    expect(back.instances).toEqual({ inUse: 0, limit: env.COFFER_QUOTA_INSTANCES, isOverride: false });
-    expect(await codeOf(caller.instance.create({ projectId: project.id, name: 'allowed', flavorId, volumeSizeGb: 1 }))).toBe('OK');
+    const back = await admin.admin.setQuota({
+      projectId: project.id,
+      resource: 'instances',
+      hardLimit: null,
+    });
+    expect(back.instances).toEqual({
+      inUse: 0,
+      limit: env.COFFER_QUOTA_INSTANCES,
+      isOverride: false,
+    });
+    expect(
+      await codeOf(
+        caller.instance.create({
+          projectId: project.id,
+          name: 'allowed',
+          flavorId,
+          volumeSizeGb: 1,
+        }),
+      ),
+    ).toBe('OK');
 
     const listed = (await admin.admin.projects()).find((p) => p.id === project.id);
-    expect(listed?.quotas.instances).toEqual({ inUse: 1, limit: env.COFFER_QUOTA_INSTANCES, isOverride: false });
-    expect(await codeOf(admin.admin.setQuota({ projectId: project.id, resource: 'instances', hardLimit: -2 }))).toBe('BAD_REQUEST');
-    expect(await codeOf(admin.admin.setQuota({ projectId: randomUUID(), resource: 'instances', hardLimit: 3 }))).toBe('NOT_FOUND');
+    expect(listed?.quotas.instances).toEqual({
+      inUse: 1,
+      limit: env.COFFER_QUOTA_INSTANCES,
+      isOverride: false,
+    });
+    expect(
+      await codeOf(
+        admin.admin.setQuota({ projectId: project.id, resource: 'instances', hardLimit: -2 }),
+      ),
+    ).toBe('BAD_REQUEST');
+    expect(
+      await codeOf(
+        admin.admin.setQuota({ projectId: randomUUID(), resource: 'instances', hardLimit: 3 }),
+      ),
+    ).toBe('NOT_FOUND');
     // Tenants cannot change their own quota.
-    expect(await codeOf(caller.admin.setQuota({ projectId: project.id, resource: 'instances', hardLimit: 100 }))).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        caller.admin.setQuota({ projectId: project.id, resource: 'instances', hardLimit: 100 }),
+      ),
+    ).toBe('FORBIDDEN');
   });
 });
 
 describe('the backups check (for the backup insert)', () => {
   async function insertBackup(projectId: string, status: 'COMPLETED' | 'FAILED' | 'BUILDING') {
-    const version = await h.prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
+    const version = await h.prisma.datastoreVersion.findFirstOrThrow({
+      where: { isDefault: true },
+    });
     await h.prisma.backup.create({
       data: {
         projectId,
@@ -156,13 +249,23 @@ describe('the backups check (for the backup insert)', () => {
     await setQuota(project.id, 'BACKUPS', 2);
     await insertBackup(project.id, 'COMPLETED');
     await insertBackup(project.id, 'FAILED');
-    await expect(h.prisma.$transaction((tx) => assertBackupQuota(tx, project.id))).resolves.toBeUndefined();
+    await expect(
+      h.prisma.$transaction((tx) => assertBackupQuota(tx, project.id)),
+    ).resolves.toBeUndefined();
     await insertBackup(project.id, 'BUILDING');
-    await expect(h.prisma.$transaction((tx) => assertBackupQuota(tx, project.id))).rejects.toMatchObject({
+    await expect(
+      h.prisma.$transaction((tx) => assertBackupQuota(tx, project.id)),
+    ).rejects.toMatchObject({
       code: 'QUOTA_EXCEEDED',
       message: expect.stringContaining('at most 2 backups and has 2'),
     });
-    expect((await h.callerFor(owner).quota.get({ projectId: project.id })).backups).toEqual({ inUse: 2, limit: 2, isOverride: true });
-    await expect(h.prisma.$transaction((tx) => assertBackupQuota(tx, randomUUID()))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await h.callerFor(owner).quota.get({ projectId: project.id })).backups).toEqual({
+      inUse: 2,
+      limit: 2,
+      isOverride: true,
+    });
+    await expect(
+      h.prisma.$transaction((tx) => assertBackupQuota(tx, randomUUID())),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

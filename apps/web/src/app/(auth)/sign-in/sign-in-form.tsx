@@ -29,7 +29,12 @@ export function SignInForm() {
     const { error } = await signIn.email({ email: parsedEmail.data!, password });
     setIsPending(false);
     if (error) {
-      setErrors({ form: error.status === 429 ? 'Too many attempts; wait a minute and try again.' : 'Wrong email or password.' });
+      setErrors({
+        form:
+          error.status === 429
+            ? 'Too many attempts; wait a minute and try again.'
+            : 'Wrong email or password.',
+      });
       return;
     }
     router.replace('/');
@@ -46,10 +51,21 @@ export function SignInForm() {
         <form className="space-y-4" onSubmit={onSubmit} noValidate>
           <FormError message={errors.form} />
           <Field label="Email" error={errors.email}>
-            <Input type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+            <Input
+              type="email"
+              autoComplete="email"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+              autoFocus
+            />
           </Field>
           <Field label="Password" error={errors.password}>
-            <Input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+            <Input
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
           </Field>
           <Button type="submit" className="w-full" isLoading={isPending}>
             Sign in

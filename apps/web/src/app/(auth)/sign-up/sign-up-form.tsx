@@ -38,7 +38,8 @@ export function SignUpForm() {
     setIsPending(false);
     if (error) {
       const message =
-        error.code === 'USER_ALREADY_EXISTS' || error.code === 'USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL'
+        error.code === 'USER_ALREADY_EXISTS' ||
+        error.code === 'USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL'
           ? 'An account with this email already exists; sign in instead.'
           : error.status === 429
             ? 'Too many attempts; wait a minute and try again.'
@@ -65,8 +66,17 @@ export function SignUpForm() {
           <Field label="Email" error={errors.email}>
             <Input type="email" autoComplete="email" value={values.email} onChange={set('email')} />
           </Field>
-          <Field label="Password" error={errors.password} hint={`At least ${MIN_PASSWORD_LENGTH} characters.`}>
-            <Input type="password" autoComplete="new-password" value={values.password} onChange={set('password')} />
+          <Field
+            label="Password"
+            error={errors.password}
+            hint={`At least ${MIN_PASSWORD_LENGTH} characters.`}
+          >
+            <Input
+              type="password"
+              autoComplete="new-password"
+              value={values.password}
+              onChange={set('password')}
+            />
           </Field>
           <Button type="submit" className="w-full" isLoading={isPending}>
             Create account

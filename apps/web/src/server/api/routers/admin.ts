@@ -8,7 +8,11 @@ import {
   listAllInstances,
   resetInstanceStatus,
 } from '~/server/services/admin/admin-instances';
-import { listProjectsWithQuotas, quotaNameSchema, setProjectQuota } from '~/server/services/admin/project-quotas';
+import {
+  listProjectsWithQuotas,
+  quotaNameSchema,
+  setProjectQuota,
+} from '~/server/services/admin/project-quotas';
 import {
   discardFailedJob,
   getQueueOverview,
@@ -16,7 +20,11 @@ import {
   retryFailedJob,
 } from '~/server/services/admin/taskmanager-queue';
 import { listWorkerRoles, workerRoleViewSchema } from '~/server/services/admin/worker-roles';
-import { auditPageInput, auditPageSchema, listAuditEvents } from '~/server/services/audit/list-audit-events';
+import {
+  auditPageInput,
+  auditPageSchema,
+  listAuditEvents,
+} from '~/server/services/audit/list-audit-events';
 import { projectQuotasSchema } from './quota';
 
 const instanceIdInput = z.object({ instanceId: z.uuid({ error: 'Instance not found' }) });
@@ -25,7 +33,9 @@ const okOutput = z.object({ ok: z.literal(true) });
 
 /** Operators' views and tools across every project (Trove's admin API). */
 export const adminRouter = createTRPCRouter({
-  instances: adminProcedure.output(z.array(adminInstanceViewSchema)).query(({ ctx }) => listAllInstances(ctx.db)),
+  instances: adminProcedure
+    .output(z.array(adminInstanceViewSchema))
+    .query(({ ctx }) => listAllInstances(ctx.db)),
 
   /** Which instance changed, in any project, as it happens (the admin views re-read on each). */
   onInstanceChange: adminProcedure.subscription(async function* ({ signal }) {
@@ -53,15 +63,21 @@ export const adminRouter = createTRPCRouter({
   /** Each worker role: up, or down since when (what the worker processes say in Redis). */
   workerRoles: adminProcedure.output(z.array(workerRoleViewSchema)).query(() => listWorkerRoles()),
 
-  retryJob: adminProcedure.input(jobIdInput).output(okOutput).mutation(async ({ ctx, input }) => {
-    await retryFailedJob(ctx, input.jobId);
-    return { ok: true as const };
-  }),
+  retryJob: adminProcedure
+    .input(jobIdInput)
+    .output(okOutput)
+    .mutation(async ({ ctx, input }) => {
+      await retryFailedJob(ctx, input.jobId);
+      return { ok: true as const };
+    }),
 
-  discardJob: adminProcedure.input(jobIdInput).output(okOutput).mutation(async ({ ctx, input }) => {
-    await discardFailedJob(ctx, input.jobId);
-    return { ok: true as const };
-  }),
+  discardJob: adminProcedure
+    .input(jobIdInput)
+    .output(okOutput)
+    .mutation(async ({ ctx, input }) => {
+      await discardFailedJob(ctx, input.jobId);
+      return { ok: true as const };
+    }),
 
   projects: adminProcedure
     .output(

@@ -1,10 +1,16 @@
 import { createTRPCRouter, projectOwnerProcedure } from '~/server/api/trpc';
-import { auditPageInput, auditPageSchema, listAuditEvents } from '~/server/services/audit/list-audit-events';
+import {
+  auditPageInput,
+  auditPageSchema,
+  listAuditEvents,
+} from '~/server/services/audit/list-audit-events';
 
 /** The project's audit log, for its owners (operators read every project's in the admin router). */
 export const auditRouter = createTRPCRouter({
   list: projectOwnerProcedure
     .input(auditPageInput)
     .output(auditPageSchema)
-    .query(({ ctx, input }) => listAuditEvents(ctx.db, { cursor: input.cursor, limit: input.limit })),
+    .query(({ ctx, input }) =>
+      listAuditEvents(ctx.db, { cursor: input.cursor, limit: input.limit }),
+    ),
 });

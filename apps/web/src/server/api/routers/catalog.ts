@@ -6,7 +6,15 @@ import { createTRPCRouter, protectedProcedure } from '~/server/api/trpc';
 export const catalogRouter = createTRPCRouter({
   flavors: protectedProcedure
     .output(
-      z.array(z.object({ id: z.string(), name: z.string(), vcpus: z.number(), ramMb: z.number(), defaultVolumeGb: z.number() })),
+      z.array(
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          vcpus: z.number(),
+          ramMb: z.number(),
+          defaultVolumeGb: z.number(),
+        }),
+      ),
     )
     .query(({ ctx }) =>
       ctx.db.flavor.findMany({
@@ -31,7 +39,13 @@ export const catalogRouter = createTRPCRouter({
     .query(({ ctx }) =>
       ctx.db.datastoreVersion.findMany({
         where: { isActive: true },
-        select: { id: true, name: true, version: true, isDefault: true, datastore: { select: { name: true } } },
+        select: {
+          id: true,
+          name: true,
+          version: true,
+          isDefault: true,
+          datastore: { select: { name: true } },
+        },
         orderBy: [{ isDefault: 'desc' }, { name: 'desc' }],
       }),
     ),

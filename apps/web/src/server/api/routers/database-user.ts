@@ -20,7 +20,11 @@ import {
   updateUser,
 } from '~/server/services/database/manage-users';
 
-const accessOutput = z.object({ name: z.string(), host: z.string(), databases: z.array(z.string()) });
+const accessOutput = z.object({
+  name: z.string(),
+  host: z.string(),
+  databases: z.array(z.string()),
+});
 
 /**
  * The database users inside an instance and their access (Trove's users API). Members list;
@@ -31,7 +35,9 @@ export const databaseUserRouter = createTRPCRouter({
   list: projectProcedure
     .input(instanceRefInputSchema)
     .output(z.array(databaseUserInfoSchema))
-    .query(({ ctx, input }) => listUsers({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId)),
+    .query(({ ctx, input }) =>
+      listUsers({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
+    ),
 
   create: projectWriteProcedure
     .input(instanceRefInputSchema)
@@ -39,7 +45,12 @@ export const databaseUserRouter = createTRPCRouter({
     .output(databaseUserInfoSchema)
     .mutation(({ ctx, input }) => {
       const { instanceId, name, host, password, databases } = input;
-      return createUser({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, { name, host, password, databases });
+      return createUser({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, {
+        name,
+        host,
+        password,
+        databases,
+      });
     }),
 
   update: projectWriteProcedure
@@ -48,7 +59,12 @@ export const databaseUserRouter = createTRPCRouter({
     .output(databaseUserInfoSchema)
     .mutation(({ ctx, input }) => {
       const { instanceId, name, host, newHost, newPassword } = input;
-      return updateUser({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, { name, host, newHost, newPassword });
+      return updateUser({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, {
+        name,
+        host,
+        newHost,
+        newPassword,
+      });
     }),
 
   delete: projectWriteProcedure
@@ -57,7 +73,10 @@ export const databaseUserRouter = createTRPCRouter({
     .output(z.object({ name: z.string(), host: z.string() }))
     .mutation(async ({ ctx, input }) => {
       const { instanceId, name, host } = input;
-      await deleteUser({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, { name, host });
+      await deleteUser({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, {
+        name,
+        host,
+      });
       return { name, host };
     }),
 
@@ -67,7 +86,11 @@ export const databaseUserRouter = createTRPCRouter({
     .output(accessOutput)
     .query(async ({ ctx, input }) => {
       const { instanceId, name, host } = input;
-      const databases = await listAccess({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, { name, host });
+      const databases = await listAccess(
+        { db: ctx.db, projectId: ctx.project.id, log: ctx.log },
+        instanceId,
+        { name, host },
+      );
       return { name, host, databases };
     }),
 
@@ -77,7 +100,11 @@ export const databaseUserRouter = createTRPCRouter({
     .output(accessOutput)
     .mutation(async ({ ctx, input }) => {
       const { instanceId, name, host, databases } = input;
-      const after = await grantAccess({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, { name, host, databases });
+      const after = await grantAccess(
+        { db: ctx.db, projectId: ctx.project.id, log: ctx.log },
+        instanceId,
+        { name, host, databases },
+      );
       return { name, host, databases: after };
     }),
 
@@ -87,7 +114,11 @@ export const databaseUserRouter = createTRPCRouter({
     .output(accessOutput)
     .mutation(async ({ ctx, input }) => {
       const { instanceId, name, host, database } = input;
-      const after = await revokeAccess({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, { name, host, database });
+      const after = await revokeAccess(
+        { db: ctx.db, projectId: ctx.project.id, log: ctx.log },
+        instanceId,
+        { name, host, database },
+      );
       return { name, host, databases: after };
     }),
 });

@@ -1,16 +1,26 @@
 import { databaseInfoSchema } from '@coffer/contracts';
 import { z } from 'zod';
 
-import { createDatabaseInputSchema, databaseRefInputSchema, instanceRefInputSchema } from '~/lib/database-schemas';
+import {
+  createDatabaseInputSchema,
+  databaseRefInputSchema,
+  instanceRefInputSchema,
+} from '~/lib/database-schemas';
 import { createTRPCRouter, projectProcedure, projectWriteProcedure } from '~/server/api/trpc';
-import { createDatabase, deleteDatabase, listDatabases } from '~/server/services/database/manage-databases';
+import {
+  createDatabase,
+  deleteDatabase,
+  listDatabases,
+} from '~/server/services/database/manage-databases';
 
 /** The databases inside an instance (Trove's databases API). Members list; owners and members change. */
 export const databaseRouter = createTRPCRouter({
   list: projectProcedure
     .input(instanceRefInputSchema)
     .output(z.array(databaseInfoSchema))
-    .query(({ ctx, input }) => listDatabases({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId)),
+    .query(({ ctx, input }) =>
+      listDatabases({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
+    ),
 
   create: projectWriteProcedure
     .input(instanceRefInputSchema)
@@ -18,7 +28,11 @@ export const databaseRouter = createTRPCRouter({
     .output(databaseInfoSchema)
     .mutation(({ ctx, input }) => {
       const { instanceId, name, characterSet, collation } = input;
-      return createDatabase({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, { name, characterSet, collation });
+      return createDatabase({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, {
+        name,
+        characterSet,
+        collation,
+      });
     }),
 
   delete: projectWriteProcedure
@@ -26,7 +40,11 @@ export const databaseRouter = createTRPCRouter({
     .input(databaseRefInputSchema)
     .output(z.object({ name: z.string() }))
     .mutation(async ({ ctx, input }) => {
-      await deleteDatabase({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId, input.name);
+      await deleteDatabase(
+        { db: ctx.db, projectId: ctx.project.id, log: ctx.log },
+        input.instanceId,
+        input.name,
+      );
       return { name: input.name };
     }),
 });

@@ -5,13 +5,23 @@ import { createInstanceInputSchema } from '~/lib/instance-schemas';
 import { createTRPCRouter, projectProcedure, projectWriteProcedure } from '~/server/api/trpc';
 import { changeFeed } from '~/server/events';
 import { createInstance } from '~/server/services/instance/create-instance';
-import { deleteInstance, getInstance, restartInstance } from '~/server/services/instance/instance-actions';
-import { instanceSelect, instanceViewSchema, toInstanceView, type InstanceView } from '~/server/services/instance/instance-view';
+import {
+  deleteInstance,
+  getInstance,
+  restartInstance,
+} from '~/server/services/instance/instance-actions';
+import {
+  instanceSelect,
+  instanceViewSchema,
+  toInstanceView,
+  type InstanceView,
+} from '~/server/services/instance/instance-view';
 
 const instanceIdInput = z.object({ instanceId: z.uuid({ error: 'Instance not found' }) });
 
 /** What the live subscription sends: an instance as it is now, or the news that it is gone. */
-export type InstanceChange = { type: 'changed'; instance: InstanceView } | { type: 'deleted'; instanceId: string };
+export type InstanceChange =
+  { type: 'changed'; instance: InstanceView } | { type: 'deleted'; instanceId: string };
 
 export const instanceRouter = createTRPCRouter({
   list: projectProcedure.output(z.array(instanceViewSchema)).query(async ({ ctx }) => {
@@ -24,22 +34,34 @@ export const instanceRouter = createTRPCRouter({
     return rows.map((row) => toInstanceView(row, now));
   }),
 
-  get: projectProcedure.input(instanceIdInput).output(instanceViewSchema).query(({ ctx, input }) => getInstance(ctx, input.instanceId)),
+  get: projectProcedure
+    .input(instanceIdInput)
+    .output(instanceViewSchema)
+    .query(({ ctx, input }) => getInstance(ctx, input.instanceId)),
 
   create: projectWriteProcedure
     .input(createInstanceInputSchema)
     .output(instanceViewSchema)
-    .mutation(({ ctx, input }) => createInstance({ db: ctx.db, rootDb: ctx.rootDb, projectId: ctx.project.id, log: ctx.log }, input)),
+    .mutation(({ ctx, input }) =>
+      createInstance(
+        { db: ctx.db, rootDb: ctx.rootDb, projectId: ctx.project.id, log: ctx.log },
+        input,
+      ),
+    ),
 
   restart: projectWriteProcedure
     .input(instanceIdInput)
     .output(instanceViewSchema)
-    .mutation(({ ctx, input }) => restartInstance({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId)),
+    .mutation(({ ctx, input }) =>
+      restartInstance({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
+    ),
 
   delete: projectWriteProcedure
     .input(instanceIdInput)
     .output(instanceViewSchema)
-    .mutation(({ ctx, input }) => deleteInstance({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId)),
+    .mutation(({ ctx, input }) =>
+      deleteInstance({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
+    ),
 
   /**
    * Live changes of this project's instances (all, or one), over SSE. Events of other
@@ -58,11 +80,22 @@ export const instanceRouter = createTRPCRouter({
       });
       let sequence = 0;
       for (const row of snapshot) {
-        yield tracked(String(++sequence), { type: 'changed', instance: toInstanceView(row) } as InstanceChange);
+        yield tracked(String(++sequence), {
+          type: 'changed',
+          instance: toInstanceView(row),
+        } as InstanceChange);
       }
       for await (const event of events) {
-        if (event.projectId !== ctx.project.id || !wanted(event.instanceId) || event.type.startsWith('backup.')) continue;
-        const row = await ctx.db.instance.findFirst({ where: { id: event.instanceId, deletedAt: null }, select: instanceSelect });
+        if (
+          event.projectId !== ctx.project.id ||
+          !wanted(event.instanceId) ||
+          event.type.startsWith('backup.')
+        )
+          continue;
+        const row = await ctx.db.instance.findFirst({
+          where: { id: event.instanceId, deletedAt: null },
+          select: instanceSelect,
+        });
         const change: InstanceChange = row
           ? { type: 'changed', instance: toInstanceView(row) }
           : { type: 'deleted', instanceId: event.instanceId };

@@ -8,7 +8,12 @@ import {
   protectedProcedure,
 } from '~/server/api/trpc';
 import { createProject } from '~/server/services/project/create-project';
-import { addMember, changeMemberRole, listMembers, removeMember } from '~/server/services/project/manage-members';
+import {
+  addMember,
+  changeMemberRole,
+  listMembers,
+  removeMember,
+} from '~/server/services/project/manage-members';
 
 const projectOutput = z.object({ id: z.string(), name: z.string(), role: projectRoleSchema });
 const memberOutput = z.object({
@@ -23,7 +28,10 @@ export const projectRouter = createTRPCRouter({
   list: protectedProcedure.output(z.array(projectOutput)).query(async ({ ctx }) => {
     const memberships = await ctx.db.membership.findMany({
       // An API token sees only its own project.
-      where: { userId: ctx.user.id, ...(ctx.apiToken ? { projectId: ctx.apiToken.projectId } : {}) },
+      where: {
+        userId: ctx.user.id,
+        ...(ctx.apiToken ? { projectId: ctx.apiToken.projectId } : {}),
+      },
       select: { role: true, project: { select: { id: true, name: true } } },
       orderBy: { project: { name: 'asc' } },
     });
@@ -39,20 +47,30 @@ export const projectRouter = createTRPCRouter({
       return project;
     }),
 
-  get: projectProcedure.output(projectOutput).query(({ ctx }) => ({ ...ctx.project, role: ctx.role })),
+  get: projectProcedure
+    .output(projectOutput)
+    .query(({ ctx }) => ({ ...ctx.project, role: ctx.role })),
 
-  members: projectProcedure.output(z.array(memberOutput)).query(({ ctx }) => listMembers(ctx.db, ctx.project.id)),
+  members: projectProcedure
+    .output(z.array(memberOutput))
+    .query(({ ctx }) => listMembers(ctx.db, ctx.project.id)),
 
   addMember: projectOwnerProcedure
     .input(z.object({ email: emailSchema, role: projectRoleSchema }))
     .output(memberOutput)
-    .mutation(({ ctx, input }) => addMember(ctx.db, { projectId: ctx.project.id, email: input.email, role: input.role })),
+    .mutation(({ ctx, input }) =>
+      addMember(ctx.db, { projectId: ctx.project.id, email: input.email, role: input.role }),
+    ),
 
   changeMemberRole: projectOwnerProcedure
     .input(z.object({ membershipId: z.uuid(), role: projectRoleSchema }))
     .output(memberOutput)
     .mutation(({ ctx, input }) =>
-      changeMemberRole(ctx.db, { projectId: ctx.project.id, membershipId: input.membershipId, role: input.role }),
+      changeMemberRole(ctx.db, {
+        projectId: ctx.project.id,
+        membershipId: input.membershipId,
+        role: input.role,
+      }),
     ),
 
   removeMember: projectOwnerProcedure

@@ -22,10 +22,14 @@ export const rootAccessRouter = createTRPCRouter({
   enable: projectWriteProcedure
     .input(instanceRefInputSchema)
     .output(enabledRootSchema)
-    .mutation(({ ctx, input }) => enableRoot({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId)),
+    .mutation(({ ctx, input }) =>
+      enableRoot({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
+    ),
 
   disable: projectWriteProcedure
     .input(instanceRefInputSchema)
     .output(rootStatusSchema)
-    .mutation(({ ctx, input }) => disableRoot({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId)),
+    .mutation(({ ctx, input }) =>
+      disableRoot({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
+    ),
 });

@@ -8,7 +8,11 @@ import { z } from 'zod';
 import { publishChange } from '~/server/events';
 import { enqueueTaskmanagerJob, getTaskmanagerQueue } from '~/server/queue';
 import { type AuditTarget } from '~/server/services/audit/record-audit-event';
-import { instanceSelect, instanceViewSchema, toInstanceView } from '~/server/services/instance/instance-view';
+import {
+  instanceSelect,
+  instanceViewSchema,
+  toInstanceView,
+} from '~/server/services/instance/instance-view';
 
 /**
  * Operators' instance tools (Trove's admin actions): every instance of every project with its
@@ -36,7 +40,10 @@ export type AdminInstanceView = z.infer<typeof adminInstanceViewSchema>;
 type AdminRow = Awaited<ReturnType<typeof findAdminInstance>> & object;
 
 function findAdminInstance(db: PrismaClient, instanceId: string) {
-  return db.instance.findFirst({ where: { id: instanceId, deletedAt: null }, select: adminInstanceSelect });
+  return db.instance.findFirst({
+    where: { id: instanceId, deletedAt: null },
+    select: adminInstanceSelect,
+  });
 }
 
 export function toAdminInstanceView(row: AdminRow, now = new Date()): AdminInstanceView {
@@ -47,7 +54,9 @@ export function toAdminInstanceView(row: AdminRow, now = new Date()): AdminInsta
     faultDetails,
     faultAt,
     computeServerId,
-    heartbeatAgeSeconds: row.lastHeartbeatAt ? Math.max(0, Math.round((now.getTime() - row.lastHeartbeatAt.getTime()) / 1000)) : null,
+    heartbeatAgeSeconds: row.lastHeartbeatAt
+      ? Math.max(0, Math.round((now.getTime() - row.lastHeartbeatAt.getTime()) / 1000))
+      : null,
   };
 }
 
@@ -81,14 +90,28 @@ async function requireInstance(ctx: AdminActionContext, instanceId: string): Pro
  * guest's next heartbeat decides what it is (silence turns it SHUTDOWN); the fault is cleared.
  * For an instance stuck in a task whose job is gone.
  */
-export async function resetInstanceStatus(ctx: AdminActionContext, instanceId: string): Promise<AdminInstanceView> {
+export async function resetInstanceStatus(
+  ctx: AdminActionContext,
+  instanceId: string,
+): Promise<AdminInstanceView> {
   const before = await requireInstance(ctx, instanceId);
   await ctx.db.instance.updateMany({
     where: { id: instanceId, deletedAt: null },
-    data: { taskStatus: 'NONE', serviceStatus: 'UNKNOWN', faultMessage: null, faultDetails: null, faultAt: null },
+    data: {
+      taskStatus: 'NONE',
+      serviceStatus: 'UNKNOWN',
+      faultMessage: null,
+      faultDetails: null,
+      faultAt: null,
+    },
   });
   ctx.log.warn(
-    { instanceId, projectId: before.project.id, taskStatus: before.taskStatus, serviceStatus: before.serviceStatus },
+    {
+      instanceId,
+      projectId: before.project.id,
+      taskStatus: before.taskStatus,
+      serviceStatus: before.serviceStatus,
+    },
     'admin: instance status reset',
   );
   await publishChange({ type: 'instance.changed', projectId: before.project.id, instanceId });
@@ -101,9 +124,15 @@ export async function resetInstanceStatus(ctx: AdminActionContext, instanceId: s
  * delayed one runs at once. The taskmanager removes the server if there is one and the row
  * in any case.
  */
-export async function forceDeleteInstance(ctx: AdminActionContext, instanceId: string): Promise<AdminInstanceView> {
+export async function forceDeleteInstance(
+  ctx: AdminActionContext,
+  instanceId: string,
+): Promise<AdminInstanceView> {
   const before = await requireInstance(ctx, instanceId);
-  await ctx.db.instance.updateMany({ where: { id: instanceId, deletedAt: null }, data: { taskStatus: 'DELETING' } });
+  await ctx.db.instance.updateMany({
+    where: { id: instanceId, deletedAt: null },
+    data: { taskStatus: 'DELETING' },
+  });
   const queue = getTaskmanagerQueue();
   const previous = await queue.getJob(taskmanagerJobId('instance.delete', instanceId));
   if (previous) {
@@ -114,11 +143,18 @@ export async function forceDeleteInstance(ctx: AdminActionContext, instanceId: s
   try {
     await enqueueTaskmanagerJob('instance.delete', instanceId, { instanceId });
   } catch (error) {
-    throw new AppError('UNAVAILABLE', 'Coffer could not queue the delete; try again in a moment', { cause: error });
+    throw new AppError('UNAVAILABLE', 'Coffer could not queue the delete; try again in a moment', {
+      cause: error,
+    });
   }
-  ctx.log.warn({ instanceId, projectId: before.project.id, taskStatus: before.taskStatus }, 'admin: instance force delete');
+  ctx.log.warn(
+    { instanceId, projectId: before.project.id, taskStatus: before.taskStatus },
+    'admin: instance force delete',
+  );
   await publishChange({ type: 'instance.changed', projectId: before.project.id, instanceId });
   const after = await findAdminInstance(ctx.db, instanceId);
   // The taskmanager may already have removed it.
-  return after ? toAdminInstanceView(after) : { ...toAdminInstanceView(before), taskStatus: 'DELETING', status: 'DELETING' };
+  return after
+    ? toAdminInstanceView(after)
+    : { ...toAdminInstanceView(before), taskStatus: 'DELETING', status: 'DELETING' };
 }

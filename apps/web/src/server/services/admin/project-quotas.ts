@@ -5,7 +5,14 @@ import { type PrismaClient } from '@coffer/db';
 import { z } from 'zod';
 
 import { type AuditTarget } from '~/server/services/audit/record-audit-event';
-import { getManyProjectQuotas, getProjectQuotas, QUOTA_NAMES, RESOURCE_OF, type QuotaName, type QuotaUsage } from '~/server/services/quota/quota';
+import {
+  getManyProjectQuotas,
+  getProjectQuotas,
+  QUOTA_NAMES,
+  RESOURCE_OF,
+  type QuotaName,
+  type QuotaUsage,
+} from '~/server/services/quota/quota';
 
 export const quotaNameSchema = z.enum(['instances', 'volumeGb', 'backups']);
 
@@ -44,7 +51,10 @@ export async function setProjectQuota(
   ctx: { db: PrismaClient; audit: AuditTarget },
   input: { projectId: string; resource: QuotaName; hardLimit: number | null },
 ): Promise<Record<QuotaName, QuotaUsage>> {
-  const project = await ctx.db.project.findUnique({ where: { id: input.projectId }, select: { id: true } });
+  const project = await ctx.db.project.findUnique({
+    where: { id: input.projectId },
+    select: { id: true },
+  });
   if (!project) throw new AppError('NOT_FOUND', 'Project not found');
   ctx.audit.projectId = project.id;
   const resource = RESOURCE_OF[input.resource];

@@ -23,7 +23,9 @@ export const queueJobViewSchema = z.object({
   name: z.string(),
   state: z.string(),
   instanceId: z.string().nullable(),
-  instance: z.object({ name: z.string(), projectId: z.string(), projectName: z.string() }).nullable(),
+  instance: z
+    .object({ name: z.string(), projectId: z.string(), projectName: z.string() })
+    .nullable(),
   attemptsMade: z.number(),
   attempts: z.number(),
   failedReason: z.string().nullable(),
@@ -34,7 +36,12 @@ export const queueJobViewSchema = z.object({
 export type QueueJobView = z.infer<typeof queueJobViewSchema>;
 
 export const queueOverviewSchema = z.object({
-  counts: z.object({ waiting: z.number(), active: z.number(), delayed: z.number(), failed: z.number() }),
+  counts: z.object({
+    waiting: z.number(),
+    active: z.number(),
+    delayed: z.number(),
+    failed: z.number(),
+  }),
   /** Waiting, delayed and active jobs, oldest first. */
   pending: z.array(queueJobViewSchema),
   /** Failed jobs, newest first. */
@@ -43,14 +50,20 @@ export const queueOverviewSchema = z.object({
 
 function instanceIdOf(job: Job): string | null {
   const data = job.data as { instanceId?: unknown } | undefined;
-  if (typeof data?.instanceId === 'string' && UUID_AT_END.test(data.instanceId)) return data.instanceId;
+  if (typeof data?.instanceId === 'string' && UUID_AT_END.test(data.instanceId))
+    return data.instanceId;
   return UUID_AT_END.exec(job.id ?? '')?.[1] ?? null;
 }
 
 const date = (ms: number | undefined | null) => (ms ? new Date(ms) : null);
 
-async function toViews(db: PrismaClient, jobs: { job: Job; state: string }[]): Promise<QueueJobView[]> {
-  const ids = [...new Set(jobs.map(({ job }) => instanceIdOf(job)).filter((id): id is string => id !== null))];
+async function toViews(
+  db: PrismaClient,
+  jobs: { job: Job; state: string }[],
+): Promise<QueueJobView[]> {
+  const ids = [
+    ...new Set(jobs.map(({ job }) => instanceIdOf(job)).filter((id): id is string => id !== null)),
+  ];
   const instances = ids.length
     ? await db.instance.findMany({
         where: { id: { in: ids } },
@@ -66,7 +79,13 @@ async function toViews(db: PrismaClient, jobs: { job: Job; state: string }[]): P
       name: job.name,
       state,
       instanceId,
-      instance: instance ? { name: instance.name, projectId: instance.project.id, projectName: instance.project.name } : null,
+      instance: instance
+        ? {
+            name: instance.name,
+            projectId: instance.project.id,
+            projectName: instance.project.name,
+          }
+        : null,
       attemptsMade: job.attemptsMade,
       attempts: job.opts.attempts ?? 1,
       failedReason: job.failedReason || null,
@@ -77,15 +96,20 @@ async function toViews(db: PrismaClient, jobs: { job: Job; state: string }[]): P
   });
 }
 
-export async function getQueueOverview(db: PrismaClient): Promise<z.infer<typeof queueOverviewSchema>> {
+export async function getQueueOverview(
+  db: PrismaClient,
+): Promise<z.infer<typeof queueOverviewSchema>> {
   const queue = getTaskmanagerQueue();
   const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
   const pendingStates = ['active', 'waiting', 'prioritized', 'delayed'] as const;
   const pending: { job: Job; state: string }[] = [];
   for (const state of pendingStates) {
-    for (const job of await queue.getJobs([state], 0, LISTED_LIMIT - 1, true)) if (job) pending.push({ job, state });
+    for (const job of await queue.getJobs([state], 0, LISTED_LIMIT - 1, true))
+      if (job) pending.push({ job, state });
   }
-  const failed = (await queue.getJobs(['failed'], 0, LISTED_LIMIT - 1, false)).filter(Boolean).map((job) => ({ job, state: 'failed' }));
+  const failed = (await queue.getJobs(['failed'], 0, LISTED_LIMIT - 1, false))
+    .filter(Boolean)
+    .map((job) => ({ job, state: 'failed' }));
   return {
     counts: {
       waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
@@ -109,12 +133,19 @@ async function requireFailedJob(ctx: JobActionContext, jobId: string): Promise<J
   if (!job) throw new AppError('NOT_FOUND', 'Job not found');
   const instanceId = instanceIdOf(job);
   if (instanceId) {
-    const row = await ctx.db.instance.findUnique({ where: { id: instanceId }, select: { projectId: true } });
+    const row = await ctx.db.instance.findUnique({
+      where: { id: instanceId },
+      select: { projectId: true },
+    });
     ctx.audit.projectId = row?.projectId ?? null;
   }
   ctx.audit.resourceId = job.id ?? jobId;
   const state = await job.getState();
-  if (state !== 'failed') throw new AppError('CONFLICT', `Only failed jobs can be retried or discarded; this one is ${state}`);
+  if (state !== 'failed')
+    throw new AppError(
+      'CONFLICT',
+      `Only failed jobs can be retried or discarded; this one is ${state}`,
+    );
   return job;
 }
 

@@ -30,7 +30,11 @@ export function bearerTokenOf(headers: Headers): string | null {
  * Who an API token acts for: found by its public id, its hash compared in constant time;
  * revoked and expired tokens are refused, saying which.
  */
-export async function authenticateApiToken(db: PrismaClient, token: string, now = new Date()): Promise<BearerAuthentication> {
+export async function authenticateApiToken(
+  db: PrismaClient,
+  token: string,
+  now = new Date(),
+): Promise<BearerAuthentication> {
   const publicId = publicIdOf(token);
   const row = publicId
     ? await db.apiToken.findUnique({
@@ -47,13 +51,20 @@ export async function authenticateApiToken(db: PrismaClient, token: string, now 
         },
       })
     : null;
-  if (!row || !isSameTokenHash(row.secretHash, token)) return { kind: 'refused', message: 'This API token is not valid' };
+  if (!row || !isSameTokenHash(row.secretHash, token))
+    return { kind: 'refused', message: 'This API token is not valid' };
   if (row.revokedAt) return { kind: 'refused', message: 'This API token has been revoked' };
   if (row.expiresAt <= now) return { kind: 'refused', message: 'This API token has expired' };
 
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
     // Bookkeeping only: the request does not wait for it.
-    void db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: now } }).catch(() => undefined);
+    void db.apiToken
+      .update({ where: { id: row.id }, data: { lastUsedAt: now } })
+      .catch(() => undefined);
   }
-  return { kind: 'valid', user: row.user, token: { id: row.id, projectId: row.projectId, scope: row.scope } };
+  return {
+    kind: 'valid',
+    user: row.user,
+    token: { id: row.id, projectId: row.projectId, scope: row.scope },
+  };
 }

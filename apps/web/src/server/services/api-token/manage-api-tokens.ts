@@ -34,7 +34,10 @@ type ApiTokenRow = {
   user: { id: string; email: string; name: string };
 };
 
-export type ApiTokenView = Omit<ApiTokenRow, 'publicId'> & { prefix: string; status: 'ACTIVE' | 'EXPIRED' | 'REVOKED' };
+export type ApiTokenView = Omit<ApiTokenRow, 'publicId'> & {
+  prefix: string;
+  status: 'ACTIVE' | 'EXPIRED' | 'REVOKED';
+};
 
 export function toApiTokenView({ publicId, ...row }: ApiTokenRow, now = new Date()): ApiTokenView {
   const status = row.revokedAt ? 'REVOKED' : row.expiresAt <= now ? 'EXPIRED' : 'ACTIVE';
@@ -91,10 +94,17 @@ export async function listApiTokens(ctx: TokenContext): Promise<ApiTokenView[]> 
 /** Revokes one of the caller's tokens (owners: any token of the project). Revoking twice is fine. */
 export async function revokeApiToken(ctx: TokenContext, tokenId: string): Promise<ApiTokenView> {
   const where = ctx.role === 'OWNER' ? { id: tokenId } : { id: tokenId, userId: ctx.userId };
-  const existing = await ctx.db.apiToken.findFirst({ where, select: { id: true, revokedAt: true } });
+  const existing = await ctx.db.apiToken.findFirst({
+    where,
+    select: { id: true, revokedAt: true },
+  });
   if (!existing) throw new AppError('NOT_FOUND', 'API token not found');
   const row = existing.revokedAt
     ? await ctx.db.apiToken.findFirstOrThrow({ where: { id: tokenId }, select: apiTokenSelect })
-    : await ctx.db.apiToken.update({ where: { id: tokenId }, data: { revokedAt: new Date() }, select: apiTokenSelect });
+    : await ctx.db.apiToken.update({
+        where: { id: tokenId },
+        data: { revokedAt: new Date() },
+        select: apiTokenSelect,
+      });
   return toApiTokenView(row);
 }

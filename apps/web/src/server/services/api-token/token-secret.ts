@@ -12,7 +12,9 @@ export const API_TOKEN_PREFIX = 'cof_';
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const PUBLIC_ID_LENGTH = 12;
 const SECRET_LENGTH = 43;
-const TOKEN_PATTERN = new RegExp(`^${API_TOKEN_PREFIX}([A-Za-z0-9]{${PUBLIC_ID_LENGTH}})_([A-Za-z0-9]{${SECRET_LENGTH}})$`);
+const TOKEN_PATTERN = new RegExp(
+  `^${API_TOKEN_PREFIX}([A-Za-z0-9]{${PUBLIC_ID_LENGTH}})_([A-Za-z0-9]{${SECRET_LENGTH}})$`,
+);
 
 function randomString(length: number): string {
   let out = '';

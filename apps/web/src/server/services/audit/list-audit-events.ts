@@ -17,11 +17,16 @@ export const auditEventViewSchema = z.object({
   result: z.string(),
   errorCode: z.string().nullable(),
   actor: z.object({ userId: z.string().nullable(), email: z.string().nullable() }),
-  apiToken: z.object({ id: z.string(), name: z.string().nullable(), prefix: z.string().nullable() }).nullable(),
+  apiToken: z
+    .object({ id: z.string(), name: z.string().nullable(), prefix: z.string().nullable() })
+    .nullable(),
 });
 export type AuditEventView = z.infer<typeof auditEventViewSchema>;
 
-export const auditPageSchema = z.object({ events: z.array(auditEventViewSchema), nextCursor: z.string().nullable() });
+export const auditPageSchema = z.object({
+  events: z.array(auditEventViewSchema),
+  nextCursor: z.string().nullable(),
+});
 
 export const auditPageInput = z.object({
   /** The id of the last event of the previous page. */
@@ -42,7 +47,8 @@ const auditSelect = {
   apiTokenId: true,
 } as const;
 
-type Reader = Pick<PrismaClient, 'auditEvent' | 'apiToken'> | Pick<ProjectScopedDb, 'auditEvent' | 'apiToken'>;
+type Reader =
+  Pick<PrismaClient, 'auditEvent' | 'apiToken'> | Pick<ProjectScopedDb, 'auditEvent' | 'apiToken'>;
 
 /**
  * A page of audit events, newest first. Through a project-scoped client it is that project's
@@ -62,7 +68,9 @@ export async function listAuditEvents(
     ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
   });
   const page = rows.slice(0, input.limit);
-  const tokenIds = [...new Set(page.map((row) => row.apiTokenId).filter((id): id is string => id !== null))];
+  const tokenIds = [
+    ...new Set(page.map((row) => row.apiTokenId).filter((id): id is string => id !== null)),
+  ];
   const tokens = tokenIds.length
     ? await (db.apiToken as PrismaClient['apiToken']).findMany({
         where: { id: { in: tokenIds } },
@@ -83,7 +91,11 @@ export async function listAuditEvents(
         errorCode: row.errorCode,
         actor: { userId: row.userId, email: row.actorEmail },
         apiToken: row.apiTokenId
-          ? { id: row.apiTokenId, name: token?.name ?? null, prefix: token ? displayPrefixOf(token.publicId) : null }
+          ? {
+              id: row.apiTokenId,
+              name: token?.name ?? null,
+              prefix: token ? displayPrefixOf(token.publicId) : null,
+            }
           : null,
       };
     }),

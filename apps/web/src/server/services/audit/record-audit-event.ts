@@ -64,7 +64,11 @@ export interface AuditEventInput {
 }
 
 /** Writes one audit event. A failure to write is logged; the mutation's own result stands. */
-export async function recordAuditEvent(db: PrismaClient, log: Logger, event: AuditEventInput): Promise<void> {
+export async function recordAuditEvent(
+  db: PrismaClient,
+  log: Logger,
+  event: AuditEventInput,
+): Promise<void> {
   try {
     await db.auditEvent.create({
       data: {

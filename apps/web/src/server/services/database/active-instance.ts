@@ -19,10 +19,16 @@ export interface DatabaseAdminContext {
  * running server with a guest that speaks can list or change its databases, users and root.
  * The worker checks again before it asks the guest.
  */
-export async function requireActiveInstance(ctx: Pick<DatabaseAdminContext, 'db'>, instanceId: string): Promise<InstanceView> {
+export async function requireActiveInstance(
+  ctx: Pick<DatabaseAdminContext, 'db'>,
+  instanceId: string,
+): Promise<InstanceView> {
   const instance = await getInstance(ctx, instanceId);
   if (instance.status !== 'ACTIVE') {
-    throw new AppError('CONFLICT', `The instance is ${instance.status}: its databases, users and root can be managed while it is ACTIVE`);
+    throw new AppError(
+      'CONFLICT',
+      `The instance is ${instance.status}: its databases, users and root can be managed while it is ACTIVE`,
+    );
   }
   return instance;
 }

@@ -10,20 +10,34 @@ import { requireActiveInstance, type DatabaseAdminContext } from './active-insta
  * guest, through the taskmanager; nothing about them is stored in the control plane.
  */
 
-export async function listDatabases(ctx: DatabaseAdminContext, instanceId: string): Promise<DatabaseInfo[]> {
+export async function listDatabases(
+  ctx: DatabaseAdminContext,
+  instanceId: string,
+): Promise<DatabaseInfo[]> {
   await requireActiveInstance(ctx, instanceId);
   const { databases } = await callTaskmanager('database.list', instanceId, { instanceId });
   return databases;
 }
 
-export async function createDatabase(ctx: DatabaseAdminContext, instanceId: string, database: DatabaseSpec): Promise<DatabaseInfo> {
+export async function createDatabase(
+  ctx: DatabaseAdminContext,
+  instanceId: string,
+  database: DatabaseSpec,
+): Promise<DatabaseInfo> {
   await requireActiveInstance(ctx, instanceId);
-  const { database: created } = await callTaskmanager('database.create', instanceId, { instanceId, database });
+  const { database: created } = await callTaskmanager('database.create', instanceId, {
+    instanceId,
+    database,
+  });
   ctx.log.info({ instanceId, database: created.name }, 'database created');
   return created;
 }
 
-export async function deleteDatabase(ctx: DatabaseAdminContext, instanceId: string, name: string): Promise<void> {
+export async function deleteDatabase(
+  ctx: DatabaseAdminContext,
+  instanceId: string,
+  name: string,
+): Promise<void> {
   await requireActiveInstance(ctx, instanceId);
   await callTaskmanager('database.delete', instanceId, { instanceId, name });
   ctx.log.info({ instanceId, database: name }, 'database deleted');

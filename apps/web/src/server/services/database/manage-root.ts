@@ -27,19 +27,34 @@ export const rootStatusSchema = z.object({
 });
 export type RootStatus = z.infer<typeof rootStatusSchema>;
 
-export const enabledRootSchema = z.object({ name: z.literal('root'), host: z.literal('%'), password: z.string(), status: rootStatusSchema });
+export const enabledRootSchema = z.object({
+  name: z.literal('root'),
+  host: z.literal('%'),
+  password: z.string(),
+  status: rootStatusSchema,
+});
 export type EnabledRoot = z.infer<typeof enabledRootSchema>;
 
-export async function getRootStatus(ctx: Pick<DatabaseAdminContext, 'db'>, instanceId: string): Promise<RootStatus> {
+export async function getRootStatus(
+  ctx: Pick<DatabaseAdminContext, 'db'>,
+  instanceId: string,
+): Promise<RootStatus> {
   const row = await ctx.db.instance.findFirst({
     where: { id: instanceId, deletedAt: null },
     select: { isRootEnabled: true, rootEnabledAt: true },
   });
   if (!row) throw new AppError('NOT_FOUND', 'Instance not found');
-  return { isEnabled: row.isRootEnabled, isEverEnabled: row.rootEnabledAt !== null, enabledAt: row.rootEnabledAt };
+  return {
+    isEnabled: row.isRootEnabled,
+    isEverEnabled: row.rootEnabledAt !== null,
+    enabledAt: row.rootEnabledAt,
+  };
 }
 
-export async function enableRoot(ctx: DatabaseAdminContext, instanceId: string): Promise<EnabledRoot> {
+export async function enableRoot(
+  ctx: DatabaseAdminContext,
+  instanceId: string,
+): Promise<EnabledRoot> {
   await requireActiveInstance(ctx, instanceId);
   const password = generatePassword(ROOT_PASSWORD_LENGTH);
   await callTaskmanager('root.enable', instanceId, {
@@ -50,7 +65,10 @@ export async function enableRoot(ctx: DatabaseAdminContext, instanceId: string):
   return { name: 'root', host: '%', password, status: await getRootStatus(ctx, instanceId) };
 }
 
-export async function disableRoot(ctx: DatabaseAdminContext, instanceId: string): Promise<RootStatus> {
+export async function disableRoot(
+  ctx: DatabaseAdminContext,
+  instanceId: string,
+): Promise<RootStatus> {
   await requireActiveInstance(ctx, instanceId);
   await callTaskmanager('root.disable', instanceId, { instanceId });
   ctx.log.info({ instanceId }, 'root disabled');

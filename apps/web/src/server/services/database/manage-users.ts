@@ -27,7 +27,10 @@ function sealPassword(userName: string, password: string) {
   return sealSecret(jobPayloadKey(env.COFFER_MASTER_KEY), password, `user:${userName}`);
 }
 
-export async function listUsers(ctx: DatabaseAdminContext, instanceId: string): Promise<DatabaseUserInfo[]> {
+export async function listUsers(
+  ctx: DatabaseAdminContext,
+  instanceId: string,
+): Promise<DatabaseUserInfo[]> {
   await requireActiveInstance(ctx, instanceId);
   const { users } = await callTaskmanager('user.list', instanceId, { instanceId });
   return users;
@@ -41,7 +44,12 @@ export async function createUser(
   await requireActiveInstance(ctx, instanceId);
   const { user } = await callTaskmanager('user.create', instanceId, {
     instanceId,
-    user: { name: input.name, host: input.host, databases: input.databases, password: sealPassword(input.name, input.password) },
+    user: {
+      name: input.name,
+      host: input.host,
+      databases: input.databases,
+      password: sealPassword(input.name, input.password),
+    },
   });
   ctx.log.info({ instanceId, user: `${user.name}@${user.host}` }, 'database user created');
   return user;
@@ -58,24 +66,42 @@ export async function updateUser(
     name: input.name,
     host: input.host,
     ...(input.newHost !== undefined ? { newHost: input.newHost } : {}),
-    ...(input.newPassword !== undefined ? { newPassword: sealPassword(input.name, input.newPassword) } : {}),
+    ...(input.newPassword !== undefined
+      ? { newPassword: sealPassword(input.name, input.newPassword) }
+      : {}),
   });
   ctx.log.info(
-    { instanceId, user: `${input.name}@${input.host}`, isHostChanged: input.newHost !== undefined, isPasswordChanged: input.newPassword !== undefined },
+    {
+      instanceId,
+      user: `${input.name}@${input.host}`,
+      isHostChanged: input.newHost !== undefined,
+      isPasswordChanged: input.newPassword !== undefined,
+    },
     'database user changed',
   );
   return user;
 }
 
-export async function deleteUser(ctx: DatabaseAdminContext, instanceId: string, account: Account): Promise<void> {
+export async function deleteUser(
+  ctx: DatabaseAdminContext,
+  instanceId: string,
+  account: Account,
+): Promise<void> {
   await requireActiveInstance(ctx, instanceId);
   await callTaskmanager('user.delete', instanceId, { instanceId, ...account });
   ctx.log.info({ instanceId, user: `${account.name}@${account.host}` }, 'database user deleted');
 }
 
-export async function listAccess(ctx: DatabaseAdminContext, instanceId: string, account: Account): Promise<string[]> {
+export async function listAccess(
+  ctx: DatabaseAdminContext,
+  instanceId: string,
+  account: Account,
+): Promise<string[]> {
   await requireActiveInstance(ctx, instanceId);
-  const { databases } = await callTaskmanager('access.list', instanceId, { instanceId, ...account });
+  const { databases } = await callTaskmanager('access.list', instanceId, {
+    instanceId,
+    ...account,
+  });
   return databases;
 }
 
@@ -86,7 +112,10 @@ export async function grantAccess(
 ): Promise<string[]> {
   await requireActiveInstance(ctx, instanceId);
   const { databases } = await callTaskmanager('access.grant', instanceId, { instanceId, ...input });
-  ctx.log.info({ instanceId, user: `${input.name}@${input.host}`, databases: input.databases }, 'access granted');
+  ctx.log.info(
+    { instanceId, user: `${input.name}@${input.host}`, databases: input.databases },
+    'access granted',
+  );
   return databases;
 }
 
@@ -96,7 +125,13 @@ export async function revokeAccess(
   input: z.output<typeof revokeAccessInputSchema>,
 ): Promise<string[]> {
   await requireActiveInstance(ctx, instanceId);
-  const { databases } = await callTaskmanager('access.revoke', instanceId, { instanceId, ...input });
-  ctx.log.info({ instanceId, user: `${input.name}@${input.host}`, database: input.database }, 'access revoked');
+  const { databases } = await callTaskmanager('access.revoke', instanceId, {
+    instanceId,
+    ...input,
+  });
+  ctx.log.info(
+    { instanceId, user: `${input.name}@${input.host}`, database: input.database },
+    'access revoked',
+  );
   return databases;
 }

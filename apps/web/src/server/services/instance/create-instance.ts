@@ -23,24 +23,40 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
-function fieldError(field: string, message: string, code: 'BAD_REQUEST' | 'CONFLICT' = 'BAD_REQUEST'): AppError {
+function fieldError(
+  field: string,
+  message: string,
+  code: 'BAD_REQUEST' | 'CONFLICT' = 'BAD_REQUEST',
+): AppError {
   return new AppError(code, message, { details: { fieldErrors: { [field]: [message] } } });
 }
 
 /** The backup an instance is restored from: of this project, completed, of the version asked for (if any). */
-async function findRestorableBackup(db: ProjectScopedDb, input: Input): Promise<{ id: string; datastoreVersionId: string }> {
+async function findRestorableBackup(
+  db: ProjectScopedDb,
+  input: Input,
+): Promise<{ id: string; datastoreVersionId: string }> {
   const backup = await db.backup.findFirst({
     where: { id: input.restoreFromBackupId },
     select: { id: true, status: true, datastoreVersionId: true },
   });
   if (!backup) {
-    throw new AppError('NOT_FOUND', 'Backup not found', { details: { fieldErrors: { restoreFromBackupId: ['Backup not found'] } } });
+    throw new AppError('NOT_FOUND', 'Backup not found', {
+      details: { fieldErrors: { restoreFromBackupId: ['Backup not found'] } },
+    });
   }
   if (backup.status !== 'COMPLETED') {
-    throw fieldError('restoreFromBackupId', `This backup is ${backup.status}: only a completed backup can be restored`, 'CONFLICT');
+    throw fieldError(
+      'restoreFromBackupId',
+      `This backup is ${backup.status}: only a completed backup can be restored`,
+      'CONFLICT',
+    );
   }
   if (input.datastoreVersionId && input.datastoreVersionId !== backup.datastoreVersionId) {
-    throw fieldError('datastoreVersionId', 'A backup is restored with the datastore version it was made with');
+    throw fieldError(
+      'datastoreVersionId',
+      'A backup is restored with the datastore version it was made with',
+    );
   }
   return backup;
 }
@@ -55,11 +71,17 @@ export async function createInstance(
   input: Input,
 ): Promise<InstanceView> {
   if (input.requestId) {
-    const existing = await ctx.db.instance.findFirst({ where: { createRequestId: input.requestId }, select: instanceSelect });
+    const existing = await ctx.db.instance.findFirst({
+      where: { createRequestId: input.requestId },
+      select: instanceSelect,
+    });
     if (existing) return toInstanceView(existing);
   }
 
-  const flavor = await ctx.rootDb.flavor.findFirst({ where: { id: input.flavorId, isDisabled: false }, select: { id: true } });
+  const flavor = await ctx.rootDb.flavor.findFirst({
+    where: { id: input.flavorId, isDisabled: false },
+    select: { id: true },
+  });
   if (!flavor) throw fieldError('flavorId', 'This flavor does not exist or is no longer offered');
 
   // A restore: a completed backup of this project (another project's is "not found"), with its datastore version.
@@ -73,7 +95,11 @@ export async function createInstance(
         : { isActive: true, isDefault: true },
     select: { id: true },
   });
-  if (!version) throw fieldError('datastoreVersionId', 'This datastore version does not exist or is not active');
+  if (!version)
+    throw fieldError(
+      'datastoreVersionId',
+      'This datastore version does not exist or is not active',
+    );
 
   if (input.volumeSizeGb > env.COFFER_MAX_VOLUME_GB) {
     throw fieldError('volumeSizeGb', `Volume size must be at most ${env.COFFER_MAX_VOLUME_GB} GB`);
@@ -84,18 +110,41 @@ export async function createInstance(
     // The quota check, the name check and the insert in one transaction, with the project
     // locked: concurrent creates take turns, so neither the quota nor a name can be taken twice.
     outcome = await ctx.db.$transaction(async (tx) => {
-      await assertQuota(tx, ctx.projectId, { instances: 1, volumeGb: input.volumeSizeGb }, { fields: { volumeGb: 'volumeSizeGb' } });
+      await assertQuota(
+        tx,
+        ctx.projectId,
+        { instances: 1, volumeGb: input.volumeSizeGb },
+        { fields: { volumeGb: 'volumeSizeGb' } },
+      );
       // Under the lock: a submit of the same request that went first is the answer to this one.
       if (input.requestId) {
-        const earlier = await tx.instance.findFirst({ where: { createRequestId: input.requestId }, select: instanceSelect });
+        const earlier = await tx.instance.findFirst({
+          where: { createRequestId: input.requestId },
+          select: instanceSelect,
+        });
         if (earlier) return { row: earlier, isNew: false };
       }
       // Under the lock, which a backup delete takes too: the backup is still there to restore.
-      if (restoreFrom && (await tx.backup.count({ where: { id: restoreFrom.id, status: 'COMPLETED' } })) === 0) {
-        throw fieldError('restoreFromBackupId', 'This backup is being deleted: it can no longer be restored', 'CONFLICT');
+      if (
+        restoreFrom &&
+        (await tx.backup.count({ where: { id: restoreFrom.id, status: 'COMPLETED' } })) === 0
+      ) {
+        throw fieldError(
+          'restoreFromBackupId',
+          'This backup is being deleted: it can no longer be restored',
+          'CONFLICT',
+        );
       }
-      const clash = await tx.instance.findFirst({ where: { name: input.name, deletedAt: null }, select: { id: true } });
-      if (clash) throw fieldError('name', 'An instance with this name already exists in the project', 'CONFLICT');
+      const clash = await tx.instance.findFirst({
+        where: { name: input.name, deletedAt: null },
+        select: { id: true },
+      });
+      if (clash)
+        throw fieldError(
+          'name',
+          'An instance with this name already exists in the project',
+          'CONFLICT',
+        );
       const created = await tx.instance.create({
         data: {
           projectId: ctx.projectId,
@@ -115,7 +164,10 @@ export async function createInstance(
   } catch (error) {
     // Two submits with one request id raced: the first one's instance is the answer to both.
     if (input.requestId && isUniqueViolation(error)) {
-      const existing = await ctx.db.instance.findFirst({ where: { createRequestId: input.requestId }, select: instanceSelect });
+      const existing = await ctx.db.instance.findFirst({
+        where: { createRequestId: input.requestId },
+        select: instanceSelect,
+      });
       if (existing) return toInstanceView(existing);
     }
     throw error;
@@ -140,7 +192,11 @@ export async function createInstance(
     // Nothing has happened yet: take the row back rather than leave an instance no one builds.
     await ctx.db.instance.delete({ where: { id: row.id } });
     ctx.log.error({ err: error }, 'could not queue instance.create');
-    throw new AppError('UNAVAILABLE', 'Coffer could not start building the instance; try again in a moment', { cause: error });
+    throw new AppError(
+      'UNAVAILABLE',
+      'Coffer could not start building the instance; try again in a moment',
+      { cause: error },
+    );
   }
   ctx.log.info({ instanceId: row.id, name: row.name }, 'instance create accepted');
   await publishChange({ type: 'instance.changed', projectId: ctx.projectId, instanceId: row.id });

@@ -15,8 +15,14 @@ interface ActionContext {
 }
 
 /** The instance of this project, or "not found" (another project's id included). */
-export async function getInstance(ctx: Pick<ActionContext, 'db'>, instanceId: string): Promise<InstanceView> {
-  const row = await ctx.db.instance.findFirst({ where: { id: instanceId, deletedAt: null }, select: instanceSelect });
+export async function getInstance(
+  ctx: Pick<ActionContext, 'db'>,
+  instanceId: string,
+): Promise<InstanceView> {
+  const row = await ctx.db.instance.findFirst({
+    where: { id: instanceId, deletedAt: null },
+    select: instanceSelect,
+  });
   if (!row) throw new AppError('NOT_FOUND', 'Instance not found');
   return toInstanceView(row);
 }
@@ -25,20 +31,36 @@ export async function getInstance(ctx: Pick<ActionContext, 'db'>, instanceId: st
  * Restarts the database server (Trove's restart). Allowed when nothing else is under way;
  * the task moves NONE → REBOOTING in one conditional update, so two clicks are one restart.
  */
-export async function restartInstance(ctx: ActionContext, instanceId: string): Promise<InstanceView> {
+export async function restartInstance(
+  ctx: ActionContext,
+  instanceId: string,
+): Promise<InstanceView> {
   const instance = await getInstance(ctx, instanceId);
   const { count } = await ctx.db.instance.updateMany({
-    where: { id: instanceId, deletedAt: null, taskStatus: 'NONE', serviceStatus: { notIn: ['NEW', 'BUILDING', 'FAILED'] } },
+    where: {
+      id: instanceId,
+      deletedAt: null,
+      taskStatus: 'NONE',
+      serviceStatus: { notIn: ['NEW', 'BUILDING', 'FAILED'] },
+    },
     data: { taskStatus: 'REBOOTING' },
   });
   if (count === 0) {
-    throw new AppError('CONFLICT', `The instance cannot be restarted while it is ${instance.status}`);
+    throw new AppError(
+      'CONFLICT',
+      `The instance cannot be restarted while it is ${instance.status}`,
+    );
   }
   try {
     await enqueueTaskmanagerJob('instance.restart', instanceId, { instanceId });
   } catch (error) {
-    await ctx.db.instance.updateMany({ where: { id: instanceId, taskStatus: 'REBOOTING' }, data: { taskStatus: 'NONE' } });
-    throw new AppError('UNAVAILABLE', 'Coffer could not start the restart; try again in a moment', { cause: error });
+    await ctx.db.instance.updateMany({
+      where: { id: instanceId, taskStatus: 'REBOOTING' },
+      data: { taskStatus: 'NONE' },
+    });
+    throw new AppError('UNAVAILABLE', 'Coffer could not start the restart; try again in a moment', {
+      cause: error,
+    });
   }
   ctx.log.info({ instanceId }, 'instance restart accepted');
   await publishChange({ type: 'instance.changed', projectId: ctx.projectId, instanceId });
@@ -50,7 +72,10 @@ export async function restartInstance(ctx: ActionContext, instanceId: string): P
  * step) and the taskmanager removes the server, its files and the row. A source with replicas
  * is refused.
  */
-export async function deleteInstance(ctx: ActionContext, instanceId: string): Promise<InstanceView> {
+export async function deleteInstance(
+  ctx: ActionContext,
+  instanceId: string,
+): Promise<InstanceView> {
   const instance = await getInstance(ctx, instanceId);
   // A source goes after its replicas (Trove refuses too): they would be left following nothing.
   if (instance.replication.replicaCount > 0) {
@@ -60,11 +85,18 @@ export async function deleteInstance(ctx: ActionContext, instanceId: string): Pr
       `${instance.name} has ${count} replica${count === 1 ? '' : 's'}: promote one, or detach or delete ${count === 1 ? 'it' : 'them'}, first (eject the source if it is gone)`,
     );
   }
-  await ctx.db.instance.updateMany({ where: { id: instanceId, deletedAt: null }, data: { taskStatus: 'DELETING' } });
+  await ctx.db.instance.updateMany({
+    where: { id: instanceId, deletedAt: null },
+    data: { taskStatus: 'DELETING' },
+  });
   try {
     await enqueueTaskmanagerJob('instance.delete', instanceId, { instanceId });
   } catch (error) {
-    throw new AppError('UNAVAILABLE', 'Coffer could not start deleting the instance; try again in a moment', { cause: error });
+    throw new AppError(
+      'UNAVAILABLE',
+      'Coffer could not start deleting the instance; try again in a moment',
+      { cause: error },
+    );
   }
   ctx.log.info({ instanceId }, 'instance delete accepted');
   await publishChange({ type: 'instance.changed', projectId: ctx.projectId, instanceId });

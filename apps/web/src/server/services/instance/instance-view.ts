@@ -37,7 +37,16 @@ export const instanceSelect = {
   replicationStatus: true,
   _count: { select: { replicas: { where: { deletedAt: null } } } },
   flavor: { select: { id: true, name: true, vcpus: true, ramMb: true } },
-  datastoreVersion: { select: { id: true, name: true, version: true, replicationStrategy: true, backupStrategy: true, datastore: { select: { name: true } } } },
+  datastoreVersion: {
+    select: {
+      id: true,
+      name: true,
+      version: true,
+      replicationStrategy: true,
+      backupStrategy: true,
+      datastore: { select: { name: true } },
+    },
+  },
 } as const;
 
 /**
@@ -84,7 +93,12 @@ export const instanceViewSchema = z.object({
   updatedAt: z.date(),
   flavor: z.object({ id: z.string(), name: z.string(), vcpus: z.number(), ramMb: z.number() }),
   /** backupStrategy: what a backup is when none is named (PHYSICAL full, or LOGICAL; no incrementals then). */
-  datastore: z.object({ name: z.string(), version: z.string(), versionName: z.string(), backupStrategy: z.enum(['PHYSICAL', 'LOGICAL']) }),
+  datastore: z.object({
+    name: z.string(),
+    version: z.string(),
+    versionName: z.string(),
+    backupStrategy: z.enum(['PHYSICAL', 'LOGICAL']),
+  }),
   replication: replicationViewSchema,
 });
 export type InstanceView = z.infer<typeof instanceViewSchema>;
@@ -133,7 +147,8 @@ function toReplicationView(row: InstanceRow): ReplicationView {
     state: isReplica ? row.replicationState : null,
     lagSeconds: isReplica ? row.replicationLagSeconds : null,
     error: isReplica ? row.replicationError : null,
-    mode: isReplica && status?.replica ? (status.replica.usingGtid === 'NO' ? 'BINLOG' : 'GTID') : null,
+    mode:
+      isReplica && status?.replica ? (status.replica.usingGtid === 'NO' ? 'BINLOG' : 'GTID') : null,
     gtidPosition: status ? status.gtidCurrentPosition : null,
     isReadOnly: status ? status.isReadOnly : null,
     strategy: row.datastoreVersion.replicationStrategy,

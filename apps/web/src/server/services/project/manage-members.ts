@@ -21,9 +21,13 @@ export async function listMembers(db: ProjectScopedDb, projectId: string) {
 }
 
 /** Adds an existing Coffer user to a project by email. */
-export async function addMember(db: ProjectScopedDb, input: { projectId: string; email: string; role: ProjectRole }) {
+export async function addMember(
+  db: ProjectScopedDb,
+  input: { projectId: string; email: string; role: ProjectRole },
+) {
   const user = await db.user.findUnique({ where: { email: input.email }, select: { id: true } });
-  if (!user) throw new AppError('NOT_FOUND', 'No Coffer account uses this email; ask them to sign up first');
+  if (!user)
+    throw new AppError('NOT_FOUND', 'No Coffer account uses this email; ask them to sign up first');
   const existing = await db.membership.findUnique({
     where: { projectId_userId: { projectId: input.projectId, userId: user.id } },
     select: { id: true },
@@ -38,7 +42,9 @@ export async function addMember(db: ProjectScopedDb, input: { projectId: string;
 type MembershipDb = Pick<ProjectScopedDb, 'membership'>;
 
 async function assertKeepsAnOwner(db: MembershipDb, projectId: string, membershipId: string) {
-  const owners = await db.membership.count({ where: { projectId, role: 'OWNER', id: { not: membershipId } } });
+  const owners = await db.membership.count({
+    where: { projectId, role: 'OWNER', id: { not: membershipId } },
+  });
   if (owners === 0) throw new AppError('CONFLICT', 'A project needs at least one owner');
 }
 
@@ -60,11 +66,18 @@ export async function changeMemberRole(
     if (membership.role === 'OWNER' && input.role !== 'OWNER') {
       await assertKeepsAnOwner(tx, input.projectId, membership.id);
     }
-    return tx.membership.update({ where: { id: membership.id }, data: { role: input.role }, select: memberSelect });
+    return tx.membership.update({
+      where: { id: membership.id },
+      data: { role: input.role },
+      select: memberSelect,
+    });
   });
 }
 
-export async function removeMember(db: ProjectScopedDb, input: { projectId: string; membershipId: string }) {
+export async function removeMember(
+  db: ProjectScopedDb,
+  input: { projectId: string; membershipId: string },
+) {
   await db.$transaction(async (tx) => {
     const membership = await findMembership(tx, input.projectId, input.membershipId);
     if (membership.role === 'OWNER') await assertKeepsAnOwner(tx, input.projectId, membership.id);

@@ -5,7 +5,14 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 
 import { Button } from '~/components/ui/button';
-import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from '~/components/ui/card';
+import {
+  Card,
+  CardContent,
+  CardDescription,
+  CardFooter,
+  CardHeader,
+  CardTitle,
+} from '~/components/ui/card';
 import { Field, FormError, Input } from '~/components/ui/field';
 import { projectNameSchema } from '~/lib/schemas';
 import { describeError } from '~/lib/trpc-errors';
@@ -44,13 +51,25 @@ export function NewProjectForm() {
         <CardHeader>
           <CardTitle>Create a project</CardTitle>
           <CardDescription>
-            A project holds your database instances and backups. Invite teammates to it as owners, members or viewers.
+            A project holds your database instances and backups. Invite teammates to it as owners,
+            members or viewers.
           </CardDescription>
         </CardHeader>
         <CardContent className="space-y-4">
-          {create.error && !fieldError ? <FormError message={describeError(create.error).message} /> : null}
-          <Field label="Project name" error={fieldError} hint="For example: checkout, analytics, staging.">
-            <Input value={name} onChange={(e) => setName(e.target.value)} autoFocus maxLength={200} />
+          {create.error && !fieldError ? (
+            <FormError message={describeError(create.error).message} />
+          ) : null}
+          <Field
+            label="Project name"
+            error={fieldError}
+            hint="For example: checkout, analytics, staging."
+          >
+            <Input
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              autoFocus
+              maxLength={200}
+            />
           </Field>
         </CardContent>
         <CardFooter>

@@ -22,15 +22,21 @@ export function MemberList({ projectId }: { projectId: string }) {
   const project = useQuery(trpc.project.get.queryOptions({ projectId }));
   const members = useQuery(trpc.project.members.queryOptions({ projectId }));
   const isOwner = project.data?.role === 'OWNER';
-  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.project.members.queryKey({ projectId }) });
+  const invalidate = () =>
+    queryClient.invalidateQueries({ queryKey: trpc.project.members.queryKey({ projectId }) });
 
-  const changeRole = useMutation(trpc.project.changeMemberRole.mutationOptions({ onSuccess: invalidate }));
+  const changeRole = useMutation(
+    trpc.project.changeMemberRole.mutationOptions({ onSuccess: invalidate }),
+  );
   const remove = useMutation(trpc.project.removeMember.mutationOptions({ onSuccess: invalidate }));
   const [removing, setRemoving] = useState<{ id: string; email: string } | null>(null);
 
   return (
     <>
-      <PageHeader title="Members" description="Owners manage members; members create and change resources; viewers only look." />
+      <PageHeader
+        title="Members"
+        description="Owners manage members; members create and change resources; viewers only look."
+      />
       <div className="space-y-6">
         {isOwner ? <AddMemberForm projectId={projectId} onAdded={invalidate} /> : null}
         <Card>
@@ -60,7 +66,13 @@ export function MemberList({ projectId }: { projectId: string }) {
                         className="w-32"
                         value={member.role}
                         disabled={changeRole.isPending}
-                        onChange={(e) => changeRole.mutate({ projectId, membershipId: member.id, role: e.target.value as Role })}
+                        onChange={(e) =>
+                          changeRole.mutate({
+                            projectId,
+                            membershipId: member.id,
+                            role: e.target.value as Role,
+                          })
+                        }
                       >
                         {PROJECT_ROLES.map((role) => (
                           <option key={role} value={role}>
@@ -74,7 +86,11 @@ export function MemberList({ projectId }: { projectId: string }) {
                   </TD>
                   {isOwner ? (
                     <TD className="text-right">
-                      <Button variant="ghost" size="sm" onClick={() => setRemoving({ id: member.id, email: member.user.email })}>
+                      <Button
+                        variant="ghost"
+                        size="sm"
+                        onClick={() => setRemoving({ id: member.id, email: member.user.email })}
+                      >
                         Remove
                       </Button>
                     </TD>
@@ -98,7 +114,10 @@ export function MemberList({ projectId }: { projectId: string }) {
         error={remove.error ? describeError(remove.error).message : null}
         onConfirm={() =>
           removing &&
-          remove.mutate({ projectId, membershipId: removing.id }, { onSuccess: () => setRemoving(null) })
+          remove.mutate(
+            { projectId, membershipId: removing.id },
+            { onSuccess: () => setRemoving(null) },
+          )
         }
       />
     </>
@@ -140,7 +159,12 @@ function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () 
           }}
         >
           <Field label="Email" error={emailError} className="min-w-64 flex-1">
-            <Input type="email" value={email} onChange={(e) => setEmail(e.target.value)} placeholder="teammate@example.com" />
+            <Input
+              type="email"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+              placeholder="teammate@example.com"
+            />
           </Field>
           <Field label="Role" className="w-36">
             <Select value={role} onChange={(e) => setRole(e.target.value as Role)}>

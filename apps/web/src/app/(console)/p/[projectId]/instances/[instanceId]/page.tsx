@@ -21,7 +21,11 @@ export default async function InstancePage({
   prefetch(trpc.project.get.queryOptions({ projectId }));
   return (
     <HydrateClient>
-      <InstanceDetail projectId={projectId} instanceId={instanceId} initialUser={typeof user === 'string' ? user : ''} />
+      <InstanceDetail
+        projectId={projectId}
+        instanceId={instanceId}
+        initialUser={typeof user === 'string' ? user : ''}
+      />
     </HydrateClient>
   );
 }

@@ -1,13 +1,26 @@
 'use client';
 
-import { databaseNameSchema, instanceNameSchema, MAX_VOLUME_GB, MIN_VOLUME_GB, userNameSchema } from '@coffer/contracts';
+import {
+  databaseNameSchema,
+  instanceNameSchema,
+  MAX_VOLUME_GB,
+  MIN_VOLUME_GB,
+  userNameSchema,
+} from '@coffer/contracts';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { RotateCw } from 'lucide-react';
 import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useState } from 'react';
 
 import { Button } from '~/components/ui/button';
-import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from '~/components/ui/card';
+import {
+  Card,
+  CardContent,
+  CardDescription,
+  CardFooter,
+  CardHeader,
+  CardTitle,
+} from '~/components/ui/card';
 import { CopyButton } from '~/components/ui/copy-button';
 import { Field, FormError, Input, Select } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
@@ -47,7 +60,10 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
     if (preferred && !versionId) setVersionId(preferred.id);
   }, [versions.data, versionId]);
 
-  const selectedFlavor = useMemo(() => flavors.data?.find((f) => f.id === flavorId), [flavors.data, flavorId]);
+  const selectedFlavor = useMemo(
+    () => flavors.data?.find((f) => f.id === flavorId),
+    [flavors.data, flavorId],
+  );
 
   const create = useMutation(
     trpc.instance.create.mutationOptions({
@@ -59,7 +75,13 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
         const { fieldErrors } = describeError(error);
         const next: Errors = {};
         for (const [key, messages] of Object.entries(fieldErrors)) {
-          const field = key.startsWith('databases.') ? 'databaseName' : key.startsWith('users.') ? (key.endsWith('password') ? 'password' : 'userName') : key;
+          const field = key.startsWith('databases.')
+            ? 'databaseName'
+            : key.startsWith('users.')
+              ? key.endsWith('password')
+                ? 'password'
+                : 'userName'
+              : key;
           next[field] ??= messages[0];
         }
         setErrors(next);
@@ -69,7 +91,10 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
 
   function validate(): Errors {
     const next: Errors = {};
-    const check = (field: string, result: { success: boolean; error?: { issues: { message: string }[] } }) => {
+    const check = (
+      field: string,
+      result: { success: boolean; error?: { issues: { message: string }[] } },
+    ) => {
       if (!result.success) next[field] = result.error?.issues[0]?.message;
     };
     check('name', instanceNameSchema.safeParse(name));
@@ -102,11 +127,23 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
           datastoreVersionId: versionId || undefined,
           volumeSizeGb: Number(volumeSizeGb),
           databases: databaseName ? [{ name: databaseName }] : [],
-          users: userName ? [{ name: userName, host: '%', password, databases: databaseName ? [databaseName] : [] }] : [],
+          users: userName
+            ? [
+                {
+                  name: userName,
+                  host: '%',
+                  password,
+                  databases: databaseName ? [databaseName] : [],
+                },
+              ]
+            : [],
         });
       }}
     >
-      <PageHeader title="Create instance" description="A managed MariaDB server, ready in seconds." />
+      <PageHeader
+        title="Create instance"
+        description="A managed MariaDB server, ready in seconds."
+      />
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="space-y-6 lg:col-span-2">
           <Card>
@@ -128,19 +165,33 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
                 >
                   {(flavors.data ?? []).map((flavor) => (
                     <option key={flavor.id} value={flavor.id}>
-                      {flavor.name} · {flavor.vcpus} vCPU · {flavor.ramMb >= 1024 ? `${flavor.ramMb / 1024} GB` : `${flavor.ramMb} MB`} RAM
+                      {flavor.name} · {flavor.vcpus} vCPU ·{' '}
+                      {flavor.ramMb >= 1024 ? `${flavor.ramMb / 1024} GB` : `${flavor.ramMb} MB`}{' '}
+                      RAM
                     </option>
                   ))}
                 </Select>
               </Field>
-              <Field label="Volume size (GB)" error={errors.volumeSizeGb} hint={`${MIN_VOLUME_GB} to ${MAX_VOLUME_GB} GB`}>
-                <Input type="number" inputMode="numeric" min={MIN_VOLUME_GB} max={MAX_VOLUME_GB} value={volumeSizeGb} onChange={(e) => setVolumeSizeGb(e.target.value)} />
+              <Field
+                label="Volume size (GB)"
+                error={errors.volumeSizeGb}
+                hint={`${MIN_VOLUME_GB} to ${MAX_VOLUME_GB} GB`}
+              >
+                <Input
+                  type="number"
+                  inputMode="numeric"
+                  min={MIN_VOLUME_GB}
+                  max={MAX_VOLUME_GB}
+                  value={volumeSizeGb}
+                  onChange={(e) => setVolumeSizeGb(e.target.value)}
+                />
               </Field>
               <Field label="Datastore version" error={errors.datastoreVersionId}>
                 <Select value={versionId} onChange={(e) => setVersionId(e.target.value)}>
                   {(versions.data ?? []).map((version) => (
                     <option key={version.id} value={version.id}>
-                      {version.datastore.name === 'mariadb' ? 'MariaDB' : version.datastore.name} {version.version}
+                      {version.datastore.name === 'mariadb' ? 'MariaDB' : version.datastore.name}{' '}
+                      {version.version}
                     </option>
                   ))}
                 </Select>
@@ -150,14 +201,24 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
           <Card>
             <CardHeader>
               <CardTitle>First database and user</CardTitle>
-              <CardDescription>Optional. Leave the names empty to start with an empty server. Root stays disabled.</CardDescription>
+              <CardDescription>
+                Optional. Leave the names empty to start with an empty server. Root stays disabled.
+              </CardDescription>
             </CardHeader>
             <CardContent className="grid gap-4 sm:grid-cols-2">
               <Field label="Database name" error={errors.databaseName}>
-                <Input value={databaseName} onChange={(e) => setDatabaseName(e.target.value)} placeholder="app" />
+                <Input
+                  value={databaseName}
+                  onChange={(e) => setDatabaseName(e.target.value)}
+                  placeholder="app"
+                />
               </Field>
               <Field label="User name" error={errors.userName}>
-                <Input value={userName} onChange={(e) => setUserName(e.target.value)} placeholder="app_user" />
+                <Input
+                  value={userName}
+                  onChange={(e) => setUserName(e.target.value)}
+                  placeholder="app_user"
+                />
               </Field>
               {userName ? (
                 <Field
@@ -169,7 +230,12 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
                   <div className="flex gap-2">
                     <Input readOnly value={password} className="font-mono" aria-label="Password" />
                     <CopyButton value={password} label="Copy password" />
-                    <Button variant="secondary" size="sm" aria-label="Generate another password" onClick={() => setPassword(generatePassword())}>
+                    <Button
+                      variant="secondary"
+                      size="sm"
+                      aria-label="Generate another password"
+                      onClick={() => setPassword(generatePassword())}
+                    >
                       <RotateCw aria-hidden="true" />
                     </Button>
                   </div>
@@ -187,11 +253,18 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
               <span className="font-medium text-zinc-900">{name || '—'}</span>
             </p>
             <p>
-              {selectedFlavor ? `${selectedFlavor.name}: ${selectedFlavor.vcpus} vCPU, ${selectedFlavor.ramMb} MB RAM` : 'No flavor'} ·{' '}
-              {volumeSizeGb || '?'} GB volume
+              {selectedFlavor
+                ? `${selectedFlavor.name}: ${selectedFlavor.vcpus} vCPU, ${selectedFlavor.ramMb} MB RAM`
+                : 'No flavor'}{' '}
+              · {volumeSizeGb || '?'} GB volume
             </p>
-            <p>Backed by a private mariadbd with binary logging on; connect over TCP with the user above.</p>
-            {create.error && !Object.values(errors).some(Boolean) ? <FormError message={describeError(create.error).message} /> : null}
+            <p>
+              Backed by a private mariadbd with binary logging on; connect over TCP with the user
+              above.
+            </p>
+            {create.error && !Object.values(errors).some(Boolean) ? (
+              <FormError message={describeError(create.error).message} />
+            ) : null}
           </CardContent>
           <CardFooter>
             <Button variant="secondary" onClick={() => router.back()}>

@@ -5,7 +5,11 @@ import { CreateInstanceForm } from './create-instance-form';
 
 export const metadata: Metadata = { title: 'Create instance' };
 
-export default async function NewInstancePage({ params }: { params: Promise<{ projectId: string }> }) {
+export default async function NewInstancePage({
+  params,
+}: {
+  params: Promise<{ projectId: string }>;
+}) {
   const { projectId } = await params;
   prefetch(trpc.catalog.flavors.queryOptions());
   prefetch(trpc.catalog.datastoreVersions.queryOptions());

@@ -5,7 +5,11 @@ import { ApiTokens } from './api-tokens';
 
 export const metadata: Metadata = { title: 'API tokens' };
 
-export default async function ApiTokensPage({ params }: { params: Promise<{ projectId: string }> }) {
+export default async function ApiTokensPage({
+  params,
+}: {
+  params: Promise<{ projectId: string }>;
+}) {
   const { projectId } = await params;
   prefetch(trpc.apiToken.list.queryOptions({ projectId }));
   prefetch(trpc.project.get.queryOptions({ projectId }));
