@@ -201,9 +201,9 @@ describe('bad input', () => {
         caller.project.addMember({ projectId: project.id, email: 'not-an-email', role: 'MEMBER' }),
       ),
     ).toBe('BAD_REQUEST');
-    // @ts-expect-error: an unknown role is what is being tested
     expect(
       await codeOf(
+        // @ts-expect-error: an unknown role is what is being tested
         caller.project.addMember({ projectId: project.id, email: owner.email, role: 'ADMIN' }),
       ),
     ).toBe('BAD_REQUEST');
