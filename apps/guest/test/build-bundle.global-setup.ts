@@ -5,9 +5,12 @@ import { fileURLToPath } from 'node:url';
 
 const guestRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const bundle = join(guestRoot, 'dist', 'guest.mjs');
+/** The guest's sources and those of every workspace package it bundles (its dependencies). */
 const sources = [
   join(guestRoot, 'src'),
-  join(guestRoot, '..', '..', 'packages', 'contracts', 'src'),
+  ...['contracts', 'host', 'objectstore', 'runtime'].map((name) =>
+    join(guestRoot, '..', '..', 'packages', name, 'src'),
+  ),
 ];
 
 function newestSourceTime(dir: string): number {
