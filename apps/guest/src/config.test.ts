@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { GuestConfigError, loadGuestConfig } from './config';
+import { checkSocketPathFits } from './managers/mariadb/layout';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -73,12 +74,21 @@ describe('loadGuestConfig', () => {
     );
   });
 
-  it('refuses a run dir too deep for a unix socket', () => {
+  it('leaves a deep run dir to the datastore manager (the config itself names no socket)', () => {
     const deep = `/tmp/${'d'.repeat(100)}`;
-    const dir = configDir({
-      datastore: { port: 23100, volumeDir: '/v', logDir: '/l', runDir: deep },
-    });
-    expect(() => loadGuestConfig(dir)).toThrow(/longer than 107 bytes/);
+    const datastore = {
+      bindAddress: '127.0.0.1',
+      port: 23100,
+      volumeDir: '/v',
+      logDir: '/l',
+      runDir: deep,
+    };
+    const dir = configDir({ datastore });
+    expect(loadGuestConfig(dir).agent.datastore.runDir).toBe(deep);
+    // MariaDB's server socket would not fit a unix socket path: its manager refuses the config.
+    expect(() => checkSocketPathFits(dir, datastore)).toThrow(GuestConfigError);
+    expect(() => checkSocketPathFits(dir, datastore)).toThrow(/longer than 107 bytes/);
+    expect(() => checkSocketPathFits(dir, { ...datastore, runDir: '/tmp/r' })).not.toThrow();
   });
 
   it('warns when the agent config is readable by others', () => {

@@ -11,8 +11,6 @@ import {
 } from '@coffer/contracts';
 import { z } from 'zod';
 
-import { MAX_SOCKET_PATH_BYTES, layoutOf } from './managers/mariadb/layout';
-
 /** The two files injected at create time (Trove's /etc/trove/conf.d), parsed; the guest refuses to start without them. */
 export interface GuestConfig {
   configDir: string;
@@ -60,11 +58,6 @@ export function loadGuestConfig(configDirArgument: string): GuestConfig {
   const warnings: string[] = [];
   if ((statSync(agentPath).mode & 0o077) !== 0)
     warnings.push(`${agentPath} is readable by others; it should be mode 0600`);
-  const { socket } = layoutOf(configDir, agent.datastore);
-  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) {
-    throw new GuestConfigError(
-      `the server socket path ${socket} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; give datastore.runDir a shorter path`,
-    );
-  }
+  // What a datastore needs of these paths (a socket that fits…) its manager checks.
   return { configDir, info, agent, warnings };
 }

@@ -33,7 +33,8 @@ export async function runGuest(
   try {
     agent = new GuestAgent(config, env, logger, earlyInstall);
   } catch (error) {
-    if (!(error instanceof UnknownDatastoreError)) throw error;
+    // No manager for the datastore, or a config its manager refuses.
+    if (!(error instanceof UnknownDatastoreError || error instanceof GuestConfigError)) throw error;
     fail(`refusing to start: ${error.message}`, 1);
   }
 

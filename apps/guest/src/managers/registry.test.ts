@@ -110,7 +110,7 @@ const root = join(process.env.COFFER_TEST_DATA_DIR ?? tmpdir(), `registry-${rand
  */
 const runDir = mkdtempSync(join(tmpdir(), 'coffer-reg-'));
 
-function guestConfig(datastoreManager: string) {
+function guestConfig(datastoreManager: string, serverRunDir: string = runDir) {
   const instanceId = randomUUID();
   const guestSecret = generateGuestSecret();
   const configDir = join(root, instanceId);
@@ -130,7 +130,7 @@ function guestConfig(datastoreManager: string) {
       conductorStream: `conductor-test-${instanceId}`,
       guestSecret,
       heartbeatIntervalSeconds: 0.2,
-      datastore: { port: 1, volumeDir: configDir, logDir: configDir, runDir },
+      datastore: { port: 1, volumeDir: configDir, logDir: configDir, runDir: serverRunDir },
     }),
     warnings: [],
   };
@@ -213,17 +213,32 @@ describe('the datastore manager registry', () => {
     expect(echoManagers.length).toBe(managersBefore);
   });
 
-  it('makes the bundled guest exit with the reason, for a name no manager has', () => {
-    const { configDir, info, agent } = guestConfig('nosuchdb');
+  /** Runs the bundled guest on this config: its exit status and what it wrote to stderr. */
+  function runBundledGuest({ configDir, info, agent }: ReturnType<typeof guestConfig>) {
     writeFileSync(join(configDir, GUEST_INFO_FILE), JSON.stringify(info));
     writeFileSync(join(configDir, GUEST_AGENT_CONFIG_FILE), JSON.stringify(agent), {
       mode: 0o600,
     });
     const { command, args } = guestLaunchCommand();
-    const run = spawnSync(command, [...args, '--config-dir', configDir], {
+    return spawnSync(command, [...args, '--config-dir', configDir], {
       encoding: 'utf8',
       timeout: 30_000,
     });
+  }
+
+  it("makes the bundled guest exit with the reason, for a config the datastore's manager refuses", () => {
+    // MariaDB's server socket under this run dir would not fit a unix socket path.
+    const run = runBundledGuest(guestConfig('mariadb', `/tmp/${'d'.repeat(100)}`));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(
+      /^coffer-guest: refusing to start: the server socket path \/tmp\/d+\/mysqld\.sock is longer than 107 bytes/,
+    );
+  });
+
+  it('makes the bundled guest exit with the reason, for a name no manager has', () => {
+    // Under a run dir MariaDB's socket would not fit: the name is what is refused, as the
+    // socket is MariaDB's concern and no MariaDB runs here.
+    const run = runBundledGuest(guestConfig('nosuchdb', `/tmp/${'d'.repeat(100)}`));
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(
       'coffer-guest: refusing to start: this guest has no manager for the datastore "nosuchdb"',

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 
 import { type GuestAgentConfig } from '@coffer/contracts';
 
+import { GuestConfigError } from '../../config';
+
 /** Where everything of the server lives, from the agent config. */
 export interface MariadbLayout {
   /** The guest's config dir (the injected files, and the admin credentials it keeps). */
@@ -58,4 +60,20 @@ export function layoutOf(
     failedMarker: join(volumeDir, '.coffer-prepare-failed'),
     stoppedMarker: join(volumeDir, '.coffer-stopped'),
   };
+}
+
+/**
+ * The server's socket must fit a unix socket path: refused as a config error (the guest does
+ * not start) rather than found when the server fails to bind it.
+ */
+export function checkSocketPathFits(
+  configDir: string,
+  datastore: GuestAgentConfig['datastore'],
+): void {
+  const { socket } = layoutOf(configDir, datastore);
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH_BYTES) {
+    throw new GuestConfigError(
+      `the server socket path ${socket} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; give datastore.runDir a shorter path`,
+    );
+  }
 }

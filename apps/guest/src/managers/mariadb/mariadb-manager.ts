@@ -7,6 +7,7 @@ import {
   type PrepareParams,
 } from '../datastore-manager';
 import { findMariadbBinaries } from './binaries';
+import { checkSocketPathFits } from './layout';
 import { MariadbAdmin } from './manager/admin';
 import { AdminSession } from './manager/admin-session';
 import { MariadbBackups } from './manager/backups';
@@ -19,6 +20,7 @@ export { type MariadbManagerOptions } from './manager/runtime';
 
 /** The registry's entry for `mariadb`: the manager, from what the agent gives every manager. */
 export function createMariadbManager(context: ManagerContext): MariadbManager {
+  checkSocketPathFits(context.configDir, context.config.datastore);
   const { env } = context;
   return new MariadbManager({
     configDir: context.configDir,
