@@ -23,6 +23,9 @@ import { type MariadbRuntime } from './runtime';
 import { openReplicationPassword } from './sealed-passwords';
 import { type ServerState } from './server-state';
 
+/** How long one MASTER_GTID_WAIT lasts before the replication is looked at again. */
+const WAIT_SLICE_SECONDS = 2;
+
 /**
  * Replication (Trove's replication strategy for MariaDB, GTID based): its status, the
  * replication accounts, attaching a replica, read-only, waiting for a position, stopping.
@@ -160,10 +163,42 @@ export class MariadbReplication {
     );
   }
 
+  /**
+   * Waits, a slice at a time, until the server applied `position` or the timeout ends. Between
+   * slices it looks at its replication: one whose SQL thread stopped on an error, or that has
+   * none, will apply nothing more, so the answer is given at once rather than at the timeout;
+   * threads stopped without an error (a server restarted after a crash that did not start
+   * them) are started again, as the replica was asked to replicate.
+   */
   async waitForGtid(params: MethodParams<'wait_for_gtid'>): Promise<GuestResult<'wait_for_gtid'>> {
     return this.session.run(`Waiting for GTID ${params.position}`, async (connection) => {
-      const isReached = await waitForGtid(connection, params.position, params.timeoutSeconds);
-      return { isReached, status: await readReplicationStatus(connection) };
+      const deadline = Date.now() + params.timeoutSeconds * 1000;
+      for (;;) {
+        const left = Math.ceil((deadline - Date.now()) / 1000);
+        const slice = Math.max(1, Math.min(WAIT_SLICE_SECONDS, left));
+        if (await waitForGtid(connection, params.position, slice)) {
+          return { isReached: true, status: await readReplicationStatus(connection) };
+        }
+        const status = await readReplicationStatus(connection);
+        const threads = status.replica;
+        // An I/O error is waited out (the source may be restarting); an SQL error is not.
+        const isApplyBroken = threads?.sqlThread === 'STOPPED' && threads.lastSqlError !== null;
+        if (!threads || isApplyBroken || Date.now() >= deadline) {
+          return { isReached: false, status };
+        }
+        if (
+          threads.ioThread === 'STOPPED' &&
+          threads.sqlThread === 'STOPPED' &&
+          !threads.lastIoError &&
+          !threads.lastSqlError
+        ) {
+          this.runtime.logger.warn(
+            { position: params.position },
+            'replication was stopped without an error: starting it again to reach the position',
+          );
+          await connection.query('START SLAVE');
+        }
+      }
     });
   }
 
