@@ -60,6 +60,11 @@ const tuning = {
   backupScheduleIntervalMs: 2_000,
   reconcileIntervalMs: 5_000,
   orphanGraceMs: 20_000,
+  // A promote's calls and catch-up bounded within the settle deadline (defaults: 90 s, 300 s):
+  // a call a killed guest had taken is asked again sooner, a replica that cannot catch up
+  // fails the promote with its fault instead of outliving the deadline.
+  replicationCallTimeoutMs: 30_000,
+  replicationCatchUpTimeoutMs: 20_000,
 };
 const workers: ChildWorker[] = [];
 /** Workers that said they started (only those are killed, so that one is always at work). */
