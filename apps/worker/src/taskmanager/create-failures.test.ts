@@ -102,4 +102,38 @@ describe('a create that fails', () => {
     expect(job.attemptsMade).toBe(1);
     await ctx.deleteAndExpectGone(row.id);
   });
+  it('ends BUILDING_ERROR, with no server, for a datastore whose manager Coffer does not know', async () => {
+    worker = await ctx.startWorker();
+    const datastore = await ctx.prisma.datastore.create({
+      data: { name: `nosuchdb-${Date.now()}`, manager: 'nosuchdb' },
+    });
+    const version = await ctx.prisma.datastoreVersion.create({
+      data: { datastoreId: datastore.id, name: '1.0', version: '1.0.0', isDefault: false },
+    });
+    const row = await ctx.prisma.instance.create({
+      data: {
+        projectId: ctx.projectId,
+        name: 'unknown-manager',
+        flavorId: ctx.flavorId,
+        datastoreVersionId: version.id,
+        volumeSizeGb: 1,
+      },
+    });
+    await ctx.enqueue('instance.create', row.id, { instanceId: row.id, users: [] });
+    await waitFor(async () => (await ctx.row(row.id))?.taskStatus === 'BUILDING_ERROR', {
+      timeoutMs: 30_000,
+      what: 'BUILDING_ERROR',
+    });
+    const failed = (await ctx.row(row.id))!;
+    expect(failed.faultMessage).toBe(
+      'The datastore manager "nosuchdb" is not supported by this Coffer.',
+    );
+    expect(failed.computeServerId).toBeNull();
+    expect(await ctx.provider.listServers()).not.toContainEqual(
+      expect.objectContaining({ instanceId: row.id }),
+    );
+    await ctx.deleteAndExpectGone(row.id);
+    await ctx.prisma.datastoreVersion.delete({ where: { id: version.id } });
+    await ctx.prisma.datastore.delete({ where: { id: datastore.id } });
+  });
 });

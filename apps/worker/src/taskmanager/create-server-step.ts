@@ -1,5 +1,5 @@
 import { isComputeError, type ServerInfo } from '@coffer/compute';
-import { guestQueueName } from '@coffer/contracts';
+import { datastoreManagerSchema, guestQueueName } from '@coffer/contracts';
 import { SealError } from '@coffer/contracts/crypto';
 import { Prisma } from '@coffer/db';
 
@@ -98,12 +98,13 @@ async function createServer(
   row: CreateRow,
   guestSecret: string,
 ): Promise<ServerInfo> {
-  const manager = row.datastoreVersion.datastore.manager;
-  if (manager !== 'mariadb') {
+  const known = datastoreManagerSchema.safeParse(row.datastoreVersion.datastore.manager);
+  if (!known.success) {
     throw new OperationFailure(
-      `The datastore manager "${manager}" is not supported by this Coffer.`,
+      `The datastore manager "${row.datastoreVersion.datastore.manager}" is not supported by this Coffer.`,
     );
   }
+  const manager = known.data;
   let port = row.port ?? undefined;
   for (;;) {
     try {
