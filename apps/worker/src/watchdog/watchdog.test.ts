@@ -67,6 +67,28 @@ async function insertRow(
   return row.id;
 }
 
+/** A server (guest and all) for `instanceId`, made by the provider directly (no create job). */
+function createServerFor(instanceId: string) {
+  return ctx.provider.createServer({
+    instanceId,
+    projectId: ctx.projectId,
+    flavor: { vcpus: 1, ramMb: 512 },
+    volumeGb: 1,
+    guestInfo: {
+      instanceId,
+      projectId: ctx.projectId,
+      datastoreManager: 'mariadb',
+      datastoreVersion: '10.11',
+    },
+    agentConfig: {
+      redisUrl: REDIS_URL,
+      rpcQueue: guestQueueName(instanceId),
+      conductorStream: ctx.names.conductorStream,
+      guestSecret: generateGuestSecret(),
+    },
+  });
+}
+
 describe('heartbeat expiry', () => {
   it('turns silent guests of settled instances SHUTDOWN, and nothing else', async () => {
     const now = new Date();
@@ -163,24 +185,7 @@ describe('replication role changes', () => {
 
   it('starts a dead guest again during a promote, never the guest of a source being ejected', async () => {
     const instanceId = await insertRow('PROMOTING', 'RUNNING', new Date());
-    const server = await ctx.provider.createServer({
-      instanceId,
-      projectId: ctx.projectId,
-      flavor: { vcpus: 1, ramMb: 512 },
-      volumeGb: 1,
-      guestInfo: {
-        instanceId,
-        projectId: ctx.projectId,
-        datastoreManager: 'mariadb',
-        datastoreVersion: '10.11',
-      },
-      agentConfig: {
-        redisUrl: REDIS_URL,
-        rpcQueue: guestQueueName(instanceId),
-        conductorStream: ctx.names.conductorStream,
-        guestSecret: generateGuestSecret(),
-      },
-    });
+    const server = await createServerFor(instanceId);
     await ctx.prisma.instance.update({
       where: { id: instanceId },
       data: { computeServerId: server.serverId, taskStatus: 'EJECTING' },
@@ -216,24 +221,7 @@ describe('replication role changes', () => {
 describe('reconciliation', () => {
   it('deletes a server without an instance once it has been orphaned for the grace period', async () => {
     const instanceId = randomUUID();
-    await ctx.provider.createServer({
-      instanceId,
-      projectId: ctx.projectId,
-      flavor: { vcpus: 1, ramMb: 512 },
-      volumeGb: 1,
-      guestInfo: {
-        instanceId,
-        projectId: ctx.projectId,
-        datastoreManager: 'mariadb',
-        datastoreVersion: '10.11',
-      },
-      agentConfig: {
-        redisUrl: REDIS_URL,
-        rpcQueue: guestQueueName(instanceId),
-        conductorStream: ctx.names.conductorStream,
-        guestSecret: generateGuestSecret(),
-      },
-    });
+    await createServerFor(instanceId);
     const now = Date.now();
     expect((await watchdog.reconcile(new Date(now))).deletedServers).toEqual([]);
     expect((await watchdog.reconcile(new Date(now + GRACE_MS / 2))).deletedServers).toEqual([]);
