@@ -11,6 +11,8 @@ export const RUNTIME_PACKAGES = [
   'mariadb-server',
   'mariadb-backup',
   'zstd',
+  // The local compute provider's firewall (instances' allowed sources): packages/compute/README.md.
+  'nftables',
 ];
 /**
  * Extra packages the test command needs: Playwright drives the system Chromium; the backup

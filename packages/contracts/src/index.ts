@@ -13,3 +13,4 @@ export * from './backup';
 export * from './replication';
 export * from './errors';
 export * from './worker-roles';
+export * from './allowed-sources';

@@ -44,6 +44,7 @@ import {
   type ServerSpec,
   type ServerStatus,
 } from '../provider';
+import { createLocalFirewall, type NftFirewall } from './firewall';
 import { KeyedMutex } from './keyed-mutex';
 import { DEFAULT_PORT_RANGE, overlapWithEphemeralPorts, type PortRange } from './port-allocator';
 import { PortClaims } from './port-claims';
@@ -95,6 +96,8 @@ export interface LocalComputeProviderOptions {
   stopTimeoutMs?: number;
   /** How `ensureServerRunning` restarts a guest that died (default: 5 restarts in 10 minutes, 1 s, 2 s, 4 s… apart). */
   guestRestart?: GuestRestartPolicy;
+  /** The nftables table of this data dir's instances (firewall.ts; default `coffer_<hash of dataDir>`). */
+  firewallTable?: string;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -158,6 +161,8 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly guestRestart: GuestRestartPolicy;
   private readonly locks = new KeyedMutex();
   private readonly ports: PortClaims;
+  /** Enforces allowed sources (firewall.ts); null where nft is unusable and servers listen on loopback. */
+  private readonly firewall: NftFirewall | null;
 
   constructor(options: LocalComputeProviderOptions) {
     this.dataDir = resolve(options.dataDir);
@@ -169,6 +174,14 @@ export class LocalComputeProvider implements ComputeProvider {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
     this.guestRestart = options.guestRestart ?? DEFAULT_GUEST_RESTART_POLICY;
     this.ports = new PortClaims(join(this.dataDir, 'ports'), this.portRange, this.bindAddress);
+    this.firewall = createLocalFirewall({
+      dataDir: this.dataDir,
+      table: options.firewallTable,
+      bindAddress: this.bindAddress,
+      logger: this.logger,
+    });
+    // After a boot (or anything that flushed the table): every server's rules again.
+    this.firewall?.restore(this.firewallEntries());
     const overlap = overlapWithEphemeralPorts(this.portRange);
     if (overlap) {
       this.logger.warn(
@@ -200,6 +213,7 @@ export class LocalComputeProvider implements ComputeProvider {
             'server exists but its guest is not running: starting it',
           );
           rmSync(paths.restarts, { force: true });
+          this.firewall?.apply(existing);
           await this.startGuest(paths);
         }
         return this.infoOf(existing, paths);
@@ -253,6 +267,8 @@ export class LocalComputeProvider implements ComputeProvider {
         paths.record,
         `${JSON.stringify(serverRecordSchema.parse(record), null, 2)}\n`,
       );
+      // The port is closed to all but the allowed sources before anything listens on it.
+      this.firewall?.apply(record);
       await this.startGuest(paths);
       this.logger.info({ instanceId, port, root: paths.root }, 'server created');
       return this.infoOf(record, paths);
@@ -311,6 +327,8 @@ export class LocalComputeProvider implements ComputeProvider {
           }),
         );
       }
+      // Once nothing listens on the port any more: its rules go (a new server may get the port).
+      this.firewall?.remove(instanceId);
       rmSync(paths.root, { recursive: true, force: true });
       if (runDir !== paths.run) rmSync(runDir, { recursive: true, force: true });
       this.ports.release(instanceId);
@@ -351,14 +369,18 @@ export class LocalComputeProvider implements ComputeProvider {
   }
 
   /**
-   * Checks the sources (`INVALID` changes nothing) and records them in server.json;
-   * `ServerInfo.allowedSources` reports them from then on. Not enforced today: the database
-   * port answers whoever can reach the bind address (127.0.0.1 unless set otherwise). Issue 13
-   * enforces them with an nftables set per instance, built from this record.
+   * Checks the sources (`INVALID` changes nothing), replaces the instance's nftables rules in
+   * one transaction (firewall.ts) and records them in server.json; `ServerInfo.allowedSources`
+   * reports them from then on. Where nft is unusable and the servers listen on loopback only,
+   * they are recorded only (firewall.ts, createLocalFirewall).
    */
   async setAllowedSources(serverId: string, sources: AllowedSources): Promise<void> {
     const parsed = parseAllowedSources(sources);
-    await this.updateRecord(serverId, (record) => ({ ...record, allowedSources: parsed }));
+    await this.updateRecord(serverId, (record) => {
+      // One nft transaction replaces the rules; the record changes only once they hold.
+      this.firewall?.apply({ ...record, allowedSources: parsed });
+      return { ...record, allowedSources: parsed };
+    });
   }
 
   /** Rewrites the server's record under its lock; `NOT_FOUND` when there is none, or it is being deleted. */
@@ -457,6 +479,21 @@ export class LocalComputeProvider implements ComputeProvider {
 
   private writeRestartHistory(paths: InstancePaths, history: RestartHistory): void {
     writeFileAtomic(paths.restarts, `${JSON.stringify(history)}\n`);
+  }
+
+  /** The nftables table enforcing allowed sources, or null when there is none (firewall.ts). */
+  firewallTable(): string | null {
+    return this.firewall?.table ?? null;
+  }
+
+  /** What the firewall needs of every server on disk, for restore. */
+  private firewallEntries(): ServerRecord[] {
+    const instancesDir = join(this.dataDir, 'instances');
+    if (!existsSync(instancesDir)) return [];
+    return readdirSync(instancesDir)
+      .filter((entry) => instanceIdSchema.safeParse(entry).success)
+      .map((entry) => this.readRecord(this.pathsOf(entry)))
+      .filter((record): record is ServerRecord => record !== null);
   }
 
   /** The instance's directory; for operators and tests (logs, files). */
