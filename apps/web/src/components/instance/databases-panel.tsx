@@ -10,14 +10,16 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Database, Trash } from 'lucide-react';
 import { useState } from 'react';
 
-import { Button } from '~/components/ui/button';
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
-import { ConfirmDialog } from '~/components/ui/dialog';
-import { Field, FormError, Input, Select } from '~/components/ui/field';
+import { Card, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
+import { CardForm } from '~/components/ui/card-form';
+import { ACTIONS_COLUMN, DataTable, RowAction } from '~/components/ui/data-table';
+import { Field, Select, TextField } from '~/components/ui/field';
+import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { CardEmptyState, PanelState } from '~/components/ui/panel-state';
-import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
+import { TD, TR } from '~/components/ui/table';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
+import { type InstancePanelProps } from './instance-panel';
 import { InactiveNotice } from './secret-notice';
 
 const SERVER_DEFAULT_CHARACTER_SET = 'utf8mb4';
@@ -25,17 +27,7 @@ const SERVER_DEFAULT_CHARACTER_SET = 'utf8mb4';
 type Errors = Partial<Record<'name' | 'characterSet' | 'collation', string>>;
 
 /** The databases of an instance: listed (system schemas never are), created with a character set and collation, deleted with confirmation. */
-export function DatabasesPanel({
-  projectId,
-  instanceId,
-  status,
-  canWrite,
-}: {
-  projectId: string;
-  instanceId: string;
-  status: string;
-  canWrite: boolean;
-}) {
+export function DatabasesPanel({ projectId, instanceId, status, canWrite }: InstancePanelProps) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const isActive = status === 'ACTIVE';
@@ -80,38 +72,30 @@ export function DatabasesPanel({
           }
         >
           {(list) => (
-            <Table aria-label="Databases">
-              <THead>
-                <tr>
-                  <TH>Name</TH>
-                  <TH>Character set</TH>
-                  <TH>Collation</TH>
-                  {canWrite ? <TH className="text-right">Actions</TH> : null}
-                </tr>
-              </THead>
-              <TBody>
-                {list.map((database) => (
-                  <TR key={database.name}>
-                    <TD className="font-mono font-medium text-zinc-900">{database.name}</TD>
-                    <TD>{database.characterSet}</TD>
-                    <TD>{database.collation}</TD>
-                    {canWrite ? (
-                      <TD className="text-right">
-                        <Button
-                          variant="ghost"
-                          size="sm"
-                          aria-label={`Delete database ${database.name}`}
-                          onClick={() => setDeleting(database.name)}
-                        >
-                          <Trash aria-hidden="true" />
-                          Delete
-                        </Button>
-                      </TD>
-                    ) : null}
-                  </TR>
-                ))}
-              </TBody>
-            </Table>
+            <DataTable
+              label="Databases"
+              columns={['Name', 'Character set', 'Collation', canWrite && ACTIONS_COLUMN]}
+              rows={list}
+            >
+              {(database) => (
+                <TR key={database.name}>
+                  <TD className="font-mono font-medium text-zinc-900">{database.name}</TD>
+                  <TD>{database.characterSet}</TD>
+                  <TD>{database.collation}</TD>
+                  {canWrite ? (
+                    <TD className="text-right">
+                      <RowAction
+                        icon={Trash}
+                        aria-label={`Delete database ${database.name}`}
+                        onClick={() => setDeleting(database.name)}
+                      >
+                        Delete
+                      </RowAction>
+                    </TD>
+                  ) : null}
+                </TR>
+              )}
+            </DataTable>
           )}
         </PanelState>
       </Card>
@@ -119,24 +103,14 @@ export function DatabasesPanel({
         <CreateDatabaseForm projectId={projectId} instanceId={instanceId} onCreated={invalidate} />
       ) : null}
 
-      <ConfirmDialog
-        open={deleting !== null}
-        onClose={() => {
-          setDeleting(null);
-          remove.reset();
-        }}
-        title={`Delete database ${deleting ?? ''}?`}
+      <MutationConfirmDialog
+        target={deleting}
+        onClose={() => setDeleting(null)}
+        mutation={remove}
+        variables={(name) => ({ projectId, instanceId, name })}
+        title={(name) => `Delete database ${name}?`}
         description="Its tables and all their data are removed, and every user loses its access to it. This cannot be undone."
         confirmLabel="Delete database"
-        isPending={remove.isPending}
-        error={remove.error ? describeError(remove.error).message : null}
-        onConfirm={() =>
-          deleting &&
-          remove.mutate(
-            { projectId, instanceId, name: deleting },
-            { onSuccess: () => setDeleting(null) },
-          )
-        }
       />
     </div>
   );
@@ -177,80 +151,66 @@ function CreateDatabaseForm({
   const hasFieldErrors = Object.values(errors).some(Boolean);
 
   return (
-    <Card className="h-fit">
-      <CardHeader>
-        <CardTitle>Create a database</CardTitle>
-      </CardHeader>
-      <CardContent>
-        <form
-          noValidate
-          className="space-y-4"
-          onSubmit={(event) => {
-            event.preventDefault();
-            const spec = {
-              name,
-              ...(characterSet ? { characterSet } : {}),
-              ...(collation ? { collation } : {}),
-            };
-            const parsed = databaseSpecSchema.safeParse(spec);
-            if (!parsed.success) {
-              const next: Errors = {};
-              for (const issue of parsed.error.issues)
-                next[issue.path[0] as keyof Errors] ??= issue.message;
-              setErrors(next);
-              return;
-            }
-            create.mutate({ projectId, instanceId, ...parsed.data });
+    <CardForm
+      title="Create a database"
+      className="h-fit"
+      onSubmit={() => {
+        const spec = {
+          name,
+          ...(characterSet ? { characterSet } : {}),
+          ...(collation ? { collation } : {}),
+        };
+        const parsed = databaseSpecSchema.safeParse(spec);
+        if (!parsed.success) {
+          const next: Errors = {};
+          for (const issue of parsed.error.issues)
+            next[issue.path[0] as keyof Errors] ??= issue.message;
+          setErrors(next);
+          return;
+        }
+        create.mutate({ projectId, instanceId, ...parsed.data });
+      }}
+      error={create.error && !hasFieldErrors ? describeError(create.error).message : null}
+      submitLabel="Create database"
+      isPending={create.isPending}
+    >
+      <TextField
+        label="Database name"
+        error={errors.name}
+        hint="Letters, digits, _ $ and -; up to 64 characters."
+        value={name}
+        onValueChange={setName}
+        placeholder="orders"
+        autoComplete="off"
+      />
+      <Field label="Character set" error={errors.characterSet}>
+        <Select
+          value={characterSet}
+          onChange={(e) => {
+            setCharacterSet(e.target.value);
+            setCollation('');
           }}
         >
-          <Field
-            label="Database name"
-            error={errors.name}
-            hint="Letters, digits, _ $ and -; up to 64 characters."
-          >
-            <Input
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              placeholder="orders"
-              autoComplete="off"
-            />
-          </Field>
-          <Field label="Character set" error={errors.characterSet}>
-            <Select
-              value={characterSet}
-              onChange={(e) => {
-                setCharacterSet(e.target.value);
-                setCollation('');
-              }}
-            >
-              <option value="">Server default ({SERVER_DEFAULT_CHARACTER_SET})</option>
-              {CHARACTER_SETS.map((set) => (
-                <option key={set} value={set}>
-                  {set}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Field label="Collation" error={errors.collation}>
-            <Select value={collation} onChange={(e) => setCollation(e.target.value)}>
-              <option value="">
-                {characterSet ? `Default (${defaultCollationOf(characterSet)})` : 'Server default'}
-              </option>
-              {collations.map((option) => (
-                <option key={option} value={option}>
-                  {option}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          {create.error && !hasFieldErrors ? (
-            <FormError message={describeError(create.error).message} />
-          ) : null}
-          <Button type="submit" isLoading={create.isPending} className="w-full">
-            Create database
-          </Button>
-        </form>
-      </CardContent>
-    </Card>
+          <option value="">Server default ({SERVER_DEFAULT_CHARACTER_SET})</option>
+          {CHARACTER_SETS.map((set) => (
+            <option key={set} value={set}>
+              {set}
+            </option>
+          ))}
+        </Select>
+      </Field>
+      <Field label="Collation" error={errors.collation}>
+        <Select value={collation} onChange={(e) => setCollation(e.target.value)}>
+          <option value="">
+            {characterSet ? `Default (${defaultCollationOf(characterSet)})` : 'Server default'}
+          </option>
+          {collations.map((option) => (
+            <option key={option} value={option}>
+              {option}
+            </option>
+          ))}
+        </Select>
+      </Field>
+    </CardForm>
   );
 }

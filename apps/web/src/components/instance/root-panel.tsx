@@ -7,11 +7,12 @@ import { useState } from 'react';
 import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
-import { ConfirmDialog } from '~/components/ui/dialog';
 import { FormError } from '~/components/ui/field';
+import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { describeError } from '~/lib/trpc-errors';
 import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
+import { type InstancePanelProps } from './instance-panel';
 import { SecretNotice } from './secret-notice';
 
 /**
@@ -19,17 +20,7 @@ import { SecretNotice } from './secret-notice';
  * root@% with a generated password, shown here once; disabling drops it again. Whether root
  * was ever enabled is kept.
  */
-export function RootPanel({
-  projectId,
-  instanceId,
-  status,
-  canWrite,
-}: {
-  projectId: string;
-  instanceId: string;
-  status: string;
-  canWrite: boolean;
-}) {
+export function RootPanel({ projectId, instanceId, status, canWrite }: InstancePanelProps) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const root = useQuery(trpc.rootAccess.get.queryOptions({ projectId, instanceId }));
@@ -128,32 +119,24 @@ export function RootPanel({
         </CardContent>
       </Card>
 
-      <ConfirmDialog
-        open={confirming === 'enable'}
-        onClose={() => {
-          setConfirming(null);
-          enable.reset();
-        }}
+      <MutationConfirmDialog
+        target={confirming === 'enable' ? confirming : null}
+        onClose={() => setConfirming(null)}
+        mutation={enable}
+        variables={() => ({ projectId, instanceId })}
         tone="primary"
         title={data?.isEnabled ? 'Reset the root password?' : 'Enable root?'}
         description="root@% gets every privilege and a new generated password, which is shown once. Anyone with it can change everything on this server."
         confirmLabel={data?.isEnabled ? 'Reset password' : 'Enable root'}
-        isPending={enable.isPending}
-        error={enable.error ? describeError(enable.error).message : null}
-        onConfirm={() => enable.mutate({ projectId, instanceId })}
       />
-      <ConfirmDialog
-        open={confirming === 'disable'}
-        onClose={() => {
-          setConfirming(null);
-          disable.reset();
-        }}
+      <MutationConfirmDialog
+        target={confirming === 'disable' ? confirming : null}
+        onClose={() => setConfirming(null)}
+        mutation={disable}
+        variables={() => ({ projectId, instanceId })}
         title="Disable root?"
         description="Remote root accounts are dropped: root logs in over the server's socket only again. Sessions already open stay until they disconnect."
         confirmLabel="Disable root"
-        isPending={disable.isPending}
-        error={disable.error ? describeError(disable.error).message : null}
-        onConfirm={() => disable.mutate({ projectId, instanceId })}
       />
     </div>
   );

@@ -2,34 +2,51 @@
 
 import { Button } from '~/components/ui/button';
 import { CopyButton } from '~/components/ui/copy-button';
+import { cn } from '~/lib/utils';
 
-/** A password shown once, with a copy button: Coffer never stores it and cannot show it again. */
+/** A secret shown once, with a copy button: Coffer never stores it and cannot show it again. */
 export function SecretNotice({
   title,
   label,
   secret,
   onDone,
+  regionLabel = title,
+  message = 'Copy the password now: it is shown only once, and Coffer never stores it.',
+  copyLabel = 'Copy password',
+  Heading = 'h3',
+  secretClassName = 'text-sm',
 }: {
   title: string;
   /** The accessible name of the secret ("Password of app_user@%"). */
   label: string;
   secret: string;
   onDone: () => void;
+  /** The accessible name of the notice; its title by default. */
+  regionLabel?: string;
+  message?: string;
+  copyLabel?: string;
+  Heading?: 'h2' | 'h3';
+  /** The secret's text size. */
+  secretClassName?: string;
 }) {
   return (
-    <section aria-label={title} className="rounded-lg border border-emerald-200 bg-emerald-50 p-4">
-      <h3 className="text-sm font-semibold text-emerald-900">{title}</h3>
-      <p className="mt-1 text-sm text-emerald-800">
-        Copy the password now: it is shown only once, and Coffer never stores it.
-      </p>
+    <section
+      aria-label={regionLabel}
+      className="rounded-lg border border-emerald-200 bg-emerald-50 p-4"
+    >
+      <Heading className="text-sm font-semibold text-emerald-900">{title}</Heading>
+      <p className="mt-1 text-sm text-emerald-800">{message}</p>
       <div className="mt-3 flex flex-wrap items-center gap-2">
         <code
           aria-label={label}
-          className="min-w-0 flex-1 break-all rounded-md border border-emerald-200 bg-white px-3 py-2 font-mono text-sm text-zinc-900"
+          className={cn(
+            'min-w-0 flex-1 break-all rounded-md border border-emerald-200 bg-white px-3 py-2 font-mono text-zinc-900',
+            secretClassName,
+          )}
         >
           {secret}
         </code>
-        <CopyButton value={secret} label="Copy password" />
+        <CopyButton value={secret} label={copyLabel} />
         <Button variant="ghost" size="sm" onClick={onDone}>
           Done
         </Button>

@@ -8,6 +8,7 @@ import { useState } from 'react';
 import { Card, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
 import { CardEmptyState, PanelState } from '~/components/ui/panel-state';
 import { useTRPC } from '~/trpc/react';
+import { type InstancePanelProps } from './instance-panel';
 import { InactiveNotice, SecretNotice } from './secret-notice';
 import { type Account } from './users/account';
 import { CreateUserForm } from './users/create-user-form';
@@ -22,17 +23,7 @@ import { UsersTable } from './users/users-table';
  * once), grant and revoke access, change host or password, delete. Root and the guest's own
  * account are never listed.
  */
-export function UsersPanel({
-  projectId,
-  instanceId,
-  status,
-  canWrite,
-}: {
-  projectId: string;
-  instanceId: string;
-  status: string;
-  canWrite: boolean;
-}) {
+export function UsersPanel({ projectId, instanceId, status, canWrite }: InstancePanelProps) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const isActive = status === 'ACTIVE';

@@ -90,14 +90,31 @@ export function ConfirmDialog({
           {error}
         </p>
       ) : null}
-      <div className="flex justify-end gap-2">
-        <Button variant="secondary" onClick={onClose} disabled={isPending}>
-          Cancel
-        </Button>
+      <DialogActions onCancel={onClose} isPending={isPending}>
         <Button variant={tone} onClick={onConfirm} isLoading={isPending}>
           {confirmLabel}
         </Button>
-      </div>
+      </DialogActions>
     </Dialog>
+  );
+}
+
+/** A dialog's buttons: Cancel (closes; disabled while pending), then the caller's action. */
+export function DialogActions({
+  onCancel,
+  isPending,
+  children,
+}: {
+  onCancel: () => void;
+  isPending?: boolean;
+  children: React.ReactNode;
+}) {
+  return (
+    <div className="flex justify-end gap-2">
+      <Button variant="secondary" onClick={onCancel} disabled={isPending}>
+        Cancel
+      </Button>
+      {children}
+    </div>
   );
 }

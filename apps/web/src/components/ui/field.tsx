@@ -73,3 +73,59 @@ export function FormError({ message }: { message?: string | null }) {
     </div>
   );
 }
+
+/** A labelled text input (a Field around an Input): `onValueChange` gets the text. */
+export function TextField({
+  label,
+  hint,
+  error,
+  className,
+  inputClassName,
+  onValueChange,
+  ...input
+}: Omit<React.InputHTMLAttributes<HTMLInputElement>, 'onChange' | 'className'> & {
+  label: string;
+  hint?: React.ReactNode;
+  error?: string | null;
+  /** The Field's classes; `inputClassName` are the Input's. */
+  className?: string;
+  inputClassName?: string;
+  onValueChange: (value: string) => void;
+}) {
+  return (
+    <Field label={label} hint={hint} error={error} className={className}>
+      <Input
+        className={inputClassName}
+        onChange={(event) => onValueChange(event.target.value)}
+        {...input}
+      />
+    </Field>
+  );
+}
+
+/** A checkbox with its label text after it. */
+export function Checkbox({
+  checked,
+  onCheckedChange,
+  children,
+  className,
+  inputClassName = 'size-4 rounded border-zinc-300 accent-accent-600',
+}: {
+  checked: boolean;
+  onCheckedChange: (checked: boolean) => void;
+  children: React.ReactNode;
+  className?: string;
+  inputClassName?: string;
+}) {
+  return (
+    <label className={cn('flex items-center gap-2 text-sm text-zinc-700', className)}>
+      <input
+        type="checkbox"
+        className={inputClassName}
+        checked={checked}
+        onChange={(event) => onCheckedChange(event.target.checked)}
+      />
+      {children}
+    </label>
+  );
+}

@@ -3,15 +3,15 @@
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 
-import { Button } from '~/components/ui/button';
-import { Card, CardContent, CardHeader, CardTitle } from '~/components/ui/card';
-import { Field, FormError, Input } from '~/components/ui/field';
+import { CardForm } from '~/components/ui/card-form';
+import { TextField } from '~/components/ui/field';
 import { createUserInputSchema } from '~/lib/database-schemas';
 import { generatePassword } from '~/lib/passwords';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
-import { accountOf, firstOf, HOST_HINT, issuesByField } from './account';
+import { accountOf, firstOf, issuesByField } from './account';
 import { DatabaseChoices } from './database-choices';
+import { HostField } from './host-field';
 import { PasswordField } from './password-field';
 
 /** Creates a database user with a generated password and its first databases. */
@@ -49,69 +49,48 @@ export function CreateUserForm({
   const hasFieldErrors = Object.values(errors).some(Boolean);
 
   return (
-    <Card className="h-fit">
-      <CardHeader>
-        <CardTitle>Create a user</CardTitle>
-      </CardHeader>
-      <CardContent>
-        <form
-          noValidate
-          className="space-y-4"
-          onSubmit={(event) => {
-            event.preventDefault();
-            const parsed = createUserInputSchema.safeParse({
-              name,
-              host,
-              password,
-              databases: chosen,
-            });
-            if (!parsed.success) {
-              setErrors(issuesByField(parsed.error.issues));
-              return;
-            }
-            create.mutate({ projectId, instanceId, ...parsed.data });
-          }}
-        >
-          <Field
-            label="User name"
-            error={errors.name}
-            hint="Letters, digits, _ . and -; up to 32 characters."
-          >
-            <Input
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              placeholder="app_user"
-              autoComplete="off"
-            />
-          </Field>
-          <Field label="Host" error={errors.host} hint={HOST_HINT}>
-            <Input
-              value={host}
-              onChange={(e) => setHost(e.target.value)}
-              className="font-mono"
-              autoComplete="off"
-            />
-          </Field>
-          <PasswordField
-            password={password}
-            onRegenerate={() => setPassword(generatePassword())}
-            error={errors.password}
-          />
-          <DatabaseChoices
-            legend="Access to databases"
-            names={databaseNames}
-            chosen={chosen}
-            onChange={setChosen}
-            error={errors.databases}
-          />
-          {create.error && !hasFieldErrors ? (
-            <FormError message={describeError(create.error).message} />
-          ) : null}
-          <Button type="submit" isLoading={create.isPending} className="w-full">
-            Create user
-          </Button>
-        </form>
-      </CardContent>
-    </Card>
+    <CardForm
+      title="Create a user"
+      className="h-fit"
+      onSubmit={() => {
+        const parsed = createUserInputSchema.safeParse({
+          name,
+          host,
+          password,
+          databases: chosen,
+        });
+        if (!parsed.success) {
+          setErrors(issuesByField(parsed.error.issues));
+          return;
+        }
+        create.mutate({ projectId, instanceId, ...parsed.data });
+      }}
+      error={create.error && !hasFieldErrors ? describeError(create.error).message : null}
+      submitLabel="Create user"
+      isPending={create.isPending}
+    >
+      <TextField
+        label="User name"
+        error={errors.name}
+        hint="Letters, digits, _ . and -; up to 32 characters."
+        value={name}
+        onValueChange={setName}
+        placeholder="app_user"
+        autoComplete="off"
+      />
+      <HostField host={host} onChange={setHost} error={errors.host} />
+      <PasswordField
+        password={password}
+        onRegenerate={() => setPassword(generatePassword())}
+        error={errors.password}
+      />
+      <DatabaseChoices
+        legend="Access to databases"
+        names={databaseNames}
+        chosen={chosen}
+        onChange={setChosen}
+        error={errors.databases}
+      />
+    </CardForm>
   );
 }

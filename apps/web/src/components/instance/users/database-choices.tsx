@@ -1,5 +1,7 @@
 'use client';
 
+import { Checkbox } from '~/components/ui/field';
+
 /** Checkboxes for the databases a user gets access to. */
 export function DatabaseChoices({
   legend,
@@ -22,19 +24,15 @@ export function DatabaseChoices({
       ) : null}
       <div className="max-h-40 space-y-1 overflow-y-auto">
         {names.map((name) => (
-          <label key={name} className="flex items-center gap-2 text-sm text-zinc-700">
-            <input
-              type="checkbox"
-              className="size-4 rounded border-zinc-300 accent-accent-600"
-              checked={chosen.includes(name)}
-              onChange={(e) =>
-                onChange(
-                  e.target.checked ? [...chosen, name] : chosen.filter((other) => other !== name),
-                )
-              }
-            />
+          <Checkbox
+            key={name}
+            checked={chosen.includes(name)}
+            onCheckedChange={(checked) =>
+              onChange(checked ? [...chosen, name] : chosen.filter((other) => other !== name))
+            }
+          >
             <span className="font-mono">{name}</span>
-          </label>
+          </Checkbox>
         ))}
       </div>
       {error ? (

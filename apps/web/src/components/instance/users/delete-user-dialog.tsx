@@ -2,8 +2,7 @@
 
 import { useMutation } from '@tanstack/react-query';
 
-import { ConfirmDialog } from '~/components/ui/dialog';
-import { describeError } from '~/lib/trpc-errors';
+import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { useTRPC } from '~/trpc/react';
 import { type Account, accountOf } from './account';
 
@@ -24,20 +23,14 @@ export function DeleteUserDialog({
   const trpc = useTRPC();
   const remove = useMutation(trpc.databaseUser.delete.mutationOptions({ onSuccess: onDeleted }));
   return (
-    <ConfirmDialog
-      open={user !== null}
-      onClose={() => {
-        onClose();
-        remove.reset();
-      }}
-      title={`Delete user ${user ? accountOf(user) : ''}?`}
+    <MutationConfirmDialog
+      target={user}
+      onClose={onClose}
+      mutation={remove}
+      variables={(target) => ({ projectId, instanceId, ...target })}
+      title={(target) => `Delete user ${accountOf(target)}?`}
       description="The account and its access go; new connections with it are refused. This cannot be undone."
       confirmLabel="Delete user"
-      isPending={remove.isPending}
-      error={remove.error ? describeError(remove.error).message : null}
-      onConfirm={() =>
-        user && remove.mutate({ projectId, instanceId, ...user }, { onSuccess: onClose })
-      }
     />
   );
 }

@@ -4,9 +4,7 @@ import { type DatabaseUserInfo } from '@coffer/contracts';
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 
-import { Button } from '~/components/ui/button';
-import { Dialog } from '~/components/ui/dialog';
-import { FormError } from '~/components/ui/field';
+import { FormDialog } from '~/components/ui/form-dialog';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
 import { accountOf } from './account';
@@ -44,45 +42,26 @@ export function GrantAccessDialog({
     : undefined;
 
   return (
-    <Dialog
-      open
+    <FormDialog
       onClose={onClose}
       title={`Grant access to ${accountOf(user)}`}
       description="Every privilege on each database chosen."
+      noValidate
+      onSubmit={() =>
+        grant.mutate({ projectId, instanceId, name: user.name, host: user.host, databases: chosen })
+      }
+      error={grant.error && !fieldError ? describeError(grant.error).message : null}
+      submitLabel="Grant access"
+      isPending={grant.isPending}
+      isSubmitDisabled={chosen.length === 0}
     >
-      <form
-        noValidate
-        className="space-y-4"
-        onSubmit={(event) => {
-          event.preventDefault();
-          grant.mutate({
-            projectId,
-            instanceId,
-            name: user.name,
-            host: user.host,
-            databases: chosen,
-          });
-        }}
-      >
-        <DatabaseChoices
-          legend="Databases"
-          names={available}
-          chosen={chosen}
-          onChange={setChosen}
-          error={fieldError}
-        />
-        {grant.error && !fieldError ? (
-          <FormError message={describeError(grant.error).message} />
-        ) : null}
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose} disabled={grant.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" isLoading={grant.isPending} disabled={chosen.length === 0}>
-            Grant access
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+      <DatabaseChoices
+        legend="Databases"
+        names={available}
+        chosen={chosen}
+        onChange={setChosen}
+        error={fieldError}
+      />
+    </FormDialog>
   );
 }

@@ -11,17 +11,17 @@ export function PasswordField({
   password,
   onRegenerate,
   error,
+  hint = 'Generated for you. It is shown again once the user is created, then never.',
+  className,
 }: {
   password: string;
   onRegenerate: () => void;
   error?: string;
+  hint?: string;
+  className?: string;
 }) {
   return (
-    <Field
-      label="Password"
-      error={error}
-      hint="Generated for you. It is shown again once the user is created, then never."
-    >
+    <Field label="Password" error={error} hint={hint} className={className}>
       <div className="flex gap-2">
         <Input readOnly value={password} className="font-mono" aria-label="Password" />
         <CopyButton value={password} label="Copy password" />

@@ -2,8 +2,7 @@
 
 import { useMutation } from '@tanstack/react-query';
 
-import { ConfirmDialog } from '~/components/ui/dialog';
-import { describeError } from '~/lib/trpc-errors';
+import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { useTRPC } from '~/trpc/react';
 import { type Account, accountOf } from './account';
 
@@ -26,22 +25,16 @@ export function RevokeAccessDialog({
     trpc.databaseUser.revokeAccess.mutationOptions({ onSuccess: onRevoked }),
   );
   return (
-    <ConfirmDialog
-      open={access !== null}
-      onClose={() => {
-        onClose();
-        revoke.reset();
-      }}
-      title={`Revoke access to ${access?.database ?? ''}?`}
-      description={
-        access ? `${accountOf(access)} will no longer be able to use ${access.database}.` : ''
+    <MutationConfirmDialog
+      target={access}
+      onClose={onClose}
+      mutation={revoke}
+      variables={(target) => ({ projectId, instanceId, ...target })}
+      title={(target) => `Revoke access to ${target.database}?`}
+      description={(target) =>
+        `${accountOf(target)} will no longer be able to use ${target.database}.`
       }
       confirmLabel="Revoke access"
-      isPending={revoke.isPending}
-      error={revoke.error ? describeError(revoke.error).message : null}
-      onConfirm={() =>
-        access && revoke.mutate({ projectId, instanceId, ...access }, { onSuccess: onClose })
-      }
     />
   );
 }

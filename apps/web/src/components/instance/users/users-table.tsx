@@ -4,8 +4,8 @@ import { type DatabaseUserInfo } from '@coffer/contracts';
 import { Pencil, Plus, Trash, X } from 'lucide-react';
 
 import { Badge } from '~/components/ui/badge';
-import { Button } from '~/components/ui/button';
-import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
+import { ACTIONS_COLUMN, DataTable, RowAction } from '~/components/ui/data-table';
+import { TD, TR } from '~/components/ui/table';
 import { type Account, accountOf } from './account';
 
 /** The users with the databases each may use; with `canWrite`, the buttons that change them. */
@@ -25,76 +25,54 @@ export function UsersTable({
   onDelete: (user: Account) => void;
 }) {
   return (
-    <Table aria-label="Users">
-      <THead>
-        <tr>
-          <TH>User</TH>
-          <TH>Host</TH>
-          <TH>Access</TH>
-          {canWrite ? <TH className="text-right">Actions</TH> : null}
-        </tr>
-      </THead>
-      <TBody>
-        {users.map((user) => (
-          <TR key={accountOf(user)}>
-            <TD className="font-mono font-medium text-zinc-900">{user.name}</TD>
-            <TD className="font-mono">{user.host}</TD>
-            <TD>
-              <ul aria-label={`Databases of ${accountOf(user)}`} className="flex flex-wrap gap-1.5">
-                {user.databases.length === 0 ? <li className="text-zinc-400">none</li> : null}
-                {user.databases.map((database) => (
-                  <li key={database}>
-                    <Badge tone="accent" className="font-mono">
-                      {database}
-                      {canWrite ? (
-                        <button
-                          type="button"
-                          aria-label={`Revoke access to ${database} from ${accountOf(user)}`}
-                          className="-mr-1 rounded-full p-0.5 hover:bg-accent-100"
-                          onClick={() => onRevoke({ name: user.name, host: user.host, database })}
-                        >
-                          <X className="size-3" aria-hidden="true" />
-                        </button>
-                      ) : null}
-                    </Badge>
-                  </li>
-                ))}
-              </ul>
+    <DataTable
+      label="Users"
+      columns={['User', 'Host', 'Access', canWrite && ACTIONS_COLUMN]}
+      rows={users}
+    >
+      {(user) => (
+        <TR key={accountOf(user)}>
+          <TD className="font-mono font-medium text-zinc-900">{user.name}</TD>
+          <TD className="font-mono">{user.host}</TD>
+          <TD>
+            <ul aria-label={`Databases of ${accountOf(user)}`} className="flex flex-wrap gap-1.5">
+              {user.databases.length === 0 ? <li className="text-zinc-400">none</li> : null}
+              {user.databases.map((database) => (
+                <li key={database}>
+                  <Badge tone="accent" className="font-mono">
+                    {database}
+                    {canWrite ? (
+                      <button
+                        type="button"
+                        aria-label={`Revoke access to ${database} from ${accountOf(user)}`}
+                        className="-mr-1 rounded-full p-0.5 hover:bg-accent-100"
+                        onClick={() => onRevoke({ name: user.name, host: user.host, database })}
+                      >
+                        <X className="size-3" aria-hidden="true" />
+                      </button>
+                    ) : null}
+                  </Badge>
+                </li>
+              ))}
+            </ul>
+          </TD>
+          {canWrite ? (
+            <TD className="whitespace-nowrap text-right">
+              {(
+                [
+                  ['Access', Plus, `Grant access to ${accountOf(user)}`, onGrant],
+                  ['Edit', Pencil, `Edit user ${accountOf(user)}`, onEdit],
+                  ['Delete', Trash, `Delete user ${accountOf(user)}`, onDelete],
+                ] as const
+              ).map(([text, icon, label, onClick]) => (
+                <RowAction key={text} icon={icon} aria-label={label} onClick={() => onClick(user)}>
+                  {text}
+                </RowAction>
+              ))}
             </TD>
-            {canWrite ? (
-              <TD className="whitespace-nowrap text-right">
-                <Button
-                  variant="ghost"
-                  size="sm"
-                  aria-label={`Grant access to ${accountOf(user)}`}
-                  onClick={() => onGrant(user)}
-                >
-                  <Plus aria-hidden="true" />
-                  Access
-                </Button>
-                <Button
-                  variant="ghost"
-                  size="sm"
-                  aria-label={`Edit user ${accountOf(user)}`}
-                  onClick={() => onEdit(user)}
-                >
-                  <Pencil aria-hidden="true" />
-                  Edit
-                </Button>
-                <Button
-                  variant="ghost"
-                  size="sm"
-                  aria-label={`Delete user ${accountOf(user)}`}
-                  onClick={() => onDelete(user)}
-                >
-                  <Trash aria-hidden="true" />
-                  Delete
-                </Button>
-              </TD>
-            ) : null}
-          </TR>
-        ))}
-      </TBody>
-    </Table>
+          ) : null}
+        </TR>
+      )}
+    </DataTable>
   );
 }
