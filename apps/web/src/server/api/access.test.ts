@@ -1,25 +1,10 @@
 import { TRPCError } from '@trpc/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createHarness, type Harness } from '~/test/harness';
+import { codeOf } from '~/test/callers';
+import { useHarness } from '~/test/suite';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error.code;
-    throw error;
-  }
-  return 'OK';
-}
+const h = useHarness();
 
 describe('sign-in is required', () => {
   it('refuses anonymous callers', async () => {

@@ -1,28 +1,17 @@
 import { randomUUID } from 'node:crypto';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { callerWithToken, callOverHttp, codeOf } from '~/test/callers';
-import { createHarness, type Harness } from '~/test/harness';
+import { smallestFlavorId, useHarness } from '~/test/suite';
 
 /**
  * API tokens: shown once, stored hashed, scoped read-only or read-write, expiring, revocable,
  * and confined to their project, through callers and through the real HTTP handler.
  */
 
-let h: Harness;
-const queuePrefix = `test-tokens-${randomUUID().slice(0, 8)}`;
-
-beforeAll(async () => {
-  // This file's jobs go to a queue of its own (no worker takes them; removed at the end).
-  process.env.COFFER_QUEUE_PREFIX = queuePrefix;
-  h = await createHarness();
-});
-afterAll(async () => {
-  const { getTaskmanagerQueue } = await import('~/server/queue');
-  await getTaskmanagerQueue().obliterate({ force: true });
-  await h?.close();
-});
+// This file's jobs go to its own queue (no worker takes them; removed at the end).
+const h = useHarness({ obliterateQueue: true });
 
 async function projectWithToken(scope: 'READ_ONLY' | 'READ_WRITE', name = 'Tokens') {
   const { owner, project } = await h.createProjectWithOwner(name);
@@ -32,12 +21,31 @@ async function projectWithToken(scope: 'READ_ONLY' | 'READ_WRITE', name = 'Token
   return { owner, project, token: created.token, apiToken: created.apiToken };
 }
 
-async function flavorId(): Promise<string> {
-  const flavor = await h.prisma.flavor.findFirstOrThrow({
-    where: { isDisabled: false },
-    orderBy: { ramMb: 'asc' },
+const flavorId = () => smallestFlavorId(h);
+
+type Script = Awaited<ReturnType<typeof callerWithToken>>;
+
+/** What a script's call adding someone to `projectId` as a member ends with. */
+async function addMemberCode(script: Script, projectId: string): Promise<string> {
+  const someone = await h.createUser();
+  return codeOf(script.project.addMember({ projectId, email: someone.email, role: 'MEMBER' }));
+}
+
+/** What a script's call creating an instance in `projectId` ends with. */
+async function createInstanceCode(script: Script, projectId: string, name: string) {
+  return codeOf(
+    script.instance.create({ projectId, name, flavorId: await flavorId(), volumeSizeGb: 1 }),
+  );
+}
+
+/** `instance.list` of `projectId` through the HTTP handler, with `token` as its bearer (if any). */
+function listOverHttp(projectId: string, token?: string) {
+  return callOverHttp(h, {
+    path: 'instance.list',
+    type: 'query',
+    input: { projectId },
+    headers: token === undefined ? undefined : { authorization: `Bearer ${token}` },
   });
-  return flavor.id;
 }
 
 describe('creating a token', () => {
@@ -137,22 +145,8 @@ describe('a read-only token', () => {
       role: 'OWNER',
     });
 
-    const someone = await h.createUser();
-    expect(
-      await codeOf(
-        script.project.addMember({ projectId: project.id, email: someone.email, role: 'MEMBER' }),
-      ),
-    ).toBe('FORBIDDEN');
-    expect(
-      await codeOf(
-        script.instance.create({
-          projectId: project.id,
-          name: 'nope',
-          flavorId: await flavorId(),
-          volumeSizeGb: 1,
-        }),
-      ),
-    ).toBe('FORBIDDEN');
+    expect(await addMemberCode(script, project.id)).toBe('FORBIDDEN');
+    expect(await createInstanceCode(script, project.id, 'nope')).toBe('FORBIDDEN');
     expect(
       await codeOf(script.instance.delete({ projectId: project.id, instanceId: randomUUID() })),
     ).toBe('FORBIDDEN');
@@ -189,18 +183,13 @@ describe('a read-write token', () => {
       expiresInDays: 7,
     });
     const script = await callerWithToken(h, token);
-    const someone = await h.createUser();
 
     await h.callerFor(owner).project.changeMemberRole({
       projectId: project.id,
       membershipId: membership.id,
       role: 'VIEWER',
     });
-    expect(
-      await codeOf(
-        script.project.addMember({ projectId: project.id, email: someone.email, role: 'MEMBER' }),
-      ),
-    ).toBe('FORBIDDEN');
+    expect(await addMemberCode(script, project.id)).toBe('FORBIDDEN');
     expect(await codeOf(script.instance.list({ projectId: project.id }))).toBe('OK');
 
     await h
@@ -217,25 +206,11 @@ describe('a token of project A', () => {
     const { createProject } = await import('@coffer/db/factories');
     const b = await createProject(h.prisma, { name: 'Project B', ownerUserId: a.owner.id });
     const script = await callerWithToken(h, a.token);
-    const someone = await h.createUser();
 
     expect(await codeOf(script.project.get({ projectId: b.id }))).toBe('NOT_FOUND');
     expect(await codeOf(script.instance.list({ projectId: b.id }))).toBe('NOT_FOUND');
-    expect(
-      await codeOf(
-        script.project.addMember({ projectId: b.id, email: someone.email, role: 'MEMBER' }),
-      ),
-    ).toBe('NOT_FOUND');
-    expect(
-      await codeOf(
-        script.instance.create({
-          projectId: b.id,
-          name: 'sneaky',
-          flavorId: await flavorId(),
-          volumeSizeGb: 1,
-        }),
-      ),
-    ).toBe('NOT_FOUND');
+    expect(await addMemberCode(script, b.id)).toBe('NOT_FOUND');
+    expect(await createInstanceCode(script, b.id, 'sneaky')).toBe('NOT_FOUND');
     expect(await h.prisma.instance.count({ where: { projectId: b.id } })).toBe(0);
     expect(await h.prisma.membership.count({ where: { projectId: b.id } })).toBe(1);
 
@@ -350,12 +325,7 @@ describe('over HTTP (the fetch handler with an Authorization header)', () => {
     const ro = await projectWithToken('READ_ONLY', 'HTTP B');
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-    const listed = await callOverHttp(h, {
-      path: 'instance.list',
-      type: 'query',
-      input: { projectId: rw.project.id },
-      headers: bearer(rw.token),
-    });
+    const listed = await listOverHttp(rw.project.id, rw.token);
     expect(listed.status).toBe(200);
     expect(listed.body.result?.data.json).toEqual([]);
 
@@ -382,31 +352,17 @@ describe('over HTTP (the fetch handler with an Authorization header)', () => {
     expect(readOnlyMutation.status).toBe(403);
     expect(readOnlyMutation.body.error?.json.message).toBe('This API token is read-only');
 
-    const otherProject = await callOverHttp(h, {
-      path: 'instance.list',
-      type: 'query',
-      input: { projectId: ro.project.id },
-      headers: bearer(rw.token),
-    });
+    const otherProject = await listOverHttp(ro.project.id, rw.token);
     expect(otherProject.status).toBe(404);
 
     await h
       .callerFor(rw.owner)
       .apiToken.revoke({ projectId: rw.project.id, tokenId: rw.apiToken.id });
-    const revoked = await callOverHttp(h, {
-      path: 'instance.list',
-      type: 'query',
-      input: { projectId: rw.project.id },
-      headers: bearer(rw.token),
-    });
+    const revoked = await listOverHttp(rw.project.id, rw.token);
     expect(revoked.status).toBe(401);
     expect(revoked.body.error?.json.message).toBe('This API token has been revoked');
 
-    const anonymous = await callOverHttp(h, {
-      path: 'instance.list',
-      type: 'query',
-      input: { projectId: rw.project.id },
-    });
+    const anonymous = await listOverHttp(rw.project.id);
     expect(anonymous.status).toBe(401);
   });
 
@@ -415,12 +371,7 @@ describe('over HTTP (the fetch handler with an Authorization header)', () => {
     expect(
       (await h.prisma.apiToken.findUniqueOrThrow({ where: { id: apiToken.id } })).lastUsedAt,
     ).toBeNull();
-    await callOverHttp(h, {
-      path: 'instance.list',
-      type: 'query',
-      input: { projectId: project.id },
-      headers: { authorization: `Bearer ${token}` },
-    });
+    await listOverHttp(project.id, token);
     await expect
       .poll(
         async () =>

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { callerWithToken, codeOf } from '~/test/callers';
-import { createHarness, type Harness } from '~/test/harness';
+import { useHarness } from '~/test/suite';
 
 /**
  * The audit log: one middleware records every mutation (checked for every mutation the router
@@ -11,20 +11,8 @@ import { createHarness, type Harness } from '~/test/harness';
  * operators everyone's.
  */
 
-let h: Harness;
-const queuePrefix = `test-audit-${randomUUID().slice(0, 8)}`;
-
-beforeAll(async () => {
-  process.env.COFFER_QUEUE_PREFIX = queuePrefix;
-  // No worker here: a mutation that waits for the taskmanager's answer gives up quickly.
-  process.env.COFFER_CALL_TIMEOUT_SECONDS = '2';
-  h = await createHarness();
-});
-afterAll(async () => {
-  const { getTaskmanagerQueue } = await import('~/server/queue');
-  await getTaskmanagerQueue().obliterate({ force: true });
-  await h?.close();
-});
+// No worker here: a mutation that waits for the taskmanager's answer gives up quickly.
+const h = useHarness({ env: { COFFER_CALL_TIMEOUT_SECONDS: '2' }, obliterateQueue: true });
 
 async function mutationPaths(): Promise<string[]> {
   const { appRouter } = await import('~/server/api/root');

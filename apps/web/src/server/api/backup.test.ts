@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 
-import { backupLocation, TASKMANAGER_QUEUE, taskmanagerJobId } from '@coffer/contracts';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupLocation, taskmanagerJobId } from '@coffer/contracts';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { fieldErrorsOf } from '~/server/errors';
 import { codeOf } from '~/test/callers';
-import { createHarness, type Harness } from '~/test/harness';
+import { useHarness, useTaskmanagerQueue } from '~/test/suite';
 
 /**
  * The backup procedures without a worker: what they check and write before the taskmanager
@@ -15,27 +13,13 @@ import { createHarness, type Harness } from '~/test/harness';
  * another project's backup cannot be listed, read, restored, deleted or scheduled.
  */
 
-let h: Harness;
-let redis: Redis;
-let queue: Queue;
+const h = useHarness();
+const queue = useTaskmanagerQueue();
 const jobIds: string[] = [];
-
-beforeAll(async () => {
-  h = await createHarness();
-  redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
-  // The web app's queue: this file's own prefix (src/test/setup-names.ts), never `bull`.
-  queue = new Queue(TASKMANAGER_QUEUE, {
-    connection: redis,
-    prefix: process.env.COFFER_QUEUE_PREFIX,
-  });
-});
 
 afterAll(async () => {
   // Take back the jobs these tests queued (no worker of this test runs them).
   for (const id of jobIds) await (await queue.getJob(id))?.remove().catch(() => undefined);
-  await queue?.close();
-  redis?.disconnect();
-  await h?.close();
 });
 
 /** The field errors a failed call carries (what a form shows under its fields). */

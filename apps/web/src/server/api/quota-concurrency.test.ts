@@ -1,11 +1,9 @@
-import { TASKMANAGER_QUEUE, taskmanagerJobId } from '@coffer/contracts';
+import { taskmanagerJobId } from '@coffer/contracts';
 import { TRPCError } from '@trpc/server';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { fieldErrorsOf } from '~/server/errors';
-import { createHarness, type Harness } from '~/test/harness';
+import { setQuota, useHarness, useTaskmanagerQueue } from '~/test/suite';
 
 /**
  * Backups and replicas against their quotas under concurrency (instances and volume are in
@@ -14,38 +12,8 @@ import { createHarness, type Harness } from '~/test/harness';
  * that lock every transaction would count the same usage and more than the quota would pass.
  */
 
-let h: Harness;
-let redis: Redis;
-let queue: Queue;
-
-beforeAll(async () => {
-  h = await createHarness();
-  redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
-  // The web app's queue: this file's own prefix (src/test/setup-names.ts).
-  queue = new Queue(TASKMANAGER_QUEUE, {
-    connection: redis,
-    prefix: process.env.COFFER_QUEUE_PREFIX,
-  });
-});
-
-afterAll(async () => {
-  await queue?.obliterate({ force: true }).catch(() => undefined);
-  await queue?.close();
-  redis?.disconnect();
-  await h?.close();
-});
-
-async function setQuota(
-  projectId: string,
-  resource: 'INSTANCES' | 'VOLUME_GB' | 'BACKUPS',
-  hardLimit: number,
-) {
-  await h.prisma.quota.upsert({
-    where: { projectId_resource: { projectId, resource } },
-    create: { projectId, resource, hardLimit },
-    update: { hardLimit },
-  });
-}
+const h = useHarness();
+const queue = useTaskmanagerQueue({ obliterate: true });
 
 /** A project with `count` ACTIVE instances (rows as the worker leaves them). */
 async function projectWithActiveInstances(label: string, count: number) {
@@ -88,7 +56,7 @@ async function waitingJobIds(): Promise<string[]> {
 describe('quotas under concurrency', () => {
   it('10 backups at once (one per instance) against a quota of 3: exactly 3 pass, the rest are refused, and the rows match', async () => {
     const { caller, project, instances } = await projectWithActiveInstances('Backups', 10);
-    await setQuota(project.id, 'BACKUPS', 3);
+    await setQuota(h, project.id, 'BACKUPS', 3);
     await queue.obliterate({ force: true });
 
     const { passed, refused } = await raceAll(
@@ -112,8 +80,8 @@ describe('quotas under concurrency', () => {
 
   it('replicas of 8 sources at once against an instances quota of 8 + 3: exactly 3 pass, the rest are refused on count, and the rows match', async () => {
     const { caller, project, instances } = await projectWithActiveInstances('Replicas', 8);
-    await setQuota(project.id, 'INSTANCES', 8 + 3);
-    await setQuota(project.id, 'VOLUME_GB', 1000);
+    await setQuota(h, project.id, 'INSTANCES', 8 + 3);
+    await setQuota(h, project.id, 'VOLUME_GB', 1000);
     await queue.obliterate({ force: true });
 
     const { passed, refused } = await raceAll(

@@ -2,48 +2,34 @@ import { randomUUID } from 'node:crypto';
 
 import { AppError } from '@coffer/contracts';
 import { TRPCError } from '@trpc/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { codeOf } from '~/test/callers';
-import { createHarness, type Harness } from '~/test/harness';
+import { setQuota, smallestFlavorId, useHarness } from '~/test/suite';
 
 /**
  * Quotas are checked in the insert's transaction under a lock on the project: concurrent
  * creates cannot pass them together. Operators override them; the console shows the usage.
  */
 
-let h: Harness;
-const queuePrefix = `test-quota-${randomUUID().slice(0, 8)}`;
+const h = useHarness({ obliterateQueue: true });
 
-beforeAll(async () => {
-  process.env.COFFER_QUEUE_PREFIX = queuePrefix;
-  h = await createHarness();
-});
-afterAll(async () => {
-  const { getTaskmanagerQueue } = await import('~/server/queue');
-  await getTaskmanagerQueue().obliterate({ force: true });
-  await h?.close();
-});
-
-async function setQuota(
-  projectId: string,
-  resource: 'INSTANCES' | 'VOLUME_GB' | 'BACKUPS',
-  hardLimit: number,
+/**
+ * A project with an owner and the quota overrides given (in their order), and `create`: the
+ * owner's create of an instance there, on the smallest flavor.
+ */
+async function projectWithQuotas(
+  name: string,
+  quotas: Partial<Record<'INSTANCES' | 'VOLUME_GB' | 'BACKUPS', number>> = {},
 ) {
-  await h.prisma.quota.upsert({
-    where: { projectId_resource: { projectId, resource } },
-    create: { projectId, resource, hardLimit },
-    update: { hardLimit },
-  });
-}
-
-async function smallestFlavorId(): Promise<string> {
-  return (
-    await h.prisma.flavor.findFirstOrThrow({
-      where: { isDisabled: false },
-      orderBy: { ramMb: 'asc' },
-    })
-  ).id;
+  const { owner, project } = await h.createProjectWithOwner(name);
+  for (const [resource, hardLimit] of Object.entries(quotas))
+    await setQuota(h, project.id, resource as keyof typeof quotas, hardLimit);
+  const caller = h.callerFor(owner);
+  const flavorId = await smallestFlavorId(h);
+  const create = (instanceName: string, volumeSizeGb = 1) =>
+    caller.instance.create({ projectId: project.id, name: instanceName, flavorId, volumeSizeGb });
+  return { project, caller, create };
 }
 
 function settle<T>(promises: Promise<T>[]) {
@@ -59,20 +45,10 @@ function settle<T>(promises: Promise<T>[]) {
 
 describe('instance quota', () => {
   it('20 concurrent creates against a quota of 5: exactly 5 succeed, 15 get a clear quota error', async () => {
-    const { owner, project } = await h.createProjectWithOwner('Quota 5');
-    await setQuota(project.id, 'INSTANCES', 5);
-    const caller = h.callerFor(owner);
-    const flavorId = await smallestFlavorId();
+    const { project, caller, create } = await projectWithQuotas('Quota 5', { INSTANCES: 5 });
 
     const { fulfilled, rejected } = await settle(
-      Array.from({ length: 20 }, (_, i) =>
-        caller.instance.create({
-          projectId: project.id,
-          name: `db-${i}`,
-          flavorId,
-          volumeSizeGb: 1,
-        }),
-      ),
+      Array.from({ length: 20 }, (_, i) => create(`db-${i}`)),
     );
     expect(fulfilled).toHaveLength(5);
     expect(rejected).toHaveLength(15);
@@ -91,42 +67,19 @@ describe('instance quota', () => {
     });
 
     // One more, sequentially, is refused the same way; other projects are not affected.
-    expect(
-      await codeOf(
-        caller.instance.create({
-          projectId: project.id,
-          name: 'db-extra',
-          flavorId,
-          volumeSizeGb: 1,
-        }),
-      ),
-    ).toBe('FORBIDDEN');
-    const other = await h.createProjectWithOwner('Unaffected');
-    expect(
-      await codeOf(
-        h
-          .callerFor(other.owner)
-          .instance.create({ projectId: other.project.id, name: 'db', flavorId, volumeSizeGb: 1 }),
-      ),
-    ).toBe('OK');
+    expect(await codeOf(create('db-extra'))).toBe('FORBIDDEN');
+    const other = await projectWithQuotas('Unaffected');
+    expect(await codeOf(other.create('db'))).toBe('OK');
   });
 
   it('20 concurrent creates of 3 GB against a volume quota of 10 GB: exactly 3 succeed, the rest name the volume field', async () => {
-    const { owner, project } = await h.createProjectWithOwner('Volume 10');
-    await setQuota(project.id, 'INSTANCES', -1);
-    await setQuota(project.id, 'VOLUME_GB', 10);
-    const caller = h.callerFor(owner);
-    const flavorId = await smallestFlavorId();
+    const { project, create } = await projectWithQuotas('Volume 10', {
+      INSTANCES: -1,
+      VOLUME_GB: 10,
+    });
 
     const { fulfilled, rejected } = await settle(
-      Array.from({ length: 20 }, (_, i) =>
-        caller.instance.create({
-          projectId: project.id,
-          name: `vol-${i}`,
-          flavorId,
-          volumeSizeGb: 3,
-        }),
-      ),
+      Array.from({ length: 20 }, (_, i) => create(`vol-${i}`, 3)),
     );
     expect(fulfilled).toHaveLength(3);
     expect(rejected).toHaveLength(17);
@@ -144,22 +97,12 @@ describe('instance quota', () => {
     });
     expect(_sum.volumeSizeGb).toBe(9);
     // 1 GB still fits.
-    expect(
-      await codeOf(
-        caller.instance.create({
-          projectId: project.id,
-          name: 'vol-small',
-          flavorId,
-          volumeSizeGb: 1,
-        }),
-      ),
-    ).toBe('OK');
+    expect(await codeOf(create('vol-small'))).toBe('OK');
   });
 
   it('applies the default quota without an override, and an operator can override it and go back', async () => {
     const { env } = await import('~/env');
-    const { owner, project } = await h.createProjectWithOwner('Defaults');
-    const caller = h.callerFor(owner);
+    const { project, caller, create } = await projectWithQuotas('Defaults');
     expect(await caller.quota.get({ projectId: project.id })).toEqual({
       instances: { inUse: 0, limit: env.COFFER_QUOTA_INSTANCES, isOverride: false },
       volumeGb: { inUse: 0, limit: env.COFFER_QUOTA_VOLUME_GB, isOverride: false },
@@ -170,10 +113,7 @@ describe('instance quota', () => {
     await h.makeOperator(operator.id);
     const admin = h.callerFor(operator);
     await admin.admin.setQuota({ projectId: project.id, resource: 'instances', hardLimit: 0 });
-    const flavorId = await smallestFlavorId();
-    await expect(
-      caller.instance.create({ projectId: project.id, name: 'blocked', flavorId, volumeSizeGb: 1 }),
-    ).rejects.toMatchObject({
+    await expect(create('blocked')).rejects.toMatchObject({
       code: 'FORBIDDEN',
       message: expect.stringContaining('at most 0 instances'),
     });
@@ -187,16 +127,7 @@ describe('instance quota', () => {
       limit: env.COFFER_QUOTA_INSTANCES,
       isOverride: false,
     });
-    expect(
-      await codeOf(
-        caller.instance.create({
-          projectId: project.id,
-          name: 'allowed',
-          flavorId,
-          volumeSizeGb: 1,
-        }),
-      ),
-    ).toBe('OK');
+    expect(await codeOf(create('allowed'))).toBe('OK');
 
     const listed = (await admin.admin.projects()).find((p) => p.id === project.id);
     expect(listed?.quotas.instances).toEqual({
@@ -246,7 +177,7 @@ describe('the backups check (for the backup insert)', () => {
   it('refuses within the transaction once the backups quota is used up; failed backups do not count', async () => {
     const { assertBackupQuota } = await import('~/server/services/quota/quota');
     const { owner, project } = await h.createProjectWithOwner('Backups');
-    await setQuota(project.id, 'BACKUPS', 2);
+    await setQuota(h, project.id, 'BACKUPS', 2);
     await insertBackup(project.id, 'COMPLETED');
     await insertBackup(project.id, 'FAILED');
     await expect(

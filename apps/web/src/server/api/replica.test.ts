@@ -1,13 +1,9 @@
-import { randomUUID } from 'node:crypto';
-
-import { TASKMANAGER_QUEUE, taskmanagerJobId } from '@coffer/contracts';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { taskmanagerJobId } from '@coffer/contracts';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { fieldErrorsOf } from '~/server/errors';
 import { codeOf } from '~/test/callers';
-import { createHarness, type Harness } from '~/test/harness';
+import { useHarness, useTaskmanagerQueue } from '~/test/suite';
 
 /**
  * The replication procedures without a worker (the worker's tests run replicas for real, and
@@ -16,24 +12,8 @@ import { createHarness, type Harness } from '~/test/harness';
  * viewers (who read replicas but change nothing).
  */
 
-const queuePrefix = `test-replica-${randomUUID().slice(0, 8)}`;
-let h: Harness;
-let redis: Redis;
-let queue: Queue;
-
-beforeAll(async () => {
-  process.env.COFFER_QUEUE_PREFIX = queuePrefix;
-  h = await createHarness();
-  redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
-  queue = new Queue(TASKMANAGER_QUEUE, { connection: redis, prefix: queuePrefix });
-});
-
-afterAll(async () => {
-  await queue?.obliterate({ force: true }).catch(() => undefined);
-  await queue?.close();
-  redis?.disconnect();
-  await h?.close();
-});
+const h = useHarness();
+const queue = useTaskmanagerQueue({ obliterate: true });
 
 type Seeded = Awaited<ReturnType<typeof setUpProject>>;
 

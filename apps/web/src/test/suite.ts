@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { TASKMANAGER_QUEUE } from '@coffer/contracts';
+import { startWorker, type RunningWorker, type StartWorkerOptions } from '@coffer/worker';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+
+import { createHarness, type Harness } from './harness';
+
+/**
+ * The set-up the web API test files share: the file's harness, its taskmanager queue and a
+ * real worker in this process, each made before the file's tests and closed after them.
+ * Vitest runs `afterAll` hooks in reverse order, so what a file sets up after its harness
+ * (a worker) is gone before the harness closes.
+ */
+
+/** A value made in `beforeAll` and disposed of in `afterAll`, usable at once as if it were there. */
+function madeBeforeAll<T extends object>(
+  make: () => Promise<T>,
+  dispose: (value: T) => Promise<void>,
+): T {
+  let current: T | undefined;
+  beforeAll(async () => {
+    current = await make();
+  });
+  afterAll(async () => {
+    if (current) await dispose(current);
+  });
+  return new Proxy({} as T, {
+    get(_, key) {
+      if (!current) throw new Error('used before beforeAll made it');
+      const value = Reflect.get(current, key) as unknown;
+      return typeof value === 'function' ? (value as () => unknown).bind(current) : value;
+    },
+  });
+}
+
+/**
+ * The file's harness (a database of its own). `env` is set before the app's modules read it;
+ * with `obliterateQueue`, the jobs the file queued on the web app's queue (its own prefix, no
+ * worker takes them) are removed at the end.
+ */
+export function useHarness(
+  options: { env?: Record<string, string>; obliterateQueue?: boolean } = {},
+): Harness {
+  return madeBeforeAll(
+    async () => {
+      Object.assign(process.env, options.env);
+      return createHarness();
+    },
+    async (h) => {
+      if (options.obliterateQueue) {
+        const { getTaskmanagerQueue } = await import('~/server/queue');
+        await getTaskmanagerQueue().obliterate({ force: true });
+      }
+      await h.close();
+    },
+  );
+}
+
+/**
+ * The web app's taskmanager queue, as a test reads it (its jobs, their data): the file's own
+ * prefix (src/test/setup-names.ts), never `bull`. With `obliterate`, emptied at the end.
+ */
+export function useTaskmanagerQueue(options: { obliterate?: boolean } = {}): Queue {
+  let redis: Redis | undefined;
+  return madeBeforeAll(
+    async () => {
+      redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
+      return new Queue(TASKMANAGER_QUEUE, {
+        connection: redis,
+        prefix: process.env.COFFER_QUEUE_PREFIX,
+      });
+    },
+    async (queue) => {
+      if (options.obliterate) await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      redis?.disconnect();
+    },
+  );
+}
+
+/** A folder of its own for a file's instances, under COFFER_TEST_DATA_DIR. */
+export function testDataDir(label: string): string {
+  return join(
+    process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'),
+    `${label}-${randomUUID().slice(0, 8)}`,
+  );
+}
+
+/**
+ * The real worker in this process, on the harness's database and the test's Redis, its
+ * instances in `dataDir` on ports of `portRange`, silent; `env` adds or overrides settings.
+ */
+export function startTestWorker(
+  h: Harness,
+  {
+    dataDir,
+    portRange,
+    env,
+    ...options
+  }: { dataDir: string; portRange: string } & Omit<StartWorkerOptions, 'prisma'>,
+): Promise<RunningWorker> {
+  return startWorker({
+    ...options,
+    prisma: h.prisma,
+    env: {
+      DATABASE_URL: process.env.DATABASE_URL,
+      REDIS_URL: process.env.REDIS_URL,
+      COFFER_MASTER_KEY: process.env.COFFER_MASTER_KEY,
+      COFFER_DATA_DIR: dataDir,
+      COFFER_INSTANCE_PORT_RANGE: portRange,
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
+  });
+}
+
+/** Stops a test's worker after removing the servers a failed or asynchronous test left behind. */
+export async function stopTestWorker(worker: RunningWorker | undefined): Promise<void> {
+  if (worker?.provider) {
+    for (const server of await worker.provider.listServers())
+      await worker.provider.deleteServer(server.serverId);
+  }
+  await worker?.stop();
+}
+
+/** Sets a project's quota of `resource` as an operator's override would (-1: unlimited). */
+export async function setQuota(
+  h: Harness,
+  projectId: string,
+  resource: 'INSTANCES' | 'VOLUME_GB' | 'BACKUPS',
+  hardLimit: number,
+): Promise<void> {
+  await h.prisma.quota.upsert({
+    where: { projectId_resource: { projectId, resource } },
+    create: { projectId, resource, hardLimit },
+    update: { hardLimit },
+  });
+}
+
+/** The id of the smallest enabled flavor. */
+export async function smallestFlavorId(h: Harness): Promise<string> {
+  const flavor = await h.prisma.flavor.findFirstOrThrow({
+    where: { isDisabled: false },
+    orderBy: { ramMb: 'asc' },
+  });
+  return flavor.id;
+}
