@@ -1,6 +1,7 @@
 import { type ComputeProviderDefinition } from '../provider-definition';
 import { ComputeError } from '../provider';
 import { LocalComputeProvider } from './local-provider';
+import { volumeSettingFromEnv } from './volume';
 
 /** The embedded provider: servers are directories and guest processes on this machine. */
 export const localComputeProvider: ComputeProviderDefinition = {
@@ -19,6 +20,8 @@ export const localComputeProvider: ComputeProviderDefinition = {
       bindAddress: context.instanceBindAddress,
       portRange: context.portRange,
       logger: context.logger,
+      // loop | directory | auto (default: loop where the host can loop-mount; see volume.ts)
+      volumes: volumeSettingFromEnv(),
     });
   },
 };

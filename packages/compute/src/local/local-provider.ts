@@ -48,6 +48,7 @@ import { createLocalFirewall, type NftFirewall } from './firewall';
 import { KeyedMutex } from './keyed-mutex';
 import { DEFAULT_PORT_RANGE, overlapWithEphemeralPorts, type PortRange } from './port-allocator';
 import { PortClaims } from './port-claims';
+import { LocalVolumes, type VolumeSetting } from './volume';
 
 /**
  * The embedded compute provider: a "server" is a directory and a guest process on this
@@ -96,6 +97,8 @@ export interface LocalComputeProviderOptions {
   stopTimeoutMs?: number;
   /** How `ensureServerRunning` restarts a guest that died (default: 5 restarts in 10 minutes, 1 s, 2 s, 4 s… apart). */
   guestRestart?: GuestRestartPolicy;
+  /** How `data/` is made (volume.ts): a loop-mounted image of the volume's size, a plain directory, or `auto` (loop where the host can). */
+  volumes?: VolumeSetting;
   /** The nftables table of this data dir's instances (firewall.ts; default `coffer_<hash of dataDir>`). */
   firewallTable?: string;
 }
@@ -161,6 +164,7 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly guestRestart: GuestRestartPolicy;
   private readonly locks = new KeyedMutex();
   private readonly ports: PortClaims;
+  private readonly volumes: LocalVolumes;
   /** Enforces allowed sources (firewall.ts); null where nft is unusable and servers listen on loopback. */
   private readonly firewall: NftFirewall | null;
 
@@ -174,6 +178,7 @@ export class LocalComputeProvider implements ComputeProvider {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
     this.guestRestart = options.guestRestart ?? DEFAULT_GUEST_RESTART_POLICY;
     this.ports = new PortClaims(join(this.dataDir, 'ports'), this.portRange, this.bindAddress);
+    this.volumes = new LocalVolumes(options.volumes ?? 'auto', this.logger);
     this.firewall = createLocalFirewall({
       dataDir: this.dataDir,
       table: options.firewallTable,
@@ -251,6 +256,11 @@ export class LocalComputeProvider implements ComputeProvider {
         0o600,
       );
 
+      // The volume once the spec is known good (an INVALID spec leaves no mount behind).
+      await this.volumes.create(paths.root, paths.data, volumeGb).catch((error: unknown) => {
+        this.ports.release(instanceId);
+        throw error;
+      });
       const record: ServerRecord = {
         serverId: instanceId,
         instanceId,
@@ -329,6 +339,7 @@ export class LocalComputeProvider implements ComputeProvider {
       }
       // Once nothing listens on the port any more: its rules go (a new server may get the port).
       this.firewall?.remove(instanceId);
+      await this.volumes.remove(paths.root, paths.data);
       rmSync(paths.root, { recursive: true, force: true });
       if (runDir !== paths.run) rmSync(runDir, { recursive: true, force: true });
       this.ports.release(instanceId);
@@ -350,13 +361,30 @@ export class LocalComputeProvider implements ComputeProvider {
   }
 
   /**
-   * Records the larger size in server.json; `ServerInfo.volumeGb` reports it from then on.
-   * Nothing enforces a volume's size today: `data/` is a directory on the host's filesystem,
-   * which the instance may fill. Issue 13 makes the volume a filesystem of this size (an image
-   * file or a project quota) and grows it here.
+   * Grows the volume (volume.ts: the image, then its ext4 filesystem, online where the host
+   * allows, else during a short stop of the guest), then records the size in server.json;
+   * `ServerInfo.volumeGb` reports it from then on. Idempotent: the same size again is a no-op
+   * (a grow interrupted half-way is finished); smaller is `INVALID`. In directory mode only
+   * the record changes.
    */
   async extendVolume(serverId: string, volumeGb: number): Promise<void> {
     const size = parseVolumeGb(volumeGb);
+    const instanceId = parseInstanceId(serverId);
+    await this.locks.run(instanceId, async () => {
+      const paths = this.pathsOf(instanceId);
+      const record = this.readRecord(paths);
+      if (!record || existsSync(paths.deleting)) return; // updateRecord says NOT_FOUND
+      if (size < record.volumeGb) return; // updateRecord says INVALID
+      await this.volumes.grow(paths.root, paths.data, size, async (work) => {
+        const wasRunning = this.isGuestRunning(paths);
+        await this.stopGuest(paths);
+        try {
+          await work();
+        } finally {
+          if (wasRunning) await this.startGuest(paths);
+        }
+      });
+    });
     await this.updateRecord(serverId, (record) => {
       if (size < record.volumeGb) {
         throw new ComputeError(
@@ -604,6 +632,8 @@ export class LocalComputeProvider implements ComputeProvider {
       );
       return;
     }
+    // The volume first (a worker restart or host reboot leaves the image unmounted).
+    await this.volumes.ensureMounted(paths.root, paths.data);
     const { command, args, env } = this.guestCommand;
     const output = openSync(join(paths.log, 'guest.log'), 'a', 0o640);
     try {

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/**
+ * The local provider's own settings (the only module of @coffer/compute that reads
+ * process.env), parsed when the worker makes the provider (local-definition.ts).
+ */
+export const localComputeEnvSchema = z.object({
+  /**
+   * How an instance's `data/` is made (local/volume.ts): `loop` (a loop-mounted ext4 image of
+   * the volume's size; refuses to start where the host cannot), `directory` (a plain directory,
+   * size not enforced) or `auto` (loop where the host can, else directory, logged once).
+   */
+  COFFER_LOCAL_VOLUMES: z
+    .preprocess(
+      (value) => (typeof value === 'string' && value.trim() ? value.trim().toLowerCase() : 'auto'),
+      z.enum(['auto', 'loop', 'directory']),
+    )
+    .default('auto'),
+});
+export type LocalComputeEnv = z.infer<typeof localComputeEnvSchema>;
+
+export function localComputeEnv(env: NodeJS.ProcessEnv = process.env): LocalComputeEnv {
+  return localComputeEnvSchema.parse(env);
+}
