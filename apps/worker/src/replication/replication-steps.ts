@@ -21,7 +21,13 @@ import { GuestClient, GuestRpcError, GuestTimeoutError } from '@coffer/guest-cli
 import { raceAbort } from '../events';
 import { openGuestSecret } from '../guest-secret';
 import { deleteBackupOperation } from '../taskmanager/delete-backup';
-import { OperationFailure, type OperationContext } from '../taskmanager/operation';
+import {
+  OperationFailure,
+  skipped,
+  type Fault,
+  type OperationContext,
+  type OperationResult,
+} from '../taskmanager/operation';
 
 /**
  * The control plane's side of replication: the members of a replication set as rows, their
@@ -55,6 +61,21 @@ export async function loadMember(ctx: StepContext, instanceId: string): Promise<
     select: memberSelect,
   });
   return row && !row.deletedAt ? row : null;
+}
+
+/**
+ * The member a replication job (promote, eject, detach) is about, while it is still in the
+ * job's task; otherwise the job has nothing to do, and says why.
+ */
+export async function loadMemberInTask(
+  ctx: StepContext,
+  instanceId: string,
+  task: TaskStatus,
+): Promise<Member | OperationResult> {
+  const member = await loadMember(ctx, instanceId);
+  if (!member) return skipped('the instance no longer exists');
+  if (member.taskStatus !== task) return skipped(`the instance is ${member.taskStatus}`);
+  return member;
 }
 
 /** The live replicas of a source (optionally only those in a given task). */
@@ -189,6 +210,16 @@ export async function attachToSource(
   return status;
 }
 
+/** A replica's account goes from its source, when it has one that is still there (a detach, a delete). */
+export async function dropAccountOnSource(
+  ctx: StepContext,
+  sourceId: string | null,
+  replicaId: string,
+): Promise<void> {
+  const source = sourceId ? await loadMember(ctx, sourceId) : null;
+  if (source) await dropReplicationAccount(ctx, source, replicaId);
+}
+
 /** Removes a replica's account from a source that may be gone (best effort). */
 export async function dropReplicationAccount(
   ctx: StepContext,
@@ -252,6 +283,25 @@ export async function endTask(
       projectId: row.projectId,
       instanceId: row.id,
     });
+}
+
+/**
+ * A replication job that failed for good: the task ends on `faultedId` with `message` (and
+ * the fault's details), and on the other members with their faults as they are.
+ */
+export async function endTaskAfterFailure(
+  ctx: StepContext,
+  fromTask: TaskStatus,
+  faultedId: string,
+  otherIds: string[],
+  message: string,
+  fault: Fault,
+): Promise<void> {
+  await endTask(ctx, [faultedId], fromTask, {
+    message: message.slice(0, 2000),
+    details: fault.details,
+  });
+  if (otherIds.length > 0) await endTask(ctx, otherIds, fromTask, undefined);
 }
 
 /** Nothing about replication is reported for a server that replicates from no one any more (until its next heartbeat says so itself). */

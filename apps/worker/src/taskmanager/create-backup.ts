@@ -5,13 +5,8 @@ import { GuestClient } from '@coffer/guest-client';
 import { removeBackupObjects, requireBackupStore, sealBackupAccess } from '../backup/backup-store';
 import { throwIfAborted, waitForInstance } from '../events';
 import { openGuestSecret } from '../guest-secret';
-import {
-  skipped,
-  type Fault,
-  type Operation,
-  type OperationContext,
-  type OperationResult,
-} from './operation';
+import { guestInstanceSelect } from './guest-instance';
+import { skipped, type Operation, type OperationContext } from './operation';
 
 /**
  * `backup.create` (Trove's create_backup): the web app wrote the backup (NEW) and set the
@@ -38,17 +33,6 @@ const backupSelect = {
   storeKind: true,
   parent: { select: { id: true, status: true, lsnTo: true } },
 } as const satisfies Prisma.BackupSelect;
-
-const instanceSelect = {
-  id: true,
-  projectId: true,
-  taskStatus: true,
-  serviceStatus: true,
-  lastHeartbeatAt: true,
-  computeServerId: true,
-  guestSecretEnc: true,
-  deletedAt: true,
-} as const satisfies Prisma.InstanceSelect;
 
 /** The guest's RPC job id of a backup. */
 export function backupJobId(backupId: string): string {
@@ -136,7 +120,7 @@ type Waited =
   | { kind: 'instance-gone'; reason: string }
   | { kind: 'guest-silent' };
 
-async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<OperationResult> {
+const run: Operation<BackupCreateJob>['run'] = async (ctx, payload) => {
   const { backupId, instanceId } = payload;
   const backup = await ctx.prisma.backup.findUnique({
     where: { id: backupId },
@@ -152,7 +136,7 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
   }
   const instance = await ctx.prisma.instance.findUnique({
     where: { id: instanceId },
-    select: instanceSelect,
+    select: guestInstanceSelect,
   });
   if (!instance || instance.deletedAt || instance.taskStatus !== 'BACKING_UP') {
     await failBackup(
@@ -252,7 +236,7 @@ async function run(ctx: OperationContext, payload: BackupCreateJob): Promise<Ope
         ? { outcome: 'done' }
         : { outcome: 'failed', fault: { message: 'the guest reported FAILED' } };
   }
-}
+};
 
 /** Until the backup ends, the instance stops backing up, or its guest falls silent. */
 async function waitForEnd(
@@ -270,7 +254,7 @@ async function waitForEnd(
       }),
       instance: await ctx.prisma.instance.findUnique({
         where: { id: instanceId },
-        select: instanceSelect,
+        select: guestInstanceSelect,
       }),
     }),
     ({ backup, instance }): Waited | undefined => {
@@ -318,7 +302,8 @@ async function bringGuestBack(
   const result = await waitForInstance(
     ctx.feed,
     instanceId,
-    () => ctx.prisma.instance.findUnique({ where: { id: instanceId }, select: instanceSelect }),
+    () =>
+      ctx.prisma.instance.findUnique({ where: { id: instanceId }, select: guestInstanceSelect }),
     (row) =>
       !row ||
       row.taskStatus !== 'BACKING_UP' ||
@@ -338,11 +323,11 @@ async function bringGuestBack(
 }
 
 /** A failure for good (or a job that could not run): the instance's unfinished backups FAIL, their objects go, the task clears. */
-async function recordFailure(
-  ctx: Omit<OperationContext, 'signal'>,
-  instanceId: string,
-  fault: Fault,
-): Promise<void> {
+const recordFailure: Operation<BackupCreateJob>['recordFailure'] = async (
+  ctx,
+  instanceId,
+  fault,
+) => {
   const running = await ctx.prisma.backup.findMany({
     where: { instanceId, status: { in: ['NEW', 'BUILDING'] } },
     select: { id: true, projectId: true, instanceId: true, location: true },
@@ -350,6 +335,6 @@ async function recordFailure(
   for (const backup of running)
     await failBackup(ctx, backup, `The backup failed: ${fault.message}`);
   await clearTask(ctx, instanceId, null);
-}
+};
 
 export const createBackupOperation: Operation<BackupCreateJob> = { run, recordFailure };

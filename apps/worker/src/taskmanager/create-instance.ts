@@ -8,10 +8,8 @@ import { createAndRecordServer, ensureGuestSecret } from './create-server-step';
 import {
   OperationFailure,
   skipped,
-  type Fault,
   type Operation,
   type OperationContext,
-  type OperationResult,
   recordInstanceFault,
 } from './operation';
 import { castPrepare, waitForFault, waitUntilBuilt } from './prepare-guest-step';
@@ -41,7 +39,7 @@ export { prepareJobId } from './prepare-guest-step';
  * before 2 and after 5 (replication/create-replica-steps.ts); then the snapshot goes, once
  * no replica of it is building.
  */
-async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<OperationResult> {
+const run: Operation<InstanceCreateJob>['run'] = async (ctx, payload) => {
   const { instanceId } = payload;
   try {
     let row = await checkpoint(ctx, instanceId);
@@ -88,13 +86,13 @@ async function run(ctx: OperationContext, payload: InstanceCreateJob): Promise<O
     if (error instanceof StopCreate) return skipped(error.reason);
     throw error;
   }
-}
+};
 
-async function recordFailure(
-  ctx: Omit<OperationContext, 'signal'>,
-  instanceId: string,
-  fault: Fault,
-): Promise<void> {
+const recordFailure: Operation<InstanceCreateJob>['recordFailure'] = async (
+  ctx,
+  instanceId,
+  fault,
+) => {
   await recordInstanceFault(ctx, instanceId, fault, {
     what: 'instance build',
     fromTask: 'BUILDING',
@@ -107,7 +105,7 @@ async function recordFailure(
   });
   if (row?.replicaOfId && row.restoredFromBackupId)
     await releaseReplicaSnapshot(ctx, row.restoredFromBackupId);
-}
+};
 
 /**
  * A restore that failed leaves no half-made instance: its server (guest, database server,

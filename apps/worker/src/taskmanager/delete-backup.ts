@@ -2,13 +2,7 @@ import { type BackupDeleteJob } from '@coffer/contracts';
 
 import { openBackupStore } from '../backup/backup-store';
 import { throwIfAborted } from '../events';
-import {
-  OperationFailure,
-  type Fault,
-  type Operation,
-  type OperationContext,
-  type OperationResult,
-} from './operation';
+import { OperationFailure, type Operation } from './operation';
 
 /**
  * `backup.delete` (Trove's backup delete): the web app marked the backups DELETING (one, or a
@@ -17,7 +11,7 @@ import {
  * already gone are nothing to remove.
  */
 
-async function run(ctx: OperationContext, payload: BackupDeleteJob): Promise<OperationResult> {
+const run: Operation<BackupDeleteJob>['run'] = async (ctx, payload) => {
   const store = openBackupStore(ctx.settings);
   try {
     for (const backupId of payload.backupIds) {
@@ -69,17 +63,13 @@ async function run(ctx: OperationContext, payload: BackupDeleteJob): Promise<Ope
     await store.close();
   }
   return { outcome: 'done' };
-}
+};
 
 /**
  * A delete that keeps failing stays DELETING with the reason on the backup (the id given is
  * the first backup of the job: jobs.ts); the watchdog asks again later.
  */
-async function recordFailure(
-  ctx: Omit<OperationContext, 'signal'>,
-  backupId: string,
-  fault: Fault,
-): Promise<void> {
+const recordFailure: Operation<BackupDeleteJob>['recordFailure'] = async (ctx, backupId, fault) => {
   const rows = await ctx.prisma.backup.updateManyAndReturn({
     where: { id: backupId },
     data: { faultMessage: fault.message },
@@ -94,6 +84,6 @@ async function recordFailure(
     instanceId: row.instanceId,
     backupId,
   });
-}
+};
 
 export const deleteBackupOperation: Operation<BackupDeleteJob> = { run, recordFailure };

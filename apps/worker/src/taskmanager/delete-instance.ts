@@ -1,17 +1,7 @@
 import { type InstanceDeleteJob } from '@coffer/contracts';
 
-import {
-  dropReplicationAccount,
-  loadMember,
-  releaseReplicaSnapshot,
-} from '../replication/replication-steps';
-import {
-  type Fault,
-  type Operation,
-  type OperationContext,
-  type OperationResult,
-  recordInstanceFault,
-} from './operation';
+import { dropAccountOnSource, releaseReplicaSnapshot } from '../replication/replication-steps';
+import { type Operation, recordInstanceFault } from './operation';
 import { removeServerAndGuestQueue } from './remove-server';
 
 /**
@@ -20,7 +10,7 @@ import { removeServerAndGuestQueue } from './remove-server';
  * idempotent; a row whose server never existed (a create that failed early) is fine.
  */
 
-async function run(ctx: OperationContext, payload: InstanceDeleteJob): Promise<OperationResult> {
+const run: Operation<InstanceDeleteJob>['run'] = async (ctx, payload) => {
   const { instanceId } = payload;
   const row = await ctx.prisma.instance.findUnique({
     where: { id: instanceId },
@@ -45,8 +35,7 @@ async function run(ctx: OperationContext, payload: InstanceDeleteJob): Promise<O
 
   // A replica: its account on its source goes (if the source answers), and the snapshot it
   // was being built from, once no replica of it is building.
-  const source = row?.replicaOfId ? await loadMember(ctx, row.replicaOfId) : null;
-  if (source) await dropReplicationAccount(ctx, source, instanceId);
+  await dropAccountOnSource(ctx, row?.replicaOfId ?? null, instanceId);
 
   const { count } = await ctx.prisma.instance.deleteMany({ where: { id: instanceId } });
   if (row && count > 0) {
@@ -57,15 +46,11 @@ async function run(ctx: OperationContext, payload: InstanceDeleteJob): Promise<O
   }
   ctx.logger.info('instance deleted');
   return { outcome: 'done' };
-}
+};
 
 /** A delete that keeps failing stays DELETING with the reason; the watchdog tries it again later. */
-function recordFailure(
-  ctx: Omit<OperationContext, 'signal'>,
-  instanceId: string,
-  fault: Fault,
-): Promise<void> {
+const recordFailure: Operation<InstanceDeleteJob>['recordFailure'] = (ctx, instanceId, fault) => {
   return recordInstanceFault(ctx, instanceId, fault, { what: 'instance delete', level: 'error' });
-}
+};
 
 export const deleteInstanceOperation: Operation<InstanceDeleteJob> = { run, recordFailure };

@@ -2,18 +2,13 @@ import { type ReplicaDetachJob } from '@coffer/contracts';
 
 import {
   callMember,
-  dropReplicationAccount,
+  dropAccountOnSource,
   endTask,
-  loadMember,
+  endTaskAfterFailure,
+  loadMemberInTask,
   NOT_REPLICATING,
 } from '../replication/replication-steps';
-import {
-  skipped,
-  type Fault,
-  type Operation,
-  type OperationContext,
-  type OperationResult,
-} from './operation';
+import { type Operation } from './operation';
 
 /**
  * `replica.detach` (Trove's detach_replica): the replica stops replicating for good (STOP
@@ -22,13 +17,11 @@ import {
  * the replica only. Every step is safe to run again.
  */
 
-async function run(ctx: OperationContext, payload: ReplicaDetachJob): Promise<OperationResult> {
-  const replica = await loadMember(ctx, payload.instanceId);
-  if (!replica) return skipped('the instance no longer exists');
-  if (replica.taskStatus !== 'DETACHING') return skipped(`the instance is ${replica.taskStatus}`);
+const run: Operation<ReplicaDetachJob>['run'] = async (ctx, payload) => {
+  const replica = await loadMemberInTask(ctx, payload.instanceId, 'DETACHING');
+  if ('outcome' in replica) return replica;
   const status = await callMember(ctx, replica, 'stop_replication', () => ({}));
-  const source = replica.replicaOfId ? await loadMember(ctx, replica.replicaOfId) : null;
-  if (source) await dropReplicationAccount(ctx, source, replica.id);
+  await dropAccountOnSource(ctx, replica.replicaOfId, replica.id);
   await ctx.prisma.instance.updateMany({
     where: { id: replica.id, taskStatus: 'DETACHING' },
     data: { replicaOfId: null, ...NOT_REPLICATING },
@@ -39,17 +32,17 @@ async function run(ctx: OperationContext, payload: ReplicaDetachJob): Promise<Op
     'replica detached: standalone and writable',
   );
   return { outcome: 'done' };
-}
+};
 
-function recordFailure(
-  ctx: Omit<OperationContext, 'signal'>,
-  instanceId: string,
-  fault: Fault,
-): Promise<void> {
-  return endTask(ctx, [instanceId], 'DETACHING', {
-    message: `The detach failed: ${fault.message}`.slice(0, 2000),
-    details: fault.details,
-  });
-}
+const recordFailure: Operation<ReplicaDetachJob>['recordFailure'] = (ctx, instanceId, fault) => {
+  return endTaskAfterFailure(
+    ctx,
+    'DETACHING',
+    instanceId,
+    [],
+    `The detach failed: ${fault.message}`,
+    fault,
+  );
+};
 
 export const detachReplicaOperation: Operation<ReplicaDetachJob> = { run, recordFailure };

@@ -10,22 +10,15 @@ import {
   attachToSource,
   callMember,
   dropReplicationAccount,
-  endTask,
+  endTaskAfterFailure,
   loadMember,
+  loadMemberInTask,
   NOT_REPLICATING,
   replicasOf,
   tryCallMember,
   type Member,
-  type StepContext,
 } from '../replication/replication-steps';
-import {
-  OperationFailure,
-  skipped,
-  type Fault,
-  type Operation,
-  type OperationContext,
-  type OperationResult,
-} from './operation';
+import { OperationFailure, type Operation, type OperationContext } from './operation';
 
 /**
  * `replica.eject` (Trove's eject_replica_source): the source is gone (its guest silent), so
@@ -89,10 +82,9 @@ async function drainRelayLog(
   return waited.status;
 }
 
-async function run(ctx: OperationContext, payload: ReplicaEjectJob): Promise<OperationResult> {
-  const old = await loadMember(ctx, payload.instanceId);
-  if (!old) return skipped('the instance no longer exists');
-  if (old.taskStatus !== 'EJECTING') return skipped(`the instance is ${old.taskStatus}`);
+const run: Operation<ReplicaEjectJob>['run'] = async (ctx, payload) => {
+  const old = await loadMemberInTask(ctx, payload.instanceId, 'EJECTING');
+  if ('outcome' in old) return old;
   const replicas = await replicasOf(ctx, old.id, 'EJECTING');
   if (replicas.length === 0) throw new OperationFailure(`${old.name} has no replica to take over.`);
 
@@ -209,29 +201,21 @@ async function run(ctx: OperationContext, payload: ReplicaEjectJob): Promise<Ope
     'source ejected',
   );
   return { outcome: 'done' };
-}
+};
 
 /** An eject that failed for good: every task ends, the fault on the old source (ejecting again starts over). */
-async function recordFailure(
-  ctx: Omit<OperationContext, 'signal'>,
-  instanceId: string,
-  fault: Fault,
-): Promise<void> {
-  const step: StepContext = ctx;
-  const old = await loadMember(step, instanceId);
+const recordFailure: Operation<ReplicaEjectJob>['recordFailure'] = async (
+  ctx,
+  instanceId,
+  fault,
+) => {
+  const old = await loadMember(ctx, instanceId);
   if (!old) return;
-  const replicas = await replicasOf(step, old.id, 'EJECTING');
-  await endTask(step, [old.id], 'EJECTING', {
-    message: `The eject failed: ${fault.message} Eject again to retry.`.slice(0, 2000),
-    details: fault.details,
-  });
-  await endTask(
-    step,
-    replicas.map((replica) => replica.id),
-    'EJECTING',
-    undefined,
-  );
+  const replicas = await replicasOf(ctx, old.id, 'EJECTING');
+  const message = `The eject failed: ${fault.message} Eject again to retry.`;
+  const others = replicas.map((replica) => replica.id);
+  await endTaskAfterFailure(ctx, 'EJECTING', old.id, others, message, fault);
   ctx.logger.warn({ fault: fault.message }, 'eject failed');
-}
+};
 
 export const ejectSourceOperation: Operation<ReplicaEjectJob> = { run, recordFailure };

@@ -6,21 +6,15 @@ import {
   callMember,
   dropReplicationAccount,
   endTask,
+  endTaskAfterFailure,
   loadMember,
+  loadMemberInTask,
   NOT_REPLICATING,
   replicasOf,
   tryCallMember,
   type Member,
-  type StepContext,
 } from '../replication/replication-steps';
-import {
-  OperationFailure,
-  skipped,
-  type Fault,
-  type Operation,
-  type OperationContext,
-  type OperationResult,
-} from './operation';
+import { OperationFailure, skipped, type Operation, type OperationContext } from './operation';
 
 /**
  * `replica.promote` (Trove's promote_to_replica_source): a replica becomes the source while
@@ -43,10 +37,9 @@ import {
  * replica already stopped replicating (then the source stays read-only, and the fault says so).
  */
 
-async function run(ctx: OperationContext, payload: ReplicaPromoteJob): Promise<OperationResult> {
-  const replica = await loadMember(ctx, payload.instanceId);
-  if (!replica) return skipped('the instance no longer exists');
-  if (replica.taskStatus !== 'PROMOTING') return skipped(`the instance is ${replica.taskStatus}`);
+const run: Operation<ReplicaPromoteJob>['run'] = async (ctx, payload) => {
+  const replica = await loadMemberInTask(ctx, payload.instanceId, 'PROMOTING');
+  if ('outcome' in replica) return replica;
 
   if (replica.replicaOfId) {
     const source = await loadMember(ctx, replica.replicaOfId);
@@ -79,7 +72,7 @@ async function run(ctx: OperationContext, payload: ReplicaPromoteJob): Promise<O
   await endTask(ctx, [promoted.id, ...followers.map((follower) => follower.id)], 'PROMOTING', null);
   ctx.logger.info({ followers: followers.length }, 'replica promoted to source');
   return { outcome: 'done' };
-}
+};
 
 /** Steps 1–4. */
 async function switchOver(
@@ -153,27 +146,26 @@ async function switchOver(
  * replica. Before the point of no return the source gets its writes back, unless the replica
  * already stopped replicating (two writable servers must never be).
  */
-async function recordFailure(
-  ctx: Omit<OperationContext, 'signal'>,
-  instanceId: string,
-  fault: Fault,
-): Promise<void> {
-  const step: StepContext = ctx;
-  const replica = await loadMember(step, instanceId);
+const recordFailure: Operation<ReplicaPromoteJob>['recordFailure'] = async (
+  ctx,
+  instanceId,
+  fault,
+) => {
+  const replica = await loadMember(ctx, instanceId);
   if (!replica) return;
   const members: Member[] = [replica];
   let message = `The promotion failed: ${fault.message}`;
   if (replica.replicaOfId) {
-    const source = await loadMember(step, replica.replicaOfId);
+    const source = await loadMember(ctx, replica.replicaOfId);
     if (source) {
       members.push(
         source,
-        ...(await replicasOf(step, source.id, 'PROMOTING')).filter(
+        ...(await replicasOf(ctx, source.id, 'PROMOTING')).filter(
           (member) => member.id !== replica.id,
         ),
       );
       const status = await tryCallMember(
-        step,
+        ctx,
         replica,
         'get_replication_status',
         () => ({}),
@@ -181,7 +173,7 @@ async function recordFailure(
       ).catch(() => null);
       if (status?.replica) {
         const reopened = await tryCallMember(
-          step,
+          ctx,
           source,
           'set_read_only',
           () => ({ isReadOnly: false }),
@@ -198,20 +190,12 @@ async function recordFailure(
       }
     }
   } else {
-    members.push(...(await replicasOf(step, replica.id, 'PROMOTING')));
+    members.push(...(await replicasOf(ctx, replica.id, 'PROMOTING')));
     message += ` ${replica.name} is the source now, but not every other member could be attached to it: detach those, or create new replicas.`;
   }
-  await endTask(step, [replica.id], 'PROMOTING', {
-    message: message.slice(0, 2000),
-    details: fault.details,
-  });
-  await endTask(
-    step,
-    members.slice(1).map((member) => member.id),
-    'PROMOTING',
-    undefined,
-  );
+  const others = members.slice(1).map((member) => member.id);
+  await endTaskAfterFailure(ctx, 'PROMOTING', replica.id, others, message, fault);
   ctx.logger.warn({ fault: fault.message }, 'replica promotion failed');
-}
+};
 
 export const promoteReplicaOperation: Operation<ReplicaPromoteJob> = { run, recordFailure };

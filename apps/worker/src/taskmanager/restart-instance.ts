@@ -1,17 +1,15 @@
 import { isHeartbeatFresh, type InstanceRestartJob } from '@coffer/contracts';
-import { type Prisma } from '@coffer/db';
 import { GuestClient, GuestRpcError, GuestTimeoutError } from '@coffer/guest-client';
 
 import { REBASED_GUEST_ORDER } from '../conductor/apply-message';
 import { raceAbort, throwIfAborted, waitForInstance } from '../events';
 import { openGuestSecret } from '../guest-secret';
+import { guestInstanceSelect, type GuestInstanceRow } from './guest-instance';
 import {
   OperationFailure,
   skipped,
-  type Fault,
   type Operation,
   type OperationContext,
-  type OperationResult,
   recordInstanceFault,
 } from './operation';
 
@@ -23,23 +21,13 @@ import {
  * server back. Success or failure, the task ends NONE; a failure leaves a fault.
  */
 
-const restartSelect = {
-  id: true,
-  projectId: true,
-  taskStatus: true,
-  serviceStatus: true,
-  lastHeartbeatAt: true,
-  computeServerId: true,
-  guestSecretEnc: true,
-  deletedAt: true,
-} as const satisfies Prisma.InstanceSelect;
-
-type RestartRow = Prisma.InstanceGetPayload<{ select: typeof restartSelect }>;
-
-async function loadRow(ctx: OperationContext, instanceId: string): Promise<RestartRow | null> {
+async function loadRow(
+  ctx: OperationContext,
+  instanceId: string,
+): Promise<GuestInstanceRow | null> {
   const row = await ctx.prisma.instance.findUnique({
     where: { id: instanceId },
-    select: restartSelect,
+    select: guestInstanceSelect,
   });
   return row && !row.deletedAt ? row : null;
 }
@@ -77,14 +65,14 @@ async function waitForComeback(
   return result.isTimedOut ? { kind: 'timeout' } : result.value;
 }
 
-async function rebootServer(ctx: OperationContext, row: RestartRow): Promise<number> {
+async function rebootServer(ctx: OperationContext, row: GuestInstanceRow): Promise<number> {
   if (!row.computeServerId) throw new OperationFailure('The instance has no server to restart.');
   ctx.logger.warn('the guest does not answer: rebooting its server');
   await ctx.provider.rebootServer(row.computeServerId);
   return Date.now();
 }
 
-async function run(ctx: OperationContext, payload: InstanceRestartJob): Promise<OperationResult> {
+const run: Operation<InstanceRestartJob>['run'] = async (ctx, payload) => {
   const { instanceId } = payload;
   const row = await loadRow(ctx, instanceId);
   if (!row) return skipped('the instance no longer exists');
@@ -158,18 +146,14 @@ async function run(ctx: OperationContext, payload: InstanceRestartJob): Promise<
   await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
   ctx.logger.info({ hasRebooted }, 'instance restarted');
   return { outcome: 'done' };
-}
+};
 
-function recordFailure(
-  ctx: Omit<OperationContext, 'signal'>,
-  instanceId: string,
-  fault: Fault,
-): Promise<void> {
+const recordFailure: Operation<InstanceRestartJob>['recordFailure'] = (ctx, instanceId, fault) => {
   return recordInstanceFault(ctx, instanceId, fault, {
     what: 'instance restart',
     fromTask: 'REBOOTING',
     toTask: 'NONE',
   });
-}
+};
 
 export const restartInstanceOperation: Operation<InstanceRestartJob> = { run, recordFailure };
