@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+
 import { guestKeys } from '@coffer/contracts/crypto';
 import { Redis } from 'ioredis';
 import { type Logger } from 'pino';
@@ -6,6 +8,7 @@ import { type GuestConfig } from './config';
 import { nextBootEpoch } from './conductor/boot-epoch';
 import { ConductorReporter } from './conductor/conductor-reporter';
 import { Heartbeat } from './conductor/heartbeat';
+import { VolumeWatch } from './conductor/volume-watch';
 import { type GuestEnv } from './env';
 import { Mutex } from './lib/mutex';
 import { withTimeout } from './lib/timeout';
@@ -96,10 +99,16 @@ export class GuestAgent {
         unresponsiveGraceMs: Math.max(5000, 2 * intervalMs),
       },
     });
+    // The volume's usage, and a fault while it is full (the server's error log tells too).
+    const volumeWatch = new VolumeWatch(
+      agent.datastore.volumeDir,
+      join(agent.datastore.logDir, 'mariadb.err'),
+    );
     this.heartbeat = new Heartbeat({
       intervalMs,
       readStatus: () => this.manager.getStatus(),
       readReplication: () => this.manager.readReplicationForHeartbeat(),
+      readVolume: () => volumeWatch.read(),
       reporter: this.reporter,
       logger,
     });

@@ -27,7 +27,22 @@ export const heartbeatPayloadSchema = z.object({
    * when the guest could ask it; absent from older guests and while the server is down.
    */
   replication: replicationStatusSchema.optional(),
+  /**
+   * The volume (the filesystem of the datadir, statfs): bytes used and in all, and `fault` when
+   * it is full (the server refuses writes): a message starting {@link VOLUME_FULL_FAULT_PREFIX},
+   * which the conductor makes the instance's fault and clears once a beat says null. Absent from
+   * older guests.
+   */
+  volume: z
+    .object({
+      usedBytes: z.number().int().nonnegative(),
+      totalBytes: z.number().int().nonnegative(),
+      fault: z.string().max(2000).nullable().default(null),
+    })
+    .optional(),
 });
+/** How a full volume's fault begins (the conductor clears only faults that begin so). */
+export const VOLUME_FULL_FAULT_PREFIX = 'The volume is full';
 export type HeartbeatPayload = z.infer<typeof heartbeatPayloadSchema>;
 
 /** A failure the tenant should read (e.g. prepare failed): becomes the instance's fault. */

@@ -4,6 +4,7 @@ import { type Logger } from 'pino';
 import { withTimeout } from '../lib/timeout';
 import { GUEST_VERSION } from '../version';
 import { type ConductorReporter } from './conductor-reporter';
+import { type VolumeReport } from './volume-watch';
 
 /**
  * Reports the service status every interval, and at once when nudged (a status change).
@@ -22,6 +23,8 @@ export class Heartbeat {
       readStatus: () => Promise<GuestResult<'get_status'>>;
       /** What the server says about replication, when it can be read (never throws). */
       readReplication?: () => Promise<ReplicationStatus | undefined>;
+      /** The volume's usage and full fault (volume-watch.ts; never throws). */
+      readVolume?: () => Promise<VolumeReport | undefined>;
       reporter: ConductorReporter;
       logger: Logger;
     },
@@ -67,12 +70,14 @@ export class Heartbeat {
     try {
       const { serviceStatus, serverVersion } = await readStatus();
       const replication = await this.options.readReplication?.();
+      const volume = await this.options.readVolume?.();
       await withTimeout(
         reporter.sendHeartbeat({
           serviceStatus,
           guestVersion: GUEST_VERSION,
           serverVersion,
           ...(replication ? { replication } : {}),
+          ...(volume ? { volume } : {}),
         }),
         Math.max(5000, this.options.intervalMs),
         'sending the heartbeat',

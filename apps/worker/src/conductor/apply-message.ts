@@ -1,6 +1,7 @@
 import {
   deriveReplicationState,
   describeReplicationError,
+  VOLUME_FULL_FAULT_PREFIX,
   type ConductorMessage,
   type HeartbeatPayload,
 } from '@coffer/contracts';
@@ -71,16 +72,18 @@ export async function applyConductorMessage(
 
   const { serviceStatus, guestVersion } = message.payload;
   const replication = replicationColumns(message.payload);
+  const volume = volumeColumns(message.payload);
   const data = {
     ...ordering,
     serviceStatus,
     guestVersion,
     lastHeartbeatAt: now,
     ...replication.data,
+    ...volume.data,
   };
   // The common case first: a heartbeat that changes nothing users see (one statement).
   const unchanged = await prisma.instance.updateManyAndReturn({
-    where: { ...where, serviceStatus, guestVersion, ...replication.unchanged },
+    where: { ...where, serviceStatus, guestVersion, ...replication.unchanged, ...volume.unchanged },
     data,
     select: { projectId: true },
   });
@@ -89,9 +92,16 @@ export async function applyConductorMessage(
   // Otherwise the status or the version changes (or the message is stale: then nothing is written).
   const changed = await prisma.instance.updateManyAndReturn({
     where,
-    data,
+    data: { ...data, ...volume.changed(now) },
     select: { projectId: true },
   });
+  // A volume no longer full clears its fault (never another one).
+  if (changed[0] && volume.clearsFault) {
+    await prisma.instance.updateMany({
+      where: { id: message.instanceId, faultMessage: { startsWith: VOLUME_FULL_FAULT_PREFIX } },
+      data: { faultMessage: null, faultDetails: null, faultAt: null },
+    });
+  }
   return changed[0]
     ? { isApplied: true, projectId: changed[0].projectId, isVisibleChange: true }
     : { isApplied: false };
@@ -119,6 +129,48 @@ function replicationColumns(payload: HeartbeatPayload): {
       replicationStatus: report as Prisma.InputJsonValue,
     },
     unchanged: { replicationState, replicationLagSeconds, replicationError },
+  };
+}
+
+/**
+ * What a heartbeat's volume report writes: the bytes used and in all (not a visible change by
+ * themselves), and the full volume's fault: set while the guest reports one (a visible change
+ * when it is new), cleared by the first beat without one (only a fault of that kind).
+ */
+function volumeColumns(payload: HeartbeatPayload): {
+  data: Prisma.InstanceUpdateManyMutationInput;
+  unchanged: Prisma.InstanceWhereInput;
+  changed: (now: Date) => Prisma.InstanceUpdateManyMutationInput;
+  clearsFault: boolean;
+} {
+  const report = payload.volume;
+  if (!report) return { data: {}, unchanged: {}, changed: () => ({}), clearsFault: false };
+  const data = {
+    volumeUsedBytes: BigInt(report.usedBytes),
+    volumeTotalBytes: BigInt(report.totalBytes),
+  };
+  if (report.fault) {
+    return {
+      data,
+      unchanged: { faultMessage: report.fault },
+      changed: (now) => ({ faultMessage: report.fault, faultDetails: null, faultAt: now }),
+      clearsFault: false,
+    };
+  }
+  return {
+    data,
+    unchanged: {
+      AND: [
+        {
+          OR: [
+            { faultMessage: null },
+            { NOT: { faultMessage: { startsWith: VOLUME_FULL_FAULT_PREFIX } } },
+          ],
+        },
+      ],
+    },
+    changed: () => ({}),
+    clearsFault: true,
   };
 }
 

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
-import { changeEventSchema, type ChangeEvent, type ConductorMessage } from '@coffer/contracts';
+import {
+  changeEventSchema,
+  VOLUME_FULL_FAULT_PREFIX,
+  type ChangeEvent,
+  type ConductorMessage,
+} from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, signBody } from '@coffer/contracts/crypto';
 import { createPrismaClient, type Instance, type PrismaClient } from '@coffer/db';
 import { waitFor } from '@coffer/testing/wait';
@@ -189,6 +194,45 @@ describe('the conductor', () => {
       faultDetails: 'log tail',
     });
     expect(row.faultAt).toBeInstanceOf(Date);
+  });
+
+  it("applies the volume's usage and its full fault, and clears only that fault", async () => {
+    const beat = (volume: Record<string, unknown> | undefined) => {
+      const message = heartbeat(guestA, { serviceStatus: 'RUNNING' });
+      return { ...message, payload: { ...(message.payload as object), volume } };
+    };
+    const full = `${VOLUME_FULL_FAULT_PREFIX}: 1.0 GiB of 1.0 GiB used; grow it`;
+    await sendAndWaitForAck(beat({ usedBytes: 1000, totalBytes: 4000 }), guestA.secret);
+    expect(await rowOf(guestA)).toMatchObject({
+      volumeUsedBytes: 1000n,
+      volumeTotalBytes: 4000n,
+      faultMessage: null,
+    });
+    events.length = 0;
+    await sendAndWaitForAck(
+      beat({ usedBytes: 4000, totalBytes: 4000, fault: full }),
+      guestA.secret,
+    );
+    expect(await rowOf(guestA)).toMatchObject({ volumeUsedBytes: 4000n, faultMessage: full });
+    await waitFor(() => events.length === 1, { timeoutMs: 5000, what: 'a change event' });
+    // The same fault again: no new change.
+    await sendAndWaitForAck(
+      beat({ usedBytes: 4000, totalBytes: 4000, fault: full }),
+      guestA.secret,
+    );
+    // Grown: the fault clears; a beat without a volume report (an older guest) changes nothing.
+    await sendAndWaitForAck(beat({ usedBytes: 4000, totalBytes: 8000 }), guestA.secret);
+    expect(await rowOf(guestA)).toMatchObject({ volumeTotalBytes: 8000n, faultMessage: null });
+    await sendAndWaitForAck(beat(undefined), guestA.secret);
+    expect((await rowOf(guestA)).volumeTotalBytes).toBe(8000n);
+
+    // Another fault is never cleared by a volume report.
+    await ctx.prisma.instance.update({
+      where: { id: guestA.instanceId },
+      data: { faultMessage: 'Starting the database server failed' },
+    });
+    await sendAndWaitForAck(beat({ usedBytes: 10, totalBytes: 8000 }), guestA.secret);
+    expect((await rowOf(guestA)).faultMessage).toBe('Starting the database server failed');
   });
 
   it('changes nothing for a message with a wrong HMAC', async () => {
