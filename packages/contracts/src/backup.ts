@@ -20,14 +20,6 @@ export const BACKUP_STATUSES = ['NEW', 'BUILDING', 'COMPLETED', 'FAILED', 'DELET
 export const backupStatusSchema = z.enum(BACKUP_STATUSES);
 export type BackupStatus = z.infer<typeof backupStatusSchema>;
 
-/** The tool that makes (and restores) each type, for MariaDB. Physical is the default. */
-export const BACKUP_STRATEGIES = {
-  FULL: 'mariadb-backup',
-  INCREMENTAL: 'mariadb-backup',
-  LOGICAL: 'mariadb-dump',
-} as const satisfies Record<BackupType, string>;
-export type BackupStrategy = (typeof BACKUP_STRATEGIES)[BackupType];
-
 /** True for types a physical incremental can be based on (an incremental's parent). */
 export function isPhysicalBackupType(type: BackupType): boolean {
   return type === 'FULL' || type === 'INCREMENTAL';
@@ -147,41 +139,66 @@ export const binlogPositionSchema = z.object({
   position: z.number().int().nonnegative(),
 });
 
-export const backupManifestSchema = z.object({
-  format: z.literal(BACKUP_MANIFEST_FORMAT),
-  backupId: z.uuid(),
-  projectId: z.uuid(),
-  instanceId: z.uuid(),
-  type: backupTypeSchema,
-  strategy: z.enum(['mariadb-backup', 'mariadb-dump']),
-  datastore: z.object({
-    manager: datastoreManagerSchema,
-    /** The datastore version name, e.g. "10.11". */
-    version: z.string().min(1),
-    /** The server's own version string. */
-    serverVersion: z.string().nullable(),
+/**
+ * Fields that manifests written before `details` existed carried at their top level (all of
+ * them MariaDB's: see datastores/mariadb.ts). A stored manifest is never rewritten (its
+ * SHA-256 is recorded), so parsing moves them into `details`, where a manifest has them now.
+ */
+const LEGACY_DETAIL_FIELDS = ['lsn', 'binlog', 'gtid'] as const;
+
+function withLegacyDetails(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const record = input as Record<string, unknown>;
+  if ('details' in record || !LEGACY_DETAIL_FIELDS.some((field) => field in record)) return input;
+  const rest: Record<string, unknown> = { ...record };
+  const details: Record<string, unknown> = {};
+  for (const field of LEGACY_DETAIL_FIELDS) {
+    if (field in rest) details[field] = rest[field];
+    delete rest[field];
+  }
+  return { ...rest, details };
+}
+
+export const backupManifestSchema = z.preprocess(
+  withLegacyDetails,
+  z.object({
+    format: z.literal(BACKUP_MANIFEST_FORMAT),
+    backupId: z.uuid(),
+    projectId: z.uuid(),
+    instanceId: z.uuid(),
+    type: backupTypeSchema,
+    /** The tool that made it, as its datastore's manager names it (e.g. `mariadb-backup`). */
+    strategy: z.string().min(1).max(64),
+    datastore: z.object({
+      manager: datastoreManagerSchema,
+      /** The datastore version name, e.g. "10.11". */
+      version: z.string().min(1),
+      /** The server's own version string. */
+      serverVersion: z.string().nullable(),
+    }),
+    parent: backupParentSchema.nullable(),
+    compression: z.literal('zstd'),
+    compressionLevel: z.number().int().min(1).max(19).optional(),
+    encryption: z.object({
+      algorithm: z.literal('aes-256-gcm'),
+      /** How the key is found: HKDF-SHA256 of the master key, per project. */
+      key: z.literal('project'),
+    }),
+    chunkSize: z.number().int().positive(),
+    chunks: z.array(backupChunkSchema),
+    /** Bytes of the uncompressed stream (xbstream or SQL). */
+    rawBytes: z.number().int().nonnegative(),
+    /** Bytes of every chunk stored (the manifest not counted). */
+    storedBytes: z.number().int().nonnegative(),
+    /**
+     * What the datastore's manager records of the backup (its module in contracts holds the
+     * schema: MariaDB's LSNs, binlog position and GTID, `mariadbBackupDetailsSchema`).
+     */
+    details: z.record(z.string(), z.unknown()),
+    startedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime(),
   }),
-  parent: backupParentSchema.nullable(),
-  compression: z.literal('zstd'),
-  compressionLevel: z.number().int().min(1).max(19).optional(),
-  encryption: z.object({
-    algorithm: z.literal('aes-256-gcm'),
-    /** How the key is found: HKDF-SHA256 of the master key, per project. */
-    key: z.literal('project'),
-  }),
-  chunkSize: z.number().int().positive(),
-  chunks: z.array(backupChunkSchema),
-  /** Bytes of the uncompressed stream (xbstream or SQL). */
-  rawBytes: z.number().int().nonnegative(),
-  /** Bytes of every chunk stored (the manifest not counted). */
-  storedBytes: z.number().int().nonnegative(),
-  /** Physical backups: the InnoDB checkpoint LSNs (`from` is 0 for a full). */
-  lsn: z.object({ from: lsnSchema, to: lsnSchema, last: lsnSchema }).nullable(),
-  binlog: binlogPositionSchema.nullable(),
-  gtid: z.string().nullable(),
-  startedAt: z.iso.datetime(),
-  finishedAt: z.iso.datetime(),
-});
+);
 export type BackupManifest = z.infer<typeof backupManifestSchema>;
 
 // ---------------------------------------------------------------------------------------

@@ -1,87 +1,63 @@
+import { DATASTORE_MANAGERS, type DatastoreManagerName } from './datastore';
+import { type CharacterSetTable } from './datastores/character-set-table';
+import { mariadbCharacterSets } from './datastores/mariadb';
+
+export type { CharacterSetTable } from './datastores/character-set-table';
+
 /**
- * The character sets and collations of the MariaDB server (10.11), as
- * `information_schema.COLLATIONS` lists them: per character set, the collation suffixes
- * after `<charset>_`, the default first (`binary` has one collation, `binary`). Trove keeps
- * the same kind of table for MySQL; the API checks names against it before anything reaches
- * a guest, and the server remains the final judge.
+ * Character sets and collations, per datastore: each datastore's module owns its table
+ * (datastores/<name>.ts); this file only finds it by the datastore enum.
  */
-const COLLATION_SUFFIXES: Record<string, string> = {
-  armscii8: 'general_ci bin general_nopad_ci nopad_bin',
-  ascii: 'general_ci bin general_nopad_ci nopad_bin',
-  big5: 'chinese_ci bin chinese_nopad_ci nopad_bin',
-  binary: '',
-  cp1250: 'general_ci bin croatian_ci czech_cs general_nopad_ci nopad_bin polish_ci',
-  cp1251: 'general_ci bin bulgarian_ci general_cs general_nopad_ci nopad_bin ukrainian_ci',
-  cp1256: 'general_ci bin general_nopad_ci nopad_bin',
-  cp1257: 'general_ci bin general_nopad_ci lithuanian_ci nopad_bin',
-  cp850: 'general_ci bin general_nopad_ci nopad_bin',
-  cp852: 'general_ci bin general_nopad_ci nopad_bin',
-  cp866: 'general_ci bin general_nopad_ci nopad_bin',
-  cp932: 'japanese_ci bin japanese_nopad_ci nopad_bin',
-  dec8: 'swedish_ci bin nopad_bin swedish_nopad_ci',
-  eucjpms: 'japanese_ci bin japanese_nopad_ci nopad_bin',
-  euckr: 'korean_ci bin korean_nopad_ci nopad_bin',
-  gb2312: 'chinese_ci bin chinese_nopad_ci nopad_bin',
-  gbk: 'chinese_ci bin chinese_nopad_ci nopad_bin',
-  geostd8: 'general_ci bin general_nopad_ci nopad_bin',
-  greek: 'general_ci bin general_nopad_ci nopad_bin',
-  hebrew: 'general_ci bin general_nopad_ci nopad_bin',
-  hp8: 'english_ci bin english_nopad_ci nopad_bin',
-  keybcs2: 'general_ci bin general_nopad_ci nopad_bin',
-  koi8r: 'general_ci bin general_nopad_ci nopad_bin',
-  koi8u: 'general_ci bin general_nopad_ci nopad_bin',
-  latin1:
-    'swedish_ci bin danish_ci general_ci general_cs german1_ci german2_ci nopad_bin spanish_ci swedish_nopad_ci',
-  latin2: 'general_ci bin croatian_ci czech_cs general_nopad_ci hungarian_ci nopad_bin',
-  latin5: 'turkish_ci bin nopad_bin turkish_nopad_ci',
-  latin7: 'general_ci bin estonian_cs general_cs general_nopad_ci nopad_bin',
-  macce: 'general_ci bin general_nopad_ci nopad_bin',
-  macroman: 'general_ci bin general_nopad_ci nopad_bin',
-  sjis: 'japanese_ci bin japanese_nopad_ci nopad_bin',
-  swe7: 'swedish_ci bin nopad_bin swedish_nopad_ci',
-  tis620: 'thai_ci bin nopad_bin thai_nopad_ci',
-  ucs2: 'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_mysql500_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
-  ujis: 'japanese_ci bin japanese_nopad_ci nopad_bin',
-  utf16:
-    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
-  utf16le: 'general_ci bin general_nopad_ci nopad_bin',
-  utf32:
-    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
-  utf8mb3:
-    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_mysql500_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
-  utf8mb4:
-    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
+export const DATASTORE_CHARACTER_SETS: Readonly<Record<DatastoreManagerName, CharacterSetTable>> = {
+  mariadb: mariadbCharacterSets,
 };
 
-/** Every supported character set, sorted. */
-export const CHARACTER_SETS: readonly string[] = Object.keys(COLLATION_SUFFIXES).sort();
+/** The character sets and collations of one datastore. */
+export function characterSetsOf(datastore: DatastoreManagerName): CharacterSetTable {
+  return DATASTORE_CHARACTER_SETS[datastore];
+}
+
+/*
+ * Where no datastore is named (an input schema that any instance's API call shares, a form),
+ * a name is known when some datastore supports it; its datastore's server remains the final
+ * judge.
+ */
+const tables = DATASTORE_MANAGERS.map((datastore) => DATASTORE_CHARACTER_SETS[datastore]);
+const firstOf = <T>(read: (table: CharacterSetTable) => T | null): T | null => {
+  for (const table of tables) {
+    const value = read(table);
+    if (value !== null) return value;
+  }
+  return null;
+};
+
+/** Every character set some datastore supports, sorted. */
+export const CHARACTER_SETS: readonly string[] = [
+  ...new Set(tables.flatMap((table) => table.names)),
+].sort();
 
 export function isSupportedCharacterSet(name: string): boolean {
-  return Object.hasOwn(COLLATION_SUFFIXES, name);
+  return tables.some((table) => table.isSupportedCharacterSet(name));
 }
 
 /** The collations of a character set, its default first (empty for an unknown one). */
 export function collationsOf(characterSet: string): string[] {
-  if (!isSupportedCharacterSet(characterSet)) return [];
-  if (characterSet === 'binary') return ['binary'];
-  return COLLATION_SUFFIXES[characterSet]!.split(' ').map((suffix) => `${characterSet}_${suffix}`);
+  return (
+    firstOf((table) =>
+      table.isSupportedCharacterSet(characterSet) ? table.collationsOf(characterSet) : null,
+    ) ?? []
+  );
 }
 
 export function defaultCollationOf(characterSet: string): string | null {
   return collationsOf(characterSet)[0] ?? null;
 }
 
-const CHARACTER_SET_OF_COLLATION: ReadonlyMap<string, string> = new Map(
-  CHARACTER_SETS.flatMap((characterSet) =>
-    collationsOf(characterSet).map((collation) => [collation, characterSet] as const),
-  ),
-);
-
 /** The character set a collation belongs to, or null for an unknown collation. */
 export function characterSetOfCollation(collation: string): string | null {
-  return CHARACTER_SET_OF_COLLATION.get(collation) ?? null;
+  return firstOf((table) => table.characterSetOfCollation(collation));
 }
 
 export function isSupportedCollation(name: string): boolean {
-  return CHARACTER_SET_OF_COLLATION.has(name);
+  return tables.some((table) => table.isSupportedCollation(name));
 }

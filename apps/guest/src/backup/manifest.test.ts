@@ -9,6 +9,7 @@ import {
   createBackupParamsSchema,
   type BackupManifest,
 } from '@coffer/contracts';
+import { mariadbBackupDetailsSchema } from '@coffer/contracts/datastores/mariadb';
 import { createObjectStore } from '@coffer/objectstore';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -17,7 +18,7 @@ import { sealChunk } from './chunk-crypto';
 import { buildManifest, manifestBytes, parseManifest, sha256Hex } from './manifest';
 import { readManifest } from './read-manifest';
 
-const datastore = { label: 'MariaDB', version: '10.11' };
+const datastore = { label: 'MariaDB', version: '10.11', details: mariadbBackupDetailsSchema };
 // Only its shape matters here: nothing is opened.
 const sealedPlaceholder = 'v1.aa.bb.cc';
 
@@ -31,6 +32,11 @@ function manifestOf(type: 'FULL' | 'LOGICAL' = 'FULL'): BackupManifest {
     store: sealedPlaceholder,
   });
   const sealed = sealChunk(randomBytes(32), backupId, 0, randomBytes(100));
+  const recorded = {
+    lsn: type === 'LOGICAL' ? null : { from: '0', to: '123456', last: '123456' },
+    binlog: { file: 'mysql-bin.000001', position: 845 },
+    gtid: '0-7-3',
+  };
   return buildManifest({
     params,
     ids: { projectId: randomUUID(), instanceId: randomUUID() },
@@ -48,12 +54,7 @@ function manifestOf(type: 'FULL' | 'LOGICAL' = 'FULL'): BackupManifest {
       },
     ],
     storedBytes: sealed.stored.length,
-    outcome: {
-      rawBytes: 1000,
-      lsn: type === 'LOGICAL' ? null : { from: '0', to: '123456', last: '123456' },
-      binlog: { file: 'mysql-bin.000001', position: 845 },
-      gtid: '0-7-3',
-    },
+    outcome: { rawBytes: 1000, ...recorded, details: recorded },
     startedAt: new Date('2026-01-01T00:00:00Z'),
     finishedAt: new Date('2026-01-01T00:00:05Z'),
   });
@@ -93,6 +94,20 @@ describe('manifest', () => {
     expect(parseManifest(bytes, manifest, datastore)).toEqual(manifest);
   });
 
+  it('reads a manifest written before `details` existed (MariaDB fields at the top level)', () => {
+    const manifest = manifestOf();
+    const { details, ...rest } = manifest;
+    const legacy = { ...rest, ...details };
+    expect(legacy).not.toHaveProperty('details');
+    expect(legacy).toHaveProperty('lsn.to', '123456');
+    expect(parseManifest(bytesOf(legacy), manifest, datastore)).toEqual(manifest);
+    // And a legacy manifest with a malformed LSN is still refused.
+    const broken = { ...legacy, lsn: { from: '0', to: '-1', last: '1' } };
+    expect(refusal(() => parseManifest(bytesOf(broken), manifest, datastore))).toBe(
+      `Backup ${manifest.backupId}: its manifest does not describe this backup.`,
+    );
+  });
+
   it('refuses a truncated manifest', () => {
     const manifest = manifestOf();
     const bytes = manifestBytes(manifest);
@@ -110,7 +125,10 @@ describe('manifest', () => {
       { ...manifest, chunks: undefined },
       { ...manifest, datastore: { ...manifest.datastore, version: undefined } },
       { ...manifest, chunks: [{ ...manifest.chunks[0], sha256: 'not-a-hash' }] },
-      { ...manifest, lsn: { from: '0', to: '-1', last: '1' } },
+      { ...manifest, strategy: '' },
+      { ...manifest, details: undefined },
+      // The manager's own record is checked with its schema (MariaDB's LSNs are decimal).
+      { ...manifest, details: { ...manifest.details, lsn: { from: '0', to: '-1', last: '1' } } },
       { ...manifest, encryption: { algorithm: 'aes-128-cbc', key: 'project' } },
       { ...manifest, chunkSize: 0 },
       [manifest],
@@ -139,7 +157,7 @@ describe('manifest', () => {
     const manifest = manifestOf('LOGICAL');
     expect(
       refusal(() =>
-        parseManifest(manifestBytes(manifest), manifest, { label: 'MariaDB', version: '11.4' }),
+        parseManifest(manifestBytes(manifest), manifest, { ...datastore, version: '11.4' }),
       ),
     ).toBe(`Backup ${manifest.backupId} was made with MariaDB 10.11; this instance runs 11.4.`);
   });

@@ -9,12 +9,14 @@ import {
   type RestoreBackup,
 } from '@coffer/contracts';
 
+import { type z } from 'zod';
+
 import { TenantFacingError } from '../errors';
 import { type BackupStreamOutcome } from './strategy';
 
 /**
- * The manifest: chunks with sizes, hashes, IVs and tags; LSNs; binlog position and GTID;
- * parent; datastore version. Written last (a backup without one is incomplete); its SHA-256
+ * The manifest: chunks with sizes, hashes, IVs and tags; parent; datastore version; the tool
+ * and what it recorded (`details`: the datastore's, e.g. MariaDB's LSNs and binlog position). Written last (a backup without one is incomplete); its SHA-256
  * is what the control plane records, and what a restore checks it against.
  */
 
@@ -55,9 +57,7 @@ export function buildManifest({
     chunks,
     rawBytes: outcome.rawBytes,
     storedBytes,
-    lsn: outcome.lsn,
-    binlog: outcome.binlog,
-    gtid: outcome.gtid,
+    details: outcome.details,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
   };
@@ -78,6 +78,8 @@ export interface ExpectedDatastore {
   label: string;
   /** The datastore version name, e.g. "10.11". */
   version: string;
+  /** The schema of what its manager records in a manifest's `details` (its contracts module). */
+  details: z.ZodType;
 }
 
 /** A manifest that describes this backup, of this guest's datastore version. */
@@ -96,7 +98,8 @@ export function parseManifest(
   if (
     !parsed.success ||
     parsed.data.backupId !== backup.backupId ||
-    parsed.data.type !== backup.type
+    parsed.data.type !== backup.type ||
+    !datastore.details.safeParse(parsed.data.details).success
   ) {
     throw new TenantFacingError(
       `Backup ${backup.backupId}: its manifest does not describe this backup.`,

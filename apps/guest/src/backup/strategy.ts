@@ -1,5 +1,6 @@
 import {
   type BackupManifest,
+  type BackupReport,
   type CreateBackupParams,
   type RestoreBackup,
 } from '@coffer/contracts';
@@ -14,13 +15,14 @@ import { type ProgressSink } from './progress';
  * clean-up are this module's, the same for every tool.
  */
 
-/** What the tool tells the manifest, besides the chunks. */
-export interface BackupStreamOutcome {
+type ReportedPosition = Pick<NonNullable<BackupReport['result']>, 'lsn' | 'binlog' | 'gtid'>;
+
+/** What the tool tells the report and the manifest, besides the chunks. */
+export interface BackupStreamOutcome extends ReportedPosition {
   /** Bytes of the uncompressed stream. */
   rawBytes: number;
-  lsn: BackupManifest['lsn'];
-  binlog: BackupManifest['binlog'];
-  gtid: string | null;
+  /** The manifest's `details`: what the datastore records of the backup (its contracts module has the schema). */
+  details: BackupManifest['details'];
 }
 
 export interface BackupStreamRun {
@@ -40,7 +42,7 @@ export interface PreparedBackup {
 }
 
 export interface BackupStrategy {
-  /** Recorded in the manifest. */
+  /** Recorded in the manifest (the tool's name, e.g. `mariadb-backup`). */
   readonly name: BackupManifest['strategy'];
   /** Readies the tools (the server answers, their scratch dir) before anything is reported or stored. */
   prepare(backupId: string): Promise<PreparedBackup>;

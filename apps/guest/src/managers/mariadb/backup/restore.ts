@@ -2,6 +2,7 @@ import { existsSync, lchownSync, readdirSync, renameSync, rmSync } from 'node:fs
 import { join } from 'node:path';
 
 import { type RestoreSpec } from '@coffer/contracts';
+import { mariadbBackupDetailsSchema } from '@coffer/contracts/datastores/mariadb';
 import { type Logger } from 'pino';
 
 import { ToolFailedError } from '../../../backup/child-processes';
@@ -63,7 +64,11 @@ export class VerifiedRestore {
       {
         volumeDir: ctx.layout.volumeDir,
         guestSecret: ctx.guestSecret,
-        datastore: { label: 'MariaDB', version: ctx.datastoreVersion },
+        datastore: {
+          label: 'MariaDB',
+          version: ctx.datastoreVersion,
+          details: mariadbBackupDetailsSchema,
+        },
         logger: ctx.logger,
         signal: ctx.signal,
         strategyFor: (backup) =>

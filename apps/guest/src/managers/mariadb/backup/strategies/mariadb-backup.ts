@@ -12,7 +12,8 @@ import { zstdCompressArgs, zstdDecompressArgs } from '../../../../backup/compres
 import { PROGRESS_INTERVAL_MS } from '../../../../backup/progress';
 import { type BackupStrategy, type RestoreStrategy } from '../../../../backup/strategy';
 import { TenantFacingError } from '../../../../errors';
-import { prepareTools, type BackupContext, type FoundTools, type ToolEnv } from '../backup-context';
+import { type BackupContext, type FoundTools, type ToolEnv } from '../backup-context';
+import { mariadbStrategy } from './mariadb-strategy';
 import { estimateDatadirBytes, readPhysicalMetadata } from './physical-metadata';
 
 /**
@@ -24,68 +25,62 @@ import { estimateDatadirBytes, readPhysicalMetadata } from './physical-metadata'
  */
 
 export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
-  return {
-    name: 'mariadb-backup',
-    prepare: async (backupId) => {
-      const work = await prepareTools(ctx, backupId);
-      return {
-        remove: work.remove,
-        stream: async ({ params, write, progress, running }) => {
-          const tools = ctx.tools();
-          const lsnDir = join(work.dir, 'lsn');
-          const args = [
-            `--defaults-file=${work.clientCnf}`,
-            '--backup',
-            '--stream=xbstream',
-            `--target-dir=${join(work.dir, 'target')}`,
-            `--extra-lsndir=${lsnDir}`,
-            ...(params.type === 'INCREMENTAL' && params.parent
-              ? [`--incremental-lsn=${params.parent.toLsn}`]
-              : []),
-          ];
-          const env = { PATH: ctx.path };
-          const backup = startTool('mariadb-backup', tools.mariadbBackup, args, {
-            stdio: ['ignore', 'pipe', 'pipe'],
-            env,
-            cwd: work.dir,
-          });
-          running.add(backup);
-          // mariadb-backup writes straight into zstd; only the compressed stream reaches the guest.
-          const zstd = startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
-            stdio: [backup.child.stdout!, 'pipe', 'pipe'],
-            env,
-          });
-          running.add(zstd);
-          backup.child.stdout!.destroy();
+  return mariadbStrategy(
+    ctx,
+    'mariadb-backup',
+    async (work, tools, { params, write, progress, running }) => {
+      const lsnDir = join(work.dir, 'lsn');
+      const args = [
+        `--defaults-file=${work.clientCnf}`,
+        '--backup',
+        '--stream=xbstream',
+        `--target-dir=${join(work.dir, 'target')}`,
+        `--extra-lsndir=${lsnDir}`,
+        ...(params.type === 'INCREMENTAL' && params.parent
+          ? [`--incremental-lsn=${params.parent.toLsn}`]
+          : []),
+      ];
+      const env = { PATH: ctx.path };
+      const backup = startTool('mariadb-backup', tools.mariadbBackup, args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env,
+        cwd: work.dir,
+      });
+      running.add(backup);
+      // mariadb-backup writes straight into zstd; only the compressed stream reaches the guest.
+      const zstd = startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
+        stdio: [backup.child.stdout!, 'pipe', 'pipe'],
+        env,
+      });
+      running.add(zstd);
+      backup.child.stdout!.destroy();
 
-          const total = estimateDatadirBytes(ctx.layout.datadir);
-          let written = 0;
-          const sample = () => {
-            const io = readIoCounters(backup.child.pid);
-            if (!io) return;
-            written = io.wchar;
-            progress.rawBytes = written;
-            progress.update(total > 0 ? (100 * io.rchar) / total : 0);
-          };
-          const timer = setInterval(sample, PROGRESS_INTERVAL_MS / 2);
-          try {
-            for await (const data of zstd.child.stdout! as AsyncIterable<Buffer>) {
-              await write(data);
-            }
-            sample();
-            await awaitTools([backup, zstd]);
-          } catch (error) {
-            backup.stop();
-            zstd.stop();
-            throw error;
-          } finally {
-            clearInterval(timer);
-          }
-          return { rawBytes: written, ...readPhysicalMetadata(lsnDir) };
-        },
+      const total = estimateDatadirBytes(ctx.layout.datadir);
+      let written = 0;
+      const sample = () => {
+        const io = readIoCounters(backup.child.pid);
+        if (!io) return;
+        written = io.wchar;
+        progress.rawBytes = written;
+        progress.update(total > 0 ? (100 * io.rchar) / total : 0);
       };
+      const timer = setInterval(sample, PROGRESS_INTERVAL_MS / 2);
+      try {
+        for await (const data of zstd.child.stdout! as AsyncIterable<Buffer>) {
+          await write(data);
+        }
+        sample();
+        await awaitTools([backup, zstd]);
+      } catch (error) {
+        backup.stop();
+        zstd.stop();
+        throw error;
+      } finally {
+        clearInterval(timer);
+      }
+      return { rawBytes: written, ...readPhysicalMetadata(lsnDir) };
     },
-  };
+  );
 }
 
 /**

@@ -7,7 +7,8 @@ import { zstdCompressArgs, zstdDecompressArgs } from '../../../../backup/compres
 import { stageToFile } from '../../../../backup/stage-to-file';
 import { type BackupStrategy, type RestoreStrategy } from '../../../../backup/strategy';
 import { TenantFacingError } from '../../../../errors';
-import { prepareTools, type BackupContext, type FoundTools } from '../backup-context';
+import { type BackupContext, type FoundTools } from '../backup-context';
+import { mariadbStrategy } from './mariadb-strategy';
 import { dumpAccounts, tenantSchemas } from './tenant-scope';
 
 /**
@@ -19,94 +20,83 @@ import { dumpAccounts, tenantSchemas } from './tenant-scope';
  */
 
 export function mariadbDumpStrategy(ctx: BackupContext): BackupStrategy {
-  return {
-    name: 'mariadb-dump',
-    prepare: async (backupId) => {
-      const work = await prepareTools(ctx, backupId);
-      return {
-        remove: work.remove,
-        stream: async ({ params, write, progress, running }) => {
-          const tools = ctx.tools();
-          const env = { PATH: ctx.path };
-          const accounts = await dumpAccounts(ctx);
-          const schemas = await tenantSchemas(ctx);
-          const zstd = startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
-            stdio: ['pipe', 'pipe', 'pipe'],
-            env,
-          });
-          running.add(zstd);
+  return mariadbStrategy(
+    ctx,
+    'mariadb-dump',
+    async (work, tools, { params, write, progress, running }) => {
+      const env = { PATH: ctx.path };
+      const accounts = await dumpAccounts(ctx);
+      const schemas = await tenantSchemas(ctx);
+      const zstd = startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env,
+      });
+      running.add(zstd);
 
-          let rawBytes = 0;
-          let head = '';
-          const counter = new Transform({
-            transform(data: Buffer, _encoding, done) {
-              rawBytes += data.length;
-              // The dump's header says where the binary log was at its consistent point.
-              if (head.length < 64 * 1024)
-                head += data.toString('utf8', 0, Math.min(data.length, 64 * 1024));
-              progress.rawBytes = rawBytes;
-              progress.update(schemas.bytes > 0 ? (100 * rawBytes) / schemas.bytes : 0);
-              done(null, data);
-            },
-          });
-
-          const feed = (async () => {
-            zstd.child.stdin!.write(accounts);
-            rawBytes += Buffer.byteLength(accounts);
-            if (schemas.names.length === 0) {
-              zstd.child.stdin!.end();
-              return;
-            }
-            const dump = startTool(
-              'mariadb-dump',
-              tools.mariadbDump,
-              [
-                `--defaults-file=${work.clientCnf}`,
-                '--single-transaction',
-                '--quick',
-                '--routines',
-                '--events',
-                '--triggers',
-                '--hex-blob',
-                '--master-data=2',
-                '--gtid',
-                '--databases',
-                ...schemas.names,
-              ],
-              { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: work.dir },
-            );
-            running.add(dump);
-            await Promise.all([
-              pipeline(dump.child.stdout!, counter, zstd.child.stdin!),
-              dump.done,
-            ]);
-          })();
-          feed.catch(() => zstd.stop());
-
-          try {
-            for await (const data of zstd.child.stdout! as AsyncIterable<Buffer>) {
-              await write(data);
-            }
-            await feed;
-            await zstd.done;
-          } catch (error) {
-            for (const tool of running) tool.stop();
-            throw error;
-          }
-          const file = /CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+)/.exec(
-            head,
-          );
-          const gtid = /gtid_slave_pos='([^']*)'/.exec(head);
-          return {
-            rawBytes,
-            lsn: null,
-            binlog: file?.[1] && file[2] ? { file: file[1], position: Number(file[2]) } : null,
-            gtid: gtid?.[1] || null,
-          };
+      let rawBytes = 0;
+      let head = '';
+      const counter = new Transform({
+        transform(data: Buffer, _encoding, done) {
+          rawBytes += data.length;
+          // The dump's header says where the binary log was at its consistent point.
+          if (head.length < 64 * 1024)
+            head += data.toString('utf8', 0, Math.min(data.length, 64 * 1024));
+          progress.rawBytes = rawBytes;
+          progress.update(schemas.bytes > 0 ? (100 * rawBytes) / schemas.bytes : 0);
+          done(null, data);
         },
+      });
+
+      const feed = (async () => {
+        zstd.child.stdin!.write(accounts);
+        rawBytes += Buffer.byteLength(accounts);
+        if (schemas.names.length === 0) {
+          zstd.child.stdin!.end();
+          return;
+        }
+        const dump = startTool(
+          'mariadb-dump',
+          tools.mariadbDump,
+          [
+            `--defaults-file=${work.clientCnf}`,
+            '--single-transaction',
+            '--quick',
+            '--routines',
+            '--events',
+            '--triggers',
+            '--hex-blob',
+            '--master-data=2',
+            '--gtid',
+            '--databases',
+            ...schemas.names,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: work.dir },
+        );
+        running.add(dump);
+        await Promise.all([pipeline(dump.child.stdout!, counter, zstd.child.stdin!), dump.done]);
+      })();
+      feed.catch(() => zstd.stop());
+
+      try {
+        for await (const data of zstd.child.stdout! as AsyncIterable<Buffer>) {
+          await write(data);
+        }
+        await feed;
+        await zstd.done;
+      } catch (error) {
+        for (const tool of running) tool.stop();
+        throw error;
+      }
+      const file = /CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+)/.exec(head);
+      const gtid = /gtid_slave_pos='([^']*)'/.exec(head);
+      return {
+        rawBytes,
+        lsn: null,
+        binlog: file?.[1] && file[2] ? { file: file[1], position: Number(file[2]) } : null,
+        gtid: gtid?.[1] || null,
       };
     },
-  };
+  );
 }
 
 /** A logical backup's verified stream, kept compressed until the server runs. */

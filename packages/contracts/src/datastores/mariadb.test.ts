@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+
+import { backupManifestSchema } from '../backup';
+import {
+  CHARACTER_SETS,
+  characterSetOfCollation,
+  characterSetsOf,
+  collationsOf,
+  DATASTORE_CHARACTER_SETS,
+} from '../character-sets';
+import { DATASTORE_MANAGERS } from '../datastore';
+import { MARIADB_BACKUP_TOOLS, mariadbBackupDetailsSchema, mariadbCharacterSets } from './mariadb';
+
+describe('the mariadb datastore module', () => {
+  it('owns the character sets that the datastore enum finds', () => {
+    expect(Object.keys(DATASTORE_CHARACTER_SETS).sort()).toEqual([...DATASTORE_MANAGERS].sort());
+    expect(characterSetsOf('mariadb')).toBe(mariadbCharacterSets);
+    expect(mariadbCharacterSets.names).toHaveLength(40);
+    expect(mariadbCharacterSets.defaultCollationOf('utf8mb4')).toBe('utf8mb4_general_ci');
+    expect(mariadbCharacterSets.collationsOf('binary')).toEqual(['binary']);
+    expect(mariadbCharacterSets.characterSetOfCollation('latin1_bin')).toBe('latin1');
+    expect(mariadbCharacterSets.isSupportedCollation('utf8mb4_nonsense_ci')).toBe(false);
+    // Where no datastore is named: what some datastore supports (MariaDB's alone today).
+    expect(CHARACTER_SETS).toEqual(mariadbCharacterSets.names);
+    expect(collationsOf('utf8mb4')).toEqual(mariadbCharacterSets.collationsOf('utf8mb4'));
+    expect(characterSetOfCollation('utf8mb4_unicode_520_ci')).toBe('utf8mb4');
+  });
+
+  it("names its backup tools, and its backups' details parse from old and new manifests", () => {
+    expect(MARIADB_BACKUP_TOOLS).toEqual({
+      FULL: 'mariadb-backup',
+      INCREMENTAL: 'mariadb-backup',
+      LOGICAL: 'mariadb-dump',
+    });
+    const recorded = {
+      lsn: { from: '0', to: '98765432109876543210', last: '98765432109876543210' },
+      binlog: { file: 'mysql-bin.000002', position: 4 },
+      gtid: '0-1-9',
+    };
+    const manifest = {
+      format: 'coffer-backup/1',
+      backupId: '6f1c1f7e-2f0a-4d6c-9b0e-3c8f0b8f7a10',
+      projectId: '0a0b6a3e-51d4-4b7b-8b6f-1e2d3c4b5a69',
+      instanceId: '7d9e8f70-1a2b-4c3d-8e4f-5a6b7c8d9e0f',
+      type: 'FULL',
+      strategy: MARIADB_BACKUP_TOOLS.FULL,
+      datastore: { manager: 'mariadb', version: '10.11', serverVersion: null },
+      parent: null,
+      compression: 'zstd',
+      encryption: { algorithm: 'aes-256-gcm', key: 'project' },
+      chunkSize: 1024,
+      chunks: [],
+      rawBytes: 0,
+      storedBytes: 0,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: '2026-01-01T00:00:01.000Z',
+    };
+    const current = backupManifestSchema.parse({ ...manifest, details: recorded });
+    const legacy = backupManifestSchema.parse({ ...manifest, ...recorded });
+    expect(legacy).toEqual(current);
+    expect(legacy).not.toHaveProperty('lsn');
+    expect(mariadbBackupDetailsSchema.parse(legacy.details)).toEqual(recorded);
+    // A legacy logical backup: no LSNs.
+    const logical = backupManifestSchema.parse({
+      ...manifest,
+      type: 'LOGICAL',
+      strategy: MARIADB_BACKUP_TOOLS.LOGICAL,
+      ...recorded,
+      lsn: null,
+    });
+    expect(mariadbBackupDetailsSchema.parse(logical.details).lsn).toBeNull();
+  });
+});

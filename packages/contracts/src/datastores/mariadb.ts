@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+import { binlogPositionSchema, lsnSchema, type BackupType } from '../backup';
+import { characterSetTable } from './character-set-table';
+
+/**
+ * What the control plane and the guest share about MariaDB alone (the datastore `mariadb`):
+ * its character sets, its backup tools and what its backups record. The shared shapes refer
+ * to these through the datastore enum (character-sets.ts) or carry them opaquely (a backup
+ * manifest's `strategy` and `details`).
+ */
+
+// ---------------------------------------------------------------------------------------
+// Character sets
+// ---------------------------------------------------------------------------------------
+
+/**
+ * The character sets and collations of the MariaDB server (10.11), as
+ * `information_schema.COLLATIONS` lists them: per character set, the collation suffixes
+ * after `<charset>_`, the default first (`binary` has one collation, `binary`). Trove keeps
+ * the same kind of table for MySQL; the API checks names against it before anything reaches
+ * a guest, and the server remains the final judge.
+ */
+const MARIADB_COLLATION_SUFFIXES: Record<string, string> = {
+  armscii8: 'general_ci bin general_nopad_ci nopad_bin',
+  ascii: 'general_ci bin general_nopad_ci nopad_bin',
+  big5: 'chinese_ci bin chinese_nopad_ci nopad_bin',
+  binary: '',
+  cp1250: 'general_ci bin croatian_ci czech_cs general_nopad_ci nopad_bin polish_ci',
+  cp1251: 'general_ci bin bulgarian_ci general_cs general_nopad_ci nopad_bin ukrainian_ci',
+  cp1256: 'general_ci bin general_nopad_ci nopad_bin',
+  cp1257: 'general_ci bin general_nopad_ci lithuanian_ci nopad_bin',
+  cp850: 'general_ci bin general_nopad_ci nopad_bin',
+  cp852: 'general_ci bin general_nopad_ci nopad_bin',
+  cp866: 'general_ci bin general_nopad_ci nopad_bin',
+  cp932: 'japanese_ci bin japanese_nopad_ci nopad_bin',
+  dec8: 'swedish_ci bin nopad_bin swedish_nopad_ci',
+  eucjpms: 'japanese_ci bin japanese_nopad_ci nopad_bin',
+  euckr: 'korean_ci bin korean_nopad_ci nopad_bin',
+  gb2312: 'chinese_ci bin chinese_nopad_ci nopad_bin',
+  gbk: 'chinese_ci bin chinese_nopad_ci nopad_bin',
+  geostd8: 'general_ci bin general_nopad_ci nopad_bin',
+  greek: 'general_ci bin general_nopad_ci nopad_bin',
+  hebrew: 'general_ci bin general_nopad_ci nopad_bin',
+  hp8: 'english_ci bin english_nopad_ci nopad_bin',
+  keybcs2: 'general_ci bin general_nopad_ci nopad_bin',
+  koi8r: 'general_ci bin general_nopad_ci nopad_bin',
+  koi8u: 'general_ci bin general_nopad_ci nopad_bin',
+  latin1:
+    'swedish_ci bin danish_ci general_ci general_cs german1_ci german2_ci nopad_bin spanish_ci swedish_nopad_ci',
+  latin2: 'general_ci bin croatian_ci czech_cs general_nopad_ci hungarian_ci nopad_bin',
+  latin5: 'turkish_ci bin nopad_bin turkish_nopad_ci',
+  latin7: 'general_ci bin estonian_cs general_cs general_nopad_ci nopad_bin',
+  macce: 'general_ci bin general_nopad_ci nopad_bin',
+  macroman: 'general_ci bin general_nopad_ci nopad_bin',
+  sjis: 'japanese_ci bin japanese_nopad_ci nopad_bin',
+  swe7: 'swedish_ci bin nopad_bin swedish_nopad_ci',
+  tis620: 'thai_ci bin nopad_bin thai_nopad_ci',
+  ucs2: 'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_mysql500_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
+  ujis: 'japanese_ci bin japanese_nopad_ci nopad_bin',
+  utf16:
+    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
+  utf16le: 'general_ci bin general_nopad_ci nopad_bin',
+  utf32:
+    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
+  utf8mb3:
+    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_mysql500_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
+  utf8mb4:
+    'general_ci bin croatian_ci croatian_mysql561_ci czech_ci danish_ci esperanto_ci estonian_ci general_nopad_ci german2_ci hungarian_ci icelandic_ci latvian_ci lithuanian_ci myanmar_ci nopad_bin persian_ci polish_ci romanian_ci roman_ci sinhala_ci slovak_ci slovenian_ci spanish2_ci spanish_ci swedish_ci thai_520_w2 turkish_ci unicode_520_ci unicode_520_nopad_ci unicode_ci unicode_nopad_ci vietnamese_ci',
+};
+
+export const mariadbCharacterSets = characterSetTable(MARIADB_COLLATION_SUFFIXES);
+
+// ---------------------------------------------------------------------------------------
+// Backups
+// ---------------------------------------------------------------------------------------
+
+/** The tool that makes (and restores) each backup type: a manifest's `strategy`. Physical is the default. */
+export const MARIADB_BACKUP_TOOLS = {
+  FULL: 'mariadb-backup',
+  INCREMENTAL: 'mariadb-backup',
+  LOGICAL: 'mariadb-dump',
+} as const satisfies Record<BackupType, string>;
+export type MariadbBackupTool = (typeof MARIADB_BACKUP_TOOLS)[BackupType];
+
+/**
+ * A MariaDB backup manifest's `details`: the InnoDB checkpoint LSNs of a physical backup
+ * (`from` is 0 for a full; null for a logical one), and the binary log position and GTID it
+ * was taken at. Manifests written before `details` existed carry the same fields at their top
+ * level; the manifest schema moves them here when it parses one.
+ */
+export const mariadbBackupDetailsSchema = z.object({
+  lsn: z.object({ from: lsnSchema, to: lsnSchema, last: lsnSchema }).nullable(),
+  binlog: binlogPositionSchema.nullable(),
+  gtid: z.string().nullable(),
+});
+export type MariadbBackupDetails = z.infer<typeof mariadbBackupDetailsSchema>;
