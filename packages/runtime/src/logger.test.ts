@@ -23,23 +23,14 @@ function capturingLogger() {
 
 const SECRET = 'hunter2-must-not-appear';
 
-/** What the web app, the worker and the guest each redacted before they shared one list: all of it still. */
+/**
+ * What the web app, the worker and the guest each redacted before they shared one list: all of
+ * it still. Written here on its own (not imported), so a key dropped from the logger fails.
+ */
 const SECRET_FIELDS = [
-  'password',
-  'token',
-  'secret',
-  'guestSecret',
-  'guestSecretEnc',
-  'masterKey',
-  'redisUrl',
-  'guestRedisUrl',
-  'databaseUrl',
-  'backupStore',
-  'COFFER_MASTER_KEY',
-  'DATABASE_URL',
-  'REDIS_URL',
-  'COFFER_GUEST_REDIS_URL',
-  'COFFER_SWIFT_KEY',
+  ...'password token secret guestSecret guestSecretEnc masterKey'.split(' '),
+  ...'redisUrl guestRedisUrl databaseUrl backupStore'.split(' '),
+  ...'COFFER_MASTER_KEY DATABASE_URL REDIS_URL COFFER_GUEST_REDIS_URL COFFER_SWIFT_KEY'.split(' '),
 ];
 
 describe('createLogger', () => {

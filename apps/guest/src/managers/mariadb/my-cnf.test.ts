@@ -71,18 +71,21 @@ describe('serverIdOf', () => {
   });
 });
 
+/** What renderMyCnf gets for a small server; a test changes what it is about. */
+const cnfInput = {
+  instanceId: 'd2024fa5-75af-4f8c-b4d1-efbad27bc7f4',
+  resources: { memoryMb: 512, vcpus: 1 },
+  port: 23100,
+  bindAddress: '127.0.0.1',
+  datadir: '/v/data',
+  socket: '/r/mysqld.sock',
+  pidFile: '/r/mysqld.pid',
+  logError: '/l/mariadb.err',
+  tmpDir: '/v/tmp',
+};
+
 describe('renderMyCnf', () => {
-  const base = {
-    instanceId: 'd2024fa5-75af-4f8c-b4d1-efbad27bc7f4',
-    resources: { memoryMb: 512, vcpus: 1 },
-    port: 23100,
-    bindAddress: '127.0.0.1',
-    datadir: '/v/data',
-    socket: '/r/mysqld.sock',
-    pidFile: '/r/mysqld.pid',
-    logError: '/l/mariadb.err',
-    tmpDir: '/v/tmp',
-  };
+  const base = cnfInput;
 
   it('writes the paths, identity, binlog and sizing', () => {
     const text = renderMyCnf(base);
@@ -169,15 +172,8 @@ describe('renderMyCnf', () => {
 
 describe('withReadOnly', () => {
   const input = {
+    ...cnfInput,
     instanceId: 'd2024fa4-0000-4000-8000-000000000000',
-    resources: { memoryMb: 512, vcpus: 1 },
-    port: 23100,
-    bindAddress: '127.0.0.1',
-    datadir: '/v/data',
-    socket: '/r/mysqld.sock',
-    pidFile: '/r/mysqld.pid',
-    logError: '/l/mariadb.err',
-    tmpDir: '/v/tmp',
     overrides: { wait_timeout: 600 },
   };
   const base = renderMyCnf(input);
