@@ -242,3 +242,11 @@ function formatCidr(cidr: Cidr): string {
   const address = new URL(`http://[${groups.join(':')}]`).hostname.slice(1, -1);
   return `${address}/${cidr.prefix}`;
 }
+
+/**
+ * `instance.setAccess`: apply the row's allowed sources (`isPublic`, `allowedCidrs`) to its
+ * server. The payload names only the instance: the job reads the row when it runs, so the last
+ * change wins however the jobs interleave. Each change is a job of its own (a fresh resource id).
+ */
+export const instanceSetAccessJobSchema = z.object({ instanceId: z.uuid() });
+export type InstanceSetAccessJob = z.infer<typeof instanceSetAccessJobSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { instanceSetAccessJobSchema } from './allowed-sources';
 import { cofferErrorJSONSchema, type CofferErrorJSON } from './errors';
 import { databaseInfoSchema, databaseUserInfoSchema } from './guest-rpc';
 import { sealedSecretSchema } from './sealed';
@@ -150,6 +151,13 @@ export const taskmanagerJobs = {
     schema: replicaDetachJobSchema,
     attempts: 3,
     timeoutMs: 10 * 60_000,
+    ...OPERATION_RETRIES,
+  },
+  // Allowed sources (allowed-sources.ts): the row's, onto the server's firewall.
+  'instance.setAccess': {
+    schema: instanceSetAccessJobSchema,
+    attempts: 5,
+    timeoutMs: 5 * 60_000,
     ...OPERATION_RETRIES,
   },
 } as const satisfies Record<string, JobDefinition<z.ZodType>>;

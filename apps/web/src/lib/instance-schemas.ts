@@ -1,9 +1,11 @@
 import {
+  accessInputSchema,
   databaseNameSchema,
   databasePasswordSchema,
   initialDatabaseSchema,
   instanceNameSchema,
   userHostSchema,
+  userHostOutsideSources,
   userNameSchema,
   volumeSizeSchema,
 } from '@coffer/contracts';
@@ -33,6 +35,8 @@ export const createInstanceInputSchema = z
     requestId: z.uuid().optional(),
     /** Restore this completed backup of the project (with its chain) into the new instance, instead of starting empty. */
     restoreFromBackupId: z.uuid({ error: 'Backup not found' }).optional(),
+    /** Allowed sources (Trove's access): private with no CIDRs when left out. */
+    access: accessInputSchema.optional(),
   })
   .superRefine((input, ctx) => {
     const databaseNames = new Set<string>();
@@ -57,6 +61,12 @@ export const createInstanceInputSchema = z
         });
       }
       userKeys.add(key);
+      const outside = userHostOutsideSources(user.host, {
+        isPublic: input.access?.isPublic ?? false,
+        cidrs: input.access?.allowedCidrs ?? [],
+      });
+      if (outside)
+        ctx.addIssue({ code: 'custom', path: ['users', index, 'host'], message: outside });
       if (user.password.toLowerCase().includes(user.name.toLowerCase())) {
         ctx.addIssue({
           code: 'custom',

@@ -18,6 +18,8 @@ export const createSelect = {
   computeServerId: true,
   guestSecretEnc: true,
   volumeSizeGb: true,
+  isPublic: true,
+  allowedCidrs: true,
   deletedAt: true,
   restoredFromBackupId: true,
   replicaOfId: true,

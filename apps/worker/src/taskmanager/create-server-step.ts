@@ -113,6 +113,8 @@ async function createServer(
         projectId: row.projectId,
         flavor: { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb },
         volumeGb: row.volumeSizeGb,
+        // Closed to all but these (and this machine) before the server listens.
+        allowedSources: { isPublic: row.isPublic, cidrs: row.allowedCidrs },
         ...(port !== undefined ? { port } : {}),
         guestInfo: {
           instanceId: row.id,

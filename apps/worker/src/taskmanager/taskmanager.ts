@@ -20,6 +20,7 @@ import { ejectSourceOperation } from './eject-source';
 import { runCall } from './guest-calls';
 import { promoteReplicaOperation } from './promote-replica';
 import { restartInstanceOperation } from './restart-instance';
+import { setAccessOperation } from './set-access';
 import {
   OperationFailure,
   type Fault,
@@ -54,6 +55,7 @@ const operations: {
   'replica.promote': promoteReplicaOperation,
   'replica.eject': ejectSourceOperation,
   'replica.detach': detachReplicaOperation,
+  'instance.setAccess': setAccessOperation,
 };
 
 function isJobName(name: string): name is TaskmanagerJobName {
@@ -235,5 +237,7 @@ function failureMessage(name: TaskmanagerJobName): string {
       return 'The source could not be ejected because of an error in the control plane.';
     case 'replica.detach':
       return 'The replica could not be detached because of an error in the control plane.';
+    case 'instance.setAccess':
+      return 'The allowed sources could not be applied because of an error in the control plane.';
   }
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { createInstanceInputSchema } from '~/lib/instance-schemas';
 import { createTRPCRouter, projectProcedure, projectWriteProcedure } from '~/server/api/trpc';
 import { changeFeed } from '~/server/events';
+import { instanceAccessProcedures } from './instance-access';
 import { createInstance } from '~/server/services/instance/create-instance';
 import {
   deleteInstance,
@@ -62,6 +63,9 @@ export const instanceRouter = createTRPCRouter({
     .mutation(({ ctx, input }) =>
       deleteInstance({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
     ),
+
+  /** setAccess: allowed sources (instance-access.ts). */
+  ...instanceAccessProcedures,
 
   /**
    * Live changes of this project's instances (all, or one), over SSE. Events of other

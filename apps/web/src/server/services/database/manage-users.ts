@@ -1,6 +1,6 @@
 import 'server-only';
 
-import { type DatabaseUserInfo } from '@coffer/contracts';
+import { AppError, userHostOutsideSources, type DatabaseUserInfo } from '@coffer/contracts';
 import { jobPayloadKey, sealSecret } from '@coffer/contracts/crypto';
 import type { z } from 'zod';
 
@@ -13,6 +13,7 @@ import {
   type updateUserInputSchema,
 } from '~/lib/database-schemas';
 import { callTaskmanager } from '~/server/queue';
+import { type InstanceView } from '../instance/instance-view';
 import { requireActiveInstance, type DatabaseAdminContext } from './active-instance';
 
 /**
@@ -22,6 +23,19 @@ import { requireActiveInstance, type DatabaseAdminContext } from './active-insta
  */
 
 type Account = z.output<typeof accountInputSchema>;
+
+/** A host pattern outside the instance's allowed sources is refused (contracts' rule, issue 13). */
+function requireHostWithinAccess(instance: InstanceView, host: string, field: string): void {
+  const outside = userHostOutsideSources(host, {
+    isPublic: instance.isPublic,
+    cidrs: instance.allowedCidrs,
+  });
+  if (outside) {
+    throw new AppError('BAD_REQUEST', outside, {
+      details: { fieldErrors: { [field]: [outside] } },
+    });
+  }
+}
 
 function sealPassword(userName: string, password: string) {
   return sealSecret(jobPayloadKey(env.COFFER_MASTER_KEY), password, `user:${userName}`);
@@ -41,7 +55,8 @@ export async function createUser(
   instanceId: string,
   input: z.output<typeof createUserInputSchema>,
 ): Promise<DatabaseUserInfo> {
-  await requireActiveInstance(ctx, instanceId);
+  const instance = await requireActiveInstance(ctx, instanceId);
+  requireHostWithinAccess(instance, input.host, 'host');
   const { user } = await callTaskmanager('user.create', instanceId, {
     instanceId,
     user: {
@@ -60,7 +75,8 @@ export async function updateUser(
   instanceId: string,
   input: z.output<typeof updateUserInputSchema>,
 ): Promise<DatabaseUserInfo> {
-  await requireActiveInstance(ctx, instanceId);
+  const instance = await requireActiveInstance(ctx, instanceId);
+  if (input.newHost !== undefined) requireHostWithinAccess(instance, input.newHost, 'newHost');
   const { user } = await callTaskmanager('user.update', instanceId, {
     instanceId,
     name: input.name,

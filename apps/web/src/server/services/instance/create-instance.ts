@@ -152,6 +152,8 @@ export async function createInstance(
           flavorId: flavor.id,
           datastoreVersionId: version.id,
           volumeSizeGb: input.volumeSizeGb,
+          isPublic: input.access?.isPublic ?? false,
+          allowedCidrs: input.access?.allowedCidrs ?? [],
           taskStatus: 'BUILDING',
           serviceStatus: 'NEW',
           createRequestId: input.requestId ?? null,

@@ -19,6 +19,8 @@ export const instanceSelect = {
   projectId: true,
   name: true,
   volumeSizeGb: true,
+  isPublic: true,
+  allowedCidrs: true,
   taskStatus: true,
   serviceStatus: true,
   faultMessage: true,
@@ -85,6 +87,9 @@ export const instanceViewSchema = z.object({
   /** The backup this instance was restored from, if it was. */
   restoredFromBackupId: z.string().nullable(),
   volumeSizeGb: z.number(),
+  /** Allowed sources (Trove's access): public or private (the default), and the CIDRs let in. */
+  isPublic: z.boolean(),
+  allowedCidrs: z.array(z.string()),
   host: z.string().nullable(),
   port: z.number().nullable(),
   guestVersion: z.string().nullable(),
@@ -108,6 +113,8 @@ interface InstanceRow {
   projectId: string;
   name: string;
   volumeSizeGb: number;
+  isPublic: boolean;
+  allowedCidrs: string[];
   taskStatus: z.infer<typeof taskStatusSchema>;
   serviceStatus: z.infer<typeof serviceStatusSchema>;
   faultMessage: string | null;
