@@ -16,6 +16,17 @@ export const localComputeEnvSchema = z.object({
       z.enum(['auto', 'loop', 'directory']),
     )
     .default('auto'),
+  /**
+   * Flavor limits (local/cgroups.ts): `auto` (each instance in a cgroup with its flavor's CPU
+   * and memory where the host allows, else unconfined, logged once), `off`, or `required`
+   * (the worker refuses to start where instances cannot be confined).
+   */
+  COFFER_LOCAL_CGROUPS: z
+    .preprocess(
+      (value) => (typeof value === 'string' && value.trim() ? value.trim().toLowerCase() : 'auto'),
+      z.enum(['auto', 'off', 'required']),
+    )
+    .default('auto'),
 });
 export type LocalComputeEnv = z.infer<typeof localComputeEnvSchema>;
 

@@ -24,6 +24,14 @@ export {
 export { type ComputeProviderContext, type ComputeProviderDefinition } from './provider-definition';
 export { localComputeProvider } from './local/local-definition';
 export {
+  CGROUPS_SETTINGS,
+  GUEST_AGENT_HEADROOM_MB,
+  limitsOf,
+  type CgroupsSetting,
+  type CgroupStats,
+  type InstanceCgroups,
+} from './local/cgroups';
+export {
   LocalComputeProvider,
   MAX_RUN_DIR_BYTES,
   type GuestCommand,

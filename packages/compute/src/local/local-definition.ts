@@ -1,5 +1,6 @@
 import { type ComputeProviderDefinition } from '../provider-definition';
 import { ComputeError } from '../provider';
+import { cgroupsSettingFromEnv } from './cgroups';
 import { LocalComputeProvider } from './local-provider';
 import { volumeSettingFromEnv } from './volume';
 
@@ -20,6 +21,8 @@ export const localComputeProvider: ComputeProviderDefinition = {
       bindAddress: context.instanceBindAddress,
       portRange: context.portRange,
       logger: context.logger,
+      // auto | off | required: the flavor's CPU and memory as cgroup limits (cgroups.ts)
+      cgroups: cgroupsSettingFromEnv(),
       // loop | directory | auto (default: loop where the host can loop-mount; see volume.ts)
       volumes: volumeSettingFromEnv(),
     });
