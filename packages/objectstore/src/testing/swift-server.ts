@@ -100,7 +100,8 @@ async function stopPid(pid: number): Promise<void> {
   }
 }
 
-function serverConf(name: 'account' | 'container' | 'object', port: number, dir: string): string {
+/** The `[DEFAULT]` lines every server of the test cluster starts with. */
+function defaultSection(port: number, dir: string): string[] {
   return [
     '[DEFAULT]',
     'bind_ip = 127.0.0.1',
@@ -108,6 +109,12 @@ function serverConf(name: 'account' | 'container' | 'object', port: number, dir:
     'workers = 0',
     'user = root',
     `swift_dir = ${join(dir, 'etc')}`,
+  ];
+}
+
+function serverConf(name: 'account' | 'container' | 'object', port: number, dir: string): string {
+  return [
+    ...defaultSection(port, dir),
     `devices = ${join(dir, 'devices')}`,
     'mount_check = false',
     `recon_cache_path = ${join(dir, 'cache')}`,
@@ -124,12 +131,7 @@ function serverConf(name: 'account' | 'container' | 'object', port: number, dir:
 
 function proxyConf(port: number, memcachedPort: number, dir: string): string {
   return [
-    '[DEFAULT]',
-    'bind_ip = 127.0.0.1',
-    `bind_port = ${port}`,
-    'workers = 0',
-    'user = root',
-    `swift_dir = ${join(dir, 'etc')}`,
+    ...defaultSection(port, dir),
     'log_level = WARNING',
     '',
     '[pipeline:main]',
