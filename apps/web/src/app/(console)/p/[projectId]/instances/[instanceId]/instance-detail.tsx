@@ -8,6 +8,7 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 
 import { useProjectChanges } from '~/components/console/live-project';
+import { AccessPanel } from '~/components/instance/access-panel';
 import { DatabasesPanel } from '~/components/instance/databases-panel';
 import { InstanceBackupsPanel } from '~/components/backup/instance-backups-panel';
 import { ReplicationPanel } from '~/components/replication/replication-panel';
@@ -317,6 +318,18 @@ export function InstanceDetail({
                 projectId={projectId}
                 instanceId={instanceId}
                 status={data.status}
+                canWrite={!!canWrite}
+              />
+            ),
+          },
+          {
+            value: 'network',
+            label: 'Network',
+            content: (
+              <AccessPanel
+                key={`${data.isPublic}:${data.allowedCidrs.join(',')}`}
+                projectId={projectId}
+                instance={data}
                 canWrite={!!canWrite}
               />
             ),
