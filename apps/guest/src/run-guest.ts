@@ -1,3 +1,5 @@
+import { installShutdownHandlers } from '@coffer/runtime/shutdown';
+
 import { GuestAgent } from './agent';
 import { GuestConfigError, loadGuestConfig } from './config';
 import { parseGuestEnv } from './env';
@@ -38,18 +40,13 @@ export async function runGuest(
     fail(`refusing to start: ${error.message}`, 1);
   }
 
-  const stop = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'signal received');
-    agent.shutdown().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // The shutdown of every Node process (@coffer/runtime): stop once, exit 0 (1 when it fails
+  // or outlasts the bound). The guest's stop can take the RPC drain (20 s), the server's
+  // clean stop (up to a minute before SIGKILL), the last heartbeat and Redis (5 s each).
+  installShutdownHandlers(() => agent.shutdown(), logger, {
+    signals: ['SIGTERM', 'SIGINT'],
+    timeoutMs: 120_000,
+  });
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');
     process.exit(1);

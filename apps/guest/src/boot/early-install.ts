@@ -1,21 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { type Logger } from 'pino';
 
-import { findMariadbBinaries } from '../managers/mariadb/binaries';
-import { layoutOf } from '../managers/mariadb/layout';
-import { renderMyCnf } from '../managers/mariadb/my-cnf';
-import { chooseServerAccount } from '../managers/mariadb/server-account';
-import { MariadbServer } from '../managers/mariadb/server-process';
+import { earlyBootHooks } from '../managers/boot-hooks';
 import { readBootEnv } from './env';
 
 /**
  * The early install: on a fresh server whose agent config says what it will be sized for
- * (`preinstall`), the guest starts `mariadb-install-db` first thing, while Node loads the rest
- * of the agent and connects to its queue. `prepare` then finds the datadir installed (or
- * waits for the install still running). Installing needs nothing that `prepare` brings, and
- * `prepare` rewrites my.cnf with the final settings before the server first starts.
+ * (`preinstall`), the guest runs its datastore's early boot hook first thing (managers/
+ * boot-hooks.ts; MariaDB's starts `mariadb-install-db`), while Node loads the rest of the
+ * agent and connects to its queue. The manager gets the hook's promise and waits for it.
  *
  * Runs before the agent's modules load, so it uses only light modules (no zod, no pino: it
  * writes pino-shaped lines itself) and reads the injected files without validating them:
@@ -29,13 +24,7 @@ export const EARLY_AGENT_CONFIG_FILE = 'guest-agent.json';
 
 interface RawConfig {
   preinstall?: { memoryMb?: unknown; vcpus?: unknown };
-  datastore?: {
-    volumeDir?: unknown;
-    runDir?: unknown;
-    logDir?: unknown;
-    port?: unknown;
-    bindAddress?: unknown;
-  };
+  datastore?: unknown;
 }
 
 function readJson(path: string): unknown {
@@ -78,75 +67,39 @@ function bootLogger(instanceId: string): Logger {
 }
 
 export function beginEarlyInstall(configDir: string): Promise<void> | null {
-  const info = readJson(join(configDir, EARLY_GUEST_INFO_FILE)) as { instanceId?: unknown } | null;
+  const info = readJson(join(configDir, EARLY_GUEST_INFO_FILE)) as {
+    instanceId?: unknown;
+    datastoreManager?: unknown;
+  } | null;
   const agent = readJson(join(configDir, EARLY_AGENT_CONFIG_FILE)) as RawConfig | null;
   const preinstall = agent?.preinstall;
   const datastore = agent?.datastore;
   if (
     typeof info?.instanceId !== 'string' ||
+    typeof info.datastoreManager !== 'string' ||
+    !Object.hasOwn(earlyBootHooks, info.datastoreManager) ||
     !preinstall ||
     !Number.isInteger(preinstall.memoryMb) ||
     !Number.isInteger(preinstall.vcpus) ||
-    typeof datastore?.volumeDir !== 'string' ||
-    typeof datastore.runDir !== 'string' ||
-    typeof datastore.logDir !== 'string' ||
-    !Number.isInteger(datastore.port)
+    typeof datastore !== 'object' ||
+    datastore === null
   ) {
     return null;
   }
-  const layout = layoutOf(configDir, {
-    volumeDir: datastore.volumeDir,
-    runDir: datastore.runDir,
-    logDir: datastore.logDir,
-    port: datastore.port as number,
-    bindAddress: typeof datastore.bindAddress === 'string' ? datastore.bindAddress : '127.0.0.1',
-  });
-  // Only a server that was never prepared, and whose volume holds no datadir yet.
-  if (
-    existsSync(layout.preparedMarker) ||
-    existsSync(layout.failedMarker) ||
-    existsSync(layout.datadir)
-  )
-    return null;
-
-  const env = readBootEnv();
+  const hook = earlyBootHooks[info.datastoreManager]!;
   const logger = bootLogger(info.instanceId);
-  const server = new MariadbServer({
-    layout,
-    findBinaries: () => findMariadbBinaries({ path: env.path, binDir: env.mariadbBinDir }),
-    path: env.path,
-    logger,
-  });
-  return (async () => {
-    const startedAt = Date.now();
-    try {
-      const account = chooseServerAccount(
-        [layout.volumeDir, layout.runDir, layout.logDir],
-        (message) => logger.warn(message),
-      );
-      server.writeConfig(
-        renderMyCnf({
-          instanceId: info.instanceId as string,
-          resources: { memoryMb: preinstall.memoryMb as number, vcpus: preinstall.vcpus as number },
-          port: datastore.port as number,
-          bindAddress:
-            typeof datastore.bindAddress === 'string' ? datastore.bindAddress : '127.0.0.1',
-          datadir: layout.datadir,
-          socket: layout.socket,
-          pidFile: layout.pidFile,
-          logError: layout.logError,
-          tmpDir: layout.tmpDir,
-        }),
-      );
-      server.prepareRuntimeDirs(account);
-      await server.install(account);
-      logger.info({ ms: Date.now() - startedAt }, 'early install done');
-    } catch (error) {
-      // prepare installs again (from scratch) and reports what goes wrong then.
-      logger.warn(
-        { err: error, ms: Date.now() - startedAt },
-        'early install failed; prepare will install',
-      );
-    }
-  })();
+  try {
+    return hook({
+      configDir,
+      instanceId: info.instanceId,
+      preinstall: { memoryMb: preinstall.memoryMb as number, vcpus: preinstall.vcpus as number },
+      datastore: datastore as Record<string, unknown>,
+      env: readBootEnv(),
+      logger,
+    });
+  } catch (error) {
+    // The agent refuses what it must refuse; here it only means no early install.
+    logger.warn({ err: error }, 'early install not started; prepare will install');
+    return null;
+  }
 }
