@@ -1,5 +1,4 @@
-import { accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
+import { executableDirs, findExecutable } from '../../lib/find-executable';
 
 export interface MariadbBinaries {
   mariadbd: string;
@@ -15,27 +14,10 @@ export class MissingBinaryError extends Error {
   }
 }
 
-function findExecutable(names: string[], dirs: string[]): string {
-  for (const name of names) {
-    for (const dir of dirs) {
-      const path = join(dir, name);
-      try {
-        accessSync(path, constants.X_OK);
-        return path;
-      } catch {
-        // Not here.
-      }
-    }
-  }
-  throw new MissingBinaryError(names, dirs);
-}
-
-function findOptionalExecutable(name: string, dirs: string[]): string | null {
-  try {
-    return findExecutable([name], dirs);
-  } catch {
-    return null;
-  }
+function findRequired(names: string[], dirs: string[]): string {
+  const found = findExecutable(names, dirs);
+  if (found === null) throw new MissingBinaryError(names, dirs);
+  return found;
 }
 
 /** Finds the server and its installer: in `binDir` if given, then on PATH, then in the sbin dirs. */
@@ -46,16 +28,10 @@ export function findMariadbBinaries({
   path: string;
   binDir?: string;
 }): MariadbBinaries {
-  const dirs = [
-    ...(binDir ? [binDir] : []),
-    ...path.split(':').filter(Boolean),
-    '/usr/sbin',
-    '/usr/local/sbin',
-    '/usr/bin',
-  ];
+  const dirs = executableDirs({ path, binDir }, ['/usr/sbin', '/usr/local/sbin', '/usr/bin']);
   return {
-    mariadbd: findExecutable(['mariadbd', 'mysqld'], dirs),
-    installDb: findExecutable(['mariadb-install-db', 'mysql_install_db'], dirs),
-    taskset: findOptionalExecutable('taskset', [...dirs, '/bin']),
+    mariadbd: findRequired(['mariadbd', 'mysqld'], dirs),
+    installDb: findRequired(['mariadb-install-db', 'mysql_install_db'], dirs),
+    taskset: findExecutable(['taskset'], [...dirs, '/bin']),
   };
 }

@@ -1,5 +1,4 @@
-import { accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
+import { executableDirs, findExecutable } from '../../../lib/find-executable';
 
 /**
  * The programs backups and restores run: mariadb-backup (physical, with mbstream to unpack
@@ -23,28 +22,13 @@ export class MissingToolError extends Error {
 }
 
 function find(names: string[], dirs: string[], hint: string): string {
-  for (const name of names) {
-    for (const dir of dirs) {
-      const path = join(dir, name);
-      try {
-        accessSync(path, constants.X_OK);
-        return path;
-      } catch {
-        // not here
-      }
-    }
-  }
-  throw new MissingToolError(names, hint);
+  const found = findExecutable(names, dirs);
+  if (found === null) throw new MissingToolError(names, hint);
+  return found;
 }
 
 export function findBackupTools({ path, binDir }: { path: string; binDir?: string }): BackupTools {
-  const dirs = [
-    ...(binDir ? [binDir] : []),
-    ...path.split(':').filter(Boolean),
-    '/usr/bin',
-    '/usr/local/bin',
-    '/usr/sbin',
-  ];
+  const dirs = executableDirs({ path, binDir }, ['/usr/bin', '/usr/local/bin', '/usr/sbin']);
   return {
     mariadbBackup: find(['mariadb-backup', 'mariabackup'], dirs, 'Debian package mariadb-backup'),
     mbstream: find(['mbstream'], dirs, 'Debian package mariadb-backup'),
