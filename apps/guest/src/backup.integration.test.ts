@@ -1,5 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 import {
@@ -22,6 +30,7 @@ import {
   connectTcp,
   GuestHarness,
   instanceFiles,
+  isStatus,
   type TestInstance,
 } from '../test/harness';
 
@@ -37,9 +46,6 @@ const storeRoot = join(harness.dataDir, 'backups');
 const store: ObjectStoreConfig = { kind: 'local', root: storeRoot };
 const projectKey = randomBytes(32);
 let source: TestInstance;
-
-const isStatus = (status: string) => (message: ConductorMessage) =>
-  message.kind === 'heartbeat' && message.payload.serviceStatus === status;
 
 function sealAccess(instance: TestInstance, operationId: string, key = projectKey) {
   return {
@@ -108,6 +114,9 @@ async function sql(instance: TestInstance, statement: string): Promise<unknown> 
     await connection.end();
   }
 }
+
+/** The rows of app.t that the full and incremental backups hold (beforeAll writes them). */
+const ROWS_UP_TO_INCREMENTAL = ['before-full-1', 'before-full-2', 'between-1', 'between-2'];
 
 async function rowsOf(instance: TestInstance): Promise<string[]> {
   const rows = (await sql(instance, 'SELECT v FROM app.t ORDER BY id')) as Array<{ v: string }>;
@@ -269,12 +278,7 @@ describe('restores', () => {
   it('of an incremental chain give exactly the rows up to the incremental', async () => {
     const { instance, end, fault } = await restoreInto([full, incremental]);
     expect(isStatus('RUNNING')(end), fault).toBe(true);
-    expect(await rowsOf(instance)).toEqual([
-      'before-full-1',
-      'before-full-2',
-      'between-1',
-      'between-2',
-    ]);
+    expect(await rowsOf(instance)).toEqual(ROWS_UP_TO_INCREMENTAL);
     // The tenant's user came back with the data, and logs in over TCP.
     const connection = await connectTcp(instance.server.port, 'app_user', appPassword, 'app');
     expect(
@@ -287,15 +291,35 @@ describe('restores', () => {
   it('of a logical backup give exactly the rows up to it, and its users', async () => {
     const { instance, end, fault } = await restoreInto([logical]);
     expect(isStatus('RUNNING')(end), fault).toBe(true);
-    expect(await rowsOf(instance)).toEqual([
-      'before-full-1',
-      'before-full-2',
-      'between-1',
-      'between-2',
-      'after-incremental',
-    ]);
+    expect(await rowsOf(instance)).toEqual([...ROWS_UP_TO_INCREMENTAL, 'after-incremental']);
     const connection = await connectTcp(instance.server.port, 'app_user', appPassword, 'app');
     await connection.end();
+    await harness.provider.deleteServer(instance.instanceId);
+  });
+
+  it('of backups whose manifests were written before `details` existed still give their rows', async () => {
+    // The same chain as stored by a guest of the previous release: each manifest with
+    // MariaDB's LSNs, binlog position and GTID at its top level, recorded with its own SHA-256.
+    const legacyOf = (backup: MadeBackup): MadeBackup => {
+      const location = `legacy/${backup.location}`;
+      cpSync(join(storeRoot, backup.location), join(storeRoot, location), { recursive: true });
+      const manifestPath = join(storeRoot, location, BACKUP_MANIFEST_NAME);
+      const { details, ...manifest } = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+        details: Record<string, unknown>;
+      };
+      const bytes = Buffer.from(`${JSON.stringify({ ...manifest, ...details })}\n`);
+      writeFileSync(manifestPath, bytes);
+      const manifestSha256 = createHash('sha256').update(bytes).digest('hex');
+      const result = { ...backup.report.result!, manifestSha256 };
+      return { ...backup, location, report: { ...backup.report, result } };
+    };
+    const chain = [legacyOf(full), legacyOf(incremental)];
+    expect(readFileSync(join(storeRoot, chain[1]!.location, BACKUP_MANIFEST_NAME), 'utf8')).toMatch(
+      /"lsn":\{"from":"\d+"/,
+    );
+    const { instance, end, fault } = await restoreInto(chain);
+    expect(isStatus('RUNNING')(end), fault).toBe(true);
+    expect(await rowsOf(instance)).toEqual(ROWS_UP_TO_INCREMENTAL);
     await harness.provider.deleteServer(instance.instanceId);
   });
 

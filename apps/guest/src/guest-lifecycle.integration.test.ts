@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { type ConductorMessage } from '@coffer/contracts';
 import { isAlive, readPid, rssMib } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import {
   connectTcp,
   GuestHarness,
   instanceFiles,
+  isStatus,
   type TestInstance,
 } from '../test/harness';
 
@@ -18,11 +18,6 @@ import {
  * One instance through its life, with a real guest (the bundle, as the local provider runs
  * it) and a real mariadbd: create, prepare, use, restart, crash, reboot, stop, delete.
  */
-
-const isStatus =
-  (...statuses: string[]) =>
-  (message: ConductorMessage) =>
-    message.kind === 'heartbeat' && statuses.includes(message.payload.serviceStatus);
 
 describe('a guest and its server, through their life', () => {
   const harness = new GuestHarness(0.5);
@@ -203,24 +198,7 @@ describe('a guest and its server, through their life', () => {
 
     // A retried create restarts the guest, which brings its server back (prepared before).
     const seenBefore = instance.conductor.received.length;
-    const again = await harness.provider.createServer({
-      instanceId: instance.instanceId,
-      projectId: instance.projectId,
-      flavor: { vcpus: 1, ramMb: 512 },
-      volumeGb: 1,
-      guestInfo: {
-        instanceId: instance.instanceId,
-        projectId: instance.projectId,
-        datastoreManager: 'mariadb',
-        datastoreVersion: '10.11',
-      },
-      agentConfig: {
-        redisUrl: 'unused',
-        rpcQueue: 'unused',
-        conductorStream: 'unused',
-        guestSecret: 'unused-unused-unused-unused-unused',
-      },
-    });
+    const again = await harness.recreateServer(instance);
     expect(again).toEqual({ ...instance.server, status: 'ACTIVE' });
     await instance.conductor.waitFor(
       isStatus('RUNNING'),
@@ -305,24 +283,7 @@ describe('a guest and its server, through their life', () => {
   });
 
   it('is deleted without leaving anything behind, twice', async () => {
-    await harness.provider.createServer({
-      instanceId: instance.instanceId,
-      projectId: instance.projectId,
-      flavor: { vcpus: 1, ramMb: 512 },
-      volumeGb: 1,
-      guestInfo: {
-        instanceId: instance.instanceId,
-        projectId: instance.projectId,
-        datastoreManager: 'mariadb',
-        datastoreVersion: '10.11',
-      },
-      agentConfig: {
-        redisUrl: 'unused',
-        rpcQueue: 'unused',
-        conductorStream: 'unused',
-        guestSecret: 'unused-unused-unused-unused-unused',
-      },
-    });
+    await harness.recreateServer(instance);
     await instance.conductor.waitFor(isStatus('RUNNING'), 60_000, 'RUNNING before the delete');
     const guestPid = harness.provider.guestPid(instance.instanceId)!;
     const serverPid = readPid(files.serverPidFile)!;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { guestQueueName, type ConductorMessage, type GuestRpcEnvelope } from '@coffer/contracts';
+import { guestQueueName, type GuestRpcEnvelope } from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, sealSecret, signBody } from '@coffer/contracts/crypto';
 import { GuestRpcError } from '@coffer/guest-client';
 import { readPid } from '@coffer/testing/processes';
@@ -12,6 +12,7 @@ import {
   connectAsRoot,
   GuestHarness,
   instanceFiles,
+  isStatus,
   REDIS_URL,
   type TestInstance,
 } from '../test/harness';
@@ -21,11 +22,6 @@ import {
  * replayed-for-another-instance jobs are refused and change nothing. And a prepare that
  * fails says why, as a fault the tenant can read.
  */
-
-const isStatus =
-  (...statuses: string[]) =>
-  (message: ConductorMessage) =>
-    message.kind === 'heartbeat' && statuses.includes(message.payload.serviceStatus);
 
 describe('guest RPC security', () => {
   const harness = new GuestHarness(0.5);

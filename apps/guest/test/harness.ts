@@ -26,6 +26,12 @@ import { guestLaunchCommand } from '../src/launch';
  */
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A heartbeat that says one of `statuses`. */
+export const isStatus =
+  (...statuses: string[]) =>
+  (message: ConductorMessage): boolean =>
+    message.kind === 'heartbeat' && statuses.includes(message.payload.serviceStatus);
 const TEST_DATA_DIR = process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances');
 
 export interface ReceivedMessage {
@@ -157,6 +163,22 @@ export function connectAsRoot(socket: string): Promise<Connection> {
   return mysql.createConnection({ socketPath: socket, user: 'root', connectTimeout: 5000 });
 }
 
+/** Every test server: the smallest flavor, a 1 GB volume, MariaDB 10.11. */
+function serverOf(instanceId: string, projectId: string) {
+  return {
+    instanceId,
+    projectId,
+    flavor: { vcpus: 1, ramMb: 512 },
+    volumeGb: 1,
+    guestInfo: {
+      instanceId,
+      projectId,
+      datastoreManager: 'mariadb',
+      datastoreVersion: '10.11',
+    },
+  };
+}
+
 export class GuestHarness {
   readonly dataDir: string;
   readonly provider: LocalComputeProvider;
@@ -191,11 +213,7 @@ export class GuestHarness {
     registerSecret(`the guest secret of ${instanceId}`, guestSecret);
     const stream = `conductor-test-${instanceId}`;
     const server = await this.provider.createServer({
-      instanceId,
-      projectId,
-      flavor: { vcpus: 1, ramMb: 512 },
-      volumeGb: 1,
-      guestInfo: { instanceId, projectId, datastoreManager: 'mariadb', datastoreVersion: '10.11' },
+      ...serverOf(instanceId, projectId),
       agentConfig: {
         redisUrl: REDIS_URL,
         rpcQueue: guestQueueName(instanceId),
@@ -219,6 +237,23 @@ export class GuestHarness {
     };
     this.instances.push(instance);
     return instance;
+  }
+
+  /**
+   * The taskmanager's create retried for an existing instance: the provider finds its server
+   * and starts its guest again if it is down (the injected files are kept: the agent config
+   * given here is not used).
+   */
+  recreateServer(instance: TestInstance): Promise<ServerInfo> {
+    return this.provider.createServer({
+      ...serverOf(instance.instanceId, instance.projectId),
+      agentConfig: {
+        redisUrl: 'unused',
+        rpcQueue: 'unused',
+        conductorStream: 'unused',
+        guestSecret: 'unused-unused-unused-unused-unused',
+      },
+    });
   }
 
   /** A prepare with one database `app` and one user `app_user` on it; returns the user's password. */

@@ -1,17 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { GUEST_AGENT_CONFIG_FILE, GUEST_INFO_FILE, type ConductorMessage } from '@coffer/contracts';
+import { GUEST_AGENT_CONFIG_FILE, GUEST_INFO_FILE } from '@coffer/contracts';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { connectTcp, GuestHarness, instanceFiles } from '../../test/harness';
+import { connectTcp, GuestHarness, instanceFiles, isStatus } from '../../test/harness';
 import { EARLY_AGENT_CONFIG_FILE, EARLY_GUEST_INFO_FILE } from './early-install';
-
-const isStatus =
-  (...statuses: string[]) =>
-  (message: ConductorMessage) =>
-    message.kind === 'heartbeat' && statuses.includes(message.payload.serviceStatus);
 
 describe('the early install', () => {
   const harness = new GuestHarness(0.5);
