@@ -16,8 +16,9 @@ import { type BackupStreamOutcome } from './strategy';
 
 /**
  * The manifest: chunks with sizes, hashes, IVs and tags; parent; datastore version; the tool
- * and what it recorded (`details`: the datastore's, e.g. MariaDB's LSNs and binlog position). Written last (a backup without one is incomplete); its SHA-256
- * is what the control plane records, and what a restore checks it against.
+ * and what it recorded (`details`: the datastore's, e.g. MariaDB's LSNs and binlog position).
+ * Written last (a backup without one is incomplete); its SHA-256 is what the control plane
+ * records, and what a restore checks it against.
  */
 
 export function buildManifest({
