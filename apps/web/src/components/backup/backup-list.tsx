@@ -6,17 +6,18 @@ import Link from 'next/link';
 import { useState } from 'react';
 
 import { Button } from '~/components/ui/button';
-import { Dialog } from '~/components/ui/dialog';
-import { FormError } from '~/components/ui/field';
+import { ACTIONS_COLUMN, DataTable, RowAction } from '~/components/ui/data-table';
+import { Dialog, DialogActions } from '~/components/ui/dialog';
+import { Checkbox, FormError } from '~/components/ui/field';
 import { EmptyState } from '~/components/ui/page';
-import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
+import { TD, TR } from '~/components/ui/table';
 import { describeError } from '~/lib/trpc-errors';
 import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
 import { BackupStatus } from './backup-status';
 import { formatBytes, formatDuration, TYPE_LABELS } from './format';
 import { RestoreDialog } from './restore-dialog';
-import { type BackupView } from './types';
+import { type BackupDialogProps, type BackupView } from './types';
 
 /**
  * Backups as a table (one instance's, or the project's with their instance): type, parent,
@@ -51,90 +52,81 @@ export function BackupList({
 
   return (
     <>
-      <Table aria-label="Backups">
-        <THead>
-          <tr>
-            <TH>Name</TH>
-            {showInstance ? <TH>Instance</TH> : null}
-            <TH>Type</TH>
-            <TH>Status</TH>
-            <TH>Size</TH>
-            <TH>Duration</TH>
-            <TH>Created</TH>
-            {canWrite ? <TH className="text-right">Actions</TH> : null}
-          </tr>
-        </THead>
-        <TBody>
-          {backups.map((backup) => (
-            <TR key={backup.id} data-backup-id={backup.id}>
+      <DataTable
+        label="Backups"
+        columns={[
+          'Name',
+          showInstance && 'Instance',
+          'Type',
+          'Status',
+          'Size',
+          'Duration',
+          'Created',
+          canWrite && ACTIONS_COLUMN,
+        ]}
+        rows={backups}
+      >
+        {(backup) => (
+          <TR key={backup.id} data-backup-id={backup.id}>
+            <TD>
+              <div className="font-medium text-zinc-900">{backup.name}</div>
+              <div className="text-xs text-zinc-500">
+                {backup.datastore.name === 'mariadb' ? 'MariaDB' : backup.datastore.name}{' '}
+                {backup.datastore.version}
+                {backup.isScheduled ? ' · scheduled' : ''}
+              </div>
+            </TD>
+            {showInstance ? (
               <TD>
-                <div className="font-medium text-zinc-900">{backup.name}</div>
+                <Link
+                  href={`/p/${projectId}/instances/${backup.instanceId}`}
+                  className="text-accent-700 hover:underline"
+                >
+                  {backup.instanceName}
+                </Link>
+              </TD>
+            ) : null}
+            <TD>
+              <div>{TYPE_LABELS[backup.type]}</div>
+              {backup.parentId ? (
                 <div className="text-xs text-zinc-500">
-                  {backup.datastore.name === 'mariadb' ? 'MariaDB' : backup.datastore.name}{' '}
-                  {backup.datastore.version}
-                  {backup.isScheduled ? ' · scheduled' : ''}
+                  on {nameOf.get(backup.parentId) ?? backup.parentId.slice(0, 8)}
+                </div>
+              ) : null}
+            </TD>
+            <TD>
+              <BackupStatus status={backup.status} progress={backup.progress} label={backup.name} />
+              {backup.status === 'FAILED' && backup.faultMessage ? (
+                <p className="mt-1 max-w-xs text-xs text-red-700">{backup.faultMessage}</p>
+              ) : null}
+            </TD>
+            <TD>{formatBytes(backup.sizeBytes)}</TD>
+            <TD>{formatDuration(backup.durationMs)}</TD>
+            <TD className="whitespace-nowrap">{formatDateTime(backup.createdAt)}</TD>
+            {canWrite ? (
+              <TD className="text-right">
+                <div className="flex justify-end gap-2">
+                  <RowAction
+                    variant="secondary"
+                    icon={RotateCcw}
+                    disabled={backup.status !== 'COMPLETED'}
+                    onClick={() => setRestoring(backup)}
+                    aria-label={`Restore ${backup.name}`}
+                  >
+                    Restore
+                  </RowAction>
+                  <RowAction
+                    icon={Trash}
+                    disabled={backup.status !== 'COMPLETED' && backup.status !== 'FAILED'}
+                    onClick={() => setDeleting(backup)}
+                    aria-label={`Delete ${backup.name}`}
+                  />
                 </div>
               </TD>
-              {showInstance ? (
-                <TD>
-                  <Link
-                    href={`/p/${projectId}/instances/${backup.instanceId}`}
-                    className="text-accent-700 hover:underline"
-                  >
-                    {backup.instanceName}
-                  </Link>
-                </TD>
-              ) : null}
-              <TD>
-                <div>{TYPE_LABELS[backup.type]}</div>
-                {backup.parentId ? (
-                  <div className="text-xs text-zinc-500">
-                    on {nameOf.get(backup.parentId) ?? backup.parentId.slice(0, 8)}
-                  </div>
-                ) : null}
-              </TD>
-              <TD>
-                <BackupStatus
-                  status={backup.status}
-                  progress={backup.progress}
-                  label={backup.name}
-                />
-                {backup.status === 'FAILED' && backup.faultMessage ? (
-                  <p className="mt-1 max-w-xs text-xs text-red-700">{backup.faultMessage}</p>
-                ) : null}
-              </TD>
-              <TD>{formatBytes(backup.sizeBytes)}</TD>
-              <TD>{formatDuration(backup.durationMs)}</TD>
-              <TD className="whitespace-nowrap">{formatDateTime(backup.createdAt)}</TD>
-              {canWrite ? (
-                <TD className="text-right">
-                  <div className="flex justify-end gap-2">
-                    <Button
-                      size="sm"
-                      variant="secondary"
-                      disabled={backup.status !== 'COMPLETED'}
-                      onClick={() => setRestoring(backup)}
-                      aria-label={`Restore ${backup.name}`}
-                    >
-                      <RotateCcw aria-hidden="true" />
-                      Restore
-                    </Button>
-                    <Button
-                      size="sm"
-                      variant="ghost"
-                      disabled={backup.status !== 'COMPLETED' && backup.status !== 'FAILED'}
-                      onClick={() => setDeleting(backup)}
-                      aria-label={`Delete ${backup.name}`}
-                    >
-                      <Trash aria-hidden="true" />
-                    </Button>
-                  </div>
-                </TD>
-              ) : null}
-            </TR>
-          ))}
-        </TBody>
-      </Table>
+            ) : null}
+          </TR>
+        )}
+      </DataTable>
       <RestoreDialog projectId={projectId} backup={restoring} onClose={() => setRestoring(null)} />
       <DeleteBackupDialog
         projectId={projectId}
@@ -145,15 +137,7 @@ export function BackupList({
   );
 }
 
-function DeleteBackupDialog({
-  projectId,
-  backup,
-  onClose,
-}: {
-  projectId: string;
-  backup: BackupView | null;
-  onClose: () => void;
-}) {
+function DeleteBackupDialog({ projectId, backup, onClose }: BackupDialogProps) {
   const trpc = useTRPC();
   const [includeDependents, setIncludeDependents] = useState(false);
   const remove = useMutation(trpc.backup.delete.mutationOptions({ onSuccess: () => close() }));
@@ -173,25 +157,21 @@ function DeleteBackupDialog({
       description="Its objects are removed from the object store. This cannot be undone."
     >
       {dependents > 0 ? (
-        <label className="flex items-start gap-2 text-sm text-zinc-700">
-          <input
-            type="checkbox"
-            className="mt-0.5"
-            checked={includeDependents}
-            onChange={(event) => setIncludeDependents(event.target.checked)}
-          />
+        <Checkbox
+          className="items-start"
+          inputClassName="mt-0.5"
+          checked={includeDependents}
+          onCheckedChange={setIncludeDependents}
+        >
           <span>
             Also delete the{' '}
             {dependents === 1 ? 'incremental backup' : `${dependents} incremental backups`} built on
             it (they cannot be restored without it)
           </span>
-        </label>
+        </Checkbox>
       ) : null}
       <FormError message={remove.error ? describeError(remove.error).message : null} />
-      <div className="flex justify-end gap-2">
-        <Button variant="secondary" onClick={close} disabled={remove.isPending}>
-          Cancel
-        </Button>
+      <DialogActions onCancel={close} isPending={remove.isPending}>
         <Button
           variant="danger"
           isLoading={remove.isPending}
@@ -202,7 +182,7 @@ function DeleteBackupDialog({
         >
           Delete backup
         </Button>
-      </div>
+      </DialogActions>
     </Dialog>
   );
 }

@@ -4,9 +4,8 @@ import { type BackupType } from '@coffer/contracts';
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 
-import { Button } from '~/components/ui/button';
-import { Dialog } from '~/components/ui/dialog';
-import { Field, FormError, Input, Select } from '~/components/ui/field';
+import { Field, Select, TextField } from '~/components/ui/field';
+import { FormDialog } from '~/components/ui/form-dialog';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
 
@@ -61,61 +60,45 @@ export function CreateBackupDialog({
   }
 
   return (
-    <Dialog
+    <FormDialog
       open={open}
       onClose={close}
       title="Create a backup"
       description="Encrypted in the object store. The instance shows BACKUP while it is made."
+      onSubmit={() =>
+        create.mutate({
+          projectId,
+          instanceId,
+          type,
+          ...(name.trim() ? { name: name.trim() } : {}),
+        })
+      }
+      error={errors && Object.keys(errors.fieldErrors).length === 0 ? errors.message : null}
+      submitLabel="Start backup"
+      isPending={create.isPending}
     >
-      <form
-        className="space-y-4"
-        onSubmit={(event) => {
-          event.preventDefault();
-          create.mutate({
-            projectId,
-            instanceId,
-            type,
-            ...(name.trim() ? { name: name.trim() } : {}),
-          });
-        }}
+      <Field
+        label="Backup type"
+        hint={TYPES.find((option) => option.value === type)?.hint}
+        error={errors?.fieldErrors.type?.[0] ?? errors?.fieldErrors.parentId?.[0]}
       >
-        <Field
-          label="Backup type"
-          hint={TYPES.find((option) => option.value === type)?.hint}
-          error={errors?.fieldErrors.type?.[0] ?? errors?.fieldErrors.parentId?.[0]}
-        >
-          <Select value={type} onChange={(event) => setType(event.target.value as BackupType)}>
-            {types.map((option) => (
-              <option key={option.value} value={option.value}>
-                {option.label}
-              </option>
-            ))}
-          </Select>
-        </Field>
-        <Field
-          label="Backup name"
-          hint="Optional; the type and time by default."
-          error={errors?.fieldErrors.name?.[0]}
-        >
-          <Input
-            value={name}
-            onChange={(event) => setName(event.target.value)}
-            placeholder="e.g. before the upgrade"
-            maxLength={100}
-          />
-        </Field>
-        {errors && Object.keys(errors.fieldErrors).length === 0 ? (
-          <FormError message={errors.message} />
-        ) : null}
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={close} disabled={create.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" isLoading={create.isPending}>
-            Start backup
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+        <Select value={type} onChange={(event) => setType(event.target.value as BackupType)}>
+          {types.map((option) => (
+            <option key={option.value} value={option.value}>
+              {option.label}
+            </option>
+          ))}
+        </Select>
+      </Field>
+      <TextField
+        label="Backup name"
+        hint="Optional; the type and time by default."
+        error={errors?.fieldErrors.name?.[0]}
+        value={name}
+        onValueChange={setName}
+        placeholder="e.g. before the upgrade"
+        maxLength={100}
+      />
+    </FormDialog>
   );
 }

@@ -14,6 +14,7 @@ import { Card, CardDescription, CardHeader, CardTitle } from '~/components/ui/ca
 import { CardForm } from '~/components/ui/card-form';
 import { ACTIONS_COLUMN, DataTable, RowAction } from '~/components/ui/data-table';
 import { Field, Select, TextField } from '~/components/ui/field';
+import { formErrorOf, parseForm } from '~/components/ui/form-errors';
 import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { CardEmptyState, PanelState } from '~/components/ui/panel-state';
 import { TD, TR } from '~/components/ui/table';
@@ -160,17 +161,10 @@ function CreateDatabaseForm({
           ...(characterSet ? { characterSet } : {}),
           ...(collation ? { collation } : {}),
         };
-        const parsed = databaseSpecSchema.safeParse(spec);
-        if (!parsed.success) {
-          const next: Errors = {};
-          for (const issue of parsed.error.issues)
-            next[issue.path[0] as keyof Errors] ??= issue.message;
-          setErrors(next);
-          return;
-        }
-        create.mutate({ projectId, instanceId, ...parsed.data });
+        const data = parseForm(databaseSpecSchema, spec, setErrors);
+        if (data) create.mutate({ projectId, instanceId, ...data });
       }}
-      error={create.error && !hasFieldErrors ? describeError(create.error).message : null}
+      error={formErrorOf(create.error, hasFieldErrors)}
       submitLabel="Create database"
       isPending={create.isPending}
     >

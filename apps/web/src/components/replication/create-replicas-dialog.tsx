@@ -4,9 +4,8 @@ import { MAX_REPLICAS_PER_REQUEST } from '@coffer/contracts';
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 
-import { Button } from '~/components/ui/button';
-import { Dialog } from '~/components/ui/dialog';
-import { Field, FormError, Input, Select } from '~/components/ui/field';
+import { Field, Select, TextField } from '~/components/ui/field';
+import { FormDialog } from '~/components/ui/form-dialog';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
 
@@ -36,7 +35,7 @@ export function CreateReplicasDialog({
   }
 
   return (
-    <Dialog
+    <FormDialog
       open={open}
       onClose={close}
       title={`Create replicas of ${source.name}`}
@@ -55,58 +54,42 @@ export function CreateReplicasDialog({
           </p>
         </div>
       }
+      onSubmit={() =>
+        create.mutate({
+          projectId,
+          sourceInstanceId: source.id,
+          count,
+          ...(name.trim() ? { name: name.trim() } : {}),
+        })
+      }
+      error={errors && Object.keys(errors.fieldErrors).length === 0 ? errors.message : null}
+      submitLabel={count === 1 ? 'Create replica' : `Create ${count} replicas`}
+      isPending={create.isPending}
     >
-      <form
-        className="space-y-4"
-        onSubmit={(event) => {
-          event.preventDefault();
-          create.mutate({
-            projectId,
-            sourceInstanceId: source.id,
-            count,
-            ...(name.trim() ? { name: name.trim() } : {}),
-          });
-        }}
-      >
-        <Field label="Number of replicas" error={errors?.fieldErrors.count?.[0]}>
-          <Select value={count} onChange={(event) => setCount(Number(event.target.value))}>
-            {Array.from({ length: MAX_REPLICAS_PER_REQUEST }, (_, index) => index + 1).map(
-              (value) => (
-                <option key={value} value={value}>
-                  {value}
-                </option>
-              ),
-            )}
-          </Select>
-        </Field>
-        <Field
-          label="Replica name"
-          hint={
-            count === 1
-              ? `Optional; ${source.name}-replica by default.`
-              : `Optional; replicas are named <name>-1, <name>-2…`
-          }
-          error={errors?.fieldErrors.name?.[0]}
-        >
-          <Input
-            value={name}
-            onChange={(event) => setName(event.target.value)}
-            placeholder={`${source.name}-replica`}
-            maxLength={64}
-          />
-        </Field>
-        {errors && Object.keys(errors.fieldErrors).length === 0 ? (
-          <FormError message={errors.message} />
-        ) : null}
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={close} disabled={create.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" isLoading={create.isPending}>
-            {count === 1 ? 'Create replica' : `Create ${count} replicas`}
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+      <Field label="Number of replicas" error={errors?.fieldErrors.count?.[0]}>
+        <Select value={count} onChange={(event) => setCount(Number(event.target.value))}>
+          {Array.from({ length: MAX_REPLICAS_PER_REQUEST }, (_, index) => index + 1).map(
+            (value) => (
+              <option key={value} value={value}>
+                {value}
+              </option>
+            ),
+          )}
+        </Select>
+      </Field>
+      <TextField
+        label="Replica name"
+        hint={
+          count === 1
+            ? `Optional; ${source.name}-replica by default.`
+            : `Optional; replicas are named <name>-1, <name>-2…`
+        }
+        error={errors?.fieldErrors.name?.[0]}
+        value={name}
+        onValueChange={setName}
+        placeholder={`${source.name}-replica`}
+        maxLength={64}
+      />
+    </FormDialog>
   );
 }

@@ -7,12 +7,13 @@ import Link from 'next/link';
 import { useState } from 'react';
 
 import { StatusBadge } from '~/components/instance/status-badge';
+import { Alert } from '~/components/ui/alert';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
-import { ConfirmDialog } from '~/components/ui/dialog';
+import { ACTIONS_COLUMN, DataTable, RowActions } from '~/components/ui/data-table';
+import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { CardEmptyState } from '~/components/ui/panel-state';
-import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
-import { describeError } from '~/lib/trpc-errors';
+import { TD, TR } from '~/components/ui/table';
 import { type AppRouter } from '~/server/api/root';
 import { useTRPC } from '~/trpc/react';
 import { CreateReplicasDialog } from './create-replicas-dialog';
@@ -43,21 +44,12 @@ export function ReplicationPanel({
   const instances = useQuery(trpc.instance.list.queryOptions({ projectId }));
   const [isCreateOpen, setIsCreateOpen] = useState(false);
   const [pending, setPending] = useState<Pending | null>(null);
-  const close = () => {
-    setPending(null);
-    promote.reset();
-    detach.reset();
-    eject.reset();
-  };
-  const promote = useMutation(
-    trpc.replica.promote.mutationOptions({ onSuccess: () => setPending(null) }),
-  );
-  const detach = useMutation(
-    trpc.replica.detach.mutationOptions({ onSuccess: () => setPending(null) }),
-  );
-  const eject = useMutation(
-    trpc.replica.eject.mutationOptions({ onSuccess: () => setPending(null) }),
-  );
+  const close = () => setPending(null);
+  const promote = useMutation(trpc.replica.promote.mutationOptions());
+  const detach = useMutation(trpc.replica.detach.mutationOptions());
+  const eject = useMutation(trpc.replica.eject.mutationOptions());
+  const pendingOf = <K extends Pending['kind']>(kind: K) =>
+    pending?.kind === kind ? (pending as Extract<Pending, { kind: K }>) : null;
   const { replication } = instance;
   const replicas = (instances.data ?? []).filter(
     (candidate) => candidate.replication.source?.id === instance.id,
@@ -119,18 +111,13 @@ export function ReplicationPanel({
             </div>
           </dl>
           {replication.state === 'BROKEN' ? (
-            <div
-              role="alert"
-              className="flex gap-3 rounded-lg border border-red-200 bg-red-50 p-3 text-sm text-red-800"
+            <Alert
+              icon={CircleAlert}
+              className="p-3"
+              title={`Replication is broken: this replica no longer follows ${replication.source.name}`}
             >
-              <CircleAlert className="mt-0.5 size-5 shrink-0" aria-hidden="true" />
-              <div>
-                <p className="font-medium">
-                  Replication is broken: this replica no longer follows {replication.source.name}
-                </p>
-                <p className="mt-1 break-words font-mono text-xs">{replication.error}</p>
-              </div>
-            </div>
+              <p className="mt-1 break-words font-mono text-xs">{replication.error}</p>
+            </Alert>
           ) : null}
           {canWrite ? (
             <div className="flex flex-wrap gap-2">
@@ -209,80 +196,71 @@ export function ReplicationPanel({
           description="A replica serves reads, and can take over as the source."
         />
       ) : (
-        <Table aria-label="Replicas">
-          <THead>
-            <tr>
-              <TH>Name</TH>
-              <TH>Status</TH>
-              <TH>Replication</TH>
-              <TH>Attached by</TH>
-              {canWrite ? <TH className="text-right">Actions</TH> : null}
-            </tr>
-          </THead>
-          <TBody>
-            {replicas.map((replica) => (
-              <TR key={replica.id} data-replica-id={replica.id}>
-                <TD>
-                  <Link
-                    href={`/p/${projectId}/instances/${replica.id}`}
-                    className="font-medium text-zinc-900 hover:text-accent-700"
-                  >
-                    {replica.name}
-                  </Link>
-                </TD>
-                <TD>
-                  <StatusBadge status={replica.status} />
-                </TD>
-                <TD>
-                  {replica.status === 'BUILD' ? (
-                    <span className="text-zinc-500">being built</span>
-                  ) : (
-                    <ReplicationStateBadge
-                      state={replica.replication.state}
-                      lagSeconds={replica.replication.lagSeconds}
-                    />
-                  )}
-                  {replica.replication.state === 'BROKEN' ? (
-                    <p className="mt-1 max-w-md break-words font-mono text-xs text-red-700">
-                      {replica.replication.error}
-                    </p>
-                  ) : null}
-                </TD>
-                <TD>
-                  {replica.replication.mode === 'BINLOG'
-                    ? 'binlog position'
-                    : replica.replication.mode === 'GTID'
-                      ? 'GTID'
-                      : '—'}
-                </TD>
-                {canWrite ? (
-                  <TD className="space-x-1 text-right">
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      aria-label={`Promote ${replica.name}`}
-                      disabled={replica.status !== 'ACTIVE' || instance.status !== 'ACTIVE'}
-                      onClick={() => setPending({ kind: 'promote', replica, source: instance })}
-                    >
-                      <Zap aria-hidden="true" />
-                      Promote
-                    </Button>
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      aria-label={`Detach ${replica.name}`}
-                      disabled={replica.status !== 'ACTIVE'}
-                      onClick={() => setPending({ kind: 'detach', replica, source: instance })}
-                    >
-                      <Unlink aria-hidden="true" />
-                      Detach
-                    </Button>
-                  </TD>
+        <DataTable
+          label="Replicas"
+          columns={['Name', 'Status', 'Replication', 'Attached by', canWrite && ACTIONS_COLUMN]}
+          rows={replicas}
+        >
+          {(replica) => (
+            <TR key={replica.id} data-replica-id={replica.id}>
+              <TD>
+                <Link
+                  href={`/p/${projectId}/instances/${replica.id}`}
+                  className="font-medium text-zinc-900 hover:text-accent-700"
+                >
+                  {replica.name}
+                </Link>
+              </TD>
+              <TD>
+                <StatusBadge status={replica.status} />
+              </TD>
+              <TD>
+                {replica.status === 'BUILD' ? (
+                  <span className="text-zinc-500">being built</span>
+                ) : (
+                  <ReplicationStateBadge
+                    state={replica.replication.state}
+                    lagSeconds={replica.replication.lagSeconds}
+                  />
+                )}
+                {replica.replication.state === 'BROKEN' ? (
+                  <p className="mt-1 max-w-md break-words font-mono text-xs text-red-700">
+                    {replica.replication.error}
+                  </p>
                 ) : null}
-              </TR>
-            ))}
-          </TBody>
-        </Table>
+              </TD>
+              <TD>
+                {replica.replication.mode === 'BINLOG'
+                  ? 'binlog position'
+                  : replica.replication.mode === 'GTID'
+                    ? 'GTID'
+                    : '—'}
+              </TD>
+              {canWrite ? (
+                <TD className="space-x-1 text-right">
+                  <RowActions
+                    actions={[
+                      {
+                        label: 'Promote',
+                        icon: Zap,
+                        'aria-label': `Promote ${replica.name}`,
+                        disabled: replica.status !== 'ACTIVE' || instance.status !== 'ACTIVE',
+                        onClick: () => setPending({ kind: 'promote', replica, source: instance }),
+                      },
+                      {
+                        label: 'Detach',
+                        icon: Unlink,
+                        'aria-label': `Detach ${replica.name}`,
+                        disabled: replica.status !== 'ACTIVE',
+                        onClick: () => setPending({ kind: 'detach', replica, source: instance }),
+                      },
+                    ]}
+                  />
+                </TD>
+              ) : null}
+            </TR>
+          )}
+        </DataTable>
       )}
     </Card>
   ) : null;
@@ -299,68 +277,49 @@ export function ReplicationPanel({
           onClose={() => setIsCreateOpen(false)}
         />
       ) : null}
-      <ConfirmDialog
-        open={pending?.kind === 'promote'}
+      <MutationConfirmDialog
+        target={pendingOf('promote')}
         onClose={close}
+        mutation={promote}
+        variables={(target) => ({ projectId, instanceId: target.replica.id })}
         tone="primary"
-        title={pending?.kind === 'promote' ? `Promote ${pending.replica.name} to source?` : ''}
-        description={
-          pending?.kind === 'promote' ? (
-            <div className="space-y-2">
-              <p>
-                Writes stop on {pending.source.name} (those under way finish);{' '}
-                {pending.replica.name} applies everything {pending.source.name} acknowledged, then
-                takes writes. {pending.source.name} and the other replicas then replicate from{' '}
-                {pending.replica.name}. No acknowledged transaction is lost.
-              </p>
-              <p>
-                Writes are refused for the moment of the switch. Point your applications at{' '}
-                {pending.replica.name}&apos;s address.
-              </p>
-            </div>
-          ) : (
-            ''
-          )
-        }
+        title={(target) => `Promote ${target.replica.name} to source?`}
+        description={({ replica, source }) => (
+          <div className="space-y-2">
+            <p>
+              Writes stop on {source.name} (those under way finish); {replica.name} applies
+              everything {source.name} acknowledged, then takes writes. {source.name} and the other
+              replicas then replicate from {replica.name}. No acknowledged transaction is lost.
+            </p>
+            <p>
+              Writes are refused for the moment of the switch. Point your applications at{' '}
+              {replica.name}&apos;s address.
+            </p>
+          </div>
+        )}
         confirmLabel="Promote to source"
-        isPending={promote.isPending}
-        error={promote.error ? describeError(promote.error).message : null}
-        onConfirm={() =>
-          pending?.kind === 'promote' &&
-          promote.mutate({ projectId, instanceId: pending.replica.id })
-        }
       />
-      <ConfirmDialog
-        open={pending?.kind === 'detach'}
+      <MutationConfirmDialog
+        target={pendingOf('detach')}
         onClose={close}
-        title={pending?.kind === 'detach' ? `Detach ${pending.replica.name}?` : ''}
-        description={
-          pending?.kind === 'detach'
-            ? `${pending.replica.name} stops replicating from ${pending.source.name} for good and becomes a standalone, writable instance with the data it has now. Changes made on ${pending.source.name} afterwards no longer reach it, and it cannot be attached again (create a new replica instead).`
-            : ''
+        mutation={detach}
+        variables={(target) => ({ projectId, instanceId: target.replica.id })}
+        title={(target) => `Detach ${target.replica.name}?`}
+        description={({ replica, source }) =>
+          `${replica.name} stops replicating from ${source.name} for good and becomes a standalone, writable instance with the data it has now. Changes made on ${source.name} afterwards no longer reach it, and it cannot be attached again (create a new replica instead).`
         }
         confirmLabel="Detach replica"
-        isPending={detach.isPending}
-        error={detach.error ? describeError(detach.error).message : null}
-        onConfirm={() =>
-          pending?.kind === 'detach' && detach.mutate({ projectId, instanceId: pending.replica.id })
-        }
       />
-      <ConfirmDialog
-        open={pending?.kind === 'eject'}
+      <MutationConfirmDialog
+        target={pendingOf('eject')}
         onClose={close}
-        title={pending?.kind === 'eject' ? `Eject ${pending.source.name}?` : ''}
-        description={
-          pending?.kind === 'eject'
-            ? `The replica that has applied the most (by GTID position) becomes the source and takes writes; the other replicas follow it. ${pending.source.name} leaves the replication set: transactions it acknowledged but never sent are lost, and if it comes back it stays apart. Eject only a source that is really gone.`
-            : ''
+        mutation={eject}
+        variables={(target) => ({ projectId, instanceId: target.source.id })}
+        title={(target) => `Eject ${target.source.name}?`}
+        description={({ source }) =>
+          `The replica that has applied the most (by GTID position) becomes the source and takes writes; the other replicas follow it. ${source.name} leaves the replication set: transactions it acknowledged but never sent are lost, and if it comes back it stays apart. Eject only a source that is really gone.`
         }
         confirmLabel="Eject source"
-        isPending={eject.isPending}
-        error={eject.error ? describeError(eject.error).message : null}
-        onConfirm={() =>
-          pending?.kind === 'eject' && eject.mutate({ projectId, instanceId: pending.source.id })
-        }
       />
     </div>
   );

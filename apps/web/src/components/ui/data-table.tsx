@@ -1,6 +1,8 @@
 import * as React from 'react';
 
 import { Button, type ButtonProps } from './button';
+import { Card } from './card';
+import { type PanelQuery, PanelState } from './panel-state';
 import { Table, TBody, TH, THead } from './table';
 
 /** A column heading: its text, or the text with its classes; false or null leaves it out. */
@@ -57,5 +59,46 @@ export function RowAction({
       {Icon ? <Icon aria-hidden /> : null}
       {children}
     </Button>
+  );
+}
+
+/** A row's buttons, each a RowAction with its text. */
+export function RowActions({
+  actions,
+}: {
+  actions: (Omit<React.ComponentProps<typeof RowAction>, 'children'> & { label: string })[];
+}) {
+  return actions.map(({ label, ...props }) => (
+    <RowAction key={label} {...props}>
+      {label}
+    </RowAction>
+  ));
+}
+
+/**
+ * A page's table of a query's rows, in a card: the query's error ("<errorLabel>: …") or
+ * "Loading…" until there are rows, `empty` when there are none.
+ */
+export function QueryTable<T>({
+  query,
+  errorLabel,
+  empty,
+  ...table
+}: {
+  query: PanelQuery<T[]>;
+  errorLabel: string;
+  empty?: React.ReactNode;
+  label: string;
+  columns: Column[];
+  children: (row: T) => React.ReactNode;
+}) {
+  return (
+    <PanelState variant="page" query={query} errorLabel={errorLabel} empty={empty}>
+      {(rows) => (
+        <Card>
+          <DataTable {...table} rows={rows} />
+        </Card>
+      )}
+    </PanelState>
   );
 }

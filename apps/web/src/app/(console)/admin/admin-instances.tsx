@@ -7,13 +7,12 @@ import { useState } from 'react';
 
 import { describeQuery, LiveRefresher } from '~/components/console/live-refresh';
 import { StatusBadge } from '~/components/instance/status-badge';
-import { Button } from '~/components/ui/button';
-import { Card } from '~/components/ui/card';
-import { ConfirmDialog } from '~/components/ui/dialog';
+
+import { ACTIONS_COLUMN, QueryTable, RowActions } from '~/components/ui/data-table';
+import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { EmptyState, PageHeader } from '~/components/ui/page';
-import { PanelState } from '~/components/ui/panel-state';
-import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
-import { describeError } from '~/lib/trpc-errors';
+
+import { TD, TR } from '~/components/ui/table';
 import { useTRPC } from '~/trpc/react';
 
 /** "12 s ago", "4 min ago", "3 h ago". */
@@ -28,6 +27,10 @@ function formatAge(seconds: number | null): string {
 const HEARTBEAT_REFRESH_MS = 10_000;
 
 type Action = { kind: 'reset' | 'delete'; instanceId: string; name: string };
+const ACTIONS = [
+  { kind: 'reset', label: 'Reset status' },
+  { kind: 'delete', label: 'Force delete' },
+] as const;
 
 export function AdminInstances() {
   const trpc = useTRPC();
@@ -59,7 +62,6 @@ export function AdminInstances() {
   const forceDelete = useMutation(
     trpc.admin.forceDelete.mutationOptions({ onSuccess: invalidate }),
   );
-  const running = action?.kind === 'reset' ? reset : forceDelete;
 
   return (
     <>
@@ -67,8 +69,7 @@ export function AdminInstances() {
         title="All instances"
         description="Every instance in every project, with its health."
       />
-      <PanelState
-        variant="page"
+      <QueryTable
         query={instances}
         errorLabel="Could not load instances"
         empty={
@@ -78,110 +79,75 @@ export function AdminInstances() {
             description="Instances appear here as soon as a tenant creates one."
           />
         }
+        label="All instances"
+        columns={[
+          'Instance',
+          'Project',
+          'Status',
+          'Task',
+          'Last heartbeat',
+          'Guest',
+          'Endpoint',
+          'Fault',
+          ACTIONS_COLUMN,
+        ]}
       >
-        {(list) => (
-          <Card>
-            <Table aria-label="All instances">
-              <THead>
-                <tr>
-                  <TH>Instance</TH>
-                  <TH>Project</TH>
-                  <TH>Status</TH>
-                  <TH>Task</TH>
-                  <TH>Last heartbeat</TH>
-                  <TH>Guest</TH>
-                  <TH>Endpoint</TH>
-                  <TH>Fault</TH>
-                  <TH className="text-right">Actions</TH>
-                </tr>
-              </THead>
-              <TBody>
-                {list.map((instance) => (
-                  <TR key={instance.id} data-instance-id={instance.id}>
-                    <TD>
-                      <div className="font-medium text-zinc-900">{instance.name}</div>
-                      <div className="font-mono text-xs text-zinc-400">
-                        {instance.id.slice(0, 8)}
-                      </div>
-                    </TD>
-                    <TD>{instance.project.name}</TD>
-                    <TD>
-                      <StatusBadge status={instance.status} />
-                    </TD>
-                    <TD className="font-mono text-xs">
-                      {instance.taskStatus}
-                      <div className="text-zinc-400">{instance.serviceStatus}</div>
-                    </TD>
-                    <TD className="whitespace-nowrap">{formatAge(instance.heartbeatAgeSeconds)}</TD>
-                    <TD className="font-mono text-xs">{instance.guestVersion ?? '—'}</TD>
-                    <TD className="font-mono text-xs">
-                      {instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}
-                    </TD>
-                    <TD className="max-w-64 text-red-700">
-                      <div
-                        className="truncate"
-                        title={instance.faultDetails ?? instance.faultMessage ?? undefined}
-                      >
-                        {instance.faultMessage ?? ''}
-                      </div>
-                    </TD>
-                    <TD className="whitespace-nowrap text-right">
-                      <Button
-                        variant="ghost"
-                        size="sm"
-                        onClick={() =>
-                          setAction({ kind: 'reset', instanceId: instance.id, name: instance.name })
-                        }
-                      >
-                        Reset status
-                      </Button>
-                      <Button
-                        variant="ghost"
-                        size="sm"
-                        onClick={() =>
-                          setAction({
-                            kind: 'delete',
-                            instanceId: instance.id,
-                            name: instance.name,
-                          })
-                        }
-                      >
-                        Force delete
-                      </Button>
-                    </TD>
-                  </TR>
-                ))}
-              </TBody>
-            </Table>
-          </Card>
+        {(instance) => (
+          <TR key={instance.id} data-instance-id={instance.id}>
+            <TD>
+              <div className="font-medium text-zinc-900">{instance.name}</div>
+              <div className="font-mono text-xs text-zinc-400">{instance.id.slice(0, 8)}</div>
+            </TD>
+            <TD>{instance.project.name}</TD>
+            <TD>
+              <StatusBadge status={instance.status} />
+            </TD>
+            <TD className="font-mono text-xs">
+              {instance.taskStatus}
+              <div className="text-zinc-400">{instance.serviceStatus}</div>
+            </TD>
+            <TD className="whitespace-nowrap">{formatAge(instance.heartbeatAgeSeconds)}</TD>
+            <TD className="font-mono text-xs">{instance.guestVersion ?? '—'}</TD>
+            <TD className="font-mono text-xs">
+              {instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}
+            </TD>
+            <TD className="max-w-64 text-red-700">
+              <div
+                className="truncate"
+                title={instance.faultDetails ?? instance.faultMessage ?? undefined}
+              >
+                {instance.faultMessage ?? ''}
+              </div>
+            </TD>
+            <TD className="whitespace-nowrap text-right">
+              <RowActions
+                actions={ACTIONS.map(({ kind, label }) => ({
+                  label,
+                  onClick: () => setAction({ kind, instanceId: instance.id, name: instance.name }),
+                }))}
+              />
+            </TD>
+          </TR>
         )}
-      </PanelState>
-      <ConfirmDialog
-        open={action !== null}
-        onClose={() => {
-          setAction(null);
-          reset.reset();
-          forceDelete.reset();
-        }}
-        title={
-          action?.kind === 'reset'
-            ? `Reset the status of ${action.name}?`
-            : `Force delete ${action?.name ?? ''}?`
-        }
-        description={
-          action?.kind === 'reset'
-            ? 'The task goes back to none and the fault is cleared; the guest’s next heartbeat decides the status. Use it for an instance stuck in a task nobody runs any more.'
-            : 'The instance is deleted whatever it is doing: its server, its data and the row. This cannot be undone.'
-        }
-        confirmLabel={action?.kind === 'reset' ? 'Reset status' : 'Force delete'}
-        tone={action?.kind === 'reset' ? 'primary' : 'danger'}
-        isPending={running.isPending}
-        error={running.error ? describeError(running.error).message : null}
-        onConfirm={() => {
-          if (!action) return;
-          const mutation = action.kind === 'reset' ? reset : forceDelete;
-          mutation.mutate({ instanceId: action.instanceId }, { onSuccess: () => setAction(null) });
-        }}
+      </QueryTable>
+      <MutationConfirmDialog
+        target={action?.kind === 'reset' ? action : null}
+        onClose={() => setAction(null)}
+        mutation={reset}
+        variables={(target) => ({ instanceId: target.instanceId })}
+        tone="primary"
+        title={(target) => `Reset the status of ${target.name}?`}
+        description="The task goes back to none and the fault is cleared; the guest’s next heartbeat decides the status. Use it for an instance stuck in a task nobody runs any more."
+        confirmLabel="Reset status"
+      />
+      <MutationConfirmDialog
+        target={action?.kind === 'delete' ? action : null}
+        onClose={() => setAction(null)}
+        mutation={forceDelete}
+        variables={(target) => ({ instanceId: target.instanceId })}
+        title={(target) => `Force delete ${target.name}?`}
+        description="The instance is deleted whatever it is doing: its server, its data and the row. This cannot be undone."
+        confirmLabel="Force delete"
       />
     </>
   );

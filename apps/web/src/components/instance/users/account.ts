@@ -9,20 +9,3 @@ export const HOST_HINT =
 export function accountOf(user: Account): string {
   return `${user.name}@${user.host}`;
 }
-
-/** The first message per field of a zod error, by top-level field name. */
-export function issuesByField(
-  issues: { path: PropertyKey[]; message: string }[],
-): Record<string, string> {
-  const errors: Record<string, string> = {};
-  for (const issue of issues) errors[String(issue.path[0] ?? '_')] ??= issue.message;
-  return errors;
-}
-
-/** The first message per field of the API's field errors, by top-level field name. */
-export function firstOf(fieldErrors: Record<string, string[]>): Record<string, string> {
-  const errors: Record<string, string> = {};
-  for (const [key, messages] of Object.entries(fieldErrors))
-    if (messages[0]) errors[key.split('.')[0]!] ??= messages[0];
-  return errors;
-}

@@ -5,11 +5,12 @@ import { useState } from 'react';
 
 import { CardForm } from '~/components/ui/card-form';
 import { TextField } from '~/components/ui/field';
+import { firstOf, formErrorOf, parseForm } from '~/components/ui/form-errors';
 import { createUserInputSchema } from '~/lib/database-schemas';
 import { generatePassword } from '~/lib/passwords';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
-import { accountOf, firstOf, issuesByField } from './account';
+import { accountOf } from './account';
 import { DatabaseChoices } from './database-choices';
 import { HostField } from './host-field';
 import { PasswordField } from './password-field';
@@ -53,19 +54,11 @@ export function CreateUserForm({
       title="Create a user"
       className="h-fit"
       onSubmit={() => {
-        const parsed = createUserInputSchema.safeParse({
-          name,
-          host,
-          password,
-          databases: chosen,
-        });
-        if (!parsed.success) {
-          setErrors(issuesByField(parsed.error.issues));
-          return;
-        }
-        create.mutate({ projectId, instanceId, ...parsed.data });
+        const input = { name, host, password, databases: chosen };
+        const data = parseForm(createUserInputSchema, input, setErrors);
+        if (data) create.mutate({ projectId, instanceId, ...data });
       }}
-      error={create.error && !hasFieldErrors ? describeError(create.error).message : null}
+      error={formErrorOf(create.error, hasFieldErrors)}
       submitLabel="Create user"
       isPending={create.isPending}
     >

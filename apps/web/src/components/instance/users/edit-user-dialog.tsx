@@ -6,11 +6,12 @@ import { useState } from 'react';
 
 import { Checkbox } from '~/components/ui/field';
 import { FormDialog } from '~/components/ui/form-dialog';
+import { firstOf, formErrorOf, parseForm } from '~/components/ui/form-errors';
 import { updateUserInputSchema } from '~/lib/database-schemas';
 import { generatePassword } from '~/lib/passwords';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
-import { type Account, accountOf, firstOf, issuesByField } from './account';
+import { type Account, accountOf } from './account';
 import { HostField } from './host-field';
 import { PasswordField } from './password-field';
 
@@ -54,14 +55,10 @@ export function EditUserDialog({
           ...(host !== user.host ? { newHost: host } : {}),
           ...(isNewPassword ? { newPassword: password } : {}),
         };
-        const parsed = updateUserInputSchema.safeParse(input);
-        if (!parsed.success) {
-          setErrors(issuesByField(parsed.error.issues));
-          return;
-        }
-        update.mutate({ projectId, instanceId, ...parsed.data });
+        const data = parseForm(updateUserInputSchema, input, setErrors);
+        if (data) update.mutate({ projectId, instanceId, ...data });
       }}
-      error={update.error && !hasFieldErrors ? describeError(update.error).message : null}
+      error={formErrorOf(update.error, hasFieldErrors)}
       submitLabel="Save changes"
       isPending={update.isPending}
     >

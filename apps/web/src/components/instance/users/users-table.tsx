@@ -4,7 +4,7 @@ import { type DatabaseUserInfo } from '@coffer/contracts';
 import { Pencil, Plus, Trash, X } from 'lucide-react';
 
 import { Badge } from '~/components/ui/badge';
-import { ACTIONS_COLUMN, DataTable, RowAction } from '~/components/ui/data-table';
+import { ACTIONS_COLUMN, DataTable, RowActions } from '~/components/ui/data-table';
 import { TD, TR } from '~/components/ui/table';
 import { type Account, accountOf } from './account';
 
@@ -58,17 +58,28 @@ export function UsersTable({
           </TD>
           {canWrite ? (
             <TD className="whitespace-nowrap text-right">
-              {(
-                [
-                  ['Access', Plus, `Grant access to ${accountOf(user)}`, onGrant],
-                  ['Edit', Pencil, `Edit user ${accountOf(user)}`, onEdit],
-                  ['Delete', Trash, `Delete user ${accountOf(user)}`, onDelete],
-                ] as const
-              ).map(([text, icon, label, onClick]) => (
-                <RowAction key={text} icon={icon} aria-label={label} onClick={() => onClick(user)}>
-                  {text}
-                </RowAction>
-              ))}
+              <RowActions
+                actions={[
+                  {
+                    label: 'Access',
+                    icon: Plus,
+                    'aria-label': `Grant access to ${accountOf(user)}`,
+                    onClick: () => onGrant(user),
+                  },
+                  {
+                    label: 'Edit',
+                    icon: Pencil,
+                    'aria-label': `Edit user ${accountOf(user)}`,
+                    onClick: () => onEdit(user),
+                  },
+                  {
+                    label: 'Delete',
+                    icon: Trash,
+                    'aria-label': `Delete user ${accountOf(user)}`,
+                    onClick: () => onDelete(user),
+                  },
+                ]}
+              />
             </TD>
           ) : null}
         </TR>

@@ -3,13 +3,12 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 
-import { Button } from '~/components/ui/button';
-import { Card } from '~/components/ui/card';
-import { Dialog } from '~/components/ui/dialog';
-import { Field, FormError, Input } from '~/components/ui/field';
+import { ACTIONS_COLUMN, QueryTable, RowAction } from '~/components/ui/data-table';
+import { TextField } from '~/components/ui/field';
+import { FormDialog } from '~/components/ui/form-dialog';
 import { PageHeader } from '~/components/ui/page';
-import { PanelState } from '~/components/ui/panel-state';
-import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
+
+import { TD, TR } from '~/components/ui/table';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
 
@@ -48,48 +47,38 @@ export function AdminProjects() {
         title="Projects and quotas"
         description="Every project with what it uses of its limits. “(set)” marks an operator’s override of the default."
       />
-      <PanelState variant="page" query={projects} errorLabel="Could not load projects">
-        {(list) => (
-          <Card>
-            <Table aria-label="Projects">
-              <THead>
-                <tr>
-                  <TH>Project</TH>
-                  <TH>Members</TH>
-                  {QUOTA_NAMES.map((name) => (
-                    <TH key={name}>{QUOTA_LABELS[name]}</TH>
-                  ))}
-                  <TH className="text-right">Actions</TH>
-                </tr>
-              </THead>
-              <TBody>
-                {list.map((project) => (
-                  <TR key={project.id}>
-                    <TD className="font-medium text-zinc-900">{project.name}</TD>
-                    <TD className="tabular-nums">{project.memberCount}</TD>
-                    {QUOTA_NAMES.map((name) => (
-                      <TD key={name}>
-                        <UsageCell usage={project.quotas[name]} />
-                      </TD>
-                    ))}
-                    <TD className="text-right">
-                      <Button
-                        variant="ghost"
-                        size="sm"
-                        onClick={() =>
-                          setEditing({ id: project.id, name: project.name, quotas: project.quotas })
-                        }
-                      >
-                        Edit quotas
-                      </Button>
-                    </TD>
-                  </TR>
-                ))}
-              </TBody>
-            </Table>
-          </Card>
+      <QueryTable
+        query={projects}
+        errorLabel="Could not load projects"
+        label="Projects"
+        columns={[
+          'Project',
+          'Members',
+          ...QUOTA_NAMES.map((name) => QUOTA_LABELS[name]),
+          ACTIONS_COLUMN,
+        ]}
+      >
+        {(project) => (
+          <TR key={project.id}>
+            <TD className="font-medium text-zinc-900">{project.name}</TD>
+            <TD className="tabular-nums">{project.memberCount}</TD>
+            {QUOTA_NAMES.map((name) => (
+              <TD key={name}>
+                <UsageCell usage={project.quotas[name]} />
+              </TD>
+            ))}
+            <TD className="text-right">
+              <RowAction
+                onClick={() =>
+                  setEditing({ id: project.id, name: project.name, quotas: project.quotas })
+                }
+              >
+                Edit quotas
+              </RowAction>
+            </TD>
+          </TR>
         )}
-      </PanelState>
+      </QueryTable>
       {editing ? <QuotaDialog project={editing} onClose={() => setEditing(null)} /> : null}
     </>
   );
@@ -146,45 +135,28 @@ function QuotaDialog({
   }
 
   return (
-    <Dialog
-      open
+    <FormDialog
       onClose={onClose}
       title={`Quotas of ${project.name}`}
       description="Leave a field blank for the default; -1 means unlimited."
+      noValidate
+      onSubmit={() => void save()}
+      error={setQuota.error ? describeError(setQuota.error).message : null}
+      submitLabel="Save quotas"
+      isPending={setQuota.isPending}
     >
-      <form
-        noValidate
-        className="space-y-4"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void save();
-        }}
-      >
-        {QUOTA_NAMES.map((name) => (
-          <Field
-            key={name}
-            label={QUOTA_LABELS[name]}
-            error={fieldErrors[name]}
-            hint={`In use: ${project.quotas[name].inUse}${project.quotas[name].isOverride ? '' : ` · default ${project.quotas[name].limit}`}`}
-          >
-            <Input
-              inputMode="numeric"
-              value={values[name]}
-              placeholder="default"
-              onChange={(e) => setValues((current) => ({ ...current, [name]: e.target.value }))}
-            />
-          </Field>
-        ))}
-        {setQuota.error ? <FormError message={describeError(setQuota.error).message} /> : null}
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose} disabled={setQuota.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" isLoading={setQuota.isPending}>
-            Save quotas
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+      {QUOTA_NAMES.map((name) => (
+        <TextField
+          key={name}
+          label={QUOTA_LABELS[name]}
+          error={fieldErrors[name]}
+          hint={`In use: ${project.quotas[name].inUse}${project.quotas[name].isOverride ? '' : ` · default ${project.quotas[name].limit}`}`}
+          inputMode="numeric"
+          value={values[name]}
+          placeholder="default"
+          onValueChange={(value) => setValues((current) => ({ ...current, [name]: value }))}
+        />
+      ))}
+    </FormDialog>
   );
 }

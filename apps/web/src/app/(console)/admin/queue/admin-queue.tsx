@@ -2,12 +2,12 @@
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
-import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '~/components/ui/card';
+import { ACTIONS_COLUMN, DataTable, RowActions } from '~/components/ui/data-table';
 import { FormError } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
 import { PanelState } from '~/components/ui/panel-state';
-import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
+import { TD, TR } from '~/components/ui/table';
 import { describeError } from '~/lib/trpc-errors';
 import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
@@ -90,70 +90,57 @@ export function AdminQueue() {
                   <p className="text-sm text-zinc-500">No failed jobs.</p>
                 </CardContent>
               ) : (
-                <Table aria-label="Failed jobs">
-                  <THead>
-                    <tr>
-                      <TH>Job</TH>
-                      <TH>Instance</TH>
-                      <TH>Error</TH>
-                      <TH>Attempts</TH>
-                      <TH>Failed</TH>
-                      <TH className="text-right">Actions</TH>
-                    </tr>
-                  </THead>
-                  <TBody>
-                    {queue.failed.map((job) => (
-                      <TR key={job.id}>
-                        <TD>
-                          <div className="font-mono text-xs text-zinc-900">{job.name}</div>
-                          <div
-                            className="max-w-56 truncate font-mono text-xs text-zinc-400"
-                            title={job.id}
-                          >
-                            {job.id}
-                          </div>
-                        </TD>
-                        <TD>
-                          <Subject job={job} />
-                        </TD>
-                        <TD className="max-w-md text-red-700">
-                          <div
-                            className="line-clamp-3 break-words text-xs"
-                            title={job.failedReason ?? undefined}
-                          >
-                            {job.failedReason ?? 'unknown error'}
-                          </div>
-                        </TD>
-                        <TD className="tabular-nums">
-                          {job.attemptsMade} / {job.attempts}
-                        </TD>
-                        <TD className="whitespace-nowrap">
-                          {job.finishedAt ? formatDateTime(job.finishedAt) : '—'}
-                        </TD>
-                        <TD className="whitespace-nowrap text-right">
-                          <Button
-                            variant="ghost"
-                            size="sm"
-                            aria-label={`Retry ${job.id}`}
-                            isLoading={retry.isPending && retry.variables?.jobId === job.id}
-                            onClick={() => retry.mutate({ jobId: job.id })}
-                          >
-                            Retry
-                          </Button>
-                          <Button
-                            variant="ghost"
-                            size="sm"
-                            aria-label={`Discard ${job.id}`}
-                            isLoading={discard.isPending && discard.variables?.jobId === job.id}
-                            onClick={() => discard.mutate({ jobId: job.id })}
-                          >
-                            Discard
-                          </Button>
-                        </TD>
-                      </TR>
-                    ))}
-                  </TBody>
-                </Table>
+                <DataTable
+                  label="Failed jobs"
+                  columns={['Job', 'Instance', 'Error', 'Attempts', 'Failed', ACTIONS_COLUMN]}
+                  rows={queue.failed}
+                >
+                  {(job) => (
+                    <TR key={job.id}>
+                      <TD>
+                        <div className="font-mono text-xs text-zinc-900">{job.name}</div>
+                        <div
+                          className="max-w-56 truncate font-mono text-xs text-zinc-400"
+                          title={job.id}
+                        >
+                          {job.id}
+                        </div>
+                      </TD>
+                      <TD>
+                        <Subject job={job} />
+                      </TD>
+                      <TD className="max-w-md text-red-700">
+                        <div
+                          className="line-clamp-3 break-words text-xs"
+                          title={job.failedReason ?? undefined}
+                        >
+                          {job.failedReason ?? 'unknown error'}
+                        </div>
+                      </TD>
+                      <TD className="tabular-nums">
+                        {job.attemptsMade} / {job.attempts}
+                      </TD>
+                      <TD className="whitespace-nowrap">
+                        {job.finishedAt ? formatDateTime(job.finishedAt) : '—'}
+                      </TD>
+                      <TD className="whitespace-nowrap text-right">
+                        <RowActions
+                          actions={(
+                            [
+                              ['Retry', retry],
+                              ['Discard', discard],
+                            ] as const
+                          ).map(([label, mutation]) => ({
+                            label,
+                            'aria-label': `${label} ${job.id}`,
+                            isLoading: mutation.isPending && mutation.variables?.jobId === job.id,
+                            onClick: () => mutation.mutate({ jobId: job.id }),
+                          }))}
+                        />
+                      </TD>
+                    </TR>
+                  )}
+                </DataTable>
               )}
             </Card>
 
@@ -166,32 +153,25 @@ export function AdminQueue() {
                   <p className="text-sm text-zinc-500">The queue is empty.</p>
                 </CardContent>
               ) : (
-                <Table aria-label="Pending jobs">
-                  <THead>
-                    <tr>
-                      <TH>Job</TH>
-                      <TH>Instance</TH>
-                      <TH>State</TH>
-                      <TH>Attempts</TH>
-                      <TH>Queued</TH>
-                    </tr>
-                  </THead>
-                  <TBody>
-                    {queue.pending.map((job) => (
-                      <TR key={job.id}>
-                        <TD className="font-mono text-xs text-zinc-900">{job.name}</TD>
-                        <TD>
-                          <Subject job={job} />
-                        </TD>
-                        <TD className="font-mono text-xs">{job.state}</TD>
-                        <TD className="tabular-nums">
-                          {job.attemptsMade} / {job.attempts}
-                        </TD>
-                        <TD className="whitespace-nowrap">{formatDateTime(job.createdAt)}</TD>
-                      </TR>
-                    ))}
-                  </TBody>
-                </Table>
+                <DataTable
+                  label="Pending jobs"
+                  columns={['Job', 'Instance', 'State', 'Attempts', 'Queued']}
+                  rows={queue.pending}
+                >
+                  {(job) => (
+                    <TR key={job.id}>
+                      <TD className="font-mono text-xs text-zinc-900">{job.name}</TD>
+                      <TD>
+                        <Subject job={job} />
+                      </TD>
+                      <TD className="font-mono text-xs">{job.state}</TD>
+                      <TD className="tabular-nums">
+                        {job.attemptsMade} / {job.attempts}
+                      </TD>
+                      <TD className="whitespace-nowrap">{formatDateTime(job.createdAt)}</TD>
+                    </TR>
+                  )}
+                </DataTable>
               )}
             </Card>
           </div>

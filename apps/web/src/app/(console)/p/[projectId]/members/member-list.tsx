@@ -4,12 +4,13 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 
 import { Badge } from '~/components/ui/badge';
-import { Button } from '~/components/ui/button';
-import { Card, CardContent, CardHeader, CardTitle } from '~/components/ui/card';
-import { ConfirmDialog } from '~/components/ui/dialog';
-import { Field, FormError, Input, Select } from '~/components/ui/field';
+import { Card } from '~/components/ui/card';
+import { CardForm } from '~/components/ui/card-form';
+import { ACTIONS_COLUMN, DataTable, RowAction } from '~/components/ui/data-table';
+import { Field, FormError, Select, TextField } from '~/components/ui/field';
+import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { PageHeader } from '~/components/ui/page';
-import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
+import { TD, TR } from '~/components/ui/table';
 import { emailSchema, PROJECT_ROLES, ROLE_LABELS } from '~/lib/schemas';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
@@ -45,80 +46,62 @@ export function MemberList({ projectId }: { projectId: string }) {
               <FormError message={describeError(changeRole.error).message} />
             </div>
           ) : null}
-          <Table aria-label="Members">
-            <THead>
-              <tr>
-                <TH>Name</TH>
-                <TH>Email</TH>
-                <TH>Role</TH>
-                {isOwner ? <TH className="text-right">Actions</TH> : null}
-              </tr>
-            </THead>
-            <TBody>
-              {(members.data ?? []).map((member) => (
-                <TR key={member.id}>
-                  <TD className="font-medium text-zinc-900">{member.user.name}</TD>
-                  <TD>{member.user.email}</TD>
-                  <TD>
-                    {isOwner ? (
-                      <Select
-                        aria-label={`Role of ${member.user.email}`}
-                        className="w-32"
-                        value={member.role}
-                        disabled={changeRole.isPending}
-                        onChange={(e) =>
-                          changeRole.mutate({
-                            projectId,
-                            membershipId: member.id,
-                            role: e.target.value as Role,
-                          })
-                        }
-                      >
-                        {PROJECT_ROLES.map((role) => (
-                          <option key={role} value={role}>
-                            {ROLE_LABELS[role]}
-                          </option>
-                        ))}
-                      </Select>
-                    ) : (
-                      <Badge>{ROLE_LABELS[member.role]}</Badge>
-                    )}
-                  </TD>
+          <DataTable
+            label="Members"
+            columns={['Name', 'Email', 'Role', isOwner && ACTIONS_COLUMN]}
+            rows={members.data ?? []}
+          >
+            {(member) => (
+              <TR key={member.id}>
+                <TD className="font-medium text-zinc-900">{member.user.name}</TD>
+                <TD>{member.user.email}</TD>
+                <TD>
                   {isOwner ? (
-                    <TD className="text-right">
-                      <Button
-                        variant="ghost"
-                        size="sm"
-                        onClick={() => setRemoving({ id: member.id, email: member.user.email })}
-                      >
-                        Remove
-                      </Button>
-                    </TD>
-                  ) : null}
-                </TR>
-              ))}
-            </TBody>
-          </Table>
+                    <Select
+                      aria-label={`Role of ${member.user.email}`}
+                      className="w-32"
+                      value={member.role}
+                      disabled={changeRole.isPending}
+                      onChange={(e) =>
+                        changeRole.mutate({
+                          projectId,
+                          membershipId: member.id,
+                          role: e.target.value as Role,
+                        })
+                      }
+                    >
+                      {PROJECT_ROLES.map((role) => (
+                        <option key={role} value={role}>
+                          {ROLE_LABELS[role]}
+                        </option>
+                      ))}
+                    </Select>
+                  ) : (
+                    <Badge>{ROLE_LABELS[member.role]}</Badge>
+                  )}
+                </TD>
+                {isOwner ? (
+                  <TD className="text-right">
+                    <RowAction
+                      onClick={() => setRemoving({ id: member.id, email: member.user.email })}
+                    >
+                      Remove
+                    </RowAction>
+                  </TD>
+                ) : null}
+              </TR>
+            )}
+          </DataTable>
         </Card>
       </div>
-      <ConfirmDialog
-        open={removing !== null}
-        onClose={() => {
-          setRemoving(null);
-          remove.reset();
-        }}
+      <MutationConfirmDialog
+        target={removing}
+        onClose={() => setRemoving(null)}
+        mutation={remove}
+        variables={(target) => ({ projectId, membershipId: target.id })}
         title="Remove member"
-        description={`${removing?.email ?? ''} will lose access to this project.`}
+        description={(target) => `${target.email} will lose access to this project.`}
         confirmLabel="Remove"
-        isPending={remove.isPending}
-        error={remove.error ? describeError(remove.error).message : null}
-        onConfirm={() =>
-          removing &&
-          remove.mutate(
-            { projectId, membershipId: removing.id },
-            { onSuccess: () => setRemoving(null) },
-          )
-        }
       />
     </>
   );
@@ -139,52 +122,40 @@ function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () 
     }),
   );
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>Add a member</CardTitle>
-      </CardHeader>
-      <CardContent>
-        <form
-          noValidate
-          className="flex flex-wrap items-start gap-3"
-          onSubmit={(event) => {
-            event.preventDefault();
-            const parsed = emailSchema.safeParse(email);
-            if (!parsed.success) {
-              setEmailError(parsed.error.issues[0]?.message ?? 'Invalid email');
-              return;
-            }
-            setEmailError(null);
-            add.mutate({ projectId, email: parsed.data, role });
-          }}
-        >
-          <Field label="Email" error={emailError} className="min-w-64 flex-1">
-            <Input
-              type="email"
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-              placeholder="teammate@example.com"
-            />
-          </Field>
-          <Field label="Role" className="w-36">
-            <Select value={role} onChange={(e) => setRole(e.target.value as Role)}>
-              {PROJECT_ROLES.map((r) => (
-                <option key={r} value={r}>
-                  {ROLE_LABELS[r]}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Button type="submit" className="mt-6" isLoading={add.isPending}>
-            Add member
-          </Button>
-        </form>
-        {add.error && !emailError ? (
-          <div className="mt-3">
-            <FormError message={describeError(add.error).message} />
-          </div>
-        ) : null}
-      </CardContent>
-    </Card>
+    <CardForm
+      layout="inline"
+      title="Add a member"
+      onSubmit={() => {
+        const parsed = emailSchema.safeParse(email);
+        if (!parsed.success) {
+          setEmailError(parsed.error.issues[0]?.message ?? 'Invalid email');
+          return;
+        }
+        setEmailError(null);
+        add.mutate({ projectId, email: parsed.data, role });
+      }}
+      error={add.error && !emailError ? describeError(add.error).message : null}
+      submitLabel="Add member"
+      isPending={add.isPending}
+    >
+      <TextField
+        label="Email"
+        error={emailError}
+        className="min-w-64 flex-1"
+        type="email"
+        value={email}
+        onValueChange={setEmail}
+        placeholder="teammate@example.com"
+      />
+      <Field label="Role" className="w-36">
+        <Select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          {PROJECT_ROLES.map((r) => (
+            <option key={r} value={r}>
+              {ROLE_LABELS[r]}
+            </option>
+          ))}
+        </Select>
+      </Field>
+    </CardForm>
   );
 }

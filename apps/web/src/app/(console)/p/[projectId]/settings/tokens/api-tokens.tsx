@@ -5,14 +5,15 @@ import { KeyRound } from 'lucide-react';
 import { useState } from 'react';
 
 import { Badge } from '~/components/ui/badge';
-import { Button } from '~/components/ui/button';
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
-import { CopyButton } from '~/components/ui/copy-button';
-import { ConfirmDialog } from '~/components/ui/dialog';
-import { Field, FormError, Input, Select } from '~/components/ui/field';
+import { SecretNotice } from '~/components/instance/secret-notice';
+
+import { CardForm } from '~/components/ui/card-form';
+import { ACTIONS_COLUMN, QueryTable, RowAction } from '~/components/ui/data-table';
+import { Field, Select, TextField } from '~/components/ui/field';
+import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { EmptyState } from '~/components/ui/page';
-import { PanelState } from '~/components/ui/panel-state';
-import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
+
+import { TD, TR } from '~/components/ui/table';
 import {
   API_TOKEN_EXPIRY_CHOICES,
   API_TOKEN_SCOPE_LABELS,
@@ -49,11 +50,20 @@ export function ApiTokens({ projectId }: { projectId: string }) {
         }}
       />
       {created ? (
-        <NewTokenNotice name={created.name} token={created.token} onDone={() => setCreated(null)} />
+        <SecretNotice
+          title={`Token “${created.name}” created`}
+          regionLabel="New API token"
+          Heading="h2"
+          message="Copy it now: it is shown only once, and Coffer keeps only a hash of it."
+          label="New token"
+          secret={created.token}
+          secretClassName="text-xs"
+          copyLabel="Copy token"
+          onDone={() => setCreated(null)}
+        />
       ) : null}
 
-      <PanelState
-        variant="page"
+      <QueryTable
         query={tokens}
         errorLabel="Could not load the tokens"
         empty={
@@ -63,104 +73,50 @@ export function ApiTokens({ projectId }: { projectId: string }) {
             description="A token lets a script call the Coffer API as you, inside this project only."
           />
         }
+        label="API tokens"
+        columns={[
+          'Name',
+          'Token',
+          'Scope',
+          isOwner && 'Owner',
+          'Expires',
+          'Last used',
+          'Status',
+          ACTIONS_COLUMN,
+        ]}
       >
-        {(list) => (
-          <Card>
-            <Table aria-label="API tokens">
-              <THead>
-                <tr>
-                  <TH>Name</TH>
-                  <TH>Token</TH>
-                  <TH>Scope</TH>
-                  {isOwner ? <TH>Owner</TH> : null}
-                  <TH>Expires</TH>
-                  <TH>Last used</TH>
-                  <TH>Status</TH>
-                  <TH className="text-right">Actions</TH>
-                </tr>
-              </THead>
-              <TBody>
-                {list.map((token) => (
-                  <TR key={token.id}>
-                    <TD className="font-medium text-zinc-900">{token.name}</TD>
-                    <TD className="font-mono text-xs">{token.prefix}</TD>
-                    <TD>{API_TOKEN_SCOPE_LABELS[token.scope]}</TD>
-                    {isOwner ? <TD>{token.user.email}</TD> : null}
-                    <TD>{formatDateTime(token.expiresAt)}</TD>
-                    <TD>{token.lastUsedAt ? formatDateTime(token.lastUsedAt) : 'never'}</TD>
-                    <TD>
-                      <Badge tone={STATUS_TONE[token.status]}>{STATUS_LABEL[token.status]}</Badge>
-                    </TD>
-                    <TD className="text-right">
-                      {token.status === 'ACTIVE' ? (
-                        <Button
-                          variant="ghost"
-                          size="sm"
-                          onClick={() => setRevoking({ id: token.id, name: token.name })}
-                        >
-                          Revoke
-                        </Button>
-                      ) : null}
-                    </TD>
-                  </TR>
-                ))}
-              </TBody>
-            </Table>
-          </Card>
+        {(token) => (
+          <TR key={token.id}>
+            <TD className="font-medium text-zinc-900">{token.name}</TD>
+            <TD className="font-mono text-xs">{token.prefix}</TD>
+            <TD>{API_TOKEN_SCOPE_LABELS[token.scope]}</TD>
+            {isOwner ? <TD>{token.user.email}</TD> : null}
+            <TD>{formatDateTime(token.expiresAt)}</TD>
+            <TD>{token.lastUsedAt ? formatDateTime(token.lastUsedAt) : 'never'}</TD>
+            <TD>
+              <Badge tone={STATUS_TONE[token.status]}>{STATUS_LABEL[token.status]}</Badge>
+            </TD>
+            <TD className="text-right">
+              {token.status === 'ACTIVE' ? (
+                <RowAction onClick={() => setRevoking({ id: token.id, name: token.name })}>
+                  Revoke
+                </RowAction>
+              ) : null}
+            </TD>
+          </TR>
         )}
-      </PanelState>
+      </QueryTable>
 
-      <ConfirmDialog
-        open={revoking !== null}
-        onClose={() => {
-          setRevoking(null);
-          revoke.reset();
-        }}
-        title={`Revoke ${revoking?.name ?? ''}?`}
+      <MutationConfirmDialog
+        target={revoking}
+        onClose={() => setRevoking(null)}
+        mutation={revoke}
+        variables={(target) => ({ projectId, tokenId: target.id })}
+        title={(target) => `Revoke ${target.name}?`}
         description="Scripts using this token stop working at once. This cannot be undone."
         confirmLabel="Revoke token"
-        isPending={revoke.isPending}
-        error={revoke.error ? describeError(revoke.error).message : null}
-        onConfirm={() =>
-          revoking &&
-          revoke.mutate({ projectId, tokenId: revoking.id }, { onSuccess: () => setRevoking(null) })
-        }
       />
     </div>
-  );
-}
-
-function NewTokenNotice({
-  name,
-  token,
-  onDone,
-}: {
-  name: string;
-  token: string;
-  onDone: () => void;
-}) {
-  return (
-    <section
-      aria-label="New API token"
-      className="rounded-lg border border-emerald-200 bg-emerald-50 p-4"
-    >
-      <h2 className="text-sm font-semibold text-emerald-900">Token “{name}” created</h2>
-      <p className="mt-1 text-sm text-emerald-800">
-        Copy it now: it is shown only once, and Coffer keeps only a hash of it.
-      </p>
-      <div className="mt-3 flex flex-wrap items-center gap-2">
-        <code
-          aria-label="New token"
-          className="min-w-0 flex-1 break-all rounded-md border border-emerald-200 bg-white px-3 py-2 font-mono text-xs text-zinc-900"
-        >
-          {token}
-        </code>
-        <CopyButton value={token} label="Copy token" />
-        <Button variant="ghost" size="sm" onClick={onDone}>
-          Done
-        </Button>
-      </div>
-    </section>
   );
 }
 
@@ -189,69 +145,60 @@ function CreateTokenForm({
     }),
   );
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>Create an API token</CardTitle>
-        <CardDescription>
+    <CardForm
+      layout="inline"
+      title="Create an API token"
+      description={
+        <>
           Scripts send it as <code className="font-mono text-xs">Authorization: Bearer …</code>. It
           acts as you, in this project only, until it expires or is revoked.
-        </CardDescription>
-      </CardHeader>
-      <CardContent>
-        <form
-          noValidate
-          className="flex flex-wrap items-start gap-3"
-          onSubmit={(event) => {
-            event.preventDefault();
-            const parsed = createApiTokenInputSchema.safeParse({ name, scope, expiresInDays });
-            if (!parsed.success) {
-              const errors: Record<string, string[]> = {};
-              for (const issue of parsed.error.issues)
-                (errors[issue.path.join('.')] ??= []).push(issue.message);
-              setFieldErrors(errors);
-              return;
-            }
-            create.mutate({ projectId, ...parsed.data });
-          }}
-        >
-          <Field label="Token name" error={fieldErrors.name?.[0]} className="min-w-56 flex-1">
-            <Input
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              placeholder="deploy script"
-              maxLength={64}
-            />
-          </Field>
-          <Field label="Scope" error={fieldErrors.scope?.[0]} className="w-44">
-            <Select value={scope} onChange={(e) => setScope(e.target.value as ApiTokenScopeName)}>
-              <option value="READ_ONLY">{API_TOKEN_SCOPE_LABELS.READ_ONLY}</option>
-              <option value="READ_WRITE" disabled={isViewer}>
-                {API_TOKEN_SCOPE_LABELS.READ_WRITE}
-              </option>
-            </Select>
-          </Field>
-          <Field label="Expires in" error={fieldErrors.expiresInDays?.[0]} className="w-36">
-            <Select
-              value={expiresInDays}
-              onChange={(e) => setExpiresInDays(Number(e.target.value))}
-            >
-              {API_TOKEN_EXPIRY_CHOICES.map((days) => (
-                <option key={days} value={days}>
-                  {days} days
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Button type="submit" className="mt-6" isLoading={create.isPending}>
-            Create token
-          </Button>
-        </form>
-        {create.error && Object.keys(fieldErrors).length === 0 ? (
-          <div className="mt-3">
-            <FormError message={describeError(create.error).message} />
-          </div>
-        ) : null}
-      </CardContent>
-    </Card>
+        </>
+      }
+      onSubmit={() => {
+        const parsed = createApiTokenInputSchema.safeParse({ name, scope, expiresInDays });
+        if (!parsed.success) {
+          const errors: Record<string, string[]> = {};
+          for (const issue of parsed.error.issues)
+            (errors[issue.path.join('.')] ??= []).push(issue.message);
+          setFieldErrors(errors);
+          return;
+        }
+        create.mutate({ projectId, ...parsed.data });
+      }}
+      error={
+        create.error && Object.keys(fieldErrors).length === 0
+          ? describeError(create.error).message
+          : null
+      }
+      submitLabel="Create token"
+      isPending={create.isPending}
+    >
+      <TextField
+        label="Token name"
+        error={fieldErrors.name?.[0]}
+        className="min-w-56 flex-1"
+        value={name}
+        onValueChange={setName}
+        placeholder="deploy script"
+        maxLength={64}
+      />
+      <Field label="Scope" error={fieldErrors.scope?.[0]} className="w-44">
+        <Select value={scope} onChange={(e) => setScope(e.target.value as ApiTokenScopeName)}>
+          <option value="READ_ONLY">{API_TOKEN_SCOPE_LABELS.READ_ONLY}</option>
+          <option value="READ_WRITE" disabled={isViewer}>
+            {API_TOKEN_SCOPE_LABELS.READ_WRITE}
+          </option>
+        </Select>
+      </Field>
+      <Field label="Expires in" error={fieldErrors.expiresInDays?.[0]} className="w-36">
+        <Select value={expiresInDays} onChange={(e) => setExpiresInDays(Number(e.target.value))}>
+          {API_TOKEN_EXPIRY_CHOICES.map((days) => (
+            <option key={days} value={days}>
+              {days} days
+            </option>
+          ))}
+        </Select>
+      </Field>
+    </CardForm>
   );
 }
