@@ -144,6 +144,8 @@ export class GuestAgent {
         set_read_only: (params) => this.manager.setReadOnly(params),
         wait_for_gtid: (params) => this.manager.waitForGtid(params),
         stop_replication: () => this.manager.stopReplication(),
+        apply_flavor: (params) => this.manager.applyFlavor(params),
+        volume_usage: () => this.manager.volumeUsage(),
       },
     });
   }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { backupGuestMethods, restoreSpecSchema } from './backup';
 import { type CofferErrorJSON } from './errors';
 import { replicationGuestMethods } from './replication';
+import { resizeGuestMethods } from './resize';
 import { sealedSecretSchema } from './sealed';
 import { serviceStatusSchema } from './status';
 import {
@@ -74,6 +75,8 @@ export const guestMethods = {
   ...backupGuestMethods,
   /** Replication (replication.ts): status, accounts, attach, read-only, wait, stop. */
   ...replicationGuestMethods,
+  /** Resize (resize.ts): apply_flavor, volume_usage. */
+  ...resizeGuestMethods,
   /** Installs the server into the volume, writes its config from the flavor, starts it, creates the first databases and users. */
   prepare: {
     params: z.object({

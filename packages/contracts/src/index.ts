@@ -11,6 +11,7 @@ export * from './guest-config';
 export * from './events';
 export * from './backup';
 export * from './replication';
+export * from './resize';
 export * from './errors';
 export * from './worker-roles';
 export * from './allowed-sources';

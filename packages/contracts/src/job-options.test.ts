@@ -21,6 +21,7 @@ const ATTEMPTS: Record<TaskmanagerJobName, number> = {
   'replica.promote': 3,
   'replica.eject': 3,
   'replica.detach': 3,
+  'instance.resize': 2,
   'instance.setAccess': 5,
 };
 

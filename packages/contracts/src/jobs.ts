@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { instanceSetAccessJobSchema } from './allowed-sources';
 import { cofferErrorJSONSchema, type CofferErrorJSON } from './errors';
 import { databaseInfoSchema, databaseUserInfoSchema } from './guest-rpc';
+import { instanceResizeJobSchema } from './resize';
 import { sealedSecretSchema } from './sealed';
 import {
   databaseNameSchema,
@@ -158,6 +159,13 @@ export const taskmanagerJobs = {
     schema: instanceSetAccessJobSchema,
     attempts: 5,
     timeoutMs: 5 * 60_000,
+    ...OPERATION_RETRIES,
+  },
+  // Resize (resize.ts): a flavor's restart, or a volume's grow; a failure rolls back.
+  'instance.resize': {
+    schema: instanceResizeJobSchema,
+    attempts: 2,
+    timeoutMs: 15 * 60_000,
     ...OPERATION_RETRIES,
   },
 } as const satisfies Record<string, JobDefinition<z.ZodType>>;

@@ -62,6 +62,9 @@ export interface DatastoreManager {
   readReplicationForHeartbeat(): Promise<ReplicationStatus | undefined>;
   /** Backups (Trove's backup strategies): makes one, reporting its progress through the events. */
   createBackup(params: MethodParams<'create_backup'>): Promise<GuestResult<'create_backup'>>;
+  /** Resize: a flavor's sizing in the server's config, with a restart; the volume's size now. */
+  applyFlavor(params: MethodParams<'apply_flavor'>): Promise<GuestResult<'apply_flavor'>>;
+  volumeUsage(): Promise<GuestResult<'volume_usage'>>;
   /** The guest is stopping: work that could hold the manager long (a backup, a restore's fetch) stops now. */
   interruptLongOperations(): void;
   /** Stops the server because the guest stops. */

@@ -93,6 +93,8 @@ class EchoManager implements DatastoreManager {
   waitForGtid = unsupported;
   stopReplication = unsupported;
   createBackup = unsupported;
+  applyFlavor = unsupported;
+  volumeUsage = unsupported;
 }
 
 function unsupported(): Promise<never> {

@@ -36,6 +36,7 @@ const CONCURRENT_METHODS: ReadonlySet<GuestMethod> = new Set([
   'wait_for_gtid',
   'create_replication_user',
   'drop_replication_user',
+  'volume_usage',
 ]);
 
 export interface RpcServerOptions {

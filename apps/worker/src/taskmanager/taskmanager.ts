@@ -19,6 +19,7 @@ import { detachReplicaOperation } from './detach-replica';
 import { ejectSourceOperation } from './eject-source';
 import { runCall } from './guest-calls';
 import { promoteReplicaOperation } from './promote-replica';
+import { resizeInstanceOperation } from './resize-instance';
 import { restartInstanceOperation } from './restart-instance';
 import { setAccessOperation } from './set-access';
 import {
@@ -55,6 +56,7 @@ const operations: {
   'replica.promote': promoteReplicaOperation,
   'replica.eject': ejectSourceOperation,
   'replica.detach': detachReplicaOperation,
+  'instance.resize': resizeInstanceOperation,
   'instance.setAccess': setAccessOperation,
 };
 
@@ -237,6 +239,8 @@ function failureMessage(name: TaskmanagerJobName): string {
       return 'The source could not be ejected because of an error in the control plane.';
     case 'replica.detach':
       return 'The replica could not be detached because of an error in the control plane.';
+    case 'instance.resize':
+      return 'The instance could not be resized because of an error in the control plane.';
     case 'instance.setAccess':
       return 'The allowed sources could not be applied because of an error in the control plane.';
   }

@@ -16,6 +16,7 @@ import { type WorkerSettings } from '../settings';
 import { enqueueTaskmanagerJob, LIVE_JOB_STATES } from '../taskmanager/enqueue';
 import { BackupSweeper, type BackupSweepReport } from './backup-sweeps';
 import { RedisLease } from './redis-lock';
+import { settleResizes } from './settle-resizes';
 import { Suspects } from './suspects';
 
 /**
@@ -58,6 +59,8 @@ export interface ReconcileReport {
   requeuedRoleChanges: string[];
   /** Members of a role change that no job drives any more: their task ended, with a fault. */
   endedRoleChanges: string[];
+  /** Resizes whose job died: queued again (a volume rolls forward, a flavor back), or ended (settle-resizes.ts). */
+  settledResizes: string[];
 }
 
 /**
@@ -279,6 +282,7 @@ export class Watchdog {
       endedRestarts: [],
       requeuedRoleChanges: [],
       endedRoleChanges: [],
+      settledResizes: [],
     };
     this.suspects.startPass();
 
@@ -388,6 +392,13 @@ export class Watchdog {
     }
 
     await this.settleRoleChanges(now, report);
+    report.settledResizes = await settleResizes({
+      ...this.deps,
+      queue: this.queue,
+      suspects: this.suspects,
+      graceMs: Math.min(graceMs, 60_000),
+      now,
+    });
 
     this.suspects.endPass();
     const acted = Object.values(report).some((ids: string[]) => ids.length > 0);

@@ -13,6 +13,7 @@ import { AdminSession } from './manager/admin-session';
 import { MariadbBackups } from './manager/backups';
 import { MariadbLifecycle } from './manager/lifecycle';
 import { MariadbReplication } from './manager/replication';
+import { MariadbResize } from './manager/resize';
 import { MariadbRuntime, type MariadbManagerOptions } from './manager/runtime';
 import { ServerState } from './manager/server-state';
 
@@ -47,6 +48,7 @@ export class MariadbManager implements DatastoreManager {
   private readonly admin: MariadbAdmin;
   private readonly replication: MariadbReplication;
   private readonly backups: MariadbBackups;
+  private readonly resize: MariadbResize;
 
   constructor(options: MariadbManagerOptions) {
     const runtime = new MariadbRuntime(options);
@@ -56,6 +58,7 @@ export class MariadbManager implements DatastoreManager {
     this.lifecycle = new MariadbLifecycle(runtime, state, session, this.backups);
     this.admin = new MariadbAdmin(runtime, session);
     this.replication = new MariadbReplication(runtime, state, session);
+    this.resize = new MariadbResize(runtime, state, this.lifecycle);
   }
 
   // --- Lifecycle and status (manager/lifecycle.ts) ---
@@ -165,5 +168,14 @@ export class MariadbManager implements DatastoreManager {
 
   createBackup(params: MethodParams<'create_backup'>): Promise<GuestResult<'create_backup'>> {
     return this.backups.createBackup(params);
+  }
+
+  // --- Resize (manager/resize.ts) ---
+
+  applyFlavor(params: MethodParams<'apply_flavor'>): Promise<GuestResult<'apply_flavor'>> {
+    return this.resize.applyFlavor(params);
+  }
+  volumeUsage(): Promise<GuestResult<'volume_usage'>> {
+    return Promise.resolve(this.resize.volumeUsage());
   }
 }

@@ -25,6 +25,7 @@ import {
   auditPageSchema,
   listAuditEvents,
 } from '~/server/services/audit/list-audit-events';
+import { adminFlavorProcedures } from './admin-flavors';
 import { projectQuotasSchema } from './quota';
 
 const instanceIdInput = z.object({ instanceId: z.uuid({ error: 'Instance not found' }) });
@@ -114,4 +115,7 @@ export const adminRouter = createTRPCRouter({
     .input(auditPageInput.extend({ projectId: z.uuid().nullish() }))
     .output(auditPageSchema)
     .query(({ ctx, input }) => listAuditEvents(ctx.db, input)),
+
+  /** flavors, createFlavor, updateFlavor (admin-flavors.ts). */
+  ...adminFlavorProcedures,
 });

@@ -13,13 +13,21 @@ export const catalogRouter = createTRPCRouter({
           vcpus: z.number(),
           ramMb: z.number(),
           defaultVolumeGb: z.number(),
+          maxVolumeGb: z.number(),
         }),
       ),
     )
     .query(({ ctx }) =>
       ctx.db.flavor.findMany({
         where: { isDisabled: false },
-        select: { id: true, name: true, vcpus: true, ramMb: true, defaultVolumeGb: true },
+        select: {
+          id: true,
+          name: true,
+          vcpus: true,
+          ramMb: true,
+          defaultVolumeGb: true,
+          maxVolumeGb: true,
+        },
         orderBy: [{ ramMb: 'asc' }, { name: 'asc' }],
       }),
     ),

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { createInstanceInputSchema } from '~/lib/instance-schemas';
 import { createTRPCRouter, projectProcedure, projectWriteProcedure } from '~/server/api/trpc';
 import { changeFeed } from '~/server/events';
+import { instanceResizeProcedures } from './instance-resize';
 import { instanceAccessProcedures } from './instance-access';
 import { createInstance } from '~/server/services/instance/create-instance';
 import {
@@ -63,6 +64,9 @@ export const instanceRouter = createTRPCRouter({
     .mutation(({ ctx, input }) =>
       deleteInstance({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
     ),
+
+  /** resizeFlavor, resizeVolume, rename (instance-resize.ts). */
+  ...instanceResizeProcedures,
 
   /** setAccess: allowed sources (instance-access.ts). */
   ...instanceAccessProcedures,

@@ -1,0 +1,305 @@
+import { isComputeError } from '@coffer/compute';
+import {
+  resizeStateSchema,
+  type InstanceResizeJob,
+  type ResizeFlavor,
+  type ResizeState,
+} from '@coffer/contracts';
+import { Prisma } from '@coffer/db';
+import { GuestClient, GuestRpcError } from '@coffer/guest-client';
+
+import { AbortedError, raceAbort, throwIfAborted, waitForInstance } from '../events';
+import { openGuestSecret } from '../guest-secret';
+import {
+  OperationFailure,
+  skipped,
+  type Fault,
+  type Operation,
+  type OperationContext,
+  type OperationResult,
+} from './operation';
+
+/**
+ * `instance.resize` (Trove's resize_flavor and resize_volume). The web app wrote the row
+ * RESIZING with `resizeState` (from, to); this job drives it there:
+ *
+ * - flavor: the compute provider's limits and the guest's config (`apply_flavor`: buffer pool
+ *   and connection limits, a restart), in the order that never leaves the server sized beyond
+ *   its limits (growing: limits first; shrinking: config first); then a RUNNING heartbeat
+ *   applied after the restart; then the row takes the new flavor. Any failure rolls both back
+ *   to the old flavor (the guest itself restores its old config when the server does not start
+ *   with the new one) and ends with a fault naming the reason.
+ * - volume: the provider grows the volume (online), the guest says what its filesystem holds
+ *   now, and the row records it. A failure keeps the size the provider reports (a volume never
+ *   shrinks) and ends with a fault.
+ *
+ * `direction: 'rollback'` (the watchdog, for a flavor resize whose job died) drives the
+ * instance back to `from` instead, and ends with a fault saying the resize was interrupted.
+ * The row's task is RESIZING throughout; it ends NONE, with `resizeState` null.
+ */
+
+const resizeSelect = {
+  id: true,
+  projectId: true,
+  taskStatus: true,
+  resizeState: true,
+  computeServerId: true,
+  guestSecretEnc: true,
+  deletedAt: true,
+} as const satisfies Prisma.InstanceSelect;
+
+type ResizeRow = Prisma.InstanceGetPayload<{ select: typeof resizeSelect }>;
+type FlavorResize = Extract<ResizeState, { kind: 'flavor' }>;
+type VolumeResize = Extract<ResizeState, { kind: 'volume' }>;
+
+async function loadRow(ctx: OperationContext, instanceId: string): Promise<ResizeRow | null> {
+  const row = await ctx.prisma.instance.findUnique({
+    where: { id: instanceId },
+    select: resizeSelect,
+  });
+  return row && !row.deletedAt ? row : null;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof OperationFailure) return error.fault.message;
+  if (error instanceof GuestRpcError) return error.guestMessage;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Stopped by shutdown or the attempt's timeout: the job goes back to waiting (or is retried) and resumes. */
+function isShutdown(ctx: OperationContext, error: unknown): boolean {
+  return error instanceof AbortedError || ctx.signal.aborted;
+}
+
+/** The guest's client for this instance (closed by the caller). */
+function guestOf(ctx: OperationContext, row: ResizeRow): GuestClient {
+  const guestSecret = openGuestSecret(ctx.settings.masterKey, row.id, row.guestSecretEnc!);
+  return new GuestClient({ connection: ctx.redis, instanceId: row.id, guestSecret });
+}
+
+/** A RUNNING heartbeat applied after `since` while the instance is still RESIZING. */
+async function waitForRunning(ctx: OperationContext, instanceId: string, since: number) {
+  const result = await waitForInstance(
+    ctx.feed,
+    instanceId,
+    () =>
+      ctx.prisma.instance.findUnique({
+        where: { id: instanceId },
+        select: { taskStatus: true, serviceStatus: true, lastHeartbeatAt: true, deletedAt: true },
+      }),
+    (row): 'running' | 'stopped' | undefined => {
+      if (!row || row.deletedAt || row.taskStatus !== 'RESIZING') return 'stopped';
+      if (row.serviceStatus === 'RUNNING' && (row.lastHeartbeatAt?.getTime() ?? 0) > since)
+        return 'running';
+      return undefined;
+    },
+    {
+      timeoutMs: ctx.settings.tuning.restartHeartbeatTimeoutMs,
+      fallbackMs: ctx.settings.tuning.waitFallbackMs,
+      signal: ctx.signal,
+    },
+  );
+  if (result.isTimedOut) {
+    const seconds = Math.round(ctx.settings.tuning.restartHeartbeatTimeoutMs / 1000);
+    throw new OperationFailure(`The database server did not report running within ${seconds} s.`);
+  }
+  return result.value;
+}
+
+function guestCallTimeoutMs(ctx: OperationContext): number {
+  return Math.max(60_000, 2 * ctx.settings.tuning.restartCallTimeoutMs);
+}
+
+/** Limits and config at `flavor`, in the safe order; then a RUNNING heartbeat after the restart. */
+async function applyFlavor(
+  ctx: OperationContext,
+  row: ResizeRow,
+  current: ResizeFlavor,
+  flavor: ResizeFlavor,
+): Promise<'running' | 'stopped'> {
+  const serverId = row.computeServerId!;
+  const limits = { vcpus: flavor.vcpus, ramMb: flavor.ramMb };
+  const isGrowing = flavor.ramMb >= current.ramMb;
+  const client = guestOf(ctx, row);
+  try {
+    if (isGrowing) await raceAbort(ctx.provider.resizeServer(serverId, limits), ctx.signal);
+    throwIfAborted(ctx.signal);
+    const since = Date.now();
+    const applied = await raceAbort(
+      client.call(
+        'apply_flavor',
+        { memoryMb: flavor.ramMb, vcpus: flavor.vcpus },
+        { timeoutMs: guestCallTimeoutMs(ctx) },
+      ),
+      ctx.signal,
+    );
+    ctx.logger.info({ flavor: flavor.name, ...applied }, 'resize: the guest applied the flavor');
+    if (!isGrowing) await raceAbort(ctx.provider.resizeServer(serverId, limits), ctx.signal);
+    return applied.restarted ? await waitForRunning(ctx, row.id, since) : 'running';
+  } finally {
+    await client.close();
+  }
+}
+
+async function endResize(
+  ctx: OperationContext,
+  row: ResizeRow,
+  data: Prisma.InstanceUpdateManyMutationInput & { flavorId?: string },
+): Promise<boolean> {
+  const rows = await ctx.prisma.instance.updateManyAndReturn({
+    where: { id: row.id, taskStatus: 'RESIZING', deletedAt: null },
+    data: { taskStatus: 'NONE', resizeState: Prisma.DbNull, ...data },
+    select: { id: true },
+  });
+  if (rows.length === 0) return false;
+  await ctx.publisher.publish({
+    type: 'instance.changed',
+    projectId: row.projectId,
+    instanceId: row.id,
+  });
+  return true;
+}
+
+const CLEAR_FAULT = { faultMessage: null, faultDetails: null, faultAt: null } as const;
+
+async function resizeFlavor(
+  ctx: OperationContext,
+  row: ResizeRow,
+  state: FlavorResize,
+  direction: InstanceResizeJob['direction'],
+): Promise<OperationResult> {
+  const { from, to } = state;
+  if (direction === 'rollback') {
+    try {
+      await applyFlavor(ctx, row, to, from);
+    } catch (error) {
+      if (isShutdown(ctx, error)) throw error;
+      throw new OperationFailure(
+        `The resize to ${to.name} was interrupted and could not be rolled back to ${from.name}: ${describe(error)}`,
+      );
+    }
+    const message = `The resize to ${to.name} was interrupted; the instance runs with ${from.name} again.`;
+    await endResize(ctx, row, { faultMessage: message, faultDetails: null, faultAt: new Date() });
+    return { outcome: 'failed', fault: { message } };
+  }
+
+  try {
+    const outcome = await applyFlavor(ctx, row, from, to);
+    if (outcome === 'stopped') return skipped('the instance stopped resizing meanwhile');
+  } catch (error) {
+    if (isShutdown(ctx, error)) throw error;
+    const reason = describe(error);
+    ctx.logger.warn({ reason }, 'resize: the flavor could not be applied: rolling back');
+    let rollback = `The instance runs with ${from.name} again.`;
+    try {
+      if ((await applyFlavor(ctx, row, to, from)) === 'stopped')
+        return skipped('the instance stopped resizing meanwhile');
+    } catch (again) {
+      if (isShutdown(ctx, again)) throw again;
+      rollback = `Rolling back to ${from.name} failed too: ${describe(again)}`;
+    }
+    throw new OperationFailure(`The resize to ${to.name} failed: ${reason} ${rollback}`);
+  }
+  if (!(await endResize(ctx, row, { flavorId: to.flavorId, ...CLEAR_FAULT })))
+    return skipped('the instance stopped resizing meanwhile');
+  ctx.logger.info({ from: from.name, to: to.name }, 'instance resized (flavor)');
+  return { outcome: 'done' };
+}
+
+async function resizeVolume(
+  ctx: OperationContext,
+  row: ResizeRow,
+  state: VolumeResize,
+): Promise<OperationResult> {
+  const serverId = row.computeServerId!;
+  try {
+    await raceAbort(ctx.provider.extendVolume(serverId, state.toGb), ctx.signal);
+  } catch (error) {
+    if (isShutdown(ctx, error)) throw error;
+    // A volume never shrinks: the row keeps what the provider has now.
+    const server = await ctx.provider.getServer(serverId).catch(() => null);
+    const sizeGb = Math.max(state.fromGb, Math.min(state.toGb, server?.volumeGb ?? state.fromGb));
+    const reason = isComputeError(error, 'INVALID') ? error.message : describe(error);
+    const message = `The volume could not be grown to ${state.toGb} GB: ${reason}. It is ${sizeGb} GB.`;
+    await endResize(ctx, row, {
+      volumeSizeGb: sizeGb,
+      faultMessage: message,
+      faultDetails: null,
+      faultAt: new Date(),
+    });
+    ctx.logger.warn({ reason }, 'resize: the volume could not be grown');
+    return { outcome: 'failed', fault: { message } };
+  }
+  // What the guest's filesystem says now (best effort: the heartbeat says it again).
+  let usage: { usedBytes: number; totalBytes: number } | null = null;
+  const client = guestOf(ctx, row);
+  try {
+    usage = await raceAbort(
+      client.call('volume_usage', {}, { timeoutMs: ctx.settings.tuning.restartCallTimeoutMs }),
+      ctx.signal,
+    );
+  } catch (error) {
+    if (isShutdown(ctx, error)) throw error;
+    ctx.logger.warn({ err: error }, 'resize: the guest did not say its volume usage');
+  } finally {
+    await client.close();
+  }
+  const done = await endResize(ctx, row, {
+    volumeSizeGb: state.toGb,
+    ...(usage
+      ? { volumeUsedBytes: BigInt(usage.usedBytes), volumeTotalBytes: BigInt(usage.totalBytes) }
+      : {}),
+    ...CLEAR_FAULT,
+  });
+  if (!done) return skipped('the instance stopped resizing meanwhile');
+  ctx.logger.info({ fromGb: state.fromGb, toGb: state.toGb, usage }, 'instance resized (volume)');
+  return { outcome: 'done' };
+}
+
+async function run(ctx: OperationContext, payload: InstanceResizeJob): Promise<OperationResult> {
+  const row = await loadRow(ctx, payload.instanceId);
+  if (!row) return skipped('the instance no longer exists');
+  if (row.taskStatus !== 'RESIZING') return skipped(`the instance is ${row.taskStatus}`);
+  const state = resizeStateSchema.safeParse(row.resizeState);
+  if (!state.success) throw new OperationFailure('The resize under way could not be read.');
+  if (!row.computeServerId || !row.guestSecretEnc)
+    throw new OperationFailure('The instance cannot be resized: it was never built.');
+  return state.data.kind === 'flavor'
+    ? resizeFlavor(ctx, row, state.data, payload.direction)
+    : resizeVolume(ctx, row, state.data);
+}
+
+/** Ends the resize with the fault: the task NONE, nothing under way; a volume keeps its old size in the row. */
+async function recordFailure(
+  ctx: Omit<OperationContext, 'signal'>,
+  instanceId: string,
+  fault: Fault,
+): Promise<void> {
+  const row = await ctx.prisma.instance.findUnique({
+    where: { id: instanceId },
+    select: { resizeState: true },
+  });
+  const state = resizeStateSchema.safeParse(row?.resizeState);
+  const rows = await ctx.prisma.instance.updateManyAndReturn({
+    where: { id: instanceId, taskStatus: 'RESIZING', deletedAt: null },
+    data: {
+      taskStatus: 'NONE',
+      resizeState: Prisma.DbNull,
+      ...(state.success && state.data.kind === 'volume' ? { volumeSizeGb: state.data.fromGb } : {}),
+      faultMessage: fault.message,
+      faultDetails: fault.details ?? null,
+      faultAt: new Date(),
+    },
+    select: { projectId: true },
+  });
+  const [updated] = rows;
+  if (!updated) return;
+  ctx.logger.warn({ fault: fault.message }, 'instance resize failed');
+  await ctx.publisher.publish({
+    type: 'instance.changed',
+    projectId: updated.projectId,
+    instanceId,
+  });
+}
+
+export const resizeInstanceOperation: Operation<InstanceResizeJob> = { run, recordFailure };
