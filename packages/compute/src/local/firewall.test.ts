@@ -7,8 +7,10 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { silentLogger } from '../provider';
+
 import { cleanUp, FAKE_GUEST, specFor, testBaseDir, testPortRange } from '../../test/fixture';
-import { firewallTableFor, nftAvailable, NftFirewall } from './firewall';
+import { createLocalFirewall, firewallTableFor, nftAvailable, NftFirewall } from './firewall';
 import { LocalComputeProvider } from './local-provider';
 
 /**
@@ -237,3 +239,42 @@ describe.skipIf(!canRun)(
     });
   },
 );
+
+describe('where the firewall is and is not', () => {
+  const noNft = () => {
+    throw Object.assign(new Error('spawnSync nft ENOENT'), { code: 'ENOENT' });
+  };
+
+  it('servers on loopback need no rules; elsewhere without nft the provider refuses to start', () => {
+    for (const bindAddress of ['127.0.0.1', '::1', 'localhost']) {
+      expect(
+        createLocalFirewall({ dataDir: '/x', bindAddress, logger: silentLogger, run: noNft }),
+      ).toBeNull();
+    }
+    expect(() =>
+      createLocalFirewall({
+        dataDir: '/x',
+        bindAddress: '0.0.0.0',
+        logger: silentLogger,
+        run: noNft,
+      }),
+    ).toThrowError(
+      expect.objectContaining({
+        code: 'UNAVAILABLE',
+        message: expect.stringMatching(/nftables is not usable/),
+      }),
+    );
+    const calls: string[][] = [];
+    const firewall = createLocalFirewall({
+      dataDir: '/x',
+      bindAddress: '0.0.0.0',
+      logger: silentLogger,
+      run: (args) => {
+        calls.push(args);
+        return '';
+      },
+    });
+    expect(firewall?.table).toBe(firewallTableFor('/x'));
+    expect(calls).toEqual([['list', 'tables']]);
+  });
+});

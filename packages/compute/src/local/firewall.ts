@@ -240,12 +240,14 @@ function isLoopbackAddress(address: string): boolean {
 }
 
 /**
- * The local provider's firewall, or null when there is none to have. Where `nft` runs (root,
- * or CAP_NET_ADMIN) it is always used. Where it does not, a provider whose servers listen on a
- * loopback address needs none (only this machine, the control plane, reaches them: private
- * holds, and public or CIDRs are recorded but reach nothing more), and says so in the log; one
- * listening on any other address refuses to start (`UNAVAILABLE`): private must never mean
- * open.
+ * The local provider's firewall, or null when there is none to have.
+ * - Servers listening on a loopback address (`COFFER_INSTANCE_BIND_ADDRESS`, default
+ *   `127.0.0.1`): only this machine reaches them, and this machine (the control plane, the
+ *   project's instances) is always let in, so rules would change nothing: none are made, and
+ *   a table left by an earlier run on another address is removed. Sources are recorded.
+ * - Any other address (`0.0.0.0` to serve other machines): nftables enforces the sources; where
+ *   `nft` cannot run (not installed, not root) the provider refuses to start (`UNAVAILABLE`):
+ *   private must never mean open.
  */
 export function createLocalFirewall(options: {
   dataDir: string;
@@ -255,16 +257,16 @@ export function createLocalFirewall(options: {
   run?: NftRunner;
 }): NftFirewall | null {
   const table = options.table ?? firewallTableFor(options.dataDir);
-  if (nftAvailable(options.run)) {
-    return new NftFirewall({ table, logger: options.logger, run: options.run });
-  }
+  const usable = nftAvailable(options.run);
   if (isLoopbackAddress(options.bindAddress)) {
-    options.logger.warn(
+    if (usable) new NftFirewall({ table, logger: options.logger, run: options.run }).deleteTable();
+    options.logger.debug(
       { bindAddress: options.bindAddress },
-      'nftables is not usable here (not installed, or not root): allowed sources are recorded, not enforced; the servers listen on loopback only, so only this machine reaches them',
+      'the servers listen on loopback only: no firewall rules needed (only this machine reaches them)',
     );
     return null;
   }
+  if (usable) return new NftFirewall({ table, logger: options.logger, run: options.run });
   throw new ComputeError(
     'UNAVAILABLE',
     `instances listen on ${options.bindAddress} but nftables is not usable here (install the nftables package and run as root, or set COFFER_INSTANCE_BIND_ADDRESS=127.0.0.1): without it every instance would be open to anyone who reaches that address`,

@@ -174,7 +174,7 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly locks = new KeyedMutex();
   private readonly ports: PortClaims;
   private readonly volumes: LocalVolumes;
-  /** Enforces allowed sources (firewall.ts); null where nft is unusable and servers listen on loopback. */
+  /** Enforces allowed sources (firewall.ts); null when the servers listen on loopback (no rules needed). */
   private readonly firewall: NftFirewall | null;
   /** Each instance's cgroup, sized from its flavor (cgroups.ts). */
   readonly cgroups: InstanceCgroups;
