@@ -19,6 +19,8 @@ export const instanceSelect = {
   projectId: true,
   name: true,
   volumeSizeGb: true,
+  volumeUsedBytes: true,
+  volumeTotalBytes: true,
   isPublic: true,
   allowedCidrs: true,
   taskStatus: true,
@@ -87,6 +89,11 @@ export const instanceViewSchema = z.object({
   /** The backup this instance was restored from, if it was. */
   restoredFromBackupId: z.string().nullable(),
   volumeSizeGb: z.number(),
+  /**
+   * The volume's filesystem as the guest last reported it (bytes, as numbers: far below 2^53),
+   * null before its first report (or from a guest too old to report it).
+   */
+  volumeUsage: z.object({ usedBytes: z.number(), totalBytes: z.number() }).nullable(),
   /** Allowed sources (Trove's access): public or private (the default), and the CIDRs let in. */
   isPublic: z.boolean(),
   allowedCidrs: z.array(z.string()),
@@ -113,6 +120,8 @@ interface InstanceRow {
   projectId: string;
   name: string;
   volumeSizeGb: number;
+  volumeUsedBytes: bigint | null;
+  volumeTotalBytes: bigint | null;
   isPublic: boolean;
   allowedCidrs: string[];
   taskStatus: z.infer<typeof taskStatusSchema>;
@@ -173,10 +182,16 @@ export function toInstanceView(row: InstanceRow, now = new Date()): InstanceView
     replicationError: _error,
     replicationStatus: _status,
     _count,
+    volumeUsedBytes,
+    volumeTotalBytes,
     ...rest
   } = row;
   return {
     ...rest,
+    volumeUsage:
+      volumeUsedBytes !== null && volumeTotalBytes !== null && volumeTotalBytes > 0n
+        ? { usedBytes: Number(volumeUsedBytes), totalBytes: Number(volumeTotalBytes) }
+        : null,
     replication: toReplicationView(row),
     status: deriveDisplayStatus({
       taskStatus: row.taskStatus,

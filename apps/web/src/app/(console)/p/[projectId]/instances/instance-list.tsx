@@ -5,6 +5,7 @@ import { Plus, Server } from 'lucide-react';
 import Link from 'next/link';
 
 import { StatusBadge } from '~/components/instance/status-badge';
+import { VolumeUsageWarning } from '~/components/instance/volume-usage';
 import { ReplicationStateBadge } from '~/components/replication/replication-state';
 import { buttonVariants } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
@@ -127,6 +128,7 @@ export function InstanceList({ projectId }: { projectId: string }) {
                     </TD>
                     <TD>
                       {instance.flavor.name} · {instance.volumeSizeGb} GB
+                      <VolumeUsageWarning usage={instance.volumeUsage} />
                     </TD>
                     <TD>
                       {instance.datastore.name} {instance.datastore.version}

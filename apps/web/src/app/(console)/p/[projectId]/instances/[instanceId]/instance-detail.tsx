@@ -16,6 +16,7 @@ import { ReplicationStateBadge } from '~/components/replication/replication-stat
 import { RootPanel } from '~/components/instance/root-panel';
 import { StatusBadge } from '~/components/instance/status-badge';
 import { UsersPanel } from '~/components/instance/users-panel';
+import { VolumeUsageBar } from '~/components/instance/volume-usage';
 import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
@@ -191,6 +192,9 @@ export function InstanceDetail({
               </div>
             ))}
           </dl>
+          <div className="mt-4 border-t border-zinc-100 pt-4">
+            <VolumeUsageBar sizeGb={data.volumeSizeGb} usage={data.volumeUsage} />
+          </div>
         </CardContent>
       </Card>
     </div>
