@@ -86,7 +86,8 @@ function onPath(tool: string): boolean {
 async function sh(command: string, args: string[]): Promise<string> {
   try {
     const { stdout } = await run(command, args, {
-      env: { PATH: PATH_DIRS, LC_ALL: 'C' },
+      // A typed cast: some consumers' global types (Next's) make NODE_ENV required in ProcessEnv.
+      env: { PATH: PATH_DIRS, LC_ALL: 'C' } as unknown as NodeJS.ProcessEnv,
       timeout: 120_000,
     });
     return stdout;
