@@ -194,5 +194,9 @@ export async function ensureCatalog(
     }
     return { flavors, datastore, version };
   };
-  return '$transaction' in db ? db.$transaction(write) : write(db);
+  // Concurrent seeds wait for each other's lock inside the transaction: on a loaded machine
+  // that alone can pass Prisma's default 5 s.
+  return '$transaction' in db
+    ? db.$transaction(write, { maxWait: 60_000, timeout: 120_000 })
+    : write(db);
 }

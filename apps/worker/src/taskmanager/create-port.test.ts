@@ -9,7 +9,8 @@ import { WorkerTestContext } from '../../test/harness';
 /**
  * The port is the compute provider's to pick: a create whose row records a port that another
  * server already holds (the provider answers PORT_TAKEN) lets the provider pick another, and
- * the row records that one.
+ * the row records that one. And an address that another row still records, though that row's
+ * server is gone (its files lost), is that row's stale record: the create takes the address.
  */
 
 const ctx = new WorkerTestContext({ name: 'create-port', portRange: { min: 29960, max: 29969 } });
@@ -37,5 +38,32 @@ describe('a create whose recorded port another server holds', () => {
     expect(row.port).toBeGreaterThanOrEqual(29961);
     expect(row.port).toBeLessThanOrEqual(29969);
     expect((await ctx.provider.getServer(instanceId))!.port).toBe(row.port);
+  });
+
+  it('takes the address a row without a server still records, and clears it there', async () => {
+    // The port the provider picks next: the first of the range no server claims.
+    const claimed = (await ctx.provider.listServers()).map((server) => server.port);
+    const next = [29961, 29962, 29963].find((port) => !claimed.includes(port))!;
+    // A row whose server is gone (a wiped data dir): it still records the address.
+    const stale = await ctx.prisma.instance.create({
+      data: {
+        projectId: ctx.projectId,
+        name: 'lost-server',
+        flavorId: ctx.flavorId,
+        datastoreVersionId: ctx.versionId,
+        volumeSizeGb: 1,
+        taskStatus: 'BUILDING_ERROR',
+        serviceStatus: 'SHUTDOWN',
+        host: '127.0.0.1',
+        port: next,
+        computeServerId: randomUUID(),
+      },
+    });
+
+    const { instanceId } = await ctx.createInstance();
+    await ctx.waitForActive(instanceId, { timeoutMs: 90_000, what: 'ACTIVE' });
+    expect((await ctx.row(instanceId))!.port).toBe(next);
+    const after = (await ctx.row(stale.id))!;
+    expect([after.host, after.port]).toEqual([null, null]);
   });
 });

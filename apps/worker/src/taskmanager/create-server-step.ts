@@ -52,22 +52,27 @@ export async function createAndRecordServer(
   guestSecret: string,
 ): Promise<ServerInfo> {
   const server = await createServer(ctx, row, guestSecret);
-  let count: number;
-  try {
-    ({ count } = await ctx.prisma.instance.updateMany({
+  const record = () =>
+    ctx.prisma.instance.updateMany({
       where: { id: row.id, taskStatus: 'BUILDING' },
       data: { computeServerId: server.serverId, host: server.host, port: server.port },
-    }));
+    });
+  let count: number;
+  try {
+    ({ count } = await record());
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
-    // The provider gave out a port that another row still records: that row's server is gone
-    // (the provider claims each port once) but the row is not yet, as during a delete. A
-    // transient failure: the retried create finds the same server and records it once the
-    // other row is gone.
-    throw new Error(
-      `another instance still records ${server.host}:${server.port}, the port the compute provider gave this one`,
-      { cause: error },
-    );
+    // The provider gave out an address that another row still records. The provider hands
+    // each address to one server at a time, so that row's server is gone: it is being deleted,
+    // or its files were lost (a wiped data dir, a host rebuilt). Its address is stale: forget
+    // it, and record this server's.
+    if ((await forgetStaleAddress(ctx, row.id, server)) === 0) {
+      throw new Error(
+        `another instance still records ${server.host}:${server.port}, the address the compute provider gave this one`,
+        { cause: error },
+      );
+    }
+    ({ count } = await record());
   }
   if (count === 0) {
     // Deleted (or its delete began) while the server was being made: make sure nothing is left.
@@ -162,6 +167,38 @@ function guestRedisUrl(ctx: OperationContext): string {
       'The instance could not be built: the control plane has no Redis URL to give its guest.',
     );
   return url;
+}
+
+/**
+ * Clears `server`'s address on the other rows that record it whose own server the provider no
+ * longer has at that address; returns how many. A row whose server is really there keeps it.
+ */
+async function forgetStaleAddress(
+  ctx: OperationContext,
+  instanceId: string,
+  server: ServerInfo,
+): Promise<number> {
+  const others = await ctx.prisma.instance.findMany({
+    where: { host: server.host, port: server.port, id: { not: instanceId } },
+    select: { id: true, computeServerId: true },
+  });
+  let forgotten = 0;
+  for (const other of others) {
+    const theirs = other.computeServerId
+      ? await ctx.provider.getServer(other.computeServerId)
+      : null;
+    if (theirs && theirs.host === server.host && theirs.port === server.port) continue;
+    const { count } = await ctx.prisma.instance.updateMany({
+      where: { id: other.id, host: server.host, port: server.port },
+      data: { host: null, port: null },
+    });
+    forgotten += count;
+    ctx.logger.warn(
+      { staleInstanceId: other.id, host: server.host, port: server.port },
+      'another instance recorded this address but has no server there: its stale address is cleared',
+    );
+  }
+  return forgotten;
 }
 
 function isUniqueViolation(error: unknown): boolean {
