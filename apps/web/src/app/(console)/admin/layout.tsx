@@ -12,6 +12,7 @@ export default async function AdminLayout({ children }: { children: React.ReactN
           { href: '/admin', label: 'Instances', exact: true },
           { href: '/admin/queue', label: 'Queue' },
           { href: '/admin/projects', label: 'Projects & quotas' },
+          { href: '/admin/flavors', label: 'Flavors' },
           { href: '/admin/audit', label: 'Audit log' },
         ]}
       />

@@ -10,6 +10,7 @@ import { useState } from 'react';
 import { useProjectChanges } from '~/components/console/live-project';
 import { AccessPanel } from '~/components/instance/access-panel';
 import { DatabasesPanel } from '~/components/instance/databases-panel';
+import { ResizeActions } from '~/components/instance/resize-actions';
 import { InstanceBackupsPanel } from '~/components/backup/instance-backups-panel';
 import { ReplicationPanel } from '~/components/replication/replication-panel';
 import { ReplicationStateBadge } from '~/components/replication/replication-state';
@@ -43,6 +44,7 @@ const BUSY: DisplayStatus[] = [
 const STATUS_TEXT: Partial<Record<DisplayStatus, string>> = {
   BUILD: 'Creating the server, its databases and users…',
   REBOOT: 'Restarting the database server…',
+  RESIZE: 'Resizing: a new flavor restarts the database server; a volume grows online…',
   BACKUP: 'Making a backup (the database stays available)…',
   PROMOTE: 'Promoting a replica to source: writes pause for the switch…',
   EJECT: 'Ejecting the source: its most advanced replica takes over…',
@@ -230,6 +232,7 @@ export function InstanceDetail({
         actions={
           canWrite ? (
             <>
+              <ResizeActions projectId={projectId} instance={data} />
               <Button
                 variant="secondary"
                 onClick={() => restart.mutate({ projectId, instanceId })}
@@ -270,6 +273,14 @@ export function InstanceDetail({
             <p className="mt-1 break-words font-mono text-xs">{data.replication.error}</p>
           </div>
         </div>
+      ) : null}
+      {data.status !== 'ERROR' && data.faultMessage ? (
+        <p
+          role="status"
+          className="mb-6 rounded-lg border border-amber-200 bg-amber-50 p-4 text-sm text-amber-900"
+        >
+          {data.faultMessage}
+        </p>
       ) : null}
       {data.status === 'ERROR' ? (
         <div
