@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
-import { LocalComputeProvider, type PortRange } from '@coffer/compute';
+import { LocalComputeProvider, unmountVolumesUnder, type PortRange } from '@coffer/compute';
 import {
   deriveDisplayStatus,
   instanceCreateJobSchema,
@@ -323,6 +323,8 @@ export class WorkerTestContext {
     ];
     if (keys.length > 0) await this.redis.del(...keys);
     await this.redis.quit();
+    // A volume whose server has no record (a create killed half-way) is still mounted.
+    await unmountVolumesUnder(this.dataDir).catch(() => undefined);
     rmSync(this.dataDir, { recursive: true, force: true });
     await this.db?.drop();
   }

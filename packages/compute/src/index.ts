@@ -43,3 +43,4 @@ export {
   DEFAULT_PORT_RANGE,
   type PortRange,
 } from './local/port-allocator';
+export { unmountVolumesUnder, type VolumeSetting } from './local/volume';
