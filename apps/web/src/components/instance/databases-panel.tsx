@@ -14,7 +14,7 @@ import { Card, CardDescription, CardHeader, CardTitle } from '~/components/ui/ca
 import { CardForm } from '~/components/ui/card-form';
 import { ACTIONS_COLUMN, DataTable, RowAction } from '~/components/ui/data-table';
 import { Field, Select, TextField } from '~/components/ui/field';
-import { formErrorOf, parseForm } from '~/components/ui/form-errors';
+import { parseForm } from '~/components/ui/form-errors';
 import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { CardEmptyState, PanelState } from '~/components/ui/panel-state';
 import { TD, TR } from '~/components/ui/table';
@@ -149,7 +149,6 @@ function CreateDatabaseForm({
     }),
   );
   const collations = collationsOf(characterSet || SERVER_DEFAULT_CHARACTER_SET);
-  const hasFieldErrors = Object.values(errors).some(Boolean);
 
   return (
     <CardForm
@@ -164,9 +163,9 @@ function CreateDatabaseForm({
         const data = parseForm(databaseSpecSchema, spec, setErrors);
         if (data) create.mutate({ projectId, instanceId, ...data });
       }}
-      error={formErrorOf(create.error, hasFieldErrors)}
+      mutation={create}
+      fieldErrors={errors}
       submitLabel="Create database"
-      isPending={create.isPending}
     >
       <TextField
         label="Database name"

@@ -3,6 +3,7 @@ import * as React from 'react';
 import { Button } from './button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from './card';
 import { FormError } from './field';
+import { formErrorOf } from './form-errors';
 
 /**
  * A form in a card under its title: the fields, the form's error and the submit button;
@@ -12,25 +13,40 @@ export function CardForm({
   title,
   description,
   onSubmit,
-  error,
   submitLabel,
-  isPending,
   layout = 'stack',
   className,
   children,
+  ...state
 }: {
   title: string;
   description?: React.ReactNode;
   onSubmit: () => void;
-  /** The form's error (not a field's). */
-  error?: string | null;
   submitLabel: string;
-  isPending: boolean;
   layout?: 'stack' | 'inline';
   className?: string;
   children: React.ReactNode;
-}) {
+} & (
+  | {
+      /** The form's mutation: pending, and its error shown unless `fieldErrors` has one. */
+      mutation: { error: unknown; isPending: boolean };
+      /** The errors the fields show. */
+      fieldErrors: Record<string, string | null | undefined>;
+    }
+  | {
+      /** The form's error (not a field's). */
+      error?: string | null;
+      isPending: boolean;
+    }
+)) {
   const isInline = layout === 'inline';
+  const { isPending, error } =
+    'mutation' in state
+      ? {
+          isPending: state.mutation.isPending,
+          error: formErrorOf(state.mutation.error, Object.values(state.fieldErrors).some(Boolean)),
+        }
+      : state;
   const formError = error ? <FormError message={error} /> : null;
   return (
     <Card className={className}>

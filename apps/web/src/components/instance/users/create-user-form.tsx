@@ -5,7 +5,7 @@ import { useState } from 'react';
 
 import { CardForm } from '~/components/ui/card-form';
 import { TextField } from '~/components/ui/field';
-import { firstOf, formErrorOf, parseForm } from '~/components/ui/form-errors';
+import { firstOf, parseForm } from '~/components/ui/form-errors';
 import { createUserInputSchema } from '~/lib/database-schemas';
 import { generatePassword } from '~/lib/passwords';
 import { describeError } from '~/lib/trpc-errors';
@@ -47,7 +47,6 @@ export function CreateUserForm({
       onError: (error) => setErrors(firstOf(describeError(error).fieldErrors)),
     }),
   );
-  const hasFieldErrors = Object.values(errors).some(Boolean);
 
   return (
     <CardForm
@@ -58,9 +57,9 @@ export function CreateUserForm({
         const data = parseForm(createUserInputSchema, input, setErrors);
         if (data) create.mutate({ projectId, instanceId, ...data });
       }}
-      error={formErrorOf(create.error, hasFieldErrors)}
+      mutation={create}
+      fieldErrors={errors}
       submitLabel="Create user"
-      isPending={create.isPending}
     >
       <TextField
         label="User name"

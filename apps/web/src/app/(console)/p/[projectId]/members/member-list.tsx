@@ -134,9 +134,9 @@ function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () 
         setEmailError(null);
         add.mutate({ projectId, email: parsed.data, role });
       }}
-      error={add.error && !emailError ? describeError(add.error).message : null}
+      mutation={add}
+      fieldErrors={{ email: emailError }}
       submitLabel="Add member"
-      isPending={add.isPending}
     >
       <TextField
         label="Email"

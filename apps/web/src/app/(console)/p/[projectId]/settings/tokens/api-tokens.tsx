@@ -10,6 +10,7 @@ import { SecretNotice } from '~/components/instance/secret-notice';
 import { CardForm } from '~/components/ui/card-form';
 import { ACTIONS_COLUMN, QueryTable, RowAction } from '~/components/ui/data-table';
 import { Field, Select, TextField } from '~/components/ui/field';
+import { firstOf } from '~/components/ui/form-errors';
 import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { EmptyState } from '~/components/ui/page';
 
@@ -165,13 +166,9 @@ function CreateTokenForm({
         }
         create.mutate({ projectId, ...parsed.data });
       }}
-      error={
-        create.error && Object.keys(fieldErrors).length === 0
-          ? describeError(create.error).message
-          : null
-      }
+      mutation={create}
+      fieldErrors={firstOf(fieldErrors)}
       submitLabel="Create token"
-      isPending={create.isPending}
     >
       <TextField
         label="Token name"
