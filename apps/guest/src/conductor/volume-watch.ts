@@ -83,8 +83,9 @@ export class VolumeWatch {
       return false;
     }
     if (this.logOffset === null || size < this.logOffset) {
-      // First look: only what comes from now on (a restarted guest re-reads the tail).
-      this.logOffset = Math.max(0, size - MAX_LOG_READ);
+      // First look (or a log rotated away): only what is written from now on; errors of an
+      // earlier run say nothing of the volume now (free space below the threshold still does).
+      this.logOffset = size;
     }
     const start = Math.max(this.logOffset, size - MAX_LOG_READ);
     const length = size - start;
