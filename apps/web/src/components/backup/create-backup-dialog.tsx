@@ -32,13 +32,11 @@ export function CreateBackupDialog({
   projectId,
   instanceId,
   backupStrategy,
-  open,
   onClose,
 }: {
   projectId: string;
   instanceId: string;
   backupStrategy: 'PHYSICAL' | 'LOGICAL';
-  open: boolean;
   onClose: () => void;
 }) {
   const trpc = useTRPC();
@@ -49,20 +47,12 @@ export function CreateBackupDialog({
   );
   const [type, setType] = useState<BackupType>(defaultType);
   const [name, setName] = useState('');
-  const create = useMutation(trpc.backup.create.mutationOptions({ onSuccess: () => close() }));
+  const create = useMutation(trpc.backup.create.mutationOptions({ onSuccess: onClose }));
   const errors = create.error ? describeError(create.error) : null;
-
-  function close() {
-    setName('');
-    setType(defaultType);
-    create.reset();
-    onClose();
-  }
 
   return (
     <FormDialog
-      open={open}
-      onClose={close}
+      onClose={onClose}
       title="Create a backup"
       description="Encrypted in the object store. The instance shows BACKUP while it is made."
       onSubmit={() =>

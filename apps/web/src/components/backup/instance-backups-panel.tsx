@@ -7,6 +7,7 @@ import { useState } from 'react';
 import { Button } from '~/components/ui/button';
 import { Card, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
 import { PanelState } from '~/components/ui/panel-state';
+import { type InstancePanelProps } from '~/components/instance/instance-panel';
 import { useTRPC } from '~/trpc/react';
 import { BackupList } from './backup-list';
 import { BackupScheduleCard } from './backup-schedule-card';
@@ -19,13 +20,9 @@ export function InstanceBackupsPanel({
   status,
   backupStrategy,
   canWrite,
-}: {
-  projectId: string;
-  instanceId: string;
-  status: string;
+}: InstancePanelProps & {
   /** The datastore version's: what a backup is by default, and whether incrementals exist. */
   backupStrategy: 'PHYSICAL' | 'LOGICAL';
-  canWrite: boolean;
 }) {
   const trpc = useTRPC();
   const backups = useQuery(trpc.backup.list.queryOptions({ projectId, instanceId }));
@@ -66,12 +63,12 @@ export function InstanceBackupsPanel({
         </PanelState>
       </Card>
       <BackupScheduleCard projectId={projectId} instanceId={instanceId} canWrite={canWrite} />
-      {canWrite ? (
+      {canWrite && isCreateOpen ? (
         <CreateBackupDialog
           projectId={projectId}
           instanceId={instanceId}
           backupStrategy={backupStrategy}
-          open={isCreateOpen}
+
           onClose={() => setIsCreateOpen(false)}
         />
       ) : null}

@@ -13,31 +13,21 @@ import { useTRPC } from '~/trpc/react';
 export function CreateReplicasDialog({
   projectId,
   source,
-  open,
   onClose,
 }: {
   projectId: string;
   source: { id: string; name: string; strategy: 'GTID' | 'BINLOG' };
-  open: boolean;
   onClose: () => void;
 }) {
   const trpc = useTRPC();
   const [count, setCount] = useState(1);
   const [name, setName] = useState('');
-  const create = useMutation(trpc.replica.create.mutationOptions({ onSuccess: () => close() }));
+  const create = useMutation(trpc.replica.create.mutationOptions({ onSuccess: onClose }));
   const errors = create.error ? describeError(create.error) : null;
-
-  function close() {
-    setCount(1);
-    setName('');
-    create.reset();
-    onClose();
-  }
 
   return (
     <FormDialog
-      open={open}
-      onClose={close}
+      onClose={onClose}
       title={`Create replicas of ${source.name}`}
       description={
         <div className="space-y-2">

@@ -269,11 +269,11 @@ export function ReplicationPanel({
     <div className="max-w-4xl space-y-6">
       {replicaCard}
       {sourceCard}
-      {!isReplica ? (
+      {!isReplica && isCreateOpen ? (
         <CreateReplicasDialog
           projectId={projectId}
           source={{ id: instance.id, name: instance.name, strategy: replication.strategy }}
-          open={isCreateOpen}
+
           onClose={() => setIsCreateOpen(false)}
         />
       ) : null}
