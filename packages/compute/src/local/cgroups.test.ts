@@ -229,6 +229,8 @@ describe.skipIf(probe.version === null)(
       // Once the process is gone, the smaller limit fits.
       process.kill(pid, 'SIGKILL');
       await waitUntil(() => cgroups.pids(id).length === 0);
+      // Its memory is counted off (the kernel's figures may lag by a moment).
+      await waitUntil(() => (cgroups.stats(id)?.memoryAnonBytes ?? 0) < 100 * 1024 * 1024);
       expect(cgroups.resize(id, { vcpus: 1, ramMb: 32 })).toBe('applied');
       expect(cgroups.stats(id)?.memoryLimitBytes).toBe(
         (32 + GUEST_AGENT_HEADROOM_MB) * 1024 * 1024,

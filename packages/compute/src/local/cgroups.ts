@@ -125,7 +125,7 @@ export interface InstanceCgroups {
    */
   remove(instanceId: string): Promise<void>;
   exists(instanceId: string): boolean;
-  /** The processes in the instance's group (empty when there is none). */
+  /** The live processes in the instance's group (empty when there is none). */
   pids(instanceId: string): number[];
   stats(instanceId: string): CgroupStats | null;
   /** v1 only: starts the peak (memory.max_usage_in_bytes) again from the current use. */
@@ -149,7 +149,7 @@ interface Backend {
   parentDirs(): string[];
   /** Creates the directories (and, on v2, enables the controllers for them). */
   create(instanceId: string): void;
-  /** Writes the limits; 'busy' when the memory in use does not fit under the new limit. */
+  /** Writes the limits; 'busy' when the kernel refused a memory limit below what is in use (v1). */
   setLimits(instanceId: string, limits: CgroupLimits): 'applied' | 'busy';
   stats(instanceId: string): CgroupStats;
   resetPeak(instanceId: string): void;
@@ -370,7 +370,8 @@ class Confined implements InstanceCgroups {
     checkId(instanceId);
     const all = new Set<number>();
     for (const dir of this.backend.dirs(instanceId)) for (const pid of readPids(dir)) all.add(pid);
-    return [...all].sort((a, b) => a - b);
+    // A process that ended but is not yet reaped by its parent is still listed: not counted.
+    return [...all].filter((pid) => !isZombie(pid)).sort((a, b) => a - b);
   }
 
   stats(instanceId: string): CgroupStats | null {
@@ -401,6 +402,15 @@ function readPids(dir: string, missing: number[] | null = []): number[] | null {
       .map(Number);
   } catch {
     return missing;
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true;
   }
 }
 
@@ -526,13 +536,8 @@ class V2Backend implements Backend {
 
   setLimits(instanceId: string, limits: CgroupLimits): 'applied' | 'busy' {
     const [dir] = this.dirs(instanceId) as [string];
-    const current = readNumber(join(dir, 'memory.current'));
-    if (current !== null && current > limits.memoryBytes) {
-      // Reclaim would come first, but what reclaim cannot free the kernel kills for: only when
-      // what is in use is mostly cache.
-      const anon = readKey(join(dir, 'memory.stat'), 'anon');
-      if (anon !== null && anon >= limits.memoryBytes) return 'busy';
-    }
+    // No check here: below what is in use, the kernel reclaims and then kills; resize() asks for
+    // a restart before it would come to that.
     writeFileSync(join(dir, 'memory.max'), `${limits.memoryBytes}\n`);
     writeIfPresent(join(dir, 'memory.swap.max'), '0\n');
     writeFileSync(join(dir, 'cpu.max'), `${limits.cpuQuotaUs} ${limits.cpuPeriodUs}\n`);
@@ -670,6 +675,8 @@ class V1Backend implements Backend {
   }
 }
 
+const JOIN_SHELL = '/bin/sh';
+
 /**
  * The command that starts `command` inside the groups: a shell that writes its own pid into
  * each `cgroup.procs` and then becomes the command (exec keeps the pid), so the command and
@@ -701,6 +708,26 @@ export function commandInCgroups(
     command: '/bin/sh',
     args: ['-c', script, 'coffer-join', ...procsFiles, '--', command, ...args],
   };
+}
+
+/**
+ * Until the shell of `commandInCgroups` has become the command (its pid's command line is no
+ * longer the shell's), so whoever looks for the command by its command line finds it; at most
+ * `timeoutMs`. False when it did not happen in time (or the process ended).
+ */
+export async function waitForExec(pid: number, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let argv0: string | undefined;
+    try {
+      argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+    } catch {
+      return false;
+    }
+    if (argv0 !== undefined && argv0 !== '' && argv0 !== JOIN_SHELL) return true;
+    if (Date.now() > deadline) return false;
+    await delay(5);
+  }
 }
 
 /** A process's descendants (children, theirs...), by /proc's parent pids. */

@@ -54,6 +54,7 @@ import {
   descendantsOf,
   type CgroupsSetting,
   type InstanceCgroups,
+  waitForExec,
 } from './cgroups';
 import { LocalVolumes, type VolumeSetting } from './volume';
 
@@ -680,6 +681,7 @@ export class LocalComputeProvider implements ComputeProvider {
       child.unref();
       // It joined its group itself before running anything; should that have failed, now.
       if (started.command !== command && child.pid !== undefined) {
+        await waitForExec(child.pid);
         this.cgroups.join(basename(paths.root), [child.pid]);
       }
       this.logger.info({ root: paths.root, pid: child.pid }, 'guest started');
