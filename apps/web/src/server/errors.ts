@@ -25,6 +25,15 @@ export function toTRPCError(error: CofferError): TRPCError {
 /** The web app's name for contracts' `CofferError` (the same class, from any process). */
 export { AppError };
 
+/** An error about one field of the input: the form shows `message` under that field. */
+export function fieldError(
+  field: string,
+  message: string,
+  code: ErrorCode = 'BAD_REQUEST',
+): AppError {
+  return new AppError(code, message, { details: { fieldErrors: { [field]: [message] } } });
+}
+
 /**
  * The field errors a client receives for a failed call, by dotted path
  * (`{ 'users.0.name': ['User name is required'] }`): from input validation, or from a

@@ -310,15 +310,19 @@ export const projectProcedure = protectedProcedure
     if (ctx.apiToken && ctx.apiToken.projectId !== membership.project.id)
       fail('NOT_FOUND', 'Project not found');
     ctx.audit.projectId = membership.project.id;
+    const db = scopeToProject(ctx.db, membership.project.id);
+    const log = ctx.log.child({ projectId: membership.project.id });
     return next({
       ctx: {
         ...ctx,
         project: membership.project,
         role: membership.role as ProjectRole,
-        db: scopeToProject(ctx.db, membership.project.id),
+        db,
         /** The unscoped client, for the few reads that are not tenant data (catalog). */
         rootDb: ctx.db,
-        log: ctx.log.child({ projectId: membership.project.id }),
+        log,
+        /** What the project's services are called with: its scoped client, its id, its logger. */
+        projectScope: { db, projectId: membership.project.id, log },
       },
     });
   });

@@ -68,16 +68,12 @@ export const backupRouter = createTRPCRouter({
   create: projectWriteProcedure
     .input(createBackupInputSchema)
     .output(backupViewSchema)
-    .mutation(({ ctx, input }) =>
-      createBackup({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input),
-    ),
+    .mutation(({ ctx, input }) => createBackup(ctx.projectScope, input)),
 
   delete: projectWriteProcedure
     .input(deleteBackupInputSchema)
     .output(backupViewSchema)
-    .mutation(({ ctx, input }) =>
-      deleteBackup({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input),
-    ),
+    .mutation(({ ctx, input }) => deleteBackup(ctx.projectScope, input)),
 
   schedule: projectProcedure
     .input(instanceInput)

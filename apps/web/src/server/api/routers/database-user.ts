@@ -5,11 +5,11 @@ import {
   accountInputSchema,
   createUserInputSchema,
   grantAccessInputSchema,
-  instanceRefInputSchema,
   revokeAccessInputSchema,
   updateUserInputSchema,
 } from '~/lib/database-schemas';
-import { createTRPCRouter, projectProcedure, projectWriteProcedure } from '~/server/api/trpc';
+import { instanceProcedure, instanceWriteProcedure } from '~/server/api/instance-procedures';
+import { createTRPCRouter } from '~/server/api/trpc';
 import {
   createUser,
   deleteUser,
@@ -32,20 +32,16 @@ const accessOutput = z.object({
  * be named. Passwords go in, never out.
  */
 export const databaseUserRouter = createTRPCRouter({
-  list: projectProcedure
-    .input(instanceRefInputSchema)
+  list: instanceProcedure
     .output(z.array(databaseUserInfoSchema))
-    .query(({ ctx, input }) =>
-      listUsers({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
-    ),
+    .query(({ ctx, input }) => listUsers(ctx.projectScope, input.instanceId)),
 
-  create: projectWriteProcedure
-    .input(instanceRefInputSchema)
+  create: instanceWriteProcedure
     .input(createUserInputSchema)
     .output(databaseUserInfoSchema)
     .mutation(({ ctx, input }) => {
       const { instanceId, name, host, password, databases } = input;
-      return createUser({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, {
+      return createUser(ctx.projectScope, instanceId, {
         name,
         host,
         password,
@@ -53,13 +49,12 @@ export const databaseUserRouter = createTRPCRouter({
       });
     }),
 
-  update: projectWriteProcedure
-    .input(instanceRefInputSchema)
+  update: instanceWriteProcedure
     .input(updateUserInputSchema)
     .output(databaseUserInfoSchema)
     .mutation(({ ctx, input }) => {
       const { instanceId, name, host, newHost, newPassword } = input;
-      return updateUser({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, {
+      return updateUser(ctx.projectScope, instanceId, {
         name,
         host,
         newHost,
@@ -67,58 +62,42 @@ export const databaseUserRouter = createTRPCRouter({
       });
     }),
 
-  delete: projectWriteProcedure
-    .input(instanceRefInputSchema)
+  delete: instanceWriteProcedure
     .input(accountInputSchema)
     .output(z.object({ name: z.string(), host: z.string() }))
     .mutation(async ({ ctx, input }) => {
       const { instanceId, name, host } = input;
-      await deleteUser({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, {
+      await deleteUser(ctx.projectScope, instanceId, {
         name,
         host,
       });
       return { name, host };
     }),
 
-  listAccess: projectProcedure
-    .input(instanceRefInputSchema)
+  listAccess: instanceProcedure
     .input(accountInputSchema)
     .output(accessOutput)
     .query(async ({ ctx, input }) => {
       const { instanceId, name, host } = input;
-      const databases = await listAccess(
-        { db: ctx.db, projectId: ctx.project.id, log: ctx.log },
-        instanceId,
-        { name, host },
-      );
+      const databases = await listAccess(ctx.projectScope, instanceId, { name, host });
       return { name, host, databases };
     }),
 
-  grantAccess: projectWriteProcedure
-    .input(instanceRefInputSchema)
+  grantAccess: instanceWriteProcedure
     .input(grantAccessInputSchema)
     .output(accessOutput)
     .mutation(async ({ ctx, input }) => {
       const { instanceId, name, host, databases } = input;
-      const after = await grantAccess(
-        { db: ctx.db, projectId: ctx.project.id, log: ctx.log },
-        instanceId,
-        { name, host, databases },
-      );
+      const after = await grantAccess(ctx.projectScope, instanceId, { name, host, databases });
       return { name, host, databases: after };
     }),
 
-  revokeAccess: projectWriteProcedure
-    .input(instanceRefInputSchema)
+  revokeAccess: instanceWriteProcedure
     .input(revokeAccessInputSchema)
     .output(accessOutput)
     .mutation(async ({ ctx, input }) => {
       const { instanceId, name, host, database } = input;
-      const after = await revokeAccess(
-        { db: ctx.db, projectId: ctx.project.id, log: ctx.log },
-        instanceId,
-        { name, host, database },
-      );
+      const after = await revokeAccess(ctx.projectScope, instanceId, { name, host, database });
       return { name, host, databases: after };
     }),
 });

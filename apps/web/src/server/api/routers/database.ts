@@ -1,12 +1,9 @@
 import { databaseInfoSchema } from '@coffer/contracts';
 import { z } from 'zod';
 
-import {
-  createDatabaseInputSchema,
-  databaseRefInputSchema,
-  instanceRefInputSchema,
-} from '~/lib/database-schemas';
-import { createTRPCRouter, projectProcedure, projectWriteProcedure } from '~/server/api/trpc';
+import { createDatabaseInputSchema, databaseRefInputSchema } from '~/lib/database-schemas';
+import { instanceProcedure, instanceWriteProcedure } from '~/server/api/instance-procedures';
+import { createTRPCRouter } from '~/server/api/trpc';
 import {
   createDatabase,
   deleteDatabase,
@@ -15,36 +12,27 @@ import {
 
 /** The databases inside an instance (Trove's databases API). Members list; owners and members change. */
 export const databaseRouter = createTRPCRouter({
-  list: projectProcedure
-    .input(instanceRefInputSchema)
+  list: instanceProcedure
     .output(z.array(databaseInfoSchema))
-    .query(({ ctx, input }) =>
-      listDatabases({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
-    ),
+    .query(({ ctx, input }) => listDatabases(ctx.projectScope, input.instanceId)),
 
-  create: projectWriteProcedure
-    .input(instanceRefInputSchema)
+  create: instanceWriteProcedure
     .input(createDatabaseInputSchema)
     .output(databaseInfoSchema)
     .mutation(({ ctx, input }) => {
       const { instanceId, name, characterSet, collation } = input;
-      return createDatabase({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, instanceId, {
+      return createDatabase(ctx.projectScope, instanceId, {
         name,
         characterSet,
         collation,
       });
     }),
 
-  delete: projectWriteProcedure
-    .input(instanceRefInputSchema)
+  delete: instanceWriteProcedure
     .input(databaseRefInputSchema)
     .output(z.object({ name: z.string() }))
     .mutation(async ({ ctx, input }) => {
-      await deleteDatabase(
-        { db: ctx.db, projectId: ctx.project.id, log: ctx.log },
-        input.instanceId,
-        input.name,
-      );
+      await deleteDatabase(ctx.projectScope, input.instanceId, input.name);
       return { name: input.name };
     }),
 });

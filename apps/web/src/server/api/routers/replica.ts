@@ -22,31 +22,23 @@ export const replicaRouter = createTRPCRouter({
   create: projectWriteProcedure
     .input(createReplicasInputSchema)
     .output(z.array(instanceViewSchema))
-    .mutation(({ ctx, input }) =>
-      createReplicas({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input),
-    ),
+    .mutation(({ ctx, input }) => createReplicas(ctx.projectScope, input)),
 
   /** Makes a replica the source while its source is alive; the old source and the other replicas follow it. */
   promote: projectWriteProcedure
     .input(replicaActionInputSchema)
     .output(instanceViewSchema)
-    .mutation(({ ctx, input }) =>
-      promoteReplica({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
-    ),
+    .mutation(({ ctx, input }) => promoteReplica(ctx.projectScope, input.instanceId)),
 
   /** A source that is gone: its most advanced replica becomes the source, the others follow it. */
   eject: projectWriteProcedure
     .input(replicaActionInputSchema)
     .output(instanceViewSchema)
-    .mutation(({ ctx, input }) =>
-      ejectSource({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
-    ),
+    .mutation(({ ctx, input }) => ejectSource(ctx.projectScope, input.instanceId)),
 
   /** Makes a replica a standalone, writable instance. */
   detach: projectWriteProcedure
     .input(replicaActionInputSchema)
     .output(instanceViewSchema)
-    .mutation(({ ctx, input }) =>
-      detachReplica({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
-    ),
+    .mutation(({ ctx, input }) => detachReplica(ctx.projectScope, input.instanceId)),
 });

@@ -1,5 +1,5 @@
-import { instanceRefInputSchema } from '~/lib/database-schemas';
-import { createTRPCRouter, projectProcedure, projectWriteProcedure } from '~/server/api/trpc';
+import { instanceProcedure, instanceWriteProcedure } from '~/server/api/instance-procedures';
+import { createTRPCRouter } from '~/server/api/trpc';
 import {
   disableRoot,
   enabledRootSchema,
@@ -14,22 +14,15 @@ import {
  * change.
  */
 export const rootAccessRouter = createTRPCRouter({
-  get: projectProcedure
-    .input(instanceRefInputSchema)
+  get: instanceProcedure
     .output(rootStatusSchema)
     .query(({ ctx, input }) => getRootStatus(ctx, input.instanceId)),
 
-  enable: projectWriteProcedure
-    .input(instanceRefInputSchema)
+  enable: instanceWriteProcedure
     .output(enabledRootSchema)
-    .mutation(({ ctx, input }) =>
-      enableRoot({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
-    ),
+    .mutation(({ ctx, input }) => enableRoot(ctx.projectScope, input.instanceId)),
 
-  disable: projectWriteProcedure
-    .input(instanceRefInputSchema)
+  disable: instanceWriteProcedure
     .output(rootStatusSchema)
-    .mutation(({ ctx, input }) =>
-      disableRoot({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input.instanceId),
-    ),
+    .mutation(({ ctx, input }) => disableRoot(ctx.projectScope, input.instanceId)),
 });

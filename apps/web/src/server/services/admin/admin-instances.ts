@@ -1,7 +1,7 @@
 import 'server-only';
 
 import { AppError, taskmanagerJobId } from '@coffer/contracts';
-import { type PrismaClient } from '@coffer/db';
+import { type Prisma, type PrismaClient } from '@coffer/db';
 import { type Logger } from 'pino';
 import { z } from 'zod';
 
@@ -85,6 +85,17 @@ async function requireInstance(ctx: AdminActionContext, instanceId: string): Pro
   return row;
 }
 
+/** Writes `data` to the instance's row (not found unless it exists); the row as it was before. */
+async function updateInstance(
+  ctx: AdminActionContext,
+  instanceId: string,
+  data: Prisma.InstanceUpdateManyMutationInput,
+): Promise<AdminRow> {
+  const before = await requireInstance(ctx, instanceId);
+  await ctx.db.instance.updateMany({ where: { id: instanceId, deletedAt: null }, data });
+  return before;
+}
+
 /**
  * Trove's reset_status: the task goes back to NONE and the service status to UNKNOWN, so the
  * guest's next heartbeat decides what it is (silence turns it SHUTDOWN); the fault is cleared.
@@ -94,16 +105,12 @@ export async function resetInstanceStatus(
   ctx: AdminActionContext,
   instanceId: string,
 ): Promise<AdminInstanceView> {
-  const before = await requireInstance(ctx, instanceId);
-  await ctx.db.instance.updateMany({
-    where: { id: instanceId, deletedAt: null },
-    data: {
-      taskStatus: 'NONE',
-      serviceStatus: 'UNKNOWN',
-      faultMessage: null,
-      faultDetails: null,
-      faultAt: null,
-    },
+  const before = await updateInstance(ctx, instanceId, {
+    taskStatus: 'NONE',
+    serviceStatus: 'UNKNOWN',
+    faultMessage: null,
+    faultDetails: null,
+    faultAt: null,
   });
   ctx.log.warn(
     {
@@ -128,11 +135,7 @@ export async function forceDeleteInstance(
   ctx: AdminActionContext,
   instanceId: string,
 ): Promise<AdminInstanceView> {
-  const before = await requireInstance(ctx, instanceId);
-  await ctx.db.instance.updateMany({
-    where: { id: instanceId, deletedAt: null },
-    data: { taskStatus: 'DELETING' },
-  });
+  const before = await updateInstance(ctx, instanceId, { taskStatus: 'DELETING' });
   const queue = getTaskmanagerQueue();
   const previous = await queue.getJob(taskmanagerJobId('instance.delete', instanceId));
   if (previous) {

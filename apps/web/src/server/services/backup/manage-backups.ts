@@ -14,6 +14,7 @@ import { type Logger } from 'pino';
 import { type z } from 'zod';
 
 import { type createBackupInputSchema } from '~/lib/backup-schemas';
+import { fieldError } from '~/server/errors';
 import { publishChange } from '~/server/events';
 import { domainDb, enqueueJob, heartbeatExpirySeconds } from '~/server/services/domain-db';
 import { defaultQuotas, lockProjectForQuota } from '~/server/services/quota/quota';
@@ -24,14 +25,6 @@ interface BackupContext {
   db: ProjectScopedDb;
   projectId: string;
   log: Logger;
-}
-
-function fieldError(
-  field: string,
-  message: string,
-  code: 'BAD_REQUEST' | 'CONFLICT' = 'BAD_REQUEST',
-): AppError {
-  return new AppError(code, message, { details: { fieldErrors: { [field]: [message] } } });
 }
 
 /** The backup of this project, or "not found" (another project's id included). */
@@ -110,9 +103,7 @@ export async function createBackup(
     if (!parent) {
       // ctx.db is scoped to the project: another project's backup is one that does not exist.
       throw input.parentId
-        ? new AppError('NOT_FOUND', 'Backup not found', {
-            details: { fieldErrors: { parentId: ['Backup not found'] } },
-          })
+        ? fieldError('parentId', 'Backup not found', 'NOT_FOUND')
         : fieldError(
             'type',
             'An incremental backup needs a completed full backup of this instance first',

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 
 import { env } from '~/env';
 import { type createInstanceInputSchema } from '~/lib/instance-schemas';
+import { fieldError } from '~/server/errors';
 import { publishChange } from '~/server/events';
 import { enqueueTaskmanagerJob } from '~/server/queue';
 import { assertQuota } from '~/server/services/quota/quota';
@@ -23,14 +24,6 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
-function fieldError(
-  field: string,
-  message: string,
-  code: 'BAD_REQUEST' | 'CONFLICT' = 'BAD_REQUEST',
-): AppError {
-  return new AppError(code, message, { details: { fieldErrors: { [field]: [message] } } });
-}
-
 /** The backup an instance is restored from: of this project, completed, of the version asked for (if any). */
 async function findRestorableBackup(
   db: ProjectScopedDb,
@@ -41,9 +34,7 @@ async function findRestorableBackup(
     select: { id: true, status: true, datastoreVersionId: true },
   });
   if (!backup) {
-    throw new AppError('NOT_FOUND', 'Backup not found', {
-      details: { fieldErrors: { restoreFromBackupId: ['Backup not found'] } },
-    });
+    throw fieldError('restoreFromBackupId', 'Backup not found', 'NOT_FOUND');
   }
   if (backup.status !== 'COMPLETED') {
     throw fieldError(
