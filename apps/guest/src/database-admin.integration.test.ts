@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { guestQueueName, type ConductorMessage, type GuestMethod } from '@coffer/contracts';
 import { guestKeys, signBody } from '@coffer/contracts/crypto';
 import { GuestRpcError } from '@coffer/guest-client';
+import { connectErrorCode, databasesSeen } from '@coffer/testing/sql-account';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Connection } from 'mysql2/promise';
@@ -79,30 +80,13 @@ describe('databases, users, access and root through the guest', () => {
     return { schemas, users, grants };
   }
 
-  async function showDatabases(user: string, secret: string): Promise<string[]> {
-    const connection = await connectTcp(port, user, secret);
-    try {
-      const [rows] = await connection.query('SHOW DATABASES');
-      return (rows as { Database: string }[]).map((row) => row.Database).sort();
-    } finally {
-      await connection.end();
-    }
+  function showDatabases(user: string, secret: string): Promise<string[]> {
+    return databasesSeen(() => connectTcp(port, user, secret));
   }
 
   /** Null when the account connects, else the error code (any "access denied" reads ER_ACCESS_DENIED_ERROR). */
-  async function connectError(
-    user: string,
-    secret: string,
-    database?: string,
-  ): Promise<string | null> {
-    try {
-      const connection = await connectTcp(port, user, secret, database);
-      await connection.end();
-      return null;
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? String(error);
-      return code.startsWith('ER_ACCESS_DENIED') ? 'ER_ACCESS_DENIED_ERROR' : code;
-    }
+  function connectError(user: string, secret: string, database?: string): Promise<string | null> {
+    return connectErrorCode(() => connectTcp(port, user, secret, database));
   }
 
   it('creates, lists and deletes databases with their character sets', async () => {

@@ -119,6 +119,18 @@ export function startTestWorker(
   });
 }
 
+/**
+ * Settings of a worker that runs instances for real in a test: heartbeats every second, a
+ * guest silent for `heartbeatExpirySeconds` taken as gone, 120 s for a create.
+ */
+export function liveInstanceSettings(heartbeatExpirySeconds: number): Record<string, string> {
+  return {
+    COFFER_HEARTBEAT_INTERVAL_SECONDS: '1',
+    COFFER_HEARTBEAT_EXPIRY_SECONDS: String(heartbeatExpirySeconds),
+    COFFER_CREATE_TIMEOUT_SECONDS: '120',
+  };
+}
+
 /** Stops a test's worker after removing the servers a failed or asynchronous test left behind. */
 export async function stopTestWorker(worker: RunningWorker | undefined): Promise<void> {
   if (worker?.provider) {

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import { waitFor } from '@coffer/testing/wait';
-import { startWorker, type RunningWorker } from '@coffer/worker';
+import { type RunningWorker } from '@coffer/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { codeOf } from '~/test/callers';
-import { createHarness, type Harness } from '~/test/harness';
+import { startTestWorker, testDataDir, useHarness } from '~/test/suite';
 
 /**
  * The operators' views and tools: only operators reach them; every instance of every project;
@@ -16,30 +14,18 @@ import { createHarness, type Harness } from '~/test/harness';
  * discarded; Trove's reset_status; force delete.
  */
 
-let h: Harness;
 let worker: RunningWorker;
 const suffix = randomUUID().slice(0, 8);
 const queuePrefix = `test-admin-${suffix}`;
-const dataDir = join(
-  process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'),
-  `web-admin-${suffix}`,
-);
+const dataDir = testDataDir('web-admin');
+const h = useHarness({ env: { COFFER_QUEUE_PREFIX: queuePrefix }, obliterateQueue: true });
 
 beforeAll(async () => {
-  process.env.COFFER_QUEUE_PREFIX = queuePrefix;
-  h = await createHarness();
   // The taskmanager alone, on this file's own queue (no instance is ever started here).
-  worker = await startWorker({
+  worker = await startTestWorker(h, {
     roles: ['taskmanager'],
-    prisma: h.prisma,
-    env: {
-      DATABASE_URL: process.env.DATABASE_URL,
-      REDIS_URL: process.env.REDIS_URL,
-      COFFER_MASTER_KEY: process.env.COFFER_MASTER_KEY,
-      COFFER_DATA_DIR: dataDir,
-      COFFER_INSTANCE_PORT_RANGE: '29300-29399',
-      LOG_LEVEL: 'silent',
-    },
+    dataDir,
+    portRange: '29300-29399',
     names: {
       queuePrefix,
       eventsChannel: `test-admin-events-${suffix}`,
@@ -50,9 +36,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
-  const { getTaskmanagerQueue } = await import('~/server/queue');
-  await getTaskmanagerQueue().obliterate({ force: true });
-  await h?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -75,36 +75,16 @@ describe('creating a token', () => {
   it('rejects bad input, and lets viewers create read-only tokens only', async () => {
     const { owner, project } = await h.createProjectWithOwner();
     const caller = h.callerFor(owner);
-    expect(
-      await codeOf(
-        caller.apiToken.create({
-          projectId: project.id,
-          name: ' ',
-          scope: 'READ_ONLY',
-          expiresInDays: 30,
-        }),
-      ),
-    ).toBe('BAD_REQUEST');
-    expect(
-      await codeOf(
-        caller.apiToken.create({
-          projectId: project.id,
-          name: 'x',
-          scope: 'READ_ONLY',
-          expiresInDays: 0,
-        }),
-      ),
-    ).toBe('BAD_REQUEST');
-    expect(
-      await codeOf(
-        caller.apiToken.create({
-          projectId: project.id,
-          name: 'x',
-          scope: 'READ_ONLY',
-          expiresInDays: 366,
-        }),
-      ),
-    ).toBe('BAD_REQUEST');
+    for (const bad of [
+      { name: ' ', expiresInDays: 30 },
+      { name: 'x', expiresInDays: 0 },
+      { name: 'x', expiresInDays: 366 },
+    ]) {
+      expect(
+        await codeOf(caller.apiToken.create({ projectId: project.id, scope: 'READ_ONLY', ...bad })),
+        JSON.stringify(bad),
+      ).toBe('BAD_REQUEST');
+    }
 
     const viewer = await h.createUser('viewer');
     await h.addMembership(project.id, viewer.id, 'VIEWER');

@@ -73,7 +73,11 @@ async function setUpProject(name: string) {
     });
     return id;
   };
-  return { owner, project, caller: h.callerFor(owner), instance, flavor, addBackup };
+  const caller = h.callerFor(owner);
+  /** The owner's backup.create of the instance. */
+  const backUp = (input: Partial<Parameters<typeof caller.backup.create>[0]> = {}) =>
+    caller.backup.create({ projectId: project.id, instanceId: instance.id, ...input });
+  return { owner, project, caller, instance, flavor, addBackup, backUp };
 }
 
 describe('tenant isolation of backups', () => {
@@ -242,35 +246,14 @@ describe('backups of a project', () => {
   });
 
   it('an incremental needs a completed physical parent, and finds the newest by itself', async () => {
-    const { caller, project, instance, addBackup } = await setUpProject('Chain');
-    expect(
-      await fieldErrorsFrom(
-        caller.backup.create({
-          projectId: project.id,
-          instanceId: instance.id,
-          type: 'INCREMENTAL',
-        }),
-      ),
-    ).toEqual({
+    const { addBackup, backUp } = await setUpProject('Chain');
+    expect(await fieldErrorsFrom(backUp({ type: 'INCREMENTAL' }))).toEqual({
       type: [expect.stringContaining('needs a completed full backup')],
     });
     const logical = await addBackup({ type: 'LOGICAL' });
-    expect(
-      await codeOf(
-        caller.backup.create({
-          projectId: project.id,
-          instanceId: instance.id,
-          type: 'INCREMENTAL',
-          parentId: logical,
-        }),
-      ),
-    ).toBe('BAD_REQUEST');
+    expect(await codeOf(backUp({ type: 'INCREMENTAL', parentId: logical }))).toBe('BAD_REQUEST');
     const full = await addBackup();
-    const incremental = await caller.backup.create({
-      projectId: project.id,
-      instanceId: instance.id,
-      type: 'INCREMENTAL',
-    });
+    const incremental = await backUp({ type: 'INCREMENTAL' });
     jobIds.push(taskmanagerJobId('backup.create', incremental.id));
     expect(incremental.parentId).toBe(full);
   });
@@ -387,7 +370,7 @@ describe('backups of a project', () => {
 
 describe("a datastore version's backup strategy", () => {
   it('logical: a backup is logical unless named, and there are no incrementals to create or schedule', async () => {
-    const { caller, project, instance, addBackup } = await setUpProject('Logical');
+    const { caller, project, instance, addBackup, backUp } = await setUpProject('Logical');
     const physical = await h.prisma.datastoreVersion.findUniqueOrThrow({
       where: { id: instance.datastoreVersionId },
     });
@@ -408,15 +391,9 @@ describe("a datastore version's backup strategy", () => {
     expect(view.datastore.backupStrategy).toBe('LOGICAL');
     await addBackup(); // a full one made before: still no incremental on it
 
-    expect(
-      await fieldErrorsFrom(
-        caller.backup.create({
-          projectId: project.id,
-          instanceId: instance.id,
-          type: 'INCREMENTAL',
-        }),
-      ),
-    ).toEqual({ type: [expect.stringContaining('no incremental backups')] });
+    expect(await fieldErrorsFrom(backUp({ type: 'INCREMENTAL' }))).toEqual({
+      type: [expect.stringContaining('no incremental backups')],
+    });
     expect(
       await fieldErrorsFrom(
         caller.backup.setSchedule({

@@ -1,18 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { processesMentioning } from '@coffer/testing/processes';
-import { startWorker, type RunningWorker } from '@coffer/worker';
+import { connectErrorCode, databasesSeen } from '@coffer/testing/sql-account';
+import { type RunningWorker } from '@coffer/worker';
 import { TRPCError } from '@trpc/server';
 import { Redis } from 'ioredis';
 import mysql, { type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fieldErrorsOf } from '~/server/errors';
-import { createHarness, type Harness } from '~/test/harness';
+import { type Harness } from '~/test/harness';
 import { waitForStatus } from '~/test/live';
+import {
+  liveInstanceSettings,
+  startTestWorker,
+  stopTestWorker,
+  testDataDir,
+  useHarness,
+} from '~/test/suite';
 
 /**
  * Databases, users, access and root through the API, for real: the tRPC procedures as a
@@ -22,14 +29,11 @@ import { waitForStatus } from '~/test/live';
  * the server itself, through root's socket.
  */
 
-let h: Harness;
 let worker: RunningWorker;
 const suffix = randomUUID().slice(0, 8);
 const queuePrefix = `test-db-${suffix}`;
-const dataDir = join(
-  process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'),
-  `web-db-${suffix}`,
-);
+const dataDir = testDataDir('web-db');
+const h = useHarness({ env: { COFFER_QUEUE_PREFIX: queuePrefix } });
 
 /** The instance every test here uses (creating one per test would take most of the time). */
 let owner: Awaited<ReturnType<Harness['createProjectWithOwner']>>;
@@ -38,21 +42,10 @@ let port: number;
 let serverRoot: Connection;
 
 beforeAll(async () => {
-  process.env.COFFER_QUEUE_PREFIX = queuePrefix;
-  h = await createHarness();
-  worker = await startWorker({
-    prisma: h.prisma,
-    env: {
-      DATABASE_URL: process.env.DATABASE_URL,
-      REDIS_URL: process.env.REDIS_URL,
-      COFFER_MASTER_KEY: process.env.COFFER_MASTER_KEY,
-      COFFER_DATA_DIR: dataDir,
-      COFFER_INSTANCE_PORT_RANGE: '29150-29199',
-      COFFER_HEARTBEAT_INTERVAL_SECONDS: '1',
-      COFFER_HEARTBEAT_EXPIRY_SECONDS: '20',
-      COFFER_CREATE_TIMEOUT_SECONDS: '120',
-      LOG_LEVEL: 'silent',
-    },
+  worker = await startTestWorker(h, {
+    dataDir,
+    portRange: '29150-29199',
+    env: liveInstanceSettings(20),
     names: {
       queuePrefix,
       conductorStream: `test-db-conductor-${suffix}`,
@@ -84,17 +77,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await serverRoot?.end();
-  if (worker?.provider) {
-    for (const server of await worker.provider.listServers())
-      await worker.provider.deleteServer(server.serverId);
-  }
-  await worker?.stop();
+  await stopTestWorker(worker);
   const redis = new Redis(process.env.REDIS_URL!);
   const keys = await redis.keys(`${queuePrefix}:*`);
   if (keys.length > 0) await redis.del(...keys);
   await redis.del(`test-db-conductor-${suffix}`);
   await redis.quit();
-  await h?.close();
   rmSync(dataDir, { recursive: true, force: true });
   expect(processesMentioning(dataDir)).toEqual([]);
 }, 120_000);
@@ -125,30 +113,10 @@ async function serverState() {
   return { schemas, users, grants };
 }
 
-async function showDatabases(user: string, password: string): Promise<string[]> {
-  const connection = await mysql.createConnection({
-    host: '127.0.0.1',
-    port,
-    user,
-    password,
-    connectTimeout: 10_000,
-  });
-  try {
-    const [rows] = await connection.query('SHOW DATABASES');
-    return (rows as { Database: string }[]).map((row) => row.Database).sort();
-  } finally {
-    await connection.end();
-  }
-}
-
-/** Null when the account connects (to `database`, if given), else its error code. */
-async function connectError(
-  user: string,
-  password: string,
-  database?: string,
-): Promise<string | null> {
-  try {
-    const connection = await mysql.createConnection({
+/** A connection to the instance over TCP as `user` (to `database`, if given). */
+function connectAs(user: string, password: string, database?: string) {
+  return () =>
+    mysql.createConnection({
       host: '127.0.0.1',
       port,
       user,
@@ -156,12 +124,15 @@ async function connectError(
       database,
       connectTimeout: 10_000,
     });
-    await connection.end();
-    return null;
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? String(error);
-    return code.startsWith('ER_ACCESS_DENIED') ? 'ER_ACCESS_DENIED_ERROR' : code;
-  }
+}
+
+function showDatabases(user: string, password: string): Promise<string[]> {
+  return databasesSeen(connectAs(user, password));
+}
+
+/** Null when the account connects (to `database`, if given), else its error code. */
+function connectError(user: string, password: string, database?: string): Promise<string | null> {
+  return connectErrorCode(connectAs(user, password, database));
 }
 
 function errorOf(promise: Promise<unknown>): Promise<TRPCError> {

@@ -1,18 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { processesMentioning } from '@coffer/testing/processes';
-import { startWorker, type RunningWorker } from '@coffer/worker';
+import { type RunningWorker } from '@coffer/worker';
 import { TRPCError } from '@trpc/server';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fieldErrorsOf } from '~/server/errors';
-import { createHarness, type Harness } from '~/test/harness';
 import { changeOf, waitForStatus } from '~/test/live';
+import {
+  liveInstanceSettings,
+  startTestWorker,
+  stopTestWorker,
+  testDataDir,
+  useHarness,
+} from '~/test/suite';
 
 /**
  * The provisioning path through the API, for real: the tRPC procedures as a tenant calls
@@ -20,28 +25,15 @@ import { changeOf, waitForStatus } from '~/test/live';
  * mariadbd through the local provider, PostgreSQL and Redis.
  */
 
-let h: Harness;
 let worker: RunningWorker;
-const dataDir = join(
-  process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'),
-  `web-api-${randomUUID().slice(0, 8)}`,
-);
+const dataDir = testDataDir('web-api');
+const h = useHarness();
 
 beforeAll(async () => {
-  h = await createHarness();
-  worker = await startWorker({
-    prisma: h.prisma,
-    env: {
-      DATABASE_URL: process.env.DATABASE_URL,
-      REDIS_URL: process.env.REDIS_URL,
-      COFFER_MASTER_KEY: process.env.COFFER_MASTER_KEY,
-      COFFER_DATA_DIR: dataDir,
-      COFFER_INSTANCE_PORT_RANGE: '25100-25199',
-      COFFER_HEARTBEAT_INTERVAL_SECONDS: '1',
-      COFFER_HEARTBEAT_EXPIRY_SECONDS: '15',
-      COFFER_CREATE_TIMEOUT_SECONDS: '120',
-      LOG_LEVEL: 'silent',
-    },
+  worker = await startTestWorker(h, {
+    dataDir,
+    portRange: '25100-25199',
+    env: liveInstanceSettings(15),
     // Redis names of this file (the queue's is the web app's, COFFER_QUEUE_PREFIX of the test
     // setup); the change channel stays the web app's, which the tests listen to.
     names: {
@@ -54,16 +46,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Whatever a failed or asynchronous test left behind (a delete still queued, say) goes with its files.
-  if (worker?.provider) {
-    for (const server of await worker.provider.listServers())
-      await worker.provider.deleteServer(server.serverId);
-  }
-  await worker?.stop();
+  await stopTestWorker(worker);
   const redis = new Redis(process.env.REDIS_URL!);
   const keys = await redis.keys(`${process.env.COFFER_QUEUE_PREFIX}*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
-  await h?.close();
   rmSync(dataDir, { recursive: true, force: true });
   expect(processesMentioning(dataDir)).toEqual([]);
 });
@@ -84,13 +71,14 @@ describe('an instance through the API', () => {
       users: [{ name: 'orders_app', host: '%', password, databases: ['orders'] }],
     });
     expect(created.status).toBe('BUILD');
+    const ref = { projectId: project.id, instanceId: created.id };
 
-    const live = await caller.instance.onChange({ projectId: project.id, instanceId: created.id });
+    const live = await caller.instance.onChange(ref);
     const path = await waitForStatus(live, created.id, ['ACTIVE', 'ERROR']);
     const built = await h.prisma.instance.findUniqueOrThrow({ where: { id: created.id } });
     expect(path.at(-1), built.faultMessage ?? '').toBe('ACTIVE');
 
-    const instance = await caller.instance.get({ projectId: project.id, instanceId: created.id });
+    const instance = await caller.instance.get(ref);
     expect(instance).toMatchObject({ status: 'ACTIVE', host: '127.0.0.1', name: 'orders-db' });
     // The password was never stored anywhere in the control plane.
     const row = await h.prisma.instance.findUniqueOrThrow({ where: { id: created.id } });
@@ -98,13 +86,15 @@ describe('an instance through the API', () => {
       JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
     ).not.toContain(password);
 
-    const connection = await mysql.createConnection({
-      host: instance.host!,
-      port: instance.port!,
-      user: 'orders_app',
-      password,
-      database: 'orders',
-    });
+    const connectAsApp = () =>
+      mysql.createConnection({
+        host: instance.host!,
+        port: instance.port!,
+        user: 'orders_app',
+        password,
+        database: 'orders',
+      });
+    const connection = await connectAsApp();
     await connection.query('CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(40))');
     await connection.query('INSERT INTO items VALUES (1, ?)', ['coffee']);
     const [rows] = await connection.query('SELECT name FROM items');
@@ -112,40 +102,20 @@ describe('an instance through the API', () => {
     await connection.end();
 
     // Restart: REBOOT, then ACTIVE again, and the data is still there.
-    const restartFeed = await caller.instance.onChange({
-      projectId: project.id,
-      instanceId: created.id,
-    });
-    const restarting = await caller.instance.restart({
-      projectId: project.id,
-      instanceId: created.id,
-    });
+    const restartFeed = await caller.instance.onChange(ref);
+    const restarting = await caller.instance.restart(ref);
     expect(restarting.status).toBe('REBOOT');
-    await expect(
-      caller.instance.restart({ projectId: project.id, instanceId: created.id }),
-    ).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(caller.instance.restart(ref)).rejects.toMatchObject({ code: 'CONFLICT' });
     const restartPath = await waitForStatus(restartFeed, created.id, ['ACTIVE', 'ERROR']);
     expect(restartPath.at(-1)).toBe('ACTIVE');
-    const again = await mysql.createConnection({
-      host: instance.host!,
-      port: instance.port!,
-      user: 'orders_app',
-      password,
-      database: 'orders',
-    });
+    const again = await connectAsApp();
     const [after] = await again.query('SELECT COUNT(*) AS n FROM items');
     expect(after).toEqual([{ n: 1 }]);
     await again.end();
 
     // Delete: processes, files and the row go.
-    const deleteFeed = await caller.instance.onChange({
-      projectId: project.id,
-      instanceId: created.id,
-    });
-    const deleting = await caller.instance.delete({
-      projectId: project.id,
-      instanceId: created.id,
-    });
+    const deleteFeed = await caller.instance.onChange(ref);
+    const deleting = await caller.instance.delete(ref);
     expect(deleting.status).toBe('DELETING');
     for await (const envelope of deleteFeed) {
       if (changeOf(envelope).type === 'deleted') break;
@@ -153,9 +123,7 @@ describe('an instance through the API', () => {
     expect(await h.prisma.instance.findUnique({ where: { id: created.id } })).toBeNull();
     expect(existsSync(join(dataDir, 'instances', created.id))).toBe(false);
     expect(processesMentioning(created.id)).toEqual([]);
-    await expect(
-      caller.instance.get({ projectId: project.id, instanceId: created.id }),
-    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(caller.instance.get(ref)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   }, 240_000);
 
   it('a double submit with the same request id is one instance', async () => {
