@@ -6,8 +6,9 @@ import { useParams, usePathname } from 'next/navigation';
 import { useEffect } from 'react';
 
 import { LAST_PROJECT_COOKIE } from '~/lib/constants';
-import { cn } from '~/lib/utils';
+
 import { Logo } from './logo';
+import { NavLink } from './nav-link';
 import { ProjectSwitcher, type ProjectSummary } from './project-switcher';
 import { UserMenu } from './user-menu';
 
@@ -70,20 +71,15 @@ export function ConsoleShell({
             const isActive = pathname.startsWith(item.href);
             const Icon = item.icon;
             return (
-              <Link
+              <NavLink
                 key={item.href}
                 href={item.href}
-                aria-current={isActive ? 'page' : undefined}
-                className={cn(
-                  'flex items-center gap-1.5 border-b-2 px-3 py-2.5 text-sm font-medium transition-colors [&_svg]:size-4',
-                  isActive
-                    ? 'border-accent-600 text-zinc-900'
-                    : 'border-transparent text-zinc-500 hover:text-zinc-800',
-                )}
+                isActive={isActive}
+                className="flex items-center gap-1.5 py-2.5 [&_svg]:size-4"
               >
                 <Icon aria-hidden="true" />
                 {item.label}
-              </Link>
+              </NavLink>
             );
           })}
         </nav>

@@ -1,9 +1,8 @@
 'use client';
 
-import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 
-import { cn } from '~/lib/utils';
+import { NavLink } from './nav-link';
 
 /** Tabs between the pages of one section (settings, admin); the current page is marked. */
 export function SubNav({
@@ -21,19 +20,9 @@ export function SubNav({
           ? pathname === item.href
           : pathname === item.href || pathname.startsWith(`${item.href}/`);
         return (
-          <Link
-            key={item.href}
-            href={item.href}
-            aria-current={isActive ? 'page' : undefined}
-            className={cn(
-              '-mb-px border-b-2 px-3 py-2 text-sm font-medium transition-colors',
-              isActive
-                ? 'border-accent-600 text-zinc-900'
-                : 'border-transparent text-zinc-500 hover:text-zinc-800',
-            )}
-          >
+          <NavLink key={item.href} href={item.href} isActive={isActive} className="-mb-px py-2">
             {item.label}
-          </Link>
+          </NavLink>
         );
       })}
     </nav>
