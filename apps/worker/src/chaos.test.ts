@@ -430,7 +430,7 @@ async function violations(): Promise<string[]> {
       found.push(`backup ${backup.id} is stuck in ${backup.status}`);
     if (
       backup.status === 'COMPLETED' &&
-      !storedObjects(storeRoot, backup.location).includes('manifest.json')
+      !storedObjects(ctx, backup.location).includes('manifest.json')
     )
       found.push(`backup ${backup.id} is COMPLETED without its manifest in the store`);
   }

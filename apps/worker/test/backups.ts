@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { backupLocation, type BackupType } from '@coffer/contracts';
+import { type BackupType } from '@coffer/contracts';
 import { type Backup } from '@coffer/db';
+import { startBackup as domainStartBackup } from '@coffer/db/domain/backups';
+import { UNLIMITED } from '@coffer/db/quotas';
 import { fillIncompressible } from '@coffer/testing/fill';
 import { waitFor } from '@coffer/testing/wait';
 import { expect } from 'vitest';
@@ -16,39 +18,30 @@ import { tenantConnection } from './replication';
  * for the worker's backup tests, and ways to look at the result.
  */
 
-/** A backup as the web app starts one: the row NEW and the instance BACKING_UP in one transaction, then `backup.create`. */
+/** A backup as the web app starts one (the same domain function): the row NEW and the instance BACKING_UP in one transaction, then `backup.create`. */
 export async function startBackup(
   ctx: WorkerTestContext,
   instanceId: string,
   type: BackupType,
   parentId: string | null = null,
-  storeKind: 'local' | 'swift' = 'local',
 ): Promise<string> {
+  const instance = await ctx.prisma.instance.findUniqueOrThrow({ where: { id: instanceId } });
   const backupId = randomUUID();
-  await ctx.prisma.$transaction(async (tx) => {
-    const instance = await tx.instance.findUniqueOrThrow({ where: { id: instanceId } });
-    const { count } = await tx.instance.updateMany({
-      where: { id: instanceId, taskStatus: 'NONE' },
-      data: { taskStatus: 'BACKING_UP' },
-    });
-    if (count !== 1) throw new Error(`instance ${instanceId} is busy (${instance.taskStatus})`);
-    await tx.backup.create({
-      data: {
-        id: backupId,
-        projectId: instance.projectId,
-        instanceId,
-        instanceName: instance.name,
-        name: `${type.toLowerCase()} ${backupId.slice(0, 8)}`,
-        type,
-        parentId,
-        datastoreVersionId: instance.datastoreVersionId,
-        storeKind,
-        location: backupLocation(instance.projectId, backupId),
-      },
-    });
-  });
-  await ctx.enqueue('backup.create', backupId, { backupId, instanceId });
-  return backupId;
+  return domainStartBackup(
+    ctx.prisma,
+    {
+      projectId: instance.projectId,
+      instance,
+      type,
+      parentId,
+      name: `${type.toLowerCase()} ${backupId.slice(0, 8)}`,
+      backupId,
+    },
+    {
+      quotaDefaults: { instances: UNLIMITED, volumeGb: UNLIMITED, backups: UNLIMITED },
+      enqueue: ctx.enqueue.bind(ctx),
+    },
+  );
 }
 
 export async function waitForBackupEnd(
@@ -123,6 +116,49 @@ export async function waitForBuildEnd(
   );
 }
 
+/** Starts a backup of the instance and waits until it completed (and the instance is ACTIVE again). */
+export async function backupAndWait(
+  ctx: WorkerTestContext,
+  instanceId: string,
+  type: BackupType,
+  parentId: string | null = null,
+): Promise<Backup> {
+  const backupId = await startBackup(ctx, instanceId, type, parentId);
+  return waitForBackupCompleted(ctx, instanceId, backupId);
+}
+
+/**
+ * An ACTIVE instance with the round-trip tests' table `t` (a value per row, `v`, and padding,
+ * `pad`, to fill chunks), and its first rows (`firstRows`, SQL).
+ */
+export async function createSourceWithValues(
+  ctx: WorkerTestContext,
+  firstRows: string,
+): Promise<CreatedInstance> {
+  const source = await createActiveInstance(ctx);
+  const sql = (statement: string) => tenantQuery(ctx, source.instanceId, source, statement);
+  await sql('CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64), pad BLOB)');
+  await sql(firstRows);
+  return source;
+}
+
+/** The values of table `t` on an instance, in the order they were inserted. */
+export async function valuesOf(
+  ctx: WorkerTestContext,
+  instanceId: string,
+  tenant: CreatedInstance,
+): Promise<string[]> {
+  const result = (await tenantQuery(
+    ctx,
+    instanceId,
+    tenant,
+    'SELECT v FROM t ORDER BY id',
+  )) as Array<{
+    v: string;
+  }>;
+  return result.map((row) => row.v);
+}
+
 /** Runs SQL as the tenant's first user (made by ctx.createInstance), on any instance that has it. */
 export async function tenantQuery(
   ctx: WorkerTestContext,
@@ -139,10 +175,15 @@ export async function tenantQuery(
   }
 }
 
-/** The object names stored for a backup in the local store (empty when none). */
-export function storedObjects(storeRoot: string, location: string): string[] {
+/** The root of the worker's local object store (COFFER_DATA_DIR/backups, settings.ts). */
+export function localStoreRoot(ctx: WorkerTestContext): string {
+  return join(ctx.dataDir, 'backups');
+}
+
+/** The object names stored for a backup in the worker's local store (empty when none). */
+export function storedObjects(ctx: WorkerTestContext, location: string): string[] {
   try {
-    return readdirSync(join(storeRoot, location)).sort();
+    return readdirSync(join(localStoreRoot(ctx), location)).sort();
   } catch {
     return [];
   }
@@ -168,10 +209,12 @@ export async function fillWithBlobs(
 }
 
 /**
- * A worker whose backups go in 1 MB chunks, one upload at a time, and an ACTIVE source with
- * about 40 MB that do not compress: a backup slow enough to be caught in the middle.
+ * The context set up, a worker whose backups go in 1 MB chunks, one upload at a time, and an
+ * ACTIVE source with about 40 MB that do not compress: a backup slow enough to be caught in
+ * the middle.
  */
-export async function startWorkerWithSlowBackups(ctx: WorkerTestContext): Promise<CreatedInstance> {
+export async function setUpWithSlowBackups(ctx: WorkerTestContext): Promise<CreatedInstance> {
+  await ctx.setUp();
   await ctx.startWorker({
     env: { COFFER_BACKUP_CHUNK_MB: 1, COFFER_BACKUP_UPLOAD_CONCURRENCY: 1 },
   });

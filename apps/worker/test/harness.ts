@@ -32,10 +32,6 @@ import { DEFAULT_NAMES, type WorkerNames, type WorkerTuning } from '../src/setti
 import { startWorker, type RunningWorker, type StartWorkerOptions } from '../src/worker';
 import { registerRunSecrets } from './secrets';
 
-// For test/replication.ts, which another change is editing; everything else imports it from
-// @coffer/testing/wait.
-export { waitFor };
-
 /**
  * The worker's integration tests run the real thing: a PostgreSQL database of their own,
  * the Redis of REDIS_URL under names of their own (BullMQ prefix, stream, channel), real

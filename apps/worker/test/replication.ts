@@ -9,9 +9,10 @@ import {
   startReplicas as domainStartReplicas,
 } from '@coffer/db/domain/replicas';
 import { UNLIMITED } from '@coffer/db/quotas';
+import { waitFor } from '@coffer/testing/wait';
 import mysql, { type Connection } from 'mysql2/promise';
 
-import { TEST_HEARTBEAT, waitFor, type CreatedInstance, type WorkerTestContext } from './harness';
+import { TEST_HEARTBEAT, type CreatedInstance, type WorkerTestContext } from './harness';
 
 /**
  * What the web app does for replication (rows, tasks, jobs: the same domain functions,
@@ -159,6 +160,22 @@ export async function idsOn(
   } finally {
     await connection.end();
   }
+}
+
+/** Inserts `ids` into table `t` on an instance, as the tenant, one statement each; returns them. */
+export async function insertIds(
+  ctx: WorkerTestContext,
+  instanceId: string,
+  tenant: CreatedInstance,
+  ids: number[],
+): Promise<number[]> {
+  const connection = await tenantConnection(ctx, instanceId, tenant);
+  try {
+    for (const id of ids) await connection.query('INSERT INTO t (id) VALUES (?)', [id]);
+  } finally {
+    await connection.end();
+  }
+  return ids;
 }
 
 /** Until the instance holds every id of `ids` (replication is asynchronous). */

@@ -11,7 +11,7 @@ import { backupJobId } from '../taskmanager/create-backup';
 
 import {
   startBackup,
-  startWorkerWithSlowBackups,
+  setUpWithSlowBackups,
   storedObjects,
   tenantQuery,
   waitForBackupCompleted,
@@ -27,13 +27,10 @@ import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
  */
 
 const ctx = new WorkerTestContext({ name: 'backup-faults', portRange: { min: 29225, max: 29249 } });
-let storeRoot: string;
 let source: CreatedInstance;
 
 beforeAll(async () => {
-  await ctx.setUp();
-  storeRoot = join(ctx.dataDir, 'backups');
-  source = await startWorkerWithSlowBackups(ctx);
+  source = await setUpWithSlowBackups(ctx);
 }, 180_000);
 
 afterAll(() => ctx.closeLeavingNothing());
@@ -60,15 +57,14 @@ describe('a guest killed during a backup', () => {
       .location;
     // In the middle: some chunks are stored, the manifest is not.
     await waitFor(
-      () =>
-        storedObjects(storeRoot, location).filter((name) => name.startsWith('chunk-')).length >= 2,
+      () => storedObjects(ctx, location).filter((name) => name.startsWith('chunk-')).length >= 2,
       {
         timeoutMs: 60_000,
         intervalMs: 10,
         what: 'the first chunks to be stored',
       },
     );
-    expect(storedObjects(storeRoot, location)).not.toContain('manifest.json');
+    expect(storedObjects(ctx, location)).not.toContain('manifest.json');
     const guestPid = Number(
       readFileSync(join(ctx.instanceDir(source.instanceId), 'run', 'guest.pid'), 'utf8'),
     );
@@ -78,7 +74,7 @@ describe('a guest killed during a backup', () => {
     expect(backup.status).toBe('FAILED');
     expect(backup.faultMessage).toMatch(/the guest stopped responding/);
     // The taskmanager removes the objects right after it wrote FAILED.
-    await waitFor(() => storedObjects(storeRoot, location).length === 0, {
+    await waitFor(() => storedObjects(ctx, location).length === 0, {
       timeoutMs: 10_000,
       what: "the failed backup's objects to be removed",
     });
@@ -125,7 +121,7 @@ describe('a guest killed during a backup', () => {
     expect(reportId).toBeTruthy();
     // Exactly the row the taskmanager wrote when it failed the backup (read as it turned FAILED).
     expect(await ctx.prisma.backup.findUniqueOrThrow({ where: { id: backupId } })).toEqual(backup);
-    expect(storedObjects(storeRoot, location)).toEqual([]);
+    expect(storedObjects(ctx, location)).toEqual([]);
   });
 
   it('does not keep the instance from being backed up again', async () => {

@@ -8,11 +8,13 @@ import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
-  createActiveInstance,
+  createSourceWithValues,
+  localStoreRoot,
   startBackup,
   startRestore,
   storedObjects,
   tenantQuery,
+  valuesOf,
   waitForBackupCompleted,
   waitForBuildEnd,
 } from '../../test/backups';
@@ -26,24 +28,14 @@ import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
  * the backup and chunk named, and leaves no server, process or file behind.
  */
 
-const ctx = new WorkerTestContext({
-  name: 'backup-restore',
-  portRange: { min: 29200, max: 29224 },
-});
-let storeRoot: string;
+const ctx = new WorkerTestContext({ portRange: { min: 29200, max: 29224 } });
 let source: CreatedInstance;
 let full: Backup;
 let incremental: Backup;
 let logical: Backup;
 
-async function rows(instanceId: string, tenant = source): Promise<string[]> {
-  const result = (await tenantQuery(
-    ctx,
-    instanceId,
-    tenant,
-    'SELECT v FROM t ORDER BY id',
-  )) as Array<{ v: string }>;
-  return result.map((row) => row.v);
+function rows(instanceId: string, tenant = source): Promise<string[]> {
+  return valuesOf(ctx, instanceId, tenant);
 }
 
 async function insert(...values: string[]): Promise<void> {
@@ -76,19 +68,9 @@ async function expectNothingLeftOf(instanceId: string): Promise<void> {
 
 beforeAll(async () => {
   await ctx.setUp();
-  storeRoot = join(ctx.dataDir, 'backups');
   await ctx.startWorker();
-  source = await createActiveInstance(ctx);
-  await tenantQuery(
+  source = await createSourceWithValues(
     ctx,
-    source.instanceId,
-    source,
-    'CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64), pad BLOB)',
-  );
-  await tenantQuery(
-    ctx,
-    source.instanceId,
-    source,
     "INSERT INTO t (v, pad) SELECT CONCAT('filler-', seq), RANDOM_BYTES(1000) FROM seq_1_to_3000",
   );
   await tenantQuery(ctx, source.instanceId, source, "DELETE FROM t WHERE v LIKE 'filler-%'");
@@ -125,8 +107,8 @@ describe('backups through the control plane', () => {
     });
     expect(logical).toMatchObject({ type: 'LOGICAL', parentId: null, lsnTo: null });
     for (const backup of [full, incremental, logical]) {
-      expect(storedObjects(storeRoot, backup.location)).toContain('manifest.json');
-      expect(storedObjects(storeRoot, backup.location)).toHaveLength(backup.chunkCount! + 1);
+      expect(storedObjects(ctx, backup.location)).toContain('manifest.json');
+      expect(storedObjects(ctx, backup.location)).toHaveLength(backup.chunkCount! + 1);
     }
   });
 });
@@ -162,7 +144,7 @@ describe('restores to a new instance', () => {
   });
 
   it('with a byte flipped in one stored chunk fail naming the backup and chunk, and leave nothing behind', async () => {
-    const chunkPath = join(storeRoot, full.location, 'chunk-000000');
+    const chunkPath = join(localStoreRoot(ctx), full.location, 'chunk-000000');
     const original = readFileSync(chunkPath);
     const damaged = Buffer.from(original);
     damaged[Math.floor(damaged.length / 2)] = damaged[Math.floor(damaged.length / 2)]! ^ 0x40;

@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -18,7 +16,6 @@ const ctx = new WorkerTestContext({
   portRange: { min: 29275, max: 29299 },
 });
 let source: CreatedInstance;
-let storeRoot: string;
 
 async function scheduledBackups() {
   return ctx.prisma.backup.findMany({
@@ -39,7 +36,6 @@ async function waitForScheduled(count: number, what: string) {
 
 beforeAll(async () => {
   await ctx.setUp();
-  storeRoot = join(ctx.dataDir, 'backups');
   await ctx.startWorker({ tuning: { backupScheduleIntervalMs: 300 } });
   source = await ctx.createInstance();
   await ctx.waitForActive(source.instanceId, {
@@ -119,9 +115,9 @@ describe('backup schedules', () => {
         what: 'the expired chain to be deleted',
       },
     );
-    expect(storedObjects(storeRoot, first!.location)).toEqual([]);
-    expect(storedObjects(storeRoot, second!.location)).toEqual([]);
-    expect(storedObjects(storeRoot, third.location)).toContain('manifest.json');
+    expect(storedObjects(ctx, first!.location)).toEqual([]);
+    expect(storedObjects(ctx, second!.location)).toEqual([]);
+    expect(storedObjects(ctx, third.location)).toContain('manifest.json');
     expect((await scheduledBackups()).map((row) => row.id)).toEqual([third.id]);
     expect(
       (await ctx.prisma.backupSchedule.findUniqueOrThrow({ where: { id: schedule.id } })).lastError,

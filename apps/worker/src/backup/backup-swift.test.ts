@@ -1,15 +1,14 @@
 import { SwiftObjectStore } from '@coffer/objectstore';
 import { startSwift, type SwiftServer } from '@coffer/objectstore/testing';
-import { type Backup } from '@coffer/db';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
-  createActiveInstance,
-  startBackup,
+  backupAndWait,
+  createSourceWithValues,
   startRestore,
   tenantQuery,
-  waitForBackupCompleted,
+  valuesOf,
   waitForBuildEnd,
 } from '../../test/backups';
 import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
@@ -25,24 +24,6 @@ let swift: SwiftServer;
 let source: CreatedInstance;
 const container = 'coffer-backups-test';
 
-async function rows(instanceId: string): Promise<string[]> {
-  const result = (await tenantQuery(
-    ctx,
-    instanceId,
-    source,
-    'SELECT v FROM t ORDER BY id',
-  )) as Array<{ v: string }>;
-  return result.map((row) => row.v);
-}
-
-async function backupAndWait(
-  type: 'FULL' | 'INCREMENTAL' | 'LOGICAL',
-  parentId: string | null = null,
-): Promise<Backup> {
-  const backupId = await startBackup(ctx, source.instanceId, type, parentId, 'swift');
-  return waitForBackupCompleted(ctx, source.instanceId, backupId);
-}
-
 beforeAll(async () => {
   swift = await startSwift({ parentDir: ctx.dataDir });
   await ctx.setUp();
@@ -56,17 +37,8 @@ beforeAll(async () => {
       COFFER_BACKUP_CHUNK_MB: 1,
     },
   });
-  source = await createActiveInstance(ctx);
-  await tenantQuery(
+  source = await createSourceWithValues(
     ctx,
-    source.instanceId,
-    source,
-    'CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64), pad BLOB)',
-  );
-  await tenantQuery(
-    ctx,
-    source.instanceId,
-    source,
     "INSERT INTO t (v, pad) VALUES ('before-full', RANDOM_BYTES(60000))",
   );
 }, 180_000);
@@ -80,16 +52,16 @@ afterAll(async () => {
 
 describe('backups over Swift', () => {
   it('round-trip full, incremental and logical, and are removed from the container when deleted', async () => {
-    const full = await backupAndWait('FULL');
+    const full = await backupAndWait(ctx, source.instanceId, 'FULL');
     await tenantQuery(ctx, source.instanceId, source, "INSERT INTO t (v) VALUES ('between')");
-    const incremental = await backupAndWait('INCREMENTAL', full.id);
+    const incremental = await backupAndWait(ctx, source.instanceId, 'INCREMENTAL', full.id);
     await tenantQuery(
       ctx,
       source.instanceId,
       source,
       "INSERT INTO t (v) VALUES ('after-incremental')",
     );
-    const logical = await backupAndWait('LOGICAL');
+    const logical = await backupAndWait(ctx, source.instanceId, 'LOGICAL');
     await tenantQuery(ctx, source.instanceId, source, "INSERT INTO t (v) VALUES ('after-logical')");
 
     const store = new SwiftObjectStore(swift.storeConfig(container));
@@ -106,7 +78,7 @@ describe('backups over Swift', () => {
       const restored = await startRestore(ctx, backup.id);
       const end = await waitForBuildEnd(ctx, restored);
       expect(end.outcome, end.row.faultMessage ?? '').toBe('ACTIVE');
-      expect(await rows(restored)).toEqual(expected);
+      expect(await valuesOf(ctx, restored, source)).toEqual(expected);
       await ctx.deleteInstance(restored);
     }
 

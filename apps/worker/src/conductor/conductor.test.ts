@@ -89,10 +89,11 @@ function heartbeat(
 async function send(
   message: Record<string, unknown> | string,
   signingSecret: string,
+  stream = ctx.names.conductorStream,
 ): Promise<string> {
   const body = typeof message === 'string' ? message : JSON.stringify(message);
   const id = await ctx.redis.xadd(
-    ctx.names.conductorStream,
+    stream,
     '*',
     'body',
     body,
@@ -102,15 +103,26 @@ async function send(
   return id!;
 }
 
-async function sendAndWaitForAck(
-  message: Record<string, unknown> | string,
-  signingSecret: string,
-): Promise<void> {
-  const id = await send(message, signingSecret);
+async function waitForAck(id: string): Promise<void> {
   await waitFor(() => ctx.isAckedByConductor(id), {
     timeoutMs: 10_000,
     what: `entry ${id} to be acked`,
   });
+}
+
+async function sendAndWaitForAck(
+  message: Record<string, unknown> | string,
+  signingSecret: string,
+): Promise<void> {
+  await waitForAck(await send(message, signingSecret));
+}
+
+/** Until no entry of `stream` is pending in the conductor's group (delivered and not acked). */
+async function waitForNothingPending(stream: string): Promise<void> {
+  await waitFor(
+    async () => ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0] === 0,
+    { timeoutMs: 10_000, what: `nothing pending on ${stream}` },
+  );
 }
 
 async function rowOf(guest: Guest): Promise<Instance> {
@@ -246,10 +258,7 @@ describe('the conductor', () => {
       'sig',
       'not-hex',
     );
-    await waitFor(() => ctx.isAckedByConductor(id!), {
-      timeoutMs: 10_000,
-      what: 'the entry to be acked',
-    });
+    await waitForAck(id!);
     expect(await rowOf(guestA)).toEqual(before);
   });
 
@@ -372,10 +381,7 @@ describe('the conductor', () => {
       guestA.secret,
     );
     const id = await ctx.redis.xadd(ctx.names.conductorStream, '*', 'something', 'else');
-    await waitFor(() => ctx.isAckedByConductor(id!), {
-      timeoutMs: 10_000,
-      what: 'the entry to be acked',
-    });
+    await waitForAck(id!);
     expect(await rowOf(guestA)).toEqual(before);
   });
 
@@ -384,15 +390,7 @@ describe('the conductor', () => {
     const stream = `${ctx.names.conductorStream}-reclaim`;
     await ctx.redis.xgroup('CREATE', stream, ctx.names.conductorGroup, '0', 'MKSTREAM');
     const message = heartbeat(guestA, { serviceStatus: 'BLOCKED' });
-    const body = JSON.stringify(message);
-    const id = (await ctx.redis.xadd(
-      stream,
-      '*',
-      'body',
-      body,
-      'sig',
-      signBody(guestKeys(guestA.secret).signing, body),
-    ))!;
+    await send(message, guestA.secret, stream);
     await ctx.redis.xreadgroup(
       'GROUP',
       ctx.names.conductorGroup,
@@ -423,14 +421,7 @@ describe('the conductor', () => {
         timeoutMs: 15_000,
         what: 'the reclaimed message to be applied',
       });
-      await waitFor(
-        async () =>
-          ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0] === 0,
-        {
-          timeoutMs: 10_000,
-          what: `entry ${id} to be acked`,
-        },
-      );
+      await waitForNothingPending(stream);
     } finally {
       await worker.stop();
       await ctx.redis.del(stream);
@@ -493,15 +484,7 @@ describe('the stream', () => {
     try {
       let lastId = '';
       for (let index = 0; index < 300; index++) {
-        const body = JSON.stringify(heartbeat(guestA));
-        lastId = (await ctx.redis.xadd(
-          stream,
-          '*',
-          'body',
-          body,
-          'sig',
-          signBody(guestKeys(guestA.secret).signing, body),
-        ))!;
+        lastId = await send(heartbeat(guestA), guestA.secret, stream);
       }
       await waitFor(
         async () => ((await ctx.redis.xinfo('GROUPS', stream)) as unknown[][])[0]?.includes(lastId),
@@ -578,15 +561,7 @@ describe('the conductor when the database is unreachable', () => {
     await proxy.cut();
     const before = await rowOf(guestA);
     const message = heartbeat(guestA, { serviceStatus: 'RESTART_REQUIRED' });
-    const body = JSON.stringify(message);
-    const id = (await ctx.redis.xadd(
-      stream,
-      '*',
-      'body',
-      body,
-      'sig',
-      signBody(guestKeys(guestA.secret).signing, body),
-    ))!;
+    const id = await send(message, guestA.secret, stream);
 
     // Delivered, not acked: pending, and the row is as it was.
     await waitFor(
@@ -610,14 +585,7 @@ describe('the conductor when the database is unreachable', () => {
       timeoutMs: 30_000,
       what: 'the message to be applied after recovery',
     });
-    await waitFor(
-      async () =>
-        ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0] === 0,
-      {
-        timeoutMs: 10_000,
-        what: 'nothing pending',
-      },
-    );
+    await waitForNothingPending(stream);
     expect((await rowOf(guestA)).lastSeq).toBe(BigInt(guestA.seq));
   });
 });

@@ -5,7 +5,7 @@ import { processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startWorkerWithSlowBackups, storedObjects, waitForBackupEnd } from '../../test/backups';
+import { setUpWithSlowBackups, storedObjects, waitForBackupEnd } from '../../test/backups';
 import { displayStatusOf, type CreatedInstance, WorkerTestContext } from '../../test/harness';
 import { startReplicas, waitForTasksToEnd } from '../../test/replication';
 
@@ -17,13 +17,10 @@ import { startReplicas, waitForTasksToEnd } from '../../test/replication';
  */
 
 const ctx = new WorkerTestContext({ name: 'replica-fault', portRange: { min: 29450, max: 29474 } });
-let storeRoot: string;
 let source: CreatedInstance;
 
 beforeAll(async () => {
-  await ctx.setUp();
-  storeRoot = join(ctx.dataDir, 'backups');
-  source = await startWorkerWithSlowBackups(ctx);
+  source = await setUpWithSlowBackups(ctx);
 }, 180_000);
 
 afterAll(() => ctx.closeLeavingNothing());
@@ -37,7 +34,7 @@ describe('a replica following a snapshot that fails', () => {
     // The replica's guest is restoring while the snapshot is written: some chunks are stored
     // (each with its entry, for the follower), the manifest is not.
     await waitFor(
-      () => storedObjects(storeRoot, location).filter((name) => name.endsWith('.json')).length >= 2,
+      () => storedObjects(ctx, location).filter((name) => name.endsWith('.json')).length >= 2,
       { timeoutMs: 60_000, intervalMs: 10, what: 'the first chunks and their entries' },
     );
     await waitFor(async () => (await ctx.row(replicaId))?.computeServerId !== null, {
@@ -45,7 +42,7 @@ describe('a replica following a snapshot that fails', () => {
       intervalMs: 10,
       what: "the replica's server, restoring",
     });
-    expect(storedObjects(storeRoot, location)).not.toContain('manifest.json');
+    expect(storedObjects(ctx, location)).not.toContain('manifest.json');
     process.kill(
       Number(readFileSync(join(ctx.instanceDir(source.instanceId), 'run', 'guest.pid'), 'utf8')),
       'SIGKILL',

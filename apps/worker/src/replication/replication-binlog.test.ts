@@ -5,6 +5,7 @@ import { waitForBuildEnd } from '../../test/backups';
 import { displayStatusOf, type CreatedInstance, WorkerTestContext } from '../../test/harness';
 import {
   idsOn,
+  insertIds,
   startInsertLoop,
   startPromote,
   startReplicas,
@@ -23,22 +24,13 @@ import {
  * MariaDB keeps whatever the attach).
  */
 
-const ctx = new WorkerTestContext({
-  name: 'replication-binlog',
-  portRange: { min: 29425, max: 29449 },
-});
+const ctx = new WorkerTestContext({ portRange: { min: 29425, max: 29449 } });
 let tenant: CreatedInstance;
 let sourceId: string;
 let replicaId: string;
 
-async function insertOn(instanceId: string, ids: number[]): Promise<number[]> {
-  const connection = await tenantConnection(ctx, instanceId, tenant);
-  try {
-    for (const id of ids) await connection.query('INSERT INTO t (id) VALUES (?)', [id]);
-  } finally {
-    await connection.end();
-  }
-  return ids;
+function insertOn(instanceId: string, ids: number[]): Promise<number[]> {
+  return insertIds(ctx, instanceId, tenant, ids);
 }
 
 beforeAll(async () => {
@@ -57,9 +49,7 @@ beforeAll(async () => {
   await insertOn(sourceId, [1, 2, 3]);
 }, 120_000);
 
-afterAll(async () => {
-  await ctx.closeLeavingNothing();
-}, 120_000);
+afterAll(() => ctx.closeLeavingNothing(), 120_000);
 
 describe('replication (binlog file and position)', () => {
   it('creates a replica attached by binlog position: rows replicate, the tenant cannot write on it', async () => {

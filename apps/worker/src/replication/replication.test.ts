@@ -12,6 +12,7 @@ import { displayStatusOf, type CreatedInstance, WorkerTestContext } from '../../
 import {
   asRoot,
   idsOn,
+  insertIds,
   socketOf,
   startDetach,
   startEject,
@@ -41,15 +42,9 @@ let sourceId: string;
 let replicaIds: string[];
 let nextId = 1;
 
-async function insertOn(instanceId: string, count: number): Promise<number[]> {
+function insertOn(instanceId: string, count: number): Promise<number[]> {
   const ids = Array.from({ length: count }, () => nextId++);
-  const connection = await tenantConnection(ctx, instanceId, tenant);
-  try {
-    for (const id of ids) await connection.query('INSERT INTO t (id) VALUES (?)', [id]);
-  } finally {
-    await connection.end();
-  }
-  return ids;
+  return insertIds(ctx, instanceId, tenant, ids);
 }
 
 /** Every file under a directory (logs, binary logs, configs), for the password hunt. */
@@ -123,9 +118,7 @@ describe('replication (GTID)', () => {
         what: 'the snapshot to be removed',
       },
     );
-    expect(
-      storedObjects(join(ctx.dataDir, 'backups'), `backups/${ctx.projectId}/${started.backupId}/`),
-    ).toEqual([]);
+    expect(storedObjects(ctx, `backups/${ctx.projectId}/${started.backupId}/`)).toEqual([]);
 
     // The replication password: only in the replica's master.info (MariaDB keeps it there);
     // not in any log, binary log or config of any instance, nor in the control plane's rows.
