@@ -161,7 +161,7 @@ export async function startFlavorResize(
       startedAt: now.toISOString(),
     });
     return row;
-  });
+  }, PROJECT_LOCK_TRANSACTION);
   await queueResizes(db, enqueue, [instance]);
 }
 
