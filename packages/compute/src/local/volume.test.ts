@@ -112,7 +112,9 @@ describe.runIf(canLoop)('LocalVolumes (loop)', () => {
     const hostBefore = await statfs(root);
     let error: NodeJS.ErrnoException | undefined;
     try {
-      execFileSync('dd', ['if=/dev/zero', `of=${join(data, 'fill')}`, 'bs=4M', 'count=400'], {
+      // Most of it reserved at once (fast), the rest written until the filesystem refuses.
+      execFileSync('fallocate', ['-l', '850M', join(data, 'reserved')]);
+      execFileSync('dd', ['if=/dev/zero', `of=${join(data, 'fill')}`, 'bs=4M', 'count=100'], {
         stdio: 'pipe',
       });
     } catch (caught) {
@@ -132,7 +134,7 @@ describe.runIf(canLoop)('LocalVolumes (loop)', () => {
     writeFileSync(join(data, 'after'), 'room again');
     await volumes.remove(root, data);
     expect(await loopDevicesOf(volumes.imageOf(root))).toEqual([]);
-  });
+  }, 180_000);
 
   it('lazily unmounts a busy volume on removal', async () => {
     const volumes = new LocalVolumes('loop');
