@@ -18,6 +18,7 @@ import { RootPanel } from '~/components/instance/root-panel';
 import { StatusBadge } from '~/components/instance/status-badge';
 import { UsersPanel } from '~/components/instance/users-panel';
 import { VolumeUsageBar } from '~/components/instance/volume-usage';
+import { Alert } from '~/components/ui/alert';
 import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
@@ -100,6 +101,7 @@ export function InstanceDetail({
   if (!data) return <p className="text-sm text-zinc-500">Loading…</p>;
 
   const canWrite = project.data && project.data.role !== 'VIEWER';
+  const panelProps = { projectId, instanceId, status: data.status, canWrite: !!canWrite };
   const isBusy = BUSY.includes(data.status);
   const command =
     data.host && data.port
@@ -260,19 +262,13 @@ export function InstanceDetail({
         </p>
       ) : null}
       {data.replication.state === 'BROKEN' && data.status === 'ACTIVE' ? (
-        <div
-          role="alert"
-          className="mb-6 flex gap-3 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800"
+        <Alert
+          icon={CircleX}
+          className="mb-6 p-4"
+          title={`Replication is broken: this replica still serves reads, but no longer follows ${data.replication.source?.name ?? ''}`}
         >
-          <CircleX className="mt-0.5 size-5 shrink-0" aria-hidden="true" />
-          <div>
-            <p className="font-medium">
-              Replication is broken: this replica still serves reads, but no longer follows{' '}
-              {data.replication.source?.name}
-            </p>
-            <p className="mt-1 break-words font-mono text-xs">{data.replication.error}</p>
-          </div>
-        </div>
+          <p className="mt-1 break-words font-mono text-xs">{data.replication.error}</p>
+        </Alert>
       ) : null}
       {data.status !== 'ERROR' && data.faultMessage ? (
         <p
@@ -283,16 +279,9 @@ export function InstanceDetail({
         </p>
       ) : null}
       {data.status === 'ERROR' ? (
-        <div
-          role="alert"
-          className="mb-6 flex gap-3 rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800"
-        >
-          <CircleX className="mt-0.5 size-5 shrink-0" aria-hidden="true" />
-          <div>
-            <p className="font-medium">This instance is in ERROR</p>
-            <p className="mt-1">{data.faultMessage ?? 'No fault was recorded.'}</p>
-          </div>
-        </div>
+        <Alert icon={CircleX} className="mb-6 p-4" title="This instance is in ERROR">
+          <p className="mt-1">{data.faultMessage ?? 'No fault was recorded.'}</p>
+        </Alert>
       ) : null}
 
       <Tabs
@@ -304,38 +293,17 @@ export function InstanceDetail({
           {
             value: 'databases',
             label: 'Databases',
-            content: (
-              <DatabasesPanel
-                projectId={projectId}
-                instanceId={instanceId}
-                status={data.status}
-                canWrite={!!canWrite}
-              />
-            ),
+            content: <DatabasesPanel {...panelProps} />,
           },
           {
             value: 'users',
             label: 'Users',
-            content: (
-              <UsersPanel
-                projectId={projectId}
-                instanceId={instanceId}
-                status={data.status}
-                canWrite={!!canWrite}
-              />
-            ),
+            content: <UsersPanel {...panelProps} />,
           },
           {
             value: 'root',
             label: 'Root',
-            content: (
-              <RootPanel
-                projectId={projectId}
-                instanceId={instanceId}
-                status={data.status}
-                canWrite={!!canWrite}
-              />
-            ),
+            content: <RootPanel {...panelProps} />,
           },
           {
             value: 'network',
@@ -361,11 +329,8 @@ export function InstanceDetail({
             label: 'Backups',
             content: (
               <InstanceBackupsPanel
-                projectId={projectId}
-                instanceId={instanceId}
-                status={data.status}
+                {...panelProps}
                 backupStrategy={data.datastore.backupStrategy}
-                canWrite={!!canWrite}
               />
             ),
           },
