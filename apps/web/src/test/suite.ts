@@ -93,16 +93,21 @@ export function testDataDir(label: string): string {
 
 /**
  * The real worker in this process, on the harness's database and the test's Redis, its
- * instances in `dataDir` on ports of `portRange`, silent; `env` adds or overrides settings.
+ * instances in `dataDir` on ports of `portRange`, silent; with `heartbeatExpirySeconds`, set
+ * to run instances for real (liveInstanceSettings); `env` adds or overrides settings.
  */
 export function startTestWorker(
   h: Harness,
   {
     dataDir,
     portRange,
+    heartbeatExpirySeconds,
     env,
     ...options
-  }: { dataDir: string; portRange: string } & Omit<StartWorkerOptions, 'prisma'>,
+  }: { dataDir: string; portRange: string; heartbeatExpirySeconds?: number } & Omit<
+    StartWorkerOptions,
+    'prisma'
+  >,
 ): Promise<RunningWorker> {
   return startWorker({
     ...options,
@@ -114,6 +119,7 @@ export function startTestWorker(
       COFFER_DATA_DIR: dataDir,
       COFFER_INSTANCE_PORT_RANGE: portRange,
       LOG_LEVEL: 'silent',
+      ...(heartbeatExpirySeconds === undefined ? {} : liveInstanceSettings(heartbeatExpirySeconds)),
       ...env,
     },
   });

@@ -13,13 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fieldErrorsOf } from '~/server/errors';
 import { type Harness } from '~/test/harness';
 import { waitForStatus } from '~/test/live';
-import {
-  liveInstanceSettings,
-  startTestWorker,
-  stopTestWorker,
-  testDataDir,
-  useHarness,
-} from '~/test/suite';
+import { startTestWorker, stopTestWorker, testDataDir, useHarness } from '~/test/suite';
 
 /**
  * Databases, users, access and root through the API, for real: the tRPC procedures as a
@@ -45,7 +39,7 @@ beforeAll(async () => {
   worker = await startTestWorker(h, {
     dataDir,
     portRange: '29150-29199',
-    env: liveInstanceSettings(20),
+    heartbeatExpirySeconds: 20,
     names: {
       queuePrefix,
       conductorStream: `test-db-conductor-${suffix}`,

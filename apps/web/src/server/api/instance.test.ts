@@ -11,13 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fieldErrorsOf } from '~/server/errors';
 import { changeOf, waitForStatus } from '~/test/live';
-import {
-  liveInstanceSettings,
-  startTestWorker,
-  stopTestWorker,
-  testDataDir,
-  useHarness,
-} from '~/test/suite';
+import { startTestWorker, stopTestWorker, testDataDir, useHarness } from '~/test/suite';
 
 /**
  * The provisioning path through the API, for real: the tRPC procedures as a tenant calls
@@ -33,7 +27,7 @@ beforeAll(async () => {
   worker = await startTestWorker(h, {
     dataDir,
     portRange: '25100-25199',
-    env: liveInstanceSettings(15),
+    heartbeatExpirySeconds: 15,
     // Redis names of this file (the queue's is the web app's, COFFER_QUEUE_PREFIX of the test
     // setup); the change channel stays the web app's, which the tests listen to.
     names: {
