@@ -13,25 +13,24 @@
  * Run with `npm run bench:backup` (scripts/coffer.mjs prepares services and a database).
  * BENCH_DATA_MB (default 1024) sets the data size, BENCH_RUNS (default 3) the runs.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { isGuest, processesMentioning } from '@coffer/testing/processes';
 import mysql from 'mysql2/promise';
 
+import { destroyBare, runTool, startMariadbd } from './lib/bare-mariadb';
 import {
   agentConfigOf,
   changeOf,
-  createTenant,
-  generateOrders,
+  endBench,
   root,
-  settle,
+  runBench,
   sizeOfTree,
-  startWorkerProcess,
-  stopWorkerProcess,
+  startDataBench,
 } from './lib/coffer';
-import { median, now, printTable, round } from './lib/report';
+import { median, now, printTable, round, timingRows } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DATA_MB = Number(process.env.BENCH_DATA_MB ?? 1024);
@@ -41,16 +40,6 @@ const UPLOAD_CONCURRENCY = 4;
 const benchDir = process.env.COFFER_BENCH_DIR ?? join(root, '.coffer-bench', 'backup');
 const instancesDir = join(benchDir, 'instances');
 const bareDir = join(benchDir, 'bare');
-
-function run(command: string, args: string[], options: { shell?: boolean } = {}): void {
-  const result = spawnSync(command, args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-    shell: options.shell,
-  });
-  if (result.status !== 0)
-    throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr?.slice(-2000)}`);
-}
 
 function peakRssMiB(pid: number): { peak: number; now: number } | null {
   try {
@@ -64,9 +53,7 @@ function peakRssMiB(pid: number): { peak: number; now: number } | null {
 }
 
 async function main() {
-  rmSync(benchDir, { recursive: true, force: true });
-  mkdirSync(bareDir, { recursive: true });
-  const worker = await startWorkerProcess({
+  const bench = await startDataBench('Backup benchmark', {
     benchDir,
     instancesDir,
     portRange: '27600-27699',
@@ -76,37 +63,14 @@ async function main() {
       COFFER_BACKUP_ZSTD_LEVEL: String(ZSTD_LEVEL),
       COFFER_CREATE_TIMEOUT_SECONDS: '1800',
     },
+    bareDir,
+    dataMb: DATA_MB,
   });
-  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant(
-    'Backup benchmark',
-    { instancesDir, isUnlimited: true },
-  );
-  const flavors = await caller.catalog.flavors();
-  const flavor = flavors.find((candidate) => candidate.name === 'm1.large') ?? flavors.at(-1)!;
-
   // 1. The source instance and its data.
-  const source = await caller.instance.create({
-    projectId: project.id,
-    name: 'bench-source',
-    flavorId: flavor.id,
-    volumeSizeGb: flavor.defaultVolumeGb,
-  });
-  await untilInstance(source.id, (instance) => instance.status === 'ACTIVE');
+  const { prisma, caller, project, untilInstance, deleteInstances, flavor, source } = bench;
+  const { socket, myCnf, generatedMiB, datadirBytes } = source;
+  await source.admin.end();
   const instanceDir = join(instancesDir, 'instances', source.id);
-  const agent = agentConfigOf(instancesDir, source.id);
-  const socket = join(agent.datastore.runDir, 'mysqld.sock');
-  const myCnf = join(agent.datastore.volumeDir, 'my.cnf');
-  const admin = await mysql.createConnection({ socketPath: socket, user: 'root' });
-  const generateStarted = now();
-  await admin.query('CREATE DATABASE bench');
-  const generatedBytes = await generateOrders(admin, DATA_MB);
-  await settle(admin);
-  const datadirBytes = sizeOfTree(join(agent.datastore.volumeDir, 'data'));
-  const generatedMiB = round(generatedBytes / 1024 / 1024, 0);
-  console.log(
-    `generated ${generatedMiB} MiB of table data (datadir ${round(datadirBytes / 1024 / 1024, 0)} MiB) in ${round((now() - generateStarted) / 1000, 1)} s`,
-  );
-  await admin.end();
 
   const guest = processesMentioning(`--config-dir ${join(instanceDir, 'etc')}`).find(isGuest);
   if (!guest) throw new Error('the guest agent was not found');
@@ -125,7 +89,7 @@ async function main() {
     rmSync(bareFile, { force: true });
     rmSync(join(bareDir, 'target'), { recursive: true, force: true });
     const bareStarted = now();
-    run(
+    runTool(
       `mariadb-backup --defaults-file=${myCnf} --backup --stream=xbstream --user=root --socket=${socket} --target-dir=${join(bareDir, 'target')} 2>/dev/null | zstd -q -3 -T0 > ${bareFile}`,
       [],
       { shell: true },
@@ -136,7 +100,7 @@ async function main() {
     const literalFile = join(bareDir, 'literal.xb.zst');
     rmSync(join(bareDir, 'target'), { recursive: true, force: true });
     const literalStarted = now();
-    run(
+    runTool(
       `mariadb-backup --defaults-file=${myCnf} --backup --stream=xbstream --user=root --socket=${socket} --target-dir=${join(bareDir, 'target')} 2>/dev/null | zstd -q > ${literalFile}`,
       [],
       { shell: true },
@@ -191,51 +155,25 @@ async function main() {
     mkdirSync(join(target, 'stream'), { recursive: true });
     spawnSync('chown', ['mysql:mysql', target]);
     const started = now();
-    run(`zstd -q -d -c ${bareFile} | mbstream -x -C ${join(target, 'stream')}`, [], {
+    runTool(`zstd -q -d -c ${bareFile} | mbstream -x -C ${join(target, 'stream')}`, [], {
       shell: true,
     });
-    run('mariadb-backup', ['--prepare', `--target-dir=${join(target, 'stream')}`]);
-    run('mariadb-backup', [
+    runTool('mariadb-backup', ['--prepare', `--target-dir=${join(target, 'stream')}`]);
+    runTool('mariadb-backup', [
       '--copy-back',
       `--target-dir=${join(target, 'stream')}`,
       `--datadir=${datadir}`,
     ]);
-    run('chown', ['-R', 'mysql:mysql', datadir]);
-    const restoreSocket = join(target, 'mysqld.sock');
-    const server = spawn(
-      'mariadbd',
-      [
-        '--no-defaults',
-        '--user=mysql',
-        `--datadir=${datadir}`,
-        `--port=${27690 + index}`,
-        '--bind-address=127.0.0.1',
-        `--socket=${restoreSocket}`,
-        `--pid-file=${join(target, 'mysqld.pid')}`,
-        `--log-error=${join(target, 'error.log')}`,
-        `--innodb-buffer-pool-size=${Math.floor(flavor.ramMb / 2)}M`,
-      ],
-      { detached: true, stdio: 'ignore' },
-    );
-    server.unref();
-    for (;;) {
-      const ping = spawnSync(
-        'mariadb-admin',
-        ['--no-defaults', `--socket=${restoreSocket}`, '--connect-timeout=2', 'ping'],
-        { stdio: 'ignore' },
-      );
-      if (ping.status === 0) break;
-      if (server.exitCode !== null)
-        throw new Error(`the bare restored server exited; see ${join(target, 'error.log')}`);
-      await new Promise((done) => setTimeout(done, 10));
-    }
-    bareRestoreMs.push(now() - started);
-    spawnSync('mariadb-admin', ['--no-defaults', `--socket=${restoreSocket}`, 'shutdown'], {
-      stdio: 'ignore',
+    runTool('chown', ['-R', 'mysql:mysql', datadir]);
+    const server = await startMariadbd({
+      dir: target,
+      datadir,
+      port: 27690 + index,
+      user: 'mysql',
+      bufferPoolMb: Math.floor(flavor.ramMb / 2),
     });
-    while (processesMentioning(datadir).length > 0)
-      await new Promise((done) => setTimeout(done, 50));
-    rmSync(target, { recursive: true, force: true });
+    bareRestoreMs.push(now() - started);
+    await destroyBare(server);
 
     const restoreStarted = now();
     const restored = await caller.instance.create({
@@ -261,9 +199,7 @@ async function main() {
   }
 
   await deleteInstances([source.id]);
-  await stopWorkerProcess(worker);
-  await prisma.$disconnect();
-  const leftovers = processesMentioning(benchDir);
+  const leftovers = await endBench(bench, benchDir);
   rmSync(benchDir, { recursive: true, force: true });
 
   const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
@@ -276,14 +212,7 @@ async function main() {
     `Backup and restore of ${generatedMiB} MiB of table data (datadir ${mb(datadirBytes)} MiB), median of ${RUNS}; flavor ${flavor.name}`,
     ['', 'bare', 'Coffer', 'ratio', 'target'],
     [
-      [
-        'full backup (s), bare: | zstd -3 -T0',
-        s(median(bareBackupMs)),
-        s(median(cofferBackupMs)),
-        round(backupRatio),
-        '≤ 1.15',
-      ],
-      ['  runs (s)', bareBackupMs.map(s).join(' '), cofferBackupMs.map(s).join(' '), '', ''],
+      ...timingRows('full backup (s), bare: | zstd -3 -T0', bareBackupMs, cofferBackupMs, '≤ 1.15'),
       [
         'stored size (MiB)',
         mb(median(bareBackupBytes)),
@@ -305,14 +234,7 @@ async function main() {
         round(median(cofferBackupBytes) / median(literalBackupBytes), 3),
         '',
       ],
-      [
-        'restore to a running server (s)',
-        s(median(bareRestoreMs)),
-        s(median(cofferRestoreMs)),
-        round(restoreRatio),
-        '≤ 1.2',
-      ],
-      ['  runs (s)', bareRestoreMs.map(s).join(' '), cofferRestoreMs.map(s).join(' '), '', ''],
+      ...timingRows('restore to a running server (s)', bareRestoreMs, cofferRestoreMs, '≤ 1.2'),
     ],
   );
   printTable(
@@ -366,10 +288,6 @@ async function main() {
       leftovers: leftovers.length,
     }),
   );
-  process.exit(0);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

@@ -14,18 +14,11 @@
  * installs Debian's `sysbench` first when it is missing (as root).
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import mysql, { type Connection } from 'mysql2/promise';
 
-import {
-  agentConfigOf,
-  createTenant,
-  root,
-  startWorkerProcess,
-  stopWorkerProcess,
-} from './lib/coffer';
+import { agentConfigOf, endBench, root, runBench, startBench } from './lib/coffer';
 import { median, printTable, round } from './lib/report';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -91,14 +84,12 @@ async function ensureSysbench(): Promise<void> {
 
 async function main() {
   await ensureSysbench();
-  rmSync(benchDir, { recursive: true, force: true });
-  const worker = await startWorkerProcess({ benchDir, instancesDir, portRange: '27700-27799' });
-  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant(
-    'Durability benchmark',
-    {
-      instancesDir,
-    },
-  );
+  const bench = await startBench('Durability benchmark', {
+    benchDir,
+    instancesDir,
+    portRange: '27700-27799',
+  });
+  const { prisma, caller, project, untilInstance, deleteInstances } = bench;
   const flavors = await caller.catalog.flavors();
   const flavor = flavors.find((candidate) => candidate.name === 'm1.small') ?? flavors[0]!;
   const created = await caller.instance.create({
@@ -232,8 +223,7 @@ async function main() {
   );
 
   await deleteInstances([created.id]);
-  await stopWorkerProcess(worker);
-  await prisma.$disconnect();
+  await endBench(bench, benchDir);
   console.log(
     JSON.stringify({
       bench: 'durability',
@@ -248,10 +238,4 @@ async function main() {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

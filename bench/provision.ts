@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
 
 import { destroyBare, provisionBare, type BareServer } from './lib/bare-mariadb';
-import { createTenant, root, startWorkerProcess, stopWorkerProcess } from './lib/coffer';
+import { endBench, root, runBench, startBench } from './lib/coffer';
 import { median, now, printTable, round, rssMiB } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -24,12 +24,12 @@ const instancesDir = join(benchDir, 'instances');
 const bareDir = join(benchDir, 'bare');
 
 async function main() {
-  rmSync(benchDir, { recursive: true, force: true });
-  const worker = await startWorkerProcess({ benchDir, instancesDir, portRange: '27100-27199' });
-  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant(
-    'Benchmarks',
-    { instancesDir },
-  );
+  const bench = await startBench('Benchmarks', {
+    benchDir,
+    instancesDir,
+    portRange: '27100-27199',
+  });
+  const { prisma, caller, project, untilInstance, deleteInstances } = bench;
   const flavor = (await caller.catalog.flavors())[0]!;
 
   /** Creates one instance through the API; resolves with the time from the call until ACTIVE. */
@@ -94,9 +94,7 @@ async function main() {
   const serverRss = server ? rssMiB(server.pid) : null;
 
   await deleteInstances(concurrent.map((c) => c.id));
-  await stopWorkerProcess(worker);
-  await prisma.$disconnect();
-  const leftovers = processesMentioning(benchDir);
+  const leftovers = await endBench(bench, benchDir);
   rmSync(benchDir, { recursive: true, force: true });
 
   const bareMedian = median(bareMs);
@@ -164,10 +162,6 @@ async function main() {
       leftovers: leftovers.length,
     }),
   );
-  process.exit(0);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

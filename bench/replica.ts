@@ -16,24 +16,21 @@
  * Run with `npm run bench:replica` (scripts/coffer.mjs prepares services and a database).
  * BENCH_DATA_MB (default 1024) sets the data size.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { processesMentioning } from '@coffer/testing/processes';
 import mysql from 'mysql2/promise';
 
 import {
-  agentConfigOf,
-  createTenant,
-  generateOrders,
-  settle,
-  root,
-  sizeOfTree,
-  startWorkerProcess,
-  stopWorkerProcess,
-} from './lib/coffer';
-import { median, now, printTable, round } from './lib/report';
+  destroyBare,
+  runTool,
+  serverUser,
+  startMariadbd,
+  type BareServer,
+} from './lib/bare-mariadb';
+import { endBench, root, runBench, startDataBench } from './lib/coffer';
+import { median, now, printTable, round, timingRows } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DATA_MB = Number(process.env.BENCH_DATA_MB ?? 1024);
@@ -44,18 +41,6 @@ const BARE_PORT = 29479;
 const benchDir = process.env.COFFER_BENCH_DIR ?? join(root, '.coffer-bench', 'replica');
 const instancesDir = join(benchDir, 'instances');
 const bareDir = join(benchDir, 'bare');
-
-function run(command: string, options: { shell?: boolean; args?: string[] } = {}): void {
-  const result = spawnSync(command, options.args ?? [], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-    shell: options.shell,
-  });
-  if (result.status !== 0)
-    throw new Error(
-      `${command} ${(options.args ?? []).join(' ')} failed: ${result.stderr?.slice(-2000)}`,
-    );
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -137,82 +122,52 @@ async function measureLag(
 }
 
 async function main() {
-  rmSync(benchDir, { recursive: true, force: true });
-  mkdirSync(bareDir, { recursive: true });
-  const worker = await startWorkerProcess({
+  // 1. The source, a tenant account, and ≥ DATA_MB of table data.
+  const tenantPassword = `Bench-${Date.now()}-pw`;
+  const bench = await startDataBench('Replica benchmark', {
     benchDir,
     instancesDir,
     portRange: `${PORTS.min}-${PORTS.max}`,
     env: { COFFER_CREATE_TIMEOUT_SECONDS: '1800' },
+    bareDir,
+    dataMb: DATA_MB,
+    tenant: {
+      databases: [{ name: 'bench' }],
+      users: [{ name: 'bench_app', host: '%', password: tenantPassword, databases: ['bench'] }],
+    },
   });
-  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant(
-    'Replica benchmark',
-    { instancesDir, isUnlimited: true },
-  );
-  const flavors = await caller.catalog.flavors();
-  const flavor = flavors.find((candidate) => candidate.name === 'm1.large') ?? flavors.at(-1)!;
-
-  const agentOf = (id: string) => agentConfigOf(instancesDir, id);
-
-  // 1. The source, a tenant account, and ≥ DATA_MB of table data.
-  const tenantPassword = `Bench-${Date.now()}-pw`;
-  const source = await caller.instance.create({
-    projectId: project.id,
-    name: 'bench-source',
-    flavorId: flavor.id,
-    volumeSizeGb: flavor.defaultVolumeGb,
-    databases: [{ name: 'bench' }],
-    users: [{ name: 'bench_app', host: '%', password: tenantPassword, databases: ['bench'] }],
-  });
-  await untilInstance(source.id, (instance) => instance.status === 'ACTIVE');
+  const { prisma, caller, project, untilInstance, deleteInstances, flavor, source } = bench;
+  const { socket, myCnf, generatedMiB, datadirBytes } = source;
   const sourceRow = await prisma.instance.findUniqueOrThrow({ where: { id: source.id } });
-  const socket = join(agentOf(source.id).datastore.runDir, 'mysqld.sock');
-  const myCnf = join(agentOf(source.id).datastore.volumeDir, 'my.cnf');
-  const admin = await mysql.createConnection({ socketPath: socket, user: 'root' });
-  const generateStarted = now();
-  const generatedBytes = await generateOrders(admin, DATA_MB);
-  await settle(admin);
   // The bare replica's account on the source.
-  await admin.query(
+  await source.admin.query(
     "CREATE USER IF NOT EXISTS 'bench_repl'@'%' IDENTIFIED BY 'bench-repl-password'",
   );
-  await admin.query("GRANT REPLICATION SLAVE ON *.* TO 'bench_repl'@'%'");
-  const generatedMiB = round(generatedBytes / 1024 / 1024, 0);
-  const datadirBytes = sizeOfTree(join(agentOf(source.id).datastore.volumeDir, 'data'));
-  console.log(
-    `generated ${generatedMiB} MiB of table data (datadir ${round(datadirBytes / 1024 / 1024, 0)} MiB) in ${round((now() - generateStarted) / 1000, 1)} s`,
-  );
-  await admin.end();
+  await source.admin.query("GRANT REPLICATION SLAVE ON *.* TO 'bench_repl'@'%'");
+  await source.admin.end();
 
   const bareSteps: Array<{ streamMs: number; prepareMs: number; copyBackMs: number }> = [];
-  const bareUser =
-    spawnSync('runuser', ['-u', 'mysql', '--', 'test', '-x', bareDir]).status === 0
-      ? 'mysql'
-      : 'root';
+  const bareUser = serverUser(bareDir);
 
   /** The bare replica: stream, prepare, copy-back, start, CHANGE MASTER, both threads running. Returns its connection details. */
-  async function bareReplica(
-    index: number,
-  ): Promise<{ ms: number; dir: string; socket: string; pid: number }> {
+  async function bareReplica(index: number): Promise<{ ms: number; server: BareServer }> {
     const target = join(bareDir, `replica-${index}`);
     const stream = join(target, 'stream');
     const datadir = join(target, 'data');
     rmSync(target, { recursive: true, force: true });
     mkdirSync(stream, { recursive: true });
     if (bareUser === 'mysql') spawnSync('chown', ['mysql:mysql', target]);
-    const replicaSocket = join(target, 'mysqld.sock');
     const started = now();
-    run(
+    runTool(
       `mariadb-backup --defaults-file=${myCnf} --backup --stream=xbstream --user=root --socket=${socket} --target-dir=${join(target, 'tmp')} 2>/dev/null | mbstream -x -C ${stream}`,
+      [],
       { shell: true },
     );
     const streamed = now();
-    run('mariadb-backup', { args: ['--prepare', `--target-dir=${stream}`] });
+    runTool('mariadb-backup', ['--prepare', `--target-dir=${stream}`]);
     const prepared = now();
-    run('mariadb-backup', {
-      args: ['--copy-back', `--target-dir=${stream}`, `--datadir=${datadir}`],
-    });
-    if (bareUser === 'mysql') run('chown', { args: ['-R', 'mysql:mysql', datadir] });
+    runTool('mariadb-backup', ['--copy-back', `--target-dir=${stream}`, `--datadir=${datadir}`]);
+    if (bareUser === 'mysql') runTool('chown', ['-R', 'mysql:mysql', datadir]);
     bareSteps.push({
       streamMs: streamed - started,
       prepareMs: prepared - streamed,
@@ -220,18 +175,13 @@ async function main() {
     });
     const gtid =
       readFileSync(join(stream, 'xtrabackup_binlog_info'), 'utf8').trim().split(/\s+/)[2] ?? '';
-    const server = spawn(
-      'mariadbd',
-      [
-        '--no-defaults',
-        `--user=${bareUser}`,
-        `--datadir=${datadir}`,
-        `--port=${BARE_PORT}`,
-        '--bind-address=127.0.0.1',
-        `--socket=${replicaSocket}`,
-        `--pid-file=${join(target, 'mysqld.pid')}`,
-        `--log-error=${join(target, 'error.log')}`,
-        `--innodb-buffer-pool-size=${Math.floor(flavor.ramMb / 2)}M`,
+    const server = await startMariadbd({
+      dir: target,
+      datadir,
+      port: BARE_PORT,
+      user: bareUser,
+      bufferPoolMb: Math.floor(flavor.ramMb / 2),
+      args: [
         '--log-bin=mysql-bin',
         '--relay-log=relay-bin',
         `--server-id=${4000 + index}`,
@@ -240,21 +190,8 @@ async function main() {
         '--read-only=ON',
         '--skip-name-resolve',
       ],
-      { detached: true, stdio: 'ignore' },
-    );
-    server.unref();
-    for (;;) {
-      const ping = spawnSync(
-        'mariadb-admin',
-        ['--no-defaults', `--socket=${replicaSocket}`, '--connect-timeout=2', 'ping'],
-        { stdio: 'ignore' },
-      );
-      if (ping.status === 0) break;
-      if (server.exitCode !== null)
-        throw new Error(`the bare replica exited; see ${join(target, 'error.log')}`);
-      await new Promise((done) => setTimeout(done, 10));
-    }
-    const connection = await mysql.createConnection({ socketPath: replicaSocket, user: 'root' });
+    });
+    const connection = await mysql.createConnection({ socketPath: server.socket, user: 'root' });
     await connection.query('SET GLOBAL gtid_slave_pos = ?', [gtid]);
     await connection.query(
       `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ?, MASTER_USER = 'bench_repl', MASTER_PASSWORD = 'bench-repl-password', MASTER_CONNECT_RETRY = 5, MASTER_USE_GTID = slave_pos`,
@@ -273,28 +210,19 @@ async function main() {
     }
     const ms = now() - started;
     await connection.end();
-    return { ms, dir: target, socket: replicaSocket, pid: server.pid! };
-  }
-
-  async function destroyBare(replica: { dir: string; socket: string; pid: number }): Promise<void> {
-    spawnSync('mariadb-admin', ['--no-defaults', `--socket=${replica.socket}`, 'shutdown'], {
-      stdio: 'ignore',
-    });
-    while (processesMentioning(replica.dir).length > 0)
-      await new Promise((done) => setTimeout(done, 50));
-    rmSync(replica.dir, { recursive: true, force: true });
+    return { ms, server };
   }
 
   // 2. Replicas, alternating bare and Coffer.
   const bareMs: number[] = [];
   const cofferMs: number[] = [];
-  let keptBare: Awaited<ReturnType<typeof bareReplica>> | null = null;
+  let keptBare: BareServer | null = null;
   let keptCoffer: string | null = null;
   for (let index = 0; index < RUNS; index++) {
     const bare = await bareReplica(index);
     bareMs.push(bare.ms);
-    if (index === RUNS - 1) keptBare = bare;
-    else await destroyBare(bare);
+    if (index === RUNS - 1) keptBare = bare.server;
+    else await destroyBare(bare.server);
 
     const started = now();
     const [replica] = await caller.replica.create({
@@ -345,9 +273,7 @@ async function main() {
 
   await deleteInstances([keptCoffer!]);
   await deleteInstances([source.id]);
-  await stopWorkerProcess(worker);
-  await prisma.$disconnect();
-  const leftovers = processesMentioning(benchDir);
+  const leftovers = await endBench(bench, benchDir);
   rmSync(benchDir, { recursive: true, force: true });
 
   const s = (ms: number) => round(ms / 1000, 2);
@@ -356,14 +282,7 @@ async function main() {
     `Replica of ${generatedMiB} MiB of table data (datadir ${round(datadirBytes / 1024 / 1024, 0)} MiB), median of ${RUNS}; flavor ${flavor.name}`,
     ['', 'bare', 'Coffer', 'ratio', 'target'],
     [
-      [
-        'create a replica until it replicates (s)',
-        s(median(bareMs)),
-        s(median(cofferMs)),
-        round(ratio),
-        '≤ 1.3',
-      ],
-      ['  runs (s)', bareMs.map(s).join(' '), cofferMs.map(s).join(' '), '', ''],
+      ...timingRows('create a replica until it replicates (s)', bareMs, cofferMs, '≤ 1.3'),
       [
         '  bare: stream | prepare | copy-back (s)',
         bareSteps
@@ -415,10 +334,6 @@ async function main() {
       leftovers: leftovers.length,
     }),
   );
-  process.exit(0);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

@@ -23,13 +23,7 @@ import { join } from 'node:path';
 import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
 import mysql, { type Connection } from 'mysql2/promise';
 
-import {
-  createTenant,
-  root,
-  sizeOfTree,
-  startWorkerProcess,
-  stopWorkerProcess,
-} from './lib/coffer';
+import { endBench, root, runBench, sizeOfTree, startBench } from './lib/coffer';
 import { median, now, printTable, round, rssMiB } from './lib/report';
 
 function setting(name: string, fallback: number, { min = 1, max = 10_000 } = {}): number {
@@ -107,17 +101,14 @@ function instanceIdOf(cmdline: string): string | null {
 }
 
 async function main() {
-  rmSync(benchDir, { recursive: true, force: true });
-  const worker = await startWorkerProcess({
+  const bench = await startBench('Soak benchmark', {
     benchDir,
     instancesDir,
     portRange: `${PORTS.min}-${PORTS.max}`,
     env: { COFFER_CREATE_TIMEOUT_SECONDS: '1800' },
+    isUnlimited: true,
   });
-  const { prisma, caller, project, untilInstance, deleteInstances } = await createTenant(
-    'Soak benchmark',
-    { instancesDir, isUnlimited: true },
-  );
+  const { worker, prisma, caller, project, untilInstance, deleteInstances } = bench;
   const flavors = await caller.catalog.flavors();
   const flavor = [...flavors].sort((a, b) => a.ramMb - b.ramMb)[0]!;
 
@@ -185,9 +176,9 @@ async function main() {
       retainFullCount: RETAIN_FULL,
     });
   }
-  const connections = new Map<string, Connection>();
-  for (const row of rows) {
-    const connection = await mysql.createConnection({
+  /** The tenant's connection to an instance's `soak` database. */
+  const connectTo = (row: (typeof rows)[number]) =>
+    mysql.createConnection({
       host: row.host!,
       port: row.port!,
       user: 'soak_app',
@@ -195,6 +186,9 @@ async function main() {
       database: 'soak',
       connectTimeout: 5_000,
     });
+  const connections = new Map<string, Connection>();
+  for (const row of rows) {
+    const connection = await connectTo(row);
     await connection.query(
       'CREATE TABLE events (id BIGINT AUTO_INCREMENT PRIMARY KEY, payload CHAR(100), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))',
     );
@@ -229,14 +223,7 @@ async function main() {
     for (let count = 0; count < maxRows && now() < deadline; count++) {
       const started = now();
       try {
-        connection ??= await mysql.createConnection({
-          host: row.host!,
-          port: row.port!,
-          user: 'soak_app',
-          password,
-          database: 'soak',
-          connectTimeout: 5_000,
-        });
+        connection ??= await connectTo(row);
         await connection.query('INSERT INTO events (payload) VALUES (REPEAT(?, 100))', ['x']);
         inserted++;
         latencies.push(now() - started);
@@ -259,25 +246,30 @@ async function main() {
   /** Every backup ever seen COMPLETED (retention may remove it later, through DELETING). */
   const everCompleted = new Set<string>();
   const removedByRetention = new Set<string>();
+  /** The project's backups as they are now, each recorded as seen (and as completed once it was). */
+  const lookAtBackups = async () => {
+    const present = await prisma.backup.findMany({
+      where: { projectId: project.id },
+      select: { id: true, status: true, type: true, faultMessage: true },
+    });
+    for (const backup of present) {
+      if (backup.status === 'COMPLETED') everCompleted.add(backup.id);
+      backupsSeen.set(backup.id, {
+        status: backup.status,
+        type: backup.type,
+        fault: backup.faultMessage,
+      });
+    }
+    return present;
+  };
   /** Memory every 30 s from the end of the warm-up: what growth per hour is fitted to. */
   const samples: MemorySnapshot[] = [];
   let warm: MemorySnapshot | null = null;
   const watch = (async () => {
     let nextSample = Number.POSITIVE_INFINITY;
     while (now() < deadline) {
-      const present = await prisma.backup.findMany({
-        where: { projectId: project.id },
-        select: { id: true, status: true, type: true, faultMessage: true },
-      });
+      const present = await lookAtBackups();
       const presentIds = new Set(present.map((backup) => backup.id));
-      for (const backup of present) {
-        if (backup.status === 'COMPLETED') everCompleted.add(backup.id);
-        backupsSeen.set(backup.id, {
-          status: backup.status,
-          type: backup.type,
-          fault: backup.faultMessage,
-        });
-      }
       for (const id of backupsSeen.keys()) if (!presentIds.has(id)) removedByRetention.add(id);
       if (!warm && now() >= loadStarted + WARMUP_MINUTES * 60_000) {
         warm = await snapshot();
@@ -327,18 +319,7 @@ async function main() {
     now() < until;
     await new Promise((done) => setTimeout(done, 1_000))
   ) {
-    const present = await prisma.backup.findMany({
-      where: { projectId: project.id },
-      select: { id: true, status: true, type: true, faultMessage: true },
-    });
-    for (const backup of present) {
-      if (backup.status === 'COMPLETED') everCompleted.add(backup.id);
-      backupsSeen.set(backup.id, {
-        status: backup.status,
-        type: backup.type,
-        fault: backup.faultMessage,
-      });
-    }
+    const present = await lookAtBackups();
     if (present.every((backup) => backup.status === 'COMPLETED' || backup.status === 'FAILED'))
       break;
   }
@@ -354,9 +335,7 @@ async function main() {
   const maxStoredPerInstance = Math.max(0, ...perInstanceStored.map((group) => group._count));
 
   await deleteInstances(ids);
-  await stopWorkerProcess(worker);
-  await prisma.$disconnect();
-  const leftovers = processesMentioning(benchDir);
+  const leftovers = await endBench(bench, benchDir);
   const leftoverDirs = (() => {
     try {
       return readdirSync(join(instancesDir, 'instances'));
@@ -395,6 +374,21 @@ async function main() {
   const serverGrowth = growths((sample) => sample.mariadbdMiB);
   const workerGrowth = slope((sample) => sample.workerMiB);
   const mib = (bytes: number) => round(bytes / 1024 / 1024, 1);
+  /** The rows of one kind of process per instance (`all`, `one`: their names): the sum of their RSS, then one's median and largest growth. */
+  const perProcessRows = (
+    [all, one]: [string, string],
+    pick: (sample: MemorySnapshot) => Map<string, number | null>,
+    growth: number[],
+  ): Array<Array<string | number>> => [
+    [`${all} RSS, sum (MiB)`, sum(values(pick(start))), sum(values(pick(end))), sum(growth), ''],
+    [
+      `  one ${one}, median | max growth (MiB)`,
+      round(median(values(pick(start))), 1),
+      round(median(values(pick(end))), 1),
+      `${round(median(growth), 1)} | ${Math.max(...growth)}`,
+      '',
+    ],
+  ];
   const failedOperations = refused + backupsFailed.length + notActive + unaskedCount;
   const sortedLatencies = [...latencies].sort((a, b) => a - b);
   const p = (q: number) =>
@@ -416,34 +410,8 @@ async function main() {
         workerGrowth ?? 'n/a',
         '',
       ],
-      [
-        'guests RSS, sum (MiB)',
-        sum(values(start.guestsMiB)),
-        sum(values(end.guestsMiB)),
-        sum(guestGrowth),
-        '',
-      ],
-      [
-        '  one guest, median | max growth (MiB)',
-        round(median(values(start.guestsMiB)), 1),
-        round(median(values(end.guestsMiB)), 1),
-        `${round(median(guestGrowth), 1)} | ${Math.max(...guestGrowth)}`,
-        '',
-      ],
-      [
-        'mariadbd RSS, sum (MiB)',
-        sum(values(start.mariadbdMiB)),
-        sum(values(end.mariadbdMiB)),
-        sum(serverGrowth),
-        '',
-      ],
-      [
-        '  one mariadbd, median | max growth (MiB)',
-        round(median(values(start.mariadbdMiB)), 1),
-        round(median(values(end.mariadbdMiB)), 1),
-        `${round(median(serverGrowth), 1)} | ${Math.max(...serverGrowth)}`,
-        '',
-      ],
+      ...perProcessRows(['guests', 'guest'], (sample) => sample.guestsMiB, guestGrowth),
+      ...perProcessRows(['mariadbd', 'mariadbd'], (sample) => sample.mariadbdMiB, serverGrowth),
       [
         'PostgreSQL database (MiB)',
         mib(start.postgresBytes),
@@ -557,7 +525,4 @@ async function main() {
   process.exit(failedOperations > 0 || leftovers.length > 0 ? 1 : 0);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

@@ -15,7 +15,19 @@ export interface BareServer {
   pid: number;
 }
 
-function serverUser(dir: string): string {
+/** Runs a tool to its end; a failure throws with the end of its stderr. */
+export function runTool(command: string, args: string[], options: { shell?: boolean } = {}): void {
+  const result = spawnSync(command, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    shell: options.shell,
+  });
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr?.slice(-2000)}`);
+}
+
+/** The user mariadbd runs as over `dir`. */
+export function serverUser(dir: string): string {
   // mariadbd refuses to run as root without --user; use mysql when it can reach the directory.
   const probe = spawnSync('runuser', ['-u', 'mysql', '--', 'test', '-x', dir]);
   return probe.status === 0 ? 'mysql' : 'root';
@@ -31,7 +43,6 @@ export async function provisionBare(
   // The server writes its socket, pid file and error log here.
   if (user === 'mysql') spawnSync('chown', ['mysql:mysql', dir]);
   const datadir = join(dir, 'data');
-  const socket = join(dir, 'mysqld.sock');
   const started = now();
   const install = spawnSync(
     'mariadb-install-db',
@@ -45,21 +56,44 @@ export async function provisionBare(
     { encoding: 'utf8' },
   );
   if (install.status !== 0) throw new Error(`mariadb-install-db failed: ${install.stderr}`);
+  const server = await startMariadbd({
+    dir,
+    datadir,
+    port,
+    user,
+    bufferPoolMb: 256,
+    args: ['--log-bin=mysql-bin', '--server-id=1', '--performance-schema=OFF'],
+  });
+  return { ms: now() - started, server };
+}
+
+/**
+ * Starts `mariadbd` on `datadir` as `user`, its socket, pid file and error log in `dir`,
+ * listening on `port` of 127.0.0.1 (`args`: more options), and waits until it answers a ping.
+ */
+export async function startMariadbd(options: {
+  dir: string;
+  datadir: string;
+  port: number;
+  user: string;
+  bufferPoolMb: number;
+  args?: string[];
+}): Promise<BareServer> {
+  const { dir } = options;
+  const socket = join(dir, 'mysqld.sock');
   const child = spawn(
     'mariadbd',
     [
       '--no-defaults',
-      `--user=${user}`,
-      `--datadir=${datadir}`,
-      `--port=${port}`,
+      `--user=${options.user}`,
+      `--datadir=${options.datadir}`,
+      `--port=${options.port}`,
       '--bind-address=127.0.0.1',
       `--socket=${socket}`,
       `--pid-file=${join(dir, 'mysqld.pid')}`,
       `--log-error=${join(dir, 'error.log')}`,
-      '--innodb-buffer-pool-size=256M',
-      '--log-bin=mysql-bin',
-      '--server-id=1',
-      '--performance-schema=OFF',
+      `--innodb-buffer-pool-size=${options.bufferPoolMb}M`,
+      ...(options.args ?? []),
     ],
     { detached: true, stdio: 'ignore' },
   );
@@ -77,7 +111,7 @@ export async function provisionBare(
       throw new Error(`mariadbd exited with ${child.exitCode}; see ${join(dir, 'error.log')}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return { ms: now() - started, server: { dir, socket, pid: child.pid! } };
+  return { dir, socket, pid: child.pid! };
 }
 
 export async function destroyBare(server: BareServer): Promise<void> {

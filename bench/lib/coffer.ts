@@ -11,14 +11,17 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { createPrismaClient, type PrismaClient } from '@coffer/db';
 import { createProject, createUserWithPassword } from '@coffer/db/factories';
-import { killProcessesMentioning } from '@coffer/testing/processes';
-import { type Connection } from 'mysql2/promise';
+import { killProcessesMentioning, processesMentioning } from '@coffer/testing/processes';
+import mysql, { type Connection } from 'mysql2/promise';
+
+import { now, round } from './report';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 
@@ -158,6 +161,102 @@ export async function createTenant(
   }
 
   return { prisma, caller, user, project, untilInstance, deleteInstances };
+}
+
+/**
+ * The start of a benchmark: its directory emptied, the worker started on it
+ * ({@link startWorkerProcess}) and a tenant owning a project named `projectName`
+ * ({@link createTenant}).
+ */
+export async function startBench(
+  projectName: string,
+  options: {
+    benchDir: string;
+    instancesDir: string;
+    portRange: string;
+    env?: Record<string, string>;
+    isUnlimited?: boolean;
+  },
+) {
+  rmSync(options.benchDir, { recursive: true, force: true });
+  const worker = await startWorkerProcess(options);
+  const tenant = await createTenant(projectName, options);
+  return { worker, ...tenant };
+}
+
+/** Runs a benchmark's `main`: exit 0 once it ends (unless it exited itself), 1 with the error if it fails. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
+
+/** The end of a benchmark: the worker stopped, the database closed; returns the processes still running under `benchDir` (none, when all went well). */
+export async function endBench(
+  bench: { worker: ChildProcess; prisma: PrismaClient },
+  benchDir: string,
+) {
+  await stopWorkerProcess(bench.worker);
+  await bench.prisma.$disconnect();
+  return processesMentioning(benchDir);
+}
+
+/**
+ * The start of the benchmarks on a source with data (backup, replica): {@link startBench}
+ * with the quotas lifted, `bareDir` made for the bare tool's side, and the source: an
+ * instance of the largest flavor (m1.large when there is one, its default volume; `tenant`:
+ * its databases and users) until ACTIVE, then at least `dataMb` MiB of `bench.orders`
+ * generated as root over its socket ({@link generateOrders}) and settled. The source's root
+ * connection stays open for the caller (which ends it).
+ */
+export async function startDataBench(
+  projectName: string,
+  options: Omit<Parameters<typeof startBench>[1], 'isUnlimited'> & {
+    bareDir: string;
+    dataMb: number;
+    tenant?: {
+      databases: Array<{ name: string }>;
+      users: Array<{ name: string; host: string; password: string; databases: string[] }>;
+    };
+  },
+) {
+  const bench = await startBench(projectName, { ...options, isUnlimited: true });
+  mkdirSync(options.bareDir, { recursive: true });
+  const flavors = await bench.caller.catalog.flavors();
+  const flavor = flavors.find((candidate) => candidate.name === 'm1.large') ?? flavors.at(-1)!;
+  const created = await bench.caller.instance.create({
+    projectId: bench.project.id,
+    name: 'bench-source',
+    flavorId: flavor.id,
+    volumeSizeGb: flavor.defaultVolumeGb,
+    ...options.tenant,
+  });
+  await bench.untilInstance(created.id, (instance) => instance.status === 'ACTIVE');
+  const agent = agentConfigOf(options.instancesDir, created.id);
+  const socket = join(agent.datastore.runDir, 'mysqld.sock');
+  const admin = await mysql.createConnection({ socketPath: socket, user: 'root' });
+  const generateStarted = now();
+  await admin.query('CREATE DATABASE IF NOT EXISTS bench');
+  const generatedBytes = await generateOrders(admin, options.dataMb);
+  await settle(admin);
+  const datadirBytes = sizeOfTree(join(agent.datastore.volumeDir, 'data'));
+  const generatedMiB = round(generatedBytes / 1024 / 1024, 0);
+  console.log(
+    `generated ${generatedMiB} MiB of table data (datadir ${round(datadirBytes / 1024 / 1024, 0)} MiB) in ${round((now() - generateStarted) / 1000, 1)} s`,
+  );
+  const source = {
+    id: created.id,
+    socket,
+    myCnf: join(agent.datastore.volumeDir, 'my.cnf'),
+    admin,
+    generatedMiB,
+    datadirBytes,
+  };
+  return { ...bench, flavor, source };
 }
 
 /** The injected agent config of a local instance: where its server's files are. */

@@ -31,6 +31,24 @@ export function printTable(
   for (const row of cells.slice(1)) console.log(line(row));
 }
 
+/**
+ * Two rows of a bare-against-Coffer table for a timing: the medians in seconds, the ratio of
+ * Coffer's to bare's and its target; then every run's seconds.
+ */
+export function timingRows(
+  label: string,
+  bareMs: number[],
+  cofferMs: number[],
+  target: string,
+): Array<Array<string | number>> {
+  const s = (ms: number) => round(ms / 1000, 2);
+  const ratio = median(cofferMs) / median(bareMs);
+  return [
+    [label, s(median(bareMs)), s(median(cofferMs)), round(ratio), target],
+    ['  runs (s)', bareMs.map(s).join(' '), cofferMs.map(s).join(' '), '', ''],
+  ];
+}
+
 /** Milliseconds since the epoch, from a monotonic clock's start. */
 export function now(): number {
   return performance.now();
