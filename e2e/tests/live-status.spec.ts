@@ -204,6 +204,14 @@ test('a replica created and promoted by clicking: every view agrees on statuses,
   await views.watch(page, 'source');
   await views.watch(list, 'list');
   await views.watch(admin, 'admin');
+  /** The source's page, the list and the admin view all say ACTIVE (soon after `from`). */
+  const expectSourceActiveEverywhere = (from: number) =>
+    views.expectAgreement(
+      `${source.id}:status`,
+      ['source header', 'list row', 'admin row'],
+      'ACTIVE',
+      { since: from, timeout: 10_000 },
+    );
 
   // Create a replica from the source's Replication tab.
   await page.bringToFront();
@@ -230,15 +238,7 @@ test('a replica created and promoted by clicking: every view agrees on statuses,
       timeout: 60_000,
     },
   );
-  await views.expectAgreement(
-    `${source.id}:status`,
-    ['source header', 'list row', 'admin row'],
-    'ACTIVE',
-    {
-      since,
-      timeout: 10_000,
-    },
-  );
+  await expectSourceActiveEverywhere(since);
   // The snapshot was a backup of the source; the replica was built.
   expect(viewsThatShowed(views, `${source.id}:status`, 'BACKUP', since)).not.toEqual([]);
   expect(viewsThatShowed(views, `${replicaId}:status`, 'BUILD', since)).toEqual(
@@ -269,15 +269,7 @@ test('a replica created and promoted by clicking: every view agrees on statuses,
       timeout: 120_000,
     },
   );
-  await views.expectAgreement(
-    `${source.id}:status`,
-    ['source header', 'list row', 'admin row'],
-    'ACTIVE',
-    {
-      since,
-      timeout: 10_000,
-    },
-  );
+  await expectSourceActiveEverywhere(since);
   // The old source now replicates from the new one, as its page and the list both say.
   await views.expectAgreement(
     `${source.id}:replication`,
