@@ -120,6 +120,11 @@ export interface InstanceCgroups {
   /** Sets a new flavor's limits on an existing group. Idempotent. */
   resize(instanceId: string, flavor: Flavor): ResizeOutcome;
   /**
+   * `resize` once the group's processes were stopped: the memory they held is counted off a
+   * moment after they are gone, so it tries again for up to `timeoutMs`.
+   */
+  resizeStopped(instanceId: string, flavor: Flavor, timeoutMs?: number): Promise<ResizeOutcome>;
+  /**
    * Removes the instance's group: processes still in it are killed (they are the instance's
    * by where they run), then its directories go; the shared parent too once empty. Idempotent.
    */
@@ -231,6 +236,9 @@ class Unconfined implements InstanceCgroups {
   resize(): ResizeOutcome {
     return 'not-enforced';
   }
+  async resizeStopped(): Promise<ResizeOutcome> {
+    return 'not-enforced';
+  }
   async remove(): Promise<void> {}
   exists(): boolean {
     return false;
@@ -307,10 +315,26 @@ class Confined implements InstanceCgroups {
     checkId(instanceId);
     if (!this.exists(instanceId)) return 'absent';
     const limits = limitsOf(flavor);
-    const anon = this.backend.stats(instanceId).memoryAnonBytes;
-    // The kernel would have to kill to honour it (v2), or refuse it (v1): a restart instead.
-    if (anon !== null && anon >= limits.memoryBytes) return 'needs-restart';
+    // v1 refuses a limit below what it cannot reclaim (EBUSY: 'busy' below), exactly; v2 would
+    // kill for it, so anonymous memory is compared first (memory.stat may lag a moment).
+    if (this.backend.version === 'v2') {
+      const anon = this.backend.stats(instanceId).memoryAnonBytes;
+      if (anon !== null && anon >= limits.memoryBytes) return 'needs-restart';
+    }
     return this.backend.setLimits(instanceId, limits) === 'busy' ? 'needs-restart' : 'applied';
+  }
+
+  async resizeStopped(
+    instanceId: string,
+    flavor: Flavor,
+    timeoutMs = 10_000,
+  ): Promise<ResizeOutcome> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const outcome = this.resize(instanceId, flavor);
+      if (outcome !== 'needs-restart' || Date.now() > deadline) return outcome;
+      await delay(50);
+    }
   }
 
   async remove(instanceId: string): Promise<void> {

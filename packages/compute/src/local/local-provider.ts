@@ -729,8 +729,13 @@ export class LocalComputeProvider implements ComputeProvider {
         'the server uses more memory than its new flavor allows: restarting it inside the new limits',
       );
       await this.stopGuest(paths);
+      if ((await this.cgroups.resizeStopped(instanceId, record.flavor)) !== 'applied') {
+        this.logger.error(
+          { instanceId },
+          'the new memory limit could not be set: the old one stays',
+        );
+      }
       if (wasRunning) await this.startGuest(paths);
-      else this.cgroups.prepare(instanceId, record.flavor);
     });
   }
 

@@ -66,7 +66,8 @@ describe.skipIf(probe.version === null)(
       });
       await waitUntil(
         () => (provider.cgroups.stats(id)?.memoryAnonBytes ?? 0) >= 300 * MiB,
-        'the guest to hold 300 MB',
+        `the guest to hold 300 MB (${JSON.stringify(provider.cgroups.stats(id))})`,
+        60_000,
       );
 
       // Larger: in place, the guest keeps running; the same again changes nothing.
