@@ -26,6 +26,14 @@ function formatAge(seconds: number | null): string {
 
 const HEARTBEAT_REFRESH_MS = 10_000;
 
+const NO_INSTANCES = (
+  <EmptyState
+    icon={<Server />}
+    title="No instances in any project"
+    description="Instances appear here as soon as a tenant creates one."
+  />
+);
+
 type Action = { kind: 'reset' | 'delete'; instanceId: string; name: string };
 const ACTIONS = [
   { kind: 'reset', label: 'Reset status' },
@@ -72,13 +80,7 @@ export function AdminInstances() {
       <QueryTable
         query={instances}
         errorLabel="Could not load instances"
-        empty={
-          <EmptyState
-            icon={<Server />}
-            title="No instances in any project"
-            description="Instances appear here as soon as a tenant creates one."
-          />
-        }
+        empty={NO_INSTANCES}
         label="All instances"
         columns={[
           'Instance',

@@ -28,6 +28,14 @@ import { useTRPC } from '~/trpc/react';
 const STATUS_TONE = { ACTIVE: 'success', EXPIRED: 'neutral', REVOKED: 'danger' } as const;
 const STATUS_LABEL = { ACTIVE: 'Active', EXPIRED: 'Expired', REVOKED: 'Revoked' } as const;
 
+const NO_TOKENS = (
+  <EmptyState
+    icon={<KeyRound />}
+    title="No API tokens yet"
+    description="A token lets a script call the Coffer API as you, inside this project only."
+  />
+);
+
 export function ApiTokens({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -67,13 +75,7 @@ export function ApiTokens({ projectId }: { projectId: string }) {
       <QueryTable
         query={tokens}
         errorLabel="Could not load the tokens"
-        empty={
-          <EmptyState
-            icon={<KeyRound />}
-            title="No API tokens yet"
-            description="A token lets a script call the Coffer API as you, inside this project only."
-          />
-        }
+        empty={NO_TOKENS}
         label="API tokens"
         columns={[
           'Name',
