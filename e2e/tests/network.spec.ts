@@ -1,12 +1,6 @@
 import { expect, test } from '@playwright/test';
 
-import {
-  createInstanceFromForm,
-  createProject,
-  expectActive,
-  signUp,
-  uniqueEmail,
-} from './helpers';
+import { createProject, expectActive, signUp, uniqueEmail } from './helpers';
 
 test('change allowed sources by clicking: private CIDRs saved and shown, a public network refused on a private instance, then public', async ({
   page,
@@ -18,13 +12,18 @@ test('change allowed sources by clicking: private CIDRs saved and shown, a publi
     password: 'network-owner-pw-1',
   });
   await createProject(page, 'Perimeter');
-  await createInstanceFromForm(page, { name: 'edge-db', database: '', user: '' });
+  // At create: private (the default) with one private network.
+  await page.getByRole('link', { name: 'Create instance' }).click();
+  await page.getByLabel('Instance name').fill('edge-db');
+  await page.getByLabel('Database name').fill('');
+  await page.getByLabel('User name').fill('');
+  await page.getByLabel('Allowed CIDRs').fill('10.30.0.0/16');
+  await page.getByRole('button', { name: 'Create instance' }).click();
   await expectActive(page, 'edge-db');
 
-  // Private with no CIDRs by default.
   await page.getByRole('tab', { name: 'Network' }).click();
   await expect(page.getByText('Private', { exact: true })).toBeVisible();
-  await expect(page.getByTestId('allowed-cidrs')).toHaveText('No CIDRs.');
+  await expect(page.getByTestId('allowed-cidrs')).toHaveText('10.30.0.0/16');
 
   // Two private networks: saved, shown canonical.
   const cidrs = page.getByLabel('Allowed CIDRs');

@@ -8,10 +8,10 @@ import {
   userNameSchema,
 } from '@coffer/contracts';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { RotateCw } from 'lucide-react';
 import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useState } from 'react';
 
+import { PasswordField } from '~/components/instance/users/password-field';
 import { Button } from '~/components/ui/button';
 import {
   Card,
@@ -21,8 +21,7 @@ import {
   CardHeader,
   CardTitle,
 } from '~/components/ui/card';
-import { CopyButton } from '~/components/ui/copy-button';
-import { Field, FormError, Input, Select } from '~/components/ui/field';
+import { Checkbox, Field, FormError, Input, Select } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
 import { generatePassword, randomSuffix } from '~/lib/passwords';
 import { describeError } from '~/lib/trpc-errors';
@@ -45,6 +44,8 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
   const [databaseName, setDatabaseName] = useState('app');
   const [userName, setUserName] = useState('app_user');
   const [password, setPassword] = useState(() => generatePassword());
+  const [isPublic, setIsPublic] = useState(false);
+  const [allowedCidrs, setAllowedCidrs] = useState('');
   const [errors, setErrors] = useState<Errors>({});
 
   // Sensible defaults once the catalog is here: the smallest flavor, its volume, the default version.
@@ -81,7 +82,9 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
               ? key.endsWith('password')
                 ? 'password'
                 : 'userName'
-              : key;
+              : key.startsWith('access')
+                ? 'allowedCidrs'
+                : key;
           next[field] ??= messages[0];
         }
         setErrors(next);
@@ -137,6 +140,10 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
                 },
               ]
             : [],
+          access: {
+            isPublic,
+            allowedCidrs: allowedCidrs.split(/[\s,]+/).filter((cidr) => cidr.length > 0),
+          },
         });
       }}
     >
@@ -221,26 +228,39 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
                 />
               </Field>
               {userName ? (
-                <Field
-                  label="Password"
+                <PasswordField
+                  password={password}
+                  onRegenerate={() => setPassword(generatePassword())}
                   error={errors.password}
                   className="sm:col-span-2"
                   hint="Generated for you. Copy it now: Coffer never stores it and cannot show it again."
-                >
-                  <div className="flex gap-2">
-                    <Input readOnly value={password} className="font-mono" aria-label="Password" />
-                    <CopyButton value={password} label="Copy password" />
-                    <Button
-                      variant="secondary"
-                      size="sm"
-                      aria-label="Generate another password"
-                      onClick={() => setPassword(generatePassword())}
-                    >
-                      <RotateCw aria-hidden="true" />
-                    </Button>
-                  </div>
-                </Field>
+                />
               ) : null}
+            </CardContent>
+          </Card>
+          <Card>
+            <CardHeader>
+              <CardTitle>Network</CardTitle>
+              <CardDescription>
+                Who may reach the database port besides this machine. Private (the default) takes
+                private networks only; change it later on the instance&apos;s Network tab.
+              </CardDescription>
+            </CardHeader>
+            <CardContent className="space-y-4">
+              <Checkbox checked={isPublic} onCheckedChange={setIsPublic}>
+                Public (reachable from public networks)
+              </Checkbox>
+              <Field
+                label="Allowed CIDRs"
+                error={errors.allowedCidrs}
+                hint="Optional: one network per line, such as 10.0.0.0/8 or fd00::/8."
+              >
+                <textarea
+                  className="min-h-20 w-full rounded-md border border-zinc-300 px-3 py-2 font-mono text-sm"
+                  value={allowedCidrs}
+                  onChange={(e) => setAllowedCidrs(e.target.value)}
+                />
+              </Field>
             </CardContent>
           </Card>
         </div>
