@@ -1,8 +1,14 @@
-import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
-import { addressOf, createProject, signUp, uniqueEmail } from './helpers';
+import {
+  addressOf,
+  createProject,
+  createShopInstance,
+  signUp,
+  statusOf,
+  uniqueEmail,
+} from './helpers';
 
 test('back up an instance from its page, watch it complete live, restore it to a new instance, delete the backup', async ({
   page,
@@ -12,22 +18,8 @@ test('back up an instance from its page, watch it complete live, restore it to a
   await createProject(page, 'Shop');
 
   // An instance with some data.
-  await page.getByRole('link', { name: 'Create instance' }).click();
-  await page.getByLabel('Instance name').fill('shop-db');
-  await page.getByLabel('Database name').fill('shop');
-  await page.getByLabel('User name').fill('shop_app');
-  const password = await page.getByRole('textbox', { name: 'Password' }).inputValue();
-  registerSecret('a database user password generated in the browser', password);
-  await page.getByRole('button', { name: 'Create instance' }).click();
-  const status = page.getByRole('heading', { name: /shop-db/ }).locator('[data-status]');
-  await expect(status).toHaveAttribute('data-status', 'ACTIVE', { timeout: 90_000 });
-  const source = await addressOf(page);
-  const connection = await mysql.createConnection({
-    ...source,
-    user: 'shop_app',
-    password,
-    database: 'shop',
-  });
+  const { password, address: source, connection } = await createShopInstance(page);
+  const status = statusOf(page, 'shop-db');
   await connection.query('CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(40))');
   await connection.query("INSERT INTO orders VALUES (1, 'teapot'), (2, 'kettle')");
   await connection.end();

@@ -2,7 +2,13 @@ import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test, type Page } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
-import { createProject, signUp, uniqueEmail } from './helpers';
+import {
+  createInstanceFromForm,
+  createProject,
+  expectActive,
+  signUp,
+  uniqueEmail,
+} from './helpers';
 
 test('create a database and a user with access by clicking, see them listed, use them, delete them; enable and disable root', async ({
   page,
@@ -16,13 +22,8 @@ test('create a database and a user with access by clicking, see them listed, use
   await createProject(page, 'Storefront');
 
   // An empty instance: no first database or user.
-  await page.getByRole('link', { name: 'Create instance' }).click();
-  await page.getByLabel('Instance name').fill('store-db');
-  await page.getByLabel('Database name').fill('');
-  await page.getByLabel('User name').fill('');
-  await page.getByRole('button', { name: 'Create instance' }).click();
-  const status = page.getByRole('heading', { name: /store-db/ }).locator('[data-status]');
-  await expect(status).toHaveAttribute('data-status', 'ACTIVE', { timeout: 90_000 });
+  await createInstanceFromForm(page, { name: 'store-db', database: '', user: '' });
+  await expectActive(page, 'store-db');
 
   // Databases: create one by clicking; it is listed, system schemas are not.
   await page.getByRole('tab', { name: 'Databases' }).click();

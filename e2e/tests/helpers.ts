@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
+import { createPrismaClient } from '@coffer/db';
+import { createUserWithPassword, makeOperator } from '@coffer/db/factories';
 import { registerSecret } from '@coffer/testing/secrets';
-import { expect, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
+import mysql from 'mysql2/promise';
 
 export function uniqueEmail(label: string): string {
   return `${label}-${randomUUID().slice(0, 8)}@example.com`;
@@ -42,4 +45,85 @@ export async function addressOf(page: Page): Promise<{ host: string; port: numbe
   const match = /-h (\S+) -P (\d+)/.exec(command);
   expect(match, command).not.toBeNull();
   return { host: match![1]!, port: Number(match![2]) };
+}
+
+/**
+ * Fills the Create instance form (from the project's Instances page) with a first database
+ * and user (none where they are empty) and submits it; answers the password the browser
+ * generated for the user.
+ */
+export async function createInstanceFromForm(
+  page: Page,
+  { name, database, user }: { name: string; database: string; user: string },
+): Promise<string | null> {
+  await page.getByRole('link', { name: 'Create instance' }).click();
+  await expect(page.getByRole('heading', { name: 'Create instance' })).toBeVisible();
+  await page.getByLabel('Instance name').fill(name);
+  await page.getByLabel('Database name').fill(database);
+  await page.getByLabel('User name').fill(user);
+  let password: string | null = null;
+  if (user) {
+    password = await page.getByRole('textbox', { name: 'Password' }).inputValue();
+    registerSecret('a database user password generated in the browser', password);
+  }
+  await page.getByRole('button', { name: 'Create instance' }).click();
+  return password;
+}
+
+/** The status in the heading of the instance's page. */
+export function statusOf(page: Page, name: string) {
+  return page.getByRole('heading', { name: new RegExp(name) }).locator('[data-status]');
+}
+
+/** Waits on the instance's page until it shows ACTIVE. */
+export async function expectActive(page: Page, name: string, timeout = 90_000) {
+  await expect(statusOf(page, name)).toHaveAttribute('data-status', 'ACTIVE', { timeout });
+}
+
+/** A client of the run's database (to seed rows and read them back), closed after the file's tests. */
+export function useDatabase() {
+  const prisma = createPrismaClient({
+    url: process.env.DATABASE_URL!,
+    maxConnections: 2,
+    applicationName: 'coffer-e2e',
+  });
+  test.afterAll(async () => {
+    await prisma.$disconnect();
+  });
+  return prisma;
+}
+
+/** A user seeded through the factories (an operator if asked), with the password to sign in. */
+export async function seedUser(
+  prisma: ReturnType<typeof useDatabase>,
+  label: string,
+  { isOperator = false } = {},
+) {
+  const email = uniqueEmail(label);
+  const password = `${label}-password-${randomUUID().slice(0, 6)}`;
+  const user = await createUserWithPassword(prisma, { email, name: label, password });
+  if (isOperator) await makeOperator(prisma, { userId: user.id });
+  return { id: user.id, email, password };
+}
+
+/**
+ * The instance the data tests start from: "shop-db" created from the form with a database
+ * "shop" and its user "shop_app", ACTIVE; its address, the user's password, and a connection
+ * as that user.
+ */
+export async function createShopInstance(page: Page) {
+  const password = (await createInstanceFromForm(page, {
+    name: 'shop-db',
+    database: 'shop',
+    user: 'shop_app',
+  }))!;
+  await expectActive(page, 'shop-db');
+  const address = await addressOf(page);
+  const connection = await mysql.createConnection({
+    ...address,
+    user: 'shop_app',
+    password,
+    database: 'shop',
+  });
+  return { password, address, connection };
 }

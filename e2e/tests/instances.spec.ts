@@ -1,8 +1,7 @@
-import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
-import { createProject, signUp, uniqueEmail } from './helpers';
+import { createInstanceFromForm, createProject, signUp, statusOf, uniqueEmail } from './helpers';
 
 test('create an instance by clicking, watch BUILD turn ACTIVE live, copy the connection command, connect, delete it', async ({
   page,
@@ -14,20 +13,17 @@ test('create an instance by clicking, watch BUILD turn ACTIVE live, copy the con
   });
   await createProject(page, 'Orders');
 
-  await page.getByRole('link', { name: 'Create instance' }).click();
-  await expect(page.getByRole('heading', { name: 'Create instance' })).toBeVisible();
   // Defaults make it two clicks; name it so it is easy to find.
-  await page.getByLabel('Instance name').fill('orders-db');
-  await page.getByLabel('Database name').fill('orders');
-  await page.getByLabel('User name').fill('orders_app');
-  const password = await page.getByRole('textbox', { name: 'Password' }).inputValue();
-  registerSecret('a database user password generated in the browser', password);
+  const password = (await createInstanceFromForm(page, {
+    name: 'orders-db',
+    database: 'orders',
+    user: 'orders_app',
+  }))!;
   expect(password.length).toBeGreaterThanOrEqual(16);
-  await page.getByRole('button', { name: 'Create instance' }).click();
 
   // The detail page shows BUILD, then ACTIVE, pushed over SSE: no reload happens in between.
   await expect(page.getByRole('heading', { name: /orders-db/ })).toBeVisible();
-  const status = page.getByRole('heading', { name: /orders-db/ }).locator('[data-status]');
+  const status = statusOf(page, 'orders-db');
   await expect(status).toHaveAttribute('data-status', 'BUILD');
   const navigations: string[] = [];
   page.on('framenavigated', (frame) => {

@@ -1,15 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
-import { createPrismaClient } from '@coffer/db';
-import {
-  addMembership,
-  createProject as seedProject,
-  createUserWithPassword,
-  makeOperator,
-} from '@coffer/db/factories';
+import { addMembership, createProject as seedProject } from '@coffer/db/factories';
 import { expect, test, type Page } from '@playwright/test';
 
-import { createProject, signIn, signUp, uniqueEmail } from './helpers';
+import { createProject, seedUser, signIn, signUp, uniqueEmail, useDatabase } from './helpers';
 
 /**
  * Operators and scripts: the admin views for operators only, and API tokens made in the
@@ -17,26 +11,11 @@ import { createProject, signIn, signUp, uniqueEmail } from './helpers';
  * through the same factories as the seed.
  */
 
-const prisma = createPrismaClient({
-  url: process.env.DATABASE_URL!,
-  maxConnections: 2,
-  applicationName: 'coffer-e2e',
-});
-test.afterAll(async () => {
-  await prisma.$disconnect();
-});
-
-async function seedUser(label: string, { isOperator = false } = {}) {
-  const email = uniqueEmail(label);
-  const password = `${label}-password-${randomUUID().slice(0, 6)}`;
-  const user = await createUserWithPassword(prisma, { email, name: label, password });
-  if (isOperator) await makeOperator(prisma, { userId: user.id });
-  return { id: user.id, email, password };
-}
+const prisma = useDatabase();
 
 /** A tenant's project with one instance row (the console only reads it here; no server is started). */
 async function seedTenantWithInstance() {
-  const owner = await seedUser('tenant');
+  const owner = await seedUser(prisma, 'tenant');
   const project = await seedProject(prisma, {
     name: `Tenant ${randomUUID().slice(0, 4)}`,
     ownerUserId: owner.id,
@@ -70,8 +49,8 @@ test('an operator sees an instance of another project in the admin view and forc
   browser,
 }) => {
   const { project, instance } = await seedTenantWithInstance();
-  const operator = await seedUser('operator', { isOperator: true });
-  const member = await seedUser('member');
+  const operator = await seedUser(prisma, 'operator', { isOperator: true });
+  const member = await seedUser(prisma, 'member');
   await addMembership(prisma, { projectId: project.id, userId: member.id, role: 'MEMBER' });
 
   await signIn(page, operator);

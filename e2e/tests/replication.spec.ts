@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
-import { addressOf, createProject, signUp, uniqueEmail } from './helpers';
+import { addressOf, createProject, createShopInstance, signUp, uniqueEmail } from './helpers';
 
 test('create a replica by clicking, see it replicate under its source, detach it into a writable instance', async ({
   page,
@@ -11,22 +11,8 @@ test('create a replica by clicking, see it replicate under its source, detach it
   await createProject(page, 'Shop');
 
   // A source with some data.
-  await page.getByRole('link', { name: 'Create instance' }).click();
-  await page.getByLabel('Instance name').fill('shop-db');
-  await page.getByLabel('Database name').fill('shop');
-  await page.getByLabel('User name').fill('shop_app');
-  const password = await page.getByRole('textbox', { name: 'Password' }).inputValue();
-  await page.getByRole('button', { name: 'Create instance' }).click();
-  const status = page.getByRole('heading', { name: /shop-db/ }).locator('[data-status]');
-  await expect(status).toHaveAttribute('data-status', 'ACTIVE', { timeout: 90_000 });
+  const { password, connection: writer } = await createShopInstance(page);
   const sourcePage = page.url();
-  const source = await addressOf(page);
-  const writer = await mysql.createConnection({
-    ...source,
-    user: 'shop_app',
-    password,
-    database: 'shop',
-  });
   await writer.query('CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(40))');
   await writer.query("INSERT INTO orders VALUES (1, 'teapot')");
 

@@ -1,30 +1,16 @@
-import { randomUUID } from 'node:crypto';
-
-import { createPrismaClient } from '@coffer/db';
-import { createUserWithPassword, makeOperator } from '@coffer/db/factories';
 import { expect, test } from '@playwright/test';
 
-import { signIn, uniqueEmail } from './helpers';
+import { seedUser, signIn, useDatabase } from './helpers';
 
 /**
  * Operators see the worker roles on the Admin page: the workers the config starts (all three
  * roles in one process) report their presence, and each role shows Up with its process.
  */
 
-const prisma = createPrismaClient({
-  url: process.env.DATABASE_URL!,
-  maxConnections: 2,
-  applicationName: 'coffer-e2e',
-});
-test.afterAll(async () => {
-  await prisma.$disconnect();
-});
+const prisma = useDatabase();
 
 test('the Admin page shows each worker role up, with its process', async ({ page }) => {
-  const email = uniqueEmail('operator');
-  const password = `operator-password-${randomUUID().slice(0, 6)}`;
-  const user = await createUserWithPassword(prisma, { email, name: 'Operator', password });
-  await makeOperator(prisma, { userId: user.id });
+  const { email, password } = await seedUser(prisma, 'operator', { isOperator: true });
 
   await signIn(page, { email, password });
   await expect(page.getByRole('heading', { name: 'Create a project' })).toBeVisible();
