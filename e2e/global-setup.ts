@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createPrismaClient } from '@coffer/db';
+import { removeInstanceCgroups, unmountUnder } from '@coffer/testing/mounts';
 import { killProcessesMentioning } from '@coffer/testing/processes';
 import { registerRunSecrets } from '@coffer/worker/test/secrets';
 
@@ -15,8 +16,11 @@ import { registerRunSecrets } from '@coffer/worker/test/secrets';
  */
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** What the run's servers leave: processes, then their loop-mounted volumes and cgroups, then files. */
 function cleanUp(dataDir: string) {
   killProcessesMentioning(dataDir);
+  unmountUnder(dataDir);
+  removeInstanceCgroups(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
 }
 
