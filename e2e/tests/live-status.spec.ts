@@ -1,12 +1,16 @@
-import { randomUUID } from 'node:crypto';
-
-import { createPrismaClient } from '@coffer/db';
-import { createUserWithPassword, makeOperator } from '@coffer/db/factories';
-import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
-import { addressOf, createProject, signIn, signUp, uniqueEmail } from './helpers';
+import {
+  addressOf,
+  createInstanceFromForm,
+  createProject,
+  seedUser,
+  signIn,
+  signUp,
+  uniqueEmail,
+  useDatabase,
+} from './helpers';
 import { ViewRecorder } from './live-views';
 
 /**
@@ -18,14 +22,7 @@ import { ViewRecorder } from './live-views';
  * the time it was shown.
  */
 
-const prisma = createPrismaClient({
-  url: process.env.DATABASE_URL!,
-  maxConnections: 2,
-  applicationName: 'coffer-e2e',
-});
-test.afterAll(async () => {
-  await prisma.$disconnect();
-});
+const prisma = useDatabase();
 
 const INSTANCE_VIEWS = ['detail header', 'list row', 'admin row'];
 
@@ -37,12 +34,9 @@ function idInUrl(page: Page): string {
 
 /** An operator (seeded) watching the admin view, in a browser context of their own. */
 async function openAdminView(browser: Browser): Promise<Page> {
-  const email = uniqueEmail('operator');
-  const password = `operator-password-${randomUUID().slice(0, 6)}`;
-  const user = await createUserWithPassword(prisma, { email, name: 'Operator', password });
-  await makeOperator(prisma, { userId: user.id });
+  const operator = await seedUser(prisma, 'operator', { isOperator: true });
   const admin = await (await browser.newContext()).newPage();
-  await signIn(admin, { email, password });
+  await signIn(admin, operator);
   await expect(admin.getByRole('heading', { name: 'Create a project' })).toBeVisible();
   await admin.goto('/admin');
   await expect(admin.getByRole('heading', { name: 'All instances' })).toBeVisible();
@@ -51,13 +45,11 @@ async function openAdminView(browser: Browser): Promise<Page> {
 
 /** Creates an instance from the form and waits on its page until it is ACTIVE. */
 async function createInstance(page: Page, name: string): Promise<{ id: string; password: string }> {
-  await page.getByRole('link', { name: 'Create instance' }).click();
-  await page.getByLabel('Instance name').fill(name);
-  await page.getByLabel('Database name').fill('shop');
-  await page.getByLabel('User name').fill('shop_app');
-  const password = await page.getByRole('textbox', { name: 'Password' }).inputValue();
-  registerSecret('a database user password generated in the browser', password);
-  await page.getByRole('button', { name: 'Create instance' }).click();
+  const password = (await createInstanceFromForm(page, {
+    name,
+    database: 'shop',
+    user: 'shop_app',
+  }))!;
   const status = page.getByRole('heading', { name }).locator('[data-status]');
   await expect(status).toHaveAttribute('data-status', 'ACTIVE', { timeout: 120_000 });
   return { id: idInUrl(page), password };
