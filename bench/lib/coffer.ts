@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 
 import { createPrismaClient, type PrismaClient } from '@coffer/db';
 import { createProject, createUserWithPassword } from '@coffer/db/factories';
+import { removeInstanceCgroups, unmountUnder } from '@coffer/testing/mounts';
 import { killProcessesMentioning, processesMentioning } from '@coffer/testing/processes';
 import mysql, { type Connection } from 'mysql2/promise';
 
@@ -54,6 +55,9 @@ export async function startWorkerProcess(options: {
   process.once('exit', () => {
     if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
     killProcessesMentioning(options.benchDir);
+    // The servers' loop-mounted volumes and cgroups outlive their processes.
+    unmountUnder(options.benchDir);
+    removeInstanceCgroups(options.instancesDir);
   });
   await new Promise<void>((resolveStarted, rejectStarted) => {
     let buffer = '';
@@ -178,6 +182,8 @@ export async function startBench(
     isUnlimited?: boolean;
   },
 ) {
+  // What an interrupted run left: its volumes are still mounted there.
+  unmountUnder(options.benchDir);
   rmSync(options.benchDir, { recursive: true, force: true });
   const worker = await startWorkerProcess(options);
   const tenant = await createTenant(projectName, options);
