@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-
 import { guestKeys } from '@coffer/contracts/crypto';
 import { Redis } from 'ioredis';
 import { type Logger } from 'pino';
@@ -100,10 +98,7 @@ export class GuestAgent {
       },
     });
     // The volume's usage, and a fault while it is full (the server's error log tells too).
-    const volumeWatch = new VolumeWatch(
-      agent.datastore.volumeDir,
-      join(agent.datastore.logDir, 'mariadb.err'),
-    );
+    const volumeWatch = new VolumeWatch(agent.datastore.volumeDir, this.manager.errorLogPath);
     this.heartbeat = new Heartbeat({
       intervalMs,
       readStatus: () => this.manager.getStatus(),

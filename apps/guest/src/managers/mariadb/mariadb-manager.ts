@@ -49,9 +49,11 @@ export class MariadbManager implements DatastoreManager {
   private readonly replication: MariadbReplication;
   private readonly backups: MariadbBackups;
   private readonly resize: MariadbResize;
+  readonly errorLogPath: string;
 
   constructor(options: MariadbManagerOptions) {
     const runtime = new MariadbRuntime(options);
+    this.errorLogPath = runtime.layout.logError;
     const state = new ServerState(runtime.layout);
     const session = new AdminSession(runtime, state);
     this.backups = new MariadbBackups(runtime, state, session);
