@@ -1,36 +1,17 @@
 import { z } from 'zod';
 
 import { createTRPCRouter, protectedProcedure } from '~/server/api/trpc';
+import { flavorViewSchema, flavorViewSelect } from '~/server/services/catalog/flavor-view';
 
 /** What can be ordered: flavors and datastore versions (not tenant data; the same for all). */
 export const catalogRouter = createTRPCRouter({
-  flavors: protectedProcedure
-    .output(
-      z.array(
-        z.object({
-          id: z.string(),
-          name: z.string(),
-          vcpus: z.number(),
-          ramMb: z.number(),
-          defaultVolumeGb: z.number(),
-          maxVolumeGb: z.number(),
-        }),
-      ),
-    )
-    .query(({ ctx }) =>
-      ctx.db.flavor.findMany({
-        where: { isDisabled: false },
-        select: {
-          id: true,
-          name: true,
-          vcpus: true,
-          ramMb: true,
-          defaultVolumeGb: true,
-          maxVolumeGb: true,
-        },
-        orderBy: [{ ramMb: 'asc' }, { name: 'asc' }],
-      }),
-    ),
+  flavors: protectedProcedure.output(z.array(flavorViewSchema)).query(({ ctx }) =>
+    ctx.db.flavor.findMany({
+      where: { isDisabled: false },
+      select: flavorViewSelect,
+      orderBy: [{ ramMb: 'asc' }, { name: 'asc' }],
+    }),
+  ),
 
   datastoreVersions: protectedProcedure
     .output(

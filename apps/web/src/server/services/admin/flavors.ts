@@ -6,6 +6,7 @@ import { z } from 'zod';
 
 import { type createFlavorInputSchema, type updateFlavorInputSchema } from '~/lib/resize-schemas';
 import { type AuditTarget } from '~/server/services/audit/record-audit-event';
+import { flavorViewSchema, flavorViewSelect } from '~/server/services/catalog/flavor-view';
 
 /**
  * Operators' flavors (Admin → Flavors; Nova's flavor management): every flavor, disabled ones
@@ -15,25 +16,14 @@ import { type AuditTarget } from '~/server/services/audit/record-audit-event';
  * given until they are resized.
  */
 
-export const adminFlavorViewSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  vcpus: z.number(),
-  ramMb: z.number(),
-  defaultVolumeGb: z.number(),
-  maxVolumeGb: z.number(),
+export const adminFlavorViewSchema = flavorViewSchema.extend({
   isDisabled: z.boolean(),
   instanceCount: z.number(),
 });
 export type AdminFlavorView = z.infer<typeof adminFlavorViewSchema>;
 
 const flavorSelect = {
-  id: true,
-  name: true,
-  vcpus: true,
-  ramMb: true,
-  defaultVolumeGb: true,
-  maxVolumeGb: true,
+  ...flavorViewSelect,
   isDisabled: true,
   _count: { select: { instances: { where: { deletedAt: null } } } },
 } as const satisfies Prisma.FlavorSelect;
