@@ -2,10 +2,11 @@ import { ComputeError, type ComputeProvider, type Flavor } from '@coffer/compute
 import { type Instance } from '@coffer/db';
 import { startFlavorResize, startVolumeResize } from '@coffer/db/domain/resize';
 import { waitFor } from '@coffer/testing/wait';
-import mysql, { type Connection } from 'mysql2/promise';
+import { type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TEST_HEARTBEAT, WorkerTestContext, type CreatedInstance } from '../../test/harness';
+import { tenantConnection } from '../../test/replication';
 
 /**
  * Resize on real guests and mariadbd (issue 13): a flavor resize (limits, my.cnf, a restart)
@@ -57,16 +58,8 @@ beforeAll(async () => {
 
 afterAll(() => ctx.closeLeavingNothing(), 120_000);
 
-async function connect(): Promise<Connection> {
-  const row = await ctx.row(tenant.instanceId);
-  return mysql.createConnection({
-    host: row!.host!,
-    port: row!.port!,
-    user: tenant.userName,
-    password: tenant.password,
-    database: tenant.databaseName,
-    connectTimeout: 3000,
-  });
+function connect(): Promise<Connection> {
+  return tenantConnection(ctx, tenant.instanceId, tenant);
 }
 
 /**

@@ -5,10 +5,8 @@ import { type Prisma } from '@coffer/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { WorkerTestContext } from '../../test/harness';
-import { loadWorkerEnv } from '../env';
-import { ChangePublisher } from '../events';
-import { buildSettings } from '../settings';
-import { Watchdog } from './watchdog';
+import { handRunWatchdog } from '../../test/watchdog';
+import { type Watchdog } from './watchdog';
 
 /**
  * The watchdog resumes resizes whose job died (settle-resizes.ts), by hand with a clock of
@@ -26,17 +24,7 @@ let watchdog: Watchdog;
 
 beforeAll(async () => {
   await ctx.setUp();
-  const settings = buildSettings(loadWorkerEnv(ctx.workerEnv()), ctx.names, {
-    orphanGraceMs: GRACE_MS,
-  });
-  watchdog = new Watchdog({
-    prisma: ctx.prisma,
-    redis: ctx.redis,
-    provider: ctx.provider,
-    publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
-    settings,
-    logger: ctx.logger,
-  });
+  watchdog = handRunWatchdog(ctx, { orphanGraceMs: GRACE_MS });
 });
 
 afterAll(async () => {

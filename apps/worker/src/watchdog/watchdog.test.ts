@@ -14,11 +14,9 @@ import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { REDIS_URL, WorkerTestContext } from '../../test/harness';
-import { ChangePublisher } from '../events';
-import { loadWorkerEnv } from '../env';
-import { buildSettings } from '../settings';
+import { handRunWatchdog } from '../../test/watchdog';
 import { RedisLease } from './redis-lock';
-import { Watchdog } from './watchdog';
+import { type Watchdog } from './watchdog';
 
 /** The watchdog's sweeps, run by hand with a clock of our choosing. */
 
@@ -28,17 +26,7 @@ let watchdog: Watchdog;
 
 beforeAll(async () => {
   await ctx.setUp();
-  const settings = buildSettings(loadWorkerEnv(ctx.workerEnv()), ctx.names, {
-    orphanGraceMs: GRACE_MS,
-  });
-  watchdog = new Watchdog({
-    prisma: ctx.prisma,
-    redis: ctx.redis,
-    provider: ctx.provider,
-    publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
-    settings,
-    logger: ctx.logger,
-  });
+  watchdog = handRunWatchdog(ctx, { orphanGraceMs: GRACE_MS });
 });
 
 afterAll(async () => {
