@@ -23,6 +23,12 @@ test('grow a volume and rename an instance by clicking: confirm, RESIZE, back AC
   await expectActive(page, 'grow-db');
   const details = page.getByRole('definition');
   await expect(details.filter({ hasText: /^1 GB$/ })).toBeVisible();
+  // The usage bar, once the guest has reported the volume: used of about 1 GB.
+  const usageBar = page.getByRole('meter', { name: 'Volume used' });
+  await expect(usageBar).toBeVisible({ timeout: 60_000 });
+  const usageText = page.getByTestId('volume-usage');
+  await expect(usageText).toContainText(/ of \d+(\.\d)? MB \(/);
+  const percentBefore = Number(await usageBar.getAttribute('aria-valuenow'));
 
   // A shrink is refused in the dialog, nothing sent.
   await page.getByRole('button', { name: 'Resize' }).click();
@@ -39,6 +45,11 @@ test('grow a volume and rename an instance by clicking: confirm, RESIZE, back AC
   await expect(dialog).toBeHidden();
   await expectActive(page, 'grow-db', 120_000);
   await expect(details.filter({ hasText: /^2 GB$/ })).toBeVisible();
+  // The bar follows: the same data now fills about half as much of a volume of about 2 GB.
+  await expect(usageText).toContainText(/ of (1\.9|2\.0) GB \(/);
+  await expect
+    .poll(async () => Number(await usageBar.getAttribute('aria-valuenow')))
+    .toBeLessThan(Math.max(1, percentBefore));
 
   // Rename: the heading and the list follow.
   await page.getByRole('button', { name: 'Rename' }).click();
