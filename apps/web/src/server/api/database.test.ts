@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { processesMentioning } from '@coffer/testing/processes';
 import { connectErrorCode, databasesSeen } from '@coffer/testing/sql-account';
+import { waitFor } from '@coffer/testing/wait';
 import { type RunningWorker } from '@coffer/worker';
 import { TRPCError } from '@trpc/server';
 import { Redis } from 'ioredis';
@@ -39,15 +40,16 @@ beforeAll(async () => {
   worker = await startTestWorker(h, {
     dataDir,
     portRange: '29150-29199',
-    heartbeatExpirySeconds: 20,
+    heartbeatExpirySeconds: 60,
     names: {
       queuePrefix,
       conductorStream: `test-db-conductor-${suffix}`,
       conductorGroup: `test-db-conductor-${suffix}`,
       keyPrefix: `test-db-${suffix}`,
     },
-    // A guest that does not answer is given up on sooner than in production (see the SIGSTOP test).
-    tuning: { guestCallTimeoutMs: 8_000 },
+    // A guest that does not answer is given up on sooner than in production (see the SIGSTOP
+    // test), yet late enough for seven calls at once on a loaded machine (8 s was not).
+    tuning: { guestCallTimeoutMs: 20_000 },
   });
 
   owner = await h.createProjectWithOwner('Databases');
@@ -697,10 +699,16 @@ describe('an instance that cannot answer', () => {
     try {
       const error = await errorOf(caller.database.create({ ...at, name: 'late' }));
       expect(error.code).toBe('SERVICE_UNAVAILABLE');
-      expect(error.message).toMatch(/^The instance's guest did not answer within 8 s/);
+      expect(error.message).toMatch(/^The instance's guest did not answer within 20 s/);
     } finally {
       process.kill(guestPid!, 'SIGCONT');
     }
+    // Stopped that long, its heartbeats lapsed: once they come again the instance is ACTIVE.
+    await waitFor(() => caller.instance.get(at), {
+      timeoutMs: 60_000,
+      until: (instance) => instance.status === 'ACTIVE',
+      what: 'the instance ACTIVE again',
+    });
     // The unanswered job was withdrawn, so the database was never created.
     expect((await caller.database.list(at)).map((database) => database.name)).not.toContain('late');
   }, 60_000);
