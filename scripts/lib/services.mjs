@@ -199,18 +199,13 @@ export async function stopPostgres({ dataDir }) {
   log.ok('PostgreSQL stopped');
 }
 
+/** redis-cli's arguments for `command` on the private Redis at `port`. */
+function redisCliArgs(port, password, command) {
+  return ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', '-a', password, command];
+}
+
 function redisPing(port, password) {
-  const out = capture('redis-cli', [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    '--no-auth-warning',
-    '-a',
-    password,
-    'ping',
-  ]);
-  return out === 'PONG';
+  return capture('redis-cli', redisCliArgs(port, password, 'ping')) === 'PONG';
 }
 
 /**
@@ -264,23 +259,10 @@ function writeConfig(file, lines) {
 
 export async function stopRedis({ port, secrets }) {
   if (!redisPing(port, secrets.redisPassword)) return;
-  run(
-    'redis-cli',
-    [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '--no-auth-warning',
-      '-a',
-      secrets.redisPassword,
-      'shutdown',
-    ],
-    {
-      quiet: true,
-      allowFailure: true,
-    },
-  );
+  run('redis-cli', redisCliArgs(port, secrets.redisPassword, 'shutdown'), {
+    quiet: true,
+    allowFailure: true,
+  });
   log.ok('Redis stopped');
 }
 
