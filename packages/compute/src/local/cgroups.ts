@@ -459,6 +459,46 @@ function readKey(path: string, key: string): number | null {
   }
 }
 
+/** Where each version keeps the memory figures of {@link CgroupStats} (`[file, key]`: a `key value` line). */
+interface MemoryFiles {
+  limit: string;
+  current: string;
+  peak: string;
+  anon: [string, string];
+  oomKills: [string, string];
+}
+
+const V2_MEMORY_FILES: MemoryFiles = {
+  limit: 'memory.max',
+  current: 'memory.current',
+  peak: 'memory.peak',
+  anon: ['memory.stat', 'anon'],
+  oomKills: ['memory.events', 'oom_kill'],
+};
+
+const V1_MEMORY_FILES: MemoryFiles = {
+  limit: 'memory.limit_in_bytes',
+  current: 'memory.usage_in_bytes',
+  peak: 'memory.max_usage_in_bytes',
+  anon: ['memory.stat', 'total_rss'],
+  oomKills: ['memory.oom_control', 'oom_kill'],
+};
+
+type MemoryStats = Pick<
+  CgroupStats,
+  'memoryLimitBytes' | 'memoryCurrentBytes' | 'memoryPeakBytes' | 'memoryAnonBytes' | 'oomKills'
+>;
+
+function readMemoryStats(dir: string, files: MemoryFiles): MemoryStats {
+  return {
+    memoryLimitBytes: readNumber(join(dir, files.limit)),
+    memoryCurrentBytes: readNumber(join(dir, files.current)),
+    memoryPeakBytes: readNumber(join(dir, files.peak)),
+    memoryAnonBytes: readKey(join(dir, files.anon[0]), files.anon[1]),
+    oomKills: readKey(join(dir, files.oomKills[0]), files.oomKills[1]),
+  };
+}
+
 function exists(path: string): boolean {
   try {
     readdirSync(path);
@@ -583,11 +623,7 @@ class V2Backend implements Backend {
       // Not there.
     }
     return {
-      memoryLimitBytes: readNumber(join(dir, 'memory.max')),
-      memoryCurrentBytes: readNumber(join(dir, 'memory.current')),
-      memoryPeakBytes: readNumber(join(dir, 'memory.peak')),
-      memoryAnonBytes: readKey(join(dir, 'memory.stat'), 'anon'),
-      oomKills: readKey(join(dir, 'memory.events'), 'oom_kill'),
+      ...readMemoryStats(dir, V2_MEMORY_FILES),
       cpuQuotaUs,
       cpuPeriodUs,
       cpuUsageUs: readKey(join(dir, 'cpu.stat'), 'usage_usec'),
@@ -682,11 +718,7 @@ class V1Backend implements Backend {
     const pids = this.dir('pids', instanceId);
     const quota = readNumber(join(cpu, 'cpu.cfs_quota_us'));
     return {
-      memoryLimitBytes: readNumber(join(memory, 'memory.limit_in_bytes')),
-      memoryCurrentBytes: readNumber(join(memory, 'memory.usage_in_bytes')),
-      memoryPeakBytes: readNumber(join(memory, 'memory.max_usage_in_bytes')),
-      memoryAnonBytes: readKey(join(memory, 'memory.stat'), 'total_rss'),
-      oomKills: readKey(join(memory, 'memory.oom_control'), 'oom_kill'),
+      ...readMemoryStats(memory, V1_MEMORY_FILES),
       cpuQuotaUs: quota === -1 ? Number.POSITIVE_INFINITY : quota,
       cpuPeriodUs: readNumber(join(cpu, 'cpu.cfs_period_us')),
       cpuUsageUs: usageNs === null ? null : Math.round(usageNs / 1000),
