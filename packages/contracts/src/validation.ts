@@ -140,31 +140,42 @@ export function isReservedUserName(name: string): boolean {
   );
 }
 
+/**
+ * A name a tenant gives a server object: required, at most `max` characters, ASCII letters,
+ * digits and `characters` only (not first), and not one the server or Coffer keeps.
+ */
+function objectNameSchema(
+  label: string,
+  max: number,
+  { pattern, characters }: { pattern: RegExp; characters: string },
+  { isKept, message }: { isKept: (name: string) => boolean; message: string },
+) {
+  return z
+    .string()
+    .min(1, `${label} is required`)
+    .max(max, `${label} must be at most ${max} characters`)
+    .regex(pattern, `${label} may contain only ASCII letters, digits, ${characters}`)
+    .refine((name) => !isKept(name), { message });
+}
+
 export const DATABASE_NAME_MAX = 64;
-export const databaseNameSchema = z
-  .string()
-  .min(1, 'Database name is required')
-  .max(DATABASE_NAME_MAX, `Database name must be at most ${DATABASE_NAME_MAX} characters`)
-  .regex(
-    /^[A-Za-z0-9_][A-Za-z0-9_$-]*$/,
-    'Database name may contain only ASCII letters, digits, _, $ and -',
-  )
-  .refine((name) => !(SYSTEM_SCHEMAS as readonly string[]).includes(name.toLowerCase()), {
+export const databaseNameSchema = objectNameSchema(
+  'Database name',
+  DATABASE_NAME_MAX,
+  { pattern: /^[A-Za-z0-9_][A-Za-z0-9_$-]*$/, characters: '_, $ and -' },
+  {
+    isKept: (name) => (SYSTEM_SCHEMAS as readonly string[]).includes(name.toLowerCase()),
     message: 'This is a system schema and cannot be used',
-  });
+  },
+);
 
 export const USER_NAME_MAX = 32;
-export const userNameSchema = z
-  .string()
-  .min(1, 'User name is required')
-  .max(USER_NAME_MAX, `User name must be at most ${USER_NAME_MAX} characters`)
-  .regex(
-    /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/,
-    'User name may contain only ASCII letters, digits, _, . and -',
-  )
-  .refine((name) => !isReservedUserName(name), {
-    message: 'This user name is reserved',
-  });
+export const userNameSchema = objectNameSchema(
+  'User name',
+  USER_NAME_MAX,
+  { pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, characters: '_, . and -' },
+  { isKept: isReservedUserName, message: 'This user name is reserved' },
+);
 
 /**
  * A MySQL account host, as the server can match it. The server runs with `skip-name-resolve`,
