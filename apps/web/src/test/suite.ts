@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { TASKMANAGER_QUEUE } from '@coffer/contracts';
+import { madeBeforeAll } from '@coffer/testing/suite';
 import { startWorker, type RunningWorker, type StartWorkerOptions } from '@coffer/worker';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -17,27 +18,6 @@ import { createHarness, type Harness } from './harness';
  * (a worker) is gone before the harness closes.
  */
 
-/** A value made in `beforeAll` and disposed of in `afterAll`, usable at once as if it were there. */
-function madeBeforeAll<T extends object>(
-  make: () => Promise<T>,
-  dispose: (value: T) => Promise<void>,
-): T {
-  let current: T | undefined;
-  beforeAll(async () => {
-    current = await make();
-  });
-  afterAll(async () => {
-    if (current) await dispose(current);
-  });
-  return new Proxy({} as T, {
-    get(_, key) {
-      if (!current) throw new Error('used before beforeAll made it');
-      const value = Reflect.get(current, key) as unknown;
-      return typeof value === 'function' ? (value as () => unknown).bind(current) : value;
-    },
-  });
-}
-
 /**
  * The file's harness (a database of its own). `env` is set before the app's modules read it;
  * with `obliterateQueue`, the jobs the file queued on the web app's queue (its own prefix, no
@@ -47,6 +27,7 @@ export function useHarness(
   options: { env?: Record<string, string>; obliterateQueue?: boolean } = {},
 ): Harness {
   return madeBeforeAll(
+    { beforeAll, afterAll },
     async () => {
       Object.assign(process.env, options.env);
       return createHarness();
@@ -68,6 +49,7 @@ export function useHarness(
 export function useTaskmanagerQueue(options: { obliterate?: boolean } = {}): Queue {
   let redis: Redis | undefined;
   return madeBeforeAll(
+    { beforeAll, afterAll },
     async () => {
       redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
       return new Queue(TASKMANAGER_QUEUE, {

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import { taskmanagerJobId, type ResizeState } from '@coffer/contracts';
 import { type Prisma } from '@coffer/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { WorkerTestContext } from '../../test/harness';
-import { handRunWatchdog } from '../../test/watchdog';
-import { type Watchdog } from './watchdog';
+import { useHandRunWatchdog } from '../../test/watchdog';
 
 /**
  * The watchdog resumes resizes whose job died (settle-resizes.ts), by hand with a clock of
@@ -20,17 +19,7 @@ const ctx = new WorkerTestContext({
   portRange: { min: 29870, max: 29879 },
 });
 const GRACE_MS = 60_000;
-let watchdog: Watchdog;
-
-beforeAll(async () => {
-  await ctx.setUp();
-  watchdog = handRunWatchdog(ctx, { orphanGraceMs: GRACE_MS });
-});
-
-afterAll(async () => {
-  await watchdog.stop();
-  await ctx.close();
-});
+const watchdog = useHandRunWatchdog(ctx, { orphanGraceMs: GRACE_MS });
 
 async function resizingRow(state: ResizeState | { garbage: true }): Promise<string> {
   const row = await ctx.prisma.instance.create({

@@ -11,29 +11,22 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { generateGuestSecret } from '@coffer/contracts/crypto';
 import { isGuest, processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { REDIS_URL, WorkerTestContext } from '../../test/harness';
-import { handRunWatchdog } from '../../test/watchdog';
+import { useHandRunWatchdog } from '../../test/watchdog';
 import { RedisLease } from './redis-lock';
-import { type Watchdog } from './watchdog';
 
 /** The watchdog's sweeps, run by hand with a clock of our choosing. */
 
 const ctx = new WorkerTestContext({ name: 'watchdog', portRange: { min: 24700, max: 24799 } });
 const GRACE_MS = 60_000;
-let watchdog: Watchdog;
 
-beforeAll(async () => {
-  await ctx.setUp();
-  watchdog = handRunWatchdog(ctx, { orphanGraceMs: GRACE_MS });
-});
-
-afterAll(async () => {
-  await watchdog.stop();
-  await ctx.close();
+afterAll(() => {
+  // Runs after the watchdog stopped and ctx closed (registered before them).
   expect(processesMentioning(ctx.dataDir)).toEqual([]);
 });
+const watchdog = useHandRunWatchdog(ctx, { orphanGraceMs: GRACE_MS });
 
 async function insertRow(
   taskStatus: TaskStatus,
