@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { TASKMANAGER_QUEUE } from '@coffer/contracts';
+import { processesMentioning } from '@coffer/testing/processes';
 import { madeBeforeAll } from '@coffer/testing/suite';
 import { startWorker, type RunningWorker, type StartWorkerOptions } from '@coffer/worker';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 import { createHarness, type Harness } from './harness';
 
@@ -126,6 +128,26 @@ export async function stopTestWorker(worker: RunningWorker | undefined): Promise
       await worker.provider.deleteServer(server.serverId);
   }
   await worker?.stop();
+}
+
+/**
+ * The end of a file whose worker ran instances for real: the worker stops (stopTestWorker), the
+ * Redis keys matching `redisKeys` (KEYS patterns) go, `dataDir` is removed and no process
+ * mentions it any more.
+ */
+export async function endTestWorkerFile(
+  worker: RunningWorker | undefined,
+  { dataDir, redisKeys }: { dataDir: string; redisKeys: string[] },
+): Promise<void> {
+  await stopTestWorker(worker);
+  const redis = new Redis(process.env.REDIS_URL!);
+  for (const pattern of redisKeys) {
+    const keys = await redis.keys(pattern);
+    if (keys.length > 0) await redis.del(...keys);
+  }
+  await redis.quit();
+  rmSync(dataDir, { recursive: true, force: true });
+  expect(processesMentioning(dataDir)).toEqual([]);
 }
 
 /** Sets a project's quota of `resource` as an operator's override would (-1: unlimited). */

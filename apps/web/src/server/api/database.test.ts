@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { processesMentioning } from '@coffer/testing/processes';
 import { connectErrorCode, databasesSeen } from '@coffer/testing/sql-account';
 import { waitFor } from '@coffer/testing/wait';
 import { type RunningWorker } from '@coffer/worker';
@@ -14,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fieldErrorsOf } from '~/server/errors';
 import { type Harness } from '~/test/harness';
 import { waitForStatus } from '~/test/live';
-import { startTestWorker, stopTestWorker, testDataDir, useHarness } from '~/test/suite';
+import { endTestWorkerFile, startTestWorker, testDataDir, useHarness } from '~/test/suite';
 
 /**
  * Databases, users, access and root through the API, for real: the tRPC procedures as a
@@ -73,14 +72,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await serverRoot?.end();
-  await stopTestWorker(worker);
-  const redis = new Redis(process.env.REDIS_URL!);
-  const keys = await redis.keys(`${queuePrefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.del(`test-db-conductor-${suffix}`);
-  await redis.quit();
-  rmSync(dataDir, { recursive: true, force: true });
-  expect(processesMentioning(dataDir)).toEqual([]);
+  await endTestWorkerFile(worker, {
+    dataDir,
+    redisKeys: [`${queuePrefix}:*`, `test-db-conductor-${suffix}`],
+  });
 }, 120_000);
 
 function instanceDir(id: string): string {

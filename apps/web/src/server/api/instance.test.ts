@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { processesMentioning } from '@coffer/testing/processes';
 import { type RunningWorker } from '@coffer/worker';
 import { TRPCError } from '@trpc/server';
-import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fieldErrorsOf } from '~/server/errors';
 import { changeOf, waitForStatus } from '~/test/live';
-import { startTestWorker, stopTestWorker, testDataDir, useHarness } from '~/test/suite';
+import { endTestWorkerFile, startTestWorker, testDataDir, useHarness } from '~/test/suite';
 
 /**
  * The provisioning path through the API, for real: the tRPC procedures as a tenant calls
@@ -40,13 +39,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Whatever a failed or asynchronous test left behind (a delete still queued, say) goes with its files.
-  await stopTestWorker(worker);
-  const redis = new Redis(process.env.REDIS_URL!);
-  const keys = await redis.keys(`${process.env.COFFER_QUEUE_PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  rmSync(dataDir, { recursive: true, force: true });
-  expect(processesMentioning(dataDir)).toEqual([]);
+  await endTestWorkerFile(worker, {
+    dataDir,
+    redisKeys: [`${process.env.COFFER_QUEUE_PREFIX}*`],
+  });
 });
 
 describe('an instance through the API', () => {
