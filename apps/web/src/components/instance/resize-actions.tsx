@@ -26,15 +26,14 @@ interface ResizableInstance {
   replication: { role: string; replicaCount: number };
 }
 
-function ResizeDialog({
-  projectId,
-  instance,
-  onClose,
-}: {
+/** What each dialog of the instance's actions is given. */
+interface InstanceDialogProps {
   projectId: string;
   instance: ResizableInstance;
   onClose: () => void;
-}) {
+}
+
+function ResizeDialog({ projectId, instance, onClose }: InstanceDialogProps) {
   const trpc = useTRPC();
   const flavors = useQuery(trpc.catalog.flavors.queryOptions());
   const [flavorId, setFlavorId] = useState(instance.flavor.id);
@@ -142,15 +141,7 @@ function ResizeDialog({
   );
 }
 
-function RenameDialog({
-  projectId,
-  instance,
-  onClose,
-}: {
-  projectId: string;
-  instance: ResizableInstance;
-  onClose: () => void;
-}) {
+function RenameDialog({ projectId, instance, onClose }: InstanceDialogProps) {
   const trpc = useTRPC();
   const [name, setName] = useState(instance.name);
   const rename = useMutation(trpc.instance.rename.mutationOptions({ onSuccess: onClose }));
