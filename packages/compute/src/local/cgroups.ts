@@ -459,43 +459,36 @@ function readKey(path: string, key: string): number | null {
   }
 }
 
-/** Where each version keeps the memory figures of {@link CgroupStats} (`[file, key]`: a `key value` line). */
-interface MemoryFiles {
-  limit: string;
-  current: string;
-  peak: string;
-  anon: [string, string];
-  oomKills: [string, string];
-}
-
-const V2_MEMORY_FILES: MemoryFiles = {
-  limit: 'memory.max',
-  current: 'memory.current',
-  peak: 'memory.peak',
-  anon: ['memory.stat', 'anon'],
-  oomKills: ['memory.events', 'oom_kill'],
-};
-
-const V1_MEMORY_FILES: MemoryFiles = {
-  limit: 'memory.limit_in_bytes',
-  current: 'memory.usage_in_bytes',
-  peak: 'memory.max_usage_in_bytes',
-  anon: ['memory.stat', 'total_rss'],
-  oomKills: ['memory.oom_control', 'oom_kill'],
-};
+/** A figure in a file of its own, or `[file, key]`: a `key value` line of a flat-keyed file. */
+type MemorySource = string | [file: string, key: string];
 
 type MemoryStats = Pick<
   CgroupStats,
   'memoryLimitBytes' | 'memoryCurrentBytes' | 'memoryPeakBytes' | 'memoryAnonBytes' | 'oomKills'
 >;
 
-function readMemoryStats(dir: string, files: MemoryFiles): MemoryStats {
+/** Where each version keeps the memory figures of {@link CgroupStats}, side by side. */
+const MEMORY_SOURCES: Record<keyof MemoryStats, Record<'v1' | 'v2', MemorySource>> = {
+  memoryLimitBytes: { v2: 'memory.max', v1: 'memory.limit_in_bytes' },
+  memoryCurrentBytes: { v2: 'memory.current', v1: 'memory.usage_in_bytes' },
+  memoryPeakBytes: { v2: 'memory.peak', v1: 'memory.max_usage_in_bytes' },
+  memoryAnonBytes: { v2: ['memory.stat', 'anon'], v1: ['memory.stat', 'total_rss'] },
+  oomKills: { v2: ['memory.events', 'oom_kill'], v1: ['memory.oom_control', 'oom_kill'] },
+};
+
+function readMemoryStats(dir: string, version: 'v1' | 'v2'): MemoryStats {
+  const read = (figure: keyof MemoryStats): number | null => {
+    const source = MEMORY_SOURCES[figure][version];
+    return typeof source === 'string'
+      ? readNumber(join(dir, source))
+      : readKey(join(dir, source[0]), source[1]);
+  };
   return {
-    memoryLimitBytes: readNumber(join(dir, files.limit)),
-    memoryCurrentBytes: readNumber(join(dir, files.current)),
-    memoryPeakBytes: readNumber(join(dir, files.peak)),
-    memoryAnonBytes: readKey(join(dir, files.anon[0]), files.anon[1]),
-    oomKills: readKey(join(dir, files.oomKills[0]), files.oomKills[1]),
+    memoryLimitBytes: read('memoryLimitBytes'),
+    memoryCurrentBytes: read('memoryCurrentBytes'),
+    memoryPeakBytes: read('memoryPeakBytes'),
+    memoryAnonBytes: read('memoryAnonBytes'),
+    oomKills: read('oomKills'),
   };
 }
 
@@ -623,7 +616,7 @@ class V2Backend implements Backend {
       // Not there.
     }
     return {
-      ...readMemoryStats(dir, V2_MEMORY_FILES),
+      ...readMemoryStats(dir, 'v2'),
       cpuQuotaUs,
       cpuPeriodUs,
       cpuUsageUs: readKey(join(dir, 'cpu.stat'), 'usage_usec'),
@@ -718,7 +711,7 @@ class V1Backend implements Backend {
     const pids = this.dir('pids', instanceId);
     const quota = readNumber(join(cpu, 'cpu.cfs_quota_us'));
     return {
-      ...readMemoryStats(memory, V1_MEMORY_FILES),
+      ...readMemoryStats(memory, 'v1'),
       cpuQuotaUs: quota === -1 ? Number.POSITIVE_INFINITY : quota,
       cpuPeriodUs: readNumber(join(cpu, 'cpu.cfs_period_us')),
       cpuUsageUs: usageNs === null ? null : Math.round(usageNs / 1000),
