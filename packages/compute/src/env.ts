@@ -17,6 +17,11 @@ export const localComputeEnvSchema = z.object({
     )
     .default('auto'),
   /**
+   * The warm pool of ready volume images (local/volume-pool.ts): `<GB>:<count>` pairs
+   * (default `1:8,2:2,5:2,10:2`), or `off`. Checked by `parseVolumePoolSpec`.
+   */
+  COFFER_LOCAL_VOLUME_POOL: z.string().optional(),
+  /**
    * Flavor limits (local/cgroups.ts): `auto` (each instance in a cgroup with its flavor's CPU
    * and memory where the host allows, else unconfined, logged once), `off`, or `required`
    * (the worker refuses to start where instances cannot be confined).

@@ -44,3 +44,9 @@ export {
   type PortRange,
 } from './local/port-allocator';
 export { unmountVolumesUnder, type VolumeSetting } from './local/volume';
+export {
+  DEFAULT_VOLUME_POOL,
+  parseVolumePoolSpec,
+  VOLUME_POOL_DIR,
+  type VolumePoolSpec,
+} from './local/volume-pool';

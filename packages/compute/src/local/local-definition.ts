@@ -2,7 +2,7 @@ import { type ComputeProviderDefinition } from '../provider-definition';
 import { ComputeError } from '../provider';
 import { cgroupsSettingFromEnv } from './cgroups';
 import { LocalComputeProvider } from './local-provider';
-import { volumeSettingFromEnv } from './volume';
+import { volumePoolFromEnv, volumeSettingFromEnv } from './volume';
 
 /** The embedded provider: servers are directories and guest processes on this machine. */
 export const localComputeProvider: ComputeProviderDefinition = {
@@ -25,6 +25,8 @@ export const localComputeProvider: ComputeProviderDefinition = {
       cgroups: cgroupsSettingFromEnv(),
       // loop | directory | auto (default: loop where the host can loop-mount; see volume.ts)
       volumes: volumeSettingFromEnv(),
+      // <GB>:<count>,… | off (default 1:8,2:2,5:2,10:2): ready volume images (volume-pool.ts)
+      volumePool: volumePoolFromEnv(),
     });
   },
 };

@@ -57,6 +57,7 @@ import {
   waitForExec,
 } from './cgroups';
 import { LocalVolumes, type VolumeSetting } from './volume';
+import { VOLUME_POOL_DIR, type VolumePoolSpec } from './volume-pool';
 
 /**
  * The embedded compute provider: a "server" is a directory and a guest process on this
@@ -107,6 +108,13 @@ export interface LocalComputeProviderOptions {
   guestRestart?: GuestRestartPolicy;
   /** How `data/` is made (volume.ts): a loop-mounted image of the volume's size, a plain directory, or `auto` (loop where the host can). */
   volumes?: VolumeSetting;
+  /**
+   * Ready volume images kept per size (volume-pool.ts; GiB → count), in `<dataDir>/volume-pool`,
+   * with loop volumes only. Default: none (the worker's default is COFFER_LOCAL_VOLUME_POOL's).
+   */
+  volumePool?: VolumePoolSpec;
+  /** How long after the start the pool's first fill waits (default 1 s). */
+  volumePoolStartDelayMs?: number;
   /** The nftables table of this data dir's instances (firewall.ts; default `coffer_<hash of dataDir>`). */
   firewallTable?: string;
   /** Flavor limits (cgroups.ts): `auto` (default: where the host allows), `off`, `required`; or groups of a test's own. */
@@ -190,7 +198,13 @@ export class LocalComputeProvider implements ComputeProvider {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
     this.guestRestart = options.guestRestart ?? DEFAULT_GUEST_RESTART_POLICY;
     this.ports = new PortClaims(join(this.dataDir, 'ports'), this.portRange, this.bindAddress);
-    this.volumes = new LocalVolumes(options.volumes ?? 'auto', this.logger);
+    this.volumes = new LocalVolumes(options.volumes ?? 'auto', this.logger, {
+      pool: options.volumePool && {
+        dir: join(this.dataDir, VOLUME_POOL_DIR),
+        spec: options.volumePool,
+        startDelayMs: options.volumePoolStartDelayMs,
+      },
+    });
     this.firewall = createLocalFirewall({
       dataDir: this.dataDir,
       table: options.firewallTable,
@@ -240,6 +254,14 @@ export class LocalComputeProvider implements ComputeProvider {
         return this.infoOf(existing, paths);
       }
 
+      const started = Date.now();
+      const steps: Record<string, number> = {};
+      let stepStarted = started;
+      const step = (name: string) => {
+        const at = Date.now();
+        steps[name] = at - stepStarted;
+        stepStarted = at;
+      };
       mkdirSync(paths.root, { recursive: true });
       mkdirSync(paths.etc, { recursive: true, mode: 0o700 });
       for (const dir of [paths.data, paths.log, paths.run]) mkdirSync(dir, { recursive: true });
@@ -271,12 +293,14 @@ export class LocalComputeProvider implements ComputeProvider {
         `${JSON.stringify(agentConfig, null, 2)}\n`,
         0o600,
       );
+      step('filesMs');
 
       // The volume once the spec is known good (an INVALID spec leaves no mount behind).
       await this.volumes.create(paths.root, paths.data, volumeGb).catch((error: unknown) => {
         this.ports.release(instanceId);
         throw error;
       });
+      step('volumeMs');
       const record: ServerRecord = {
         serverId: instanceId,
         instanceId,
@@ -295,8 +319,13 @@ export class LocalComputeProvider implements ComputeProvider {
       );
       // The port is closed to all but the allowed sources before anything listens on it.
       this.firewall?.apply(record);
+      step('firewallMs');
       await this.startGuest(paths);
-      this.logger.info({ instanceId, port, root: paths.root }, 'server created');
+      step('guestMs');
+      this.logger.info(
+        { instanceId, port, root: paths.root, ms: Date.now() - started, ...steps },
+        'server created',
+      );
       return this.infoOf(record, paths);
     });
   }

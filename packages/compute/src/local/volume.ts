@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 
 import { localComputeEnv } from '../env';
 import { ComputeError, silentLogger, type ComputeLogger } from '../provider';
+import { parseVolumePoolSpec, VolumePool, type VolumePoolSpec } from './volume-pool';
 
 /**
  * The local provider's volumes (Cinder's part): each instance's `data/` is a filesystem of the
@@ -47,6 +48,11 @@ export interface VolumeUsage {
 export type WhileGuestStopped = (work: () => Promise<void>) => Promise<void>;
 
 /** COFFER_LOCAL_VOLUMES (env.ts); a wrong value is `UNAVAILABLE`: the worker refuses to start. */
+/** COFFER_LOCAL_VOLUME_POOL (env.ts; volume-pool.ts): the ready images kept per size; a wrong value is `UNAVAILABLE`. */
+export function volumePoolFromEnv(env?: NodeJS.ProcessEnv): VolumePoolSpec {
+  return parseVolumePoolSpec(localComputeEnv(env).COFFER_LOCAL_VOLUME_POOL);
+}
+
 export function volumeSettingFromEnv(env?: NodeJS.ProcessEnv): VolumeSetting {
   try {
     return localComputeEnv(env).COFFER_LOCAL_VOLUMES;
@@ -142,11 +148,25 @@ export async function filesystemUsage(dir: string): Promise<VolumeUsage> {
   };
 }
 
+export interface LocalVolumesOptions {
+  /** A warm pool of ready images (volume-pool.ts) in this directory, of these sizes; loop mode only. */
+  pool?: { dir: string; spec: VolumePoolSpec; startDelayMs?: number };
+}
+
 export class LocalVolumes {
   readonly mode: VolumeMode;
+  /** Ready images of the common sizes, or null (directory mode, or no sizes kept). */
+  readonly pool: VolumePool | null;
   private readonly logger: ComputeLogger;
+  /** Creates of this process making or mounting a volume now: the pool refills only when none is. */
+  private creating = 0;
+  private readonly idleWaiters: (() => void)[] = [];
 
-  constructor(setting: VolumeSetting = 'auto', logger: ComputeLogger = silentLogger) {
+  constructor(
+    setting: VolumeSetting = 'auto',
+    logger: ComputeLogger = silentLogger,
+    options: LocalVolumesOptions = {},
+  ) {
     this.logger = logger;
     const reason = setting === 'directory' ? null : loopUnavailableReason();
     if (setting === 'loop' && reason) {
@@ -162,6 +182,17 @@ export class LocalVolumes {
         `instance volumes are plain directories: ${reason}, so a volume's size is not enforced (COFFER_LOCAL_VOLUMES)`,
       );
     }
+    this.pool =
+      this.mode === 'loop' && options.pool && options.pool.spec.size > 0
+        ? new VolumePool({
+            dir: options.pool.dir,
+            spec: options.pool.spec,
+            startDelayMs: options.pool.startDelayMs,
+            makeImage: makeExt4Image,
+            whenIdle: () => this.whenIdle(),
+            logger,
+          })
+        : null;
   }
 
   imageOf(root: string): string {
@@ -169,44 +200,50 @@ export class LocalVolumes {
   }
 
   /**
-   * Makes the instance's volume (a new image file and its filesystem) and mounts it on
-   * `dataDir`, which must exist. Idempotent: an existing image is kept and only mounted.
+   * Makes the instance's volume and mounts it on `dataDir`, which must exist: a ready image of
+   * the size from the pool when there is one (volume-pool.ts), else a new image file and its
+   * filesystem. Idempotent: an existing image is kept and only mounted.
    */
   async create(root: string, dataDir: string, volumeGb: number): Promise<void> {
     if (this.mode !== 'loop') return;
-    const image = this.imageOf(root);
-    if (!existsSync(image)) {
-      const started = Date.now();
-      const partial = `${image}.new`;
-      try {
-        const handle = await open(partial, 'w', 0o600);
-        try {
-          await handle.truncate(volumeGb * GIB);
-        } finally {
-          await handle.close();
+    this.creating += 1;
+    try {
+      const image = this.imageOf(root);
+      if (!existsSync(image)) {
+        const started = Date.now();
+        if (this.pool?.take(volumeGb, image)) {
+          this.logger.info(
+            { image, volumeGb, ms: Date.now() - started },
+            'volume image taken from the pool',
+          );
+        } else {
+          const partial = `${image}.new`;
+          try {
+            await makeExt4Image(partial, volumeGb, { background: false });
+            await sh('mv', ['-f', partial, image]);
+          } catch (error) {
+            rmSync(partial, { force: true });
+            throw new ComputeError('UNAVAILABLE', `could not make the volume: ${message(error)}`, {
+              cause: error,
+            });
+          }
+          this.logger.info(
+            { image, volumeGb, ms: Date.now() - started, pool: this.pool ? 'none ready' : 'off' },
+            'volume image made (ext4, sparse)',
+          );
         }
-        await sh('mkfs.ext4', [
-          '-q',
-          '-F',
-          '-m',
-          '0',
-          '-E',
-          'lazy_itable_init=1,lazy_journal_init=1,nodiscard',
-          partial,
-        ]);
-        await sh('mv', ['-f', partial, image]);
-      } catch (error) {
-        rmSync(partial, { force: true });
-        throw new ComputeError('UNAVAILABLE', `could not make the volume: ${message(error)}`, {
-          cause: error,
-        });
       }
-      this.logger.info(
-        { image, volumeGb, ms: Date.now() - started },
-        'volume image made (ext4, sparse)',
-      );
+      await this.ensureMounted(root, dataDir);
+    } finally {
+      this.creating -= 1;
+      if (this.creating === 0) for (const resolveIdle of this.idleWaiters.splice(0)) resolveIdle();
     }
-    await this.ensureMounted(root, dataDir);
+  }
+
+  /** Resolves once no `create` of this process is making or mounting a volume. */
+  whenIdle(): Promise<void> {
+    if (this.creating === 0) return Promise.resolve();
+    return new Promise((resolveIdle) => this.idleWaiters.push(resolveIdle));
   }
 
   /**
@@ -321,6 +358,36 @@ export class LocalVolumes {
       );
     }
   }
+}
+
+/**
+ * A sparse file of `gb` GiB at `path` holding a new ext4 filesystem: no reserved blocks, lazy
+ * inode-table and journal initialisation (the journal is there, and used: only its zeroing is
+ * left to the kernel), no discard. `background`: at the lowest CPU priority (the pool's refills).
+ */
+export async function makeExt4Image(
+  path: string,
+  gb: number,
+  options: { background: boolean },
+): Promise<void> {
+  const handle = await open(path, 'w', 0o600);
+  try {
+    await handle.truncate(gb * GIB);
+  } finally {
+    await handle.close();
+  }
+  const mkfs = [
+    'mkfs.ext4',
+    '-q',
+    '-F',
+    '-m',
+    '0',
+    '-E',
+    'lazy_itable_init=1,lazy_journal_init=1,nodiscard',
+    path,
+  ];
+  if (options.background) await sh('nice', ['-n', '19', ...mkfs]);
+  else await sh(mkfs[0]!, mkfs.slice(1));
 }
 
 /**
