@@ -120,52 +120,37 @@ export const accessInputSchema = z
 export type AccessInput = z.input<typeof accessInputSchema>;
 export type Access = z.output<typeof accessInputSchema>;
 
-/**
- * The rule for database users' host patterns (issue 13): a user is only useful if its clients
- * can get through the instance's allowed sources, so a host pattern that names addresses must
- * fall inside them. Always accepted: `%` (anywhere: the firewall is the bound, so it widens
- * nothing), `localhost` (the socket) and loopback addresses (the control plane and the
- * project's own instances on the local provider). A public instance with no CIDRs is reachable
- * from anywhere, so every host is. Otherwise an address, an address/netmask pair or a pattern
- * (`10.0.%`: the network of its fixed leading octets, 10.0.0.0/16) must lie within one allowed
- * CIDR. Returns the reason a host is refused, or null. Hosts the server cannot match at all are
- * `userHostSchema`'s to refuse; they pass here.
- */
-export function userHostOutsideSources(host: string, sources: AllowedSources): string | null {
-  if (host === '%' || host === 'localhost') return null;
-  if (sources.isPublic && sources.cidrs.length === 0) return null;
-  const covering = userHostNetwork(host);
-  if (!covering) return null;
-  const allowed = [
-    ...LOOPBACK,
-    ...sources.cidrs.map((cidr) => parseCidr(cidr)).filter((cidr): cidr is Cidr => cidr !== null),
-  ];
-  if (allowed.some((range) => contains(range, covering))) return null;
-  const list = sources.cidrs.length > 0 ? sources.cidrs.join(', ') : 'none besides loopback';
-  return `Host ${host} is outside the instance's allowed sources (${list}): add its network to them first, or use %`;
+/** Reachable from anywhere: public with no CIDRs. */
+function isOpen(sources: AllowedSources): boolean {
+  return sources.isPublic && sources.cidrs.length === 0;
 }
 
-/** The IPv4 network a MySQL host pattern matches at most, or null when it is not an IPv4 form. */
-function userHostNetwork(host: string): Cidr | null {
-  const exact = parseIpv4(host);
-  if (exact !== null) return { family: 4, network: exact, prefix: 32 };
-  const pair = host.split('/');
-  if (pair.length === 2) {
-    const address = parseIpv4(pair[0]!);
-    const mask = parseIpv4(pair[1]!);
-    if (address === null || mask === null) return null;
-    let prefix = 0;
-    for (let bit = 31n; bit >= 0n && (mask >> bit) & 1n; bit--) prefix++;
-    return { family: 4, network: address, prefix };
-  }
-  if (!/[%_]/.test(host)) return null;
-  const fixed: bigint[] = [];
-  for (const part of host.split('.')) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) break;
-    fixed.push(BigInt(part));
-  }
-  const network = [0, 1, 2, 3].reduce((value, i) => (value << 8n) | (fixed[i] ?? 0n), 0n);
-  return { family: 4, network, prefix: fixed.length * 8 };
+/** The allowed CIDRs that parse (parseAllowedSources refuses the others before they are stored). */
+function allowedCidrsOf(sources: AllowedSources): Cidr[] {
+  return sources.cidrs.map((cidr) => parseCidr(cidr)).filter((cidr): cidr is Cidr => cidr !== null);
+}
+
+/**
+ * Whether clients anywhere in `network` get through the sources: always from loopback (the
+ * control plane and the project's own instances on the local provider), from anywhere on a
+ * public instance with no CIDRs, otherwise only from inside one allowed CIDR. Each datastore's
+ * rule for its users' hosts (`userHostOutsideSources` of its definition) turns a host into the
+ * network it matches and asks this.
+ */
+export function sourcesAdmit(sources: AllowedSources, network: Cidr): boolean {
+  if (isOpen(sources)) return true;
+  return [...LOOPBACK, ...allowedCidrsOf(sources)].some((range) => contains(range, network));
+}
+
+/**
+ * Whether `wider` admits every network `narrower` admits (each CIDR of `narrower` inside one
+ * of `wider`'s, or `wider` open): a change from `narrower` to `wider` leaves no database user
+ * outside that was inside. False when unsure (a CIDR covered only by two together).
+ */
+export function sourcesCover(wider: AllowedSources, narrower: AllowedSources): boolean {
+  if (isOpen(wider)) return true;
+  if (isOpen(narrower)) return false;
+  return allowedCidrsOf(narrower).every((cidr) => sourcesAdmit(wider, cidr));
 }
 
 /** A CIDR (`10.0.0.0/8`, `fd00::/8`), or null. */
@@ -181,7 +166,8 @@ export function parseCidr(text: string): Cidr | null {
   return null;
 }
 
-function parseIpv4(text: string): bigint | null {
+/** A dotted-quad IPv4 address as a number, or null. */
+export function parseIpv4(text: string): bigint | null {
   const parts = text.split('.');
   if (parts.length !== 4) return null;
   let value = 0n;

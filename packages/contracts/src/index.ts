@@ -1,6 +1,7 @@
 // Browser-safe contracts. Node-only helpers (HMAC, sealing) are in `@coffer/contracts/crypto`.
 export * from './status';
 export * from './datastore';
+export * from './datastore-definitions';
 export * from './validation';
 export * from './character-sets';
 export * from './sealed';

@@ -5,7 +5,6 @@ import {
   initialDatabaseSchema,
   instanceNameSchema,
   userHostSchema,
-  userHostOutsideSources,
   userNameSchema,
   volumeSizeSchema,
 } from '@coffer/contracts';
@@ -61,12 +60,8 @@ export const createInstanceInputSchema = z
         });
       }
       userKeys.add(key);
-      const outside = userHostOutsideSources(user.host, {
-        isPublic: input.access?.isPublic ?? false,
-        cidrs: input.access?.allowedCidrs ?? [],
-      });
-      if (outside)
-        ctx.addIssue({ code: 'custom', path: ['users', index, 'host'], message: outside });
+      // Whether the host falls inside the allowed sources is the datastore's rule: the service
+      // asks it once the datastore version is known (create-instance.ts).
       if (user.password.toLowerCase().includes(user.name.toLowerCase())) {
         ctx.addIssue({
           code: 'custom',

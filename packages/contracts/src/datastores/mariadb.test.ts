@@ -9,9 +9,50 @@ import {
   DATASTORE_CHARACTER_SETS,
 } from '../character-sets';
 import { DATASTORE_MANAGERS } from '../datastore';
-import { MARIADB_BACKUP_TOOLS, mariadbBackupDetailsSchema, mariadbCharacterSets } from './mariadb';
+import {
+  DATASTORE_DEFINITIONS,
+  datastoreDefinition,
+  datastoreDisplayName,
+  findDatastoreDefinition,
+} from '../datastore-definitions';
+import {
+  MARIADB_BACKUP_TOOLS,
+  mariadbBackupDetailsSchema,
+  mariadbCharacterSets,
+  mariadbDatastore,
+} from './mariadb';
 
 describe('the mariadb datastore module', () => {
+  it('is found by its manager name, with its display name', () => {
+    expect(Object.keys(DATASTORE_DEFINITIONS).sort()).toEqual([...DATASTORE_MANAGERS].sort());
+    expect(datastoreDefinition('mariadb')).toBe(mariadbDatastore);
+    expect(findDatastoreDefinition('mariadb')).toBe(mariadbDatastore);
+    expect(findDatastoreDefinition('postgresql')).toBeNull();
+    expect(datastoreDisplayName('mariadb')).toBe('MariaDB');
+    expect(datastoreDisplayName('postgresql')).toBe('postgresql');
+  });
+
+  it("holds users' host patterns inside the allowed sources; %, localhost and loopback always are", () => {
+    const outside = datastoreDefinition('mariadb').userHostOutsideSources;
+    const tenOnly = { isPublic: false, cidrs: ['10.0.0.0/8'] };
+    for (const host of [
+      '%',
+      'localhost',
+      '127.0.0.1',
+      '10.1.2.3',
+      '10.0.%',
+      '10.2.0.0/255.255.0.0',
+    ]) {
+      expect(outside(host, tenOnly)).toBeNull();
+    }
+    for (const host of ['192.168.1.5', '192.168.%', '11.0.0.1', '1%']) {
+      expect(outside(host, tenOnly)).toMatch(/outside the instance's allowed sources/);
+    }
+    expect(outside('10.0.0.1', { isPublic: false, cidrs: [] })).toMatch(/outside/);
+    expect(outside('8.8.8.8', { isPublic: true, cidrs: [] })).toBeNull();
+    expect(outside('8.8.8.8', { isPublic: true, cidrs: ['8.8.8.0/24'] })).toBeNull();
+  });
+
   it('owns the character sets that the datastore enum finds', () => {
     expect(Object.keys(DATASTORE_CHARACTER_SETS).sort()).toEqual([...DATASTORE_MANAGERS].sort());
     expect(characterSetsOf('mariadb')).toBe(mariadbCharacterSets);

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 
+import { parseIpv4, sourcesAdmit, type AllowedSources, type Cidr } from '../allowed-sources';
 import { binlogPositionSchema, lsnSchema, type BackupType } from '../backup';
 import { characterSetTable } from './character-set-table';
+import { type DatastoreDefinition } from './definition';
 
 /**
  * What the control plane and the guest share about MariaDB alone (the datastore `mariadb`):
- * its character sets, its backup tools and what its backups record. The shared shapes refer
- * to these through the datastore enum (character-sets.ts) or carry them opaquely (a backup
+ * its definition (display name, the rule for its users' hosts), its character sets, its backup
+ * tools and what its backups record. The shared shapes refer to these through the datastore
+ * enum (character-sets.ts, datastore-definitions.ts) or carry them opaquely (a backup
  * manifest's `strategy` and `details`).
  */
 
@@ -95,3 +98,63 @@ export const mariadbBackupDetailsSchema = z.object({
   gtid: z.string().nullable(),
 });
 export type MariadbBackupDetails = z.infer<typeof mariadbBackupDetailsSchema>;
+
+// ---------------------------------------------------------------------------------------
+// Users' hosts
+// ---------------------------------------------------------------------------------------
+
+/**
+ * The rule for MariaDB users' host patterns (issue 13): a user is only useful if its clients
+ * can get through the instance's allowed sources, so a host pattern that names addresses must
+ * fall inside them. Always accepted: `%` (anywhere: the firewall is the bound, so it widens
+ * nothing), `localhost` (the socket) and loopback addresses (the control plane and the
+ * project's own instances on the local provider). A public instance with no CIDRs is reachable
+ * from anywhere, so every host is. Otherwise an address, an address/netmask pair or a pattern
+ * (`10.0.%`: the network of its fixed leading octets, 10.0.0.0/16) must lie within one allowed
+ * CIDR. Returns the reason a host is refused, or null. Hosts the server cannot match at all are
+ * `userHostSchema`'s to refuse; they pass here.
+ */
+export function mariadbUserHostOutsideSources(
+  host: string,
+  sources: AllowedSources,
+): string | null {
+  if (host === '%' || host === 'localhost') return null;
+  const covering = userHostNetwork(host);
+  if (!covering || sourcesAdmit(sources, covering)) return null;
+  const list = sources.cidrs.length > 0 ? sources.cidrs.join(', ') : 'none besides loopback';
+  return `Host ${host} is outside the instance's allowed sources (${list}): add its network to them first, or use %`;
+}
+
+/** The IPv4 network a MariaDB host pattern matches at most, or null when it is not an IPv4 form. */
+function userHostNetwork(host: string): Cidr | null {
+  const exact = parseIpv4(host);
+  if (exact !== null) return { family: 4, network: exact, prefix: 32 };
+  const pair = host.split('/');
+  if (pair.length === 2) {
+    const address = parseIpv4(pair[0]!);
+    const mask = parseIpv4(pair[1]!);
+    if (address === null || mask === null) return null;
+    let prefix = 0;
+    for (let bit = 31n; bit >= 0n && (mask >> bit) & 1n; bit--) prefix++;
+    return { family: 4, network: address, prefix };
+  }
+  if (!/[%_]/.test(host)) return null;
+  const fixed: bigint[] = [];
+  for (const part of host.split('.')) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) break;
+    fixed.push(BigInt(part));
+  }
+  const network = [0, 1, 2, 3].reduce((value, i) => (value << 8n) | (fixed[i] ?? 0n), 0n);
+  return { family: 4, network, prefix: fixed.length * 8 };
+}
+
+// ---------------------------------------------------------------------------------------
+// Definition
+// ---------------------------------------------------------------------------------------
+
+/** MariaDB as the control plane knows it (`datastoreDefinition('mariadb')`). */
+export const mariadbDatastore: DatastoreDefinition = {
+  name: 'mariadb',
+  displayName: 'MariaDB',
+  userHostOutsideSources: mariadbUserHostOutsideSources,
+};

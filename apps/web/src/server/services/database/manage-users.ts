@@ -1,6 +1,6 @@
 import 'server-only';
 
-import { AppError, userHostOutsideSources, type DatabaseUserInfo } from '@coffer/contracts';
+import { AppError, type DatabaseUserInfo } from '@coffer/contracts';
 import { jobPayloadKey, sealSecret } from '@coffer/contracts/crypto';
 import type { z } from 'zod';
 
@@ -13,6 +13,7 @@ import {
   type updateUserInputSchema,
 } from '~/lib/database-schemas';
 import { callTaskmanager } from '~/server/queue';
+import { instanceDatastore } from '../instance/instance-datastore';
 import { type InstanceView } from '../instance/instance-view';
 import { requireActiveInstance, type DatabaseAdminContext } from './active-instance';
 
@@ -24,9 +25,15 @@ import { requireActiveInstance, type DatabaseAdminContext } from './active-insta
 
 type Account = z.output<typeof accountInputSchema>;
 
-/** A host pattern outside the instance's allowed sources is refused (contracts' rule, issue 13). */
-function requireHostWithinAccess(instance: InstanceView, host: string, field: string): void {
-  const outside = userHostOutsideSources(host, {
+/** A host pattern outside the instance's allowed sources is refused (its datastore's rule). */
+async function requireHostWithinAccess(
+  ctx: DatabaseAdminContext,
+  instance: InstanceView,
+  host: string,
+  field: string,
+): Promise<void> {
+  const datastore = await instanceDatastore(ctx.db, instance.id);
+  const outside = datastore.userHostOutsideSources(host, {
     isPublic: instance.isPublic,
     cidrs: instance.allowedCidrs,
   });
@@ -56,7 +63,7 @@ export async function createUser(
   input: z.output<typeof createUserInputSchema>,
 ): Promise<DatabaseUserInfo> {
   const instance = await requireActiveInstance(ctx, instanceId);
-  requireHostWithinAccess(instance, input.host, 'host');
+  await requireHostWithinAccess(ctx, instance, input.host, 'host');
   const { user } = await callTaskmanager('user.create', instanceId, {
     instanceId,
     user: {
@@ -76,7 +83,9 @@ export async function updateUser(
   input: z.output<typeof updateUserInputSchema>,
 ): Promise<DatabaseUserInfo> {
   const instance = await requireActiveInstance(ctx, instanceId);
-  if (input.newHost !== undefined) requireHostWithinAccess(instance, input.newHost, 'newHost');
+  if (input.newHost !== undefined) {
+    await requireHostWithinAccess(ctx, instance, input.newHost, 'newHost');
+  }
   const { user } = await callTaskmanager('user.update', instanceId, {
     instanceId,
     name: input.name,

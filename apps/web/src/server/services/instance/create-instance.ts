@@ -1,6 +1,6 @@
 import 'server-only';
 
-import { AppError } from '@coffer/contracts';
+import { AppError, type DatastoreDefinition } from '@coffer/contracts';
 import { jobPayloadKey, sealSecret } from '@coffer/contracts/crypto';
 import { Prisma, type PrismaClient } from '@coffer/db';
 import { type Logger } from 'pino';
@@ -13,6 +13,7 @@ import { publishChange } from '~/server/events';
 import { enqueueTaskmanagerJob } from '~/server/queue';
 import { assertQuota } from '~/server/services/quota/quota';
 import { type ProjectScopedDb } from '~/server/tenancy';
+import { requireDatastoreDefinition } from './instance-datastore';
 import { instanceSelect, toInstanceView, type InstanceView } from './instance-view';
 
 type Input = z.output<typeof createInstanceInputSchema>;
@@ -52,6 +53,21 @@ async function findRestorableBackup(
   return backup;
 }
 
+/** Initial users' hosts must fall inside the requested allowed sources (the datastore's rule). */
+function requireUserHostsWithinAccess(datastore: DatastoreDefinition, input: Input): void {
+  const sources = {
+    isPublic: input.access?.isPublic ?? false,
+    cidrs: input.access?.allowedCidrs ?? [],
+  };
+  const fieldErrors: Record<string, string[]> = {};
+  input.users.forEach((user, index) => {
+    const outside = datastore.userHostOutsideSources(user.host, sources);
+    if (outside) fieldErrors[`users.${index}.host`] = [outside];
+  });
+  const first = Object.values(fieldErrors)[0]?.[0];
+  if (first) throw new AppError('BAD_REQUEST', first, { details: { fieldErrors } });
+}
+
 /**
  * Creates an instance: checks the order against the catalog, writes the row in BUILD, and
  * hands the work to the taskmanager as one job with a deterministic id. Passwords travel
@@ -84,13 +100,14 @@ export async function createInstance(
       : input.datastoreVersionId
         ? { id: input.datastoreVersionId, isActive: true }
         : { isActive: true, isDefault: true },
-    select: { id: true },
+    select: { id: true, datastore: { select: { manager: true } } },
   });
   if (!version)
     throw fieldError(
       'datastoreVersionId',
       'This datastore version does not exist or is not active',
     );
+  requireUserHostsWithinAccess(requireDatastoreDefinition(version.datastore.manager), input);
 
   if (input.volumeSizeGb > env.COFFER_MAX_VOLUME_GB) {
     throw fieldError('volumeSizeGb', `Volume size must be at most ${env.COFFER_MAX_VOLUME_GB} GB`);
