@@ -1,5 +1,6 @@
 'use client';
 
+import { datastoreDisplayName } from '@coffer/contracts';
 import { useMutation } from '@tanstack/react-query';
 import { Archive, RotateCcw, Trash } from 'lucide-react';
 import Link from 'next/link';
@@ -71,8 +72,7 @@ export function BackupList({
             <TD>
               <div className="font-medium text-zinc-900">{backup.name}</div>
               <div className="text-xs text-zinc-500">
-                {backup.datastore.name === 'mariadb' ? 'MariaDB' : backup.datastore.name}{' '}
-                {backup.datastore.version}
+                {datastoreDisplayName(backup.datastore.name)} {backup.datastore.version}
                 {backup.isScheduled ? ' · scheduled' : ''}
               </div>
             </TD>

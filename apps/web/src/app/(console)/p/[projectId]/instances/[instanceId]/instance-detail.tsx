@@ -1,6 +1,6 @@
 'use client';
 
-import { type DisplayStatus } from '@coffer/contracts';
+import { datastoreDisplayName, type DisplayStatus } from '@coffer/contracts';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { ArrowLeft, CircleX, RotateCw, Terminal, Trash } from 'lucide-react';
 import Link from 'next/link';
@@ -229,7 +229,7 @@ export function InstanceDetail({
         }
         description={
           STATUS_TEXT[data.status] ??
-          `${data.datastore.name === 'mariadb' ? 'MariaDB' : data.datastore.name} ${data.datastore.version}`
+          `${datastoreDisplayName(data.datastore.name)} ${data.datastore.version}`
         }
         actions={
           canWrite ? (

@@ -2,6 +2,7 @@
 
 import {
   databaseNameSchema,
+  datastoreDisplayName,
   instanceNameSchema,
   MAX_VOLUME_GB,
   MIN_VOLUME_GB,
@@ -197,8 +198,7 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
                 <Select value={versionId} onChange={(e) => setVersionId(e.target.value)}>
                   {(versions.data ?? []).map((version) => (
                     <option key={version.id} value={version.id}>
-                      {version.datastore.name === 'mariadb' ? 'MariaDB' : version.datastore.name}{' '}
-                      {version.version}
+                      {datastoreDisplayName(version.datastore.name)} {version.version}
                     </option>
                   ))}
                 </Select>
