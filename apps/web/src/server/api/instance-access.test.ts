@@ -13,7 +13,8 @@ import { startTestWorker, stopTestWorker, testDataDir, useHarness } from '~/test
 /**
  * Allowed sources through the API (issue 13): `access` at create, `instance.setAccess` later,
  * applied by the taskmanager to the server (the local provider's record and nftables rules);
- * hostile sources refused with nothing changed; database users' hosts held inside them.
+ * hostile sources refused with nothing changed; database users' hosts held inside them, at
+ * create, when a user is made or moved, and when the sources are narrowed.
  */
 
 let worker: RunningWorker;
@@ -115,6 +116,28 @@ describe('allowed sources through the API', () => {
       allowedCidrs: ['10.1.0.0/16', 'fd00::/8'],
     });
     expect(serverSources(created.id).cidrs).toEqual(['10.1.0.0/16', 'fd00::/8']);
+
+    // Narrowing the sources so that a user's host falls outside them: refused, naming the
+    // user and its host, and neither the row nor the server changes.
+    const stranding = await caller.instance
+      .setAccess({ ...ref, isPublic: true, allowedCidrs: ['203.0.113.0/24'] })
+      .catch((caught: unknown) => caught);
+    expect(stranding).toMatchObject({ code: 'BAD_REQUEST' });
+    expect((stranding as Error).message).toMatch(/app@10\.1\.%/);
+    expect(fieldErrorsOf(stranding)?.allowedCidrs?.[0]).toMatch(/would fall outside/);
+    expect(await caller.instance.get(ref)).toMatchObject({
+      isPublic: false,
+      allowedCidrs: ['10.1.0.0/16', 'fd00::/8'],
+    });
+    expect(serverSources(created.id).cidrs).toEqual(['10.1.0.0/16', 'fd00::/8']);
+    // Nor can a user's host be moved outside them.
+    const movedOut = await caller.databaseUser
+      .update({ ...ref, name: 'app', host: '10.1.%', newHost: '192.168.1.%' })
+      .catch((caught: unknown) => caught);
+    expect(movedOut).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(fieldErrorsOf(movedOut)?.newHost?.[0]).toMatch(/outside the instance's allowed sources/);
+    // With the user moved to % (anywhere: the firewall is the bound), nothing holds it up.
+    await caller.databaseUser.update({ ...ref, name: 'app', host: '10.1.%', newHost: '%' });
 
     // A change: the row at once, the server once the taskmanager applied it.
     const changed = await caller.instance.setAccess({
