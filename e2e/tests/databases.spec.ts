@@ -2,28 +2,19 @@ import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test, type Page } from '@playwright/test';
 import mysql from 'mysql2/promise';
 
-import {
-  createInstanceFromForm,
-  createProject,
-  expectActive,
-  signUp,
-  uniqueEmail,
-} from './helpers';
+import { ownerWithEmptyInstance } from './helpers';
 
 test('create a database and a user with access by clicking, see them listed, use them, delete them; enable and disable root', async ({
   page,
 }) => {
   test.setTimeout(180_000);
-  await signUp(page, {
-    name: 'Grace',
-    email: uniqueEmail('grace'),
-    password: 'databases-owner-pw-1',
-  });
-  await createProject(page, 'Storefront');
-
   // An empty instance: no first database or user.
-  await createInstanceFromForm(page, { name: 'store-db', database: '', user: '' });
-  await expectActive(page, 'store-db');
+  await ownerWithEmptyInstance(page, {
+    owner: 'Grace',
+    password: 'databases-owner-pw-1',
+    project: 'Storefront',
+    instance: 'store-db',
+  });
 
   // Databases: create one by clicking; it is listed, system schemas are not.
   await page.getByRole('tab', { name: 'Databases' }).click();

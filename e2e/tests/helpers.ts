@@ -80,6 +80,25 @@ export async function expectActive(page: Page, name: string, timeout = 90_000) {
   await expect(statusOf(page, name)).toHaveAttribute('data-status', 'ACTIVE', { timeout });
 }
 
+/**
+ * The start of a test on an empty instance: a new owner `owner` signs up, makes `project`, and
+ * creates `instance` from the form without a first database or user; it is ACTIVE.
+ */
+export async function ownerWithEmptyInstance(
+  page: Page,
+  {
+    owner,
+    password,
+    project,
+    instance,
+  }: Record<'owner' | 'password' | 'project' | 'instance', string>,
+) {
+  await signUp(page, { name: owner, email: uniqueEmail(owner.toLowerCase()), password });
+  await createProject(page, project);
+  await createInstanceFromForm(page, { name: instance, database: '', user: '' });
+  await expectActive(page, instance);
+}
+
 /** A client of the run's database (to seed rows and read them back), closed after the file's tests. */
 export function useDatabase() {
   const prisma = createPrismaClient({

@@ -1,26 +1,17 @@
 import { expect, test } from '@playwright/test';
 
-import {
-  createInstanceFromForm,
-  createProject,
-  expectActive,
-  signUp,
-  statusOf,
-  uniqueEmail,
-} from './helpers';
+import { expectActive, ownerWithEmptyInstance, statusOf } from './helpers';
 
 test('grow a volume and rename an instance by clicking: confirm, RESIZE, back ACTIVE with the new size; a shrink is refused; the new name everywhere', async ({
   page,
 }) => {
   test.setTimeout(240_000);
-  await signUp(page, {
-    name: 'Rosa',
-    email: uniqueEmail('rosa'),
+  await ownerWithEmptyInstance(page, {
+    owner: 'Rosa',
     password: 'resize-owner-pw-1',
+    project: 'Growth',
+    instance: 'grow-db',
   });
-  await createProject(page, 'Growth');
-  await createInstanceFromForm(page, { name: 'grow-db', database: '', user: '' });
-  await expectActive(page, 'grow-db');
   const details = page.getByRole('definition');
   await expect(details.filter({ hasText: /^1 GB$/ })).toBeVisible();
   // The usage bar, once the guest has reported the volume: used of about 1 GB.
