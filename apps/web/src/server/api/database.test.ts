@@ -654,17 +654,10 @@ describe('every procedure is tenant-scoped', () => {
 describe('an instance that cannot answer', () => {
   it('is refused at once when it is not ACTIVE', async () => {
     const caller = h.callerFor(owner.owner);
-    const flavor = (await caller.catalog.flavors())[0]!;
-    const row = await h.prisma.instance.create({
-      data: {
-        projectId: owner.project.id,
-        name: 'still-building',
-        flavorId: flavor.id,
-        datastoreVersionId: (await h.prisma.datastoreVersion.findFirstOrThrow()).id,
-        volumeSizeGb: 1,
-        taskStatus: 'BUILDING',
-        serviceStatus: 'NEW',
-      },
+    const row = await h.insertInstance(owner.project.id, {
+      name: 'still-building',
+      taskStatus: 'BUILDING',
+      serviceStatus: 'NEW',
     });
     const error = await errorOf(
       caller.database.list({ projectId: owner.project.id, instanceId: row.id }),

@@ -145,17 +145,10 @@ describe('instance procedures are tenant-scoped', () => {
   it('another project gets NOT_FOUND for every procedure and the subscription, and a viewer cannot mutate', async () => {
     const a = await h.createProjectWithOwner('A');
     const b = await h.createProjectWithOwner('B');
-    const flavor = (await h.callerFor(a.owner).catalog.flavors())[0]!;
-    const row = await h.prisma.instance.create({
-      data: {
-        projectId: a.project.id,
-        name: 'a-only',
-        flavorId: flavor.id,
-        datastoreVersionId: (await h.prisma.datastoreVersion.findFirstOrThrow()).id,
-        volumeSizeGb: 1,
-        taskStatus: 'NONE',
-        serviceStatus: 'RUNNING',
-      },
+    const row = await h.insertInstance(a.project.id, {
+      name: 'a-only',
+      taskStatus: 'NONE',
+      serviceStatus: 'RUNNING',
     });
     const callerB = h.callerFor(b.owner);
     const codeOf = (promise: Promise<unknown>) =>
@@ -190,16 +183,10 @@ describe('instance procedures are tenant-scoped', () => {
     // change of A, then a marker of B (an instance of B that does not exist, which B's feed
     // reports deleted): until the marker, B hears nothing but its own row.
     const { publishChange } = await import('~/server/events');
-    const rowB = await h.prisma.instance.create({
-      data: {
-        projectId: b.project.id,
-        name: 'b-only',
-        flavorId: flavor.id,
-        datastoreVersionId: row.datastoreVersionId,
-        volumeSizeGb: 1,
-        taskStatus: 'NONE',
-        serviceStatus: 'RUNNING',
-      },
+    const rowB = await h.insertInstance(b.project.id, {
+      name: 'b-only',
+      taskStatus: 'NONE',
+      serviceStatus: 'RUNNING',
     });
     const feedB = (await callerB.instance.onChange({ projectId: b.project.id }))[
       Symbol.asyncIterator
@@ -256,7 +243,7 @@ describe('instance procedures are tenant-scoped', () => {
         callerViewer.instance.create({
           projectId: a.project.id,
           name: 'nope',
-          flavorId: flavor.id,
+          flavorId: row.flavorId,
           volumeSizeGb: 1,
         }),
       ),
