@@ -64,12 +64,20 @@ async function messageOf(promise: Promise<unknown>): Promise<string> {
 describe('instance.resizeFlavor', () => {
   it('an ACTIVE instance goes RESIZE with its record (from, to) and one job; the flavor changes only when the job succeeds', async () => {
     const { project, caller, tiny, small, instance } = await setUp('Resize flavor');
-    const view = await caller.instance.resizeFlavor({
-      projectId: project.id,
-      instanceId: instance.id,
-      flavorId: small.id,
-    });
+    const ids = { projectId: project.id, instanceId: instance.id };
+    expect((await caller.instance.get(ids)).resize).toBeNull();
+    const view = await caller.instance.resizeFlavor({ ...ids, flavorId: small.id });
     expect(view.status).toBe('RESIZE');
+    // The console shows what it is being resized to (no flavor ids), in every read of it.
+    const target = {
+      kind: 'flavor',
+      from: { name: tiny.name, vcpus: tiny.vcpus, ramMb: tiny.ramMb },
+      to: { name: small.name, vcpus: small.vcpus, ramMb: small.ramMb },
+      startedAt: expect.any(String),
+    };
+    expect(view.resize).toEqual(target);
+    expect((await caller.instance.get(ids)).resize).toEqual(target);
+    expect((await caller.instance.list({ projectId: project.id }))[0]?.resize).toEqual(target);
     const row = await rowOf(instance.id);
     expect(row.taskStatus).toBe('RESIZING');
     expect(row.flavorId).toBe(tiny.id);
@@ -197,6 +205,12 @@ describe('instance.resizeVolume', () => {
     });
     expect(view.status).toBe('RESIZE');
     expect(view.volumeSizeGb).toBe(3);
+    expect(view.resize).toEqual({
+      kind: 'volume',
+      fromGb: 1,
+      toGb: 3,
+      startedAt: expect.any(String),
+    });
     expect((await rowOf(instance.id)).resizeState).toMatchObject({
       kind: 'volume',
       fromGb: 1,

@@ -6,6 +6,7 @@ import {
   replicationStateSchema,
   replicationStatusSchema,
   replicationStrategySchema,
+  resizeStateSchema,
   serviceStatusSchema,
   taskStatusSchema,
 } from '@coffer/contracts';
@@ -25,6 +26,7 @@ export const instanceSelect = {
   allowedCidrs: true,
   taskStatus: true,
   serviceStatus: true,
+  resizeState: true,
   faultMessage: true,
   restoredFromBackupId: true,
   host: true,
@@ -78,6 +80,29 @@ export const replicationViewSchema = z.object({
 });
 export type ReplicationView = z.infer<typeof replicationViewSchema>;
 
+const resizeFlavorViewSchema = z.object({
+  name: z.string(),
+  vcpus: z.number(),
+  ramMb: z.number(),
+});
+
+/** The resize under way (status RESIZE): what the instance is being resized from and to. */
+export const resizeViewSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('flavor'),
+    from: resizeFlavorViewSchema,
+    to: resizeFlavorViewSchema,
+    startedAt: z.string(),
+  }),
+  z.object({
+    kind: z.literal('volume'),
+    fromGb: z.number(),
+    toGb: z.number(),
+    startedAt: z.string(),
+  }),
+]);
+export type ResizeView = z.infer<typeof resizeViewSchema>;
+
 export const instanceViewSchema = z.object({
   id: z.string(),
   projectId: z.string(),
@@ -89,6 +114,8 @@ export const instanceViewSchema = z.object({
   /** The backup this instance was restored from, if it was. */
   restoredFromBackupId: z.string().nullable(),
   volumeSizeGb: z.number(),
+  /** While RESIZE: the flavor or volume size the instance is being resized to (null otherwise). */
+  resize: resizeViewSchema.nullable(),
   /**
    * The volume's filesystem as the guest last reported it (bytes, as numbers: far below 2^53),
    * null before its first report (or from a guest too old to report it).
@@ -126,6 +153,7 @@ interface InstanceRow {
   allowedCidrs: string[];
   taskStatus: z.infer<typeof taskStatusSchema>;
   serviceStatus: z.infer<typeof serviceStatusSchema>;
+  resizeState: unknown;
   faultMessage: string | null;
   restoredFromBackupId: string | null;
   host: string | null;
@@ -171,6 +199,22 @@ function toReplicationView(row: InstanceRow): ReplicationView {
   };
 }
 
+/** The row's resize record as users see it (no flavor ids), while the resize runs. */
+function toResizeView(row: InstanceRow): ResizeView | null {
+  if (row.taskStatus !== 'RESIZING') return null;
+  const parsed = resizeStateSchema.safeParse(row.resizeState);
+  if (!parsed.success) return null;
+  const state = parsed.data;
+  if (state.kind === 'volume') return state;
+  const flavorOf = ({ name, vcpus, ramMb }: typeof state.to) => ({ name, vcpus, ramMb });
+  return {
+    kind: 'flavor',
+    from: flavorOf(state.from),
+    to: flavorOf(state.to),
+    startedAt: state.startedAt,
+  };
+}
+
 /** A row as users see it: with the one derived status. */
 export function toInstanceView(row: InstanceRow, now = new Date()): InstanceView {
   const {
@@ -184,10 +228,12 @@ export function toInstanceView(row: InstanceRow, now = new Date()): InstanceView
     _count,
     volumeUsedBytes,
     volumeTotalBytes,
+    resizeState: _resizeState,
     ...rest
   } = row;
   return {
     ...rest,
+    resize: toResizeView(row),
     volumeUsage:
       volumeUsedBytes !== null && volumeTotalBytes !== null && volumeTotalBytes > 0n
         ? { usedBytes: Number(volumeUsedBytes), totalBytes: Number(volumeTotalBytes) }
