@@ -149,6 +149,29 @@ function expectNoAckedRowLost(acked: number[], stored: Set<number>): void {
   expect(lost).toEqual([]);
 }
 
+/**
+ * Resizes the tenant to `flavorId` and sees it fail for good: the old flavor and sizing back on
+ * the row, the guest and the server (1 GB), with a fault matching `fault`.
+ */
+async function expectFlavorResizeRolledBack(
+  flavorId: string,
+  what: string,
+  fault: RegExp,
+): Promise<void> {
+  const current = (await ctx.row(tenant.instanceId))!;
+  const sizingBefore = await variables();
+  await startFlavorResize(
+    ctx.prisma,
+    { projectId: ctx.projectId, instanceId: tenant.instanceId, flavorId },
+    resizeOptions,
+  );
+  const row = await waitForResizeEnd(what);
+  expect(row.flavorId).toBe(current.flavorId);
+  expect(row.faultMessage).toMatch(fault);
+  expect(await variables()).toEqual(sizingBefore);
+  expect((await ctx.provider.getServer(row.computeServerId!))?.flavor.ramMb).toBe(1024);
+}
+
 describe('resize on a real guest', () => {
   it('flavor: m1.tiny → m1.small under inserts: the buffer pool and connection limits follow, no acknowledged row lost, ACTIVE', async () => {
     const small = await flavorNamed('m1.small');
@@ -207,45 +230,26 @@ describe('resize on a real guest', () => {
   });
 
   it('a flavor the provider refuses after the guest applied it: both roll back, a fault says why, ACTIVE with the old sizing', async () => {
-    const current = (await ctx.row(tenant.instanceId))!;
-    const sizingBefore = await variables();
     const refused = await ctx.prisma.flavor.create({
       data: { name: 'r1.refused', vcpus: 1, ramMb: REFUSED_RAM_MB, defaultVolumeGb: 1 },
     });
     // Smaller: the guest's config is changed (and the server restarted) before the provider is asked.
-    await startFlavorResize(
-      ctx.prisma,
-      { projectId: ctx.projectId, instanceId: tenant.instanceId, flavorId: refused.id },
-      resizeOptions,
-    );
-    const row = await waitForResizeEnd('the refused resize to end');
-    expect(row.flavorId).toBe(current.flavorId);
-    expect(row.faultMessage).toMatch(
+    await expectFlavorResizeRolledBack(
+      refused.id,
+      'the refused resize to end',
       /^The resize to r1\.refused failed: no host offers 384 MB The instance runs with m1\.small again\.$/,
     );
-    expect(await variables()).toEqual(sizingBefore);
-    const server = await ctx.provider.getServer(row.computeServerId!);
-    expect(server?.flavor.ramMb).toBe(1024);
   });
 
   it('a server that does not start with the new size: the guest puts the old config back, the resize rolls back with the reason', async () => {
-    const current = (await ctx.row(tenant.instanceId))!;
-    const sizingBefore = await variables();
     // A buffer pool no machine here can allocate: mariadbd exits at start.
     const huge = await ctx.prisma.flavor.create({
       data: { name: 'r1.huge', vcpus: 1, ramMb: 64 * 1024 * 1024, defaultVolumeGb: 1 },
     });
-    await startFlavorResize(
-      ctx.prisma,
-      { projectId: ctx.projectId, instanceId: tenant.instanceId, flavorId: huge.id },
-      resizeOptions,
-    );
-    const row = await waitForResizeEnd('the failed resize to end');
-    expect(row.flavorId).toBe(current.flavorId);
-    expect(row.faultMessage).toMatch(
+    await expectFlavorResizeRolledBack(
+      huge.id,
+      'the failed resize to end',
       /^The resize to r1\.huge failed: .*did not start with the new size.* The instance runs with m1\.small again\.$/,
     );
-    expect(await variables()).toEqual(sizingBefore);
-    expect((await ctx.provider.getServer(row.computeServerId!))?.flavor.ramMb).toBe(1024);
   });
 });
