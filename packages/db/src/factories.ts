@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+
+import { backupLocation } from '@coffer/contracts';
 import { generateRandomString, hashPassword } from 'better-auth/crypto';
 
 import { FLAVORS, MARIADB_DATASTORE, MARIADB_PARAMETERS, mariadbVersionName } from './catalog';
@@ -8,6 +11,7 @@ import type {
   Flavor,
   Membership,
   Operator,
+  Prisma,
   Project,
   ProjectRole,
   ReplicationStrategy,
@@ -107,6 +111,33 @@ export async function makeOperator(
   { userId }: { userId: string },
 ): Promise<Operator> {
   return db.operator.upsert({ where: { userId }, create: { userId }, update: {} });
+}
+
+/**
+ * A backup row of `instance` written by hand, as a test starts from it: FULL, NEW, in the local
+ * store at the location the domain would give it; `data` adds or overrides fields. Answers its id.
+ */
+export async function createBackupRow(
+  db: DbClient,
+  instance: { id: string; projectId: string; name: string; datastoreVersionId: string },
+  data: Partial<Prisma.BackupUncheckedCreateInput> = {},
+): Promise<string> {
+  const id = data.id ?? randomUUID();
+  await db.backup.create({
+    data: {
+      id,
+      projectId: instance.projectId,
+      instanceId: instance.id,
+      instanceName: instance.name,
+      name: `backup ${id.slice(0, 8)}`,
+      type: 'FULL',
+      datastoreVersionId: instance.datastoreVersionId,
+      storeKind: 'local',
+      location: backupLocation(instance.projectId, id),
+      ...data,
+    },
+  });
+  return id;
 }
 
 /** Serialises concurrent ensureCatalog() calls (any constant will do). */

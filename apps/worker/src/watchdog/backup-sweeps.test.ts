@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { backupLocation, taskmanagerJobId, type TaskStatus } from '@coffer/contracts';
+import { taskmanagerJobId, type TaskStatus } from '@coffer/contracts';
+import { createBackupRow } from '@coffer/db/factories';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { WorkerTestContext } from '../../test/harness';
@@ -67,23 +68,13 @@ async function insertBackup(
   status: 'NEW' | 'COMPLETED' | 'DELETING',
   extra: { isScheduled?: boolean; createdAt?: Date } = {},
 ): Promise<string> {
-  const id = randomUUID();
-  await ctx.prisma.backup.create({
-    data: {
-      id,
-      projectId: ctx.projectId,
-      instanceId,
-      instanceName: 'bs',
-      name: `backup ${id.slice(0, 8)}`,
-      type: 'FULL',
-      status,
-      datastoreVersionId: ctx.versionId,
-      storeKind: 'pending',
-      location: backupLocation(ctx.projectId, id),
-      ...extra,
-    },
-  });
-  return id;
+  const instance = {
+    id: instanceId,
+    projectId: ctx.projectId,
+    name: 'bs',
+    datastoreVersionId: ctx.versionId,
+  };
+  return createBackupRow(ctx.prisma, instance, { status, storeKind: 'pending', ...extra });
 }
 
 async function jobOf(name: 'backup.create' | 'backup.delete', id: string) {

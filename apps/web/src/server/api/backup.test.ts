@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { backupLocation, taskmanagerJobId } from '@coffer/contracts';
+import { taskmanagerJobId } from '@coffer/contracts';
+import { createBackupRow } from '@coffer/db/factories';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { fieldErrorsOf } from '~/server/errors';
@@ -50,28 +51,15 @@ async function setUpProject(name: string) {
       parentId?: string;
     } = {},
   ) => {
-    const id = randomUUID();
-    await h.prisma.backup.create({
-      data: {
-        id,
-        projectId: project.id,
-        instanceId: instance.id,
-        instanceName: instance.name,
-        name: `backup ${id.slice(0, 4)}`,
-        type: data.type ?? 'FULL',
-        status: data.status ?? 'COMPLETED',
-        parentId: data.parentId ?? null,
-        datastoreVersionId: instance.datastoreVersionId,
-        storeKind: 'local',
-        location: backupLocation(project.id, id),
-        progress: 100,
-        sizeBytes: 1234n,
-        manifestSha256: 'a'.repeat(64),
-        startedAt: new Date(Date.now() - 2000),
-        finishedAt: new Date(),
-      },
+    return createBackupRow(h.prisma, instance, {
+      status: 'COMPLETED',
+      progress: 100,
+      sizeBytes: 1234n,
+      manifestSha256: 'a'.repeat(64),
+      startedAt: new Date(Date.now() - 2000),
+      finishedAt: new Date(),
+      ...data,
     });
-    return id;
   };
   const caller = h.callerFor(owner);
   /** The owner's backup.create of the instance. */
@@ -160,20 +148,11 @@ describe('tenant isolation of backups', () => {
         lastHeartbeatAt: new Date(),
       },
     });
-    const backupOfSibling = await h.prisma.backup.create({
-      data: {
-        projectId: b.project.id,
-        instanceId: sibling.id,
-        instanceName: sibling.name,
-        name: 'sibling full',
-        type: 'FULL',
-        status: 'COMPLETED',
-        datastoreVersionId: sibling.datastoreVersionId,
-        storeKind: 'local',
-        location: 'elsewhere',
-      },
+    const backupOfSibling = await createBackupRow(h.prisma, sibling, {
+      name: 'sibling full',
+      status: 'COMPLETED',
     });
-    expect(await fieldErrorsFrom(incremental(backupOfSibling.id))).toEqual({
+    expect(await fieldErrorsFrom(incremental(backupOfSibling))).toEqual({
       parentId: [
         'This backup is of another instance; an incremental backup follows a backup of its own instance',
       ],

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { AppError } from '@coffer/contracts';
+import { createBackupRow } from '@coffer/db/factories';
 import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 
@@ -159,19 +160,8 @@ describe('the backups check (for the backup insert)', () => {
     const version = await h.prisma.datastoreVersion.findFirstOrThrow({
       where: { isDefault: true },
     });
-    await h.prisma.backup.create({
-      data: {
-        projectId,
-        instanceId: randomUUID(),
-        instanceName: 'source',
-        name: `b-${randomUUID().slice(0, 6)}`,
-        type: 'FULL',
-        status,
-        datastoreVersionId: version.id,
-        storeKind: 'local',
-        location: 'test',
-      },
-    });
+    const source = { id: randomUUID(), projectId, name: 'source', datastoreVersionId: version.id };
+    await createBackupRow(h.prisma, source, { status });
   }
 
   it('refuses within the transaction once the backups quota is used up; failed backups do not count', async () => {
