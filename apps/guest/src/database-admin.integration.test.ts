@@ -58,6 +58,19 @@ describe('databases, users, access and root through the guest', () => {
     params: Parameters<TestInstance['client']['call']>[1] & object,
   ) => instance.client.call(method, params as never, { timeoutMs: 30_000 });
 
+  /** `create_user` of `name`@`host` (`%` unless told) with `databases`, its password sealed for it. */
+  const createUser = (
+    name: string,
+    databases: string[],
+    { host = '%', secret = password() }: { host?: string; secret?: string } = {},
+  ) =>
+    call('create_user', {
+      name,
+      host,
+      password: instance.client.sealUserPassword(name, secret),
+      databases,
+    });
+
   async function failureOf(promise: Promise<unknown>) {
     const error = await promise.then(
       () => null,
@@ -128,12 +141,7 @@ describe('databases, users, access and root through the guest', () => {
   it('a created user sees exactly the databases granted, loses one on revoke, and cannot connect once deleted', async () => {
     await call('create_database', { name: 'reports' });
     const secret = password();
-    const created = await call('create_user', {
-      name: 'shop_app',
-      host: '%',
-      password: instance.client.sealUserPassword('shop_app', secret),
-      databases: ['shop'],
-    });
+    const created = await createUser('shop_app', ['shop'], { secret });
     expect(created).toEqual({ user: { name: 'shop_app', host: '%', databases: ['shop'] } });
     expect(await showDatabases('shop_app', secret)).toEqual(['information_schema', 'shop']);
 
@@ -170,26 +178,14 @@ describe('databases, users, access and root through the guest', () => {
       { name: 'shop_app', host: '%', databases: ['reports'] },
     ]);
 
-    expect(
-      await failureOf(
-        call('create_user', {
-          name: 'shop_app',
-          host: '%',
-          password: instance.client.sealUserPassword('shop_app', password()),
-          databases: [],
-        }),
-      ),
-    ).toMatchObject({ code: 'CONFLICT', field: 'name' });
-    expect(
-      await failureOf(
-        call('create_user', {
-          name: 'ghost',
-          host: '%',
-          password: instance.client.sealUserPassword('ghost', password()),
-          databases: ['no_such_db'],
-        }),
-      ),
-    ).toMatchObject({ code: 'BAD_REQUEST', field: 'databases' });
+    expect(await failureOf(createUser('shop_app', []))).toMatchObject({
+      code: 'CONFLICT',
+      field: 'name',
+    });
+    expect(await failureOf(createUser('ghost', ['no_such_db']))).toMatchObject({
+      code: 'BAD_REQUEST',
+      field: 'databases',
+    });
     // Nothing was left of the refused create.
     expect((await call('list_users', {})).users.map((user) => user.name)).not.toContain('ghost');
 
@@ -203,12 +199,7 @@ describe('databases, users, access and root through the guest', () => {
 
   it('changes a password and a host; the grants follow the account', async () => {
     const first = password();
-    await call('create_user', {
-      name: 'mover',
-      host: '10.9.%',
-      password: instance.client.sealUserPassword('mover', first),
-      databases: ['app'],
-    });
+    await createUser('mover', ['app'], { host: '10.9.%', secret: first });
     // 10.9.% does not match this machine.
     expect(await connectError('mover', first)).toBe('ER_ACCESS_DENIED_ERROR');
     expect(
@@ -233,12 +224,7 @@ describe('databases, users, access and root through the guest', () => {
     ).toMatchObject({
       code: 'NOT_FOUND',
     });
-    await call('create_user', {
-      name: 'mover',
-      host: '%',
-      password: instance.client.sealUserPassword('mover', password()),
-      databases: [],
-    });
+    await createUser('mover', []);
     expect(
       await failureOf(call('update_user', { name: 'mover', host: '%', newHost: '127.0.0.1' })),
     ).toMatchObject({
