@@ -4,6 +4,7 @@ import { createPrismaClient } from '@coffer/db';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { SessionUser } from '~/server/api/trpc';
 import type * as AuthModuleNs from '~/server/auth';
 import { callOverHttp } from '~/test/callers';
 import { createHarness, type Harness } from '~/test/harness';
@@ -27,35 +28,31 @@ afterAll(async () => {
 const NUL = 'a\u0000b';
 const LONE_SURROGATE = 'a\uD800b';
 
+/** A mutation over HTTP as `user`, answered 400 BAD_REQUEST with a field error on `field`. */
+async function expectBadInput(user: SessionUser, path: string, input: unknown, field: string) {
+  const answer = await callOverHttp(h, { path, type: 'mutation', input, user });
+  expect(answer.status).toBe(400);
+  expect(answer.body.error?.json.data).toMatchObject({
+    code: 'BAD_REQUEST',
+    fieldErrors: { [field]: [expect.any(String)] },
+  });
+  return answer;
+}
+
 describe('unsafe text in an input', () => {
   it('a NUL in a project name or a token name is BAD_REQUEST on that field, and nothing is written', async () => {
     const { owner, project } = await h.createProjectWithOwner();
     const projects = await h.prisma.project.count();
 
-    const created = await callOverHttp(h, {
-      path: 'project.create',
-      type: 'mutation',
-      input: { name: NUL },
-      user: owner,
-    });
-    expect(created.status).toBe(400);
-    expect(created.body.error?.json.data).toMatchObject({
-      code: 'BAD_REQUEST',
-      fieldErrors: { name: [expect.any(String)] },
-    });
+    const created = await expectBadInput(owner, 'project.create', { name: NUL }, 'name');
     expect(JSON.stringify(created.body)).not.toMatch(/prisma|22021|invalid byte sequence/i);
 
-    const token = await callOverHttp(h, {
-      path: 'apiToken.create',
-      type: 'mutation',
-      input: { projectId: project.id, name: NUL, scope: 'READ_ONLY', expiresInDays: 1 },
-      user: owner,
-    });
-    expect(token.status).toBe(400);
-    expect(token.body.error?.json.data).toMatchObject({
-      code: 'BAD_REQUEST',
-      fieldErrors: { name: [expect.any(String)] },
-    });
+    await expectBadInput(
+      owner,
+      'apiToken.create',
+      { projectId: project.id, name: NUL, scope: 'READ_ONLY', expiresInDays: 1 },
+      'name',
+    );
 
     expect(await h.prisma.project.count()).toBe(projects);
     expect(await h.prisma.apiToken.count({ where: { projectId: project.id } })).toBe(0);
@@ -63,32 +60,14 @@ describe('unsafe text in an input', () => {
 
   it('an unpaired surrogate is refused as well', async () => {
     const owner = await h.createUser();
-    const created = await callOverHttp(h, {
-      path: 'project.create',
-      type: 'mutation',
-      input: { name: LONE_SURROGATE },
-      user: owner,
-    });
-    expect(created.status).toBe(400);
-    expect(created.body.error?.json.data).toMatchObject({
-      fieldErrors: { name: [expect.any(String)] },
-    });
+    await expectBadInput(owner, 'project.create', { name: LONE_SURROGATE }, 'name');
     expect(await h.prisma.project.count({ where: { name: { startsWith: 'a' } } })).toBe(0);
   });
 
   it('is refused anywhere in any input, even where the procedure would not look (no procedure can forget)', async () => {
     const owner = await h.createUser();
-    const ignoredField = await callOverHttp(h, {
-      path: 'project.create',
-      type: 'mutation',
-      input: { name: 'fine', note: { lines: ['ok', NUL] } },
-      user: owner,
-    });
-    expect(ignoredField.status).toBe(400);
-    expect(ignoredField.body.error?.json.data).toMatchObject({
-      code: 'BAD_REQUEST',
-      fieldErrors: { 'note.lines.1': [expect.any(String)] },
-    });
+    const input = { name: 'fine', note: { lines: ['ok', NUL] } };
+    await expectBadInput(owner, 'project.create', input, 'note.lines.1');
     expect(await h.prisma.project.count({ where: { name: 'fine' } })).toBe(0);
 
     const tooLong = await callOverHttp(h, {
