@@ -5,11 +5,17 @@
  *   - Coffer: the tRPC create call until the instance is ACTIVE (seen on the live
  *     subscription), median of 5, with the real worker and guests;
  *   - 10 at once, both ways: total time until all are up;
- *   - RSS of one idle guest agent and of its mariadbd at the smallest flavor.
+ *   - RSS of one idle guest agent and of its mariadbd at the smallest flavor;
+ *   - the load average before and after (the machine may be shared).
+ * Coffer is measured as it runs: its worker's warm pool of volume images (COFFER_LOCAL_VOLUME_POOL)
+ * is full before the first run, as it is a second after any worker starts.
  * Run with `npm run bench:provision` (scripts/coffer.mjs prepares services and a database).
  */
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+
+import { parseVolumePoolSpec, VOLUME_POOL_DIR } from '@coffer/compute';
 
 import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
 
@@ -31,6 +37,10 @@ async function main() {
   });
   const { prisma, caller, project, untilInstance, deleteInstances } = bench;
   const flavor = (await caller.catalog.flavors())[0]!;
+  // The worker's data dir, as a running worker has one (its pool fills once it exists).
+  mkdirSync(instancesDir, { recursive: true });
+  await untilPoolFull();
+  const loadBefore = loadavg();
 
   /** Creates one instance through the API; resolves with the time from the call until ACTIVE. */
   async function createUntilActive(name: string): Promise<{ id: string; ms: number }> {
@@ -93,6 +103,7 @@ async function main() {
   const guestRss = guest ? rssMiB(guest.pid) : null;
   const serverRss = server ? rssMiB(server.pid) : null;
 
+  const loadAfter = loadavg();
   await deleteInstances(concurrent.map((c) => c.id));
   const leftovers = await endBench(bench, benchDir);
   rmSync(benchDir, { recursive: true, force: true });
@@ -100,7 +111,7 @@ async function main() {
   const bareMedian = median(bareMs);
   const cofferMedian = median(cofferMs);
   printTable(
-    `Provisioning: a new, running server (median of ${RUNS}; flavor ${flavor.name}, ${flavor.ramMb} MB)`,
+    `Provisioning: a new, running server (median of ${RUNS}; flavor ${flavor.name}, ${flavor.ramMb} MB); load average ${loadText(loadBefore)} before, ${loadText(loadAfter)} after`,
     ['', 'bare install-db + start + ping', 'Coffer create → ACTIVE', 'ratio'],
     [
       [
@@ -160,8 +171,31 @@ async function main() {
       guestRssMiB: guestRss,
       mariadbdRssMiB: serverRss,
       leftovers: leftovers.length,
+      loadavg: { before: loadBefore, after: loadAfter },
     }),
   );
+}
+
+/** Until the worker's warm pool of volume images holds what COFFER_LOCAL_VOLUME_POOL keeps (none: at once). */
+async function untilPoolFull(): Promise<void> {
+  const spec = parseVolumePoolSpec(process.env.COFFER_LOCAL_VOLUME_POOL);
+  const poolDir = join(instancesDir, VOLUME_POOL_DIR);
+  const isFull = () => {
+    const names = existsSync(poolDir) ? readdirSync(poolDir) : [];
+    return [...spec].every(
+      ([gb, count]) =>
+        names.filter((name) => name.startsWith(`${gb}g-`) && name.endsWith('.img')).length >= count,
+    );
+  };
+  for (const deadline = Date.now() + 120_000; !isFull();) {
+    if (Date.now() > deadline)
+      throw new Error(`the volume pool in ${poolDir} did not fill in 2 minutes`);
+    await new Promise((tick) => setTimeout(tick, 100));
+  }
+}
+
+function loadText(load: number[]): string {
+  return load.map((value) => round(value, 1)).join('/');
 }
 
 runBench(main);
