@@ -75,7 +75,9 @@ async function makeBackup(
     {
       backupId,
       type,
-      parent: parent ? { backupId: parent.backupId, toLsn: parent.report.result!.lsn!.to } : null,
+      parent: parent
+        ? { backupId: parent.backupId, base: parent.report.result!.incrementalBase! }
+        : null,
       location,
       chunkBytes: 256 * 1024,
       uploadConcurrency: 3,
@@ -240,7 +242,9 @@ describe('backups', () => {
     const details = mariadbBackupDetailsSchema.parse(manifest.details);
     expect(details.lsn!.from).toBe('0');
     expect(details.binlog?.file).toMatch(/^mysql-bin\./);
-    expect(details.lsn).toEqual(full.report.result!.lsn);
+    // The report carries the same details, and the LSN an incremental continues from.
+    expect(full.report.result!.details).toEqual(manifest.details);
+    expect(full.report.result!.incrementalBase).toBe(details.lsn!.to);
     expect(full.reports.filter((report) => report.status === 'BUILDING').length).toBeGreaterThan(0);
     expect(full.report.result!.chunkCount).toBe(manifest.chunks.length);
     expect(full.report.storedBytes).toBe(manifest.storedBytes);
@@ -250,7 +254,7 @@ describe('backups', () => {
     );
     expect(incrementalManifest.parent).toEqual({
       backupId: full.backupId,
-      toLsn: details.lsn!.to,
+      base: details.lsn!.to,
     });
     expect(mariadbBackupDetailsSchema.parse(incrementalManifest.details).lsn!.from).toBe(
       details.lsn!.to,
@@ -298,16 +302,21 @@ describe('restores', () => {
   });
 
   it('of backups whose manifests were written before `details` existed still give their rows', async () => {
-    // The same chain as stored by a guest of the previous release: each manifest with
-    // MariaDB's LSNs, binlog position and GTID at its top level, recorded with its own SHA-256.
+    // The same chain as stored by guests of earlier releases: each manifest with MariaDB's
+    // LSNs, binlog position and GTID at its top level, an incremental's parent with its
+    // `toLsn` (not `base`), recorded with its own SHA-256.
     const legacyOf = (backup: MadeBackup): MadeBackup => {
       const location = `legacy/${backup.location}`;
       cpSync(join(storeRoot, backup.location), join(storeRoot, location), { recursive: true });
       const manifestPath = join(storeRoot, location, BACKUP_MANIFEST_NAME);
-      const { details, ...manifest } = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      const { details, parent, ...manifest } = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
         details: Record<string, unknown>;
+        parent: { backupId: string; base: string } | null;
       };
-      const bytes = Buffer.from(`${JSON.stringify({ ...manifest, ...details })}\n`);
+      const legacyParent = parent && { backupId: parent.backupId, toLsn: parent.base };
+      const bytes = Buffer.from(
+        `${JSON.stringify({ ...manifest, parent: legacyParent, ...details })}\n`,
+      );
       writeFileSync(manifestPath, bytes);
       const manifestSha256 = createHash('sha256').update(bytes).digest('hex');
       const result = { ...backup.report.result!, manifestSha256 };
@@ -315,7 +324,7 @@ describe('restores', () => {
     };
     const chain = [legacyOf(full), legacyOf(incremental)];
     expect(readFileSync(join(storeRoot, chain[1]!.location, BACKUP_MANIFEST_NAME), 'utf8')).toMatch(
-      /"lsn":\{"from":"\d+"/,
+      /"parent":\{"backupId":"[^"]+","toLsn":"\d+"\}.*"lsn":\{"from":"\d+"/,
     );
     const { instance, end, fault } = await restoreInto(chain);
     expect(isStatus('RUNNING')(end), fault).toBe(true);
@@ -374,7 +383,7 @@ describe('restores', () => {
             kind: 'snapshot',
             strategy: 'GTID',
             manifestSha256: 'f'.repeat(64),
-            gtid: snapshot.report.result!.gtid ?? '',
+            gtid: mariadbBackupDetailsSchema.parse(snapshot.report.result!.details).gtid ?? '',
             binlog: null,
           },
         },

@@ -108,8 +108,11 @@ export const DEFAULT_BACKUP_UPLOAD_CONCURRENCY = 4;
 export const BACKUP_MANIFEST_FORMAT = 'coffer-backup/1';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'not a SHA-256');
-/** An InnoDB log sequence number, as a decimal string (it can exceed 2^53). */
-export const lsnSchema = z.string().regex(/^[0-9]+$/, 'not an LSN');
+/**
+ * Where an incremental backup continues from, as its datastore's manager records it (opaque
+ * here; MariaDB's: the parent's InnoDB checkpoint LSN `to`, see datastores/mariadb.ts).
+ */
+export const incrementalBaseSchema = z.string().min(1).max(256);
 
 export const backupChunkSchema = z.object({
   index: z.number().int().nonnegative(),
@@ -129,27 +132,26 @@ export type BackupChunk = z.infer<typeof backupChunkSchema>;
 
 export const backupParentSchema = z.object({
   backupId: z.uuid(),
-  /** The parent's checkpoint LSN: this incremental holds the pages changed after it. */
-  toLsn: lsnSchema,
+  /** The parent's `incrementalBase`: this incremental holds what changed after it. */
+  base: incrementalBaseSchema,
 });
 export type BackupParent = z.infer<typeof backupParentSchema>;
 
-export const binlogPositionSchema = z.object({
-  file: z.string().min(1),
-  position: z.number().int().nonnegative(),
-});
+function isRecord(input: unknown): input is Record<string, unknown> {
+  return typeof input === 'object' && input !== null && !Array.isArray(input);
+}
 
 /**
  * Fields that manifests written before `details` existed carried at their top level (all of
- * them MariaDB's: see datastores/mariadb.ts). A stored manifest is never rewritten (its
- * SHA-256 is recorded), so parsing moves them into `details`, where a manifest has them now.
+ * them MariaDB's: see datastores/mariadb.ts), and their parent's `toLsn` (now its `base`). A
+ * stored manifest is never rewritten (its SHA-256 is recorded), so parsing moves them where a
+ * manifest has them now. Guests built before the backup report was neutral reported the same
+ * three fields; the report's result is read the same way (`incrementalBase` from `lsn.to`).
  */
 const LEGACY_DETAIL_FIELDS = ['lsn', 'binlog', 'gtid'] as const;
 
-function withLegacyDetails(input: unknown): unknown {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
-  const record = input as Record<string, unknown>;
-  if ('details' in record || !LEGACY_DETAIL_FIELDS.some((field) => field in record)) return input;
+function withLegacyDetails(record: Record<string, unknown>): Record<string, unknown> {
+  if ('details' in record || !LEGACY_DETAIL_FIELDS.some((field) => field in record)) return record;
   const rest: Record<string, unknown> = { ...record };
   const details: Record<string, unknown> = {};
   for (const field of LEGACY_DETAIL_FIELDS) {
@@ -159,8 +161,26 @@ function withLegacyDetails(input: unknown): unknown {
   return { ...rest, details };
 }
 
+function withLegacyParent(record: Record<string, unknown>): Record<string, unknown> {
+  const parent = record.parent;
+  if (!isRecord(parent) || 'base' in parent || !('toLsn' in parent)) return record;
+  const { toLsn, ...rest } = parent;
+  return { ...record, parent: { ...rest, base: toLsn } };
+}
+
+function legacyManifest(input: unknown): unknown {
+  return isRecord(input) ? withLegacyParent(withLegacyDetails(input)) : input;
+}
+
+function legacyReportResult(input: unknown): unknown {
+  if (!isRecord(input) || 'details' in input) return input;
+  const lsn = input.lsn;
+  const incrementalBase = isRecord(lsn) && typeof lsn.to === 'string' ? lsn.to : null;
+  return { incrementalBase, ...withLegacyDetails(input) };
+}
+
 export const backupManifestSchema = z.preprocess(
-  withLegacyDetails,
+  legacyManifest,
   z.object({
     format: z.literal(BACKUP_MANIFEST_FORMAT),
     backupId: z.uuid(),
@@ -314,16 +334,20 @@ export const backupReportSchema = z.object({
   rawBytes: z.number().int().nonnegative(),
   /** When COMPLETED: what the manifest says, for the control plane's row. */
   result: z
-    .object({
-      manifestSha256: hex64,
-      chunkCount: z.number().int().nonnegative(),
-      lsn: z.object({ from: lsnSchema, to: lsnSchema, last: lsnSchema }).nullable(),
-      binlog: binlogPositionSchema.nullable(),
-      gtid: z.string().nullable(),
-      serverVersion: z.string().nullable(),
-      startedAt: z.iso.datetime(),
-      finishedAt: z.iso.datetime(),
-    })
+    .preprocess(
+      legacyReportResult,
+      z.object({
+        manifestSha256: hex64,
+        chunkCount: z.number().int().nonnegative(),
+        /** The manifest's `details` (the datastore's module reads them). */
+        details: z.record(z.string(), z.unknown()),
+        /** What an incremental of this backup continues from; null when none can be made of it. */
+        incrementalBase: incrementalBaseSchema.nullable(),
+        serverVersion: z.string().nullable(),
+        startedAt: z.iso.datetime(),
+        finishedAt: z.iso.datetime(),
+      }),
+    )
     .optional(),
   /** When FAILED: why, in words a tenant can read. */
   message: z.string().max(2000).optional(),

@@ -54,7 +54,7 @@ function manifestOf(type: 'FULL' | 'LOGICAL' = 'FULL'): BackupManifest {
       },
     ],
     storedBytes: sealed.stored.length,
-    outcome: { rawBytes: 1000, ...recorded, details: recorded },
+    outcome: { rawBytes: 1000, details: recorded, incrementalBase: recorded.lsn?.to ?? null },
     startedAt: new Date('2026-01-01T00:00:00Z'),
     finishedAt: new Date('2026-01-01T00:00:05Z'),
   });

@@ -144,9 +144,8 @@ async function runBackup(
       result: {
         manifestSha256,
         chunkCount: chunks.length,
-        lsn: outcome.lsn,
-        binlog: outcome.binlog,
-        gtid: outcome.gtid,
+        details: outcome.details,
+        incrementalBase: outcome.incrementalBase,
         serverVersion: job.datastore.serverVersion,
         startedAt: manifest.startedAt,
         finishedAt: manifest.finishedAt,

@@ -15,14 +15,14 @@ import { type ProgressSink } from './progress';
  * clean-up are this module's, the same for every tool.
  */
 
-type ReportedPosition = Pick<NonNullable<BackupReport['result']>, 'lsn' | 'binlog' | 'gtid'>;
-
 /** What the tool tells the report and the manifest, besides the chunks. */
-export interface BackupStreamOutcome extends ReportedPosition {
+export interface BackupStreamOutcome {
   /** Bytes of the uncompressed stream. */
   rawBytes: number;
-  /** The manifest's `details`: what the datastore records of the backup (its contracts module has the schema). */
+  /** The manifest's and the report's `details`: what the datastore records of the backup (its contracts module has the schema). */
   details: BackupManifest['details'];
+  /** Where an incremental of this backup would continue from (the report's; the control plane passes it back as the child's `parent.base`); null when none can be made of it. */
+  incrementalBase: NonNullable<BackupReport['result']>['incrementalBase'];
 }
 
 export interface BackupStreamRun {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { mariadbBackupDetailsSchema } from '@coffer/contracts/datastores/mariadb';
 import { type Backup } from '@coffer/db';
 import { processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
@@ -98,14 +99,17 @@ describe('backups through the control plane', () => {
     expect(full.chunkCount).toBeGreaterThan(0);
     expect(full.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(full.startedAt!.getTime()).toBeLessThanOrEqual(full.finishedAt!.getTime());
-    expect(full.lsnFrom).toBe('0');
-    expect(full.binlogFile).toMatch(/^mysql-bin\./);
-    expect(incremental).toMatchObject({
-      type: 'INCREMENTAL',
-      parentId: full.id,
-      lsnFrom: full.lsnTo,
-    });
-    expect(logical).toMatchObject({ type: 'LOGICAL', parentId: null, lsnTo: null });
+    // MariaDB's record of each, through its module; an incremental continues from its parent's base.
+    const fullDetails = mariadbBackupDetailsSchema.parse(full.details);
+    expect(fullDetails.lsn!.from).toBe('0');
+    expect(fullDetails.binlog!.file).toMatch(/^mysql-bin\./);
+    expect(full.incrementalBase).toBe(fullDetails.lsn!.to);
+    expect(incremental).toMatchObject({ type: 'INCREMENTAL', parentId: full.id });
+    expect(mariadbBackupDetailsSchema.parse(incremental.details).lsn!.from).toBe(
+      full.incrementalBase,
+    );
+    expect(logical).toMatchObject({ type: 'LOGICAL', parentId: null, incrementalBase: null });
+    expect(mariadbBackupDetailsSchema.parse(logical.details).lsn).toBeNull();
     for (const backup of [full, incremental, logical]) {
       expect(storedObjects(ctx, backup.location)).toContain('manifest.json');
       expect(storedObjects(ctx, backup.location)).toHaveLength(backup.chunkCount! + 1);

@@ -52,12 +52,10 @@ export async function applyBackupReport(
         rawSizeBytes: BigInt(report.rawBytes),
         chunkCount: result.chunkCount,
         manifestSha256: result.manifestSha256,
-        lsnFrom: result.lsn?.from ?? null,
-        lsnTo: result.lsn?.to ?? null,
-        lsnLast: result.lsn?.last ?? null,
-        binlogFile: result.binlog?.file ?? null,
-        binlogPosition: result.binlog ? BigInt(result.binlog.position) : null,
-        gtidPosition: result.gtid,
+        // The datastore's own record (its contracts module reads it) and the base of an
+        // incremental of this one, both kept as the guest reported them.
+        details: result.details as Prisma.InputJsonObject,
+        incrementalBase: result.incrementalBase,
         serverVersion: result.serverVersion,
         startedAt: new Date(result.startedAt),
         finishedAt: new Date(result.finishedAt),

@@ -1,3 +1,5 @@
+import { readMariadbBackupDetails } from '@coffer/contracts/datastores/mariadb';
+
 import { throwIfAborted, waitForInstance } from '../events';
 import { loadRow, StopCreate, type CreateRow } from '../taskmanager/create-instance-row';
 import { OperationFailure, type OperationContext } from '../taskmanager/operation';
@@ -103,24 +105,19 @@ export async function attachReplica(ctx: OperationContext, row: CreateRow): Prom
   const snapshot = row.restoredFromBackupId
     ? await ctx.prisma.backup.findUnique({
         where: { id: row.restoredFromBackupId },
-        select: {
-          gtidPosition: true,
-          binlogFile: true,
-          binlogPosition: true,
-          manifestSha256: true,
-        },
+        select: { details: true, manifestSha256: true },
       })
     : null;
   if (!snapshot)
     throw new OperationFailure(
       'The snapshot of the source is gone: the replica cannot be attached.',
     );
-  const binlog =
-    snapshot.binlogFile && snapshot.binlogPosition !== null
-      ? { file: snapshot.binlogFile, position: Number(snapshot.binlogPosition) }
-      : null;
+  // Where the snapshot was taken, as MariaDB recorded it (replication is MariaDB's today).
+  const recorded = readMariadbBackupDetails(snapshot.details);
+  const binlog = recorded?.binlog ?? null;
+  const gtid = recorded?.gtid ?? null;
   let strategy = row.datastoreVersion.replicationStrategy;
-  if (strategy === 'GTID' && snapshot.gtidPosition === null && binlog) {
+  if (strategy === 'GTID' && gtid === null && binlog) {
     ctx.logger.warn(
       'the snapshot recorded no GTID position: attaching by binlog file and position',
     );
@@ -136,7 +133,7 @@ export async function attachReplica(ctx: OperationContext, row: CreateRow): Prom
     kind: 'snapshot',
     strategy,
     ...(snapshot.manifestSha256 ? { manifestSha256: snapshot.manifestSha256 } : {}),
-    gtid: snapshot.gtidPosition ?? '',
+    gtid: gtid ?? '',
     binlog,
   });
 }

@@ -31,7 +31,7 @@ const backupSelect = {
   status: true,
   location: true,
   storeKind: true,
-  parent: { select: { id: true, status: true, lsnTo: true } },
+  parent: { select: { id: true, status: true, incrementalBase: true } },
 } as const satisfies Prisma.BackupSelect;
 
 /** The guest's RPC job id of a backup. */
@@ -155,7 +155,7 @@ const run: Operation<BackupCreateJob>['run'] = async (ctx, payload) => {
   if (backup.status === 'NEW') {
     if (
       backup.type === 'INCREMENTAL' &&
-      (backup.parent?.status !== 'COMPLETED' || !backup.parent.lsnTo)
+      (backup.parent?.status !== 'COMPLETED' || !backup.parent.incrementalBase)
     ) {
       await failBackup(
         ctx,
@@ -190,8 +190,8 @@ const run: Operation<BackupCreateJob>['run'] = async (ctx, payload) => {
           backupId,
           type: backup.type,
           parent:
-            backup.type === 'INCREMENTAL' && backup.parent?.lsnTo
-              ? { backupId: backup.parent.id, toLsn: backup.parent.lsnTo }
+            backup.type === 'INCREMENTAL' && backup.parent?.incrementalBase
+              ? { backupId: backup.parent.id, base: backup.parent.incrementalBase }
               : null,
           location: backup.location,
           chunkBytes: ctx.settings.backupChunkBytes,

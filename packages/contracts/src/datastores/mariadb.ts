@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 import { parseIpv4, sourcesAdmit, type AllowedSources, type Cidr } from '../allowed-sources';
-import { binlogPositionSchema, lsnSchema, type BackupType } from '../backup';
+import { type BackupType } from '../backup';
 import { characterSetTable } from './character-set-table';
 import { type DatastoreDefinition } from './definition';
 
@@ -86,11 +86,20 @@ export const MARIADB_BACKUP_TOOLS = {
 } as const satisfies Record<BackupType, string>;
 export type MariadbBackupTool = (typeof MARIADB_BACKUP_TOOLS)[BackupType];
 
+/** An InnoDB log sequence number, as a decimal string (it can exceed 2^53). */
+export const lsnSchema = z.string().regex(/^[0-9]+$/, 'not an LSN');
+
+export const binlogPositionSchema = z.object({
+  file: z.string().min(1),
+  position: z.number().int().nonnegative(),
+});
+
 /**
- * A MariaDB backup manifest's `details`: the InnoDB checkpoint LSNs of a physical backup
- * (`from` is 0 for a full; null for a logical one), and the binary log position and GTID it
- * was taken at. Manifests written before `details` existed carry the same fields at their top
- * level; the manifest schema moves them here when it parses one.
+ * A MariaDB backup's `details` (its manifest's, its report's and its row's): the InnoDB
+ * checkpoint LSNs of a physical backup (`from` is 0 for a full; null for a logical one), and
+ * the binary log position and GTID it was taken at. Manifests written before `details`
+ * existed carry the same fields at their top level; the manifest schema moves them here when
+ * it parses one. Its `incrementalBase` is `lsn.to` (mariadbIncrementalBase).
  */
 export const mariadbBackupDetailsSchema = z.object({
   lsn: z.object({ from: lsnSchema, to: lsnSchema, last: lsnSchema }).nullable(),
@@ -98,6 +107,17 @@ export const mariadbBackupDetailsSchema = z.object({
   gtid: z.string().nullable(),
 });
 export type MariadbBackupDetails = z.infer<typeof mariadbBackupDetailsSchema>;
+
+/** Where an incremental of this backup continues from (the LSN its pages are complete to); null for a logical one. */
+export function mariadbIncrementalBase(details: MariadbBackupDetails): string | null {
+  return details.lsn?.to ?? null;
+}
+
+/** A backup's stored `details` read as MariaDB's; null when they are missing or not MariaDB's. */
+export function readMariadbBackupDetails(details: unknown): MariadbBackupDetails | null {
+  const parsed = mariadbBackupDetailsSchema.safeParse(details);
+  return parsed.success ? parsed.data : null;
+}
 
 // ---------------------------------------------------------------------------------------
 // Users' hosts

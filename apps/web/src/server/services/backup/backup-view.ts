@@ -6,6 +6,7 @@ import {
   type BackupStatus,
   type BackupType,
 } from '@coffer/contracts';
+import { readMariadbBackupDetails } from '@coffer/contracts/datastores/mariadb';
 import { z } from 'zod';
 
 /** The columns every backup read selects (explicit: nothing but what users see). */
@@ -24,14 +25,16 @@ export const backupSelect = {
   rawSizeBytes: true,
   chunkCount: true,
   faultMessage: true,
-  binlogFile: true,
-  binlogPosition: true,
-  gtidPosition: true,
+  details: true,
   startedAt: true,
   finishedAt: true,
   createdAt: true,
   datastoreVersion: {
-    select: { name: true, version: true, datastore: { select: { name: true } } },
+    select: {
+      name: true,
+      version: true,
+      datastore: { select: { name: true, manager: true } },
+    },
   },
   _count: { select: { children: true } },
 } as const;
@@ -82,23 +85,39 @@ interface BackupRow {
   rawSizeBytes: bigint | null;
   chunkCount: number | null;
   faultMessage: string | null;
-  binlogFile: string | null;
-  binlogPosition: bigint | null;
-  gtidPosition: string | null;
+  /** The datastore's record of the backup (its contracts module reads it). */
+  details: unknown;
   startedAt: Date | null;
   finishedAt: Date | null;
   createdAt: Date;
-  datastoreVersion: { name: string; version: string; datastore: { name: string } };
+  datastoreVersion: {
+    name: string;
+    version: string;
+    datastore: { name: string; manager: string };
+  };
   _count: { children: number };
 }
 
+/** The binary log position and GTID a backup was taken at, from its datastore's details. */
+function replicationPositionOf(
+  manager: string,
+  details: unknown,
+): Pick<BackupView, 'binlogFile' | 'binlogPosition' | 'gtidPosition'> {
+  const recorded = manager === 'mariadb' ? readMariadbBackupDetails(details) : null;
+  return {
+    binlogFile: recorded?.binlog?.file ?? null,
+    binlogPosition: recorded?.binlog?.position ?? null,
+    gtidPosition: recorded?.gtid ?? null,
+  };
+}
+
 export function toBackupView(row: BackupRow): BackupView {
-  const { datastoreVersion, _count, sizeBytes, rawSizeBytes, binlogPosition, ...rest } = row;
+  const { datastoreVersion, _count, sizeBytes, rawSizeBytes, details, ...rest } = row;
   return {
     ...rest,
     sizeBytes: sizeBytes === null ? null : Number(sizeBytes),
     rawSizeBytes: rawSizeBytes === null ? null : Number(rawSizeBytes),
-    binlogPosition: binlogPosition === null ? null : Number(binlogPosition),
+    ...replicationPositionOf(datastoreVersion.datastore.manager, details),
     durationMs:
       row.startedAt && row.finishedAt ? row.finishedAt.getTime() - row.startedAt.getTime() : null,
     datastore: {

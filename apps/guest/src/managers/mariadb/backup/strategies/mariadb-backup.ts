@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 
+import { lsnSchema } from '@coffer/contracts/datastores/mariadb';
+
 import {
   awaitTools,
   readIoCounters,
@@ -17,12 +19,22 @@ import { mariadbStrategy } from './mariadb-strategy';
 import { estimateDatadirBytes, readPhysicalMetadata } from './physical-metadata';
 
 /**
- * mariadb-backup (physical: FULL, and INCREMENTAL from its parent's to_lsn). Backup:
+ * mariadb-backup (physical: FULL, and INCREMENTAL from its parent's to_lsn, its `base`). Backup:
  * `mariadb-backup --backup --stream=xbstream` writes straight into zstd; progress from its
  * /proc I/O counters against the datadir's size; LSNs, binlog position and GTID from
  * --extra-lsndir. Restore: the stream unpacked as it arrives (`zstd -d | mbstream -x`), then
  * `--prepare` of the base, each incremental applied in order, `--move-back`.
  */
+
+/** An incremental's parent `base`: for MariaDB, the parent's checkpoint LSN `to` (mariadbIncrementalBase). */
+function parentLsn(base: string): string {
+  const lsn = lsnSchema.safeParse(base);
+  if (!lsn.success)
+    throw new TenantFacingError(
+      'The incremental backup cannot be made: its parent did not record a checkpoint LSN.',
+    );
+  return lsn.data;
+}
 
 export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
   return mariadbStrategy(
@@ -37,7 +49,7 @@ export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
         `--target-dir=${join(work.dir, 'target')}`,
         `--extra-lsndir=${lsnDir}`,
         ...(params.type === 'INCREMENTAL' && params.parent
-          ? [`--incremental-lsn=${params.parent.toLsn}`]
+          ? [`--incremental-lsn=${parentLsn(params.parent.base)}`]
           : []),
       ];
       const env = { PATH: ctx.path };

@@ -1,4 +1,5 @@
 import {
+  mariadbIncrementalBase,
   type MariadbBackupDetails,
   type MariadbBackupTool,
 } from '@coffer/contracts/datastores/mariadb';
@@ -13,7 +14,8 @@ export type MariadbStreamOutcome = MariadbBackupDetails & { rawBytes: number };
 /**
  * A MariaDB backup strategy around one tool's run: before it, the guest's account answers and
  * the run has its scratch dir (with the client option file); after it, what it recorded goes
- * both to the conductor's report and into the manifest's `details`.
+ * both to the conductor's report and into the manifest as `details`, and its checkpoint LSN
+ * `to` is what an incremental of it continues from (`incrementalBase`).
  */
 export function mariadbStrategy(
   ctx: BackupContext,
@@ -33,7 +35,7 @@ export function mariadbStrategy(
         stream: async (stream) => {
           const { rawBytes, lsn, binlog, gtid } = await run(work, ctx.tools(), stream);
           const details: MariadbBackupDetails = { lsn, binlog, gtid };
-          return { rawBytes, ...details, details };
+          return { rawBytes, details, incrementalBase: mariadbIncrementalBase(details) };
         },
       };
     },

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { type BackupStreamOutcome } from '../../../../backup/strategy';
+import { type MariadbBackupDetails } from '@coffer/contracts/datastores/mariadb';
 
 /** What mariadb-backup says about its backup (the manifest's LSNs, binlog position, GTID), and what it will read. */
 
@@ -42,9 +42,7 @@ function parseKeyValues(text: string): Map<string, string> {
 }
 
 /** LSNs, binlog position and GTID from the files mariadb-backup left in --extra-lsndir. */
-export function readPhysicalMetadata(
-  lsnDir: string,
-): Pick<BackupStreamOutcome, 'lsn' | 'binlog' | 'gtid'> {
+export function readPhysicalMetadata(lsnDir: string): MariadbBackupDetails {
   const checkpoints = parseKeyValues(readFileSync(join(lsnDir, 'xtrabackup_checkpoints'), 'utf8'));
   const from = checkpoints.get('from_lsn');
   const to = checkpoints.get('to_lsn');
@@ -52,7 +50,7 @@ export function readPhysicalMetadata(
   if (!from || !to || !last || ![from, to, last].every((lsn) => /^[0-9]+$/.test(lsn))) {
     throw new Error('mariadb-backup left no checkpoint LSNs');
   }
-  let binlog: BackupStreamOutcome['binlog'] = null;
+  let binlog: MariadbBackupDetails['binlog'] = null;
   let gtid: string | null = null;
   try {
     const info = parseKeyValues(readFileSync(join(lsnDir, 'xtrabackup_info'), 'utf8'));
