@@ -73,17 +73,17 @@ function sendSignal(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * Asks our process to stop (SIGTERM), waits for it to go, and kills it (SIGKILL) once the
- * bound passes. Says how it ended.
+ * Asks our process to stop (SIGTERM), waits for it to go (looking every `intervalMs`, 50 by
+ * default), and kills it (SIGKILL) once the bound passes. Says how it ended.
  */
 export async function terminateProcess(
   pid: number,
   isOurs: (args: string[]) => boolean,
-  { timeoutMs }: { timeoutMs: number },
+  { timeoutMs, intervalMs }: { timeoutMs: number; intervalMs?: number },
 ): Promise<'not-running' | 'stopped' | 'killed'> {
   if (!isOurProcess(pid, isOurs)) return 'not-running';
   sendSignal(pid, 'SIGTERM');
-  if (await waitFor(() => !isOurProcess(pid, isOurs), { timeoutMs })) return 'stopped';
+  if (await waitFor(() => !isOurProcess(pid, isOurs), { timeoutMs, intervalMs })) return 'stopped';
   if (isOurProcess(pid, isOurs)) sendSignal(pid, 'SIGKILL');
   await waitFor(() => !isOurProcess(pid, isOurs), { timeoutMs: 10_000 });
   return 'killed';

@@ -146,8 +146,16 @@ export class MariadbLifecycle {
     }
   }
 
-  /** The running server's version, for heartbeats (it changes when the server is upgraded). */
+  /**
+   * The running server's version, for heartbeats (it changes when the server is upgraded):
+   * the one its greeting gave as it started answering, else asked over SQL.
+   */
   private async refreshVersion(): Promise<void> {
+    const greeted = this.runtime.server.startedVersion();
+    if (greeted) {
+      this.state.knownVersion = greeted;
+      return;
+    }
     if (!readAdminCredentials(this.runtime.layout)) return;
     try {
       const connection = await this.session.connect();
