@@ -32,6 +32,27 @@ describe('withSizing', () => {
     ).toEqual(['2048M']);
   });
 
+  it('keeps the redo log size for one flavor step (no rebuild at the restart), and takes the new one further away', () => {
+    const tiny = renderMyCnf({ ...base, resources: { memoryMb: 512, vcpus: 1 } });
+    const small = renderMyCnf({ ...base, resources: { memoryMb: 1024, vcpus: 1 } });
+    expect(option(tiny, 'innodb_log_file_size')).toEqual(['64M']);
+    expect(option(small, 'innodb_log_file_size')).toEqual(['128M']);
+    const up = withSizing(tiny, { memoryMb: 1024, vcpus: 1 });
+    expect(option(up, 'innodb_buffer_pool_size')).toEqual(['512M']);
+    expect(option(up, 'innodb_log_file_size')).toEqual(['64M']);
+    expect(up).toBe(small.replace('innodb_log_file_size = 128M', 'innodb_log_file_size = 64M'));
+    expect(option(withSizing(up, { memoryMb: 512, vcpus: 1 }), 'innodb_log_file_size')).toEqual([
+      '64M',
+    ]);
+    // 64M against 256M (4×) is kept; against 512M (8×), the flavor's own size.
+    expect(option(withSizing(tiny, { memoryMb: 2048, vcpus: 1 }), 'innodb_log_file_size')).toEqual([
+      '64M',
+    ]);
+    expect(option(withSizing(tiny, { memoryMb: 4096, vcpus: 1 }), 'innodb_log_file_size')).toEqual([
+      '512M',
+    ]);
+  });
+
   it('keeps read_only and the overrides, which still come after (and win over) the sized lines', () => {
     const cnf = renderMyCnf({
       ...base,
