@@ -98,7 +98,11 @@ export class GuestAgent {
       },
     });
     // The volume's usage, and a fault while it is full (the server's error log tells too).
-    const volumeWatch = new VolumeWatch(agent.datastore.volumeDir, this.manager.errorLogPath);
+    const volumeWatch = new VolumeWatch(
+      agent.datastore.volumeDir,
+      this.manager.errorLogPath,
+      this.manager.volumeContentPath,
+    );
     this.heartbeat = new Heartbeat({
       intervalMs,
       readStatus: () => this.manager.getStatus(),

@@ -54,7 +54,9 @@ class InMemoryProvider implements ComputeProvider {
   }
   async rebootServer() {}
   async resizeServer() {}
-  async extendVolume() {}
+  async extendVolume() {
+    return 'online' as const;
+  }
   async setAllowedSources() {}
   async deleteServer(serverId: string) {
     this.deleted.push(serverId);

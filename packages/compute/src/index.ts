@@ -7,6 +7,7 @@ export {
   type ComputeErrorCode,
   type ComputeLogger,
   type ComputeProvider,
+  type ExtendVolumeOptions,
   type Flavor,
   type GuestAgentSettings,
   type GuestRestartPolicy,
@@ -14,6 +15,7 @@ export {
   type ServerInfo,
   type ServerSpec,
   type ServerStatus,
+  type VolumeGrowth,
 } from './provider';
 export {
   MAX_ALLOWED_CIDRS,

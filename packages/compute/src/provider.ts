@@ -62,6 +62,23 @@ export interface ServerInfo {
   allowedSources: AllowedSources;
 }
 
+/**
+ * How `extendVolume` went: `online` (nothing stopped), `offline` (the caller's `whileOffline`
+ * stopped and started what uses the volume), `restarted` (the provider restarted the server),
+ * `unchanged` (it already had the size).
+ */
+export type VolumeGrowth = 'online' | 'offline' | 'restarted' | 'unchanged';
+
+export interface ExtendVolumeOptions {
+  /**
+   * Called when the volume must be offline to grow: stop everything on the server that uses
+   * the volume (the database server; the guest agent keeps no file open on it), run `work`
+   * (which unmounts, grows and mounts it again), then start it again, whether `work` failed or
+   * not. Cheaper than restarting the whole server.
+   */
+  whileOffline?: (work: () => Promise<void>) => Promise<void>;
+}
+
 export interface ComputeProvider {
   readonly name: string;
   /** Idempotent for the same instanceId: a retried create reuses (and restarts if needed) what exists. */
@@ -79,9 +96,15 @@ export interface ComputeProvider {
   /**
    * Grows the server's volume to `volumeGb` (Cinder's extend; never shrinks). Idempotent:
    * the same size again does nothing. `INVALID` for a smaller or non-whole size, `NOT_FOUND`
-   * when there is no server.
+   * when there is no server. Where the volume must be taken offline to grow, the provider
+   * stops what uses it: with `whileOffline`, the caller does (Trove's stop_db, then restart),
+   * else the provider restarts the whole server. Says how it grew.
    */
-  extendVolume(serverId: string, volumeGb: number): Promise<void>;
+  extendVolume(
+    serverId: string,
+    volumeGb: number,
+    options?: ExtendVolumeOptions,
+  ): Promise<VolumeGrowth>;
   /**
    * Replaces who may reach the server's database port (a security group's rules). The
    * control plane always may. `INVALID` (and nothing changes) for sources that

@@ -191,6 +191,14 @@ export class GuestClient {
     return result.data as GuestResult<M>;
   }
 
+  /**
+   * Opens now what `call` waits on (its connection and the queue's event stream), so that a
+   * caller with other work to do first (a provider call) does not pay for it after.
+   */
+  async ready(): Promise<void> {
+    await this.ensureQueueEvents();
+  }
+
   async close(): Promise<void> {
     await this.queueEvents?.close();
     this.queueEvents = null;

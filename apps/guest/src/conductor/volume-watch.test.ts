@@ -29,8 +29,13 @@ describe('VolumeWatch', () => {
     else expect(second?.fault?.startsWith(VOLUME_FULL_FAULT_PREFIX)).toBe(true);
   });
 
-  it('says nothing of a volume it cannot read', async () => {
+  it('says nothing of a volume it cannot read, nor of one without its content (unmounted: the host is under it)', async () => {
     expect(await new VolumeWatch(join(dir, 'missing')).read()).toBeUndefined();
+    const content = join(dir, 'data');
+    const watch = new VolumeWatch(dir, undefined, content);
+    expect(await watch.read()).toBeUndefined();
+    mkdirSync(content);
+    expect((await watch.read())?.totalBytes).toBeGreaterThan(0);
   });
 
   it('full means under 64 MiB or 2 % free; sizes read as people write them', () => {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 
 import { VOLUME_FULL_FAULT_PREFIX } from '@coffer/contracts';
@@ -39,6 +39,12 @@ export class VolumeWatch {
     private readonly volumeDir: string,
     /** The server's error log, scanned for "is full" errors; optional. */
     private readonly errorLog?: string,
+    /**
+     * A path on the volume that exists once the datastore is on it (its datadir); optional.
+     * While it is missing, `volumeDir` may be the empty mount point of a volume the provider
+     * has unmounted to grow it, whose statfs is the host's filesystem: nothing is said then.
+     */
+    private readonly contentPath?: string,
   ) {}
 
   /** The report, or undefined when the volume cannot be read (never throws). */
@@ -54,6 +60,8 @@ export class VolumeWatch {
     } catch {
       return undefined;
     }
+    // Looked at after statfs: there when the volume was mounted at the statfs (a remount in between takes seconds).
+    if (this.contentPath && !existsSync(this.contentPath)) return undefined;
     if (totalBytes > this.lastTotal) {
       // Grown (or the first beat): earlier errors no longer say anything.
       if (this.lastTotal !== 0) this.sawFullError = false;

@@ -29,6 +29,8 @@ export type MethodParams<M extends keyof typeof guestMethods> = z.infer<
 export interface DatastoreManager {
   /** The server's error log, where a full volume shows first (read by the agent's volume watch); none: statfs alone. */
   readonly errorLogPath?: string;
+  /** A path on the volume that exists once the datastore is on it (the agent's volume watch reports only then); none: always. */
+  readonly volumeContentPath?: string;
   /** After the guest (re)starts: start a prepared server that is not running, adopt one that is. */
   boot(): Promise<void>;
   prepare(params: PrepareParams): Promise<GuestResult<'prepare'>>;

@@ -1,4 +1,4 @@
-import { isComputeError } from '@coffer/compute';
+import { isComputeError, type VolumeGrowth } from '@coffer/compute';
 import {
   resizeStateSchema,
   type InstanceResizeJob,
@@ -6,7 +6,7 @@ import {
   type ResizeState,
 } from '@coffer/contracts';
 import { Prisma } from '@coffer/db';
-import { GuestClient, GuestRpcError } from '@coffer/guest-client';
+import { GuestClient, GuestRpcError, GuestTimeoutError } from '@coffer/guest-client';
 
 import { AbortedError, raceAbort, throwIfAborted, waitForInstance } from '../events';
 import { openGuestSecret } from '../guest-secret';
@@ -25,13 +25,18 @@ import {
  *
  * - flavor: the compute provider's limits and the guest's config (`apply_flavor`: buffer pool
  *   and connection limits, a restart), in the order that never leaves the server sized beyond
- *   its limits (growing: limits first; shrinking: config first); then a RUNNING heartbeat
- *   applied after the restart; then the row takes the new flavor. Any failure rolls both back
- *   to the old flavor (the guest itself restores its old config when the server does not start
- *   with the new one) and ends with a fault naming the reason.
- * - volume: the provider grows the volume (online), the guest says what its filesystem holds
- *   now, and the row records it. A failure keeps the size the provider reports (a volume never
- *   shrinks) and ends with a fault.
+ *   its limits (growing: limits first; shrinking: config first); then the row takes the new
+ *   flavor, RUNNING. `apply_flavor` answers once the restarted server answers with the new
+ *   config: growing, that answer is the proof that it runs inside the new limits (they were set
+ *   before); shrinking, the limits come after, and a provider may restart the server to set
+ *   them, so the guest is asked again (`get_status`), and only a server that is not running yet
+ *   is waited for (a RUNNING heartbeat after the limits). Any failure rolls both back to the
+ *   old flavor (the guest itself restores its old config when the server does not start with
+ *   the new one) and ends with a fault naming the reason.
+ * - volume: the provider grows the volume (online; or offline while the guest has stopped its
+ *   database server: `stop_db`, the growth, `restart`), the guest says what its filesystem
+ *   holds now, and the row records it, RUNNING again once the restarted server answered. A
+ *   failure keeps the size the provider reports (a volume never shrinks) and ends with a fault.
  *
  * `direction: 'rollback'` (the watchdog, for a flavor resize whose job died) drives the
  * instance back to `from` instead, and ends with a fault saying the resize was interrupted.
@@ -110,21 +115,52 @@ function guestCallTimeoutMs(ctx: OperationContext): number {
   return Math.max(60_000, 2 * ctx.settings.tuning.restartCallTimeoutMs);
 }
 
-/** Limits and config at `flavor`, in the safe order; then a RUNNING heartbeat after the restart. */
+/**
+ * Where a step left the server: `confirmed` running (the guest has just said so, after
+ * everything that could restart it: the row may take RUNNING without waiting for a heartbeat),
+ * `running` (a heartbeat said so, or nothing was restarted), or `stopped` resizing meanwhile.
+ */
+type ServerOutcome = 'confirmed' | 'running' | 'stopped';
+
+/** After a provider step that may have restarted the server: the guest's word that it runs, else a RUNNING heartbeat after `since`. */
+async function confirmRunning(
+  ctx: OperationContext,
+  client: GuestClient,
+  instanceId: string,
+  since: number,
+): Promise<ServerOutcome> {
+  const status = await raceAbort(
+    client.call('get_status', {}, { timeoutMs: ctx.settings.tuning.guestCallTimeoutMs }),
+    ctx.signal,
+  ).catch((error: unknown) => {
+    // A guest still starting again answers later: its heartbeat will say.
+    if (error instanceof GuestTimeoutError) return null;
+    throw error;
+  });
+  if (status?.serviceStatus === 'RUNNING') return 'confirmed';
+  return waitForRunning(ctx, instanceId, since);
+}
+
+/** Limits and config at `flavor`, in the safe order; then the server running with both. */
 async function applyFlavor(
   ctx: OperationContext,
   row: ResizeRow,
   current: ResizeFlavor,
   flavor: ResizeFlavor,
-): Promise<'running' | 'stopped'> {
+): Promise<ServerOutcome> {
   const serverId = row.computeServerId!;
   const limits = { vcpus: flavor.vcpus, ramMb: flavor.ramMb };
   const isGrowing = flavor.ramMb >= current.ramMb;
   const client = guestOf(ctx, row);
   try {
-    if (isGrowing) await raceAbort(ctx.provider.resizeServer(serverId, limits), ctx.signal);
+    // The guest call's connection opens while the provider works.
+    if (isGrowing) {
+      await raceAbort(
+        Promise.all([ctx.provider.resizeServer(serverId, limits), client.ready()]),
+        ctx.signal,
+      );
+    }
     throwIfAborted(ctx.signal);
-    const since = Date.now();
     const applied = await raceAbort(
       client.call(
         'apply_flavor',
@@ -134,11 +170,18 @@ async function applyFlavor(
       ctx.signal,
     );
     ctx.logger.info({ flavor: flavor.name, ...applied }, 'resize: the guest applied the flavor');
-    if (!isGrowing) await raceAbort(ctx.provider.resizeServer(serverId, limits), ctx.signal);
-    return applied.restarted ? await waitForRunning(ctx, row.id, since) : 'running';
+    // Growing: the server answered after its restart, inside limits set before it.
+    if (isGrowing) return applied.restarted ? 'confirmed' : 'running';
+    await raceAbort(ctx.provider.resizeServer(serverId, limits), ctx.signal);
+    return await confirmRunning(ctx, client, row.id, Date.now());
   } finally {
     await client.close();
   }
+}
+
+/** What the row takes when the server's state is `outcome`: RUNNING when the guest has just confirmed it (its next heartbeat says it again). */
+function serviceStatusOf(outcome: ServerOutcome): { serviceStatus?: 'RUNNING' } {
+  return outcome === 'confirmed' ? { serviceStatus: 'RUNNING' } : {};
 }
 
 async function endResize(
@@ -170,8 +213,9 @@ async function resizeFlavor(
 ): Promise<OperationResult> {
   const { from, to } = state;
   if (direction === 'rollback') {
+    let outcome: ServerOutcome;
     try {
-      await applyFlavor(ctx, row, to, from);
+      outcome = await applyFlavor(ctx, row, to, from);
     } catch (error) {
       if (isShutdown(ctx, error)) throw error;
       throw new OperationFailure(
@@ -179,12 +223,18 @@ async function resizeFlavor(
       );
     }
     const message = `The resize to ${to.name} was interrupted; the instance runs with ${from.name} again.`;
-    await endResize(ctx, row, { faultMessage: message, faultDetails: null, faultAt: new Date() });
+    await endResize(ctx, row, {
+      ...serviceStatusOf(outcome),
+      faultMessage: message,
+      faultDetails: null,
+      faultAt: new Date(),
+    });
     return { outcome: 'failed', fault: { message } };
   }
 
+  let outcome: ServerOutcome;
   try {
-    const outcome = await applyFlavor(ctx, row, from, to);
+    outcome = await applyFlavor(ctx, row, from, to);
     if (outcome === 'stopped') return skipped('the instance stopped resizing meanwhile');
   } catch (error) {
     if (isShutdown(ctx, error)) throw error;
@@ -200,7 +250,13 @@ async function resizeFlavor(
     }
     throw new OperationFailure(`The resize to ${to.name} failed: ${reason} ${rollback}`);
   }
-  if (!(await endResize(ctx, row, { flavorId: to.flavorId, ...CLEAR_FAULT })))
+  if (
+    !(await endResize(ctx, row, {
+      flavorId: to.flavorId,
+      ...serviceStatusOf(outcome),
+      ...CLEAR_FAULT,
+    }))
+  )
     return skipped('the instance stopped resizing meanwhile');
   ctx.logger.info({ from: from.name, to: to.name }, 'instance resized (flavor)');
   return { outcome: 'done' };
@@ -212,48 +268,80 @@ async function resizeVolume(
   state: VolumeResize,
 ): Promise<OperationResult> {
   const serverId = row.computeServerId!;
-  try {
-    await raceAbort(ctx.provider.extendVolume(serverId, state.toGb), ctx.signal);
-  } catch (error) {
-    if (isShutdown(ctx, error)) throw error;
-    // A volume never shrinks: the row keeps what the provider has now.
-    const server = await ctx.provider.getServer(serverId).catch(() => null);
-    const sizeGb = Math.max(state.fromGb, Math.min(state.toGb, server?.volumeGb ?? state.fromGb));
-    const reason = isComputeError(error, 'INVALID') ? error.message : describe(error);
-    const message = `The volume could not be grown to ${state.toGb} GB: ${reason}. It is ${sizeGb} GB.`;
-    await endResize(ctx, row, {
-      volumeSizeGb: sizeGb,
-      faultMessage: message,
-      faultDetails: null,
-      faultAt: new Date(),
-    });
-    ctx.logger.warn({ reason }, 'resize: the volume could not be grown');
-    return { outcome: 'failed', fault: { message } };
-  }
-  // What the guest's filesystem says now (best effort: the heartbeat says it again).
-  let usage: { usedBytes: number; totalBytes: number } | null = null;
   const client = guestOf(ctx, row);
+  const timeoutMs = ctx.settings.tuning.restartCallTimeoutMs;
   try {
-    usage = await raceAbort(
-      client.call('volume_usage', {}, { timeoutMs: ctx.settings.tuning.restartCallTimeoutMs }),
-      ctx.signal,
+    const since = Date.now();
+    let growth: VolumeGrowth;
+    try {
+      growth = await raceAbort(
+        ctx.provider.extendVolume(serverId, state.toGb, {
+          // Offline growth stops the database server only (Trove's stop_db … restart), not its
+          // guest; the server is started again whether the growth worked or not.
+          whileOffline: async (work) => {
+            await client.call('stop_db', {}, { timeoutMs });
+            let failure: unknown = null;
+            try {
+              await work();
+            } catch (error) {
+              failure = error;
+            }
+            try {
+              await client.call('restart', {}, { timeoutMs });
+            } catch (error) {
+              throw failure ?? error;
+            }
+            if (failure) throw failure;
+          },
+        }),
+        ctx.signal,
+      );
+    } catch (error) {
+      if (isShutdown(ctx, error)) throw error;
+      // A volume never shrinks: the row keeps what the provider has now.
+      const server = await ctx.provider.getServer(serverId).catch(() => null);
+      const sizeGb = Math.max(state.fromGb, Math.min(state.toGb, server?.volumeGb ?? state.fromGb));
+      const reason = isComputeError(error, 'INVALID') ? error.message : describe(error);
+      const message = `The volume could not be grown to ${state.toGb} GB: ${reason}. It is ${sizeGb} GB.`;
+      await endResize(ctx, row, {
+        volumeSizeGb: sizeGb,
+        faultMessage: message,
+        faultDetails: null,
+        faultAt: new Date(),
+      });
+      ctx.logger.warn({ reason }, 'resize: the volume could not be grown');
+      return { outcome: 'failed', fault: { message } };
+    }
+    // Offline, the guest's restart answered once the server did; a provider that restarted the
+    // whole server is waited for; online, nothing stopped.
+    let outcome: ServerOutcome = growth === 'offline' ? 'confirmed' : 'running';
+    if (growth === 'restarted') outcome = await waitForRunning(ctx, row.id, since);
+    if (outcome === 'stopped') return skipped('the instance stopped resizing meanwhile');
+    // What the guest's filesystem says now (best effort: the heartbeat says it again).
+    let usage: { usedBytes: number; totalBytes: number } | null = null;
+    try {
+      usage = await raceAbort(client.call('volume_usage', {}, { timeoutMs }), ctx.signal);
+    } catch (error) {
+      if (isShutdown(ctx, error)) throw error;
+      ctx.logger.warn({ err: error }, 'resize: the guest did not say its volume usage');
+    }
+    const done = await endResize(ctx, row, {
+      volumeSizeGb: state.toGb,
+      ...(usage
+        ? { volumeUsedBytes: BigInt(usage.usedBytes), volumeTotalBytes: BigInt(usage.totalBytes) }
+        : {}),
+      ...serviceStatusOf(outcome),
+      ...CLEAR_FAULT,
+    });
+    if (!done) return skipped('the instance stopped resizing meanwhile');
+    ctx.logger.info(
+      { fromGb: state.fromGb, toGb: state.toGb, growth, usage },
+      'instance resized (volume)',
     );
-  } catch (error) {
-    if (isShutdown(ctx, error)) throw error;
-    ctx.logger.warn({ err: error }, 'resize: the guest did not say its volume usage');
+    return { outcome: 'done' };
   } finally {
     await client.close();
   }
-  const done = await endResize(ctx, row, {
-    volumeSizeGb: state.toGb,
-    ...(usage
-      ? { volumeUsedBytes: BigInt(usage.usedBytes), volumeTotalBytes: BigInt(usage.totalBytes) }
-      : {}),
-    ...CLEAR_FAULT,
-  });
-  if (!done) return skipped('the instance stopped resizing meanwhile');
-  ctx.logger.info({ fromGb: state.fromGb, toGb: state.toGb, usage }, 'instance resized (volume)');
-  return { outcome: 'done' };
 }
 
 async function run(ctx: OperationContext, payload: InstanceResizeJob): Promise<OperationResult> {

@@ -37,12 +37,14 @@ import {
   silentLogger,
   type ComputeLogger,
   type ComputeProvider,
+  type ExtendVolumeOptions,
   type Flavor,
   type GuestRestartPolicy,
   type GuestSupervision,
   type ServerInfo,
   type ServerSpec,
   type ServerStatus,
+  type VolumeGrowth,
 } from '../provider';
 import { createLocalFirewall, type NftFirewall } from './firewall';
 import { KeyedMutex } from './keyed-mutex';
@@ -418,15 +420,27 @@ export class LocalComputeProvider implements ComputeProvider {
    * (a grow interrupted half-way is finished); smaller is `INVALID`. In directory mode only
    * the record changes.
    */
-  async extendVolume(serverId: string, volumeGb: number): Promise<void> {
+  async extendVolume(
+    serverId: string,
+    volumeGb: number,
+    options: ExtendVolumeOptions = {},
+  ): Promise<VolumeGrowth> {
     const size = parseVolumeGb(volumeGb);
     const instanceId = parseInstanceId(serverId);
+    let growth: VolumeGrowth = 'unchanged';
     await this.locks.run(instanceId, async () => {
       const paths = this.pathsOf(instanceId);
       const record = this.readRecord(paths);
       if (!record || existsSync(paths.deleting)) return; // updateRecord says NOT_FOUND
       if (size < record.volumeGb) return; // updateRecord says INVALID
-      await this.volumes.grow(paths.root, paths.data, size, async (work) => {
+      let stopped: 'offline' | 'restarted' = 'restarted';
+      const how = await this.volumes.grow(paths.root, paths.data, size, async (work) => {
+        // The caller stops the database server (the guest keeps no file open on the volume).
+        const { whileOffline } = options;
+        if (whileOffline && this.isGuestRunning(paths)) {
+          stopped = 'offline';
+          return whileOffline(work);
+        }
         const wasRunning = this.isGuestRunning(paths);
         await this.stopGuest(paths);
         try {
@@ -435,6 +449,7 @@ export class LocalComputeProvider implements ComputeProvider {
           if (wasRunning) await this.startGuest(paths);
         }
       });
+      growth = how === 'offline' ? stopped : how;
     });
     await this.updateRecord(serverId, (record) => {
       if (size < record.volumeGb) {
@@ -445,6 +460,7 @@ export class LocalComputeProvider implements ComputeProvider {
       }
       return { ...record, volumeGb: size };
     });
+    return growth;
   }
 
   /**

@@ -194,11 +194,29 @@ describe.runIf(canLoop)('LocalComputeProvider with loop volumes', () => {
     await provider.extendVolume(spec.instanceId, 3);
     expect((await provider.getServer(spec.instanceId))?.volumeGb).toBe(3);
     expect((await filesystemUsage(data)).totalBytes).toBeGreaterThan(2.9 * GIB);
-    await provider.extendVolume(spec.instanceId, 3);
+    expect(await provider.extendVolume(spec.instanceId, 3)).toBe('unchanged');
     await expect(provider.extendVolume(spec.instanceId, 2)).rejects.toMatchObject({
       code: 'INVALID',
     });
     expect((await provider.getServer(spec.instanceId))?.status).toBe('ACTIVE');
+
+    // With the caller's whileOffline, an offline growth stops only what the caller stops: the
+    // guest keeps running (online, the hook is not called at all).
+    const guest = provider.guestPid(spec.instanceId);
+    let offlineCalls = 0;
+    const growth = await provider.extendVolume(spec.instanceId, 4, {
+      whileOffline: async (work) => {
+        offlineCalls += 1;
+        expect(isMountPoint(data)).toBe(true);
+        await work();
+        expect(isMountPoint(data)).toBe(true);
+      },
+    });
+    expect(['online', 'offline']).toContain(growth);
+    expect(offlineCalls).toBe(growth === 'offline' ? 1 : 0);
+    expect(provider.guestPid(spec.instanceId)).toBe(guest);
+    expect((await filesystemUsage(data)).totalBytes).toBeGreaterThan(3.9 * GIB);
+    expect((await provider.getServer(spec.instanceId))?.volumeGb).toBe(4);
 
     await provider.deleteServer(spec.instanceId);
     expect(mountedUnder(root)).toEqual([]);

@@ -106,6 +106,20 @@ async function sh(command: string, args: string[]): Promise<string> {
 
 class VolumeCommandError extends Error {}
 
+/** The capability online ext4 growth needs (EXT4_IOC_RESIZE_FS checks it). */
+const CAP_SYS_RESOURCE = 24;
+
+/** Whether this process holds a capability (its effective set, /proc/self/status); true when that cannot be read. */
+export function hasCapability(capability: number): boolean {
+  try {
+    const line = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (!line) return true;
+    return ((BigInt(`0x${line[1]}`) >> BigInt(capability)) & 1n) === 1n;
+  } catch {
+    return true;
+  }
+}
+
 /** `/proc/mounts` escapes space, tab, newline and backslash as octal. */
 function unescapeMountPath(path: string): string {
   return path.replace(/\\([0-7]{3})/g, (_, octal: string) =>
@@ -280,13 +294,13 @@ export class LocalVolumes {
     dataDir: string,
     volumeGb: number,
     whileGuestStopped: WhileGuestStopped,
-  ): Promise<void> {
+  ): Promise<'online' | 'offline' | 'unchanged'> {
     const image = this.imageOf(root);
-    if (this.mode !== 'loop' || !existsSync(image)) return;
+    if (this.mode !== 'loop' || !existsSync(image)) return 'unchanged';
     const marker = join(root, GROWING_MARKER);
     const target = volumeGb * GIB;
     const current = statSync(image).size;
-    if (current >= target && !existsSync(marker)) return;
+    if (current >= target && !existsSync(marker)) return 'unchanged';
     const started = Date.now();
     if (current < target) {
       await sh('touch', [marker]);
@@ -297,10 +311,13 @@ export class LocalVolumes {
         await handle.close();
       }
     }
-    await this.ensureMounted(root, dataDir);
-    const [device] = await loopDevicesOf(image);
-    let how = 'online';
+    let how: 'online' | 'offline' = 'online';
     try {
+      // Without the capability the kernel refuses at once; trying costs a few hundred ms.
+      if (!hasCapability(CAP_SYS_RESOURCE))
+        throw new VolumeCommandError('the worker lacks CAP_SYS_RESOURCE (online ext4 resize)');
+      await this.ensureMounted(root, dataDir);
+      const [device] = await loopDevicesOf(image);
       if (!device) throw new VolumeCommandError('the volume has no loop device');
       await sh('losetup', ['-c', device]);
       await sh('resize2fs', [device]);
@@ -323,6 +340,7 @@ export class LocalVolumes {
     }
     rmSync(marker, { force: true });
     this.logger.info({ image, volumeGb, how, ms: Date.now() - started }, 'volume grown');
+    return how;
   }
 
   /**

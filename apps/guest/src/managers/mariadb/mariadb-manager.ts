@@ -50,10 +50,12 @@ export class MariadbManager implements DatastoreManager {
   private readonly backups: MariadbBackups;
   private readonly resize: MariadbResize;
   readonly errorLogPath: string;
+  readonly volumeContentPath: string;
 
   constructor(options: MariadbManagerOptions) {
     const runtime = new MariadbRuntime(options);
     this.errorLogPath = runtime.layout.logError;
+    this.volumeContentPath = runtime.layout.datadir;
     const state = new ServerState(runtime.layout);
     const session = new AdminSession(runtime, state);
     this.backups = new MariadbBackups(runtime, state, session);
