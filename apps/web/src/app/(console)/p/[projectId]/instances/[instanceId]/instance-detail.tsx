@@ -11,6 +11,7 @@ import { useProjectChanges } from '~/components/console/live-project';
 import { AccessPanel } from '~/components/instance/access-panel';
 import { DatabasesPanel } from '~/components/instance/databases-panel';
 import { ResizeActions } from '~/components/instance/resize-actions';
+import { describeResize, detailValues } from '~/components/instance/resize-target';
 import { InstanceBackupsPanel } from '~/components/backup/instance-backups-panel';
 import { ReplicationPanel } from '~/components/replication/replication-panel';
 import { ReplicationStateBadge } from '~/components/replication/replication-state';
@@ -103,6 +104,7 @@ export function InstanceDetail({
   const canWrite = project.data && project.data.role !== 'VIEWER';
   const panelProps = { projectId, instanceId, status: data.status, canWrite: !!canWrite };
   const isBusy = BUSY.includes(data.status);
+  const sizes = detailValues(data, data.resize);
   const command =
     data.host && data.port
       ? `mariadb -h ${data.host} -P ${data.port} -u ${user || 'USER'} -p`
@@ -168,11 +170,8 @@ export function InstanceDetail({
         <CardContent>
           <dl className="space-y-2.5 text-sm">
             {[
-              [
-                'Flavor',
-                `${data.flavor.name} (${data.flavor.vcpus} vCPU, ${data.flavor.ramMb} MB)`,
-              ],
-              ['Volume', `${data.volumeSizeGb} GB`],
+              ['Flavor', sizes.flavor],
+              ['Volume', sizes.volume],
               ['Datastore', `${data.datastore.name} ${data.datastore.version}`],
               ['Created', formatDateTime(data.createdAt)],
               [
@@ -228,6 +227,7 @@ export function InstanceDetail({
           </span>
         }
         description={
+          (data.status === 'RESIZE' && data.resize ? describeResize(data.resize) : null) ??
           STATUS_TEXT[data.status] ??
           `${datastoreDisplayName(data.datastore.name)} ${data.datastore.version}`
         }
