@@ -35,6 +35,7 @@ beforeEach(() => {
 });
 
 let tokenCount = 0;
+let tokenLifetimeMs = 3600_000;
 function keystone(res: http.ServerResponse) {
   tokenCount++;
   const endpoint = (type: string, path: string) => ({
@@ -59,7 +60,7 @@ function keystone(res: http.ServerResponse) {
     JSON.stringify({
       token: {
         issued_at: new Date().toISOString(),
-        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+        expires_at: new Date(Date.now() + tokenLifetimeMs).toISOString(),
         user: { id: 'u', name: 'admin' },
         project: { id: 'p', name: 'admin' },
         roles: [{ id: 'r', name: 'admin' }],
@@ -227,6 +228,44 @@ describe('request core', () => {
     const body = await s.service('compute').get<{ token: string }>('/servers');
     expect(tokenCount).toBe(before + 2);
     expect(body.token).toBe(`tok-${before + 2}`);
+  });
+});
+
+describe('token cache', () => {
+  it('keeps a token shorter-lived than the renewal window for half its lifetime', async () => {
+    tokenLifetimeMs = 60_000; // Keystone configured for one-minute tokens; the window is 5 min
+    try {
+      const auth = new KeystoneAuth({
+        authUrl: base,
+        credentials: { type: 'application_credential', id: 'ac', secret: 's' },
+      });
+      const first = await auth.token();
+      expect(await auth.token()).toBe(first);
+      expect(auth.issued).toBe(1);
+    } finally {
+      tokenLifetimeMs = 3600_000;
+    }
+  });
+
+  it('sends an application credential by id, unscoped', async () => {
+    let sent: unknown;
+    const fetchSpy = async (input: string, init: RequestInit) => {
+      if (input.endsWith('/auth/tokens')) sent = JSON.parse(String(init.body));
+      return fetch(input, init);
+    };
+    await new KeystoneAuth({
+      authUrl: base,
+      credentials: { type: 'application_credential', id: 'ac', secret: 's' },
+      fetch: fetchSpy,
+    }).token();
+    expect(sent).toEqual({
+      auth: {
+        identity: {
+          methods: ['application_credential'],
+          application_credential: { id: 'ac', secret: 's' },
+        },
+      },
+    });
   });
 });
 

@@ -109,10 +109,17 @@ export class KeystoneAuth {
     };
   }
 
-  /** A token valid for at least `renewBeforeMs` more, from the cache or freshly issued. */
+  /**
+   * A token valid for at least `renewBeforeMs` more (or half its lifetime, when Keystone gives
+   * shorter-lived tokens than that), from the cache or freshly issued.
+   */
   async token(): Promise<Token> {
     const cached = this.cached;
-    if (cached && cached.expiresAt.getTime() - this.now() > this.renewBeforeMs) return cached;
+    if (cached) {
+      const lifetime = cached.expiresAt.getTime() - cached.issuedAt.getTime();
+      const window = Math.min(this.renewBeforeMs, lifetime / 2);
+      if (cached.expiresAt.getTime() - this.now() > window) return cached;
+    }
     this.inflight ??= this.authenticate().finally(() => {
       this.inflight = undefined;
     });
