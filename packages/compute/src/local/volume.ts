@@ -324,7 +324,7 @@ export class LocalVolumes {
     } catch (error) {
       this.logger.warn(
         { image, err: message(error) },
-        'the volume cannot grow online here: growing it with the guest stopped',
+        'the volume cannot grow online here: growing it offline, what uses it stopped',
       );
       how = 'offline';
       await whileGuestStopped(async () => {
