@@ -6,6 +6,8 @@
 //   node scripts/coffer.mjs services [start|stop|env]   the embedded PostgreSQL and Redis
 //   node scripts/coffer.mjs stop                        stop the embedded services
 //   node scripts/coffer.mjs bench <name>                run bench/<name>.ts (npm run bench:<name>)
+//   node scripts/coffer.mjs openstack <install|start|stop|status>   the loopback OpenStack
+//                                                       (scripts/openstack/, docs/openstack.md)
 //
 // Settings (all optional): COFFER_DATA_DIR, COFFER_PG_PORT, COFFER_REDIS_PORT, PORT, HOST,
 // DATABASE_URL and REDIS_URL (use external services instead of the embedded ones).
@@ -502,6 +504,19 @@ async function commandBench(name) {
   process.exit(code);
 }
 
+/** The loopback OpenStack (Debian 12's Zed) that packages/openstack is tested against. */
+async function commandOpenstack(action) {
+  const scripts = { install: 'install.sh', start: 'up.sh', stop: 'down.sh', status: 'status.sh' };
+  if (!scripts[action])
+    throw new SetupError(
+      `unknown openstack action "${action ?? ''}" (install, start, stop, status)`,
+    );
+  const code = await runAsync('bash', [path.join(root, 'scripts', 'openstack', scripts[action])], {
+    cwd: root,
+  });
+  process.exit(code);
+}
+
 async function commandServices(action = 'start') {
   const profile = resolveProfile(process.env.COFFER_PROFILE === 'test' ? 'test' : 'start');
   if (action === 'stop') return commandStop();
@@ -536,12 +551,13 @@ const commands = {
   services: () => commandServices(process.argv[3]),
   stop: commandStop,
   bench: () => commandBench(process.argv[3]),
+  openstack: () => commandOpenstack(process.argv[3]),
 };
 
 const command = commands[process.argv[2]];
 if (!command) {
   console.error(
-    'usage: node scripts/coffer.mjs <start|test|setup|services [start|stop|env]|stop|bench <name>>',
+    'usage: node scripts/coffer.mjs <start|test|setup|services [start|stop|env]|stop|bench <name>|openstack <install|start|stop|status>>',
   );
   process.exit(2);
 }
