@@ -10,7 +10,7 @@ stamp() { local d=$(( ($(date +%s%N) - T0) / 100000000 )); printf '[openstack in
 PKGS=(keystone placement-api nova-api nova-conductor nova-scheduler python3-nova glance-api
   cinder-api cinder-scheduler cinder-volume neutron-server python3-openstackclient
   swift swift-proxy swift-account swift-container swift-object memcached
-  uwsgi-core uwsgi-plugin-python3 mariadb-server mariadb-client rabbitmq-server curl iproute2)
+  uwsgi-core uwsgi-plugin-python3 mariadb-server mariadb-client rabbitmq-server curl iproute2 procps)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
