@@ -205,6 +205,64 @@ describe('request core against the real services', () => {
   });
 });
 
+describe('quota', () => {
+  it("turns Neutron's quota refusal into QUOTA at once (no retries), in a project of its own", async () => {
+    const auth = new KeystoneAuth({ authUrl, credentials: admin });
+    const adminSession = new OpenStackSession({ auth });
+    const identity = keystone(adminSession);
+    const name = `coffer-quota-${randomUUID().slice(0, 8)}`;
+    const { project } = await identity.post<{ project: { id: string } }>('/projects', {
+      project: { name, domain_id: 'default' },
+    });
+    const userId = (await auth.token()).user.id;
+    const { roles } = await identity.get<{ roles: { id: string }[] }>('/roles', {
+      query: { name: 'admin' },
+    });
+    await identity.put(`/projects/${project.id}/users/${userId}/roles/${roles[0]!.id}`);
+    const { lines, logger } = recorder();
+    const scoped = new OpenStackSession({
+      auth: new KeystoneAuth({
+        authUrl,
+        credentials: { ...admin, projectName: undefined, projectId: project.id },
+      }),
+      logger,
+    });
+    try {
+      await neutron(adminSession).put(`/v2.0/quotas/${project.id}`, {
+        quota: { security_group: 1 },
+      });
+      // the project's default security group takes the one allowed
+      await neutron(scoped).get('/v2.0/security-groups');
+      const error = (await neutron(scoped)
+        .post<{ security_group: { id: string } }>('/v2.0/security-groups', {
+          security_group: { name: 'one-too-many' },
+        })
+        .catch((e: unknown) => e)) as OpenStackError;
+      expect(error).toBeInstanceOf(OpenStackError);
+      expect(error).toMatchObject({
+        code: 'QUOTA',
+        status: 409,
+        service: 'network',
+        serviceErrorType: 'OverQuota',
+      });
+      expect(error.serviceMessage).toMatch(/quota exceeded/i);
+      expect(error.requestId).toMatch(/^req-/);
+      expect(lines.filter((l) => l.msg === 'openstack request refused, retrying')).toEqual([]);
+    } finally {
+      const { security_groups } = await neutron(adminSession).get<{
+        security_groups: { id: string }[];
+      }>('/v2.0/security-groups', { query: { project_id: project.id } });
+      for (const sg of security_groups)
+        await neutron(adminSession).delete(`/v2.0/security-groups/${sg.id}`);
+      await neutron(adminSession).delete(`/v2.0/quotas/${project.id}`);
+      await identity.request('PATCH', `/projects/${project.id}`, {
+        json: { project: { enabled: false } },
+      });
+      await identity.delete(`/projects/${project.id}`);
+    }
+  });
+});
+
 describe('smoke', () => {
   const session = () =>
     new OpenStackSession({ auth: new KeystoneAuth({ authUrl, credentials: admin }) });
@@ -227,6 +285,54 @@ describe('smoke', () => {
     expect(
       (await glance(s).get<{ images: unknown[] }>('/v2/images')).images.length,
     ).toBeGreaterThan(0);
+  });
+
+  it('Cinder creates a volume, extends it (the fake driver with extend) and deletes it', async () => {
+    const s = session();
+    const { volume } = await cinder(s).post<{ volume: { id: string } }>('/volumes', {
+      volume: { size: 1, name: `coffer-smoke-${randomUUID().slice(0, 8)}` },
+    });
+    const until = async (want: (v: { status: string; size: number }) => boolean) => {
+      for (;;) {
+        const { volume: v } = await cinder(s).get<{ volume: { status: string; size: number } }>(
+          `/volumes/${volume.id}`,
+        );
+        if (v.status.startsWith('error')) throw new Error(`volume ${volume.id} is ${v.status}`);
+        if (want(v)) return v;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    try {
+      await until((v) => v.status === 'available');
+      await cinder(s).post(`/volumes/${volume.id}/action`, { 'os-extend': { new_size: 2 } });
+      expect(await until((v) => v.status === 'available' && v.size === 2)).toMatchObject({
+        size: 2,
+      });
+    } finally {
+      await cinder(s).delete(`/volumes/${volume.id}`);
+    }
+  });
+
+  it('Swift stores and returns an object under a Keystone token', async () => {
+    const s = session();
+    const swift = s.service('object-store');
+    const container = `coffer-smoke-${randomUUID().slice(0, 8)}`;
+    await swift.request('PUT', `/${container}`);
+    try {
+      const put = await swift.request('PUT', `/${container}/hello.txt`, {
+        body: 'hello',
+        headers: { 'content-type': 'text/plain', 'x-object-meta-lsn': '7' },
+      });
+      expect(put.status).toBe(201);
+      expect(put.headers.get('etag')).toBe('5d41402abc4b2a76b9719d911017c592');
+      expect(put.requestId).toMatch(/^tx/); // Swift's transaction id
+      const got = await swift.request<string>('GET', `/${container}/hello.txt`);
+      expect(got.body).toBe('hello');
+      expect(got.headers.get('x-object-meta-lsn')).toBe('7');
+    } finally {
+      await swift.delete(`/${container}/hello.txt`).catch(() => {});
+      await swift.delete(`/${container}`);
+    }
   });
 
   it('Nova boots a server on the private network to ACTIVE, and deletes it', async () => {
