@@ -15,23 +15,23 @@ stop_group() { # stop_group NAME... : SIGTERM each with its descendants, SIGKILL
   for n in "$@"; do
     [ -f "$OSL/run/$n.pid" ] || continue
     p=$(cat "$OSL/run/$n.pid")
-    if [ -n "$p" ] && [ -d /proc/$p ]; then
+    if [ -n "$p" ] && alive "$p"; then
       all+=("$p" $(descendants "$p"))
       kill -TERM "$p" 2>/dev/null
     fi
     rm -f "$OSL/run/$n.pid"
   done
   [ ${#all[@]} -gt 0 ] || return 0
-  local alive=() i
+  local left=() i
   for i in $(seq 1 60); do
-    alive=(); for p in "${all[@]}"; do [ -d /proc/$p ] && alive+=("$p"); done
-    [ ${#alive[@]} -eq 0 ] && break
+    left=(); for p in "${all[@]}"; do alive "$p" && left+=("$p"); done
+    [ ${#left[@]} -eq 0 ] && break
     # children left behind by a parent that is gone (a worker of a killed master) get TERM too
-    [ $i = 8 ] && kill -TERM "${alive[@]}" 2>/dev/null
+    [ $i = 8 ] && kill -TERM "${left[@]}" 2>/dev/null
     sleep 0.25
   done
-  [ ${#alive[@]} -gt 0 ] && kill -KILL "${alive[@]}" 2>/dev/null
-  stamp "stopped $* (${#all[@]} processes, ${#alive[@]} needed SIGKILL)"
+  [ ${#left[@]} -gt 0 ] && kill -KILL "${left[@]}" 2>/dev/null
+  stamp "stopped $* (${#all[@]} processes, ${#left[@]} needed SIGKILL)"
 }
 services=()
 for f in "${files[@]}"; do n=$(basename "$f" .pid)

@@ -23,3 +23,6 @@ rmqctl() { HOME=$OSL/state/rabbitmq RABBITMQ_CONF_ENV_FILE=$OSL/etc/rabbitmq-env
 
 # every process below pid (children, grandchildren, ...)
 descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
+
+# true when pid runs (a zombie, dead but not yet reaped by whoever inherited it, does not)
+alive() { local s; s=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ -n "$s" ] && [ "$s" != Z ]; }

@@ -11,8 +11,8 @@ if [ ${#files[@]} -eq 0 ]; then say "openstack: not running (no pid files under 
 bad=0
 say "openstack: $OSL"
 for f in "${files[@]}"; do n=$(basename "$f" .pid); p=$(cat "$f")
-  if [ -n "$p" ] && [ -d /proc/$p ]; then
-    rss=0; for q in $p $(descendants "$p"); do rss=$((rss + $(awk '/^VmRSS/{print $2}' /proc/$q/status 2>/dev/null || echo 0))); done
+  if [ -n "$p" ] && alive "$p"; then
+    rss=0; for q in $p $(descendants "$p"); do kb=$(awk '/^VmRSS/{print $2}' /proc/$q/status 2>/dev/null); rss=$((rss + ${kb:-0})); done
     say "$(printf '  %-18s up    pid %-7s %5d MB RSS' "$n" "$p" $((rss / 1024)))"
   else say "$(printf '  %-18s DOWN  (pid %s gone; log %s/log/%s.out)' "$n" "$p" "$OSL" "$n")"; bad=1; fi
 done
