@@ -12,7 +12,7 @@ import { Mutex } from './lib/mutex';
 import { withTimeout } from './lib/timeout';
 import { redactUrl } from './logger';
 import { type DatastoreManager } from './managers/datastore-manager';
-import { datastoreManagers } from './managers/registry';
+import { datastoreManagers, type ManagerFactory } from './managers/registry';
 import { RpcServer } from './rpc/rpc-server';
 import { GUEST_VERSION } from './version';
 
@@ -33,16 +33,30 @@ export class GuestAgent {
   private readonly mutex = new Mutex();
   private shutdownPromise: Promise<void> | null = null;
 
-  constructor(
+  /**
+   * The agent for the datastore guest_info names. First, before anything opens: a datastore
+   * this guest has no manager for rejects with UnknownDatastoreError (and a config its manager
+   * refuses, with GuestConfigError).
+   */
+  static async create(
+    config: GuestConfig,
+    env: GuestEnv,
+    logger: Logger,
+    /** The early install started by main.ts before this module loaded, if any. */
+    earlyInstall: Promise<void> | null = null,
+  ): Promise<GuestAgent> {
+    const createManager = await datastoreManagers.factoryFor(config.info.datastoreManager);
+    return new GuestAgent(config, env, logger, createManager, earlyInstall);
+  }
+
+  private constructor(
     private readonly config: GuestConfig,
     env: GuestEnv,
     private readonly logger: Logger,
-    /** The early install started by main.ts before this module loaded, if any. */
-    earlyInstall: Promise<void> | null = null,
+    createManager: ManagerFactory,
+    earlyInstall: Promise<void> | null,
   ) {
     const { agent, info } = config;
-    // First: a datastore this guest has no manager for refuses the start before anything opens.
-    const createManager = datastoreManagers.factoryFor(info.datastoreManager);
     const keys = guestKeys(agent.guestSecret);
     const intervalMs = agent.heartbeatIntervalSeconds * 1000;
 

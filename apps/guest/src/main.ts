@@ -23,8 +23,8 @@ async function main(): Promise<void> {
   }
   if (!configDir) fail('missing --config-dir <dir>\nusage: guest --config-dir <dir>', 2);
 
-  // Start installing the datadir at once (when the agent config allows it), then load the
-  // agent: Node parses the bundle's heavy part while mariadb-install-db runs.
+  // Start the datastore's early work at once (when the agent config allows it: MariaDB
+  // installs its datadir), then load the agent: Node parses the bundle's heavy part meanwhile.
   const earlyInstall = beginEarlyInstall(configDir);
   const { runGuest } = await import('./run-guest');
   await runGuest(configDir, earlyInstall);

@@ -7,8 +7,9 @@ import { createLogger } from './logger';
 import { UnknownDatastoreError } from './managers/registry';
 
 /**
- * The guest agent proper, loaded by main.ts after the early install has started (this module
- * and what it imports are most of the bundle: loading them overlaps with mariadb-install-db).
+ * The guest agent proper, loaded by main.ts after the early install has started (this module,
+ * what it imports and the datastore's manager are most of the bundle: loading them overlaps
+ * with the datastore's early work, e.g. MariaDB's mariadb-install-db).
  */
 
 function fail(message: string, code: number): never {
@@ -33,7 +34,7 @@ export async function runGuest(
   const logger = createLogger(config.agent.logLevel, { instanceId: config.info.instanceId });
   let agent: GuestAgent;
   try {
-    agent = new GuestAgent(config, env, logger, earlyInstall);
+    agent = await GuestAgent.create(config, env, logger, earlyInstall);
   } catch (error) {
     // No manager for the datastore, or a config its manager refuses.
     if (!(error instanceof UnknownDatastoreError || error instanceof GuestConfigError)) throw error;

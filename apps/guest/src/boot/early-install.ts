@@ -3,14 +3,15 @@ import { join } from 'node:path';
 
 import { type Logger } from 'pino';
 
-import { earlyBootHooks } from '../managers/boot-hooks';
+import { datastoreManagers } from '../managers/registry';
 import { readBootEnv } from './env';
 
 /**
  * The early install: on a fresh server whose agent config says what it will be sized for
- * (`preinstall`), the guest runs its datastore's early boot hook first thing (managers/
- * boot-hooks.ts; MariaDB's starts `mariadb-install-db`), while Node loads the rest of the
- * agent and connects to its queue. The manager gets the hook's promise and waits for it.
+ * (`preinstall`), the guest runs its datastore's early boot hook first thing (the `earlyBoot`
+ * the datastore registered in managers/registry.ts; MariaDB's starts `mariadb-install-db`),
+ * while Node loads the rest of the agent and connects to its queue. The manager gets the
+ * hook's promise and waits for it.
  *
  * Runs before the agent's modules load, so it uses only light modules (no zod, no pino: it
  * writes pino-shaped lines itself) and reads the injected files without validating them:
@@ -77,7 +78,6 @@ export function beginEarlyInstall(configDir: string): Promise<void> | null {
   if (
     typeof info?.instanceId !== 'string' ||
     typeof info.datastoreManager !== 'string' ||
-    !Object.hasOwn(earlyBootHooks, info.datastoreManager) ||
     !preinstall ||
     !Number.isInteger(preinstall.memoryMb) ||
     !Number.isInteger(preinstall.vcpus) ||
@@ -86,7 +86,8 @@ export function beginEarlyInstall(configDir: string): Promise<void> | null {
   ) {
     return null;
   }
-  const hook = earlyBootHooks[info.datastoreManager]!;
+  const hook = datastoreManagers.earlyBootHookFor(info.datastoreManager);
+  if (!hook) return null;
   const logger = bootLogger(info.instanceId);
   try {
     return hook({

@@ -94,8 +94,9 @@ export interface ManagerContext {
   configDir: string;
   info: GuestInfo;
   config: GuestAgentConfig;
+  /** PATH, and the raw environment (`vars`) for the datastore's own settings, which its folder parses. */
   env: GuestEnv;
-  /** An install of the datadir already under way since the guest started (boot/early-install.ts), if any. */
+  /** What the datastore's early boot hook started at boot (boot/early-install.ts), if any: MariaDB's datadir install. */
   earlyInstall: Promise<void> | null;
   logger: Logger;
   events: ManagerEvents;

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import {
   GUEST_AGENT_CONFIG_FILE,
@@ -17,23 +17,27 @@ import { generateGuestSecret, guestKeys } from '@coffer/contracts/crypto';
 import { GuestClient } from '@coffer/guest-client';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 import { ConductorReader, REDIS_URL } from '../../test/harness';
 import { GuestAgent } from '../agent';
+import { beginEarlyInstall } from '../boot/early-install';
 import { type GuestConfig } from '../config';
 import { parseGuestEnv } from '../env';
-import { guestLaunchCommand } from '../launch';
+import { GUEST_BUNDLE_PATH, guestLaunchCommand } from '../launch';
 import { type DatastoreManager, type ManagerContext } from './datastore-manager';
-import { datastoreManagers, UnknownDatastoreError } from './registry';
+import { mariadbDatastore } from './mariadb/datastore';
+import { datastoreManagers, type EarlyBootInput, UnknownDatastoreError } from './registry';
 
 /**
- * The manager seam: a datastore is a factory registered under its name, and the agent runs
- * whichever one guest_info names. "echo" exists in this file only; it needs no server, so
- * the agent runs in this process against the test Redis.
+ * The manager seam: a datastore registers its manager's factory and its early boot hook under
+ * its name, and the guest runs whichever one guest_info names. "echo" exists in this file
+ * only; it needs no server, so the agent runs in this process against the test Redis.
  */
 
 const echoManagers: EchoManager[] = [];
+/** What echo's early boot hook was given, call by call. */
+const echoEarlyBoots: EarlyBootInput[] = [];
 
 /** A datastore that "runs" once prepared and answers with what it was made from. */
 class EchoManager implements DatastoreManager {
@@ -101,8 +105,15 @@ function unsupported(): Promise<never> {
   return Promise.reject(new Error('echo does not do that'));
 }
 
-// The one registration line a new datastore adds (registry.ts holds mariadb's).
-datastoreManagers.register('echo', (context) => new EchoManager(context));
+// The one registration line a new datastore adds (registry.ts holds mariadb's): its manager
+// and its early boot hook.
+datastoreManagers.register('echo', {
+  loadManager: async () => (context) => new EchoManager(context),
+  earlyBoot: (input) => {
+    echoEarlyBoots.push(input);
+    return Promise.resolve();
+  },
+});
 
 const root = join(process.env.COFFER_TEST_DATA_DIR ?? tmpdir(), `registry-${randomUUID()}`);
 /**
@@ -112,7 +123,11 @@ const root = join(process.env.COFFER_TEST_DATA_DIR ?? tmpdir(), `registry-${rand
  */
 const runDir = mkdtempSync(join(tmpdir(), 'coffer-reg-'));
 
-function guestConfig(datastoreManager: string, serverRunDir: string = runDir) {
+function guestConfig(
+  datastoreManager: string,
+  serverRunDir: string = runDir,
+  preinstall?: { memoryMb: number; vcpus: number },
+) {
   const instanceId = randomUUID();
   const guestSecret = generateGuestSecret();
   const configDir = join(root, instanceId);
@@ -133,6 +148,7 @@ function guestConfig(datastoreManager: string, serverRunDir: string = runDir) {
       guestSecret,
       heartbeatIntervalSeconds: 0.2,
       datastore: { port: 1, volumeDir: configDir, logDir: configDir, runDir: serverRunDir },
+      preinstall,
     }),
     warnings: [],
   };
@@ -150,9 +166,29 @@ describe('the datastore manager registry', () => {
   });
 
   it('runs the manager guest_info names: a datastore registered in this test', async () => {
-    const config = guestConfig('echo');
+    const config = guestConfig('echo', runDir, { memoryMb: 512, vcpus: 1 });
     const { instanceId, datastoreVersion } = config.info;
-    const agent = new GuestAgent(config, parseGuestEnv({}), logger);
+    writeConfigFiles(config);
+
+    // At boot, before the agent loads: echo's early hook runs, MariaDB's does not.
+    const mariadbEarlyBoot = vi.spyOn(mariadbDatastore, 'earlyBoot');
+    let earlyInstall: Promise<void> | null;
+    try {
+      earlyInstall = beginEarlyInstall(config.configDir);
+      expect(mariadbEarlyBoot).not.toHaveBeenCalled();
+    } finally {
+      mariadbEarlyBoot.mockRestore();
+    }
+    expect(earlyInstall).toBeInstanceOf(Promise);
+    expect(echoEarlyBoots).toHaveLength(1);
+    expect(echoEarlyBoots[0]).toMatchObject({
+      configDir: config.configDir,
+      instanceId,
+      preinstall: { memoryMb: 512, vcpus: 1 },
+      datastore: { port: 1, volumeDir: config.configDir },
+    });
+
+    const agent = await GuestAgent.create(config, parseGuestEnv({}), logger, earlyInstall);
     const client = new GuestClient({
       connection: redis,
       instanceId,
@@ -169,6 +205,8 @@ describe('the datastore manager registry', () => {
       await agent.start();
       const echo = echoManagers.at(-1)!;
       expect(echo.context.info.instanceId).toBe(instanceId);
+      // The manager gets what its hook started.
+      expect(echo.context.earlyInstall).toBe(earlyInstall);
       expect(echo.calls).toEqual(['boot']);
 
       // RPC methods reach echo: its answers, not mariadb's.
@@ -206,23 +244,71 @@ describe('the datastore manager registry', () => {
     }
   });
 
-  it('refuses to start for a datastore it has no manager for, naming the ones it has', () => {
-    const config = guestConfig('nosuchdb');
-    const managersBefore = echoManagers.length;
-    const start = () => new GuestAgent(config, parseGuestEnv({}), logger);
-    expect(start).toThrow(UnknownDatastoreError);
-    expect(start).toThrow('"nosuchdb" named by guest_info (it runs: mariadb, echo)');
-    expect(echoManagers.length).toBe(managersBefore);
+  it("runs MariaDB's early boot hook, not echo's, for a mariadb config", () => {
+    const config = guestConfig('mariadb', runDir, { memoryMb: 512, vcpus: 1 });
+    writeConfigFiles(config);
+    const echoBootsBefore = echoEarlyBoots.length;
+    // Stands in for MariaDB's early install (which would start mariadb-install-db).
+    const mariadbEarlyBoot = vi.spyOn(mariadbDatastore, 'earlyBoot').mockReturnValue(null);
+    try {
+      expect(beginEarlyInstall(config.configDir)).toBeNull();
+      expect(mariadbEarlyBoot).toHaveBeenCalledOnce();
+      expect(mariadbEarlyBoot.mock.calls[0]![0].instanceId).toBe(config.info.instanceId);
+    } finally {
+      mariadbEarlyBoot.mockRestore();
+    }
+    expect(echoEarlyBoots.length).toBe(echoBootsBefore);
   });
 
-  /** Runs the bundled guest on this config: its exit status and what it wrote to stderr. */
-  function runBundledGuest({ configDir, info, agent }: ReturnType<typeof guestConfig>) {
+  it('refuses to start for a datastore it has no manager for, naming the ones it has', async () => {
+    const config = guestConfig('nosuchdb', runDir, { memoryMb: 512, vcpus: 1 });
+    writeConfigFiles(config);
+    const managersBefore = echoManagers.length;
+    const echoBootsBefore = echoEarlyBoots.length;
+    // No early boot either.
+    expect(beginEarlyInstall(config.configDir)).toBeNull();
+    const start = () => GuestAgent.create(config, parseGuestEnv({}), logger);
+    await expect(start()).rejects.toThrow(UnknownDatastoreError);
+    await expect(start()).rejects.toThrow(
+      '"nosuchdb" named by guest_info (it runs: mariadb, echo)',
+    );
+    expect(echoManagers.length).toBe(managersBefore);
+    expect(echoEarlyBoots.length).toBe(echoBootsBefore);
+  });
+
+  /** Writes the injected files of this config into its config dir. */
+  function writeConfigFiles({ configDir, info, agent }: ReturnType<typeof guestConfig>) {
     writeFileSync(join(configDir, GUEST_INFO_FILE), JSON.stringify(info));
     writeFileSync(join(configDir, GUEST_AGENT_CONFIG_FILE), JSON.stringify(agent), {
       mode: 0o600,
     });
+  }
+
+  it("keeps the managers out of the bundle's entry: only registrations and early hooks load first", () => {
+    // What Node loads before main() runs: the entry and the chunks it imports statically.
+    const loaded = new Set<string>();
+    const visit = (path: string) => {
+      if (loaded.has(path)) return;
+      loaded.add(path);
+      const code = readFileSync(path, 'utf8');
+      for (const [, spec] of code.matchAll(/import(?:\s*\{[^}]*\}\s*from)?\s*"(\.[^"]+)"/g))
+        visit(join(dirname(path), spec!));
+    };
+    visit(GUEST_BUNDLE_PATH);
+    const early = [...loaded].map((path) => readFileSync(path, 'utf8')).join('\n');
+    const has = (text: string) => early.includes(text);
+    expect(has('var mariadbEarlyInstall=')).toBe(true);
+    expect(has('function createMariadbManager(')).toBe(false);
+    expect(has('MariadbManager=class')).toBe(false);
+    expect(has('GuestAgent=class')).toBe(false);
+  });
+
+  /** Runs the bundled guest on this config: its exit status and what it wrote to stderr. */
+  function runBundledGuest(config: ReturnType<typeof guestConfig>, env?: NodeJS.ProcessEnv) {
+    writeConfigFiles(config);
     const { command, args } = guestLaunchCommand();
-    return spawnSync(command, [...args, '--config-dir', configDir], {
+    return spawnSync(command, [...args, '--config-dir', config.configDir], {
+      env: { ...process.env, ...env },
       encoding: 'utf8',
       timeout: 30_000,
     });
@@ -234,6 +320,15 @@ describe('the datastore manager registry', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(
       /^coffer-guest: refusing to start: the server socket path \/tmp\/d+\/mysqld\.sock is longer than 107 bytes/,
+    );
+  });
+
+  it('makes the bundled guest exit with the reason, for a MariaDB setting the manager refuses', () => {
+    // MariaDB's own variable, parsed by its folder (managers/mariadb/env.ts): set but empty.
+    const run = runBundledGuest(guestConfig('mariadb'), { COFFER_GUEST_MARIADB_BIN_DIR: '' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(
+      /^coffer-guest: refusing to start: invalid environment: COFFER_GUEST_MARIADB_BIN_DIR is empty/,
     );
   });
 

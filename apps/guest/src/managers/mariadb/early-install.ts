@@ -1,16 +1,17 @@
 import { existsSync } from 'node:fs';
 
-import { type EarlyBootHook } from '../boot-hooks';
+import { type EarlyBootHook } from '../registry';
 import { findMariadbBinaries } from './binaries';
+import { parseMariadbEnv } from './env';
 import { layoutOf } from './layout';
 import { renderMyCnf } from './my-cnf';
 import { chooseServerAccount } from './server-account';
 import { MariadbServer } from './server-process';
 
 /**
- * MariaDB's early boot hook (boot/early-install.ts runs it): on a fresh server whose agent
- * config says what it will be sized for, start `mariadb-install-db` first thing, while Node
- * loads the rest of the agent and connects to its queue. `prepare` then finds the datadir
+ * MariaDB's early boot hook (registered in datastore.ts; boot/early-install.ts runs it): on a
+ * fresh server whose agent config says what it will be sized for, start `mariadb-install-db`
+ * first thing, while Node loads the rest of the agent and connects to its queue. `prepare` then finds the datadir
  * installed (or waits for the install still running). Installing needs nothing that `prepare`
  * brings, and `prepare` rewrites my.cnf with the final settings before the server first starts.
  * The returned promise never rejects.
@@ -44,7 +45,8 @@ export const mariadbEarlyInstall: EarlyBootHook = ({
   )
     return null;
 
-  const binDir = env.vars.COFFER_GUEST_MARIADB_BIN_DIR || undefined;
+  // Throws for an unusable setting: no early install (the agent refuses to start then).
+  const { binDir } = parseMariadbEnv(env.vars);
   const server = new MariadbServer({
     layout,
     findBinaries: () => findMariadbBinaries({ path: env.path, binDir }),

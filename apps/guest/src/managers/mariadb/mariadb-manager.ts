@@ -6,7 +6,9 @@ import {
   type MethodParams,
   type PrepareParams,
 } from '../datastore-manager';
+import { GuestConfigError } from '../../config';
 import { findMariadbBinaries } from './binaries';
+import { parseMariadbEnv, type MariadbEnv } from './env';
 import { checkSocketPathFits } from './layout';
 import { MariadbAdmin } from './manager/admin';
 import { AdminSession } from './manager/admin-session';
@@ -23,12 +25,17 @@ export { type MariadbManagerOptions } from './manager/runtime';
 export function createMariadbManager(context: ManagerContext): MariadbManager {
   checkSocketPathFits(context.configDir, context.config.datastore);
   const { env } = context;
+  let mariadbEnv: MariadbEnv;
+  try {
+    mariadbEnv = parseMariadbEnv(env.vars);
+  } catch (error) {
+    throw new GuestConfigError((error as Error).message);
+  }
   return new MariadbManager({
     configDir: context.configDir,
     info: context.info,
     config: context.config,
-    findBinaries: () =>
-      findMariadbBinaries({ path: env.PATH, binDir: env.COFFER_GUEST_MARIADB_BIN_DIR }),
+    findBinaries: () => findMariadbBinaries({ path: env.PATH, binDir: mariadbEnv.binDir }),
     path: env.PATH,
     earlyInstall: context.earlyInstall,
     logger: context.logger,
