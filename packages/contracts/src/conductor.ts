@@ -29,8 +29,9 @@ export const heartbeatPayloadSchema = z.object({
   replication: replicationStatusSchema.optional(),
   /**
    * The volume (the filesystem of the datadir, statfs): bytes used and in all, and `fault` when
-   * it is full (the server refuses writes): a message starting {@link VOLUME_FULL_FAULT_PREFIX},
-   * which the conductor makes the instance's fault and clears once a beat says null. Absent from
+   * it is full (the server refuses writes): the message the tenant reads (it starts
+   * {@link VOLUME_FULL_FAULT_PREFIX}), which the conductor makes the instance's fault with the
+   * code `VOLUME_FULL` (errors.ts: FAULT_CODES) and clears once a beat says null. Absent from
    * older guests.
    */
   volume: z
@@ -41,7 +42,10 @@ export const heartbeatPayloadSchema = z.object({
     })
     .optional(),
 });
-/** How a full volume's fault begins (the conductor clears only faults that begin so). */
+/**
+ * How the guest words a full volume's fault. For people only: code recognises that fault by
+ * its code, `VOLUME_FULL` (the instance's `faultCode`), never by this text.
+ */
 export const VOLUME_FULL_FAULT_PREFIX = 'The volume is full';
 export type HeartbeatPayload = z.infer<typeof heartbeatPayloadSchema>;
 

@@ -17,6 +17,20 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * What kind of fault an instance holds (its `faultCode`, beside the message the tenant reads),
+ * for code that must recognise a fault: match the code, never the message's text. A fault
+ * nothing needs to recognise has no code (null). The API shows it as the instance's
+ * `faultCode`.
+ *
+ * - `VOLUME_FULL`: the volume is full and the server refuses writes (a heartbeat's
+ *   `volume.fault`); the conductor clears it, and only it, once a beat says the volume has
+ *   room again.
+ */
+export const FAULT_CODES = ['VOLUME_FULL'] as const;
+export const faultCodeSchema = z.enum(FAULT_CODES);
+export type FaultCode = (typeof FAULT_CODES)[number];
+
 /** A field names the input the error is about, as a dotted path (`name`, `users.0.name`). */
 const FIELD_PATTERN = /^[A-Za-z0-9_.]+$/;
 

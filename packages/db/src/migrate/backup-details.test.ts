@@ -1,14 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { getTestAdminUrl } from '../env';
-import { quoteIdent, withDatabase } from './pg-adapter.mjs';
-import { deployMigrations, paths, readMigrationsList } from './schema-engine.mjs';
+import { useDatabaseBeforeMigration } from './before-migration';
+import { quoteIdent } from './pg-adapter.mjs';
 
 /**
  * The migration that made the backup row datastore-neutral moves each row's MariaDB columns
@@ -17,166 +12,118 @@ import { deployMigrations, paths, readMigrationsList } from './schema-engine.mjs
  */
 const MIGRATION = '20261205154725_backup_details';
 
-let admin: pg.Client;
-let tmp: string;
-let name: string;
-
-beforeAll(async () => {
-  admin = new pg.Client({ connectionString: getTestAdminUrl() });
-  await admin.connect();
-  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'coffer-migrate-backup-details-'));
-  name = `coffer_test_${randomBytes(8).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
-});
-
-afterAll(async () => {
-  if (name) await admin?.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-  await admin?.end();
-  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-});
+const db = useDatabaseBeforeMigration(MIGRATION);
 
 describe(`migration ${MIGRATION}`, () => {
   it("moves a backup row's MariaDB columns into details and incrementalBase", async () => {
-    const url = withDatabase(getTestAdminUrl(), name);
-    // The database as the migrations before this one left it.
-    const all = (await readMigrationsList()).migrationDirectories.map((m) => m.path);
-    expect(all).toContain(MIGRATION);
-    const before = path.join(tmp, 'migrations');
-    await fs.mkdir(before);
-    await fs.copyFile(
-      path.join(paths.migrations, 'migration_lock.toml'),
-      path.join(before, 'migration_lock.toml'),
+    const { client } = db;
+    const { projectId, versionId } = await db.insertProjectAndVersion();
+    const insert = (
+      type: string,
+      status: string,
+      columns: Record<string, string | number | null>,
+      parentId: string | null = null,
+    ) => {
+      const id = randomUUID();
+      const names = Object.keys(columns);
+      return client
+        .query(
+          `INSERT INTO backups (id, "projectId", "instanceId", "instanceName", name, type, status,
+             "parentId", "datastoreVersionId", "storeKind", location, "updatedAt"${names
+               .map((column) => `, ${quoteIdent(column)}`)
+               .join('')})
+           VALUES ($1, $2, $3, 'db', $4, $5::"BackupType", $6::"BackupStatus", $7, $8, 'local', 'backups/x/', now()${names
+             .map((_, index) => `, $${index + 9}`)
+             .join('')})`,
+          [
+            id,
+            projectId,
+            randomUUID(),
+            `${type}-${status}`,
+            type,
+            status,
+            parentId,
+            versionId,
+            ...Object.values(columns),
+          ],
+        )
+        .then(() => id);
+    };
+    const full = await insert('FULL', 'COMPLETED', {
+      manifestSha256: 'a'.repeat(64),
+      lsnFrom: '0',
+      lsnTo: '98765432109876543210',
+      lsnLast: '98765432109876543299',
+      binlogFile: 'mysql-bin.000002',
+      binlogPosition: 845,
+      gtidPosition: '0-1-3',
+    });
+    const incremental = await insert(
+      'INCREMENTAL',
+      'COMPLETED',
+      {
+        manifestSha256: 'b'.repeat(64),
+        lsnFrom: '98765432109876543210',
+        lsnTo: '98765432109876549999',
+        lsnLast: '98765432109876549999',
+        binlogFile: null,
+        binlogPosition: null,
+        gtidPosition: null,
+      },
+      full,
     );
-    for (const dir of all.filter((dir) => dir < MIGRATION))
-      await fs.cp(path.join(paths.migrations, dir), path.join(before, dir), { recursive: true });
-    await deployMigrations({ url, migrationsDir: before });
+    const logical = await insert('LOGICAL', 'COMPLETED', {
+      manifestSha256: 'c'.repeat(64),
+      binlogFile: 'mysql-bin.000003',
+      binlogPosition: 4,
+      gtidPosition: '',
+    });
+    const unfinished = await insert('FULL', 'BUILDING', {});
 
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      const projectId = randomUUID();
-      const datastoreId = randomUUID();
-      const versionId = randomUUID();
-      await client.query(`INSERT INTO projects (id, name, "updatedAt") VALUES ($1, 'p', now())`, [
-        projectId,
-      ]);
-      await client.query(
-        `INSERT INTO datastores (id, name, manager) VALUES ($1, 'mariadb', 'mariadb')`,
-        [datastoreId],
-      );
-      await client.query(
-        `INSERT INTO datastore_versions (id, "datastoreId", name, version) VALUES ($1, $2, '10.11', '10.11.19')`,
-        [versionId, datastoreId],
-      );
-      const insert = (
-        type: string,
-        status: string,
-        columns: Record<string, string | number | null>,
-        parentId: string | null = null,
-      ) => {
-        const id = randomUUID();
-        const names = Object.keys(columns);
-        return client
-          .query(
-            `INSERT INTO backups (id, "projectId", "instanceId", "instanceName", name, type, status,
-               "parentId", "datastoreVersionId", "storeKind", location, "updatedAt"${names
-                 .map((column) => `, ${quoteIdent(column)}`)
-                 .join('')})
-             VALUES ($1, $2, $3, 'db', $4, $5::"BackupType", $6::"BackupStatus", $7, $8, 'local', 'backups/x/', now()${names
-               .map((_, index) => `, $${index + 9}`)
-               .join('')})`,
-            [
-              id,
-              projectId,
-              randomUUID(),
-              `${type}-${status}`,
-              type,
-              status,
-              parentId,
-              versionId,
-              ...Object.values(columns),
-            ],
-          )
-          .then(() => id);
-      };
-      const full = await insert('FULL', 'COMPLETED', {
-        manifestSha256: 'a'.repeat(64),
-        lsnFrom: '0',
-        lsnTo: '98765432109876543210',
-        lsnLast: '98765432109876543299',
-        binlogFile: 'mysql-bin.000002',
-        binlogPosition: 845,
-        gtidPosition: '0-1-3',
-      });
-      const incremental = await insert(
-        'INCREMENTAL',
-        'COMPLETED',
-        {
-          manifestSha256: 'b'.repeat(64),
-          lsnFrom: '98765432109876543210',
-          lsnTo: '98765432109876549999',
-          lsnLast: '98765432109876549999',
-          binlogFile: null,
-          binlogPosition: null,
-          gtidPosition: null,
-        },
-        full,
-      );
-      const logical = await insert('LOGICAL', 'COMPLETED', {
-        manifestSha256: 'c'.repeat(64),
-        binlogFile: 'mysql-bin.000003',
-        binlogPosition: 4,
-        gtidPosition: '',
-      });
-      const unfinished = await insert('FULL', 'BUILDING', {});
+    await db.deployRest();
 
-      await deployMigrations({ url });
-
-      const { rows } = await client.query<{
-        id: string;
-        details: unknown;
-        incrementalBase: string | null;
-      }>(`SELECT id, details, "incrementalBase" FROM backups`);
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      expect(byId.get(full)).toMatchObject({
-        details: {
-          lsn: { from: '0', to: '98765432109876543210', last: '98765432109876543299' },
-          binlog: { file: 'mysql-bin.000002', position: 845 },
-          gtid: '0-1-3',
+    const { rows } = await client.query<{
+      id: string;
+      details: unknown;
+      incrementalBase: string | null;
+    }>(`SELECT id, details, "incrementalBase" FROM backups`);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    expect(byId.get(full)).toMatchObject({
+      details: {
+        lsn: { from: '0', to: '98765432109876543210', last: '98765432109876543299' },
+        binlog: { file: 'mysql-bin.000002', position: 845 },
+        gtid: '0-1-3',
+      },
+      incrementalBase: '98765432109876543210',
+    });
+    expect(byId.get(incremental)).toMatchObject({
+      details: {
+        lsn: {
+          from: '98765432109876543210',
+          to: '98765432109876549999',
+          last: '98765432109876549999',
         },
-        incrementalBase: '98765432109876543210',
-      });
-      expect(byId.get(incremental)).toMatchObject({
-        details: {
-          lsn: {
-            from: '98765432109876543210',
-            to: '98765432109876549999',
-            last: '98765432109876549999',
-          },
-          binlog: null,
-          gtid: null,
-        },
-        incrementalBase: '98765432109876549999',
-      });
-      expect(byId.get(logical)).toMatchObject({
-        details: { lsn: null, binlog: { file: 'mysql-bin.000003', position: 4 }, gtid: '' },
-        incrementalBase: null,
-      });
-      expect(byId.get(unfinished)).toMatchObject({ details: null, incrementalBase: null });
-      const { rows: columns } = await client.query<{ name: string }>(
-        `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'backups'`,
-      );
-      for (const gone of [
-        'lsnFrom',
-        'lsnTo',
-        'lsnLast',
-        'binlogFile',
-        'binlogPosition',
-        'gtidPosition',
-      ])
-        expect(columns.map((column) => column.name)).not.toContain(gone);
-    } finally {
-      await client.end();
-    }
+        binlog: null,
+        gtid: null,
+      },
+      incrementalBase: '98765432109876549999',
+    });
+    expect(byId.get(logical)).toMatchObject({
+      details: { lsn: null, binlog: { file: 'mysql-bin.000003', position: 4 }, gtid: '' },
+      incrementalBase: null,
+    });
+    expect(byId.get(unfinished)).toMatchObject({ details: null, incrementalBase: null });
+    const { rows: columns } = await client.query<{ name: string }>(
+      `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'backups'`,
+    );
+    for (const gone of [
+      'lsnFrom',
+      'lsnTo',
+      'lsnLast',
+      'binlogFile',
+      'binlogPosition',
+      'gtidPosition',
+    ])
+      expect(columns.map((column) => column.name)).not.toContain(gone);
   });
 });
