@@ -103,11 +103,13 @@ describe.runIf(canLoop)('a full volume', () => {
       // tables share the volume (measured: 53 rows of 4 MiB, the volume 100 % used).
       expect(committed).toBeGreaterThan(20);
 
-      // The tenant sees why, and the server still answers.
-      await waitFor(
-        async () =>
-          (await ctx.row(instanceId))?.faultMessage?.startsWith(VOLUME_FULL_FAULT_PREFIX) ?? false,
-        { timeoutMs: 30_000, what: 'the volume-full fault' },
+      // The tenant sees why (the fault's code says which fault it is), and the server still answers.
+      await waitFor(async () => (await ctx.row(instanceId))?.faultCode === 'VOLUME_FULL', {
+        timeoutMs: 30_000,
+        what: 'the volume-full fault',
+      });
+      expect((await ctx.row(instanceId))!.faultMessage).toMatch(
+        new RegExp(`^${VOLUME_FULL_FAULT_PREFIX}`),
       );
       const [countRows] = await connection.query('SELECT COUNT(*) AS n FROM filler');
       expect((countRows as { n: number }[])[0]!.n).toBe(committed);
@@ -128,7 +130,11 @@ describe.runIf(canLoop)('a full volume', () => {
     await waitFor(
       async () => {
         const row = await ctx.row(instanceId);
-        return row?.faultMessage === null && Number(row.volumeTotalBytes) > 1.9 * GIB;
+        return (
+          row?.faultMessage === null &&
+          row.faultCode === null &&
+          Number(row.volumeTotalBytes) > 1.9 * GIB
+        );
       },
       { timeoutMs: 120_000, what: 'the fault to clear after the grow' },
     );

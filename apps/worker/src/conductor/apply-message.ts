@@ -1,11 +1,11 @@
 import {
   deriveReplicationState,
   describeReplicationError,
-  VOLUME_FULL_FAULT_PREFIX,
   type ConductorMessage,
   type HeartbeatPayload,
 } from '@coffer/contracts';
 import { type Prisma, type PrismaClient } from '@coffer/db';
+import { clearedFault, faultFields, notFaultCoded } from '@coffer/db/domain/faults';
 
 /**
  * Applies one verified guest message to its instance in ONE conditional update: the row is
@@ -58,9 +58,7 @@ export async function applyConductorMessage(
       where,
       data: {
         ...ordering,
-        faultMessage: message.payload.message,
-        faultDetails: message.payload.details ?? null,
-        faultAt: now,
+        ...faultFields({ message: message.payload.message, details: message.payload.details }, now),
       },
       select: { projectId: true },
     });
@@ -95,11 +93,11 @@ export async function applyConductorMessage(
     data: { ...data, ...volume.changed(now) },
     select: { projectId: true },
   });
-  // A volume no longer full clears its fault (never another one).
+  // A volume no longer full clears its fault (never another one: matched by code, not text).
   if (changed[0] && volume.clearsFault) {
     await prisma.instance.updateMany({
-      where: { id: message.instanceId, faultMessage: { startsWith: VOLUME_FULL_FAULT_PREFIX } },
-      data: { faultMessage: null, faultDetails: null, faultAt: null },
+      where: { id: message.instanceId, faultCode: 'VOLUME_FULL' },
+      data: clearedFault(),
     });
   }
   return changed[0]
@@ -134,8 +132,9 @@ function replicationColumns(payload: HeartbeatPayload): {
 
 /**
  * What a heartbeat's volume report writes: the bytes used and in all (not a visible change by
- * themselves), and the full volume's fault: set while the guest reports one (a visible change
- * when it is new), cleared by the first beat without one (only a fault of that kind).
+ * themselves), and the full volume's fault, code VOLUME_FULL: set while the guest reports one (a
+ * visible change when it is new), cleared by the first beat without one (only a fault of that
+ * code: another fault stays, whatever its text).
  */
 function volumeColumns(payload: HeartbeatPayload): {
   data: Prisma.InstanceUpdateManyMutationInput;
@@ -149,26 +148,18 @@ function volumeColumns(payload: HeartbeatPayload): {
     volumeUsedBytes: BigInt(report.usedBytes),
     volumeTotalBytes: BigInt(report.totalBytes),
   };
-  if (report.fault) {
+  const { fault } = report;
+  if (fault) {
     return {
       data,
-      unchanged: { faultMessage: report.fault },
-      changed: (now) => ({ faultMessage: report.fault, faultDetails: null, faultAt: now }),
+      unchanged: { faultMessage: fault, faultCode: 'VOLUME_FULL' },
+      changed: (now) => faultFields({ message: fault, code: 'VOLUME_FULL' }, now),
       clearsFault: false,
     };
   }
   return {
     data,
-    unchanged: {
-      AND: [
-        {
-          OR: [
-            { faultMessage: null },
-            { NOT: { faultMessage: { startsWith: VOLUME_FULL_FAULT_PREFIX } } },
-          ],
-        },
-      ],
-    },
+    unchanged: notFaultCoded('VOLUME_FULL'),
     changed: () => ({}),
     clearsFault: true,
   };

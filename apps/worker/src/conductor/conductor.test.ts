@@ -9,6 +9,7 @@ import {
 } from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, signBody } from '@coffer/contracts/crypto';
 import { createPrismaClient, type Instance, type PrismaClient } from '@coffer/db';
+import { faultFields } from '@coffer/db/domain/faults';
 import { waitFor } from '@coffer/testing/wait';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -204,6 +205,7 @@ describe('the conductor', () => {
     expect(row).toMatchObject({
       faultMessage: 'Starting the database server failed: port in use',
       faultDetails: 'log tail',
+      faultCode: null,
     });
     expect(row.faultAt).toBeInstanceOf(Date);
   });
@@ -225,7 +227,11 @@ describe('the conductor', () => {
       beat({ usedBytes: 4000, totalBytes: 4000, fault: full }),
       guestA.secret,
     );
-    expect(await rowOf(guestA)).toMatchObject({ volumeUsedBytes: 4000n, faultMessage: full });
+    expect(await rowOf(guestA)).toMatchObject({
+      volumeUsedBytes: 4000n,
+      faultMessage: full,
+      faultCode: 'VOLUME_FULL',
+    });
     await waitFor(() => events.length === 1, { timeoutMs: 5000, what: 'a change event' });
     // The same fault again: no new change.
     await sendAndWaitForAck(
@@ -234,17 +240,64 @@ describe('the conductor', () => {
     );
     // Grown: the fault clears; a beat without a volume report (an older guest) changes nothing.
     await sendAndWaitForAck(beat({ usedBytes: 4000, totalBytes: 8000 }), guestA.secret);
-    expect(await rowOf(guestA)).toMatchObject({ volumeTotalBytes: 8000n, faultMessage: null });
+    expect(await rowOf(guestA)).toMatchObject({
+      volumeTotalBytes: 8000n,
+      faultMessage: null,
+      faultCode: null,
+    });
     await sendAndWaitForAck(beat(undefined), guestA.secret);
     expect((await rowOf(guestA)).volumeTotalBytes).toBe(8000n);
 
     // Another fault is never cleared by a volume report.
     await ctx.prisma.instance.update({
       where: { id: guestA.instanceId },
-      data: { faultMessage: 'Starting the database server failed' },
+      data: faultFields({ message: 'Starting the database server failed' }),
     });
     await sendAndWaitForAck(beat({ usedBytes: 10, totalBytes: 8000 }), guestA.secret);
     expect((await rowOf(guestA)).faultMessage).toBe('Starting the database server failed');
+  });
+
+  it("clears a fault by its code, not its words: another fault stays, even one worded like a full volume's", async () => {
+    const beat = (volume: Record<string, unknown>) => {
+      const message = heartbeat(guestA, { serviceStatus: 'RUNNING' });
+      return { ...message, payload: { ...(message.payload as object), volume } };
+    };
+    const fault = (text: string) => {
+      guestA.seq++;
+      return {
+        kind: 'fault',
+        instanceId: guestA.instanceId,
+        sentAt: Date.now(),
+        epoch: guestA.epoch,
+        seq: guestA.seq,
+        payload: { operation: 'restore', message: text },
+      };
+    };
+    // The volume fills: its fault, VOLUME_FULL. Then the guest reports another fault, which
+    // replaces it and its code: the volume's room coming back must not clear it.
+    await sendAndWaitForAck(
+      beat({ usedBytes: 4000, totalBytes: 4000, fault: `${VOLUME_FULL_FAULT_PREFIX}: grow it` }),
+      guestA.secret,
+    );
+    expect((await rowOf(guestA)).faultCode).toBe('VOLUME_FULL');
+    await sendAndWaitForAck(fault('The restore failed: mariadb-backup exited 1'), guestA.secret);
+    expect(await rowOf(guestA)).toMatchObject({
+      faultMessage: 'The restore failed: mariadb-backup exited 1',
+      faultCode: null,
+    });
+    await sendAndWaitForAck(beat({ usedBytes: 10, totalBytes: 8000 }), guestA.secret);
+    expect((await rowOf(guestA)).faultMessage).toBe('The restore failed: mariadb-backup exited 1');
+
+    // A fault whose words begin as a full volume's, but is another one (no code): it stays too.
+    // (The conductor matched the text before, and cleared this one.)
+    const worded = `${VOLUME_FULL_FAULT_PREFIX}, so the restore could not finish: restore again on a bigger volume.`;
+    await sendAndWaitForAck(fault(worded), guestA.secret);
+    await sendAndWaitForAck(beat({ usedBytes: 20, totalBytes: 8000 }), guestA.secret);
+    expect(await rowOf(guestA)).toMatchObject({
+      volumeUsedBytes: 20n,
+      faultMessage: worded,
+      faultCode: null,
+    });
   });
 
   it('changes nothing for a message with a wrong HMAC', async () => {

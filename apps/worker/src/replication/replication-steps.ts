@@ -16,6 +16,7 @@ import {
 import { SealError } from '@coffer/contracts/crypto';
 import { type Prisma } from '@coffer/db';
 import { markBackupsDeleting } from '@coffer/db/domain/backups';
+import { clearedFault, faultFields } from '@coffer/db/domain/faults';
 import { GuestClient, GuestRpcError, GuestTimeoutError } from '@coffer/guest-client';
 
 import { raceAbort } from '../events';
@@ -265,15 +266,7 @@ export async function endTask(
     where: { id: { in: ids }, taskStatus: fromTask, deletedAt: null },
     data: {
       taskStatus: 'NONE',
-      ...(fault === undefined
-        ? {}
-        : fault === null
-          ? { faultMessage: null, faultDetails: null, faultAt: null }
-          : {
-              faultMessage: fault.message,
-              faultDetails: fault.details ?? null,
-              faultAt: new Date(),
-            }),
+      ...(fault === undefined ? {} : fault === null ? clearedFault() : faultFields(fault)),
     },
     select: { id: true, projectId: true },
   });

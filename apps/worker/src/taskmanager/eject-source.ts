@@ -4,6 +4,7 @@ import {
   type ReplicaEjectJob,
   type ReplicationStatus,
 } from '@coffer/contracts';
+import { clearedFault, faultFields } from '@coffer/db/domain/faults';
 
 import { throwIfAborted } from '../events';
 import {
@@ -150,9 +151,7 @@ const run: Operation<ReplicaEjectJob>['run'] = async (ctx, payload) => {
         replicaOfId: null,
         ...NOT_REPLICATING,
         taskStatus: 'NONE',
-        faultMessage: null,
-        faultDetails: null,
-        faultAt: null,
+        ...clearedFault(),
       },
     }),
     ...followers.map((follower) =>
@@ -162,8 +161,8 @@ const run: Operation<ReplicaEjectJob>['run'] = async (ctx, payload) => {
           replicaOfId: elected.id,
           taskStatus: 'NONE',
           ...(followerFaults.has(follower.id)
-            ? { faultMessage: followerFaults.get(follower.id)!.slice(0, 2000), faultAt: now }
-            : { faultMessage: null, faultDetails: null, faultAt: null }),
+            ? faultFields({ message: followerFaults.get(follower.id)!.slice(0, 2000) }, now)
+            : clearedFault()),
         },
       }),
     ),
@@ -171,16 +170,24 @@ const run: Operation<ReplicaEjectJob>['run'] = async (ctx, payload) => {
       where: { id: { in: stragglers.map((straggler) => straggler.id) }, taskStatus: 'EJECTING' },
       data: {
         taskStatus: 'NONE',
-        faultMessage: `Its source ${old.name} was ejected and ${elected.name} took over, but this replica did not answer and still follows ${old.name}: detach or delete it.`,
-        faultAt: now,
+        ...faultFields(
+          {
+            message: `Its source ${old.name} was ejected and ${elected.name} took over, but this replica did not answer and still follows ${old.name}: detach or delete it.`,
+          },
+          now,
+        ),
       },
     }),
     ctx.prisma.instance.update({
       where: { id: old.id },
       data: {
         taskStatus: 'NONE',
-        faultMessage: `Ejected as the source: ${elected.name} took over and the other replicas follow it. If this server comes back it is no longer part of the replication set (it may hold transactions the others never received): delete it, or keep it as a standalone instance.`,
-        faultAt: now,
+        ...faultFields(
+          {
+            message: `Ejected as the source: ${elected.name} took over and the other replicas follow it. If this server comes back it is no longer part of the replication set (it may hold transactions the others never received): delete it, or keep it as a standalone instance.`,
+          },
+          now,
+        ),
       },
     }),
   ]);

@@ -1,6 +1,7 @@
 import { type ComputeProvider } from '@coffer/compute';
 import { type TaskStatus } from '@coffer/contracts';
 import { type PrismaClient } from '@coffer/db';
+import { faultFields } from '@coffer/db/domain/faults';
 import { type Redis } from 'ioredis';
 
 import { type ChangeFeed, type ChangePublisher } from '../events';
@@ -83,9 +84,7 @@ export async function recordInstanceFault(
     },
     data: {
       ...(options.toTask ? { taskStatus: options.toTask } : {}),
-      faultMessage: fault.message,
-      faultDetails: fault.details ?? null,
-      faultAt: new Date(),
+      ...faultFields(fault),
     },
     select: { projectId: true },
   });

@@ -6,6 +6,7 @@ import {
   type ResizeState,
 } from '@coffer/contracts';
 import { Prisma } from '@coffer/db';
+import { clearedFault, faultFields } from '@coffer/db/domain/faults';
 import { GuestClient, GuestRpcError, GuestTimeoutError } from '@coffer/guest-client';
 
 import { AbortedError, raceAbort, throwIfAborted, waitForInstance } from '../events';
@@ -203,8 +204,6 @@ async function endResize(
   return true;
 }
 
-const CLEAR_FAULT = { faultMessage: null, faultDetails: null, faultAt: null } as const;
-
 async function resizeFlavor(
   ctx: OperationContext,
   row: ResizeRow,
@@ -225,9 +224,7 @@ async function resizeFlavor(
     const message = `The resize to ${to.name} was interrupted; the instance runs with ${from.name} again.`;
     await endResize(ctx, row, {
       ...serviceStatusOf(outcome),
-      faultMessage: message,
-      faultDetails: null,
-      faultAt: new Date(),
+      ...faultFields({ message }),
     });
     return { outcome: 'failed', fault: { message } };
   }
@@ -254,7 +251,7 @@ async function resizeFlavor(
     !(await endResize(ctx, row, {
       flavorId: to.flavorId,
       ...serviceStatusOf(outcome),
-      ...CLEAR_FAULT,
+      ...clearedFault(),
     }))
   )
     return skipped('the instance stopped resizing meanwhile');
@@ -305,9 +302,7 @@ async function resizeVolume(
       const message = `The volume could not be grown to ${state.toGb} GB: ${reason}. It is ${sizeGb} GB.`;
       await endResize(ctx, row, {
         volumeSizeGb: sizeGb,
-        faultMessage: message,
-        faultDetails: null,
-        faultAt: new Date(),
+        ...faultFields({ message }),
       });
       ctx.logger.warn({ reason }, 'resize: the volume could not be grown');
       return { outcome: 'failed', fault: { message } };
@@ -331,7 +326,7 @@ async function resizeVolume(
         ? { volumeUsedBytes: BigInt(usage.usedBytes), volumeTotalBytes: BigInt(usage.totalBytes) }
         : {}),
       ...serviceStatusOf(outcome),
-      ...CLEAR_FAULT,
+      ...clearedFault(),
     });
     if (!done) return skipped('the instance stopped resizing meanwhile');
     ctx.logger.info(
@@ -374,9 +369,7 @@ async function recordFailure(
       taskStatus: 'NONE',
       resizeState: Prisma.DbNull,
       ...(state.success && state.data.kind === 'volume' ? { volumeSizeGb: state.data.fromGb } : {}),
-      faultMessage: fault.message,
-      faultDetails: fault.details ?? null,
-      faultAt: new Date(),
+      ...faultFields(fault),
     },
     select: { projectId: true },
   });

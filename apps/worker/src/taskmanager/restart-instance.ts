@@ -1,4 +1,5 @@
 import { isHeartbeatFresh, type InstanceRestartJob } from '@coffer/contracts';
+import { clearedFault } from '@coffer/db/domain/faults';
 import { GuestClient, GuestRpcError, GuestTimeoutError } from '@coffer/guest-client';
 
 import { REBASED_GUEST_ORDER } from '../conductor/apply-message';
@@ -139,7 +140,7 @@ const run: Operation<InstanceRestartJob>['run'] = async (ctx, payload) => {
 
   const rows = await ctx.prisma.instance.updateManyAndReturn({
     where: { id: instanceId, taskStatus: 'REBOOTING' },
-    data: { taskStatus: 'NONE', faultMessage: null, faultDetails: null, faultAt: null },
+    data: { taskStatus: 'NONE', ...clearedFault() },
     select: { projectId: true },
   });
   if (rows.length === 0) return skipped('the instance stopped rebooting meanwhile');

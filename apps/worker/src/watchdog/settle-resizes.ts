@@ -1,5 +1,6 @@
 import { resizeStateSchema, taskmanagerJobId } from '@coffer/contracts';
 import { Prisma, type PrismaClient } from '@coffer/db';
+import { faultFields } from '@coffer/db/domain/faults';
 import { type Queue } from 'bullmq';
 
 import { type ChangePublisher } from '../events';
@@ -49,9 +50,12 @@ export async function settleResizes({
         data: {
           taskStatus: 'NONE',
           resizeState: Prisma.DbNull,
-          faultMessage:
-            'A resize was interrupted and could not be resumed; resize again if needed.',
-          faultAt: now,
+          ...faultFields(
+            {
+              message: 'A resize was interrupted and could not be resumed; resize again if needed.',
+            },
+            now,
+          ),
         },
       });
       if (count > 0) {

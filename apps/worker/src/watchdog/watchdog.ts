@@ -6,6 +6,7 @@ import {
   type TaskStatus,
 } from '@coffer/contracts';
 import { type PrismaClient } from '@coffer/db';
+import { faultFields } from '@coffer/db/domain/faults';
 import { Queue } from 'bullmq';
 import { type Redis } from 'ioredis';
 
@@ -226,7 +227,7 @@ export class Watchdog {
         await recordInstanceEvent(prisma, instance, { kind: 'guest_crash_loop', message });
         await prisma.instance.updateMany({
           where: { id: row.id, deletedAt: null },
-          data: { faultMessage: message, faultDetails: null, faultAt: new Date() },
+          data: faultFields({ message }),
         });
         done.gaveUp.push(row.id);
       } else continue;
@@ -332,7 +333,7 @@ export class Watchdog {
           : 'The build was interrupted before its server existed; delete the instance and create it again.';
         const { count } = await prisma.instance.updateMany({
           where: { id: row.id, taskStatus: 'BUILDING' },
-          data: { taskStatus: 'BUILDING_ERROR', faultMessage: message, faultAt: now },
+          data: { taskStatus: 'BUILDING_ERROR', ...faultFields({ message }, now) },
         });
         if (count > 0) report.failedBuilds.push(row.id);
       }
@@ -378,8 +379,10 @@ export class Watchdog {
         where: { id: row.id, taskStatus: 'REBOOTING' },
         data: {
           taskStatus: 'NONE',
-          faultMessage: 'The restart was interrupted; restart the instance again.',
-          faultAt: now,
+          ...faultFields(
+            { message: 'The restart was interrupted; restart the instance again.' },
+            now,
+          ),
         },
       });
       if (count === 0) continue;
@@ -466,9 +469,13 @@ export class Watchdog {
         where: { id: row.id, taskStatus: task },
         data: {
           taskStatus: 'NONE',
-          faultMessage:
-            'A change of replication roles was interrupted before it ended; check the replication panel, and promote or detach again if needed.',
-          faultAt: now,
+          ...faultFields(
+            {
+              message:
+                'A change of replication roles was interrupted before it ended; check the replication panel, and promote or detach again if needed.',
+            },
+            now,
+          ),
         },
       });
       if (count === 0) continue;

@@ -201,6 +201,7 @@ describe('the taskmanager queue', () => {
       taskStatus: 'NONE',
       serviceStatus: 'UNKNOWN',
       faultMessage: null,
+      faultCode: null,
       faultAt: null,
     });
     // The project's owners see in their audit log what the operator did.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { clearedFault, faultFields } from '@coffer/db/domain/faults';
 import { processesMentioning } from '@coffer/testing/processes';
 import { type RunningWorker } from '@coffer/worker';
 import { TRPCError } from '@trpc/server';
@@ -139,6 +140,35 @@ describe('an instance through the API', () => {
     expect(await h.prisma.instance.count({ where: { projectId: project.id } })).toBe(1);
     await caller.instance.delete({ projectId: project.id, instanceId: a.id });
   }, 60_000);
+
+  it('shows a fault with its code, which clients match instead of its text', async () => {
+    const { owner, project } = await h.createProjectWithOwner();
+    const caller = h.callerFor(owner);
+    const full = 'The volume is full: 1.0 GiB of 1.0 GiB used; grow the volume.';
+    const row = await h.insertInstance(project.id, {
+      taskStatus: 'NONE',
+      serviceStatus: 'RUNNING',
+      ...faultFields({ message: full, code: 'VOLUME_FULL' }),
+    });
+    const ref = { projectId: project.id, instanceId: row.id };
+    expect(await caller.instance.get(ref)).toMatchObject({
+      faultMessage: full,
+      faultCode: 'VOLUME_FULL',
+    });
+    // A fault without a code, and a code this build does not know (a newer one wrote it): none.
+    await h.prisma.instance.update({
+      where: { id: row.id },
+      data: faultFields({ message: 'The restart was interrupted.' }),
+    });
+    expect(await caller.instance.get(ref)).toMatchObject({
+      faultMessage: 'The restart was interrupted.',
+      faultCode: null,
+    });
+    await h.prisma.instance.update({ where: { id: row.id }, data: { faultCode: 'FROM_LATER' } });
+    expect((await caller.instance.get(ref)).faultCode).toBeNull();
+    await h.prisma.instance.update({ where: { id: row.id }, data: clearedFault() });
+    expect(await caller.instance.get(ref)).toMatchObject({ faultMessage: null, faultCode: null });
+  });
 });
 
 describe('instance procedures are tenant-scoped', () => {

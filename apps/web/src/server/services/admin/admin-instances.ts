@@ -2,6 +2,7 @@ import 'server-only';
 
 import { AppError, taskmanagerJobId } from '@coffer/contracts';
 import { type Prisma, type PrismaClient } from '@coffer/db';
+import { clearedFault } from '@coffer/db/domain/faults';
 import { type Logger } from 'pino';
 import { z } from 'zod';
 
@@ -108,9 +109,7 @@ export async function resetInstanceStatus(
   const before = await updateInstance(ctx, instanceId, {
     taskStatus: 'NONE',
     serviceStatus: 'UNKNOWN',
-    faultMessage: null,
-    faultDetails: null,
-    faultAt: null,
+    ...clearedFault(),
   });
   ctx.log.warn(
     {

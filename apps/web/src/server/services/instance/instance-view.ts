@@ -3,6 +3,7 @@ import 'server-only';
 import {
   deriveDisplayStatus,
   displayStatusSchema,
+  faultCodeSchema,
   replicationStateSchema,
   replicationStatusSchema,
   replicationStrategySchema,
@@ -28,6 +29,7 @@ export const instanceSelect = {
   serviceStatus: true,
   resizeState: true,
   faultMessage: true,
+  faultCode: true,
   restoredFromBackupId: true,
   host: true,
   port: true,
@@ -111,6 +113,13 @@ export const instanceViewSchema = z.object({
   taskStatus: taskStatusSchema,
   serviceStatus: serviceStatusSchema,
   faultMessage: z.string().nullable(),
+  /**
+   * What kind of fault `faultMessage` is, for clients that act on one: match this, never the
+   * message's text (which may be reworded). `VOLUME_FULL`: the volume is full and the server
+   * refuses writes (grow the volume or delete data; it clears itself once there is room).
+   * Null when there is no fault, or for a fault without a code. More codes may be added.
+   */
+  faultCode: faultCodeSchema.nullable(),
   /** The backup this instance was restored from, if it was. */
   restoredFromBackupId: z.string().nullable(),
   volumeSizeGb: z.number(),
@@ -155,6 +164,7 @@ interface InstanceRow {
   serviceStatus: z.infer<typeof serviceStatusSchema>;
   resizeState: unknown;
   faultMessage: string | null;
+  faultCode: string | null;
   restoredFromBackupId: string | null;
   host: string | null;
   port: number | null;
@@ -233,6 +243,8 @@ export function toInstanceView(row: InstanceRow, now = new Date()): InstanceView
   } = row;
   return {
     ...rest,
+    // A code this build does not know (written by a newer one) is shown as none.
+    faultCode: faultCodeSchema.safeParse(row.faultCode).data ?? null,
     resize: toResizeView(row),
     volumeUsage:
       volumeUsedBytes !== null && volumeTotalBytes !== null && volumeTotalBytes > 0n
