@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { afterAll, afterEach } from 'vitest';
+
 import { type LocalComputeProvider } from '../src/local/local-provider';
+import { unmountVolumesUnder } from '../src/local/volume';
 import { type ServerSpec } from '../src/provider';
 
 /** The provider's tests: a real LocalComputeProvider on real files, with fake-guest.mjs as its guest. */
@@ -17,6 +20,22 @@ export function testBaseDir(): string {
     process.env.COFFER_TEST_DATA_DIR ?? join(tmpdir(), 'coffer-test-instances'),
     `compute-${randomBytes(4).toString('hex')}`,
   );
+}
+
+/**
+ * {@link testBaseDir} for a file that mounts volumes: whatever a test left mounted under it is
+ * unmounted after each test, and the directory is removed after the file.
+ */
+export function volumeTestBaseDir(): string {
+  const baseDir = testBaseDir();
+  afterEach(async () => {
+    await unmountVolumesUnder(baseDir);
+  });
+  afterAll(async () => {
+    await unmountVolumesUnder(baseDir);
+    rmSync(baseDir, { recursive: true, force: true });
+  });
+  return baseDir;
 }
 
 /** A random slice of 24100-24999, so test files running side by side rarely meet. */

@@ -1,33 +1,19 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { waitFor } from '@coffer/host';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
-import { cleanUp, FAKE_GUEST, specFor, testBaseDir, testPortRange } from '../../test/fixture';
+import { cleanUp, FAKE_GUEST, specFor, testPortRange, volumeTestBaseDir } from '../../test/fixture';
 import { LocalComputeProvider } from './local-provider';
-import {
-  isMountPoint,
-  LocalVolumes,
-  loopUnavailableReason,
-  makeExt4Image,
-  unmountVolumesUnder,
-} from './volume';
+import { isMountPoint, LocalVolumes, loopUnavailableReason, makeExt4Image } from './volume';
 import { isImageOf, parseVolumePoolSpec, VOLUME_POOL_DIR, VolumePool } from './volume-pool';
 
-const baseDir = testBaseDir();
+const baseDir = volumeTestBaseDir();
 const canLoop = loopUnavailableReason() === null;
 const GIB = 1024 ** 3;
-
-afterEach(async () => {
-  await unmountVolumesUnder(baseDir);
-});
-afterAll(async () => {
-  await unmountVolumesUnder(baseDir);
-  rmSync(baseDir, { recursive: true, force: true });
-});
 
 function newDir(): string {
   const dir = join(baseDir, randomBytes(4).toString('hex'));

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
-import { cleanUp, FAKE_GUEST, specFor, testBaseDir, testPortRange } from '../../test/fixture';
+import { cleanUp, FAKE_GUEST, specFor, testPortRange, volumeTestBaseDir } from '../../test/fixture';
 import { LocalComputeProvider } from './local-provider';
 import {
   filesystemUsage,
@@ -14,20 +14,11 @@ import {
   LocalVolumes,
   loopDevicesOf,
   loopUnavailableReason,
-  unmountVolumesUnder,
 } from './volume';
 
-const baseDir = testBaseDir();
+const baseDir = volumeTestBaseDir();
 const canLoop = loopUnavailableReason() === null;
 const GIB = 1024 ** 3;
-
-afterEach(async () => {
-  await unmountVolumesUnder(baseDir);
-});
-afterAll(async () => {
-  await unmountVolumesUnder(baseDir);
-  rmSync(baseDir, { recursive: true, force: true });
-});
 
 function mountedUnder(dir: string): string[] {
   return readFileSync('/proc/mounts', 'utf8')
