@@ -2,40 +2,18 @@ import { describe, expect, it } from 'vitest';
 
 import { backupManifestSchema, backupReportSchema, createBackupParamsSchema } from './backup';
 import { mariadbBackupDetailsSchema, mariadbIncrementalBase } from './datastores/mariadb';
+import { MANIFEST_IDS, manifestWithoutDetails, MARIADB_RECORDED } from '../test/manifests';
 
-const ids = {
-  backupId: '6f1c1f7e-2f0a-4d6c-9b0e-3c8f0b8f7a10',
-  parentId: '2b3c4d5e-6f70-4a81-9b2c-3d4e5f607182',
-  projectId: '0a0b6a3e-51d4-4b7b-8b6f-1e2d3c4b5a69',
-  instanceId: '7d9e8f70-1a2b-4c3d-8e4f-5a6b7c8d9e0f',
-};
-
-const recorded = {
-  lsn: { from: '98765432109876543210', to: '98765432109876549999', last: '98765432109876549999' },
-  binlog: { file: 'mysql-bin.000002', position: 4 },
-  gtid: '0-1-9',
-};
+const ids = MANIFEST_IDS;
+const recorded = MARIADB_RECORDED;
 
 /** An incremental's manifest as guests wrote it before the parent's `base` and `details`. */
-const oldIncremental = {
-  format: 'coffer-backup/1',
-  backupId: ids.backupId,
-  projectId: ids.projectId,
-  instanceId: ids.instanceId,
+const oldIncremental = manifestWithoutDetails({
   type: 'INCREMENTAL',
-  strategy: 'mariadb-backup',
   datastore: { manager: 'mariadb', version: '10.11', serverVersion: '10.11.6-MariaDB' },
   parent: { backupId: ids.parentId, toLsn: '98765432109876543210' },
-  compression: 'zstd',
-  encryption: { algorithm: 'aes-256-gcm', key: 'project' },
-  chunkSize: 1024,
-  chunks: [],
-  rawBytes: 0,
-  storedBytes: 0,
   ...recorded,
-  startedAt: '2026-01-01T00:00:00.000Z',
-  finishedAt: '2026-01-01T00:00:01.000Z',
-};
+});
 
 describe('backup shapes', () => {
   it("parse an old incremental manifest: its parent's toLsn becomes its base, its LSNs its details", () => {

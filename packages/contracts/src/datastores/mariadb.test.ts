@@ -9,6 +9,7 @@ import {
   DATASTORE_CHARACTER_SETS,
 } from '../character-sets';
 import { DATASTORE_MANAGERS } from '../datastore';
+import { manifestWithoutDetails, MARIADB_RECORDED } from '../../test/manifests';
 import {
   DATASTORE_DEFINITIONS,
   datastoreDefinition,
@@ -73,29 +74,8 @@ describe('the mariadb datastore module', () => {
       INCREMENTAL: 'mariadb-backup',
       LOGICAL: 'mariadb-dump',
     });
-    const recorded = {
-      lsn: { from: '0', to: '98765432109876543210', last: '98765432109876543210' },
-      binlog: { file: 'mysql-bin.000002', position: 4 },
-      gtid: '0-1-9',
-    };
-    const manifest = {
-      format: 'coffer-backup/1',
-      backupId: '6f1c1f7e-2f0a-4d6c-9b0e-3c8f0b8f7a10',
-      projectId: '0a0b6a3e-51d4-4b7b-8b6f-1e2d3c4b5a69',
-      instanceId: '7d9e8f70-1a2b-4c3d-8e4f-5a6b7c8d9e0f',
-      type: 'FULL',
-      strategy: MARIADB_BACKUP_TOOLS.FULL,
-      datastore: { manager: 'mariadb', version: '10.11', serverVersion: null },
-      parent: null,
-      compression: 'zstd',
-      encryption: { algorithm: 'aes-256-gcm', key: 'project' },
-      chunkSize: 1024,
-      chunks: [],
-      rawBytes: 0,
-      storedBytes: 0,
-      startedAt: '2026-01-01T00:00:00.000Z',
-      finishedAt: '2026-01-01T00:00:01.000Z',
-    };
+    const recorded = MARIADB_RECORDED;
+    const manifest = manifestWithoutDetails({ strategy: MARIADB_BACKUP_TOOLS.FULL });
     const current = backupManifestSchema.parse({ ...manifest, details: recorded });
     const legacy = backupManifestSchema.parse({ ...manifest, ...recorded });
     expect(legacy).toEqual(current);
