@@ -1,4 +1,6 @@
 import { guestQueueName } from '@coffer/contracts';
+import { existsSync } from 'node:fs';
+
 import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import mysql from 'mysql2/promise';
@@ -93,7 +95,17 @@ describe('an instance, end to end', () => {
     const processes = processesMentioning(ctx.instanceDir(instanceId));
     expect(processes.filter(isGuest)).toHaveLength(1);
     await ctx.deleteAndExpectGone(instanceId);
-    for (const { pid } of processes) expect(() => process.kill(pid, 0)).toThrow();
+    // Each gone: not running, and reaped by its parent (a zombie left by a guest that ended
+    // before reaping its server would outlive it where init does not reap).
+    await waitFor(() => processes.every(({ pid }) => !isProcessEntry(pid)), {
+      timeoutMs: 10_000,
+      what: "the instance's processes to be gone and reaped",
+    });
     expect(await ctx.redis.keys(`bull:${guestQueueName(instanceId)}:*`)).toEqual([]);
   });
 });
+
+/** True while /proc still lists `pid` (alive, or a zombie not yet reaped). */
+function isProcessEntry(pid: number): boolean {
+  return existsSync(`/proc/${pid}`);
+}

@@ -12,6 +12,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 
 import { type Logger } from 'pino';
 
@@ -72,6 +73,8 @@ const INSTALL_TIMEOUT_MS = 5 * 60_000;
  * (as an operator's `until mariadb-admin ping` loop would), not up to 50 ms late twice.
  */
 const START_STOP_POLL_MS = 10;
+/** How long a stop waits for Node to reap the server it started (its exit is seen at once). */
+const REAP_TIMEOUT_MS = 2_000;
 
 /** A number from a path, the same every time (which CPU an install runs on). */
 function seedOf(text: string): number {
@@ -91,6 +94,12 @@ export class MariadbServer {
   private readonly ping: (timeoutMs: number) => Promise<PingResult>;
   /** The version the server's greeting gave when it last answered a start (null: not said). */
   private greetingVersion: string | null = null;
+  /**
+   * The server this guest started (its child): `exited` settles once Node has reaped it. A
+   * stopped server whose exit was never reaped stays a zombie after the guest ends, where the
+   * host's init does not reap orphans (containers, this project's test machines).
+   */
+  private spawned: { pid: number; exited: Promise<void> } | null = null;
 
   constructor(options: MariadbServerOptions) {
     this.layout = options.layout;
@@ -252,8 +261,17 @@ export class MariadbServer {
       },
     );
     let exitReason: string | null = null;
-    child.once('exit', (code, signal) => (exitReason = `it exited (${signal ?? `code ${code}`})`));
-    child.once('error', (error) => (exitReason = `it could not be run: ${error.message}`));
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        exitReason = `it exited (${signal ?? `code ${code}`})`;
+        resolve();
+      });
+      child.once('error', (error) => {
+        exitReason = `it could not be run: ${error.message}`;
+        resolve();
+      });
+    });
+    if (child.pid !== undefined) this.spawned = { pid: child.pid, exited };
     child.unref();
     const startedAt = Date.now();
     await this.waitUntilAnswering(null, () =>
@@ -315,6 +333,12 @@ export class MariadbServer {
         timeoutMs: this.stopTimeoutMs,
         intervalMs: START_STOP_POLL_MS,
       });
+    // Gone from the process table too, when it is our child: reaped, not left a zombie.
+    const spawned = this.spawned;
+    if (pid !== null && spawned?.pid === pid && outcome !== 'not-running') {
+      await Promise.race([spawned.exited, delay(REAP_TIMEOUT_MS)]);
+      this.spawned = null;
+    }
     rmSync(this.layout.pidFile, { force: true });
     if (outcome === 'killed')
       this.logger.warn({ pid }, 'the database server did not stop in time and was killed');
