@@ -383,7 +383,15 @@ async function runTests(profile, env, adminUrl) {
     'unit and integration tests (vitest)',
     'npx',
     ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestReport}`],
-    { env: testEnv },
+    // Each test file starts workers of its own, and each worker fills its warm pool of volume
+    // images (packages/compute): two small images, not the fourteen an operator's worker keeps,
+    // unless the caller says otherwise (the pool's own tests set theirs).
+    {
+      env: {
+        ...testEnv,
+        COFFER_LOCAL_VOLUME_POOL: process.env.COFFER_LOCAL_VOLUME_POOL ?? '1:2',
+      },
+    },
   );
 
   // End-to-end: the built console against a fresh, migrated and seeded database.
