@@ -89,11 +89,13 @@ export async function waitForReplicationState(
   instanceId: string,
   state: Instance['replicationState'],
   timeoutMs = 30_000,
+  /** And this holds of the row too (e.g. the lag back to 0 once the replica caught up). */
+  also: (row: Instance) => boolean = () => true,
 ): Promise<Instance> {
   return waitFor(
     async () => {
       const row = await ctx.row(instanceId);
-      return row?.replicationState === state ? row : null;
+      return row?.replicationState === state && also(row) ? row : null;
     },
     { timeoutMs, intervalMs: 100, what: `instance ${instanceId} to report replication ${state}` },
   );

@@ -91,7 +91,15 @@ describe('replication (GTID)', () => {
       const present = await waitForIds(ctx, id, tenant, [1, 20, ...later]);
       expect(present).toHaveLength(25);
       // Attached by GTID, read-only (kept in its config), reported by its heartbeats.
-      const row = await waitForReplicationState(ctx, id, 'REPLICATING');
+      // Caught up: its heartbeats report no lag once it applied what it received (a loaded
+      // machine can report 1-2 s for a heartbeat or two while it applies).
+      const row = await waitForReplicationState(
+        ctx,
+        id,
+        'REPLICATING',
+        30_000,
+        (current) => current.replicationLagSeconds === 0,
+      );
       expect(row.replicationLagSeconds).toBe(0);
       expect(row.replicationError).toBeNull();
       expect(displayStatusOf(row)).toBe('ACTIVE');
