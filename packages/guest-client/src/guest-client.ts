@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 
 import {
   decodeFailureReason,
@@ -15,7 +16,7 @@ import {
   type SealedSecret,
 } from '@coffer/contracts';
 import { guestKeys, sealSecret, signBody } from '@coffer/contracts/crypto';
-import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Job, Queue, QueueEvents } from 'bullmq';
 import { type Redis } from 'ioredis';
 import { z } from 'zod';
 
@@ -102,6 +103,8 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_CAST_EXPIRY_MS = 24 * 3600_000;
 /** A call expires this long after its timeout (room for the control plane's clocks to differ). */
 const CALL_EXPIRY_MARGIN_MS = 5 * 60_000;
+/** How often a call also looks at its job itself, in case the event stream missed its end. */
+const RESULT_POLL_MS = 1_000;
 const KEEP_COMPLETED = { age: 3600, count: 1000 };
 const KEEP_FAILED = { age: 24 * 3600, count: 1000 };
 
@@ -162,7 +165,7 @@ export class GuestClient {
     );
     let raw: unknown;
     try {
-      raw = await job.waitUntilFinished(queueEvents, timeoutMs);
+      raw = await this.waitUntilFinished(job, queueEvents, timeoutMs);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (/timed out before finishing/.test(message)) {
@@ -247,6 +250,33 @@ export class GuestClient {
     }
     await this.queueEvents.waitUntilReady();
     return this.queueEvents;
+  }
+
+  /**
+   * The job's result: from the queue's event stream, and, should the stream not carry it (a
+   * job that ended just as the stream's reader first started, which BullMQ's reader, reading
+   * from `$`, never sees), from the job itself, looked at every {@link RESULT_POLL_MS}.
+   */
+  private async waitUntilFinished(job: Job, queueEvents: QueueEvents, timeoutMs: number) {
+    let settled = false;
+    const fromEvents = job.waitUntilFinished(queueEvents, timeoutMs);
+    const fromJob = (async (): Promise<unknown> => {
+      for (;;) {
+        await delay(RESULT_POLL_MS);
+        if (settled) return new Promise<never>(() => undefined);
+        const current = job.id ? await Job.fromId(this.queue, job.id).catch(() => null) : null;
+        if (!current || settled) continue;
+        if (current.finishedOn && current.failedReason) throw new Error(current.failedReason);
+        if (current.finishedOn) return current.returnvalue as unknown;
+      }
+    })();
+    try {
+      return await Promise.race([fromEvents, fromJob]);
+    } finally {
+      settled = true;
+      fromEvents.catch(() => undefined);
+      fromJob.catch(() => undefined);
+    }
   }
 
   /** After a timeout: take back a job the guest never started, so it does not run late. */
