@@ -13,6 +13,8 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
+import { GUEST_TEMPLATE_DIR_ENV } from '@coffer/contracts/guest-env';
+
 import {
   GUEST_AGENT_CONFIG_FILE,
   GUEST_INFO_FILE,
@@ -75,6 +77,8 @@ import { VOLUME_POOL_DIR, type VolumePoolSpec } from './volume-pool';
  *   run/               guest.pid; also the guest's run dir (socket, server pid file) when
  *                      its path is short enough for a unix socket, else a short dir in tmp
  * <dataDir>/ports/<port>  one claim file per allocated port, holding the instance id
+ * <dataDir>/templates/    the guests' datastore templates (GUEST_TEMPLATE_DIR_ENV; MariaDB's
+ *                         pristine datadirs, so a create copies one instead of installing)
  * ```
  *
  * The guest runs detached in its own session, so it outlives the worker that started it;
@@ -121,6 +125,8 @@ export interface LocalComputeProviderOptions {
   firewallTable?: string;
   /** Flavor limits (cgroups.ts): `auto` (default: where the host allows), `off`, `required`; or groups of a test's own. */
   cgroups?: CgroupsSetting | InstanceCgroups;
+  /** Whether guests get `<dataDir>/templates` for their datastore templates (default true). */
+  guestTemplates?: boolean;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -182,6 +188,8 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly logger: ComputeLogger;
   private readonly stopTimeoutMs: number;
   private readonly guestRestart: GuestRestartPolicy;
+  /** What every guest's environment holds besides the guest command's own. */
+  private readonly guestEnv: Record<string, string>;
   private readonly locks = new KeyedMutex();
   private readonly ports: PortClaims;
   private readonly volumes: LocalVolumes;
@@ -199,6 +207,12 @@ export class LocalComputeProvider implements ComputeProvider {
     this.logger = options.logger ?? silentLogger;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
     this.guestRestart = options.guestRestart ?? DEFAULT_GUEST_RESTART_POLICY;
+    this.guestEnv = {
+      PATH: DEFAULT_PATH,
+      ...(options.guestTemplates === false
+        ? {}
+        : { [GUEST_TEMPLATE_DIR_ENV]: join(this.dataDir, 'templates') }),
+    };
     this.ports = new PortClaims(join(this.dataDir, 'ports'), this.portRange, this.bindAddress);
     this.volumes = new LocalVolumes(options.volumes ?? 'auto', this.logger, {
       pool: options.volumePool && {
@@ -710,7 +724,7 @@ export class LocalComputeProvider implements ComputeProvider {
         detached: true,
         stdio: ['ignore', output, output],
         // A typed cast: some consumers' global types (Next's) make NODE_ENV required in ProcessEnv.
-        env: { PATH: DEFAULT_PATH, ...env } as unknown as NodeJS.ProcessEnv,
+        env: { ...this.guestEnv, ...env } as unknown as NodeJS.ProcessEnv,
       });
       await new Promise<void>((resolveSpawn, rejectSpawn) => {
         child.once('spawn', resolveSpawn);

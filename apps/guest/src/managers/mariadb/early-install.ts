@@ -46,12 +46,13 @@ export const mariadbEarlyInstall: EarlyBootHook = ({
     return null;
 
   // Throws for an unusable setting: no early install (the agent refuses to start then).
-  const { binDir } = parseMariadbEnv(env.vars);
+  const { binDir, templateDir } = parseMariadbEnv(env.vars);
   const server = new MariadbServer({
     layout,
     findBinaries: () => findMariadbBinaries({ path: env.path, binDir }),
     path: env.path,
     logger,
+    templateDir,
   });
   return (async () => {
     const startedAt = Date.now();

@@ -37,6 +37,7 @@ export function createMariadbManager(context: ManagerContext): MariadbManager {
     config: context.config,
     findBinaries: () => findMariadbBinaries({ path: env.PATH, binDir: mariadbEnv.binDir }),
     path: env.PATH,
+    templateDir: mariadbEnv.templateDir,
     earlyInstall: context.earlyInstall,
     logger: context.logger,
     events: context.events,

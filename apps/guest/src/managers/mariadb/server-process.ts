@@ -6,6 +6,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   readSync,
   renameSync,
   rmSync,
@@ -24,6 +25,7 @@ import {
   writeFileAtomic,
 } from '@coffer/host';
 import { type MariadbBinaries } from './binaries';
+import { DatadirTemplates, templateKeyOf } from './datadir-template';
 import { chooseInstallCpu } from './install-cpu';
 import { type MariadbLayout } from './layout';
 import { pingServer, type PingResult } from './ping';
@@ -64,6 +66,8 @@ export interface MariadbServerOptions {
   ping?: (timeoutMs: number) => Promise<PingResult>;
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /** Where pristine datadirs are kept (datadir-template.ts): installs copy one; none: every install runs the installer. */
+  templateDir?: string;
 }
 
 const INSTALL_TIMEOUT_MS = 5 * 60_000;
@@ -92,6 +96,7 @@ export class MariadbServer {
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
   private readonly ping: (timeoutMs: number) => Promise<PingResult>;
+  private readonly templates: DatadirTemplates | null;
   /** The version the server's greeting gave when it last answered a start (null: not said). */
   private greetingVersion: string | null = null;
   /**
@@ -109,6 +114,9 @@ export class MariadbServer {
     this.ping = options.ping ?? ((timeoutMs) => pingServer(this.layout.socket, timeoutMs));
     this.startTimeoutMs = options.startTimeoutMs ?? 120_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
+    this.templates = options.templateDir
+      ? new DatadirTemplates(options.templateDir, options.logger)
+      : null;
   }
 
   private binary<K extends keyof MariadbBinaries>(name: K): MariadbBinaries[K] {
@@ -156,9 +164,10 @@ export class MariadbServer {
   }
 
   /**
-   * Creates the datadir with mariadb-install-db (root: socket authentication only; no test
-   * database). It installs into a scratch dir and renames it when done, so a crash halfway
-   * leaves nothing that looks installed, and a retry starts over cleanly.
+   * Creates the datadir: a copy of the pristine template for this server build and format
+   * (datadir-template.ts; made by the first install), or else mariadb-install-db (root: socket
+   * authentication only; no test database). Either writes into a scratch dir renamed when
+   * done, so a crash halfway leaves nothing that looks installed, and a retry starts over cleanly.
    */
   async install(account: ServerAccount): Promise<'installed' | 'already-installed'> {
     if (this.isInstalled()) return 'already-installed';
@@ -168,9 +177,51 @@ export class MariadbServer {
       );
     }
     rmSync(this.layout.installDir, { recursive: true, force: true });
+    const startedAt = Date.now();
+    const copied = await this.copyTemplate(account);
+    if (!copied) await this.installDb(this.layout.installDir, account);
+    if (account.owner) chownRecursive(this.layout.installDir, account.owner.uid, account.owner.gid);
+    renameSync(this.layout.installDir, this.layout.datadir);
+    this.logger.info(
+      { ms: Date.now() - startedAt, from: copied ? 'template' : 'installer' },
+      'datadir installed',
+    );
+    return 'installed';
+  }
+
+  /** Copies the template into the install dir; false when there is none to copy (logged). */
+  private async copyTemplate(account: ServerAccount): Promise<boolean> {
+    if (!this.templates) return false;
+    let key: string;
+    try {
+      key = templateKeyOf({
+        binaries: [this.binary('mariadbd'), this.binary('installDb')],
+        installArgs: account.installArgs,
+        myCnfText: readFileSync(this.layout.myCnf, 'utf8'),
+      });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'no datadir template key: installing');
+      return false;
+    }
+    const template = await this.templates.ensure(key, (datadir) =>
+      this.installDb(datadir, account),
+    );
+    if (template === null) return false;
+    try {
+      await this.templates.copy(template, this.layout.installDir);
+      return true;
+    } catch (error) {
+      this.logger.warn({ err: error, template }, 'datadir template not copied: installing');
+      rmSync(this.layout.installDir, { recursive: true, force: true });
+      return false;
+    }
+  }
+
+  /** Runs mariadb-install-db into `datadir` (which must not exist) with the server's defaults file. */
+  private async installDb(datadir: string, account: ServerAccount): Promise<void> {
     const args = [
       `--defaults-file=${this.layout.myCnf}`,
-      `--datadir=${this.layout.installDir}`,
+      `--datadir=${datadir}`,
       '--auth-root-authentication-method=socket',
       '--skip-test-db',
       ...account.installArgs,
@@ -199,13 +250,10 @@ export class MariadbServer {
         },
       );
     });
-    if (account.owner) chownRecursive(this.layout.installDir, account.owner.uid, account.owner.gid);
-    renameSync(this.layout.installDir, this.layout.datadir);
     this.logger.info(
-      { ms: Date.now() - startedAt, lines: output.split('\n').length, cpu: install.cpu },
-      'datadir installed',
+      { ms: Date.now() - startedAt, lines: output.split('\n').length, cpu: install.cpu, datadir },
+      'mariadb-install-db done',
     );
-    return 'installed';
   }
 
   /** The error log's last lines (see errorLogTailOf). */

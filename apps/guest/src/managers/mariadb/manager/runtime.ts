@@ -17,6 +17,8 @@ export interface MariadbManagerOptions {
   findBinaries: () => MariadbBinaries;
   /** PATH for the server's tools. */
   path: string;
+  /** Where datadir templates are kept (env.ts' TEMPLATE_DIR_VAR); none: installs run the installer. */
+  templateDir?: string;
   /** An install of the datadir already under way since the guest started (see boot/early-install.ts). */
   earlyInstall?: Promise<void> | null;
   logger: Logger;
@@ -63,6 +65,7 @@ export class MariadbRuntime {
       },
       startTimeoutMs: options.startTimeoutMs,
       stopTimeoutMs: options.stopTimeoutMs,
+      templateDir: options.templateDir,
     });
   }
 
