@@ -16,3 +16,4 @@ export * from './resize';
 export * from './errors';
 export * from './worker-roles';
 export * from './allowed-sources';
+export * from './configuration';
