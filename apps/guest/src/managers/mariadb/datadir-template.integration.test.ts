@@ -50,7 +50,7 @@ describe('datadir templates', () => {
         'SELECT @@server_id AS serverId, (SELECT authentication_string FROM mysql.user WHERE user = ? AND host = ?) AS adminHash',
         [GUEST_ADMIN_USER, 'localhost'],
       );
-      const [{ serverId, adminHash }] = rows as { serverId: number; adminHash: string }[];
+      const { serverId, adminHash } = (rows as { serverId: number; adminHash: string }[])[0]!;
       // aria_log_control: magic (4 bytes), then the server's 16-byte UUID.
       const ariaUuid = readFileSync(join(files.volumeDir, 'data', 'aria_log_control'))
         .subarray(4, 20)

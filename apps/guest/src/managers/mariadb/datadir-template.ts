@@ -40,7 +40,8 @@ import { readCmdline } from '@coffer/host';
  *   only once whole; of two guests making the same one, the first rename wins and the other
  *   uses it. `.new` dirs of processes that are gone are removed at the next make.
  * - **Never fatal**: a template that cannot be made, read or copied is logged, and the caller
- *   installs the usual way.
+ *   installs the usual way; only the installer's own failure (a bad setting, a full disk) is
+ *   the caller's, at once.
  */
 
 /** The settings in my.cnf that shape the files mariadb-install-db writes. */
@@ -98,6 +99,13 @@ export function formatOptionsOf(myCnfText: string): Record<string, string> {
   return found;
 }
 
+/** The installer's own failure while making a template (ensure rethrows what it threw). */
+class InstallerFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the installer failed');
+  }
+}
+
 export class DatadirTemplates {
   private readonly dir: string;
 
@@ -124,6 +132,8 @@ export class DatadirTemplates {
       }
       return await this.make(key, install);
     } catch (error) {
+      // The installer itself failed: installing again without a template would fail the same way.
+      if (error instanceof InstallerFailed) throw error.cause;
       this.logger.warn({ err: error, template: home }, 'datadir template unusable: installing');
       return null;
     }
@@ -156,7 +166,9 @@ export class DatadirTemplates {
     try {
       const data = join(partial, 'data');
       const startedAt = Date.now();
-      await install(data);
+      await install(data).catch((error: unknown) => {
+        throw new InstallerFailed(error);
+      });
       for (const name of readdirSync(data)) {
         if (PER_SERVER_FILES.test(name)) rmSync(join(data, name), { force: true });
       }
