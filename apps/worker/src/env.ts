@@ -60,6 +60,12 @@ export const workerEnvSchema = z
     COFFER_QUEUE_PREFIX: sharedSettings.COFFER_QUEUE_PREFIX,
     /** The Redis URL guests are told (they may reach Redis by another address). Default: REDIS_URL. */
     COFFER_GUEST_REDIS_URL: optional(redisUrl),
+    /**
+     * Each guest's own Redis user, limited to its RPC queue and appending to the conductor stream
+     * (guest-redis-access.ts): `auto` when Redis accepts ACL SETUSER, `on` (required), `off`
+     * (every guest gets the shared URL).
+     */
+    COFFER_GUEST_REDIS_ACL: z.enum(['auto', 'on', 'off']).default('auto'),
     /** Where backups go: `local` (a directory) or `swift` (OpenStack Swift with tempauth). */
     COFFER_BACKUP_STORE: z.enum(['local', 'swift']).default('local'),
     /** The local store's directory (absolute). Default: `<COFFER_DATA_DIR>/backups`. */

@@ -83,6 +83,8 @@ export interface WorkerSettings extends WorkerNames {
   /** The conductor drops a guest message whose sentAt is further than this from the control plane's clock. */
   conductorClockSkewMs: number;
   guestRedisUrl: string | undefined;
+  /** Whether guests get Redis users of their own (guest-redis-access.ts). */
+  guestRedisAcl: WorkerEnv['COFFER_GUEST_REDIS_ACL'];
   /** Where backups go; null when no place is configured (then no taskmanager or watchdog may run). */
   backupStore: ObjectStoreConfig | null;
   backupChunkBytes: number;
@@ -155,6 +157,7 @@ export function buildSettings(
     createTimeoutSeconds: env.COFFER_CREATE_TIMEOUT_SECONDS,
     conductorClockSkewMs: env.COFFER_CONDUCTOR_CLOCK_SKEW_SECONDS * 1000,
     guestRedisUrl: env.COFFER_GUEST_REDIS_URL ?? env.REDIS_URL,
+    guestRedisAcl: env.COFFER_GUEST_REDIS_ACL,
     backupStore: backupStoreOf(env),
     backupChunkBytes: env.COFFER_BACKUP_CHUNK_MB * 1024 * 1024,
     backupUploadConcurrency: env.COFFER_BACKUP_UPLOAD_CONCURRENCY,

@@ -6,6 +6,7 @@ import { createComputeProvider } from './compute';
 import { Conductor } from './conductor/conductor';
 import { loadWorkerEnv, WorkerEnvError, type WorkerEnvOverrides } from './env';
 import { ChangeFeed, ChangePublisher } from './events';
+import { GuestRedisAccess, reconcileGuestRedisUsers } from './guest-redis-access';
 import { createLogger, redactUrl, type Logger } from './logger';
 import {
   buildSettings,
@@ -116,6 +117,28 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
 
     const publisher = new ChangePublisher(redis, settings.eventsChannel, logger);
 
+    // Guests' own Redis users: decided once, then those Redis lost (a restart) set up again, now
+    // and whenever the connection comes back.
+    let guestAccess: GuestRedisAccess | null = null;
+    if (needsProvider) {
+      const access = await GuestRedisAccess.start(redis, settings, logger);
+      guestAccess = access;
+      if (access.isEnabled) {
+        let isClosed = false;
+        const restoreUsers = () =>
+          reconcileGuestRedisUsers({ prisma, access, logger }).catch((error: unknown) => {
+            if (!isClosed)
+              logger.warn({ err: error }, "could not set up the guests' Redis users again");
+          });
+        await restoreUsers();
+        redis.on('ready', restoreUsers);
+        closers.push(async () => {
+          isClosed = true;
+          redis.off('ready', restoreUsers);
+        });
+      }
+    }
+
     if (roles.has('conductor')) {
       const blockingConnection = duplicate('conductor');
       const conductor = new Conductor({
@@ -150,6 +173,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
         settings,
         publisher,
         feed,
+        guestAccess: guestAccess!,
         logger: logger.child({ role: 'taskmanager' }),
         workerConnection,
       });
@@ -164,6 +188,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
         provider: provider!,
         publisher,
         settings,
+        guestAccess: guestAccess!,
         logger: logger.child({ role: 'watchdog' }),
       });
       closers.push(() => watchdog.stop());

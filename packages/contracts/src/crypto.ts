@@ -93,6 +93,17 @@ export function projectBackupKey(masterKey: string, projectId: string): Buffer {
   return deriveKey(masterKey, 'coffer/backup-key', `project:${projectId}`);
 }
 
+/**
+ * The password of an instance's own Redis user (guest Redis ACL): derived from the master key
+ * per instance, so it is never stored and the control plane can set the user up again after
+ * Redis lost it (ACL users live in memory unless Redis has an aclfile). base64url, 43 chars.
+ */
+export function guestRedisPassword(masterKey: string, instanceId: string): string {
+  return deriveKey(masterKey, 'coffer/guest-redis-password', `instance:${instanceId}`).toString(
+    'base64url',
+  );
+}
+
 /** The keys one guest uses, derived from its own secret: signing, and sealing what it is sent. */
 export function guestKeys(guestSecret: string): { signing: Buffer; sealing: Buffer } {
   return {

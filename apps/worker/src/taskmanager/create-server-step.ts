@@ -110,6 +110,9 @@ async function createServer(
     );
   }
   const manager = known.data;
+  const redisUrl = guestRedisUrl(ctx, row.id);
+  // The guest's own Redis user, before its server (and so its guest) starts.
+  await ctx.guestAccess.ensureUser(row.id);
   let port = row.port ?? undefined;
   for (;;) {
     try {
@@ -128,7 +131,7 @@ async function createServer(
           datastoreVersion: row.datastoreVersion.name,
         },
         agentConfig: {
-          redisUrl: guestRedisUrl(ctx),
+          redisUrl,
           rpcQueue: guestQueueName(row.id),
           conductorStream: ctx.settings.conductorStream,
           guestSecret,
@@ -160,13 +163,13 @@ async function createServer(
   }
 }
 
-function guestRedisUrl(ctx: OperationContext): string {
-  const url = ctx.settings.guestRedisUrl;
-  if (!url)
+/** The URL the guest is given: with its own Redis user when guests have them (guest-redis-access.ts). */
+function guestRedisUrl(ctx: OperationContext, instanceId: string): string {
+  if (!ctx.settings.guestRedisUrl)
     throw new OperationFailure(
       'The instance could not be built: the control plane has no Redis URL to give its guest.',
     );
-  return url;
+  return ctx.guestAccess.urlFor(instanceId);
 }
 
 /**

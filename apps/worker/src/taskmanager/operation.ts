@@ -5,6 +5,7 @@ import { faultFields } from '@coffer/db/domain/faults';
 import { type Redis } from 'ioredis';
 
 import { type ChangeFeed, type ChangePublisher } from '../events';
+import { type GuestRedisAccess } from '../guest-redis-access';
 import { type Logger } from '../logger';
 import { type WorkerSettings } from '../settings';
 
@@ -17,6 +18,8 @@ export interface OperationContext {
   settings: WorkerSettings;
   publisher: ChangePublisher;
   feed: ChangeFeed;
+  /** Each guest's own Redis user, or the shared URL (guest-redis-access.ts). */
+  guestAccess: GuestRedisAccess;
   logger: Logger;
   /** Aborts on shutdown and when the attempt runs out of time. */
   signal: AbortSignal;

@@ -8,7 +8,8 @@ import { type OperationContext } from './operation';
  * Removes an instance's server (guest, database server, files, volume) and its guest's RPC
  * queue: what a delete does, and what a failed restore does so that no half-made instance
  * stays behind. The server id is stored on the row once the server exists; before that (or
- * for a server a crashed create made), the provider is asked by instance. Idempotent.
+ * for a server a crashed create made), the provider is asked by instance. Then the guest's
+ * own Redis user goes (guest-redis-access.ts). Idempotent.
  */
 export async function removeServerAndGuestQueue(
   ctx: Omit<OperationContext, 'signal'> & { signal?: AbortSignal },
@@ -27,6 +28,7 @@ export async function removeServerAndGuestQueue(
   }
 
   throwIfAborted(ctx.signal);
+  await ctx.guestAccess.removeUser(instanceId);
   const guestQueue = new Queue(guestQueueName(instanceId), { connection: ctx.redis });
   try {
     await guestQueue.obliterate({ force: true });

@@ -12,6 +12,7 @@ import { type Redis } from 'ioredis';
 
 import { recordInstanceEvent } from '../conductor/apply-event';
 import { type ChangePublisher } from '../events';
+import { type GuestRedisAccess, reconcileGuestRedisUsers } from '../guest-redis-access';
 import { type Logger } from '../logger';
 import { type WorkerSettings } from '../settings';
 import { enqueueTaskmanagerJob, LIVE_JOB_STATES } from '../taskmanager/enqueue';
@@ -32,7 +33,8 @@ import { Suspects } from './suspects';
  *   job get their delete job again; rows REBOOTING without a job (seen twice) end the restart;
  *   replication role changes (PROMOTING, EJECTING, DETACHING) whose job ended without ending
  *   them are queued again (each resumes), members no job drives get their task ended.
- *   Guests of live rows are simply adopted: the conductor keeps consuming their stream.
+ *   Guests of live rows are simply adopted: the conductor keeps consuming their stream. Their
+ *   own Redis users that Redis lost (a restart without an aclfile) are set up again.
  * - Guest supervision (every few seconds, unless turned off): an instance whose guest agent
  *   died unasked (settled, backing up, restarting, resizing, or being built once its server
  *   exists) gets it started again by the compute provider (`ensureServerRunning`: backoff,
@@ -48,6 +50,8 @@ export interface WatchdogDeps {
   publisher: ChangePublisher;
   settings: WorkerSettings;
   logger: Logger;
+  /** Guests' own Redis users: set up again when Redis lost them, removed with orphaned servers. */
+  guestAccess?: GuestRedisAccess;
 }
 
 export interface ReconcileReport {
@@ -62,6 +66,8 @@ export interface ReconcileReport {
   endedRoleChanges: string[];
   /** Resizes whose job died: queued again (a volume rolls forward, a flavor back), or ended (settle-resizes.ts). */
   settledResizes: string[];
+  /** Live instances whose guest's own Redis user Redis had lost: set up again (guest-redis-access.ts). */
+  restoredGuestRedisUsers: string[];
 }
 
 /**
@@ -284,6 +290,7 @@ export class Watchdog {
       requeuedRoleChanges: [],
       endedRoleChanges: [],
       settledResizes: [],
+      restoredGuestRedisUsers: [],
     };
     this.suspects.startPass();
 
@@ -306,6 +313,7 @@ export class Watchdog {
         'watchdog: deleting a server that has no instance',
       );
       await provider.deleteServer(server.serverId);
+      await this.deps.guestAccess?.removeUser(server.instanceId);
       report.deletedServers.push(server.serverId);
     }
     const serverInstances = new Set(servers.map((server) => server.instanceId));
@@ -402,6 +410,13 @@ export class Watchdog {
       graceMs: Math.min(graceMs, 60_000),
       now,
     });
+    if (this.deps.guestAccess) {
+      report.restoredGuestRedisUsers = await reconcileGuestRedisUsers({
+        prisma,
+        access: this.deps.guestAccess,
+        logger,
+      });
+    }
 
     this.suspects.endPass();
     const acted = Object.values(report).some((ids: string[]) => ids.length > 0);
