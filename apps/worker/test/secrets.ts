@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import {
   guestKeys,
+  guestRedisPassword,
   guestSecretAtRestKey,
   jobPayloadKey,
   projectBackupKey,
@@ -17,9 +18,10 @@ import { openGuestSecret } from '../src/guest-secret';
  * secrets of the control plane and of the instances a test made, read back as only a test
  * may. The master key and the keys derived from it (job payloads, guest secrets at rest, each
  * project's backups); every guest's secret (opened from its row) and the keys derived from
- * it; what each instance's injected guest-agent.json holds (its secret, the Redis password);
- * the replication password in each replica's master.info. Call it before the instances and
- * the database go. Does nothing unless the run lists its secrets.
+ * it, and its own Redis password (derived from the master key); what each instance's
+ * injected guest-agent.json holds (its secret, the Redis password); the replication password
+ * in each replica's master.info. Call it before the instances and the database go. Does
+ * nothing unless the run lists its secrets.
  */
 export async function registerRunSecrets(
   prisma: PrismaClient,
@@ -37,6 +39,7 @@ export async function registerRunSecrets(
     .findMany({ select: { id: true, guestSecretEnc: true } })
     .catch(() => []);
   for (const { id, guestSecretEnc } of instances) {
+    registerSecret(`the guest Redis password of ${id}`, guestRedisPassword(masterKey, id));
     if (!guestSecretEnc) continue;
     try {
       registerGuestSecret(id, openGuestSecret(masterKey, id, guestSecretEnc));
