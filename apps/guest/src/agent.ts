@@ -159,6 +159,7 @@ export class GuestAgent {
         stop_replication: () => this.manager.stopReplication(),
         apply_flavor: (params) => this.manager.applyFlavor(params),
         volume_usage: () => this.manager.volumeUsage(),
+        apply_configuration: (params) => this.manager.applyConfiguration(params),
       },
     });
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { backupGuestMethods, restoreSpecSchema } from './backup';
+import { configurationGuestMethods } from './configuration/apply';
 import { type CofferErrorJSON } from './errors';
 import { replicationGuestMethods } from './replication';
 import { resizeGuestMethods } from './resize';
@@ -77,6 +78,8 @@ export const guestMethods = {
   ...replicationGuestMethods,
   /** Resize (resize.ts): apply_flavor, volume_usage. */
   ...resizeGuestMethods,
+  /** Configuration groups (configuration/apply.ts): apply_configuration. */
+  ...configurationGuestMethods,
   /** Installs the server into the volume, writes its config from the flavor, starts it, creates the first databases and users. */
   prepare: {
     params: z.object({

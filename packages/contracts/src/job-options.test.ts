@@ -23,6 +23,7 @@ const ATTEMPTS: Record<TaskmanagerJobName, number> = {
   'replica.detach': 3,
   'instance.resize': 2,
   'instance.setAccess': 5,
+  'configuration.apply': 3,
 };
 
 describe('taskmanager job options', () => {

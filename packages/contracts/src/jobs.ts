@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { instanceSetAccessJobSchema } from './allowed-sources';
+import { configurationApplyJobSchema } from './configuration/apply';
 import { cofferErrorJSONSchema, type CofferErrorJSON } from './errors';
 import { databaseInfoSchema, databaseUserInfoSchema } from './guest-rpc';
 import { instanceResizeJobSchema } from './resize';
@@ -166,6 +167,13 @@ export const taskmanagerJobs = {
     schema: instanceResizeJobSchema,
     attempts: 2,
     timeoutMs: 15 * 60_000,
+    ...OPERATION_RETRIES,
+  },
+  // Configuration groups (configuration/apply.ts): the instance's values onto its server.
+  'configuration.apply': {
+    schema: configurationApplyJobSchema,
+    attempts: 3,
+    timeoutMs: 5 * 60_000,
     ...OPERATION_RETRIES,
   },
 } as const satisfies Record<string, JobDefinition<z.ZodType>>;

@@ -69,6 +69,10 @@ export interface DatastoreManager {
   /** Resize: a flavor's sizing in the server's config, with a restart; the volume's size now. */
   applyFlavor(params: MethodParams<'apply_flavor'>): Promise<GuestResult<'apply_flavor'>>;
   volumeUsage(): Promise<GuestResult<'volume_usage'>>;
+  /** Configuration groups: the values as the server's overrides, dynamic ones at once. */
+  applyConfiguration(
+    params: MethodParams<'apply_configuration'>,
+  ): Promise<GuestResult<'apply_configuration'>>;
   /** The guest is stopping: work that could hold the manager long (a backup, a restore's fetch) stops now. */
   interruptLongOperations(): void;
   /** Stops the server because the guest stops. */

@@ -99,6 +99,7 @@ class EchoManager implements DatastoreManager {
   createBackup = unsupported;
   applyFlavor = unsupported;
   volumeUsage = unsupported;
+  applyConfiguration = unsupported;
 }
 
 function unsupported(): Promise<never> {

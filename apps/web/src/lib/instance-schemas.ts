@@ -34,6 +34,8 @@ export const createInstanceInputSchema = z
     requestId: z.uuid().optional(),
     /** Restore this completed backup of the project (with its chain) into the new instance, instead of starting empty. */
     restoreFromBackupId: z.uuid({ error: 'Backup not found' }).optional(),
+    /** A configuration group of the project, for the instance's datastore version (issue 15): its values are in force from the first start. */
+    configurationGroupId: z.uuid({ error: 'Configuration group not found' }).optional(),
     /** Allowed sources (Trove's access): private with no CIDRs when left out. */
     access: accessInputSchema.optional(),
   })

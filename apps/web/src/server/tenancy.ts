@@ -79,6 +79,10 @@ export function scopeToProject(db: PrismaClient, projectId: string) {
         $allOperations: ({ operation, args, query }) =>
           query(withProject(operation, args, projectId)),
       },
+      configurationGroup: {
+        $allOperations: ({ operation, args, query }) =>
+          query(withProject(operation, args, projectId)),
+      },
     },
   });
 }

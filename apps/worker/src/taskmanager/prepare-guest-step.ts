@@ -6,6 +6,7 @@ import { GuestClient } from '@coffer/guest-client';
 import { restoreSpecFor } from '../backup/restore-spec';
 import { waitForInstance } from '../events';
 import { snapshotFailure } from '../replication/create-replica-steps';
+import { prepareOverridesFor } from './apply-configuration';
 import { type CreateRow } from './create-instance-row';
 import { OperationFailure, type Fault, type OperationContext } from './operation';
 
@@ -39,6 +40,8 @@ export async function castPrepare(
   payload: InstanceCreateJob,
   guestSecret: string,
 ): Promise<void> {
+  // A configuration group (issue 15): its values are in the config from the first start.
+  const configuration = await prepareOverridesFor(ctx, row.id);
   const client = new GuestClient({ connection: ctx.redis, instanceId: row.id, guestSecret });
   try {
     await client.cast(
@@ -49,6 +52,7 @@ export async function castPrepare(
         databases: payload.databases,
         users: sealUsersForGuest(ctx, client, payload.users),
         isReadOnly: row.replicaOfId !== null,
+        ...(configuration ? { configOverrides: configuration.overrides } : {}),
         ...(payload.restoreFromBackupId
           ? {
               restore: await restoreSpecFor(
@@ -66,6 +70,12 @@ export async function castPrepare(
     );
   } finally {
     await client.close();
+  }
+  if (configuration) {
+    await ctx.prisma.instance.update({
+      where: { id: row.id },
+      data: { configurationApply: configuration.record },
+    });
   }
 }
 

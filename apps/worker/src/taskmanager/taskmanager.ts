@@ -11,6 +11,7 @@ import { type Redis } from 'ioredis';
 import { z } from 'zod';
 
 import { AbortedError } from '../events';
+import { applyConfigurationOperation } from './apply-configuration';
 import { createBackupOperation } from './create-backup';
 import { createInstanceOperation } from './create-instance';
 import { deleteBackupOperation } from './delete-backup';
@@ -58,6 +59,7 @@ const operations: {
   'replica.detach': detachReplicaOperation,
   'instance.resize': resizeInstanceOperation,
   'instance.setAccess': setAccessOperation,
+  'configuration.apply': applyConfigurationOperation,
 };
 
 function isJobName(name: string): name is TaskmanagerJobName {
@@ -243,5 +245,7 @@ function failureMessage(name: TaskmanagerJobName): string {
       return 'The instance could not be resized because of an error in the control plane.';
     case 'instance.setAccess':
       return 'The allowed sources could not be applied because of an error in the control plane.';
+    case 'configuration.apply':
+      return 'The configuration could not be applied because of an error in the control plane.';
   }
 }

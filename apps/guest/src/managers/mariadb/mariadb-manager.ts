@@ -13,6 +13,7 @@ import { checkSocketPathFits } from './layout';
 import { MariadbAdmin } from './manager/admin';
 import { AdminSession } from './manager/admin-session';
 import { MariadbBackups } from './manager/backups';
+import { MariadbConfiguration } from './manager/configuration';
 import { MariadbLifecycle } from './manager/lifecycle';
 import { MariadbReplication } from './manager/replication';
 import { MariadbResize } from './manager/resize';
@@ -57,6 +58,7 @@ export class MariadbManager implements DatastoreManager {
   private readonly replication: MariadbReplication;
   private readonly backups: MariadbBackups;
   private readonly resize: MariadbResize;
+  private readonly configuration: MariadbConfiguration;
   readonly errorLogPath: string;
   readonly volumeContentPath: string;
 
@@ -71,6 +73,7 @@ export class MariadbManager implements DatastoreManager {
     this.admin = new MariadbAdmin(runtime, session);
     this.replication = new MariadbReplication(runtime, state, session);
     this.resize = new MariadbResize(runtime, state, this.lifecycle);
+    this.configuration = new MariadbConfiguration(runtime, state, session);
   }
 
   // --- Lifecycle and status (manager/lifecycle.ts) ---
@@ -87,8 +90,13 @@ export class MariadbManager implements DatastoreManager {
   stopDb(): Promise<GuestResult<'stop_db'>> {
     return this.lifecycle.stopDb();
   }
-  getStatus(): Promise<GuestResult<'get_status'>> {
-    return this.lifecycle.getStatus();
+  async getStatus(): Promise<GuestResult<'get_status'>> {
+    const status = await this.lifecycle.getStatus();
+    // A running server with configuration values that wait for its restart (manager/configuration.ts).
+    if (status.serviceStatus === 'RUNNING' && this.configuration.pendingRestart().length > 0) {
+      return { ...status, serviceStatus: 'RESTART_REQUIRED' };
+    }
+    return status;
   }
   shutdown(): Promise<void> {
     return this.lifecycle.shutdown();
@@ -189,5 +197,13 @@ export class MariadbManager implements DatastoreManager {
   }
   volumeUsage(): Promise<GuestResult<'volume_usage'>> {
     return Promise.resolve(this.resize.volumeUsage());
+  }
+
+  // --- Configuration groups (manager/configuration.ts) ---
+
+  applyConfiguration(
+    params: MethodParams<'apply_configuration'>,
+  ): Promise<GuestResult<'apply_configuration'>> {
+    return this.configuration.apply(params);
   }
 }

@@ -156,7 +156,14 @@ export function normalizeOverride(
     if (!Number.isFinite(value)) throw new ConfigOverrideError(`"${key}" must be a finite number`);
     text = String(value);
   } else {
-    if (!/^[A-Za-z0-9_.,+:-]{1,255}$/.test(value)) {
+    // Configuration groups' text values (issue 15): time zones (Europe/Berlin), flag sets
+    // (mrr=on), formats (%H:%i:%s); never spaces, quotes, `#`, `\\` or line breaks.
+    // A `/` only inside a value (Europe/Berlin): never a path.
+    if (
+      !/^[A-Za-z0-9_.,+:%/=-]{0,1000}$/.test(value) ||
+      value.startsWith('/') ||
+      value.includes('..')
+    ) {
       throw new ConfigOverrideError(`"${key}" has a value with characters that are not allowed`);
     }
     text = value;

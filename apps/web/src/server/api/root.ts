@@ -5,6 +5,7 @@ import { apiTokenRouter } from './routers/api-token';
 import { auditRouter } from './routers/audit';
 import { backupRouter } from './routers/backup';
 import { catalogRouter } from './routers/catalog';
+import { configurationRouter } from './routers/configuration';
 import { databaseRouter } from './routers/database';
 import { databaseUserRouter } from './routers/database-user';
 import { instanceRouter } from './routers/instance';
@@ -24,6 +25,7 @@ export const appRouter = createTRPCRouter({
   instance: instanceRouter,
   instanceEvent: instanceEventRouter,
   backup: backupRouter,
+  configuration: configurationRouter,
   replica: replicaRouter,
   database: databaseRouter,
   databaseUser: databaseUserRouter,

@@ -13,6 +13,7 @@ import { publishChange } from '~/server/events';
 import { enqueueTaskmanagerJob } from '~/server/queue';
 import { assertQuota } from '~/server/services/quota/quota';
 import { type ProjectScopedDb } from '~/server/tenancy';
+import { requireGroupFor } from '~/server/services/configuration/configuration-groups';
 import { requireDatastoreDefinition } from './instance-datastore';
 import { instanceSelect, toInstanceView, type InstanceView } from './instance-view';
 
@@ -109,6 +110,10 @@ export async function createInstance(
     );
   requireUserHostsWithinAccess(requireDatastoreDefinition(version.datastore.manager), input);
 
+  if (input.configurationGroupId) {
+    await requireGroupFor(ctx.db, input.configurationGroupId, version.id);
+  }
+
   if (input.volumeSizeGb > env.COFFER_MAX_VOLUME_GB) {
     throw fieldError('volumeSizeGb', `Volume size must be at most ${env.COFFER_MAX_VOLUME_GB} GB`);
   }
@@ -166,6 +171,7 @@ export async function createInstance(
           serviceStatus: 'NEW',
           createRequestId: input.requestId ?? null,
           restoredFromBackupId: restoreFrom?.id ?? null,
+          configurationGroupId: input.configurationGroupId ?? null,
         },
         select: instanceSelect,
       });
