@@ -38,6 +38,8 @@ export interface HttpRequest {
   body?: string | Uint8Array;
   /** The global request id to send; one is made when absent. Kept across retries. */
   globalRequestId?: string;
+  /** `bytes`: the answer's body as a Uint8Array, whatever its type (Swift objects). */
+  responseType?: 'parsed' | 'bytes';
 }
 
 export interface HttpResponse<T = unknown> {
@@ -143,7 +145,10 @@ export async function send<T = unknown>(
     const requestId = requestIdOf(response.headers);
     const ms = Date.now() - started;
     if (response.ok) {
-      const parsed = await readBody(response);
+      const parsed =
+        request.responseType === 'bytes'
+          ? new Uint8Array(await response.arrayBuffer())
+          : await readBody(response);
       logger.debug(
         { ...base, status: response.status, requestId, attempt, ms },
         'openstack request',

@@ -45,6 +45,13 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Query parameters; arrays repeat the key (`?tags=a&tags=b`), undefined values are left out. */
   query?: Record<string, string | number | boolean | readonly string[] | undefined>;
+  /** `bytes`: the body as a Uint8Array (Swift objects) instead of parsed JSON or text. */
+  responseType?: 'parsed' | 'bytes';
+  /**
+   * This call's retries, over the session's: e.g. `{ statuses: [429, 503] }` where the
+   * service's 409 means a lasting conflict (a rule that exists, a container not empty).
+   */
+  retry?: Partial<RetryPolicy>;
 }
 
 /**
@@ -112,7 +119,8 @@ export class ServiceClient {
       else search.append(key, String(value));
     }
     const qs = search.toString();
-    return `${base}${path.startsWith('/') ? '' : '/'}${path}${qs ? `?${qs}` : ''}`;
+    const slash = path === '' || path.startsWith('/') ? '' : '/';
+    return `${base}${slash}${path}${qs ? `?${qs}` : ''}`;
   }
 
   async request<T = unknown>(
@@ -122,6 +130,9 @@ export class ServiceClient {
   ): Promise<HttpResponse<T>> {
     const url = await this.url(path, options.query);
     const globalRequestId = newGlobalRequestId();
+    const http = options.retry
+      ? { ...this.session.http, retry: { ...this.session.http.retry, ...options.retry } }
+      : this.session.http;
     for (let renewed = false; ; renewed = true) {
       const token = await this.session.auth.token();
       try {
@@ -132,10 +143,11 @@ export class ServiceClient {
             url,
             json: options.json,
             body: options.body,
+            responseType: options.responseType,
             globalRequestId,
             headers: { ...this.versionHeaders(), ...options.headers, 'x-auth-token': token.id },
           },
-          this.session.http,
+          http,
         );
       } catch (error) {
         // A token revoked, or expired early, is renewed once; a second 401 is the answer.
