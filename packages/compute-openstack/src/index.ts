@@ -1,0 +1,19 @@
+export { openstackComputeProvider } from './definition';
+export { openstackComputeEnv, openstackComputeEnvSchema, type OpenStackComputeEnv } from './env';
+export {
+  GUEST_CONFIG_DIR,
+  filesOfUserData,
+  guestFiles,
+  userDataFor,
+  type InjectedFile,
+} from './injection';
+export {
+  GUEST_PATHS,
+  OpenStackComputeProvider,
+  instanceTag,
+  securityGroupName,
+  statusOf,
+  toComputeError,
+  type OpenStackComputeProviderOptions,
+} from './openstack-provider';
+export { ruleChanges, sourcesOfRules, wantedRules } from './rules';

@@ -1,0 +1,258 @@
+// The OpenStack provider against the loopback OpenStack (`node scripts/coffer.mjs openstack
+// start`): an instance's server, volume, port and SecGroup-<id> made through Nova, Cinder and
+// Neutron, its two files in the user data, a create run again reusing them, allowed sources as
+// Neutron rules, extend, resize, reboot, delete leaving nothing, and what a crashed create
+// leaves found by listServers and removed by deleteServer. The fake virt driver boots nothing:
+// the guest's files are read back from Nova, not from a running guest.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { isComputeError, type ServerSpec } from '@coffer/compute';
+import { guestAgentConfigSchema, guestInfoSchema } from '@coffer/contracts';
+import {
+  KeystoneAuth,
+  OpenStackSession,
+  createSecurityGroup,
+  createVolume,
+  getServer,
+  listPorts,
+  listSecurityGroups,
+  listServers,
+  listVolumes,
+  waitForVolume,
+} from '@coffer/openstack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { filesOfUserData } from './injection';
+import { OpenStackComputeProvider, instanceTag, securityGroupName } from './openstack-provider';
+import { RULE_CONTROL_PLANE, RULE_OPEN, RULE_SOURCE } from './rules';
+
+const authUrl = process.env.OS_AUTH_URL ?? 'http://127.0.0.1:5000/v3';
+const session = new OpenStackSession({
+  auth: new KeystoneAuth({
+    authUrl,
+    credentials: {
+      type: 'password',
+      username: process.env.OS_USERNAME ?? 'admin',
+      password: process.env.OS_PASSWORD ?? 'admin',
+      projectName: process.env.OS_PROJECT_NAME ?? 'admin',
+    },
+  }),
+});
+const provider = new OpenStackComputeProvider({
+  session,
+  image: 'fake-image',
+  network: 'private',
+  controlPlaneCidrs: ['192.0.2.0/24'],
+  timeoutMs: 180_000,
+});
+const timings: Record<string, number> = {};
+const made: string[] = [];
+
+beforeAll(async () => {
+  const answer = await fetch(`${authUrl}/`).catch((error: unknown) => error as Error);
+  if (answer instanceof Error)
+    throw new Error(
+      `no Keystone at ${authUrl} (${answer.message}): start the loopback OpenStack first, \`node scripts/coffer.mjs openstack start\``,
+    );
+});
+
+afterAll(async () => {
+  for (const id of made) await provider.deleteServer(id).catch(() => {});
+  console.log(`openstack provider timings (ms): ${JSON.stringify(timings)}`);
+});
+
+async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await work();
+  } finally {
+    timings[name] = Date.now() - started;
+  }
+}
+
+function specFor(instanceId: string): ServerSpec {
+  return {
+    instanceId,
+    projectId: randomUUID(),
+    flavor: { vcpus: 1, ramMb: 512 },
+    volumeGb: 1,
+    allowedSources: { isPublic: false, cidrs: ['10.20.0.0/24'] },
+    guestInfo: {
+      instanceId,
+      projectId: randomUUID(),
+      datastoreManager: 'mariadb',
+      datastoreVersion: '10.11',
+    },
+    agentConfig: {
+      redisUrl: 'redis://10.0.0.1:6379',
+      rpcQueue: `guest.${instanceId}`,
+      conductorStream: 'conductor',
+      guestSecret: randomBytes(32).toString('base64'),
+    },
+  };
+}
+
+async function ingressRules(instanceId: string) {
+  const [group] = await listSecurityGroups(session, { tags: [instanceTag(instanceId)] });
+  return group!.rules
+    .filter((r) => r.direction === 'ingress')
+    .map((r) => `${r.description} ${r.remoteIpPrefix} ${r.portRangeMin}`)
+    .sort();
+}
+
+async function nothingLeft(instanceId: string) {
+  const tags = [instanceTag(instanceId)];
+  expect(await listServers(session, { tags })).toEqual([]);
+  expect(await listVolumes(session, { metadata: { 'coffer-instance': instanceId } })).toEqual([]);
+  expect(await listSecurityGroups(session, { tags })).toEqual([]);
+  expect(await listPorts(session, { tags })).toEqual([]);
+}
+
+describe('OpenStack compute provider', () => {
+  it('creates an instance through Nova, Cinder and Neutron, changes it, and deletes it leaving nothing', async () => {
+    const instanceId = randomUUID();
+    made.push(instanceId);
+    const spec = specFor(instanceId);
+    const info = await timed('create→ACTIVE', () => provider.createServer(spec));
+    expect(info).toMatchObject({
+      serverId: instanceId,
+      instanceId,
+      port: 3306,
+      status: 'ACTIVE',
+      flavor: { vcpus: 1, ramMb: 512 },
+      volumeGb: 1,
+      allowedSources: { isPublic: false, cidrs: ['10.20.0.0/24'] },
+    });
+    expect(info.host).toMatch(/^10\.99\.0\./);
+
+    // what Nova holds: one tagged server on a config drive, the guest's files in its user data
+    const [server] = await listServers(session, { tags: [instanceTag(instanceId)] });
+    expect(server).toMatchObject({ configDrive: true, flavor: { name: 'm1.tiny' } });
+    const files = filesOfUserData(server!.userData!);
+    expect(files.map((f) => `${f.path} ${f.permissions}`)).toEqual([
+      '/etc/coffer/guest_info.json 0644',
+      '/etc/coffer/guest-agent.json 0600',
+    ]);
+    expect(guestInfoSchema.parse(JSON.parse(files[0]!.content))).toEqual(spec.guestInfo);
+    const agent = guestAgentConfigSchema.parse(JSON.parse(files[1]!.content));
+    expect(agent).toMatchObject({
+      ...spec.agentConfig,
+      datastore: { bindAddress: '0.0.0.0', port: 3306, volumeDir: '/var/lib/coffer/data' },
+    });
+    // the volume attached at boot, the port in the instance's security group
+    const [volume] = await listVolumes(session, { metadata: { 'coffer-instance': instanceId } });
+    expect(volume).toMatchObject({ size: 1, status: 'in-use' });
+    expect(server!.volumeIds).toEqual([volume!.id]);
+    const [group] = await listSecurityGroups(session, { tags: [instanceTag(instanceId)] });
+    expect(group!.name).toBe(securityGroupName(instanceId));
+    const ports = await listPorts(session, { deviceId: server!.id });
+    expect(ports.map((p) => p.securityGroupIds)).toEqual([[group!.id]]);
+    expect(await ingressRules(instanceId)).toEqual([
+      `${RULE_CONTROL_PLANE} 192.0.2.0/24 3306`,
+      `${RULE_SOURCE} 10.20.0.0/24 3306`,
+    ]);
+
+    // a create run again reuses all of it
+    const again = await timed('create again', () => provider.createServer(spec));
+    expect(again).toEqual(info);
+    expect(await listServers(session, { tags: [instanceTag(instanceId)] })).toHaveLength(1);
+
+    // allowed sources are the security group's rules
+    await provider.setAllowedSources(instanceId, { isPublic: true, cidrs: [] });
+    expect(await ingressRules(instanceId)).toEqual([
+      `${RULE_CONTROL_PLANE} 192.0.2.0/24 3306`,
+      `${RULE_OPEN} 0.0.0.0/0 3306`,
+      `${RULE_OPEN} ::/0 3306`,
+    ]);
+    expect((await provider.getServer(instanceId))!.allowedSources).toEqual({
+      isPublic: true,
+      cidrs: [],
+    });
+    const refused = await provider
+      .setAllowedSources(instanceId, { isPublic: false, cidrs: ['0.0.0.0/0'] })
+      .catch((e: unknown) => e);
+    expect(isComputeError(refused, 'INVALID')).toBe(true);
+    expect(await ingressRules(instanceId)).toHaveLength(3);
+    await provider.setAllowedSources(instanceId, { isPublic: false, cidrs: ['fd00::/8'] });
+    expect(await ingressRules(instanceId)).toEqual([
+      `${RULE_CONTROL_PLANE} 192.0.2.0/24 3306`,
+      `${RULE_SOURCE} fd00::/8 3306`,
+    ]);
+
+    // extend, online (Cinder extends the attached volume)
+    expect(await timed('extend 1→2', () => provider.extendVolume(instanceId, 2))).toBe('online');
+    expect(await provider.extendVolume(instanceId, 2)).toBe('unchanged');
+    expect(
+      isComputeError(
+        await provider.extendVolume(instanceId, 1).catch((e: unknown) => e),
+        'INVALID',
+      ),
+    ).toBe(true);
+
+    // resize: Nova's smallest flavor that fits, confirmed; the same again does nothing
+    await timed('resize', () => provider.resizeServer(instanceId, { vcpus: 1, ramMb: 2048 }));
+    await provider.resizeServer(instanceId, { vcpus: 1, ramMb: 2048 });
+    expect((await getServer(session, server!.id))!.flavor.name).toBe('m1.small');
+
+    await timed('reboot', () => provider.rebootServer(instanceId));
+    const now = await provider.getServer(instanceId);
+    expect(now).toMatchObject({
+      status: 'ACTIVE',
+      flavor: { vcpus: 1, ramMb: 2048 },
+      volumeGb: 2,
+      host: info.host,
+    });
+    expect((await provider.listServers()).map((s) => s.serverId)).toContain(instanceId);
+    expect(await provider.ensureServerRunning(instanceId)).toEqual({ state: 'running' });
+
+    await timed('delete', () => provider.deleteServer(instanceId));
+    await nothingLeft(instanceId);
+    await provider.deleteServer(instanceId); // idempotent
+    expect(await provider.getServer(instanceId)).toBeNull();
+    expect(await provider.ensureServerRunning(instanceId)).toEqual({ state: 'missing' });
+    expect(
+      isComputeError(await provider.rebootServer(instanceId).catch((e: unknown) => e), 'NOT_FOUND'),
+    ).toBe(true);
+  }, 600_000);
+
+  it('lists what a crashed create left (no server) and deleteServer removes it', async () => {
+    const instanceId = randomUUID();
+    made.push(instanceId);
+    // what createServer makes before the server, as if the worker died right after
+    await createSecurityGroup(session, {
+      name: securityGroupName(instanceId),
+      tags: [instanceTag(instanceId), 'coffer'],
+    });
+    const volume = await createVolume(session, {
+      size: 1,
+      name: `coffer-${instanceId}`,
+      metadata: { 'coffer-instance': instanceId },
+    });
+    await waitForVolume(session, volume.id, 'available');
+    const orphan = (await provider.listServers()).find((s) => s.serverId === instanceId);
+    expect(orphan).toMatchObject({ status: 'ERROR', volumeGb: 1 });
+    expect(await provider.getServer(instanceId)).toBeNull();
+    await provider.deleteServer(instanceId);
+    await nothingLeft(instanceId);
+    expect((await provider.listServers()).map((s) => s.serverId)).not.toContain(instanceId);
+  }, 300_000);
+
+  it('refuses what it cannot do as INVALID before asking OpenStack', async () => {
+    const spec = specFor(randomUUID());
+    for (const bad of [
+      { ...spec, instanceId: 'not-a-uuid' },
+      { ...spec, volumeGb: 1.5 },
+      { ...spec, flavor: { vcpus: 0, ramMb: 512 } },
+      { ...spec, allowedSources: { isPublic: false, cidrs: ['8.8.8.0/24'] } },
+      { ...spec, agentConfig: { ...spec.agentConfig, guestSecret: 'short' } },
+    ])
+      expect(
+        isComputeError(await provider.createServer(bad).catch((e: unknown) => e), 'INVALID'),
+      ).toBe(true);
+    const huge = await provider
+      .createServer({ ...spec, flavor: { vcpus: 4096, ramMb: 512 } })
+      .catch((e: unknown) => e);
+    expect(isComputeError(huge, 'INVALID')).toBe(true);
+    made.push(spec.instanceId);
+    await nothingLeft(spec.instanceId);
+  }, 300_000);
+});

@@ -1,0 +1,597 @@
+import {
+  ComputeError,
+  parseAllowedSources,
+  privateSources,
+  silentLogger,
+  type AllowedSources,
+  type ComputeErrorCode,
+  type ComputeLogger,
+  type ComputeProvider,
+  type ExtendVolumeOptions,
+  type Flavor,
+  type GuestSupervision,
+  type ServerInfo,
+  type ServerSpec,
+  type ServerStatus,
+  type VolumeGrowth,
+} from '@coffer/compute';
+import { guestAgentConfigSchema, guestInfoSchema } from '@coffer/contracts';
+import {
+  OpenStackError,
+  OpenStackWaitError,
+  createPort,
+  createSecurityGroup,
+  createSecurityGroupRule,
+  createServer,
+  createVolume,
+  deletePort,
+  deleteSecurityGroup,
+  deleteSecurityGroupRule,
+  deleteServer,
+  deleteVolume,
+  extendVolume,
+  findFlavor,
+  getVolume,
+  listImages,
+  listNetworks,
+  listPorts,
+  listSecurityGroups,
+  listServers,
+  listVolumes,
+  rebootServer,
+  resizeServerAndConfirm,
+  setServerMetadata,
+  waitForServer,
+  waitForServerDeleted,
+  waitForVolume,
+  waitForVolumeDeleted,
+  type OpenStackSession,
+  type SecurityGroup,
+  type Server,
+  type Volume,
+} from '@coffer/openstack';
+import { z } from 'zod';
+
+import { guestFiles, MAX_USER_DATA_BYTES, userDataFor } from './injection';
+import { ruleChanges, sourcesOfRules, wantedRules } from './rules';
+
+/**
+ * Coffer's servers on OpenStack, as Trove's taskmanager makes them: per instance one Nova
+ * server (the guest image, a port on the configured network), one Cinder volume of the
+ * instance's size attached at boot (the datadir's), one security group `SecGroup-<instanceId>`
+ * whose rules open the database port to the allowed sources and the control plane, and the
+ * guest's two files in the user data on a config drive. Everything carries the tag
+ * `coffer-instance-<instanceId>` (the volume: metadata `coffer-instance`), which is how every
+ * call finds it: the server id callers get is the instance id, so a create, a delete or a
+ * reconciliation run again after a crash finds what an earlier run left.
+ */
+
+export const TAG = 'coffer';
+export const instanceTag = (instanceId: string) => `coffer-instance-${instanceId}`;
+export const securityGroupName = (instanceId: string) => `SecGroup-${instanceId}`;
+const META_INSTANCE = 'coffer-instance';
+const META_PROJECT = 'coffer-project';
+const META_PUBLIC = 'coffer-public';
+const META_PORT = 'coffer-port';
+const META_FLAVOR = 'coffer-flavor';
+const META_VOLUME = 'coffer-volume';
+
+/** Where the guest image mounts the volume and keeps its logs and runtime files. */
+export const GUEST_PATHS = {
+  volumeDir: '/var/lib/coffer/data',
+  logDir: '/var/log/coffer',
+  runDir: '/run/coffer',
+} as const;
+
+export interface OpenStackComputeProviderOptions {
+  session: OpenStackSession;
+  /** The guest image in Glance, by name or id. */
+  image: string;
+  /** The servers' network, by name or id. */
+  network: string;
+  volumeType?: string;
+  controlPlaneCidrs?: readonly string[];
+  databasePort?: number;
+  /** How long one operation may wait for OpenStack (default 10 min). */
+  timeoutMs?: number;
+  logger?: ComputeLogger;
+}
+
+const instanceIdSchema = z.uuid();
+
+function parseInstanceId(serverId: string): string {
+  const parsed = instanceIdSchema.safeParse(serverId);
+  if (!parsed.success) throw new ComputeError('INVALID', `not an instance id: ${serverId}`);
+  return parsed.data;
+}
+
+const flavorSchema = z.object({
+  vcpus: z.number().int().positive(),
+  ramMb: z.number().int().positive(),
+});
+
+function parseFlavor(flavor: Flavor): Flavor {
+  const parsed = flavorSchema.safeParse(flavor);
+  if (!parsed.success)
+    throw new ComputeError(
+      'INVALID',
+      `a flavor is positive whole vCPUs and MB: ${JSON.stringify(flavor)}`,
+    );
+  return parsed.data;
+}
+
+const flavorText = (flavor: Flavor) => `${flavor.vcpus}x${flavor.ramMb}`;
+
+function flavorOfText(text: string | undefined): Flavor | undefined {
+  const match = /^(\d+)x(\d+)$/.exec(text ?? '');
+  return match ? { vcpus: Number(match[1]), ramMb: Number(match[2]) } : undefined;
+}
+
+/** OpenStack's answer as a ComputeError: the code callers switch on, the service's words and request id in the message. */
+export function toComputeError(error: unknown, doing: string): ComputeError {
+  if (error instanceof ComputeError) return error;
+  if (error instanceof OpenStackError) {
+    const code: ComputeErrorCode =
+      error.code === 'NOT_FOUND' || error.code === 'QUOTA' || error.code === 'INVALID'
+        ? error.code
+        : 'UNAVAILABLE';
+    return new ComputeError(code, `${doing}: ${error.message}`, { cause: error });
+  }
+  if (error instanceof OpenStackWaitError) {
+    const quota = /quota|exceeded/i.test(error.fault ?? '');
+    return new ComputeError(quota ? 'QUOTA' : 'UNAVAILABLE', `${doing}: ${error.message}`, {
+      cause: error,
+    });
+  }
+  return new ComputeError('UNAVAILABLE', `${doing}: ${(error as Error).message ?? String(error)}`, {
+    cause: error,
+  });
+}
+
+/** What the cloud holds for one instance. */
+interface Parts {
+  servers: Server[];
+  volumes: Volume[];
+  groups: SecurityGroup[];
+  portIds: string[];
+}
+
+export class OpenStackComputeProvider implements ComputeProvider {
+  readonly name = 'openstack';
+  private readonly session: OpenStackSession;
+  private readonly logger: ComputeLogger;
+  private readonly databasePort: number;
+  private readonly controlPlaneCidrs: readonly string[];
+  private readonly timeoutMs: number;
+  private resolved: Promise<{ imageId: string; networkId: string }> | undefined;
+
+  constructor(private readonly options: OpenStackComputeProviderOptions) {
+    this.session = options.session;
+    this.logger = options.logger ?? silentLogger;
+    this.databasePort = options.databasePort ?? 3306;
+    this.controlPlaneCidrs = options.controlPlaneCidrs ?? [];
+    this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
+  }
+
+  async createServer(spec: ServerSpec): Promise<ServerInfo> {
+    const instanceId = parseInstanceId(spec.instanceId);
+    const flavor = parseFlavor(spec.flavor);
+    if (!Number.isInteger(spec.volumeGb) || spec.volumeGb <= 0)
+      throw new ComputeError(
+        'INVALID',
+        `a volume is a positive whole number of GB: ${spec.volumeGb}`,
+      );
+    const sources = parseAllowedSources(spec.allowedSources ?? privateSources());
+    const port = spec.port ?? this.databasePort;
+    const guestInfo = guestInfoSchema.safeParse(spec.guestInfo);
+    const agentConfig = guestAgentConfigSchema.safeParse({
+      ...spec.agentConfig,
+      datastore: { bindAddress: '0.0.0.0', port, ...GUEST_PATHS },
+    });
+    if (!guestInfo.success || !agentConfig.success)
+      throw new ComputeError(
+        'INVALID',
+        `the guest's files do not parse: ${(guestInfo.error ?? agentConfig.error)?.message}`,
+      );
+    const userData = userDataFor(guestFiles(guestInfo.data, agentConfig.data));
+    if (Buffer.byteLength(Buffer.from(userData).toString('base64')) > MAX_USER_DATA_BYTES)
+      throw new ComputeError('INVALID', 'the guest files exceed what Nova takes as user data');
+
+    return this.call(`create server for instance ${instanceId}`, async () => {
+      const started = Date.now();
+      const steps: Record<string, number> = {};
+      let at = started;
+      const step = (name: string) => {
+        steps[name] = Date.now() - at;
+        at = Date.now();
+      };
+      const tag = instanceTag(instanceId);
+      const { imageId, networkId } = await this.resolve();
+      // the flavor first: a size Nova has no flavor for makes nothing
+      const [nova, existing] = await Promise.all([
+        findFlavor(this.session, flavor),
+        this.partsOf(instanceId),
+      ]);
+      if (!nova)
+        throw new ComputeError(
+          'INVALID',
+          `no Nova flavor has ${flavor.vcpus} vCPUs and ${flavor.ramMb} MB`,
+        );
+      // a create run again reuses what an earlier one made
+      const [made, volume] = await Promise.all([
+        existing.groups[0] ??
+          createSecurityGroup(this.session, {
+            name: securityGroupName(instanceId),
+            description: `Coffer instance ${instanceId}: the database port`,
+            tags: [tag, TAG],
+          }),
+        existing.volumes[0] ??
+          createVolume(this.session, {
+            size: spec.volumeGb,
+            name: `coffer-${instanceId}`,
+            volumeType: this.options.volumeType,
+            metadata: { [META_INSTANCE]: instanceId },
+          }),
+      ]);
+      const group = await this.applyRules(made, sources, port);
+      step('groupAndVolumeMs');
+      let server = existing.servers[0];
+      if (!server) {
+        const portId =
+          existing.portIds[0] ??
+          (
+            await createPort(this.session, {
+              networkId,
+              name: `coffer-${instanceId}`,
+              securityGroupIds: [group.id],
+              tags: [tag, TAG],
+            })
+          ).id;
+        if (volume.status !== 'available')
+          await waitForVolume(this.session, volume.id, 'available', { timeoutMs: this.timeoutMs });
+        step('portMs');
+        const { id } = await createServer(this.session, {
+          name: `coffer-${instanceId}`,
+          flavorRef: nova.id,
+          imageRef: imageId,
+          networks: [{ port: portId }],
+          volumes: [{ volumeId: volume.id }],
+          userData,
+          configDrive: true,
+          metadata: {
+            [META_INSTANCE]: instanceId,
+            [META_PROJECT]: guestInfo.data.projectId,
+            [META_PUBLIC]: String(sources.isPublic),
+            [META_PORT]: String(port),
+            [META_FLAVOR]: flavorText(flavor),
+            [META_VOLUME]: volume.id,
+          },
+          tags: [tag, TAG],
+        });
+        server = { id } as Server;
+      }
+      const active = await waitForServer(this.session, server.id, 'ACTIVE', {
+        timeoutMs: this.timeoutMs,
+      });
+      step('serverMs');
+      const info = this.infoOf(active, await getVolume(this.session, volume.id), group);
+      this.logger.info(
+        { instanceId, server: active.id, host: info.host, ms: Date.now() - started, ...steps },
+        'openstack server created',
+      );
+      return info;
+    });
+  }
+
+  async getServer(serverId: string): Promise<ServerInfo | null> {
+    const parsed = instanceIdSchema.safeParse(serverId);
+    if (!parsed.success) return null;
+    return this.call(`get server ${serverId}`, async () => {
+      const parts = await this.partsOf(parsed.data);
+      const server = parts.servers.find((s) => s.taskState !== 'deleting');
+      if (!server) return null;
+      return this.infoOf(server, parts.volumes[0] ?? null, parts.groups[0] ?? null);
+    });
+  }
+
+  async rebootServer(serverId: string): Promise<void> {
+    const instanceId = parseInstanceId(serverId);
+    await this.call(`reboot server ${serverId}`, async () => {
+      const server = await this.serverOf(instanceId);
+      const hard = server.status === 'SHUTOFF' || server.status === 'ERROR';
+      await rebootServer(this.session, server.id, hard ? 'HARD' : 'SOFT');
+      await waitForServer(this.session, server.id, 'ACTIVE', { timeoutMs: this.timeoutMs });
+    });
+  }
+
+  async resizeServer(serverId: string, flavor: Flavor): Promise<void> {
+    const instanceId = parseInstanceId(serverId);
+    const wanted = parseFlavor(flavor);
+    await this.call(`resize server ${serverId}`, async () => {
+      const server = await this.serverOf(instanceId);
+      if (server.metadata[META_FLAVOR] === flavorText(wanted) && server.status === 'ACTIVE') return;
+      const nova = await findFlavor(this.session, wanted);
+      if (!nova)
+        throw new ComputeError(
+          'INVALID',
+          `no Nova flavor has ${wanted.vcpus} vCPUs and ${wanted.ramMb} MB`,
+        );
+      if (server.flavor.name !== nova.name)
+        await resizeServerAndConfirm(this.session, server.id, nova.id, {
+          timeoutMs: this.timeoutMs,
+        });
+      await setServerMetadata(this.session, server.id, { [META_FLAVOR]: flavorText(wanted) });
+    });
+  }
+
+  async extendVolume(
+    serverId: string,
+    volumeGb: number,
+    _options?: ExtendVolumeOptions,
+  ): Promise<VolumeGrowth> {
+    const instanceId = parseInstanceId(serverId);
+    if (!Number.isInteger(volumeGb) || volumeGb <= 0)
+      throw new ComputeError('INVALID', `a volume is a positive whole number of GB: ${volumeGb}`);
+    return this.call(`extend the volume of server ${serverId}`, async () => {
+      await this.serverOf(instanceId);
+      const [volume] = await listVolumes(this.session, {
+        metadata: { [META_INSTANCE]: instanceId },
+      });
+      if (!volume) throw new ComputeError('NOT_FOUND', `server ${serverId} has no volume`);
+      if (volume.size === volumeGb) return 'unchanged';
+      if (volumeGb < volume.size)
+        throw new ComputeError(
+          'INVALID',
+          `a volume never shrinks: ${volume.size} GB to ${volumeGb} GB`,
+        );
+      // Cinder extends an attached volume (3.42+) and tells Nova; the guest grows its filesystem
+      await extendVolume(this.session, volume.id, volumeGb);
+      await waitForVolume(this.session, volume.id, volume.status, {
+        size: volumeGb,
+        timeoutMs: this.timeoutMs,
+      });
+      return 'online';
+    });
+  }
+
+  async setAllowedSources(serverId: string, sources: AllowedSources): Promise<void> {
+    const instanceId = parseInstanceId(serverId);
+    const parsed = parseAllowedSources(sources);
+    await this.call(`set the allowed sources of server ${serverId}`, async () => {
+      const server = await this.serverOf(instanceId);
+      const [group] = await listSecurityGroups(this.session, { tags: [instanceTag(instanceId)] });
+      if (!group) throw new ComputeError('NOT_FOUND', `server ${serverId} has no security group`);
+      const port = Number(server.metadata[META_PORT] ?? this.databasePort);
+      await this.applyRules(group, parsed, port);
+      await setServerMetadata(this.session, server.id, { [META_PUBLIC]: String(parsed.isPublic) });
+    });
+  }
+
+  /**
+   * Removes the server, then its port, volume and security group, each found by the
+   * instance's tag: what an interrupted create or delete left goes too. Idempotent.
+   */
+  async deleteServer(serverId: string): Promise<void> {
+    const instanceId = parseInstanceId(serverId);
+    await this.call(`delete server ${serverId}`, async () => {
+      const started = Date.now();
+      const wait = { timeoutMs: this.timeoutMs };
+      const parts = await this.partsOf(instanceId);
+      await Promise.all(
+        parts.servers.map(async (server) => {
+          await deleteServer(this.session, server.id);
+          await waitForServerDeleted(this.session, server.id, wait);
+        }),
+      );
+      // ports made for the server are the provider's to delete (Nova keeps them)
+      for (const id of (await this.partsOf(instanceId)).portIds) await deletePort(this.session, id);
+      await Promise.all(
+        parts.volumes.map(async (volume) => {
+          const now = await getVolume(this.session, volume.id);
+          if (!now) return;
+          if (now.status !== 'available' && !now.status.startsWith('error'))
+            await waitForVolume(this.session, volume.id, 'available', wait);
+          await deleteVolume(this.session, volume.id);
+          await waitForVolumeDeleted(this.session, volume.id, wait);
+        }),
+      );
+      for (const group of parts.groups) await deleteSecurityGroup(this.session, group.id);
+      if (parts.servers.length + parts.volumes.length + parts.groups.length + parts.portIds.length)
+        this.logger.info(
+          {
+            instanceId,
+            servers: parts.servers.length,
+            volumes: parts.volumes.length,
+            securityGroups: parts.groups.length,
+            ports: parts.portIds.length,
+            ms: Date.now() - started,
+          },
+          'openstack server deleted',
+        );
+    });
+  }
+
+  /**
+   * Every instance the cloud holds something of: its server's info, or, for what a crashed
+   * create left without a server (a security group, a volume, a port), an entry in ERROR so
+   * that reconciliation deletes it.
+   */
+  async listServers(): Promise<ServerInfo[]> {
+    return this.call('list servers', async () => {
+      const [servers, groups, volumes, ports] = await Promise.all([
+        listServers(this.session, { tags: [TAG] }),
+        listSecurityGroups(this.session, { tags: [TAG] }),
+        listVolumes(this.session).then((all) => all.filter((v) => v.metadata[META_INSTANCE])),
+        listPorts(this.session, { tags: [TAG] }),
+      ]);
+      const infos = new Map<string, ServerInfo>();
+      const groupOf = (instanceId: string) =>
+        groups.find((g) => g.tags.includes(instanceTag(instanceId))) ?? null;
+      const volumeOf = (instanceId: string) =>
+        volumes.find((v) => v.metadata[META_INSTANCE] === instanceId) ?? null;
+      for (const server of servers) {
+        const instanceId = server.metadata[META_INSTANCE];
+        if (!instanceId || server.taskState === 'deleting') continue;
+        infos.set(instanceId, this.infoOf(server, volumeOf(instanceId), groupOf(instanceId)));
+      }
+      const leftovers = [
+        ...groups.map((g) => g.tags),
+        ...ports.map((p) => p.tags),
+        ...volumes.map((v) => [instanceTag(v.metadata[META_INSTANCE]!)]),
+      ];
+      for (const tags of leftovers) {
+        const instanceId = tags
+          .find((t) => t.startsWith('coffer-instance-'))
+          ?.slice('coffer-instance-'.length);
+        if (!instanceId || infos.has(instanceId)) continue;
+        infos.set(instanceId, {
+          serverId: instanceId,
+          instanceId,
+          host: '',
+          port: this.databasePort,
+          status: 'ERROR',
+          flavor: { vcpus: 0, ramMb: 0 },
+          volumeGb: volumeOf(instanceId)?.size ?? 0,
+          allowedSources: privateSources(),
+        });
+      }
+      return [...infos.values()];
+    });
+  }
+
+  /** The guest's supervisor is the VM's init system: this only says whether the server is there. */
+  async ensureServerRunning(serverId: string): Promise<GuestSupervision> {
+    const server = await this.getServer(serverId);
+    return server ? { state: 'running' } : { state: 'missing' };
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private async call<T>(doing: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const mapped = toComputeError(error, doing);
+      if (mapped !== error)
+        this.logger.warn({ err: mapped.message, code: mapped.code }, 'openstack call failed');
+      throw mapped;
+    }
+  }
+
+  private resolve(): Promise<{ imageId: string; networkId: string }> {
+    this.resolved ??= (async () => {
+      const { image, network } = this.options;
+      const byName = await listImages(this.session, { name: image });
+      const imageId = byName[0]?.id ?? (UUID.test(image) ? image : undefined);
+      if (!imageId) throw new ComputeError('UNAVAILABLE', `Glance has no image named ${image}`);
+      const networks = await listNetworks(this.session, { name: network });
+      if (networks.length > 1)
+        throw new ComputeError(
+          'UNAVAILABLE',
+          `${networks.length} networks are named ${network}: give its id`,
+        );
+      const networkId = networks[0]?.id ?? (UUID.test(network) ? network : undefined);
+      if (!networkId)
+        throw new ComputeError('UNAVAILABLE', `Neutron has no network named ${network}`);
+      return { imageId, networkId };
+    })().catch((error: unknown) => {
+      this.resolved = undefined;
+      throw error;
+    });
+    return this.resolved;
+  }
+
+  private async partsOf(instanceId: string): Promise<Parts> {
+    const tags = [instanceTag(instanceId)];
+    const [servers, volumes, groups, ports] = await Promise.all([
+      listServers(this.session, { tags }),
+      listVolumes(this.session, { metadata: { [META_INSTANCE]: instanceId } }),
+      listSecurityGroups(this.session, { tags }),
+      listPorts(this.session, { tags }),
+    ]);
+    return { servers, volumes, groups, portIds: ports.map((p) => p.id) };
+  }
+
+  private async serverOf(instanceId: string): Promise<Server> {
+    const [server] = (await listServers(this.session, { tags: [instanceTag(instanceId)] })).filter(
+      (s) => s.taskState !== 'deleting',
+    );
+    if (!server) throw new ComputeError('NOT_FOUND', `no server ${instanceId}`);
+    return server;
+  }
+
+  /**
+   * Adds the rules the sources want before removing those they no longer do (never closed in
+   * between); answers the group with its rules as they now are.
+   */
+  private async applyRules(
+    group: SecurityGroup,
+    sources: AllowedSources,
+    port: number,
+  ): Promise<SecurityGroup> {
+    const { add, remove } = ruleChanges(
+      group.rules,
+      wantedRules(sources, this.controlPlaneCidrs),
+      port,
+    );
+    const added = await Promise.all(
+      add.map((rule) =>
+        createSecurityGroupRule(this.session, {
+          securityGroupId: group.id,
+          direction: 'ingress',
+          protocol: 'tcp',
+          portRangeMin: port,
+          portRangeMax: port,
+          remoteIpPrefix: rule.remoteIpPrefix,
+          description: rule.description,
+        }),
+      ),
+    );
+    await Promise.all(remove.map((id) => deleteSecurityGroupRule(this.session, id)));
+    return {
+      ...group,
+      rules: [...group.rules.filter((rule) => !remove.includes(rule.id)), ...added],
+    };
+  }
+
+  private infoOf(server: Server, volume: Volume | null, group: SecurityGroup | null): ServerInfo {
+    const instanceId = server.metadata[META_INSTANCE] ?? server.id;
+    const address = Object.values(server.addresses).flat();
+    return {
+      serverId: instanceId,
+      instanceId,
+      host: (address.find((a) => a.version === 4) ?? address[0])?.addr ?? '',
+      port: Number(server.metadata[META_PORT] ?? this.databasePort),
+      status: statusOf(server),
+      flavor: flavorOfText(server.metadata[META_FLAVOR]) ?? {
+        vcpus: server.flavor.vcpus,
+        ramMb: server.flavor.ramMb,
+      },
+      volumeGb: volume?.size ?? 0,
+      allowedSources: sourcesOfRules(group?.rules ?? [], server.metadata[META_PUBLIC] === 'true'),
+    };
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Nova's status, reduced to what the taskmanager acts on: anything in progress is BUILD. */
+export function statusOf(server: Pick<Server, 'status'>): ServerStatus {
+  switch (server.status) {
+    case 'ACTIVE':
+      return 'ACTIVE';
+    case 'SHUTOFF':
+    case 'SUSPENDED':
+    case 'PAUSED':
+    case 'SHELVED':
+    case 'SHELVED_OFFLOADED':
+      return 'SHUTOFF';
+    case 'ERROR':
+    case 'UNKNOWN':
+    case 'DELETED':
+    case 'SOFT_DELETED':
+      return 'ERROR';
+    default:
+      return 'BUILD';
+  }
+}
