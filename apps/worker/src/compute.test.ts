@@ -53,7 +53,9 @@ class InMemoryProvider implements ComputeProvider {
     return [...this.servers.values()].find((server) => server.serverId === serverId) ?? null;
   }
   async rebootServer() {}
-  async resizeServer() {}
+  async resizeServer() {
+    return 'in-place' as const;
+  }
   async extendVolume() {
     return 'online' as const;
   }
@@ -149,7 +151,6 @@ describe('the compute provider registry', () => {
 describe('a taskmanager started with COFFER_COMPUTE_PROVIDER=in-memory-test', () => {
   const ctx = new WorkerTestContext({
     name: 'compute-registry',
-    portRange: { min: 29950, max: 29959 },
   });
 
   beforeAll(async () => {

@@ -15,6 +15,7 @@ export {
   type ServerInfo,
   type ServerSpec,
   type ServerStatus,
+  type ServerResize,
   type VolumeGrowth,
 } from './provider';
 export {

@@ -69,6 +69,9 @@ export interface ServerInfo {
  */
 export type VolumeGrowth = 'online' | 'offline' | 'restarted' | 'unchanged';
 
+/** How resizeServer applied a flavor: to the running server, or by restarting it. */
+export type ServerResize = 'in-place' | 'restarted';
+
 export interface ExtendVolumeOptions {
   /**
    * Called when the volume must be offline to grow: stop everything on the server that uses
@@ -90,9 +93,11 @@ export interface ComputeProvider {
    * Gives the server a flavor's CPUs and memory (Nova's resize and confirm). A provider may
    * restart the server to do it (Nova does); the database's own sizing (my.cnf) is the
    * guest's, told by the taskmanager. Idempotent. `INVALID` for a flavor that is not positive
-   * whole numbers, `NOT_FOUND` when there is no server (or it is being deleted).
+   * whole numbers, `NOT_FOUND` when there is no server (or it is being deleted). Says whether
+   * the server was restarted for it (the guest then starts its database server again: what it
+   * said before may no longer hold).
    */
-  resizeServer(serverId: string, flavor: Flavor): Promise<void>;
+  resizeServer(serverId: string, flavor: Flavor): Promise<ServerResize>;
   /**
    * Grows the server's volume to `volumeGb` (Cinder's extend; never shrinks). Idempotent:
    * the same size again does nothing. `INVALID` for a smaller or non-whole size, `NOT_FOUND`

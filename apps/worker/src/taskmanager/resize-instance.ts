@@ -173,8 +173,13 @@ async function applyFlavor(
     ctx.logger.info({ flavor: flavor.name, ...applied }, 'resize: the guest applied the flavor');
     // Growing: the server answered after its restart, inside limits set before it.
     if (isGrowing) return applied.restarted ? 'confirmed' : 'running';
-    await raceAbort(ctx.provider.resizeServer(serverId, limits), ctx.signal);
-    return await confirmRunning(ctx, client, row.id, Date.now());
+    // Shrinking: the server answered after its restart with the smaller settings; the lower
+    // limits are set only now (before, the old server's memory could exceed them). Set in
+    // place, the guest's word stands; a provider that restarted the server for them (its use
+    // did not fit under them, or Nova's resize) is asked again.
+    const how = await raceAbort(ctx.provider.resizeServer(serverId, limits), ctx.signal);
+    if (how === 'restarted') return await confirmRunning(ctx, client, row.id, Date.now());
+    return applied.restarted ? 'confirmed' : 'running';
   } finally {
     await client.close();
   }

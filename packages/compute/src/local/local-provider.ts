@@ -43,6 +43,7 @@ import {
   type Flavor,
   type GuestRestartPolicy,
   type GuestSupervision,
+  type ServerResize,
   type ServerInfo,
   type ServerSpec,
   type ServerStatus,
@@ -421,10 +422,10 @@ export class LocalComputeProvider implements ComputeProvider {
    * for a smaller flavor, having the guest restart with the smaller my.cnf first makes the
    * provider's restart unneeded. Idempotent: the same flavor again sets the same limits.
    */
-  async resizeServer(serverId: string, flavor: Flavor): Promise<void> {
+  async resizeServer(serverId: string, flavor: Flavor): Promise<ServerResize> {
     const parsed = parseFlavor(flavor);
     await this.updateRecord(serverId, (record) => ({ ...record, flavor: parsed }));
-    await this.applyFlavorLimits(parseInstanceId(serverId));
+    return this.applyFlavorLimits(parseInstanceId(serverId));
   }
 
   /**
@@ -774,14 +775,14 @@ export class LocalComputeProvider implements ComputeProvider {
   }
 
   /** resizeServer's limits, from the record (so the last of two resizes wins), restarting the guest when memory must shrink below its use. */
-  private async applyFlavorLimits(instanceId: string): Promise<void> {
-    await this.locks.run(instanceId, async () => {
+  private async applyFlavorLimits(instanceId: string): Promise<ServerResize> {
+    return this.locks.run(instanceId, async (): Promise<ServerResize> => {
       const paths = this.pathsOf(instanceId);
       const record = this.readRecord(paths);
-      if (!record || existsSync(paths.deleting)) return;
+      if (!record || existsSync(paths.deleting)) return 'in-place';
       const outcome = this.cgroups.resize(instanceId, record.flavor);
       if (outcome === 'absent') this.confineRunningGuest(paths, record.flavor);
-      if (outcome !== 'needs-restart') return;
+      if (outcome !== 'needs-restart') return 'in-place';
       const wasRunning = this.isGuestRunning(paths);
       this.logger.warn(
         { instanceId, flavor: record.flavor },
@@ -795,6 +796,7 @@ export class LocalComputeProvider implements ComputeProvider {
         );
       }
       if (wasRunning) await this.startGuest(paths);
+      return 'restarted';
     });
   }
 

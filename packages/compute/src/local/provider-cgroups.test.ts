@@ -72,7 +72,7 @@ describe.skipIf(probe.version === null)(
 
       // Larger: in place, the guest keeps running; the same again changes nothing.
       for (let round = 0; round < 2; round++) {
-        await provider.resizeServer(id, { vcpus: 2, ramMb: 1024 });
+        expect(await provider.resizeServer(id, { vcpus: 2, ramMb: 1024 })).toBe('in-place');
         expect(provider.cgroups.stats(id)).toMatchObject({
           memoryLimitBytes: (1024 + GUEST_AGENT_HEADROOM_MB) * MiB,
           cpuQuotaUs: 200_000,
@@ -83,7 +83,7 @@ describe.skipIf(probe.version === null)(
       // Smaller than the 300 MB in use: the guest is restarted inside the new limit (and,
       // told by the file, no longer holds the memory, as a server with a smaller my.cnf).
       rmSync(holdFile);
-      await provider.resizeServer(id, { vcpus: 1, ramMb: 64 });
+      expect(await provider.resizeServer(id, { vcpus: 1, ramMb: 64 })).toBe('restarted');
       const second = provider.guestPid(id);
       expect(second).not.toBeNull();
       expect(second).not.toBe(first);
@@ -95,7 +95,7 @@ describe.skipIf(probe.version === null)(
       });
       expect((await provider.getServer(id))?.flavor).toEqual({ vcpus: 1, ramMb: 64 });
       // Idempotent: no second restart.
-      await provider.resizeServer(id, { vcpus: 1, ramMb: 64 });
+      expect(await provider.resizeServer(id, { vcpus: 1, ramMb: 64 })).toBe('in-place');
       expect(provider.guestPid(id)).toBe(second);
 
       // A reboot starts the guest in the group again.
