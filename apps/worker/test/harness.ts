@@ -27,6 +27,7 @@ import { expect } from 'vitest';
 import { resolveGuestCommand } from '../src/compute';
 import { compareIds } from '../src/conductor/conductor';
 import { type WorkerEnvOverrides } from '../src/env';
+import { guestRedisUserName } from '../src/guest-redis-access';
 import { createLogger } from '../src/logger';
 import { DEFAULT_NAMES, type WorkerNames, type WorkerTuning } from '../src/settings';
 import { startWorker, type RunningWorker, type StartWorkerOptions } from '../src/worker';
@@ -309,6 +310,10 @@ export class WorkerTestContext {
     for (const worker of this.workers.splice(0)) await worker.stop().catch(() => undefined);
     for (const server of await this.provider.listServers().catch(() => [])) {
       await this.provider.deleteServer(server.serverId).catch(() => undefined);
+      // Its guest's own Redis user, which the worker makes (guest-redis-access.ts).
+      await this.redis
+        .call('ACL', 'DELUSER', guestRedisUserName(server.instanceId))
+        .catch(() => undefined);
     }
     await this.queue.obliterate({ force: true }).catch(() => undefined);
     await this.queue.close();
