@@ -15,6 +15,8 @@ export const createReplicasInputSchema = z.object({
     .default(1),
   /** The replica's name (one replica), or the names' stem (`<name>-1`, `<name>-2`…); `<source>-replica` by default. */
   name: instanceNameSchema.optional(),
+  /** The replicas' configuration group; the source's when left out. */
+  configurationGroupId: z.uuid({ error: 'Configuration group not found' }).optional(),
 });
 export type CreateReplicasInput = z.input<typeof createReplicasInputSchema>;
 

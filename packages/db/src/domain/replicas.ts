@@ -41,6 +41,7 @@ const memberSelect = {
   volumeSizeGb: true,
   flavorId: true,
   datastoreVersionId: true,
+  configurationGroupId: true,
 } as const satisfies Prisma.InstanceSelect;
 
 type Member = Prisma.InstanceGetPayload<{ select: typeof memberSelect }>;
@@ -138,6 +139,11 @@ export interface ReplicasInput {
   projectId: string;
   sourceInstanceId: string;
   count: number;
+  /**
+   * The replicas' configuration group (issue 15): of the project, for the source's version;
+   * the source's group when left out (replicas follow their source unless given their own).
+   */
+  configurationGroupId?: string;
   /** The replica's name (one replica) or the stem of their names; `<source>-replica` by default. */
   name?: string;
   heartbeatExpirySeconds: number;
@@ -167,6 +173,22 @@ export async function startReplicas(
   }
   const stem =
     input.name ?? `${source.name.slice(0, INSTANCE_NAME_MAX - '-replica'.length)}-replica`;
+  if (input.configurationGroupId) {
+    const group = await db.configurationGroup.findFirst({
+      where: { id: input.configurationGroupId, projectId },
+      select: { datastoreVersionId: true },
+    });
+    if (!group) {
+      throw new AppError('NOT_FOUND', 'No such configuration group', {
+        field: 'configurationGroupId',
+      });
+    }
+    if (group.datastoreVersionId !== source.datastoreVersionId) {
+      throw new AppError('BAD_REQUEST', "The configuration group is not for the source's version", {
+        field: 'configurationGroupId',
+      });
+    }
+  }
 
   const { backupId, replicaIds } = await db.$transaction(async (tx) => {
     await assertQuota(
@@ -215,6 +237,7 @@ export async function startReplicas(
           serviceStatus: 'NEW',
           replicaOfId: source.id,
           restoredFromBackupId: snapshotId,
+          configurationGroupId: input.configurationGroupId ?? source.configurationGroupId,
         },
         select: { id: true },
       });

@@ -178,4 +178,43 @@ describe('configuration groups', () => {
         .values,
     ).toEqual({ max_connections: 500 });
   });
+
+  it("replicas follow their source's group unless given their own", async () => {
+    const { owner, project } = await h.createProjectWithOwner('Replicated');
+    const caller = h.callerFor(owner);
+    const version = await h.prisma.datastoreVersion.findFirstOrThrow({
+      where: { isDefault: true },
+    });
+    const make = (name: string) =>
+      caller.configuration.create({
+        projectId: project.id,
+        name,
+        datastoreVersionId: version.id,
+        values: { max_connections: 150 },
+      });
+    const sourceGroup = await make('source-tuning');
+    const replicaGroup = await make('replica-tuning');
+    const source = await h.insertInstance(project.id, {
+      taskStatus: 'NONE',
+      serviceStatus: 'RUNNING',
+      lastHeartbeatAt: new Date(),
+      configurationGroupId: sourceGroup.id,
+    });
+    const [following] = await caller.replica.create({
+      projectId: project.id,
+      sourceInstanceId: source.id,
+      name: 'following',
+    });
+    await h.prisma.instance.update({ where: { id: source.id }, data: { taskStatus: 'NONE' } });
+    const [own] = await caller.replica.create({
+      projectId: project.id,
+      sourceInstanceId: source.id,
+      name: 'own',
+      configurationGroupId: replicaGroup.id,
+    });
+    const groupOf = async (id: string) =>
+      (await h.prisma.instance.findUniqueOrThrow({ where: { id } })).configurationGroupId;
+    expect(await groupOf(following!.id)).toBe(sourceGroup.id);
+    expect(await groupOf(own!.id)).toBe(replicaGroup.id);
+  });
 });

@@ -62,6 +62,7 @@ export async function createReplicas(
       sourceInstanceId: input.sourceInstanceId,
       count: input.count,
       ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.configurationGroupId ? { configurationGroupId: input.configurationGroupId } : {}),
       heartbeatExpirySeconds: heartbeatExpirySeconds(),
       quotaDefaults: defaultQuotas(),
       enqueue: enqueueJob,
