@@ -70,6 +70,8 @@ export {
   resizeServerAndConfirm,
   revertResize,
   setServerMetadata,
+  startServer,
+  stopServer,
   waitForServer,
   waitForServerDeleted,
   type CreateServerRequest,

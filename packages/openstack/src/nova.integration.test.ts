@@ -38,6 +38,8 @@ import {
   rebootServer,
   resizeServerAndConfirm,
   setServerMetadata,
+  startServer,
+  stopServer,
   waitForServer,
   waitForServerDeleted,
 } from './nova';
@@ -90,7 +92,7 @@ describe('Nova flavors', () => {
 });
 
 describe('Nova servers', () => {
-  it('creates a server with a security group, user data, an injected file, a config drive, metadata and tags; attaches, extends and detaches a volume; reboots, resizes and deletes it', async () => {
+  it('creates a server with a security group, user data, an injected file, a config drive, metadata and tags; attaches, extends and detaches a volume; reboots, stops, starts, resizes and deletes it', async () => {
     const instance = randomUUID();
     const tag = `coffer-instance-${instance}`;
     const group = await createSecurityGroup(session, { name: `SecGroup-${instance}`, tags: [tag] });
@@ -197,6 +199,13 @@ describe('Nova servers', () => {
       });
       await rebootServer(session, id, 'HARD');
       await waitForServer(session, id, 'ACTIVE');
+
+      await timed('stop→SHUTOFF, start→ACTIVE', async () => {
+        await stopServer(session, id);
+        await waitForServer(session, id, 'SHUTOFF');
+        await startServer(session, id);
+        await waitForServer(session, id, 'ACTIVE');
+      });
 
       const resized = await timed('resize+confirm→ACTIVE', () =>
         resizeServerAndConfirm(session, id, '2'),

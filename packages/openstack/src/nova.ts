@@ -339,6 +339,16 @@ export async function rebootServer(
   await serverAction(session, id, { reboot: { type } });
 }
 
+/** Stops the server (status SHUTOFF). */
+export async function stopServer(session: OpenStackSession, id: string): Promise<void> {
+  await serverAction(session, id, { 'os-stop': null });
+}
+
+/** Starts a stopped server (status ACTIVE). */
+export async function startServer(session: OpenStackSession, id: string): Promise<void> {
+  await serverAction(session, id, { 'os-start': null });
+}
+
 /** Starts a resize to another flavor: status RESIZE, then VERIFY_RESIZE (confirm or revert). */
 export async function resizeServer(
   session: OpenStackSession,
