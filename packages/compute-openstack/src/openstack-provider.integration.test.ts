@@ -13,10 +13,15 @@ import {
   createSecurityGroup,
   createVolume,
   getServer,
+  keystone,
   listPorts,
   listSecurityGroups,
   listServers,
   listVolumes,
+  neutron,
+  nova,
+  stopServer,
+  waitForServer,
   waitForVolume,
 } from '@coffer/openstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,9 +31,16 @@ import { OpenStackComputeProvider, instanceTag, securityGroupName } from './open
 import { RULE_CONTROL_PLANE, RULE_OPEN, RULE_SOURCE } from './rules';
 
 const authUrl = process.env.OS_AUTH_URL ?? 'http://127.0.0.1:5000/v3';
+// The token cache's clock, moved once (for one look) by a test: a token about to expire
+let skewOnce = 0;
 const session = new OpenStackSession({
   auth: new KeystoneAuth({
     authUrl,
+    now: () => {
+      const skew = skewOnce;
+      skewOnce = 0;
+      return Date.now() + skew;
+    },
     credentials: {
       type: 'password',
       username: process.env.OS_USERNAME ?? 'admin',
@@ -156,8 +168,17 @@ describe('OpenStack compute provider', () => {
     expect(again).toEqual(info);
     expect(await listServers(session, { tags: [instanceTag(instanceId)] })).toHaveLength(1);
 
+    // the provider's token about to expire mid-operation (its cache's clock moved to 4 min
+    // before the expiry, once): the next call renews it, once, and goes on. (A token revoked
+    // in Keystone is not seen by Neutron or Nova while their keystonemiddleware cache holds it.)
+    const issued = session.auth.issued;
+    const token = await session.auth.token();
+    skewOnce = token.expiresAt.getTime() - Date.now() - 4 * 60_000;
+
     // allowed sources are the security group's rules
     await provider.setAllowedSources(instanceId, { isPublic: true, cidrs: [] });
+    expect(session.auth.issued).toBe(issued + 1);
+    expect((await session.auth.token()).id).not.toBe(token.id);
     expect(await ingressRules(instanceId)).toEqual([
       `${RULE_CONTROL_PLANE} 192.0.2.0/24 3306`,
       `${RULE_OPEN} 0.0.0.0/0 3306`,
@@ -189,8 +210,10 @@ describe('OpenStack compute provider', () => {
     ).toBe(true);
 
     // resize: Nova's smallest flavor that fits, confirmed; the same again does nothing
-    await timed('resize', () => provider.resizeServer(instanceId, { vcpus: 1, ramMb: 2048 }));
-    await provider.resizeServer(instanceId, { vcpus: 1, ramMb: 2048 });
+    expect(
+      await timed('resize', () => provider.resizeServer(instanceId, { vcpus: 1, ramMb: 2048 })),
+    ).toBe('restarted');
+    expect(await provider.resizeServer(instanceId, { vcpus: 1, ramMb: 2048 })).toBe('in-place');
     expect((await getServer(session, server!.id))!.flavor.name).toBe('m1.small');
 
     await timed('reboot', () => provider.rebootServer(instanceId));
@@ -202,6 +225,21 @@ describe('OpenStack compute provider', () => {
       host: info.host,
     });
     expect((await provider.listServers()).map((s) => s.serverId)).toContain(instanceId);
+
+    // a create run again starts a stopped server, and replaces one in ERROR (same volume, port, group)
+    await stopServer(session, server!.id);
+    await waitForServer(session, server!.id, 'SHUTOFF');
+    expect((await provider.getServer(instanceId))!.status).toBe('SHUTOFF');
+    expect((await provider.createServer(spec)).status).toBe('ACTIVE');
+    await nova(session).post(`/servers/${server!.id}/action`, {
+      'os-resetState': { state: 'error' },
+    });
+    expect((await provider.getServer(instanceId))!.status).toBe('ERROR');
+    const replaced = await timed('create again over ERROR', () => provider.createServer(spec));
+    expect(replaced).toMatchObject({ status: 'ACTIVE', host: info.host, volumeGb: 2 });
+    const [second] = await listServers(session, { tags: [instanceTag(instanceId)] });
+    expect(second!.id).not.toBe(server!.id);
+    expect(second!.volumeIds).toEqual([volume!.id]);
     expect(await provider.ensureServerRunning(instanceId)).toEqual({ state: 'running' });
 
     await timed('delete', () => provider.deleteServer(instanceId));
@@ -234,6 +272,58 @@ describe('OpenStack compute provider', () => {
     await provider.deleteServer(instanceId);
     await nothingLeft(instanceId);
     expect((await provider.listServers()).map((s) => s.serverId)).not.toContain(instanceId);
+  }, 300_000);
+
+  it("turns Nova's quota refusal into QUOTA naming Nova's words and request id, in a project of its own", async () => {
+    const identity = keystone(session);
+    const { project } = await identity.post<{ project: { id: string } }>('/projects', {
+      project: { name: `coffer-quota-${randomUUID().slice(0, 8)}`, domain_id: 'default' },
+    });
+    const { roles } = await identity.get<{ roles: { id: string }[] }>('/roles', {
+      query: { name: 'admin' },
+    });
+    const userId = (await session.auth.token()).user.id;
+    await identity.put(`/projects/${project.id}/users/${userId}/roles/${roles[0]!.id}`);
+    await nova(session).put(`/os-quota-sets/${project.id}`, { quota_set: { instances: 0 } });
+    const scoped = new OpenStackComputeProvider({
+      session: new OpenStackSession({
+        auth: new KeystoneAuth({
+          authUrl,
+          credentials: {
+            type: 'password',
+            username: process.env.OS_USERNAME ?? 'admin',
+            password: process.env.OS_PASSWORD ?? 'admin',
+            projectId: project.id,
+          },
+        }),
+      }),
+      image: 'fake-image',
+      network: 'private',
+    });
+    const spec = specFor(randomUUID());
+    try {
+      const refused = await scoped.createServer(spec).catch((e: unknown) => e);
+      expect(isComputeError(refused, 'QUOTA')).toBe(true);
+      expect((refused as Error).message).toMatch(
+        new RegExp(
+          `^create server for instance ${spec.instanceId}: POST compute /v2\\.1/servers: 403 Quota exceeded for instances.*\\(request req-[0-9a-f-]+\\)$`,
+        ),
+      );
+    } finally {
+      await scoped.deleteServer(spec.instanceId);
+      const { security_groups } = await neutron(session).get<{ security_groups: { id: string }[] }>(
+        '/v2.0/security-groups',
+        { query: { project_id: project.id } },
+      );
+      for (const group of security_groups)
+        await neutron(session).delete(`/v2.0/security-groups/${group.id}`);
+      await nova(session).delete(`/os-quota-sets/${project.id}`);
+      await identity.request('PATCH', `/projects/${project.id}`, {
+        json: { project: { enabled: false } },
+      });
+      await identity.delete(`/projects/${project.id}`);
+    }
+    await nothingLeft(spec.instanceId);
   }, 300_000);
 
   it('refuses what it cannot do as INVALID before asking OpenStack', async () => {

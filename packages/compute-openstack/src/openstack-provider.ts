@@ -11,6 +11,7 @@ import {
   type Flavor,
   type GuestSupervision,
   type ServerInfo,
+  type ServerResize,
   type ServerSpec,
   type ServerStatus,
   type VolumeGrowth,
@@ -41,6 +42,7 @@ import {
   rebootServer,
   resizeServerAndConfirm,
   setServerMetadata,
+  startServer,
   waitForServer,
   waitForServerDeleted,
   waitForVolume,
@@ -235,7 +237,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
       ]);
       const group = await this.applyRules(made, sources, port);
       step('groupAndVolumeMs');
-      let server = existing.servers[0];
+      let server: Pick<Server, 'id'> | undefined = await this.reusable(existing.servers[0]);
       if (!server) {
         const portId =
           existing.portIds[0] ??
@@ -268,7 +270,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
           },
           tags: [tag, TAG],
         });
-        server = { id } as Server;
+        server = { id };
       }
       const active = await waitForServer(this.session, server.id, 'ACTIVE', {
         timeoutMs: this.timeoutMs,
@@ -304,23 +306,27 @@ export class OpenStackComputeProvider implements ComputeProvider {
     });
   }
 
-  async resizeServer(serverId: string, flavor: Flavor): Promise<void> {
+  /** Nova's resize restarts the server (`restarted`); a size the current Nova flavor already fits is `in-place`. */
+  async resizeServer(serverId: string, flavor: Flavor): Promise<ServerResize> {
     const instanceId = parseInstanceId(serverId);
     const wanted = parseFlavor(flavor);
-    await this.call(`resize server ${serverId}`, async () => {
+    return this.call(`resize server ${serverId}`, async () => {
       const server = await this.serverOf(instanceId);
-      if (server.metadata[META_FLAVOR] === flavorText(wanted) && server.status === 'ACTIVE') return;
+      if (server.metadata[META_FLAVOR] === flavorText(wanted) && server.status === 'ACTIVE')
+        return 'in-place';
       const nova = await findFlavor(this.session, wanted);
       if (!nova)
         throw new ComputeError(
           'INVALID',
           `no Nova flavor has ${wanted.vcpus} vCPUs and ${wanted.ramMb} MB`,
         );
-      if (server.flavor.name !== nova.name)
+      const restart = server.flavor.name !== nova.name;
+      if (restart)
         await resizeServerAndConfirm(this.session, server.id, nova.id, {
           timeoutMs: this.timeoutMs,
         });
       await setServerMetadata(this.session, server.id, { [META_FLAVOR]: flavorText(wanted) });
+      return restart ? 'restarted' : 'in-place';
     });
   }
 
@@ -499,6 +505,26 @@ export class OpenStackComputeProvider implements ComputeProvider {
       throw error;
     });
     return this.resolved;
+  }
+
+  /**
+   * A create run again takes over the server an earlier run made: a stopped one is started, one
+   * in ERROR (its fault logged) is deleted so that a new one is made.
+   */
+  private async reusable(server: Server | undefined): Promise<Server | undefined> {
+    if (!server) return undefined;
+    if (server.status === 'SHUTOFF' && server.taskState === null) {
+      await startServer(this.session, server.id);
+      return server;
+    }
+    if (server.status !== 'ERROR') return server;
+    this.logger.warn(
+      { server: server.id, fault: server.fault?.message },
+      'openstack server in ERROR from an earlier create: replacing it',
+    );
+    await deleteServer(this.session, server.id);
+    await waitForServerDeleted(this.session, server.id, { timeoutMs: this.timeoutMs });
+    return undefined;
   }
 
   private async partsOf(instanceId: string): Promise<Parts> {
