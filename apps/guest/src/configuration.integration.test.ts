@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { type ConductorMessage } from '@coffer/contracts';
+import {
+  findConfigurationCatalog,
+  type CatalogParameter,
+  type ConductorMessage,
+} from '@coffer/contracts';
 import { GuestRpcError } from '@coffer/guest-client';
 import { type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,5 +168,77 @@ describe('apply_configuration', () => {
     await instance.client.call('restart', {}, { timeoutMs: 120_000 });
     expect(await status()).toBe('RUNNING');
     expect(await tenantVariable('performance_schema')).toBe('OFF');
+  });
+});
+
+/** A default as SET GLOBAL takes it (what the guest sends: numbers bare, the rest quoted). */
+function literalOf(connection: Connection, parameter: CatalogParameter, text: string): string {
+  if (parameter.type === 'integer' || parameter.type === 'float') return text;
+  if (parameter.type === 'boolean') return text === 'ON' || text === '1' ? '1' : '0';
+  if (parameter.type === 'string' && text === '') return 'DEFAULT';
+  return connection.escape(text);
+}
+
+describe('the catalogue against the real server', () => {
+  const harness = new GuestHarness(0.5, { min: 27920, max: 27939 });
+  let root: Connection;
+  const catalog = findConfigurationCatalog('mariadb', '10.11')!;
+  const dynamic = catalog.parameters.filter((parameter) => parameter.dynamic);
+
+  beforeAll(async () => {
+    const instance = await harness.createInstance();
+    await harness.prepareApp(instance);
+    await instance.conductor.waitFor(heartbeatSays('RUNNING'), 90_000, 'RUNNING');
+    root = await connectAsRoot(instanceFiles(harness.provider, instance.instanceId).socket);
+  });
+
+  afterAll(async () => {
+    await root?.end();
+    await harness.close();
+  });
+
+  it('every dynamic parameter takes its own default', async () => {
+    const refused: string[] = [];
+    for (const parameter of dynamic) {
+      if (parameter.default === null) continue;
+      const literal = literalOf(root, parameter, parameter.default);
+      await root
+        .query(`SET GLOBAL ${parameter.name} = ${literal}`)
+        .catch((error: unknown) => refused.push(`${parameter.name}: ${(error as Error).message}`));
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it('no integer parameter holds a value outside its catalogue bounds, whatever it is set to', async () => {
+    const wrong: string[] = [];
+    for (const parameter of dynamic) {
+      if (
+        parameter.type !== 'integer' ||
+        parameter.min === undefined ||
+        parameter.max === undefined
+      )
+        continue;
+      // Not the ones whose change would take the test's server down with it; the thread pool
+      // is not in use (its variables read 0).
+      if (/^(innodb_buffer_pool_size|max_connections)$|^thread_pool_/.test(parameter.name))
+        continue;
+      const min = BigInt(parameter.min);
+      const max = BigInt(parameter.max);
+      // Below an unsigned minimum of 0 is a negative number, which the server wraps around:
+      // the validator refuses it before it gets there.
+      const outside = [max + 1n, ...(min > 0n ? [min - 1n] : [])];
+      for (const value of outside) {
+        if (value > 2n ** 64n - 1n) continue;
+        try {
+          await root.query(`SET GLOBAL ${parameter.name} = ${value}`);
+        } catch {
+          continue; // refused outright
+        }
+        const [rows] = await root.query(`SELECT CAST(@@GLOBAL.${parameter.name} AS CHAR) AS value`);
+        const held = BigInt(String((rows as { value: unknown }[])[0]?.value));
+        if (held < min || held > max) wrong.push(`${parameter.name}: ${value} became ${held}`);
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 });

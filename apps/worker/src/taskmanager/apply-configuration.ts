@@ -164,7 +164,10 @@ export async function prepareOverridesFor(
   }
   const overrides: Record<string, string | number | boolean> = {};
   for (const [name, value] of Object.entries(check.values)) {
-    overrides[catalog.byName.get(name)?.option ?? name] = value;
+    const parameter = catalog.byName.get(name);
+    // An empty text value is the server's default: no line (as the guest does).
+    if (parameter?.type === 'string' && value === '') continue;
+    overrides[parameter?.option ?? name] = value;
   }
   return {
     overrides,

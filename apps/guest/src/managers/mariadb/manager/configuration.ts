@@ -91,6 +91,11 @@ function sqlLiteral(
   return connection.escape(String(value));
 }
 
+/** A text parameter given as empty: the server's own default (SET GLOBAL … = DEFAULT, no line in the file). */
+export function isServerDefault(parameter: CatalogParameter, value: ConfigurationValue): boolean {
+  return parameter.type === 'string' && value === '';
+}
+
 function optionOf(parameter: CatalogParameter): string {
   return parameter.option ?? parameter.name;
 }
@@ -187,8 +192,9 @@ export class MariadbConfiguration {
 
     for (const [option, { parameter, value, text }] of wanted) {
       if (parameter.dynamic) sets.push({ option, parameter, value });
-      else if (before.get(option) !== text) staticChanged.push(parameter.name);
-      next.set(option, text);
+      else if ((before.get(option) ?? '') !== text) staticChanged.push(parameter.name);
+      // An empty text value is the server's default: no line (the server refuses an empty engine or table name).
+      if (!isServerDefault(parameter, value)) next.set(option, text);
     }
     for (const option of before.keys()) {
       if (wanted.has(option)) continue;
@@ -203,7 +209,10 @@ export class MariadbConfiguration {
       await this.session.run('Applying the configuration', async (connection) => {
         for (const { option, parameter, value } of sets) {
           const target = value ?? this.baseValue(base, parameter);
-          const literal = target === null ? 'DEFAULT' : sqlLiteral(connection, parameter, target);
+          const literal =
+            target === null || isServerDefault(parameter, target)
+              ? 'DEFAULT'
+              : sqlLiteral(connection, parameter, target);
           try {
             // The name comes from the catalogue (lower-case letters, digits, underscores).
             await connection.query(`SET GLOBAL ${parameter.name} = ${literal}`);
