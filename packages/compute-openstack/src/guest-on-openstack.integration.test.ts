@@ -1,0 +1,243 @@
+// The whole create path with the guest played by the test (issue 14's proof): the provider makes
+// the instance in the loopback OpenStack; the fake virt driver boots nothing, so the test reads
+// the guest's two files back from Nova's user data, as the guest image's boot unit would from
+// the config drive, and starts the real bundled guest with them on this machine (the datastore
+// paths and port moved to a directory of the test's own). The guest reaches Redis, installs and
+// starts mariadbd, takes `prepare` from the control plane's queue, reports RUNNING on the
+// conductor stream, and answers SQL; then the instance is deleted and nothing is left.
+// Needs REDIS_URL (the test's own Redis, see the package README) and the built guest bundle.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import {
+  conductorMessageSchema,
+  GUEST_AGENT_CONFIG_FILE,
+  GUEST_INFO_FILE,
+  guestAgentConfigSchema,
+  guestQueueName,
+  type ConductorMessage,
+} from '@coffer/contracts';
+import { generateGuestSecret, guestKeys, isValidSignature } from '@coffer/contracts/crypto';
+import { guestLaunchCommand } from '@coffer/guest/launch';
+import { GuestClient } from '@coffer/guest-client';
+import { KeystoneAuth, OpenStackSession, listPorts, listServers } from '@coffer/openstack';
+import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { filesOfUserData } from './injection';
+import { OpenStackComputeProvider, instanceTag } from './openstack-provider';
+
+const authUrl = process.env.OS_AUTH_URL ?? 'http://127.0.0.1:5000/v3';
+const redisUrl = process.env.REDIS_URL;
+const session = new OpenStackSession({
+  auth: new KeystoneAuth({
+    authUrl,
+    credentials: {
+      type: 'password',
+      username: process.env.OS_USERNAME ?? 'admin',
+      password: process.env.OS_PASSWORD ?? 'admin',
+      projectName: process.env.OS_PROJECT_NAME ?? 'admin',
+    },
+  }),
+});
+const provider = new OpenStackComputeProvider({
+  session,
+  image: 'fake-image',
+  network: 'private',
+  timeoutMs: 180_000,
+});
+let redis: Redis;
+
+beforeAll(() => {
+  if (!redisUrl)
+    throw new Error('REDIS_URL is not set: the guest needs a Redis (package README, Tests)');
+  redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+});
+
+afterAll(async () => {
+  await redis?.quit();
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Reads the conductor stream as the conductor does: every entry's signature checked. */
+async function waitForMessage(
+  reader: Redis,
+  stream: string,
+  signing: Buffer,
+  predicate: (message: ConductorMessage) => boolean,
+  timeoutMs: number,
+  state: { lastId: string; seen: string[] },
+): Promise<ConductorMessage> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const block = Math.max(1, Math.min(1000, deadline - Date.now()));
+    const result = await reader.xread(
+      'COUNT',
+      100,
+      'BLOCK',
+      block,
+      'STREAMS',
+      stream,
+      state.lastId,
+    );
+    for (const [, entries] of result ?? []) {
+      for (const [id, fields] of entries) {
+        state.lastId = id;
+        const values = new Map<string, string>();
+        for (let i = 0; i + 1 < fields.length; i += 2) values.set(fields[i]!, fields[i + 1]!);
+        const body = values.get('body') ?? '';
+        expect(isValidSignature(signing, body, values.get('sig') ?? '')).toBe(true);
+        const message = conductorMessageSchema.parse(JSON.parse(body));
+        state.seen.push(
+          message.kind === 'heartbeat' ? message.payload.serviceStatus : message.kind,
+        );
+        if (predicate(message)) return message;
+      }
+    }
+  }
+  throw new Error(
+    `no such message within ${timeoutMs} ms; seen: ${state.seen.slice(-8).join(', ')}`,
+  );
+}
+
+describe('a guest played by the test on an OpenStack server', () => {
+  it('boots from the files Nova holds, reports RUNNING and answers SQL; delete leaves nothing', async () => {
+    const instanceId = randomUUID();
+    const guestSecret = generateGuestSecret();
+    const stream = `conductor-test-${instanceId}`;
+    const dir = join(
+      process.env.COFFER_TEST_DATA_DIR ?? '/tmp',
+      `os-guest-${randomBytes(4).toString('hex')}`,
+    );
+    let guest: ChildProcess | undefined;
+    const client = new GuestClient({ connection: redis, instanceId, guestSecret });
+    const reader = new Redis(redisUrl!, { maxRetriesPerRequest: null });
+    const timings: Record<string, number> = {};
+    const t0 = Date.now();
+    try {
+      const info = await provider.createServer({
+        instanceId,
+        projectId: randomUUID(),
+        flavor: { vcpus: 1, ramMb: 512 },
+        volumeGb: 1,
+        guestInfo: {
+          instanceId,
+          projectId: randomUUID(),
+          datastoreManager: 'mariadb',
+          datastoreVersion: '10.11',
+        },
+        agentConfig: {
+          redisUrl: redisUrl!,
+          rpcQueue: guestQueueName(instanceId),
+          conductorStream: stream,
+          guestSecret,
+          heartbeatIntervalSeconds: 0.5,
+          preinstall: { memoryMb: 512, vcpus: 1 },
+        },
+      });
+      expect(info.status).toBe('ACTIVE');
+      timings.serverActive = Date.now() - t0;
+
+      // the files as the server holds them, moved to this machine
+      const [server] = await listServers(session, { tags: [instanceTag(instanceId)] });
+      const files = filesOfUserData(server!.userData!);
+      const agent = guestAgentConfigSchema.parse(JSON.parse(files[1]!.content));
+      expect(agent.datastore).toMatchObject({ port: 3306, volumeDir: '/var/lib/coffer/data' });
+      const port = await freePort();
+      const etc = join(dir, 'etc');
+      for (const sub of ['etc', 'data', 'log', 'run'])
+        mkdirSync(join(dir, sub), { recursive: true });
+      writeFileSync(join(etc, GUEST_INFO_FILE), files[0]!.content, { mode: 0o644 });
+      writeFileSync(
+        join(etc, GUEST_AGENT_CONFIG_FILE),
+        JSON.stringify({
+          ...agent,
+          datastore: {
+            bindAddress: '127.0.0.1',
+            port,
+            volumeDir: join(dir, 'data'),
+            logDir: join(dir, 'log'),
+            runDir: join(dir, 'run'),
+          },
+        }),
+        { mode: 0o600 },
+      );
+      const { command, args } = guestLaunchCommand();
+      const log = openSync(join(dir, 'log', 'guest.log'), 'a');
+      guest = spawn(command, [...args, '--config-dir', etc], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        stdio: ['ignore', log, log],
+      });
+
+      const state = { lastId: '0', seen: [] as string[] };
+      const signing = guestKeys(guestSecret).signing;
+      await waitForMessage(reader, stream, signing, (m) => m.kind === 'heartbeat', 120_000, state);
+      timings.firstHeartbeat = Date.now() - t0;
+      const password = `pw${randomBytes(12).toString('hex')}9`;
+      await client.cast('prepare', {
+        memoryMb: 512,
+        vcpus: 1,
+        databases: [{ name: 'app' }],
+        users: [
+          {
+            name: 'app_user',
+            host: '%',
+            password: client.sealUserPassword('app_user', password),
+            databases: ['app'],
+          },
+        ],
+      });
+      await waitForMessage(
+        reader,
+        stream,
+        signing,
+        (m) => m.kind === 'heartbeat' && m.payload.serviceStatus === 'RUNNING',
+        180_000,
+        state,
+      );
+      timings.running = Date.now() - t0;
+      const connection = await mysql.createConnection({
+        host: '127.0.0.1',
+        port,
+        user: 'app_user',
+        password,
+        database: 'app',
+      });
+      try {
+        const [rows] = await connection.query('SELECT 41 + 1 AS answer');
+        expect(rows).toEqual([{ answer: 42 }]);
+      } finally {
+        await connection.end();
+      }
+    } finally {
+      if (guest && guest.exitCode === null && guest.signalCode === null) {
+        const exited = new Promise((resolve) => guest!.once('exit', resolve));
+        guest.kill('SIGTERM');
+        await exited;
+      }
+      await client.close().catch(() => undefined);
+      reader.disconnect();
+      const keys = await redis.keys(`bull:${guestQueueName(instanceId)}:*`);
+      await redis.del(stream, ...keys);
+      await provider.deleteServer(instanceId);
+      rmSync(dir, { recursive: true, force: true });
+      console.log(`guest on openstack timings (ms): ${JSON.stringify(timings)}`);
+    }
+    expect(await provider.getServer(instanceId)).toBeNull();
+    expect(await listPorts(session, { tags: [instanceTag(instanceId)] })).toEqual([]);
+  }, 600_000);
+});
