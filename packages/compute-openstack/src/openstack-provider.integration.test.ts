@@ -4,7 +4,10 @@
 // Neutron rules, extend, resize, reboot, delete leaving nothing, and what a crashed create
 // leaves found by listServers and removed by deleteServer. The fake virt driver boots nothing:
 // the guest's files are read back from Nova, not from a running guest.
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { isComputeError, type ServerSpec } from '@coffer/compute';
 import { guestAgentConfigSchema, guestInfoSchema } from '@coffer/contracts';
 import {
@@ -22,6 +25,7 @@ import {
   nova,
   stopServer,
   waitForServer,
+  waitFor,
   waitForVolume,
 } from '@coffer/openstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -273,6 +277,47 @@ describe('OpenStack compute provider', () => {
     await nothingLeft(instanceId);
     expect((await provider.listServers()).map((s) => s.serverId)).not.toContain(instanceId);
   }, 300_000);
+
+  it('leaves nothing after reconciliation when the worker is killed mid-create, early or once the server exists', async () => {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const child = new URL('../test/create-server-child.ts', import.meta.url).pathname;
+    // kill a worker's create when `reached` says so; answers what OpenStack held then
+    const killWhen = async (reached: (id: string) => Promise<boolean>) => {
+      const instanceId = randomUUID();
+      made.push(instanceId);
+      const worker = spawn(process.execPath, ['--import', tsx, child, instanceId], {
+        stdio: 'ignore',
+      });
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      await waitFor(
+        { resource: 'create', id: instanceId, wanted: 'the point to kill it at' },
+        async () =>
+          (await reached(instanceId)) ? { done: true, value: undefined } : { done: false },
+        { timeoutMs: 120_000 },
+      );
+      worker.kill('SIGKILL');
+      await exited;
+      return instanceId;
+    };
+    const [early, late] = await Promise.all([
+      // as soon as the first part exists (its security group, maybe still untagged)
+      killWhen(
+        async (id) =>
+          (await listSecurityGroups(session, { name: securityGroupName(id) })).length > 0,
+      ),
+      // once Nova has the server (it goes on building it without the worker)
+      killWhen(async (id) => (await listServers(session, { tags: [instanceTag(id)] })).length > 0),
+    ]);
+    // reconciliation: every instance the provider lists without a row is deleted
+    const listed = (await provider.listServers()).map((s) => s.serverId);
+    expect(listed).toEqual(expect.arrayContaining([early, late]));
+    await Promise.all([provider.deleteServer(early), provider.deleteServer(late)]);
+    await nothingLeft(early);
+    await nothingLeft(late);
+    // and by name: nothing untagged is left either
+    expect(await listSecurityGroups(session, { name: securityGroupName(early) })).toEqual([]);
+    expect(await listPorts(session, { name: `coffer-${late}` })).toEqual([]);
+  }, 600_000);
 
   it("turns Nova's quota refusal into QUOTA naming Nova's words and request id, in a project of its own", async () => {
     const identity = keystone(session);

@@ -244,7 +244,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
           (
             await createPort(this.session, {
               networkId,
-              name: `coffer-${instanceId}`,
+              name: partName(instanceId),
               securityGroupIds: [group.id],
               tags: [tag, TAG],
             })
@@ -424,11 +424,16 @@ export class OpenStackComputeProvider implements ComputeProvider {
    */
   async listServers(): Promise<ServerInfo[]> {
     return this.call('list servers', async () => {
+      // groups and ports by name too: a create killed before tagging them leaves them untagged
       const [servers, groups, volumes, ports] = await Promise.all([
         listServers(this.session, { tags: [TAG] }),
-        listSecurityGroups(this.session, { tags: [TAG] }),
+        listSecurityGroups(this.session).then((all) =>
+          all.map((g) => ({ ...g, tags: withNameTag(g.tags, g.name, 'SecGroup-') })),
+        ),
         listVolumes(this.session).then((all) => all.filter((v) => v.metadata[META_INSTANCE])),
-        listPorts(this.session, { tags: [TAG] }),
+        listPorts(this.session).then((all) =>
+          all.map((p) => ({ ...p, tags: withNameTag(p.tags, p.name, 'coffer-') })),
+        ),
       ]);
       const infos = new Map<string, ServerInfo>();
       const groupOf = (instanceId: string) =>
@@ -527,15 +532,26 @@ export class OpenStackComputeProvider implements ComputeProvider {
     return undefined;
   }
 
+  /**
+   * Everything of one instance: by its tag, and the group and port also by name (a create
+   * killed between making one and tagging it leaves it untagged, never unnamed).
+   */
   private async partsOf(instanceId: string): Promise<Parts> {
     const tags = [instanceTag(instanceId)];
-    const [servers, volumes, groups, ports] = await Promise.all([
+    const [servers, volumes, tagged, named, taggedPorts, namedPorts] = await Promise.all([
       listServers(this.session, { tags }),
       listVolumes(this.session, { metadata: { [META_INSTANCE]: instanceId } }),
       listSecurityGroups(this.session, { tags }),
+      listSecurityGroups(this.session, { name: securityGroupName(instanceId) }),
       listPorts(this.session, { tags }),
+      listPorts(this.session, { name: partName(instanceId) }),
     ]);
-    return { servers, volumes, groups, portIds: ports.map((p) => p.id) };
+    return {
+      servers,
+      volumes,
+      groups: unique([...tagged, ...named]),
+      portIds: unique([...taggedPorts, ...namedPorts]).map((p) => p.id),
+    };
   }
 
   private async serverOf(instanceId: string): Promise<Server> {
@@ -600,6 +616,19 @@ export class OpenStackComputeProvider implements ComputeProvider {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The name Coffer gives an instance's server, volume and port. */
+const partName = (instanceId: string) => `coffer-${instanceId}`;
+
+function unique<T extends { id: string }>(items: T[]): T[] {
+  return [...new Map(items.map((item) => [item.id, item])).values()];
+}
+
+/** A resource's tags, plus the instance tag its name implies (`<prefix><instanceId>`), if any. */
+function withNameTag(tags: string[], name: string, prefix: string): string[] {
+  const id = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+  return UUID.test(id) && !tags.includes(instanceTag(id)) ? [...tags, instanceTag(id)] : tags;
+}
 
 /** Nova's status, reduced to what the taskmanager acts on: anything in progress is BUILD. */
 export function statusOf(server: Pick<Server, 'status'>): ServerStatus {
