@@ -160,6 +160,7 @@ export class GuestAgent {
         apply_flavor: (params) => this.manager.applyFlavor(params),
         volume_usage: () => this.manager.volumeUsage(),
         apply_configuration: (params) => this.manager.applyConfiguration(params),
+        get_configuration: () => this.manager.getConfiguration(),
       },
     });
   }

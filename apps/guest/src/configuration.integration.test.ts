@@ -85,6 +85,20 @@ describe('apply_configuration', () => {
       /# Overrides \(configuration group\)\nmax_connections = 77\n/,
     );
     expect(await status()).toBe('RUNNING');
+
+    // What is in force, and where it comes from.
+    const { parameters } = await instance.client.call(
+      'get_configuration',
+      {},
+      { timeoutMs: 30_000 },
+    );
+    const byName = new Map(parameters.map((parameter) => [parameter.name, parameter]));
+    expect(byName.get('max_connections')).toMatchObject({ value: '77', source: 'group' });
+    expect(byName.get('innodb_buffer_pool_size')).toMatchObject({ source: 'flavor' });
+    expect(byName.get('sync_binlog')).toBeUndefined(); // excluded: replication relies on it
+    expect(byName.get('innodb_flush_log_at_trx_commit')).toMatchObject({ source: 'coffer' });
+    expect(byName.get('wait_timeout')).toMatchObject({ value: '28800', source: 'default' });
+    expect(parameters.every((parameter) => !parameter.isRestartPending)).toBe(true);
   });
 
   it('keeps a static value for the restart: RESTART_REQUIRED until then, after it the value holds', async () => {
@@ -97,6 +111,16 @@ describe('apply_configuration', () => {
       'a RESTART_REQUIRED heartbeat',
     );
     expect(await status()).toBe('RESTART_REQUIRED');
+    const { parameters } = await instance.client.call(
+      'get_configuration',
+      {},
+      { timeoutMs: 30_000 },
+    );
+    expect(parameters.find((parameter) => parameter.name === 'performance_schema')).toMatchObject({
+      value: 'OFF',
+      source: 'group',
+      isRestartPending: true,
+    });
 
     await instance.client.call('restart', {}, { timeoutMs: 120_000 });
     expect(await status()).toBe('RUNNING');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 import { instanceSetAccessJobSchema } from './allowed-sources';
-import { configurationApplyJobSchema } from './configuration/apply';
+import { configurationApplyJobSchema, effectiveConfigurationSchema } from './configuration/apply';
 import { cofferErrorJSONSchema, type CofferErrorJSON } from './errors';
 import { databaseInfoSchema, databaseUserInfoSchema } from './guest-rpc';
 import { instanceResizeJobSchema } from './resize';
@@ -301,6 +301,12 @@ export const taskmanagerCalls = {
     ...CALL,
   },
   'root.disable': { schema: z.object(instanceRef), result: z.object({}), ...CALL },
+  /** Every configuration parameter in force on an instance, with its source (configuration/apply.ts). */
+  'configuration.effective': {
+    schema: z.object(instanceRef),
+    result: effectiveConfigurationSchema,
+    ...CALL,
+  },
 } as const satisfies Record<string, CallDefinition<z.ZodType, z.ZodType>>;
 
 export type TaskmanagerCallName = keyof typeof taskmanagerCalls;

@@ -73,6 +73,8 @@ export interface DatastoreManager {
   applyConfiguration(
     params: MethodParams<'apply_configuration'>,
   ): Promise<GuestResult<'apply_configuration'>>;
+  /** Every configuration parameter in force, with its source. */
+  getConfiguration(): Promise<GuestResult<'get_configuration'>>;
   /** The guest is stopping: work that could hold the manager long (a backup, a restore's fetch) stops now. */
   interruptLongOperations(): void;
   /** Stops the server because the guest stops. */

@@ -100,6 +100,7 @@ class EchoManager implements DatastoreManager {
   applyFlavor = unsupported;
   volumeUsage = unsupported;
   applyConfiguration = unsupported;
+  getConfiguration = unsupported;
 }
 
 function unsupported(): Promise<never> {

@@ -65,7 +65,9 @@ async function withGuest<T>(
     now: new Date(),
     heartbeatExpirySeconds: ctx.settings.heartbeatExpirySeconds,
   });
-  if (status !== 'ACTIVE' || !row.guestSecretEnc) {
+  // RESTART_REQUIRED: the server runs, with configuration values waiting for its restart.
+  const isAnswering = status === 'ACTIVE' || status === 'RESTART_REQUIRED';
+  if (!isAnswering || !row.guestSecretEnc) {
     refuse(
       'CONFLICT',
       `The instance is ${status}: its databases, users and root can be managed while it is ACTIVE.`,
@@ -216,6 +218,13 @@ const handlers: Handlers = {
     await recordRoot(ctx, instanceId, { isRootEnabled: true, rootEnabledAt: new Date() });
     return {};
   },
+  'configuration.effective': (ctx, { instanceId }) =>
+    withGuest(
+      ctx,
+      instanceId,
+      (guest, timeoutMs) => guest.call('get_configuration', {}, { timeoutMs }),
+      { isChange: false },
+    ),
   'root.disable': async (ctx, { instanceId }) => {
     await withGuest(ctx, instanceId, (guest, timeoutMs) =>
       guest.call('disable_root', {}, { timeoutMs }),

@@ -42,6 +42,22 @@ export const configurationApplySchema = configurationApplyResultSchema.extend({
 });
 export type ConfigurationApply = z.infer<typeof configurationApplySchema>;
 
+/** One parameter in force on an instance, and where its value comes from. */
+export const effectiveParameterSchema = z.object({
+  name: z.string(),
+  /** As the server reports it now (SHOW GLOBAL VARIABLES). */
+  value: z.string().nullable(),
+  /** default: the server's own; flavor / coffer: the line Coffer writes; group: the configuration group's. */
+  source: z.enum(['default', 'flavor', 'coffer', 'group']),
+  dynamic: z.boolean(),
+  /** Changed in the config file since the server started: in force after the restart. */
+  isRestartPending: z.boolean(),
+});
+export type EffectiveParameter = z.infer<typeof effectiveParameterSchema>;
+export const effectiveConfigurationSchema = z.object({
+  parameters: z.array(effectiveParameterSchema),
+});
+
 export const configurationGuestMethods = {
   /**
    * Makes `values` the server's overrides (replacing those applied before: a name missing
@@ -52,5 +68,10 @@ export const configurationGuestMethods = {
   apply_configuration: {
     params: z.object({ values: z.record(z.string(), configurationValueSchema) }),
     result: configurationApplyResultSchema,
+  },
+  /** Every catalogue parameter in force, its source, and whether a restart is pending for it. */
+  get_configuration: {
+    params: z.object({}),
+    result: effectiveConfigurationSchema,
   },
 } as const;

@@ -206,4 +206,7 @@ export class MariadbManager implements DatastoreManager {
   ): Promise<GuestResult<'apply_configuration'>> {
     return this.configuration.apply(params);
   }
+  getConfiguration(): Promise<GuestResult<'get_configuration'>> {
+    return this.configuration.effective();
+  }
 }

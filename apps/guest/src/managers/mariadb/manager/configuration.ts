@@ -252,6 +252,47 @@ export class MariadbConfiguration {
     return result;
   }
 
+  /** Every catalogue parameter in force: its value now, its source, and whether it waits for a restart. */
+  async effective(): Promise<GuestResult<'get_configuration'>> {
+    const { layout } = this.runtime;
+    const catalog = this.catalog();
+    const { base, overrides } = splitOverrides(readFileSync(layout.myCnf, 'utf8'));
+    const baseOptions = new Set(
+      base.flatMap((line) => {
+        const match = /^([A-Za-z0-9_-]+)\s*(=|$)/.exec(line.trim());
+        return match?.[1] ? [canonicalParameterName(match[1])] : [];
+      }),
+    );
+    const pending = new Set(this.pendingRestart());
+    const values = await this.session.run('Reading the configuration', async (connection) => {
+      const [rows] = await connection.query(
+        'SELECT LOWER(VARIABLE_NAME) AS name, GLOBAL_VALUE AS value FROM information_schema.SYSTEM_VARIABLES',
+      );
+      return new Map(
+        (rows as { name: string; value: string | null }[]).map((row) => [row.name, row.value]),
+      );
+    });
+    return {
+      parameters: catalog.parameters.map((parameter) => {
+        const option = optionOf(parameter);
+        const source = overrides.has(option)
+          ? ('group' as const)
+          : baseOptions.has(option)
+            ? parameter.source === 'flavor'
+              ? ('flavor' as const)
+              : ('coffer' as const)
+            : ('default' as const);
+        return {
+          name: parameter.name,
+          value: values.get(parameter.name) ?? null,
+          source,
+          dynamic: parameter.dynamic,
+          isRestartPending: pending.has(parameter.name),
+        };
+      }),
+    };
+  }
+
   /** What Coffer's own part of the file sets for a parameter (sized from the flavor, say), or null: the server's default. */
   private baseValue(base: string[], parameter: CatalogParameter): ConfigurationValue | null {
     const option = optionOf(parameter);

@@ -5,9 +5,11 @@ import { createTRPCRouter, projectProcedure, projectWriteProcedure } from '~/ser
 import {
   attachConfigurationGroup,
   createConfigurationGroup,
+  createGroupFromInstance,
   deleteConfigurationGroup,
   detachConfigurationGroup,
   getConfigurationGroup,
+  getEffectiveConfiguration,
   getInstanceConfiguration,
   listConfigurationGroups,
   updateConfigurationGroup,
@@ -18,6 +20,8 @@ import {
   configurationGroupIdInputSchema,
   configurationGroupViewSchema,
   createConfigurationGroupInputSchema,
+  createFromInstanceInputSchema,
+  effectiveConfigurationViewSchema,
   instanceConfigurationViewSchema,
   instanceIdInputSchema,
   updateConfigurationGroupInputSchema,
@@ -93,6 +97,25 @@ export const configurationRouter = createTRPCRouter({
         { db: ctx.db, projectId: ctx.project.id, log: ctx.log },
         input.instanceId,
       ),
+    ),
+
+  /** Every parameter in force on an instance (asked of its guest): value, source, restart pending. */
+  effective: projectProcedure
+    .input(instanceIdInputSchema)
+    .output(effectiveConfigurationViewSchema)
+    .query(({ ctx, input }) =>
+      getEffectiveConfiguration(
+        { db: ctx.db, projectId: ctx.project.id, log: ctx.log },
+        input.instanceId,
+      ),
+    ),
+
+  /** A new group from an instance's values in force (its group's, and those off the server's default). */
+  createFromInstance: projectWriteProcedure
+    .input(createFromInstanceInputSchema)
+    .output(configurationGroupViewSchema)
+    .mutation(({ ctx, input }) =>
+      createGroupFromInstance({ db: ctx.db, projectId: ctx.project.id, log: ctx.log }, input),
     ),
 
   /** The parameters a datastore version's groups may set. */

@@ -6,14 +6,16 @@ import {
   AppError,
   configurationApplySchema,
   findConfigurationCatalog,
+  MAX_CONFIGURATION_VALUES,
   validateConfiguration,
   type ConfigurationCatalog,
   type ConfigurationValues,
+  type EffectiveParameter,
 } from '@coffer/contracts';
 import { type Logger } from 'pino';
 
 import { publishChange } from '~/server/events';
-import { enqueueTaskmanagerJob } from '~/server/queue';
+import { callTaskmanager, enqueueTaskmanagerJob } from '~/server/queue';
 import { type ProjectScopedDb } from '~/server/tenancy';
 import {
   type ConfigurationGroupView,
@@ -379,4 +381,57 @@ export async function getInstanceConfiguration(
       lastApply.data.groupId !== (group?.id ?? null) ||
       lastApply.data.groupUpdatedAt !== (group?.updatedAt.toISOString() ?? null),
   };
+}
+
+/** Every parameter in force on the instance (asked of its guest), with its source. */
+export async function getEffectiveConfiguration(
+  ctx: ConfigurationContext,
+  instanceId: string,
+): Promise<EffectiveParameter[]> {
+  await findInstance(ctx, instanceId);
+  const { parameters } = await callTaskmanager('configuration.effective', instanceId, {
+    instanceId,
+  });
+  return parameters;
+}
+
+/**
+ * A group from an instance's values in force (Trove's configuration from an instance): those
+ * its group set, and those that differ from the server's default, leaving out the ones Coffer
+ * writes itself (sized from the flavor, or fixed) and any the catalogue would refuse.
+ */
+export async function createGroupFromInstance(
+  ctx: ConfigurationContext,
+  input: { instanceId: string; name: string; description?: string },
+): Promise<ConfigurationGroupView> {
+  const instance = await ctx.db.instance.findFirst({
+    where: { id: input.instanceId, deletedAt: null },
+    select: {
+      id: true,
+      datastoreVersionId: true,
+      datastoreVersion: { select: { name: true, datastore: { select: { manager: true } } } },
+    },
+  });
+  if (!instance) throw new AppError('NOT_FOUND', 'No such instance');
+  const catalog = catalogFor(instance.datastoreVersion);
+  const parameters = await getEffectiveConfiguration(ctx, instance.id);
+  const values: Record<string, unknown> = {};
+  for (const parameter of parameters) {
+    if (parameter.value === null || Object.keys(values).length >= MAX_CONFIGURATION_VALUES)
+      continue;
+    const known = catalog.byName.get(parameter.name);
+    if (!known) continue;
+    const isChanged =
+      parameter.source === 'group' ||
+      (parameter.source === 'default' && parameter.value !== known.default);
+    if (!isChanged) continue;
+    if (validateConfiguration(catalog, { [parameter.name]: parameter.value }).errors.length === 0)
+      values[parameter.name] = parameter.value;
+  }
+  return createConfigurationGroup(ctx, {
+    name: input.name,
+    ...(input.description !== undefined ? { description: input.description } : {}),
+    datastoreVersionId: instance.datastoreVersionId,
+    values,
+  });
 }

@@ -1,5 +1,6 @@
 import {
   configurationApplySchema,
+  effectiveParameterSchema,
   configurationValueSchema,
   instanceNameSchema,
   MAX_CONFIGURATION_VALUES,
@@ -34,6 +35,11 @@ export const attachConfigurationGroupInputSchema = z.object({
   groupId: z.uuid(),
 });
 export const instanceIdInputSchema = z.object({ instanceId: z.uuid() });
+export const createFromInstanceInputSchema = z.object({
+  instanceId: z.uuid(),
+  name: instanceNameSchema,
+  description: z.string().max(500).optional(),
+});
 
 export const configurationGroupViewSchema = z.object({
   id: z.uuid(),
@@ -76,3 +82,5 @@ export const catalogParameterViewSchema = z.object({
   default: z.string().nullable(),
   source: z.enum(['flavor', 'coffer']).optional(),
 });
+
+export const effectiveConfigurationViewSchema = z.array(effectiveParameterSchema);

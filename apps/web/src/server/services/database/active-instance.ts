@@ -17,6 +17,7 @@ export interface DatabaseAdminContext {
 /**
  * The instance of this project (another project's is "not found"), if it is ACTIVE: only a
  * running server with a guest that speaks can list or change its databases, users and root.
+ * RESTART_REQUIRED counts as running (configuration values wait for a restart; issue 15).
  * The worker checks again before it asks the guest.
  */
 export async function requireActiveInstance(
@@ -24,7 +25,7 @@ export async function requireActiveInstance(
   instanceId: string,
 ): Promise<InstanceView> {
   const instance = await getInstance(ctx, instanceId);
-  if (instance.status !== 'ACTIVE') {
+  if (instance.status !== 'ACTIVE' && instance.status !== 'RESTART_REQUIRED') {
     throw new AppError(
       'CONFLICT',
       `The instance is ${instance.status}: its databases, users and root can be managed while it is ACTIVE`,
