@@ -14,8 +14,9 @@ export default defineProject({
     name: 'web',
     include: ['src/**/*.test.ts'],
     environment: 'node',
-    // A BullMQ prefix per file (COFFER_QUEUE_PREFIX): never the shared default `bull`.
-    setupFiles: ['./src/test/setup-names.ts'],
+    // A BullMQ prefix per file (COFFER_QUEUE_PREFIX): never the shared default `bull`; and
+    // ports of the file's own (@coffer/testing/ports): any two files can run at once.
+    setupFiles: ['./src/test/setup-names.ts', '@coffer/testing/setup-ports'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: {

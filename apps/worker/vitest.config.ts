@@ -8,8 +8,9 @@ export default defineProject({
   test: {
     name: 'worker',
     include: ['src/**/*.test.ts'],
-    // A BullMQ prefix per file (COFFER_QUEUE_PREFIX): never the shared default `bull`.
-    setupFiles: ['./test/setup-names.ts'],
+    // A BullMQ prefix per file (COFFER_QUEUE_PREFIX): never the shared default `bull`; and
+    // ports of the file's own (@coffer/testing/ports): any two files can run at once.
+    setupFiles: ['./test/setup-names.ts', '@coffer/testing/setup-ports'],
     testTimeout: 180_000,
     hookTimeout: 120_000,
   },

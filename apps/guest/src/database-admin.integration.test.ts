@@ -34,7 +34,7 @@ function password(): string {
 }
 
 describe('databases, users, access and root through the guest', () => {
-  const harness = new GuestHarness(1, { min: 29100, max: 29149 });
+  const harness = new GuestHarness(1);
   let instance: TestInstance;
   let port: number;
   let root: Connection;

@@ -14,6 +14,7 @@ import {
 import { generateGuestSecret, guestKeys, isValidSignature } from '@coffer/contracts/crypto';
 import { GuestClient } from '@coffer/guest-client';
 import { captureLogsEnv } from '@coffer/testing/log-capture';
+import { testPorts } from '@coffer/testing/ports';
 import { registerSecret } from '@coffer/testing/secrets';
 import { Redis } from 'ioredis';
 import mysql, { type Connection } from 'mysql2/promise';
@@ -188,8 +189,8 @@ export class GuestHarness {
 
   constructor(
     readonly heartbeatIntervalSeconds = 0.5,
-    /** The ports its servers get (test files running side by side use ranges of their own). */
-    portRange?: { min: number; max: number },
+    /** The ports its servers get: by default the test file's own (@coffer/testing/ports). */
+    portRange: { min: number; max: number } = testPorts().instances,
   ) {
     this.dataDir = join(TEST_DATA_DIR, `guest-it-${randomBytes(4).toString('hex')}`);
     mkdirSync(this.dataDir, { recursive: true });
@@ -199,7 +200,7 @@ export class GuestHarness {
       // A test run's COFFER_TEST_LOG_DIR reaches the guests (their logs are scanned for secrets).
       guestCommand: { ...guestLaunchCommand(), env: captureLogsEnv() },
       stopTimeoutMs: 30_000,
-      ...(portRange ? { portRange } : {}),
+      portRange,
     });
   }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import { TASK_STATUSES } from '@coffer/contracts';
 import { type Backup, type Instance } from '@coffer/db';
+import { testPorts } from '@coffer/testing/ports';
 import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
@@ -42,7 +43,7 @@ const SLOTS = 2;
 const MAX_INSTANCES = 7;
 const MAX_FRESH_INSTANCES = 3;
 const SEED = Number(process.env.COFFER_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const PORTS = { min: 24900, max: 24999 };
+const PORTS = testPorts().instances;
 /** Every task but the settled ones (none, or a build that ended in error). */
 const TRANSITIONAL_TASKS = new Set<Instance['taskStatus']>(
   TASK_STATUSES.filter((task) => task !== 'NONE' && task !== 'BUILDING_ERROR'),

@@ -26,7 +26,7 @@ import { TEST_TUNING, WorkerTestContext } from '../test/harness';
  * backup's job handed back after its backup ended leaves the next backup's task alone.
  */
 
-const ctx = new WorkerTestContext({ portRange: { min: 24400, max: 24499 } });
+const ctx = new WorkerTestContext();
 const children: ChildWorker[] = [];
 
 function spawnWorker(): ChildWorker {

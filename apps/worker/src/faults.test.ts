@@ -17,7 +17,7 @@ import {
  * restart brings either back.
  */
 
-const ctx = new WorkerTestContext({ name: 'faults', portRange: { min: 24200, max: 24299 } });
+const ctx = new WorkerTestContext({ name: 'faults' });
 const expiryMs = TEST_HEARTBEAT.expirySeconds * 1000;
 let instance: CreatedInstance;
 

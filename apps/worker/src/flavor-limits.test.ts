@@ -21,7 +21,7 @@ import { tenantConnection, volumeOf } from '../test/replication';
  *   below; the figures are printed).
  */
 
-const ctx = new WorkerTestContext({ name: 'flavor-limits', portRange: { min: 29700, max: 29719 } });
+const ctx = new WorkerTestContext({ name: 'flavor-limits' });
 const MiB = 1024 * 1024;
 let noisy: CreatedInstance;
 let quiet: CreatedInstance;

@@ -20,7 +20,7 @@ import { WORKER_ROLES } from './worker';
  * once with the time when stopped cleanly; its replacement on this host drops the dead records.
  */
 
-const ctx = new WorkerTestContext({ portRange: { min: 24800, max: 24899 } });
+const ctx = new WorkerTestContext();
 const keys = rolePresenceKeys(ctx.names.queuePrefix);
 const children: ChildWorker[] = [];
 

@@ -15,7 +15,7 @@ import { WorkerTestContext, type CreatedInstance } from '../test/harness';
  * a crash; and servers run durable (sync_binlog=1, innodb_flush_log_at_trx_commit=1).
  */
 
-const ctx = new WorkerTestContext({ name: 'self-healing', portRange: { min: 24800, max: 24899 } });
+const ctx = new WorkerTestContext({ name: 'self-healing' });
 let instance: CreatedInstance;
 
 beforeAll(async () => {

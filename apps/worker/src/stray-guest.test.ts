@@ -15,7 +15,7 @@ import { sealGuestSecret } from './guest-secret';
  * not two (the local provider adopts such a guest by its command line).
  */
 
-const ctx = new WorkerTestContext({ name: 'stray-guest', portRange: { min: 24600, max: 24699 } });
+const ctx = new WorkerTestContext({ name: 'stray-guest' });
 
 beforeAll(async () => {
   await ctx.setUp();
@@ -26,7 +26,7 @@ afterAll(() => ctx.closeLeavingNothing());
 describe('a create resumed after a crash between spawning the guest and recording its pid', () => {
   it('ends with one guest', async () => {
     const secret = generateGuestSecret();
-    const port = 24650;
+    const port = ctx.portRange.max;
     const row = await ctx.prisma.instance.create({
       data: {
         projectId: ctx.projectId,

@@ -16,7 +16,7 @@ describe("a test file's Redis names", () => {
   });
 
   it("are the harness's own, named after the file, and the production names are refused", async () => {
-    const ctx = new WorkerTestContext({ portRange: { min: 29990, max: 29999 } });
+    const ctx = new WorkerTestContext();
     expect(ctx.names.queuePrefix).toMatch(/^wt-test-names-[0-9a-f]{8}$/);
     expect(() => assertTestNames(ctx.names)).not.toThrow();
     expect(() => assertTestNames(DEFAULT_NAMES)).toThrow(

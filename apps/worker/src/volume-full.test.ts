@@ -20,7 +20,7 @@ import { WorkerTestContext, type CreatedInstance } from '../test/harness';
 const GIB = 1024 ** 3;
 const ROW_BYTES = 4 * 1024 ** 2;
 const canLoop = process.getuid?.() === 0;
-const ctx = new WorkerTestContext({ name: 'volume-full', portRange: { min: 24900, max: 24999 } });
+const ctx = new WorkerTestContext({ name: 'volume-full' });
 let instance: CreatedInstance;
 
 /** Whatever a failed test left mounted under its data dir: unmounted, loop devices freed. */

@@ -17,6 +17,7 @@ import {
 import { jobPayloadKey, sealSecret } from '@coffer/contracts/crypto';
 import { type Instance, type PrismaClient } from '@coffer/db';
 import { createTestDatabase, type TestDatabase } from '@coffer/db/testing';
+import { testPorts } from '@coffer/testing/ports';
 import { processesMentioning } from '@coffer/testing/processes';
 import { registerSecret } from '@coffer/testing/secrets';
 import { waitFor, type WaitOptions } from '@coffer/testing/wait';
@@ -66,7 +67,8 @@ export const TEST_TUNING: Partial<WorkerTuning> = {
 export interface WorkerTestContextOptions {
   /** A name for the test file: part of the data dir, the Redis names and the logs (default: the file's name). */
   name?: string;
-  portRange: PortRange;
+  /** Its instances' ports: by default the test file's own (@coffer/testing/ports). */
+  portRange?: PortRange;
 }
 
 export interface CreatedInstance {
@@ -83,6 +85,7 @@ export class WorkerTestContext {
   readonly redis: Redis;
   readonly queue: Queue;
   readonly provider: LocalComputeProvider;
+  readonly portRange: PortRange;
   readonly logger = createLogger(
     process.env.COFFER_TEST_LOG_LEVEL === undefined
       ? 'silent'
@@ -94,7 +97,8 @@ export class WorkerTestContext {
   flavorId!: string;
   versionId!: string;
 
-  constructor(readonly options: WorkerTestContextOptions) {
+  constructor(readonly options: WorkerTestContextOptions = {}) {
+    this.portRange = options.portRange ?? testPorts().instances;
     const name =
       options.name ?? basename(expect.getState().testPath ?? 'worker').replace(/\.test\.ts$/, '');
     this.id = `${name}-${randomBytes(4).toString('hex')}`;
@@ -117,7 +121,7 @@ export class WorkerTestContext {
     this.provider = new LocalComputeProvider({
       dataDir: this.dataDir,
       guestCommand,
-      portRange: options.portRange,
+      portRange: this.portRange,
       stopTimeoutMs: 30_000,
     });
   }
@@ -146,7 +150,7 @@ export class WorkerTestContext {
       REDIS_URL,
       COFFER_MASTER_KEY: MASTER_KEY,
       COFFER_DATA_DIR: this.dataDir,
-      COFFER_INSTANCE_PORT_RANGE: `${this.options.portRange.min}-${this.options.portRange.max}`,
+      COFFER_INSTANCE_PORT_RANGE: `${this.portRange.min}-${this.portRange.max}`,
       COFFER_HEARTBEAT_INTERVAL_SECONDS: TEST_HEARTBEAT.intervalSeconds,
       COFFER_HEARTBEAT_EXPIRY_SECONDS: TEST_HEARTBEAT.expirySeconds,
       LOG_LEVEL: 'silent',

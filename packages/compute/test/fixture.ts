@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { testPorts } from '@coffer/testing/ports';
 import { afterAll, afterEach } from 'vitest';
 
 import { type LocalComputeProvider } from '../src/local/local-provider';
@@ -38,9 +39,9 @@ export function volumeTestBaseDir(): string {
   return baseDir;
 }
 
-/** A random slice of 24100-24999, so test files running side by side rarely meet. */
+/** The test file's own instance ports (@coffer/testing/ports): files running side by side never meet. */
 export function testPortRange(): { min: number; max: number } {
-  return { min: 24100 + Math.floor(Math.random() * 800), max: 24999 };
+  return testPorts().instances;
 }
 
 export function specFor(instanceId: string = randomUUID()): ServerSpec {

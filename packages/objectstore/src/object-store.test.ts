@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { testPorts } from '@coffer/testing/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -27,7 +28,7 @@ const stores: Array<{ name: string; store: () => ObjectStore }> = [];
 
 beforeAll(async () => {
   localRoot = mkdtempSync(join(tmpdir(), 'coffer-objectstore-'));
-  swift = await startSwift({ parentDir: testDir });
+  swift = await startSwift({ parentDir: testDir, portRange: testPorts().spare });
 }, 120_000);
 
 afterAll(async () => {

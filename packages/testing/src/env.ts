@@ -40,3 +40,11 @@ export function secretsOfEnvironment(
   }
   return found;
 }
+
+/**
+ * Sets COFFER_INSTANCE_PORT_RANGE of this (test) process: what a worker or provider the test
+ * file starts without a range of its own reads (setup-ports.ts, the file's own block).
+ */
+export function setInstancePortRange(range: string, target: NodeJS.ProcessEnv = process.env): void {
+  target.COFFER_INSTANCE_PORT_RANGE = range;
+}

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { TASKMANAGER_QUEUE } from '@coffer/contracts';
+import { formatPortRange, testPorts } from '@coffer/testing/ports';
 import { processesMentioning } from '@coffer/testing/processes';
 import { madeBeforeAll } from '@coffer/testing/suite';
 import { startWorker, type RunningWorker, type StartWorkerOptions } from '@coffer/worker';
@@ -77,7 +78,8 @@ export function testDataDir(label: string): string {
 
 /**
  * The real worker in this process, on the harness's database and the test's Redis, its
- * instances in `dataDir` on ports of `portRange`, silent; with `heartbeatExpirySeconds`, set
+ * instances in `dataDir` on ports of `portRange` (by default the test file's own,
+ * @coffer/testing/ports), silent; with `heartbeatExpirySeconds`, set
  * to run instances for real (liveInstanceSettings); `env` adds or overrides settings.
  */
 export function startTestWorker(
@@ -88,7 +90,7 @@ export function startTestWorker(
     heartbeatExpirySeconds,
     env,
     ...options
-  }: { dataDir: string; portRange: string; heartbeatExpirySeconds?: number } & Omit<
+  }: { dataDir: string; portRange?: string; heartbeatExpirySeconds?: number } & Omit<
     StartWorkerOptions,
     'prisma'
   >,
@@ -101,7 +103,7 @@ export function startTestWorker(
       REDIS_URL: process.env.REDIS_URL,
       COFFER_MASTER_KEY: process.env.COFFER_MASTER_KEY,
       COFFER_DATA_DIR: dataDir,
-      COFFER_INSTANCE_PORT_RANGE: portRange,
+      COFFER_INSTANCE_PORT_RANGE: portRange ?? formatPortRange(testPorts().instances),
       LOG_LEVEL: 'silent',
       ...(heartbeatExpirySeconds === undefined ? {} : liveInstanceSettings(heartbeatExpirySeconds)),
       ...env,

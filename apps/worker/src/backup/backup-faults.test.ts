@@ -26,7 +26,7 @@ import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
  * interrupted, which changes nothing, and would refuse the stale job if it came back).
  */
 
-const ctx = new WorkerTestContext({ name: 'backup-faults', portRange: { min: 29225, max: 29249 } });
+const ctx = new WorkerTestContext({ name: 'backup-faults' });
 let source: CreatedInstance;
 
 beforeAll(async () => {

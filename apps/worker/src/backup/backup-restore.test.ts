@@ -29,7 +29,7 @@ import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
  * the backup and chunk named, and leaves no server, process or file behind.
  */
 
-const ctx = new WorkerTestContext({ portRange: { min: 29200, max: 29224 } });
+const ctx = new WorkerTestContext();
 let source: CreatedInstance;
 let full: Backup;
 let incremental: Backup;

@@ -13,7 +13,6 @@ import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
 
 const ctx = new WorkerTestContext({
   name: 'backup-schedules',
-  portRange: { min: 29275, max: 29299 },
 });
 let source: CreatedInstance;
 

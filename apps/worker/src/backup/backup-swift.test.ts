@@ -1,5 +1,6 @@
 import { SwiftObjectStore } from '@coffer/objectstore';
 import { startSwift, type SwiftServer } from '@coffer/objectstore/testing';
+import { testPorts } from '@coffer/testing/ports';
 import { isAlive } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,13 +21,13 @@ import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
  * configured with COFFER_BACKUP_STORE=swift, guests writing and reading through tempauth.
  */
 
-const ctx = new WorkerTestContext({ name: 'backup-swift', portRange: { min: 29250, max: 29274 } });
+const ctx = new WorkerTestContext({ name: 'backup-swift' });
 let swift: SwiftServer;
 let source: CreatedInstance;
 const container = 'coffer-backups-test';
 
 beforeAll(async () => {
-  swift = await startSwift({ parentDir: ctx.dataDir });
+  swift = await startSwift({ parentDir: ctx.dataDir, portRange: testPorts().spare });
   await ctx.setUp();
   await ctx.startWorker({
     env: {

@@ -10,6 +10,7 @@ import {
 import { generateGuestSecret, guestKeys, signBody } from '@coffer/contracts/crypto';
 import { createPrismaClient, type Instance, type PrismaClient } from '@coffer/db';
 import { faultFields } from '@coffer/db/domain/faults';
+import { testPorts } from '@coffer/testing/ports';
 import { waitFor } from '@coffer/testing/wait';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -28,7 +29,7 @@ import { arrivalTimeOf, Conductor } from './conductor';
  * its write, so one whose write failed stays pending and is applied after recovery.
  */
 
-const ctx = new WorkerTestContext({ name: 'conductor', portRange: { min: 24500, max: 24599 } });
+const ctx = new WorkerTestContext({ name: 'conductor' });
 let subscriber: Redis;
 const events: ChangeEvent[] = [];
 const DAY_MS = 24 * 3600_000;
@@ -486,7 +487,8 @@ describe('the conductor', () => {
 class CuttableProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
-  port = 0;
+  /** One of the file's spare ports, so that no outgoing connection takes it while cut. */
+  port = testPorts().spare.min;
 
   constructor(
     private readonly targetHost: string,

@@ -12,7 +12,7 @@ import { openGuestSecret } from '../guest-secret';
  * restart, which re-bases the order and brings ACTIVE back.
  */
 
-const ctx = new WorkerTestContext({ name: 'guest-order', portRange: { min: 29600, max: 29624 } });
+const ctx = new WorkerTestContext({ name: 'guest-order' });
 const DAY_MS = 24 * 3600_000;
 
 beforeAll(async () => {

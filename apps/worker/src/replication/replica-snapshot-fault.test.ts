@@ -16,7 +16,7 @@ import { startReplicas, waitForTasksToEnd } from '../../test/replication';
  * ACTIVE again.
  */
 
-const ctx = new WorkerTestContext({ name: 'replica-fault', portRange: { min: 29450, max: 29474 } });
+const ctx = new WorkerTestContext({ name: 'replica-fault' });
 let source: CreatedInstance;
 
 beforeAll(async () => {

@@ -24,7 +24,7 @@ import {
  * MariaDB keeps whatever the attach).
  */
 
-const ctx = new WorkerTestContext({ portRange: { min: 29425, max: 29449 } });
+const ctx = new WorkerTestContext();
 let tenant: CreatedInstance;
 let sourceId: string;
 let replicaId: string;

@@ -36,7 +36,7 @@ import {
  * not applied all it received; the last replica detached.
  */
 
-const ctx = new WorkerTestContext({ name: 'replication', portRange: { min: 29400, max: 29424 } });
+const ctx = new WorkerTestContext({ name: 'replication' });
 let tenant: CreatedInstance;
 let sourceId: string;
 let replicaIds: string[];

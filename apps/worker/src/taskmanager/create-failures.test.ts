@@ -13,7 +13,6 @@ import { type RunningWorker } from '../worker';
 
 const ctx = new WorkerTestContext({
   name: 'create-failures',
-  portRange: { min: 24300, max: 24399 },
 });
 let worker: RunningWorker | null = null;
 
@@ -33,9 +32,9 @@ describe('a create that fails', () => {
     worker = await ctx.startWorker();
     // Something else already listens on the instance's port: mariadbd cannot bind it.
     const squatter: Server = createServer();
-    await new Promise<void>((resolve) => squatter.listen(24350, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => squatter.listen(ctx.portRange.max, '127.0.0.1', resolve));
     try {
-      const { instanceId } = await ctx.createInstance({ port: 24350 });
+      const { instanceId } = await ctx.createInstance({ port: ctx.portRange.max });
       await waitFor(async () => (await ctx.row(instanceId))?.taskStatus === 'BUILDING_ERROR', {
         timeoutMs: 90_000,
         what: 'BUILDING_ERROR',

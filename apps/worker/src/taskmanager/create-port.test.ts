@@ -13,7 +13,7 @@ import { WorkerTestContext } from '../../test/harness';
  * server is gone (its files lost), is that row's stale record: the create takes the address.
  */
 
-const ctx = new WorkerTestContext({ name: 'create-port', portRange: { min: 29960, max: 29969 } });
+const ctx = new WorkerTestContext({ name: 'create-port' });
 
 beforeAll(async () => {
   await ctx.setUp();
@@ -26,24 +26,26 @@ describe('a create whose recorded port another server holds', () => {
     await ctx.startWorker();
     // Another server's claim, as the local provider writes it.
     mkdirSync(join(ctx.dataDir, 'ports'), { recursive: true });
-    writeFileSync(join(ctx.dataDir, 'ports', '29960'), randomUUID());
+    writeFileSync(join(ctx.dataDir, 'ports', String(ctx.portRange.min)), randomUUID());
 
-    const { instanceId } = await ctx.createInstance({ port: 29960 });
+    const { instanceId } = await ctx.createInstance({ port: ctx.portRange.min });
     await ctx.waitForActive(instanceId, {
       timeoutMs: 90_000,
       what: 'ACTIVE',
     });
     const row = (await ctx.row(instanceId))!;
-    expect(row.port).not.toBe(29960);
-    expect(row.port).toBeGreaterThanOrEqual(29961);
-    expect(row.port).toBeLessThanOrEqual(29969);
+    expect(row.port).not.toBe(ctx.portRange.min);
+    expect(row.port).toBeGreaterThanOrEqual(ctx.portRange.min + 1);
+    expect(row.port).toBeLessThanOrEqual(ctx.portRange.max);
     expect((await ctx.provider.getServer(instanceId))!.port).toBe(row.port);
   });
 
   it('takes the address a row without a server still records, and clears it there', async () => {
     // The port the provider picks next: the first of the range no server claims.
     const claimed = (await ctx.provider.listServers()).map((server) => server.port);
-    const next = [29961, 29962, 29963].find((port) => !claimed.includes(port))!;
+    const next = [1, 2, 3]
+      .map((offset) => ctx.portRange.min + offset)
+      .find((port) => !claimed.includes(port))!;
     // A row whose server is gone (a wiped data dir): it still records the address.
     const stale = await ctx.prisma.instance.create({
       data: {

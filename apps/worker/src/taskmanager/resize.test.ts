@@ -16,7 +16,7 @@ import { tenantConnection } from '../../test/replication';
  * a server that does not start with the new size (the guest's own rollback).
  */
 
-const ctx = new WorkerTestContext({ name: 'resize', portRange: { min: 29830, max: 29849 } });
+const ctx = new WorkerTestContext({ name: 'resize' });
 
 /** The provider refuses this RAM size, as a cloud refuses a flavor it does not have. */
 const REFUSED_RAM_MB = 384;

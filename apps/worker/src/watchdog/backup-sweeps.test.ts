@@ -17,7 +17,7 @@ import { BackupSweeper } from './backup-sweeps';
  * settling sweeps act on what nobody runs only once it has been seen for a grace.
  */
 
-const ctx = new WorkerTestContext({ name: 'backup-sweeps', portRange: { min: 24800, max: 24819 } });
+const ctx = new WorkerTestContext({ name: 'backup-sweeps' });
 const GRACE_MS = 60_000;
 let sweeper: BackupSweeper;
 

@@ -16,7 +16,6 @@ import { useHandRunWatchdog } from '../../test/watchdog';
 
 const ctx = new WorkerTestContext({
   name: 'settle-resizes',
-  portRange: { min: 29870, max: 29879 },
 });
 const GRACE_MS = 60_000;
 const watchdog = useHandRunWatchdog(ctx, { orphanGraceMs: GRACE_MS });

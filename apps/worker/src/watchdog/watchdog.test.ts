@@ -19,7 +19,7 @@ import { RedisLease } from './redis-lock';
 
 /** The watchdog's sweeps, run by hand with a clock of our choosing. */
 
-const ctx = new WorkerTestContext({ name: 'watchdog', portRange: { min: 24700, max: 24799 } });
+const ctx = new WorkerTestContext({ name: 'watchdog' });
 const GRACE_MS = 60_000;
 
 afterAll(() => {

@@ -24,7 +24,7 @@ import { type ObjectStoreConfig } from '@coffer/contracts';
 const run = promisify(execFile);
 
 export interface SwiftServer {
-  /** The tempauth endpoint, e.g. http://127.0.0.1:29800/auth/v1.0. */
+  /** The tempauth endpoint, e.g. http://127.0.0.1:32000/auth/v1.0. */
   authUrl: string;
   user: string;
   key: string;
@@ -38,7 +38,11 @@ export interface SwiftServer {
 }
 
 export interface StartSwiftOptions {
-  /** Ports to choose from (five are needed). Default 29800–29899. */
+  /**
+   * Ports to choose from (five are needed): a test file passes its own spare ports
+   * (`testPorts().spare` of @coffer/testing/ports). Default 32000–32099, outside every test
+   * file's block.
+   */
   portRange?: { min: number; max: number };
   /** Where the temporary directory goes (tests pass their COFFER_TEST_DATA_DIR). Default: the system tmp. */
   parentDir?: string;
@@ -220,7 +224,7 @@ async function startOnce(options: StartSwiftOptions): Promise<SwiftServer> {
   for (const sub of ['etc', 'devices/sdb1', 'cache', 'log'])
     mkdirSync(join(dir, sub), { recursive: true });
   const [proxyPort, accountPort, containerPort, objectPort, memcachedPort] = await pickPorts(
-    options.portRange ?? { min: 29800, max: 29899 },
+    options.portRange ?? { min: 32000, max: 32099 },
     5,
   );
   const pids: number[] = [];

@@ -25,7 +25,6 @@ beforeAll(async () => {
   worker = await startTestWorker(h, {
     roles: ['taskmanager'],
     dataDir,
-    portRange: '29300-29399',
     names: {
       queuePrefix,
       eventsChannel: `test-admin-events-${suffix}`,

@@ -38,7 +38,6 @@ let serverRoot: Connection;
 beforeAll(async () => {
   worker = await startTestWorker(h, {
     dataDir,
-    portRange: '29150-29199',
     heartbeatExpirySeconds: 60,
     names: {
       queuePrefix,

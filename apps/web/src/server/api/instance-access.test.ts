@@ -24,7 +24,6 @@ const h = useHarness();
 beforeAll(async () => {
   worker = await startTestWorker(h, {
     dataDir,
-    portRange: '25700-25749',
     env: {
       COFFER_HEARTBEAT_INTERVAL_SECONDS: '1',
       COFFER_HEARTBEAT_EXPIRY_SECONDS: '15',

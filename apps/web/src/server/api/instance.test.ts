@@ -26,7 +26,6 @@ const h = useHarness();
 beforeAll(async () => {
   worker = await startTestWorker(h, {
     dataDir,
-    portRange: '25100-25199',
     heartbeatExpirySeconds: 15,
     // Redis names of this file (the queue's is the web app's, COFFER_QUEUE_PREFIX of the test
     // setup); the change channel stays the web app's, which the tests listen to.

@@ -37,7 +37,7 @@ import { createHarness, type Harness } from '~/test/harness';
  *   holds every acknowledged id within them.
  */
 
-const ctx = new WorkerTestContext({ portRange: { min: 29560, max: 29584 } });
+const ctx = new WorkerTestContext();
 const WRITERS = 4;
 /**
  * Heartbeats every second, a guest silent for 10 s is gone (for the worker and the web app

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { rolePresenceKeys } from '@coffer/contracts';
+import { formatPortRange, testPorts } from '@coffer/testing/ports';
 import { waitFor } from '@coffer/testing/wait';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -61,7 +62,7 @@ function spawnTaskmanager(restarts: number): ChildProcess & { exited: Promise<nu
     env: {
       ...process.env,
       COFFER_DATA_DIR: dataDir,
-      COFFER_INSTANCE_PORT_RANGE: '29500-29599',
+      COFFER_INSTANCE_PORT_RANGE: formatPortRange(testPorts().instances),
       COFFER_QUEUE_PREFIX: queuePrefix,
       COFFER_HEARTBEAT_INTERVAL_SECONDS: '1',
       COFFER_HEARTBEAT_EXPIRY_SECONDS: String(EXPIRY_SECONDS),
