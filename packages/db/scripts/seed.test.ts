@@ -41,7 +41,10 @@ afterEach(async () => {
   db = undefined;
 });
 
-describe('seed', () => {
+// Each test runs the seed script two or three times, each a cold `node --import tsx` start
+// (10 s and more on a busy two-core machine with another test file beside it): the project's
+// 30 s is too short a deadline for that.
+describe('seed', { timeout: 120_000 }, () => {
   it('creates the catalog and the first operator, printing the password the first time only', async () => {
     db = await createTestDatabase({ catalog: false });
 
