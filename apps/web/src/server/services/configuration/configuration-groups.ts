@@ -363,6 +363,7 @@ export async function getInstanceConfiguration(
     where: { id: instanceId, deletedAt: null },
     select: {
       id: true,
+      datastoreVersionId: true,
       configurationGroup: { select: { id: true, name: true, values: true, updatedAt: true } },
       configurationApply: true,
     },
@@ -372,6 +373,7 @@ export async function getInstanceConfiguration(
   const group = instance.configurationGroup;
   return {
     instanceId: instance.id,
+    datastoreVersionId: instance.datastoreVersionId,
     group: group
       ? { id: group.id, name: group.name, values: (group.values ?? {}) as ConfigurationValues }
       : null,

@@ -58,6 +58,8 @@ export type ConfigurationGroupView = z.infer<typeof configurationGroupViewSchema
 
 export const instanceConfigurationViewSchema = z.object({
   instanceId: z.uuid(),
+  /** The instance's datastore version (a group must be of it). */
+  datastoreVersionId: z.uuid(),
   group: z
     .object({
       id: z.uuid(),

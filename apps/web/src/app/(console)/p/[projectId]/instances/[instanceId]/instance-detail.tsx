@@ -13,6 +13,7 @@ import { DatabasesPanel } from '~/components/instance/databases-panel';
 import { ResizeActions } from '~/components/instance/resize-actions';
 import { describeResize, detailValues } from '~/components/instance/resize-target';
 import { InstanceBackupsPanel } from '~/components/backup/instance-backups-panel';
+import { ConfigurationPanel } from '~/components/configuration/configuration-panel';
 import { ReplicationPanel } from '~/components/replication/replication-panel';
 import { ReplicationStateBadge } from '~/components/replication/replication-state';
 import { RootPanel } from '~/components/instance/root-panel';
@@ -46,6 +47,8 @@ const BUSY: DisplayStatus[] = [
 const STATUS_TEXT: Partial<Record<DisplayStatus, string>> = {
   BUILD: 'Creating the server, its databases and users…',
   REBOOT: 'Restarting the database server…',
+  RESTART_REQUIRED:
+    'Configuration values wait for a restart of the database server (the Configuration tab says which).',
   RESIZE: 'Resizing: a new flavor restarts the database server; a volume grows online…',
   BACKUP: 'Making a backup (the database stays available)…',
   PROMOTE: 'Promoting a replica to source: writes pause for the switch…',
@@ -323,6 +326,11 @@ export function InstanceDetail({
             content: (
               <ReplicationPanel projectId={projectId} instance={data} canWrite={!!canWrite} />
             ),
+          },
+          {
+            value: 'configuration',
+            label: 'Configuration',
+            content: <ConfigurationPanel {...panelProps} />,
           },
           {
             value: 'backups',
