@@ -104,7 +104,7 @@ afterAll(() => unregister());
 
 describe('the compute provider registry', () => {
   it('picks a registered provider by name, local by default', () => {
-    expect(registeredComputeProviders()).toEqual(['in-memory-test', 'local']);
+    expect(registeredComputeProviders()).toEqual(['in-memory-test', 'local', 'openstack']);
     const picked = createComputeProvider(settingsFor('in-memory-test'), logger);
     expect(picked).toBeInstanceOf(InMemoryProvider);
     expect(picked).toBe(made.at(-1));
@@ -113,9 +113,9 @@ describe('the compute provider registry', () => {
   });
 
   it('fails at boot, naming the choices, for a name nobody registered', () => {
-    expect(() => createComputeProvider(settingsFor('openstack'), logger)).toThrowError(
+    expect(() => createComputeProvider(settingsFor('vmware'), logger)).toThrowError(
       new ComputeProviderUnavailableError(
-        'COFFER_COMPUTE_PROVIDER=openstack names no compute provider of this worker; it has: in-memory-test, local',
+        'COFFER_COMPUTE_PROVIDER=vmware names no compute provider of this worker; it has: in-memory-test, local, openstack',
       ),
     );
     // Not a name at all: the environment is refused first.
@@ -141,6 +141,12 @@ describe('the compute provider registry', () => {
     } finally {
       unregisterBroken();
     }
+  });
+
+  it('has the OpenStack provider, which refuses to start without its settings', () => {
+    expect(() => createComputeProvider(settingsFor('openstack'), logger)).toThrowError(
+      /the compute provider "openstack" cannot be used: the OpenStack settings do not parse: .*COFFER_OPENSTACK_AUTH_URL/,
+    );
   });
 
   it('refuses a second provider of the same name', () => {

@@ -12,6 +12,7 @@ import {
   type GuestCommand,
 } from '@coffer/compute';
 
+import { openstackComputeProvider } from '@coffer/compute-openstack';
 import { GUEST_BUNDLE_PATH, guestLaunchCommand } from '@coffer/guest/launch';
 import { captureLogsEnv } from '@coffer/testing/log-capture';
 
@@ -54,6 +55,7 @@ export function resolveGuestCommand(): GuestCommand & { kind: 'bundle' | 'source
  */
 const registry = new Map<string, ComputeProviderDefinition>();
 registerComputeProvider(localComputeProvider);
+registerComputeProvider(openstackComputeProvider);
 
 /**
  * Makes `definition` available to COFFER_COMPUTE_PROVIDER under its name; returns a function

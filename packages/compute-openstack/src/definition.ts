@@ -1,12 +1,13 @@
 import { ComputeError, type ComputeProviderDefinition } from '@coffer/compute';
 import { KeystoneAuth, OpenStackSession } from '@coffer/openstack';
+import { z } from 'zod';
 
 import { openstackComputeEnv } from './env';
 import { OpenStackComputeProvider } from './openstack-provider';
 
 /**
  * The OpenStack provider for the worker's registry (apps/worker/src/compute.ts), picked by
- * COFFER_COMPUTE_PROVIDER=openstack once registered there (it is not yet). Its settings are
+ * COFFER_COMPUTE_PROVIDER=openstack (registered there). Its settings are
  * COFFER_OPENSTACK_* (env.ts); a missing or malformed one stops the worker at boot.
  */
 export const openstackComputeProvider: ComputeProviderDefinition = {
@@ -18,7 +19,7 @@ export const openstackComputeProvider: ComputeProviderDefinition = {
       } catch (error) {
         throw new ComputeError(
           'UNAVAILABLE',
-          `the OpenStack settings do not parse: ${(error as Error).message}`,
+          `the OpenStack settings do not parse: ${describeSettingsError(error)}`,
         );
       }
     })();
@@ -58,3 +59,13 @@ export const openstackComputeProvider: ComputeProviderDefinition = {
     });
   },
 };
+
+/** One line per refused setting (`COFFER_OPENSTACK_IMAGE: …`), not zod's JSON. */
+function describeSettingsError(error: unknown): string {
+  if (error instanceof z.ZodError) {
+    return error.issues
+      .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ` : '') + issue.message)
+      .join('; ');
+  }
+  return error instanceof Error ? error.message : String(error);
+}
