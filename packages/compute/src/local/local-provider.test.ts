@@ -106,12 +106,16 @@ describe('LocalComputeProvider', () => {
     expect(Number(sessionId)).toBe(pid);
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
     expect(environ).not.toContain('COFFER_MASTER_KEY_FOR_LEAK_TEST');
+    // PATH and where the guests of this data dir keep datastore templates: nothing else.
     expect(
       environ
         .split('\0')
         .filter(Boolean)
-        .map((entry) => entry.split('=')[0]),
-    ).toEqual(['PATH']);
+        .map((entry) => entry.split('=')[0])
+        .sort(),
+    ).toEqual(['COFFER_GUEST_TEMPLATE_DIR', 'PATH']);
+    const templates = resolve(provider.instanceDir(spec.instanceId), '..', '..', 'templates');
+    expect(environ).toContain(`COFFER_GUEST_TEMPLATE_DIR=${templates}\0`);
     delete process.env.COFFER_MASTER_KEY_FOR_LEAK_TEST;
   });
 
