@@ -66,8 +66,26 @@ export const workerEnvSchema = z
      * (every guest gets the shared URL).
      */
     COFFER_GUEST_REDIS_ACL: z.enum(['auto', 'on', 'off']).default('auto'),
-    /** Where backups go: `local` (a directory) or `swift` (OpenStack Swift with tempauth). */
+    /** Where backups go: `local` (a directory) or `swift` (OpenStack Swift, see COFFER_SWIFT_AUTH). */
     COFFER_BACKUP_STORE: z.enum(['local', 'swift']).default('local'),
+    /**
+     * How the Swift store authenticates: `tempauth` (COFFER_SWIFT_AUTH_URL, _USER, _KEY) or
+     * `keystone` (Keystone v3 with the COFFER_OPENSTACK_* credentials the OpenStack compute
+     * provider reads too: an application credential, or a user, password and project).
+     */
+    COFFER_SWIFT_AUTH: z.enum(['tempauth', 'keystone']).default('tempauth'),
+    COFFER_OPENSTACK_AUTH_URL: optional(
+      urlWithProtocols(['http:', 'https:'], 'must be an http:// or https:// URL'),
+    ),
+    COFFER_OPENSTACK_USERNAME: optional(z.string().min(1)),
+    COFFER_OPENSTACK_PASSWORD: optional(z.string().min(1)),
+    COFFER_OPENSTACK_PROJECT_NAME: optional(z.string().min(1)),
+    COFFER_OPENSTACK_USER_DOMAIN_NAME: optional(z.string().min(1)),
+    COFFER_OPENSTACK_PROJECT_DOMAIN_NAME: optional(z.string().min(1)),
+    COFFER_OPENSTACK_APPLICATION_CREDENTIAL_ID: optional(z.string().min(1)),
+    COFFER_OPENSTACK_APPLICATION_CREDENTIAL_SECRET: optional(z.string().min(1)),
+    COFFER_OPENSTACK_REGION: optional(z.string().min(1)),
+    COFFER_OPENSTACK_INTERFACE: z.enum(['public', 'internal', 'admin']).default('public'),
     /** The local store's directory (absolute). Default: `<COFFER_DATA_DIR>/backups`. */
     COFFER_BACKUP_DIR: optional(z.string().regex(/^\//, 'must be an absolute path')),
     /** Swift's tempauth endpoint, e.g. http://swift.example:8080/auth/v1.0. */
@@ -106,6 +124,29 @@ export const workerEnvSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.COFFER_BACKUP_STORE !== 'swift') return;
+    if (env.COFFER_SWIFT_AUTH === 'keystone') {
+      if (!env.COFFER_OPENSTACK_AUTH_URL)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['COFFER_OPENSTACK_AUTH_URL'],
+          message: 'is not set (required with COFFER_SWIFT_AUTH=keystone)',
+        });
+      const applicationCredential =
+        env.COFFER_OPENSTACK_APPLICATION_CREDENTIAL_ID &&
+        env.COFFER_OPENSTACK_APPLICATION_CREDENTIAL_SECRET;
+      const password =
+        env.COFFER_OPENSTACK_USERNAME &&
+        env.COFFER_OPENSTACK_PASSWORD &&
+        env.COFFER_OPENSTACK_PROJECT_NAME;
+      if (!applicationCredential && !password)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['COFFER_OPENSTACK_APPLICATION_CREDENTIAL_ID'],
+          message:
+            'set COFFER_OPENSTACK_APPLICATION_CREDENTIAL_ID and _SECRET, or COFFER_OPENSTACK_USERNAME, _PASSWORD and _PROJECT_NAME (required with COFFER_SWIFT_AUTH=keystone)',
+        });
+      return;
+    }
     for (const name of [
       'COFFER_SWIFT_AUTH_URL',
       'COFFER_SWIFT_USER',

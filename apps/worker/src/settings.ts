@@ -170,6 +170,31 @@ export function buildSettings(
 
 /** The object store backups go to, from COFFER_BACKUP_STORE and its settings. */
 export function backupStoreOf(env: WorkerEnv): ObjectStoreConfig | null {
+  if (env.COFFER_BACKUP_STORE === 'swift' && env.COFFER_SWIFT_AUTH === 'keystone') {
+    return {
+      kind: 'swift',
+      auth: 'keystone',
+      authUrl: env.COFFER_OPENSTACK_AUTH_URL!,
+      // An application credential when one is set (as the compute provider does), else the user's password.
+      credentials: env.COFFER_OPENSTACK_APPLICATION_CREDENTIAL_ID
+        ? {
+            type: 'application_credential',
+            id: env.COFFER_OPENSTACK_APPLICATION_CREDENTIAL_ID,
+            secret: env.COFFER_OPENSTACK_APPLICATION_CREDENTIAL_SECRET!,
+          }
+        : {
+            type: 'password',
+            username: env.COFFER_OPENSTACK_USERNAME!,
+            password: env.COFFER_OPENSTACK_PASSWORD!,
+            userDomainName: env.COFFER_OPENSTACK_USER_DOMAIN_NAME,
+            projectName: env.COFFER_OPENSTACK_PROJECT_NAME!,
+            projectDomainName: env.COFFER_OPENSTACK_PROJECT_DOMAIN_NAME,
+          },
+      region: env.COFFER_OPENSTACK_REGION,
+      interface: env.COFFER_OPENSTACK_INTERFACE,
+      container: env.COFFER_SWIFT_CONTAINER,
+    };
+  }
   if (env.COFFER_BACKUP_STORE === 'swift') {
     return {
       kind: 'swift',

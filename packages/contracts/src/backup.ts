@@ -31,9 +31,12 @@ export function isPhysicalBackupType(type: BackupType): boolean {
 
 /**
  * Where backups are stored. `local`: a directory (the embedded default, under the data dir).
- * `swift`: an OpenStack Swift container, authenticated with tempauth (v1.0: user and key for
- * a token and a storage URL). Sent to the guest sealed with its sealing key for each
- * operation (it holds credentials); the guest never stores it.
+ * `swift`: an OpenStack Swift container, authenticated either with tempauth (v1.0: user and
+ * key for a token and a storage URL) or with Keystone v3 (`auth: 'keystone'`: a password or
+ * an application credential for a project-scoped token; the storage URL is the catalog's
+ * `object-store` endpoint). Both put the same objects under the same names. Sent to the guest
+ * sealed with its sealing key for each operation (it holds credentials); the guest never
+ * stores it.
  */
 export const localObjectStoreConfigSchema = z.object({
   kind: z.literal('local'),
@@ -41,22 +44,60 @@ export const localObjectStoreConfigSchema = z.object({
   root: z.string().min(1).regex(/^\//, 'must be an absolute path'),
 });
 
+const swiftContainerSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^/]+$/, 'must not contain /');
+
 export const swiftObjectStoreConfigSchema = z.object({
   kind: z.literal('swift'),
+  /** Absent (older configs) means tempauth. */
+  auth: z.literal('tempauth').optional(),
   /** The tempauth endpoint, e.g. http://127.0.0.1:8080/auth/v1.0. */
   authUrl: z.url(),
   /** `account:user`, e.g. `test:tester`. */
   user: z.string().min(1),
   key: z.string().min(1),
-  container: z
-    .string()
-    .min(1)
-    .max(256)
-    .regex(/^[^/]+$/, 'must not contain /'),
+  container: swiftContainerSchema,
 });
 
-export const objectStoreConfigSchema = z.discriminatedUnion('kind', [
+const keystoneName = z.string().min(1);
+
+/** Keystone v3 credentials for the backup store: a password (project-scoped) or an application credential. */
+export const keystoneCredentialsSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('password'),
+    username: keystoneName,
+    password: keystoneName,
+    userDomainName: keystoneName.optional(),
+    projectName: keystoneName,
+    projectDomainName: keystoneName.optional(),
+  }),
+  z.object({
+    type: z.literal('application_credential'),
+    id: keystoneName,
+    secret: keystoneName,
+  }),
+]);
+export type KeystoneStoreCredentials = z.infer<typeof keystoneCredentialsSchema>;
+
+export const keystoneSwiftObjectStoreConfigSchema = z.object({
+  kind: z.literal('swift'),
+  auth: z.literal('keystone'),
+  /** Keystone's v3 URL, e.g. http://127.0.0.1:5000/v3. */
+  authUrl: z.url(),
+  credentials: keystoneCredentialsSchema,
+  /** The catalog's region (needed when object-store has endpoints in several). */
+  region: keystoneName.optional(),
+  /** Which of the catalog's endpoints (default public). */
+  interface: z.enum(['public', 'internal', 'admin']).optional(),
+  container: swiftContainerSchema,
+});
+
+export const objectStoreConfigSchema = z.union([
   localObjectStoreConfigSchema,
+  keystoneSwiftObjectStoreConfigSchema,
   swiftObjectStoreConfigSchema,
 ]);
 export type ObjectStoreConfig = z.infer<typeof objectStoreConfigSchema>;

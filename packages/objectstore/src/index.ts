@@ -8,7 +8,9 @@ export * from './object-store';
 export { LocalDirectoryStore } from './local-store';
 export {
   SwiftObjectStore,
+  type KeystoneSwiftObjectStoreConfig,
   type SwiftObjectStoreConfig,
+  type TempauthSwiftObjectStoreConfig,
   type SwiftStoreOptions,
 } from './swift-store';
 

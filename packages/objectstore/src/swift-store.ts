@@ -3,6 +3,9 @@ import https from 'node:https';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { type ObjectStoreConfig } from '@coffer/contracts';
+import { findEndpoint, isOpenStackError, KeystoneAuth } from '@coffer/openstack';
+
+import { nodeFetch } from './node-fetch';
 
 import {
   assertObjectName,
@@ -17,10 +20,18 @@ import {
 } from './object-store';
 
 /**
- * OpenStack Swift (the object API v1) with tempauth: `GET <authUrl>` with `X-Auth-User` and
- * `X-Auth-Key` answers a token (`X-Auth-Token`) and the account's storage URL
- * (`X-Storage-Url`). The token is kept and shared by concurrent requests; a 401 (it expired
- * or was revoked) gets a fresh one, once per request. A backup is its chunk objects plus
+ * OpenStack Swift (the object API v1), authenticated one of two ways:
+ * - tempauth: `GET <authUrl>` with `X-Auth-User` and `X-Auth-Key` answers a token
+ *   (`X-Auth-Token`) and the account's storage URL (`X-Storage-Url`). The token is kept and
+ *   shared by concurrent requests; a 401 (it expired or was revoked) gets a fresh one, once
+ *   per request.
+ * - Keystone v3 (`auth: 'keystone'`): `KeystoneAuth` from `@coffer/openstack` (asked over
+ *   `node:http`, see node-fetch.ts) issues a project-scoped token for a password or an
+ *   application credential, shares it, renews it before it expires and after a 401 (once per
+ *   request); the storage URL is the token catalog's `object-store` endpoint (the project's
+ *   `AUTH_<id>` account) for the configured region and interface.
+ *
+ * Both write the same objects under the same names. A backup is its chunk objects plus
  * Coffer's own manifest object (no Static Large Object: nothing needs to read a backup as
  * one object). Every PUT sends the body's MD5 as `ETag`, so Swift refuses (422) a body that
  * arrived damaged, and the ETag it answers is checked again; every GET is checked against
@@ -29,6 +40,11 @@ import {
  */
 
 export type SwiftObjectStoreConfig = Extract<ObjectStoreConfig, { kind: 'swift' }>;
+export type KeystoneSwiftObjectStoreConfig = Extract<SwiftObjectStoreConfig, { auth: 'keystone' }>;
+export type TempauthSwiftObjectStoreConfig = Exclude<
+  SwiftObjectStoreConfig,
+  KeystoneSwiftObjectStoreConfig
+>;
 
 export interface SwiftStoreOptions {
   /** Parallel connections to the proxy (keep-alive). */
@@ -41,6 +57,10 @@ export interface SwiftStoreOptions {
   maxResponseBytes?: number;
   /** Names per page of a container listing (Swift allows up to 10,000). */
   listingPageSize?: number;
+  /** Keystone only: renew the token when it expires within this (default 5 min). */
+  renewBeforeMs?: number;
+  /** Keystone only: the clock the token cache compares expiry against (tests). */
+  now?: () => number;
 }
 
 interface Session {
@@ -66,7 +86,9 @@ function isTransient(status: number): boolean {
 export class SwiftObjectStore implements ObjectStore {
   readonly kind = 'swift' as const;
   readonly description: string;
-  private readonly agent: http.Agent;
+  private readonly agents: { 'http:': http.Agent; 'https:': https.Agent };
+  /** Keystone's token cache (Keystone auth), or null (tempauth). */
+  readonly keystone: KeystoneAuth | null;
   private readonly requestTimeoutMs: number;
   private readonly attempts: number;
   private readonly maxResponseBytes: number;
@@ -79,10 +101,26 @@ export class SwiftObjectStore implements ObjectStore {
     options: SwiftStoreOptions = {},
   ) {
     const authUrl = new URL(config.authUrl);
-    this.description = `swift container ${config.container} at ${authUrl.host}`;
+    this.description =
+      config.auth === 'keystone'
+        ? `swift container ${config.container} (Keystone at ${authUrl.host})`
+        : `swift container ${config.container} at ${authUrl.host}`;
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 8 };
-    this.agent =
-      authUrl.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.agents = {
+      'http:': new http.Agent(agentOptions),
+      'https:': new https.Agent(agentOptions),
+    };
+    this.keystone =
+      config.auth === 'keystone'
+        ? new KeystoneAuth({
+            authUrl: config.authUrl,
+            credentials: config.credentials,
+            renewBeforeMs: options.renewBeforeMs,
+            now: options.now,
+            timeoutMs: options.requestTimeoutMs ?? 30_000,
+            fetch: nodeFetch(this.agents[authUrl.protocol === 'https:' ? 'https:' : 'http:']),
+          })
+        : null;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
     this.attempts = options.attempts ?? 4;
     this.maxResponseBytes = options.maxResponseBytes ?? 512 * 1024 * 1024;
@@ -102,7 +140,7 @@ export class SwiftObjectStore implements ObjectStore {
         url,
         {
           method,
-          agent: this.agent,
+          agent: this.agents[url.protocol === 'https:' ? 'https:' : 'http:'],
           headers: { ...headers, 'Content-Length': String(body?.length ?? 0) },
           timeout: this.requestTimeoutMs,
         },
@@ -144,12 +182,14 @@ export class SwiftObjectStore implements ObjectStore {
   }
 
   private authenticate(): Promise<Session> {
+    const config = this.config;
+    if (config.auth === 'keystone') return this.keystoneSession(config);
     this.session ??= (async () => {
-      const url = new URL(this.config.authUrl);
+      const url = new URL(config.authUrl);
       let response: Response;
       try {
         response = await this.withRetries('authenticating', () =>
-          this.send('GET', url, { 'X-Auth-User': this.config.user, 'X-Auth-Key': this.config.key }),
+          this.send('GET', url, { 'X-Auth-User': config.user, 'X-Auth-Key': config.key }),
         );
       } catch (error) {
         throw new ObjectStoreError(
@@ -159,7 +199,7 @@ export class SwiftObjectStore implements ObjectStore {
       }
       if (response.status === 401 || response.status === 403) {
         throw new ObjectStoreError(
-          `${this.description} refused the credentials of ${this.config.user}`,
+          `${this.description} refused the credentials of ${config.user}`,
           { status: response.status },
         );
       }
@@ -176,6 +216,39 @@ export class SwiftObjectStore implements ObjectStore {
     // A failed authentication is not kept: the next request tries again.
     this.session.catch(() => (this.session = null));
     return this.session;
+  }
+
+  /** A token from Keystone's cache (renewed before it expires) and the catalog's Swift account. */
+  private async keystoneSession(config: KeystoneSwiftObjectStoreConfig): Promise<Session> {
+    try {
+      const token = await this.keystone!.token();
+      const storageUrl = findEndpoint(token.catalog, 'object-store', {
+        region: config.region,
+        interface: config.interface,
+      });
+      return { token: token.id, storageUrl: new URL(storageUrl) };
+    } catch (error) {
+      const who =
+        config.credentials.type === 'password'
+          ? `${config.credentials.username} (project ${config.credentials.projectName})`
+          : `application credential ${config.credentials.id}`;
+      if (isOpenStackError(error) && error.code === 'UNAUTHORIZED') {
+        throw new ObjectStoreError(`${this.description} refused the credentials of ${who}`, {
+          status: error.status,
+          cause: error,
+        });
+      }
+      throw new ObjectStoreError(
+        `could not authenticate with ${this.description}: ${(error as Error).message}`,
+        { cause: error, status: isOpenStackError(error) ? error.status : undefined },
+      );
+    }
+  }
+
+  /** Forgets a token Swift refused, so that the next {@link authenticate} gets a fresh one. */
+  private forget(session: Session): void {
+    if (this.keystone) this.keystone.invalidate(session.token);
+    else this.session = null;
   }
 
   /** Retries `exchange` on connection errors and transient statuses, with exponential backoff. */
@@ -229,7 +302,7 @@ export class SwiftObjectStore implements ObjectStore {
       ),
     );
     if (response.status === 401) {
-      this.session = null;
+      this.forget(session);
       session = await this.authenticate();
       response = await this.withRetries(what, () =>
         this.send(
@@ -370,6 +443,7 @@ export class SwiftObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    this.agent.destroy();
+    this.agents['http:'].destroy();
+    this.agents['https:'].destroy();
   }
 }

@@ -23,6 +23,8 @@ export const SECRET_KEYS = [
   'REDIS_URL',
   'COFFER_GUEST_REDIS_URL',
   'COFFER_SWIFT_KEY',
+  'COFFER_OPENSTACK_PASSWORD',
+  'COFFER_OPENSTACK_APPLICATION_CREDENTIAL_SECRET',
 ] as const;
 
 /** pino's redaction paths: every secret key at depth 0-2, plus the shapes that hold one deeper. */

@@ -66,4 +66,62 @@ describe('backup settings', () => {
       container: 'coffer-backups',
     });
   });
+
+  it('build a Swift store with Keystone auth from the COFFER_OPENSTACK_* credentials', () => {
+    const keystone = {
+      ...base,
+      COFFER_BACKUP_STORE: 'swift',
+      COFFER_SWIFT_AUTH: 'keystone',
+      COFFER_OPENSTACK_AUTH_URL: 'http://keystone.example:5000/v3',
+    };
+    expect(
+      buildSettings(
+        loadWorkerEnv({
+          ...keystone,
+          COFFER_OPENSTACK_USERNAME: 'coffer',
+          COFFER_OPENSTACK_PASSWORD: 'secret',
+          COFFER_OPENSTACK_PROJECT_NAME: 'backups',
+          COFFER_OPENSTACK_REGION: 'RegionTwo',
+        }),
+      ).backupStore,
+    ).toEqual({
+      kind: 'swift',
+      auth: 'keystone',
+      authUrl: 'http://keystone.example:5000/v3',
+      credentials: {
+        type: 'password',
+        username: 'coffer',
+        password: 'secret',
+        projectName: 'backups',
+      },
+      region: 'RegionTwo',
+      interface: 'public',
+      container: 'coffer-backups',
+    });
+    // An application credential wins over a password, as with the compute provider.
+    expect(
+      buildSettings(
+        loadWorkerEnv({
+          ...keystone,
+          COFFER_OPENSTACK_APPLICATION_CREDENTIAL_ID: 'ac1',
+          COFFER_OPENSTACK_APPLICATION_CREDENTIAL_SECRET: 'acs',
+          COFFER_OPENSTACK_USERNAME: 'coffer',
+          COFFER_OPENSTACK_INTERFACE: 'internal',
+        }),
+      ).backupStore,
+    ).toMatchObject({
+      credentials: { type: 'application_credential', id: 'ac1', secret: 'acs' },
+      interface: 'internal',
+    });
+    let error: unknown;
+    try {
+      loadWorkerEnv({ ...base, COFFER_BACKUP_STORE: 'swift', COFFER_SWIFT_AUTH: 'keystone' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(WorkerEnvError);
+    expect(String(error)).toContain('COFFER_OPENSTACK_AUTH_URL');
+    expect(String(error)).toContain('COFFER_OPENSTACK_APPLICATION_CREDENTIAL_ID');
+    expect(String(error)).not.toContain('COFFER_SWIFT_KEY');
+  });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
-import { type ObjectStoreConfig } from '@coffer/contracts';
+import { type TempauthSwiftObjectStoreConfig } from '../swift-store';
 
 /**
  * A real OpenStack Swift on loopback for tests (shared/notes/swift-on-loopback.md): Debian's
@@ -30,7 +30,7 @@ export interface SwiftServer {
   key: string;
   proxyPort: number;
   /** A store configuration for `container`. */
-  storeConfig(container: string): Extract<ObjectStoreConfig, { kind: 'swift' }>;
+  storeConfig(container: string): TempauthSwiftObjectStoreConfig;
   /** The directory the object server stores into (to find, and damage, stored objects in tests). */
   devicesDir: string;
   pids: number[];
