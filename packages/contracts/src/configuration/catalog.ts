@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import mariadb1011 from './catalogs/mariadb-10.11.json';
+import mariadb1011 from './catalogs/mariadb-10.11.json' with { type: 'json' };
 
 /**
  * The configuration parameter catalogue of one datastore version (issue 15): what a tenant may
