@@ -41,7 +41,7 @@ describe('datadir templates', () => {
     return JSON.parse(lines[0]!) as { from: string; ms: number };
   }
 
-  /** What identifies a server: its id, Aria's UUID, the guest's admin password hash. */
+  /** What identifies a server: its id and the guest's admin password hash. */
   async function identityOf(instance: TestInstance) {
     const files = instanceFiles(harness.provider, instance.instanceId);
     const root = await connectAsRoot(files.socket);
@@ -50,12 +50,25 @@ describe('datadir templates', () => {
         'SELECT @@server_id AS serverId, (SELECT authentication_string FROM mysql.user WHERE user = ? AND host = ?) AS adminHash',
         [GUEST_ADMIN_USER, 'localhost'],
       );
-      const { serverId, adminHash } = (rows as { serverId: number; adminHash: string }[])[0]!;
-      // aria_log_control: magic (4 bytes), then the server's 16-byte UUID.
-      const ariaUuid = readFileSync(join(files.volumeDir, 'data', 'aria_log_control'))
-        .subarray(4, 20)
-        .toString('hex');
-      return { serverId, adminHash, ariaUuid };
+      return (rows as { serverId: number; adminHash: string }[])[0]!;
+    } finally {
+      await root.end();
+    }
+  }
+
+  /** The system tables a copy must have whole: routines made and dropped with their database, every mysql table checked. */
+  async function checkSystemTables(instance: TestInstance): Promise<void> {
+    const root = await connectAsRoot(instanceFiles(harness.provider, instance.instanceId).socket);
+    try {
+      await root.query('CREATE DATABASE settled');
+      await root.query('CREATE PROCEDURE settled.p() SELECT 1');
+      await root.query('DROP DATABASE settled');
+      const [rows] = await root.query(
+        'CHECK TABLE mysql.proc, mysql.db, mysql.global_priv, mysql.tables_priv, mysql.roles_mapping',
+      );
+      for (const row of rows as { Table: string; Msg_text: string }[]) {
+        expect(`${row.Table}: ${row.Msg_text}`).toBe(`${row.Table}: OK`);
+      }
     } finally {
       await root.end();
     }
@@ -68,9 +81,10 @@ describe('datadir templates', () => {
     expect(keys).toHaveLength(1);
     const template = join(templates, keys[0]!);
     expect(existsSync(join(template, 'template.json'))).toBe(true);
-    // Never started as a server: no Aria control file of its own to hand out.
-    expect(existsSync(join(template, 'data', 'aria_log_control'))).toBe(false);
+    // Settled (started once, shut down cleanly): whole, with Aria's log, without a binary log.
+    expect(existsSync(join(template, 'data', 'aria_log_control'))).toBe(true);
     expect(existsSync(join(template, 'data', 'mysql', 'global_priv.MAD'))).toBe(true);
+    expect(readdirSync(join(template, 'data')).filter((name) => /bin/.test(name))).toEqual([]);
 
     const second = await prepared();
     expect(installLine(second.instance).from).toBe('template');
@@ -79,9 +93,12 @@ describe('datadir templates', () => {
 
     const [a, b] = await Promise.all([identityOf(first.instance), identityOf(second.instance)]);
     expect(a.serverId).not.toBe(b.serverId);
-    expect(a.ariaUuid).not.toBe(b.ariaUuid);
     expect(a.adminHash).toMatch(/^\*[0-9A-F]{40}$/);
     expect(a.adminHash).not.toBe(b.adminHash);
+
+    // The copies' system tables are whole (a copy straight from the installer broke mysql.proc).
+    await checkSystemTables(first.instance);
+    await checkSystemTables(second.instance);
 
     // Each serves its own data: a table made on one is not on the other.
     const one = await connectTcp(first.instance.server.port, 'app_user', first.password, 'app');

@@ -23,7 +23,7 @@ import { readCmdline } from '@coffer/host';
  *
  * ```
  * <templateDir>/mariadb/
- *   <key>/data/            a datadir fresh from mariadb-install-db, never started as a server
+ *   <key>/data/            a datadir from mariadb-install-db, started once and shut down cleanly
  *   <key>/template.json    its key and every file's size (checked before each copy)
  *   .<key>.<pid>.<hex>.new a template being made by guest process <pid>
  * ```
@@ -32,10 +32,13 @@ import { readCmdline } from '@coffer/host';
  *   package upgrade makes a new template and removes the old), the installer's arguments (the
  *   OS account the server runs as) and the my.cnf options that fix the datadir's format
  *   (page size, system tablespace, undo tablespaces, case of table names).
- * - **Nothing shared**: Aria's control file and log (which hold a UUID per server) are not in
- *   the template, so each copy's server makes its own at first start (and zero-fills the system
- *   tables' LSNs, as for any moved Aria table); the server id, the accounts and their passwords
- *   are the instance's own, set by `prepare` as after an install.
+ * - **Settled, whole**: the installer's output is started once (no network, no binary log)
+ *   and shut down cleanly before it becomes a template (server-process.ts): straight from the
+ *   installer, a copy's Aria system tables pass for "moved" and mysql.proc reads as corrupt.
+ *   Aria's control file and log are kept (without them a copy zero-fills its system tables,
+ *   with the same result), so copies share Aria's UUID, which only tells Aria whether a table
+ *   came from another server; the server id, the accounts and their passwords are each
+ *   instance's own, set by `prepare` as after an install.
  * - **Crash-safe and concurrent**: a template is made in a `.new` dir and renamed into place
  *   only once whole; of two guests making the same one, the first rename wins and the other
  *   uses it. `.new` dirs of processes that are gone are removed at the next make.
@@ -55,8 +58,8 @@ const FORMAT_OPTIONS = [
   'character_set_server',
   'collation_server',
 ];
-/** Aria's per-server files: never copied (each server makes its own, with its own UUID). */
-const PER_SERVER_FILES = /^(aria_log_control|aria_log\.\d+|ib_buffer_pool)$/;
+/** What a server's shutdown leaves that a new server should not start with (the buffer pool's page list). */
+const PER_SERVER_FILES = /^ib_buffer_pool$/;
 const KEY = /^[0-9a-f]{16}$/;
 const PARTIAL = /^\.([0-9a-f]{16})\.(\d+)\.[0-9a-f]{8}\.new$/;
 const MANIFEST = 'template.json';

@@ -4,6 +4,7 @@ import {
   existsSync,
   lchownSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -12,6 +13,7 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -203,9 +205,10 @@ export class MariadbServer {
       this.logger.warn({ err: error }, 'no datadir template key: installing');
       return false;
     }
-    const template = await this.templates.ensure(key, (datadir) =>
-      this.installDb(datadir, account),
-    );
+    const template = await this.templates.ensure(key, async (datadir) => {
+      await this.installDb(datadir, account);
+      await this.settleTemplate(datadir, account);
+    });
     if (template === null) return false;
     try {
       await this.templates.copy(template, this.layout.installDir);
@@ -214,6 +217,76 @@ export class MariadbServer {
       this.logger.warn({ err: error, template }, 'datadir template not copied: installing');
       rmSync(this.layout.installDir, { recursive: true, force: true });
       return false;
+    }
+  }
+
+  /**
+   * Starts a server once on a freshly installed template and stops it cleanly. Straight from
+   * mariadb-install-db, Aria's system tables pass for "moved" in a copy at another path: the
+   * server zero-fills them at first use and mysql.proc then reads as corrupt (DROP DATABASE
+   * fails). After one clean start and shutdown, copies open as the original does. No network,
+   * no binary log (the template holds no binlog of its own).
+   */
+  private async settleTemplate(datadir: string, account: ServerAccount): Promise<void> {
+    // A short path of its own for the socket (a unix socket path must fit in 107 bytes).
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-template-'));
+    const socket = join(dir, 's.sock');
+    const errorLog = join(dir, 'error.log');
+    try {
+      if (account.owner) lchownSync(dir, account.owner.uid, account.owner.gid);
+      const child = spawn(
+        this.binary('mariadbd'),
+        [
+          `--defaults-file=${this.layout.myCnf}`,
+          `--datadir=${datadir}`,
+          `--socket=${socket}`,
+          `--pid-file=${join(dir, 's.pid')}`,
+          `--log-error=${errorLog}`,
+          '--skip-networking',
+          '--skip-log-bin',
+          '--skip-slave-start',
+          ...account.serverArgs,
+        ],
+        { stdio: 'ignore', cwd: dir, env: { PATH: this.path } },
+      );
+      let exit: string | null = null;
+      const exited = new Promise<void>((resolveExit) => {
+        child.once('exit', (code, signal) => {
+          exit = signal ?? `code ${String(code)}`;
+          resolveExit();
+        });
+        child.once('error', (error) => {
+          exit = `not run: ${error.message}`;
+          resolveExit();
+        });
+      });
+      const failure = (what: string) =>
+        new ServerProcessError(
+          `settling the datadir template failed: ${what}`,
+          tail(readFrom(errorLog, 0)),
+        );
+      const isUp = await waitFor(
+        async () => exit !== null || (await pingServer(socket, 2_000)).isAlive,
+        { timeoutMs: this.startTimeoutMs, intervalMs: START_STOP_POLL_MS },
+      );
+      if (exit !== null) throw failure(`the server exited (${String(exit)})`);
+      child.kill('SIGTERM');
+      if (!isUp) {
+        await exited;
+        throw failure('the server did not answer in time');
+      }
+      const stopped = await Promise.race([
+        exited.then(() => true),
+        delay(this.stopTimeoutMs).then(() => false),
+      ]);
+      if (!stopped) {
+        child.kill('SIGKILL');
+        await exited;
+        throw failure('the server did not stop in time');
+      }
+      if (exit !== 'code 0') throw failure(`the server stopped with ${String(exit)}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 
