@@ -76,7 +76,12 @@ export function ConfigurationPanel({
   const failure =
     [create.error, attach.error, detach.error]
       .filter((error) => error !== null)
-      .map((error) => describeError(error).message)[0] ?? null;
+      .map((error) => {
+        // The API names each refused parameter and its rule: show them, not a summary.
+        const { message, fieldErrors } = describeError(error);
+        const named = Object.values(fieldErrors).flat();
+        return named.length > 0 ? named.join('; ') : message;
+      })[0] ?? null;
   const versionId = data?.datastoreVersionId;
 
   return (
