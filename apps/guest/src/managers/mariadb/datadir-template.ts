@@ -61,6 +61,8 @@ const FORMAT_OPTIONS = [
 /** What a server's shutdown leaves that a new server should not start with (the buffer pool's page list). */
 const PER_SERVER_FILES = /^ib_buffer_pool$/;
 const KEY = /^[0-9a-f]{16}$/;
+/** What a template holds and how it was made; a change makes every existing template stale. 2: settled by one start. */
+const TEMPLATE_LAYOUT = 2;
 const PARTIAL = /^\.([0-9a-f]{16})\.(\d+)\.[0-9a-f]{8}\.new$/;
 const MANIFEST = 'template.json';
 
@@ -85,7 +87,14 @@ export function templateKeyOf({ binaries, installArgs, myCnfText }: TemplateKeyI
     return [path, stat.size, Math.trunc(stat.mtimeMs), stat.ino];
   });
   return createHash('sha256')
-    .update(JSON.stringify({ files, installArgs, format: formatOptionsOf(myCnfText) }))
+    .update(
+      JSON.stringify({
+        layout: TEMPLATE_LAYOUT,
+        files,
+        installArgs,
+        format: formatOptionsOf(myCnfText),
+      }),
+    )
     .digest('hex')
     .slice(0, 16);
 }
