@@ -38,8 +38,12 @@ export class ChildWorker {
     return this.process.exitCode === null && this.process.signalCode === null;
   }
 
-  /** Resolves once the worker logged that it started (throws if it exits first). */
-  async ready(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Resolves once the worker logged that it started (throws if it exits first). The deadline
+   * covers a cold `node --import tsx` start of the whole worker: 30 s was passed at load 20 with
+   * another test file beside it (crash-recovery.test.ts, three times in one run).
+   */
+  async ready(timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.output.join('').includes('"worker started"')) {
       if (this.process.exitCode !== null || this.process.signalCode !== null)
