@@ -121,7 +121,8 @@ export async function send<T = unknown>(
       response = await options.fetch(request.url, {
         method: request.method,
         headers,
-        body,
+        // Node's fetch takes any Uint8Array; the DOM's types (a Next app's) want one over an ArrayBuffer.
+        body: body as string | Uint8Array<ArrayBuffer> | undefined,
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (error) {
