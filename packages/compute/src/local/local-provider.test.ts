@@ -288,6 +288,31 @@ describe('LocalComputeProvider.ensureServerRunning', () => {
     return pid;
   }
 
+  it('starts one guest when several workers find it dead at once', async () => {
+    const dataDir = join(baseDir, randomBytes(3).toString('hex'));
+    // Providers of their own on one data dir: their in-process locks know nothing of each other.
+    const workers = [1, 2, 3].map(() => supervisedProvider(dataDir, 5));
+    const spec = specFor();
+    await workers[0]!.createServer(spec);
+    const root = workers[0]!.instanceDir(spec.instanceId);
+    const isGuest = (args: string[]) => args.includes(join(root, 'etc'));
+    await killGuest(workers[0]!, spec.instanceId);
+
+    // The watchdog of each, and a retried create, all at the same moment.
+    const [outcomes] = await Promise.all([
+      Promise.all(workers.map((worker) => worker.ensureServerRunning(spec.instanceId))),
+      workers[1]!.createServer(spec),
+    ]);
+    expect(outcomes.map((outcome) => outcome.state)).toContain('restarted');
+    const guests = findProcesses(isGuest);
+    expect(guests).toHaveLength(1);
+    expect(workers[2]!.guestPid(spec.instanceId)).toBe(guests[0]);
+    // The lock is gone with the start.
+    expect(
+      readdirSync(join(root, 'run')).filter((name) => name.startsWith('guest.starting')),
+    ).toEqual([]);
+  });
+
   it('starts a dead guest again, then waits out the backoff, also after a worker restart; then gives up once', async () => {
     const dataDir = join(baseDir, randomBytes(3).toString('hex'));
     const provider = supervisedProvider(dataDir, 2);

@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 import { GUEST_TEMPLATE_DIR_ENV } from '@coffer/contracts/guest-env';
 
@@ -53,6 +53,7 @@ import { createLocalFirewall, type NftFirewall } from './firewall';
 import { KeyedMutex } from './keyed-mutex';
 import { DEFAULT_PORT_RANGE, overlapWithEphemeralPorts, type PortRange } from './port-allocator';
 import { PortClaims } from './port-claims';
+import { withStartLock } from './start-lock';
 import {
   commandInCgroups,
   createInstanceCgroups,
@@ -134,6 +135,10 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** Longest run dir we hand out: a unix socket path (run dir + "/mysqld.sock") must fit in 107 bytes. */
 export const MAX_RUN_DIR_BYTES = 80;
 const GUEST_PID_FILE = 'guest.pid';
+/** Held (start-lock.ts) while a worker checks for the guest and starts one. */
+const GUEST_START_LOCK_FILE = 'guest.starting';
+/** How long a worker waits for another that is starting the same guest (a start takes well under this). */
+const START_LOCK_TIMEOUT_MS = 120_000;
 const SERVER_RECORD_FILE = 'server.json';
 /** When the guest was restarted after dying (ms since the epoch), and whether the provider gave up. */
 const GUEST_RESTARTS_FILE = 'guest-restarts.json';
@@ -704,7 +709,16 @@ export class LocalComputeProvider implements ComputeProvider {
     return adopted;
   }
 
-  private async startGuest(paths: InstancePaths): Promise<void> {
+  /** Starts the instance's guest unless one runs; never beside another worker doing the same (start-lock.ts). */
+  private startGuest(paths: InstancePaths): Promise<void> {
+    return withStartLock(
+      join(dirname(paths.guestPid), GUEST_START_LOCK_FILE),
+      () => this.startGuestLocked(paths),
+      { timeoutMs: START_LOCK_TIMEOUT_MS },
+    );
+  }
+
+  private async startGuestLocked(paths: InstancePaths): Promise<void> {
     // One guest per instance, whoever else (another worker's supervisor) started one meanwhile.
     const running = this.findGuest(paths);
     if (running !== null) {
