@@ -1,7 +1,8 @@
+import { findConfigurationCatalog } from '@coffer/contracts';
 import { describe, expect, it } from 'vitest';
 
 import { renderMyCnf } from './my-cnf';
-import { withSizing } from './my-cnf-sizing';
+import { SIZED_OPTIONS, withSizing } from './my-cnf-sizing';
 
 const base = {
   instanceId: '3f1e2d3c-1111-4222-8333-944455556666',
@@ -88,5 +89,17 @@ describe('withSizing', () => {
     const cnf = renderMyCnf({ ...base, resources: { memoryMb: 512, vcpus: 1 } });
     expect(() => withSizing(cnf, { memoryMb: 0, vcpus: 1 })).toThrow(RangeError);
     expect(() => withSizing(cnf, { memoryMb: 512, vcpus: 1.5 })).toThrow(RangeError);
+  });
+});
+
+describe('the configuration catalogue', () => {
+  // Its generator (packages/contracts/scripts/generate-mariadb-catalog.mjs) keeps its own list:
+  // the two must name the same options, or the console would say the wrong source of a value.
+  it('marks as sized from the flavor exactly the options prepare sizes', () => {
+    const catalog = findConfigurationCatalog('mariadb', '10.11')!;
+    const marked = catalog.parameters
+      .filter((parameter) => parameter.source === 'flavor')
+      .map((parameter) => parameter.name);
+    expect(marked.sort()).toEqual([...SIZED_OPTIONS].sort());
   });
 });
