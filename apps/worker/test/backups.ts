@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { type BackupType } from '@coffer/contracts';
 import { type Backup } from '@coffer/db';
+import { type ObjectStore } from '@coffer/objectstore';
 import { startBackup as domainStartBackup } from '@coffer/db/domain/backups';
 import { UNLIMITED } from '@coffer/db/quotas';
 import { fillIncompressible } from '@coffer/testing/fill';
@@ -221,4 +222,63 @@ export async function setUpWithSlowBackups(ctx: WorkerTestContext): Promise<Crea
   const source = await createActiveInstance(ctx);
   await fillWithBlobs(ctx, source, 40);
   return source;
+}
+
+/**
+ * Backups over a shared object store, end to end (the tempauth and the Keystone Swift files):
+ * full, incremental and logical backups of `source` (made by createSourceWithValues), each
+ * restored with the rows it held, then the full chain deleted, its objects gone from `store`
+ * (the logical backup's kept).
+ */
+export async function roundTripBackupsThrough(
+  ctx: WorkerTestContext,
+  source: CreatedInstance,
+  store: ObjectStore,
+): Promise<void> {
+  const full = await backupAndWait(ctx, source.instanceId, 'FULL');
+  await tenantQuery(ctx, source.instanceId, source, "INSERT INTO t (v) VALUES ('between')");
+  const incremental = await backupAndWait(ctx, source.instanceId, 'INCREMENTAL', full.id);
+  await tenantQuery(
+    ctx,
+    source.instanceId,
+    source,
+    "INSERT INTO t (v) VALUES ('after-incremental')",
+  );
+  const logical = await backupAndWait(ctx, source.instanceId, 'LOGICAL');
+  await tenantQuery(ctx, source.instanceId, source, "INSERT INTO t (v) VALUES ('after-logical')");
+
+  const listed = await store.list(full.location);
+  expect(listed.map((object) => object.name.slice(full.location.length))).toContain(
+    'manifest.json',
+  );
+  expect(listed).toHaveLength(full.chunkCount! + 1);
+
+  for (const [backup, expected] of [
+    [incremental, ['before-full', 'between']],
+    [logical, ['before-full', 'between', 'after-incremental']],
+  ] as const) {
+    const restored = await startRestore(ctx, backup.id);
+    const end = await waitForBuildEnd(ctx, restored);
+    expect(end.outcome, end.row.faultMessage ?? '').toBe('ACTIVE');
+    expect(await valuesOf(ctx, restored, source)).toEqual(expected);
+    await ctx.deleteInstance(restored);
+  }
+
+  // Delete the chain, dependents first: its objects leave the container.
+  await ctx.prisma.backup.updateMany({
+    where: { id: { in: [full.id, incremental.id] } },
+    data: { status: 'DELETING' },
+  });
+  await ctx.enqueue('backup.delete', incremental.id, { backupIds: [incremental.id, full.id] });
+  await waitFor(
+    async () =>
+      (await ctx.prisma.backup.count({ where: { id: { in: [full.id, incremental.id] } } })) === 0,
+    {
+      timeoutMs: 30_000,
+      what: 'the chain to be deleted',
+    },
+  );
+  expect(await store.list(full.location)).toEqual([]);
+  expect(await store.list(incremental.location)).toEqual([]);
+  expect((await store.list(logical.location)).length).toBe(logical.chunkCount! + 1);
 }

@@ -2,17 +2,9 @@ import { SwiftObjectStore } from '@coffer/objectstore';
 import { startSwift, type SwiftServer } from '@coffer/objectstore/testing';
 import { testPorts } from '@coffer/testing/ports';
 import { isAlive } from '@coffer/testing/processes';
-import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  backupAndWait,
-  createSourceWithValues,
-  startRestore,
-  tenantQuery,
-  valuesOf,
-  waitForBuildEnd,
-} from '../../test/backups';
+import { createSourceWithValues, roundTripBackupsThrough } from '../../test/backups';
 import { type CreatedInstance, WorkerTestContext } from '../../test/harness';
 
 /**
@@ -55,53 +47,11 @@ afterAll(async () => {
 
 describe('backups over Swift', () => {
   it('round-trip full, incremental and logical, and are removed from the container when deleted', async () => {
-    const full = await backupAndWait(ctx, source.instanceId, 'FULL');
-    await tenantQuery(ctx, source.instanceId, source, "INSERT INTO t (v) VALUES ('between')");
-    const incremental = await backupAndWait(ctx, source.instanceId, 'INCREMENTAL', full.id);
-    await tenantQuery(
-      ctx,
-      source.instanceId,
-      source,
-      "INSERT INTO t (v) VALUES ('after-incremental')",
-    );
-    const logical = await backupAndWait(ctx, source.instanceId, 'LOGICAL');
-    await tenantQuery(ctx, source.instanceId, source, "INSERT INTO t (v) VALUES ('after-logical')");
-
     const store = new SwiftObjectStore(swift.storeConfig(container));
-    const listed = await store.list(full.location);
-    expect(listed.map((object) => object.name.slice(full.location.length))).toContain(
-      'manifest.json',
-    );
-    expect(listed).toHaveLength(full.chunkCount! + 1);
-
-    for (const [backup, expected] of [
-      [incremental, ['before-full', 'between']],
-      [logical, ['before-full', 'between', 'after-incremental']],
-    ] as const) {
-      const restored = await startRestore(ctx, backup.id);
-      const end = await waitForBuildEnd(ctx, restored);
-      expect(end.outcome, end.row.faultMessage ?? '').toBe('ACTIVE');
-      expect(await valuesOf(ctx, restored, source)).toEqual(expected);
-      await ctx.deleteInstance(restored);
+    try {
+      await roundTripBackupsThrough(ctx, source, store);
+    } finally {
+      await store.close();
     }
-
-    // Delete the chain, dependents first: its objects leave the container.
-    await ctx.prisma.backup.updateMany({
-      where: { id: { in: [full.id, incremental.id] } },
-      data: { status: 'DELETING' },
-    });
-    await ctx.enqueue('backup.delete', incremental.id, { backupIds: [incremental.id, full.id] });
-    await waitFor(
-      async () =>
-        (await ctx.prisma.backup.count({ where: { id: { in: [full.id, incremental.id] } } })) === 0,
-      {
-        timeoutMs: 30_000,
-        what: 'the chain to be deleted',
-      },
-    );
-    expect(await store.list(full.location)).toEqual([]);
-    expect(await store.list(incremental.location)).toEqual([]);
-    expect((await store.list(logical.location)).length).toBe(logical.chunkCount! + 1);
-    await store.close();
   });
 });
