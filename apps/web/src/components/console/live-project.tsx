@@ -22,14 +22,21 @@ type Listener = (change: ProjectChange) => void;
 
 const ListenersContext = createContext<Set<Listener> | null>(null);
 
-/** The query groups change events touch (never the calls that go to a guest: databases, users, root). */
+/**
+ * The query groups change events touch (never the calls that go to a guest: databases, users,
+ * root, an instance's effective configuration). An instance's change may be its configuration
+ * group's apply report (and an attach or detach changes a group's instances).
+ */
 const TOUCHES: Record<ProjectChange['type'], string[]> = {
-  resync: ['instance', 'backup', 'quota'],
-  'instance.changed': ['instance', 'quota'],
-  'instance.deleted': ['instance', 'quota'],
+  resync: ['instance', 'backup', 'quota', 'configuration'],
+  'instance.changed': ['instance', 'quota', 'configuration'],
+  'instance.deleted': ['instance', 'quota', 'configuration'],
   'backup.changed': ['backup', 'quota'],
   'backup.deleted': ['backup', 'quota'],
 };
+
+/** Queries of a touched group that ask a guest (through the taskmanager): re-read by their views only. */
+const GUEST_CALLS = new Set(['configuration.effective']);
 
 export function LiveProject({
   projectId,
@@ -45,7 +52,9 @@ export function LiveProject({
     () =>
       new LiveRefresher(queryClient, (query, group) => {
         const { path, input } = describeQuery(query);
-        return path[0] === group && input.projectId === projectId;
+        return (
+          path[0] === group && input.projectId === projectId && !GUEST_CALLS.has(path.join('.'))
+        );
       }),
   );
   const hasChangedSinceResync = useRef(false);
