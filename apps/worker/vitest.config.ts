@@ -8,6 +8,8 @@ export default defineProject({
   test: {
     name: 'worker',
     include: ['src/**/*.test.ts'],
+    // Those needing the loopback OpenStack: vitest.cloud.config.ts.
+    exclude: ['src/**/*.cloud.test.ts'],
     // A BullMQ prefix per file (COFFER_QUEUE_PREFIX): never the shared default `bull`; and
     // ports of the file's own (@coffer/testing/ports): any two files can run at once.
     setupFiles: ['./test/setup-names.ts', '@coffer/testing/setup-ports'],

@@ -1,14 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
-// Not a `vitest.config.ts` on purpose (as packages/openstack's): the root config's
-// `packages/*/vitest.config.ts` glob leaves it out of `npm test`. It needs the loopback
-// OpenStack (`node scripts/coffer.mjs openstack start`); run it with
-// `npm run test:openstack -w @coffer/compute-openstack`.
+// The integration tests, against the loopback OpenStack (as packages/openstack's): the root
+// vitest.cloud.config.ts runs them in `npm test` once the cloud is up; alone:
+// `npm run test:openstack -w @coffer/compute-openstack` against a started cloud.
 export default defineConfig({
   test: {
     name: 'compute-openstack',
     root: import.meta.dirname,
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.integration.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

@@ -1,13 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
-// Not a `vitest.config.ts` on purpose: the root config's `packages/*/vitest.config.ts` glob does
-// not pick this project up, so `npm test` does not run it yet. `npm run test:openstack` does,
-// against the loopback OpenStack (`node scripts/coffer.mjs openstack start`; README "Tests").
+// The integration tests, against the loopback OpenStack: not a `vitest.config.ts`, so the main
+// suites' glob leaves them out; the root vitest.cloud.config.ts runs them (in `npm test`, once the
+// cloud is up; `npm run test:openstack` against one already started). The unit tests:
+// vitest.config.ts.
 export default defineConfig({
   test: {
     name: 'openstack',
     root: import.meta.dirname,
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.integration.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

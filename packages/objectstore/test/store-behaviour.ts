@@ -7,7 +7,7 @@ import { ObjectNotFoundError, ObjectStoreError, type ObjectStore } from '../src/
 /**
  * What every store must do, the same tests for each (inside a `describe`): the local
  * directory, Swift with tempauth (src/object-store.test.ts) and Swift with Keystone
- * (src/keystone-store.test.ts).
+ * (src/keystone-store.cloud.test.ts).
  */
 export function storeBehaviour(store: () => ObjectStore): void {
   const prefix = `backups/p/${randomBytes(4).toString('hex')}/`;

@@ -1,0 +1,16 @@
+import { defineProject } from 'vitest/config';
+
+/**
+ * The store's tests that need the loopback OpenStack (`*.cloud.test.ts`: Swift with Keystone
+ * auth), in the root vitest.cloud.config.ts; settings as vitest.config.ts.
+ */
+export default defineProject({
+  test: {
+    name: 'objectstore-cloud',
+    root: import.meta.dirname,
+    include: ['src/**/*.cloud.test.ts'],
+    setupFiles: ['@coffer/testing/setup-ports'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
