@@ -90,7 +90,12 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
   try {
     const prisma =
       options.prisma ??
-      createPrismaClient({ url: settings.databaseUrl!, applicationName: `coffer-worker` });
+      createPrismaClient({
+        url: settings.databaseUrl!,
+        // A process of one role names it (coffer-taskmanager, …): the database's timeline
+        // triggers record the changes it writes as that role's (migration instance_timeline).
+        applicationName: roles.size === 1 ? `coffer-${[...roles][0]}` : 'coffer-worker',
+      });
     if (!options.prisma) closers.push(() => prisma.$disconnect());
 
     const redis =
