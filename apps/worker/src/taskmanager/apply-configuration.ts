@@ -1,12 +1,18 @@
+import { randomUUID } from 'node:crypto';
+
 import {
+  configurationApplySchema,
   findConfigurationCatalog,
+  TASKMANAGER_QUEUE,
   validateConfiguration,
   type ConfigurationApply,
   type ConfigurationApplyJob,
 } from '@coffer/contracts';
 import { GuestClient, GuestRpcError } from '@coffer/guest-client';
+import { Queue } from 'bullmq';
 
 import { raceAbort } from '../events';
+import { enqueueTaskmanagerJob } from './enqueue';
 import { openGuestSecret } from '../guest-secret';
 import {
   OperationFailure,
@@ -24,6 +30,13 @@ import {
  * Instance.configurationApply (values applied, reset, waiting for a restart, refused); the
  * guest's heartbeats say RESTART_REQUIRED while static values wait. No task status: an apply
  * runs beside anything else (the guest takes its methods one at a time).
+ *
+ * Edits during an apply: every edit queues a job of its own, and each job reads the row when
+ * it runs and again after the guest answered, applying again while they differ; the guest
+ * takes calls one at a time, so the last call it answers carries the row as it is now (the
+ * last edit wins on every instance, whatever order the jobs ran in). An instance being built
+ * skips the job (its prepare read the group already): the create queues one more apply once
+ * the instance is ACTIVE if the group changed meanwhile (queueApplyIfBehind).
  */
 
 async function loadRow(ctx: OperationContext, instanceId: string) {
@@ -44,10 +57,18 @@ async function loadRow(ctx: OperationContext, instanceId: string) {
   return row && !row.deletedAt && row.taskStatus !== 'DELETING' ? row : null;
 }
 
-type Row = NonNullable<Awaited<ReturnType<typeof loadRow>>>;
-
-const revisionOf = (row: Row) =>
+const revisionOf = (row: {
+  configurationGroupId: string | null;
+  configurationGroup: { updatedAt: Date } | null;
+}) =>
   `${row.configurationGroupId ?? '-'}@${row.configurationGroup?.updatedAt.toISOString() ?? '-'}`;
+
+/** The revision an instance's last apply (or its prepare) recorded; none: as without a group. */
+function appliedRevisionOf(record: unknown): string {
+  const parsed = configurationApplySchema.safeParse(record);
+  if (!parsed.success) return '-@-';
+  return `${parsed.data.groupId ?? '-'}@${parsed.data.groupUpdatedAt ?? '-'}`;
+}
 
 const run: Operation<ConfigurationApplyJob>['run'] = async (ctx, payload) => {
   const { instanceId } = payload;
@@ -181,4 +202,38 @@ export async function prepareOverridesFor(
       groupUpdatedAt: group.updatedAt.toISOString(),
     },
   };
+}
+
+/**
+ * After a create: an edit, attach or detach made while the instance was being built had its
+ * apply skipped (the create's prepare had read the group before). If what the instance
+ * recorded is not the row as it is now, a `configuration.apply` is queued; its job reads the
+ * row when it runs. Answers whether one was queued.
+ */
+export async function queueApplyIfBehind(
+  ctx: OperationContext,
+  instanceId: string,
+): Promise<boolean> {
+  const row = await ctx.prisma.instance.findUnique({
+    where: { id: instanceId },
+    select: {
+      configurationGroupId: true,
+      configurationGroup: { select: { updatedAt: true } },
+      configurationApply: true,
+    },
+  });
+  if (!row || appliedRevisionOf(row.configurationApply) === revisionOf(row)) return false;
+  const queue = new Queue(TASKMANAGER_QUEUE, {
+    connection: ctx.redis,
+    prefix: ctx.settings.queuePrefix,
+  });
+  try {
+    await enqueueTaskmanagerJob(queue, 'configuration.apply', `${instanceId}-${randomUUID()}`, {
+      instanceId,
+    });
+  } finally {
+    await queue.close();
+  }
+  ctx.logger.info('the configuration changed while the instance was built: apply queued');
+  return true;
 }

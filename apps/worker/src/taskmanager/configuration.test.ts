@@ -14,7 +14,8 @@ import { tenantConnection } from '../../test/replication';
  * create with a group starts with its values; attaching (what the web app does: the row, then
  * `configuration.apply`) sets dynamic values at once on every attached instance; a group edit
  * reaches both; a static value shows RESTART_REQUIRED until the restart, after which it holds
- * and the status clears; detach restores Coffer's defaults.
+ * and the status clears; an edit while an instance is being built reaches it once ACTIVE;
+ * detach restores Coffer's defaults.
  */
 
 const ctx = new WorkerTestContext({ name: 'configuration' });
@@ -160,6 +161,39 @@ describe('configuration groups through the taskmanager', () => {
     expect(await variable(first, 'max_connections')).toBe('66');
     // The other one still waits for its own restart.
     expect(await ctx.displayStatus(second.instanceId)).toBe('RESTART_REQUIRED');
+  });
+
+  it('an edit while an instance is being built reaches it once it is ACTIVE', async () => {
+    const group = await ctx.prisma.configurationGroup.create({
+      data: {
+        projectId: ctx.projectId,
+        name: 'edited-while-built',
+        datastoreVersionId: ctx.versionId,
+        values: { max_connections: 77 },
+      },
+    });
+    const tenant = await createWithGroup(group.id);
+    // Prepare has read the group (the create records what it gave the guest)...
+    await waitFor(async () => (await ctx.row(tenant.instanceId))?.configurationApply, {
+      timeoutMs: 120_000,
+      intervalMs: 10,
+      what: 'the create to give the guest the group',
+    });
+    // ...and the group changes while the instance is still being built. The web app's
+    // `configuration.apply` for this edit would be skipped (BUILDING): it is left out, so only
+    // the create can bring the new value.
+    const edited = await ctx.prisma.configurationGroup.updateMany({
+      where: {
+        id: group.id,
+        instances: { some: { id: tenant.instanceId, taskStatus: 'BUILDING' } },
+      },
+      data: { values: { max_connections: 88 } },
+    });
+    expect(edited.count, 'the instance was still being built when the group was edited').toBe(1);
+    await ctx.waitForActive(tenant.instanceId, { timeoutMs: 180_000 });
+    const applied = await waitForApplied(tenant.instanceId, group.id);
+    expect(applied.failed).toEqual([]);
+    expect(await variable(tenant, 'max_connections')).toBe('88');
   });
 
   it('detach restores the defaults', async () => {

@@ -3,6 +3,7 @@ import { type InstanceCreateJob } from '@coffer/contracts';
 import { throwIfAborted } from '../events';
 import { attachReplica, waitForSnapshot } from '../replication/create-replica-steps';
 import { releaseReplicaSnapshot } from '../replication/replication-steps';
+import { queueApplyIfBehind } from './apply-configuration';
 import { checkpoint, StopCreate } from './create-instance-row';
 import { createAndRecordServer, ensureGuestSecret } from './create-server-step';
 import {
@@ -28,7 +29,7 @@ export { prepareJobId } from './prepare-guest-step';
  * 4. Cast `prepare` with a deterministic job id: a retried create never prepares twice.
  * 5. Wait, on change events, until the conductor has applied RUNNING (or FAILED, or time
  *    runs out) (prepare-guest-step.ts).
- * 6. Task NONE; publish.
+ * 6. Task NONE; publish; a configuration group changed meanwhile is applied by a job of its own.
  *
  * A restore (`restoreFromBackupId`) is the same create whose prepare fills the volume from the
  * backup's chain instead of an empty datadir (no early install). If it fails, the instance
@@ -78,6 +79,10 @@ const run: Operation<InstanceCreateJob>['run'] = async (ctx, payload) => {
     if (finished.count === 0) return skipped('the instance stopped being built meanwhile');
     await ctx.publisher.publish({ type: 'instance.changed', projectId: row.projectId, instanceId });
     ctx.logger.info(row.replicaOfId ? 'replica is ACTIVE and replicating' : 'instance is ACTIVE');
+    // A configuration change made while it was built (its apply was skipped) reaches it now.
+    await queueApplyIfBehind(ctx, instanceId).catch((error: unknown) =>
+      ctx.logger.warn({ err: error }, 'could not queue the configuration apply'),
+    );
     if (row.replicaOfId && row.restoredFromBackupId) {
       await releaseReplicaSnapshot(ctx, row.restoredFromBackupId);
     }
