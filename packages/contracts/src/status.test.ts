@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  DISPLAY_STATUSES,
   deriveDisplayStatus,
+  isServing,
   type DisplayStatus,
   type ServiceStatus,
   type TaskStatus,
@@ -76,5 +78,14 @@ describe('deriveDisplayStatus', () => {
     expect(
       deriveDisplayStatus({ ...base, lastHeartbeatAt: new Date(now.getTime() - 15_001) }),
     ).toBe('SHUTDOWN');
+  });
+});
+
+describe('isServing', () => {
+  it('is true for ACTIVE and RESTART_REQUIRED only: the server runs and its guest answers', () => {
+    expect(DISPLAY_STATUSES.filter((status) => isServing(status))).toEqual([
+      'ACTIVE',
+      'RESTART_REQUIRED',
+    ]);
   });
 });

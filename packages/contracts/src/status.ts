@@ -126,6 +126,15 @@ export function deriveDisplayStatus(inputs: StatusInputs): DisplayStatus {
   return SERVICE_DISPLAY[serviceStatus];
 }
 
+/**
+ * True when the server runs and its guest answers: ACTIVE, or RESTART_REQUIRED (configuration
+ * values wait for a restart; issue 15). What needs the guest's word (databases, users, root,
+ * narrowing the allowed sources) needs one of these.
+ */
+export function isServing(status: DisplayStatus): boolean {
+  return status === 'ACTIVE' || status === 'RESTART_REQUIRED';
+}
+
 /** True for statuses in which nothing is under way and the instance can take a new action. */
 export function isSettled(status: DisplayStatus): boolean {
   return (

@@ -1,6 +1,7 @@
 import {
   CofferError,
   deriveDisplayStatus,
+  isServing,
   taskmanagerCalls,
   type CallFailure,
   type TaskmanagerCallName,
@@ -65,9 +66,7 @@ async function withGuest<T>(
     now: new Date(),
     heartbeatExpirySeconds: ctx.settings.heartbeatExpirySeconds,
   });
-  // RESTART_REQUIRED: the server runs, with configuration values waiting for its restart.
-  const isAnswering = status === 'ACTIVE' || status === 'RESTART_REQUIRED';
-  if (!isAnswering || !row.guestSecretEnc) {
+  if (!isServing(status) || !row.guestSecretEnc) {
     refuse(
       'CONFLICT',
       `The instance is ${status}: its databases, users and root can be managed while it is ACTIVE.`,

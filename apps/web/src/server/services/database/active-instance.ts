@@ -1,6 +1,6 @@
 import 'server-only';
 
-import { AppError } from '@coffer/contracts';
+import { AppError, isServing } from '@coffer/contracts';
 import { type Logger } from 'pino';
 
 import { type ProjectScopedDb } from '~/server/tenancy';
@@ -25,7 +25,7 @@ export async function requireActiveInstance(
   instanceId: string,
 ): Promise<InstanceView> {
   const instance = await getInstance(ctx, instanceId);
-  if (instance.status !== 'ACTIVE' && instance.status !== 'RESTART_REQUIRED') {
+  if (!isServing(instance.status)) {
     throw new AppError(
       'CONFLICT',
       `The instance is ${instance.status}: its databases, users and root can be managed while it is ACTIVE`,

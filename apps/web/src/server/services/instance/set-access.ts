@@ -2,7 +2,13 @@ import 'server-only';
 
 import { randomUUID } from 'node:crypto';
 
-import { AppError, sourcesCover, type Access, type AllowedSources } from '@coffer/contracts';
+import {
+  AppError,
+  isServing,
+  sourcesCover,
+  type Access,
+  type AllowedSources,
+} from '@coffer/contracts';
 import { type Logger } from 'pino';
 
 import { publishChange } from '~/server/events';
@@ -26,7 +32,7 @@ const MAX_USERS_NAMED = 10;
  * leave a user outside them is refused, naming each such user and its host, so the tenant
  * moves or deletes those users first (or keeps their networks). A change that only widens the
  * sources leaves no one outside and is not looked into; one that narrows them asks the guest
- * for the users (as the users tab lists them), so it needs the instance ACTIVE. A user that was
+ * for the users (as the users tab lists them), so it needs the instance serving (ACTIVE or RESTART_REQUIRED). A user that was
  * outside already (made with root, or before the rule) does not hold a change up.
  */
 async function requireUsersStayInside(
@@ -39,7 +45,7 @@ async function requireUsersStayInside(
   if (sourcesCover(after, before)) return;
   // Not built yet, or going: the change is refused below for that.
   if (instance.status === 'BUILD' || instance.status === 'DELETING') return;
-  if (instance.status !== 'ACTIVE') {
+  if (!isServing(instance.status)) {
     throw new AppError(
       'CONFLICT',
       `The instance is ${instance.status}: narrowing its allowed sources checks its database users' hosts against them, which needs it ACTIVE (adding sources works in any state)`,
