@@ -67,10 +67,15 @@ export function assertCanResize(
 ): void {
   const status = deriveDisplayStatus({ ...instance, now, heartbeatExpirySeconds });
   if (status !== 'ACTIVE' || instance.taskStatus !== 'NONE') {
+    // Waiting does not end RESTART_REQUIRED: a restart does (it applies the waiting values).
+    const until =
+      status === 'RESTART_REQUIRED' && instance.taskStatus === 'NONE'
+        ? 'restart it first (configuration values wait for a restart), then resize'
+        : 'wait until it is ACTIVE';
     const message =
       reason === 'NOT_ACTIVE'
-        ? `The instance cannot be resized while it is ${status}: wait until it is ACTIVE`
-        : `Replica ${instance.name} cannot be resized while it is ${status}: wait until it is ACTIVE, or resize without replicas`;
+        ? `The instance cannot be resized while it is ${status}: ${until}`
+        : `Replica ${instance.name} cannot be resized while it is ${status}: ${until}, or resize without replicas`;
     throw new AppError('CONFLICT', message, { details: { reason, status } });
   }
 }
