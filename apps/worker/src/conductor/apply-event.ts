@@ -38,6 +38,7 @@ export async function applyInstanceEvent(
       message: event.payload.message,
       guestSentAt: new Date(event.sentAt),
       guestSeq: BigInt(event.seq),
+      actor: 'guest',
     },
     skipDuplicates: true,
   });
@@ -67,7 +68,7 @@ export async function applyEventMessage(
   return 'applied';
 }
 
-/** An event the control plane itself observed (the watchdog restarting a guest). */
+/** An event the control plane itself observed (the watchdog restarting a guest): the timeline shows the watchdog as its cause. */
 export async function recordInstanceEvent(
   prisma: PrismaClient,
   instance: { instanceId: string; projectId: string },
@@ -79,6 +80,7 @@ export async function recordInstanceEvent(
       projectId: instance.projectId,
       kind: payload.kind,
       message: payload.message,
+      actor: 'watchdog',
     },
   });
 }

@@ -15,6 +15,7 @@ import { projectRouter } from './routers/project';
 import { quotaRouter } from './routers/quota';
 import { replicaRouter } from './routers/replica';
 import { rootAccessRouter } from './routers/root-access';
+import { timelineRouter } from './routers/timeline';
 import { viewerRouter } from './routers/viewer';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
@@ -35,6 +36,7 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   quota: quotaRouter,
   live: liveRouter,
+  timeline: timelineRouter,
 });
 
 export type AppRouter = typeof appRouter;

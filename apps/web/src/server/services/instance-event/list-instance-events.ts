@@ -1,6 +1,6 @@
 import 'server-only';
 
-import { AppError, instanceEventKindSchema } from '@coffer/contracts';
+import { AppError, instanceEventKindSchema, instanceEventKinds } from '@coffer/contracts';
 import { z } from 'zod';
 
 import { type ProjectScopedDb } from '~/server/tenancy';
@@ -35,7 +35,9 @@ export async function listInstanceEvents(
   });
   if (!instance) throw new AppError('NOT_FOUND', 'Instance not found');
   const rows = await db.instanceEvent.findMany({
-    where: { instanceId: instance.id },
+    // Only what happened unasked: the timeline's other entries (status changes, backups, …,
+    // recorded by the database) are timeline.instance's (services/timeline).
+    where: { instanceId: instance.id, kind: { in: [...instanceEventKinds] } },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: input.limit,
     select: { id: true, kind: true, message: true, createdAt: true },
