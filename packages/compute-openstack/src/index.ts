@@ -10,6 +10,7 @@ export {
 export {
   GUEST_PATHS,
   OpenStackComputeProvider,
+  guestUserData,
   instanceTag,
   securityGroupName,
   statusOf,

@@ -16,7 +16,7 @@ import {
   type ServerStatus,
   type VolumeGrowth,
 } from '@coffer/compute';
-import { guestAgentConfigSchema, guestInfoSchema } from '@coffer/contracts';
+import { guestAgentConfigSchema, guestInfoSchema, type GuestInfo } from '@coffer/contracts';
 import {
   OpenStackError,
   OpenStackWaitError,
@@ -158,6 +158,32 @@ interface Parts {
   portIds: string[];
 }
 
+/**
+ * The server's user data: the guest's two files, the agent config completed with the VM's
+ * datastore settings (bind to every address, `port`, `GUEST_PATHS`), as a cloud-config
+ * document. What a guest image's boot unit reads from the config drive (the guest image's
+ * VM test makes its config drive from this too).
+ */
+export function guestUserData(
+  spec: Pick<ServerSpec, 'guestInfo' | 'agentConfig'>,
+  port: number,
+): { guestInfo: GuestInfo; userData: string } {
+  const guestInfo = guestInfoSchema.safeParse(spec.guestInfo);
+  const agentConfig = guestAgentConfigSchema.safeParse({
+    ...spec.agentConfig,
+    datastore: { bindAddress: '0.0.0.0', port, ...GUEST_PATHS },
+  });
+  if (!guestInfo.success || !agentConfig.success)
+    throw new ComputeError(
+      'INVALID',
+      `the guest's files do not parse: ${(guestInfo.error ?? agentConfig.error)?.message}`,
+    );
+  const userData = userDataFor(guestFiles(guestInfo.data, agentConfig.data));
+  if (Buffer.byteLength(Buffer.from(userData).toString('base64')) > MAX_USER_DATA_BYTES)
+    throw new ComputeError('INVALID', 'the guest files exceed what Nova takes as user data');
+  return { guestInfo: guestInfo.data, userData };
+}
+
 export class OpenStackComputeProvider implements ComputeProvider {
   readonly name = 'openstack';
   private readonly session: OpenStackSession;
@@ -185,19 +211,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
       );
     const sources = parseAllowedSources(spec.allowedSources ?? privateSources());
     const port = spec.port ?? this.databasePort;
-    const guestInfo = guestInfoSchema.safeParse(spec.guestInfo);
-    const agentConfig = guestAgentConfigSchema.safeParse({
-      ...spec.agentConfig,
-      datastore: { bindAddress: '0.0.0.0', port, ...GUEST_PATHS },
-    });
-    if (!guestInfo.success || !agentConfig.success)
-      throw new ComputeError(
-        'INVALID',
-        `the guest's files do not parse: ${(guestInfo.error ?? agentConfig.error)?.message}`,
-      );
-    const userData = userDataFor(guestFiles(guestInfo.data, agentConfig.data));
-    if (Buffer.byteLength(Buffer.from(userData).toString('base64')) > MAX_USER_DATA_BYTES)
-      throw new ComputeError('INVALID', 'the guest files exceed what Nova takes as user data');
+    const { guestInfo, userData } = guestUserData(spec, port);
 
     return this.call(`create server for instance ${instanceId}`, async () => {
       const started = Date.now();
@@ -262,7 +276,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
           configDrive: true,
           metadata: {
             [META_INSTANCE]: instanceId,
-            [META_PROJECT]: guestInfo.data.projectId,
+            [META_PROJECT]: guestInfo.projectId,
             [META_PUBLIC]: String(sources.isPublic),
             [META_PORT]: String(port),
             [META_FLAVOR]: flavorText(flavor),

@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// Not a `vitest.config.ts` on purpose (as packages/openstack's): the root config's
+// `packages/*/vitest.config.ts` glob leaves it out of `npm test`. It builds the guest image
+// (root, mmdebstrap, qemu-img) and boots it under QEMU: `npm run test:vm -w @coffer/guest-image`
+// with the test services' env (README "The VM test").
+export default defineConfig({
+  test: {
+    name: 'guest-image-vm',
+    root: import.meta.dirname,
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['@coffer/testing/setup-ports'],
+    testTimeout: 15 * 60_000,
+    // a cold image build (mmdebstrap) is minutes
+    hookTimeout: 20 * 60_000,
+  },
+});
