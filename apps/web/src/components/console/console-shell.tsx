@@ -1,6 +1,6 @@
 'use client';
 
-import { Archive, Server, Settings, Shield, SlidersHorizontal, Users } from 'lucide-react';
+import { Archive, History, Server, Settings, Shield, SlidersHorizontal, Users } from 'lucide-react';
 import Link from 'next/link';
 import { useParams, usePathname } from 'next/navigation';
 import { useEffect } from 'react';
@@ -44,6 +44,7 @@ export function ConsoleShell({
       ? [
           { href: `/p/${current.id}/instances`, label: 'Instances', icon: Server },
           { href: `/p/${current.id}/backups`, label: 'Backups', icon: Archive },
+          { href: `/p/${current.id}/events`, label: 'Events', icon: History },
           {
             href: `/p/${current.id}/configuration`,
             label: 'Configuration',

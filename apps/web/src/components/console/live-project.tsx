@@ -25,14 +25,15 @@ const ListenersContext = createContext<Set<Listener> | null>(null);
 /**
  * The query groups change events touch (never the calls that go to a guest: databases, users,
  * root, an instance's effective configuration). An instance's change may be its configuration
- * group's apply report (and an attach or detach changes a group's instances).
+ * group's apply report (and an attach or detach changes a group's instances). Every change
+ * may have added to the event timeline.
  */
 const TOUCHES: Record<ProjectChange['type'], string[]> = {
-  resync: ['instance', 'backup', 'quota', 'configuration'],
-  'instance.changed': ['instance', 'quota', 'configuration'],
-  'instance.deleted': ['instance', 'quota', 'configuration'],
-  'backup.changed': ['backup', 'quota'],
-  'backup.deleted': ['backup', 'quota'],
+  resync: ['instance', 'backup', 'quota', 'configuration', 'timeline'],
+  'instance.changed': ['instance', 'quota', 'configuration', 'timeline'],
+  'instance.deleted': ['instance', 'quota', 'configuration', 'timeline'],
+  'backup.changed': ['backup', 'quota', 'timeline'],
+  'backup.deleted': ['backup', 'quota', 'timeline'],
 };
 
 /** Queries of a touched group that ask a guest (through the taskmanager): re-read by their views only. */

@@ -12,9 +12,8 @@ import {
   eventKindsOf,
   requestPathsOf,
   timelineKindOfEvent,
-  timelineKindSchema,
-  timelineKinds,
 } from './timeline-kinds';
+import { timelineKindSchema, timelineKinds } from '~/lib/timeline-kinds';
 
 /**
  * The event timeline of an instance or of a whole project, newest first: what happened

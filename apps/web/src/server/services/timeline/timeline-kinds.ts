@@ -1,24 +1,13 @@
 import { deriveDisplayStatus, type ServiceStatus, type TaskStatus } from '@coffer/contracts';
 import { z } from 'zod';
 
+import { type TimelineKind } from '~/lib/timeline-kinds';
+
 /**
  * What the timeline calls each recorded thing: the kinds it can be filtered by, which
  * instance event (instance_events.kind) and which request (audit_events.path) is of which
  * kind, and the sentence each request reads as. Pure: no database here.
  */
-
-export const timelineKinds = [
-  'status',
-  'task',
-  'fault',
-  'backup',
-  'restore',
-  'resize',
-  'configuration',
-  'replication',
-] as const;
-export const timelineKindSchema = z.enum(timelineKinds);
-export type TimelineKind = z.infer<typeof timelineKindSchema>;
 
 /** instance_events.kind → timeline kind (the triggers' kinds, the guest's and the watchdog's). */
 const EVENT_KINDS: Record<string, TimelineKind> = {

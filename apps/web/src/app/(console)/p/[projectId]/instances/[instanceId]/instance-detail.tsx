@@ -15,6 +15,7 @@ import { describeResize, detailValues } from '~/components/instance/resize-targe
 import { InstanceBackupsPanel } from '~/components/backup/instance-backups-panel';
 import { ConfigurationPanel } from '~/components/configuration/configuration-panel';
 import { ReplicationPanel } from '~/components/replication/replication-panel';
+import { TimelinePanel } from '~/components/timeline/timeline-panel';
 import { ReplicationStateBadge } from '~/components/replication/replication-state';
 import { RootPanel } from '~/components/instance/root-panel';
 import { StatusBadge } from '~/components/instance/status-badge';
@@ -341,6 +342,11 @@ export function InstanceDetail({
                 backupStrategy={data.datastore.backupStrategy}
               />
             ),
+          },
+          {
+            value: 'events',
+            label: 'Events',
+            content: <TimelinePanel projectId={projectId} instanceId={instanceId} />,
           },
         ]}
       />
