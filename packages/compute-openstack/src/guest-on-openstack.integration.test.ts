@@ -6,28 +6,18 @@
 // starts mariadbd, takes `prepare` from the control plane's queue, reports RUNNING on the
 // conductor stream, and answers SQL; then the instance is deleted and nothing is left.
 // Needs REDIS_URL (the test's own Redis, see the package README) and the built guest bundle.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  conductorMessageSchema,
-  GUEST_AGENT_CONFIG_FILE,
-  GUEST_INFO_FILE,
-  guestAgentConfigSchema,
-  guestQueueName,
-  type ConductorMessage,
-} from '@coffer/contracts';
+import { conductorMessageSchema, guestQueueName, type ConductorMessage } from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, isValidSignature } from '@coffer/contracts/crypto';
-import { guestLaunchCommand } from '@coffer/guest/launch';
 import { GuestClient } from '@coffer/guest-client';
-import { KeystoneAuth, OpenStackSession, listPorts, listServers } from '@coffer/openstack';
+import { KeystoneAuth, OpenStackSession, listPorts } from '@coffer/openstack';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { filesOfUserData } from './injection';
+import { playGuestOf, type PlayedGuest } from '../test/guest-player';
 import { OpenStackComputeProvider, instanceTag } from './openstack-provider';
 
 const authUrl = process.env.OS_AUTH_URL ?? 'http://127.0.0.1:5000/v3';
@@ -60,17 +50,6 @@ beforeAll(() => {
 afterAll(async () => {
   await redis?.quit();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Reads the conductor stream as the conductor does: every entry's signature checked. */
 async function waitForMessage(
@@ -122,7 +101,7 @@ describe('a guest played by the test on an OpenStack server', () => {
       process.env.COFFER_TEST_DATA_DIR ?? '/tmp',
       `os-guest-${randomBytes(4).toString('hex')}`,
     );
-    let guest: ChildProcess | undefined;
+    let guest: PlayedGuest | undefined;
     const client = new GuestClient({ connection: redis, instanceId, guestSecret });
     const reader = new Redis(redisUrl!, { maxRetriesPerRequest: null });
     const timings: Record<string, number> = {};
@@ -151,37 +130,13 @@ describe('a guest played by the test on an OpenStack server', () => {
       expect(info.status).toBe('ACTIVE');
       timings.serverActive = Date.now() - t0;
 
-      // the files as the server holds them, moved to this machine
-      const [server] = await listServers(session, { tags: [instanceTag(instanceId)] });
-      const files = filesOfUserData(server!.userData!);
-      const agent = guestAgentConfigSchema.parse(JSON.parse(files[1]!.content));
-      expect(agent.datastore).toMatchObject({ port: 3306, volumeDir: '/var/lib/coffer/data' });
-      const port = await freePort();
-      const etc = join(dir, 'etc');
-      for (const sub of ['etc', 'data', 'log', 'run'])
-        mkdirSync(join(dir, sub), { recursive: true });
-      writeFileSync(join(etc, GUEST_INFO_FILE), files[0]!.content, { mode: 0o644 });
-      writeFileSync(
-        join(etc, GUEST_AGENT_CONFIG_FILE),
-        JSON.stringify({
-          ...agent,
-          datastore: {
-            bindAddress: '127.0.0.1',
-            port,
-            volumeDir: join(dir, 'data'),
-            logDir: join(dir, 'log'),
-            runDir: join(dir, 'run'),
-          },
-        }),
-        { mode: 0o600 },
-      );
-      const { command, args } = guestLaunchCommand();
-      const log = openSync(join(dir, 'log', 'guest.log'), 'a');
-      guest = spawn(command, [...args, '--config-dir', etc], {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-        stdio: ['ignore', log, log],
+      // the files as the server holds them, moved to this machine (test/guest-player.ts)
+      guest = await playGuestOf(session, instanceId, dir);
+      expect(guest.agent.datastore).toMatchObject({
+        port: 3306,
+        volumeDir: '/var/lib/coffer/data',
       });
+      const { port } = guest;
 
       const state = { lastId: '0', seen: [] as string[] };
       const signing = guestKeys(guestSecret).signing;
@@ -224,11 +179,7 @@ describe('a guest played by the test on an OpenStack server', () => {
         await connection.end();
       }
     } finally {
-      if (guest && guest.exitCode === null && guest.signalCode === null) {
-        const exited = new Promise((resolve) => guest!.once('exit', resolve));
-        guest.kill('SIGTERM');
-        await exited;
-      }
+      await guest?.stop();
       await client.close().catch(() => undefined);
       reader.disconnect();
       const keys = await redis.keys(`bull:${guestQueueName(instanceId)}:*`);
