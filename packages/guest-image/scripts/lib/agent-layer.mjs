@@ -26,7 +26,7 @@ const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const REPO = join(PACKAGE_DIR, '..', '..');
 const GUEST_DIST = join(REPO, 'apps', 'guest', 'dist');
 const LAYER = join(PACKAGE_DIR, 'layer');
-const UNITS = ['coffer-config-drive.service', 'coffer-guest.service'];
+const UNITS = ['coffer-guest.service'];
 
 /** The Node binary the image carries: this machine's (Node 20+, as the project's engines ask). */
 export function nodeBinary() {
@@ -84,10 +84,10 @@ export async function stageRoot(osRoot, stage) {
     throw new BuildError(`${GUEST_DIST} has no guest.mjs: npm run build -w @coffer/guest`);
   progress(`root: guest agent bundle (${bundleFiles.length} files) in /opt/coffer/guest`);
 
-  const bootOut = join(stage, 'opt/coffer/boot/config-drive.mjs');
+  const bootOut = join(stage, 'opt/coffer/boot/start.mjs');
   rmSync(bootOut, { force: true });
   await build({
-    entryPoints: [join(PACKAGE_DIR, 'src/boot/config-drive.ts')],
+    entryPoints: [join(PACKAGE_DIR, 'src/boot/start.ts')],
     outfile: bootOut,
     bundle: true,
     platform: 'node',
@@ -96,8 +96,13 @@ export async function stageRoot(osRoot, stage) {
     minify: true,
     legalComments: 'none',
     logLevel: 'warning',
+    // Of the contracts, the injection code needs the file names only: not the whole index
+    // (every schema and catalogue), which would take seconds to load on a VM without KVM.
+    alias: { '@coffer/contracts': join(REPO, 'packages/contracts/src/guest-config.ts') },
   });
-  progress('root: config-drive boot step in /opt/coffer/boot');
+  progress(
+    `root: the agent's entry with the config-drive step in /opt/coffer/boot (${(statSync(bootOut).size / 1024).toFixed(0)} KiB)`,
+  );
 
   for (const path of walk(LAYER)) {
     let text = readFileSync(join(LAYER, path), 'utf8');

@@ -1,6 +1,6 @@
 // The expensive part of the image: a Debian 12 root made by mmdebstrap (the kernel, systemd,
 // MariaDB and their dependencies from Debian's repositories), cached under a hash of what
-// makes it (package list, customize hook, suite, apt sources, this file), so a rebuild only
+// makes it (package list, hooks, mmdebstrap's options, suite, apt sources), so a rebuild only
 // assembles the agent layer on top.
 import { createHash } from 'node:crypto';
 import {
@@ -52,17 +52,19 @@ function mmdebstrapOptions() {
     '--dpkgopt=path-exclude=/usr/share/locale/*',
     '--dpkgopt=path-include=/usr/share/locale/locale.alias',
     '--dpkgopt=path-exclude=/usr/share/info/*',
+    `--essential-hook=sh ${join(OS_DIR, 'essential.sh')} "$1"`,
     `--customize-hook=sh ${join(OS_DIR, 'customize.sh')} "$1"`,
   ];
 }
 
-/** The cache key: everything that decides what the root holds (options, package list, hook, sources). */
+/** The cache key: everything that decides what the root holds (options, package list, hooks, sources). */
 export function osRootKey() {
   const hash = createHash('sha256');
   for (const part of [
     SUITE,
     // the same key wherever the checkout is
     ...mmdebstrapOptions().map((option) => option.replaceAll(OS_DIR, 'os/')),
+    readFileSync(join(OS_DIR, 'essential.sh'), 'utf8'),
     readFileSync(join(OS_DIR, 'customize.sh'), 'utf8'),
     aptSources().text,
   ])

@@ -1,4 +1,4 @@
-// The guest image's boot step (coffer-config-drive.service), before the agent starts: finds
+// The guest image's boot step, run by start.ts before it loads the agent: finds
 // the config drive Nova attached (`blkid -L config-2`), writes the two files the compute
 // provider injected in its user data to /etc/coffer (the OpenStack provider's own parser,
 // `filesOfUserData`), and puts the instance's volume (Cinder's, named in the server's
@@ -20,7 +20,7 @@ function say(message: string): void {
   process.stdout.write(`coffer-config-drive: ${message}\n`);
 }
 
-class BootError extends Error {}
+export class BootError extends Error {}
 
 function sh(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -136,14 +136,9 @@ function mountVolume(volumeId: string | undefined, volumeDir: string): void {
   sh('resize2fs', [device]);
 }
 
-try {
+/** Everything the agent needs from the config drive, in place; throws a BootError saying what is missing. */
+export function applyConfigDrive(): void {
   const { userData, meta } = readDrive();
   const { volumeDir } = writeGuestFiles(userData);
   mountVolume(meta[META_VOLUME], volumeDir);
-} catch (error) {
-  const stderr = (error as { stderr?: string }).stderr?.trim();
-  process.stderr.write(
-    `coffer-config-drive: ${(error as Error).message}${stderr ? `\n${stderr}` : ''}\n`,
-  );
-  process.exit(1);
 }
