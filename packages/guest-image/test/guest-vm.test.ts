@@ -39,6 +39,11 @@ let provider: QemuComputeProvider;
 let passed = false;
 let vmStartedAt = 0;
 
+function vmExited(): boolean {
+  const child = vms[0]?.process;
+  return !!child && (child.exitCode !== null || child.signalCode !== null);
+}
+
 function tail(path: string, lines: number): string {
   if (!existsSync(path)) return `(no ${path})`;
   return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -130,11 +135,13 @@ describe('the guest image on a real VM', () => {
       intervalMs: 500,
       what: 'the instance RUNNING (task NONE) or failed',
       until: (r) =>
+        vmExited() ||
         !r ||
         (r.serviceStatus === 'RUNNING' && r.taskStatus === 'NONE') ||
         r.taskStatus.endsWith('ERROR') ||
         r.serviceStatus === 'FAILED',
     });
+    expect(vmExited(), `QEMU exited: ${tail(vms[0]?.stderrLog ?? '', 20)}`).toBe(false);
     timings.createToRunning = Date.now() - started;
     timings.vmStartToRunning = Date.now() - vmStartedAt;
     expect(row, `fault: ${row?.faultMessage}`).toMatchObject({
@@ -172,6 +179,19 @@ describe('the guest image on a real VM', () => {
       await connection.end();
     }
     timings.createToSql = Date.now() - started;
+
+    // Cinder extends the volume in use (Nova grows the disk): the guest's filesystem follows
+    // online (the image's udev rule), as its heartbeat tells PostgreSQL
+    const before = Number((await ctx!.row(created.instanceId))!.volumeTotalBytes);
+    expect(before).toBeGreaterThan(0.8 * 2 ** 30);
+    expect(before).toBeLessThan(2 ** 30);
+    const extended = Date.now();
+    expect(await provider.extendVolume(created.instanceId, 2)).toBe('online');
+    await waitFor(
+      async () => Number((await ctx!.row(created.instanceId))!.volumeTotalBytes) > 1.8 * 2 ** 30,
+      { timeoutMs: 120_000, intervalMs: 500, what: 'the volume seen at 2 GB in the heartbeats' },
+    );
+    timings.extendToSeen = Date.now() - extended;
 
     // deleted through Coffer: the server (QEMU) goes, and the guest's Redis user with it
     await ctx!.deleteInstance(created.instanceId);

@@ -15,6 +15,7 @@ import {
   type GuestSupervision,
   type ServerInfo,
   type ServerSpec,
+  type VolumeGrowth,
 } from '@coffer/compute';
 import { guestUserData } from '@coffer/compute-openstack';
 
@@ -114,8 +115,17 @@ export class QemuComputeProvider implements ComputeProvider {
     throw new ComputeError('UNAVAILABLE', 'not played by the VM test');
   }
 
-  async extendVolume(): Promise<never> {
-    throw new ComputeError('UNAVAILABLE', 'not played by the VM test');
+  /** Cinder's extend of an attached volume, as Nova passes it to the VM: the disk grows online. */
+  async extendVolume(serverId: string, volumeGb: number): Promise<VolumeGrowth> {
+    const running = this.running;
+    if (running?.info.serverId !== serverId || !this.isUp())
+      throw new ComputeError('NOT_FOUND', `no server ${serverId}`);
+    if (volumeGb === running.info.volumeGb) return 'unchanged';
+    if (volumeGb < running.info.volumeGb)
+      throw new ComputeError('INVALID', 'a volume never shrinks');
+    await running.vm.resizeVolume(volumeGb * 2 ** 30);
+    running.info = { ...running.info, volumeGb };
+    return 'online';
   }
 
   async setAllowedSources(): Promise<void> {

@@ -6,6 +6,7 @@
 // kernel (shared/notes/guest-vm-images.md).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 
 export interface GuestImage {
@@ -78,6 +79,10 @@ export interface VmOptions {
 export interface Vm {
   process: ChildProcess;
   serialLog: string;
+  /** QEMU's stderr (why it would not start). */
+  stderrLog: string;
+  /** Grows the volume's disk as Nova does for a Cinder extend (libvirt's blockResize: QMP block_resize). */
+  resizeVolume(bytes: number): Promise<void>;
   /** Stops QEMU (SIGTERM, then SIGKILL after 5 s); resolves once it has exited. */
   kill(): Promise<void>;
 }
@@ -97,7 +102,9 @@ export function startVm(options: VmOptions): Vm {
     overlay,
   ]);
   const { serialLog } = options;
-  const stderr = openSync(join(dir, 'qemu.stderr'), 'a');
+  const stderrLog = join(dir, 'qemu.stderr');
+  const stderr = openSync(stderrLog, 'a');
+  const qmpSocket = join(dir, 'qmp.sock');
   const { hostPort, guestPort } = options.forward;
   // prettier-ignore
   const args = [
@@ -115,12 +122,16 @@ export function startVm(options: VmOptions): Vm {
     '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${hostPort}-:${guestPort}`,
     '-device', 'virtio-net-pci,netdev=n0',
     '-device', 'virtio-rng-pci',
+    '-qmp', `unix:${qmpSocket},server=on,wait=off`,
   ];
   const child = spawn('setpriv', args, { stdio: ['ignore', 'ignore', stderr] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     process: child,
     serialLog,
+    stderrLog,
+    resizeVolume: (bytes) =>
+      qmp(qmpSocket, { execute: 'block_resize', arguments: { device: 'vol', size: bytes } }),
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -129,4 +140,35 @@ export function startVm(options: VmOptions): Vm {
       clearTimeout(timer);
     },
   };
+}
+
+/** One QMP command on a fresh connection: the greeting, qmp_capabilities, the command; its error thrown. */
+function qmp(socket: string, command: object): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const connection = createConnection(socket);
+    let buffer = '';
+    let step = 0;
+    connection.setEncoding('utf8');
+    connection.on('error', reject);
+    connection.on('data', (chunk: string) => {
+      buffer += chunk;
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const message = JSON.parse(buffer.slice(0, newline)) as { error?: { desc: string } };
+        buffer = buffer.slice(newline + 1);
+        if ('event' in message) continue;
+        if (message.error) {
+          connection.destroy();
+          return reject(new Error(`QMP: ${message.error.desc}`));
+        }
+        step += 1;
+        if (step === 1) connection.write(`${JSON.stringify({ execute: 'qmp_capabilities' })}\n`);
+        else if (step === 2) connection.write(`${JSON.stringify(command)}\n`);
+        else {
+          connection.end();
+          return resolve();
+        }
+      }
+    });
+  });
 }
