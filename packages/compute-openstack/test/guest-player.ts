@@ -7,7 +7,7 @@
 // through the API and built by the worker's taskmanager with COFFER_COMPUTE_PROVIDER=openstack).
 // Needs the built guest bundle (`npm run build -w @coffer/guest`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -21,6 +21,24 @@ import { listServers, type OpenStackSession } from '@coffer/openstack';
 
 import { filesOfUserData } from '../src/injection';
 import { instanceTag } from '../src/openstack-provider';
+
+/** How long a played guest has to stop after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 30_000;
+
+/** The pids of live processes whose command line mentions `needle` (this process excluded). */
+function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle)) pids.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
 
 /** A TCP port nobody listens on right now, on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -96,7 +114,17 @@ export async function playGuestOf(
       if (guest.exitCode === null && guest.signalCode === null) {
         const exited = new Promise((resolve) => guest.once('exit', resolve));
         guest.kill('SIGTERM');
+        const timer = setTimeout(() => guest.kill('SIGKILL'), STOP_GRACE_MS);
         await exited;
+        clearTimeout(timer);
+      }
+      // as a VM powered off: nothing of it keeps running (a mariadbd its guest left behind)
+      for (const pid of processesMentioning(dir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
       }
       rmSync(dir, { recursive: true, force: true });
     },
