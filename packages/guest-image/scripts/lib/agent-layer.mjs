@@ -31,7 +31,14 @@ const UNITS = ['coffer-guest.service'];
 /** The Node binary the image carries: this machine's (Node 20+, as the project's engines ask). */
 export function nodeBinary() {
   const path = process.env.COFFER_GUEST_IMAGE_NODE ?? process.execPath;
-  const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+  let version;
+  try {
+    version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+  } catch (error) {
+    throw new BuildError(
+      `cannot run ${path} --version (COFFER_GUEST_IMAGE_NODE?): ${error.message}`,
+    );
+  }
   const major = Number(/^v(\d+)\./.exec(version)?.[1]);
   if (!(major >= 20))
     throw new BuildError(`${path} is Node ${version}: the guest needs Node 20 or later`);
