@@ -36,7 +36,7 @@ test('create a configuration group, attach it, see RESTART_REQUIRED and which va
   await expect(report).not.toContainText('Waiting for a restart');
 });
 
-test('configuration groups page: create (a value out of range refused), edit, list, attach, effective value from the group, delete refused while attached, detach, delete', async ({
+test('configuration groups page: create (a value out of range refused), edit, list, attach, effective value from the group, a group from the instance, delete refused while attached, detach, delete', async ({
   page,
 }) => {
   test.setTimeout(240_000);
@@ -111,6 +111,13 @@ test('configuration groups page: create (a value out of range refused), edit, li
     'flavor',
   );
 
+  // A new group from the instance's values in force (its group's among them).
+  await page.getByLabel('New group from this instance').fill('from-grouped-db');
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Created' })).toContainText(
+    'from-grouped-db',
+  );
+
   // The group's page: the instance reports its values applied; delete is refused while attached.
   await page.getByRole('link', { name: 'Edit group' }).click();
   const attached = page.getByRole('table', { name: 'Attached instances' });
@@ -139,6 +146,16 @@ test('configuration groups page: create (a value out of range refused), edit, li
     .click();
   await page.getByRole('link', { name: 'web-tuning' }).click();
   await expect(page.getByText('No instance uses this group.')).toBeVisible();
+  await page.getByRole('button', { name: 'Delete group' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete group' }).click();
+  await expect(
+    page.getByRole('heading', { name: 'Configuration groups', exact: true }),
+  ).toBeVisible();
+  await expect(page.getByRole('link', { name: 'web-tuning' })).toHaveCount(0);
+
+  // The group made from the instance holds the value the instance had from its group.
+  await page.getByRole('link', { name: 'from-grouped-db' }).click();
+  await expect(page.getByLabel('Values')).toHaveValue(/max_connections = 180/);
   await page.getByRole('button', { name: 'Delete group' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete group' }).click();
   await expect(page.getByRole('heading', { name: 'No configuration groups yet' })).toBeVisible();

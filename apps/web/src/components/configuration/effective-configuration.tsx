@@ -141,7 +141,7 @@ export function EffectiveConfiguration({
                 onValueChange={setFilter}
               />
               <Checkbox checked={isSetOnly} onCheckedChange={setIsSetOnly} className="pb-2">
-                Only values not at the server&apos;s default
+                Only parameters not at the server&apos;s default
               </Checkbox>
             </div>
             <p className="text-xs text-zinc-500" data-testid="effective-count">
@@ -205,9 +205,8 @@ function GroupFromInstance({ projectId, instanceId }: { projectId: string; insta
     >
       <div className="flex flex-wrap items-end gap-2">
         <TextField
-          label="New group from these values"
+          label="New group from this instance"
           className="min-w-64 flex-1"
-          hint="The group's values and those changed from the server's default (not the flavor's or Coffer's own)."
           error={error?.fieldErrors.name?.[0] ?? null}
           value={name}
           onValueChange={(value) => {
@@ -224,6 +223,10 @@ function GroupFromInstance({ projectId, instanceId }: { projectId: string; insta
           Create group
         </Button>
       </div>
+      <p className="text-xs text-zinc-500">
+        The group&apos;s values and those changed from the server&apos;s default (not the
+        flavor&apos;s or Coffer&apos;s own), as a new group of this project.
+      </p>
       {error && !error.fieldErrors.name ? <FormError message={error.message} /> : null}
       {create.data ? (
         <p role="status" className="text-sm text-zinc-700">
