@@ -42,6 +42,7 @@ import {
   rebootServer,
   resizeServerAndConfirm,
   setServerMetadata,
+  setTags,
   startServer,
   waitForServer,
   waitForServerDeleted,
@@ -191,6 +192,8 @@ export class OpenStackComputeProvider implements ComputeProvider {
   private readonly databasePort: number;
   private readonly controlPlaneCidrs: readonly string[];
   private readonly timeoutMs: number;
+  /** Every wait for OpenStack: up to `timeoutMs`, looking every 250 to 500 ms (POLL). */
+  private readonly wait: { timeoutMs: number; intervalMs: number; maxIntervalMs: number };
   private resolved: Promise<{ imageId: string; networkId: string }> | undefined;
 
   constructor(private readonly options: OpenStackComputeProviderOptions) {
@@ -199,6 +202,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
     this.databasePort = options.databasePort ?? 3306;
     this.controlPlaneCidrs = options.controlPlaneCidrs ?? [];
     this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
+    this.wait = { timeoutMs: this.timeoutMs, ...POLL };
   }
 
   async createServer(spec: ServerSpec): Promise<ServerInfo> {
@@ -233,14 +237,25 @@ export class OpenStackComputeProvider implements ComputeProvider {
           'INVALID',
           `no Nova flavor has ${flavor.vcpus} vCPUs and ${flavor.ramMb} MB`,
         );
-      // a create run again reuses what an earlier one made
-      const [made, volume] = await Promise.all([
+      // a create run again reuses what an earlier one made. Neutron (Zed) takes no tags in a
+      // POST: a new group's and port's tags are set beside the next steps, not before them (a
+      // create killed before they are set leaves parts that are still found by name).
+      const tagging: Promise<unknown>[] = [];
+      const tagged =
+        <T extends { id: string }>(resource: 'security-groups' | 'ports') =>
+        (part: T) => {
+          const setting = setTags(this.session, resource, part.id, [tag, TAG]);
+          // awaited below; handled now, so that a create failing before then rejects only once
+          setting.catch(() => undefined);
+          tagging.push(setting);
+          return part;
+        };
+      const [made, volume, reused] = await Promise.all([
         existing.groups[0] ??
           createSecurityGroup(this.session, {
             name: securityGroupName(instanceId),
             description: `Coffer instance ${instanceId}: the database port`,
-            tags: [tag, TAG],
-          }),
+          }).then(tagged('security-groups')),
         existing.volumes[0] ??
           createVolume(this.session, {
             size: spec.volumeGb,
@@ -248,29 +263,34 @@ export class OpenStackComputeProvider implements ComputeProvider {
             volumeType: this.options.volumeType,
             metadata: { [META_INSTANCE]: instanceId },
           }),
+        this.reusable(existing.servers[0]),
       ]);
-      const group = await this.applyRules(made, sources, port);
       step('groupAndVolumeMs');
-      let server: Pick<Server, 'id'> | undefined = await this.reusable(existing.servers[0]);
-      if (!server) {
-        const portId =
-          existing.portIds[0] ??
-          (
-            await createPort(this.session, {
+      // the rules, the port in the group and the volume's wait, at once
+      const [group, portId] = await Promise.all([
+        this.applyRules(made, sources, port),
+        reused
+          ? undefined
+          : (existing.portIds[0] ??
+            createPort(this.session, {
               networkId,
               name: partName(instanceId),
-              securityGroupIds: [group.id],
-              tags: [tag, TAG],
+              securityGroupIds: [made.id],
             })
-          ).id;
-        if (volume.status !== 'available')
-          await waitForVolume(this.session, volume.id, 'available', { timeoutMs: this.timeoutMs });
-        step('portMs');
+              .then(tagged('ports'))
+              .then((created) => created.id)),
+        reused || volume.status === 'available'
+          ? undefined
+          : waitForVolume(this.session, volume.id, 'available', this.wait),
+      ]);
+      step('portMs');
+      let server: Pick<Server, 'id'> | undefined = reused;
+      if (!server) {
         const { id } = await createServer(this.session, {
           name: `coffer-${instanceId}`,
           flavorRef: nova.id,
           imageRef: imageId,
-          networks: [{ port: portId }],
+          networks: [{ port: portId! }],
           volumes: [{ volumeId: volume.id }],
           userData,
           configDrive: true,
@@ -286,11 +306,13 @@ export class OpenStackComputeProvider implements ComputeProvider {
         });
         server = { id };
       }
-      const active = await waitForServer(this.session, server.id, 'ACTIVE', {
-        timeoutMs: this.timeoutMs,
-      });
+      const [active] = await Promise.all([
+        waitForServer(this.session, server.id, 'ACTIVE', this.wait),
+        ...tagging,
+      ]);
       step('serverMs');
-      const info = this.infoOf(active, await getVolume(this.session, volume.id), group);
+      // the volume's size is the one asked for (or the one found): no need to ask Cinder again
+      const info = this.infoOf(active, volume, group);
       this.logger.info(
         { instanceId, server: active.id, host: info.host, ms: Date.now() - started, ...steps },
         'openstack server created',
@@ -316,7 +338,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
       const server = await this.serverOf(instanceId);
       const hard = server.status === 'SHUTOFF' || server.status === 'ERROR';
       await rebootServer(this.session, server.id, hard ? 'HARD' : 'SOFT');
-      await waitForServer(this.session, server.id, 'ACTIVE', { timeoutMs: this.timeoutMs });
+      await waitForServer(this.session, server.id, 'ACTIVE', this.wait);
     });
   }
 
@@ -335,10 +357,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
           `no Nova flavor has ${wanted.vcpus} vCPUs and ${wanted.ramMb} MB`,
         );
       const restart = server.flavor.name !== nova.name;
-      if (restart)
-        await resizeServerAndConfirm(this.session, server.id, nova.id, {
-          timeoutMs: this.timeoutMs,
-        });
+      if (restart) await resizeServerAndConfirm(this.session, server.id, nova.id, this.wait);
       await setServerMetadata(this.session, server.id, { [META_FLAVOR]: flavorText(wanted) });
       return restart ? 'restarted' : 'in-place';
     });
@@ -367,8 +386,8 @@ export class OpenStackComputeProvider implements ComputeProvider {
       // Cinder extends an attached volume (3.42+) and tells Nova; the guest grows its filesystem
       await extendVolume(this.session, volume.id, volumeGb);
       await waitForVolume(this.session, volume.id, volume.status, {
+        ...this.wait,
         size: volumeGb,
-        timeoutMs: this.timeoutMs,
       });
       return 'online';
     });
@@ -395,7 +414,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
     const instanceId = parseInstanceId(serverId);
     await this.call(`delete server ${serverId}`, async () => {
       const started = Date.now();
-      const wait = { timeoutMs: this.timeoutMs };
+      const wait = this.wait;
       const parts = await this.partsOf(instanceId);
       await Promise.all(
         parts.servers.map(async (server) => {
@@ -403,10 +422,14 @@ export class OpenStackComputeProvider implements ComputeProvider {
           await waitForServerDeleted(this.session, server.id, wait);
         }),
       );
-      // ports made for the server are the provider's to delete (Nova keeps them)
-      for (const id of (await this.partsOf(instanceId)).portIds) await deletePort(this.session, id);
-      await Promise.all(
-        parts.volumes.map(async (volume) => {
+      // once the server is gone: its port(s) then its group, beside its volume
+      await Promise.all([
+        (async () => {
+          // ports made for the server are the provider's to delete (Nova keeps them)
+          for (const id of await this.portIdsOf(instanceId)) await deletePort(this.session, id);
+          for (const group of parts.groups) await deleteSecurityGroup(this.session, group.id);
+        })(),
+        ...parts.volumes.map(async (volume) => {
           const now = await getVolume(this.session, volume.id);
           if (!now) return;
           if (now.status !== 'available' && !now.status.startsWith('error'))
@@ -414,8 +437,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
           await deleteVolume(this.session, volume.id);
           await waitForVolumeDeleted(this.session, volume.id, wait);
         }),
-      );
-      for (const group of parts.groups) await deleteSecurityGroup(this.session, group.id);
+      ]);
       if (parts.servers.length + parts.volumes.length + parts.groups.length + parts.portIds.length)
         this.logger.info(
           {
@@ -542,7 +564,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
       'openstack server in ERROR from an earlier create: replacing it',
     );
     await deleteServer(this.session, server.id);
-    await waitForServerDeleted(this.session, server.id, { timeoutMs: this.timeoutMs });
+    await waitForServerDeleted(this.session, server.id, this.wait);
     return undefined;
   }
 
@@ -552,20 +574,23 @@ export class OpenStackComputeProvider implements ComputeProvider {
    */
   private async partsOf(instanceId: string): Promise<Parts> {
     const tags = [instanceTag(instanceId)];
-    const [servers, volumes, tagged, named, taggedPorts, namedPorts] = await Promise.all([
+    const [servers, volumes, tagged, named, portIds] = await Promise.all([
       listServers(this.session, { tags }),
       listVolumes(this.session, { metadata: { [META_INSTANCE]: instanceId } }),
       listSecurityGroups(this.session, { tags }),
       listSecurityGroups(this.session, { name: securityGroupName(instanceId) }),
-      listPorts(this.session, { tags }),
+      this.portIdsOf(instanceId),
+    ]);
+    return { servers, volumes, groups: unique([...tagged, ...named]), portIds };
+  }
+
+  /** The instance's ports, by tag and by name. */
+  private async portIdsOf(instanceId: string): Promise<string[]> {
+    const [tagged, named] = await Promise.all([
+      listPorts(this.session, { tags: [instanceTag(instanceId)] }),
       listPorts(this.session, { name: partName(instanceId) }),
     ]);
-    return {
-      servers,
-      volumes,
-      groups: unique([...tagged, ...named]),
-      portIds: unique([...taggedPorts, ...namedPorts]).map((p) => p.id),
-    };
+    return unique([...tagged, ...named]).map((p) => p.id);
   }
 
   private async serverOf(instanceId: string): Promise<Server> {
@@ -628,6 +653,15 @@ export class OpenStackComputeProvider implements ComputeProvider {
     };
   }
 }
+
+/**
+ * How often a wait looks: from 250 ms, growing by half, to at most every 500 ms (at most two
+ * requests a second per operation waiting). A volume is available, a server ACTIVE or gone,
+ * within seconds; a longer pause adds up to its length to each create or delete (the shared
+ * wait's default, growing to 2 s, made a create 1.3-1.5 times as long as a script polling
+ * every 250 ms: docs/benchmarks.md, OpenStack).
+ */
+const POLL = { intervalMs: 250, maxIntervalMs: 500 } as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
