@@ -2,7 +2,8 @@ import { defineProject } from 'vitest/config';
 
 /**
  * The worker's tests that need the loopback OpenStack (`*.cloud.test.ts`: backups over Swift
- * with Keystone auth), in the root vitest.cloud.config.ts; settings as vitest.config.ts.
+ * with Keystone auth, the create path with the OpenStack compute provider), in the root
+ * vitest.cloud.config.ts; settings as vitest.config.ts.
  */
 export default defineProject({
   test: {
