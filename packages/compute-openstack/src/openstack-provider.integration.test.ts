@@ -319,7 +319,7 @@ describe('OpenStack compute provider', () => {
     expect(await listPorts(session, { name: `coffer-${late}` })).toEqual([]);
   }, 600_000);
 
-  it("turns Nova's quota refusal into QUOTA naming Nova's words and request id, in a project of its own", async () => {
+  it("turns Nova's quota refusal into QUOTA naming Nova's words and request id, in a project of its own; that project's leftovers are not another project's provider's", async () => {
     const identity = keystone(session);
     const { project } = await identity.post<{ project: { id: string } }>('/projects', {
       project: { name: `coffer-quota-${randomUUID().slice(0, 8)}`, domain_id: 'default' },
@@ -330,18 +330,19 @@ describe('OpenStack compute provider', () => {
     const userId = (await session.auth.token()).user.id;
     await identity.put(`/projects/${project.id}/users/${userId}/roles/${roles[0]!.id}`);
     await nova(session).put(`/os-quota-sets/${project.id}`, { quota_set: { instances: 0 } });
-    const scoped = new OpenStackComputeProvider({
-      session: new OpenStackSession({
-        auth: new KeystoneAuth({
-          authUrl,
-          credentials: {
-            type: 'password',
-            username: process.env.OS_USERNAME ?? 'admin',
-            password: process.env.OS_PASSWORD ?? 'admin',
-            projectId: project.id,
-          },
-        }),
+    const scopedSession = new OpenStackSession({
+      auth: new KeystoneAuth({
+        authUrl,
+        credentials: {
+          type: 'password',
+          username: process.env.OS_USERNAME ?? 'admin',
+          password: process.env.OS_PASSWORD ?? 'admin',
+          projectId: project.id,
+        },
       }),
+    });
+    const scoped = new OpenStackComputeProvider({
+      session: scopedSession,
       image: 'fake-image',
       network: 'private',
     });
@@ -354,6 +355,15 @@ describe('OpenStack compute provider', () => {
           `^create server for instance ${spec.instanceId}: POST compute /v2\\.1/servers: 403 Quota exceeded for instances.*\\(request req-[0-9a-f-]+\\)$`,
         ),
       );
+      // What looks like an orphan in another project is not this provider's: Neutron lists
+      // every project's groups to an admin, and reconciliation would delete them.
+      const elsewhere = randomUUID();
+      await createSecurityGroup(scopedSession, {
+        name: securityGroupName(elsewhere),
+        tags: [instanceTag(elsewhere), 'coffer'],
+      });
+      expect((await scoped.listServers()).map((s) => s.serverId)).toContain(elsewhere);
+      expect((await provider.listServers()).map((s) => s.serverId)).not.toContain(elsewhere);
     } finally {
       await scoped.deleteServer(spec.instanceId);
       const { security_groups } = await neutron(session).get<{ security_groups: { id: string }[] }>(

@@ -426,7 +426,8 @@ export class OpenStackComputeProvider implements ComputeProvider {
       await Promise.all([
         (async () => {
           // ports made for the server are the provider's to delete (Nova keeps them)
-          for (const id of await this.portIdsOf(instanceId)) await deletePort(this.session, id);
+          for (const id of await this.portIdsOf(instanceId, await this.projectId()))
+            await deletePort(this.session, id);
           for (const group of parts.groups) await deleteSecurityGroup(this.session, group.id);
         })(),
         ...parts.volumes.map(async (volume) => {
@@ -460,14 +461,17 @@ export class OpenStackComputeProvider implements ComputeProvider {
    */
   async listServers(): Promise<ServerInfo[]> {
     return this.call('list servers', async () => {
+      // Neutron lists every project's groups and ports to an admin: only this project's are
+      // Coffer's to reconcile (Nova and Cinder list the token's project unless asked otherwise).
+      const projectId = await this.projectId();
       // groups and ports by name too: a create killed before tagging them leaves them untagged
       const [servers, groups, volumes, ports] = await Promise.all([
         listServers(this.session, { tags: [TAG] }),
-        listSecurityGroups(this.session).then((all) =>
+        listSecurityGroups(this.session, { projectId }).then((all) =>
           all.map((g) => ({ ...g, tags: withNameTag(g.tags, g.name, 'SecGroup-') })),
         ),
         listVolumes(this.session).then((all) => all.filter((v) => v.metadata[META_INSTANCE])),
-        listPorts(this.session).then((all) =>
+        listPorts(this.session, { projectId }).then((all) =>
           all.map((p) => ({ ...p, tags: withNameTag(p.tags, p.name, 'coffer-') })),
         ),
       ]);
@@ -574,23 +578,29 @@ export class OpenStackComputeProvider implements ComputeProvider {
    */
   private async partsOf(instanceId: string): Promise<Parts> {
     const tags = [instanceTag(instanceId)];
+    const projectId = await this.projectId();
     const [servers, volumes, tagged, named, portIds] = await Promise.all([
       listServers(this.session, { tags }),
       listVolumes(this.session, { metadata: { [META_INSTANCE]: instanceId } }),
-      listSecurityGroups(this.session, { tags }),
-      listSecurityGroups(this.session, { name: securityGroupName(instanceId) }),
-      this.portIdsOf(instanceId),
+      listSecurityGroups(this.session, { tags, projectId }),
+      listSecurityGroups(this.session, { name: securityGroupName(instanceId), projectId }),
+      this.portIdsOf(instanceId, projectId),
     ]);
     return { servers, volumes, groups: unique([...tagged, ...named]), portIds };
   }
 
   /** The instance's ports, by tag and by name. */
-  private async portIdsOf(instanceId: string): Promise<string[]> {
+  private async portIdsOf(instanceId: string, projectId: string | undefined): Promise<string[]> {
     const [tagged, named] = await Promise.all([
-      listPorts(this.session, { tags: [instanceTag(instanceId)] }),
-      listPorts(this.session, { name: partName(instanceId) }),
+      listPorts(this.session, { tags: [instanceTag(instanceId)], projectId }),
+      listPorts(this.session, { name: partName(instanceId), projectId }),
     ]);
     return unique([...tagged, ...named]).map((p) => p.id);
+  }
+
+  /** The project the provider's token is scoped to (its own resources' owner). */
+  private async projectId(): Promise<string | undefined> {
+    return (await this.session.auth.token()).project?.id;
   }
 
   private async serverOf(instanceId: string): Promise<Server> {

@@ -395,13 +395,19 @@ export async function getPort(session: OpenStackSession, id: string): Promise<Po
 
 export async function listPorts(
   session: OpenStackSession,
-  filter: TagFilter & { deviceId?: string; networkId?: string; name?: string } = {},
+  filter: TagFilter & {
+    deviceId?: string;
+    networkId?: string;
+    name?: string;
+    projectId?: string;
+  } = {},
 ): Promise<Port[]> {
   const { ports } = await neutron(session).get<{ ports: RawPort[] }>('/v2.0/ports', {
     query: {
       device_id: filter.deviceId,
       network_id: filter.networkId,
       name: filter.name,
+      project_id: filter.projectId,
       ...tagQuery(filter),
     },
   });
