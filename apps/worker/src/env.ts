@@ -101,6 +101,12 @@ export const workerEnvSchema = z
       .max(256)
       .regex(/^[^/]+$/, 'must not contain /')
       .default('coffer-backups'),
+    /**
+     * Swift only: after a backup completes, the worker also writes `<backup prefix>/backup.slo`,
+     * a Static Large Object of its chunks, so that Swift's own tools see the backup as one
+     * object (backup-slo.ts). Coffer itself never reads it.
+     */
+    COFFER_SWIFT_SLO: z.enum(['on', 'off']).default('on'),
     /** Size of one backup chunk before encryption, in MiB (memory per upload in flight). */
     COFFER_BACKUP_CHUNK_MB: z.coerce.number().int().min(1).max(256).default(8),
     /** Chunk uploads a guest runs at once. */

@@ -87,6 +87,8 @@ export interface WorkerSettings extends WorkerNames {
   guestRedisAcl: WorkerEnv['COFFER_GUEST_REDIS_ACL'];
   /** Where backups go; null when no place is configured (then no taskmanager or watchdog may run). */
   backupStore: ObjectStoreConfig | null;
+  /** Swift: each completed backup's chunks also as one Static Large Object (COFFER_SWIFT_SLO). */
+  backupSwiftSlo: boolean;
   backupChunkBytes: number;
   backupUploadConcurrency: number;
   /** The default backups quota of a project (scheduled backups count against it; -1: unlimited). */
@@ -159,6 +161,7 @@ export function buildSettings(
     guestRedisUrl: env.COFFER_GUEST_REDIS_URL ?? env.REDIS_URL,
     guestRedisAcl: env.COFFER_GUEST_REDIS_ACL,
     backupStore: backupStoreOf(env),
+    backupSwiftSlo: env.COFFER_SWIFT_SLO === 'on',
     backupChunkBytes: env.COFFER_BACKUP_CHUNK_MB * 1024 * 1024,
     backupUploadConcurrency: env.COFFER_BACKUP_UPLOAD_CONCURRENCY,
     backupZstdLevel: env.COFFER_BACKUP_ZSTD_LEVEL,

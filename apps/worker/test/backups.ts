@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { type BackupType } from '@coffer/contracts';
+import { backupChunkName, type BackupType } from '@coffer/contracts';
 import { type Backup } from '@coffer/db';
 import { type ObjectStore } from '@coffer/objectstore';
 import { startBackup as domainStartBackup } from '@coffer/db/domain/backups';
@@ -11,6 +11,7 @@ import { fillIncompressible } from '@coffer/testing/fill';
 import { waitFor } from '@coffer/testing/wait';
 import { expect } from 'vitest';
 
+import { BACKUP_SLO_NAME } from '../src/backup/backup-slo';
 import { type CreatedInstance, type WorkerTestContext } from './harness';
 import { tenantConnection } from './replication';
 
@@ -247,11 +248,26 @@ export async function roundTripBackupsThrough(
   const logical = await backupAndWait(ctx, source.instanceId, 'LOGICAL');
   await tenantQuery(ctx, source.instanceId, source, "INSERT INTO t (v) VALUES ('after-logical')");
 
+  // Swift: each backup also as one Static Large Object (backup-slo.ts), written before the
+  // instance is ACTIVE again: its bytes are the chunks', in order.
+  const isSlo = store.kind === 'swift';
   const listed = await store.list(full.location);
   expect(listed.map((object) => object.name.slice(full.location.length))).toContain(
     'manifest.json',
   );
-  expect(listed).toHaveLength(full.chunkCount! + 1);
+  expect(listed).toHaveLength(full.chunkCount! + (isSlo ? 2 : 1));
+  if (isSlo) {
+    for (const backup of [full, incremental, logical]) {
+      const whole = await store.get(`${backup.location}${BACKUP_SLO_NAME}`);
+      expect(whole.length).toBe(Number(backup.sizeBytes));
+      const chunks = await Promise.all(
+        Array.from({ length: backup.chunkCount! }, (_, index) =>
+          store.get(`${backup.location}${backupChunkName(index)}`),
+        ),
+      );
+      expect(whole.equals(Buffer.concat(chunks))).toBe(true);
+    }
+  }
 
   for (const [backup, expected] of [
     [incremental, ['before-full', 'between']],
@@ -280,5 +296,5 @@ export async function roundTripBackupsThrough(
   );
   expect(await store.list(full.location)).toEqual([]);
   expect(await store.list(incremental.location)).toEqual([]);
-  expect((await store.list(logical.location)).length).toBe(logical.chunkCount! + 1);
+  expect((await store.list(logical.location)).length).toBe(logical.chunkCount! + (isSlo ? 2 : 1));
 }

@@ -117,6 +117,49 @@ describe('the swift store', () => {
     await store.close();
   });
 
+  it('writes a Static Large Object: one object of the segments, byte for byte, nested above the limit', async () => {
+    // A limit of 2 segments per manifest: 5 segments make 3 parts, then 2, then the top one.
+    const store = new SwiftObjectStore(swift.storeConfig('slo'), { maxManifestSegments: 2 });
+    const bodies = [1000, 2000, 7, 1, 4096].map((size) => randomBytes(size));
+    const segments = await Promise.all(
+      bodies.map(async (body, index) => {
+        const name = `b/chunk-${index}`;
+        const { etag } = await store.put(name, body);
+        return { name, etag: etag!, size: body.length };
+      }),
+    );
+    const whole = Buffer.concat(bodies);
+    const internals = store as unknown as {
+      request: (method: string, path: string) => Promise<{ status: number; headers: object }>;
+    };
+    for (const [name, count, expected] of [
+      ['b/two.slo', 2, 1],
+      ['b/all.slo', 5, 6],
+    ] as const) {
+      const written = await store.putSegmentManifest(name, segments.slice(0, count));
+      const size = bodies.slice(0, count).reduce((sum, body) => sum + body.length, 0);
+      expect(written).toEqual({ size, manifests: expected });
+      const head = await internals.request('HEAD', `/slo/${name}`);
+      expect(head.status).toBe(200);
+      expect(head.headers).toMatchObject({
+        'content-length': String(size),
+        'x-static-large-object': 'True',
+      });
+    }
+    expect((await store.get('b/all.slo')).equals(whole)).toBe(true);
+    expect((await store.get('b/two.slo')).equals(whole.subarray(0, 3000))).toBe(true);
+    // A segment that is not what the manifest says is refused, naming it.
+    await expect(
+      store.putSegmentManifest('b/bad.slo', [{ ...segments[0]!, etag: '0'.repeat(32) }]),
+    ).rejects.toThrow(/HTTP 400.*chunk-0/s);
+    // A plain DELETE of the manifest leaves its segments.
+    expect(await store.delete('b/two.slo')).toBe(true);
+    expect((await store.get('b/chunk-1')).equals(bodies[1]!)).toBe(true);
+    expect(await store.deletePrefix('b/')).toBe(5 + 1 + 5);
+    expect(await store.list('')).toEqual([]);
+    await store.close();
+  });
+
   it('pages through a listing longer than one page', async () => {
     const store = new SwiftObjectStore(swift.storeConfig('paging'), { listingPageSize: 10 });
     const names = Array.from(

@@ -12,6 +12,23 @@ import { type ObjectStoreKind } from '@coffer/contracts';
 export interface ObjectInfo {
   name: string;
   size: number;
+  /** Hex MD5 of the object as the store lists it (Swift's `hash`); absent for a store without one (a local file). */
+  etag?: string;
+}
+
+/** One segment of a {@link ObjectStore.putSegmentManifest} manifest: an object of the same container. */
+export interface ManifestSegment {
+  name: string;
+  /** Its hex MD5 (Swift's ETag): Swift refuses the manifest if the object's differs. */
+  etag: string;
+  size: number;
+}
+
+export interface SegmentManifestResult {
+  /** Bytes of the object the manifest makes (the segments' sum). */
+  size: number;
+  /** Manifests written: 1, or more when the segments needed nested manifests. */
+  manifests: number;
 }
 
 export interface PutResult {
@@ -32,6 +49,14 @@ export interface ObjectStore {
   delete(name: string): Promise<boolean>;
   /** Every object whose name starts with `prefix`, by name. */
   list(prefix: string): Promise<ObjectInfo[]>;
+  /**
+   * Swift only (absent elsewhere): writes `name` as a Static Large Object, one object whose
+   * bytes are `segments`' concatenation for Swift's own tools (a GET, `swift download`).
+   * Above the per-manifest limit (Swift's 1000), nested manifests `<name>.part-<level>-NNNNNN`
+   * hold the segments. Removing it is a plain {@link delete} of `name` (and of the parts),
+   * which leaves the segments alone.
+   */
+  putSegmentManifest?(name: string, segments: ManifestSegment[]): Promise<SegmentManifestResult>;
   /** Removes every object whose name starts with `prefix`; returns how many there were. */
   deletePrefix(prefix: string): Promise<number>;
   /** Releases connections (idle keep-alive sockets). */

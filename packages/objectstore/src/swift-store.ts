@@ -14,9 +14,11 @@ import {
   md5Hex,
   ObjectNotFoundError,
   ObjectStoreError,
+  type ManifestSegment,
   type ObjectInfo,
   type ObjectStore,
   type PutResult,
+  type SegmentManifestResult,
 } from './object-store';
 
 /**
@@ -32,8 +34,9 @@ import {
  *   `AUTH_<id>` account) for the configured region and interface.
  *
  * Both write the same objects under the same names. A backup is its chunk objects plus
- * Coffer's own manifest object (no Static Large Object: nothing needs to read a backup as
- * one object). Every PUT sends the body's MD5 as `ETag`, so Swift refuses (422) a body that
+ * Coffer's own manifest object; {@link SwiftObjectStore.putSegmentManifest} adds a Static
+ * Large Object over the chunks (the worker writes one per backup, for Swift's own tools;
+ * nothing of Coffer reads it). Every PUT sends the body's MD5 as `ETag`, so Swift refuses (422) a body that
  * arrived damaged, and the ETag it answers is checked again; every GET is checked against
  * the ETag it comes with. Transient failures (connection errors, 5xx, 408, 429) are retried
  * with backoff; all of this store's requests are idempotent.
@@ -57,6 +60,8 @@ export interface SwiftStoreOptions {
   maxResponseBytes?: number;
   /** Names per page of a container listing (Swift allows up to 10,000). */
   listingPageSize?: number;
+  /** Segments per Static Large Object manifest (Swift's `max_manifest_segments`, 1000 by default); more are nested. */
+  maxManifestSegments?: number;
   /** Keystone only: renew the token when it expires within this (default 5 min). */
   renewBeforeMs?: number;
   /** Keystone only: the clock the token cache compares expiry against (tests). */
@@ -93,6 +98,7 @@ export class SwiftObjectStore implements ObjectStore {
   private readonly attempts: number;
   private readonly maxResponseBytes: number;
   private readonly listingPageSize: number;
+  private readonly maxManifestSegments: number;
   private session: Promise<Session> | null = null;
   private container: Promise<void> | null = null;
 
@@ -125,6 +131,7 @@ export class SwiftObjectStore implements ObjectStore {
     this.attempts = options.attempts ?? 4;
     this.maxResponseBytes = options.maxResponseBytes ?? 512 * 1024 * 1024;
     this.listingPageSize = options.listingPageSize ?? 1000;
+    this.maxManifestSegments = options.maxManifestSegments ?? 1000;
   }
 
   /** One HTTP exchange (no retries), the whole response body read. */
@@ -381,7 +388,10 @@ export class SwiftObjectStore implements ObjectStore {
     }
     const etag = (header(response.headers, 'etag') ?? '').replace(/"/g, '');
     const md5 = md5Hex(response.body);
-    if (etag && etag !== md5) {
+    // A Static Large Object's ETag is the MD5 of its segments' ETags, not of its bytes (Swift
+    // checks each segment against the manifest as it sends it).
+    const isLargeObject = header(response.headers, 'x-static-large-object') === 'True';
+    if (etag && etag !== md5 && !isLargeObject) {
       throw new ObjectStoreError(
         `object ${name} arrived damaged from ${this.description} (MD5 ${md5}, ETag ${etag})`,
       );
@@ -424,12 +434,97 @@ export class SwiftObjectStore implements ObjectStore {
       const page = JSON.parse(response.body.toString('utf8')) as Array<{
         name: string;
         bytes: number;
+        hash?: string;
       }>;
-      for (const entry of page) found.push({ name: entry.name, size: entry.bytes });
+      for (const entry of page)
+        found.push({
+          name: entry.name,
+          size: entry.bytes,
+          ...(entry.hash ? { etag: entry.hash } : {}),
+        });
       if (page.length < this.listingPageSize) break;
       marker = page.at(-1)!.name;
     }
     return found;
+  }
+
+  /**
+   * `PUT <name>?multipart-manifest=put` with `[{path: "/<container>/<segment>", etag,
+   * size_bytes}]` (the slo middleware must be in the proxy's pipeline: Swift would otherwise
+   * store the JSON as a plain object, which is refused here). Swift checks every segment's
+   * size and ETag before it writes the manifest. Above {@link maxManifestSegments} segments,
+   * each run of that many becomes a manifest `<name>.part-<level>-NNNNNN` of its own and
+   * `name` lists those (nested SLOs), as many levels as needed.
+   */
+  async putSegmentManifest(
+    name: string,
+    segments: ManifestSegment[],
+  ): Promise<SegmentManifestResult> {
+    assertObjectName(name);
+    if (segments.length === 0) {
+      throw new ObjectStoreError(`${name}: a Static Large Object needs at least one segment`);
+    }
+    const entryOf = (segment: ManifestSegment) => {
+      assertObjectName(segment.name);
+      return {
+        path: `/${this.config.container}/${segment.name}`,
+        etag: segment.etag,
+        size_bytes: segment.size,
+      };
+    };
+    let level = segments.map(entryOf);
+    let manifests = 0;
+    for (let depth = 1; level.length > this.maxManifestSegments; depth++) {
+      const groups: (typeof level)[] = [];
+      for (let start = 0; start < level.length; start += this.maxManifestSegments)
+        groups.push(level.slice(start, start + this.maxManifestSegments));
+      level = await Promise.all(
+        groups.map(async (group, index) => {
+          const part = `${name}.part-${depth}-${String(index).padStart(6, '0')}`;
+          await this.putManifestObject(part, group);
+          return entryOf({
+            name: part,
+            // A nested manifest's ETag: the MD5 of its segments' ETags, as Swift computes it.
+            etag: md5Hex(Buffer.from(group.map((entry) => entry.etag).join(''))),
+            size: group.reduce((sum, entry) => sum + entry.size_bytes, 0),
+          });
+        }),
+      );
+      manifests += groups.length;
+    }
+    await this.putManifestObject(name, level);
+    return {
+      size: segments.reduce((sum, segment) => sum + segment.size, 0),
+      manifests: manifests + 1,
+    };
+  }
+
+  private async putManifestObject(
+    name: string,
+    entries: Array<{ path: string; etag: string; size_bytes: number }>,
+  ): Promise<void> {
+    await this.ensureContainer();
+    const response = await this.request('PUT', this.objectPath(name), {
+      query: { 'multipart-manifest': 'put' },
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: Buffer.from(JSON.stringify(entries)),
+    });
+    if (response.status !== 201) {
+      // Swift names the segments it refused (missing, another size or ETag) in the body.
+      const reason = response.body.toString('utf8').trim().slice(0, 500);
+      throw new ObjectStoreError(
+        `could not store the Static Large Object ${name} in ${this.description} (HTTP ${response.status}${reason ? `: ${reason}` : ''})`,
+        { status: response.status },
+      );
+    }
+    // Without the slo middleware the proxy stores the JSON itself: a HEAD says which it is.
+    const head = await this.request('HEAD', this.objectPath(name));
+    if (header(head.headers, 'x-static-large-object') !== 'True') {
+      await this.delete(name);
+      throw new ObjectStoreError(
+        `${this.description} stored ${name} as a plain object: its proxy has no slo middleware`,
+      );
+    }
   }
 
   async deletePrefix(prefix: string): Promise<number> {

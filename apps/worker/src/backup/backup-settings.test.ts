@@ -65,6 +65,12 @@ describe('backup settings', () => {
       key: 'secret',
       container: 'coffer-backups',
     });
+    // Each backup also as a Static Large Object unless turned off.
+    expect(settings.backupSwiftSlo).toBe(true);
+    expect(buildSettings(loadWorkerEnv({ ...base, COFFER_SWIFT_SLO: 'off' })).backupSwiftSlo).toBe(
+      false,
+    );
+    expect(() => loadWorkerEnv({ ...base, COFFER_SWIFT_SLO: 'yes' })).toThrow(/COFFER_SWIFT_SLO/);
   });
 
   it('build a Swift store with Keystone auth from the COFFER_OPENSTACK_* credentials', () => {

@@ -2,6 +2,7 @@ import { isHeartbeatFresh, type BackupCreateJob } from '@coffer/contracts';
 import { type Prisma } from '@coffer/db';
 import { GuestClient } from '@coffer/guest-client';
 
+import { writeBackupSlo } from '../backup/backup-slo';
 import { removeBackupObjects, requireBackupStore, sealBackupAccess } from '../backup/backup-store';
 import { throwIfAborted, waitForInstance } from '../events';
 import { openGuestSecret } from '../guest-secret';
@@ -20,7 +21,9 @@ import { skipped, type Operation, type OperationContext } from './operation';
  *    goes silent (no heartbeat within the expiry: it died or hangs), the backup FAILS here:
  *    its partial objects are removed and the server is rebooted, so the guest comes back
  *    (and, finding its marker, refuses the stale job).
- * 4. The instance's task: BACKING_UP → NONE (clearTask).
+ * 4. COMPLETED in Swift: the backup's chunks also as one Static Large Object (backup-slo.ts);
+ *    a failure there is logged, the backup stays COMPLETED (Coffer never reads it).
+ * 5. The instance's task: BACKING_UP → NONE (clearTask).
  */
 
 const backupSelect = {
@@ -76,6 +79,24 @@ async function removePartialObjects(
     ctx.logger.info(
       { backupId: backup.id, removed: outcome.removed },
       'removed the objects of a failed backup',
+    );
+  }
+}
+
+/** The backup's Static Large Object (Swift): logged, never failing the backup. */
+async function writeSlo(
+  ctx: Omit<OperationContext, 'signal'>,
+  backup: Pick<BackupRow, 'id' | 'location'>,
+): Promise<void> {
+  try {
+    const outcome = await writeBackupSlo(ctx.settings, backup.location);
+    if (outcome.kind === 'written') {
+      ctx.logger.info({ backupId: backup.id, ...outcome }, 'wrote the backup as a Swift SLO');
+    }
+  } catch (error) {
+    ctx.logger.warn(
+      { err: error, backupId: backup.id },
+      'could not write the backup as a Swift SLO (the backup is complete; Swift tools see its chunks only)',
     );
   }
 }
@@ -229,6 +250,8 @@ const run: Operation<BackupCreateJob>['run'] = async (ctx, payload) => {
       if (waited.status === 'FAILED') {
         // The guest removed what it stored; make sure (it may have been unable to).
         await removePartialObjects(ctx, backup);
+      } else {
+        await writeSlo(ctx, backup);
       }
       await clearTask(ctx, instanceId, backupId);
       ctx.logger.info({ backupId, status: waited.status }, 'backup ended');
