@@ -315,6 +315,82 @@ async function commandTest() {
   process.exit(code);
 }
 
+/** Runs a step with its output appended to `logFile`; resolves with its result. */
+async function loggedStep(name, command, args, options, logFile) {
+  const fd = fs.openSync(logFile, 'a');
+  fs.writeSync(fd, `\n▸ ${name}\n`);
+  const started = Date.now();
+  const code = await runAsync(command, args, {
+    cwd: root,
+    ...options,
+    stdio: ['ignore', fd, fd],
+  }).finally(() => fs.closeSync(fd));
+  return { name, ok: code === 0, seconds: ((Date.now() - started) / 1000).toFixed(1) };
+}
+
+/**
+ * The static checks, then the e2e step's database and build, one after the other, output to
+ * `backgroundLog`: `{ steps, e2eReady }`.
+ */
+async function runStaticChecksAndPrepareE2e({ testEnv, e2eEnv, adminUrl, backgroundLog }) {
+  fs.writeFileSync(backgroundLog, '');
+  const steps = [];
+  const add = async (...args) => {
+    const result = await loggedStep(...args, backgroundLog);
+    steps.push(result);
+    return result.ok;
+  };
+  await add(
+    'migrations match schema.prisma',
+    'node',
+    [path.join(root, 'packages/db/scripts/migrate.mjs'), 'check'],
+    {
+      env: {
+        ...testEnv,
+        DATABASE_URL: adminUrl
+          ? adminUrl.replace(/\/postgres$/, '/coffer_migrations_check')
+          : testEnv.DATABASE_URL,
+      },
+    },
+  );
+  // Lint first: it holds each package's import boundaries (its README's "Must not import",
+  // tooling/eslint/boundaries.js); --continue lists every package's violations, not the first.
+  await add(
+    'lint (with import boundaries)',
+    'npx',
+    ['turbo', 'run', 'lint', '--continue', '--output-logs=errors-only'],
+    { env: testEnv },
+  );
+  // The code's format (tooling/prettier; prose keeps its own layout: .prettierignore).
+  await add('format (prettier --check)', 'npx', ['prettier', '--check', '--log-level=warn', '.'], {
+    env: testEnv,
+  });
+  await add('typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only'], {
+    env: testEnv,
+  });
+  // End-to-end: the built console against a fresh, migrated and seeded database.
+  const e2eReady =
+    (await add(
+      'e2e preparation: migrations',
+      'node',
+      [path.join(root, 'packages/db/scripts/migrate.mjs'), 'deploy'],
+      { env: e2eEnv },
+    )) &&
+    (await add(
+      'e2e preparation: seed',
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'packages/db/scripts/seed.ts')],
+      { env: e2eEnv },
+    )) &&
+    (await add(
+      'e2e preparation: the console built (next build)',
+      'npx',
+      ['turbo', 'run', 'build', '--filter=@coffer/web', '--output-logs=errors-only'],
+      { env: e2eEnv },
+    ));
+  return { steps, e2eReady };
+}
+
 /** Every test step against the started services; resolves with the exit code (0: all passed). */
 async function runTests(profile, env, adminUrl) {
   const reports = ensureDir(path.join(profile.dataDir, 'reports'));
@@ -349,46 +425,37 @@ async function runTests(profile, env, adminUrl) {
         return { steps: [], logFile: path.join(reports, 'cloud-tests.log') };
       });
 
-  // Static checks: schema and migrations agree, lint, types.
+  // Static checks (schema and migrations agree, lint, format, types), then the end-to-end
+  // step's preparation (a fresh, migrated and seeded database; the production build), run in
+  // the background beside the main vitest run, their output kept in a log printed after it:
+  // they are CPU work, the suites mostly wait on servers starting, and one after the other
+  // the run would not fit in its time.
+  const e2eDatabase = 'coffer_e2e';
+  let e2eEnv = testEnv;
+  if (adminUrl) {
+    recreateDatabase(adminUrl, e2eDatabase);
+    e2eEnv = { ...testEnv, DATABASE_URL: adminUrl.replace(/\/postgres$/, `/${e2eDatabase}`) };
+  }
+  e2eEnv = {
+    ...e2eEnv,
+    PORT: String(profile.webPort),
+    BETTER_AUTH_URL: `http://localhost:${profile.webPort}`,
+    COFFER_PUBLIC_URL: `http://localhost:${profile.webPort}`,
+    E2E_PORT: String(profile.webPort),
+    PLAYWRIGHT_JSON_OUTPUT_NAME: path.join(reports, 'playwright.json'),
+    NODE_ENV: 'production',
+  };
   if (adminUrl) recreateDatabase(adminUrl, 'coffer_migrations_check');
-  await step(
-    results,
-    'migrations match schema.prisma',
-    'node',
-    [path.join(root, 'packages/db/scripts/migrate.mjs'), 'check'],
-    {
-      env: {
-        ...testEnv,
-        DATABASE_URL: adminUrl
-          ? adminUrl.replace(/\/postgres$/, '/coffer_migrations_check')
-          : env.DATABASE_URL,
-      },
-    },
-  );
-  // Lint first: it holds each package's import boundaries (its README's "Must not import",
-  // tooling/eslint/boundaries.js); --continue lists every package's violations, not the first.
-  await step(
-    results,
-    'lint (with import boundaries)',
-    'npx',
-    ['turbo', 'run', 'lint', '--continue', '--output-logs=errors-only'],
-    { env: testEnv },
-  );
-  // The code's format (tooling/prettier; prose keeps its own layout: .prettierignore).
-  await step(
-    results,
-    'format (prettier --check)',
-    'npx',
-    ['prettier', '--check', '--log-level=warn', '.'],
-    { env: testEnv },
-  );
-  await step(
-    results,
-    'typecheck',
-    'npx',
-    ['turbo', 'run', 'typecheck', '--output-logs=errors-only'],
-    { env: testEnv },
-  );
+  const backgroundLog = path.join(reports, 'static-checks.log');
+  const background = runStaticChecksAndPrepareE2e({
+    testEnv,
+    e2eEnv,
+    adminUrl,
+    backgroundLog,
+  }).catch((error) => ({
+    steps: [{ name: `static checks: ${error.message}`, ok: false, seconds: '0' }],
+    e2eReady: false,
+  }));
 
   // Unit and integration tests (vitest projects: every package with a vitest.config.ts).
   const vitestReport = path.join(reports, 'vitest.json');
@@ -408,31 +475,12 @@ async function runTests(profile, env, adminUrl) {
     },
   );
 
-  // End-to-end: the built console against a fresh, migrated and seeded database.
-  const e2eDatabase = 'coffer_e2e';
-  let e2eEnv = testEnv;
-  if (adminUrl) {
-    recreateDatabase(adminUrl, e2eDatabase);
-    e2eEnv = { ...testEnv, DATABASE_URL: adminUrl.replace(/\/postgres$/, `/${e2eDatabase}`) };
-  }
-  e2eEnv = {
-    ...e2eEnv,
-    PORT: String(profile.webPort),
-    BETTER_AUTH_URL: `http://localhost:${profile.webPort}`,
-    COFFER_PUBLIC_URL: `http://localhost:${profile.webPort}`,
-    E2E_PORT: String(profile.webPort),
-    PLAYWRIGHT_JSON_OUTPUT_NAME: path.join(reports, 'playwright.json'),
-    NODE_ENV: 'production',
-  };
-  let e2eReady = false;
-  try {
-    deployMigrations(e2eEnv);
-    seed(e2eEnv);
-    buildWeb({ ...e2eEnv, NODE_ENV: 'production' });
-    e2eReady = true;
-  } catch (error) {
-    log.error(`e2e preparation failed: ${error.message}`);
-    results.push({ name: 'e2e preparation', ok: false, seconds: '0' });
+  log.step('static checks and the e2e preparation (ran beside the vitest step)');
+  const { steps: backgroundSteps, e2eReady } = await background;
+  process.stdout.write(fs.readFileSync(backgroundLog, 'utf8'));
+  for (const s of backgroundSteps) {
+    results.push(s);
+    (s.ok ? log.ok : log.error)(`${s.name} (${s.seconds}s)`);
   }
   if (e2eReady) {
     await step(
