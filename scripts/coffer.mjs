@@ -365,9 +365,15 @@ async function runStaticChecksAndPrepareE2e({ testEnv, e2eEnv, adminUrl, backgro
   await add('format (prettier --check)', 'npx', ['prettier', '--check', '--log-level=warn', '.'], {
     env: testEnv,
   });
-  await add('typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only'], {
-    env: testEnv,
-  });
+  // --only: not the builds typecheck depends on (^build: the guest bundle). Setup bundled the
+  // guest before the suites started guests from it; turbo rebuilding it, or restoring it from
+  // its cache over the files in place, while they do would start a guest from half a bundle.
+  await add(
+    'typecheck',
+    'npx',
+    ['turbo', 'run', 'typecheck', '--only', '--output-logs=errors-only'],
+    { env: testEnv },
+  );
   // End-to-end: the built console against a fresh, migrated and seeded database.
   const e2eReady =
     (await add(
@@ -385,7 +391,8 @@ async function runStaticChecksAndPrepareE2e({ testEnv, e2eEnv, adminUrl, backgro
     (await add(
       'e2e preparation: the console built (next build)',
       'npx',
-      ['turbo', 'run', 'build', '--filter=@coffer/web', '--output-logs=errors-only'],
+      // --only: the console alone, not the guest bundle again (as for typecheck above)
+      ['turbo', 'run', 'build', '--filter=@coffer/web', '--only', '--output-logs=errors-only'],
       { env: e2eEnv },
     ));
   return { steps, e2eReady };

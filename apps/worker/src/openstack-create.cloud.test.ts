@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { guestQueueName } from '@coffer/contracts';
@@ -132,6 +133,13 @@ describe('an instance on OpenStack through the worker', () => {
         }),
       ]);
       timings.delete = Date.now() - deleting;
+    } catch (error) {
+      // What the played guest said: the VM's console, as it were (its directory goes at close).
+      if (guest) {
+        const log = readFileSync(join(guest.dir, 'log', 'guest.log'), 'utf8').split('\n');
+        console.log(`the played guest's log (last 60 lines):\n${log.slice(-60).join('\n')}`);
+      }
+      throw error;
     } finally {
       await guest?.stop();
       console.log(`worker on openstack timings (ms): ${JSON.stringify(timings)}`);
