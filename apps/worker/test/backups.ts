@@ -215,13 +215,16 @@ export async function fillWithBlobs(
  * ACTIVE source with about 40 MB that do not compress: a backup slow enough to be caught in
  * the middle.
  */
-export async function setUpWithSlowBackups(ctx: WorkerTestContext): Promise<CreatedInstance> {
+export async function setUpWithSlowBackups(
+  ctx: WorkerTestContext,
+  megabytes = 40,
+): Promise<CreatedInstance> {
   await ctx.setUp();
   await ctx.startWorker({
     env: { COFFER_BACKUP_CHUNK_MB: 1, COFFER_BACKUP_UPLOAD_CONCURRENCY: 1 },
   });
   const source = await createActiveInstance(ctx);
-  await fillWithBlobs(ctx, source, 40);
+  await fillWithBlobs(ctx, source, megabytes);
   return source;
 }
 
