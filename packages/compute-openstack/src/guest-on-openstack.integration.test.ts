@@ -7,7 +7,8 @@
 // conductor stream, and answers SQL; then the instance is deleted and nothing is left.
 // Needs REDIS_URL (the test's own Redis, see the package README) and the built guest bundle.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { conductorMessageSchema, guestQueueName, type ConductorMessage } from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, isValidSignature } from '@coffer/contracts/crypto';
@@ -97,10 +98,9 @@ describe('a guest played by the test on an OpenStack server', () => {
     const instanceId = randomUUID();
     const guestSecret = generateGuestSecret();
     const stream = `conductor-test-${instanceId}`;
-    const dir = join(
-      process.env.COFFER_TEST_DATA_DIR ?? '/tmp',
-      `os-guest-${randomBytes(4).toString('hex')}`,
-    );
+    // Short, under the system's tmp, as a VM's own disk: under a deep test data dir (a fresh
+    // clone's) MariaDB's socket path would pass the 107 bytes a unix socket may have.
+    const dir = mkdtempSync(join(tmpdir(), 'og-'));
     let guest: PlayedGuest | undefined;
     const client = new GuestClient({ connection: redis, instanceId, guestSecret });
     const reader = new Redis(redisUrl!, { maxRetriesPerRequest: null });
