@@ -40,7 +40,7 @@ import {
 
 import { BARE_POLL_MS, BareCloud } from './lib/bare-openstack';
 import { runBench } from './lib/coffer';
-import { median, now, printTable, round } from './lib/report';
+import { median, now, printTable, round, stats } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const AUTH_URL = process.env.OS_AUTH_URL ?? 'http://127.0.0.1:5000/v3';
@@ -95,14 +95,6 @@ function countingLogger() {
     error: (obj: object, msg?: string) => console.error(msg, JSON.stringify(obj)),
   };
   return { state, logger };
-}
-
-function stats(ms: number[]) {
-  return {
-    medianS: round(median(ms) / 1000, 2),
-    bestS: round(Math.min(...ms) / 1000, 2),
-    runsS: ms.map((value) => round(value / 1000, 2)),
-  };
 }
 
 async function main() {

@@ -33,7 +33,7 @@ import {
   settle,
   startBench,
 } from './lib/coffer';
-import { median, now, printTable, round } from './lib/report';
+import { median, now, printTable, round, stats } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const DATA_MB = Number(process.env.BENCH_DATA_MB ?? 32);
@@ -179,14 +179,6 @@ async function bufferPoolMbOf(socketPath: string): Promise<number> {
   } finally {
     await connection.end();
   }
-}
-
-function stats(ms: number[]) {
-  return {
-    medianS: round(median(ms) / 1000, 2),
-    bestS: round(Math.min(...ms) / 1000, 2),
-    runsS: ms.map((value) => round(value / 1000, 2)),
-  };
 }
 
 async function main() {

@@ -12,6 +12,15 @@ export function round(value: number, digits = 2): number {
   return Math.round(value * factor) / factor;
 }
 
+/** A side's timings in seconds: median, best and every run, as the benchmarks print them. */
+export function stats(ms: number[]): { medianS: number; bestS: number; runsS: number[] } {
+  return {
+    medianS: round(median(ms) / 1000, 2),
+    bestS: round(Math.min(...ms) / 1000, 2),
+    runsS: ms.map((value) => round(value / 1000, 2)),
+  };
+}
+
 export function printTable(
   title: string,
   header: string[],
