@@ -31,6 +31,7 @@ import {
   stopStartedServices,
 } from './lib/services.mjs';
 import { runCloudTests } from './lib/cloud-tests.mjs';
+import { playwrightFailures, printFailures, vitestFailures } from './lib/failed-tests.mjs';
 import { findNpmLauncher, runGuarded, runSupervised, watchLauncher } from './lib/supervisor.mjs';
 import {
   SetupError,
@@ -295,8 +296,9 @@ async function commandTest() {
   setup({ forTests: true });
   const { env, adminUrl, secrets, started } = await startServices(profile);
   let code = 1;
+  let failures = [];
   try {
-    code = await runTests(profile, env, adminUrl);
+    ({ code, failures } = await runTests(profile, env, adminUrl));
   } finally {
     // What this run started, it stops; services running before it (`services env`), and
     // external ones, are left as they were.
@@ -312,6 +314,8 @@ async function commandTest() {
         `left the ${kept.join(' and ')} running (running before this run; \`npm run stop\` stops them)`,
       );
   }
+  // Last, so that the end of the output (all a CI log may keep) names them.
+  printFailures(failures);
   process.exit(code);
 }
 
@@ -557,7 +561,14 @@ async function runTests(profile, env, adminUrl) {
   // A failed step without failed tests (a type error, a crashed runner) still counts as a failure.
   if (failedSteps.length && failed === 0) failed = failedSteps.length;
   console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-  return failedSteps.length || failed ? 1 : 0;
+  return {
+    code: failedSteps.length || failed ? 1 : 0,
+    failures: [
+      ...vitestFailures(vitest, root),
+      ...vitestFailures(cloudReport, root),
+      ...playwrightFailures(playwright),
+    ],
+  };
 }
 
 /** Runs bench/<name>.ts against its own services and a fresh, migrated and seeded database. */
