@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { backupReportSchema } from './backup';
+import { metricsSampleSchema } from './metrics';
 import { replicationStatusSchema } from './replication';
 import { serviceStatusSchema } from './status';
 
@@ -101,6 +102,11 @@ export const conductorMessageSchema = z.discriminatedUnion('kind', [
   z.object({ ...baseFields, kind: z.literal('backup'), payload: backupReportSchema }),
   /** An entry of the instance's event timeline (apply-event.ts): recorded once, never reorders status. */
   z.object({ ...baseFields, kind: z.literal('event'), payload: eventPayloadSchema }),
+  /**
+   * A metrics sample (metrics.ts), taken at `sentAt`: stored once per (instance, sentAt), in
+   * any order; never reorders status (the conductor's apply-metrics.ts).
+   */
+  z.object({ ...baseFields, kind: z.literal('metrics'), payload: metricsSampleSchema }),
 ]);
 export type ConductorMessage = z.infer<typeof conductorMessageSchema>;
 export type ConductorMessageKind = ConductorMessage['kind'];

@@ -8,7 +8,14 @@ import { z } from 'zod';
 export const EVENTS_CHANNEL = 'coffer:events';
 
 export const changeEventSchema = z.object({
-  type: z.enum(['instance.changed', 'instance.deleted', 'backup.changed', 'backup.deleted']),
+  /** `instance.metrics`: a new metrics sample of the instance was stored (at most one per sample). */
+  type: z.enum([
+    'instance.changed',
+    'instance.deleted',
+    'instance.metrics',
+    'backup.changed',
+    'backup.deleted',
+  ]),
   projectId: z.uuid(),
   /** For backup events: the backup's source instance (which may be gone by now). */
   instanceId: z.uuid(),

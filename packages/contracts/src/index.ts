@@ -10,6 +10,7 @@ export * from './guest-rpc';
 export * from './conductor';
 export * from './guest-config';
 export * from './events';
+export * from './metrics';
 export * from './backup';
 export * from './replication';
 export * from './resize';

@@ -75,7 +75,9 @@ export class ChangeFeed {
         return;
       }
       this.emitter.emit('change', event);
-      this.emitter.emit(`instance:${event.instanceId}`, event);
+      // A new metrics sample changes no row: waiters on the instance's row need not re-read.
+      if (event.type !== 'instance.metrics')
+        this.emitter.emit(`instance:${event.instanceId}`, event);
     });
     // After a reconnect ioredis subscribes again by itself; waiters re-read on a timer meanwhile.
     await subscriber.subscribe(this.channel);

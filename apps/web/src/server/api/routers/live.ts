@@ -10,6 +10,8 @@ import { changeFeed } from '~/server/events';
 export type ProjectChange =
   | { type: 'resync' }
   | { type: 'instance.changed' | 'instance.deleted'; instanceId: string }
+  /** A new metrics sample of the instance was stored: charts re-read (`metrics.*`). */
+  | { type: 'instance.metrics'; instanceId: string }
   | { type: 'backup.changed' | 'backup.deleted'; instanceId: string; backupId: string };
 
 export const liveRouter = createTRPCRouter({
@@ -25,7 +27,11 @@ export const liveRouter = createTRPCRouter({
     for await (const event of events) {
       if (event.projectId !== ctx.project.id) continue;
       let change: ProjectChange;
-      if (event.type === 'instance.changed' || event.type === 'instance.deleted') {
+      if (
+        event.type === 'instance.changed' ||
+        event.type === 'instance.deleted' ||
+        event.type === 'instance.metrics'
+      ) {
         change = { type: event.type, instanceId: event.instanceId };
       } else if (event.backupId) {
         change = { type: event.type, instanceId: event.instanceId, backupId: event.backupId };
