@@ -26,12 +26,14 @@ const ListenersContext = createContext<Set<Listener> | null>(null);
  * The query groups change events touch (never the calls that go to a guest: databases, users,
  * root, an instance's effective configuration). An instance's change may be its configuration
  * group's apply report (and an attach or detach changes a group's instances). Every change
- * may have added to the event timeline.
+ * may have added to the event timeline. A new metrics sample re-reads the charts, sparklines
+ * and alerts (`metrics.*`, `alerts.*`).
  */
 const TOUCHES: Record<ProjectChange['type'], string[]> = {
-  resync: ['instance', 'backup', 'quota', 'configuration', 'timeline'],
+  resync: ['instance', 'backup', 'quota', 'configuration', 'timeline', 'metrics', 'alerts'],
   'instance.changed': ['instance', 'quota', 'configuration', 'timeline'],
-  'instance.deleted': ['instance', 'quota', 'configuration', 'timeline'],
+  'instance.deleted': ['instance', 'quota', 'configuration', 'timeline', 'metrics', 'alerts'],
+  'instance.metrics': ['metrics', 'alerts'],
   'backup.changed': ['backup', 'quota', 'timeline'],
   'backup.deleted': ['backup', 'quota', 'timeline'],
 };
