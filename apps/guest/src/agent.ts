@@ -6,6 +6,7 @@ import { type GuestConfig } from './config';
 import { nextBootEpoch } from './conductor/boot-epoch';
 import { ConductorReporter } from './conductor/conductor-reporter';
 import { Heartbeat } from './conductor/heartbeat';
+import { MetricsSampler } from './conductor/metrics-sampler';
 import { VolumeWatch } from './conductor/volume-watch';
 import { type GuestEnv } from './env';
 import { Mutex } from './lib/mutex';
@@ -117,11 +118,21 @@ export class GuestAgent {
       this.manager.errorLogPath,
       this.manager.volumeContentPath,
     );
+    // A metrics sample after every beat (issue 16), with what the beat read.
+    const metrics = new MetricsSampler({
+      intervalMs,
+      readServer: this.manager.readServerMetrics
+        ? () => this.manager.readServerMetrics!()
+        : undefined,
+      reporter: this.reporter,
+      logger,
+    });
     this.heartbeat = new Heartbeat({
       intervalMs,
       readStatus: () => this.manager.getStatus(),
       readReplication: () => this.manager.readReplicationForHeartbeat(),
       readVolume: () => volumeWatch.read(),
+      afterBeat: (readings) => metrics.afterBeat(readings),
       reporter: this.reporter,
       logger,
     });

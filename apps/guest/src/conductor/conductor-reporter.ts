@@ -5,6 +5,7 @@ import {
   type EventPayload,
   type FaultPayload,
   type HeartbeatPayload,
+  type MetricsSampleInput,
 } from '@coffer/contracts';
 import { signBody } from '@coffer/contracts/crypto';
 import { type Redis } from 'ioredis';
@@ -49,6 +50,11 @@ export class ConductorReporter {
 
   sendBackup(payload: BackupReport): Promise<string> {
     return this.send({ kind: 'backup', payload });
+  }
+
+  /** A metrics sample (metrics-sampler.ts). */
+  sendMetrics(payload: MetricsSampleInput): Promise<string> {
+    return this.send({ kind: 'metrics', payload } as Pick<ConductorMessage, 'kind' | 'payload'>);
   }
 
   private async send(message: Pick<ConductorMessage, 'kind' | 'payload'>): Promise<string> {

@@ -4,6 +4,7 @@ import { type Logger } from 'pino';
 import { withTimeout } from '../lib/timeout';
 import { GUEST_VERSION } from '../version';
 import { type ConductorReporter } from './conductor-reporter';
+import { type BeatReadings } from './metrics-sampler';
 import { type VolumeReport } from './volume-watch';
 
 /**
@@ -25,6 +26,8 @@ export class Heartbeat {
       readReplication?: () => Promise<ReplicationStatus | undefined>;
       /** The volume's usage and full fault (volume-watch.ts; never throws). */
       readVolume?: () => Promise<VolumeReport | undefined>;
+      /** After each beat, with what it read (the metrics sampler; never throws). */
+      afterBeat?: (readings: BeatReadings) => Promise<void>;
       reporter: ConductorReporter;
       logger: Logger;
     },
@@ -86,6 +89,7 @@ export class Heartbeat {
         logger.info({ from: this.lastStatus, to: serviceStatus }, 'service status changed');
         this.lastStatus = serviceStatus;
       }
+      await this.options.afterBeat?.({ replication, volume });
     } catch (error) {
       logger.warn({ err: error }, 'heartbeat not sent');
     }

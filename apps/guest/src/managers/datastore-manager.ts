@@ -13,6 +13,7 @@ import { type Logger } from 'pino';
 import { type z } from 'zod';
 
 import { type GuestEnv } from '../env';
+import { type ServerCounters } from './mariadb/server-counters';
 
 /**
  * What a datastore manager does for the agent (Trove's guestagent datastore managers): one
@@ -62,6 +63,11 @@ export interface DatastoreManager {
   setReadOnly(params: MethodParams<'set_read_only'>): Promise<GuestResult<'set_read_only'>>;
   waitForGtid(params: MethodParams<'wait_for_gtid'>): Promise<GuestResult<'wait_for_gtid'>>;
   stopReplication(): Promise<GuestResult<'stop_replication'>>;
+  /**
+   * What the metrics sampler reads of the server (its process and counters); never throws
+   * (undefined: no server process). Optional: a manager without it sends the guest's own figures only.
+   */
+  readServerMetrics?(): Promise<ServerMetricsReading | undefined>;
   /** What heartbeats say about replication; never throws (undefined: nothing to say now). */
   readReplicationForHeartbeat(): Promise<ReplicationStatus | undefined>;
   /** Backups (Trove's backup strategies): makes one, reporting its progress through the events. */
@@ -81,6 +87,12 @@ export interface DatastoreManager {
   shutdown(): Promise<void>;
   /** The last heartbeat's status, once shut down. */
   shutdownStatus(): ServiceStatus;
+}
+
+/** The server's process id, and its counters (null when they could not be read now). */
+export interface ServerMetricsReading {
+  pid: number;
+  counters: ServerCounters | null;
 }
 
 /** How a manager tells the agent that something happened. */

@@ -35,7 +35,7 @@ function newerThanApplied(message: InstanceMessage): Prisma.InstanceWhereInput {
 }
 
 /** The messages about the instance itself (a backup's report goes to the backup: apply-backup-report.ts; an event to the timeline: apply-event.ts). */
-export type InstanceMessage = Exclude<ConductorMessage, { kind: 'backup' | 'event' }>;
+export type InstanceMessage = Exclude<ConductorMessage, { kind: 'backup' | 'event' | 'metrics' }>;
 
 export async function applyConductorMessage(
   prisma: PrismaClient,

@@ -17,6 +17,7 @@ import { type Logger } from '../logger';
 import { type WorkerSettings } from '../settings';
 import { applyBackupReport } from './apply-backup-report';
 import { applyEventMessage } from './apply-event';
+import { applyMetricsMessage } from './apply-metrics';
 import { applyConductorMessage } from './apply-message';
 
 /**
@@ -238,6 +239,7 @@ export class Conductor {
 
     if (message.kind === 'backup') return this.applyBackup(id, message.instanceId, message.payload);
     if (message.kind === 'event') return applyEventMessage(this.deps, message);
+    if (message.kind === 'metrics') return applyMetricsMessage(this.deps, message);
 
     const outcome = await applyConductorMessage(this.deps.prisma, message);
     if (!outcome.isApplied) {

@@ -14,6 +14,7 @@ import { recordInstanceEvent } from '../conductor/apply-event';
 import { type ChangePublisher } from '../events';
 import { type GuestRedisAccess, reconcileGuestRedisUsers } from '../guest-redis-access';
 import { type Logger } from '../logger';
+import { sweepMetrics } from '../metrics/rollup';
 import { type WorkerSettings } from '../settings';
 import { enqueueTaskmanagerJob, LIVE_JOB_STATES } from '../taskmanager/enqueue';
 import { BackupSweeper, type BackupSweepReport } from './backup-sweeps';
@@ -110,6 +111,7 @@ export class Watchdog {
   private readonly reconcileLease: RedisLease;
   private readonly backupLease: RedisLease;
   private readonly supervisionLease: RedisLease;
+  private readonly metricsLease: RedisLease;
   private readonly backups: BackupSweeper;
   private readonly queue: Queue;
   /** When each suspect (an orphaned server, a REBOOTING row without a job) was first seen. */
@@ -129,6 +131,7 @@ export class Watchdog {
     this.queue = new Queue(TASKMANAGER_QUEUE, { connection: deps.redis, prefix: queuePrefix });
     this.backupLease = new RedisLease(deps.redis, `${keyPrefix}:watchdog:backups`, 5 * 60_000);
     this.backups = new BackupSweeper({ ...deps, queue: this.queue });
+    this.metricsLease = new RedisLease(deps.redis, `${keyPrefix}:watchdog:metrics`, 5 * 60_000);
     this.supervisionLease = new RedisLease(
       deps.redis,
       `${keyPrefix}:watchdog:guests`,
@@ -146,6 +149,10 @@ export class Watchdog {
     );
     this.every(tuning.backupScheduleIntervalMs, 'backup sweep', () =>
       this.backupLease.runExclusive(async () => void (await this.sweepBackups())),
+    );
+    // Metrics rollups and retention (../metrics/rollup.ts), once a minute.
+    this.every(60_000, 'metrics sweep', () =>
+      this.metricsLease.runExclusive(() => sweepMetrics(this.deps.prisma)),
     );
     if (tuning.guestSupervisionIntervalMs > 0) {
       this.every(tuning.guestSupervisionIntervalMs, 'guest supervision', () =>

@@ -5,6 +5,7 @@ import {
   type ManagerContext,
   type MethodParams,
   type PrepareParams,
+  type ServerMetricsReading,
 } from '../datastore-manager';
 import { GuestConfigError } from '../../config';
 import { findMariadbBinaries } from './binaries';
@@ -15,6 +16,7 @@ import { AdminSession } from './manager/admin-session';
 import { MariadbBackups } from './manager/backups';
 import { MariadbConfiguration } from './manager/configuration';
 import { MariadbLifecycle } from './manager/lifecycle';
+import { MariadbMetrics } from './manager/metrics';
 import { MariadbReplication } from './manager/replication';
 import { MariadbResize } from './manager/resize';
 import { MariadbRuntime, type MariadbManagerOptions } from './manager/runtime';
@@ -59,6 +61,7 @@ export class MariadbManager implements DatastoreManager {
   private readonly backups: MariadbBackups;
   private readonly resize: MariadbResize;
   private readonly configuration: MariadbConfiguration;
+  private readonly metrics: MariadbMetrics;
   readonly errorLogPath: string;
   readonly volumeContentPath: string;
 
@@ -74,6 +77,7 @@ export class MariadbManager implements DatastoreManager {
     this.replication = new MariadbReplication(runtime, state, session);
     this.resize = new MariadbResize(runtime, state, this.lifecycle);
     this.configuration = new MariadbConfiguration(runtime, state, session);
+    this.metrics = new MariadbMetrics(runtime, state, session);
   }
 
   // --- Lifecycle and status (manager/lifecycle.ts) ---
@@ -157,6 +161,9 @@ export class MariadbManager implements DatastoreManager {
 
   getReplicationStatus(): Promise<GuestResult<'get_replication_status'>> {
     return this.replication.getReplicationStatus();
+  }
+  readServerMetrics(): Promise<ServerMetricsReading | undefined> {
+    return this.metrics.readServerMetrics();
   }
   readReplicationForHeartbeat(): Promise<ReplicationStatus | undefined> {
     return this.replication.readReplicationForHeartbeat();
