@@ -16,3 +16,4 @@ export {
 } from './settings';
 export { createComputeProvider, resolveGuestCommand } from './compute';
 export { prepareJobId } from './taskmanager/create-instance';
+export { sealGuestSecret } from './guest-secret';

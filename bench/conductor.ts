@@ -1,0 +1,482 @@
+/**
+ * Conductor benchmark (issue 16, "Scale"): can the conductor hold a fleet?
+ *
+ * N simulated guests report to real conductor processes (the worker's conductor role as
+ * `npm run start:conductor -w @coffer/worker` runs it: apps/worker/src/conductor/main.ts, 1, 2
+ * or 3 of them sharing the stream's consumer group) over the real PostgreSQL and Redis.
+ *
+ * A simulated guest is the guest's own code for signing and sending, with canned samples and
+ * no mariadbd: its Heartbeat loop (apps/guest/src/conductor/heartbeat.ts, at the default
+ * interval) and its ConductorReporter (conductor-reporter.ts: the message built, validated,
+ * signed with the guest's key and XADDed as a guest does). Only what the guest reads from its
+ * server is canned (the status, the version, the volume's usage). That is the right stand-in
+ * here: the conductor sees exactly what real guests send, at the rate they send it, and a
+ * thousand mariadbd servers would not fit on this machine. The instances are rows in
+ * PostgreSQL with their own sealed guest secrets, so every HMAC is verified as for a real
+ * guest. The simulated guests share a pool of Redis connections (`BENCH_GUEST_CONNECTIONS`,
+ * 50) instead of one each: what the conductor reads is the same stream either way.
+ *
+ * For each N (100, 300, 1000) with one conductor, then N = 1000 with 2 and 3:
+ *   - latency of a status change, guest → console: a guest's canned status flips and its
+ *     heartbeat is nudged (as the guest does on a change); the "console" is a subscriber on
+ *     the change-feed channel (@coffer/runtime's ChangeFeed, as the web app listens) that the
+ *     conductor publishes to after its commit. From the nudge to the event: p50, p99, max.
+ *     Target p99 < 250 ms at 1000;
+ *   - lost: every status change sent must be seen by the console (and be in the row);
+ *   - the conductor processes' CPU (utime + stime from /proc/<pid>/stat) over the window,
+ *     per guest;
+ *   - PostgreSQL's writes: pg_stat_database's xact_commit and tup_inserted + tup_updated
+ *     deltas per second over the window;
+ *   - capacity: each guest's reporter then sends `BENCH_BURST` (10) beats at once; the time
+ *     until the group has read and acked all of them gives messages per second, which must
+ *     grow with each conductor process added (the default interval's load alone does not
+ *     saturate one, so it cannot show scaling).
+ * Status changes per window: at least N, and at least 300, spread evenly over `BENCH_WINDOW_S`
+ * (30) seconds after a warm-up of one interval plus 2 s (secrets cached, connections warm).
+ * `BENCH_QUICK=1` (or `--quick` when run directly): N = 50 and 100, 1 and 2 processes, 8 s
+ * windows, to check the bench itself. Ends with one line of JSON.
+ * Run with `npm run bench:conductor` (scripts/coffer.mjs prepares services and a database).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+
+import {
+  CONDUCTOR_STREAM,
+  DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
+  EVENTS_CHANNEL,
+  type ServiceStatus,
+} from '@coffer/contracts';
+import { generateGuestSecret, guestKeys } from '@coffer/contracts/crypto';
+import { createPrismaClient } from '@coffer/db';
+import { createProject, createUserWithPassword } from '@coffer/db/factories';
+import { ChangeFeed } from '@coffer/runtime/change-feed';
+import { createLogger } from '@coffer/runtime/logger';
+import { Redis } from 'ioredis';
+
+import { ConductorReporter } from '@coffer/guest/conductor/conductor-reporter';
+import { Heartbeat } from '@coffer/guest/conductor/heartbeat';
+import { GUEST_VERSION } from '@coffer/guest/version';
+import { sealGuestSecret } from '@coffer/worker';
+import { root, runBench } from './lib/coffer';
+import { now, printTable, round } from './lib/report';
+
+const isQuick = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
+const SIZES = isQuick ? [50, 100] : [100, 300, 1000];
+const SCALE_N = SIZES.at(-1)!;
+const PROCESS_COUNTS = isQuick ? [1, 2] : [1, 2, 3];
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? (isQuick ? 8 : 30));
+const BURST = Number(process.env.BENCH_BURST ?? 10);
+const GUEST_CONNECTIONS = Number(process.env.BENCH_GUEST_CONNECTIONS ?? 50);
+const INTERVAL_MS = DEFAULT_HEARTBEAT_INTERVAL_SECONDS * 1000;
+const TARGET_P99_MS = 250;
+/** How long a sent change may take to be seen before it counts as lost. */
+const LOST_AFTER_MS = 10_000;
+const CLOCK_TICKS = 100;
+
+const silent = createLogger({ service: 'bench-conductor', level: 'silent' });
+
+interface SimulatedGuest {
+  instanceId: string;
+  signingKey: Buffer;
+  status: ServiceStatus;
+  /** When the current status change was sent (nudged), until the console sees it. */
+  pendingSince: number | null;
+  heartbeat: Heartbeat | null;
+  reporter: ConductorReporter | null;
+}
+
+interface Phase {
+  guests: number;
+  processes: number;
+  loadavg: number[];
+  changes: number;
+  lost: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  messagesPerS: number;
+  conductorCpuPct: number;
+  cpuPerGuestPct: number;
+  cpuMsPerMessage: number;
+  pgCommitsPerS: number;
+  pgRowWritesPerS: number;
+  burstMessages: number;
+  burstS: number;
+  capacityPerS: number;
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** User + system CPU time of a process so far, in seconds. */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** The conductor role alone, as its entry point runs it; resolves once it has started. */
+async function startConductor(): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'apps/worker/src/conductor/main.ts')],
+    { cwd: root, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  process.once('exit', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolveStarted, rejectStarted) => {
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      if (buffer.includes('"worker started"')) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolveStarted();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => rejectStarted(new Error(`conductor exited with ${code}`)));
+  });
+  return child;
+}
+
+async function stopConductor(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function main(): Promise<void> {
+  const masterKey = process.env.COFFER_MASTER_KEY!;
+  const prisma = createPrismaClient({ url: process.env.DATABASE_URL! });
+  const redis = new Redis(process.env.REDIS_URL!);
+  const guestConnections = Array.from(
+    { length: GUEST_CONNECTIONS },
+    () => new Redis(process.env.REDIS_URL!),
+  );
+  const consoleConnection = new Redis(process.env.REDIS_URL!);
+  const feed = new ChangeFeed(consoleConnection, EVENTS_CHANNEL, silent);
+  await feed.start();
+
+  // The fleet: instance rows as the taskmanager leaves them once ACTIVE, each with its secret.
+  const user = await createUserWithPassword(prisma, {
+    email: `bench-conductor-${Date.now()}@example.com`,
+    name: 'Bench',
+    password: 'bench-password-123',
+  });
+  const project = await createProject(prisma, { name: 'bench-conductor', ownerUserId: user.id });
+  const flavor = await prisma.flavor.findFirstOrThrow();
+  const version = await prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
+  const fleet: SimulatedGuest[] = [];
+  const rows = [];
+  for (let index = 0; index < SCALE_N; index++) {
+    const instanceId = randomUUID();
+    const secret = generateGuestSecret();
+    fleet.push({
+      instanceId,
+      signingKey: guestKeys(secret).signing,
+      status: 'RUNNING',
+      pendingSince: null,
+      heartbeat: null,
+      reporter: null,
+    });
+    rows.push({
+      id: instanceId,
+      projectId: project.id,
+      name: `bench-${String(index).padStart(4, '0')}`,
+      flavorId: flavor.id,
+      datastoreVersionId: version.id,
+      volumeSizeGb: 1,
+      taskStatus: 'NONE' as const,
+      serviceStatus: 'RUNNING' as const,
+      guestVersion: GUEST_VERSION,
+      lastHeartbeatAt: new Date(),
+      guestSecretEnc: sealGuestSecret(masterKey, instanceId, secret),
+    });
+  }
+  await prisma.instance.createMany({ data: rows });
+  const byId = new Map(fleet.map((guest) => [guest.instanceId, guest]));
+  console.log(`${SCALE_N} instances with their guest secrets in PostgreSQL`);
+
+  // The console: every change event, matched with the change it shows.
+  let latencies: number[] = [];
+  const unsubscribers = fleet.map((guest) =>
+    feed.onInstance(guest.instanceId, () => {
+      const pending = byId.get(guest.instanceId)!;
+      if (pending.pendingSince === null) return;
+      latencies.push(now() - pending.pendingSince);
+      pending.pendingSince = null;
+    }),
+  );
+
+  const pgStats = async () => {
+    const [row] = await prisma.$queryRaw<
+      Array<{ commits: bigint; inserted: bigint; updated: bigint }>
+    >`SELECT xact_commit AS commits, tup_inserted AS inserted, tup_updated AS updated
+        FROM pg_stat_database WHERE datname = current_database()`;
+    return { commits: Number(row!.commits), writes: Number(row!.inserted + row!.updated) };
+  };
+
+  /** Until the group has read every entry and nothing is pending (all acked). */
+  const untilDrained = async (timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const groups = (await redis.xinfo('GROUPS', CONDUCTOR_STREAM)) as unknown[][];
+      const info = new Map<string, unknown>();
+      const group = groups[0] ?? [];
+      for (let index = 0; index + 1 < group.length; index += 2)
+        info.set(String(group[index]), group[index + 1]);
+      if (Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0) return;
+      if (Date.now() > deadline) throw new Error('the conductor did not drain the stream');
+      await new Promise((tick) => setTimeout(tick, 10));
+    }
+  };
+
+  /** Entries ever added to the stream (XINFO STREAM's entries-added). */
+  const entriesAdded = async () => {
+    const info = (await redis.xinfo('STREAM', CONDUCTOR_STREAM)) as unknown[];
+    return Number(info[info.indexOf('entries-added') + 1]);
+  };
+
+  const phases: Phase[] = [];
+  let epoch = 0;
+  const runPhase = async (guestCount: number, processCount: number): Promise<Phase> => {
+    const guests = fleet.slice(0, guestCount);
+    const conductors = await Promise.all(Array.from({ length: processCount }, startConductor));
+    epoch++;
+    // Each phase is a new boot of every guest: a higher epoch, so its seq 0 is taken.
+    for (const [index, guest] of guests.entries()) {
+      guest.reporter = new ConductorReporter({
+        redis: guestConnections[index % guestConnections.length]!,
+        stream: CONDUCTOR_STREAM,
+        instanceId: guest.instanceId,
+        signingKey: guest.signingKey,
+        epoch,
+      });
+      guest.heartbeat = new Heartbeat({
+        intervalMs: INTERVAL_MS,
+        readStatus: async () => ({ serviceStatus: guest.status, serverVersion: '10.11.19' }),
+        readVolume: async () => ({
+          usedBytes: 200 * 1024 * 1024,
+          totalBytes: 1024 * 1024 * 1024,
+          fault: null,
+        }),
+        reporter: guest.reporter,
+        logger: silent,
+      });
+    }
+    // Guests start spread over one interval, as a fleet's do.
+    const startSpacing = INTERVAL_MS / guestCount;
+    for (const guest of guests) {
+      guest.heartbeat!.start();
+      await new Promise((tick) => setTimeout(tick, startSpacing));
+    }
+    await new Promise((tick) => setTimeout(tick, 2000));
+    await untilDrained(30_000);
+
+    // The window: regular beats from every guest, and status changes spread evenly over it.
+    latencies = [];
+    const changeCount = Math.max(guestCount, 300);
+    const loadBefore = loadavg();
+    const cpuBefore = conductors.map((child) => cpuSecondsOf(child.pid!));
+    const pgBefore = await pgStats();
+    const addedBefore = await entriesAdded();
+    const windowStart = now();
+    let sentChanges = 0;
+    let skipped = 0;
+    for (let change = 0; change < changeCount; change++) {
+      const due = windowStart + ((change + 0.5) * WINDOW_S * 1000) / changeCount;
+      const wait = due - now();
+      if (wait > 0) await new Promise((tick) => setTimeout(tick, wait));
+      const guest = guests[(change * 7919) % guestCount]!;
+      if (guest.pendingSince !== null) {
+        skipped++;
+        continue;
+      }
+      guest.status = guest.status === 'RUNNING' ? 'SHUTDOWN' : 'RUNNING';
+      guest.pendingSince = now();
+      guest.heartbeat!.nudge();
+      sentChanges++;
+    }
+    const windowEnd = windowStart + WINDOW_S * 1000;
+    if (windowEnd > now()) await new Promise((tick) => setTimeout(tick, windowEnd - now()));
+    const windowS = (now() - windowStart) / 1000;
+    const messages = (await entriesAdded()) - addedBefore;
+    const cpuAfter = conductors.map((child) => cpuSecondsOf(child.pid!));
+    // PostgreSQL's backends report their counters at most once a second.
+    await new Promise((tick) => setTimeout(tick, 1100));
+    const pgAfter = await pgStats();
+    const loadAfter = loadavg();
+    for (
+      const deadline = now() + LOST_AFTER_MS;
+      guests.some((guest) => guest.pendingSince !== null) && now() < deadline;
+      await new Promise((tick) => setTimeout(tick, 50))
+    );
+    const lost = guests.filter((guest) => guest.pendingSince !== null).length;
+    // The rows say what the guests said last.
+    const statuses = await prisma.instance.findMany({
+      where: { id: { in: guests.map((guest) => guest.instanceId) } },
+      select: { id: true, serviceStatus: true },
+    });
+    const wrongRows = statuses.filter((row) => byId.get(row.id)!.status !== row.serviceStatus);
+    for (const guest of guests) guest.pendingSince = null;
+
+    // Capacity: every guest's reporter sends BURST beats at once; until all are acked.
+    const burstMessages = guestCount * BURST;
+    const burstStart = now();
+    await Promise.all(
+      guests.map(async (guest) => {
+        for (let beat = 0; beat < BURST; beat++)
+          await guest.reporter!.sendHeartbeat({
+            serviceStatus: guest.status,
+            guestVersion: GUEST_VERSION,
+            serverVersion: '10.11.19',
+          });
+      }),
+    );
+    await untilDrained(300_000);
+    const burstS = (now() - burstStart) / 1000;
+
+    for (const guest of guests) await guest.heartbeat!.stop();
+    await untilDrained(30_000);
+    for (const child of conductors) await stopConductor(child);
+
+    const cpuS = cpuAfter.reduce((sum, after, index) => sum + after - cpuBefore[index]!, 0);
+    const phase: Phase = {
+      guests: guestCount,
+      processes: processCount,
+      loadavg: [
+        ...loadBefore.map((value) => round(value, 2)),
+        ...loadAfter.map((v) => round(v, 2)),
+      ],
+      changes: sentChanges,
+      lost: lost + wrongRows.length,
+      p50Ms: round(percentile(latencies, 50), 1),
+      p99Ms: round(percentile(latencies, 99), 1),
+      maxMs: round(Math.max(...latencies), 1),
+      messagesPerS: round(messages / windowS, 0),
+      conductorCpuPct: round((cpuS / windowS) * 100, 1),
+      cpuPerGuestPct: round((cpuS / windowS / guestCount) * 100, 4),
+      cpuMsPerMessage: round((cpuS * 1000) / messages, 3),
+      pgCommitsPerS: round((pgAfter.commits - pgBefore.commits) / windowS, 0),
+      pgRowWritesPerS: round((pgAfter.writes - pgBefore.writes) / windowS, 0),
+      burstMessages,
+      burstS: round(burstS, 2),
+      capacityPerS: round(burstMessages / burstS, 0),
+    };
+    if (skipped > 0) console.log(`  (${skipped} changes skipped: the guest's last one was unseen)`);
+    console.log(
+      `N=${guestCount} P=${processCount}: p50 ${phase.p50Ms} ms, p99 ${phase.p99Ms} ms, lost ${phase.lost}, CPU ${phase.conductorCpuPct} %, PG ${phase.pgCommitsPerS} commits/s, capacity ${phase.capacityPerS} msg/s; load ${loadBefore.map((v) => round(v, 1)).join('/')}`,
+    );
+    return phase;
+  };
+
+  const loadBefore = loadavg();
+  for (const guestCount of SIZES) phases.push(await runPhase(guestCount, 1));
+  for (const processCount of PROCESS_COUNTS.slice(1))
+    phases.push(await runPhase(SCALE_N, processCount));
+  const loadAfter = loadavg();
+
+  const scaling = phases.filter((phase) => phase.guests === SCALE_N);
+  const atScale = scaling[0]!;
+  const isScaling = scaling.every(
+    (phase, index) => index === 0 || phase.capacityPerS > scaling[index - 1]!.capacityPerS,
+  );
+  const meetsP99 = scaling.every((phase) => phase.p99Ms < TARGET_P99_MS);
+  const isLossless = phases.every((phase) => phase.lost === 0);
+  printTable(
+    `Conductor, heartbeat every ${INTERVAL_MS / 1000} s, ${WINDOW_S} s windows; load average ${loadBefore.map((v) => round(v, 1)).join('/')} before, ${loadAfter.map((v) => round(v, 1)).join('/')} after`,
+    [
+      'guests',
+      'proc',
+      'msg/s',
+      'changes',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'lost',
+      'CPU %',
+      'CPU %/guest',
+      'PG commits/s',
+      'PG rows/s',
+      'capacity msg/s',
+      'load 1m',
+    ],
+    phases.map((phase) => [
+      phase.guests,
+      phase.processes,
+      phase.messagesPerS,
+      phase.changes,
+      phase.p50Ms,
+      phase.p99Ms,
+      phase.maxMs,
+      phase.lost,
+      phase.conductorCpuPct,
+      phase.cpuPerGuestPct,
+      phase.pgCommitsPerS,
+      phase.pgRowWritesPerS,
+      phase.capacityPerS,
+      phase.loadavg[0]!,
+    ]),
+  );
+  printTable(
+    'Targets',
+    ['what', 'target', 'measured', 'result'],
+    [
+      [
+        `p99 guest → console at ${SCALE_N}`,
+        `< ${TARGET_P99_MS} ms`,
+        scaling.map((phase) => `${phase.p99Ms} (${phase.processes}p)`).join(', '),
+        meetsP99 ? 'pass' : 'FAIL',
+      ],
+      [
+        'status changes lost',
+        '0',
+        String(phases.reduce((sum, phase) => sum + phase.lost, 0)),
+        isLossless ? 'pass' : 'FAIL',
+      ],
+      [
+        `capacity at ${SCALE_N} grows with each process`,
+        'increasing',
+        scaling.map((phase) => `${phase.capacityPerS} (${phase.processes}p)`).join(', '),
+        isScaling ? 'pass' : 'FAIL',
+      ],
+    ],
+  );
+
+  for (const unsubscribe of unsubscribers) unsubscribe();
+  await feed.close();
+  consoleConnection.disconnect();
+  for (const connection of guestConnections) connection.disconnect();
+  redis.disconnect();
+  await prisma.$disconnect();
+  console.log(
+    JSON.stringify({
+      bench: 'conductor',
+      quick: isQuick,
+      heartbeatIntervalS: INTERVAL_MS / 1000,
+      windowS: WINDOW_S,
+      burstPerGuest: BURST,
+      loadavg: { before: loadBefore, after: loadAfter },
+      phases,
+      ratios: {
+        capacityVsOneProcess: scaling.map((phase) =>
+          round(phase.capacityPerS / atScale.capacityPerS, 2),
+        ),
+        p99VsOneProcess: scaling.map((phase) => round(phase.p99Ms / atScale.p99Ms, 2)),
+      },
+      targets: { p99BelowMs: TARGET_P99_MS, meetsP99, isLossless, isScaling },
+    }),
+  );
+}
+
+runBench(main);
