@@ -172,6 +172,11 @@ export class GuestAgent {
         volume_usage: () => this.manager.volumeUsage(),
         apply_configuration: (params) => this.manager.applyConfiguration(params),
         get_configuration: () => this.manager.getConfiguration(),
+        list_logs: () => this.manager.listLogs(),
+        set_log: (params) => this.manager.setLog(params),
+        show_log: (params) => this.manager.showLog(params),
+        download_log: (params) => this.manager.downloadLog(params),
+        publish_log: (params) => this.manager.publishLog(params),
       },
     });
   }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { backupGuestMethods, restoreSpecSchema } from './backup';
 import { configurationGuestMethods } from './configuration/apply';
 import { type CofferErrorJSON } from './errors';
+import { logGuestMethods } from './logs';
 import { replicationGuestMethods } from './replication';
 import { resizeGuestMethods } from './resize';
 import { sealedSecretSchema } from './sealed';
@@ -80,6 +81,8 @@ export const guestMethods = {
   ...resizeGuestMethods,
   /** Configuration groups (configuration/apply.ts): apply_configuration. */
   ...configurationGuestMethods,
+  /** Database logs (logs.ts): list, switch, show, download, publish. */
+  ...logGuestMethods,
   /** Installs the server into the volume, writes its config from the flavor, starts it, creates the first databases and users. */
   prepare: {
     params: z.object({

@@ -18,3 +18,4 @@ export * from './errors';
 export * from './worker-roles';
 export * from './allowed-sources';
 export * from './configuration';
+export * from './logs';

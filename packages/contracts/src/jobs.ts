@@ -4,6 +4,14 @@ import { instanceSetAccessJobSchema } from './allowed-sources';
 import { configurationApplyJobSchema, effectiveConfigurationSchema } from './configuration/apply';
 import { cofferErrorJSONSchema, type CofferErrorJSON } from './errors';
 import { databaseInfoSchema, databaseUserInfoSchema } from './guest-rpc';
+import {
+  logDownloadResultSchema,
+  logInfoSchema,
+  logNameSchema,
+  logShowParamsSchema,
+  logShowResultSchema,
+  publishedLogSchema,
+} from './logs';
 import { instanceResizeJobSchema } from './resize';
 import { sealedSecretSchema } from './sealed';
 import {
@@ -305,6 +313,39 @@ export const taskmanagerCalls = {
   'configuration.effective': {
     schema: z.object(instanceRef),
     result: effectiveConfigurationSchema,
+    ...CALL,
+  },
+  /** Database logs (logs.ts): what the guest has, switches, tails, downloads and publishes. */
+  'log.list': {
+    schema: z.object(instanceRef),
+    result: z.object({ logs: z.array(logInfoSchema) }),
+    ...CALL,
+  },
+  'log.set': {
+    schema: z.object({ ...instanceRef, name: logNameSchema, enabled: z.boolean() }),
+    result: z.object({ log: logInfoSchema }),
+    ...CALL,
+  },
+  'log.show': {
+    schema: logShowParamsSchema.extend(instanceRef),
+    result: logShowResultSchema,
+    ...CALL,
+  },
+  'log.download': {
+    schema: z.object({ ...instanceRef, name: logNameSchema }),
+    result: logDownloadResultSchema,
+    ...CALL,
+  },
+  /** Copies a log to the object store, sealed with the project's backup key. */
+  'log.publish': {
+    schema: z.object({ ...instanceRef, name: logNameSchema }),
+    result: publishedLogSchema,
+    ...CALL,
+  },
+  /** The instance's published logs, newest first (read from the object store by the worker). */
+  'log.published': {
+    schema: z.object(instanceRef),
+    result: z.object({ published: z.array(publishedLogSchema) }),
     ...CALL,
   },
 } as const satisfies Record<string, CallDefinition<z.ZodType, z.ZodType>>;

@@ -81,6 +81,12 @@ export interface DatastoreManager {
   ): Promise<GuestResult<'apply_configuration'>>;
   /** Every configuration parameter in force, with its source. */
   getConfiguration(): Promise<GuestResult<'get_configuration'>>;
+  /** Database logs (Trove's guest logs): list, switch, tail, download, publish; passwords masked. */
+  listLogs(): Promise<GuestResult<'list_logs'>>;
+  setLog(params: MethodParams<'set_log'>): Promise<GuestResult<'set_log'>>;
+  showLog(params: MethodParams<'show_log'>): Promise<GuestResult<'show_log'>>;
+  downloadLog(params: MethodParams<'download_log'>): Promise<GuestResult<'download_log'>>;
+  publishLog(params: MethodParams<'publish_log'>): Promise<GuestResult<'publish_log'>>;
   /** The guest is stopping: work that could hold the manager long (a backup, a restore's fetch) stops now. */
   interruptLongOperations(): void;
   /** Stops the server because the guest stops. */

@@ -101,6 +101,11 @@ class EchoManager implements DatastoreManager {
   volumeUsage = unsupported;
   applyConfiguration = unsupported;
   getConfiguration = unsupported;
+  listLogs = unsupported;
+  setLog = unsupported;
+  showLog = unsupported;
+  downloadLog = unsupported;
+  publishLog = unsupported;
 }
 
 function unsupported(): Promise<never> {

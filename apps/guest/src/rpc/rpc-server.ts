@@ -37,6 +37,10 @@ const CONCURRENT_METHODS: ReadonlySet<GuestMethod> = new Set([
   'create_replication_user',
   'drop_replication_user',
   'volume_usage',
+  'list_logs',
+  'show_log',
+  'download_log',
+  'publish_log',
 ]);
 
 export interface RpcServerOptions {

@@ -15,6 +15,7 @@ import { type z } from 'zod';
 
 import { AbortedError, raceAbort } from '../events';
 import { openGuestSecret } from '../guest-secret';
+import { logHandlers } from './log-calls';
 import { type OperationContext } from './operation';
 
 /**
@@ -29,7 +30,7 @@ import { type OperationContext } from './operation';
 export type CallContext = Omit<OperationContext, 'signal'>;
 
 /** A call refused for a reason the caller reads: the job completes with its JSON form (runCall). */
-function refuse(code: CallFailure['code'], message: string, field?: string): never {
+export function refuse(code: CallFailure['code'], message: string, field?: string): never {
   throw new CofferError(code, message, { field });
 }
 
@@ -48,10 +49,10 @@ const guestSelect = {
  * call failures. A change (`isChange`) is refused on a replica: it is read-only, and what it
  * holds comes from its source (a change made on it would diverge from the source).
  */
-async function withGuest<T>(
+export async function withGuest<T>(
   ctx: CallContext,
   instanceId: string,
-  ask: (guest: GuestClient, timeoutMs: number) => Promise<T>,
+  ask: (guest: GuestClient, timeoutMs: number, row: { projectId: string }) => Promise<T>,
   { isChange = true }: { isChange?: boolean } = {},
 ): Promise<T> {
   const row = await ctx.prisma.instance.findUnique({
@@ -93,7 +94,7 @@ async function withGuest<T>(
   const timeoutMs = ctx.settings.tuning.guestCallTimeoutMs;
   const guest = new GuestClient({ connection: ctx.redis, instanceId, guestSecret });
   try {
-    return await ask(guest, timeoutMs);
+    return await ask(guest, timeoutMs, row);
   } catch (error) {
     if (error instanceof GuestRpcError) {
       if (error.failure) refuse(error.failure.code, error.failure.message, error.failure.field);
@@ -129,7 +130,9 @@ function openPassword(ctx: CallContext, sealed: string, userName: string, field:
   }
 }
 
-type Payload<N extends TaskmanagerCallName> = z.infer<(typeof taskmanagerCalls)[N]['schema']>;
+export type Payload<N extends TaskmanagerCallName> = z.infer<
+  (typeof taskmanagerCalls)[N]['schema']
+>;
 type Handlers = {
   [N in TaskmanagerCallName]: (
     ctx: CallContext,
@@ -224,6 +227,7 @@ const handlers: Handlers = {
       (guest, timeoutMs) => guest.call('get_configuration', {}, { timeoutMs }),
       { isChange: false },
     ),
+  ...logHandlers,
   'root.disable': async (ctx, { instanceId }) => {
     await withGuest(ctx, instanceId, (guest, timeoutMs) =>
       guest.call('disable_root', {}, { timeoutMs }),

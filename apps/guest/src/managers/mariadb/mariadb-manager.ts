@@ -16,6 +16,7 @@ import { AdminSession } from './manager/admin-session';
 import { MariadbBackups } from './manager/backups';
 import { MariadbConfiguration } from './manager/configuration';
 import { MariadbLifecycle } from './manager/lifecycle';
+import { MariadbLogs } from './manager/logs';
 import { MariadbMetrics } from './manager/metrics';
 import { MariadbReplication } from './manager/replication';
 import { MariadbResize } from './manager/resize';
@@ -61,6 +62,7 @@ export class MariadbManager implements DatastoreManager {
   private readonly backups: MariadbBackups;
   private readonly resize: MariadbResize;
   private readonly configuration: MariadbConfiguration;
+  private readonly logs: MariadbLogs;
   private readonly metrics: MariadbMetrics;
   readonly errorLogPath: string;
   readonly volumeContentPath: string;
@@ -77,6 +79,7 @@ export class MariadbManager implements DatastoreManager {
     this.replication = new MariadbReplication(runtime, state, session);
     this.resize = new MariadbResize(runtime, state, this.lifecycle);
     this.configuration = new MariadbConfiguration(runtime, state, session);
+    this.logs = new MariadbLogs(runtime, state, session);
     this.metrics = new MariadbMetrics(runtime, state, session);
   }
 
@@ -116,6 +119,7 @@ export class MariadbManager implements DatastoreManager {
   interruptLongOperations(): void {
     this.lifecycle.stopSupervising();
     this.backups.interrupt();
+    this.logs.stop();
   }
 
   // --- Databases, users, access and root (manager/admin.ts) ---
@@ -215,5 +219,23 @@ export class MariadbManager implements DatastoreManager {
   }
   getConfiguration(): Promise<GuestResult<'get_configuration'>> {
     return this.configuration.effective();
+  }
+
+  // --- Database logs (manager/logs.ts) ---
+
+  listLogs(): Promise<GuestResult<'list_logs'>> {
+    return this.logs.list();
+  }
+  setLog(params: MethodParams<'set_log'>): Promise<GuestResult<'set_log'>> {
+    return this.logs.set(params);
+  }
+  showLog(params: MethodParams<'show_log'>): Promise<GuestResult<'show_log'>> {
+    return this.logs.show(params);
+  }
+  downloadLog(params: MethodParams<'download_log'>): Promise<GuestResult<'download_log'>> {
+    return this.logs.download(params);
+  }
+  publishLog(params: MethodParams<'publish_log'>): Promise<GuestResult<'publish_log'>> {
+    return this.logs.publish(params);
   }
 }

@@ -107,6 +107,8 @@ export class MariadbServer {
    * host's init does not reap orphans (containers, this project's test machines).
    */
   private spawned: { pid: number; exited: Promise<void> } | null = null;
+  /** Options given after the config file at every start (the database logs': manager/logs.ts). */
+  extraArgs: () => string[] = () => [];
 
   constructor(options: MariadbServerOptions) {
     this.layout = options.layout;
@@ -373,7 +375,7 @@ export class MariadbServer {
     const logOffset = fileSize(this.layout.logError);
     const child = spawn(
       this.binary('mariadbd'),
-      [`--defaults-file=${this.layout.myCnf}`, ...account.serverArgs],
+      [`--defaults-file=${this.layout.myCnf}`, ...account.serverArgs, ...this.extraArgs()],
       {
         detached: true,
         stdio: 'ignore',

@@ -10,7 +10,9 @@ import { databaseRouter } from './routers/database';
 import { databaseUserRouter } from './routers/database-user';
 import { instanceRouter } from './routers/instance';
 import { instanceEventRouter } from './routers/instance-event';
+import { instanceLogRouter } from './routers/instance-log';
 import { liveRouter } from './routers/live';
+import { alertsRouter, metricsRouter } from './routers/metrics';
 import { projectRouter } from './routers/project';
 import { quotaRouter } from './routers/quota';
 import { replicaRouter } from './routers/replica';
@@ -25,6 +27,7 @@ export const appRouter = createTRPCRouter({
   catalog: catalogRouter,
   instance: instanceRouter,
   instanceEvent: instanceEventRouter,
+  log: instanceLogRouter,
   backup: backupRouter,
   configuration: configurationRouter,
   replica: replicaRouter,
@@ -37,6 +40,8 @@ export const appRouter = createTRPCRouter({
   quota: quotaRouter,
   live: liveRouter,
   timeline: timelineRouter,
+  metrics: metricsRouter,
+  alerts: alertsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,264 @@
+import { createDecipheriv, createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { backupChunkAad } from '@coffer/contracts';
+import { projectBackupKey } from '@coffer/contracts/crypto';
+import { registerSecret } from '@coffer/testing/secrets';
+import { waitFor } from '@coffer/testing/wait';
+import { type RunningWorker } from '@coffer/worker';
+import { TRPCError } from '@trpc/server';
+import mysql, { type Connection } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { type Harness } from '~/test/harness';
+import { waitForStatus } from '~/test/live';
+import { endTestWorkerFile, startTestWorker, testDataDir, useHarness } from '~/test/suite';
+
+/**
+ * Database logs (issue 16 part 3) through the API, for real: the tRPC procedures, the real
+ * worker in this process (its object store a local directory), a real guest and mariadbd.
+ * What the server writes is produced over its root socket, behind the API's back; what the
+ * API shows must have every password masked. One instance for the whole file.
+ */
+
+let worker: RunningWorker;
+const suffix = randomUUID().slice(0, 8);
+const queuePrefix = `test-log-${suffix}`;
+const dataDir = testDataDir('web-log');
+const h = useHarness({ env: { COFFER_QUEUE_PREFIX: queuePrefix } });
+
+let owner: Awaited<ReturnType<Harness['createProjectWithOwner']>>;
+let instanceId: string;
+let serverRoot: Connection;
+
+/** Passwords the server's own log holds verbatim, which nothing the API returns may. */
+const alterPassword = `Log-alter-${randomUUID()}`;
+const setPassword = `Log-set-${randomUUID()}`;
+registerSecret('instance-log test: ALTER USER password', alterPassword);
+registerSecret('instance-log test: SET PASSWORD password', setPassword);
+
+function agentDatastore(): { runDir: string; logDir: string } {
+  const agent = JSON.parse(
+    readFileSync(join(dataDir, 'instances', instanceId, 'etc', 'guest-agent.json'), 'utf8'),
+  ) as { datastore: { runDir: string; logDir: string } };
+  return agent.datastore;
+}
+
+function rootConnection(): Promise<Connection> {
+  return mysql.createConnection({
+    socketPath: join(agentDatastore().runDir, 'mysqld.sock'),
+    user: 'root',
+  });
+}
+
+const codeOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'OK',
+    (error: unknown) => (error instanceof TRPCError ? error.code : String(error)),
+  );
+
+beforeAll(async () => {
+  worker = await startTestWorker(h, {
+    dataDir,
+    heartbeatExpirySeconds: 60,
+    names: {
+      queuePrefix,
+      conductorStream: `test-log-conductor-${suffix}`,
+      conductorGroup: `test-log-conductor-${suffix}`,
+      keyPrefix: `test-log-${suffix}`,
+    },
+    tuning: { guestCallTimeoutMs: 20_000 },
+  });
+  owner = await h.createProjectWithOwner('Logs');
+  const caller = h.callerFor(owner.owner);
+  const flavor = (await caller.catalog.flavors())[0]!;
+  const created = await caller.instance.create({
+    projectId: owner.project.id,
+    name: 'logged-db',
+    flavorId: flavor.id,
+    volumeSizeGb: 1,
+  });
+  instanceId = created.id;
+  const live = await caller.instance.onChange({ projectId: owner.project.id, instanceId });
+  await waitForStatus(live, instanceId, ['ACTIVE', 'ERROR'], 120_000);
+  expect((await caller.instance.get({ projectId: owner.project.id, instanceId })).status).toBe(
+    'ACTIVE',
+  );
+  serverRoot = await rootConnection();
+}, 240_000);
+
+afterAll(async () => {
+  await serverRoot?.end();
+  await endTestWorkerFile(worker, {
+    dataDir,
+    redisKeys: [`${queuePrefix}:*`, `test-log-conductor-${suffix}`],
+  });
+}, 120_000);
+
+describe('database logs on a real instance', () => {
+  it('the slow query log, once enabled, shows a SELECT SLEEP(2) within seconds', async () => {
+    const caller = h.callerFor(owner.owner);
+    const at = { projectId: owner.project.id, instanceId };
+    const before = await caller.log.list(at);
+    expect(before.map((log) => [log.name, log.enabled])).toEqual([
+      ['error', true],
+      ['slow', false],
+      ['general', false],
+    ]);
+    expect(await codeOf(caller.log.enable({ ...at, name: 'error' }))).toBe('BAD_REQUEST');
+
+    expect(await caller.log.enable({ ...at, name: 'slow' })).toMatchObject({
+      name: 'slow',
+      enabled: true,
+    });
+    const [[variables]] = (await serverRoot.query(
+      'SELECT @@GLOBAL.slow_query_log AS slow, @@GLOBAL.long_query_time AS longQueryTime',
+    )) as unknown as [[{ slow: number; longQueryTime: number }]];
+    expect(variables).toEqual({ slow: 1, longQueryTime: 1 });
+
+    // A session takes long_query_time when it connects: a new one.
+    const client = await rootConnection();
+    const marker = `slow_marker_${suffix}`;
+    const started = Date.now();
+    try {
+      await client.query(`SELECT SLEEP(2) AS ${marker}`);
+    } finally {
+      await client.end();
+    }
+    const tail = await waitFor(() => caller.log.show({ ...at, name: 'slow', search: marker }), {
+      timeoutMs: 10_000,
+      intervalMs: 250,
+      what: 'the slow query in the slow log tail',
+      until: (shown) => shown.lines.some((line) => line.includes(`SLEEP(2) AS ${marker}`)),
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(tail.lines.every((line) => line.toLowerCase().includes(marker))).toBe(true);
+
+    // Following from the offset: nothing new, then only what came after.
+    const next = await caller.log.show({ ...at, name: 'slow', after: tail.offset });
+    expect(next.lines).toEqual([]);
+    expect((await caller.log.list(at)).find((log) => log.name === 'slow')).toMatchObject({
+      enabled: true,
+    });
+  });
+
+  it('the general log shows statements that set passwords masked, in the tail, the download and a published copy', async () => {
+    const caller = h.callerFor(owner.owner);
+    const at = { projectId: owner.project.id, instanceId };
+    await caller.log.enable({ ...at, name: 'general' });
+    const user = `logged_${suffix}`;
+    await serverRoot.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${alterPassword}x'`);
+    await serverRoot.query(`ALTER USER '${user}'@'%' IDENTIFIED BY '${alterPassword}'`);
+    await serverRoot.query(`SET PASSWORD FOR '${user}'@'%' = PASSWORD('${setPassword}')`);
+
+    // The server's own file has them verbatim (what the masking is for).
+    const raw = readFileSync(join(agentDatastore().logDir, 'general.log'), 'utf8');
+    expect(raw).toContain(alterPassword);
+    expect(raw).toContain(setPassword);
+
+    const tail = await waitFor(() => caller.log.show({ ...at, name: 'general', search: user }), {
+      timeoutMs: 10_000,
+      intervalMs: 250,
+      what: 'the password statements in the general log tail',
+      until: (shown) => shown.lines.some((line) => line.includes('SET PASSWORD')),
+    });
+    const shown = tail.lines.join('\n');
+    expect(shown).toContain(`ALTER USER '${user}'@'%' IDENTIFIED BY '***'`);
+    expect(shown).toContain(`SET PASSWORD FOR '${user}'@'%' = '***'`);
+    expect(shown).not.toContain(alterPassword);
+    expect(shown).not.toContain(setPassword);
+
+    const download = await caller.log.download({ ...at, name: 'general' });
+    expect(download.fileName).toBe('logged-db-general.log');
+    expect(download.text).toContain(`ALTER USER '${user}'@'%' IDENTIFIED BY '***'`);
+    expect(download.text).not.toContain(alterPassword);
+    expect(download.text).not.toContain(setPassword);
+
+    // Published: sealed in the object store under the instance's prefix; it opens with the
+    // project's backup key to the masked log.
+    const published = await caller.log.publish({ ...at, name: 'general' });
+    expect(published.object.startsWith(`logs/${owner.project.id}/${instanceId}/`)).toBe(true);
+    const stored = readFileSync(join(dataDir, 'backups', published.object));
+    expect(stored.length).toBe(published.size);
+    expect(createHash('sha256').update(stored).digest('hex')).toBe(published.sha256);
+    expect(stored.includes(Buffer.from(user))).toBe(false);
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      projectBackupKey(process.env.COFFER_MASTER_KEY!, owner.project.id),
+      Buffer.from(published.iv, 'base64'),
+    );
+    decipher.setAAD(Buffer.from(backupChunkAad(published.publishId, 0)));
+    decipher.setAuthTag(Buffer.from(published.tag, 'base64'));
+    const opened = Buffer.concat([decipher.update(stored), decipher.final()]).toString('utf8');
+    expect(opened).toContain(`ALTER USER '${user}'@'%' IDENTIFIED BY '***'`);
+    expect(opened).not.toContain(alterPassword);
+    expect(opened).not.toContain(setPassword);
+    expect((await caller.log.published(at)).map((copy) => copy.publishId)).toContain(
+      published.publishId,
+    );
+    await serverRoot.query(`DROP USER '${user}'@'%'`);
+  });
+
+  it('a log past its cap is rotated (one old file kept) and the server goes on writing the new one', async () => {
+    const caller = h.callerFor(owner.owner);
+    const at = { projectId: owner.project.id, instanceId };
+    const general = (await caller.log.list(at)).find((log) => log.name === 'general')!;
+    expect(general.enabled).toBe(true);
+    const cap = general.maxBytes;
+    const filler = 'x'.repeat(256 * 1024);
+    const queries = Math.ceil((cap - general.sizeBytes) / filler.length) + 2;
+    for (let i = 0; i < queries; i++) await serverRoot.query(`SELECT '${filler}' AS f${i}`);
+    const rotated = await waitFor(() => caller.log.list(at), {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      what: 'the general log rotated',
+      until: (logs) => logs.some((log) => log.name === 'general' && log.rotatedSizeBytes > cap),
+    });
+    expect(rotated.find((log) => log.name === 'general')!.sizeBytes).toBeLessThan(cap);
+    const marker = `after_rotation_${suffix}`;
+    await serverRoot.query(`SELECT 1 AS ${marker}`);
+    await waitFor(() => caller.log.show({ ...at, name: 'general', search: marker }), {
+      timeoutMs: 10_000,
+      intervalMs: 250,
+      what: 'a statement after the rotation in the new general log',
+      until: (shown) => shown.lines.length > 0,
+    });
+
+    expect(await caller.log.disable({ ...at, name: 'general' })).toMatchObject({
+      enabled: false,
+    });
+    const [[variables]] = (await serverRoot.query(
+      'SELECT @@GLOBAL.general_log AS general',
+    )) as unknown as [[{ general: number }]];
+    expect(variables.general).toBe(0);
+  }, 60_000);
+
+  it("another project's tenant gets NOT_FOUND for every log procedure, and nothing changes", async () => {
+    const other = await h.createProjectWithOwner('Other');
+    const callerB = h.callerFor(other.owner);
+    for (const projectId of [other.project.id, owner.project.id]) {
+      const at = { projectId, instanceId };
+      for (const call of [
+        () => callerB.log.list(at),
+        () => callerB.log.enable({ ...at, name: 'general' }),
+        () => callerB.log.disable({ ...at, name: 'slow' }),
+        () => callerB.log.show({ ...at, name: 'error' }),
+        () => callerB.log.download({ ...at, name: 'error' }),
+        () => callerB.log.publish({ ...at, name: 'error' }),
+        () => callerB.log.published(at),
+      ]) {
+        expect(await codeOf(call())).toBe('NOT_FOUND');
+      }
+    }
+    const logs = await h.callerFor(owner.owner).log.list({
+      projectId: owner.project.id,
+      instanceId,
+    });
+    expect(logs.map((log) => [log.name, log.enabled])).toEqual([
+      ['error', true],
+      ['slow', true],
+      ['general', false],
+    ]);
+  });
+});

@@ -1,0 +1,98 @@
+import 'server-only';
+
+import {
+  AppError,
+  isServing,
+  type LogInfo,
+  type LogName,
+  type LogShowResult,
+  type PublishedLog,
+} from '@coffer/contracts';
+
+import { callTaskmanager } from '~/server/queue';
+import { type DatabaseAdminContext } from '../database/active-instance';
+import { getInstance } from '../instance/instance-actions';
+
+/**
+ * An instance's database logs (issue 16 part 3; Trove's guest logs): the error log, the slow
+ * query log and the general log, read and switched by the instance's guest through the
+ * taskmanager (the guest keeps their state and masks passwords in everything it returns);
+ * published copies are objects in the backup store, listed by the worker. Another project's
+ * instance is "not found".
+ */
+
+export type LogContext = Pick<DatabaseAdminContext, 'db' | 'log'>;
+
+async function requireServingInstance(ctx: LogContext, instanceId: string): Promise<void> {
+  const instance = await getInstance(ctx, instanceId);
+  if (!isServing(instance.status)) {
+    throw new AppError(
+      'CONFLICT',
+      `The instance is ${instance.status}: its logs can be read while it is ACTIVE`,
+    );
+  }
+}
+
+export async function listLogs(ctx: LogContext, instanceId: string): Promise<LogInfo[]> {
+  await requireServingInstance(ctx, instanceId);
+  const { logs } = await callTaskmanager('log.list', instanceId, { instanceId });
+  return logs;
+}
+
+export async function setLogEnabled(
+  ctx: LogContext,
+  instanceId: string,
+  name: LogName,
+  enabled: boolean,
+): Promise<LogInfo> {
+  if (name === 'error') {
+    throw new AppError('BAD_REQUEST', 'The error log is always on', { field: 'name' });
+  }
+  await requireServingInstance(ctx, instanceId);
+  const { log } = await callTaskmanager('log.set', instanceId, { instanceId, name, enabled });
+  ctx.log.info({ instanceId, log: name, enabled }, 'database log switched');
+  return log;
+}
+
+export async function showLog(
+  ctx: LogContext,
+  instanceId: string,
+  params: { name: LogName; lines?: number; search?: string; after?: number },
+): Promise<LogShowResult> {
+  await requireServingInstance(ctx, instanceId);
+  return callTaskmanager('log.show', instanceId, { instanceId, ...params });
+}
+
+export async function downloadLog(
+  ctx: LogContext,
+  instanceId: string,
+  name: LogName,
+): Promise<{ fileName: string; text: string; isTruncated: boolean }> {
+  const instance = await getInstance(ctx, instanceId);
+  await requireServingInstance(ctx, instanceId);
+  const { text, isTruncated } = await callTaskmanager('log.download', instanceId, {
+    instanceId,
+    name,
+  });
+  return { fileName: `${instance.name}-${name}.log`, text, isTruncated };
+}
+
+export async function publishLog(
+  ctx: LogContext,
+  instanceId: string,
+  name: LogName,
+): Promise<PublishedLog> {
+  await requireServingInstance(ctx, instanceId);
+  const published = await callTaskmanager('log.publish', instanceId, { instanceId, name });
+  ctx.log.info({ instanceId, log: name, object: published.object }, 'database log published');
+  return published;
+}
+
+export async function listPublishedLogs(
+  ctx: LogContext,
+  instanceId: string,
+): Promise<PublishedLog[]> {
+  await getInstance(ctx, instanceId);
+  const { published } = await callTaskmanager('log.published', instanceId, { instanceId });
+  return published;
+}
