@@ -10,6 +10,7 @@ import { useState } from 'react';
 import { useProjectChanges } from '~/components/console/live-project';
 import { AccessPanel } from '~/components/instance/access-panel';
 import { DatabasesPanel } from '~/components/instance/databases-panel';
+import { LogsPanel } from '~/components/instance/logs-panel';
 import { ResizeActions } from '~/components/instance/resize-actions';
 import { describeResize, detailValues } from '~/components/instance/resize-target';
 import { InstanceBackupsPanel } from '~/components/backup/instance-backups-panel';
@@ -358,6 +359,11 @@ export function InstanceDetail({
           remove.reset();
         }}
         title={`Delete ${data.name}?`}
+          {
+            value: 'logs',
+            label: 'Logs',
+            content: <LogsPanel {...panelProps} />,
+          },
         description={
           data.replication.role === 'REPLICA'
             ? `This replica's server and its volume are removed; its source ${data.replication.source?.name ?? ''} is not touched. This cannot be undone.`
