@@ -345,6 +345,11 @@ export function InstanceDetail({
             ),
           },
           {
+            value: 'logs',
+            label: 'Logs',
+            content: <LogsPanel {...panelProps} />,
+          },
+          {
             value: 'events',
             label: 'Events',
             content: <TimelinePanel projectId={projectId} instanceId={instanceId} />,
@@ -359,11 +364,6 @@ export function InstanceDetail({
           remove.reset();
         }}
         title={`Delete ${data.name}?`}
-          {
-            value: 'logs',
-            label: 'Logs',
-            content: <LogsPanel {...panelProps} />,
-          },
         description={
           data.replication.role === 'REPLICA'
             ? `This replica's server and its volume are removed; its source ${data.replication.source?.name ?? ''} is not touched. This cannot be undone.`
