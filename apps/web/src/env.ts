@@ -72,6 +72,8 @@ const schema = z.object({
   COFFER_API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** How long the console waits for the answer of an instance (its databases, users, root) through the taskmanager. */
   COFFER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+  /** A replica lagging more than this many seconds gets an alert (issue 16, services/metrics/alerts.ts). */
+  COFFER_ALERT_REPLICATION_LAG_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   /** BullMQ key prefix of the taskmanager queue; must be the worker's (tests give each file its own). */
   COFFER_QUEUE_PREFIX: sharedSettings.COFFER_QUEUE_PREFIX,
   LOG_LEVEL: sharedSettings.LOG_LEVEL,

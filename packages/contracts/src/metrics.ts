@@ -29,7 +29,7 @@ export const metricsSampleSchema = z.object({
   bufferPoolHitRatio: z.number().min(0).max(1).nullable().default(null),
   /** Innodb_buffer_pool_pages_dirty. */
   dirtyPages: count,
-  /** Innodb_rows_read, and inserted + updated + deleted, per second. */
+  /** Rows_read, and Handler_write + Handler_update + Handler_delete, per second (MariaDB has no Innodb_rows_*). */
   rowsReadPerSec: rate,
   rowsWrittenPerSec: rate,
   /** Seconds_Behind_Master on a replica. */

@@ -139,12 +139,8 @@ export class MetricsSampler {
           ? Math.min(1, Math.max(0, 1 - reads / requests))
           : null,
       dirtyPages: counters?.Innodb_buffer_pool_pages_dirty ?? null,
-      rowsReadPerSec: perSecond('Innodb_rows_read'),
-      rowsWrittenPerSec: perSecond(
-        'Innodb_rows_inserted',
-        'Innodb_rows_updated',
-        'Innodb_rows_deleted',
-      ),
+      rowsReadPerSec: perSecond('Rows_read'),
+      rowsWrittenPerSec: perSecond('Handler_write', 'Handler_update', 'Handler_delete'),
       replicationLagSeconds: readings.replication?.replica?.secondsBehindSource ?? null,
       volumeUsedBytes: readings.volume?.usedBytes ?? null,
       volumeTotalBytes: readings.volume?.totalBytes ?? null,

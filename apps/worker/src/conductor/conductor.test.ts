@@ -316,6 +316,50 @@ describe('the conductor', () => {
     expect(await rowOf(guestA)).toEqual(before);
   });
 
+  it('stores a signed metrics sample once and publishes instance.metrics; a forged or malformed one is dropped', async () => {
+    const metrics = (guest: Guest, payload: Record<string, unknown>) => ({
+      kind: 'metrics',
+      instanceId: guest.instanceId,
+      sentAt: Date.now(),
+      epoch: guest.epoch,
+      seq: ++guest.seq,
+      payload,
+    });
+    const samplesOf = (guest: Guest) =>
+      ctx.prisma.instanceMetric.findMany({ where: { instanceId: guest.instanceId } });
+    const rowBefore = await rowOf(guestA);
+
+    // Forged: a wrong key, instance A's key naming B, a payload that is not a sample.
+    await sendAndWaitForAck(metrics(guestA, { cpuPercent: 99 }), generateGuestSecret());
+    await sendAndWaitForAck(metrics(guestB, { cpuPercent: 99 }), guestA.secret);
+    await sendAndWaitForAck(metrics(guestA, { cpuPercent: -5 }), guestA.secret);
+    expect(await samplesOf(guestA)).toEqual([]);
+    expect(await samplesOf(guestB)).toEqual([]);
+
+    const sample = metrics(guestA, { cpuPercent: 12.5, connections: 7, memoryBytes: 2 ** 40 });
+    await sendAndWaitForAck(sample, guestA.secret);
+    // The same message again (a redelivery) stores nothing more.
+    await sendAndWaitForAck(sample, guestA.secret);
+    const stored = await samplesOf(guestA);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({
+      at: new Date(sample.sentAt),
+      cpuPercent: 12.5,
+      connections: 7,
+      memoryBytes: BigInt(2 ** 40),
+      queriesPerSec: null,
+    });
+    await waitFor(() => events.some((event) => event.type === 'instance.metrics'), {
+      timeoutMs: 5000,
+      what: 'an instance.metrics event',
+    });
+    expect(events.filter((event) => event.type === 'instance.metrics')).toEqual([
+      expect.objectContaining({ instanceId: guestA.instanceId, projectId: ctx.projectId }),
+    ]);
+    // A sample is not a status: the instance's row (and its order) did not move.
+    expect(await rowOf(guestA)).toEqual(rowBefore);
+  });
+
   it("changes nothing for a message signed with instance A's key that names instance B", async () => {
     const beforeA = await rowOf(guestA);
     const beforeB = await rowOf(guestB);

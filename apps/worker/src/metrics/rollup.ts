@@ -101,7 +101,7 @@ export interface RollupReport {
  * `now`, to the minute) up to `now`'s minute included, then the hours those minutes fall in.
  */
 export async function rollupMetrics(
-  prisma: PrismaClient,
+  prisma: Pick<PrismaClient, '$executeRawUnsafe'>,
   now: Date = new Date(),
   since: Date = new Date(now.getTime() - RECOMPUTE_MINUTES * 60_000),
 ): Promise<RollupReport> {

@@ -15,10 +15,12 @@ export const STATUS_COUNTERS = [
   'Innodb_buffer_pool_reads',
   'Innodb_buffer_pool_read_requests',
   'Innodb_buffer_pool_pages_dirty',
-  'Innodb_rows_read',
-  'Innodb_rows_inserted',
-  'Innodb_rows_updated',
-  'Innodb_rows_deleted',
+  // MariaDB has no Innodb_rows_* (MySQL's): rows read by any engine, and rows written through
+  // the handler API (inserted, updated, deleted; temporary tables are Handler_tmp_*, not counted).
+  'Rows_read',
+  'Handler_write',
+  'Handler_update',
+  'Handler_delete',
 ] as const;
 export type StatusCounter = (typeof STATUS_COUNTERS)[number];
 
