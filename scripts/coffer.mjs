@@ -31,7 +31,12 @@ import {
   stopStartedServices,
 } from './lib/services.mjs';
 import { runCloudTests } from './lib/cloud-tests.mjs';
-import { playwrightFailures, printFailures, vitestFailures } from './lib/failed-tests.mjs';
+import {
+  playwrightFailures,
+  printFailures,
+  vitestFailures,
+  vitestRetried,
+} from './lib/failed-tests.mjs';
 import { findNpmLauncher, runGuarded, runSupervised, watchLauncher } from './lib/supervisor.mjs';
 import {
   SetupError,
@@ -297,8 +302,9 @@ async function commandTest() {
   const { env, adminUrl, secrets, started } = await startServices(profile);
   let code = 1;
   let failures = [];
+  let retried = [];
   try {
-    ({ code, failures } = await runTests(profile, env, adminUrl));
+    ({ code, failures, retried } = await runTests(profile, env, adminUrl));
   } finally {
     // What this run started, it stops; services running before it (`services env`), and
     // external ones, are left as they were.
@@ -315,6 +321,7 @@ async function commandTest() {
       );
   }
   // Last, so that the end of the output (all a CI log may keep) names them.
+  printFailures(retried, 'Passed only on a retry (cloud suites; the failed try said)');
   printFailures(failures);
   process.exit(code);
 }
@@ -563,6 +570,7 @@ async function runTests(profile, env, adminUrl) {
   console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
   return {
     code: failedSteps.length || failed ? 1 : 0,
+    retried: vitestRetried(cloudReport, root),
     failures: [
       ...vitestFailures(vitest, root),
       ...vitestFailures(cloudReport, root),

@@ -31,6 +31,22 @@ export function vitestFailures(report, root) {
   return out;
 }
 
+/**
+ * The tests that passed only on a retry (the cloud suites retry once): vitest keeps the failed
+ * try's messages on a passed result. Printed too, so a flaky test is seen, not hidden.
+ */
+export function vitestRetried(report, root) {
+  const out = [];
+  for (const file of report?.testResults ?? []) {
+    const where = root ? path.relative(root, file.name) : file.name;
+    for (const a of file.assertionResults ?? []) {
+      if (a.status !== 'passed' || !a.failureMessages?.length) continue;
+      out.push({ where, name: a.fullName ?? a.title, message: firstLines(a.failureMessages[0]) });
+    }
+  }
+  return out;
+}
+
 /** The same for a Playwright JSON report. */
 export function playwrightFailures(report) {
   const out = [];
@@ -53,10 +69,10 @@ export function playwrightFailures(report) {
   return out;
 }
 
-/** Prints the list (nothing when it is empty). */
-export function printFailures(failures) {
+/** Prints the list under its heading (nothing when it is empty). */
+export function printFailures(failures, heading = 'Failed tests') {
   if (!failures.length) return;
-  console.log('\nFailed tests');
+  console.log(`\n${heading}`);
   for (const f of failures) {
     console.log(`  ✗ ${f.where} › ${f.name}`);
     for (const line of f.message) console.log(`      ${line}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { playwrightFailures, vitestFailures } from './failed-tests.mjs';
+import { playwrightFailures, vitestFailures, vitestRetried } from './failed-tests.mjs';
 
 describe('failed tests from the JSON reports', () => {
   it('names each failed vitest test with its file and the first lines of its message', () => {
@@ -63,6 +63,25 @@ describe('failed tests from the JSON reports', () => {
     };
     expect(playwrightFailures(report)).toEqual([
       { where: 'logs.spec.ts', name: 'logs › shows the slow log', message: ['timed out'] },
+    ]);
+  });
+});
+
+describe('tests that passed only on a retry', () => {
+  it('are the passed results that carry a failed try message', () => {
+    const report = {
+      testResults: [
+        {
+          name: '/repo/x.cloud.test.ts',
+          assertionResults: [
+            { fullName: 'steady', status: 'passed', failureMessages: [] },
+            { fullName: 'flaky', status: 'passed', failureMessages: ['Error: timed out'] },
+          ],
+        },
+      ],
+    };
+    expect(vitestRetried(report, '/repo')).toEqual([
+      { where: 'x.cloud.test.ts', name: 'flaky', message: ['Error: timed out'] },
     ]);
   });
 });
