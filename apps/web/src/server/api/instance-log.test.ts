@@ -234,6 +234,20 @@ describe('database logs on a real instance', () => {
     expect(variables.general).toBe(0);
   }, 60_000);
 
+  it('what is switched on survives a restart of the server', async () => {
+    const caller = h.callerFor(owner.owner);
+    const at = { projectId: owner.project.id, instanceId };
+    expect((await caller.instance.restart(at)).status).toBe('REBOOT');
+    const live = await caller.instance.onChange(at);
+    expect((await waitForStatus(live, instanceId, ['ACTIVE', 'ERROR'])).at(-1)).toBe('ACTIVE');
+    await serverRoot.end().catch(() => undefined);
+    serverRoot = await rootConnection();
+    const [[variables]] = (await serverRoot.query(
+      'SELECT @@GLOBAL.slow_query_log AS slow, @@GLOBAL.long_query_time AS longQueryTime, @@GLOBAL.general_log AS general',
+    )) as unknown as [[{ slow: number; longQueryTime: number; general: number }]];
+    expect(variables).toEqual({ slow: 1, longQueryTime: 1, general: 0 });
+  }, 60_000);
+
   it("another project's tenant gets NOT_FOUND for every log procedure, and nothing changes", async () => {
     const other = await h.createProjectWithOwner('Other');
     const callerB = h.callerFor(other.owner);

@@ -208,7 +208,7 @@ export class MariadbLogs {
     const access = openBackupAccess(this.runtime.options.config.guestSecret, publishId, params);
     await this.rotateIfNeeded();
     const cap = logSizeCap(this.runtime.layout.logDir);
-    const { text } = readMaskedEnd(this.pathOf(name), cap * 2);
+    const { text } = readMaskedEnd(this.pathOf(name), cap);
     const sealed = sealChunk(access.key, publishId, 0, Buffer.from(text, 'utf8'));
     const stamp = new Date().toISOString();
     const object = `${location}${stamp.replace(/[:.]/g, '-')}-${name}-${publishId}.log.enc`;
