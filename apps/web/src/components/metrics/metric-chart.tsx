@@ -108,7 +108,6 @@ function chartOptions(
         width: item.isLimit ? 1 : 1.5,
         dash: item.isLimit ? [6, 4] : undefined,
         fill: item.isLimit ? undefined : `${item.color}1a`,
-        points: { show: false },
         value: (_chart, value) => format(value),
       })),
     ],

@@ -21,8 +21,8 @@ const OPTIONS: Omit<uPlot.Options, 'width' | 'height'> = {
   },
   series: [
     {},
-    { stroke: CPU_COLOR, width: 1.25, points: { show: false } },
-    { stroke: CONNECTIONS_COLOR, width: 1.25, points: { show: false }, scale: 'connections' },
+    { stroke: CPU_COLOR, width: 1.25, points: { size: 3 } },
+    { stroke: CONNECTIONS_COLOR, width: 1.25, points: { size: 3 }, scale: 'connections' },
   ],
 };
 

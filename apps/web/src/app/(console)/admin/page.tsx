@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 
 import { HydrateClient, prefetch, trpc } from '~/trpc/server';
 import { AdminInstances } from './admin-instances';
+import { BusiestInstances } from './busiest-instances';
 import { requireOperator } from './require-operator';
 import { WorkerRoles } from './worker-roles';
 
@@ -12,9 +13,11 @@ export default async function AdminPage() {
   await requireOperator();
   prefetch(trpc.admin.instances.queryOptions());
   prefetch(trpc.admin.workerRoles.queryOptions());
+  prefetch(trpc.metrics.busiest.queryOptions({ limit: 10 }));
   return (
     <HydrateClient>
       <AdminInstances />
+      <BusiestInstances />
       <WorkerRoles />
     </HydrateClient>
   );

@@ -5,6 +5,8 @@ import { Plus, Server } from 'lucide-react';
 import Link from 'next/link';
 
 import { StatusBadge } from '~/components/instance/status-badge';
+import { AlertBadge, NeedsAttention } from '~/components/metrics/alerts';
+import { Sparkline } from '~/components/metrics/sparkline';
 import { VolumeUsageWarning } from '~/components/instance/volume-usage';
 import { ReplicationStateBadge } from '~/components/replication/replication-state';
 import { buttonVariants } from '~/components/ui/button';
@@ -38,6 +40,10 @@ export function InstanceList({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
   const instances = useQuery(trpc.instance.list.queryOptions({ projectId }));
   const project = useQuery(trpc.project.get.queryOptions({ projectId }));
+  const metrics = useQuery(trpc.metrics.project.queryOptions({ projectId }));
+  const alerts = useQuery(trpc.alerts.project.queryOptions({ projectId }));
+  const sparkOf = new Map(metrics.data?.map((entry) => [entry.instanceId, entry.spark]));
+  const alertsOf = new Map(alerts.data?.map((entry) => [entry.instanceId, entry.alerts]));
   const canCreate = project.data && project.data.role !== 'VIEWER';
   const createLink = canCreate ? (
     <Link href={`/p/${projectId}/instances/new`} className={buttonVariants()}>
@@ -53,6 +59,7 @@ export function InstanceList({ projectId }: { projectId: string }) {
         description={project.data ? `Database servers in ${project.data.name}` : undefined}
         actions={instances.data?.length ? createLink : null}
       />
+      {alerts.data ? <NeedsAttention projectId={projectId} entries={alerts.data} /> : null}
       <PanelState
         variant="page"
         query={instances}
@@ -74,6 +81,7 @@ export function InstanceList({ projectId }: { projectId: string }) {
                 <tr>
                   <TH>Name</TH>
                   <TH>Status</TH>
+                  <TH>Last hour</TH>
                   <TH>Replication</TH>
                   <TH>Flavor</TH>
                   <TH>Datastore</TH>
@@ -98,7 +106,13 @@ export function InstanceList({ projectId }: { projectId: string }) {
                       </Link>
                     </TD>
                     <TD>
-                      <StatusBadge status={instance.status} />
+                      <span className="flex flex-wrap items-center gap-1.5">
+                        <StatusBadge status={instance.status} />
+                        <AlertBadge alerts={alertsOf.get(instance.id)} />
+                      </span>
+                    </TD>
+                    <TD>
+                      {metrics.data ? <Sparkline points={sparkOf.get(instance.id) ?? []} /> : null}
                     </TD>
                     <TD>
                       {instance.replication.role === 'REPLICA' ? (

@@ -14,6 +14,8 @@ import { LogsPanel } from '~/components/instance/logs-panel';
 import { ResizeActions } from '~/components/instance/resize-actions';
 import { describeResize, detailValues } from '~/components/instance/resize-target';
 import { InstanceBackupsPanel } from '~/components/backup/instance-backups-panel';
+import { AlertBadge } from '~/components/metrics/alerts';
+import { MonitoringPanel } from '~/components/metrics/monitoring-panel';
 import { ConfigurationPanel } from '~/components/configuration/configuration-panel';
 import { ReplicationPanel } from '~/components/replication/replication-panel';
 import { TimelinePanel } from '~/components/timeline/timeline-panel';
@@ -73,6 +75,7 @@ export function InstanceDetail({
   const router = useRouter();
   const instance = useQuery(trpc.instance.get.queryOptions({ projectId, instanceId }));
   const project = useQuery(trpc.project.get.queryOptions({ projectId }));
+  const alerts = useQuery(trpc.alerts.instance.queryOptions({ projectId, instanceId }));
   useProjectChanges((change) => {
     if (change.type === 'instance.deleted' && change.instanceId === instanceId)
       router.push(`/p/${projectId}/instances`);
@@ -229,6 +232,7 @@ export function InstanceDetail({
                 lagSeconds={data.replication.lagSeconds}
               />
             ) : null}
+            <AlertBadge alerts={alerts.data} />
           </span>
         }
         description={
@@ -295,6 +299,17 @@ export function InstanceDetail({
         onValueChange={setTab}
         items={[
           { value: 'overview', label: 'Overview', content: overview },
+          {
+            value: 'monitoring',
+            label: 'Monitoring',
+            content: (
+              <MonitoringPanel
+                projectId={projectId}
+                instanceId={instanceId}
+                isReplica={data.replication.role === 'REPLICA'}
+              />
+            ),
+          },
           {
             value: 'databases',
             label: 'Databases',
