@@ -197,6 +197,13 @@ describe('instance procedures are tenant-scoped', () => {
       () => callerB.instance.get({ projectId: b.project.id, instanceId: row.id }),
       () => callerB.instance.restart({ projectId: b.project.id, instanceId: row.id }),
       () => callerB.instance.delete({ projectId: b.project.id, instanceId: row.id }),
+      // Its database logs (issue 16): read, switched, published, listed.
+      () => callerB.log.list({ projectId: b.project.id, instanceId: row.id }),
+      () => callerB.log.show({ projectId: b.project.id, instanceId: row.id, name: 'error' }),
+      () => callerB.log.download({ projectId: b.project.id, instanceId: row.id, name: 'error' }),
+      () => callerB.log.enable({ projectId: b.project.id, instanceId: row.id, name: 'slow' }),
+      () => callerB.log.publish({ projectId: b.project.id, instanceId: row.id, name: 'error' }),
+      () => callerB.log.published({ projectId: b.project.id, instanceId: row.id }),
     ]) {
       expect(await codeOf(call())).toBe('NOT_FOUND');
     }
