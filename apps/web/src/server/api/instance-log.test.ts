@@ -275,4 +275,30 @@ describe('database logs on a real instance', () => {
       ['general', false],
     ]);
   });
+
+  it("the slow query log takes long_query_time from the instance's configuration group", async () => {
+    const caller = h.callerFor(owner.owner);
+    const at = { projectId: owner.project.id, instanceId };
+    const version = await h.prisma.datastoreVersion.findFirstOrThrow({
+      where: { isDefault: true },
+    });
+    const group = await caller.configuration.create({
+      projectId: owner.project.id,
+      name: 'slow-threshold',
+      datastoreVersionId: version.id,
+      values: { long_query_time: 0.5 },
+    });
+    await caller.configuration.attach({ ...at, groupId: group.id });
+    await waitFor(async () => !(await caller.configuration.instance(at)).isApplyPending, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'the group applied',
+    });
+    await caller.log.disable({ ...at, name: 'slow' });
+    await caller.log.enable({ ...at, name: 'slow' });
+    const [[variables]] = (await serverRoot.query(
+      'SELECT @@GLOBAL.slow_query_log AS slow, @@GLOBAL.long_query_time AS longQueryTime',
+    )) as unknown as [[{ slow: number; longQueryTime: number }]];
+    expect(variables).toEqual({ slow: 1, longQueryTime: 0.5 });
+  });
 });
