@@ -43,6 +43,8 @@ export interface WorkerTuning {
   /** XREADGROUP BLOCK. */
   conductorBlockMs: number;
   conductorBatchSize: number;
+  /** Instances whose entries the conductor applies at once (each instance's in order). */
+  conductorConcurrency: number;
   /** Entries pending longer than this (a dead consumer's, or ours after a failed write) are claimed again. */
   conductorReclaimIdleMs: number;
   conductorReclaimIntervalMs: number;
@@ -99,7 +101,7 @@ export interface WorkerSettings extends WorkerNames {
 }
 
 export function defaultTuning(
-  env: Pick<WorkerEnv, 'COFFER_HEARTBEAT_INTERVAL_SECONDS'>,
+  env: Pick<WorkerEnv, 'COFFER_HEARTBEAT_INTERVAL_SECONDS' | 'COFFER_CONDUCTOR_CONCURRENCY'>,
 ): WorkerTuning {
   return {
     taskmanagerConcurrency: 8,
@@ -116,6 +118,7 @@ export function defaultTuning(
     backupScheduleIntervalMs: 30_000,
     conductorBlockMs: 2_000,
     conductorBatchSize: 100,
+    conductorConcurrency: env.COFFER_CONDUCTOR_CONCURRENCY,
     conductorReclaimIdleMs: 30_000,
     conductorReclaimIntervalMs: 10_000,
     conductorTrimIntervalMs: 60_000,

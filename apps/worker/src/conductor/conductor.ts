@@ -31,6 +31,11 @@ import { applyConductorMessage } from './apply-message';
  * difference, and only then XACK (at-least-once). Anything forged or malformed is acked and
  * dropped with a warning. A failed write leaves the entry pending; pending entries idle for
  * too long (ours after a failed write, or a dead conductor's) are claimed again.
+ *
+ * A batch read from the stream is applied several instances at once (`conductorConcurrency`),
+ * each instance's entries one after the other in stream order, and acked with one XACK once
+ * all are applied: the writes of different rows then share PostgreSQL's commit flushes instead
+ * of waiting for each other's round trips (bench:conductor measures it).
  */
 
 export interface ConductorDeps {
@@ -140,9 +145,7 @@ export class Conductor {
           this.stream,
           '>',
         )) as [string, StreamEntry[]][] | null;
-        for (const [, entries] of reply ?? []) {
-          for (const [id, fields] of entries) await this.handleEntry(id, fields);
-        }
+        for (const [, entries] of reply ?? []) await this.handleEntries(entries);
         failures = 0;
       } catch (error) {
         if (this.isStopped) break;
@@ -168,8 +171,33 @@ export class Conductor {
     });
   }
 
-  /** Applies one entry and acks it; a failed write leaves it pending (it is claimed again later). */
-  private async handleEntry(id: string, fields: string[]): Promise<void> {
+  /**
+   * Applies a batch and acks what was applied (or dropped) in one XACK. Entries of different
+   * instances are applied at once, `conductorConcurrency` at a time; one instance's entries
+   * one after the other, in stream order (what it says last is applied last).
+   */
+  private async handleEntries(entries: StreamEntry[]): Promise<void> {
+    const lanes = new Map<string, StreamEntry[]>();
+    for (const entry of entries) {
+      const key = instanceIdOf(entry[1]) ?? entry[0];
+      const lane = lanes.get(key);
+      if (lane) lane.push(entry);
+      else lanes.set(key, [entry]);
+    }
+    const queue = [...lanes.values()];
+    const done: string[] = [];
+    const applyLanes = async () => {
+      for (let lane = queue.shift(); lane; lane = queue.shift()) {
+        for (const [id, fields] of lane) if (await this.handleEntry(id, fields)) done.push(id);
+      }
+    };
+    const workers = Math.min(this.deps.settings.tuning.conductorConcurrency, queue.length);
+    await Promise.all(Array.from({ length: workers }, applyLanes));
+    if (done.length > 0) await this.deps.redis.xack(this.stream, this.group, ...done);
+  }
+
+  /** Applies one entry; false when a failed write leaves it pending (it is claimed again later). */
+  private async handleEntry(id: string, fields: string[]): Promise<boolean> {
     let outcome: EntryOutcome;
     try {
       outcome = await this.processEntry(id, fields);
@@ -178,10 +206,10 @@ export class Conductor {
         { err: error, entryId: id },
         'conductor: message not applied; it stays pending',
       );
-      return;
+      return false;
     }
-    await this.deps.redis.xack(this.stream, this.group, id);
     this.deps.logger.trace({ entryId: id, outcome }, 'conductor: entry done');
+    return true;
   }
 
   private drop(id: string, reason: string, extra: Record<string, unknown> = {}): EntryOutcome {
@@ -345,12 +373,10 @@ export class Conductor {
         settings.tuning.conductorBatchSize,
       )) as [string, (StreamEntry | null)[], string[]?];
       cursor = reply[0];
-      for (const entry of reply[1]) {
-        if (this.isStopped) return claimed;
-        if (!entry) continue;
-        claimed++;
-        await this.handleEntry(entry[0], entry[1]);
-      }
+      if (this.isStopped) return claimed;
+      const entries = reply[1].filter((entry): entry is StreamEntry => entry !== null);
+      claimed += entries.length;
+      await this.handleEntries(entries);
     } while (cursor !== '0-0' && !this.isStopped);
     if (claimed > 0) this.deps.logger.info({ claimed }, 'conductor: reclaimed pending messages');
     return claimed;
@@ -392,6 +418,20 @@ export class Conductor {
 export function arrivalTimeOf(entryId: string, now = Date.now()): number {
   const ms = Number(entryId.split('-')[0]);
   return Number.isSafeInteger(ms) ? Math.min(ms, now) : now;
+}
+
+/** The instance an entry's body names, if it is JSON naming one (only to order its entries; verified later). */
+function instanceIdOf(fields: string[]): string | null {
+  for (let index = 0; index + 1 < fields.length; index += 2) {
+    if (fields[index] !== 'body') continue;
+    try {
+      const { instanceId } = JSON.parse(fields[index + 1]!) as { instanceId?: unknown };
+      return typeof instanceId === 'string' ? instanceId : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
 }
 
 /** Orders stream ids (`<ms>-<seq>`). */
