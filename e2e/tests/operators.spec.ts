@@ -163,10 +163,10 @@ test('API tokens: create one, see it once, use it from a script, revoke it', asy
     .getByRole('link', { name: 'Audit log' })
     .click();
   const log = page.getByRole('table', { name: 'Audit log' });
-  await expect(log.getByRole('row', { name: /apiToken\.revoke/ })).toContainText('OK');
-  await expect(log.getByRole('row', { name: /apiToken\.create/ })).toContainText('OK');
-  await expect(log.getByRole('row', { name: /project\.addMember/ })).toContainText('FORBIDDEN');
-  await expect(log.getByRole('row', { name: /project\.addMember/ })).toContainText(
+  await expect(log.getByRole('row', { name: /API token revoked/ })).toContainText('Succeeded');
+  await expect(log.getByRole('row', { name: /API token created/ })).toContainText('ci-script');
+  await expect(log.getByRole('row', { name: /Member added/ })).toContainText('Denied: not allowed');
+  await expect(log.getByRole('row', { name: /Member added/ })).toContainText(
     'via API token “ci-script”',
   );
 });

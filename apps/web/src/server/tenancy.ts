@@ -1,11 +1,12 @@
 import 'server-only';
 
-import { type PrismaClient } from '@coffer/db';
+import { type PrismaClient, type ProjectRole } from '@coffer/db';
 
 /**
  * Tenancy, enforced once: the project-scoped procedure hands every resolver a Prisma client
  * that adds `projectId` to each query of a tenant model, reads and writes alike. A resolver
  * cannot forget the filter, and an id of another project simply finds nothing ("not found").
+ * Who may enter a project at all is `resolveProjectAccess` below.
  */
 const FILTERED_OPERATIONS = new Set([
   'findUnique',
@@ -88,3 +89,39 @@ export function scopeToProject(db: PrismaClient, projectId: string) {
 }
 
 export type ProjectScopedDb = ReturnType<typeof scopeToProject>;
+
+/**
+ * How the caller may see a project: as a member (their role), or as an operator who is not a
+ * member (read-only: the role of a viewer, so every write procedure refuses and the console
+ * hides its actions). Anyone else, and an API token outside its own project, gets null: the
+ * project does not exist for them ("not found"). The one rule the project procedure (so every
+ * project-scoped router) and the console's pages (through `project.get`) follow.
+ */
+export type ProjectAccess = {
+  project: { id: string; name: string };
+  role: ProjectRole;
+  /** `operator`: an operator looking at a project they are not a member of. */
+  via: 'membership' | 'operator';
+};
+
+export async function resolveProjectAccess(
+  db: PrismaClient,
+  caller: { userId: string; apiTokenProjectId: string | null },
+  projectId: string,
+): Promise<ProjectAccess | null> {
+  // A token lives inside its project only, whoever made it.
+  if (caller.apiTokenProjectId !== null && caller.apiTokenProjectId !== projectId) return null;
+  const membership = await db.membership.findUnique({
+    where: { projectId_userId: { projectId, userId: caller.userId } },
+    select: { role: true, project: { select: { id: true, name: true } } },
+  });
+  if (membership) return { project: membership.project, role: membership.role, via: 'membership' };
+  // Operators see every project, read-only, through the console (never with a token).
+  if (caller.apiTokenProjectId !== null) return null;
+  const [operator, project] = await Promise.all([
+    db.operator.findUnique({ where: { userId: caller.userId }, select: { userId: true } }),
+    db.project.findUnique({ where: { id: projectId }, select: { id: true, name: true } }),
+  ]);
+  if (!operator || !project) return null;
+  return { project, role: 'VIEWER', via: 'operator' };
+}

@@ -1,43 +1,96 @@
 'use client';
 
 import { ScrollText } from 'lucide-react';
+import Link from 'next/link';
 
 import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
 import { EmptyState } from '~/components/ui/page';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
-import { formatDateTime } from '~/lib/utils';
+import { auditActionLabel, auditOutcome } from '~/lib/audit-labels';
 
 export interface AuditEventRow {
   id: string;
   createdAt: Date;
   projectId: string | null;
+  projectName: string | null;
   path: string;
   resourceId: string | null;
+  resource: { kind: string; name: string; projectId: string | null } | null;
   result: string;
   errorCode: string | null;
   actor: { userId: string | null; email: string | null };
   apiToken: { id: string; name: string | null; prefix: string | null } | null;
 }
 
+const RESOURCE_KINDS: Record<string, string> = {
+  instance: 'Instance',
+  backup: 'Backup',
+  project: 'Project',
+  apiToken: 'API token',
+  member: 'Member',
+  flavor: 'Flavor',
+  configurationGroup: 'Configuration group',
+};
+
+/** The date and the time to the second ("Jan 5, 2026, 3:04:05 PM"), in the reader's time zone. */
+const fullTime = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'medium' });
+
+function Resource({ event }: { event: AuditEventRow }) {
+  const { resource, resourceId } = event;
+  if (!resourceId) return <span className="text-zinc-400">—</span>;
+  if (!resource) {
+    return (
+      <span className="block max-w-48 truncate font-mono text-xs" title={resourceId}>
+        {resourceId}
+      </span>
+    );
+  }
+  const name =
+    resource.kind === 'instance' && resource.projectId ? (
+      <Link
+        href={`/p/${resource.projectId}/instances/${resourceId}`}
+        className="font-medium underline-offset-2 hover:underline"
+      >
+        {resource.name}
+      </Link>
+    ) : (
+      <span className="font-medium">{resource.name}</span>
+    );
+  return (
+    <div title={`${RESOURCE_KINDS[resource.kind] ?? resource.kind} ${resourceId}`}>
+      <div className="text-xs text-zinc-500">{RESOURCE_KINDS[resource.kind] ?? resource.kind}</div>
+      {name}
+    </div>
+  );
+}
+
 /** Audit events, newest first, with "Load older" paging (the project's log and the operators' one). */
 export function AuditTable({
   events,
-  projectNames,
+  showProject = false,
   hasMore,
   isLoadingMore,
   onLoadMore,
+  isFiltered = false,
 }: {
   events: AuditEventRow[];
   /** Operators' view: show each event's project. */
-  projectNames?: Map<string, string>;
+  showProject?: boolean;
   hasMore: boolean;
   isLoadingMore: boolean;
   onLoadMore: () => void;
+  isFiltered?: boolean;
 }) {
   if (events.length === 0) {
-    return (
+    return isFiltered ? (
+      <EmptyState
+        icon={<ScrollText />}
+        title="No event matches"
+        description="Change or clear the filters to see more."
+      />
+    ) : (
       <EmptyState
         icon={<ScrollText />}
         title="Nothing recorded yet"
@@ -47,56 +100,60 @@ export function AuditTable({
   }
   return (
     <div className="space-y-3">
-      <Card>
+      <Card className="overflow-x-auto">
         <Table aria-label="Audit log">
           <THead>
             <tr>
               <TH>When</TH>
               <TH>Who</TH>
-              {projectNames ? <TH>Project</TH> : null}
+              {showProject ? <TH>Project</TH> : null}
               <TH>Action</TH>
               <TH>Resource</TH>
-              <TH>Result</TH>
+              <TH>Outcome</TH>
             </tr>
           </THead>
           <TBody>
-            {events.map((event) => (
-              <TR key={event.id}>
-                <TD className="whitespace-nowrap">{formatDateTime(event.createdAt)}</TD>
-                <TD>
-                  <div>{event.actor.email ?? 'unknown'}</div>
-                  {event.apiToken ? (
-                    <div className="text-xs text-zinc-500">
-                      via API token{' '}
-                      {event.apiToken.name
-                        ? `“${event.apiToken.name}”`
-                        : event.apiToken.id.slice(0, 8)}
-                    </div>
-                  ) : null}
-                </TD>
-                {projectNames ? (
-                  <TD>
-                    {event.projectId
-                      ? (projectNames.get(event.projectId) ?? event.projectId.slice(0, 8))
-                      : '—'}
+            {events.map((event) => {
+              const outcome = auditOutcome(event.result, event.errorCode);
+              const when = new Date(event.createdAt);
+              return (
+                <TR key={event.id}>
+                  <TD className="whitespace-nowrap">
+                    <time dateTime={when.toISOString()} title={when.toISOString()}>
+                      {fullTime.format(when)}
+                    </time>
                   </TD>
-                ) : null}
-                <TD className="font-mono text-xs">{event.path}</TD>
-                <TD
-                  className="max-w-48 truncate font-mono text-xs"
-                  title={event.resourceId ?? undefined}
-                >
-                  {event.resourceId ?? '—'}
-                </TD>
-                <TD>
-                  {event.result === 'OK' ? (
-                    <Badge tone="success">OK</Badge>
-                  ) : (
-                    <Badge tone="danger">{event.errorCode ?? event.result}</Badge>
-                  )}
-                </TD>
-              </TR>
-            ))}
+                  <TD>
+                    <div title={event.actor.userId ?? undefined}>
+                      {event.actor.email ?? 'unknown'}
+                    </div>
+                    {event.apiToken ? (
+                      <div className="text-xs text-zinc-500" title={event.apiToken.id}>
+                        via API token{' '}
+                        {event.apiToken.name
+                          ? `“${event.apiToken.name}”`
+                          : event.apiToken.id.slice(0, 8)}
+                      </div>
+                    ) : null}
+                  </TD>
+                  {showProject ? (
+                    <TD title={event.projectId ?? undefined}>
+                      {event.projectId ? (event.projectName ?? event.projectId.slice(0, 8)) : '—'}
+                    </TD>
+                  ) : null}
+                  <TD>
+                    <div>{auditActionLabel(event.path)}</div>
+                    <div className="font-mono text-xs text-zinc-400">{event.path}</div>
+                  </TD>
+                  <TD>
+                    <Resource event={event} />
+                  </TD>
+                  <TD title={outcome.code}>
+                    <Badge tone={outcome.isSuccess ? 'success' : 'danger'}>{outcome.label}</Badge>
+                  </TD>
+                </TR>
+              );
+            })}
           </TBody>
         </Table>
       </Card>

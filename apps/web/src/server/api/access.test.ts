@@ -120,7 +120,7 @@ describe('roles', () => {
     expect(await codeOf(h.callerFor(owner).admin.instances())).toBe('FORBIDDEN');
     const operator = await h.createUser('operator');
     await h.makeOperator(operator.id);
-    expect(Array.isArray(await h.callerFor(operator).admin.instances())).toBe(true);
+    expect(Array.isArray((await h.callerFor(operator).admin.instances()).instances)).toBe(true);
     expect(await h.callerFor(operator).viewer.me()).toMatchObject({ isOperator: true });
     expect(await h.callerFor(owner).viewer.me()).toMatchObject({ isOperator: false });
   });

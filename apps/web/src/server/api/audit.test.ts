@@ -272,4 +272,63 @@ describe('reading the audit log', () => {
     );
     expect([...times].sort((x, y) => y - x)).toEqual(times);
   });
+
+  it('names who and what (token, instance, project), filters on the server, and admin.setQuota names its project', async () => {
+    const { owner, project } = await h.createProjectWithOwner('Named');
+    const caller = h.callerFor(owner);
+    const instance = await h.insertInstance(project.id, { name: 'orders-db' });
+    const { token, apiToken } = await caller.apiToken.create({
+      projectId: project.id,
+      name: 'deploy-bot',
+      scope: 'READ_WRITE',
+      expiresInDays: 1,
+    });
+    // The instance is still building: the script's restart is refused (CONFLICT), and recorded.
+    const script = await callerWithToken(h, token);
+    expect(
+      await codeOf(script.instance.restart({ projectId: project.id, instanceId: instance.id })),
+    ).toBe('CONFLICT');
+    const operator = await h.createUser('operator');
+    await h.makeOperator(operator.id);
+    const admin = h.callerFor(operator);
+    await admin.admin.setQuota({ projectId: project.id, resource: 'backups', hardLimit: 7 });
+
+    const list = (filter: Record<string, unknown>) =>
+      caller.audit.list({ projectId: project.id, ...filter }).then((page) => page.events);
+    const all = await list({});
+    expect(all.map((e) => [e.path, e.resource, e.projectName])).toEqual([
+      ['admin.setQuota', { kind: 'project', name: 'Named', projectId: project.id }, 'Named'],
+      ['instance.restart', { kind: 'instance', name: 'orders-db', projectId: project.id }, 'Named'],
+      ['apiToken.create', { kind: 'apiToken', name: 'deploy-bot', projectId: project.id }, 'Named'],
+    ]);
+    expect(all[0]).toMatchObject({ resourceId: project.id, actor: { email: operator.email } });
+    expect(all[1]).toMatchObject({
+      resourceId: instance.id,
+      result: 'CONFLICT',
+      apiToken: { id: apiToken.id, name: 'deploy-bot' },
+    });
+
+    const paths = async (filter: Record<string, unknown>) =>
+      (await list(filter)).map((e) => e.path);
+    expect(await paths({ actor: 'DEPLOY-bot' })).toEqual(['instance.restart']);
+    expect(await paths({ actor: operator.email.slice(0, 12) })).toEqual(['admin.setQuota']);
+    expect(await paths({ action: 'apiToken.create' })).toEqual(['apiToken.create']);
+    expect(await paths({ action: 'instance' })).toEqual(['instance.restart']);
+    expect(await paths({ resource: 'orders' })).toEqual(['instance.restart']);
+    expect(await paths({ resource: apiToken.id })).toEqual(['apiToken.create']);
+    expect(await paths({ resource: 'no-such-thing' })).toEqual([]);
+    expect(await paths({ outcome: 'failed' })).toEqual(['instance.restart']);
+    expect(await paths({ outcome: 'succeeded' })).toEqual(['admin.setQuota', 'apiToken.create']);
+    const restartAt = all[1]!.createdAt;
+    expect(await paths({ from: restartAt, to: restartAt })).toEqual(['instance.restart']);
+    expect(await paths({ to: new Date(restartAt.getTime() - 1) })).toEqual(['apiToken.create']);
+    expect(await paths({ outcome: 'succeeded', limit: 1 })).toEqual(['admin.setQuota']);
+
+    // Operators filter the same way across projects.
+    expect(
+      (await admin.admin.auditEvents({ actor: 'deploy-bot', resource: 'orders-db' })).events.map(
+        (e) => e.id,
+      ),
+    ).toEqual([all[1]!.id]);
+  });
 });

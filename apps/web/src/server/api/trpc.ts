@@ -23,14 +23,15 @@ import {
   type ApiTokenIdentity,
 } from '~/server/services/api-token/authenticate-api-token';
 import { recordAuditEvent, type AuditTarget } from '~/server/services/audit/record-audit-event';
-import { scopeToProject } from '~/server/tenancy';
+import { resolveProjectAccess, scopeToProject } from '~/server/tenancy';
 
 /**
  * The one tRPC setup: context, error formatter, and the base procedures every router uses.
  *
  *   publicProcedure     anyone
  *   protectedProcedure  a signed-in user
- *   projectProcedure    a member of `input.projectId`; ctx.db is scoped to that project
+ *   projectProcedure    a member of `input.projectId` (or an operator, read-only: tenancy.ts);
+ *                       ctx.db is scoped to that project
  *   projectWriteProcedure  an owner or member (viewers cannot mutate)
  *   projectOwnerProcedure  an owner
  *   projectSessionProcedure  a member signed in to the console (not an API token)
@@ -300,29 +301,33 @@ export const projectInput = z.object({ projectId: z.uuid({ error: 'Project not f
 
 export const projectProcedure = protectedProcedure
   .input(projectInput)
-  .use(async ({ ctx, input, next }) => {
-    const membership = await ctx.db.membership.findUnique({
-      where: { projectId_userId: { projectId: input.projectId, userId: ctx.user.id } },
-      select: { role: true, project: { select: { id: true, name: true } } },
-    });
-    // Another project's id is indistinguishable from one that does not exist.
-    if (!membership) fail('NOT_FOUND', 'Project not found');
-    if (ctx.apiToken && ctx.apiToken.projectId !== membership.project.id)
-      fail('NOT_FOUND', 'Project not found');
-    ctx.audit.projectId = membership.project.id;
-    const db = scopeToProject(ctx.db, membership.project.id);
-    const log = ctx.log.child({ projectId: membership.project.id });
+  .use(async ({ ctx, input, next, type }) => {
+    // Members, and operators read-only (tenancy.ts); anyone else: as if it did not exist.
+    const access = await resolveProjectAccess(
+      ctx.db,
+      { userId: ctx.user.id, apiTokenProjectId: ctx.apiToken?.projectId ?? null },
+      input.projectId,
+    );
+    if (!access) fail('NOT_FOUND', 'Project not found');
+    // Whatever the procedure: an operator who is not a member changes nothing here.
+    if (access.via === 'operator' && type === 'mutation')
+      fail('FORBIDDEN', 'Operators see other projects read-only; use the Admin tools to act');
+    ctx.audit.projectId = access.project.id;
+    const db = scopeToProject(ctx.db, access.project.id);
+    const log = ctx.log.child({ projectId: access.project.id });
     return next({
       ctx: {
         ...ctx,
-        project: membership.project,
-        role: membership.role as ProjectRole,
+        project: access.project,
+        role: access.role as ProjectRole,
+        /** `operator`: an operator who is not a member, reading (never writing) the project. */
+        access: access.via,
         db,
         /** The unscoped client, for the few reads that are not tenant data (catalog). */
         rootDb: ctx.db,
         log,
         /** What the project's services are called with: its scoped client, its id, its logger. */
-        projectScope: { db, projectId: membership.project.id, log },
+        projectScope: { db, projectId: access.project.id, log },
       },
     });
   });

@@ -1,14 +1,18 @@
 'use client';
 
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { DISPLAY_STATUSES, type DisplayStatus } from '@coffer/contracts';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { Server } from 'lucide-react';
-import { useState } from 'react';
+import Link from 'next/link';
+import { useEffect, useState } from 'react';
 
 import { describeQuery, LiveRefresher } from '~/components/console/live-refresh';
 import { StatusBadge } from '~/components/instance/status-badge';
 
+import { Button } from '~/components/ui/button';
 import { ACTIONS_COLUMN, QueryTable, RowActions } from '~/components/ui/data-table';
+import { Field, Input, Select } from '~/components/ui/field';
 import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { EmptyState, PageHeader } from '~/components/ui/page';
 
@@ -34,6 +38,72 @@ const NO_INSTANCES = (
   />
 );
 
+const NO_MATCH = (
+  <EmptyState
+    icon={<Server />}
+    title="No instance matches"
+    description="Change the search or the filters to see more."
+  />
+);
+
+const SORTS = {
+  'created-desc': { label: 'Newest first', sort: 'created', order: 'desc' },
+  'created-asc': { label: 'Oldest first', sort: 'created', order: 'asc' },
+  'name-asc': { label: 'Name (A–Z)', sort: 'name', order: 'asc' },
+  'name-desc': { label: 'Name (Z–A)', sort: 'name', order: 'desc' },
+  'status-asc': { label: 'Status', sort: 'status', order: 'asc' },
+} as const;
+type SortKey = keyof typeof SORTS;
+
+const PAGE_SIZE = 25;
+const SEARCH_DELAY_MS = 300;
+
+/** The list's search, filters, sort and page, as the server takes them (none: the default view). */
+function useListInput() {
+  const [searchText, setSearchText] = useState('');
+  const [search, setSearch] = useState('');
+  const [status, setStatus] = useState<DisplayStatus | ''>('');
+  const [projectId, setProjectId] = useState('');
+  const [sortKey, setSortKey] = useState<SortKey>('created-desc');
+  const [page, setPage] = useState(1);
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      setSearch(searchText.trim());
+      setPage(1);
+    }, SEARCH_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [searchText]);
+  const { sort, order } = SORTS[sortKey];
+  const isDefault = !search && !status && !projectId && sortKey === 'created-desc' && page === 1;
+  const isFiltered = !!(search || status || projectId);
+  // The default view is what the page prefetches (no input).
+  const input = isDefault
+    ? undefined
+    : {
+        search: search || undefined,
+        status: status || undefined,
+        projectId: projectId || undefined,
+        sort,
+        order,
+        page,
+        pageSize: PAGE_SIZE,
+      };
+  const reset =
+    <T,>(set: (value: T) => void) =>
+    (value: T) => {
+      set(value);
+      setPage(1);
+    };
+  return {
+    input,
+    isFiltered,
+    controls: { searchText, setSearchText, status, projectId, sortKey, page, setPage },
+    setStatus: reset(setStatus),
+    setProjectId: reset(setProjectId),
+    setSortKey: reset(setSortKey),
+  };
+}
+
 type Action = { kind: 'reset' | 'delete'; instanceId: string; name: string };
 const ACTIONS = [
   { kind: 'reset', label: 'Reset status' },
@@ -43,11 +113,17 @@ const ACTIONS = [
 export function AdminInstances() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
+  const list = useListInput();
+  const { controls } = list;
+  const projects = useQuery(trpc.admin.projects.queryOptions());
   // Heartbeats that change nothing visible are not pushed: re-read now and then for their age.
   const instances = useQuery({
-    ...trpc.admin.instances.queryOptions(),
+    ...trpc.admin.instances.queryOptions(list.input),
     refetchInterval: HEARTBEAT_REFRESH_MS,
+    placeholderData: keepPreviousData,
   });
+  const listed = instances.data;
+  const lastPage = listed ? Math.max(1, Math.ceil(listed.total / listed.pageSize)) : 1;
   const invalidate = () =>
     queryClient.invalidateQueries({ queryKey: trpc.admin.instances.queryKey() });
   // Changes in any project arrive over SSE; each has the list re-read (never starved by the next one).
@@ -75,12 +151,57 @@ export function AdminInstances() {
     <>
       <PageHeader
         title="All instances"
-        description="Every instance in every project, with its health."
+        description="Every instance in every project, with its health. Open one to see it as its project does."
       />
+      <div className="mb-3 flex flex-wrap items-end gap-3" role="search" aria-label="Instances">
+        <Field label="Search" className="w-64">
+          <Input
+            type="search"
+            placeholder="Name, project or id"
+            value={controls.searchText}
+            onChange={(e) => controls.setSearchText(e.target.value)}
+          />
+        </Field>
+        <Field label="Status" className="w-44">
+          <Select
+            value={controls.status}
+            onChange={(e) => list.setStatus(e.target.value as DisplayStatus | '')}
+          >
+            <option value="">Any status</option>
+            {DISPLAY_STATUSES.map((status) => (
+              <option key={status} value={status}>
+                {status}
+              </option>
+            ))}
+          </Select>
+        </Field>
+        <Field label="Project" className="w-52">
+          <Select value={controls.projectId} onChange={(e) => list.setProjectId(e.target.value)}>
+            <option value="">All projects</option>
+            {(projects.data ?? []).map((project) => (
+              <option key={project.id} value={project.id}>
+                {project.name}
+              </option>
+            ))}
+          </Select>
+        </Field>
+        <Field label="Sort" className="w-44">
+          <Select
+            value={controls.sortKey}
+            onChange={(e) => list.setSortKey(e.target.value as SortKey)}
+          >
+            {Object.entries(SORTS).map(([key, { label }]) => (
+              <option key={key} value={key}>
+                {label}
+              </option>
+            ))}
+          </Select>
+        </Field>
+      </div>
       <QueryTable
-        query={instances}
+        query={{ error: instances.error, data: listed?.instances }}
         errorLabel="Could not load instances"
-        empty={NO_INSTANCES}
+        empty={list.isFiltered ? NO_MATCH : NO_INSTANCES}
         label="All instances"
         columns={[
           'Instance',
@@ -97,8 +218,15 @@ export function AdminInstances() {
         {(instance) => (
           <TR key={instance.id} data-instance-id={instance.id}>
             <TD>
-              <div className="font-medium text-zinc-900">{instance.name}</div>
-              <div className="font-mono text-xs text-zinc-400">{instance.id.slice(0, 8)}</div>
+              <Link
+                href={`/p/${instance.project.id}/instances/${instance.id}`}
+                className="font-medium text-zinc-900 underline-offset-2 hover:text-accent-700 hover:underline"
+              >
+                {instance.name}
+              </Link>
+              <div className="font-mono text-xs text-zinc-400" title={instance.id}>
+                {instance.id.slice(0, 8)}
+              </div>
             </TD>
             <TD>{instance.project.name}</TD>
             <TD>
@@ -132,6 +260,33 @@ export function AdminInstances() {
           </TR>
         )}
       </QueryTable>
+      {listed && listed.total > 0 ? (
+        <nav
+          aria-label="Instance pages"
+          className="mt-3 flex items-center justify-end gap-3 text-sm text-zinc-600"
+        >
+          <span>
+            {(listed.page - 1) * listed.pageSize + 1}–
+            {Math.min(listed.total, listed.page * listed.pageSize)} of {listed.total}
+          </span>
+          <Button
+            variant="secondary"
+            size="sm"
+            disabled={listed.page <= 1}
+            onClick={() => controls.setPage(listed.page - 1)}
+          >
+            Previous
+          </Button>
+          <Button
+            variant="secondary"
+            size="sm"
+            disabled={listed.page >= lastPage}
+            onClick={() => controls.setPage(listed.page + 1)}
+          >
+            Next
+          </Button>
+        </nav>
+      ) : null}
       <MutationConfirmDialog
         target={action?.kind === 'reset' ? action : null}
         onClose={() => setAction(null)}

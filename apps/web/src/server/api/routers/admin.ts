@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { adminProcedure, createTRPCRouter } from '~/server/api/trpc';
 import { changeFeed } from '~/server/events';
 import {
+  adminInstanceListInput,
+  adminInstancePageSchema,
   adminInstanceViewSchema,
   forceDeleteInstance,
   listAllInstances,
@@ -34,9 +36,11 @@ const okOutput = z.object({ ok: z.literal(true) });
 
 /** Operators' views and tools across every project (Trove's admin API). */
 export const adminRouter = createTRPCRouter({
+  /** Every project's instances: search, filter (status, project), sort and a page, on the server. */
   instances: adminProcedure
-    .output(z.array(adminInstanceViewSchema))
-    .query(({ ctx }) => listAllInstances(ctx.db)),
+    .input(adminInstanceListInput.optional())
+    .output(adminInstancePageSchema)
+    .query(({ ctx, input }) => listAllInstances(ctx.db, input)),
 
   /** Which instance changed, in any project, as it happens (the admin views re-read on each). */
   onInstanceChange: adminProcedure.subscription(async function* ({ signal }) {

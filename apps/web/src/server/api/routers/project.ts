@@ -47,9 +47,10 @@ export const projectRouter = createTRPCRouter({
       return project;
     }),
 
+  /** The project as the caller may see it: `access` is `operator` for an operator who is not a member (read-only). */
   get: projectProcedure
-    .output(projectOutput)
-    .query(({ ctx }) => ({ ...ctx.project, role: ctx.role })),
+    .output(projectOutput.extend({ access: z.enum(['membership', 'operator']) }))
+    .query(({ ctx }) => ({ ...ctx.project, role: ctx.role, access: ctx.access })),
 
   members: projectProcedure
     .output(z.array(memberOutput))

@@ -56,7 +56,9 @@ export async function setProjectQuota(
     select: { id: true },
   });
   if (!project) throw new AppError('NOT_FOUND', 'Project not found');
+  // The project is what changed: its owners see it in their log, operators by its name.
   ctx.audit.projectId = project.id;
+  ctx.audit.resourceId = project.id;
   const resource = RESOURCE_OF[input.resource];
   if (input.hardLimit === null) {
     await ctx.db.quota.deleteMany({ where: { projectId: project.id, resource } });

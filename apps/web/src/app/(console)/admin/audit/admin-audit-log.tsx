@@ -1,8 +1,13 @@
 'use client';
 
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
+import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
 
+import {
+  AuditFilters,
+  hasAuditFilter,
+  type AuditFilterValues,
+} from '~/components/console/audit-filters';
 import { AuditTable } from '~/components/console/audit-table';
 import { Field, Select } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
@@ -13,15 +18,15 @@ export function AdminAuditLog() {
   const trpc = useTRPC();
   const projects = useQuery(trpc.admin.projects.queryOptions());
   const [projectId, setProjectId] = useState<string>('');
+  const [filter, setFilter] = useState<AuditFilterValues>({});
   const pages = useInfiniteQuery(
     trpc.admin.auditEvents.infiniteQueryOptions(
-      { projectId: projectId || null },
-      { getNextPageParam: (page) => page.nextCursor ?? undefined },
+      { projectId: projectId || null, ...filter },
+      {
+        getNextPageParam: (page) => page.nextCursor ?? undefined,
+        placeholderData: keepPreviousData,
+      },
     ),
-  );
-  const projectNames = useMemo(
-    () => new Map((projects.data ?? []).map((p) => [p.id, p.name])),
-    [projects.data],
   );
 
   return (
@@ -42,11 +47,13 @@ export function AdminAuditLog() {
           </Field>
         }
       />
+      <AuditFilters onChange={setFilter} />
       <PanelState variant="page" query={pages} errorLabel="Could not load the audit log">
         {(loaded) => (
           <AuditTable
             events={loaded.pages.flatMap((page) => page.events)}
-            projectNames={projectNames}
+            showProject
+            isFiltered={!!projectId || hasAuditFilter(filter)}
             hasMore={pages.hasNextPage}
             isLoadingMore={pages.isFetchingNextPage}
             onLoadMore={() => void pages.fetchNextPage()}
