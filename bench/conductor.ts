@@ -99,13 +99,22 @@ interface Phase {
   maxMs: number;
   messagesPerS: number;
   conductorCpuPct: number;
+  /** PostgreSQL's processes (its backends, WAL writer, checkpointer …), Redis and this process (the simulated guests and the console), in % of one core. */
+  postgresCpuPct: number;
+  redisCpuPct: number;
+  guestsCpuPct: number;
   cpuPerGuestPct: number;
   cpuMsPerMessage: number;
   pgCommitsPerS: number;
   pgRowWritesPerS: number;
   burstMessages: number;
   burstS: number;
-  capacityPerS: number;
+  /** Null when the burst was not drained within 2 minutes. */
+  capacityPerS: number | null;
+  /** Whether the group had read and acked everything 2 s after the fleet started beating. */
+  keptUp: boolean;
+  /** Whether everything sent in the window was read and acked within 2 minutes after it. */
+  drained: boolean;
 }
 
 function percentile(values: number[], p: number): number {
@@ -126,7 +135,13 @@ function cpuSecondsOf(pid: number): number {
 async function startConductor(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(root, 'apps/worker/src/conductor/main.ts')],
+    [
+      // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where a conductor's time goes.
+      ...(process.env.BENCH_CONDUCTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      join(root, 'apps/worker/src/conductor/main.ts'),
+    ],
     { cwd: root, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   process.once('exit', () => {
@@ -164,6 +179,8 @@ async function main(): Promise<void> {
     () => new Redis(process.env.REDIS_URL!),
   );
   const consoleConnection = new Redis(process.env.REDIS_URL!);
+  // The bench's own Redis: what an earlier run left in the stream is not this fleet's.
+  await redis.del(CONDUCTOR_STREAM);
   const feed = new ChangeFeed(consoleConnection, EVENTS_CHANNEL, silent);
   await feed.start();
 
@@ -226,8 +243,8 @@ async function main(): Promise<void> {
     return { commits: Number(row!.commits), writes: Number(row!.inserted + row!.updated) };
   };
 
-  /** Until the group has read every entry and nothing is pending (all acked). */
-  const untilDrained = async (timeoutMs: number) => {
+  /** Until the group has read every entry and nothing is pending (all acked); false if it did not within `timeoutMs`. */
+  const untilDrained = async (timeoutMs: number): Promise<boolean> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const groups = (await redis.xinfo('GROUPS', CONDUCTOR_STREAM)) as unknown[][];
@@ -235,10 +252,25 @@ async function main(): Promise<void> {
       const group = groups[0] ?? [];
       for (let index = 0; index + 1 < group.length; index += 2)
         info.set(String(group[index]), group[index + 1]);
-      if (Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0) return;
-      if (Date.now() > deadline) throw new Error('the conductor did not drain the stream');
+      if (Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0) return true;
+      if (Date.now() > deadline) return false;
       await new Promise((tick) => setTimeout(tick, 10));
     }
+  };
+
+  /** CPU seconds so far of PostgreSQL's processes (those it lists; gone ones count 0) and of Redis. */
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
+  const serviceCpuSeconds = async () => {
+    const pids = await prisma.$queryRaw<Array<{ pid: number }>>`SELECT pid FROM pg_stat_activity`;
+    let postgres = 0;
+    for (const { pid } of pids) {
+      try {
+        postgres += cpuSecondsOf(pid);
+      } catch {
+        // ended meanwhile
+      }
+    }
+    return { postgres, redis: cpuSecondsOf(redisPid) };
   };
 
   /** Entries ever added to the stream (XINFO STREAM's entries-added). */
@@ -281,13 +313,16 @@ async function main(): Promise<void> {
       await new Promise((tick) => setTimeout(tick, startSpacing));
     }
     await new Promise((tick) => setTimeout(tick, 2000));
-    await untilDrained(30_000);
+    // Whether the conductors keep up with the fleet's beats at all (else a backlog grows).
+    const keptUp = await untilDrained(20_000);
 
     // The window: regular beats from every guest, and status changes spread evenly over it.
     latencies = [];
     const changeCount = Math.max(guestCount, 300);
     const loadBefore = loadavg();
     const cpuBefore = conductors.map((child) => cpuSecondsOf(child.pid!));
+    const servicesBefore = await serviceCpuSeconds();
+    const guestsBefore = process.cpuUsage();
     const pgBefore = await pgStats();
     const addedBefore = await entriesAdded();
     const windowStart = now();
@@ -312,10 +347,14 @@ async function main(): Promise<void> {
     const windowS = (now() - windowStart) / 1000;
     const messages = (await entriesAdded()) - addedBefore;
     const cpuAfter = conductors.map((child) => cpuSecondsOf(child.pid!));
+    const servicesAfter = await serviceCpuSeconds();
+    const guestsCpu = process.cpuUsage(guestsBefore);
     // PostgreSQL's backends report their counters at most once a second.
     await new Promise((tick) => setTimeout(tick, 1100));
     const pgAfter = await pgStats();
     const loadAfter = loadavg();
+    // A backlog is late, not lost: what was sent must be read and applied first.
+    const drained = await untilDrained(120_000);
     for (
       const deadline = now() + LOST_AFTER_MS;
       guests.some((guest) => guest.pendingSince !== null) && now() < deadline;
@@ -343,11 +382,11 @@ async function main(): Promise<void> {
           });
       }),
     );
-    await untilDrained(300_000);
+    const burstDrained = drained && (await untilDrained(120_000));
     const burstS = (now() - burstStart) / 1000;
 
     for (const guest of guests) await guest.heartbeat!.stop();
-    await untilDrained(30_000);
+    await untilDrained(120_000);
     for (const child of conductors) await stopConductor(child);
 
     const cpuS = cpuAfter.reduce((sum, after, index) => sum + after - cpuBefore[index]!, 0);
@@ -365,13 +404,21 @@ async function main(): Promise<void> {
       maxMs: round(Math.max(...latencies), 1),
       messagesPerS: round(messages / windowS, 0),
       conductorCpuPct: round((cpuS / windowS) * 100, 1),
+      postgresCpuPct: round(
+        ((servicesAfter.postgres - servicesBefore.postgres) / windowS) * 100,
+        1,
+      ),
+      redisCpuPct: round(((servicesAfter.redis - servicesBefore.redis) / windowS) * 100, 1),
+      guestsCpuPct: round(((guestsCpu.user + guestsCpu.system) / 1e6 / windowS) * 100, 1),
       cpuPerGuestPct: round((cpuS / windowS / guestCount) * 100, 4),
       cpuMsPerMessage: round((cpuS * 1000) / messages, 3),
       pgCommitsPerS: round((pgAfter.commits - pgBefore.commits) / windowS, 0),
       pgRowWritesPerS: round((pgAfter.writes - pgBefore.writes) / windowS, 0),
       burstMessages,
       burstS: round(burstS, 2),
-      capacityPerS: round(burstMessages / burstS, 0),
+      capacityPerS: burstDrained ? round(burstMessages / burstS, 0) : null,
+      keptUp,
+      drained,
     };
     if (skipped > 0) console.log(`  (${skipped} changes skipped: the guest's last one was unseen)`);
     console.log(
@@ -389,7 +436,9 @@ async function main(): Promise<void> {
   const scaling = phases.filter((phase) => phase.guests === SCALE_N);
   const atScale = scaling[0]!;
   const isScaling = scaling.every(
-    (phase, index) => index === 0 || phase.capacityPerS > scaling[index - 1]!.capacityPerS,
+    (phase, index) =>
+      phase.capacityPerS !== null &&
+      (index === 0 || phase.capacityPerS > (scaling[index - 1]!.capacityPerS ?? Infinity)),
   );
   const meetsP99 = scaling.every((phase) => phase.p99Ms < TARGET_P99_MS);
   const isLossless = phases.every((phase) => phase.lost === 0);
@@ -406,9 +455,13 @@ async function main(): Promise<void> {
       'lost',
       'CPU %',
       'CPU %/guest',
+      'PG CPU %',
+      'Redis CPU %',
+      'guests CPU %',
       'PG commits/s',
       'PG rows/s',
       'capacity msg/s',
+      'kept up',
       'load 1m',
     ],
     phases.map((phase) => [
@@ -422,9 +475,13 @@ async function main(): Promise<void> {
       phase.lost,
       phase.conductorCpuPct,
       phase.cpuPerGuestPct,
+      phase.postgresCpuPct,
+      phase.redisCpuPct,
+      phase.guestsCpuPct,
       phase.pgCommitsPerS,
       phase.pgRowWritesPerS,
-      phase.capacityPerS,
+      phase.capacityPerS ?? 'backlog',
+      phase.keptUp ? 'yes' : 'no',
       phase.loadavg[0]!,
     ]),
   );
@@ -470,7 +527,9 @@ async function main(): Promise<void> {
       phases,
       ratios: {
         capacityVsOneProcess: scaling.map((phase) =>
-          round(phase.capacityPerS / atScale.capacityPerS, 2),
+          phase.capacityPerS === null || atScale.capacityPerS === null
+            ? null
+            : round(phase.capacityPerS / atScale.capacityPerS, 2),
         ),
         p99VsOneProcess: scaling.map((phase) => round(phase.p99Ms / atScale.p99Ms, 2)),
       },
