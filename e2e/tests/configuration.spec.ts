@@ -32,6 +32,10 @@ test('create a configuration group, attach it, see RESTART_REQUIRED and which va
   await expect(report).toContainText('Waiting for a restart: performance_schema');
 
   await page.getByRole('button', { name: 'Restart' }).click();
+  await page
+    .getByRole('dialog', { name: 'Restart tuned-db?' })
+    .getByRole('button', { name: 'Restart' })
+    .click();
   await expectActive(page, 'tuned-db', 120_000);
   await expect(report).not.toContainText('Waiting for a restart');
 });

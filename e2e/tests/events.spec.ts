@@ -26,6 +26,10 @@ test("an instance's Events tab follows a restart live, with who caused it; the p
     if (frame === page.mainFrame()) navigations.push(frame.url());
   });
   await page.getByRole('button', { name: 'Restart' }).click();
+  await page
+    .getByRole('dialog', { name: 'Restart events-db?' })
+    .getByRole('button', { name: 'Restart' })
+    .click();
   await expect(timeline.getByRole('row', { name: /Status ACTIVE → REBOOT/ })).toBeVisible({
     timeout: 30_000,
   });

@@ -28,7 +28,7 @@ import { Alert } from '~/components/ui/alert';
 import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
-import { ConfirmDialog } from '~/components/ui/dialog';
+import { ConfirmDialog, Dialog } from '~/components/ui/dialog';
 import { CopyButton } from '~/components/ui/copy-button';
 import { Input } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
@@ -84,7 +84,10 @@ export function InstanceDetail({
   const [user, setUser] = useState(initialUser);
   const [tab, setTab] = useState('overview');
   const [isDeleteOpen, setIsDeleteOpen] = useState(false);
-  const restart = useMutation(trpc.instance.restart.mutationOptions());
+  const [isRestartOpen, setIsRestartOpen] = useState(false);
+  const restart = useMutation(
+    trpc.instance.restart.mutationOptions({ onSuccess: () => setIsRestartOpen(false) }),
+  );
   const remove = useMutation(
     trpc.instance.delete.mutationOptions({ onSuccess: () => setIsDeleteOpen(false) }),
   );
@@ -246,7 +249,7 @@ export function InstanceDetail({
               <ResizeActions projectId={projectId} instance={data} />
               <Button
                 variant="secondary"
-                onClick={() => restart.mutate({ projectId, instanceId })}
+                onClick={() => setIsRestartOpen(true)}
                 isLoading={restart.isPending}
                 disabled={isBusy || data.status === 'ERROR'}
               >
@@ -265,7 +268,7 @@ export function InstanceDetail({
           ) : null
         }
       />
-      {restart.error ? (
+      {restart.error && !isRestartOpen ? (
         <p role="alert" className="mb-4 text-sm text-red-600">
           {describeError(restart.error).message}
         </p>
@@ -373,7 +376,38 @@ export function InstanceDetail({
       />
 
       <ConfirmDialog
-        open={isDeleteOpen}
+        open={isRestartOpen}
+        onClose={() => {
+          setIsRestartOpen(false);
+          restart.reset();
+        }}
+        title={`Restart ${data.name}?`}
+        description="The database server stops and starts again: open connections are dropped and it does not answer for a few seconds."
+        confirmLabel="Restart"
+        tone="primary"
+        isPending={restart.isPending}
+        error={restart.error ? describeError(restart.error).message : null}
+        onConfirm={() => restart.mutate({ projectId, instanceId })}
+      />
+      {data.replication.role === 'SOURCE' && data.replication.replicaCount > 0 ? (
+        // The server refuses to delete a source with replicas: say so instead of asking.
+        <Dialog
+          open={isDeleteOpen}
+          onClose={() => setIsDeleteOpen(false)}
+          title={`${data.name} cannot be deleted yet`}
+          description={`It is the source of ${data.replication.replicaCount} replica${data.replication.replicaCount === 1 ? '' : 's'}, which would be left following nothing: promote one, or detach or delete ${data.replication.replicaCount === 1 ? 'it' : 'them'} (Replication tab), first.`}
+        >
+          <div className="flex justify-end">
+            <Button variant="secondary" onClick={() => setIsDeleteOpen(false)}>
+              Close
+            </Button>
+          </div>
+        </Dialog>
+      ) : null}
+      <ConfirmDialog
+        open={
+          isDeleteOpen && !(data.replication.role === 'SOURCE' && data.replication.replicaCount > 0)
+        }
         onClose={() => {
           setIsDeleteOpen(false);
           remove.reset();
