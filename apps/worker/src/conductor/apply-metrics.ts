@@ -8,7 +8,10 @@ import { type ChangePublisher } from '../events';
  * console (`instance.metrics`, one per stored sample) so charts follow live. A sample is not a
  * status: it is stored whatever the order it arrives in, once per (instance, send time) (a
  * message delivered twice, or claimed again after a crash, inserts nothing the second time).
- * Samples of a deleted instance are dropped. Rollups and pruning are the watchdog's
+ * Samples of a deleted instance are dropped (when the conductor already knows the instance's
+ * project from its key cache, the sample is stored without looking the row up again: at most
+ * that cache's few minutes of samples of a just-deleted instance are kept, until retention
+ * prunes them). Rollups and pruning are the watchdog's
  * (../metrics/rollup.ts), never done per sample.
  */
 export async function storeMetricsSample(
@@ -16,11 +19,14 @@ export async function storeMetricsSample(
   instanceId: string,
   at: Date,
   sample: MetricsSample,
+  knownProjectId?: string,
 ): Promise<{ isStored: true; projectId: string } | { isStored: false }> {
-  const instance = await prisma.instance.findFirst({
-    where: { id: instanceId, deletedAt: null },
-    select: { projectId: true },
-  });
+  const instance = knownProjectId
+    ? { projectId: knownProjectId }
+    : await prisma.instance.findFirst({
+        where: { id: instanceId, deletedAt: null },
+        select: { projectId: true },
+      });
   if (!instance) return { isStored: false };
   const big = (value: number | null) => (value === null ? null : BigInt(value));
   const { count } = await prisma.instanceMetric.createMany({
@@ -55,12 +61,15 @@ export async function storeMetricsSample(
 export async function applyMetricsMessage(
   deps: { prisma: PrismaClient; publisher: ChangePublisher },
   message: Extract<ConductorMessage, { kind: 'metrics' }>,
+  /** The instance's project, when the conductor's key cache has it. */
+  knownProjectId?: string,
 ): Promise<'applied' | 'unchanged'> {
   const outcome = await storeMetricsSample(
     deps.prisma,
     message.instanceId,
     new Date(message.sentAt),
     message.payload,
+    knownProjectId,
   );
   if (!outcome.isStored) return 'unchanged';
   await deps.publisher.publish({

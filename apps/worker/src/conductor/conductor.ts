@@ -59,7 +59,10 @@ const SECRET_CACHE_MAX = 10_000;
 
 export class Conductor {
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  private readonly secrets = new Map<string, { signingKey: Buffer; expiresAt: number }>();
+  private readonly secrets = new Map<
+    string,
+    { signingKey: Buffer; projectId: string; expiresAt: number }
+  >();
   private isStopped = false;
   private loop: Promise<void> | null = null;
   private nextReclaimAt = 0;
@@ -267,7 +270,8 @@ export class Conductor {
 
     if (message.kind === 'backup') return this.applyBackup(id, message.instanceId, message.payload);
     if (message.kind === 'event') return applyEventMessage(this.deps, message);
-    if (message.kind === 'metrics') return applyMetricsMessage(this.deps, message);
+    if (message.kind === 'metrics')
+      return applyMetricsMessage(this.deps, message, this.secrets.get(instanceId)?.projectId);
 
     const outcome = await applyConductorMessage(this.deps.prisma, message);
     if (!outcome.isApplied) {
@@ -334,7 +338,7 @@ export class Conductor {
     this.secrets.delete(instanceId);
     const row = await this.deps.prisma.instance.findUnique({
       where: { id: instanceId },
-      select: { guestSecretEnc: true, deletedAt: true },
+      select: { guestSecretEnc: true, deletedAt: true, projectId: true },
     });
     if (!row?.guestSecretEnc || row.deletedAt) return null;
     let signingKey: Buffer;
@@ -353,7 +357,11 @@ export class Conductor {
       const oldest = this.secrets.keys().next().value;
       if (oldest !== undefined) this.secrets.delete(oldest);
     }
-    this.secrets.set(instanceId, { signingKey, expiresAt: Date.now() + SECRET_CACHE_TTL_MS });
+    this.secrets.set(instanceId, {
+      signingKey,
+      projectId: row.projectId,
+      expiresAt: Date.now() + SECRET_CACHE_TTL_MS,
+    });
     return signingKey;
   }
 
