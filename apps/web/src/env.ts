@@ -74,6 +74,17 @@ const schema = z.object({
   COFFER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   /** A replica lagging more than this many seconds gets an alert (issue 16, services/metrics/alerts.ts). */
   COFFER_ALERT_REPLICATION_LAG_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  /**
+   * When (HH:MM, UTC) a new instance's default daily full backup first runs: the next such time at
+   * least an hour away (services/backup/default-backup-schedule.ts).
+   */
+  COFFER_DEFAULT_BACKUP_WINDOW: z
+    .string()
+    .regex(
+      /^([01]\d|2[0-3]):[0-5]\d$/,
+      'COFFER_DEFAULT_BACKUP_WINDOW must be HH:MM (UTC), such as 03:00',
+    )
+    .default('03:00'),
   /** BullMQ key prefix of the taskmanager queue; must be the worker's (tests give each file its own). */
   COFFER_QUEUE_PREFIX: sharedSettings.COFFER_QUEUE_PREFIX,
   LOG_LEVEL: sharedSettings.LOG_LEVEL,

@@ -10,6 +10,9 @@ import {
 } from '@coffer/contracts';
 import { z } from 'zod';
 
+/** How many daily fulls a new instance's default backup schedule keeps (RDS keeps 7 days). */
+export const DEFAULT_BACKUP_RETAIN_FULL_COUNT = 7;
+
 /** What a tenant sends to create an instance (the console form and scripts alike). */
 export const initialUserInputSchema = z.object({
   name: userNameSchema,
@@ -38,6 +41,21 @@ export const createInstanceInputSchema = z
     configurationGroupId: z.uuid({ error: 'Configuration group not found' }).optional(),
     /** Allowed sources (Trove's access): private with no CIDRs when left out. */
     access: accessInputSchema.optional(),
+    /**
+     * Backups (on by default: a daily full, the last 7 kept, first in the operator's backup
+     * window); `isEnabled: false` starts with no schedule. Changed later like any schedule.
+     */
+    backups: z
+      .object({
+        isEnabled: z.boolean().default(true),
+        retainFullCount: z
+          .number({ error: 'Say how many to keep' })
+          .int()
+          .min(1, 'Keep at least one full backup')
+          .max(100, 'Keep at most 100 full backups')
+          .default(DEFAULT_BACKUP_RETAIN_FULL_COUNT),
+      })
+      .optional(),
   })
   .superRefine((input, ctx) => {
     const databaseNames = new Set<string>();

@@ -25,12 +25,21 @@ export function RestoreDialog({ projectId, backup, onClose }: BackupDialogProps)
   const [flavorId, setFlavorId] = useState('');
   const [requestId, setRequestId] = useState(() => crypto.randomUUID());
   const [nameError, setNameError] = useState<string | null>(null);
+  const [volumeSizeGb, setVolumeSizeGb] = useState('');
+  const [sizeError, setSizeError] = useState<string | null>(null);
+  const needs = useQuery({
+    ...trpc.backup.restoreNeeds.queryOptions({ projectId, backupId: backup?.id ?? '' }),
+    enabled: backup !== null,
+  });
+  const neededGb = needs.data?.neededVolumeGb ?? 1;
 
   useEffect(() => {
     if (!backup) return;
     setName(`${backup.instanceName}-restore-${randomSuffix()}`.slice(0, 64));
     setRequestId(crypto.randomUUID());
     setNameError(null);
+    setSizeError(null);
+    setVolumeSizeGb('');
   }, [backup]);
   useEffect(() => {
     const first = flavors.data?.[0];
@@ -47,6 +56,11 @@ export function RestoreDialog({ projectId, backup, onClose }: BackupDialogProps)
   );
   const errors = restore.error ? describeError(restore.error) : null;
   const flavor = flavors.data?.find((candidate) => candidate.id === flavorId);
+  // The flavor's volume, or what the backup needs if more, until the size is typed.
+  useEffect(() => {
+    if (backup && flavor && needs.data && volumeSizeGb === '')
+      setVolumeSizeGb(String(Math.max(flavor.defaultVolumeGb, needs.data.neededVolumeGb)));
+  }, [backup, flavor, needs.data, volumeSizeGb]);
 
   function close() {
     restore.reset();
@@ -68,11 +82,15 @@ export function RestoreDialog({ projectId, backup, onClose }: BackupDialogProps)
         const parsed = instanceNameSchema.safeParse(name);
         if (!parsed.success) return setNameError(parsed.error.issues[0]?.message ?? 'Invalid name');
         setNameError(null);
+        const size = Number(volumeSizeGb);
+        if (!Number.isInteger(size) || size < neededGb)
+          return setSizeError(`This backup needs a volume of at least ${neededGb} GB`);
+        setSizeError(null);
         restore.mutate({
           projectId,
           name: parsed.data,
           flavorId: flavor.id,
-          volumeSizeGb: flavor.defaultVolumeGb,
+          volumeSizeGb: size,
           restoreFromBackupId: backup.id,
           requestId,
         });
@@ -80,13 +98,12 @@ export function RestoreDialog({ projectId, backup, onClose }: BackupDialogProps)
       error={
         errors
           ? (errors.fieldErrors.restoreFromBackupId?.[0] ??
-            errors.fieldErrors.volumeSizeGb?.[0] ??
             (Object.keys(errors.fieldErrors).length ? null : errors.message))
           : null
       }
       submitLabel="Restore to new instance"
       isPending={restore.isPending}
-      isSubmitDisabled={!flavor}
+      isSubmitDisabled={!flavor || !needs.data}
     >
       <TextField
         label="New instance name"
@@ -94,6 +111,15 @@ export function RestoreDialog({ projectId, backup, onClose }: BackupDialogProps)
         value={name}
         onValueChange={setName}
         maxLength={64}
+      />
+      <TextField
+        label="Volume size (GB)"
+        type="number"
+        min={neededGb}
+        hint={`At least ${neededGb} GB: what this backup held before compression`}
+        error={sizeError ?? errors?.fieldErrors.volumeSizeGb?.[0]}
+        value={volumeSizeGb}
+        onValueChange={setVolumeSizeGb}
       />
       <Field label="Flavor" error={errors?.fieldErrors.flavorId?.[0]}>
         <Select value={flavorId} onChange={(event) => setFlavorId(event.target.value)}>

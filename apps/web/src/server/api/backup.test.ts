@@ -49,6 +49,7 @@ async function setUpProject(name: string) {
       type?: 'FULL' | 'INCREMENTAL' | 'LOGICAL';
       status?: 'COMPLETED' | 'BUILDING' | 'FAILED';
       parentId?: string;
+      rawSizeBytes?: bigint;
     } = {},
   ) => {
     return createBackupRow(h.prisma, instance, {
@@ -418,6 +419,38 @@ describe('restores', () => {
     expect(job?.data).toMatchObject({ instanceId: created.id, restoreFromBackupId: backupId });
   });
 
+  it('choose their volume size: at least what the chain held, quota-checked as any create', async () => {
+    const { caller, project, flavor, addBackup } = await setUpProject('RestoreSize');
+    const full = await addBackup({ rawSizeBytes: 3n * 1024n ** 3n });
+    const incremental = await addBackup({
+      type: 'INCREMENTAL',
+      parentId: full,
+      rawSizeBytes: 1024n ** 3n / 2n,
+    });
+    const ref = { projectId: project.id, backupId: incremental };
+    expect(await caller.backup.restoreNeeds(ref)).toEqual({ neededVolumeGb: 4 });
+    const restore = (volumeSizeGb: number, name: string) =>
+      caller.instance.create({
+        projectId: project.id,
+        name,
+        flavorId: flavor.id,
+        volumeSizeGb,
+        restoreFromBackupId: incremental,
+      });
+    expect(await fieldErrorsFrom(restore(3, 'too-small'))).toEqual({
+      volumeSizeGb: [expect.stringContaining('at least 4 GB')],
+    });
+    await h.prisma.quota.create({
+      data: { projectId: project.id, resource: 'VOLUME_GB', hardLimit: 6 },
+    });
+    expect(await fieldErrorsFrom(restore(6, 'over-quota'))).toEqual({
+      volumeSizeGb: [expect.any(String)],
+    });
+    const created = await restore(5, 'big-enough');
+    jobIds.push(taskmanagerJobId('instance.create', created.id));
+    expect(created).toMatchObject({ volumeSizeGb: 5, restoredFromBackupId: incremental });
+  });
+
   it('refuse a backup that has not completed', async () => {
     const { caller, project, flavor, addBackup } = await setUpProject('NotYet');
     const failed = await addBackup({ status: 'FAILED' });
@@ -438,6 +471,40 @@ describe('restores', () => {
 });
 
 describe('schedules', () => {
+  it('a new instance backs up daily by default, first in the backup window; a create can say otherwise', async () => {
+    const { caller, project, flavor } = await setUpProject('Default');
+    const create = (name: string, extra: object = {}) =>
+      caller.instance.create({
+        projectId: project.id,
+        name,
+        flavorId: flavor.id,
+        volumeSizeGb: 1,
+        ...extra,
+      });
+    const before = Date.now();
+    const plain = await create('plain');
+    const kept = await create('kept', { backups: { isEnabled: true, retainFullCount: 3 } });
+    const none = await create('none', { backups: { isEnabled: false } });
+    for (const { id } of [plain, kept, none]) jobIds.push(taskmanagerJobId('instance.create', id));
+    const schedule = await caller.backup.schedule({ projectId: project.id, instanceId: plain.id });
+    expect(schedule).toMatchObject({
+      isEnabled: true,
+      fullType: 'FULL',
+      fullIntervalMinutes: 24 * 60,
+      incrementalIntervalMinutes: null,
+      retainFullCount: 7,
+    });
+    // COFFER_DEFAULT_BACKUP_WINDOW's 03:00 UTC, at least an hour away: never during a test run.
+    const next = schedule!.nextFullAt;
+    expect(next.getTime() - before).toBeGreaterThanOrEqual(60 * 60_000);
+    expect(next.getTime() - before).toBeLessThanOrEqual(25 * 60 * 60_000);
+    expect([next.getUTCHours(), next.getUTCMinutes()]).toEqual([3, 0]);
+    expect(
+      await caller.backup.schedule({ projectId: project.id, instanceId: kept.id }),
+    ).toMatchObject({ retainFullCount: 3 });
+    expect(await caller.backup.schedule({ projectId: project.id, instanceId: none.id })).toBeNull();
+  });
+
   it('are set, read back and checked', async () => {
     const { caller, project, instance } = await setUpProject('Schedule');
     const input = { projectId: project.id, instanceId: instance.id };

@@ -21,6 +21,7 @@ import {
   getBackupSchedule,
   setBackupSchedule,
 } from '~/server/services/backup/backup-schedule';
+import { restoreNeededVolumeGb } from '~/server/services/backup/restore-size';
 import {
   createBackup,
   deleteBackup,
@@ -64,6 +65,14 @@ export const backupRouter = createTRPCRouter({
     .input(backupRefInputSchema)
     .output(backupViewSchema)
     .query(({ ctx, input }) => getBackup(ctx, input.backupId)),
+
+  /** The smallest volume (GB) a restore of this backup may ask for. */
+  restoreNeeds: projectProcedure
+    .input(backupRefInputSchema)
+    .output(z.object({ neededVolumeGb: z.number() }))
+    .query(async ({ ctx, input }) => ({
+      neededVolumeGb: await restoreNeededVolumeGb(ctx.db, input.backupId),
+    })),
 
   create: projectWriteProcedure
     .input(createBackupInputSchema)

@@ -11,6 +11,8 @@ import { type createInstanceInputSchema } from '~/lib/instance-schemas';
 import { fieldError } from '~/server/errors';
 import { publishChange } from '~/server/events';
 import { enqueueTaskmanagerJob } from '~/server/queue';
+import { defaultBackupSchedule } from '~/server/services/backup/default-backup-schedule';
+import { restoreNeededVolumeGb } from '~/server/services/backup/restore-size';
 import { assertQuota } from '~/server/services/quota/quota';
 import { type ProjectScopedDb } from '~/server/tenancy';
 import { requireGroupFor } from '~/server/services/configuration/configuration-groups';
@@ -101,7 +103,7 @@ export async function createInstance(
       : input.datastoreVersionId
         ? { id: input.datastoreVersionId, isActive: true }
         : { isActive: true, isDefault: true },
-    select: { id: true, datastore: { select: { manager: true } } },
+    select: { id: true, backupStrategy: true, datastore: { select: { manager: true } } },
   });
   if (!version)
     throw fieldError(
@@ -117,6 +119,17 @@ export async function createInstance(
   if (input.volumeSizeGb > env.COFFER_MAX_VOLUME_GB) {
     throw fieldError('volumeSizeGb', `Volume size must be at most ${env.COFFER_MAX_VOLUME_GB} GB`);
   }
+
+  if (restoreFrom) {
+    const neededGb = await restoreNeededVolumeGb(ctx.db, restoreFrom.id);
+    if (input.volumeSizeGb < neededGb) {
+      throw fieldError(
+        'volumeSizeGb',
+        `This backup needs a volume of at least ${neededGb} GB (${input.volumeSizeGb} GB asked for)`,
+      );
+    }
+  }
+  const backupSchedule = defaultBackupSchedule(input.backups, version.backupStrategy);
 
   let outcome;
   try {
@@ -175,6 +188,11 @@ export async function createInstance(
         },
         select: instanceSelect,
       });
+      if (backupSchedule) {
+        await tx.backupSchedule.create({
+          data: { ...backupSchedule, projectId: ctx.projectId, instanceId: created.id },
+        });
+      }
       return { row: created, isNew: true };
     }, QUOTA_TRANSACTION);
   } catch (error) {

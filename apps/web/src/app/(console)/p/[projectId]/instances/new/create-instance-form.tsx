@@ -12,6 +12,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useState } from 'react';
 
+import { UsageMeter } from '~/components/console/usage-meter';
 import { PasswordField } from '~/components/instance/users/password-field';
 import { Button } from '~/components/ui/button';
 import {
@@ -24,6 +25,8 @@ import {
 } from '~/components/ui/card';
 import { Checkbox, Field, FormError, Input, Select } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
+import { createQuotaRefusal } from '~/lib/create-quota';
+import { DEFAULT_BACKUP_RETAIN_FULL_COUNT } from '~/lib/instance-schemas';
 import { generatePassword, randomSuffix } from '~/lib/passwords';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
@@ -36,6 +39,7 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
   const router = useRouter();
   const flavors = useQuery(trpc.catalog.flavors.queryOptions());
   const versions = useQuery(trpc.catalog.datastoreVersions.queryOptions());
+  const quotas = useQuery(trpc.quota.get.queryOptions({ projectId }));
 
   const [requestId] = useState(() => crypto.randomUUID());
   const [name, setName] = useState(() => `mariadb-${randomSuffix()}`);
@@ -47,6 +51,8 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
   const [password, setPassword] = useState(() => generatePassword());
   const [isPublic, setIsPublic] = useState(false);
   const [allowedCidrs, setAllowedCidrs] = useState('');
+  const [backupsEnabled, setBackupsEnabled] = useState(true);
+  const [retainFullCount, setRetainFullCount] = useState(String(DEFAULT_BACKUP_RETAIN_FULL_COUNT));
   const [errors, setErrors] = useState<Errors>({});
 
   // Sensible defaults once the catalog is here: the smallest flavor, its volume, the default version.
@@ -67,6 +73,11 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
     [flavors.data, flavorId],
   );
 
+  // Refused by a quota before the form is sent (the server checks again).
+  const quotaRefusal = quotas.data
+    ? createQuotaRefusal(quotas.data, Number(volumeSizeGb) || 0)
+    : null;
+
   const create = useMutation(
     trpc.instance.create.mutationOptions({
       onSuccess: (instance) => {
@@ -85,7 +96,9 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
                 : 'userName'
               : key.startsWith('access')
                 ? 'allowedCidrs'
-                : key;
+                : key === 'backups.retainFullCount'
+                  ? 'retainFullCount'
+                  : key;
           next[field] ??= messages[0];
         }
         setErrors(next);
@@ -107,6 +120,10 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
     if (!Number.isInteger(size) || size < MIN_VOLUME_GB || size > MAX_VOLUME_GB) {
       next.volumeSizeGb = `Volume size must be a whole number from ${MIN_VOLUME_GB} to ${MAX_VOLUME_GB} GB`;
     }
+    const keep = Number(retainFullCount);
+    if (backupsEnabled && (!Number.isInteger(keep) || keep < 1 || keep > 100)) {
+      next.retainFullCount = 'Keep from 1 to 100 full backups';
+    }
     if (databaseName) check('databaseName', databaseNameSchema.safeParse(databaseName));
     if (userName) {
       check('userName', userNameSchema.safeParse(userName));
@@ -122,7 +139,7 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
         event.preventDefault();
         const next = validate();
         setErrors(next);
-        if (Object.values(next).some(Boolean)) return;
+        if (Object.values(next).some(Boolean) || quotaRefusal) return;
         create.mutate({
           projectId,
           requestId,
@@ -141,6 +158,9 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
                 },
               ]
             : [],
+          backups: backupsEnabled
+            ? { isEnabled: true, retainFullCount: Number(retainFullCount) }
+            : { isEnabled: false },
           access: {
             isPublic,
             allowedCidrs: allowedCidrs.split(/[\s,]+/).filter((cidr) => cidr.length > 0),
@@ -240,6 +260,45 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
           </Card>
           <Card>
             <CardHeader>
+              <CardTitle>Backups</CardTitle>
+              <CardDescription>
+                On by default: a full backup every day, the first in the nightly backup window (at
+                least an hour from now). Change or turn it off later on the instance&apos;s Backups
+                tab.
+              </CardDescription>
+            </CardHeader>
+            <CardContent className="grid gap-4 sm:grid-cols-2">
+              <Checkbox
+                checked={backupsEnabled}
+                onCheckedChange={setBackupsEnabled}
+                className="sm:col-span-2"
+              >
+                Back up daily
+              </Checkbox>
+              {backupsEnabled ? (
+                <Field
+                  label="Full backups to keep"
+                  error={errors.retainFullCount}
+                  hint="Older scheduled backups are deleted."
+                >
+                  <Input
+                    type="number"
+                    inputMode="numeric"
+                    min={1}
+                    max={100}
+                    value={retainFullCount}
+                    onChange={(e) => setRetainFullCount(e.target.value)}
+                  />
+                </Field>
+              ) : (
+                <p className="text-sm text-amber-700 sm:col-span-2">
+                  No backups will be made unless you start one or set a schedule.
+                </p>
+              )}
+            </CardContent>
+          </Card>
+          <Card>
+            <CardHeader>
               <CardTitle>Network</CardTitle>
               <CardDescription>
                 Who may reach the database port besides this machine. Private (the default) takes
@@ -279,9 +338,43 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
               · {volumeSizeGb || '?'} GB volume
             </p>
             <p>
+              {backupsEnabled
+                ? `Backed up daily, the last ${retainFullCount || '?'} full backups kept.`
+                : 'No scheduled backups.'}
+            </p>
+            <p>
               Backed by a private mariadbd with binary logging on; connect over TCP with the user
               above.
             </p>
+            {quotas.data ? (
+              <div className="space-y-3 border-t border-zinc-100 pt-3" aria-label="Project quotas">
+                <UsageMeter
+                  label="Instances"
+                  inUse={quotas.data.instances.inUse}
+                  limit={quotas.data.instances.limit}
+                />
+                <UsageMeter
+                  label="Volume storage"
+                  inUse={quotas.data.volumeGb.inUse}
+                  limit={quotas.data.volumeGb.limit}
+                  unit="GB"
+                />
+                <UsageMeter
+                  label="Backups"
+                  inUse={quotas.data.backups.inUse}
+                  limit={quotas.data.backups.limit}
+                />
+                {backupsEnabled &&
+                quotas.data.backups.limit >= 0 &&
+                quotas.data.backups.inUse >= quotas.data.backups.limit ? (
+                  <p className="text-amber-700">
+                    The backups quota is used up: scheduled backups wait until backups are deleted
+                    or the quota is raised.
+                  </p>
+                ) : null}
+              </div>
+            ) : null}
+            {quotaRefusal ? <FormError message={quotaRefusal} /> : null}
             {create.error && !Object.values(errors).some(Boolean) ? (
               <FormError message={describeError(create.error).message} />
             ) : null}
@@ -290,7 +383,12 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
             <Button variant="secondary" onClick={() => router.back()}>
               Cancel
             </Button>
-            <Button type="submit" isLoading={create.isPending} disabled={!flavors.data?.length}>
+            <Button
+              type="submit"
+              isLoading={create.isPending}
+              disabled={!flavors.data?.length || quotaRefusal !== null}
+              title={quotaRefusal ?? undefined}
+            >
               Create instance
             </Button>
           </CardFooter>
