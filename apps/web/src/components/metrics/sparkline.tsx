@@ -15,7 +15,8 @@ const OPTIONS: Omit<uPlot.Options, 'width' | 'height'> = {
   cursor: { show: false },
   axes: [{ show: false }, { show: false }, { show: false, scale: 'connections' }],
   scales: {
-    x: { time: true },
+    // The hour up to the newest point (a new instance's few points sit at the right).
+    x: { time: true, range: (_chart, _min, max) => [(max ?? 0) - 3600, (max ?? 0) + 30] },
     y: { range: (_chart, _min, max) => [0, Math.max(max ?? 0, 1) * 1.1] },
     connections: { range: (_chart, _min, max) => [0, Math.max(max ?? 0, 1) * 1.1] },
   },
@@ -47,7 +48,13 @@ export function Sparkline({ points }: { points: SparkPoint[] }) {
   if (points.length === 0) return <span className="text-xs text-zinc-400">no samples yet</span>;
   const latest = last(points);
   const cpu = formatValue(latest?.cpuPercent, 'percent');
-  const connections = formatValue(latest?.connections, 'count');
+  // A point is a minute's average: whole connections read better.
+  const connections = formatValue(
+    latest?.connections === null || latest?.connections === undefined
+      ? null
+      : Math.round(latest.connections),
+    'count',
+  );
   return (
     <div
       role="img"
