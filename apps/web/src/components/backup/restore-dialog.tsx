@@ -115,7 +115,7 @@ export function RestoreDialog({ projectId, backup, onClose }: BackupDialogProps)
       <TextField
         label="Volume size (GB)"
         type="number"
-        min={neededGb}
+        inputMode="numeric"
         hint={`At least ${neededGb} GB: what this backup held before compression`}
         error={sizeError ?? errors?.fieldErrors.volumeSizeGb?.[0]}
         value={volumeSizeGb}
