@@ -64,36 +64,41 @@ export function auditActionLabel(path: string): string {
 }
 
 /** The result codes (tRPC's) and Coffer's own error codes, as a reader understands them. */
-const OUTCOME_LABELS: Record<string, string> = {
-  BAD_REQUEST: 'Rejected: invalid input',
-  UNAUTHORIZED: 'Rejected: not signed in',
-  FORBIDDEN: 'Denied: not allowed',
-  NOT_FOUND: 'Failed: not found',
-  CONFLICT: 'Failed: conflicts with the current state',
-  QUOTA_EXCEEDED: 'Refused: over quota',
-  RATE_LIMITED: 'Refused: too many requests',
-  TOO_MANY_REQUESTS: 'Refused: too many requests',
-  PAYLOAD_TOO_LARGE: 'Rejected: too large',
-  UNAVAILABLE: 'Failed: service unavailable',
-  SERVICE_UNAVAILABLE: 'Failed: service unavailable',
-  TIMEOUT: 'Failed: timed out',
-  INTERNAL: 'Failed: internal error',
-  INTERNAL_SERVER_ERROR: 'Failed: internal error',
+const OUTCOME_LABELS: Record<string, { label: string; reason: string }> = {
+  BAD_REQUEST: { label: 'Rejected', reason: 'invalid input' },
+  UNAUTHORIZED: { label: 'Rejected', reason: 'not signed in' },
+  FORBIDDEN: { label: 'Denied', reason: 'not allowed' },
+  NOT_FOUND: { label: 'Failed', reason: 'not found' },
+  CONFLICT: { label: 'Failed', reason: 'conflicts with the current state' },
+  QUOTA_EXCEEDED: { label: 'Refused', reason: 'over quota' },
+  RATE_LIMITED: { label: 'Refused', reason: 'too many requests' },
+  TOO_MANY_REQUESTS: { label: 'Refused', reason: 'too many requests' },
+  PAYLOAD_TOO_LARGE: { label: 'Rejected', reason: 'too large' },
+  UNAVAILABLE: { label: 'Failed', reason: 'service unavailable' },
+  SERVICE_UNAVAILABLE: { label: 'Failed', reason: 'service unavailable' },
+  TIMEOUT: { label: 'Failed', reason: 'timed out' },
+  INTERNAL: { label: 'Failed', reason: 'internal error' },
+  INTERNAL_SERVER_ERROR: { label: 'Failed', reason: 'internal error' },
 };
 
 export interface AuditOutcome {
   isSuccess: boolean;
+  /** "Succeeded", "Failed", "Denied", "Rejected" or "Refused". */
   label: string;
+  /** Why, in words ("conflicts with the current state"); null on success. */
+  reason: string | null;
   /** The raw code, for those who search for it. */
   code: string;
 }
 
 export function auditOutcome(result: string, errorCode: string | null): AuditOutcome {
-  if (result === 'OK') return { isSuccess: true, label: 'Succeeded', code: 'OK' };
+  if (result === 'OK') return { isSuccess: true, label: 'Succeeded', reason: null, code: 'OK' };
   const code = errorCode ?? result;
+  const known = OUTCOME_LABELS[code] ?? OUTCOME_LABELS[result];
   return {
     isSuccess: false,
-    label: OUTCOME_LABELS[code] ?? OUTCOME_LABELS[result] ?? `Failed (${code})`,
+    label: known?.label ?? 'Failed',
+    reason: known?.reason ?? code,
     code,
   };
 }

@@ -150,6 +150,9 @@ export function AuditTable({
                   </TD>
                   <TD title={outcome.code}>
                     <Badge tone={outcome.isSuccess ? 'success' : 'danger'}>{outcome.label}</Badge>
+                    {outcome.reason ? (
+                      <div className="mt-1 text-xs text-zinc-500">{outcome.reason}</div>
+                    ) : null}
                   </TD>
                 </TR>
               );
