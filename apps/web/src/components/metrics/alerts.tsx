@@ -9,7 +9,12 @@ export function AlertBadge({ alerts }: { alerts: InstanceAlert[] | undefined }) 
   if (!alerts || alerts.length === 0) return null;
   const messages = alerts.map((alert) => alert.message).join('; ');
   return (
-    <Badge tone="warning" title={messages} aria-label={`Needs attention: ${messages}`}>
+    <Badge
+      tone="warning"
+      role="status"
+      title={messages}
+      aria-label={`Needs attention: ${messages}`}
+    >
       <TriangleAlert className="size-3.5" aria-hidden="true" />
       {alerts.length === 1 ? 'Warning' : `${alerts.length} warnings`}
     </Badge>
