@@ -80,6 +80,12 @@ test('an operator searches and filters the admin list, opens a tenant’s instan
     project.name,
   );
   await expect(page.getByRole('button', { name: 'Restart' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Switch project' })).toContainText(project.name);
+  await page
+    .getByRole('navigation', { name: 'Main' })
+    .getByRole('link', { name: 'Instances' })
+    .click();
+  await expect(page.getByRole('link', { name: orders.name })).toBeVisible();
 
   // Someone who is neither a member nor an operator: the same URL does not exist.
   const stranger = await seedUser(prisma, 'stranger');

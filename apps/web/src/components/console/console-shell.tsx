@@ -3,9 +3,11 @@
 import { Archive, History, Server, Settings, Shield, SlidersHorizontal, Users } from 'lucide-react';
 import Link from 'next/link';
 import { useParams, usePathname } from 'next/navigation';
+import { useQuery } from '@tanstack/react-query';
 import { useEffect } from 'react';
 
 import { LAST_PROJECT_COOKIE } from '~/lib/constants';
+import { useTRPC } from '~/trpc/react';
 
 import { Logo } from './logo';
 import { NavLink } from './nav-link';
@@ -32,7 +34,18 @@ export function ConsoleShell({
   const params = useParams<{ projectId?: string }>();
   const pathname = usePathname();
   const projectId = params.projectId;
-  const current = projects.find((p) => p.id === projectId) ?? null;
+  const membership = projects.find((p) => p.id === projectId) ?? null;
+  // An operator in a project they are not a member of (read-only): its name and pages all the same.
+  const trpc = useTRPC();
+  const visited = useQuery({
+    ...trpc.project.get.queryOptions({ projectId: projectId ?? '' }),
+    enabled: me.isOperator && !!projectId && !membership,
+  });
+  const current: ProjectSummary | null =
+    membership ??
+    (visited.data && visited.data.id === projectId
+      ? { id: visited.data.id, name: visited.data.name, role: visited.data.role }
+      : null);
 
   useEffect(() => {
     if (projectId)
