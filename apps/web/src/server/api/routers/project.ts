@@ -9,11 +9,18 @@ import {
 } from '~/server/api/trpc';
 import { createProject } from '~/server/services/project/create-project';
 import {
+  attentionEntrySchema,
+  dashboardInstancesSchema,
+  readProjectDashboard,
+} from '~/server/services/project/dashboard';
+import {
   addMember,
   changeMemberRole,
   listMembers,
   removeMember,
 } from '~/server/services/project/manage-members';
+import { timelineEntrySchema } from '~/server/services/timeline/list-timeline';
+import { projectQuotasSchema } from './quota';
 
 const projectOutput = z.object({ id: z.string(), name: z.string(), role: projectRoleSchema });
 const memberOutput = z.object({
@@ -51,6 +58,18 @@ export const projectRouter = createTRPCRouter({
   get: projectProcedure
     .output(projectOutput.extend({ access: z.enum(['membership', 'operator']) }))
     .query(({ ctx }) => ({ ...ctx.project, role: ctx.role, access: ctx.access })),
+
+  /** The project's dashboard (services/project/dashboard.ts), for any member. */
+  dashboard: projectProcedure
+    .output(
+      z.object({
+        instances: dashboardInstancesSchema,
+        attention: z.array(attentionEntrySchema),
+        quotas: projectQuotasSchema,
+        recentEvents: z.array(timelineEntrySchema),
+      }),
+    )
+    .query(({ ctx }) => readProjectDashboard(ctx.db, ctx.project.id)),
 
   members: projectProcedure
     .output(z.array(memberOutput))
