@@ -32,14 +32,15 @@ test('create an instance by clicking, watch BUILD turn ACTIVE live, copy the con
   await expect(status).toHaveAttribute('data-status', 'ACTIVE', { timeout: 60_000 });
   expect(navigations).toEqual([]);
 
-  // Copy the connection command and use it.
+  // Copy the connection command (with the user's database, once the lists are read) and use it.
+  await expect(page.getByLabel('Connection command')).toHaveText(/ orders$/);
   await page.getByRole('button', { name: 'Copy command' }).click();
   const command = await page.evaluate(() =>
     (
       globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
     ).navigator.clipboard.readText(),
   );
-  const match = /^mariadb -h (\S+) -P (\d+) -u orders_app -p$/.exec(command);
+  const match = /^mariadb -h (\S+) -P (\d+) -u orders_app -p orders$/.exec(command);
   expect(match, command).not.toBeNull();
   const connection = await mysql.createConnection({
     host: match![1],

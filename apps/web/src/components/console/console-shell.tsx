@@ -12,6 +12,7 @@ import { useTRPC } from '~/trpc/react';
 import { Logo } from './logo';
 import { NavLink } from './nav-link';
 import { ProjectSwitcher, type ProjectSummary } from './project-switcher';
+import { MAIN_ID, SkipLink } from './skip-link';
 import { UserMenu } from './user-menu';
 
 interface Me {
@@ -72,6 +73,7 @@ export function ConsoleShell({
 
   return (
     <div className="min-h-screen">
+      <SkipLink />
       <header className="sticky top-0 z-20 border-b border-zinc-200 bg-white/90 backdrop-blur">
         <div className="mx-auto flex h-14 max-w-6xl items-center gap-4 px-4">
           <Link href="/" aria-label="Coffer home">
@@ -103,7 +105,9 @@ export function ConsoleShell({
           })}
         </nav>
       </header>
-      <main className="mx-auto max-w-6xl px-4 py-8">{children}</main>
+      <main id={MAIN_ID} tabIndex={-1} className="mx-auto max-w-6xl px-4 py-8 outline-none">
+        {children}
+      </main>
     </div>
   );
 }

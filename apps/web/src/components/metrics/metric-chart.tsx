@@ -72,6 +72,11 @@ export function MetricChart({
   );
 }
 
+// The canvas cannot use the CSS variables: the grid's greys follow the system's scheme at each draw.
+const isDark = () => window.matchMedia('(prefers-color-scheme: dark)').matches;
+const gridStroke = () => (isDark() ? '#27272a' : '#f4f4f5');
+const tickStroke = () => (isDark() ? '#3f3f46' : '#e4e4e7');
+
 function chartOptions(
   unit: MetricUnit,
   series: ChartSeries[],
@@ -91,11 +96,11 @@ function chartOptions(
       },
     },
     axes: [
-      { stroke: '#71717a', grid: { stroke: '#f4f4f5' }, ticks: { stroke: '#e4e4e7' } },
+      { stroke: '#71717a', grid: { stroke: gridStroke }, ticks: { stroke: tickStroke } },
       {
         stroke: '#71717a',
-        grid: { stroke: '#f4f4f5' },
-        ticks: { stroke: '#e4e4e7' },
+        grid: { stroke: gridStroke },
+        ticks: { stroke: tickStroke },
         size: 70,
         values: (_chart, splits) => splits.map((value) => format(value)),
       },

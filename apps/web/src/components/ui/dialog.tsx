@@ -42,7 +42,7 @@ export function Dialog({
         onClose();
       }}
       className={cn(
-        'm-auto w-full max-w-md rounded-lg border border-zinc-200 bg-white p-0 text-zinc-900 shadow-xl backdrop:bg-zinc-900/40',
+        'm-auto w-full max-w-md rounded-lg border border-zinc-200 bg-white p-0 text-zinc-900 shadow-xl backdrop:bg-black/50',
         className,
       )}
     >

@@ -2,13 +2,14 @@
 
 import { datastoreDisplayName, type DisplayStatus } from '@coffer/contracts';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { ArrowLeft, CircleX, RotateCw, Terminal, Trash } from 'lucide-react';
+import { ArrowLeft, CircleX, RotateCw, Trash } from 'lucide-react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 
 import { useProjectChanges } from '~/components/console/live-project';
 import { AccessPanel } from '~/components/instance/access-panel';
+import { ConnectPanel } from '~/components/instance/connect-panel';
 import { DatabasesPanel } from '~/components/instance/databases-panel';
 import { LogsPanel } from '~/components/instance/logs-panel';
 import { ResizeActions } from '~/components/instance/resize-actions';
@@ -27,10 +28,8 @@ import { VolumeUsageBar } from '~/components/instance/volume-usage';
 import { Alert } from '~/components/ui/alert';
 import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
+import { Card, CardContent, CardHeader, CardTitle } from '~/components/ui/card';
 import { ConfirmDialog, Dialog } from '~/components/ui/dialog';
-import { CopyButton } from '~/components/ui/copy-button';
-import { Input } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
 import { Tabs } from '~/components/ui/tabs';
 import { describeError } from '~/lib/trpc-errors';
@@ -81,7 +80,6 @@ export function InstanceDetail({
       router.push(`/p/${projectId}/instances`);
   });
 
-  const [user, setUser] = useState(initialUser);
   const [tab, setTab] = useState('overview');
   const [isDeleteOpen, setIsDeleteOpen] = useState(false);
   const [isRestartOpen, setIsRestartOpen] = useState(false);
@@ -116,64 +114,18 @@ export function InstanceDetail({
   const panelProps = { projectId, instanceId, status: data.status, canWrite: !!canWrite };
   const isBusy = BUSY.includes(data.status);
   const sizes = detailValues(data, data.resize);
-  const command =
-    data.host && data.port
-      ? `mariadb -h ${data.host} -P ${data.port} -u ${user || 'USER'} -p`
-      : null;
 
   const overview = (
     <div className="grid gap-6 lg:grid-cols-3">
-      <Card className="lg:col-span-2">
-        <CardHeader>
-          <CardTitle>Connect</CardTitle>
-          <CardDescription>
-            Any MySQL or MariaDB client works. Connect as a user from the Users tab (root stays
-            disabled until you enable it).
-          </CardDescription>
-        </CardHeader>
-        <CardContent className="space-y-4">
-          {command ? (
-            <>
-              <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-3">
-                <div>
-                  <dt className="text-zinc-500">Host</dt>
-                  <dd className="font-mono text-zinc-900">{data.host}</dd>
-                </div>
-                <div>
-                  <dt className="text-zinc-500">Port</dt>
-                  <dd className="font-mono text-zinc-900">{data.port}</dd>
-                </div>
-                <div>
-                  <label htmlFor="connect-user" className="text-zinc-500">
-                    User
-                  </label>
-                  <Input
-                    id="connect-user"
-                    className="mt-0.5 h-8 font-mono"
-                    value={user}
-                    placeholder="USER"
-                    onChange={(e) => setUser(e.target.value)}
-                  />
-                </div>
-              </dl>
-              <div className="flex items-center gap-2 rounded-md bg-zinc-900 px-3 py-2 text-zinc-100">
-                <Terminal className="size-4 shrink-0 text-zinc-400" aria-hidden="true" />
-                <code
-                  className="flex-1 overflow-x-auto whitespace-nowrap text-sm"
-                  aria-label="Connection command"
-                >
-                  {command}
-                </code>
-                <CopyButton value={command} label="Copy command" />
-              </div>
-            </>
-          ) : (
-            <p className="text-sm text-zinc-500">
-              The address appears once the server has been placed.
-            </p>
-          )}
-        </CardContent>
-      </Card>
+      <ConnectPanel
+        className="lg:col-span-2"
+        projectId={projectId}
+        instanceId={instanceId}
+        status={data.status}
+        host={data.host}
+        port={data.port}
+        initialUser={initialUser}
+      />
       <Card>
         <CardHeader>
           <CardTitle>Details</CardTitle>
