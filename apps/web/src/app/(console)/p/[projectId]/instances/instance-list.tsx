@@ -81,8 +81,8 @@ export function InstanceList({ projectId }: { projectId: string }) {
                 <tr>
                   <TH>Name</TH>
                   <TH>Status</TH>
-                  <TH>Last hour</TH>
                   <TH>Replication</TH>
+                  <TH>Last hour</TH>
                   <TH>Flavor</TH>
                   <TH>Datastore</TH>
                   <TH>Endpoint</TH>
@@ -112,9 +112,6 @@ export function InstanceList({ projectId }: { projectId: string }) {
                       </span>
                     </TD>
                     <TD>
-                      {metrics.data ? <Sparkline points={sparkOf.get(instance.id) ?? []} /> : null}
-                    </TD>
-                    <TD>
                       {instance.replication.role === 'REPLICA' ? (
                         <span className="flex flex-wrap items-center gap-1.5">
                           {instance.status === 'BUILD' ? (
@@ -139,6 +136,9 @@ export function InstanceList({ projectId }: { projectId: string }) {
                       ) : (
                         <span className="text-zinc-400">—</span>
                       )}
+                    </TD>
+                    <TD>
+                      {metrics.data ? <Sparkline points={sparkOf.get(instance.id) ?? []} /> : null}
                     </TD>
                     <TD>
                       {instance.flavor.name} · {instance.volumeSizeGb} GB
