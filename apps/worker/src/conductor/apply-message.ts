@@ -79,9 +79,12 @@ export async function applyConductorMessage(
     ...replication.data,
     ...volume.data,
   };
-  // The common case first: a heartbeat that changes nothing users see (one statement).
+  // The common case first: a heartbeat that changes nothing users see (one statement). AND,
+  // not one object: `where` and the volume's condition each have an OR of their own.
   const unchanged = await prisma.instance.updateManyAndReturn({
-    where: { ...where, serviceStatus, guestVersion, ...replication.unchanged, ...volume.unchanged },
+    where: {
+      AND: [where, { serviceStatus, guestVersion, ...replication.unchanged, ...volume.unchanged }],
+    },
     data,
     select: { projectId: true },
   });
