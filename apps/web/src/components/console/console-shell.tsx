@@ -1,6 +1,15 @@
 'use client';
 
-import { Archive, History, Server, Settings, Shield, SlidersHorizontal, Users } from 'lucide-react';
+import {
+  Archive,
+  History,
+  LayoutDashboard,
+  Server,
+  Settings,
+  Shield,
+  SlidersHorizontal,
+  Users,
+} from 'lucide-react';
 import Link from 'next/link';
 import { useParams, usePathname } from 'next/navigation';
 import { useQuery } from '@tanstack/react-query';
@@ -56,6 +65,7 @@ export function ConsoleShell({
   const nav = [
     ...(current
       ? [
+          { href: `/p/${current.id}/dashboard`, label: 'Dashboard', icon: LayoutDashboard },
           { href: `/p/${current.id}/instances`, label: 'Instances', icon: Server },
           { href: `/p/${current.id}/backups`, label: 'Backups', icon: Archive },
           { href: `/p/${current.id}/events`, label: 'Events', icon: History },

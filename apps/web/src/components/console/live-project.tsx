@@ -38,6 +38,9 @@ const TOUCHES: Record<ProjectChange['type'], string[]> = {
   'backup.deleted': ['backup', 'quota', 'timeline'],
 };
 
+/** The project's dashboard reads instances, alerts, quotas and the timeline at once: every change touches it. */
+const DASHBOARD = 'project.dashboard';
+
 /** Queries of a touched group that ask a guest (through the taskmanager): re-read by their views only. */
 const GUEST_CALLS = new Set(['configuration.effective']);
 
@@ -56,7 +59,9 @@ export function LiveProject({
       new LiveRefresher(queryClient, (query, group) => {
         const { path, input } = describeQuery(query);
         return (
-          path[0] === group && input.projectId === projectId && !GUEST_CALLS.has(path.join('.'))
+          (path[0] === group || path.join('.') === group) &&
+          input.projectId === projectId &&
+          !GUEST_CALLS.has(path.join('.'))
         );
       }),
   );
@@ -68,7 +73,7 @@ export function LiveProject({
       {
         onData: (change) => {
           hasChangedSinceResync.current = change.type !== 'resync';
-          refresher.refresh(TOUCHES[change.type]);
+          refresher.refresh([...TOUCHES[change.type], DASHBOARD]);
           for (const listener of listeners) listener(change);
         },
       },
@@ -81,7 +86,7 @@ export function LiveProject({
   useEffect(() => {
     if (!hasChangedSinceResync.current) return;
     hasChangedSinceResync.current = false;
-    refresher.refresh(TOUCHES.resync);
+    refresher.refresh([...TOUCHES.resync, DASHBOARD]);
   }, [pathname, refresher]);
 
   return <ListenersContext.Provider value={listeners}>{children}</ListenersContext.Provider>;
