@@ -68,6 +68,10 @@ export class RpcServer {
       connection,
       concurrency: 4,
       lockDuration: 60_000,
+      // How often this guest looks for jobs whose worker died holding them (a guest restarted
+      // after a crash takes its own back): a stalled job is seen by two checks in a row, so up to
+      // twice this. BullMQ's default of 30 s made that a minute.
+      stalledInterval: 15_000,
       maxStalledCount: 1,
       removeOnComplete: { age: 3600, count: 200 },
       removeOnFail: { age: 24 * 3600, count: 1000 },
