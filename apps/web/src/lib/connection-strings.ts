@@ -203,7 +203,7 @@ export function connectionVariants(params: ConnectionParams): ConnectionVariant[
     },
     {
       format: 'go',
-      label: 'Go (go-sql-driver/mysql)',
+      label: 'Go (go-sql-driver)',
       textLabel: 'Go snippet',
       copyLabel: 'Copy snippet',
       text: goSnippet(params),

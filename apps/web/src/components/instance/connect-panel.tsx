@@ -167,7 +167,7 @@ function ConnectionText({
     <div className="flex items-start gap-2 rounded-md border border-zinc-200 bg-zinc-50 p-2">
       <pre
         aria-label={textLabel}
-        className="min-w-0 flex-1 overflow-x-auto px-1 py-1 font-mono text-sm text-zinc-900"
+        className="min-w-0 flex-1 whitespace-pre-wrap px-1 py-1 font-mono text-sm text-zinc-900 [overflow-wrap:anywhere]"
       >
         {text}
       </pre>
