@@ -3,8 +3,8 @@ import SuperJSON from 'superjson';
 
 /**
  * One QueryClient factory for the server (per request) and the browser (one per tab).
- * Pending queries are dehydrated too, so a server prefetch that has not finished streams to
- * the client instead of being fetched twice.
+ * Only queries that succeeded are handed to the browser: `HydrateClient` waits for the server's
+ * prefetches first, so the server's HTML and the browser's first render show the same data.
  */
 export function createQueryClient(): QueryClient {
   return new QueryClient({
@@ -15,8 +15,7 @@ export function createQueryClient(): QueryClient {
       },
       dehydrate: {
         serializeData: SuperJSON.serialize,
-        shouldDehydrateQuery: (query) =>
-          defaultShouldDehydrateQuery(query) || query.state.status === 'pending',
+        shouldDehydrateQuery: defaultShouldDehydrateQuery,
         shouldRedactErrors: () => false,
       },
       hydrate: {

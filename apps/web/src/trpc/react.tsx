@@ -46,13 +46,14 @@ export function TRPCReactProvider({ children }: { children: React.ReactNode }) {
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
       links: [
+        // In development only: a production console prints nothing of its calls (failures are
+        // shown on the page).
         loggerLink({
           enabled: (op) =>
-            // Both directions carry the operation at run time (the 'down' type omits it).
-            !carriesSecret(op as { path?: string; input?: unknown }) &&
             // eslint-disable-next-line no-restricted-properties -- inlined by Next at build time
-            (process.env.NODE_ENV === 'development' ||
-              (op.direction === 'down' && op.result instanceof Error)),
+            process.env.NODE_ENV === 'development' &&
+            // Both directions carry the operation at run time (the 'down' type omits it).
+            !carriesSecret(op as { path?: string; input?: unknown }),
         }),
         splitLink({
           // Live status arrives over SSE (subscriptions); everything else is batched HTTP.

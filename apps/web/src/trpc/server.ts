@@ -31,20 +31,30 @@ export const trpc = createTRPCOptionsProxy<AppRouter>({
 /** Calls procedures directly from server components (for data the server itself needs). */
 export const api = createCaller(createContext);
 
-/** Passes everything prefetched in this request to the client components below it. */
-export function HydrateClient(props: { children: React.ReactNode }) {
+/** The prefetches started in this request (each settles, never rejects). */
+const getPrefetches = cache((): Promise<void>[] => []);
+
+/**
+ * Passes everything prefetched in this request to the client components below it, once it has
+ * arrived. Waiting matters: a query handed over still pending could arrive in the browser
+ * before it hydrates but after the server rendered its HTML, so the browser's first render
+ * would show the data where the HTML shows "Loading…" (React's hydration error #418, and a
+ * render thrown away). Queries that failed are left out (the browser asks again).
+ */
+export async function HydrateClient(props: { children: React.ReactNode }) {
   const queryClient = getQueryClient();
+  await Promise.all(getPrefetches());
   return createElement(HydrationBoundary, { state: dehydrate(queryClient) }, props.children);
 }
 
-/** Starts a query on the server without awaiting it; the client picks up the result. */
+/** Starts a query on the server; `HydrateClient` waits for it and hands its result to the client. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function prefetch<T extends ReturnType<TRPCQueryOptions<any>>>(queryOptions: T): void {
   const queryClient = getQueryClient();
-  if (queryOptions.queryKey[1]?.type === 'infinite') {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    void queryClient.prefetchInfiniteQuery(queryOptions as any);
-  } else {
-    void queryClient.prefetchQuery(queryOptions);
-  }
+  getPrefetches().push(
+    queryOptions.queryKey[1]?.type === 'infinite'
+      ? // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        queryClient.prefetchInfiniteQuery(queryOptions as any)
+      : queryClient.prefetchQuery(queryOptions),
+  );
 }

@@ -12,8 +12,8 @@ import { Dialog, DialogActions } from '~/components/ui/dialog';
 import { Checkbox, FormError } from '~/components/ui/field';
 import { EmptyState } from '~/components/ui/page';
 import { TD, TR } from '~/components/ui/table';
+import { DateTime } from '~/components/ui/date-time';
 import { describeError } from '~/lib/trpc-errors';
-import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
 import { BackupStatus } from './backup-status';
 import { formatBytes, formatDuration, TYPE_LABELS } from './format';
@@ -102,7 +102,9 @@ export function BackupList({
             </TD>
             <TD>{formatBytes(backup.sizeBytes)}</TD>
             <TD>{formatDuration(backup.durationMs)}</TD>
-            <TD className="whitespace-nowrap">{formatDateTime(backup.createdAt)}</TD>
+            <TD className="whitespace-nowrap">
+              <DateTime value={backup.createdAt} />
+            </TD>
             {canWrite ? (
               <TD className="text-right">
                 <div className="flex justify-end gap-2">

@@ -6,9 +6,9 @@ import { useEffect, useState } from 'react';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
 import { Field, FormError, Input, Select } from '~/components/ui/field';
+import { DateTime } from '~/components/ui/date-time';
 import { SCHEDULE_INTERVALS } from '~/lib/backup-schemas';
 import { describeError } from '~/lib/trpc-errors';
-import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
 
 /**
@@ -141,12 +141,19 @@ export function BackupScheduleCard({
           </Field>
           {schedule.data ? (
             <p className="text-xs text-zinc-500">
-              {schedule.data.isEnabled
-                ? `Next full backup: ${formatDateTime(schedule.data.nextFullAt)}`
-                : 'Paused.'}
-              {schedule.data.isEnabled && schedule.data.nextIncrementalAt
-                ? ` · next incremental: ${formatDateTime(schedule.data.nextIncrementalAt)}`
-                : ''}
+              {schedule.data.isEnabled ? (
+                <>
+                  Next full backup: <DateTime value={schedule.data.nextFullAt} />
+                </>
+              ) : (
+                'Paused.'
+              )}
+              {schedule.data.isEnabled && schedule.data.nextIncrementalAt ? (
+                <>
+                  {' '}
+                  · next incremental: <DateTime value={schedule.data.nextIncrementalAt} />
+                </>
+              ) : null}
               {schedule.data.lastError ? (
                 <span className="mt-1 block text-amber-700">{schedule.data.lastError}</span>
               ) : null}

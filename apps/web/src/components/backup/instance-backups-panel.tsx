@@ -29,8 +29,10 @@ export function InstanceBackupsPanel({
   const [isCreateOpen, setIsCreateOpen] = useState(false);
 
   return (
-    <div className="grid gap-6 lg:grid-cols-3">
-      <Card className="lg:col-span-2">
+    // The table takes the full width (beside the schedule it had to scroll to show Restore at
+    // 1366 px); the schedule's form below it.
+    <div className="space-y-6">
+      <Card>
         <CardHeader className="flex flex-row items-start justify-between gap-4">
           <div className="space-y-1.5">
             <CardTitle>Backups</CardTitle>
@@ -62,7 +64,9 @@ export function InstanceBackupsPanel({
           )}
         </PanelState>
       </Card>
-      <BackupScheduleCard projectId={projectId} instanceId={instanceId} canWrite={canWrite} />
+      <div className="max-w-xl">
+        <BackupScheduleCard projectId={projectId} instanceId={instanceId} canWrite={canWrite} />
+      </div>
       {canWrite && isCreateOpen ? (
         <CreateBackupDialog
           projectId={projectId}

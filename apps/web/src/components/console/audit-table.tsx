@@ -6,6 +6,7 @@ import Link from 'next/link';
 import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
+import { DateTime } from '~/components/ui/date-time';
 import { EmptyState } from '~/components/ui/page';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
 import { auditActionLabel, auditOutcome } from '~/lib/audit-labels';
@@ -33,9 +34,6 @@ const RESOURCE_KINDS: Record<string, string> = {
   flavor: 'Flavor',
   configurationGroup: 'Configuration group',
 };
-
-/** The date and the time to the second ("Jan 5, 2026, 3:04:05 PM"), in the reader's time zone. */
-const fullTime = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'medium' });
 
 function Resource({ event }: { event: AuditEventRow }) {
   const { resource, resourceId } = event;
@@ -115,13 +113,11 @@ export function AuditTable({
           <TBody>
             {events.map((event) => {
               const outcome = auditOutcome(event.result, event.errorCode);
-              const when = new Date(event.createdAt);
               return (
                 <TR key={event.id}>
                   <TD className="whitespace-nowrap">
-                    <time dateTime={when.toISOString()} title={when.toISOString()}>
-                      {fullTime.format(when)}
-                    </time>
+                    {/* To the second, in the reader's time zone. */}
+                    <DateTime value={event.createdAt} withSeconds />
                   </TD>
                   <TD>
                     <div title={event.actor.userId ?? undefined}>

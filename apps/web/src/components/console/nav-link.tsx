@@ -22,7 +22,7 @@ export function NavLink({
       href={href}
       aria-current={isActive ? 'page' : undefined}
       className={cn(
-        'border-b-2 px-3 text-sm font-medium transition-colors',
+        'shrink-0 whitespace-nowrap border-b-2 px-3 text-sm font-medium transition-colors',
         className,
         isActive
           ? 'border-accent-600 text-zinc-900'

@@ -38,26 +38,28 @@ export function ProjectSwitcher({
   }, [isOpen]);
 
   return (
-    <div className="relative" ref={ref}>
+    <div className="relative min-w-0" ref={ref}>
       <button
         type="button"
         aria-haspopup="menu"
         aria-expanded={isOpen}
         aria-label="Switch project"
         onClick={() => setIsOpen((open) => !open)}
-        className="flex items-center gap-2 rounded-md px-2 py-1.5 text-sm font-medium text-zinc-800 hover:bg-zinc-100"
+        className="flex max-w-full items-center gap-2 rounded-md px-2 py-1.5 text-sm font-medium text-zinc-800 hover:bg-zinc-100"
       >
         <span className="max-w-48 truncate">{current?.name ?? 'Select a project'}</span>
         {current ? (
-          <span className="text-xs font-normal text-zinc-500">{ROLE_LABELS[current.role]}</span>
+          <span className="hidden text-xs font-normal text-zinc-500 sm:inline">
+            {ROLE_LABELS[current.role]}
+          </span>
         ) : null}
-        <ChevronsUpDown className="size-4 text-zinc-400" aria-hidden="true" />
+        <ChevronsUpDown className="size-4 shrink-0 text-zinc-400" aria-hidden="true" />
       </button>
       {isOpen ? (
         <div
           role="menu"
           aria-label="Projects"
-          className="absolute left-0 mt-1 w-64 rounded-md border border-zinc-200 bg-white py-1 shadow-lg"
+          className="absolute left-0 mt-1 w-64 max-w-[calc(100vw-2rem)] rounded-md border border-zinc-200 bg-white py-1 shadow-lg"
         >
           {projects.map((project) => (
             <Link

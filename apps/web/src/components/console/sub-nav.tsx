@@ -14,13 +14,18 @@ export function SubNav({
 }) {
   const pathname = usePathname();
   return (
-    <nav aria-label={label} className="mb-6 flex gap-1 border-b border-zinc-200">
+    // Scrolls sideways on a narrow screen; its line is an inset shadow, so that the scrolling
+    // does not clip the current page's underline drawn over it.
+    <nav
+      aria-label={label}
+      className="mb-6 flex gap-1 overflow-x-auto shadow-[inset_0_-1px_0_var(--color-zinc-200)]"
+    >
       {items.map((item) => {
         const isActive = item.exact
           ? pathname === item.href
           : pathname === item.href || pathname.startsWith(`${item.href}/`);
         return (
-          <NavLink key={item.href} href={item.href} isActive={isActive} className="-mb-px py-2">
+          <NavLink key={item.href} href={item.href} isActive={isActive} className="py-2">
             {item.label}
           </NavLink>
         );

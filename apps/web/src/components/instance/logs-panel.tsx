@@ -12,8 +12,8 @@ import { Checkbox, Input } from '~/components/ui/field';
 import { ACTIONS_COLUMN, DataTable } from '~/components/ui/data-table';
 import { PanelState } from '~/components/ui/panel-state';
 import { TD, TR } from '~/components/ui/table';
+import { DateTime } from '~/components/ui/date-time';
 import { describeError } from '~/lib/trpc-errors';
-import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
 import { type InstancePanelProps } from './instance-panel';
 import { InactiveNotice } from './secret-notice';
@@ -253,7 +253,9 @@ export function LogsPanel({ projectId, instanceId, status, canWrite }: InstanceP
             >
               {(copy) => (
                 <TR key={copy.publishId}>
-                  <TD>{formatDateTime(copy.createdAt)}</TD>
+                  <TD>
+                    <DateTime value={copy.createdAt} />
+                  </TD>
                   <TD>{LOG_LABELS[copy.name]}</TD>
                   <TD>{formatBytes(copy.plainSize)}</TD>
                   <TD className="break-all font-mono text-xs">{copy.object}</TD>

@@ -9,8 +9,8 @@ import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
 import { FormError } from '~/components/ui/field';
 import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
+import { DateTime } from '~/components/ui/date-time';
 import { describeError } from '~/lib/trpc-errors';
-import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
 import { type InstancePanelProps } from './instance-panel';
 import { SecretNotice } from './secret-notice';
@@ -86,9 +86,15 @@ export function RootPanel({ projectId, instanceId, status, canWrite }: InstanceP
           {root.error ? <FormError message={describeError(root.error).message} /> : null}
           {data ? (
             <p className="text-sm text-zinc-600">
-              {data.isEverEnabled
-                ? `Root has been enabled on this instance (last on ${formatDateTime(data.enabledAt!)}).`
-                : 'Root has never been enabled on this instance.'}
+              {data.isEverEnabled ? (
+                <>
+                  Root has been enabled on this instance (last on{' '}
+                  <DateTime value={data.enabledAt!} />
+                  ).
+                </>
+              ) : (
+                'Root has never been enabled on this instance.'
+              )}
             </p>
           ) : null}
           {canWrite && data ? (

@@ -7,7 +7,7 @@ import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
 import { EmptyState } from '~/components/ui/page';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
-import { formatDateTime } from '~/lib/utils';
+import { DateTime } from '~/components/ui/date-time';
 import type { TimelineEntry } from '~/server/services/timeline/list-timeline';
 import type { TimelineKind } from '~/lib/timeline-kinds';
 
@@ -79,7 +79,9 @@ export function TimelineTable({
         <TBody>
           {entries.map((entry) => (
             <TR key={entry.id}>
-              <TD className="whitespace-nowrap text-zinc-500">{formatDateTime(entry.at)}</TD>
+              <TD className="whitespace-nowrap text-zinc-500">
+                <DateTime value={entry.at} />
+              </TD>
               {showInstance ? (
                 <TD>
                   {entry.instance ? (

@@ -2,10 +2,14 @@ import * as React from 'react';
 
 import { cn } from '~/lib/utils';
 
+/**
+ * A card. In a grid or a flex row it is never wider than its place (`min-w-0`): a wide table in
+ * it scrolls inside it instead of widening the page.
+ */
 export function Card({ className, ...props }: React.HTMLAttributes<HTMLDivElement>) {
   return (
     <div
-      className={cn('rounded-lg border border-zinc-200 bg-white shadow-sm', className)}
+      className={cn('min-w-0 rounded-lg border border-zinc-200 bg-white shadow-sm', className)}
       {...props}
     />
   );

@@ -13,11 +13,11 @@ export function PageHeader({
 }) {
   return (
     <div className="mb-6 flex flex-wrap items-end justify-between gap-4">
-      <div className="min-w-0 space-y-1">
-        <h1 className="truncate text-2xl font-semibold tracking-tight text-zinc-900">{title}</h1>
+      <div className="min-w-0 max-w-full space-y-1">
+        <h1 className="break-words text-2xl font-semibold tracking-tight text-zinc-900">{title}</h1>
         {description ? <p className="text-sm text-zinc-500">{description}</p> : null}
       </div>
-      {actions ? <div className="flex items-center gap-2">{actions}</div> : null}
+      {actions ? <div className="flex flex-wrap items-center gap-2">{actions}</div> : null}
     </div>
   );
 }

@@ -31,8 +31,21 @@ export function Tabs({
   className?: string;
 }) {
   const baseId = React.useId();
+  const listRef = React.useRef<HTMLDivElement>(null);
   const tabRefs = React.useRef<(HTMLButtonElement | null)[]>([]);
   const selected = items.find((item) => item.value === value) ?? items[0];
+  const selectedIndex = selected ? items.indexOf(selected) : -1;
+
+  // On a narrow screen the list scrolls sideways: keep the selected tab in view (also when the
+  // page opens on it), moving the list only, never the page.
+  React.useEffect(() => {
+    const list = listRef.current;
+    const tab = tabRefs.current[selectedIndex];
+    if (!list || !tab) return;
+    if (tab.offsetLeft < list.scrollLeft) list.scrollLeft = tab.offsetLeft;
+    else if (tab.offsetLeft + tab.offsetWidth > list.scrollLeft + list.clientWidth)
+      list.scrollLeft = tab.offsetLeft + tab.offsetWidth - list.clientWidth;
+  }, [selectedIndex]);
 
   function focusTab(index: number) {
     const item = items[(index + items.length) % items.length];
@@ -43,7 +56,14 @@ export function Tabs({
 
   return (
     <div className={className}>
-      <div role="tablist" aria-label={label} className="mb-6 flex gap-1 border-b border-zinc-200">
+      {/* Its bottom line is an inset shadow, not a border: a scrolling list would clip the
+          selected tab's underline, drawn over the line, if the line were outside it. */}
+      <div
+        ref={listRef}
+        role="tablist"
+        aria-label={label}
+        className="relative mb-6 flex gap-1 overflow-x-auto shadow-[inset_0_-1px_0_var(--color-zinc-200)] [scrollbar-width:thin]"
+      >
         {items.map((item, index) => {
           const isSelected = item.value === selected?.value;
           return (
@@ -68,7 +88,7 @@ export function Tabs({
                 event.preventDefault();
               }}
               className={cn(
-                '-mb-px border-b-2 px-3 py-2 text-sm font-medium transition-colors focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-accent-200',
+                'shrink-0 whitespace-nowrap border-b-2 px-3 py-2 text-sm font-medium transition-colors focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-inset focus-visible:ring-accent-200',
                 isSelected
                   ? 'border-accent-600 text-accent-700'
                   : 'border-transparent text-zinc-500 hover:text-zinc-800',

@@ -6,7 +6,7 @@ import { Badge } from '~/components/ui/badge';
 import { Card, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
 import { PanelState } from '~/components/ui/panel-state';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
-import { formatDateTime } from '~/lib/utils';
+import { DateTime } from '~/components/ui/date-time';
 import { useTRPC } from '~/trpc/react';
 
 /** Roles beat every few seconds: re-read as often while the page is open. */
@@ -53,7 +53,7 @@ export function WorkerRoles() {
                     <Badge tone={STATE_TONE[role.state]}>{STATE_LABEL[role.state]}</Badge>
                     {role.since ? (
                       <div className="mt-1 text-xs text-zinc-500">
-                        since {formatDateTime(role.since)}
+                        since <DateTime value={role.since} />
                       </div>
                     ) : null}
                   </TD>
@@ -66,11 +66,19 @@ export function WorkerRoles() {
                             className={process.isLive ? 'text-zinc-900' : 'text-zinc-400'}
                           >
                             {process.host} pid {process.pid}:{' '}
-                            {process.isLive
-                              ? `started ${formatDateTime(process.startedAt)}`
-                              : process.stoppedAt
-                                ? `stopped ${formatDateTime(process.stoppedAt)}`
-                                : `last seen ${formatDateTime(process.lastBeatAt)}`}
+                            {process.isLive ? (
+                              <>
+                                started <DateTime value={process.startedAt} />
+                              </>
+                            ) : process.stoppedAt ? (
+                              <>
+                                stopped <DateTime value={process.stoppedAt} />
+                              </>
+                            ) : (
+                              <>
+                                last seen <DateTime value={process.lastBeatAt} />
+                              </>
+                            )}
                           </div>
                         ))}
                   </TD>

@@ -8,8 +8,8 @@ import { FormError } from '~/components/ui/field';
 import { PageHeader } from '~/components/ui/page';
 import { PanelState } from '~/components/ui/panel-state';
 import { TD, TR } from '~/components/ui/table';
+import { DateTime } from '~/components/ui/date-time';
 import { describeError } from '~/lib/trpc-errors';
-import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
 
 /** Queue state changes without change events: refreshed every few seconds while the page is open. */
@@ -121,7 +121,7 @@ export function AdminQueue() {
                         {job.attemptsMade} / {job.attempts}
                       </TD>
                       <TD className="whitespace-nowrap">
-                        {job.finishedAt ? formatDateTime(job.finishedAt) : '—'}
+                        {job.finishedAt ? <DateTime value={job.finishedAt} /> : '—'}
                       </TD>
                       <TD className="whitespace-nowrap text-right">
                         <RowActions
@@ -168,7 +168,9 @@ export function AdminQueue() {
                       <TD className="tabular-nums">
                         {job.attemptsMade} / {job.attempts}
                       </TD>
-                      <TD className="whitespace-nowrap">{formatDateTime(job.createdAt)}</TD>
+                      <TD className="whitespace-nowrap">
+                        <DateTime value={job.createdAt} />
+                      </TD>
                     </TR>
                   )}
                 </DataTable>

@@ -9,7 +9,7 @@ import { buttonVariants } from '~/components/ui/button';
 import { QueryTable } from '~/components/ui/data-table';
 import { EmptyState, PageHeader } from '~/components/ui/page';
 import { TD, TR } from '~/components/ui/table';
-import { formatDateTime } from '~/lib/utils';
+import { DateTime } from '~/components/ui/date-time';
 import { useTRPC } from '~/trpc/react';
 
 /** The project's configuration groups: version, how many values, the instances using each. */
@@ -84,7 +84,9 @@ export function ConfigurationGroupList({ projectId }: { projectId: string }) {
                   ))
                 )}
               </TD>
-              <TD>{formatDateTime(group.updatedAt)}</TD>
+              <TD>
+                <DateTime value={group.updatedAt} />
+              </TD>
             </TR>
           );
         }}

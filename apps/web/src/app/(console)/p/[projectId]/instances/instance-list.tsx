@@ -14,7 +14,7 @@ import { Card } from '~/components/ui/card';
 import { EmptyState, PageHeader } from '~/components/ui/page';
 import { PanelState } from '~/components/ui/panel-state';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
-import { formatDateTime } from '~/lib/utils';
+import { DateTime } from '~/components/ui/date-time';
 import { useTRPC } from '~/trpc/react';
 
 /** Sources (and standalone instances) in the API's order, each followed by its replicas. */
@@ -150,7 +150,9 @@ export function InstanceList({ projectId }: { projectId: string }) {
                     <TD className="font-mono text-xs">
                       {instance.host && instance.port ? `${instance.host}:${instance.port}` : '—'}
                     </TD>
-                    <TD>{formatDateTime(instance.createdAt)}</TD>
+                    <TD>
+                      <DateTime value={instance.createdAt} />
+                    </TD>
                   </TR>
                 ))}
               </TBody>

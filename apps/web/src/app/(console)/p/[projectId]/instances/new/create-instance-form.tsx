@@ -42,7 +42,7 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
   const quotas = useQuery(trpc.quota.get.queryOptions({ projectId }));
 
   const [requestId] = useState(() => crypto.randomUUID());
-  const [name, setName] = useState(() => `mariadb-${randomSuffix()}`);
+  const [name, setName] = useState('');
   const [flavorId, setFlavorId] = useState('');
   const [volumeSizeGb, setVolumeSizeGb] = useState('');
   const [versionId, setVersionId] = useState('');
@@ -55,6 +55,9 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
   const [retainFullCount, setRetainFullCount] = useState(String(DEFAULT_BACKUP_RETAIN_FULL_COUNT));
   const [errors, setErrors] = useState<Errors>({});
 
+  // A random default name, made in the browser once the page has hydrated: made while rendering,
+  // the server's HTML and the browser would show two different names (React's hydration error).
+  useEffect(() => setName((current) => current || `mariadb-${randomSuffix()}`), []);
   // Sensible defaults once the catalog is here: the smallest flavor, its volume, the default version.
   useEffect(() => {
     const first = flavors.data?.[0];

@@ -15,6 +15,7 @@ import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { EmptyState } from '~/components/ui/page';
 
 import { TD, TR } from '~/components/ui/table';
+import { DateTime } from '~/components/ui/date-time';
 import {
   API_TOKEN_EXPIRY_CHOICES,
   API_TOKEN_SCOPE_LABELS,
@@ -22,7 +23,6 @@ import {
   type ApiTokenScopeName,
 } from '~/lib/api-token-schemas';
 import { describeError } from '~/lib/trpc-errors';
-import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
 
 const STATUS_TONE = { ACTIVE: 'success', EXPIRED: 'neutral', REVOKED: 'danger' } as const;
@@ -94,8 +94,10 @@ export function ApiTokens({ projectId }: { projectId: string }) {
             <TD className="font-mono text-xs">{token.prefix}</TD>
             <TD>{API_TOKEN_SCOPE_LABELS[token.scope]}</TD>
             {isOwner ? <TD>{token.user.email}</TD> : null}
-            <TD>{formatDateTime(token.expiresAt)}</TD>
-            <TD>{token.lastUsedAt ? formatDateTime(token.lastUsedAt) : 'never'}</TD>
+            <TD>
+              <DateTime value={token.expiresAt} />
+            </TD>
+            <TD>{token.lastUsedAt ? <DateTime value={token.lastUsedAt} /> : 'never'}</TD>
             <TD>
               <Badge tone={STATUS_TONE[token.status]}>{STATUS_LABEL[token.status]}</Badge>
             </TD>
