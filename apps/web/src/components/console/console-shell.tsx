@@ -97,7 +97,7 @@ export function ConsoleShell({
             <UserMenu me={me} />
           </div>
         </div>
-        <nav aria-label="Main" className="mx-auto flex max-w-6xl gap-1 px-3">
+        <nav aria-label="Main" className="mx-auto flex max-w-6xl gap-1 overflow-x-auto px-3">
           {nav.map((item) => {
             const isActive = pathname.startsWith(item.href);
             const Icon = item.icon;

@@ -5,7 +5,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { ArrowLeft, CircleX, RotateCw, Trash } from 'lucide-react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 
 import { useProjectChanges } from '~/components/console/live-project';
 import { AccessPanel } from '~/components/instance/access-panel';
@@ -30,10 +30,11 @@ import { Badge } from '~/components/ui/badge';
 import { Button } from '~/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '~/components/ui/card';
 import { ConfirmDialog, Dialog } from '~/components/ui/dialog';
+import { DateTime } from '~/components/ui/date-time';
 import { PageHeader } from '~/components/ui/page';
 import { Tabs } from '~/components/ui/tabs';
+import { useTabParam } from '~/components/ui/use-tab-param';
 import { describeError } from '~/lib/trpc-errors';
-import { formatDateTime } from '~/lib/utils';
 import { useTRPC } from '~/trpc/react';
 
 const BUSY: DisplayStatus[] = [
@@ -80,7 +81,7 @@ export function InstanceDetail({
       router.push(`/p/${projectId}/instances`);
   });
 
-  const [tab, setTab] = useState('overview');
+  const [tab, setTab] = useTabParam('overview');
   const [isDeleteOpen, setIsDeleteOpen] = useState(false);
   const [isRestartOpen, setIsRestartOpen] = useState(false);
   const restart = useMutation(
@@ -132,26 +133,32 @@ export function InstanceDetail({
         </CardHeader>
         <CardContent>
           <dl className="space-y-2.5 text-sm">
-            {[
-              ['Flavor', sizes.flavor],
-              ['Volume', sizes.volume],
-              ['Datastore', `${data.datastore.name} ${data.datastore.version}`],
-              ['Created', formatDateTime(data.createdAt)],
+            {(
               [
-                'Last heartbeat',
-                data.lastHeartbeatAt ? formatDateTime(data.lastHeartbeatAt) : 'none yet',
-              ],
-              ['Guest agent', data.guestVersion ?? '—'],
-              [
-                'Replication',
-                data.replication.role === 'REPLICA'
-                  ? `replica of ${data.replication.source?.name ?? '—'}`
-                  : data.replication.role === 'SOURCE'
-                    ? `source of ${data.replication.replicaCount} replica${data.replication.replicaCount === 1 ? '' : 's'}`
-                    : 'none',
-              ],
-              ['ID', data.id],
-            ].map(([label, value]) => (
+                ['Flavor', sizes.flavor],
+                ['Volume', sizes.volume],
+                ['Datastore', `${data.datastore.name} ${data.datastore.version}`],
+                ['Created', <DateTime key="created" value={data.createdAt} />],
+                [
+                  'Last heartbeat',
+                  data.lastHeartbeatAt ? (
+                    <DateTime key="heartbeat" value={data.lastHeartbeatAt} />
+                  ) : (
+                    'none yet'
+                  ),
+                ],
+                ['Guest agent', data.guestVersion ?? '—'],
+                [
+                  'Replication',
+                  data.replication.role === 'REPLICA'
+                    ? `replica of ${data.replication.source?.name ?? '—'}`
+                    : data.replication.role === 'SOURCE'
+                      ? `source of ${data.replication.replicaCount} replica${data.replication.replicaCount === 1 ? '' : 's'}`
+                      : 'none',
+                ],
+                ['ID', data.id],
+              ] as [string, ReactNode][]
+            ).map(([label, value]) => (
               <div key={label} className="flex justify-between gap-4">
                 <dt className="text-zinc-500">{label}</dt>
                 <dd className="truncate text-right text-zinc-900">{value}</dd>
@@ -177,7 +184,7 @@ export function InstanceDetail({
       </Link>
       <PageHeader
         title={
-          <span className="flex items-center gap-3">
+          <span className="flex flex-wrap items-center gap-x-3 gap-y-1">
             {data.name}
             <StatusBadge status={data.status} />
             {data.replication.role === 'REPLICA' ? <Badge tone="accent">Replica</Badge> : null}
