@@ -41,6 +41,15 @@ export async function applyConductorMessage(
   prisma: PrismaClient,
   message: InstanceMessage,
   now: Date = new Date(),
+  {
+    isUnchangedTried = false,
+  }: {
+    /**
+     * The heartbeat was just offered to the unchanged case's statement and not taken
+     * (apply-heartbeats.ts, the conductor's batch): go straight to the change.
+     */
+    isUnchangedTried?: boolean;
+  } = {},
 ): Promise<ApplyOutcome> {
   const where: Prisma.InstanceWhereInput = {
     id: message.instanceId,
@@ -81,13 +90,18 @@ export async function applyConductorMessage(
   };
   // The common case first: a heartbeat that changes nothing users see (one statement). AND,
   // not one object: `where` and the volume's condition each have an OR of their own.
-  const unchanged = await prisma.instance.updateManyAndReturn({
-    where: {
-      AND: [where, { serviceStatus, guestVersion, ...replication.unchanged, ...volume.unchanged }],
-    },
-    data,
-    select: { projectId: true },
-  });
+  const unchanged = isUnchangedTried
+    ? []
+    : await prisma.instance.updateManyAndReturn({
+        where: {
+          AND: [
+            where,
+            { serviceStatus, guestVersion, ...replication.unchanged, ...volume.unchanged },
+          ],
+        },
+        data,
+        select: { projectId: true },
+      });
   if (unchanged[0])
     return { isApplied: true, projectId: unchanged[0].projectId, isVisibleChange: false };
   // Otherwise the status or the version changes (or the message is stale: then nothing is written).

@@ -1,5 +1,5 @@
-import { type ConductorMessage, type MetricsSample } from '@coffer/contracts';
-import { type PrismaClient } from '@coffer/db';
+import { METRIC_FIELDS, type ConductorMessage, type MetricsSample } from '@coffer/contracts';
+import { Prisma, type PrismaClient } from '@coffer/db';
 
 import { type ChangePublisher } from '../events';
 
@@ -78,4 +78,82 @@ export async function applyMetricsMessage(
     instanceId: message.instanceId,
   });
   return 'applied';
+}
+
+export type MetricsMessage = Extract<ConductorMessage, { kind: 'metrics' }>;
+
+/** The SQL type of each figure's column (`instance_metrics`). */
+const COLUMN_TYPES = {
+  cpuPercent: 'real',
+  memoryBytes: 'bigint',
+  guestCpuPercent: 'real',
+  guestMemoryBytes: 'bigint',
+  connections: 'int',
+  maxUsedConnections: 'int',
+  abortedConnectsPerSec: 'real',
+  queriesPerSec: 'real',
+  slowQueriesPerSec: 'real',
+  bufferPoolHitRatio: 'real',
+  dirtyPages: 'int',
+  rowsReadPerSec: 'real',
+  rowsWrittenPerSec: 'real',
+  replicationLagSeconds: 'int',
+  volumeUsedBytes: 'bigint',
+  volumeTotalBytes: 'bigint',
+  binlogBytes: 'bigint',
+  maxConnections: 'int',
+} as const satisfies Record<keyof MetricsSample, 'real' | 'int' | 'bigint'>;
+
+/**
+ * Stores the samples of a batch of messages in ONE statement (a multi-row INSERT … ON CONFLICT
+ * DO NOTHING), with the rules of {@link storeMetricsSample}: once per (instance, send time),
+ * whatever the order, never for a deleted instance (checked here in the same statement).
+ * Returns, in the order of `messages`, the instance's project for each sample stored, and null
+ * for each one not stored (a duplicate, here or already in the table, or a deleted instance).
+ */
+export async function storeMetricsSamples(
+  prisma: Pick<PrismaClient, '$queryRaw'>,
+  messages: readonly MetricsMessage[],
+): Promise<(string | null)[]> {
+  const keyOf = (instanceId: string, at: number) => `${instanceId.toLowerCase()} ${at}`;
+  const indexOf = new Map<string, number>();
+  const rows: Prisma.Sql[] = [];
+  messages.forEach((message, index) => {
+    const key = keyOf(message.instanceId, message.sentAt);
+    if (indexOf.has(key)) return;
+    indexOf.set(key, index);
+    const figures = METRIC_FIELDS.map((field) => {
+      const value = message.payload[field];
+      const type = COLUMN_TYPES[field];
+      // Integers of any size travel as text (a bigint column takes more than a JS number's int4).
+      const param = value === null || type === 'real' ? value : String(value);
+      return Prisma.sql`${param}::${Prisma.raw(type)}`;
+    });
+    rows.push(
+      Prisma.sql`(${message.instanceId}::uuid, ${new Date(message.sentAt).toISOString()}::timestamptz, ${Prisma.join(figures)})`,
+    );
+  });
+  const projects: (string | null)[] = messages.map(() => null);
+  if (rows.length === 0) return projects;
+
+  const columns = Prisma.raw(METRIC_FIELDS.map((field) => `"${field}"`).join(', '));
+  const stored = await prisma.$queryRaw<{ instanceId: string; atMs: number; projectId: string }[]>(
+    Prisma.sql`
+    WITH inserted AS (
+      INSERT INTO instance_metrics ("instanceId", "at", ${columns})
+      SELECT * FROM (VALUES ${Prisma.join(rows)}) AS v("instanceId", "at", ${columns})
+      WHERE EXISTS (SELECT 1 FROM instances i WHERE i.id = v."instanceId" AND i."deletedAt" IS NULL)
+      ON CONFLICT DO NOTHING
+      RETURNING "instanceId", "at"
+    )
+    SELECT inserted."instanceId"::text AS "instanceId",
+      (extract(epoch FROM inserted."at") * 1000)::float8 AS "atMs",
+      i."projectId"::text AS "projectId"
+    FROM inserted JOIN instances i ON i.id = inserted."instanceId"`,
+  );
+  for (const row of stored) {
+    const index = indexOf.get(keyOf(row.instanceId, row.atMs));
+    if (index !== undefined) projects[index] = row.projectId;
+  }
+  return projects;
 }

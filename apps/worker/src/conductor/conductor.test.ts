@@ -527,6 +527,172 @@ describe('the conductor', () => {
   });
 });
 
+/** `prisma`, counting the conductor's statements: one-by-one instance writes, and raw (batch) ones. */
+function countingPrisma(prisma: PrismaClient): {
+  client: PrismaClient;
+  calls: { oneByOne: number; batch: number };
+} {
+  const calls = { oneByOne: 0, batch: 0 };
+  const counted = <T extends object>(target: T, property: string, count: () => void) =>
+    new Proxy(target, {
+      get(object, name) {
+        const value: unknown = Reflect.get(object, name);
+        if (typeof value !== 'function') return value;
+        const bound = (value as (...args: unknown[]) => unknown).bind(object);
+        if (name !== property) return bound;
+        return (...args: unknown[]) => {
+          count();
+          return bound(...args);
+        };
+      },
+    });
+  const instance = counted(prisma.instance, 'updateManyAndReturn', () => calls.oneByOne++);
+  const client = new Proxy(
+    counted(prisma, '$queryRaw', () => calls.batch++),
+    {
+      get: (object, name) => (name === 'instance' ? instance : Reflect.get(object, name)),
+    },
+  );
+  return { client, calls };
+}
+
+describe('a batch', () => {
+  it("writes many instances' heartbeats that change nothing in one statement, each row as its own guest said; a stale one changes nothing; a status change in between is applied in order and published", async () => {
+    const stream = `${ctx.names.conductorStream}-batch`;
+    const quiet: Guest[] = [];
+    for (let index = 0; index < 10; index++) quiet.push(await createGuestRow());
+    const stale = guestA;
+    const changing = guestB;
+    const staleBefore = await rowOf(stale);
+    const beat = (
+      guest: Guest,
+      serviceStatus: string,
+      usedBytes: number,
+    ): Record<string, unknown> => {
+      const message = heartbeat(guest, { serviceStatus });
+      return {
+        ...message,
+        payload: { ...(message.payload as object), volume: { usedBytes, totalBytes: 8000 } },
+      };
+    };
+    const sample = (guest: Guest, cpuPercent: number) => ({
+      kind: 'metrics',
+      instanceId: guest.instanceId,
+      sentAt: Date.now(),
+      epoch: guest.epoch,
+      seq: ++guest.seq,
+      payload: { cpuPercent, connections: 3 },
+    });
+
+    // All in the stream before the conductor reads it: one read, one batch.
+    const changes = [
+      beat(changing, 'RUNNING', 10),
+      beat(changing, 'SHUTDOWN', 20),
+      beat(changing, 'SHUTDOWN', 30),
+    ];
+    await send(changes[0]!, changing.secret, stream);
+    const beats = new Map<string, ReturnType<typeof beat>>();
+    for (const [index, guest] of quiet.entries()) {
+      const message = beat(guest, 'RUNNING', 1000 + index);
+      beats.set(guest.instanceId, message);
+      await send(message, guest.secret, stream);
+      const metrics = sample(guest, index + 0.5);
+      await send(metrics, guest.secret, stream);
+      if (index === 1) await send(metrics, guest.secret, stream); // delivered twice
+      if (index === 4) await send(changes[1]!, changing.secret, stream);
+    }
+    // Stale (seq 5, the row has 10), and a forged status change (A's key naming a quiet guest).
+    await send({ ...beat(stale, 'RUNNING', 1), seq: 5 }, stale.secret, stream);
+    await send(beat(quiet[0]!, 'CRASHED', 1), stale.secret, stream);
+    const lastId = await send(changes[2]!, changing.secret, stream);
+
+    const { client, calls } = countingPrisma(ctx.prisma);
+    const conductor = new Conductor({
+      prisma: client,
+      redis: ctx.redis,
+      blockingConnection: ctx.redis.duplicate(),
+      publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
+      settings: buildSettings(
+        loadWorkerEnv(ctx.workerEnv()),
+        { ...ctx.names, conductorStream: stream },
+        { conductorBlockMs: 100 },
+      ),
+      logger: ctx.logger,
+    });
+    const startedAt = new Date();
+    await conductor.start();
+    try {
+      await waitFor(
+        async () => ((await ctx.redis.xinfo('GROUPS', stream)) as unknown[][])[0]?.includes(lastId),
+        { timeoutMs: 10_000, what: 'every entry delivered' },
+      );
+      await waitForNothingPending(stream);
+    } finally {
+      await conductor.stop();
+      await ctx.redis.del(stream);
+    }
+
+    for (const [index, guest] of quiet.entries()) {
+      const sent = beats.get(guest.instanceId)!;
+      const row = await rowOf(guest);
+      expect(row).toMatchObject({
+        serviceStatus: 'RUNNING',
+        lastEpoch: 3n,
+        lastSeq: BigInt(sent.seq as number),
+        volumeUsedBytes: BigInt(1000 + index),
+        volumeTotalBytes: 8000n,
+      });
+      expect(row.lastSentAt?.getTime()).toBe(sent.sentAt);
+      expect(row.lastHeartbeatAt!.getTime()).toBeGreaterThanOrEqual(startedAt.getTime());
+      expect(row.updatedAt.getTime()).toBeGreaterThanOrEqual(startedAt.getTime());
+    }
+    expect(await rowOf(stale)).toEqual(staleBefore);
+    expect(await rowOf(changing)).toMatchObject({
+      serviceStatus: 'SHUTDOWN',
+      lastSeq: BigInt(changes[2]!.seq as number),
+      volumeUsedBytes: 30n,
+    });
+
+    const quietIds = quiet.map((guest) => guest.instanceId).sort();
+    const samples = await ctx.prisma.instanceMetric.findMany({
+      where: { instanceId: { in: quietIds } },
+    });
+    expect(samples.map((row) => row.instanceId).sort()).toEqual(quietIds);
+    expect(samples.find((row) => row.instanceId === quiet[3]!.instanceId)).toMatchObject({
+      cpuPercent: 3.5,
+      connections: 3,
+      memoryBytes: null,
+    });
+
+    // Events: one change (the status), one per stored sample; none in the timeline of the quiet.
+    await waitFor(
+      () =>
+        events.some((event) => event.type === 'instance.changed') &&
+        events.filter((event) => event.type === 'instance.metrics').length >= quiet.length,
+      { timeoutMs: 5000, what: 'the change and metrics events' },
+    );
+    expect(events.filter((event) => event.type === 'instance.changed')).toEqual([
+      expect.objectContaining({ instanceId: changing.instanceId, projectId: ctx.projectId }),
+    ]);
+    expect(
+      events
+        .filter((event) => event.type === 'instance.metrics')
+        .map((event) => event.instanceId)
+        .sort(),
+    ).toEqual(quietIds);
+    expect(
+      await ctx.prisma.instanceEvent.count({
+        where: { instanceId: { in: quietIds }, kind: { not: 'created' } },
+      }),
+    ).toBe(0);
+
+    // Statements: an UPDATE for each round of heartbeats (the changing guest's three beats make
+    // three rounds) and one INSERT of samples; one by one only the status change and the stale
+    // beat (one statement each: the change, the unchanged case having been tried in the batch).
+    expect(calls).toEqual({ batch: 4, oneByOne: 2 });
+  });
+});
+
 /** A TCP proxy in front of PostgreSQL that the test can cut and restore: "the database is unreachable". */
 class CuttableProxy {
   private server: Server | null = null;

@@ -17,7 +17,8 @@ import { type Logger } from '../logger';
 import { type WorkerSettings } from '../settings';
 import { applyBackupReport } from './apply-backup-report';
 import { applyEventMessage } from './apply-event';
-import { applyMetricsMessage } from './apply-metrics';
+import { applyUnchangedHeartbeats, type HeartbeatMessage } from './apply-heartbeats';
+import { applyMetricsMessage, storeMetricsSamples, type MetricsMessage } from './apply-metrics';
 import { applyConductorMessage } from './apply-message';
 
 /**
@@ -32,10 +33,15 @@ import { applyConductorMessage } from './apply-message';
  * dropped with a warning. A failed write leaves the entry pending; pending entries idle for
  * too long (ours after a failed write, or a dead conductor's) are claimed again.
  *
- * A batch read from the stream is applied several instances at once (`conductorConcurrency`),
- * each instance's entries one after the other in stream order, and acked with one XACK once
- * all are applied: the writes of different rows then share PostgreSQL's commit flushes instead
- * of waiting for each other's round trips (bench:conductor measures it).
+ * A batch read from the stream is verified entry by entry, then written in as few statements
+ * as its contents allow, and acked with one XACK once all are applied: its metrics samples in
+ * one INSERT; its heartbeats that change nothing users see (the common case: the same status,
+ * a newer last-seen time and volume) in one conditional UPDATE per round, a round being the
+ * next entry of every instance, so each instance's entries are still applied in stream order;
+ * everything else (a status change, a fault, a backup report, an event, anything stale) one
+ * by one with its own conditional update, several instances at once (`conductorConcurrency`).
+ * The batch statements carry the same conditions as the one-by-one path, row by row; when one
+ * fails, its entries take the one-by-one path (bench:conductor measures it).
  */
 
 export interface ConductorDeps {
@@ -49,9 +55,15 @@ export interface ConductorDeps {
   logger: Logger;
 }
 
-type EntryOutcome = 'applied' | 'unchanged' | 'stale' | 'dropped';
+type EntryOutcome = 'applied' | 'unchanged' | 'stale';
 
 type StreamEntry = [id: string, fields: string[]];
+
+/** A stream entry whose message passed verification. */
+interface VerifiedEntry<M extends ConductorMessage = ConductorMessage> {
+  id: string;
+  message: M;
+}
 
 const bodyInstanceSchema = z.object({ instanceId: z.uuid() });
 const SECRET_CACHE_TTL_MS = 5 * 60_000;
@@ -175,52 +187,174 @@ export class Conductor {
   }
 
   /**
-   * Applies a batch and acks what was applied (or dropped) in one XACK. Entries of different
-   * instances are applied at once, `conductorConcurrency` at a time; one instance's entries
-   * one after the other, in stream order (what it says last is applied last).
+   * Applies a batch and acks what was applied (or dropped) in one XACK. Every entry is first
+   * verified (its HMAC with its instance's key, its shape, the skew window). Then the batch's
+   * metrics samples are stored in one statement (a sample's order does not matter), and the
+   * rest is applied in rounds, each instance's entries in stream order (what it says last is
+   * applied last): each round takes the next entry of every instance, writes those that are
+   * heartbeats changing nothing users see in one statement (applyUnchangedHeartbeats), and
+   * applies the others one by one, `conductorConcurrency` instances at once (a status change,
+   * a fault, a backup report, an event, anything stale). A batch write that fails leaves its
+   * entries to the one-by-one path, where a failure leaves the entry pending.
    */
   private async handleEntries(entries: StreamEntry[]): Promise<void> {
-    const lanes = new Map<string, StreamEntry[]>();
-    for (const entry of entries) {
-      const key = instanceIdOf(entry[1]) ?? entry[0];
+    const done: string[] = [];
+    const lanes = new Map<string, VerifiedEntry[]>();
+    const samples: VerifiedEntry<MetricsMessage>[] = [];
+    const verified = await this.verifyEntries(entries, done);
+    for (const entry of verified) {
+      if (entry.message.kind === 'metrics') {
+        samples.push(entry as VerifiedEntry<MetricsMessage>);
+        continue;
+      }
+      const key = entry.message.instanceId.toLowerCase();
       const lane = lanes.get(key);
       if (lane) lane.push(entry);
       else lanes.set(key, [entry]);
     }
-    const queue = [...lanes.values()];
-    const done: string[] = [];
-    const applyLanes = async () => {
-      for (let lane = queue.shift(); lane; lane = queue.shift()) {
-        for (const [id, fields] of lane) if (await this.handleEntry(id, fields)) done.push(id);
-      }
-    };
-    const workers = Math.min(this.deps.settings.tuning.conductorConcurrency, queue.length);
-    await Promise.all(Array.from({ length: workers }, applyLanes));
+    await Promise.all([
+      this.storeSamples(samples, done),
+      this.applyLanes([...lanes.values()], done),
+    ]);
     if (done.length > 0) await this.deps.redis.xack(this.stream, this.group, ...done);
   }
 
-  /** Applies one entry; false when a failed write leaves it pending (it is claimed again later). */
-  private async handleEntry(id: string, fields: string[]): Promise<boolean> {
-    let outcome: EntryOutcome;
+  /** The messages of `entries` that pass verification; the dropped ones' ids go to `done` (acked). */
+  private async verifyEntries(entries: StreamEntry[], done: string[]): Promise<VerifiedEntry[]> {
+    const verified: (VerifiedEntry | null)[] = entries.map(() => null);
+    await forEachAtOnce(
+      entries,
+      this.deps.settings.tuning.conductorConcurrency,
+      async ([id, fields], index) => {
+        let message: ConductorMessage | null;
+        try {
+          message = await this.verifyEntry(id, fields);
+        } catch (error) {
+          this.deps.logger.warn(
+            { err: error, entryId: id },
+            'conductor: message not verified; it stays pending',
+          );
+          return;
+        }
+        if (message) verified[index] = { id, message };
+        else done.push(id);
+      },
+    );
+    return verified.filter((entry): entry is VerifiedEntry => entry !== null);
+  }
+
+  /** The batch's metrics samples in one INSERT, then one `instance.metrics` per stored sample. */
+  private async storeSamples(
+    samples: VerifiedEntry<MetricsMessage>[],
+    done: string[],
+  ): Promise<void> {
+    if (samples.length === 0) return;
+    let projects: (string | null)[];
     try {
-      outcome = await this.processEntry(id, fields);
+      projects = await storeMetricsSamples(
+        this.deps.prisma,
+        samples.map((entry) => entry.message),
+      );
     } catch (error) {
       this.deps.logger.warn(
-        { err: error, entryId: id },
+        { err: error, samples: samples.length },
+        "conductor: storing a batch's metrics failed; storing them one by one",
+      );
+      await forEachAtOnce(
+        samples,
+        this.deps.settings.tuning.conductorConcurrency,
+        async (entry) => {
+          if (await this.handleVerified(entry)) done.push(entry.id);
+        },
+      );
+      return;
+    }
+    await Promise.all(
+      samples.map(async (entry, index) => {
+        const projectId = projects[index];
+        if (projectId)
+          await this.deps.publisher.publish({
+            type: 'instance.metrics',
+            projectId,
+            instanceId: entry.message.instanceId,
+          });
+        done.push(entry.id);
+      }),
+    );
+  }
+
+  /** Each lane holds one instance's entries in stream order (see handleEntries). */
+  private async applyLanes(lanes: VerifiedEntry[][], done: string[]): Promise<void> {
+    const { prisma, settings } = this.deps;
+    for (let round = 0; lanes.some((lane) => round < lane.length); round++) {
+      const heads = lanes.filter((lane) => round < lane.length).map((lane) => lane[round]!);
+      const beats = heads.filter(
+        (entry): entry is VerifiedEntry<HeartbeatMessage> => entry.message.kind === 'heartbeat',
+      );
+      const written = new Set<VerifiedEntry>();
+      const tried = new Set<VerifiedEntry>();
+      if (beats.length > 0) {
+        try {
+          const projects = await applyUnchangedHeartbeats(
+            prisma,
+            beats.map((entry) => entry.message),
+          );
+          for (const entry of beats) tried.add(entry);
+          beats.forEach((entry, index) => {
+            if (projects[index]) written.add(entry);
+          });
+        } catch (error) {
+          this.deps.logger.warn(
+            { err: error, heartbeats: beats.length },
+            "conductor: a batch's heartbeats could not be written at once; applying them one by one",
+          );
+        }
+      }
+      for (const entry of written) {
+        this.deps.logger.trace(
+          { entryId: entry.id, outcome: 'unchanged' },
+          'conductor: entry done',
+        );
+        done.push(entry.id);
+      }
+      const rest = heads.filter((entry) => !written.has(entry));
+      await forEachAtOnce(rest, settings.tuning.conductorConcurrency, async (entry) => {
+        if (await this.handleVerified(entry, { isUnchangedTried: tried.has(entry) }))
+          done.push(entry.id);
+      });
+    }
+  }
+
+  /** Applies one verified entry; false when a failed write leaves it pending (it is claimed again later). */
+  private async handleVerified(
+    entry: VerifiedEntry,
+    options: { isUnchangedTried?: boolean } = {},
+  ): Promise<boolean> {
+    let outcome: EntryOutcome;
+    try {
+      outcome = await this.applyMessage(entry.id, entry.message, options);
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: error, entryId: entry.id },
         'conductor: message not applied; it stays pending',
       );
       return false;
     }
-    this.deps.logger.trace({ entryId: id, outcome }, 'conductor: entry done');
+    this.deps.logger.trace({ entryId: entry.id, outcome }, 'conductor: entry done');
     return true;
   }
 
-  private drop(id: string, reason: string, extra: Record<string, unknown> = {}): EntryOutcome {
+  private drop(id: string, reason: string, extra: Record<string, unknown> = {}): null {
     this.deps.logger.warn({ entryId: id, reason, ...extra }, 'conductor: dropped a message');
-    return 'dropped';
+    return null;
   }
 
-  private async processEntry(id: string, fields: string[]): Promise<EntryOutcome> {
+  /**
+   * The entry's message, once its HMAC is checked with the key of the instance named inside the
+   * signed body, its shape parsed and its `sentAt` found within the skew window; null when it is
+   * dropped (forged, malformed, unknown instance, out of the window).
+   */
+  private async verifyEntry(id: string, fields: string[]): Promise<ConductorMessage | null> {
     const values = new Map<string, string>();
     for (let index = 0; index + 1 < fields.length; index += 2)
       values.set(fields[index]!, fields[index + 1]!);
@@ -267,13 +401,22 @@ export class Conductor {
         receivedAt,
         skewMs,
       });
+    return message;
+  }
 
+  /** Applies one verified message on its own (the path of everything the batch writes do not take). */
+  private async applyMessage(
+    id: string,
+    message: ConductorMessage,
+    options: { isUnchangedTried?: boolean } = {},
+  ): Promise<EntryOutcome> {
+    const { instanceId } = message;
     if (message.kind === 'backup') return this.applyBackup(id, message.instanceId, message.payload);
     if (message.kind === 'event') return applyEventMessage(this.deps, message);
     if (message.kind === 'metrics')
       return applyMetricsMessage(this.deps, message, this.secrets.get(instanceId)?.projectId);
 
-    const outcome = await applyConductorMessage(this.deps.prisma, message);
+    const outcome = await applyConductorMessage(this.deps.prisma, message, new Date(), options);
     if (!outcome.isApplied) {
       this.deps.logger.debug(
         { entryId: id, instanceId, kind: message.kind, epoch: message.epoch, seq: message.seq },
@@ -428,18 +571,18 @@ export function arrivalTimeOf(entryId: string, now = Date.now()): number {
   return Number.isSafeInteger(ms) ? Math.min(ms, now) : now;
 }
 
-/** The instance an entry's body names, if it is JSON naming one (only to order its entries; verified later). */
-function instanceIdOf(fields: string[]): string | null {
-  for (let index = 0; index + 1 < fields.length; index += 2) {
-    if (fields[index] !== 'body') continue;
-    try {
-      const { instanceId } = JSON.parse(fields[index + 1]!) as { instanceId?: unknown };
-      return typeof instanceId === 'string' ? instanceId : null;
-    } catch {
-      return null;
-    }
-  }
-  return null;
+/** Runs `apply` over `items`, at most `limit` at once. */
+async function forEachAtOnce<T>(
+  items: readonly T[],
+  limit: number,
+  apply: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const work = async () => {
+    for (let index = next++; index < items.length; index = next++)
+      await apply(items[index]!, index);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, work));
 }
 
 /** Orders stream ids (`<ms>-<seq>`). */

@@ -1,0 +1,98 @@
+import {
+  deriveReplicationState,
+  describeReplicationError,
+  type ConductorMessage,
+} from '@coffer/contracts';
+import { Prisma, type PrismaClient } from '@coffer/db';
+
+export type HeartbeatMessage = Extract<ConductorMessage, { kind: 'heartbeat' }>;
+
+/**
+ * Applies, in ONE statement, those of `messages` (heartbeats, at most one per instance: the
+ * conductor passes the first unapplied entry of each instance) that change nothing users see:
+ * the common case, a guest saying again what its row already says, moving only its order,
+ * its last-seen time, its volume's bytes and its replication report. The conditions are
+ * applyConductorMessage's first statement (apply-message.ts), row by row: the instance is not
+ * deleted, the message is newer than the newest applied (epoch, then seq), and its status,
+ * guest version, replication state, lag and error and its volume's fault are those of the row.
+ *
+ * Returns, in the order of `messages`, the instance's project for each heartbeat written, and
+ * null for each one not written (a visible change, a stale message, a deleted instance, or a
+ * second heartbeat of the same instance): the caller applies those one by one, as before. A
+ * heartbeat written here changes no column the event timeline records (its trigger does not
+ * fire) and publishes nothing.
+ */
+export async function applyUnchangedHeartbeats(
+  prisma: Pick<PrismaClient, '$queryRaw'>,
+  messages: readonly HeartbeatMessage[],
+  now: Date = new Date(),
+): Promise<(string | null)[]> {
+  const indexOf = new Map<string, number>();
+  const rows: Prisma.Sql[] = [];
+  messages.forEach((message, index) => {
+    const id = message.instanceId.toLowerCase();
+    if (indexOf.has(id)) return;
+    indexOf.set(id, index);
+    rows.push(valuesOf(message));
+  });
+  const projects: (string | null)[] = messages.map(() => null);
+  if (rows.length === 0) return projects;
+
+  const at = timestamp(now);
+  const written = await prisma.$queryRaw<{ id: string; projectId: string }[]>(Prisma.sql`
+    UPDATE instances AS i SET
+      "lastEpoch" = v.epoch,
+      "lastSeq" = v.seq,
+      "lastSentAt" = v.sent_at,
+      "lastHeartbeatAt" = ${at},
+      "updatedAt" = ${at},
+      "replicationStatus" = CASE WHEN v.has_replication THEN v.replication_status ELSE i."replicationStatus" END,
+      "volumeUsedBytes" = CASE WHEN v.has_volume THEN v.volume_used ELSE i."volumeUsedBytes" END,
+      "volumeTotalBytes" = CASE WHEN v.has_volume THEN v.volume_total ELSE i."volumeTotalBytes" END
+    FROM (VALUES ${Prisma.join(rows)}) AS v(
+      id, epoch, seq, sent_at, service_status, guest_version,
+      has_replication, replication_state, replication_lag, replication_error, replication_status,
+      has_volume, volume_used, volume_total, volume_fault)
+    WHERE i.id = v.id
+      AND i."deletedAt" IS NULL
+      AND (i."lastEpoch" IS NULL OR i."lastEpoch" < v.epoch
+        OR (i."lastEpoch" = v.epoch AND (i."lastSeq" IS NULL OR i."lastSeq" < v.seq)))
+      AND i."serviceStatus" = v.service_status
+      AND i."guestVersion" = v.guest_version
+      AND (NOT v.has_replication OR (
+        i."replicationState" IS NOT DISTINCT FROM v.replication_state
+        AND i."replicationLagSeconds" IS NOT DISTINCT FROM v.replication_lag
+        AND i."replicationError" IS NOT DISTINCT FROM v.replication_error))
+      AND (NOT v.has_volume OR CASE
+        WHEN v.volume_fault IS NULL THEN i."faultCode" IS DISTINCT FROM 'VOLUME_FULL'
+        ELSE i."faultMessage" = v.volume_fault AND i."faultCode" = 'VOLUME_FULL' END)
+    RETURNING i.id::text AS id, i."projectId"::text AS "projectId"`);
+  for (const row of written) {
+    const index = indexOf.get(row.id);
+    if (index !== undefined) projects[index] = row.projectId;
+  }
+  return projects;
+}
+
+/** One row of the VALUES list: every value typed, so that any row may come first. */
+function valuesOf(message: HeartbeatMessage): Prisma.Sql {
+  const { serviceStatus, guestVersion, replication, volume } = message.payload;
+  const replica = replication ? replication.replica : null;
+  return Prisma.sql`(
+    ${message.instanceId}::uuid, ${String(message.epoch)}::bigint, ${String(message.seq)}::bigint,
+    ${timestamp(new Date(message.sentAt))}, ${serviceStatus}::"ServiceStatus", ${guestVersion}::text,
+    ${replication !== undefined}::boolean,
+    ${deriveReplicationState(replica)}::"ReplicationState",
+    ${replica?.secondsBehindSource ?? null}::int,
+    ${describeReplicationError(replica)}::text,
+    ${replication ? JSON.stringify(replication) : null}::jsonb,
+    ${volume !== undefined}::boolean,
+    ${volume ? String(volume.usedBytes) : null}::bigint,
+    ${volume ? String(volume.totalBytes) : null}::bigint,
+    ${volume?.fault ?? null}::text)`;
+}
+
+/** A TIMESTAMP(3) column's value as Prisma writes it (UTC), whatever the session's time zone. */
+function timestamp(date: Date): Prisma.Sql {
+  return Prisma.sql`(${date.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+}
