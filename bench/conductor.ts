@@ -70,6 +70,8 @@ const PROCESS_COUNTS = isQuick ? [1, 2] : [1, 2, 3];
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? (isQuick ? 8 : 30));
 const BURST = Number(process.env.BENCH_BURST ?? 10);
 const GUEST_CONNECTIONS = Number(process.env.BENCH_GUEST_CONNECTIONS ?? 50);
+/** `BENCH_METRICS=1`: each beat is followed by a metrics sample, as a real guest sends (two entries per beat). */
+const SENDS_METRICS = process.env.BENCH_METRICS === '1';
 const INTERVAL_MS = DEFAULT_HEARTBEAT_INTERVAL_SECONDS * 1000;
 const TARGET_P99_MS = 250;
 /** How long a sent change may take to be seen before it counts as lost. */
@@ -77,6 +79,26 @@ const LOST_AFTER_MS = 10_000;
 const CLOCK_TICKS = 100;
 
 const silent = createLogger({ service: 'bench-conductor', level: 'silent' });
+/** What a simulated guest's metrics sample says (BENCH_METRICS=1). */
+const CANNED_SAMPLE = {
+  cpuPercent: 3.5,
+  memoryBytes: 300 * 1024 * 1024,
+  guestCpuPercent: 0.4,
+  guestMemoryBytes: 60 * 1024 * 1024,
+  connections: 4,
+  maxUsedConnections: 9,
+  abortedConnectsPerSec: 0,
+  queriesPerSec: 12.5,
+  slowQueriesPerSec: 0,
+  bufferPoolHitRatio: 0.998,
+  dirtyPages: 17,
+  rowsReadPerSec: 240,
+  rowsWrittenPerSec: 30,
+  volumeUsedBytes: 200 * 1024 * 1024,
+  volumeTotalBytes: 1024 * 1024 * 1024,
+  binlogBytes: 5 * 1024 * 1024,
+  maxConnections: 151,
+};
 
 interface SimulatedGuest {
   instanceId: string;
@@ -140,7 +162,8 @@ async function startConductor(): Promise<ChildProcess> {
       ...(process.env.BENCH_CONDUCTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       '--import',
       'tsx',
-      join(root, 'apps/worker/src/conductor/main.ts'),
+      // Another revision's conductor (e.g. a `git worktree` of an older commit), to compare.
+      process.env.BENCH_CONDUCTOR_MAIN ?? join(root, 'apps/worker/src/conductor/main.ts'),
     ],
     { cwd: root, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -302,6 +325,11 @@ async function main(): Promise<void> {
           totalBytes: 1024 * 1024 * 1024,
           fault: null,
         }),
+        afterBeat: SENDS_METRICS
+          ? async () => {
+              await guest.reporter!.sendMetrics(CANNED_SAMPLE).catch(() => undefined);
+            }
+          : undefined,
         reporter: guest.reporter,
         logger: silent,
       });
@@ -523,6 +551,7 @@ async function main(): Promise<void> {
       heartbeatIntervalS: INTERVAL_MS / 1000,
       windowS: WINDOW_S,
       burstPerGuest: BURST,
+      metricsSamples: SENDS_METRICS,
       loadavg: { before: loadBefore, after: loadAfter },
       phases,
       ratios: {
