@@ -73,7 +73,7 @@ test('create form: backups on by default, the usage and limits, Create disabled 
   try {
     await page.reload();
     await expect(page.getByRole('heading', { name: /kept-db/ })).toBeVisible();
-    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
     const refusal = page.getByRole('dialog', { name: 'kept-db cannot be deleted yet' });
     await expect(refusal).toContainText('source of 1 replica');
     await expect(refusal.getByRole('button', { name: /Delete/ })).toHaveCount(0);
