@@ -430,14 +430,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
             await deletePort(this.session, id);
           for (const group of parts.groups) await deleteSecurityGroup(this.session, group.id);
         })(),
-        ...parts.volumes.map(async (volume) => {
-          const now = await getVolume(this.session, volume.id);
-          if (!now) return;
-          if (now.status !== 'available' && !now.status.startsWith('error'))
-            await waitForVolume(this.session, volume.id, 'available', wait);
-          await deleteVolume(this.session, volume.id);
-          await waitForVolumeDeleted(this.session, volume.id, wait);
-        }),
+        ...parts.volumes.map((volume) => this.deleteVolumeOnceFree(volume.id, started)),
       ]);
       if (parts.servers.length + parts.volumes.length + parts.groups.length + parts.portIds.length)
         this.logger.info(
@@ -452,6 +445,45 @@ export class OpenStackComputeProvider implements ComputeProvider {
           'openstack server deleted',
         );
     });
+  }
+
+  /**
+   * Deletes a volume once Cinder lets it go. Right after its server is deleted Cinder may still
+   * hold it attached, or be detaching it, while its status already reads `available`; it then
+   * refuses the delete (400, "Volume status must be available … and must not be … attached"):
+   * wait for it to be free and try again, until the provider's timeout (counted from `since`).
+   */
+  private async deleteVolumeOnceFree(volumeId: string, since: number): Promise<void> {
+    const deadline = since + this.wait.timeoutMs;
+    for (let pause = this.wait.intervalMs; ; pause = Math.min(pause * 2, this.wait.maxIntervalMs)) {
+      const now = await getVolume(this.session, volumeId);
+      if (!now) return;
+      const isBusy =
+        now.attachments.length > 0 ||
+        (now.status !== 'available' && !now.status.startsWith('error'));
+      if (isBusy) {
+        await waitForVolume(this.session, volumeId, 'available', {
+          ...this.wait,
+          timeoutMs: Math.max(deadline - Date.now(), this.wait.intervalMs),
+        });
+      }
+      try {
+        await deleteVolume(this.session, volumeId);
+        break;
+      } catch (error) {
+        const isRefusedForItsState =
+          error instanceof OpenStackError &&
+          error.code === 'INVALID' &&
+          /volume status must be/i.test(error.serviceMessage);
+        if (!isRefusedForItsState || Date.now() + pause > deadline) throw error;
+        this.logger.info(
+          { volumeId, status: now.status, retryInMs: pause },
+          'openstack: Cinder still holds the volume; its delete is tried again',
+        );
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+    await waitForVolumeDeleted(this.session, volumeId, this.wait);
   }
 
   /**
