@@ -28,6 +28,12 @@ import {
   getBackup,
   listBackups,
 } from '~/server/services/backup/manage-backups';
+import {
+  backupListInput,
+  backupPageSchema,
+  listBackupPage,
+} from '~/server/services/backup/list-backups';
+import { domainDb } from '~/server/services/domain-db';
 
 const instanceFilter = z.object({ instanceId: z.uuid({ error: 'Instance not found' }).optional() });
 const instanceInput = z.object({ instanceId: z.uuid({ error: 'Instance not found' }) });
@@ -60,6 +66,12 @@ export const backupRouter = createTRPCRouter({
     .input(instanceFilter)
     .output(z.array(backupViewSchema))
     .query(({ ctx, input }) => listBackups(ctx, { instanceId: input.instanceId })),
+
+  /** One page of the project's (an instance's) backups: searched, filtered, sorted on the server. */
+  listPage: projectProcedure
+    .input(backupListInput)
+    .output(backupPageSchema)
+    .query(({ ctx, input }) => listBackupPage(domainDb(ctx.db), ctx.project.id, input)),
 
   get: projectProcedure
     .input(backupRefInputSchema)

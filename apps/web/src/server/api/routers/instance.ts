@@ -6,6 +6,7 @@ import { createTRPCRouter, projectProcedure, projectWriteProcedure } from '~/ser
 import { changeFeed } from '~/server/events';
 import { instanceResizeProcedures } from './instance-resize';
 import { instanceAccessProcedures } from './instance-access';
+import { domainDb } from '~/server/services/domain-db';
 import { createInstance } from '~/server/services/instance/create-instance';
 import {
   deleteInstance,
@@ -18,6 +19,11 @@ import {
   toInstanceView,
   type InstanceView,
 } from '~/server/services/instance/instance-view';
+import {
+  listProjectInstances,
+  projectInstanceListInput,
+  projectInstancePageSchema,
+} from '~/server/services/instance/list-instances';
 
 const instanceIdInput = z.object({ instanceId: z.uuid({ error: 'Instance not found' }) });
 
@@ -35,6 +41,12 @@ export const instanceRouter = createTRPCRouter({
     const now = new Date();
     return rows.map((row) => toInstanceView(row, now));
   }),
+
+  /** One page of the project's instances: searched, filtered by status, sorted on the server. */
+  listPage: projectProcedure
+    .input(projectInstanceListInput)
+    .output(projectInstancePageSchema)
+    .query(({ ctx, input }) => listProjectInstances(domainDb(ctx.db), ctx.project.id, input)),
 
   get: projectProcedure
     .input(instanceIdInput)

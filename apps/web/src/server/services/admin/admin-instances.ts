@@ -1,26 +1,24 @@
 import 'server-only';
 
-import {
-  AppError,
-  deriveDisplayStatus,
-  displayStatusSchema,
-  taskmanagerJobId,
-} from '@coffer/contracts';
+import { AppError, taskmanagerJobId } from '@coffer/contracts';
 import { type Prisma, type PrismaClient } from '@coffer/db';
 import { clearedFault } from '@coffer/db/domain/faults';
 import { type Logger } from 'pino';
 import { z } from 'zod';
 
-import { env } from '~/env';
 import { publishChange } from '~/server/events';
 import { enqueueTaskmanagerJob, getTaskmanagerQueue } from '~/server/queue';
 import { type AuditTarget } from '~/server/services/audit/record-audit-event';
-import { displayStatusWhere } from '~/server/services/instance/display-status-where';
 import {
   instanceSelect,
   instanceViewSchema,
   toInstanceView,
 } from '~/server/services/instance/instance-view';
+import {
+  findInstancePage,
+  instanceListInput,
+  instanceListWhere,
+} from '~/server/services/instance/list-instances';
 
 /**
  * Operators' instance tools (Trove's admin actions): every instance of every project with its
@@ -68,18 +66,9 @@ export function toAdminInstanceView(row: AdminRow, now = new Date()): AdminInsta
   };
 }
 
-export const adminInstanceSorts = ['created', 'name', 'status'] as const;
-
-/** The admin list's search, filters, sort and page: every one applied on the server. */
-export const adminInstanceListInput = z.object({
-  /** Part of the instance's name or its project's name, or the start of its id. */
-  search: z.string().trim().max(200).optional(),
-  status: displayStatusSchema.optional(),
+/** The admin list's search, filters, sort and page (list-instances.ts): every one applied on the server. */
+export const adminInstanceListInput = instanceListInput.extend({
   projectId: z.uuid({ error: 'Project not found' }).optional(),
-  sort: z.enum(adminInstanceSorts).default('created'),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  page: z.number().int().min(1).max(100_000).default(1),
-  pageSize: z.number().int().min(1).max(100).default(25),
 });
 export type AdminInstanceListInput = z.input<typeof adminInstanceListInput>;
 
@@ -91,101 +80,29 @@ export const adminInstancePageSchema = z.object({
   pageSize: z.number(),
 });
 
-const HEX_ID_PREFIX = /^[0-9a-f-]{4,36}$/i;
-
-/** Ids starting with `prefix` (dashes ignored), as a range of UUIDs; null when it is not hex. */
-function idRangeOf(prefix: string): { gte: string; lte: string } | null {
-  if (!HEX_ID_PREFIX.test(prefix)) return null;
-  const hex = prefix.replace(/-/g, '').toLowerCase();
-  if (hex.length === 0 || hex.length > 32) return null;
-  const asUuid = (digits: string) =>
-    `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${digits.slice(16, 20)}-${digits.slice(20)}`;
-  return { gte: asUuid(hex.padEnd(32, '0')), lte: asUuid(hex.padEnd(32, 'f')) };
-}
-
-function whereOf(input: z.output<typeof adminInstanceListInput>, now: Date) {
-  const and: Prisma.InstanceWhereInput[] = [{ deletedAt: null }];
-  if (input.projectId) and.push({ projectId: input.projectId });
-  if (input.status) {
-    and.push(displayStatusWhere(input.status, now, env.COFFER_HEARTBEAT_EXPIRY_SECONDS));
-  }
-  if (input.search) {
-    const text = { contains: input.search, mode: 'insensitive' as const };
-    const idRange = idRangeOf(input.search);
-    and.push({
-      OR: [{ name: text }, { project: { name: text } }, ...(idRange ? [{ id: idRange }] : [])],
-    });
-  }
-  return { AND: and } satisfies Prisma.InstanceWhereInput;
-}
-
-/**
- * Every instance of every project that matches, one page of them, with how many match. Sorted
- * by name or creation in the query; by status (derived from three columns and the clock) from
- * the matching rows' status columns alone, and then only the page's rows are read whole.
- */
+/** Every instance of every project that matches (the search also finds project names), one page of them, with how many match. */
 export async function listAllInstances(
   db: PrismaClient,
   raw: AdminInstanceListInput = {},
 ): Promise<z.infer<typeof adminInstancePageSchema>> {
   const input = adminInstanceListInput.parse(raw);
   const now = new Date();
-  const where = whereOf(input, now);
-  const skip = (input.page - 1) * input.pageSize;
-  const page = { page: input.page, pageSize: input.pageSize };
-  if (input.sort === 'status') {
-    const light = await db.instance.findMany({
-      where,
-      select: {
-        id: true,
-        name: true,
-        taskStatus: true,
-        serviceStatus: true,
-        lastHeartbeatAt: true,
-      },
-    });
-    const direction = input.order === 'asc' ? 1 : -1;
-    const ordered = light
-      .map((row) => ({
-        id: row.id,
-        name: row.name,
-        status: deriveDisplayStatus({
-          ...row,
-          now,
-          heartbeatExpirySeconds: env.COFFER_HEARTBEAT_EXPIRY_SECONDS,
-        }),
-      }))
-      .sort((a, b) => direction * a.status.localeCompare(b.status) || a.name.localeCompare(b.name));
-    const ids = ordered.slice(skip, skip + input.pageSize).map((row) => row.id);
-    const rows = await db.instance.findMany({
-      where: { id: { in: ids } },
-      select: adminInstanceSelect,
-    });
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return {
-      instances: ids.flatMap((id) => {
-        const row = byId.get(id);
-        return row ? [toAdminInstanceView(row, now)] : [];
-      }),
-      total: ordered.length,
-      ...page,
-    };
-  }
-  const orderBy: Prisma.InstanceOrderByWithRelationInput[] =
-    input.sort === 'name'
-      ? [{ name: input.order }, { id: 'asc' }]
-      : [{ createdAt: input.order }, { id: 'asc' }];
-  const [rows, total] = await Promise.all([
-    db.instance.findMany({
-      where,
-      select: adminInstanceSelect,
-      orderBy,
-      skip,
-      take: input.pageSize,
-    }),
-    db.instance.count({ where }),
-  ]);
-  return { instances: rows.map((row) => toAdminInstanceView(row, now)), total, ...page };
+  const where = instanceListWhere(input, now, {
+    scope: input.projectId ? [{ projectId: input.projectId }] : [],
+    alsoSearch: (text) => [{ project: { name: text } }],
+  });
+  const { rows, total } = await findInstancePage(db, {
+    where,
+    select: adminInstanceSelect,
+    input,
+    now,
+  });
+  return {
+    instances: rows.map((row) => toAdminInstanceView(row, now)),
+    total,
+    page: input.page,
+    pageSize: input.pageSize,
+  };
 }
 
 interface AdminActionContext {
