@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { GUEST_ADMIN_USER } from '@coffer/contracts';
@@ -41,16 +41,35 @@ describe('datadir templates', () => {
     return JSON.parse(lines[0]!) as { from: string; ms: number };
   }
 
-  /** What identifies a server: its id and the guest's admin password hash. */
+  /** What identifies a server and its accounts (datadir-template.ts, "Nothing shared afterwards"). */
   async function identityOf(instance: TestInstance) {
     const files = instanceFiles(harness.provider, instance.instanceId);
     const root = await connectAsRoot(files.socket);
     try {
       const [rows] = await root.query(
-        'SELECT @@server_id AS serverId, (SELECT authentication_string FROM mysql.user WHERE user = ? AND host = ?) AS adminHash',
+        'SELECT @@server_id AS serverId, @@server_uid AS serverUid, @@gtid_binlog_pos AS gtid, @@innodb_log_file_size AS redoLogBytes, (SELECT authentication_string FROM mysql.user WHERE user = ? AND host = ?) AS adminHash',
         [GUEST_ADMIN_USER, 'localhost'],
       );
-      return (rows as { serverId: number; adminHash: string }[])[0]!;
+      const [accounts] = await root.query(
+        "SELECT CONCAT(user, '@', host) AS account, priv FROM mysql.global_priv ORDER BY 1",
+      );
+      type Priv = { authentication_string?: string; account_locked?: boolean };
+      const [logs] = await root.query('SHOW BINARY LOGS');
+      return {
+        ...(
+          rows as {
+            serverId: number;
+            serverUid: string;
+            gtid: string;
+            redoLogBytes: number;
+            adminHash: string;
+          }[]
+        )[0]!,
+        accounts: new Map(
+          (accounts as { account: string; priv: Priv }[]).map((row) => [row.account, row.priv]),
+        ),
+        binlogs: (logs as { Log_name: string }[]).map((row) => row.Log_name),
+      };
     } finally {
       await root.end();
     }
@@ -91,10 +110,39 @@ describe('datadir templates', () => {
     // Still one template: the second copied it.
     expect(readdirSync(templates).filter((name) => !name.startsWith('.'))).toEqual(keys);
 
+    // Nothing that identifies a server or opens an account is the same in both copies.
     const [a, b] = await Promise.all([identityOf(first.instance), identityOf(second.instance)]);
     expect(a.serverId).not.toBe(b.serverId);
+    expect(a.serverUid).toMatch(/^\S{20,}$/);
+    expect(a.serverUid).not.toBe(b.serverUid);
     expect(a.adminHash).toMatch(/^\*[0-9A-F]{40}$/);
     expect(a.adminHash).not.toBe(b.adminHash);
+    // Each has its own binary log, its GTIDs under its own server id (no binlog in the template).
+    expect(a.binlogs.length).toBeGreaterThan(0);
+    expect(a.gtid).toMatch(new RegExp(`^0-${a.serverId}-\\d+$`));
+    expect(b.gtid).toMatch(new RegExp(`^0-${b.serverId}-\\d+$`));
+    // Accounts alike in both are the installer's own, none opened by a password: root and
+    // the OS user's (unix_socket only), mariadb.sys (locked).
+    const alike = [...a.accounts].filter(
+      ([account, priv]) => JSON.stringify(b.accounts.get(account)) === JSON.stringify(priv),
+    );
+    expect(alike.map(([account]) => account)).toContain('mariadb.sys@localhost');
+    for (const [account, priv] of alike) {
+      expect(account).not.toMatch(new RegExp(`^(${GUEST_ADMIN_USER}|app_user)@`));
+      // '' (locked, or unix_socket only) or 'invalid' (no password: unix_socket only).
+      expect(['', 'invalid']).toContain(priv.authentication_string ?? '');
+      expect(priv.account_locked === true || JSON.stringify(priv).includes('unix_socket')).toBe(
+        true,
+      );
+    }
+    for (const account of [`${GUEST_ADMIN_USER}@localhost`, 'app_user@%']) {
+      const hash = a.accounts.get(account)?.authentication_string;
+      expect(hash).toMatch(/^\*[0-9A-F]{40}$/);
+      expect(hash).not.toBe(b.accounts.get(account)?.authentication_string);
+    }
+    // The redo log was kept small in the template and grown at the copy's first start.
+    expect(statSync(join(template, 'data', 'ib_logfile0')).size).toBe(4 * 1024 * 1024);
+    expect(Number(a.redoLogBytes)).toBe(64 * 1024 * 1024);
 
     // The copies' system tables are whole (a copy straight from the installer broke mysql.proc).
     await checkSystemTables(first.instance);

@@ -32,13 +32,24 @@ import { readCmdline } from '@coffer/host';
  *   package upgrade makes a new template and removes the old), the installer's arguments (the
  *   OS account the server runs as) and the my.cnf options that fix the datadir's format
  *   (page size, system tablespace, undo tablespaces, case of table names).
- * - **Settled, whole**: the installer's output is started once (no network, no binary log)
- *   and shut down cleanly before it becomes a template (server-process.ts): straight from the
- *   installer, a copy's Aria system tables pass for "moved" and mysql.proc reads as corrupt.
- *   Aria's control file and log are kept (without them a copy zero-fills its system tables,
- *   with the same result), so copies share Aria's UUID, which only tells Aria whether a table
- *   came from another server; the server id, the accounts and their passwords are each
- *   instance's own, set by `prepare` as after an install.
+ * - **Settled, whole, small**: the installer's output is started once (no network, no binary
+ *   log, the smallest redo log) and shut down cleanly before it becomes a template
+ *   (server-process.ts): straight from the installer, a copy's Aria system tables pass for
+ *   "moved" and mysql.proc reads as corrupt. With a 4 MiB redo log instead of the flavor's
+ *   64 MiB or more a copy is ~21 MB, not ~82; each copy's first start grows the log to its
+ *   own my.cnf size (allocated, not written: as mariadb-install-db leaves it).
+ * - **Nothing shared afterwards** (datadir-template.integration.test.ts checks each): what
+ *   identifies a server is not in the template but set per instance: `server_id` (my.cnf,
+ *   from the instance id), `server_uid` (the server hashes it from its host and port at each
+ *   start), the guest's admin account and its password (made by `prepare`), the tenant's
+ *   databases and users, the binary log and GTID state (none in the template: it was settled
+ *   without a binary log). InnoDB keeps no server UUID (MariaDB has no `server_uuid` or
+ *   auto.cnf). The template's own accounts are `root@localhost` (unix_socket, no password),
+ *   `mariadb.sys` (locked, no password) and `PUBLIC`, the same in every install of a build.
+ *   One identifier is shared: Aria's UUID in aria_log_control. It only tells Aria whether a
+ *   table file was made by this server (a differing one makes it zero-fill the table's LSNs
+ *   at first open, which broke mysql.proc in a copy); it is neither shown to clients nor
+ *   used by replication, and every bare `cp -a` of a datadir shares it the same way.
  * - **Crash-safe and concurrent**: a template is made in a `.new` dir and renamed into place
  *   only once whole; of two guests making the same one, the first rename wins and the other
  *   uses it. `.new` dirs of processes that are gone are removed at the next make.
@@ -61,8 +72,11 @@ const FORMAT_OPTIONS = [
 /** What a server's shutdown leaves that a new server should not start with (the buffer pool's page list). */
 const PER_SERVER_FILES = /^ib_buffer_pool$/;
 const KEY = /^[0-9a-f]{16}$/;
-/** What a template holds and how it was made; a change makes every existing template stale. 2: settled by one start. */
-const TEMPLATE_LAYOUT = 2;
+/**
+ * What a template holds and how it was made; a change makes every existing template stale.
+ * 2: settled by one start; 3: with a 4 MiB redo log (each copy's first start resizes it).
+ */
+const TEMPLATE_LAYOUT = 3;
 const PARTIAL = /^\.([0-9a-f]{16})\.(\d+)\.[0-9a-f]{8}\.new$/;
 const MANIFEST = 'template.json';
 
