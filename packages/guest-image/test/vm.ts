@@ -5,8 +5,9 @@
 // with the database port forwarded to 127.0.0.1. TCG: this machine's KVM cannot run a stock
 // kernel (shared/notes/guest-vm-images.md).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface GuestImage {
@@ -104,7 +105,10 @@ export function startVm(options: VmOptions): Vm {
   const { serialLog } = options;
   const stderrLog = join(dir, 'qemu.stderr');
   const stderr = openSync(stderrLog, 'a');
-  const qmpSocket = join(dir, 'qmp.sock');
+  // A UNIX socket's path must be under 108 bytes; the test's own directory may be deeper than
+  // that (a checkout under a long path), so the QMP socket lives in a short temporary one.
+  const qmpDir = mkdtempSync(join(tmpdir(), 'coffer-qmp-'));
+  const qmpSocket = join(qmpDir, 'qmp.sock');
   const { hostPort, guestPort } = options.forward;
   // prettier-ignore
   const args = [
@@ -125,7 +129,12 @@ export function startVm(options: VmOptions): Vm {
     '-qmp', `unix:${qmpSocket},server=on,wait=off`,
   ];
   const child = spawn('setpriv', args, { stdio: ['ignore', 'ignore', stderr] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      rmSync(qmpDir, { recursive: true, force: true });
+      resolve();
+    }),
+  );
   return {
     process: child,
     serialLog,
