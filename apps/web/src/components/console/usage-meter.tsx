@@ -44,3 +44,28 @@ export function UsageMeter({
     </div>
   );
 }
+
+interface Usage {
+  inUse: number;
+  limit: number;
+}
+
+/** A project's three quotas (`quota.get`): instances, volume storage and backups. */
+export function QuotaMeters({
+  usage,
+}: {
+  usage: { instances: Usage; volumeGb: Usage; backups: Usage };
+}) {
+  return (
+    <>
+      <UsageMeter label="Instances" inUse={usage.instances.inUse} limit={usage.instances.limit} />
+      <UsageMeter
+        label="Volume storage"
+        inUse={usage.volumeGb.inUse}
+        limit={usage.volumeGb.limit}
+        unit="GB"
+      />
+      <UsageMeter label="Backups" inUse={usage.backups.inUse} limit={usage.backups.limit} />
+    </>
+  );
+}

@@ -4,7 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { CircleCheck, TriangleAlert } from 'lucide-react';
 import Link from 'next/link';
 
-import { UsageMeter } from '~/components/console/usage-meter';
+import { QuotaMeters } from '~/components/console/usage-meter';
 import { StatusBadge } from '~/components/instance/status-badge';
 import { TimelineTable } from '~/components/timeline/timeline-table';
 import { Card, CardContent, CardHeader, CardTitle } from '~/components/ui/card';
@@ -117,22 +117,7 @@ export function ProjectDashboard({ projectId }: { projectId: string }) {
                 <CardTitle id="dashboard-usage">Usage</CardTitle>
               </CardHeader>
               <CardContent className="grid gap-4 sm:grid-cols-3">
-                <UsageMeter
-                  label="Instances"
-                  inUse={quotas.instances.inUse}
-                  limit={quotas.instances.limit}
-                />
-                <UsageMeter
-                  label="Volume storage"
-                  inUse={quotas.volumeGb.inUse}
-                  limit={quotas.volumeGb.limit}
-                  unit="GB"
-                />
-                <UsageMeter
-                  label="Backups"
-                  inUse={quotas.backups.inUse}
-                  limit={quotas.backups.limit}
-                />
+                <QuotaMeters usage={quotas} />
               </CardContent>
             </Card>
 

@@ -2,7 +2,7 @@
 
 import { useQuery } from '@tanstack/react-query';
 
-import { UsageMeter } from '~/components/console/usage-meter';
+import { QuotaMeters } from '~/components/console/usage-meter';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
 import { PanelState } from '~/components/ui/panel-state';
 import { useTRPC } from '~/trpc/react';
@@ -21,22 +21,7 @@ export function QuotaUsage({ projectId }: { projectId: string }) {
       </CardHeader>
       <CardContent className="space-y-5">
         <PanelState variant="page" query={quotas} errorLabel="Could not load the quotas">
-          {(usage) => (
-            <>
-              <UsageMeter
-                label="Instances"
-                inUse={usage.instances.inUse}
-                limit={usage.instances.limit}
-              />
-              <UsageMeter
-                label="Volume storage"
-                inUse={usage.volumeGb.inUse}
-                limit={usage.volumeGb.limit}
-                unit="GB"
-              />
-              <UsageMeter label="Backups" inUse={usage.backups.inUse} limit={usage.backups.limit} />
-            </>
-          )}
+          {(usage) => <QuotaMeters usage={usage} />}
         </PanelState>
       </CardContent>
     </Card>
