@@ -85,6 +85,22 @@ const schema = z.object({
       'COFFER_DEFAULT_BACKUP_WINDOW must be HH:MM (UTC), such as 03:00',
     )
     .default('03:00'),
+  /**
+   * The SMTP server invitations and password resets are sent through: smtp://host:587
+   * (STARTTLS when offered), smtps://host:465, credentials in the URL
+   * (smtp://user:pass@host:587, URL-encoded). Empty: no mail; an owner is shown the invitation
+   * link to pass on, and password reset by email is unavailable (docs/configuration.md).
+   */
+  COFFER_SMTP_URL: z
+    .string()
+    .trim()
+    .default('')
+    .refine(
+      (value) => value === '' || /^smtps?:\/\/[^/\s]+(\/.*)?$/.test(value),
+      'COFFER_SMTP_URL must be smtp://host:port or smtps://host:port (user:password@ optional)',
+    ),
+  /** The From of Coffer's mail. */
+  COFFER_SMTP_FROM: z.string().trim().min(3).default('Coffer <coffer@localhost>'),
   /** BullMQ key prefix of the taskmanager queue; must be the worker's (tests give each file its own). */
   COFFER_QUEUE_PREFIX: sharedSettings.COFFER_QUEUE_PREFIX,
   LOG_LEVEL: sharedSettings.LOG_LEVEL,

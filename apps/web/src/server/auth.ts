@@ -10,8 +10,11 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '~/lib/auth-rules';
 import { signUpSchema } from '~/lib/schemas';
 import { env } from '~/env';
 import { db } from './db';
+import { logger } from './logger';
+import { consoleLink, getMailer } from './mail/mailer';
 import { consumeRateLimit, describeRetryAfter } from './rate-limit';
 import { getRedis } from './redis';
+import { recordAuthEvent } from './services/audit/record-audit-event';
 
 const signInRule = {
   max: env.COFFER_SIGN_IN_RATE_LIMIT_MAX,
@@ -22,19 +25,19 @@ const signInRule = {
  * Attempts on one account, from whatever addresses (many addresses guessing one account's
  * password pass the per-address limit).
  */
-async function limitSignInsToAccount(body: unknown): Promise<void> {
+async function limitSignInsToAccount(body: unknown, kind = 'sign-in'): Promise<void> {
   const email = (body as { email?: unknown } | undefined)?.email;
   if (typeof email !== 'string' || signInRule.max <= 0) return;
   const decision = await consumeRateLimit(
     getRedis(),
-    `sign-in-account:${email.trim().toLowerCase()}`,
+    `${kind}-account:${email.trim().toLowerCase()}`,
     signInRule,
   );
   if (decision.isAllowed) return;
   throw new APIError(
     'TOO_MANY_REQUESTS',
     {
-      message: `Too many sign-in attempts for this account. Try again in ${describeRetryAfter(decision.retryAfterSeconds)}.`,
+      message: `Too many ${kind} attempts for this account. Try again in ${describeRetryAfter(decision.retryAfterSeconds)}.`,
       code: 'RATE_LIMITED',
     },
     {
@@ -58,7 +61,51 @@ export const auth = betterAuth({
     minPasswordLength: MIN_PASSWORD_LENGTH,
     maxPasswordLength: MAX_PASSWORD_LENGTH,
     autoSignIn: true,
+    // Password reset by mail (docs/configuration.md): the link's token lives an hour, works
+    // once, is stored hashed (verification.storeIdentifier), and a reset signs every session
+    // out. The answer is the same whether or not the email has an account, and the mail goes
+    // out after the answer, so its timing tells nothing either.
+    resetPasswordTokenExpiresIn: 60 * 60,
+    revokeSessionsOnPasswordReset: true,
+    sendResetPassword: async ({ user, token }) => {
+      const log = logger.child({ userId: user.id });
+      void recordAuthEvent(db, log, { user, path: 'auth.requestPasswordReset' });
+      const mailer = getMailer();
+      if (!mailer) {
+        log.warn('password reset requested, but no SMTP server is configured (COFFER_SMTP_URL)');
+        return;
+      }
+      const link = consoleLink(`/reset-password?token=${encodeURIComponent(token)}`);
+      mailer
+        .send({
+          to: user.email,
+          subject: 'Reset your Coffer password',
+          text: [
+            `Someone (hopefully you) asked to reset the password of ${user.email} on Coffer.`,
+            '',
+            'Choose a new password here (the link works once, for one hour):',
+            link,
+            '',
+            'If you did not ask for this, ignore this mail: your password stays as it is.',
+          ].join('\n'),
+        })
+        .catch((error: Error & { code?: string }) =>
+          // The reason, never the message (it holds the link).
+          log.warn(
+            { err: { message: error.message, code: error.code } },
+            'password reset: the mail could not be sent',
+          ),
+        );
+    },
+    onPasswordReset: async ({ user }) => {
+      await recordAuthEvent(db, logger.child({ userId: user.id }), {
+        user,
+        path: 'auth.resetPassword',
+      });
+    },
   },
+  // Verification tokens (the password reset's) are stored as their SHA-256, never in clear.
+  verification: { storeIdentifier: 'hashed' },
   session: {
     expiresIn: 60 * 60 * 24 * 7,
     updateAge: 60 * 60 * 24,
@@ -72,6 +119,8 @@ export const auth = betterAuth({
     customRules: {
       '/sign-in/email': { window: signInRule.windowSeconds, max: signInRule.max },
       '/sign-up/email': { window: signInRule.windowSeconds, max: signInRule.max },
+      '/request-password-reset': { window: signInRule.windowSeconds, max: signInRule.max },
+      '/reset-password': { window: signInRule.windowSeconds, max: signInRule.max },
     },
     customStorage: {
       consume: async (key, rule) => {
@@ -94,6 +143,11 @@ export const auth = betterAuth({
         throw new APIError('BAD_REQUEST', { message: unsafe.message, code: 'INVALID_INPUT' });
       if (ctx.path === '/sign-in/email') {
         await limitSignInsToAccount(ctx.body);
+        return;
+      }
+      // Reset mails to one address, whichever addresses ask (whether it has an account or not).
+      if (ctx.path === '/request-password-reset') {
+        await limitSignInsToAccount(ctx.body, 'password-reset');
         return;
       }
       if (ctx.path !== '/sign-up/email') return;

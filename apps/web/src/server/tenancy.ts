@@ -84,6 +84,10 @@ export function scopeToProject(db: PrismaClient, projectId: string) {
         $allOperations: ({ operation, args, query }) =>
           query(withProject(operation, args, projectId)),
       },
+      invitation: {
+        $allOperations: ({ operation, args, query }) =>
+          query(withProject(operation, args, projectId)),
+      },
     },
   });
 }

@@ -9,10 +9,10 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '~/com
 import { FormError } from '~/components/ui/field';
 
 /**
- * Sends an auth request (sign in, sign up): pending meanwhile; on success the console opens,
- * else `onError` gets the error.
+ * Sends an auth request (sign in, sign up): pending meanwhile; on success the console opens
+ * (or `next`: an invitation's page), else `onError` gets the error.
  */
-export function useAuthRequest() {
+export function useAuthRequest(next = '/') {
   const router = useRouter();
   const [isPending, setIsPending] = useState(false);
   async function send<E>(request: () => Promise<{ error: E | null }>, onError: (error: E) => void) {
@@ -20,7 +20,7 @@ export function useAuthRequest() {
     const { error } = await request();
     setIsPending(false);
     if (error) return onError(error);
-    router.replace('/');
+    router.replace(next);
     router.refresh();
   }
   return { isPending, send };
@@ -35,6 +35,7 @@ export function AuthCard({
   submitLabel,
   isPending,
   other,
+  extra,
   children,
 }: {
   title: string;
@@ -45,6 +46,8 @@ export function AuthCard({
   isPending: boolean;
   /** The line under the form: a question and the link to the other page. */
   other: { question: string; href: string; label: string };
+  /** Under the submit button (e.g. "Forgot your password?"). */
+  extra?: React.ReactNode;
   children: React.ReactNode;
 }) {
   return (
@@ -67,6 +70,7 @@ export function AuthCard({
           <Button type="submit" className="w-full" isLoading={isPending}>
             {submitLabel}
           </Button>
+          {extra}
         </form>
         <p className="mt-4 text-center text-sm text-zinc-500">
           {other.question}{' '}
@@ -77,4 +81,9 @@ export function AuthCard({
       </CardContent>
     </Card>
   );
+}
+
+/** The path back to an invitation's page after signing in or up (only such a path). */
+export function invitationReturnPath(token: string | undefined): string | undefined {
+  return token && /^[A-Za-z0-9_-]{43}$/.test(token) ? `/invite/${token}` : undefined;
 }

@@ -21,6 +21,10 @@ export interface AuditEventRow {
   resource: { kind: string; name: string; projectId: string | null } | null;
   result: string;
   errorCode: string | null;
+  details?: {
+    changes?: { field: string; from?: unknown; to?: unknown }[];
+    [key: string]: unknown;
+  } | null;
   actor: { userId: string | null; email: string | null };
   apiToken: { id: string; name: string | null; prefix: string | null } | null;
 }
@@ -33,6 +37,7 @@ const RESOURCE_KINDS: Record<string, string> = {
   member: 'Member',
   flavor: 'Flavor',
   configurationGroup: 'Configuration group',
+  invitation: 'Invitation',
 };
 
 function Resource({ event }: { event: AuditEventRow }) {
@@ -61,6 +66,40 @@ function Resource({ event }: { event: AuditEventRow }) {
       <div className="text-xs text-zinc-500">{RESOURCE_KINDS[resource.kind] ?? resource.kind}</div>
       {name}
     </div>
+  );
+}
+
+function show(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '—';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** What an action changed, as recorded: "instances quota: 10 (default) → 20", then any other values. */
+function Details({ details }: { details: AuditEventRow['details'] }) {
+  if (!details) return null;
+  const { changes = [], ...rest } = details;
+  const others = Object.entries(rest).filter(([, value]) => value !== undefined);
+  if (changes.length === 0 && others.length === 0) return null;
+  return (
+    <ul className="mt-1 space-y-0.5 text-xs text-zinc-600" aria-label="Details">
+      {changes.map((change) => (
+        <li key={change.field}>
+          <span className="text-zinc-500">{change.field}:</span>{' '}
+          {change.from === null || change.from === undefined ? (
+            show(change.to)
+          ) : (
+            <>
+              {show(change.from)} → {show(change.to)}
+            </>
+          )}
+        </li>
+      ))}
+      {others.map(([key, value]) => (
+        <li key={key}>
+          <span className="text-zinc-500">{key}:</span> {show(value)}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -143,6 +182,7 @@ export function AuditTable({
                   </TD>
                   <TD>
                     <Resource event={event} />
+                    <Details details={event.details} />
                   </TD>
                   <TD title={outcome.code}>
                     <Badge tone={outcome.isSuccess ? 'success' : 'danger'}>{outcome.label}</Badge>

@@ -11,6 +11,7 @@ import { databaseUserRouter } from './routers/database-user';
 import { instanceRouter } from './routers/instance';
 import { instanceEventRouter } from './routers/instance-event';
 import { instanceLogRouter } from './routers/instance-log';
+import { invitationRouter } from './routers/invitation';
 import { liveRouter } from './routers/live';
 import { alertsRouter, metricsRouter } from './routers/metrics';
 import { projectRouter } from './routers/project';
@@ -24,6 +25,7 @@ import { createCallerFactory, createTRPCRouter } from './trpc';
 export const appRouter = createTRPCRouter({
   viewer: viewerRouter,
   project: projectRouter,
+  invitation: invitationRouter,
   catalog: catalogRouter,
   instance: instanceRouter,
   instanceEvent: instanceEventRouter,

@@ -2,11 +2,18 @@ import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 
 import { getSession } from '~/server/session/get-session';
+import { invitationReturnPath } from '../auth-card';
 import { SignInForm } from './sign-in-form';
 
 export const metadata: Metadata = { title: 'Sign in' };
 
-export default async function SignInPage() {
-  if (await getSession()) redirect('/');
-  return <SignInForm />;
+export default async function SignInPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ invitation?: string }>;
+}) {
+  const { invitation } = await searchParams;
+  const next = invitationReturnPath(invitation);
+  if (await getSession()) redirect(next ?? '/');
+  return <SignInForm invitation={next ? invitation : undefined} />;
 }

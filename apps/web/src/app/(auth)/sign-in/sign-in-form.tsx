@@ -1,17 +1,19 @@
 'use client';
 
+import Link from 'next/link';
 import { useState } from 'react';
 
 import { TextField } from '~/components/ui/field';
 import { signIn } from '~/lib/auth-client';
 import { emailSchema } from '~/lib/schemas';
-import { AuthCard, useAuthRequest } from '../auth-card';
+import { AuthCard, invitationReturnPath, useAuthRequest } from '../auth-card';
 
-export function SignInForm() {
+/** Sign-in; with `invitation` (a token), back to that invitation's page afterwards. */
+export function SignInForm({ invitation }: { invitation?: string }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<{ email?: string; password?: string; form?: string }>({});
-  const { isPending, send } = useAuthRequest();
+  const { isPending, send } = useAuthRequest(invitationReturnPath(invitation));
 
   async function onSubmit() {
     const parsedEmail = emailSchema.safeParse(email);
@@ -40,7 +42,18 @@ export function SignInForm() {
       error={errors.form}
       submitLabel="Sign in"
       isPending={isPending}
-      other={{ question: 'New here?', href: '/sign-up', label: 'Create an account' }}
+      other={{
+        question: 'New here?',
+        href: invitation ? `/sign-up?invitation=${invitation}` : '/sign-up',
+        label: 'Create an account',
+      }}
+      extra={
+        <p className="text-center text-sm">
+          <Link href="/forgot-password" className="text-accent-700 hover:underline">
+            Forgot your password?
+          </Link>
+        </p>
+      }
     >
       <TextField
         label="Email"

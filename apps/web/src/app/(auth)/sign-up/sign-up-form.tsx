@@ -7,14 +7,15 @@ import { TextField } from '~/components/ui/field';
 import { signUp } from '~/lib/auth-client';
 import { MIN_PASSWORD_LENGTH } from '~/lib/auth-rules';
 import { signUpSchema } from '~/lib/schemas';
-import { AuthCard, useAuthRequest } from '../auth-card';
+import { AuthCard, invitationReturnPath, useAuthRequest } from '../auth-card';
 
 type FieldName = keyof z.infer<typeof signUpSchema>;
 
-export function SignUpForm() {
-  const [values, setValues] = useState({ name: '', email: '', password: '' });
+/** Sign-up; with `invitation` (a token), back to that invitation's page afterwards, `email` filled in. */
+export function SignUpForm({ invitation, email = '' }: { invitation?: string; email?: string }) {
+  const [values, setValues] = useState({ name: '', email, password: '' });
   const [errors, setErrors] = useState<Partial<Record<FieldName | 'form', string>>>({});
-  const { isPending, send } = useAuthRequest();
+  const { isPending, send } = useAuthRequest(invitationReturnPath(invitation));
 
   const set = (field: FieldName) => (value: string) => setValues((v) => ({ ...v, [field]: value }));
 
@@ -50,7 +51,11 @@ export function SignUpForm() {
       error={errors.form}
       submitLabel="Create account"
       isPending={isPending}
-      other={{ question: 'Already have an account?', href: '/sign-in', label: 'Sign in' }}
+      other={{
+        question: 'Already have an account?',
+        href: invitation ? `/sign-in?invitation=${invitation}` : '/sign-in',
+        label: 'Sign in',
+      }}
     >
       <TextField
         label="Name"

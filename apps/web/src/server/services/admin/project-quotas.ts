@@ -60,6 +60,7 @@ export async function setProjectQuota(
   ctx.audit.projectId = project.id;
   ctx.audit.resourceId = project.id;
   const resource = RESOURCE_OF[input.resource];
+  const before = await getProjectQuotas(ctx.db, project.id);
   if (input.hardLimit === null) {
     await ctx.db.quota.deleteMany({ where: { projectId: project.id, resource } });
   } else {
@@ -69,7 +70,25 @@ export async function setProjectQuota(
       update: { hardLimit: input.hardLimit },
     });
   }
-  return getProjectQuotas(ctx.db, project.id);
+  const after = await getProjectQuotas(ctx.db, project.id);
+  // The limit in force before and after (-1: unlimited), and whether it was the default.
+  ctx.audit.details = {
+    changes: [
+      {
+        field: `${input.resource} quota`,
+        from: readableLimit(before[input.resource]),
+        to: readableLimit(after[input.resource]),
+      },
+    ],
+    override: input.hardLimit,
+  };
+  return after;
+}
+
+/** "10", "10 (default)", "unlimited": a limit as the audit log shows it. */
+function readableLimit(usage: QuotaUsage): string {
+  const limit = usage.limit === -1 ? 'unlimited' : String(usage.limit);
+  return usage.isOverride ? limit : `${limit} (default)`;
 }
 
 export { QUOTA_NAMES };

@@ -18,6 +18,7 @@ export const auditResourceKinds = [
   'member',
   'flavor',
   'configurationGroup',
+  'invitation',
 ] as const;
 
 export const auditEventViewSchema = z.object({
@@ -38,6 +39,15 @@ export const auditEventViewSchema = z.object({
     .nullable(),
   result: z.string(),
   errorCode: z.string().nullable(),
+  /** What the action changed, when it recorded it (e.g. a quota's old and new limit). */
+  details: z
+    .object({
+      changes: z
+        .array(z.object({ field: z.string(), from: z.unknown(), to: z.unknown() }))
+        .optional(),
+    })
+    .catchall(z.unknown())
+    .nullable(),
   actor: z.object({ userId: z.string().nullable(), email: z.string().nullable() }),
   apiToken: z
     .object({ id: z.string(), name: z.string().nullable(), prefix: z.string().nullable() })
@@ -83,6 +93,7 @@ const auditSelect = {
   resourceId: true,
   result: true,
   errorCode: true,
+  details: true,
   userId: true,
   actorEmail: true,
   apiTokenId: true,
@@ -149,6 +160,12 @@ async function whereOf(db: Reader, filter: AuditFilter & { projectId?: string | 
   return { AND: and } satisfies Prisma.AuditEventWhereInput;
 }
 
+/** An event's details as recorded (an object), else null. */
+function detailsOf(value: unknown): AuditEventView['details'] {
+  const parsed = auditEventViewSchema.shape.details.safeParse(value ?? null);
+  return parsed.success ? parsed.data : null;
+}
+
 type Resource = NonNullable<AuditEventView['resource']>;
 
 /** The resources of a page by id: one query per kind, whatever the page's size. */
@@ -157,18 +174,20 @@ async function resourcesOf(db: Reader, ids: string[]): Promise<Map<string, Resou
   if (ids.length === 0) return byId;
   const r = root(db);
   const where = { id: { in: ids } };
-  const [instances, backups, projects, tokens, members, flavors, groups] = await Promise.all([
-    r.instance.findMany({ where, select: { id: true, name: true, projectId: true } }),
-    r.backup.findMany({ where, select: { id: true, name: true, projectId: true } }),
-    r.project.findMany({ where, select: { id: true, name: true } }),
-    r.apiToken.findMany({ where, select: { id: true, name: true, projectId: true } }),
-    r.membership.findMany({
-      where,
-      select: { id: true, projectId: true, user: { select: { email: true } } },
-    }),
-    r.flavor.findMany({ where, select: { id: true, name: true } }),
-    r.configurationGroup.findMany({ where, select: { id: true, name: true, projectId: true } }),
-  ]);
+  const [instances, backups, projects, tokens, members, flavors, groups, invitations] =
+    await Promise.all([
+      r.instance.findMany({ where, select: { id: true, name: true, projectId: true } }),
+      r.backup.findMany({ where, select: { id: true, name: true, projectId: true } }),
+      r.project.findMany({ where, select: { id: true, name: true } }),
+      r.apiToken.findMany({ where, select: { id: true, name: true, projectId: true } }),
+      r.membership.findMany({
+        where,
+        select: { id: true, projectId: true, user: { select: { email: true } } },
+      }),
+      r.flavor.findMany({ where, select: { id: true, name: true } }),
+      r.configurationGroup.findMany({ where, select: { id: true, name: true, projectId: true } }),
+      r.invitation.findMany({ where, select: { id: true, email: true, projectId: true } }),
+    ]);
   const add = (
     kind: Resource['kind'],
     rows: { id: string; name: string; projectId?: string }[],
@@ -189,6 +208,10 @@ async function resourcesOf(db: Reader, ids: string[]): Promise<Map<string, Resou
   );
   add('flavor', flavors);
   add('configurationGroup', groups);
+  add(
+    'invitation',
+    invitations.map((row) => ({ id: row.id, name: row.email, projectId: row.projectId })),
+  );
   return byId;
 }
 
@@ -244,6 +267,7 @@ export async function listAuditEvents(
         resource: row.resourceId ? (resources.get(row.resourceId) ?? null) : null,
         result: row.result,
         errorCode: row.errorCode,
+        details: detailsOf(row.details),
         actor: { userId: row.userId, email: row.actorEmail },
         apiToken: row.apiTokenId
           ? {

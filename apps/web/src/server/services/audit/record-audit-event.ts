@@ -1,6 +1,8 @@
 import 'server-only';
 
-import { type PrismaClient } from '@coffer/db';
+import { randomUUID } from 'node:crypto';
+
+import { type Prisma, type PrismaClient } from '@coffer/db';
 import { type Logger } from 'pino';
 
 /**
@@ -14,7 +16,21 @@ import { type Logger } from 'pino';
 export interface AuditTarget {
   projectId: string | null;
   resourceId: string | null;
+  /**
+   * What the action changed, when the procedure says (never secrets): by convention
+   * `{ changes: [{ field, from, to }] }` and any other plain values; the audit log shows them.
+   */
+  details?: AuditDetails | null;
 }
+
+/** An audit event's details: JSON values; `changes` lists old and new values. */
+export type AuditDetails = {
+  changes?: {
+    field: string;
+    from: Prisma.InputJsonValue | null;
+    to: Prisma.InputJsonValue | null;
+  }[];
+} & Record<string, Prisma.InputJsonValue | null | undefined>;
 
 export interface AuditActor {
   userId: string;
@@ -82,9 +98,31 @@ export async function recordAuditEvent(
         errorCode: event.errorCode,
         // The client may name its request (x-request-id): keep it short.
         requestId: event.requestId.slice(0, MAX_ID_LENGTH),
+        ...(event.target.details ? { details: event.target.details as Prisma.InputJsonValue } : {}),
       },
     });
   } catch (error) {
     log.error({ err: error, path: event.path }, 'audit: could not record a mutation');
   }
+}
+
+/**
+ * An event of the sign-in side (password reset), which does not go through tRPC: the user it
+ * was about, the action (e.g. "auth.resetPassword"), OK.
+ */
+export async function recordAuthEvent(
+  db: PrismaClient,
+  log: Logger,
+  event: { user: { id: string; email: string }; path: string },
+): Promise<void> {
+  await recordAuditEvent(db, log, {
+    actor: { userId: event.user.id, email: event.user.email, apiTokenId: null },
+    target: { projectId: null, resourceId: null },
+    path: event.path,
+    rawInput: undefined,
+    output: undefined,
+    result: 'OK',
+    errorCode: null,
+    requestId: randomUUID(),
+  });
 }
