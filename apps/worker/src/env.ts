@@ -120,6 +120,12 @@ export const workerEnvSchema = z
       .min(1)
       .max(19)
       .default(DEFAULT_BACKUP_ZSTD_LEVEL),
+    /**
+     * A replica's snapshot sent straight from its source's guest to the replicas' guests
+     * (issue 18): how long the source waits for them to connect, and a replica for its source,
+     * before the object store is used instead; 0 always uses the object store.
+     */
+    COFFER_REPLICA_STREAM_WINDOW_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
     /** A project's backups quota unless an operator overrode it (-1: unlimited); the web app's default too. */
     COFFER_QUOTA_BACKUPS: sharedSettings.COFFER_QUOTA_BACKUPS,
     /** Set by the supervisor of `npm start`: how many times it started this process's role again (shown to operators). */

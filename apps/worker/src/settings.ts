@@ -96,6 +96,8 @@ export interface WorkerSettings extends WorkerNames {
   /** The default backups quota of a project (scheduled backups count against it; -1: unlimited). */
   defaultBackupQuota: number;
   backupZstdLevel: number;
+  /** How long a direct stream of a replica's snapshot waits for its peers; 0: the object store only. */
+  replicaStreamWindowMs: number;
   logLevel: WorkerEnv['LOG_LEVEL'];
   tuning: WorkerTuning;
 }
@@ -168,6 +170,7 @@ export function buildSettings(
     backupChunkBytes: env.COFFER_BACKUP_CHUNK_MB * 1024 * 1024,
     backupUploadConcurrency: env.COFFER_BACKUP_UPLOAD_CONCURRENCY,
     backupZstdLevel: env.COFFER_BACKUP_ZSTD_LEVEL,
+    replicaStreamWindowMs: env.COFFER_REPLICA_STREAM_WINDOW_MS,
     defaultBackupQuota: env.COFFER_QUOTA_BACKUPS,
     logLevel: env.LOG_LEVEL,
     tuning: { ...defaultTuning(env), ...tuning },

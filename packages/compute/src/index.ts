@@ -11,6 +11,7 @@ export {
   type Flavor,
   type GuestAgentSettings,
   type GuestRestartPolicy,
+  type GuestStreamEndpoint,
   type GuestSupervision,
   type ServerInfo,
   type ServerSpec,

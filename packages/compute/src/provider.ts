@@ -128,6 +128,19 @@ export interface ComputeProvider {
    * and reports what it sees. Never starts the guest of a server being deleted.
    */
   ensureServerRunning(serverId: string): Promise<GuestSupervision>;
+  /**
+   * How other guests reach this server's guest for a direct stream (a replica seeded
+   * straight from its source, issue 18): the address and port its guest may listen on, open
+   * to the guests of this provider (the stream authenticates them itself, TLS-PSK).
+   * Optional: without it, or when it says null, replicas are seeded through the object store.
+   */
+  guestStreamEndpoint?(serverId: string): Promise<GuestStreamEndpoint | null>;
+}
+
+/** Where a server's guest listens for a direct stream, as other guests reach it. */
+export interface GuestStreamEndpoint {
+  host: string;
+  port: number;
 }
 
 /** What `ensureServerRunning` found, and did. */

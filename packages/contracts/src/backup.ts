@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { datastoreManagerSchema } from './datastore';
+import { replicaStreamSchema, sourceStreamSchema } from './replica-stream';
 import { sealedSecretSchema } from './sealed';
 
 /**
@@ -292,6 +293,8 @@ export const createBackupParamsSchema = z
     compressionLevel: z.number().int().min(1).max(19).default(DEFAULT_BACKUP_ZSTD_LEVEL),
     /** Store each chunk's manifest entry beside it ({@link backupChunkInfoName}): a restore follows this backup as it is written. */
     isFollowed: z.boolean().default(false),
+    /** A replica's snapshot sent straight to its replicas' guests (replica-stream.ts); the object store if none connects. */
+    direct: sourceStreamSchema.optional(),
     ...sealedAccessFields,
   })
   .refine((params) => (params.type === 'INCREMENTAL') === (params.parent !== null), {
@@ -324,6 +327,8 @@ export type RestoreBackup = z.infer<typeof restoreBackupSchema>;
 export const restoreSpecSchema = z
   .object({
     backups: z.array(restoreBackupSchema).min(1).max(1000),
+    /** A followed snapshot received straight from its source's guest (replica-stream.ts); followed in the object store if that cannot be made. */
+    direct: replicaStreamSchema.optional(),
     ...sealedAccessFields,
   })
   .refine(

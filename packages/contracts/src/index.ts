@@ -13,6 +13,7 @@ export * from './events';
 export * from './metrics';
 export * from './backup';
 export * from './replication';
+export * from './replica-stream';
 export * from './resize';
 export * from './errors';
 export * from './worker-roles';

@@ -12,6 +12,7 @@ import { fetchChunks } from './fetch-chunks';
 import { followChunks } from './follow-chunks';
 import { type ExpectedDatastore } from './manifest';
 import { readManifest } from './read-manifest';
+import { stageDirect } from './direct-stream/stage-direct';
 import { type ChunkFeed, type RestoreStrategy } from './strategy';
 
 /**
@@ -72,7 +73,14 @@ export async function fetchVerifiedChain(
       let manifest: BackupManifest;
       let manifestSha256: string;
       let path: string;
-      if (backup.manifestSha256 === null) {
+      const direct =
+        backup.manifestSha256 === null && spec.direct
+          ? await stageDirect(ctx, spec.direct, backup, strategy, workDir)
+          : null;
+      if (direct) {
+        // Received straight from the source's guest (direct-stream/), its manifest at the end.
+        ({ manifest, manifestSha256, path } = direct);
+      } else if (backup.manifestSha256 === null) {
         // Followed while it is written: the manifest comes at the end.
         let followed: { manifest: BackupManifest; manifestSha256: string } | null = null;
         path = await strategy.stage(backup, workDir, async (sink) => {

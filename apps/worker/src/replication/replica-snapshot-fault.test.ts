@@ -5,12 +5,17 @@ import { processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { setUpWithSlowBackups, storedObjects, waitForBackupEnd } from '../../test/backups';
+import {
+  createActiveInstance,
+  fillWithBlobs,
+  storedObjects,
+  waitForBackupEnd,
+} from '../../test/backups';
 import { displayStatusOf, type CreatedInstance, WorkerTestContext } from '../../test/harness';
 import { startReplicas, waitForTasksToEnd } from '../../test/replication';
 
 /**
- * A replica restores its source's snapshot while the snapshot is written. When the snapshot
+ * A replica restores its source's snapshot from the object store while the snapshot is written. When the snapshot
  * fails half-way (the source's guest killed), the replica's build fails with the snapshot's
  * reason, and nothing of it is left running: no guest, no server, no files; the source is
  * ACTIVE again.
@@ -22,7 +27,17 @@ let source: CreatedInstance;
 beforeAll(async () => {
   // A snapshot long enough to outlast the replica's server being made, even on a busy machine
   // (with 40 MB, 83 chunks were all stored before it, once, at load 5-15).
-  source = await setUpWithSlowBackups(ctx, 120);
+  // Through the object store (no direct stream: replica-direct-stream.test.ts has that one).
+  await ctx.setUp();
+  await ctx.startWorker({
+    env: {
+      COFFER_BACKUP_CHUNK_MB: 1,
+      COFFER_BACKUP_UPLOAD_CONCURRENCY: 1,
+      COFFER_REPLICA_STREAM_WINDOW_MS: 0,
+    },
+  });
+  source = await createActiveInstance(ctx);
+  await fillWithBlobs(ctx, source, 120);
 }, 180_000);
 
 afterAll(() => ctx.closeLeavingNothing());

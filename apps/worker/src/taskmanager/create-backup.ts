@@ -4,6 +4,7 @@ import { GuestClient } from '@coffer/guest-client';
 
 import { writeBackupSlo } from '../backup/backup-slo';
 import { removeBackupObjects, requireBackupStore, sealBackupAccess } from '../backup/backup-store';
+import { sourceStreamFor } from '../replication/direct-stream';
 import { throwIfAborted, waitForInstance } from '../events';
 import { openGuestSecret } from '../guest-secret';
 import { guestInstanceSelect } from './guest-instance';
@@ -221,6 +222,8 @@ const run: Operation<BackupCreateJob>['run'] = async (ctx, payload) => {
           // compressing it and unpacking it at the same time leave the CPUs to the tools.
           compressionLevel: isFollowed ? 1 : ctx.settings.backupZstdLevel,
           isFollowed,
+          // Sent straight to the replicas' guests when the provider says how (issue 18).
+          ...(isFollowed ? await sourceStreamFor(ctx, client, instanceId, backupId) : {}),
           ...sealBackupAccess(client, ctx.settings, backup.projectId, backupId),
         },
         { jobId: backupJobId(backupId) },

@@ -6,6 +6,7 @@ import { GuestClient } from '@coffer/guest-client';
 import { restoreSpecFor } from '../backup/restore-spec';
 import { waitForInstance } from '../events';
 import { snapshotFailure } from '../replication/create-replica-steps';
+import { withReplicaStream } from '../replication/direct-stream';
 import { prepareOverridesFor } from './apply-configuration';
 import { type CreateRow } from './create-instance-row';
 import { OperationFailure, type Fault, type OperationContext } from './operation';
@@ -55,13 +56,18 @@ export async function castPrepare(
         ...(configuration ? { configOverrides: configuration.overrides } : {}),
         ...(payload.restoreFromBackupId
           ? {
-              restore: await restoreSpecFor(
-                ctx.prisma,
-                ctx.settings,
+              restore: await withReplicaStream(
+                ctx,
                 client,
                 row,
-                payload.restoreFromBackupId,
-                { isFollowing: row.replicaOfId !== null },
+                await restoreSpecFor(
+                  ctx.prisma,
+                  ctx.settings,
+                  client,
+                  row,
+                  payload.restoreFromBackupId,
+                  { isFollowing: row.replicaOfId !== null },
+                ),
               ),
             }
           : {}),

@@ -42,6 +42,7 @@ import {
   type ExtendVolumeOptions,
   type Flavor,
   type GuestRestartPolicy,
+  type GuestStreamEndpoint,
   type GuestSupervision,
   type ServerResize,
   type ServerInfo,
@@ -54,6 +55,7 @@ import { KeyedMutex } from './keyed-mutex';
 import { DEFAULT_PORT_RANGE, overlapWithEphemeralPorts, type PortRange } from './port-allocator';
 import { PortClaims } from './port-claims';
 import { withStartLock } from './start-lock';
+import { localStreamEndpoint } from './stream-endpoint';
 import {
   commandInCgroups,
   createInstanceCgroups,
@@ -358,6 +360,10 @@ export class LocalComputeProvider implements ComputeProvider {
     const paths = this.pathsOf(instanceId.data);
     const record = this.readRecord(paths);
     return record ? this.infoOf(record, paths) : null;
+  }
+
+  async guestStreamEndpoint(serverId: string): Promise<GuestStreamEndpoint | null> {
+    return localStreamEndpoint(await this.getServer(serverId));
   }
 
   async rebootServer(serverId: string): Promise<void> {

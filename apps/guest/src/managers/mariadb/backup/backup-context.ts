@@ -27,6 +27,8 @@ export interface BackupContext {
   adminCredentials: () => AdminCredentials;
   /** Sends a backup report to the conductor. */
   report: (report: BackupReport) => Promise<void>;
+  /** Where a replica's direct stream listens (the database server's bind address). */
+  streamHost?: string;
 }
 
 /** What running the MariaDB tools needs: where they are, and the PATH they run with. */

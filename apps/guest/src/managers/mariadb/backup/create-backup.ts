@@ -1,6 +1,11 @@
 import { type CreateBackupParams } from '@coffer/contracts';
 
-import { startBackup as startNeutralBackup, type BackupRun } from '../../../backup/run-backup';
+import { startDirectBackup } from '../../../backup/run-direct-backup';
+import {
+  startBackup as startNeutralBackup,
+  type BackupJob,
+  type BackupRun,
+} from '../../../backup/run-backup';
 import { type BackupContext } from './backup-context';
 import { mariadbBackupStrategy } from './strategies/mariadb-backup';
 import { mariadbDumpStrategy } from './strategies/mariadb-dump';
@@ -17,17 +22,18 @@ export function startBackup(
   params: CreateBackupParams,
   serverVersion: string | null,
 ): BackupRun {
-  return startNeutralBackup(
-    {
-      projectId: ctx.projectId,
-      instanceId: ctx.instanceId,
-      volumeDir: ctx.layout.volumeDir,
-      guestSecret: ctx.guestSecret,
-      datastore: { manager: 'mariadb', version: ctx.datastoreVersion, serverVersion },
-      strategy: params.type === 'LOGICAL' ? mariadbDumpStrategy(ctx) : mariadbBackupStrategy(ctx),
-      logger: ctx.logger,
-      report: ctx.report,
-    },
-    params,
-  );
+  const job: BackupJob = {
+    projectId: ctx.projectId,
+    instanceId: ctx.instanceId,
+    volumeDir: ctx.layout.volumeDir,
+    guestSecret: ctx.guestSecret,
+    datastore: { manager: 'mariadb', version: ctx.datastoreVersion, serverVersion },
+    strategy: params.type === 'LOGICAL' ? mariadbDumpStrategy(ctx) : mariadbBackupStrategy(ctx),
+    logger: ctx.logger,
+    report: ctx.report,
+  };
+  // A replica's snapshot goes straight to its replicas' guests when the control plane says where.
+  return params.direct
+    ? startDirectBackup({ ...job, streamHost: ctx.streamHost ?? '127.0.0.1' }, params)
+    : startNeutralBackup(job, params);
 }

@@ -60,6 +60,7 @@ export class MariadbBackups {
           return credentials;
         },
         report: (report) => events.onBackupReport(report),
+        streamHost: options.config.datastore.bindAddress,
       },
       params,
       this.state.knownVersion,

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { createServer as createTcpServer } from 'node:net';
+
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { connectStream, receiveStream, type StreamAddress } from './stream-client';
+import { StreamServer } from './stream-server';
+
+// The direct stream's two ends over real TLS-PSK on localhost (issue 18): one stream shared
+// by several replicas, a peer without the key refused, and a break midway seen as one.
+const logger = pino({ level: 'silent' });
+const identity = 'coffer-snapshot-test';
+const opened: StreamServer[] = [];
+
+async function listen(key: Buffer): Promise<StreamServer> {
+  const server = await StreamServer.listen({ host: '127.0.0.1', port: 0, key, identity, logger });
+  opened.push(server);
+  return server;
+}
+
+function address(port: number, key: Buffer, connectWindowMs = 2_000): StreamAddress {
+  return { host: '127.0.0.1', port, key, identity, connectWindowMs };
+}
+
+async function collect(socket: Awaited<ReturnType<typeof connectStream>>['socket']) {
+  const pieces: Buffer[] = [];
+  const { manifest, bytes } = await receiveStream(socket!, async (data) => {
+    pieces.push(Buffer.from(data));
+  });
+  return { data: Buffer.concat(pieces), manifest, bytes };
+}
+
+afterEach(() => {
+  for (const server of opened.splice(0)) server.close();
+});
+
+describe('the direct stream', () => {
+  it('sends one stream to every replica that joined, each receiving every byte and the manifest', async () => {
+    const key = randomBytes(32);
+    const server = await listen(key);
+    const [first, second] = await Promise.all([
+      connectStream(address(server.port, key)),
+      connectStream(address(server.port, key)),
+    ]);
+    expect(await server.gather(2, 5_000)).toBe(2);
+    const received = Promise.all([collect(first.socket), collect(second.socket)]);
+    const pieces = [randomBytes(1), randomBytes(3 * 1024 * 1024), randomBytes(70_000)];
+    for (const piece of pieces) await server.write(piece);
+    await server.finish(Buffer.from('{"manifest":true}\n'));
+    const expected = Buffer.concat(pieces);
+    for (const replica of await received) {
+      expect(replica.bytes).toBe(expected.length);
+      expect(replica.data.equals(expected)).toBe(true);
+      expect(replica.manifest.toString()).toBe('{"manifest":true}\n');
+    }
+    // It stopped listening once both were there: a latecomer finds no one.
+    const late = await connectStream(address(server.port, key, 300));
+    expect(late.socket).toBeNull();
+  });
+
+  it('refuses a replica without the key, which gives up at once; no replica means none joined', async () => {
+    const server = await listen(randomBytes(32));
+    const started = Date.now();
+    const refused = await connectStream(address(server.port, randomBytes(32), 10_000));
+    expect(refused.socket).toBeNull();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await server.gather(1, 200)).toBe(0);
+  });
+
+  it('gives up on a port where something else answers (the caller falls back to the object store)', async () => {
+    const squatter = createTcpServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const { port } = squatter.address() as { port: number };
+    try {
+      const result = await connectStream(address(port, randomBytes(32), 3_000));
+      expect(result.socket).toBeNull();
+    } finally {
+      squatter.close();
+    }
+    // And a source that cannot listen there is told so.
+    const taken = createTcpServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const takenPort = (taken.address() as { port: number }).port;
+      await expect(
+        StreamServer.listen({
+          host: '127.0.0.1',
+          port: takenPort,
+          key: randomBytes(32),
+          identity,
+          logger,
+        }),
+      ).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('a stream broken midway fails the replica, and the source once no replica is left', async () => {
+    const key = randomBytes(32);
+    const server = await listen(key);
+    const replica = await connectStream(address(server.port, key));
+    expect(await server.gather(1, 5_000)).toBe(1);
+    let got = 0;
+    const received = receiveStream(replica.socket!, async (data) => {
+      got += data.length;
+    });
+    await server.write(randomBytes(100_000));
+    server.close(); // the source dies before the manifest
+    await expect(received).rejects.toThrow(/broken/);
+    expect(got).toBe(100_000);
+    await expect(server.write(randomBytes(10))).rejects.toThrow(/every replica left/);
+  });
+});

@@ -1,0 +1,77 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+import {
+  replicaStreamIdentity,
+  type BackupManifest,
+  type ReplicaStream,
+  type RestoreBackup,
+} from '@coffer/contracts';
+import { type Logger } from 'pino';
+
+import { TenantFacingError } from '../../errors';
+import { parseManifest, sha256Hex, type ExpectedDatastore } from '../manifest';
+import { type RestoreStrategy } from '../strategy';
+import { connectStream, receiveStream } from './stream-client';
+import { openStreamKey } from './stream-key';
+
+/**
+ * A replica's snapshot received straight from its source's guest (issue 18), the replica's
+ * side: connect (TLS-PSK) within the window, then the restore strategy unpacks the stream as
+ * it arrives, exactly as it unpacks a followed snapshot's chunks. Null when the source could
+ * not be reached: the caller follows the snapshot in the object store instead. A stream
+ * broken midway throws (what it staged is removed with the restore's scratch dir).
+ */
+export async function stageDirect(
+  ctx: {
+    guestSecret: string;
+    datastore: ExpectedDatastore;
+    logger: Logger;
+    signal?: AbortSignal;
+  },
+  direct: ReplicaStream,
+  backup: RestoreBackup,
+  strategy: RestoreStrategy,
+  workDir: string,
+): Promise<{ manifest: BackupManifest; manifestSha256: string; path: string } | null> {
+  const key = openStreamKey(ctx.guestSecret, backup.backupId, direct.key);
+  const startedAt = Date.now();
+  const connected = await connectStream(
+    {
+      host: direct.host,
+      port: direct.port,
+      key,
+      identity: replicaStreamIdentity(backup.backupId),
+      connectWindowMs: direct.connectWindowMs,
+    },
+    ctx.signal,
+  );
+  if (!connected.socket) {
+    ctx.logger.warn(
+      { backupId: backup.backupId, reason: connected.reason, ms: Date.now() - startedAt },
+      "the source's direct stream could not be reached: following the snapshot in the object store",
+    );
+    return null;
+  }
+  ctx.logger.info({ backupId: backup.backupId }, "receiving the snapshot from the source's guest");
+  let received: { manifest: Buffer; bytes: number } | null = null;
+  try {
+    const path = await strategy.stage(backup, workDir, async (sink) => {
+      received = await receiveStream(connected.socket, sink, ctx.signal);
+    });
+    const { manifest: bytes } = received!;
+    return {
+      manifest: parseManifest(bytes, backup, ctx.datastore),
+      manifestSha256: sha256Hex(bytes),
+      path,
+    };
+  } catch (error) {
+    rmSync(join(workDir, backup.backupId), { recursive: true, force: true });
+    if (error instanceof TenantFacingError) throw error;
+    throw new TenantFacingError(
+      `Receiving snapshot ${backup.backupId} from the source failed: ${(error as Error).message}`,
+      undefined,
+      { cause: error },
+    );
+  }
+}

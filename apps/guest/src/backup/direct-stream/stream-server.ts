@@ -1,0 +1,141 @@
+import { once } from 'node:events';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+
+import { type Logger } from 'pino';
+
+import { DATA_FRAME, frameHeader, MANIFEST_FRAME } from './frames';
+import { serverTlsOptions } from './tls-psk';
+
+/**
+ * The source guest's end of a replica's direct stream: it listens (TLS-PSK) for the
+ * replicas of one snapshot, stops listening once they are all there (or the window is over),
+ * then sends the same stream to every one of them, going at the pace of the slowest. A
+ * replica that goes away midway is dropped (its own build fails); when none is left the
+ * stream fails. Nothing stays open after `close`.
+ */
+export class StreamServer {
+  private readonly clients = new Set<TLSSocket>();
+  private isAccepting = true;
+  private joined: () => void = () => undefined;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly logger: Logger,
+  ) {}
+
+  static async listen(options: {
+    host: string;
+    port: number;
+    key: Buffer;
+    identity: string;
+    logger: Logger;
+  }): Promise<StreamServer> {
+    const tlsServer = createServer(serverTlsOptions(options.key, options.identity));
+    const stream = new StreamServer(tlsServer, options.logger);
+    tlsServer.on('secureConnection', (socket) => stream.accept(socket));
+    tlsServer.on('tlsClientError', (error) =>
+      options.logger.warn({ err: error }, 'a peer without the stream key was refused'),
+    );
+    tlsServer.listen(options.port, options.host);
+    await Promise.race([
+      once(tlsServer, 'listening'),
+      once(tlsServer, 'error').then(([error]) => {
+        throw error as Error;
+      }),
+    ]);
+    tlsServer.on('error', (error) => options.logger.warn({ err: error }, 'stream server error'));
+    return stream;
+  }
+
+  /** The port it listens on (the one asked for, or the one the system gave for 0). */
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  get connected(): number {
+    return this.clients.size;
+  }
+
+  /** Waits until `count` replicas are connected or `windowMs` is over, then stops listening; says how many came. */
+  async gather(count: number, windowMs: number, signal?: AbortSignal): Promise<number> {
+    if (this.clients.size < count) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, windowMs);
+        const stop = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        signal?.addEventListener('abort', stop, { once: true });
+        this.joined = () => {
+          if (this.clients.size >= count) stop();
+        };
+      });
+    }
+    this.stopListening();
+    return this.clients.size;
+  }
+
+  /** Sends one piece of the stream to every replica; waits while any of them is behind. */
+  async write(data: Buffer): Promise<void> {
+    await this.send(DATA_FRAME, data);
+  }
+
+  /** Sends the manifest (the stream's end) and closes every connection once it is flushed. */
+  async finish(manifest: Buffer): Promise<void> {
+    await this.send(MANIFEST_FRAME, manifest);
+    await Promise.all(
+      [...this.clients].map(async (socket) => {
+        socket.end();
+        if (!socket.closed) await once(socket, 'close');
+      }),
+    );
+  }
+
+  /** Drops every connection and stops listening (idempotent). */
+  close(): void {
+    this.stopListening();
+    for (const socket of this.clients) socket.destroy();
+    this.clients.clear();
+  }
+
+  private accept(socket: TLSSocket): void {
+    if (!this.isAccepting) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    socket.on('error', (error) => {
+      this.logger.warn({ err: error }, 'a replica left the stream');
+      this.clients.delete(socket);
+    });
+    socket.on('close', () => this.clients.delete(socket));
+    // A replica sends nothing: anything it sends is ignored.
+    socket.resume();
+    this.clients.add(socket);
+    this.logger.info({ replicas: this.clients.size }, 'a replica joined the stream');
+    this.joined();
+  }
+
+  private stopListening(): void {
+    if (!this.isAccepting) return;
+    this.isAccepting = false;
+    this.server.close();
+  }
+
+  private async send(type: number, data: Buffer): Promise<void> {
+    if (this.clients.size === 0) throw new Error('every replica left the stream');
+    const header = frameHeader(type, data.length);
+    const behind: Array<Promise<unknown>> = [];
+    for (const socket of this.clients) {
+      socket.write(header);
+      if (!socket.write(data)) {
+        behind.push(
+          Promise.race([once(socket, 'drain'), once(socket, 'close')]).catch(() => undefined),
+        );
+      }
+    }
+    await Promise.all(behind);
+    if (this.clients.size === 0) throw new Error('every replica left the stream');
+  }
+}
