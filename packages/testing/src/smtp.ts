@@ -77,7 +77,14 @@ export function textOfMail(raw: string): string {
   return body;
 }
 
-export async function startSmtpCapture(options: { port?: number } = {}): Promise<SmtpCapture> {
+export async function startSmtpCapture(
+  options: {
+    /** Default: a free port. */
+    port?: number;
+    /** Called with each message as it arrives. */
+    onMessage?: (mail: CapturedMail) => void;
+  } = {},
+): Promise<SmtpCapture> {
   const messages: CapturedMail[] = [];
   const server = new SMTPServer({
     secure: false,
@@ -90,13 +97,15 @@ export async function startSmtpCapture(options: { port?: number } = {}): Promise
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         const head = raw.slice(0, raw.search(/\r?\n\r?\n/));
-        messages.push({
+        const mail: CapturedMail = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
           raw,
           subject: decodeHeaderWords(headerOf(head, 'subject')),
           text: textOfMail(raw),
-        });
+        };
+        messages.push(mail);
+        options.onMessage?.(mail);
         callback();
       });
     },
