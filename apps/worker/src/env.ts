@@ -109,6 +109,11 @@ export const workerEnvSchema = z
     COFFER_SWIFT_SLO: z.enum(['on', 'off']).default('on'),
     /** Size of one backup chunk before encryption, in MiB (memory per upload in flight). */
     COFFER_BACKUP_CHUNK_MB: z.coerce.number().int().min(1).max(256).default(8),
+    /**
+     * Jobs one taskmanager runs at once (creates, deletes, backups…): a create mostly waits for
+     * its guest, so a burst of creates is bounded by this more than by the machine.
+     */
+    COFFER_TASKMANAGER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
     /** Instances whose guest messages one conductor applies at once (each instance's in order). */
     COFFER_CONDUCTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
     /** Chunk uploads a guest runs at once. */

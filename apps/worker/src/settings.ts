@@ -103,10 +103,15 @@ export interface WorkerSettings extends WorkerNames {
 }
 
 export function defaultTuning(
-  env: Pick<WorkerEnv, 'COFFER_HEARTBEAT_INTERVAL_SECONDS' | 'COFFER_CONDUCTOR_CONCURRENCY'>,
+  env: Pick<
+    WorkerEnv,
+    | 'COFFER_HEARTBEAT_INTERVAL_SECONDS'
+    | 'COFFER_CONDUCTOR_CONCURRENCY'
+    | 'COFFER_TASKMANAGER_CONCURRENCY'
+  >,
 ): WorkerTuning {
   return {
-    taskmanagerConcurrency: 8,
+    taskmanagerConcurrency: env.COFFER_TASKMANAGER_CONCURRENCY,
     jobLockDurationMs: 30_000,
     stalledIntervalMs: 15_000,
     maxStalledCount: 3,
