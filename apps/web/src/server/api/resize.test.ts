@@ -400,6 +400,56 @@ describe('instance.rename', () => {
   });
 });
 
+describe('instance.rename after a promote', () => {
+  it("renames a promoted replica and its old source (the names followed their roles before), each audited; another project's is NOT_FOUND", async () => {
+    const { owner, project, caller, instance: promoted } = await setUp('Rename after promote');
+    // After a promote: the source is the one called "…-replica", its replica the other.
+    await h.prisma.instance.update({
+      where: { id: promoted.id },
+      data: { name: 'orders-replica' },
+    });
+    const old = await h.insertInstance(project.id, {
+      name: 'orders',
+      taskStatus: 'NONE',
+      serviceStatus: 'RUNNING',
+      lastHeartbeatAt: new Date(),
+      replicaOfId: promoted.id,
+      replicationState: 'REPLICATING',
+    });
+    const ids = (instanceId: string) => ({ projectId: project.id, instanceId });
+    await caller.instance.rename({ ...ids(old.id), name: 'orders-old-source' });
+    const source = await caller.instance.rename({ ...ids(promoted.id), name: 'orders' });
+    expect(source.name).toBe('orders');
+    expect(source.replication.role).toBe('SOURCE');
+    const replica = await caller.instance.get(ids(old.id));
+    expect(replica.name).toBe('orders-old-source');
+    expect(replica.replication).toMatchObject({ role: 'REPLICA', source: { name: 'orders' } });
+    const audited = await h.prisma.auditEvent.findMany({
+      where: { projectId: project.id, path: 'instance.rename' },
+      orderBy: { createdAt: 'asc' },
+      select: { resourceId: true, result: true, userId: true },
+    });
+    expect(audited).toEqual([
+      { resourceId: old.id, result: 'OK', userId: owner.id },
+      { resourceId: promoted.id, result: 'OK', userId: owner.id },
+    ]);
+    const stranger = await setUp('Rename stranger');
+    expect(
+      await codeOf(stranger.caller.instance.rename({ ...ids(old.id), name: 'mine-now' })),
+    ).toBe('NOT_FOUND');
+    expect(
+      await codeOf(
+        stranger.caller.instance.rename({
+          projectId: stranger.project.id,
+          instanceId: old.id,
+          name: 'mine-now',
+        }),
+      ),
+    ).toBe('NOT_FOUND');
+    expect((await rowOf(old.id)).name).toBe('orders-old-source');
+  });
+});
+
 describe('admin flavors', () => {
   it('operators list, create, edit and disable flavors; tenants may not; a disabled flavor is no longer offered', async () => {
     const { owner } = await h.createProjectWithOwner('Flavor admin');
