@@ -8,8 +8,10 @@ import {
   logDownloadResultSchema,
   logInfoSchema,
   logNameSchema,
+  logSetFieldsSchema,
   logShowParamsSchema,
   logShowResultSchema,
+  projectPublishedLogSchema,
   publishedLogSchema,
 } from './logs';
 import { instanceResizeJobSchema } from './resize';
@@ -322,7 +324,7 @@ export const taskmanagerCalls = {
     ...CALL,
   },
   'log.set': {
-    schema: z.object({ ...instanceRef, name: logNameSchema, enabled: z.boolean() }),
+    schema: logSetFieldsSchema.extend(instanceRef),
     result: z.object({ log: logInfoSchema }),
     ...CALL,
   },
@@ -338,7 +340,11 @@ export const taskmanagerCalls = {
   },
   /** Copies a log to the object store, sealed with the project's backup key. */
   'log.publish': {
-    schema: z.object({ ...instanceRef, name: logNameSchema }),
+    schema: z.object({
+      ...instanceRef,
+      name: logNameSchema,
+      instanceName: z.string().max(255).optional(),
+    }),
     result: publishedLogSchema,
     ...CALL,
   },
@@ -346,6 +352,18 @@ export const taskmanagerCalls = {
   'log.published': {
     schema: z.object(instanceRef),
     result: z.object({ published: z.array(publishedLogSchema) }),
+    ...CALL,
+  },
+  /** A project's published logs, its deleted instances' too (the object store by prefix). */
+  'log.projectPublished': {
+    schema: z.object({ projectId: z.uuid() }),
+    result: z.object({ published: z.array(projectPublishedLogSchema) }),
+    ...CALL,
+  },
+  /** A published log opened by the worker with the project's backup key (no guest needed). */
+  'log.openPublished': {
+    schema: z.object({ projectId: z.uuid(), object: z.string().min(1).max(500) }),
+    result: z.object({ published: publishedLogSchema, text: z.string() }),
     ...CALL,
   },
 } as const satisfies Record<string, CallDefinition<z.ZodType, z.ZodType>>;

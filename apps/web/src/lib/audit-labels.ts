@@ -48,6 +48,7 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   'log.enable': 'Database log enabled',
   'log.disable': 'Database log disabled',
   'log.publish': 'Database log published',
+  'log.setCap': 'Database log cap set',
   'admin.resetStatus': 'Instance status reset (operator)',
   'admin.forceDelete': 'Instance force-deleted (operator)',
   'admin.retryJob': 'Failed job retried (operator)',

@@ -12,7 +12,7 @@ import mysql, { type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type Harness } from '~/test/harness';
-import { waitForStatus } from '~/test/live';
+import { changeOf, waitForStatus } from '~/test/live';
 import { endTestWorkerFile, startTestWorker, testDataDir, useHarness } from '~/test/suite';
 
 /**
@@ -31,6 +31,8 @@ const h = useHarness({ env: { COFFER_QUEUE_PREFIX: queuePrefix } });
 let owner: Awaited<ReturnType<Harness['createProjectWithOwner']>>;
 let instanceId: string;
 let serverRoot: Connection;
+/** The general log published by the masking test (downloaded again once the instance is gone). */
+let publishedObject: string;
 
 /** Passwords the server's own log holds verbatim, which nothing the API returns may. */
 const alterPassword = `Log-alter-${randomUUID()}`;
@@ -138,6 +140,36 @@ describe('database logs on a real instance', () => {
     // Following from the offset: nothing new, then only what came after.
     const next = await caller.log.show({ ...at, name: 'slow', after: tail.offset });
     expect(next.lines).toEqual([]);
+
+    // The console's live tail by offset: its end, then only what was written since.
+    const opened = await caller.log.tail({ ...at, name: 'slow' });
+    expect(opened.lines.join('\n')).toContain(`SLEEP(2) AS ${marker}`);
+    const idle = await caller.log.tail({
+      ...at,
+      name: 'slow',
+      fromOffset: opened.offset,
+      fileId: opened.fileId,
+    });
+    expect(idle).toMatchObject({ lines: [], offset: opened.offset, isRestarted: false });
+    const second = `slow_tail_${suffix}`;
+    const again = await rootConnection();
+    try {
+      await again.query(`SELECT SLEEP(1.2) AS ${second}`);
+    } finally {
+      await again.end();
+    }
+    const followed = await waitFor(
+      () =>
+        caller.log.tail({ ...at, name: 'slow', fromOffset: opened.offset, fileId: opened.fileId }),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 250,
+        what: 'the second slow query in the tail by offset',
+        until: (step) => step.lines.some((line) => line.includes(second)),
+      },
+    );
+    expect(followed.lines.join('\n')).not.toContain(marker);
+    expect(followed.offset).toBeGreaterThan(opened.offset);
     expect((await caller.log.list(at)).find((log) => log.name === 'slow')).toMatchObject({
       enabled: true,
     });
@@ -197,25 +229,38 @@ describe('database logs on a real instance', () => {
     expect((await caller.log.published(at)).map((copy) => copy.publishId)).toContain(
       published.publishId,
     );
+    expect(published.instanceName).toBe('logged-db');
+
+    // Downloaded through Coffer: opened by the worker with the project's key, masked.
+    const file = await caller.log.downloadPublished({
+      projectId: owner.project.id,
+      object: published.object,
+    });
+    expect(file.text).toBe(opened);
+    expect(file.fileName).toMatch(/^logged-db-general-.*\.log$/);
+    publishedObject = published.object;
     await serverRoot.query(`DROP USER '${user}'@'%'`);
   });
 
-  it('a log past its cap is rotated (one old file kept) and the server goes on writing the new one', async () => {
+  it('a log past the cap the tenant set is rotated, its rotated file masked, and the server goes on writing the new one', async () => {
     const caller = h.callerFor(owner.owner);
     const at = { projectId: owner.project.id, instanceId };
-    const general = (await caller.log.list(at)).find((log) => log.name === 'general')!;
-    expect(general.enabled).toBe(true);
-    const cap = general.maxBytes;
-    const filler = 'x'.repeat(256 * 1024);
-    const queries = Math.ceil((cap - general.sizeBytes) / filler.length) + 2;
-    for (let i = 0; i < queries; i++) await serverRoot.query(`SELECT '${filler}' AS f${i}`);
+    const capped = await caller.log.setCap({ ...at, name: 'general', capBytes: 1024 * 1024 });
+    expect(capped).toMatchObject({ enabled: true, capBytes: 1024 * 1024, isCapSet: true });
+    const filler = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 5; i++) await serverRoot.query(`SELECT '${filler}' AS f${i}`);
     const rotated = await waitFor(() => caller.log.list(at), {
       timeoutMs: 20_000,
       intervalMs: 250,
       what: 'the general log rotated',
-      until: (logs) => logs.some((log) => log.name === 'general' && log.rotatedSizeBytes > cap),
+      until: (logs) => logs.some((log) => log.name === 'general' && log.rotatedFiles > 0),
     });
-    expect(rotated.find((log) => log.name === 'general')!.sizeBytes).toBeLessThan(cap);
+    expect(rotated.find((log) => log.name === 'general')!.sizeBytes).toBeLessThan(capped.maxBytes);
+    // The masking test's password statements are in the rotated file now: masked on the volume.
+    const onVolume = readFileSync(join(agentDatastore().logDir, 'general.log.1'), 'utf8');
+    expect(onVolume).toContain(`IDENTIFIED BY '***'`);
+    expect(onVolume).not.toContain(alterPassword);
+    expect(onVolume).not.toContain(setPassword);
     const marker = `after_rotation_${suffix}`;
     await serverRoot.query(`SELECT 1 AS ${marker}`);
     await waitFor(() => caller.log.show({ ...at, name: 'general', search: marker }), {
@@ -261,10 +306,15 @@ describe('database logs on a real instance', () => {
         () => callerB.log.download({ ...at, name: 'error' }),
         () => callerB.log.publish({ ...at, name: 'error' }),
         () => callerB.log.published(at),
+        () => callerB.log.tail({ ...at, name: 'general', fromOffset: 0 }),
+        () => callerB.log.setCap({ ...at, name: 'general', capBytes: null }),
+        () => callerB.log.downloadPublished({ projectId, object: publishedObject }),
       ]) {
         expect(await codeOf(call())).toBe('NOT_FOUND');
       }
     }
+    // Their own project lists none of it.
+    expect(await callerB.log.projectPublished({ projectId: other.project.id })).toEqual([]);
     const logs = await h.callerFor(owner.owner).log.list({
       projectId: owner.project.id,
       instanceId,
@@ -301,4 +351,43 @@ describe('database logs on a real instance', () => {
     )) as unknown as [[{ slow: number; longQueryTime: number }]];
     expect(variables).toEqual({ slow: 1, longQueryTime: 0.5 });
   });
+
+  it('a published log outlives its instance: listed in the project and downloaded after the delete', async () => {
+    const caller = h.callerFor(owner.owner);
+    const at = { projectId: owner.project.id, instanceId };
+    const feed = await caller.instance.onChange(at);
+    await caller.instance.delete(at);
+    for await (const envelope of feed) {
+      if (changeOf(envelope).type === 'deleted') break;
+    }
+    await waitFor(() => h.prisma.instance.findUnique({ where: { id: instanceId } }), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: 'the instance gone',
+      until: (row) => row === null || row.deletedAt !== null,
+    });
+    expect(await codeOf(caller.log.published(at))).toBe('NOT_FOUND');
+    const listed = await caller.log.projectPublished({ projectId: owner.project.id });
+    const copy = listed.find((entry) => entry.object === publishedObject);
+    expect(copy).toMatchObject({
+      instanceId,
+      instanceName: 'logged-db',
+      isInstanceDeleted: true,
+      name: 'general',
+    });
+    const file = await caller.log.downloadPublished({
+      projectId: owner.project.id,
+      object: publishedObject,
+    });
+    expect(file.text).toContain(`IDENTIFIED BY '***'`);
+    expect(file.text).not.toContain(alterPassword);
+    // Another project's member cannot, whichever project they name.
+    const other = await h.createProjectWithOwner('Stranger');
+    const callerB = h.callerFor(other.owner);
+    for (const projectId of [other.project.id, owner.project.id]) {
+      expect(
+        await codeOf(callerB.log.downloadPublished({ projectId, object: publishedObject })),
+      ).toBe('NOT_FOUND');
+    }
+  }, 120_000);
 });

@@ -1,8 +1,19 @@
-import { closeSync, lchownSync, openSync, readFileSync, renameSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lchownSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 import {
   MAX_LOG_DOWNLOAD_BYTES,
+  MAX_LOG_PUBLISH_BYTES,
+  MAX_LOG_TAIL_STEP_BYTES,
+  MAX_ROTATED_LOG_FILES,
   PUBLISHED_LOG_FORMAT,
   type GuestResult,
   type LogInfo,
@@ -15,7 +26,16 @@ import { createObjectStore } from '@coffer/objectstore';
 import { openBackupAccess } from '../../../backup/access';
 import { sealChunk } from '../../../backup/chunk-crypto';
 import { type MethodParams } from '../../datastore-manager';
-import { fileSizeOf, logSizeCap, readMaskedEnd, readTail } from '../logs/log-files';
+import {
+  defaultLogCap,
+  fileIdOf,
+  fileSizeOf,
+  largestLogCap,
+  moveMasked,
+  readForward,
+  readMaskedFiles,
+  readTail,
+} from '../logs/log-files';
 import { refuse } from '../sql/refusals';
 import { type AdminSession } from './admin-session';
 import { splitOverrides } from './configuration';
@@ -27,9 +47,13 @@ import { type ServerState } from './server-state';
  * and general logs when the tenant switches them on. What is on is kept in a file of the
  * volume and given to the server as options at every start (so a restart keeps it), and set
  * at once with SET GLOBAL on a running server. `long_query_time` is the configuration group's
- * when it has one, else 1 s. Every log is rotated once it passes its cap (one old file kept,
- * the server told to reopen it: FLUSH … LOGS), so logs never fill the volume. Whatever leaves
- * the guest (a tail, a download, a published copy) has its password statements masked.
+ * when it has one, else 1 s. Each log has a cap (the tenant's, kept in the same file, or 1 % of
+ * the volume within 4-64 MiB) that the log and its rotated files stay within: the current file
+ * is rotated once it passes a quarter of it (`<file>.1` … `<file>.3` kept, the server told to
+ * reopen it: FLUSH … LOGS), the oldest rotated files removed while the total passes the cap,
+ * so logs never fill the volume. A rotated file is written masked (its password statements
+ * replaced), and whatever leaves the guest (a tail, a download, a published copy) is masked
+ * again as it is read.
  */
 
 const STATE_FILE = '.coffer-logs.json';
@@ -38,7 +62,12 @@ const DEFAULT_LONG_QUERY_TIME = '1';
 /** How often the logs' sizes are looked at (a stat each: cheap). */
 const ROTATE_CHECK_MS = 10_000;
 
-type LogState = Partial<Record<'slow' | 'general', boolean>>;
+type LogState = Partial<Record<'slow' | 'general', boolean>> & {
+  /** The tenant's cap of each log, in bytes (absent: the default). */
+  caps?: Partial<Record<LogName, number>>;
+};
+
+const LOG_NAMES: readonly LogName[] = ['error', 'slow', 'general'];
 
 const FLUSH: Record<LogName, string> = {
   error: 'FLUSH ERROR LOGS',
@@ -131,16 +160,46 @@ export class MariadbLogs {
     return args;
   }
 
-  private info(name: LogName, cap: number): LogInfo {
+  /** The rotated files of a log that exist, newest first. */
+  private rotatedOf(name: LogName): string[] {
     const path = this.pathOf(name);
+    const files: string[] = [];
+    for (let i = 1; i <= MAX_ROTATED_LOG_FILES; i++) {
+      if (existsSync(`${path}.${i}`)) files.push(`${path}.${i}`);
+    }
+    return files;
+  }
+
+  /** The log's cap: the tenant's (within what the volume allows), else the default. */
+  private capOf(name: LogName, state = this.readState()): { cap: number; isSet: boolean } {
+    const set = state.caps?.[name];
+    if (typeof set === 'number' && set > 0) {
+      return { cap: Math.min(set, largestLogCap(this.runtime.layout.logDir)), isSet: true };
+    }
+    return { cap: defaultLogCap(this.runtime.layout.logDir), isSet: false };
+  }
+
+  private info(name: LogName): LogInfo {
+    const path = this.pathOf(name);
+    const rotated = this.rotatedOf(name);
+    const { cap, isSet } = this.capOf(name);
     return {
       name,
       enabled: this.isEnabled(name),
       switchable: SWITCHABLE.includes(name),
       sizeBytes: fileSizeOf(path),
-      rotatedSizeBytes: fileSizeOf(`${path}.1`),
-      maxBytes: cap,
+      rotatedSizeBytes: rotated.reduce((sum, file) => sum + fileSizeOf(file), 0),
+      rotatedFiles: rotated.length,
+      maxBytes: Math.floor(cap / (MAX_ROTATED_LOG_FILES + 1)),
+      capBytes: cap,
+      defaultCapBytes: defaultLogCap(this.runtime.layout.logDir),
+      isCapSet: isSet,
     };
+  }
+
+  /** The log's files, oldest first (rotated ones, then the current one). */
+  private filesOf(name: LogName): string[] {
+    return [...this.rotatedOf(name).reverse(), this.pathOf(name)];
   }
 
   private isServerUp(): boolean {
@@ -149,12 +208,35 @@ export class MariadbLogs {
 
   async list(): Promise<GuestResult<'list_logs'>> {
     await this.rotateIfNeeded();
-    const cap = logSizeCap(this.runtime.layout.logDir);
-    return { logs: (['error', 'slow', 'general'] as const).map((name) => this.info(name, cap)) };
+    return { logs: LOG_NAMES.map((name) => this.info(name)) };
   }
 
   async set(params: MethodParams<'set_log'>): Promise<GuestResult<'set_log'>> {
-    const { name, enabled } = params;
+    const { name, enabled, capBytes } = params;
+    if (capBytes !== undefined) this.setCap(name, capBytes);
+    if (enabled !== undefined) await this.setEnabled(name, enabled);
+    return { log: this.info(name) };
+  }
+
+  /** Sets (or, with null, forgets) a log's cap, and rotates at once what is now over it. */
+  private setCap(name: LogName, capBytes: number | null): void {
+    const largest = largestLogCap(this.runtime.layout.logDir);
+    if (capBytes !== null && capBytes > largest) {
+      refuse({
+        code: 'BAD_REQUEST',
+        message: `A log's cap can be at most ${Math.floor(largest / 1024 / 1024)} MiB on this volume (10 % of it).`,
+        field: 'capBytes',
+      });
+    }
+    const state = this.readState();
+    const caps = { ...state.caps };
+    if (capBytes === null) delete caps[name];
+    else caps[name] = capBytes;
+    writeFileAtomic(this.stateFile, JSON.stringify({ ...state, caps }), 0o644);
+    this.runtime.logger.info({ log: name, capBytes }, 'database log cap set');
+  }
+
+  private async setEnabled(name: LogName, enabled: boolean): Promise<void> {
     if (name === 'error') {
       refuse({ code: 'BAD_REQUEST', message: 'The error log is always on.', field: 'name' });
     }
@@ -181,24 +263,29 @@ export class MariadbLogs {
       0o644,
     );
     this.runtime.logger.info({ log: name, enabled }, 'database log switched');
-    return { log: this.info(name, logSizeCap(this.runtime.layout.logDir)) };
   }
 
   async show(params: MethodParams<'show_log'>): Promise<GuestResult<'show_log'>> {
     await this.rotateIfNeeded();
-    const tail = readTail(this.pathOf(params.name), {
+    const path = this.pathOf(params.name);
+    if (params.fromOffset !== undefined) {
+      const step = readForward(path, params.fromOffset, params.fileId, MAX_LOG_TAIL_STEP_BYTES);
+      return { name: params.name, ...step, isTruncated: false };
+    }
+    const fileId = fileIdOf(path);
+    const tail = readTail(path, {
       lines: params.lines,
       search: params.search,
       after: params.after,
     });
-    return { name: params.name, ...tail };
+    return { name: params.name, ...tail, fileId };
   }
 
   async download(params: MethodParams<'download_log'>): Promise<GuestResult<'download_log'>> {
     await this.rotateIfNeeded();
     return {
       name: params.name,
-      ...readMaskedEnd(this.pathOf(params.name), MAX_LOG_DOWNLOAD_BYTES),
+      ...readMaskedFiles(this.filesOf(params.name), MAX_LOG_DOWNLOAD_BYTES),
     };
   }
 
@@ -207,8 +294,7 @@ export class MariadbLogs {
     const { name, publishId, location } = params;
     const access = openBackupAccess(this.runtime.options.config.guestSecret, publishId, params);
     await this.rotateIfNeeded();
-    const cap = logSizeCap(this.runtime.layout.logDir);
-    const { text } = readMaskedEnd(this.pathOf(name), cap);
+    const { text } = readMaskedFiles(this.filesOf(name), MAX_LOG_PUBLISH_BYTES);
     const sealed = sealChunk(access.key, publishId, 0, Buffer.from(text, 'utf8'));
     const stamp = new Date().toISOString();
     const object = `${location}${stamp.replace(/[:.]/g, '-')}-${name}-${publishId}.log.enc`;
@@ -216,6 +302,7 @@ export class MariadbLogs {
       format: PUBLISHED_LOG_FORMAT,
       publishId,
       name,
+      ...(params.instanceName ? { instanceName: params.instanceName } : {}),
       object,
       createdAt: stamp,
       plainSize: sealed.plainSize,
@@ -241,7 +328,11 @@ export class MariadbLogs {
     return published;
   }
 
-  /** Rotates every log past its cap: renamed to `<file>.1` (the older one gone), the server told to reopen it. */
+  /**
+   * Rotates every log whose current file passed its share of the cap (renamed aside, the
+   * server told to reopen it, then written masked as `<file>.1`, the older ones shifted), and
+   * removes the oldest rotated files while a log and its rotated files pass the cap.
+   */
   rotateIfNeeded(): Promise<void> {
     this.rotating ??= this.rotate().finally(() => {
       this.rotating = null;
@@ -249,21 +340,59 @@ export class MariadbLogs {
     return this.rotating;
   }
 
+  /** Makes room for a new `<file>.1`: the oldest rotated file removed, the others moved one up. */
+  private shift(name: LogName): void {
+    const path = this.pathOf(name);
+    rmSync(`${path}.${MAX_ROTATED_LOG_FILES}`, { force: true });
+    for (let i = MAX_ROTATED_LOG_FILES - 1; i >= 1; i--) {
+      if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+    }
+  }
+
   private async rotate(): Promise<void> {
-    const cap = logSizeCap(this.runtime.layout.logDir);
-    const due = (['error', 'slow', 'general'] as const).filter(
-      (name) => fileSizeOf(this.pathOf(name)) > cap,
+    const state = this.readState();
+    const caps = new Map(LOG_NAMES.map((name) => [name, this.capOf(name, state).cap]));
+    // A rotation cut short (the guest stopped before masking) is finished first.
+    for (const name of LOG_NAMES) {
+      const aside = `${this.pathOf(name)}.rotating`;
+      if (existsSync(aside)) {
+        this.shift(name);
+        moveMasked(aside, `${this.pathOf(name)}.1`);
+      }
+    }
+    const due = LOG_NAMES.filter(
+      (name) =>
+        fileSizeOf(this.pathOf(name)) > Math.floor(caps.get(name)! / (MAX_ROTATED_LOG_FILES + 1)),
     );
-    if (due.length === 0) return;
     for (const name of due) {
-      renameSync(this.pathOf(name), `${this.pathOf(name)}.1`);
+      renameSync(this.pathOf(name), `${this.pathOf(name)}.rotating`);
       this.ensureFile(this.pathOf(name));
     }
-    if (this.isServerUp()) {
+    if (due.length > 0 && this.isServerUp()) {
       await this.session.run('Rotating the logs', async (connection) => {
         for (const name of due) await connection.query(FLUSH[name]);
       });
     }
-    this.runtime.logger.info({ logs: due, capBytes: cap }, 'database logs rotated');
+    for (const name of due) {
+      this.shift(name);
+      moveMasked(`${this.pathOf(name)}.rotating`, `${this.pathOf(name)}.1`);
+    }
+    const trimmed: string[] = [];
+    for (const name of LOG_NAMES) {
+      const rotated = this.rotatedOf(name);
+      let total = this.filesOf(name).reduce((sum, file) => sum + fileSizeOf(file), 0);
+      while (total > caps.get(name)! && rotated.length > 0) {
+        const oldest = rotated.pop()!;
+        total -= fileSizeOf(oldest);
+        rmSync(oldest, { force: true });
+        trimmed.push(oldest);
+      }
+    }
+    if (due.length > 0 || trimmed.length > 0) {
+      this.runtime.logger.info(
+        { logs: due, removed: trimmed, capBytes: Object.fromEntries(caps) },
+        'database logs rotated',
+      );
+    }
   }
 }
