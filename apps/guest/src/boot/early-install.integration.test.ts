@@ -27,6 +27,13 @@ describe('the early install', () => {
       what: 'the early-installed datadir',
     });
     await instance.conductor.waitFor(isStatus('NEW'), 20_000, 'a NEW heartbeat');
+    // The server is started too, still before prepare, and the guest still says NEW.
+    await waitFor(() => readFileSync(files.guestLog, 'utf8').includes('early start done'), {
+      timeoutMs: 60_000,
+      what: 'the early start',
+    });
+    const earlyPid = readFileSync(files.serverPidFile, 'utf8').trim();
+    await instance.conductor.waitFor(isStatus('NEW'), 20_000, 'a NEW heartbeat');
     expect(instance.conductor.received.some(({ message }) => isStatus('RUNNING')(message))).toBe(
       false,
     );
@@ -39,10 +46,34 @@ describe('the early install', () => {
     await connection.end();
     const log = readFileSync(files.guestLog, 'utf8');
     expect(log).toContain('early install done');
+    // Prepare's settings are the early ones (same size, no group): the server was kept.
+    expect(log).toContain('adopted the running database server');
+    expect(log).not.toContain('runs with other settings');
+    expect(readFileSync(files.serverPidFile, 'utf8').trim()).toBe(earlyPid);
     // The server runs with prepare's configuration, not only the early one.
     expect(readFileSync(join(files.volumeDir, 'my.cnf'), 'utf8')).toContain(
       'innodb_buffer_pool_size',
     );
+  });
+
+  it('restarts the early server when prepare brings other settings', async () => {
+    // Sized early for 1 GB, prepared for 512 MB: another my.cnf, so another server.
+    const instance = await harness.createInstance({ preinstall: { memoryMb: 1024, vcpus: 1 } });
+    const files = instanceFiles(harness.provider, instance.instanceId);
+    await waitFor(() => readFileSync(files.guestLog, 'utf8').includes('early start done'), {
+      timeoutMs: 60_000,
+      what: 'the early start',
+    });
+    const earlyPid = readFileSync(files.serverPidFile, 'utf8').trim();
+    const password = await harness.prepareApp(instance);
+    await instance.conductor.waitFor(isStatus('RUNNING'), 60_000, 'a RUNNING heartbeat');
+    expect(readFileSync(files.guestLog, 'utf8')).toContain('runs with other settings: stopped');
+    expect(readFileSync(files.serverPidFile, 'utf8').trim()).not.toBe(earlyPid);
+    const connection = await connectTcp(instance.server.port, 'app_user', password, 'app');
+    const [rows] = await connection.query('SELECT @@innodb_buffer_pool_size DIV 1048576 AS mb');
+    await connection.end();
+    const cnf = readFileSync(join(files.volumeDir, 'my.cnf'), 'utf8');
+    expect(cnf).toContain(`innodb_buffer_pool_size = ${(rows as { mb: number }[])[0]!.mb}M`);
   });
 
   it('waits for prepare when the agent config says nothing of the server size', async () => {

@@ -84,6 +84,13 @@ const START_STOP_POLL_MS = 10;
 /** How long a stop waits for Node to reap the server it started (its exit is seen at once). */
 const REAP_TIMEOUT_MS = 2_000;
 
+/**
+ * What each server this process started was started with (its defaults file's text and its
+ * arguments), by pid file: a server started early at boot (early-install.ts) is kept by
+ * prepare only when prepare would start it the same way (isStale).
+ */
+const startedWith = new Map<string, { pid: number; config: string | null; args: string[] }>();
+
 /** A number from a path, the same every time (which CPU an install runs on). */
 function seedOf(text: string): number {
   let hash = 0;
@@ -380,16 +387,14 @@ export class MariadbServer {
     }
     rmSync(this.layout.pidFile, { force: true });
     const logOffset = fileSize(this.layout.logError);
-    const child = spawn(
-      this.binary('mariadbd'),
-      [`--defaults-file=${this.layout.myCnf}`, ...account.serverArgs, ...this.extraArgs()],
-      {
-        detached: true,
-        stdio: 'ignore',
-        cwd: this.layout.volumeDir,
-        env: { PATH: this.path },
-      },
-    );
+    const args = this.startArgs(account);
+    const config = this.configText();
+    const child = spawn(this.binary('mariadbd'), args, {
+      detached: true,
+      stdio: 'ignore',
+      cwd: this.layout.volumeDir,
+      env: { PATH: this.path },
+    });
     let exitReason: string | null = null;
     const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -407,11 +412,38 @@ export class MariadbServer {
     await this.waitUntilAnswering(null, () =>
       exitReason === null ? null : this.startFailure(exitReason, logOffset),
     );
-    this.logger.info(
-      { pid: this.runningPid(), ms: Date.now() - startedAt },
-      'database server started',
-    );
+    const pid = this.runningPid();
+    if (pid !== null) startedWith.set(this.layout.pidFile, { pid, config, args });
+    this.logger.info({ pid, ms: Date.now() - startedAt }, 'database server started');
     return 'started';
+  }
+
+  /** What a start runs the server with: the defaults file, the account's and extraArgs' options. */
+  private startArgs(account: ServerAccount): string[] {
+    return [`--defaults-file=${this.layout.myCnf}`, ...account.serverArgs, ...this.extraArgs()];
+  }
+
+  private configText(): string | null {
+    try {
+      return readFileSync(this.layout.myCnf, 'utf8');
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Whether the running server was started by this process with another defaults file or
+   * other arguments than a start would use now (prepare restarts it then). False when none
+   * runs, or it was started by another process (a guest before a restart): adopted as it is.
+   */
+  isStale(account: ServerAccount): boolean {
+    const pid = this.runningPid();
+    const started = startedWith.get(this.layout.pidFile);
+    if (pid === null || started?.pid !== pid) return false;
+    return (
+      started.config !== this.configText() ||
+      JSON.stringify(started.args) !== JSON.stringify(this.startArgs(account))
+    );
   }
 
   private async waitUntilAnswering(

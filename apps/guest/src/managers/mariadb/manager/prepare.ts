@@ -56,6 +56,12 @@ export async function runPrepare(
   await step('Initializing the database files', async () => {
     // The early install (if any) never rejects; when it did not finish the job, install does.
     await options.earlyInstall;
+    // A server the early boot started (early-install.ts) is kept only when this prepare would
+    // start it the same way, and never under a datadir about to be restored.
+    if (server.runningPid() !== null && (restore !== null || server.isStale(account))) {
+      logger.info('the server started at boot runs with other settings: stopped');
+      await server.stop();
+    }
     if (isRestored) return;
     if (restore?.kind === 'physical') return restore.writeDatadir(account);
     return server.install(account);
