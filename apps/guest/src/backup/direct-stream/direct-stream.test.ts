@@ -54,9 +54,14 @@ describe('the direct stream', () => {
       expect(replica.data.equals(expected)).toBe(true);
       expect(replica.manifest.toString()).toBe('{"manifest":true}\n');
     }
-    // It stopped listening once both were there: a latecomer finds no one.
-    const late = await connectStream(address(server.port, key, 300));
-    expect(late.socket).toBeNull();
+    // A latecomer is told the stream went without it.
+    const late = await connectStream(address(server.port, key, 2_000));
+    await expect(receiveStream(late.socket!, async () => undefined)).rejects.toThrow(
+      /already started sending/,
+    );
+    // Once closed, nobody answers there: a replica falls back to the object store.
+    server.close();
+    expect((await connectStream(address(server.port, key, 300))).socket).toBeNull();
   });
 
   it('refuses a replica without the key, which gives up at once; no replica means none joined', async () => {

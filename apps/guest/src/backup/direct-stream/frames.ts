@@ -1,10 +1,13 @@
 /**
  * The direct stream's framing: each frame a 1-byte type and a 4-byte big-endian length, then
  * its bytes. `D` frames carry the backup's stream in order; one `M` frame, the manifest, ends
- * it. A stream that stops before its `M` frame was broken.
+ * it. A stream that stops before its `M` frame was broken. An `L` frame alone tells a replica
+ * that connected too late that the stream went without it.
  */
 export const DATA_FRAME = 0x44; // 'D'
 export const MANIFEST_FRAME = 0x4d; // 'M'
+/** Sent alone to a replica that came after the stream started: it will not get this snapshot. */
+export const LATE_FRAME = 0x4c; // 'L'
 const HEADER_BYTES = 5;
 /** The largest frame either end accepts. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -35,7 +38,7 @@ export class FrameReader {
       const head = this.peek(HEADER_BYTES);
       const type = head.readUInt8(0);
       const length = head.readUInt32BE(1);
-      if (type !== DATA_FRAME && type !== MANIFEST_FRAME)
+      if (type !== DATA_FRAME && type !== MANIFEST_FRAME && type !== LATE_FRAME)
         throw new Error(`the direct stream sent an unknown frame type ${type}`);
       if (length > MAX_FRAME_BYTES)
         throw new Error(`the direct stream sent a frame of ${length} bytes`);

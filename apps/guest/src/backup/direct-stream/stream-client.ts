@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect, type TLSSocket } from 'node:tls';
 
-import { DATA_FRAME, FrameReader } from './frames';
+import { DATA_FRAME, FrameReader, LATE_FRAME } from './frames';
 import { clientTlsOptions } from './tls-psk';
 
 /**
@@ -9,7 +9,8 @@ import { clientTlsOptions } from './tls-psk';
  * guest (TLS-PSK) until the window is over, and returns null when it cannot (the caller falls
  * back to the object store); `receiveStream` then hands each piece of the backup's stream to
  * `sink` in order (waiting for it: the source waits too) and returns the manifest that ends
- * it. A stream that stops before its manifest, or a wrong frame, throws: it was broken.
+ * it. A stream that stops before its manifest, or a wrong frame, throws: it was broken; so
+ * does a source that started without this replica (it came too late).
  */
 
 export interface StreamAddress {
@@ -69,6 +70,10 @@ export async function receiveStream(
         if (frame.type === DATA_FRAME) {
           bytes += frame.payload.length;
           await sink(frame.payload);
+        } else if (frame.type === LATE_FRAME) {
+          throw new Error(
+            'the source had already started sending the snapshot to its other replicas; create this replica again',
+          );
         } else {
           if (reader.buffered > 0) throw new Error('the direct stream went on after its end');
           return { manifest: Buffer.from(frame.payload), bytes };

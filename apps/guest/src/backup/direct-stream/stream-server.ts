@@ -3,13 +3,13 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 
 import { type Logger } from 'pino';
 
-import { DATA_FRAME, frameHeader, MANIFEST_FRAME } from './frames';
+import { DATA_FRAME, frameHeader, LATE_FRAME, MANIFEST_FRAME } from './frames';
 import { serverTlsOptions } from './tls-psk';
 
 /**
  * The source guest's end of a replica's direct stream: it listens (TLS-PSK) for the
- * replicas of one snapshot, stops listening once they are all there (or the window is over),
- * then sends the same stream to every one of them, going at the pace of the slowest. A
+ * replicas of one snapshot, takes no more once they are all there (or the window is over:
+ * a latecomer is told so), then sends the same stream to every one of them, going at the pace of the slowest. A
  * replica that goes away midway is dropped (its own build fails); when none is left the
  * stream fails. Nothing stays open after `close`.
  */
@@ -57,7 +57,10 @@ export class StreamServer {
     return this.clients.size;
   }
 
-  /** Waits until `count` replicas are connected or `windowMs` is over, then stops listening; says how many came. */
+  /**
+   * Waits until `count` replicas are connected or `windowMs` is over, and says how many came.
+   * It listens on until `close`: one that comes later is told it is too late (`L`).
+   */
   async gather(count: number, windowMs: number, signal?: AbortSignal): Promise<number> {
     if (this.clients.size < count) {
       await new Promise<void>((resolve) => {
@@ -72,7 +75,7 @@ export class StreamServer {
         };
       });
     }
-    this.stopListening();
+    this.stopAccepting();
     return this.clients.size;
   }
 
@@ -94,14 +97,18 @@ export class StreamServer {
 
   /** Drops every connection and stops listening (idempotent). */
   close(): void {
-    this.stopListening();
+    this.stopAccepting();
+    if (this.server.listening) this.server.close();
     for (const socket of this.clients) socket.destroy();
     this.clients.clear();
   }
 
   private accept(socket: TLSSocket): void {
     if (!this.isAccepting) {
-      socket.destroy();
+      // Too late: told so (it fails at once rather than look for the snapshot elsewhere).
+      this.logger.warn('a replica came after the stream started: told it is too late');
+      socket.on('error', () => undefined);
+      socket.end(frameHeader(LATE_FRAME, 0));
       return;
     }
     socket.setNoDelay(true);
@@ -117,10 +124,8 @@ export class StreamServer {
     this.joined();
   }
 
-  private stopListening(): void {
-    if (!this.isAccepting) return;
+  private stopAccepting(): void {
     this.isAccepting = false;
-    this.server.close();
   }
 
   private async send(type: number, data: Buffer): Promise<void> {
