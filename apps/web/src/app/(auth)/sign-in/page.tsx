@@ -1,8 +1,8 @@
 import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 
+import { invitationReturnPath } from '~/lib/invitation-link';
 import { getSession } from '~/server/session/get-session';
-import { invitationReturnPath } from '../auth-card';
 import { SignInForm } from './sign-in-form';
 
 export const metadata: Metadata = { title: 'Sign in' };

@@ -6,7 +6,8 @@ import { useState } from 'react';
 import { TextField } from '~/components/ui/field';
 import { signIn } from '~/lib/auth-client';
 import { emailSchema } from '~/lib/schemas';
-import { AuthCard, invitationReturnPath, useAuthRequest } from '../auth-card';
+import { invitationReturnPath } from '~/lib/invitation-link';
+import { AuthCard, useAuthRequest } from '../auth-card';
 
 /** Sign-in; with `invitation` (a token), back to that invitation's page afterwards. */
 export function SignInForm({ invitation }: { invitation?: string }) {

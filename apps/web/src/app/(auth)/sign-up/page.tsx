@@ -1,9 +1,9 @@
 import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 
+import { invitationReturnPath } from '~/lib/invitation-link';
 import { getSession } from '~/server/session/get-session';
 import { api } from '~/trpc/server';
-import { invitationReturnPath } from '../auth-card';
 import { SignUpForm } from './sign-up-form';
 
 export const metadata: Metadata = { title: 'Create an account' };

@@ -7,7 +7,8 @@ import { TextField } from '~/components/ui/field';
 import { signUp } from '~/lib/auth-client';
 import { MIN_PASSWORD_LENGTH } from '~/lib/auth-rules';
 import { signUpSchema } from '~/lib/schemas';
-import { AuthCard, invitationReturnPath, useAuthRequest } from '../auth-card';
+import { invitationReturnPath } from '~/lib/invitation-link';
+import { AuthCard, useAuthRequest } from '../auth-card';
 
 type FieldName = keyof z.infer<typeof signUpSchema>;
 
