@@ -1,5 +1,7 @@
 import { defineConfig, devices } from '@playwright/test';
 
+import { smtpPort } from './mail';
+
 /**
  * End-to-end tests: the built console (and the workers) against a migrated, seeded database,
  * driven in Debian's Chromium. `npm test` prepares the database and the build, then runs this.
@@ -37,6 +39,16 @@ export default defineConfig({
   },
   projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'] } }],
   webServer: [
+    // The run's SMTP server on loopback (mail-sink.ts): the console's invitations and password resets.
+    {
+      command: 'node --import tsx e2e/mail-sink.ts',
+      cwd: '..',
+      port: smtpPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
     {
       command: `npm run start -w @coffer/web -- -p ${port} -H 127.0.0.1`,
       cwd: '..',
@@ -53,6 +65,8 @@ export default defineConfig({
         COFFER_SIGN_IN_RATE_LIMIT_MAX: process.env.COFFER_SIGN_IN_RATE_LIMIT_MAX ?? '1000',
         // responsive.spec.ts loads some 35 pages a minute as one user (each page's calls count).
         COFFER_API_RATE_LIMIT_MAX: process.env.COFFER_API_RATE_LIMIT_MAX ?? '6000',
+        COFFER_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        COFFER_SMTP_FROM: 'Coffer e2e <coffer@e2e.local>',
       },
     },
   ],
