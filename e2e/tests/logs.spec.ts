@@ -5,7 +5,7 @@ import mysql from 'mysql2/promise';
 
 import { createProject, createShopInstance, signUp, uniqueEmail } from './helpers';
 
-test("an instance's Logs tab: enable the slow query log, see a slow query appear in the live tail, download the error log", async ({
+test("an instance's Logs tab: enable the slow query log, see a slow query appear in the live tail, download the error log, publish it and download the published copy", async ({
   page,
 }) => {
   test.setTimeout(240_000);
@@ -24,6 +24,8 @@ test("an instance's Logs tab: enable the slow query log, see a slow query appear
   await expect(slowRow).toContainText('On');
   await page.getByRole('button', { name: 'Show slow query log' }).click();
   const tail = page.getByRole('log', { name: 'Slow query log tail' });
+  // The tail is open (its end read) before the query runs.
+  await expect(tail).not.toHaveText('Loading…');
 
   // A slow query from the shop's user, over the address the console shows (a new session
   // takes the new long_query_time).
@@ -38,7 +40,8 @@ test("an instance's Logs tab: enable the slow query log, see a slow query appear
   } finally {
     await client.end();
   }
-  // The tail follows the log (read again every 2 s): the query appears without a reload.
+  // The tail follows the log (what was written after its offset, every second): the query
+  // appears without a reload.
   await expect(tail).toContainText('SELECT SLEEP(2) AS e2e_slow_marker', { timeout: 15_000 });
   await page.getByLabel('Search the log').fill('e2e_slow_marker');
   await expect(tail).toContainText('SELECT SLEEP(2) AS e2e_slow_marker');
@@ -52,10 +55,30 @@ test("an instance's Logs tab: enable the slow query log, see a slow query appear
   );
   const [download] = await Promise.all([
     page.waitForEvent('download'),
-    page.getByRole('button', { name: 'Download' }).click(),
+    page.getByRole('button', { name: 'Download', exact: true }).click(),
   ]);
   expect(download.suggestedFilename()).toBe('shop-db-error.log');
   const text = readFileSync((await download.path())!, 'utf8');
   expect(text).toContain('ready for connections');
   expect(text).not.toContain(password);
+
+  // Published to the object store (encrypted), then downloaded back through the console.
+  await page.getByRole('button', { name: 'Publish', exact: true }).click();
+  const copies = page.getByRole('table', { name: 'Published logs' });
+  await expect(copies.getByRole('row', { name: /Error log/ })).toBeVisible();
+  const [published] = await Promise.all([
+    page.waitForEvent('download'),
+    copies.getByRole('button', { name: /Download the error log published/ }).click(),
+  ]);
+  expect(published.suggestedFilename()).toMatch(/^shop-db-error-.*\.log$/);
+  const publishedText = readFileSync((await published.path())!, 'utf8');
+  expect(publishedText).toContain('ready for connections');
+  expect(publishedText).not.toContain(password);
+
+  // The project's Logs page lists it with its instance (and would once the instance is gone).
+  await page.getByRole('link', { name: 'Logs', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Published logs' })).toBeVisible();
+  await expect(
+    page.getByRole('table', { name: 'Published logs' }).getByRole('row', { name: /shop-db/ }),
+  ).toContainText('Error log');
 });

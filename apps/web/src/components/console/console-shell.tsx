@@ -2,6 +2,7 @@
 
 import {
   Archive,
+  FileText,
   History,
   LayoutDashboard,
   Server,
@@ -69,6 +70,7 @@ export function ConsoleShell({
           { href: `/p/${current.id}/instances`, label: 'Instances', icon: Server },
           { href: `/p/${current.id}/backups`, label: 'Backups', icon: Archive },
           { href: `/p/${current.id}/events`, label: 'Events', icon: History },
+          { href: `/p/${current.id}/logs`, label: 'Logs', icon: FileText },
           {
             href: `/p/${current.id}/configuration`,
             label: 'Configuration',
