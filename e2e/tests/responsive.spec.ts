@@ -1,4 +1,7 @@
+import { createHash, randomBytes } from 'node:crypto';
+
 import { createBackupRow } from '@coffer/db/factories';
+import { registerSecret } from '@coffer/testing/secrets';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 
 import {
@@ -39,6 +42,8 @@ let operator: { email: string; password: string };
 let projectPath: string;
 let instancePath: string;
 let groupPath: string;
+/** The pages a signed-out reader sees (an invitation's with a pending invitation's token). */
+let signedOutPaths: string[];
 
 test.beforeAll(async ({ browser }, testInfo) => {
   testInfo.setTimeout(180_000);
@@ -75,6 +80,25 @@ test.beforeAll(async ({ browser }, testInfo) => {
     },
   });
   groupPath = `${projectPath}/configuration/${group.id}`;
+  // A pending invitation: a row on the Members page, and its link's page.
+  const invitationToken = randomBytes(32).toString('base64url');
+  registerSecret('the invitation token of responsive.spec.ts', invitationToken);
+  await prisma.invitation.create({
+    data: {
+      projectId: instance.projectId,
+      email: 'a-teammate-with-a-rather-long-address@example.com',
+      role: 'MEMBER',
+      tokenHash: createHash('sha256').update(invitationToken).digest('hex'),
+      expiresAt: new Date(Date.now() + 86_400_000),
+    },
+  });
+  signedOutPaths = [
+    '/sign-in',
+    '/sign-up',
+    '/forgot-password',
+    '/reset-password?token=not-a-real-token',
+    `/invite/${invitationToken}`,
+  ];
   await page.close();
 });
 
@@ -228,11 +252,10 @@ test('at 390 px every page fits, every tab and action can be reached, and nothin
     .click({ trial: true });
   expect(errors).toEqual([]);
 
-  // Signed out: the sign-in and sign-up pages.
+  // Signed out: sign-in, sign-up, password reset, an invitation.
   const signedOut = await browser.newPage({ viewport: { width: 390, height: 800 } });
   const signedOutErrors = watchErrors(signedOut);
-  await visit(signedOut, signedOutErrors, '/sign-in');
-  await visit(signedOut, signedOutErrors, '/sign-up');
+  for (const path of signedOutPaths) await visit(signedOut, signedOutErrors, path);
   await signedOut.close();
   await page.context().close();
 });
@@ -277,4 +300,9 @@ test('at 1366 px every page fits and nothing errs; the backups tables show Resto
   await expect(tab('Overview')).toHaveAttribute('aria-selected', 'true');
   expect(errors).toEqual([]);
   await page.context().close();
+
+  const signedOut = await browser.newPage({ viewport: { width: 1366, height: 800 } });
+  const signedOutErrors = watchErrors(signedOut);
+  for (const path of signedOutPaths) await visit(signedOut, signedOutErrors, path);
+  await signedOut.close();
 });
