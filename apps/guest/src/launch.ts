@@ -6,12 +6,15 @@ import { fileURLToPath } from 'node:url';
  * and V8 tuned for size: no optimizing compiler and a 1 MB young generation (the guest
  * mostly waits; this takes ~10 MB off an idle guest). Not `--lite-mode`: it would save
  * ~3 MB more but implies --jitless, which removes WebAssembly and with it `fetch`.
+ * `--expose-gc`: a backup collects its young generation once per sealed chunk, which keeps
+ * its peak memory to its chunk buffers (see backup/chunk-writer.ts).
  * The caller appends `--config-dir <dir>`. Imports nothing of the guest.
  */
 export const GUEST_NODE_FLAGS = [
   '--optimize-for-size',
   '--no-opt',
   '--max-semi-space-size=1',
+  '--expose-gc',
 ] as const;
 
 export const GUEST_BUNDLE_PATH = fileURLToPath(new URL('../dist/guest.mjs', import.meta.url));

@@ -25,35 +25,55 @@ export interface SealedChunk {
 
 /**
  * Seals one chunk as its plaintext arrives, piece by piece (no copy of the plaintext is
- * kept): each piece is encrypted and the ciphertext hashed at once.
+ * kept): each piece is encrypted and the ciphertext hashed at once. Given `into` (a buffer
+ * at least as long as the chunk: GCM adds no padding), the ciphertext is copied into it and
+ * `stored` is a view of it, so a writer can reuse a few chunk buffers for a whole backup
+ * instead of keeping every piece and concatenating them (twice a chunk's size at its end).
  */
 export class ChunkSealer {
   private readonly iv = randomBytes(12);
   private readonly cipher: CipherGCM;
   private readonly hash = createHash('sha256');
   private readonly pieces: Buffer[] = [];
+  private storedSize = 0;
   plainSize = 0;
 
-  constructor(key: Buffer, backupId: string, index: number) {
+  constructor(
+    key: Buffer,
+    backupId: string,
+    index: number,
+    private readonly into?: Buffer,
+  ) {
     this.cipher = createCipheriv('aes-256-gcm', key, this.iv);
     this.cipher.setAAD(Buffer.from(backupChunkAad(backupId, index)));
   }
 
   update(plaintext: Buffer): void {
-    const piece = this.cipher.update(plaintext);
-    this.hash.update(piece);
-    this.pieces.push(piece);
+    this.keep(this.cipher.update(plaintext));
     this.plainSize += plaintext.length;
   }
 
-  finish(): SealedChunk {
-    const last = this.cipher.final();
-    if (last.length > 0) {
-      this.hash.update(last);
-      this.pieces.push(last);
+  private keep(piece: Buffer): void {
+    if (piece.length === 0) return;
+    this.hash.update(piece);
+    if (this.into) {
+      if (this.storedSize + piece.length > this.into.length)
+        throw new Error('the chunk is longer than its buffer');
+      piece.copy(this.into, this.storedSize);
+    } else {
+      this.pieces.push(piece);
     }
+    this.storedSize += piece.length;
+  }
+
+  finish(): SealedChunk {
+    this.keep(this.cipher.final());
     return {
-      stored: this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces),
+      stored: this.into
+        ? this.into.subarray(0, this.storedSize)
+        : this.pieces.length === 1
+          ? this.pieces[0]!
+          : Buffer.concat(this.pieces),
       iv: this.iv.toString('base64'),
       tag: this.cipher.getAuthTag().toString('base64'),
       sha256: this.hash.digest('hex'),

@@ -153,6 +153,30 @@ describe('chunk writer', () => {
     expect((await finished).map((chunk) => chunk.plainSize)).toEqual([1024, 1024]);
   });
 
+  it('seals every chunk into one of (concurrency + 1) buffers, never one whose upload is still reading it', async () => {
+    const inner = localStore();
+    const buffers = new Set<ArrayBufferLike>();
+    // A slow store that reads the body only at the end of its upload, as a network put may.
+    const slow: ObjectStore = {
+      ...inner,
+      put: async (name, body) => {
+        buffers.add(body.buffer);
+        await new Promise((tick) => setTimeout(tick, 1 + Math.floor(Math.random() * 5)));
+        return inner.put(name, Buffer.from(body));
+      },
+    };
+    const { backupId, writer: chunkWriter } = writer(slow, { concurrency: 2 });
+    const data = randomBytes(12 * 1024 + 100);
+    await writeInPieces(chunkWriter, data, [300, 1024, 2000, 17]);
+    const chunks = await chunkWriter.finish();
+    expect(chunks).toHaveLength(13);
+    expect(buffers.size).toBeLessThanOrEqual(3);
+    const plaintexts: Buffer[] = [];
+    for (const chunk of chunks)
+      plaintexts.push(openChunk(key, backupId, chunk, await inner.get(`${location}${chunk.name}`)));
+    expect(Buffer.concat(plaintexts).equals(data)).toBe(true);
+  });
+
   it('fails the stream when a chunk cannot be stored, naming it', async () => {
     const inner = localStore();
     const failing: ObjectStore = {
