@@ -9,7 +9,8 @@
  *     clients, on `BENCH_TABLES` (default 4) tables of `BENCH_TABLE_SIZE` (default 50000) rows;
  *   - transactions per second, average and 95th-percentile latency, and InnoDB's fsyncs per
  *     transaction (Innodb_data_fsyncs); medians over `BENCH_RUNS` rounds (default 1), and the
- *     median of each round's durable/relaxed throughput ratio (its two runs are neighbours).
+ *     median of each round's durable/relaxed throughput ratio (its two runs are neighbours),
+ *     best against best (each setting's highest tx/s), and the load average over the runs.
  * Run with `npm run bench:durability` (scripts/coffer.mjs prepares services and a database);
  * installs Debian's `sysbench` first when it is missing (as root).
  */
@@ -19,6 +20,7 @@ import { join } from 'node:path';
 import mysql, { type Connection } from 'mysql2/promise';
 
 import { agentConfigOf, endBench, root, runBench, startBench } from './lib/coffer';
+import { loadText, sampleLoad } from './lib/load';
 import { median, printTable, round } from './lib/report';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -128,6 +130,7 @@ async function main() {
     `prepared ${TABLES} tables of ${TABLE_SIZE} rows in ${round((Date.now() - prepareStarted) / 1000, 1)} s`,
   );
 
+  const loadSampler = sampleLoad();
   const results: Record<string, Record<SettingName, RunResult[]>> = {};
   for (const workload of WORKLOADS) results[workload] = { relaxed: [], durable: [] };
   for (let round_ = 0; round_ < RUNS; round_++) {
@@ -176,6 +179,7 @@ async function main() {
   await admin.query('SET GLOBAL sync_binlog = 1');
   await admin.query('SET GLOBAL innodb_flush_log_at_trx_commit = 1');
   await admin.end();
+  const load = loadSampler.stop();
 
   const summary: Record<string, unknown> = {};
   const rows: Array<Array<string | number>> = [];
@@ -196,7 +200,10 @@ async function main() {
       round(run.tps / results[workload]!.relaxed[index]!.tps, 3),
     );
     const tpsRatio = round(median(roundRatios), 3);
-    summary[workload] = { relaxed, durable, roundRatios, tpsRatio };
+    const bestTps = (name: SettingName) =>
+      Math.max(...results[workload]![name].map((run) => run.tps));
+    const bestRatio = round(bestTps('durable') / bestTps('relaxed'), 3);
+    summary[workload] = { relaxed, durable, roundRatios, tpsRatio, bestRatio };
     rows.push([
       workload,
       'sync_binlog=0, flush=2',
@@ -213,11 +220,11 @@ async function main() {
       durable.avgMs,
       durable.p95Ms,
       durable.fsyncsPerTx,
-      `${tpsRatio}×`,
+      `${tpsRatio}× (best ${bestRatio}×)`,
     ]);
   }
   printTable(
-    `sysbench, ${THREADS} threads, ${SECONDS} s per run, ${TABLES} × ${TABLE_SIZE} rows, median of ${RUNS} round(s) (the last column: median of each round's durable/relaxed)`,
+    `sysbench, ${THREADS} threads, ${SECONDS} s per run, ${TABLES} × ${TABLE_SIZE} rows, median of ${RUNS} round(s) (the last column: median of each round's durable/relaxed, best against best); ${loadText(load)}`,
     ['workload', 'setting', 'tx/s', 'avg ms', 'p95 ms', 'InnoDB fsyncs/tx', 'durable/relaxed'],
     rows,
   );
@@ -233,6 +240,7 @@ async function main() {
       tableSize: TABLE_SIZE,
       runs: RUNS,
       flavor: flavor.name,
+      load,
       results: summary,
     }),
   );

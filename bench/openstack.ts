@@ -20,7 +20,6 @@
  * Run with `npm run bench:openstack`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { loadavg } from 'node:os';
 
 import { type ServerSpec } from '@coffer/compute';
 import {
@@ -40,6 +39,7 @@ import {
 
 import { BARE_POLL_MS, BareCloud } from './lib/bare-openstack';
 import { runBench } from './lib/coffer';
+import { loadText, sampleLoad } from './lib/load';
 import { median, now, printTable, round, stats } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -98,7 +98,7 @@ function countingLogger() {
 }
 
 async function main() {
-  const loadBefore = loadavg();
+  const loadSampler = sampleLoad();
   const counted = countingLogger();
   const session = new OpenStackSession({
     auth: new KeystoneAuth({
@@ -224,7 +224,7 @@ async function main() {
   }
   if (left.length > 0) throw new Error(`left in the cloud: ${left.join(', ')}`);
 
-  const loadAfter = loadavg();
+  const load = loadSampler.stop();
   const result = {
     create: { bare: stats(created.bare), coffer: stats(created.coffer) },
     delete: { bare: stats(deleted.bare), coffer: stats(deleted.coffer) },
@@ -248,7 +248,7 @@ async function main() {
     ]),
   );
   printTable(
-    `OpenStack server with a volume and SecGroup-<id> to ACTIVE, ${RUNS} round(s) after a warm-up; bare polls every ${BARE_POLL_MS} ms; load average ${loadBefore.map((v) => round(v, 1)).join('/')} before, ${loadAfter.map((v) => round(v, 1)).join('/')} after`,
+    `OpenStack server with a volume and SecGroup-<id> to ACTIVE, ${RUNS} round(s) after a warm-up; bare polls every ${BARE_POLL_MS} ms; ${loadText(load)}`,
     [
       'operation',
       'bare median s',
@@ -304,7 +304,7 @@ async function main() {
       bench: 'openstack',
       runs: RUNS,
       barePollMs: BARE_POLL_MS,
-      loadavg: { before: loadBefore, after: loadAfter },
+      load,
       ...result,
       requests: { bare: median(requests.bare), coffer: median(requests.coffer) },
       cofferSteps: stepMedians,

@@ -18,7 +18,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 
 import mysql from 'mysql2/promise';
@@ -33,6 +32,7 @@ import {
   settle,
   startBench,
 } from './lib/coffer';
+import { loadText, sampleLoad } from './lib/load';
 import { median, now, printTable, round, stats } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -182,7 +182,7 @@ async function bufferPoolMbOf(socketPath: string): Promise<number> {
 }
 
 async function main() {
-  const loadBefore = loadavg();
+  const loadSampler = sampleLoad();
   const bench = await startBench('Resize benchmark', {
     benchDir,
     instancesDir,
@@ -270,7 +270,7 @@ async function main() {
       `round ${run + 1} volume → ${cofferVolumeGb} GB: bare (${bareGrowth}) ${round(volumeMs.bare.at(-1)! / 1000, 2)} s, Coffer ${round(volumeMs.coffer.at(-1)! / 1000, 2)} s`,
     );
   }
-  const loadAfter = loadavg();
+  const load = loadSampler.stop();
 
   const flavor = { bare: stats(flavorMs.bare), coffer: stats(flavorMs.coffer) };
   const volume = { bare: stats(volumeMs.bare), coffer: stats(volumeMs.coffer) };
@@ -281,7 +281,7 @@ async function main() {
     volumeBest: round(Math.min(...volumeMs.coffer) / Math.min(...volumeMs.bare), 2),
   };
   printTable(
-    `Resize, ${RUNS} round(s), ${DATA_MB} MiB of rows; load average ${loadBefore.map((v) => round(v, 1)).join('/')} before, ${loadAfter.map((v) => round(v, 1)).join('/')} after`,
+    `Resize, ${RUNS} round(s), ${DATA_MB} MiB of rows; ${loadText(load)}`,
     ['operation', 'bare median s', 'Coffer median s', 'median ratio', 'best ratio', 'target'],
     [
       [
@@ -316,7 +316,7 @@ async function main() {
       runs: RUNS,
       dataMb: DATA_MB,
       bareVolumeGrowth: bareGrowth,
-      loadavg: { before: loadBefore, after: loadAfter },
+      load,
       flavor,
       volume,
       ratios,

@@ -24,6 +24,7 @@ import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/proces
 import mysql, { type Connection } from 'mysql2/promise';
 
 import { endBench, root, runBench, sizeOfTree, startBench } from './lib/coffer';
+import { loadText, sampleLoad } from './lib/load';
 import { median, now, printTable, round, rssMiB } from './lib/report';
 
 function setting(name: string, fallback: number, { min = 1, max = 10_000 } = {}): number {
@@ -196,6 +197,8 @@ async function main() {
   }
   const beforeLoad = await snapshot();
   const loadStarted = now();
+  // The machine's load average while the insert load runs (no bare side here: no ratios).
+  const loadSampler = sampleLoad();
   // The first fulls spread over one full interval, as schedules set at different times would be.
   for (const [index, id] of ids.entries()) {
     await prisma.backupSchedule.update({
@@ -283,6 +286,7 @@ async function main() {
     }
   })();
   await Promise.all([...load, watch]);
+  const machineLoad = loadSampler.stop();
   const end = await snapshot();
   const start = warm ?? beforeLoad;
   if (samples.length === 0) samples.push(start);
@@ -400,7 +404,7 @@ async function main() {
     );
 
   printTable(
-    `Soak: ${INSTANCES} instances (${flavor.name}), ${INSERT_RATE} inserts/s each, for ${MINUTES} min; schedules: full every ${FULL_MINUTES} min, incremental every ${INCREMENTAL_MINUTES} min, keep ${RETAIN_FULL}; memory window ${round(hours * 60, 1)} min after ${round(WARMUP_MINUTES, 1)} min of warm-up`,
+    `Soak: ${INSTANCES} instances (${flavor.name}), ${INSERT_RATE} inserts/s each, for ${MINUTES} min; schedules: full every ${FULL_MINUTES} min, incremental every ${INCREMENTAL_MINUTES} min, keep ${RETAIN_FULL}; memory window ${round(hours * 60, 1)} min after ${round(WARMUP_MINUTES, 1)} min of warm-up; ${loadText(machineLoad)}`,
     ['', 'start', 'end', 'growth per hour', ''],
     [
       [
@@ -491,6 +495,7 @@ async function main() {
         incrementalMinutes: INCREMENTAL_MINUTES,
         retainFull: RETAIN_FULL,
       },
+      load: machineLoad,
       createAllMs: Math.round(createMs),
       memoryWindowMinutes: round(hours * 60, 2),
       memory: { start: memory(start), end: memory(end), beforeLoad: memory(beforeLoad) },
