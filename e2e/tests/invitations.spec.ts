@@ -31,7 +31,7 @@ function linkIn(mail: SunkMail, path: string): string {
 }
 
 async function invite(page: Page, email: string, role: 'Owner' | 'Member' | 'Viewer') {
-  await page.getByLabel('Email to invite').fill(email);
+  await page.getByLabel('Address to invite').fill(email);
   await page.getByLabel('Role to invite with').selectOption({ label: role });
   await page.getByRole('button', { name: 'Invite', exact: true }).click();
   await expect(page.getByRole('status')).toContainText(`Invitation mailed to ${email}`);
@@ -121,6 +121,16 @@ test('an owner invites by email; one invitee signs up from the link, another sig
   await expect(members.getByLabel(`Role of ${newcomer}`)).toHaveValue('VIEWER');
   await expect(members.getByLabel(`Role of ${existing.email}`)).toHaveValue('MEMBER');
   await expect(page.getByRole('table', { name: 'Invitations' })).toHaveCount(0);
+
+  // The project's audit log names each invitation by its email, with the role it offered.
+  const projectPath = /\/p\/[0-9a-f-]{36}/.exec(page.url())![0];
+  await page.goto(`${projectPath}/settings/audit`);
+  const log = page.getByRole('table', { name: 'Audit log' }).getByRole('row');
+  await expect(
+    log.filter({ hasText: 'Member invited' }).filter({ hasText: newcomer }),
+  ).toContainText('role: VIEWER');
+  await expect(log.filter({ hasText: 'Invitation revoked' })).toContainText(revoked);
+  await expect(log.filter({ hasText: 'Invitation accepted' })).toHaveCount(2);
 });
 
 test('a forgotten password is reset from the mailed link, which works once', async ({ page }) => {

@@ -203,7 +203,7 @@ function InviteForm({ projectId }: { projectId: string }) {
         submitLabel="Invite"
       >
         <TextField
-          label="Email to invite"
+          label="Address to invite"
           error={emailError}
           className="min-w-0 flex-1 sm:min-w-64"
           type="email"
@@ -211,12 +211,8 @@ function InviteForm({ projectId }: { projectId: string }) {
           onValueChange={setEmail}
           placeholder="teammate@example.com"
         />
-        <Field label="Role" className="w-36">
-          <Select
-            aria-label="Role to invite with"
-            value={role}
-            onChange={(e) => setRole(e.target.value as Role)}
-          >
+        <Field label="Role to invite with" className="w-44">
+          <Select value={role} onChange={(e) => setRole(e.target.value as Role)}>
             {PROJECT_ROLES.map((r) => (
               <option key={r} value={r}>
                 {ROLE_LABELS[r]}
