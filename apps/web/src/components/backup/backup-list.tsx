@@ -30,16 +30,29 @@ export function BackupList({
   backups,
   canWrite,
   showInstance,
+  isFiltered = false,
 }: {
   projectId: string;
   backups: BackupView[];
   canWrite: boolean;
   showInstance: boolean;
+  /** A search or filter chose these: none is "no match", not "no backups yet". */
+  isFiltered?: boolean;
 }) {
   const [restoring, setRestoring] = useState<BackupView | null>(null);
   const [deleting, setDeleting] = useState<BackupView | null>(null);
   const nameOf = new Map(backups.map((backup) => [backup.id, backup.name]));
 
+  if (backups.length === 0 && isFiltered) {
+    return (
+      <EmptyState
+        icon={<Archive />}
+        title="No backup matches"
+        description="Change the search or the filters to see more."
+        className="border-0 py-8"
+      />
+    );
+  }
   if (backups.length === 0) {
     return (
       <EmptyState

@@ -1,13 +1,16 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
+import { BACKUP_STATUSES } from '@coffer/contracts';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Plus } from 'lucide-react';
 import { useState } from 'react';
 
 import { Button } from '~/components/ui/button';
 import { Card, CardDescription, CardHeader, CardTitle } from '~/components/ui/card';
+import { ListControls, ListPager, useListParams } from '~/components/ui/list-controls';
 import { PanelState } from '~/components/ui/panel-state';
 import { type InstancePanelProps } from '~/components/instance/instance-panel';
+import { BACKUP_SORTS, backupPageInput, readBackupListParams } from '~/lib/list-params';
 import { useTRPC } from '~/trpc/react';
 import { BackupList } from './backup-list';
 import { BackupScheduleCard } from './backup-schedule-card';
@@ -25,7 +28,14 @@ export function InstanceBackupsPanel({
   backupStrategy: 'PHYSICAL' | 'LOGICAL';
 }) {
   const trpc = useTRPC();
-  const backups = useQuery(trpc.backup.list.queryOptions({ projectId, instanceId }));
+  // The view in the URL beside the tab (`b-q`, `b-status`, `b-sort`, `b-page`).
+  const list = useListParams(readBackupListParams, 'b-');
+  const backups = useQuery({
+    ...trpc.backup.listPage.queryOptions(backupPageInput(projectId, list, instanceId)),
+    placeholderData: keepPreviousData,
+  });
+  const listed = backups.data;
+  const hasBackups = !!listed && (listed.total > 0 || list.isFiltered || list.page > 1);
   const [isCreateOpen, setIsCreateOpen] = useState(false);
 
   return (
@@ -53,16 +63,31 @@ export function InstanceBackupsPanel({
             </Button>
           ) : null}
         </CardHeader>
-        <PanelState variant="card" query={backups}>
-          {(list) => (
+        {hasBackups ? (
+          <div className="px-5 pt-4">
+            <ListControls
+              list={list}
+              label="Backups"
+              searchPlaceholder="Backup name"
+              statuses={BACKUP_STATUSES}
+              sorts={BACKUP_SORTS}
+            />
+          </div>
+        ) : null}
+        <PanelState variant="card" query={{ error: backups.error, data: listed?.items }}>
+          {(rows) => (
             <BackupList
               projectId={projectId}
-              backups={list}
+              backups={rows}
               canWrite={canWrite}
               showInstance={false}
+              isFiltered={list.isFiltered}
             />
           )}
         </PanelState>
+        <div className="px-5 pb-4">
+          <ListPager label="Backup pages" listed={listed} onPage={list.setPage} />
+        </div>
       </Card>
       <div className="max-w-xl">
         <BackupScheduleCard projectId={projectId} instanceId={instanceId} canWrite={canWrite} />

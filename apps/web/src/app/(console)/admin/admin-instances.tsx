@@ -10,13 +10,14 @@ import { useEffect, useState } from 'react';
 import { describeQuery, LiveRefresher } from '~/components/console/live-refresh';
 import { StatusBadge } from '~/components/instance/status-badge';
 
-import { Button } from '~/components/ui/button';
 import { ACTIONS_COLUMN, QueryTable, RowActions } from '~/components/ui/data-table';
 import { Field, Input, Select } from '~/components/ui/field';
+import { ListPager } from '~/components/ui/list-controls';
 import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { EmptyState, PageHeader } from '~/components/ui/page';
 
 import { TD, TR } from '~/components/ui/table';
+import { INSTANCE_SORTS, PAGE_SIZE } from '~/lib/list-params';
 import { useTRPC } from '~/trpc/react';
 
 /** "12 s ago", "4 min ago", "3 h ago". */
@@ -46,16 +47,9 @@ const NO_MATCH = (
   />
 );
 
-const SORTS = {
-  'created-desc': { label: 'Newest first', sort: 'created', order: 'desc' },
-  'created-asc': { label: 'Oldest first', sort: 'created', order: 'asc' },
-  'name-asc': { label: 'Name (A–Z)', sort: 'name', order: 'asc' },
-  'name-desc': { label: 'Name (Z–A)', sort: 'name', order: 'desc' },
-  'status-asc': { label: 'Status', sort: 'status', order: 'asc' },
-} as const;
+const SORTS = INSTANCE_SORTS;
 type SortKey = keyof typeof SORTS;
 
-const PAGE_SIZE = 25;
 const SEARCH_DELAY_MS = 300;
 
 /** The list's search, filters, sort and page, as the server takes them (none: the default view). */
@@ -123,7 +117,6 @@ export function AdminInstances() {
     placeholderData: keepPreviousData,
   });
   const listed = instances.data;
-  const lastPage = listed ? Math.max(1, Math.ceil(listed.total / listed.pageSize)) : 1;
   const invalidate = () =>
     queryClient.invalidateQueries({ queryKey: trpc.admin.instances.queryKey() });
   // Changes in any project arrive over SSE; each has the list re-read (never starved by the next one).
@@ -260,33 +253,7 @@ export function AdminInstances() {
           </TR>
         )}
       </QueryTable>
-      {listed && listed.total > 0 ? (
-        <nav
-          aria-label="Instance pages"
-          className="mt-3 flex items-center justify-end gap-3 text-sm text-zinc-600"
-        >
-          <span>
-            {(listed.page - 1) * listed.pageSize + 1}–
-            {Math.min(listed.total, listed.page * listed.pageSize)} of {listed.total}
-          </span>
-          <Button
-            variant="secondary"
-            size="sm"
-            disabled={listed.page <= 1}
-            onClick={() => controls.setPage(listed.page - 1)}
-          >
-            Previous
-          </Button>
-          <Button
-            variant="secondary"
-            size="sm"
-            disabled={listed.page >= lastPage}
-            onClick={() => controls.setPage(listed.page + 1)}
-          >
-            Next
-          </Button>
-        </nav>
-      ) : null}
+      <ListPager label="Instance pages" listed={listed} onPage={controls.setPage} />
       <MutationConfirmDialog
         target={action?.kind === 'reset' ? action : null}
         onClose={() => setAction(null)}

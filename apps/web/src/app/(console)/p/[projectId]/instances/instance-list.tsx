@@ -1,6 +1,7 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
+import { DISPLAY_STATUSES } from '@coffer/contracts';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Plus, Server } from 'lucide-react';
 import Link from 'next/link';
 
@@ -8,13 +9,16 @@ import { StatusBadge } from '~/components/instance/status-badge';
 import { AlertBadge, NeedsAttention } from '~/components/metrics/alerts';
 import { Sparkline } from '~/components/metrics/sparkline';
 import { VolumeUsageWarning } from '~/components/instance/volume-usage';
+import { ReplicaBuildProgress } from '~/components/replication/replica-build-progress';
 import { ReplicationStateBadge } from '~/components/replication/replication-state';
 import { buttonVariants } from '~/components/ui/button';
 import { Card } from '~/components/ui/card';
+import { ListControls, ListPager, useListParams } from '~/components/ui/list-controls';
 import { EmptyState, PageHeader } from '~/components/ui/page';
 import { PanelState } from '~/components/ui/panel-state';
 import { Table, TBody, TD, TH, THead, TR } from '~/components/ui/table';
 import { DateTime } from '~/components/ui/date-time';
+import { INSTANCE_SORTS, instancePageInput, readInstanceListParams } from '~/lib/list-params';
 import { useTRPC } from '~/trpc/react';
 
 /** Sources (and standalone instances) in the API's order, each followed by its replicas. */
@@ -36,9 +40,27 @@ function withReplicasUnderSources<
   return rows;
 }
 
+const NO_MATCH = (
+  <EmptyState
+    icon={<Server />}
+    title="No instance matches"
+    description="Change the search or the status to see more."
+  />
+);
+
+/**
+ * The project's instances, a page at a time: searched, filtered and sorted on the server, the
+ * view in the URL; a replica is shown under its source when both are on the page.
+ */
 export function InstanceList({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
-  const instances = useQuery(trpc.instance.list.queryOptions({ projectId }));
+  const list = useListParams(readInstanceListParams);
+  const page = useQuery({
+    ...trpc.instance.listPage.queryOptions(instancePageInput(projectId, list)),
+    placeholderData: keepPreviousData,
+  });
+  const listed = page.data;
+  const hasInstances = !!listed && (listed.total > 0 || list.isFiltered || list.page > 1);
   const project = useQuery(trpc.project.get.queryOptions({ projectId }));
   const metrics = useQuery(trpc.metrics.project.queryOptions({ projectId }));
   const alerts = useQuery(trpc.alerts.project.queryOptions({ projectId }));
@@ -57,24 +79,37 @@ export function InstanceList({ projectId }: { projectId: string }) {
       <PageHeader
         title="Instances"
         description={project.data ? `Database servers in ${project.data.name}` : undefined}
-        actions={instances.data?.length ? createLink : null}
+        actions={hasInstances ? createLink : null}
       />
       {alerts.data ? <NeedsAttention projectId={projectId} entries={alerts.data} /> : null}
+      {hasInstances ? (
+        <ListControls
+          list={list}
+          label="Instances"
+          searchPlaceholder="Name or id"
+          statuses={DISPLAY_STATUSES}
+          sorts={INSTANCE_SORTS}
+        />
+      ) : null}
       <PanelState
         variant="page"
-        query={instances}
+        query={{ error: page.error, data: listed?.items }}
         errorLabel="Could not load instances"
         loadingLabel="Loading instances…"
         empty={
-          <EmptyState
-            icon={<Server />}
-            title="No instances yet"
-            description="An instance is a managed MariaDB server: created, secured, monitored and backed up for you."
-            action={createLink}
-          />
+          hasInstances ? (
+            NO_MATCH
+          ) : (
+            <EmptyState
+              icon={<Server />}
+              title="No instances yet"
+              description="An instance is a managed MariaDB server: created, secured, monitored and backed up for you."
+              action={createLink}
+            />
+          )
         }
       >
-        {(list) => (
+        {(rows) => (
           <Card>
             <Table aria-label="Instances">
               <THead>
@@ -90,7 +125,7 @@ export function InstanceList({ projectId }: { projectId: string }) {
                 </tr>
               </THead>
               <TBody>
-                {withReplicasUnderSources(list).map(({ instance, isUnderSource }) => (
+                {withReplicasUnderSources(rows).map(({ instance, isUnderSource }) => (
                   <TR key={instance.id} data-instance-id={instance.id}>
                     <TD className={isUnderSource ? 'pl-10' : undefined}>
                       {isUnderSource ? (
@@ -115,7 +150,7 @@ export function InstanceList({ projectId }: { projectId: string }) {
                       {instance.replication.role === 'REPLICA' ? (
                         <span className="flex flex-wrap items-center gap-1.5">
                           {instance.status === 'BUILD' ? (
-                            <span className="text-zinc-500">replica, being built</span>
+                            <ReplicaBuildProgress projectId={projectId} replica={instance} />
                           ) : (
                             <ReplicationStateBadge
                               state={instance.replication.state}
@@ -160,6 +195,7 @@ export function InstanceList({ projectId }: { projectId: string }) {
           </Card>
         )}
       </PanelState>
+      <ListPager label="Instance pages" listed={listed} onPage={list.setPage} />
     </>
   );
 }
