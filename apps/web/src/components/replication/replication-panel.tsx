@@ -17,6 +17,7 @@ import { TD, TR } from '~/components/ui/table';
 import { type AppRouter } from '~/server/api/root';
 import { useTRPC } from '~/trpc/react';
 import { CreateReplicasDialog } from './create-replicas-dialog';
+import { ReplicaBuildProgress } from './replica-build-progress';
 import { formatLag, ReplicationStateBadge } from './replication-state';
 
 type Instance = inferRouterOutputs<AppRouter>['instance']['get'];
@@ -77,6 +78,9 @@ export function ReplicationPanel({
           </CardDescription>
         </CardHeader>
         <CardContent className="space-y-4">
+          {instance.status === 'BUILD' ? (
+            <ReplicaBuildProgress projectId={projectId} replica={instance} />
+          ) : null}
           <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-4">
             <div>
               <dt className="text-zinc-500">Replication</dt>
@@ -216,7 +220,7 @@ export function ReplicationPanel({
               </TD>
               <TD>
                 {replica.status === 'BUILD' ? (
-                  <span className="text-zinc-500">being built</span>
+                  <ReplicaBuildProgress projectId={projectId} replica={replica} />
                 ) : (
                   <ReplicationStateBadge
                     state={replica.replication.state}
