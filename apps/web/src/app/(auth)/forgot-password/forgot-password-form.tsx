@@ -23,7 +23,7 @@ export function ForgotPasswordForm({ mailConfigured }: { mailConfigured: boolean
     return (
       <Done title="Reset your password">
         This Coffer sends no mail (no SMTP server is configured), so it cannot send a reset link.
-        Ask your operator to set a new password for you.
+        Ask whoever runs it to configure one (COFFER_SMTP_URL).
       </Done>
     );
   }
