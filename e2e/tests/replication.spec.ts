@@ -30,9 +30,27 @@ test('create a replica by clicking, see it replicate under its source, detach it
   // Listed under its source, live: BUILD, then ACTIVE and replicating, in sync.
   const replicaRow = page.getByRole('row', { name: /shop-db-replica/ });
   await expect(replicaRow).toBeVisible();
-  await expect(replicaRow.locator('[data-status]')).toHaveAttribute('data-status', 'ACTIVE', {
-    timeout: 120_000,
-  });
+  // While it is built, a bar says what happens (the snapshot, the server, the restore, the
+  // attach), and only moves forward, until ACTIVE.
+  const building = replicaRow.getByRole('progressbar', { name: 'Building shop-db-replica' });
+  await expect(building).toBeVisible();
+  const seen: string[] = [];
+  await expect
+    .poll(
+      async () => {
+        const text = await building
+          .getAttribute('aria-valuetext', { timeout: 100 })
+          .catch(() => null);
+        if (text && seen.at(-1) !== text) seen.push(text);
+        return replicaRow.locator('[data-status]').getAttribute('data-status');
+      },
+      { timeout: 120_000, intervals: [200] },
+    )
+    .toBe('ACTIVE');
+  const percents = seen.map((text) => parseInt(text, 10));
+  expect(seen.length, seen.join(' → ')).toBeGreaterThanOrEqual(2);
+  expect(percents).toEqual([...percents].sort((a, b) => a - b));
+  await expect(building).toBeHidden();
   await expect(replicaRow.locator('[data-replication-state]')).toHaveAttribute(
     'data-replication-state',
     'REPLICATING',
