@@ -56,5 +56,11 @@ export interface RestoreStrategy {
    * Takes one backup's verified stream as it arrives (`feed`) into the restore's scratch dir
    * `workDir`, and returns where it is staged. Nothing may reach the datadir yet.
    */
-  stage(backup: RestoreBackup, workDir: string, feed: ChunkFeed): Promise<string>;
+  stage(
+    backup: RestoreBackup,
+    workDir: string,
+    feed: ChunkFeed,
+    /** `isCompressed: false`: a replica's direct stream, as the tool wrote it (default: zstd). */
+    options?: { isCompressed?: boolean },
+  ): Promise<string>;
 }

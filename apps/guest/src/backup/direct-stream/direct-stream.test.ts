@@ -108,10 +108,14 @@ describe('the direct stream', () => {
     const replica = await connectStream(address(server.port, key));
     expect(await server.gather(1, 5_000)).toBe(1);
     let got = 0;
+    let arrived: () => void = () => undefined;
+    const allArrived = new Promise<void>((resolve) => (arrived = resolve));
     const received = receiveStream(replica.socket!, async (data) => {
       got += data.length;
+      if (got === 100_000) arrived();
     });
     await server.write(randomBytes(100_000));
+    await allArrived;
     server.close(); // the source dies before the manifest
     await expect(received).rejects.toThrow(/broken/);
     expect(got).toBe(100_000);

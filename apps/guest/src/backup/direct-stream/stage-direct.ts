@@ -56,9 +56,15 @@ export async function stageDirect(
   ctx.logger.info({ backupId: backup.backupId }, "receiving the snapshot from the source's guest");
   let received: { manifest: Buffer; bytes: number } | null = null;
   try {
-    const path = await strategy.stage(backup, workDir, async (sink) => {
-      received = await receiveStream(connected.socket, sink, ctx.signal);
-    });
+    // The source sends the tool's stream as it is (no compression: run-direct-backup.ts).
+    const path = await strategy.stage(
+      backup,
+      workDir,
+      async (sink) => {
+        received = await receiveStream(connected.socket, sink, ctx.signal);
+      },
+      { isCompressed: false },
+    );
     const { manifest: bytes } = received!;
     return {
       manifest: parseManifest(bytes, backup, ctx.datastore),

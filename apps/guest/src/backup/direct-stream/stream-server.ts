@@ -6,6 +6,9 @@ import { type Logger } from 'pino';
 import { DATA_FRAME, frameHeader, LATE_FRAME, MANIFEST_FRAME } from './frames';
 import { serverTlsOptions } from './tls-psk';
 
+/** What may wait in a replica's socket before the stream waits for it. */
+const QUEUED_BYTES = 4 * 1024 * 1024;
+
 /**
  * The source guest's end of a replica's direct stream: it listens (TLS-PSK) for the
  * replicas of one snapshot, takes no more once they are all there (or the window is over:
@@ -134,7 +137,9 @@ export class StreamServer {
     const behind: Array<Promise<unknown>> = [];
     for (const socket of this.clients) {
       socket.write(header);
-      if (!socket.write(data)) {
+      socket.write(data);
+      // Up to a few MiB queued per replica before waiting: the tool is not stopped at every piece.
+      if (socket.writableLength > QUEUED_BYTES) {
         behind.push(
           Promise.race([once(socket, 'drain'), once(socket, 'close')]).catch(() => undefined),
         );

@@ -60,12 +60,18 @@ export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
       });
       running.add(backup);
       // mariadb-backup writes straight into zstd; only the compressed stream reaches the guest.
-      const zstd = startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
-        stdio: [backup.child.stdout!, 'pipe', 'pipe'],
-        env,
-      });
-      running.add(zstd);
-      backup.child.stdout!.destroy();
+      // A replica's direct stream goes as it is (no CPU spent on what lives a few seconds).
+      const zstd = params.direct
+        ? null
+        : startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
+            stdio: [backup.child.stdout!, 'pipe', 'pipe'],
+            env,
+          });
+      if (zstd) {
+        running.add(zstd);
+        backup.child.stdout!.destroy();
+      }
+      const output = zstd ? zstd.child.stdout! : backup.child.stdout!;
 
       const total = estimateDatadirBytes(ctx.layout.datadir);
       let written = 0;
@@ -78,14 +84,14 @@ export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
       };
       const timer = setInterval(sample, PROGRESS_INTERVAL_MS / 2);
       try {
-        for await (const data of zstd.child.stdout! as AsyncIterable<Buffer>) {
+        for await (const data of output as AsyncIterable<Buffer>) {
           await write(data);
         }
         sample();
-        await awaitTools([backup, zstd]);
+        await awaitTools(zstd ? [backup, zstd] : [backup]);
       } catch (error) {
         backup.stop();
-        zstd.stop();
+        zstd?.stop();
         throw error;
       } finally {
         clearInterval(timer);
@@ -102,28 +108,32 @@ export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
  */
 export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
   return {
-    stage: async (backup, workDir, feed) => {
+    stage: async (backup, workDir, feed, { isCompressed = true } = {}) => {
       const tools = env.tools();
       const processEnv = { PATH: env.path };
       const dir = join(workDir, backup.backupId);
       mkdirSync(dir, { recursive: true });
-      const zstd = startTool('zstd', tools.zstd, zstdDecompressArgs(), {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: processEnv,
-      });
+      // A replica's direct stream comes as mariadb-backup wrote it: straight into mbstream.
+      const zstd = isCompressed
+        ? startTool('zstd', tools.zstd, zstdDecompressArgs(), {
+            stdio: ['pipe', 'pipe', 'pipe'],
+            env: processEnv,
+          })
+        : null;
       const mbstream = startTool('mbstream', tools.mbstream, ['-x', '-C', dir], {
-        stdio: [zstd.child.stdout!, 'ignore', 'pipe'],
+        stdio: [zstd ? zstd.child.stdout! : 'pipe', 'ignore', 'pipe'],
         env: processEnv,
       });
-      zstd.child.stdout!.destroy();
-      const stdin = zstd.child.stdin!;
+      zstd?.child.stdout!.destroy();
+      const stdin = zstd ? zstd.child.stdin! : mbstream.child.stdin!;
       // A stopped unpacker shows as its tool's failure, not as an error on this pipe.
       stdin.on('error', () => undefined);
-      const unpacked = awaitTools([zstd, mbstream]);
+      const unpacked = awaitTools(zstd ? [zstd, mbstream] : [mbstream]);
       unpacked.catch(() => undefined);
       try {
         await feed(async (plaintext) => {
-          if (stdin.write(plaintext)) return;
+          // Small pieces (a direct stream's) queue up to 1 MiB before waiting for the unpacker.
+          if (stdin.write(plaintext) || stdin.writableLength <= 1024 * 1024) return;
           await Promise.race([
             once(stdin, 'drain'),
             unpacked.then(() => {
@@ -134,7 +144,7 @@ export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
         stdin.end();
         await unpacked;
       } catch (error) {
-        zstd.stop();
+        zstd?.stop();
         mbstream.stop();
         if (error instanceof ToolFailedError) {
           throw new TenantFacingError(
