@@ -654,13 +654,25 @@ async function commandServices(action = 'start') {
 }
 
 async function commandStop() {
+  const dataDirs = new Set();
   for (const name of ['start', 'test', 'bench']) {
     const profile = resolveProfile(name);
+    if (dataDirs.has(profile.dataDir)) continue; // COFFER_DATA_DIR names one for all three
+    dataDirs.add(profile.dataDir);
     if (!fs.existsSync(path.join(profile.dataDir, 'secrets.json'))) continue;
     const secrets = loadSecrets(profile.dataDir);
-    await stopRedis({ port: profile.redisPort, secrets });
+    // The port Redis was started on (its redis.conf), whatever COFFER_REDIS_PORT says now.
+    const port = redisConfPort(profile.dataDir) ?? profile.redisPort;
+    await stopRedis({ port, secrets });
     await stopPostgres({ dataDir: profile.dataDir });
   }
+}
+
+function redisConfPort(dataDir) {
+  const conf = path.join(dataDir, 'redis', 'redis.conf');
+  if (!fs.existsSync(conf)) return null;
+  const match = /^port (\d+)$/m.exec(fs.readFileSync(conf, 'utf8'));
+  return match ? Number(match[1]) : null;
 }
 
 const commands = {
