@@ -90,10 +90,12 @@ export class StreamServer {
   /** Sends the manifest (the stream's end) and closes every connection once it is flushed. */
   async finish(manifest: Buffer): Promise<void> {
     await this.send(MANIFEST_FRAME, manifest);
+    // A replica closes as soon as it has the manifest, which may reset the connection
+    // (ECONNRESET): the stream is done either way, and one that failed fails on its own side.
     await Promise.all(
       [...this.clients].map(async (socket) => {
         socket.end();
-        if (!socket.closed) await once(socket, 'close');
+        if (!socket.closed) await new Promise((closed) => socket.once('close', closed));
       }),
     );
   }
