@@ -285,9 +285,10 @@ async function untilPoolFull(): Promise<void> {
         names.filter((name) => name.startsWith(`${gb}g-`) && name.endsWith('.img')).length >= count,
     );
   };
-  for (const deadline = Date.now() + 120_000; !isFull();) {
+  // Made one at a time at nice 19: 50 images on a busy machine take minutes.
+  for (const deadline = Date.now() + 600_000; !isFull();) {
     if (Date.now() > deadline)
-      throw new Error(`the volume pool in ${poolDir} did not fill in 2 minutes`);
+      throw new Error(`the volume pool in ${poolDir} did not fill in 10 minutes`);
     await new Promise((tick) => setTimeout(tick, 100));
   }
 }

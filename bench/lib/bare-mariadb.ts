@@ -1,7 +1,7 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { now } from './report';
 
@@ -106,6 +106,11 @@ function freshDir(dir: string): { user: string; datadir: string } {
  */
 async function installDatadir(datadir: string, user: string, seed: number): Promise<void> {
   const cpu = String(seed % availableParallelism());
+  // Its own temporary dir: a bootstrap's temporary tables in the shared /tmp went missing when
+  // 50 ran at once on this shared machine ("Unknown table 'mysql.tmp_user_sys'").
+  const tmpDir = join(dirname(datadir), 'tmp');
+  mkdirSync(tmpDir, { recursive: true });
+  if (user === 'mysql') spawnSync('chown', ['mysql:mysql', tmpDir]);
   await runToolAsync('taskset', [
     '-c',
     cpu,
@@ -115,6 +120,7 @@ async function installDatadir(datadir: string, user: string, seed: number): Prom
     `--datadir=${datadir}`,
     '--auth-root-authentication-method=socket',
     '--skip-test-db',
+    `--tmpdir=${tmpDir}`,
   ]).catch((error: unknown) => {
     throw new Error(`mariadb-install-db failed: ${(error as Error).message}`);
   });
