@@ -25,6 +25,7 @@ import {
   createSecurityGroupRule,
   createServer,
   createVolume,
+  deleteAttachment,
   deletePort,
   deleteSecurityGroup,
   deleteSecurityGroupRule,
@@ -32,6 +33,7 @@ import {
   deleteVolume,
   extendVolume,
   findFlavor,
+  getServer as getNovaServer,
   getVolume,
   listImages,
   listNetworks,
@@ -72,6 +74,8 @@ import { ruleChanges, sourcesOfRules, wantedRules } from './rules';
 export const TAG = 'coffer';
 export const instanceTag = (instanceId: string) => `coffer-instance-${instanceId}`;
 export const securityGroupName = (instanceId: string) => `SecGroup-${instanceId}`;
+/** How long a volume may stay attached after its server is gone before Coffer detaches it. */
+const ORPHANED_ATTACHMENT_GRACE_MS = 15_000;
 const META_INSTANCE = 'coffer-instance';
 const META_PROJECT = 'coffer-project';
 const META_PUBLIC = 'coffer-public';
@@ -462,10 +466,23 @@ export class OpenStackComputeProvider implements ComputeProvider {
         now.attachments.length > 0 ||
         (now.status !== 'available' && !now.status.startsWith('error'));
       if (isBusy) {
-        await waitForVolume(this.session, volumeId, 'available', {
-          ...this.wait,
-          timeoutMs: Math.max(deadline - Date.now(), this.wait.intervalMs),
-        });
+        // Nova normally detaches within seconds; an attachment it left for a server it has
+        // deleted (one deleted while still being built) would hold the volume forever.
+        if (Date.now() - since >= ORPHANED_ATTACHMENT_GRACE_MS)
+          await this.deleteOrphanedAttachments(now);
+        try {
+          await waitForVolume(this.session, volumeId, 'available', {
+            ...this.wait,
+            timeoutMs: Math.max(
+              Math.min(deadline - Date.now(), ORPHANED_ATTACHMENT_GRACE_MS),
+              this.wait.intervalMs,
+            ),
+          });
+        } catch (error) {
+          const isTimeout = error instanceof OpenStackWaitError && error.reason === 'TIMEOUT';
+          if (!isTimeout || Date.now() >= deadline) throw error;
+          continue; // still held: look at its attachments again
+        }
       }
       try {
         await deleteVolume(this.session, volumeId);
@@ -484,6 +501,18 @@ export class OpenStackComputeProvider implements ComputeProvider {
       }
     }
     await waitForVolumeDeleted(this.session, volumeId, this.wait);
+  }
+
+  /** Deletes the volume's attachments whose server Nova no longer has. */
+  private async deleteOrphanedAttachments(volume: Volume): Promise<void> {
+    for (const attachment of volume.attachments) {
+      if (await getNovaServer(this.session, attachment.serverId)) continue;
+      this.logger.info(
+        { volumeId: volume.id, serverId: attachment.serverId },
+        'openstack: the volume is still attached to a deleted server; its attachment is deleted',
+      );
+      await deleteAttachment(this.session, attachment.attachmentId);
+    }
   }
 
   /**

@@ -208,6 +208,24 @@ export async function deleteVolume(session: OpenStackSession, id: string): Promi
 }
 
 /**
+ * Deletes one of a volume's attachments (Cinder's attachments API, 3.27+), which detaches the
+ * volume on Cinder's side. For an attachment Nova left behind for a server it has deleted (a
+ * server deleted while it was still being built); true when it existed.
+ */
+export async function deleteAttachment(
+  session: OpenStackSession,
+  attachmentId: string,
+): Promise<boolean> {
+  try {
+    await cinder(session).delete(`/attachments/${encodeURIComponent(attachmentId)}`);
+    return true;
+  } catch (error) {
+    if (isOpenStackError(error, 'NOT_FOUND')) return false;
+    throw error;
+  }
+}
+
+/**
  * Cinder's own account of what failed on a volume: its newest user message (`/messages`,
  * 3.3+), e.g. "create volume:Could not find any available weighted backend". Undefined when
  * there is none or the messages cannot be read.

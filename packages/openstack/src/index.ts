@@ -86,6 +86,7 @@ export {
 } from './nova';
 export {
   createVolume,
+  deleteAttachment,
   deleteVolume,
   extendVolume,
   getVolume,

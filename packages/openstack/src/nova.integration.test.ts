@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminSession, cleanUp, requireCloud, uniqueName } from '../test/cloud';
 import {
   createVolume,
+  deleteAttachment,
   deleteVolume,
+  getVolume,
   extendVolume,
   listVolumes,
   waitForVolume,
@@ -219,6 +221,20 @@ describe('Nova servers', () => {
       });
       expect((await getServer(session, id))!.volumeIds).toEqual([]);
       expect(await detachVolume(session, id, volume.id)).toBe(false);
+
+      // Cinder's attachments API, which the provider uses only to free a volume Nova left
+      // attached to a server it has deleted: while the server exists Cinder refuses it (409,
+      // ConflictNovaUsingAttachment) and the volume stays attached
+      await attachVolume(session, id, volume.id);
+      const held = await waitForVolume(session, volume.id, 'in-use');
+      expect(held.attachments.map((a) => a.serverId)).toEqual([id]);
+      await expect(
+        deleteAttachment(session, held.attachments[0]!.attachmentId),
+      ).rejects.toMatchObject({ status: 409, serviceMessage: expect.stringMatching(/nova/i) });
+      expect((await getVolume(session, volume.id))!.status).toBe('in-use');
+      expect(await detachVolume(session, id, volume.id)).toBe(true);
+      await waitForVolume(session, volume.id, 'available');
+      expect(await deleteAttachment(session, held.attachments[0]!.attachmentId)).toBe(false);
 
       await timed('delete→gone', async () => {
         expect(await deleteServer(session, id)).toBe(true);
