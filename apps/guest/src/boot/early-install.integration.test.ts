@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { GUEST_AGENT_CONFIG_FILE, GUEST_INFO_FILE } from '@coffer/contracts';
+import { isAlive } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -65,6 +66,36 @@ describe('the early install', () => {
       what: 'the early start',
     });
     const earlyPid = readFileSync(files.serverPidFile, 'utf8').trim();
+    const password = await harness.prepareApp(instance);
+    await instance.conductor.waitFor(isStatus('RUNNING'), 60_000, 'a RUNNING heartbeat');
+    expect(readFileSync(files.guestLog, 'utf8')).toContain('runs with other settings: stopped');
+    expect(readFileSync(files.serverPidFile, 'utf8').trim()).not.toBe(earlyPid);
+    const connection = await connectTcp(instance.server.port, 'app_user', password, 'app');
+    const [rows] = await connection.query('SELECT @@innodb_buffer_pool_size DIV 1048576 AS mb');
+    await connection.end();
+    const cnf = readFileSync(join(files.volumeDir, 'my.cnf'), 'utf8');
+    expect(cnf).toContain(`innodb_buffer_pool_size = ${(rows as { mb: number }[])[0]!.mb}M`);
+  });
+
+  it('restarts the early server for the prepared size even when the guest restarted in between', async () => {
+    // Sized early for 1 GB; the guest dies after the early start and comes back (its server
+    // keeps running); prepare then asks for 512 MB: the server must not stay at 1 GB.
+    const instance = await harness.createInstance({ preinstall: { memoryMb: 1024, vcpus: 1 } });
+    const files = instanceFiles(harness.provider, instance.instanceId);
+    await waitFor(() => readFileSync(files.guestLog, 'utf8').includes('early start done'), {
+      timeoutMs: 60_000,
+      what: 'the early start',
+    });
+    const earlyPid = readFileSync(files.serverPidFile, 'utf8').trim();
+    const guestPid = harness.provider.guestPid(instance.instanceId)!;
+    process.kill(guestPid, 'SIGKILL');
+    await waitFor(() => !isAlive(guestPid), { timeoutMs: 5000, what: 'the guest to die' });
+    expect(isAlive(Number(earlyPid))).toBe(true);
+    await harness.provider.rebootServer(instance.instanceId);
+    await waitFor(() => harness.provider.guestPid(instance.instanceId) !== guestPid, {
+      timeoutMs: 10_000,
+      what: 'the new guest',
+    });
     const password = await harness.prepareApp(instance);
     await instance.conductor.waitFor(isStatus('RUNNING'), 60_000, 'a RUNNING heartbeat');
     expect(readFileSync(files.guestLog, 'utf8')).toContain('runs with other settings: stopped');

@@ -12,6 +12,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,11 +86,16 @@ const START_STOP_POLL_MS = 10;
 const REAP_TIMEOUT_MS = 2_000;
 
 /**
- * What each server this process started was started with (its defaults file's text and its
- * arguments), by pid file: a server started early at boot (early-install.ts) is kept by
- * prepare only when prepare would start it the same way (isStale).
+ * What a server was started with (its pid, its defaults file's text and its arguments), kept
+ * beside its pid file (`mysqld.pid.started`) so that it outlives the guest process that
+ * started it: a server started early at boot (early-install.ts) is kept by prepare only when
+ * prepare would start it the same way (isStale), also when the guest restarted in between.
  */
-const startedWith = new Map<string, { pid: number; config: string | null; args: string[] }>();
+interface StartRecord {
+  pid: number;
+  config: string | null;
+  args: string[];
+}
 
 /** A number from a path, the same every time (which CPU an install runs on). */
 function seedOf(text: string): number {
@@ -413,7 +419,7 @@ export class MariadbServer {
       exitReason === null ? null : this.startFailure(exitReason, logOffset),
     );
     const pid = this.runningPid();
-    if (pid !== null) startedWith.set(this.layout.pidFile, { pid, config, args });
+    if (pid !== null) this.recordStart({ pid, config, args });
     this.logger.info({ pid, ms: Date.now() - startedAt }, 'database server started');
     return 'started';
   }
@@ -431,15 +437,45 @@ export class MariadbServer {
     }
   }
 
+  private get startRecordFile(): string {
+    return `${this.layout.pidFile}.started`;
+  }
+
+  /** Written next to the pid file (a temporary file renamed: never read half-written). */
+  private recordStart(record: StartRecord): void {
+    const temporary = `${this.startRecordFile}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temporary, JSON.stringify(record), { mode: 0o600 });
+      renameSync(temporary, this.startRecordFile);
+    } catch (error) {
+      // Without the record a later prepare restarts the server rather than keep it (isStale).
+      rmSync(temporary, { force: true });
+      this.logger.warn({ err: error }, 'could not record how the database server was started');
+    }
+  }
+
+  private readStartRecord(): StartRecord | null {
+    try {
+      const record = JSON.parse(readFileSync(this.startRecordFile, 'utf8')) as Partial<StartRecord>;
+      return typeof record.pid === 'number' && Array.isArray(record.args)
+        ? { pid: record.pid, config: record.config ?? null, args: record.args }
+        : null;
+    } catch {
+      return null;
+    }
+  }
+
   /**
-   * Whether the running server was started by this process with another defaults file or
-   * other arguments than a start would use now (prepare restarts it then). False when none
-   * runs, or it was started by another process (a guest before a restart): adopted as it is.
+   * Whether the running server was started with another defaults file or other arguments
+   * than a start would use now, or it is not known how it was started (no record for its pid:
+   * a server a guest of an older version started): prepare restarts it then. The record is
+   * on disk, so a guest that restarted after the early start still knows. False when none runs.
    */
   isStale(account: ServerAccount): boolean {
     const pid = this.runningPid();
-    const started = startedWith.get(this.layout.pidFile);
-    if (pid === null || started?.pid !== pid) return false;
+    if (pid === null) return false;
+    const started = this.readStartRecord();
+    if (started?.pid !== pid) return true;
     return (
       started.config !== this.configText() ||
       JSON.stringify(started.args) !== JSON.stringify(this.startArgs(account))
