@@ -119,6 +119,7 @@ export async function getVolume(session: OpenStackSession, id: string): Promise<
   try {
     const { volume } = await cinder(session).get<{ volume: RawVolume }>(
       `/volumes/${encodeURIComponent(id)}`,
+      { notFoundExpected: true },
     );
     return toVolume(volume);
   } catch (error) {
@@ -199,7 +200,7 @@ export async function setVolumeMetadata(
  */
 export async function deleteVolume(session: OpenStackSession, id: string): Promise<boolean> {
   try {
-    await cinder(session).delete(`/volumes/${encodeURIComponent(id)}`);
+    await cinder(session).delete(`/volumes/${encodeURIComponent(id)}`, { notFoundExpected: true });
     return true;
   } catch (error) {
     if (isOpenStackError(error, 'NOT_FOUND')) return false;
@@ -217,7 +218,9 @@ export async function deleteAttachment(
   attachmentId: string,
 ): Promise<boolean> {
   try {
-    await cinder(session).delete(`/attachments/${encodeURIComponent(attachmentId)}`);
+    await cinder(session).delete(`/attachments/${encodeURIComponent(attachmentId)}`, {
+      notFoundExpected: true,
+    });
     return true;
   } catch (error) {
     if (isOpenStackError(error, 'NOT_FOUND')) return false;

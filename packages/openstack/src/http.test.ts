@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenStackError, parseErrorBody } from './errors';
 import { parseRetryAfter } from './http';
 import { KeystoneAuth } from './keystone';
+import { getServer } from './nova';
 import type { OpenStackLogger } from './logger';
 import { OpenStackSession } from './session';
 
@@ -186,6 +187,38 @@ describe('request core', () => {
       requestId: 'req-q',
     });
     expect(sleeps).toEqual([]);
+  });
+
+  it('logs an expected 404 (a server looked up after its delete) at debug, any other at warn', async () => {
+    handler = (_req, res) => {
+      res.writeHead(404, {
+        'content-type': 'application/json',
+        'x-compute-request-id': 'req-gone',
+      });
+      res.end(
+        JSON.stringify({
+          itemNotFound: { code: 404, message: 'Instance gone could not be found.' },
+        }),
+      );
+    };
+    const { lines, logger } = recorder();
+    const { s } = session(logger);
+    expect(await getServer(s, 'gone')).toBeNull();
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
+    expect(lines.find((l) => l.msg === 'openstack request: not found')).toMatchObject({
+      level: 'debug',
+      obj: { status: 404, requestId: 'req-gone' },
+    });
+
+    // Where a 404 is not an answer the caller expects, it is still a refusal worth a warning.
+    lines.length = 0;
+    await expect(s.service('compute').post('/servers/gone/action', {})).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      requestId: 'req-gone',
+    });
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
+      'openstack request refused',
+    ]);
   });
 
   it('sends each service only its own microversion header', async () => {

@@ -40,6 +40,11 @@ export interface HttpRequest {
   globalRequestId?: string;
   /** `bytes`: the answer's body as a Uint8Array, whatever its type (Swift objects). */
   responseType?: 'parsed' | 'bytes';
+  /**
+   * A 404 is an expected answer here (a lookup of what may not exist, a delete of what may be
+   * gone already): it is logged at debug, not as a refusal at warn. It still fails NOT_FOUND.
+   */
+  notFoundExpected?: boolean;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -181,7 +186,9 @@ export async function send<T = unknown>(
       await options.sleep(delay);
       continue;
     }
-    logger.warn(log, 'openstack request refused');
+    if (response.status === 404 && request.notFoundExpected)
+      logger.debug(log, 'openstack request: not found');
+    else logger.warn(log, 'openstack request refused');
     throw new OpenStackError({
       ...base,
       code,

@@ -227,6 +227,7 @@ export async function getSecurityGroup(
   const answer = await orNull(
     neutron(session).get<{ security_group: RawSecurityGroup }>(
       `/v2.0/security-groups/${encodeURIComponent(id)}`,
+      { notFoundExpected: true },
     ),
   );
   return answer && toSecurityGroup(answer.security_group);
@@ -249,7 +250,11 @@ export async function listSecurityGroups(
  * server's ports asynchronously), then CONFLICT.
  */
 export async function deleteSecurityGroup(session: OpenStackSession, id: string): Promise<boolean> {
-  return deleted(neutron(session).delete(`/v2.0/security-groups/${encodeURIComponent(id)}`));
+  return deleted(
+    neutron(session).delete(`/v2.0/security-groups/${encodeURIComponent(id)}`, {
+      notFoundExpected: true,
+    }),
+  );
 }
 
 export interface CreateRuleRequest {
@@ -311,7 +316,11 @@ export async function deleteSecurityGroupRule(
   session: OpenStackSession,
   id: string,
 ): Promise<boolean> {
-  return deleted(neutron(session).delete(`/v2.0/security-group-rules/${encodeURIComponent(id)}`));
+  return deleted(
+    neutron(session).delete(`/v2.0/security-group-rules/${encodeURIComponent(id)}`, {
+      notFoundExpected: true,
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- ports
@@ -388,7 +397,9 @@ export async function createPort(
 
 export async function getPort(session: OpenStackSession, id: string): Promise<Port | null> {
   const answer = await orNull(
-    neutron(session).get<{ port: RawPort }>(`/v2.0/ports/${encodeURIComponent(id)}`),
+    neutron(session).get<{ port: RawPort }>(`/v2.0/ports/${encodeURIComponent(id)}`, {
+      notFoundExpected: true,
+    }),
   );
   return answer && toPort(answer.port);
 }
@@ -429,7 +440,9 @@ export async function setPortSecurityGroups(
 
 /** Deletes a port; true when it existed. */
 export async function deletePort(session: OpenStackSession, id: string): Promise<boolean> {
-  return deleted(neutron(session).delete(`/v2.0/ports/${encodeURIComponent(id)}`));
+  return deleted(
+    neutron(session).delete(`/v2.0/ports/${encodeURIComponent(id)}`, { notFoundExpected: true }),
+  );
 }
 
 // ---------------------------------------------------------------- tags
@@ -483,6 +496,7 @@ export async function removeTag(
   return deleted(
     neutron(session).delete(
       `/v2.0/${resource}/${encodeURIComponent(id)}/tags/${encodeURIComponent(tag)}`,
+      { notFoundExpected: true },
     ),
   );
 }

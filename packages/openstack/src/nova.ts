@@ -259,6 +259,7 @@ export async function getServer(session: OpenStackSession, id: string): Promise<
   try {
     const { server } = await nova(session).get<{ server: RawServer }>(
       `/servers/${encodeURIComponent(id)}`,
+      { notFoundExpected: true },
     );
     return toServer(server);
   } catch (error) {
@@ -391,7 +392,7 @@ export async function resizeServerAndConfirm(
 /** Deletes the server; true when it existed. Nova deletes it asynchronously: `waitForServerDeleted`. */
 export async function deleteServer(session: OpenStackSession, id: string): Promise<boolean> {
   try {
-    await nova(session).delete(`/servers/${encodeURIComponent(id)}`);
+    await nova(session).delete(`/servers/${encodeURIComponent(id)}`, { notFoundExpected: true });
     return true;
   } catch (error) {
     if (isOpenStackError(error, 'NOT_FOUND')) return false;
@@ -497,6 +498,7 @@ export async function detachVolume(
   try {
     await nova(session).delete(
       `/servers/${encodeURIComponent(serverId)}/os-volume_attachments/${encodeURIComponent(volumeId)}`,
+      { notFoundExpected: true },
     );
     return true;
   } catch (error) {
@@ -510,6 +512,7 @@ export async function getFlavor(session: OpenStackSession, id: string): Promise<
   try {
     const { flavor } = await nova(session).get<{ flavor: Flavor }>(
       `/flavors/${encodeURIComponent(id)}`,
+      { notFoundExpected: true },
     );
     return flavor;
   } catch (error) {
@@ -563,7 +566,7 @@ export async function createFlavor(
 /** Deletes a flavor (admin); true when it existed. */
 export async function deleteFlavor(session: OpenStackSession, id: string): Promise<boolean> {
   try {
-    await nova(session).delete(`/flavors/${encodeURIComponent(id)}`);
+    await nova(session).delete(`/flavors/${encodeURIComponent(id)}`, { notFoundExpected: true });
     return true;
   } catch (error) {
     if (isOpenStackError(error, 'NOT_FOUND')) return false;

@@ -52,6 +52,8 @@ export interface RequestOptions {
    * service's 409 means a lasting conflict (a rule that exists, a container not empty).
    */
   retry?: Partial<RetryPolicy>;
+  /** A 404 is an expected answer (logged at debug, still NOT_FOUND): `HttpRequest.notFoundExpected`. */
+  notFoundExpected?: boolean;
 }
 
 /**
@@ -144,6 +146,7 @@ export class ServiceClient {
             json: options.json,
             body: options.body,
             responseType: options.responseType,
+            notFoundExpected: options.notFoundExpected,
             globalRequestId,
             headers: { ...this.versionHeaders(), ...options.headers, 'x-auth-token': token.id },
           },

@@ -104,6 +104,7 @@ export async function deleteContainer(
   try {
     await swift(session).request('DELETE', containerPath(container), {
       retry: { statuses: [429, 503] },
+      notFoundExpected: true,
     });
     return true;
   } catch (error) {
@@ -174,6 +175,7 @@ export async function getObject(
   try {
     const answer = await swift(session).request<Uint8Array>('GET', objectPath(container, name), {
       responseType: 'bytes',
+      notFoundExpected: true,
     });
     return { ...infoOf(answer.headers, answer.requestId), body: answer.body };
   } catch (error) {
@@ -189,7 +191,9 @@ export async function headObject(
   name: string,
 ): Promise<ObjectInfo | null> {
   try {
-    const answer = await swift(session).request('HEAD', objectPath(container, name));
+    const answer = await swift(session).request('HEAD', objectPath(container, name), {
+      notFoundExpected: true,
+    });
     return infoOf(answer.headers, answer.requestId);
   } catch (error) {
     if (isOpenStackError(error, 'NOT_FOUND')) return null;
@@ -204,7 +208,7 @@ export async function deleteObject(
   name: string,
 ): Promise<boolean> {
   try {
-    await swift(session).delete(objectPath(container, name));
+    await swift(session).delete(objectPath(container, name), { notFoundExpected: true });
     return true;
   } catch (error) {
     if (isOpenStackError(error, 'NOT_FOUND')) return false;
