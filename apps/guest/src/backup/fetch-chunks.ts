@@ -13,7 +13,7 @@ export async function fetchChunks(
   key: Buffer,
   backup: RestoreBackup,
   manifest: BackupManifest,
-  sink: (plaintext: Buffer) => Promise<void>,
+  sink: (plaintext: Buffer) => Promise<void> | undefined,
   signal?: AbortSignal,
 ): Promise<void> {
   const fetching = new Map<number, Promise<Buffer>>();

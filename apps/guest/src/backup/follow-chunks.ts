@@ -30,7 +30,7 @@ export async function followChunks(
   key: Buffer,
   backup: RestoreBackup,
   { datastore, signal }: { datastore: ExpectedDatastore; signal?: AbortSignal },
-  sink: (plaintext: Buffer) => Promise<void>,
+  sink: (plaintext: Buffer) => Promise<void> | undefined,
 ): Promise<{ manifest: BackupManifest; manifestSha256: string }> {
   const followed: BackupChunk[] = [];
   let lastProgressAt = Date.now();

@@ -48,8 +48,11 @@ export interface BackupStrategy {
   prepare(backupId: string): Promise<PreparedBackup>;
 }
 
-/** Gives a backup's verified plaintext, chunk after chunk, to `sink`. */
-export type ChunkFeed = (sink: (plaintext: Buffer) => Promise<void>) => Promise<void>;
+/**
+ * Gives a backup's verified plaintext, chunk after chunk, to `sink`; the sink returns a
+ * promise only when the feed must wait for it (nothing while it keeps up).
+ */
+export type ChunkFeed = (sink: (plaintext: Buffer) => Promise<void> | undefined) => Promise<void>;
 
 export interface RestoreStrategy {
   /**

@@ -4,6 +4,7 @@ import { createServer as createTcpServer } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { DATA_FRAME, frameHeader, FrameParser, LATE_FRAME, MANIFEST_FRAME } from './frames';
 import { connectStream, receiveStream, type StreamAddress } from './stream-client';
 import { StreamServer } from './stream-server';
 
@@ -120,5 +121,76 @@ describe('the direct stream', () => {
     await expect(received).rejects.toThrow(/broken/);
     expect(got).toBe(100_000);
     await expect(server.write(randomBytes(10))).rejects.toThrow(/every replica left/);
+  });
+
+  it('cuts frames however the bytes arrive, handing data on as it comes (views, no reassembly)', () => {
+    const payloads = [randomBytes(1), randomBytes(20_000), Buffer.alloc(0), randomBytes(17)];
+    const wire = Buffer.concat([
+      ...payloads.flatMap((payload) => [frameHeader(DATA_FRAME, payload.length), payload]),
+      frameHeader(MANIFEST_FRAME, 3),
+      Buffer.from('end'),
+    ]);
+    for (const cut of [1, 2, 4, 5, 6, 16_384, wire.length]) {
+      const pieces: Buffer[] = [];
+      const parser = new FrameParser((piece) => pieces.push(piece));
+      let ended = null;
+      for (let offset = 0; offset < wire.length; offset += cut) {
+        const frame = parser.push(wire.subarray(offset, offset + cut));
+        if (frame) ended = frame;
+      }
+      expect(Buffer.concat(pieces).equals(Buffer.concat(payloads))).toBe(true);
+      expect(ended).toEqual({ type: MANIFEST_FRAME, payload: Buffer.from('end') });
+      expect(parser.trailing).toBe(0);
+    }
+    // Bytes after the end are counted (the receiver refuses them), a wrong type or size throws.
+    const parser = new FrameParser(() => undefined);
+    expect(parser.push(Buffer.concat([frameHeader(LATE_FRAME, 0), Buffer.from('x')]))).toEqual({
+      type: LATE_FRAME,
+      payload: Buffer.alloc(0),
+    });
+    expect(parser.trailing).toBe(1);
+    expect(() => new FrameParser(() => undefined).push(frameHeader(0x41, 1))).toThrow(/unknown/);
+    expect(() => new FrameParser(() => undefined).push(frameHeader(DATA_FRAME, 2 ** 31))).toThrow(
+      /a frame of/,
+    );
+  });
+
+  it('holds the source back while the unpacker is behind, and loses nothing', async () => {
+    const key = randomBytes(32);
+    const server = await listen(key);
+    const replica = await connectStream(address(server.port, key));
+    expect(await server.gather(1, 5_000)).toBe(1);
+    // A sink that makes the stream wait at every piece it is given until it is released.
+    const held: Array<() => void> = [];
+    let releases = 0;
+    const pieces: Buffer[] = [];
+    const received = receiveStream(replica.socket!, (data) => {
+      pieces.push(Buffer.from(data));
+      return new Promise<void>((resolve) => held.push(resolve));
+    });
+    const data = randomBytes(32 * 1024 * 1024);
+    let releasesWhenSent = -1;
+    const sending = (async () => {
+      for (let offset = 0; offset < data.length; offset += 1024 * 1024)
+        await server.write(data.subarray(offset, offset + 1024 * 1024));
+      releasesWhenSent = releases;
+      await server.finish(Buffer.from('m'));
+    })();
+    let isDone = false;
+    void received.finally(() => (isDone = true)).catch(() => undefined);
+    while (!isDone) {
+      for (const release of held.splice(0)) {
+        releases++;
+        release();
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // The source could not send it all before the replica took most of it (16 KiB a piece).
+    expect(releasesWhenSent).toBeGreaterThan(1000);
+    await sending;
+    const { bytes, manifest } = await received;
+    expect(bytes).toBe(data.length);
+    expect(manifest.toString()).toBe('m');
+    expect(Buffer.concat(pieces).equals(data)).toBe(true);
   });
 });

@@ -24,45 +24,71 @@ export interface Frame {
   payload: Buffer;
 }
 
-/** Cuts a byte stream into frames; throws on an unknown type or an oversized frame. */
-export class FrameReader {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+/**
+ * Cuts a byte stream into frames as it arrives, without reassembling data frames: each piece
+ * of a `D` frame's payload goes to `onData` as soon as it is received (a view of the received
+ * buffer, not a copy: TLS hands over 16 KiB at a time, the source sends larger frames). An `M`
+ * or `L` frame, which ends the stream, is collected whole and returned by the `push` that
+ * completes it. Throws on an unknown type or an oversized frame.
+ */
+export class FrameParser {
+  private readonly header = Buffer.alloc(HEADER_BYTES);
+  private headerBytes = 0;
+  private type = 0;
+  /** Bytes of the current frame's payload still to come; -1 while reading a header. */
+  private remaining = -1;
+  private control: Buffer[] = [];
+  /** Bytes received after the frame that ended the stream. */
+  trailing = 0;
+  private ended: Frame | null = null;
 
-  push(data: Buffer): Frame[] {
-    this.pending.push(data);
-    this.pendingBytes += data.length;
-    const frames: Frame[] = [];
-    for (;;) {
-      if (this.pendingBytes < HEADER_BYTES) break;
-      const head = this.peek(HEADER_BYTES);
-      const type = head.readUInt8(0);
-      const length = head.readUInt32BE(1);
-      if (type !== DATA_FRAME && type !== MANIFEST_FRAME && type !== LATE_FRAME)
-        throw new Error(`the direct stream sent an unknown frame type ${type}`);
-      if (length > MAX_FRAME_BYTES)
-        throw new Error(`the direct stream sent a frame of ${length} bytes`);
-      if (this.pendingBytes < HEADER_BYTES + length) break;
-      const whole = this.take(HEADER_BYTES + length);
-      frames.push({ type, payload: whole.subarray(HEADER_BYTES) });
+  constructor(private readonly onData: (piece: Buffer) => void) {}
+
+  /** Takes received bytes; returns the frame that ended the stream when it completes here. */
+  push(data: Buffer): Frame | null {
+    if (this.ended) {
+      this.trailing += data.length;
+      return null;
     }
-    return frames;
+    let offset = 0;
+    while (offset < data.length) {
+      if (this.remaining < 0) {
+        const take = Math.min(HEADER_BYTES - this.headerBytes, data.length - offset);
+        data.copy(this.header, this.headerBytes, offset, offset + take);
+        this.headerBytes += take;
+        offset += take;
+        if (this.headerBytes < HEADER_BYTES) break;
+        this.headerBytes = 0;
+        this.type = this.header.readUInt8(0);
+        this.remaining = this.header.readUInt32BE(1);
+        if (this.type !== DATA_FRAME && this.type !== MANIFEST_FRAME && this.type !== LATE_FRAME)
+          throw new Error(`the direct stream sent an unknown frame type ${this.type}`);
+        if (this.remaining > MAX_FRAME_BYTES)
+          throw new Error(`the direct stream sent a frame of ${this.remaining} bytes`);
+      }
+      const take = Math.min(this.remaining, data.length - offset);
+      if (take > 0) {
+        const piece = data.subarray(offset, offset + take);
+        if (this.type === DATA_FRAME) this.onData(piece);
+        else this.control.push(piece);
+        offset += take;
+        this.remaining -= take;
+      }
+      if (this.remaining === 0) {
+        this.remaining = -1;
+        if (this.type !== DATA_FRAME) {
+          this.ended = { type: this.type, payload: Buffer.concat(this.control) };
+          this.control = [];
+          this.trailing = data.length - offset;
+          return this.ended;
+        }
+      }
+    }
+    return null;
   }
 
-  /** Bytes received that are not a whole frame yet. */
-  get buffered(): number {
-    return this.pendingBytes;
-  }
-
-  private peek(bytes: number): Buffer {
-    if (this.pending[0]!.length < bytes) this.pending = [Buffer.concat(this.pending)];
-    return this.pending[0]!.subarray(0, bytes);
-  }
-
-  private take(bytes: number): Buffer {
-    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-    this.pending = all.length > bytes ? [all.subarray(bytes)] : [];
-    this.pendingBytes -= bytes;
-    return all.subarray(0, bytes);
+  /** Bytes received that are not a whole header or control frame yet (0 between frames). */
+  get isBetweenFrames(): boolean {
+    return this.remaining < 0 && this.headerBytes === 0;
   }
 }

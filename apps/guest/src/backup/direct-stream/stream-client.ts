@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect, type TLSSocket } from 'node:tls';
 
-import { DATA_FRAME, FrameReader, LATE_FRAME } from './frames';
+import { FrameParser, LATE_FRAME } from './frames';
 import { clientTlsOptions } from './tls-psk';
 
 /**
@@ -55,32 +55,83 @@ export async function connectStream(
   return { socket: null, reason };
 }
 
+/**
+ * Takes the stream from 'data' events (no promise per piece): each piece of the backup's
+ * stream goes to `sink` as it arrives; when the sink says to wait (it returns a promise: its
+ * unpacker is behind) the socket is paused until it resolves, so the source waits too.
+ */
 export async function receiveStream(
   socket: TLSSocket,
-  sink: (data: Buffer) => Promise<void>,
+  sink: (data: Buffer) => Promise<void> | undefined,
   signal?: AbortSignal,
 ): Promise<{ manifest: Buffer; bytes: number }> {
-  const reader = new FrameReader();
   let bytes = 0;
-  const onAbort = () => socket.destroy(new Error('the guest is stopping'));
+  let failed: Error | null = null;
+  /** The manifest came: the source closing the connection now is its normal end. */
+  let isEnded = false;
+  let resolveEnd: (manifest: Buffer) => void = () => undefined;
+  let rejectEnd: (error: Error) => void = () => undefined;
+  const ended = new Promise<Buffer>((resolve, reject) => {
+    resolveEnd = resolve;
+    rejectEnd = reject;
+  });
+  const fail = (error: Error) => {
+    failed ??= error;
+    rejectEnd(failed);
+    socket.destroy();
+  };
+  /** The sink's waits not over yet: the socket stays paused while there is one. */
+  const waits = new Set<Promise<void>>();
+  const parser = new FrameParser((piece) => {
+    bytes += piece.length;
+    const wait = sink(piece);
+    if (!wait) return;
+    if (waits.size === 0) socket.pause();
+    const tracked: Promise<void> = wait.then(
+      () => {
+        waits.delete(tracked);
+        if (waits.size === 0 && !socket.destroyed) socket.resume();
+      },
+      (error: unknown) => fail(error as Error),
+    );
+    waits.add(tracked);
+  });
+  const onAbort = () => fail(new Error('the guest is stopping'));
   signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const data of socket as AsyncIterable<Buffer>) {
-      for (const frame of reader.push(data)) {
-        if (frame.type === DATA_FRAME) {
-          bytes += frame.payload.length;
-          await sink(frame.payload);
-        } else if (frame.type === LATE_FRAME) {
-          throw new Error(
+  socket.on('data', (data: Buffer) => {
+    if (failed) return;
+    try {
+      const frame = parser.push(data);
+      if (!frame) return;
+      if (frame.type === LATE_FRAME) {
+        fail(
+          new Error(
             'the source had already started sending the snapshot to its other replicas; create this replica again',
-          );
-        } else {
-          if (reader.buffered > 0) throw new Error('the direct stream went on after its end');
-          return { manifest: Buffer.from(frame.payload), bytes };
-        }
+          ),
+        );
+      } else if (parser.trailing > 0) {
+        fail(new Error('the direct stream went on after its end'));
+      } else {
+        isEnded = true;
+        resolveEnd(frame.payload);
       }
+    } catch (error) {
+      fail(error as Error);
     }
-    throw new Error(`the direct stream was broken after ${bytes} bytes (no manifest came)`);
+  });
+  socket.on('error', (error) => {
+    if (!isEnded) fail(error);
+  });
+  socket.on('close', () => {
+    if (!isEnded)
+      fail(new Error(`the direct stream was broken after ${bytes} bytes (no manifest came)`));
+  });
+  try {
+    const manifest = await ended;
+    // Every piece came before the manifest: the sink has them all once its waits are over.
+    await Promise.all(waits);
+    if (failed) throw failed;
+    return { manifest, bytes };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     socket.destroy();

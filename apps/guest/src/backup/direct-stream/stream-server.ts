@@ -136,18 +136,31 @@ export class StreamServer {
   private async send(type: number, data: Buffer): Promise<void> {
     if (this.clients.size === 0) throw new Error('every replica left the stream');
     const header = frameHeader(type, data.length);
-    const behind: Array<Promise<unknown>> = [];
+    let behind: Array<Promise<void>> | null = null;
     for (const socket of this.clients) {
+      // One TLS write per frame (corked: header and payload go out as one record run, not a
+      // 5-byte record of their own).
+      socket.cork();
       socket.write(header);
       socket.write(data);
+      socket.uncork();
       // Up to a few MiB queued per replica before waiting: the tool is not stopped at every piece.
-      if (socket.writableLength > QUEUED_BYTES) {
-        behind.push(
-          Promise.race([once(socket, 'drain'), once(socket, 'close')]).catch(() => undefined),
-        );
-      }
+      if (socket.writableLength > QUEUED_BYTES) (behind ??= []).push(drained(socket));
     }
-    await Promise.all(behind);
+    if (behind) await Promise.all(behind);
     if (this.clients.size === 0) throw new Error('every replica left the stream');
   }
+}
+
+/** Resolves once `socket` drained or closed, leaving no listener behind either way. */
+function drained(socket: TLSSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }

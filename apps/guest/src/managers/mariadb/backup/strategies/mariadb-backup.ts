@@ -131,11 +131,23 @@ export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
       const unpacked = awaitTools(zstd ? [zstd, mbstream] : [mbstream]);
       unpacked.catch(() => undefined);
       try {
-        await feed(async (plaintext) => {
-          // Small pieces (a direct stream's) queue up to 1 MiB before waiting for the unpacker.
-          if (stdin.write(plaintext) || stdin.writableLength <= 1024 * 1024) return;
-          await Promise.race([
-            once(stdin, 'drain'),
+        let isCorked = false;
+        await feed((plaintext) => {
+          // A direct stream hands over 16 KiB at a time: what arrives in one turn of the event
+          // loop goes to the unpacker's pipe in one write (corked until the next turn).
+          if (!isCorked) {
+            isCorked = true;
+            stdin.cork();
+            setImmediate(() => {
+              isCorked = false;
+              stdin.uncork();
+            });
+          }
+          // Pieces queue up to 1 MiB before waiting for the unpacker; no promise at all while
+          // it keeps up.
+          if (stdin.write(plaintext) || stdin.writableLength <= 1024 * 1024) return undefined;
+          return Promise.race([
+            once(stdin, 'drain').then(() => undefined),
             unpacked.then(() => {
               throw new Error('the unpacker stopped before the end of the stream');
             }),

@@ -7,17 +7,17 @@ import { Badge } from '~/components/ui/badge';
 import { Card } from '~/components/ui/card';
 import { CardForm } from '~/components/ui/card-form';
 import { ACTIONS_COLUMN, DataTable, RowAction } from '~/components/ui/data-table';
-import { FormError, Select } from '~/components/ui/field';
+import { Field, FormError, Select, TextField } from '~/components/ui/field';
 import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { PageHeader } from '~/components/ui/page';
 import { TD, TR } from '~/components/ui/table';
 import { CopyButton } from '~/components/ui/copy-button';
 import { DateTime } from '~/components/ui/date-time';
-import { PROJECT_ROLES, ROLE_LABELS } from '~/lib/schemas';
+import { emailSchema, PROJECT_ROLES, ROLE_LABELS } from '~/lib/schemas';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
 
-import { EmailRoleFields, type Role, useEmailRole } from './email-role-fields';
+type Role = (typeof PROJECT_ROLES)[number];
 
 export function MemberList({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
@@ -113,14 +113,16 @@ export function MemberList({ projectId }: { projectId: string }) {
 
 function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () => void }) {
   const trpc = useTRPC();
-  const fields = useEmailRole();
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<Role>('MEMBER');
+  const [emailError, setEmailError] = useState<string | null>(null);
   const add = useMutation(
     trpc.project.addMember.mutationOptions({
       onSuccess: () => {
-        fields.setEmail('');
+        setEmail('');
         onAdded();
       },
-      onError: fields.showApiError,
+      onError: (error) => setEmailError(describeError(error).fieldErrors.email?.[0] ?? null),
     }),
   );
   return (
@@ -128,20 +130,36 @@ function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () 
       layout="inline"
       title="Add a member"
       onSubmit={() => {
-        const checked = fields.check();
-        if (checked) add.mutate({ projectId, ...checked });
+        const parsed = emailSchema.safeParse(email);
+        if (!parsed.success) {
+          setEmailError(parsed.error.issues[0]?.message ?? 'Invalid email');
+          return;
+        }
+        setEmailError(null);
+        add.mutate({ projectId, email: parsed.data, role });
       }}
       mutation={add}
-      fieldErrors={{ email: fields.emailError }}
+      fieldErrors={{ email: emailError }}
       submitLabel="Add member"
     >
-      <EmailRoleFields
-        state={fields}
-        emailLabel="Email"
-        roleLabel="Role"
-        emailClassName="min-w-64 flex-1"
-        roleClassName="w-36"
+      <TextField
+        label="Email"
+        error={emailError}
+        className="min-w-64 flex-1"
+        type="email"
+        value={email}
+        onValueChange={setEmail}
+        placeholder="teammate@example.com"
       />
+      <Field label="Role" className="w-36">
+        <Select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          {PROJECT_ROLES.map((r) => (
+            <option key={r} value={r}>
+              {ROLE_LABELS[r]}
+            </option>
+          ))}
+        </Select>
+      </Field>
     </CardForm>
   );
 }
@@ -150,16 +168,18 @@ function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () 
 function InviteForm({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const fields = useEmailRole();
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<Role>('MEMBER');
+  const [emailError, setEmailError] = useState<string | null>(null);
   const invite = useMutation(
     trpc.invitation.create.mutationOptions({
       onSuccess: () => {
-        fields.setEmail('');
+        setEmail('');
         void queryClient.invalidateQueries({
           queryKey: trpc.invitation.list.queryKey({ projectId }),
         });
       },
-      onError: fields.showApiError,
+      onError: (error) => setEmailError(describeError(error).fieldErrors.email?.[0] ?? null),
     }),
   );
   const result = invite.data;
@@ -170,20 +190,36 @@ function InviteForm({ projectId }: { projectId: string }) {
         title="Invite someone"
         description="They get a link by mail to join with this role, signing up first if they have no account. It works once, for 7 days."
         onSubmit={() => {
-          const checked = fields.check();
-          if (checked) invite.mutate({ projectId, ...checked });
+          const parsed = emailSchema.safeParse(email);
+          if (!parsed.success) {
+            setEmailError(parsed.error.issues[0]?.message ?? 'Invalid email');
+            return;
+          }
+          setEmailError(null);
+          invite.mutate({ projectId, email: parsed.data, role });
         }}
         mutation={invite}
-        fieldErrors={{ email: fields.emailError }}
+        fieldErrors={{ email: emailError }}
         submitLabel="Invite"
       >
-        <EmailRoleFields
-          state={fields}
-          emailLabel="Address to invite"
-          roleLabel="Role to invite with"
-          emailClassName="min-w-0 flex-1 sm:min-w-64"
-          roleClassName="w-44"
+        <TextField
+          label="Address to invite"
+          error={emailError}
+          className="min-w-0 flex-1 sm:min-w-64"
+          type="email"
+          value={email}
+          onValueChange={setEmail}
+          placeholder="teammate@example.com"
         />
+        <Field label="Role to invite with" className="w-44">
+          <Select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+            {PROJECT_ROLES.map((r) => (
+              <option key={r} value={r}>
+                {ROLE_LABELS[r]}
+              </option>
+            ))}
+          </Select>
+        </Field>
       </CardForm>
       {result ? (
         <div
