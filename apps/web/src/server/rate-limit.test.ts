@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 
+import { registerSecret } from '@coffer/testing/secrets';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -205,6 +206,50 @@ describe("sign-in over HTTP: the client's address", () => {
     // A client connecting directly is not a trusted proxy: the address it names is ignored,
     // it is counted as itself (naming the limited client would otherwise answer 429).
     expect((await signIn(consoleServer.port, freshLoopbackAddress(), client)).status).toBe(401);
+  });
+});
+
+/**
+ * invitation.get is public (an invitation link's page, before signing in): looks are counted
+ * per client address with the sign-in limits, unknown and malformed tokens too.
+ */
+describe('invitation links', () => {
+  it(`the look after ${SIGN_IN_MAX} from one address in the window gets 429 saying when to retry; another address does not`, async () => {
+    const { owner, project } = await h.createProjectWithOwner('Limited invitation');
+    const { link } = await h.callerFor(owner).invitation.create({
+      projectId: project.id,
+      email: `invitee-${randomUUID().slice(0, 8)}@example.com`,
+      role: 'MEMBER',
+    });
+    const token = link!.slice(link!.lastIndexOf('/') + 1);
+    registerSecret('the token of an invitation link', token);
+    const look = (ip: string, input: { token: string } = { token }) =>
+      callOverHttp(h, {
+        path: 'invitation.get',
+        type: 'query',
+        input,
+        headers: { 'x-forwarded-for': ip },
+      });
+
+    const ip = freshIp();
+    expect((await look(ip)).status).toBe(200);
+    expect((await look(ip, { token: 'x'.repeat(43) })).status).toBe(404);
+    expect((await look(ip, { token: 'short' })).status).toBe(400);
+    const limited = await look(ip);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(limited.body.error?.json.message).toMatch(
+      /^Too many requests: try again in (\d+ seconds?|1 minute)$/,
+    );
+    expect(limited.body.error?.json.data).toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+      appCode: 'RATE_LIMITED',
+    });
+    expect((await look(freshIp())).body.result?.data.json).toMatchObject({
+      projectName: 'Limited invitation',
+      state: 'pending',
+    });
   });
 });
 

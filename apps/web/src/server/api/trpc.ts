@@ -56,6 +56,8 @@ export interface ContextDeps {
   getUser: (headers: Headers) => Promise<SessionUser | null>;
   /** Calls per user (or token) and window; default: the settings. */
   apiRateLimit?: RateLimitRule;
+  /** Calls per client address and window to `addressLimitedProcedure`s; default: the sign-in settings. */
+  publicRateLimit?: RateLimitRule;
   /** Where rate-limit counters live; default: the process's Redis connection. */
   getRedis?: () => Redis;
   /** The logger request loggers are children of; default: the web app's. */
@@ -73,6 +75,11 @@ const defaultDeps: ContextDeps = { db: defaultDb, getUser: getSessionUser };
 const defaultApiRateLimit: RateLimitRule = {
   max: env.COFFER_API_RATE_LIMIT_MAX,
   windowSeconds: env.COFFER_API_RATE_LIMIT_WINDOW_SECONDS,
+};
+
+const defaultPublicRateLimit: RateLimitRule = {
+  max: env.COFFER_SIGN_IN_RATE_LIMIT_MAX,
+  windowSeconds: env.COFFER_SIGN_IN_RATE_LIMIT_WINDOW_SECONDS,
 };
 
 /** A proxy's request id when it is a plain token, else a new one (it goes into logs and answers). */
@@ -116,6 +123,7 @@ export async function createTRPCContext(
     requestId,
     audit,
     apiRateLimit: deps.apiRateLimit ?? defaultApiRateLimit,
+    publicRateLimit: deps.publicRateLimit ?? defaultPublicRateLimit,
     getRedis: deps.getRedis ?? getRedis,
   };
 }
@@ -256,6 +264,32 @@ function fail(code: ErrorCode, message: string): never {
   throw toTRPCError(new AppError(code, message));
 }
 
+/** Counts a call against `key`; over `rule`, it fails TOO_MANY_REQUESTS saying when to retry. */
+async function enforceRateLimit(ctx: Context, key: string, rule: RateLimitRule): Promise<void> {
+  const limit = await consumeRateLimit(ctx.getRedis(), key, rule);
+  if (limit.isAllowed) return;
+  throw toTRPCError(
+    new AppError(
+      'RATE_LIMITED',
+      `Too many requests: try again in ${describeRetryAfter(limit.retryAfterSeconds)}`,
+      { details: { retryAfterSeconds: limit.retryAfterSeconds } },
+    ),
+  );
+}
+
+/**
+ * A public procedure that looks a secret up (an invitation link's token): calls are counted
+ * per client address with the sign-in limits, as sign-in and password reset are, so guessing
+ * tokens costs what guessing passwords does. The console's server leaves exactly one address
+ * in X-Forwarded-For (server/http/client-address.ts); the server components' calls carry
+ * their request's.
+ */
+export const addressLimitedProcedure = publicProcedure.use(async ({ ctx, path, next }) => {
+  const address = ctx.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || 'unknown';
+  await enforceRateLimit(ctx, `public:${path}:${address}`, ctx.publicRateLimit);
+  return next();
+});
+
 function projectIdOf(rawInput: unknown): string | undefined {
   if (!rawInput || typeof rawInput !== 'object' || !('projectId' in rawInput)) return undefined;
   const { projectId } = rawInput as { projectId: unknown };
@@ -266,18 +300,7 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next, type, 
   if (!ctx.user) fail('UNAUTHORIZED', ctx.authError ?? 'Sign in to continue');
 
   const limitKey = ctx.apiToken ? `api:token:${ctx.apiToken.id}` : `api:user:${ctx.user.id}`;
-  const limit = await consumeRateLimit(ctx.getRedis(), limitKey, ctx.apiRateLimit);
-  if (!limit.isAllowed) {
-    throw toTRPCError(
-      new AppError(
-        'RATE_LIMITED',
-        `Too many requests: try again in ${describeRetryAfter(limit.retryAfterSeconds)}`,
-        {
-          details: { retryAfterSeconds: limit.retryAfterSeconds },
-        },
-      ),
-    );
-  }
+  await enforceRateLimit(ctx, limitKey, ctx.apiRateLimit);
 
   if (ctx.apiToken) {
     // A token's calls are its project's business (its owners see them in the audit log).

@@ -2,10 +2,10 @@ import { z } from 'zod';
 
 import { emailSchema, projectRoleSchema } from '~/lib/schemas';
 import {
+  addressLimitedProcedure,
   createTRPCRouter,
   projectOwnerProcedure,
   protectedProcedure,
-  publicProcedure,
 } from '~/server/api/trpc';
 import { AppError } from '@coffer/contracts';
 import { consoleLink, getMailer } from '~/server/mail/mailer';
@@ -70,8 +70,11 @@ export const invitationRouter = createTRPCRouter({
       return { ok: true as const };
     }),
 
-  /** What an invitation link's page shows; anyone with the link may read it. */
-  get: publicProcedure
+  /**
+   * What an invitation link's page shows; anyone with the link may read it. Limited per client
+   * address (the sign-in limits): tokens are not to be guessed.
+   */
+  get: addressLimitedProcedure
     .input(z.object({ token: invitationTokenSchema }))
     .output(
       z.object({

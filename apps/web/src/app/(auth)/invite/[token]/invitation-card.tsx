@@ -25,10 +25,13 @@ const linkClass = 'font-medium text-accent-700 hover:underline';
 export function InvitationCard({
   token,
   invitation,
+  refusal = null,
   signedInAs,
 }: {
   token: string;
   invitation: Invitation | null;
+  /** Why the invitation could not be looked up, when it is not that the link is wrong (too many requests). */
+  refusal?: string | null;
   signedInAs: string | null;
 }) {
   const trpc = useTRPC();
@@ -43,18 +46,23 @@ export function InvitationCard({
   );
 
   if (!invitation || invitation.state !== 'pending') {
-    const why = !invitation
-      ? 'This invitation link is not valid.'
-      : invitation.state === 'expired'
-        ? 'This invitation has expired.'
-        : invitation.state === 'accepted'
-          ? 'This invitation has already been accepted.'
-          : 'This invitation was revoked.';
+    const why = refusal
+      ? `${refusal}.`
+      : !invitation
+        ? 'This invitation link is not valid.'
+        : invitation.state === 'expired'
+          ? 'This invitation has expired.'
+          : invitation.state === 'accepted'
+            ? 'This invitation has already been accepted.'
+            : 'This invitation was revoked.';
     return (
       <Card>
         <CardHeader>
           <CardTitle>Invitation</CardTitle>
-          <CardDescription>{why} Ask the project&apos;s owner for a new one.</CardDescription>
+          <CardDescription>
+            {why}
+            {refusal ? null : " Ask the project's owner for a new one."}
+          </CardDescription>
         </CardHeader>
         <CardContent>
           <Link href="/" className={`text-sm ${linkClass}`}>

@@ -1,3 +1,4 @@
+import { TRPCError } from '@trpc/server';
 import type { Metadata } from 'next';
 
 import { getSession } from '~/server/session/get-session';
@@ -9,14 +10,23 @@ export const metadata: Metadata = { title: 'Invitation' };
 /** An invitation link: what it invites to, and accepting it (after signing in or up). */
 export default async function InvitationPage({ params }: { params: Promise<{ token: string }> }) {
   const { token } = await params;
-  const [invitation, session] = await Promise.all([
-    api.invitation.get({ token }).catch(() => null),
+  const [{ invitation, refusal }, session] = await Promise.all([
+    api.invitation.get({ token }).then(
+      (found) => ({ invitation: found, refusal: null }),
+      // Too many looks from this address: say so and when to come back, not "not valid".
+      (error: unknown) => ({
+        invitation: null,
+        refusal:
+          error instanceof TRPCError && error.code === 'TOO_MANY_REQUESTS' ? error.message : null,
+      }),
+    ),
     getSession(),
   ]);
   return (
     <InvitationCard
       token={token}
       invitation={invitation}
+      refusal={refusal}
       signedInAs={session ? session.user.email : null}
     />
   );
