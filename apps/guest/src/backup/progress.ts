@@ -47,6 +47,26 @@ export class BackupProgress implements ProgressSink {
       .catch((error: unknown) => this.logger.warn({ err: error }, 'backup progress not sent'));
   }
 
+  /**
+   * The FAILED report with the tenant-facing message (cut to what the conductor keeps). Never
+   * throws: the backup's own error is the one to raise, a report that could not be sent is logged.
+   */
+  async fail(message: string): Promise<void> {
+    await this.finish({
+      backupId: this.backupId,
+      status: 'FAILED',
+      progress: 0,
+      storedBytes: 0,
+      rawBytes: 0,
+      message: message.slice(0, 2000),
+    }).catch((error: unknown) =>
+      this.logger.error(
+        { err: error, backupId: this.backupId },
+        'could not report the failed backup',
+      ),
+    );
+  }
+
   /** The final report: retried, because the control plane waits for it. */
   async finish(report: BackupReport): Promise<void> {
     await this.sending;

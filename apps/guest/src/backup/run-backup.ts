@@ -180,18 +180,7 @@ async function runBackup(
       });
       if (removed !== null) log.info({ removed }, 'removed the objects of the failed backup');
     }
-    await progress
-      .finish({
-        backupId,
-        status: 'FAILED',
-        progress: 0,
-        storedBytes: 0,
-        rawBytes: 0,
-        message: message.slice(0, 2000),
-      })
-      .catch((reportError: unknown) =>
-        log.error({ err: reportError }, 'could not report the failed backup'),
-      );
+    await progress.fail(message);
     throw new TenantFacingError(message, details, { cause: error });
   } finally {
     prepared?.remove();

@@ -156,18 +156,7 @@ async function sendDirect(
     );
     log.error({ err: error, fault: message }, 'direct stream failed');
     for (const tool of running) tool.stop();
-    await progress
-      .finish({
-        backupId,
-        status: 'FAILED',
-        progress: 0,
-        storedBytes: 0,
-        rawBytes: 0,
-        message: message.slice(0, 2000),
-      })
-      .catch((reportError: unknown) =>
-        log.error({ err: reportError }, 'could not report the failed snapshot'),
-      );
+    await progress.fail(message);
     throw new TenantFacingError(message, details, { cause: error });
   } finally {
     server.close();
