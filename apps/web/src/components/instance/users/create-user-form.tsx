@@ -7,8 +7,8 @@ import { CardForm } from '~/components/ui/card-form';
 import { TextField } from '~/components/ui/field';
 import { firstOf, parseForm } from '~/components/ui/form-errors';
 import { createUserInputSchema } from '~/lib/database-schemas';
-import { generatePassword } from '~/lib/passwords';
 import { describeError } from '~/lib/trpc-errors';
+import { useGeneratedPassword } from '~/lib/use-generated-password';
 import { useTRPC } from '~/trpc/react';
 import { accountOf } from './account';
 import { DatabaseChoices } from './database-choices';
@@ -30,7 +30,7 @@ export function CreateUserForm({
   const trpc = useTRPC();
   const [name, setName] = useState('');
   const [host, setHost] = useState('%');
-  const [password, setPassword] = useState(() => generatePassword());
+  const [password, regeneratePassword] = useGeneratedPassword();
   const [chosen, setChosen] = useState<string[]>([]);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const create = useMutation(
@@ -41,7 +41,7 @@ export function CreateUserForm({
         setHost('%');
         setChosen([]);
         setErrors({});
-        setPassword(generatePassword());
+        regeneratePassword();
         await onCreated(accountOf(user), used);
       },
       onError: (error) => setErrors(firstOf(describeError(error).fieldErrors)),
@@ -73,7 +73,7 @@ export function CreateUserForm({
       <HostField host={host} onChange={setHost} error={errors.host} />
       <PasswordField
         password={password}
-        onRegenerate={() => setPassword(generatePassword())}
+        onRegenerate={regeneratePassword}
         error={errors.password}
       />
       <DatabaseChoices

@@ -8,8 +8,8 @@ import { Checkbox } from '~/components/ui/field';
 import { FormDialog } from '~/components/ui/form-dialog';
 import { firstOf, formErrorOf, parseForm } from '~/components/ui/form-errors';
 import { updateUserInputSchema } from '~/lib/database-schemas';
-import { generatePassword } from '~/lib/passwords';
 import { describeError } from '~/lib/trpc-errors';
+import { useGeneratedPassword } from '~/lib/use-generated-password';
 import { useTRPC } from '~/trpc/react';
 import { type Account, accountOf } from './account';
 import { HostField } from './host-field';
@@ -32,7 +32,7 @@ export function EditUserDialog({
   const trpc = useTRPC();
   const [host, setHost] = useState(user.host);
   const [isNewPassword, setIsNewPassword] = useState(false);
-  const [password, setPassword] = useState(() => generatePassword());
+  const [password, regeneratePassword] = useGeneratedPassword();
   const [errors, setErrors] = useState<Record<string, string>>({});
   const update = useMutation(
     trpc.databaseUser.update.mutationOptions({
@@ -70,7 +70,7 @@ export function EditUserDialog({
       {isNewPassword ? (
         <PasswordField
           password={password}
-          onRegenerate={() => setPassword(generatePassword())}
+          onRegenerate={regeneratePassword}
           error={errors.newPassword}
         />
       ) : null}

@@ -7,17 +7,17 @@ import { Badge } from '~/components/ui/badge';
 import { Card } from '~/components/ui/card';
 import { CardForm } from '~/components/ui/card-form';
 import { ACTIONS_COLUMN, DataTable, RowAction } from '~/components/ui/data-table';
-import { Field, FormError, Select, TextField } from '~/components/ui/field';
+import { FormError, Select } from '~/components/ui/field';
 import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { PageHeader } from '~/components/ui/page';
 import { TD, TR } from '~/components/ui/table';
 import { CopyButton } from '~/components/ui/copy-button';
 import { DateTime } from '~/components/ui/date-time';
-import { emailSchema, PROJECT_ROLES, ROLE_LABELS } from '~/lib/schemas';
+import { PROJECT_ROLES, ROLE_LABELS } from '~/lib/schemas';
 import { describeError } from '~/lib/trpc-errors';
 import { useTRPC } from '~/trpc/react';
 
-type Role = (typeof PROJECT_ROLES)[number];
+import { EmailRoleFields, type Role, useEmailRole } from './email-role-fields';
 
 export function MemberList({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
@@ -113,16 +113,14 @@ export function MemberList({ projectId }: { projectId: string }) {
 
 function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () => void }) {
   const trpc = useTRPC();
-  const [email, setEmail] = useState('');
-  const [role, setRole] = useState<Role>('MEMBER');
-  const [emailError, setEmailError] = useState<string | null>(null);
+  const fields = useEmailRole();
   const add = useMutation(
     trpc.project.addMember.mutationOptions({
       onSuccess: () => {
-        setEmail('');
+        fields.setEmail('');
         onAdded();
       },
-      onError: (error) => setEmailError(describeError(error).fieldErrors.email?.[0] ?? null),
+      onError: fields.showApiError,
     }),
   );
   return (
@@ -130,36 +128,20 @@ function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () 
       layout="inline"
       title="Add a member"
       onSubmit={() => {
-        const parsed = emailSchema.safeParse(email);
-        if (!parsed.success) {
-          setEmailError(parsed.error.issues[0]?.message ?? 'Invalid email');
-          return;
-        }
-        setEmailError(null);
-        add.mutate({ projectId, email: parsed.data, role });
+        const checked = fields.check();
+        if (checked) add.mutate({ projectId, ...checked });
       }}
       mutation={add}
-      fieldErrors={{ email: emailError }}
+      fieldErrors={{ email: fields.emailError }}
       submitLabel="Add member"
     >
-      <TextField
-        label="Email"
-        error={emailError}
-        className="min-w-64 flex-1"
-        type="email"
-        value={email}
-        onValueChange={setEmail}
-        placeholder="teammate@example.com"
+      <EmailRoleFields
+        state={fields}
+        emailLabel="Email"
+        roleLabel="Role"
+        emailClassName="min-w-64 flex-1"
+        roleClassName="w-36"
       />
-      <Field label="Role" className="w-36">
-        <Select value={role} onChange={(e) => setRole(e.target.value as Role)}>
-          {PROJECT_ROLES.map((r) => (
-            <option key={r} value={r}>
-              {ROLE_LABELS[r]}
-            </option>
-          ))}
-        </Select>
-      </Field>
     </CardForm>
   );
 }
@@ -168,18 +150,16 @@ function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () 
 function InviteForm({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [email, setEmail] = useState('');
-  const [role, setRole] = useState<Role>('MEMBER');
-  const [emailError, setEmailError] = useState<string | null>(null);
+  const fields = useEmailRole();
   const invite = useMutation(
     trpc.invitation.create.mutationOptions({
       onSuccess: () => {
-        setEmail('');
+        fields.setEmail('');
         void queryClient.invalidateQueries({
           queryKey: trpc.invitation.list.queryKey({ projectId }),
         });
       },
-      onError: (error) => setEmailError(describeError(error).fieldErrors.email?.[0] ?? null),
+      onError: fields.showApiError,
     }),
   );
   const result = invite.data;
@@ -190,36 +170,20 @@ function InviteForm({ projectId }: { projectId: string }) {
         title="Invite someone"
         description="They get a link by mail to join with this role, signing up first if they have no account. It works once, for 7 days."
         onSubmit={() => {
-          const parsed = emailSchema.safeParse(email);
-          if (!parsed.success) {
-            setEmailError(parsed.error.issues[0]?.message ?? 'Invalid email');
-            return;
-          }
-          setEmailError(null);
-          invite.mutate({ projectId, email: parsed.data, role });
+          const checked = fields.check();
+          if (checked) invite.mutate({ projectId, ...checked });
         }}
         mutation={invite}
-        fieldErrors={{ email: emailError }}
+        fieldErrors={{ email: fields.emailError }}
         submitLabel="Invite"
       >
-        <TextField
-          label="Address to invite"
-          error={emailError}
-          className="min-w-0 flex-1 sm:min-w-64"
-          type="email"
-          value={email}
-          onValueChange={setEmail}
-          placeholder="teammate@example.com"
+        <EmailRoleFields
+          state={fields}
+          emailLabel="Address to invite"
+          roleLabel="Role to invite with"
+          emailClassName="min-w-0 flex-1 sm:min-w-64"
+          roleClassName="w-44"
         />
-        <Field label="Role to invite with" className="w-44">
-          <Select value={role} onChange={(e) => setRole(e.target.value as Role)}>
-            {PROJECT_ROLES.map((r) => (
-              <option key={r} value={r}>
-                {ROLE_LABELS[r]}
-              </option>
-            ))}
-          </Select>
-        </Field>
       </CardForm>
       {result ? (
         <div

@@ -27,8 +27,9 @@ import { Checkbox, Field, FormError, Input, Select } from '~/components/ui/field
 import { PageHeader } from '~/components/ui/page';
 import { createQuotaRefusal } from '~/lib/create-quota';
 import { DEFAULT_BACKUP_RETAIN_FULL_COUNT } from '~/lib/instance-schemas';
-import { generatePassword, randomSuffix } from '~/lib/passwords';
+import { randomSuffix } from '~/lib/passwords';
 import { describeError } from '~/lib/trpc-errors';
+import { useGeneratedPassword } from '~/lib/use-generated-password';
 import { useTRPC } from '~/trpc/react';
 
 type Errors = Record<string, string | undefined>;
@@ -48,7 +49,7 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
   const [versionId, setVersionId] = useState('');
   const [databaseName, setDatabaseName] = useState('app');
   const [userName, setUserName] = useState('app_user');
-  const [password, setPassword] = useState(() => generatePassword());
+  const [password, regeneratePassword] = useGeneratedPassword();
   const [isPublic, setIsPublic] = useState(false);
   const [allowedCidrs, setAllowedCidrs] = useState('');
   const [backupsEnabled, setBackupsEnabled] = useState(true);
@@ -253,7 +254,7 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
               {userName ? (
                 <PasswordField
                   password={password}
-                  onRegenerate={() => setPassword(generatePassword())}
+                  onRegenerate={regeneratePassword}
                   error={errors.password}
                   className="sm:col-span-2"
                   hint="Generated for you. Copy it now: Coffer never stores it and cannot show it again."
