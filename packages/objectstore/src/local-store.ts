@@ -12,11 +12,21 @@ import {
   type PutResult,
 } from './object-store';
 
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * The embedded default: objects are files under one directory (by default
  * `<COFFER_DATA_DIR>/backups`). A write goes to a temporary file in the same directory,
- * is flushed to disk, and renamed into place, so a reader sees a whole object or none;
- * temporary files are never listed.
+ * is flushed to disk, and renamed into place, and the directory is flushed too, so a reader
+ * sees a whole object or none and a stored object survives a crash; temporary files are
+ * never listed.
  */
 export class LocalDirectoryStore implements ObjectStore {
   readonly kind = 'local' as const;
@@ -50,6 +60,9 @@ export class LocalDirectoryStore implements ObjectStore {
         await handle.close();
       }
       await rename(temporary, path);
+      // The new name is durable too: a manifest stored after its chunks never names a chunk
+      // a crash could still take back (ext4 journals the rename, but only this forces it).
+      await syncDirectory(dirname(path));
     } catch (error) {
       await rm(temporary, { force: true });
       throw new ObjectStoreError(

@@ -7,6 +7,7 @@ import {
   ChunkSealer,
   ChunkVerificationError,
   openChunk,
+  SEAL_PIECE_BYTES,
   sealChunk,
   type SealedChunk,
 } from './chunk-crypto';
@@ -69,6 +70,31 @@ describe('chunk crypto', () => {
     const again = sealChunk(key, backupId, 0, plaintext);
     expect(again.iv).not.toBe(pieces.iv);
     expect(again.stored.equals(pieces.stored)).toBe(false);
+  });
+
+  it('seals a chunk staged in its buffer in place, across whole and partial pieces, as it seals without one', () => {
+    const plaintext = randomBytes(2 * SEAL_PIECE_BYTES + 12_345);
+    const into = Buffer.alloc(plaintext.length + 100);
+    const sealer = new ChunkSealer(key, backupId, 4, into);
+    // Uneven pieces: some cross a sealing boundary, one is larger than a sealing piece.
+    const sizes = [1, 70_000, SEAL_PIECE_BYTES + 3, 999, 50_000];
+    for (let offset = 0, at = 0; offset < plaintext.length; at++) {
+      const size = sizes[at % sizes.length]!;
+      sealer.update(plaintext.subarray(offset, offset + size));
+      offset += size;
+    }
+    const sealed = sealer.finish();
+    expect(sealed.plainSize).toBe(plaintext.length);
+    expect(sealed.stored).toHaveLength(plaintext.length);
+    // A view of the buffer, not a copy: the writer reuses its buffers.
+    expect(sealed.stored.buffer).toBe(into.buffer);
+    expect(sealed.sha256).toBe(sha256(sealed.stored));
+    expect(openChunk(key, backupId, entryOf(sealed, 4), sealed.stored).equals(plaintext)).toBe(
+      true,
+    );
+    expect(() =>
+      new ChunkSealer(key, backupId, 0, Buffer.alloc(10)).update(randomBytes(11)),
+    ).toThrow(/longer than its buffer/);
   });
 
   it('seals and opens an empty chunk', () => {

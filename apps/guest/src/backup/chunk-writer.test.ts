@@ -59,6 +59,32 @@ function sha256(bytes: Buffer): string {
 }
 
 describe('chunk writer', () => {
+  it('takes pieces from one reused buffer (append): null when taken at once, a promise while an upload slot is awaited', async () => {
+    const store = localStore();
+    const { backupId, writer: chunkWriter } = writer(store, { concurrency: 1 });
+    const data = randomBytes(5 * 1024 + 300);
+    // As the output channel reads: every piece lands in the same buffer, overwritten once taken.
+    const readBuffer = Buffer.alloc(700);
+    let waited = 0;
+    for (let offset = 0; offset < data.length; offset += readBuffer.length) {
+      const size = data.copy(readBuffer, 0, offset, offset + readBuffer.length);
+      const pending = chunkWriter.append(readBuffer.subarray(0, size));
+      if (pending) {
+        waited++;
+        await pending;
+      }
+      readBuffer.fill(0xee);
+    }
+    const chunks = await chunkWriter.finish();
+    // One upload at a time: a chunk that fills while the previous one is stored waits.
+    expect(waited).toBeGreaterThan(0);
+    expect(waited).toBeLessThanOrEqual(chunks.length);
+    const plaintexts: Buffer[] = [];
+    for (const chunk of chunks)
+      plaintexts.push(openChunk(key, backupId, chunk, await store.get(`${location}${chunk.name}`)));
+    expect(Buffer.concat(plaintexts).equals(data)).toBe(true);
+  });
+
   it('cuts the stream at fixed boundaries, the last chunk partial, each sealed, hashed and stored in order', async () => {
     const store = localStore();
     const { backupId, writer: chunkWriter } = writer(store);

@@ -56,20 +56,49 @@ export class ChunkWriter {
 
   /** Appends data; resolves once it is sealed (waiting for an upload slot when a chunk fills). */
   async write(data: Buffer): Promise<void> {
-    const { chunkBytes, key, backupId } = this.options;
+    await this.append(data);
+  }
+
+  /**
+   * Appends data: null when it was taken at once (the caller may reuse `data` right away),
+   * otherwise a promise that resolves once it was (a chunk filled while `concurrency`
+   * uploads were in flight): `data` must stay untouched until then.
+   */
+  append(data: Buffer): Promise<void> | null {
+    const { chunkBytes, concurrency } = this.options;
     let offset = 0;
     while (offset < data.length) {
-      if (!this.sealer) {
-        this.buffer = this.chunkBuffer();
-        this.sealer = new ChunkSealer(key, backupId, this.chunks.length, this.buffer);
-      }
-      const take = Math.min(data.length - offset, chunkBytes - this.sealer.plainSize);
-      this.sealer.update(
+      const sealer = this.currentSealer();
+      const take = Math.min(data.length - offset, chunkBytes - sealer.plainSize);
+      sealer.update(
         offset === 0 && take === data.length ? data : data.subarray(offset, offset + take),
       );
       offset += take;
-      if (this.sealer.plainSize === chunkBytes) await this.upload();
+      if (sealer.plainSize === chunkBytes) {
+        if (this.failure || this.inFlight.size >= concurrency)
+          return this.uploadThenAppend(data.subarray(offset));
+        this.startUpload();
+      }
     }
+    return null;
+  }
+
+  private async uploadThenAppend(rest: Buffer): Promise<void> {
+    await this.upload();
+    if (rest.length > 0) await this.append(rest);
+  }
+
+  private currentSealer(): ChunkSealer {
+    if (!this.sealer) {
+      this.buffer = this.chunkBuffer();
+      this.sealer = new ChunkSealer(
+        this.options.key,
+        this.options.backupId,
+        this.chunks.length,
+        this.buffer,
+      );
+    }
+    return this.sealer;
   }
 
   private chunkBuffer(): Buffer {
@@ -87,10 +116,15 @@ export class ChunkWriter {
       await Promise.race(this.inFlight);
       this.throwIfFailed();
     }
-    const { store, location, key, backupId } = this.options;
+    this.startUpload();
+  }
+
+  /** Seals the chunk being filled (an empty one when none is) and starts its upload: a slot must be free. */
+  private startUpload(): void {
+    const { store, location } = this.options;
     const index = this.chunks.length;
-    const buffer = this.buffer ?? this.chunkBuffer();
-    const sealer = this.sealer ?? new ChunkSealer(key, backupId, index, buffer);
+    const sealer = this.currentSealer();
+    const buffer = this.buffer!;
     this.sealer = null;
     this.buffer = null;
     const sealed = sealer.finish();

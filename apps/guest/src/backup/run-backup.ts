@@ -9,6 +9,7 @@ import { type Logger } from 'pino';
 
 import { TenantFacingError } from '../errors';
 import { openBackupAccess } from './access';
+import { relaxHeapForBackup } from './backup-heap';
 import { ToolFailedError, type Tool } from './child-processes';
 import { ChunkWriter } from './chunk-writer';
 import { buildManifest, manifestBytes, sha256Hex } from './manifest';
@@ -19,8 +20,9 @@ import { type BackupStrategy, type PreparedBackup } from './strategy';
 /**
  * Makes one backup with a datastore's strategy and stores it:
  *
- *   strategy's tool ──pipe──▶ zstd -T0 ──▶ guest: fixed-size chunks →
- *   AES-256-GCM (fresh IV) → SHA-256 → object store, at most N uploads in flight
+ *   strategy's tool ──pipe──▶ zstd -T0 ──socket──▶ guest: one reused 1 MiB read buffer →
+ *   fixed-size chunks, sealed in place (AES-256-GCM, fresh IV; SHA-256 of the ciphertext)
+ *   → object store, at most N uploads in flight
  *
  * The manifest is written last: a backup without one is incomplete. Progress goes to the
  * conductor about once a second; the end (COMPLETED with what the manifest says, or FAILED
@@ -90,6 +92,7 @@ async function runBackup(
   let writer: ChunkWriter | null = null;
   let prepared: PreparedBackup | null = null;
   markBackupRunning(volume, backupId);
+  const restoreHeap = relaxHeapForBackup();
   try {
     const access = openBackupAccess(job.guestSecret, backupId, params);
     store = createObjectStore(access.store);
@@ -113,6 +116,7 @@ async function runBackup(
     const outcome = await prepared.stream({
       params,
       write: (data) => chunkWriter.write(data),
+      append: (data) => chunkWriter.append(data),
       progress,
       running,
     });
@@ -183,6 +187,7 @@ async function runBackup(
     await progress.fail(message);
     throw new TenantFacingError(message, details, { cause: error });
   } finally {
+    restoreHeap();
     prepared?.remove();
     clearBackupRunning(volume);
     await store?.close();

@@ -6,6 +6,7 @@ import {
 } from '@coffer/contracts';
 
 import { type Tool } from './child-processes';
+import { type TakePiece } from './output-channel';
 import { type ProgressSink } from './progress';
 
 /**
@@ -29,6 +30,14 @@ export interface BackupStreamRun {
   params: CreateBackupParams;
   /** Takes the compressed stream in order; waits while the uploads are behind (the tool's pipe then fills). */
   write(data: Buffer): Promise<void>;
+  /**
+   * Takes the stream in order like `write`, from a buffer the tool's output is read into
+   * again and again (backup/output-channel.ts): null once a piece is taken (copied) and its
+   * buffer may be reused, else a promise, and the piece stays untouched until it resolves.
+   * Given when the taker copies what it keeps (the chunk writer); a strategy may then read
+   * its tool's output in large pieces without allocating a buffer per read.
+   */
+  append?: TakePiece;
   progress: ProgressSink;
   /** Every tool started goes in here: an interrupt or a failure stops them. */
   running: Set<Tool>;

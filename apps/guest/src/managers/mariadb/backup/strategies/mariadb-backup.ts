@@ -9,8 +9,10 @@ import {
   readIoCounters,
   startTool,
   ToolFailedError,
+  type Tool,
 } from '../../../../backup/child-processes';
 import { zstdCompressArgs, zstdDecompressArgs } from '../../../../backup/compression';
+import { openOutputChannel } from '../../../../backup/output-channel';
 import { PROGRESS_INTERVAL_MS } from '../../../../backup/progress';
 import { type BackupStrategy, type RestoreStrategy } from '../../../../backup/strategy';
 import { TenantFacingError } from '../../../../errors';
@@ -40,7 +42,7 @@ export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
   return mariadbStrategy(
     ctx,
     'mariadb-backup',
-    async (work, tools, { params, write, progress, running }) => {
+    async (work, tools, { params, write, append, progress, running }) => {
       const lsnDir = join(work.dir, 'lsn');
       const args = [
         `--defaults-file=${work.clientCnf}`,
@@ -53,30 +55,42 @@ export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
           : []),
       ];
       const env = { PATH: ctx.path };
-      const backup = startTool('mariadb-backup', tools.mariadbBackup, args, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env,
-        cwd: work.dir,
-      });
-      running.add(backup);
-      // mariadb-backup writes straight into zstd; only the compressed stream reaches the guest.
-      // A replica's direct stream goes as it is (no CPU spent on what lives a few seconds).
-      const zstd = params.direct
-        ? null
-        : startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
-            stdio: [backup.child.stdout!, 'pipe', 'pipe'],
+      // The compressed stream, read in large pieces into one reused buffer when the taker
+      // copies them (the chunk writer): no buffer allocated per pipe read.
+      const channel = params.direct || !append ? null : await openOutputChannel();
+      let backup: Tool | null = null;
+      let zstd: Tool | null = null;
+      try {
+        backup = startTool('mariadb-backup', tools.mariadbBackup, args, {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env,
+          cwd: work.dir,
+        });
+        running.add(backup);
+        // mariadb-backup writes straight into zstd; only the compressed stream reaches the guest.
+        // A replica's direct stream goes as it is (no CPU spent on what lives a few seconds).
+        if (!params.direct) {
+          zstd = startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
+            stdio: [backup.child.stdout!, channel ? channel.toolEnd : 'pipe', 'pipe'],
             env,
           });
-      if (zstd) {
-        running.add(zstd);
-        backup.child.stdout!.destroy();
+          running.add(zstd);
+          backup.child.stdout!.destroy();
+        }
+      } catch (error) {
+        backup?.stop();
+        channel?.destroy();
+        throw error;
       }
-      const output = zstd ? zstd.child.stdout! : backup.child.stdout!;
+      // The guest's copy of zstd's stdout closes: the stream ends when zstd exits.
+      channel?.handedOver();
+      const source = backup;
+      const compressor = zstd;
 
       const total = estimateDatadirBytes(ctx.layout.datadir);
       let written = 0;
       const sample = () => {
-        const io = readIoCounters(backup.child.pid);
+        const io = readIoCounters(source.child.pid);
         if (!io) return;
         written = io.wchar;
         progress.rawBytes = written;
@@ -84,14 +98,20 @@ export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
       };
       const timer = setInterval(sample, PROGRESS_INTERVAL_MS / 2);
       try {
-        for await (const data of output as AsyncIterable<Buffer>) {
-          await write(data);
+        if (channel && append) {
+          await channel.pump(append);
+        } else {
+          const output = compressor ? compressor.child.stdout! : source.child.stdout!;
+          for await (const data of output as AsyncIterable<Buffer>) {
+            await write(data);
+          }
         }
         sample();
-        await awaitTools(zstd ? [backup, zstd] : [backup]);
+        await awaitTools(compressor ? [source, compressor] : [source]);
       } catch (error) {
-        backup.stop();
-        zstd?.stop();
+        source.stop();
+        compressor?.stop();
+        channel?.destroy();
         throw error;
       } finally {
         clearInterval(timer);
