@@ -206,7 +206,13 @@ export async function attachReplica(
   return 'attached';
 }
 
-/** Polls until the I/O thread runs or fails, at most `waitSeconds`; the status as it is then. */
+const THREADS_POLL_MS = 10;
+
+/**
+ * Polls until the I/O thread runs or fails, at most `waitSeconds`; the status as it is then.
+ * Every 10 ms: the threads are usually up within a few, and SHOW SLAVE STATUS is cheap (a
+ * 100 ms poll added up to 0.1 s to every replica's build).
+ */
 export async function waitForReplicaThreads(
   connection: Connection,
   waitSeconds: number,
@@ -221,7 +227,7 @@ export async function waitForReplicaThreads(
       (replica.ioThread !== 'RUNNING' && replica.lastIoError !== null) ||
       (replica.sqlThread === 'STOPPED' && replica.lastSqlError !== null);
     if (isSettled || Date.now() >= deadline) return status;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, THREADS_POLL_MS));
   }
 }
 
