@@ -21,7 +21,8 @@ export interface StreamAddress {
   connectWindowMs: number;
 }
 
-const RETRY_MS = 100;
+/** Between tries while the source does not listen yet (refused at once on its host: cheap). */
+const RETRY_MS = 20;
 
 export async function connectStream(
   address: StreamAddress,
