@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
  * ~3 MB more but implies --jitless, which removes WebAssembly and with it `fetch`.
  * `--expose-gc`: a backup collects its young generation once per sealed chunk, which keeps
  * its peak memory to its chunk buffers (see backup/chunk-writer.ts).
- * The caller appends `--config-dir <dir>`. Imports nothing of the guest.
+ * The build makes the agent bundle's V8 code cache with exactly these flags (loader.ts: V8
+ * refuses a cache made with other flags). The caller appends `--config-dir <dir>`. Imports
+ * nothing of the guest.
  */
 export const GUEST_NODE_FLAGS = [
   '--optimize-for-size',

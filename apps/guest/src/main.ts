@@ -1,33 +1,7 @@
-import { parseArgs } from 'node:util';
-
-import { beginEarlyInstall } from './boot/early-install';
+import { startGuest } from './agent-bundle';
 
 /**
- * The guest agent's entry: `node guest.mjs --config-dir <dir>`. The compute provider starts
- * it beside the instance's database server and sends its stdout to the instance's log.
+ * The guest agent run from its sources (`npm run dev`: tsx src/main.ts --config-dir <dir>).
+ * The compute provider and the VM image run the bundle instead, dist/guest.mjs (loader.ts).
  */
-
-function fail(message: string, code: number): never {
-  process.stderr.write(`coffer-guest: ${message}\n`);
-  process.exit(code);
-}
-
-async function main(): Promise<void> {
-  let configDir: string | undefined;
-  try {
-    ({
-      values: { 'config-dir': configDir },
-    } = parseArgs({ options: { 'config-dir': { type: 'string' } }, strict: true }));
-  } catch (error) {
-    fail(`${(error as Error).message}\nusage: guest --config-dir <dir>`, 2);
-  }
-  if (!configDir) fail('missing --config-dir <dir>\nusage: guest --config-dir <dir>', 2);
-
-  // Start the datastore's early work at once (when the agent config allows it: MariaDB
-  // installs its datadir), then load the agent: Node parses the bundle's heavy part meanwhile.
-  const earlyInstall = beginEarlyInstall(configDir);
-  const { runGuest } = await import('./run-guest');
-  await runGuest(configDir, earlyInstall);
-}
-
-void main();
+void startGuest();

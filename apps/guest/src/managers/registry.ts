@@ -77,6 +77,11 @@ export class DatastoreRegistry {
     return registration.loadManager();
   }
 
+  /** The datastores registered, by name. */
+  names(): string[] {
+    return [...this.registrations.keys()];
+  }
+
   /** The early boot hook of `datastore`, if it is registered and has one. */
   earlyBootHookFor(datastore: string): EarlyBootHook | undefined {
     return this.registrations.get(datastore)?.earlyBoot;
