@@ -69,6 +69,14 @@ export function ensureAdminCredentials(layout: MariadbLayout): {
   return { credentials, isNew: true };
 }
 
+/**
+ * The guest sends only plain queries (no `execute`): one slot for prepared statements, not
+ * mysql2's 16000, whose cache (four 16000-element arrays, ~0.5 MB, filled at once) every
+ * connection allocated: with the guest's 1 MB young generation that was a scavenge every
+ * other connection, and a heartbeat's ping is a connection.
+ */
+const NO_PREPARED_STATEMENTS = 1;
+
 async function loadDriver(): Promise<typeof Mysql> {
   // Loaded on first use: an idle guest that never talks SQL does not pay for the driver.
   // mysql2 is CommonJS: as a split chunk of the bundle its API arrives as the default export.
@@ -90,6 +98,7 @@ export async function connectOverSocket(
     connectTimeout: CONNECT_TIMEOUT_MS,
     multipleStatements: false,
     supportBigNumbers: true,
+    maxPreparedStatements: NO_PREPARED_STATEMENTS,
   });
 }
 
@@ -114,6 +123,7 @@ export async function pingAsAdmin(
         user: credentials.user,
         password: credentials.password,
         connectTimeout: Math.max(100, timeoutMs),
+        maxPreparedStatements: NO_PREPARED_STATEMENTS,
       });
       await connection.ping();
       await connection.end();
