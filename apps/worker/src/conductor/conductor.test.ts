@@ -8,7 +8,7 @@ import {
   type ConductorMessage,
 } from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, signBody } from '@coffer/contracts/crypto';
-import { createPrismaClient, type Instance, type PrismaClient } from '@coffer/db';
+import { createPrismaClient, type Instance, type Prisma, type PrismaClient } from '@coffer/db';
 import { faultFields } from '@coffer/db/domain/faults';
 import { testPorts } from '@coffer/testing/ports';
 import { waitFor } from '@coffer/testing/wait';
@@ -686,10 +686,123 @@ describe('a batch', () => {
       }),
     ).toBe(0);
 
-    // Statements: an UPDATE for each round of heartbeats (the changing guest's three beats make
-    // three rounds) and one INSERT of samples; one by one only the status change and the stale
-    // beat (one statement each: the change, the unchanged case having been tried in the batch).
-    expect(calls).toEqual({ batch: 4, oneByOne: 2 });
+    // Statements: the instances with a likely change go first (the changing guest, and the quiet
+    // guest the forged CRASHED names): an UPDATE for each round of their heartbeats (the changing
+    // guest's three beats make three rounds) and an INSERT of their one sample; then the rest:
+    // one UPDATE for every other guest's heartbeat and one INSERT of samples. One by one only
+    // the status change and the stale beat (one statement each: the change, the unchanged case
+    // having been tried in the batch).
+    expect(calls).toEqual({ batch: 6, oneByOne: 2 });
+  });
+});
+
+describe('a status change in a batch', () => {
+  it("is written and published ahead of the batch's plain heartbeats; a change the row already shows publishes nothing", async () => {
+    const stream = `${ctx.names.conductorStream}-urgent`;
+    const quiet: Guest[] = [];
+    for (let index = 0; index < 10; index++) quiet.push(await createGuestRow());
+    const changing = guestB;
+    // Another conductor has already applied this guest's change (the hint here is outdated).
+    const alreadyShown = guestA;
+    const quietIds = new Set(quiet.map((guest) => guest.instanceId));
+
+    // What happens, in order: the statements that write the quiet guests' heartbeats, and the
+    // change events published.
+    const order: string[] = [];
+    const prisma = new Proxy(ctx.prisma, {
+      get(object, name) {
+        const value: unknown = Reflect.get(object, name);
+        if (name !== '$queryRaw' || typeof value !== 'function') return value;
+        return (query: Prisma.Sql, ...rest: unknown[]) => {
+          if (query.values.some((value) => typeof value === 'string' && quietIds.has(value)))
+            order.push('quiet heartbeats written');
+          return (value as (...args: unknown[]) => unknown).call(object, query, ...rest);
+        };
+      },
+    });
+    const publisher = new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger);
+    const publish = publisher.publish.bind(publisher);
+    publisher.publish = async (event) => {
+      if (event.type === 'instance.changed') order.push(`changed ${event.instanceId}`);
+      return publish(event);
+    };
+    const conductor = new Conductor({
+      prisma,
+      redis: ctx.redis,
+      blockingConnection: ctx.redis.duplicate(),
+      publisher,
+      settings: buildSettings(
+        loadWorkerEnv(ctx.workerEnv()),
+        { ...ctx.names, conductorStream: stream },
+        { conductorBlockMs: 100 },
+      ),
+      logger: ctx.logger,
+    });
+    const signed = (message: Record<string, unknown>, secret: string): [string, string] => {
+      const body = JSON.stringify(message);
+      return [body, signBody(guestKeys(secret).signing, body)];
+    };
+    await conductor.start();
+    try {
+      // The conductor hears every guest say RUNNING (what the rows say: nothing published).
+      let lastId = '';
+      for (const guest of [...quiet, changing, alreadyShown])
+        lastId = await send(heartbeat(guest, { serviceStatus: 'RUNNING' }), guest.secret, stream);
+      await waitFor(
+        async () => ((await ctx.redis.xinfo('GROUPS', stream)) as unknown[][])[0]?.includes(lastId),
+        { timeoutMs: 10_000, what: 'the first beats delivered' },
+      );
+      await waitForNothingPending(stream);
+      expect(order).not.toContain(`changed ${changing.instanceId}`);
+      order.length = 0;
+      await ctx.prisma.instance.update({
+        where: { id: alreadyShown.instanceId },
+        data: { serviceStatus: 'SHUTDOWN' },
+      });
+
+      // One batch (one transaction, read at once): the quiet guests' beats first in the
+      // stream, then the changing guest's SHUTDOWN and the other's SHUTDOWN, already shown.
+      const batch = ctx.redis.multi();
+      for (const guest of quiet) {
+        const [body, sig] = signed(heartbeat(guest, { serviceStatus: 'RUNNING' }), guest.secret);
+        batch.xadd(stream, '*', 'body', body, 'sig', sig);
+      }
+      const [changeBody, changeSig] = signed(
+        heartbeat(changing, { serviceStatus: 'SHUTDOWN' }),
+        changing.secret,
+      );
+      batch.xadd(stream, '*', 'body', changeBody, 'sig', changeSig);
+      const [shownBody, shownSig] = signed(
+        heartbeat(alreadyShown, { serviceStatus: 'SHUTDOWN' }),
+        alreadyShown.secret,
+      );
+      batch.xadd(stream, '*', 'body', shownBody, 'sig', shownSig);
+      const replies = (await batch.exec())!;
+      lastId = String(replies.at(-1)![1]);
+      await waitFor(
+        async () => ((await ctx.redis.xinfo('GROUPS', stream)) as unknown[][])[0]?.includes(lastId),
+        { timeoutMs: 10_000, what: 'the batch delivered' },
+      );
+      await waitForNothingPending(stream);
+    } finally {
+      await conductor.stop();
+      await ctx.redis.del(stream);
+    }
+
+    expect(order).toEqual([`changed ${changing.instanceId}`, 'quiet heartbeats written']);
+    expect(await rowOf(changing)).toMatchObject({
+      serviceStatus: 'SHUTDOWN',
+      lastSeq: BigInt(changing.seq),
+    });
+    expect(await rowOf(alreadyShown)).toMatchObject({
+      serviceStatus: 'SHUTDOWN',
+      lastSeq: BigInt(alreadyShown.seq),
+    });
+    for (const guest of quiet)
+      expect(await rowOf(guest)).toMatchObject({
+        serviceStatus: 'RUNNING',
+        lastSeq: BigInt(guest.seq),
+      });
   });
 });
 
