@@ -60,12 +60,18 @@ import { ConductorReporter } from '@coffer/guest/conductor/conductor-reporter';
 import { Heartbeat } from '@coffer/guest/conductor/heartbeat';
 import { GUEST_VERSION } from '@coffer/guest/version';
 import { sealGuestSecret } from '@coffer/worker';
+import { cpuBudgets, type CpuBudgets, type CpuGroup } from './lib/cgroup';
 import { root, runBench } from './lib/coffer';
 import { loadText, sampleLoad } from './lib/load';
 import { now, printTable, round } from './lib/report';
 
 const isQuick = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
-const SIZES = isQuick ? [50, 100] : [100, 300, 1000];
+/** `BENCH_SIZES=1000`: only these fleet sizes (the last one is the one scaled over processes). */
+const SIZES = process.env.BENCH_SIZES
+  ? process.env.BENCH_SIZES.split(',').map(Number)
+  : isQuick
+    ? [50, 100]
+    : [100, 300, 1000];
 const SCALE_N = SIZES.at(-1)!;
 const PROCESS_COUNTS = isQuick ? [1, 2] : [1, 2, 3];
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? (isQuick ? 8 : 30));
@@ -73,6 +79,12 @@ const BURST = Number(process.env.BENCH_BURST ?? 10);
 const GUEST_CONNECTIONS = Number(process.env.BENCH_GUEST_CONNECTIONS ?? 50);
 /** `BENCH_METRICS=1`: each beat is followed by a metrics sample, as a real guest sends (two entries per beat). */
 const SENDS_METRICS = process.env.BENCH_METRICS === '1';
+/**
+ * `BENCH_CONDUCTOR_CPU=0.25`: each conductor process in a cgroup of its own capped at that many
+ * cores (bench/lib/cgroup.ts), so that on a small shared machine the processes are the limit,
+ * not the machine, and the consumer group's scaling shows. Unset: no cap.
+ */
+const CPU_BUDGET = process.env.BENCH_CONDUCTOR_CPU ? Number(process.env.BENCH_CONDUCTOR_CPU) : null;
 const INTERVAL_MS = DEFAULT_HEARTBEAT_INTERVAL_SECONDS * 1000;
 const TARGET_P99_MS = 250;
 /** How long a sent change may take to be seen before it counts as lost. */
@@ -107,6 +119,8 @@ interface SimulatedGuest {
   status: ServiceStatus;
   /** When the current status change was sent (nudged), until the console sees it. */
   pendingSince: number | null;
+  /** The same, on the wall clock (Date.now(), as Redis's entry ids and the conductor's log). */
+  nudgedAt: number;
   heartbeat: Heartbeat | null;
   reporter: ConductorReporter | null;
 }
@@ -138,6 +152,44 @@ interface Phase {
   keptUp: boolean;
   /** Whether everything sent in the window was read and acked within 2 minutes after it. */
   drained: boolean;
+  /** Each conductor's CPU cap in cores (`BENCH_CONDUCTOR_CPU`), or null. */
+  cpuBudgetCores: number | null;
+  /** Of the CFS periods in the window (and in the burst), the % in which a capped conductor was throttled. */
+  throttledPct: number | null;
+  burstThrottledPct: number | null;
+  /** Where the slowest changes' time went (see Stages). */
+  stages: Stages | null;
+}
+
+/**
+ * A status change's time, stage by stage (ms): `send` from the nudge to the entry in the stream
+ * (the guest's beat: its probes, signing, XADD; Redis stamps the entry id), `queue` in the stream
+ * until a conductor read it, `write` until its row was written (the conductor logs both), and
+ * `deliver` from there to the console (the publish, Redis pub/sub, the console's event loop).
+ * p50 and p99 of each, and the mean of each over the slowest 1 % of changes (at least 3).
+ */
+interface Stages {
+  matched: number;
+  p50: Record<StageName, number>;
+  p99: Record<StageName, number>;
+  slowest: Record<StageName, number>;
+}
+type StageName = 'send' | 'queue' | 'write' | 'deliver';
+const STAGE_NAMES: StageName[] = ['send', 'queue', 'write', 'deliver'];
+
+/** What a conductor logged of a change it applied ('conductor: instance changed'). */
+interface ChangeLog {
+  instanceId: string;
+  arrivalMs: number;
+  waitedMs: number;
+  writtenInMs: number;
+  loggedAt: number;
+}
+
+interface RunningConductor {
+  child: ChildProcess;
+  group: CpuGroup | null;
+  changes: ChangeLog[];
 }
 
 function percentile(values: number[], p: number): number {
@@ -154,47 +206,165 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
-/** The conductor role alone, as its entry point runs it; resolves once it has started. */
-async function startConductor(): Promise<ChildProcess> {
-  const child = spawn(
+/**
+ * The conductor role alone, as its entry point runs it (in a cgroup of its own when `budgets`
+ * is given: it joins it before node starts); resolves once it has started. Collects what it
+ * logs of each change it applies.
+ */
+async function startConductor(budgets: CpuBudgets | null): Promise<RunningConductor> {
+  const group = budgets?.create() ?? null;
+  const command = [
     process.execPath,
-    [
-      // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where a conductor's time goes.
-      ...(process.env.BENCH_CONDUCTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      '--import',
-      'tsx',
-      // Another revision's conductor (e.g. a `git worktree` of an older commit), to compare.
-      process.env.BENCH_CONDUCTOR_MAIN ?? join(root, 'apps/worker/src/conductor/main.ts'),
-    ],
-    { cwd: root, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+    // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where a conductor's time goes.
+    ...(process.env.BENCH_CONDUCTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    '--import',
+    'tsx',
+    // Another revision's conductor (e.g. a `git worktree` of an older commit), to compare.
+    process.env.BENCH_CONDUCTOR_MAIN ?? join(root, 'apps/worker/src/conductor/main.ts'),
+  ];
+  const child = group
+    ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', group.procsFile, ...command], {
+        cwd: root,
+        env: { ...process.env, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : spawn(command[0]!, command.slice(1), {
+        cwd: root,
+        env: { ...process.env, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
   process.once('exit', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
+  const changes: ChangeLog[] = [];
   await new Promise<void>((resolveStarted, rejectStarted) => {
     let buffer = '';
-    const onData = (chunk: Buffer) => {
+    let isStarted = false;
+    child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
-      if (buffer.includes('"worker started"')) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolveStarted();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        if (!isStarted && line.includes('"worker started"')) {
+          isStarted = true;
+          resolveStarted();
+        }
+        if (!line.includes('"conductor: instance changed"')) continue;
+        const logged = JSON.parse(line) as {
+          time: string;
+          instanceId: string;
+          entryId?: string;
+          waitedMs?: number;
+          writtenInMs?: number;
+        };
+        // An older revision's conductor (BENCH_CONDUCTOR_MAIN) may not log the stages.
+        if (logged.entryId === undefined) continue;
+        changes.push({
+          instanceId: logged.instanceId,
+          arrivalMs: Number(logged.entryId.split('-')[0]),
+          waitedMs: logged.waitedMs ?? NaN,
+          writtenInMs: logged.writtenInMs ?? NaN,
+          loggedAt: Date.parse(logged.time),
+        });
       }
-    };
-    child.stdout!.on('data', onData);
+    });
     child.once('exit', (code) => rejectStarted(new Error(`conductor exited with ${code}`)));
   });
-  return child;
+  return { child, group, changes };
 }
 
-async function stopConductor(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((done) => child.once('exit', done));
-  child.kill('SIGTERM');
-  await exited;
+async function stopConductor({ child, group }: RunningConductor): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  group?.remove();
+}
+
+/** % of the CFS periods between two readings in which the capped conductors were throttled. */
+function throttledPercent(
+  before: { periods: number; throttled: number }[],
+  after: { periods: number; throttled: number }[],
+): number | null {
+  if (before.length === 0) return null;
+  let periods = 0;
+  let throttled = 0;
+  after.forEach((reading, index) => {
+    periods += reading.periods - before[index]!.periods;
+    throttled += reading.throttled - before[index]!.throttled;
+  });
+  return periods > 0 ? round((throttled / periods) * 100, 1) : 0;
+}
+
+/** Each change seen by the console matched with its conductor's log line: see Stages. */
+function stagesOf(
+  seen: { instanceId: string; nudgedAt: number; seenAt: number }[],
+  logs: ChangeLog[],
+): Stages | null {
+  const byInstance = new Map<string, ChangeLog[]>();
+  for (const log of logs) {
+    const list = byInstance.get(log.instanceId);
+    if (list) list.push(log);
+    else byInstance.set(log.instanceId, [log]);
+  }
+  const rows: (Record<StageName, number> & { total: number })[] = [];
+  for (const change of seen) {
+    // The change's entry: the first one that reached the stream after the nudge (1 ms of clock rounding).
+    const log = byInstance
+      .get(change.instanceId)
+      ?.find(
+        (entry) => entry.arrivalMs >= change.nudgedAt - 1 && entry.loggedAt <= change.seenAt + 1,
+      );
+    if (!log) continue;
+    const written = log.arrivalMs + log.waitedMs + log.writtenInMs;
+    rows.push({
+      send: Math.max(0, log.arrivalMs - change.nudgedAt),
+      queue: log.waitedMs,
+      write: log.writtenInMs,
+      deliver: Math.max(0, change.seenAt - written),
+      total: change.seenAt - change.nudgedAt,
+    });
+  }
+  if (rows.length === 0) return null;
+  const slowest = [...rows]
+    .sort((a, b) => b.total - a.total)
+    .slice(0, Math.max(3, Math.ceil(rows.length / 100)));
+  const each = (pick: (name: StageName) => number) =>
+    Object.fromEntries(STAGE_NAMES.map((name) => [name, round(pick(name), 1)])) as Record<
+      StageName,
+      number
+    >;
+  return {
+    matched: rows.length,
+    p50: each((name) =>
+      percentile(
+        rows.map((row) => row[name]),
+        50,
+      ),
+    ),
+    p99: each((name) =>
+      percentile(
+        rows.map((row) => row[name]),
+        99,
+      ),
+    ),
+    slowest: each((name) => slowest.reduce((sum, row) => sum + row[name], 0) / slowest.length),
+  };
 }
 
 async function main(): Promise<void> {
+  let budgets: CpuBudgets | null = null;
+  if (CPU_BUDGET !== null) {
+    const made = cpuBudgets(CPU_BUDGET);
+    if ('reason' in made) {
+      console.log(`BENCH_CONDUCTOR_CPU=${CPU_BUDGET}: skipped, ${made.reason}`);
+      console.log(JSON.stringify({ bench: 'conductor', skipped: made.reason }));
+      return;
+    }
+    budgets = made;
+    console.log(`each conductor capped at ${CPU_BUDGET} CPU (cgroup ${made.where})`);
+  }
   const masterKey = process.env.COFFER_MASTER_KEY!;
   const prisma = createPrismaClient({ url: process.env.DATABASE_URL! });
   const redis = new Redis(process.env.REDIS_URL!);
@@ -227,6 +397,7 @@ async function main(): Promise<void> {
       signingKey: guestKeys(secret).signing,
       status: 'RUNNING',
       pendingSince: null,
+      nudgedAt: 0,
       heartbeat: null,
       reporter: null,
     });
@@ -250,11 +421,13 @@ async function main(): Promise<void> {
 
   // The console: every change event, matched with the change it shows.
   let latencies: number[] = [];
+  let seen: { instanceId: string; nudgedAt: number; seenAt: number }[] = [];
   const unsubscribers = fleet.map((guest) =>
     feed.onInstance(guest.instanceId, () => {
       const pending = byId.get(guest.instanceId)!;
       if (pending.pendingSince === null) return;
       latencies.push(now() - pending.pendingSince);
+      seen.push({ instanceId: guest.instanceId, nudgedAt: pending.nudgedAt, seenAt: Date.now() });
       pending.pendingSince = null;
     }),
   );
@@ -307,7 +480,10 @@ async function main(): Promise<void> {
   let epoch = 0;
   const runPhase = async (guestCount: number, processCount: number): Promise<Phase> => {
     const guests = fleet.slice(0, guestCount);
-    const conductors = await Promise.all(Array.from({ length: processCount }, startConductor));
+    const conductors = await Promise.all(
+      Array.from({ length: processCount }, () => startConductor(budgets)),
+    );
+    const groups = conductors.flatMap(({ group }) => (group ? [group] : []));
     epoch++;
     // Each phase is a new boot of every guest: a higher epoch, so its seq 0 is taken.
     for (const [index, guest] of guests.entries()) {
@@ -347,9 +523,12 @@ async function main(): Promise<void> {
 
     // The window: regular beats from every guest, and status changes spread evenly over it.
     latencies = [];
+    seen = [];
+    for (const conductor of conductors) conductor.changes.length = 0;
     const changeCount = Math.max(guestCount, 300);
     const loadBefore = loadavg();
-    const cpuBefore = conductors.map((child) => cpuSecondsOf(child.pid!));
+    const cpuBefore = conductors.map(({ child }) => cpuSecondsOf(child.pid!));
+    const throttlingBefore = groups.map((group) => group.throttling());
     const servicesBefore = await serviceCpuSeconds();
     const guestsBefore = process.cpuUsage();
     const pgBefore = await pgStats();
@@ -368,6 +547,7 @@ async function main(): Promise<void> {
       }
       guest.status = guest.status === 'RUNNING' ? 'SHUTDOWN' : 'RUNNING';
       guest.pendingSince = now();
+      guest.nudgedAt = Date.now();
       guest.heartbeat!.nudge();
       sentChanges++;
     }
@@ -375,7 +555,8 @@ async function main(): Promise<void> {
     if (windowEnd > now()) await new Promise((tick) => setTimeout(tick, windowEnd - now()));
     const windowS = (now() - windowStart) / 1000;
     const messages = (await entriesAdded()) - addedBefore;
-    const cpuAfter = conductors.map((child) => cpuSecondsOf(child.pid!));
+    const cpuAfter = conductors.map(({ child }) => cpuSecondsOf(child.pid!));
+    const throttlingAfter = groups.map((group) => group.throttling());
     const servicesAfter = await serviceCpuSeconds();
     const guestsCpu = process.cpuUsage(guestsBefore);
     // PostgreSQL's backends report their counters at most once a second.
@@ -400,6 +581,7 @@ async function main(): Promise<void> {
 
     // Capacity: every guest's reporter sends BURST beats at once; until all are acked.
     const burstMessages = guestCount * BURST;
+    const burstThrottlingBefore = groups.map((group) => group.throttling());
     const burstStart = now();
     await Promise.all(
       guests.map(async (guest) => {
@@ -413,10 +595,15 @@ async function main(): Promise<void> {
     );
     const burstDrained = drained && (await untilDrained(120_000));
     const burstS = (now() - burstStart) / 1000;
+    const burstThrottlingAfter = groups.map((group) => group.throttling());
 
     for (const guest of guests) await guest.heartbeat!.stop();
     await untilDrained(120_000);
-    for (const child of conductors) await stopConductor(child);
+    const stages = stagesOf(
+      seen,
+      conductors.flatMap(({ changes }) => changes),
+    );
+    for (const conductor of conductors) await stopConductor(conductor);
 
     const cpuS = cpuAfter.reduce((sum, after, index) => sum + after - cpuBefore[index]!, 0);
     const phase: Phase = {
@@ -448,11 +635,22 @@ async function main(): Promise<void> {
       capacityPerS: burstDrained ? round(burstMessages / burstS, 0) : null,
       keptUp,
       drained,
+      cpuBudgetCores: CPU_BUDGET,
+      throttledPct: throttledPercent(throttlingBefore, throttlingAfter),
+      burstThrottledPct: throttledPercent(burstThrottlingBefore, burstThrottlingAfter),
+      stages,
     };
     if (skipped > 0) console.log(`  (${skipped} changes skipped: the guest's last one was unseen)`);
     console.log(
       `N=${guestCount} P=${processCount}: p50 ${phase.p50Ms} ms, p99 ${phase.p99Ms} ms, lost ${phase.lost}, CPU ${phase.conductorCpuPct} %, PG ${phase.pgCommitsPerS} commits/s, capacity ${phase.capacityPerS} msg/s; load ${loadBefore.map((v) => round(v, 1)).join('/')}`,
     );
+    if (stages)
+      console.log(
+        `  stages (send/queue/write/deliver ms) p50 ${STAGE_NAMES.map((name) => stages.p50[name]).join('/')}, p99 ${STAGE_NAMES.map((name) => stages.p99[name]).join('/')}, slowest 1 % ${STAGE_NAMES.map((name) => stages.slowest[name]).join('/')}` +
+          (phase.throttledPct === null
+            ? ''
+            : `; throttled ${phase.throttledPct} % of periods (burst ${phase.burstThrottledPct} %)`),
+      );
     return phase;
   };
 
@@ -474,7 +672,7 @@ async function main(): Promise<void> {
   const meetsP99 = scaling.every((phase) => phase.p99Ms < TARGET_P99_MS);
   const isLossless = phases.every((phase) => phase.lost === 0);
   printTable(
-    `Conductor, heartbeat every ${INTERVAL_MS / 1000} s, ${WINDOW_S} s windows; ${loadText(load)}`,
+    `Conductor, heartbeat every ${INTERVAL_MS / 1000} s, ${WINDOW_S} s windows${CPU_BUDGET === null ? '' : `, each process capped at ${CPU_BUDGET} CPU`}; ${loadText(load)}`,
     [
       'guests',
       'proc',
@@ -493,6 +691,7 @@ async function main(): Promise<void> {
       'PG rows/s',
       'capacity msg/s',
       'kept up',
+      'throttled %',
       'load 1m',
     ],
     phases.map((phase) => [
@@ -513,7 +712,27 @@ async function main(): Promise<void> {
       phase.pgRowWritesPerS,
       phase.capacityPerS ?? 'backlog',
       phase.keptUp ? 'yes' : 'no',
+      phase.throttledPct === null ? '' : `${phase.throttledPct} / ${phase.burstThrottledPct}`,
       phase.loadavg[0]!,
+    ]),
+  );
+  printTable(
+    "Where a status change's time goes, ms: send (nudge → stream), queue (→ read), write (→ row written), deliver (→ console)",
+    [
+      'guests',
+      'proc',
+      'matched',
+      ...STAGE_NAMES.flatMap((name) => [`${name} p50`, `${name} p99`, `${name} slowest 1 %`]),
+    ],
+    phases.map((phase) => [
+      phase.guests,
+      phase.processes,
+      phase.stages?.matched ?? 0,
+      ...STAGE_NAMES.flatMap((name): (string | number)[] =>
+        phase.stages
+          ? [phase.stages.p50[name], phase.stages.p99[name], phase.stages.slowest[name]]
+          : ['', '', ''],
+      ),
     ]),
   );
   printTable(
@@ -555,6 +774,7 @@ async function main(): Promise<void> {
       windowS: WINDOW_S,
       burstPerGuest: BURST,
       metricsSamples: SENDS_METRICS,
+      conductorCpuBudget: CPU_BUDGET,
       load,
       phases,
       ratios: {
