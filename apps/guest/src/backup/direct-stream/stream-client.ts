@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect, type TLSSocket } from 'node:tls';
 
-import { FrameParser, LATE_FRAME } from './frames';
+import { collectYoung, FrameParser, LATE_FRAME, YOUNG_COLLECTION_BYTES } from './frames';
 import { clientTlsOptions } from './tls-psk';
 
 /**
@@ -83,8 +83,14 @@ export async function receiveStream(
   };
   /** The sink's waits not over yet: the socket stays paused while there is one. */
   const waits = new Set<Promise<void>>();
+  let receivedSinceCollection = 0;
   const parser = new FrameParser((piece) => {
     bytes += piece.length;
+    receivedSinceCollection += piece.length;
+    if (receivedSinceCollection >= YOUNG_COLLECTION_BYTES) {
+      receivedSinceCollection = 0;
+      collectYoung();
+    }
     const wait = sink(piece);
     if (!wait) return;
     if (waits.size === 0) socket.pause();

@@ -163,9 +163,9 @@ export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
               stdin.uncork();
             });
           }
-          // Pieces queue up to 1 MiB before waiting for the unpacker; no promise at all while
-          // it keeps up.
-          if (stdin.write(plaintext) || stdin.writableLength <= 1024 * 1024) return undefined;
+          // Pieces queue up to 256 KiB before waiting for the unpacker (few enough to die
+          // young: direct-stream/frames.ts); no promise at all while it keeps up.
+          if (stdin.write(plaintext) || stdin.writableLength <= 256 * 1024) return undefined;
           return Promise.race([
             once(stdin, 'drain').then(() => undefined),
             unpacked.then(() => {
