@@ -22,10 +22,14 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A sleeping child whose command line names `dir` in two arguments. */
+/**
+ * A waiting child whose command line names `dir` in two arguments. It waits in the
+ * shell's builtin `read` (on a pipe nobody writes to), so it never forks: a forked
+ * child, until it execs, carries the same command line and would be found too.
+ */
 function sleeper() {
-  const child = spawn('sh', ['-c', 'sleep 30', 'sleeper', '--config-dir', join(dir, 'etc')], {
-    stdio: 'ignore',
+  const child = spawn('sh', ['-c', 'read line', 'sleeper', '--config-dir', join(dir, 'etc')], {
+    stdio: ['pipe', 'ignore', 'ignore'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return { child, exited };
@@ -40,7 +44,7 @@ describe('the /proc finders', () => {
       what: 'the sleeper',
     });
     expect(processesMentioning(dir)).toEqual([
-      { pid, args: ['sh', '-c', 'sleep 30', 'sleeper', '--config-dir', join(dir, 'etc')] },
+      { pid, args: ['sh', '-c', 'read line', 'sleeper', '--config-dir', join(dir, 'etc')] },
     ]);
     expect(
       processesMentioning(`--config-dir ${join(dir, 'etc')}`).map((found) => found.pid),
