@@ -675,8 +675,34 @@ function redisConfPort(dataDir) {
   return match ? Number(match[1]) : null;
 }
 
+/**
+ * A new sign-in password for a user (`npm run reset-password -- <email>`): for an operator
+ * locked out, or any user when no SMTP server mails reset links. Against the embedded
+ * database of `npm start` (or DATABASE_URL); services it had to start for this, it stops.
+ */
+async function commandResetPassword(args) {
+  const profile = resolveProfile('start');
+  const { env, secrets, started } = await startServices(profile);
+  try {
+    const result = run(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'packages/db/scripts/reset-password.ts'), ...args],
+      { env, cwd: root, allowFailure: true },
+    );
+    process.exitCode = result.status ?? 1;
+  } finally {
+    await stopStartedServices({
+      dataDir: profile.dataDir,
+      redisPort: profile.redisPort,
+      secrets,
+      started,
+    });
+  }
+}
+
 const commands = {
   start: commandStart,
+  'reset-password': () => commandResetPassword(process.argv.slice(3)),
   test: commandTest,
   setup: () => setup({ forTests: process.argv.includes('--test') }),
   services: () => commandServices(process.argv[3]),
@@ -688,7 +714,7 @@ const commands = {
 const command = commands[process.argv[2]];
 if (!command) {
   console.error(
-    'usage: node scripts/coffer.mjs <start|test|setup|services [start|stop|env]|stop|bench <name>|openstack <install|start|stop|status>>',
+    'usage: node scripts/coffer.mjs <start|test|setup|services [start|stop|env]|stop|reset-password <email>|bench <name>|openstack <install|start|stop|status>>',
   );
   process.exit(2);
 }

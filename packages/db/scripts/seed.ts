@@ -12,8 +12,7 @@
 // hash). Everything else goes to stderr.
 //
 //   DATABASE_URL=... node --import tsx packages/db/scripts/seed.ts
-import { generateRandomString, hashPassword } from 'better-auth/crypto';
-
+import { newSignInPassword } from '../src/domain/sign-in-password';
 import { getSeedEnv } from '../src/env';
 import {
   createProject,
@@ -48,10 +47,8 @@ async function main(): Promise<string[]> {
     if (existing)
       return [`Operator sign-in: ${existing.user.email} (password set when it was created)`];
 
-    // 24 characters of [A-Za-z0-9] (about 143 bits), from a CSPRNG; easy to copy.
-    const password = generateRandomString(24, 'a-z', 'A-Z', '0-9');
     // Hashed before the transaction, so that scrypt does not hold the lock.
-    const hash = await hashPassword(password);
+    const { password, hash } = await newSignInPassword();
     const email = env.adminEmail.toLowerCase();
     const created = await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${FIRST_OPERATOR_LOCK})`;
