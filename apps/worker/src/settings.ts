@@ -42,7 +42,15 @@ export interface WorkerTuning {
   replicationCatchUpTimeoutMs: number;
   /** XREADGROUP BLOCK. */
   conductorBlockMs: number;
+  /** Entries written per statement round when the conductor writes its plain heartbeats (also XAUTOCLAIM's COUNT). */
   conductorBatchSize: number;
+  /** XREADGROUP COUNT: a backlog is read at once, so that a status change in it is applied first, not after the heartbeats ahead of it. */
+  conductorReadCount: number;
+  /**
+   * How long the conductor may hold heartbeats that change nothing users see before writing them
+   * (in one statement with the others held): status changes and faults are written at once.
+   */
+  conductorFlushMs: number;
   /** Instances whose entries the conductor applies at once (each instance's in order). */
   conductorConcurrency: number;
   /** Entries pending longer than this (a dead consumer's, or ours after a failed write) are claimed again. */
@@ -124,7 +132,9 @@ export function defaultTuning(
     replicationCatchUpTimeoutMs: 300_000,
     backupScheduleIntervalMs: 30_000,
     conductorBlockMs: 2_000,
-    conductorBatchSize: 100,
+    conductorBatchSize: 200,
+    conductorReadCount: 1_000,
+    conductorFlushMs: 100,
     conductorConcurrency: env.COFFER_CONDUCTOR_CONCURRENCY,
     conductorReclaimIdleMs: 30_000,
     conductorReclaimIntervalMs: 10_000,

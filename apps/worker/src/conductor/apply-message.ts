@@ -108,10 +108,11 @@ export async function applyConductorMessage(
   const changed = await prisma.instance.updateManyAndReturn({
     where,
     data: { ...data, ...volume.changed(now) },
-    select: { projectId: true },
+    select: { projectId: true, faultCode: true },
   });
-  // A volume no longer full clears its fault (never another one: matched by code, not text).
-  if (changed[0] && volume.clearsFault) {
+  // A volume no longer full clears its fault (never another one: matched by code, not text);
+  // a statement only when the row written has that fault.
+  if (changed[0] && volume.clearsFault && changed[0].faultCode === 'VOLUME_FULL') {
     await prisma.instance.updateMany({
       where: { id: message.instanceId, faultCode: 'VOLUME_FULL' },
       data: clearedFault(),

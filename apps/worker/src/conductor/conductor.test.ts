@@ -688,11 +688,12 @@ describe('a batch', () => {
 
     // Statements: the instances with a likely change go first (the changing guest, and the quiet
     // guest the forged CRASHED names): an UPDATE for each round of their heartbeats (the changing
-    // guest's three beats make three rounds) and an INSERT of their one sample; then the rest:
-    // one UPDATE for every other guest's heartbeat and one INSERT of samples. One by one only
-    // the status change and the stale beat (one statement each: the change, the unchanged case
-    // having been tried in the batch).
-    expect(calls).toEqual({ batch: 6, oneByOne: 2 });
+    // guest's three beats make two rounds: its two SHUTDOWN beats, saying the same, are written
+    // as the newer one) and an INSERT of their one sample; then the rest: one UPDATE for every
+    // other guest's heartbeat and one INSERT of samples. One by one only the status change and
+    // the stale beat (one statement each: the change, the unchanged case having been tried in
+    // the batch).
+    expect(calls).toEqual({ batch: 5, oneByOne: 2 });
   });
 });
 
@@ -803,6 +804,112 @@ describe('a status change in a batch', () => {
         serviceStatus: 'RUNNING',
         lastSeq: BigInt(guest.seq),
       });
+  });
+});
+
+describe('heartbeats that change nothing', () => {
+  it("are held and written together: a status change read after them is written and published first, a guest's beats saying the same are written once (a replayed older one is not taken for newer), and what is held is written at stop", async () => {
+    const stream = `${ctx.names.conductorStream}-held`;
+    const quiet: Guest[] = [];
+    for (let index = 0; index < 5; index++) quiet.push(await createGuestRow());
+    const changing = guestB;
+    const quietBefore = await Promise.all(quiet.map(rowOf));
+    const beat = (
+      guest: Guest,
+      serviceStatus: string,
+      usedBytes: number,
+    ): Record<string, unknown> => {
+      const message = heartbeat(guest, { serviceStatus });
+      return {
+        ...message,
+        payload: { ...(message.payload as object), volume: { usedBytes, totalBytes: 8000 } },
+      };
+    };
+    const pendingCount = async () =>
+      ((await ctx.redis.xpending(stream, ctx.names.conductorGroup)) as [number])[0];
+    const delivered = (id: string) => async () =>
+      ((await ctx.redis.xinfo('GROUPS', stream)) as unknown[][])[0]?.includes(id) ?? false;
+
+    const { client, calls } = countingPrisma(ctx.prisma);
+    const conductor = new Conductor({
+      prisma: client,
+      redis: ctx.redis,
+      blockingConnection: ctx.redis.duplicate(),
+      publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
+      settings: buildSettings(
+        loadWorkerEnv(ctx.workerEnv()),
+        { ...ctx.names, conductorStream: stream },
+        // Held until the conductor stops.
+        { conductorBlockMs: 100, conductorFlushMs: 600_000 },
+      ),
+      logger: ctx.logger,
+    });
+    const sent = new Map<string, ReturnType<typeof beat>>();
+    await conductor.start();
+    let stopped = false;
+    try {
+      // The changing guest says RUNNING (as its row), then every quiet guest beats three times.
+      await send(heartbeat(changing, { serviceStatus: 'RUNNING' }), changing.secret, stream);
+      let lastId = '';
+      for (let round = 0; round < 3; round++)
+        for (const guest of quiet) {
+          const message = beat(guest, 'RUNNING', 100 + round);
+          if (round === 0 && guest === quiet[0]) sent.set('first', message);
+          sent.set(guest.instanceId, message);
+          lastId = await send(message, guest.secret, stream);
+        }
+      // A replay of quiet[0]'s first beat: older, so it does not stand for the newer ones.
+      lastId = await send(sent.get('first')!, quiet[0]!.secret, stream);
+      await waitFor(delivered(lastId), { timeoutMs: 10_000, what: 'the quiet beats delivered' });
+
+      // Read on its own, after them: written and published while they are still held.
+      const changeId = await send(
+        heartbeat(changing, { serviceStatus: 'SHUTDOWN' }),
+        changing.secret,
+        stream,
+      );
+      await waitFor(() => events.some((event) => event.instanceId === changing.instanceId), {
+        timeoutMs: 10_000,
+        what: 'the change event',
+      });
+      await waitFor(async () => (await pendingCount()) === 16, {
+        timeoutMs: 10_000,
+        what: "the change's entries acked",
+      });
+      expect(
+        ((await ctx.redis.xpending(stream, ctx.names.conductorGroup, '-', '+', 100)) as string[][])
+          .map(([id]) => id)
+          .includes(changeId),
+      ).toBe(false);
+      expect(await rowOf(changing)).toMatchObject({
+        serviceStatus: 'SHUTDOWN',
+        lastSeq: BigInt(changing.seq),
+      });
+      expect(await Promise.all(quiet.map(rowOf))).toEqual(quietBefore);
+      // The changing guest's two beats: two rounds, the SHUTDOWN one then on its own.
+      expect(calls).toEqual({ batch: 2, oneByOne: 1 });
+
+      await conductor.stop();
+      stopped = true;
+      expect(await pendingCount()).toBe(0);
+    } finally {
+      if (!stopped) await conductor.stop();
+      await ctx.redis.del(stream);
+    }
+    for (const guest of quiet) {
+      const newest = sent.get(guest.instanceId)!;
+      expect(await rowOf(guest)).toMatchObject({
+        serviceStatus: 'RUNNING',
+        lastSeq: BigInt(newest.seq as number),
+        volumeUsedBytes: 102n,
+      });
+    }
+    // At stop: one UPDATE for the newest beat of every quiet guest, then quiet[0]'s replay on
+    // its own (tried in the batch, then one by one: stale, nothing written).
+    expect(calls).toEqual({ batch: 4, oneByOne: 2 });
+    expect(events.filter((event) => event.type === 'instance.changed')).toEqual([
+      expect.objectContaining({ instanceId: changing.instanceId }),
+    ]);
   });
 });
 

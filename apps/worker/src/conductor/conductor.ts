@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 
 import {
   conductorMessageSchema,
+  deriveReplicationState,
+  describeReplicationError,
   type BackupReport,
   type ConductorMessage,
 } from '@coffer/contracts';
@@ -44,6 +46,16 @@ import { applyConductorMessage } from './apply-message';
  * fails, its entries take the one-by-one path (bench:conductor measures it). Within a batch, the
  * instances whose guest says something new (a status, a version, a fault: a change users wait
  * to see) are applied and published first, ahead of the plain heartbeats.
+ *
+ * The stream is read up to `conductorReadCount` entries at once (a backlog in one read). The
+ * instances with a likely change are applied and acked at once; everything else is held, in
+ * stream order, and written `conductorBatchSize` entries at a time once the oldest held entry
+ * is `conductorFlushMs` old, with a read (not waiting) between chunks. So a status change waits
+ * neither behind a backlog of heartbeats nor for their statement, and plain heartbeats cost one
+ * statement and one commit per chunk, not per read. An instance whose change comes while some
+ * of its entries are held takes them along, ahead of the change. A guest's heartbeats that say
+ * the same are written as the newest of them (see applyLanes). What is held when the
+ * conductor stops is written before it leaves.
  */
 
 export interface ConductorDeps {
@@ -67,6 +79,12 @@ interface ReadEntry {
   body: string | undefined;
   sig: string | undefined;
   json: unknown;
+  /** The instance its unverified body names (lower case), or null. */
+  key: string | null;
+  /** For a heartbeat, what it says that users see (saidOf); else null. */
+  said: string | null;
+  /** When it was read from the stream (Date.now()). */
+  readAt: number;
 }
 
 /** A stream entry whose message passed verification. */
@@ -94,6 +112,11 @@ export class Conductor {
    * correctness.
    */
   private readonly lastSaid = new Map<string, string>();
+  /**
+   * Entries read whose instances have nothing urgent (plain heartbeats, samples, reports), in
+   * stream order, written at most `conductorFlushMs` after they were read (see run).
+   */
+  private held: ReadEntry[] = [];
   private isStopped = false;
   private loop: Promise<void> | null = null;
   private nextReclaimAt = 0;
@@ -167,19 +190,51 @@ export class Conductor {
           await this.trim();
           this.nextTrimAt = Date.now() + tuning.conductorTrimIntervalMs;
         }
-        const reply = (await this.deps.blockingConnection.xreadgroup(
-          'GROUP',
-          this.group,
-          this.consumer,
-          'COUNT',
-          tuning.conductorBatchSize,
-          'BLOCK',
-          tuning.conductorBlockMs,
-          'STREAMS',
-          this.stream,
-          '>',
-        )) as [string, StreamEntry[]][] | null;
-        for (const [, entries] of reply ?? []) await this.handleEntries(entries);
+        // Held entries due (or too many held): one chunk written, then the stream read again
+        // (without waiting) so that a change that came meanwhile is not behind the next chunk.
+        const oldest = this.held[0];
+        if (
+          oldest &&
+          (Date.now() >= oldest.readAt + tuning.conductorFlushMs ||
+            this.held.length >= tuning.conductorReadCount)
+        )
+          await this.writeHeld(tuning.conductorBatchSize);
+        if (this.held.length < tuning.conductorReadCount) {
+          const next = this.held[0];
+          const blockMs = next
+            ? Math.max(0, Math.ceil(next.readAt + tuning.conductorFlushMs - Date.now()))
+            : tuning.conductorBlockMs;
+          const connection = this.deps.blockingConnection;
+          const { group, consumer, stream } = this;
+          const count = tuning.conductorReadCount;
+          // BLOCK 0 would wait forever: with a chunk due, only what is there is read.
+          const reply = (
+            blockMs > 0
+              ? await connection.xreadgroup(
+                  'GROUP',
+                  group,
+                  consumer,
+                  'COUNT',
+                  count,
+                  'BLOCK',
+                  blockMs,
+                  'STREAMS',
+                  stream,
+                  '>',
+                )
+              : await connection.xreadgroup(
+                  'GROUP',
+                  group,
+                  consumer,
+                  'COUNT',
+                  count,
+                  'STREAMS',
+                  stream,
+                  '>',
+                )
+          ) as [string, StreamEntry[]][] | null;
+          for (const [, entries] of reply ?? []) await this.handleRead(entries);
+        }
         failures = 0;
       } catch (error) {
         if (this.isStopped) break;
@@ -191,6 +246,45 @@ export class Conductor {
         await this.pause(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
       }
     }
+    // What is held is written before the conductor leaves (else it waits, pending, to be claimed).
+    try {
+      while (this.held.length > 0)
+        await this.writeHeld(this.deps.settings.tuning.conductorBatchSize);
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: error },
+        'conductor: writing the held entries at stop failed; they stay pending',
+      );
+    }
+  }
+
+  /**
+   * Entries just read: the instances with a likely visible change (triage, over what is held
+   * too, so that an instance's held entries go before its change) are applied and acked at
+   * once; everything else is held and written with the next chunk (writeHeld). A change thus
+   * waits neither for the heartbeats read with it nor for those ahead of it in a backlog.
+   */
+  private async handleRead(entries: StreamEntry[]): Promise<void> {
+    const readAt = Date.now();
+    const { urgent, rest } = this.triage([
+      ...this.held,
+      ...entries.map((entry) => readEntry(entry, readAt)),
+    ]);
+    this.held = rest;
+    if (urgent.length > 0) await this.applyAndAck(urgent);
+  }
+
+  /** Writes (and acks) the oldest `count` held entries. */
+  private async writeHeld(count: number): Promise<void> {
+    const chunk = this.held.slice(0, count);
+    this.held = this.held.slice(count);
+    await this.applyAndAck(chunk);
+  }
+
+  private async applyAndAck(entries: ReadEntry[]): Promise<void> {
+    const done: string[] = [];
+    await this.applyEntries(entries, done);
+    if (done.length > 0) await this.deps.redis.xack(this.stream, this.group, ...done);
   }
 
   private pause(ms: number): Promise<void> {
@@ -222,9 +316,9 @@ export class Conductor {
   private async handleEntries(entries: StreamEntry[]): Promise<void> {
     const readAt = Date.now();
     const done: string[] = [];
-    const { urgent, rest } = this.triage(entries.map(readEntry));
-    if (urgent.length > 0) await this.applyEntries(urgent, done, readAt);
-    if (rest.length > 0) await this.applyEntries(rest, done, readAt);
+    const { urgent, rest } = this.triage(entries.map((entry) => readEntry(entry, readAt)));
+    if (urgent.length > 0) await this.applyEntries(urgent, done);
+    if (rest.length > 0) await this.applyEntries(rest, done);
     if (done.length > 0) await this.deps.redis.xack(this.stream, this.group, ...done);
   }
 
@@ -240,28 +334,20 @@ export class Conductor {
   private triage(entries: ReadEntry[]): { urgent: ReadEntry[]; rest: ReadEntry[] } {
     const said = new Map<string, string>();
     const urgentInstances = new Set<string>();
-    const keys = entries.map((entry) => {
-      const { json } = entry;
-      if (typeof json !== 'object' || json === null) return null;
-      const { instanceId, kind, payload } = json as Record<string, unknown>;
-      if (typeof instanceId !== 'string') return null;
-      const key = instanceId.toLowerCase();
-      if (kind === 'fault') urgentInstances.add(key);
-      if (kind === 'heartbeat' && typeof payload === 'object' && payload !== null) {
-        const now = saidOf(payload);
+    for (const { key, json, said: now } of entries) {
+      if (key === null) continue;
+      if ((json as { kind?: unknown }).kind === 'fault') urgentInstances.add(key);
+      if (now !== null) {
         const before = said.get(key) ?? this.lastSaid.get(key);
         if (before !== undefined && before !== now) urgentInstances.add(key);
         said.set(key, now);
       }
-      return key;
-    });
+    }
     if (urgentInstances.size === 0) return { urgent: [], rest: entries };
     const urgent: ReadEntry[] = [];
     const rest: ReadEntry[] = [];
-    entries.forEach((entry, index) => {
-      const key = keys[index];
-      (key !== null && key !== undefined && urgentInstances.has(key) ? urgent : rest).push(entry);
-    });
+    for (const entry of entries)
+      (entry.key !== null && urgentInstances.has(entry.key) ? urgent : rest).push(entry);
     return { urgent, rest };
   }
 
@@ -278,10 +364,10 @@ export class Conductor {
   }
 
   /** Verifies `entries`, then writes them (see handleEntries); the ids applied or dropped go to `done`. */
-  private async applyEntries(entries: ReadEntry[], done: string[], readAt: number): Promise<void> {
+  private async applyEntries(entries: ReadEntry[], done: string[]): Promise<void> {
     const lanes = new Map<string, VerifiedEntry[]>();
     const samples: VerifiedEntry<MetricsMessage>[] = [];
-    const verified = await this.verifyEntries(entries, done, readAt);
+    const verified = await this.verifyEntries(entries, done);
     for (const entry of verified) {
       if (entry.message.kind === 'metrics') {
         samples.push(entry as VerifiedEntry<MetricsMessage>);
@@ -299,11 +385,7 @@ export class Conductor {
   }
 
   /** The messages of `entries` that pass verification; the dropped ones' ids go to `done` (acked). */
-  private async verifyEntries(
-    entries: ReadEntry[],
-    done: string[],
-    readAt: number,
-  ): Promise<VerifiedEntry[]> {
+  private async verifyEntries(entries: ReadEntry[], done: string[]): Promise<VerifiedEntry[]> {
     const verified: (VerifiedEntry | null)[] = entries.map(() => null);
     await forEachAtOnce(
       entries,
@@ -320,7 +402,7 @@ export class Conductor {
           );
           return;
         }
-        if (message) verified[index] = { id, message, readAt };
+        if (message) verified[index] = { id, message, readAt: entry.readAt };
         else done.push(id);
       },
     );
@@ -367,9 +449,22 @@ export class Conductor {
     );
   }
 
-  /** Each lane holds one instance's entries in stream order (see handleEntries). */
-  private async applyLanes(lanes: VerifiedEntry[][], done: string[]): Promise<void> {
+  /**
+   * Each lane holds one instance's entries in stream order (see handleEntries). A heartbeat
+   * followed in its lane by a newer one that says the same (the same status, version and volume
+   * fault, and at least the same reports) is not written: the newer one writes every column it
+   * would have, and it is acked when the newer one is (a burst's beats of one guest, or beats
+   * held while the conductor was behind, cost one row, not one statement each).
+   */
+  private async applyLanes(allLanes: VerifiedEntry[][], done: string[]): Promise<void> {
     const { prisma, settings } = this.deps;
+    const superseded = new Map<VerifiedEntry, string[]>();
+    const lanes = allLanes.map((lane) => coalesced(lane, superseded));
+    const finish = (entry: VerifiedEntry) => {
+      done.push(entry.id);
+      const earlier = superseded.get(entry);
+      if (earlier) done.push(...earlier);
+    };
     for (let round = 0; lanes.some((lane) => round < lane.length); round++) {
       const heads = lanes.filter((lane) => round < lane.length).map((lane) => lane[round]!);
       const beats = heads.filter(
@@ -400,12 +495,11 @@ export class Conductor {
           { entryId: entry.id, outcome: 'unchanged' },
           'conductor: entry done',
         );
-        done.push(entry.id);
+        finish(entry);
       }
       const rest = heads.filter((entry) => !written.has(entry));
       await forEachAtOnce(rest, settings.tuning.conductorConcurrency, async (entry) => {
-        if (await this.handleVerified(entry, { isUnchangedTried: tried.has(entry) }))
-          done.push(entry.id);
+        if (await this.handleVerified(entry, { isUnchangedTried: tried.has(entry) })) finish(entry);
       });
     }
   }
@@ -654,7 +748,7 @@ export function arrivalTimeOf(entryId: string, now = Date.now()): number {
 }
 
 /** An entry's fields, its body parsed once (undefined when it is not JSON). */
-function readEntry([id, fields]: StreamEntry): ReadEntry {
+function readEntry([id, fields]: StreamEntry, readAt: number): ReadEntry {
   const values = new Map<string, string>();
   for (let index = 0; index + 1 < fields.length; index += 2)
     values.set(fields[index]!, fields[index + 1]!);
@@ -665,7 +759,64 @@ function readEntry([id, fields]: StreamEntry): ReadEntry {
   } catch {
     json = undefined;
   }
-  return { id, body, sig: values.get('sig'), json };
+  let key: string | null = null;
+  let said: string | null = null;
+  if (typeof json === 'object' && json !== null) {
+    const { instanceId, kind, payload } = json as Record<string, unknown>;
+    if (typeof instanceId === 'string') {
+      key = instanceId.toLowerCase();
+      if (kind === 'heartbeat' && typeof payload === 'object' && payload !== null)
+        said = saidOf(payload);
+    }
+  }
+  return { id, body, sig: values.get('sig'), json, key, said, readAt };
+}
+
+/**
+ * `lane` without the heartbeats that the next entry supersedes: a heartbeat newer by epoch then
+ * seq that says the same (saidOf) and carries a replication and a volume report wherever the
+ * earlier one did, so that writing it alone leaves the row as writing both in order would
+ * (what users see included). The ids left out are recorded under the entry that supersedes them.
+ */
+function coalesced(
+  lane: VerifiedEntry[],
+  superseded: Map<VerifiedEntry, string[]>,
+): VerifiedEntry[] {
+  const kept: VerifiedEntry[] = [];
+  for (const entry of lane) {
+    const previous = kept.at(-1);
+    if (previous && supersedes(entry.message, previous.message)) {
+      superseded.set(entry, [...(superseded.get(previous) ?? []), previous.id]);
+      superseded.delete(previous);
+      kept[kept.length - 1] = entry;
+    } else kept.push(entry);
+  }
+  return kept;
+}
+
+function supersedes(later: ConductorMessage, earlier: ConductorMessage): boolean {
+  if (later.kind !== 'heartbeat' || earlier.kind !== 'heartbeat') return false;
+  const isNewer =
+    later.epoch > earlier.epoch || (later.epoch === earlier.epoch && later.seq > earlier.seq);
+  return (
+    isNewer &&
+    saidOf(later.payload) === saidOf(earlier.payload) &&
+    (earlier.payload.replication === undefined ||
+      (later.payload.replication !== undefined &&
+        replicationSaidOf(later.payload.replication) ===
+          replicationSaidOf(earlier.payload.replication))) &&
+    (earlier.payload.volume === undefined || later.payload.volume !== undefined)
+  );
+}
+
+/** A replication report's state and error (a change of either is one the timeline may record). */
+function replicationSaidOf(
+  report: NonNullable<HeartbeatMessage['payload']['replication']>,
+): string {
+  return JSON.stringify([
+    deriveReplicationState(report.replica),
+    describeReplicationError(report.replica),
+  ]);
 }
 
 /** What a heartbeat says that users see (compared by triage: a difference is a likely change). */
