@@ -223,7 +223,10 @@ const run: Operation<BackupCreateJob>['run'] = async (ctx, payload) => {
           compressionLevel: isFollowed ? 1 : ctx.settings.backupZstdLevel,
           isFollowed,
           // Sent straight to the replicas' guests when the provider says how (issue 18).
-          ...(isFollowed ? await sourceStreamFor(ctx, client, instanceId, backupId) : {}),
+          // A replica's snapshot made again after its stream failed is stored (reseed-replica.ts).
+          ...(isFollowed && !payload.isObjectStoreOnly
+            ? await sourceStreamFor(ctx, client, instanceId, backupId)
+            : {}),
           ...sealBackupAccess(client, ctx.settings, backup.projectId, backupId),
         },
         { jobId: backupJobId(backupId) },

@@ -3,12 +3,14 @@ import { type InstanceCreateJob } from '@coffer/contracts';
 import { throwIfAborted } from '../events';
 import { attachReplica, waitForSnapshot } from '../replication/create-replica-steps';
 import { releaseReplicaSnapshot } from '../replication/replication-steps';
+import { isReseeded, isSentDirectly, reseedReplica } from '../replication/reseed-replica';
 import { queueApplyIfBehind } from './apply-configuration';
-import { checkpoint, StopCreate } from './create-instance-row';
+import { checkpoint, StopCreate, type CreateRow } from './create-instance-row';
 import { createAndRecordServer, ensureGuestSecret } from './create-server-step';
 import {
   OperationFailure,
   skipped,
+  type Fault,
   type Operation,
   type OperationContext,
   recordInstanceFault,
@@ -38,37 +40,36 @@ export { prepareJobId } from './prepare-guest-step';
  *
  * A replica (`replicaOfId`) is a restore of its source's snapshot, with steps of its own
  * before 2 and after 5 (replication/create-replica-steps.ts); then the snapshot goes, once
- * no replica of it is building.
+ * no replica of it is building. A replica whose direct stream failed (or came after it was
+ * over) is seeded once more, from the object store (replication/reseed-replica.ts).
  */
 const run: Operation<InstanceCreateJob>['run'] = async (ctx, payload) => {
   const { instanceId } = payload;
   try {
     let row = await checkpoint(ctx, instanceId);
+    // A replica seeded again from the object store (reseed-replica.ts) takes no direct stream.
+    let isDirectAllowed = !isReseeded(row, payload);
     if (row.replicaOfId && row.restoredFromBackupId) {
       await waitForSnapshot(ctx, row.id, row.replicaOfId, row.restoredFromBackupId);
       row = await checkpoint(ctx, instanceId);
+      const snapshot = await ctx.prisma.backup.findUnique({
+        where: { id: row.restoredFromBackupId! },
+        select: { status: true, chunkCount: true },
+      });
+      if (isDirectAllowed && snapshot && isSentDirectly(snapshot)) {
+        row = await reseedReplica(ctx, row, 'it was over before this replica came');
+        isDirectAllowed = false;
+      }
     }
-    const guestSecret = await ensureGuestSecret(ctx, row);
 
-    row = await checkpoint(ctx, instanceId);
-    await createAndRecordServer(ctx, row, guestSecret);
-
-    throwIfAborted(ctx.signal);
-    await castPrepare(ctx, row, payload, guestSecret);
-
-    const outcome = await waitUntilBuilt(
-      ctx,
-      instanceId,
-      row.replicaOfId ? row.restoredFromBackupId : null,
-    );
-    if (outcome.kind === 'stopped') return skipped(outcome.reason);
-    if (outcome.kind === 'failed') {
-      const fault = outcome.fault ?? (await waitForFault(ctx, instanceId));
-      throw new OperationFailure(
-        fault?.message ?? 'The database server could not be prepared.',
-        fault?.details,
-      );
+    let built = await buildServer(ctx, row, payload, isDirectAllowed);
+    if (built.kind === 'failed' && built.isDirect) {
+      row = await reseedReplica(ctx, await checkpoint(ctx, instanceId), built.fault.message);
+      built = await buildServer(ctx, row, payload, false);
     }
+    if (built.kind === 'stopped') return skipped(built.reason);
+    if (built.kind === 'failed')
+      throw new OperationFailure(built.fault.message, built.fault.details);
 
     if (row.replicaOfId) await attachReplica(ctx, await checkpoint(ctx, instanceId));
 
@@ -92,6 +93,50 @@ const run: Operation<InstanceCreateJob>['run'] = async (ctx, payload) => {
     throw error;
   }
 };
+
+/**
+ * Steps 2 to 5: the guest's secret, the server, `prepare` (a replica restores the snapshot
+ * its row names, given the direct stream if allowed), and the wait until it is built.
+ */
+async function buildServer(
+  ctx: OperationContext,
+  built: CreateRow,
+  payload: InstanceCreateJob,
+  isDirectAllowed: boolean,
+): Promise<
+  | { kind: 'running' }
+  | { kind: 'stopped'; reason: string }
+  | { kind: 'failed'; fault: Fault; isDirect: boolean }
+> {
+  const instanceId = built.id;
+  const guestSecret = await ensureGuestSecret(ctx, built);
+  const row = await checkpoint(ctx, instanceId);
+  await createAndRecordServer(ctx, row, guestSecret);
+
+  throwIfAborted(ctx.signal);
+  const { isDirect } = await castPrepare(
+    ctx,
+    row,
+    row.replicaOfId && row.restoredFromBackupId
+      ? { ...payload, restoreFromBackupId: row.restoredFromBackupId }
+      : payload,
+    guestSecret,
+    { isDirectAllowed },
+  );
+
+  const outcome = await waitUntilBuilt(
+    ctx,
+    instanceId,
+    row.replicaOfId ? row.restoredFromBackupId : null,
+  );
+  if (outcome.kind !== 'failed') return outcome;
+  const fault = outcome.fault ?? (await waitForFault(ctx, instanceId));
+  return {
+    kind: 'failed',
+    fault: fault ?? { message: 'The database server could not be prepared.' },
+    isDirect,
+  };
+}
 
 const recordFailure: Operation<InstanceCreateJob>['recordFailure'] = async (
   ctx,

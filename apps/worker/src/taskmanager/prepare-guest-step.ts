@@ -34,17 +34,31 @@ export type BuildOutcome =
   | { kind: 'failed'; fault: Fault | null }
   | { kind: 'stopped'; reason: string };
 
-/** Casts `prepare`: a retried create never prepares twice. A restore (or replica) says where from. */
+/**
+ * Casts `prepare`: a retried create never prepares twice. A restore (or replica) says where
+ * from; a replica may be given its source's direct stream (unless `isDirectAllowed` is false).
+ * Says whether it was.
+ */
 export async function castPrepare(
   ctx: OperationContext,
   row: CreateRow,
   payload: InstanceCreateJob,
   guestSecret: string,
-): Promise<void> {
+  { isDirectAllowed = true }: { isDirectAllowed?: boolean } = {},
+): Promise<{ isDirect: boolean }> {
   // A configuration group (issue 15): its values are in the config from the first start.
   const configuration = await prepareOverridesFor(ctx, row.id);
   const client = new GuestClient({ connection: ctx.redis, instanceId: row.id, guestSecret });
+  let isDirect = false;
   try {
+    const restore = payload.restoreFromBackupId
+      ? await restoreSpecFor(ctx.prisma, ctx.settings, client, row, payload.restoreFromBackupId, {
+          isFollowing: row.replicaOfId !== null,
+        })
+      : null;
+    const spec =
+      restore && isDirectAllowed ? await withReplicaStream(ctx, client, row, restore) : restore;
+    isDirect = spec?.direct !== undefined;
     await client.cast(
       'prepare',
       {
@@ -54,23 +68,7 @@ export async function castPrepare(
         users: sealUsersForGuest(ctx, client, payload.users),
         isReadOnly: row.replicaOfId !== null,
         ...(configuration ? { configOverrides: configuration.overrides } : {}),
-        ...(payload.restoreFromBackupId
-          ? {
-              restore: await withReplicaStream(
-                ctx,
-                client,
-                row,
-                await restoreSpecFor(
-                  ctx.prisma,
-                  ctx.settings,
-                  client,
-                  row,
-                  payload.restoreFromBackupId,
-                  { isFollowing: row.replicaOfId !== null },
-                ),
-              ),
-            }
-          : {}),
+        ...(spec ? { restore: spec } : {}),
       },
       { jobId: prepareJobId(row.id) },
     );
@@ -83,6 +81,7 @@ export async function castPrepare(
       data: { configurationApply: configuration.record },
     });
   }
+  return { isDirect };
 }
 
 /** The initial users, their passwords opened with the job-payload key and sealed again for this guest. */

@@ -80,7 +80,7 @@ export async function insertBackup(
   start: BackupStart,
   quotaDefaults: QuotaDefaults,
 ): Promise<string> {
-  const { projectId, instance, parentId } = start;
+  const { projectId, parentId } = start;
   await assertQuota(tx, projectId, { backups: 1 }, { defaults: quotaDefaults });
   if (
     parentId &&
@@ -94,6 +94,16 @@ export async function insertBackup(
       },
     });
   }
+  return insertBackupRow(tx, start);
+}
+
+/**
+ * {@link insertBackup} without the quota and parent checks, for a backup that stands in for
+ * one already counted (a replica's snapshot made again: replicas.ts `startReplicaReseed`):
+ * the instance's task NONE → BACKING_UP, and the row NEW. The caller holds the project's lock.
+ */
+export async function insertBackupRow(tx: Tx, start: BackupStart): Promise<string> {
+  const { projectId, instance, parentId } = start;
   const { count } = await tx.instance.updateMany({
     where: { id: instance.id, projectId, taskStatus: 'NONE', deletedAt: null },
     data: { taskStatus: 'BACKING_UP' },
@@ -128,8 +138,13 @@ export function queueBackupCreate(
   enqueue: EnqueueTaskmanagerJob,
   backupId: string,
   instanceId: string,
+  options: { isObjectStoreOnly?: boolean } = {},
 ): Promise<unknown> {
-  return enqueue('backup.create', backupId, { backupId, instanceId });
+  return enqueue('backup.create', backupId, {
+    backupId,
+    instanceId,
+    ...(options.isObjectStoreOnly ? { isObjectStoreOnly: true } : {}),
+  });
 }
 
 /** Takes back a backup no job was queued for: its NEW row, and the instance's BACKING_UP. */

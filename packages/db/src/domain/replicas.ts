@@ -7,8 +7,8 @@ import {
   type TaskStatus,
 } from '@coffer/contracts';
 
-import { type Prisma, type PrismaClient } from '../index';
-import { insertBackup, queueBackupCreate, undoBackupStart } from './backups';
+import { lockProject, type Prisma, type PrismaClient } from '../index';
+import { insertBackup, insertBackupRow, queueBackupCreate, undoBackupStart } from './backups';
 import { PROJECT_LOCK_TRANSACTION, stampedName, type EnqueueTaskmanagerJob } from './jobs';
 import { assertQuota, type QuotaDefaults } from './quota';
 
@@ -60,7 +60,11 @@ function statusOf(member: Member, heartbeatExpirySeconds: number): DisplayStatus
   });
 }
 
-async function findMember(db: PrismaClient, projectId: string, instanceId: string) {
+async function findMember(
+  db: Pick<PrismaClient, 'instance'>,
+  projectId: string,
+  instanceId: string,
+) {
   const member = await db.instance.findFirst({
     where: { id: instanceId, projectId, deletedAt: null },
     select: memberSelect,
@@ -264,6 +268,67 @@ export async function startReplicas(
     );
   }
   return { sourceId: source.id, backupId, replicaIds };
+}
+
+export interface ReplicaReseedInput {
+  replicaId: string;
+  /** The snapshot the replica could not be seeded from: it must still be the replica's. */
+  fromBackupId: string;
+  enqueue: EnqueueTaskmanagerJob;
+}
+
+/**
+ * Seeds a replica again from a new snapshot of its source in the object store (issue 18:
+ * its direct stream could not be made, came too late or broke; the worker removed its
+ * server first). In one transaction, under the project's lock: the source NONE →
+ * BACKING_UP with its new snapshot NEW, and the replica, still BUILDING from `fromBackupId`,
+ * restored from the new one. Not counted in the backups quota: it stands in for the
+ * snapshot the replica leaves (released once no replica builds from it). Then `backup.create`,
+ * to the object store only. CONFLICT (`details.reason` BUSY) while the source is busy;
+ * CONFLICT when the replica is no longer building from `fromBackupId`.
+ */
+export async function startReplicaReseed(
+  db: PrismaClient,
+  input: ReplicaReseedInput,
+): Promise<{ sourceId: string; backupId: string }> {
+  const { sourceId, backupId } = await db.$transaction(async (tx) => {
+    const replica = await tx.instance.findUnique({
+      where: { id: input.replicaId },
+      select: { projectId: true, replicaOfId: true },
+    });
+    if (!replica?.replicaOfId) throw conflict('The replica or its source is gone');
+    await lockProject(tx, replica.projectId);
+    const source = await findMember(tx, replica.projectId, replica.replicaOfId);
+    const snapshotId = await insertBackupRow(tx, {
+      projectId: replica.projectId,
+      instance: source,
+      type: 'FULL',
+      parentId: null,
+      name: stampedName(`replica snapshot of ${source.name}`, new Date()),
+    });
+    const { count } = await tx.instance.updateMany({
+      where: {
+        id: input.replicaId,
+        taskStatus: 'BUILDING',
+        deletedAt: null,
+        restoredFromBackupId: input.fromBackupId,
+      },
+      data: { restoredFromBackupId: snapshotId },
+    });
+    if (count === 0) throw conflict('The replica is no longer being built from its snapshot');
+    return { sourceId: source.id, backupId: snapshotId };
+  }, PROJECT_LOCK_TRANSACTION);
+  try {
+    await queueBackupCreate(input.enqueue, backupId, sourceId, { isObjectStoreOnly: true });
+  } catch (error) {
+    await db.instance.updateMany({
+      where: { id: input.replicaId, restoredFromBackupId: backupId },
+      data: { restoredFromBackupId: input.fromBackupId },
+    });
+    await undoBackupStart(db, backupId, sourceId);
+    throw new AppError('UNAVAILABLE', 'Coffer could not start the snapshot', { cause: error });
+  }
+  return { sourceId, backupId };
 }
 
 function requireReplicating(member: Member, what: string): void {

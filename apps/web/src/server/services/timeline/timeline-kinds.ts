@@ -22,6 +22,7 @@ const EVENT_KINDS: Record<string, TimelineKind> = {
   configuration_changed: 'configuration',
   configuration_applied: 'configuration',
   replication_changed: 'replication',
+  replica_reseeded: 'replication',
   backup_started: 'backup',
   backup_completed: 'backup',
   backup_failed: 'backup',
