@@ -69,6 +69,15 @@ test('an operator searches and filters the admin list, opens a tenant’s instan
   await controls.getByLabel('Status').selectOption('REBOOT');
   await expect(table.getByRole('row')).toHaveCount(2);
   await expect(table.getByRole('row', { name: new RegExp(`ledger-${tag}`) })).toBeVisible();
+  // The view is the URL's, the project filter too: a reload (or a shared link) shows the same.
+  await controls.getByLabel('Project').selectOption(project.id);
+  await expect(page).toHaveURL(new RegExp(`[?&]project=${project.id}(&|$)`));
+  await expect(page).toHaveURL(/[?&]status=REBOOT(&|$)/);
+  await page.reload();
+  await expect(controls.getByLabel('Status')).toHaveValue('REBOOT');
+  await expect(controls.getByLabel('Project')).toHaveValue(project.id);
+  await expect(controls.getByRole('searchbox', { name: 'Search' })).toHaveValue(tag);
+  await expect(table.getByRole('row')).toHaveCount(2);
   await controls.getByLabel('Status').selectOption('');
   await expect(page.getByRole('navigation', { name: 'Instance pages' })).toContainText('1–2 of 2');
 

@@ -86,6 +86,28 @@ export const readBackupListParams = (get: ParamReader, prefix = '') =>
   readListParams(get, { prefix, sorts: BACKUP_SORTS, statuses: BACKUP_STATUSES });
 
 export type InstanceListParams = ReturnType<typeof readInstanceListParams>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The admin list's project filter (`?project=<id>`; anything but an id: every project). */
+export function readProjectFilter(get: ParamReader, prefix = ''): string {
+  const project = get(`${prefix}project`) ?? '';
+  return UUID.test(project) ? project.toLowerCase() : '';
+}
+
+/** The admin list's view: a project's list's, and the project filter. */
+export const readAdminInstanceListParams = (get: ParamReader, prefix = '') => ({
+  ...readInstanceListParams(get, prefix),
+  projectId: readProjectFilter(get, prefix),
+});
+
+/** `admin.instances`' input for the admin list's view. */
+export function adminInstancesInput(params: InstanceListParams & { projectId: string }) {
+  return {
+    ...(params.projectId ? { projectId: params.projectId } : {}),
+    ...pageInput(params, INSTANCE_SORTS),
+  };
+}
 export type BackupListParams = ReturnType<typeof readBackupListParams>;
 
 /** `instance.listPage`'s input for a project's list. */

@@ -56,6 +56,8 @@ export function useListParams<Sort extends string, Status extends string>(
     setStatus: (status: Status | '') => update({ status, page: null }),
     setSortKey: (sortKey: Sort) => update({ sort: sortKey, page: null }),
     setPage: (page: number) => update({ page: page === 1 ? null : page }, true),
+    /** Another filter of the view (its name without the prefix; '' clears it): page 1 again. */
+    setFilter: (name: string, value: string) => update({ [name]: value, page: null }),
   };
 }
 

@@ -5,19 +5,25 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { Server } from 'lucide-react';
 import Link from 'next/link';
-import { useEffect, useState } from 'react';
+import { useSearchParams } from 'next/navigation';
+import { useState } from 'react';
 
 import { describeQuery, LiveRefresher } from '~/components/console/live-refresh';
 import { StatusBadge } from '~/components/instance/status-badge';
 
 import { ACTIONS_COLUMN, QueryTable, RowActions } from '~/components/ui/data-table';
 import { Field, Input, Select } from '~/components/ui/field';
-import { ListPager } from '~/components/ui/list-controls';
+import { ListPager, useListParams } from '~/components/ui/list-controls';
 import { MutationConfirmDialog } from '~/components/ui/mutation-confirm-dialog';
 import { EmptyState, PageHeader } from '~/components/ui/page';
 
 import { TD, TR } from '~/components/ui/table';
-import { INSTANCE_SORTS, PAGE_SIZE } from '~/lib/list-params';
+import {
+  adminInstancesInput,
+  INSTANCE_SORTS,
+  readAdminInstanceListParams,
+  readProjectFilter,
+} from '~/lib/list-params';
 import { useTRPC } from '~/trpc/react';
 
 /** "12 s ago", "4 min ago", "3 h ago". */
@@ -50,54 +56,6 @@ const NO_MATCH = (
 const SORTS = INSTANCE_SORTS;
 type SortKey = keyof typeof SORTS;
 
-const SEARCH_DELAY_MS = 300;
-
-/** The list's search, filters, sort and page, as the server takes them (none: the default view). */
-function useListInput() {
-  const [searchText, setSearchText] = useState('');
-  const [search, setSearch] = useState('');
-  const [status, setStatus] = useState<DisplayStatus | ''>('');
-  const [projectId, setProjectId] = useState('');
-  const [sortKey, setSortKey] = useState<SortKey>('created-desc');
-  const [page, setPage] = useState(1);
-  useEffect(() => {
-    const timer = setTimeout(() => {
-      setSearch(searchText.trim());
-      setPage(1);
-    }, SEARCH_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [searchText]);
-  const { sort, order } = SORTS[sortKey];
-  const isDefault = !search && !status && !projectId && sortKey === 'created-desc' && page === 1;
-  const isFiltered = !!(search || status || projectId);
-  // The default view is what the page prefetches (no input).
-  const input = isDefault
-    ? undefined
-    : {
-        search: search || undefined,
-        status: status || undefined,
-        projectId: projectId || undefined,
-        sort,
-        order,
-        page,
-        pageSize: PAGE_SIZE,
-      };
-  const reset =
-    <T,>(set: (value: T) => void) =>
-    (value: T) => {
-      set(value);
-      setPage(1);
-    };
-  return {
-    input,
-    isFiltered,
-    controls: { searchText, setSearchText, status, projectId, sortKey, page, setPage },
-    setStatus: reset(setStatus),
-    setProjectId: reset(setProjectId),
-    setSortKey: reset(setSortKey),
-  };
-}
-
 type Action = { kind: 'reset' | 'delete'; instanceId: string; name: string };
 const ACTIONS = [
   { kind: 'reset', label: 'Reset status' },
@@ -107,12 +65,16 @@ const ACTIONS = [
 export function AdminInstances() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const list = useListInput();
-  const { controls } = list;
+  // The view (search, status, project, sort, page) is the URL's: a reload or a shared link
+  // shows the same page; the server page prefetched exactly this input.
+  const list = useListParams(readAdminInstanceListParams);
+  const searchParams = useSearchParams();
+  const projectId = readProjectFilter((name) => searchParams.get(name));
+  const isFiltered = list.isFiltered || !!projectId;
   const projects = useQuery(trpc.admin.projects.queryOptions());
   // Heartbeats that change nothing visible are not pushed: re-read now and then for their age.
   const instances = useQuery({
-    ...trpc.admin.instances.queryOptions(list.input),
+    ...trpc.admin.instances.queryOptions(adminInstancesInput({ ...list, projectId })),
     refetchInterval: HEARTBEAT_REFRESH_MS,
     placeholderData: keepPreviousData,
   });
@@ -151,13 +113,13 @@ export function AdminInstances() {
           <Input
             type="search"
             placeholder="Name, project or id"
-            value={controls.searchText}
-            onChange={(e) => controls.setSearchText(e.target.value)}
+            value={list.searchText}
+            onChange={(e) => list.setSearchText(e.target.value)}
           />
         </Field>
         <Field label="Status" className="w-44">
           <Select
-            value={controls.status}
+            value={list.status}
             onChange={(e) => list.setStatus(e.target.value as DisplayStatus | '')}
           >
             <option value="">Any status</option>
@@ -169,7 +131,7 @@ export function AdminInstances() {
           </Select>
         </Field>
         <Field label="Project" className="w-52">
-          <Select value={controls.projectId} onChange={(e) => list.setProjectId(e.target.value)}>
+          <Select value={projectId} onChange={(e) => list.setFilter('project', e.target.value)}>
             <option value="">All projects</option>
             {(projects.data ?? []).map((project) => (
               <option key={project.id} value={project.id}>
@@ -179,10 +141,7 @@ export function AdminInstances() {
           </Select>
         </Field>
         <Field label="Sort" className="w-44">
-          <Select
-            value={controls.sortKey}
-            onChange={(e) => list.setSortKey(e.target.value as SortKey)}
-          >
+          <Select value={list.sortKey} onChange={(e) => list.setSortKey(e.target.value as SortKey)}>
             {Object.entries(SORTS).map(([key, { label }]) => (
               <option key={key} value={key}>
                 {label}
@@ -194,7 +153,7 @@ export function AdminInstances() {
       <QueryTable
         query={{ error: instances.error, data: listed?.instances }}
         errorLabel="Could not load instances"
-        empty={list.isFiltered ? NO_MATCH : NO_INSTANCES}
+        empty={isFiltered ? NO_MATCH : NO_INSTANCES}
         label="All instances"
         columns={[
           'Instance',
@@ -253,7 +212,7 @@ export function AdminInstances() {
           </TR>
         )}
       </QueryTable>
-      <ListPager label="Instance pages" listed={listed} onPage={controls.setPage} />
+      <ListPager label="Instance pages" listed={listed} onPage={list.setPage} />
       <MutationConfirmDialog
         target={action?.kind === 'reset' ? action : null}
         onClose={() => setAction(null)}
