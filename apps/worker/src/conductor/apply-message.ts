@@ -43,12 +43,19 @@ export async function applyConductorMessage(
   now: Date = new Date(),
   {
     isUnchangedTried = false,
+    isLikelyChange = false,
   }: {
     /**
      * The heartbeat was just offered to the unchanged case's statement and not taken
      * (apply-heartbeats.ts, the conductor's batch): go straight to the change.
      */
     isUnchangedTried?: boolean;
+    /**
+     * The heartbeat likely changes what users see (it says something else than its guest said
+     * before): the change is tried first, in one statement that writes it only where the row
+     * differs, so that a change costs one statement, not two. A wrong hint costs one more.
+     */
+    isLikelyChange?: boolean;
   } = {},
 ): Promise<ApplyOutcome> {
   const where: Prisma.InstanceWhereInput = {
@@ -88,17 +95,39 @@ export async function applyConductorMessage(
     ...replication.data,
     ...volume.data,
   };
+  const unchangedWhere: Prisma.InstanceWhereInput = {
+    serviceStatus,
+    guestVersion,
+    ...replication.unchanged,
+    ...volume.unchanged,
+  };
+  const toVisible = async (row: { projectId: string; faultCode: string | null }) => {
+    // A volume no longer full clears its fault (never another one: matched by code, not
+    // text); a statement only when the row written has that fault.
+    if (volume.clearsFault && row.faultCode === 'VOLUME_FULL') {
+      await prisma.instance.updateMany({
+        where: { id: message.instanceId, faultCode: 'VOLUME_FULL' },
+        data: clearedFault(),
+      });
+    }
+    return { isApplied: true as const, projectId: row.projectId, isVisibleChange: true };
+  };
+  if (isLikelyChange) {
+    // Where the row differs (NOT of the unchanged case: a NULL compared matches neither, and
+    // such a row takes the two statements below).
+    const [row] = await prisma.instance.updateManyAndReturn({
+      where: { AND: [where, { NOT: unchangedWhere }] },
+      data: { ...data, ...volume.changed(now) },
+      select: { projectId: true, faultCode: true },
+    });
+    if (row) return toVisible(row);
+  }
   // The common case first: a heartbeat that changes nothing users see (one statement). AND,
   // not one object: `where` and the volume's condition each have an OR of their own.
   const unchanged = isUnchangedTried
     ? []
     : await prisma.instance.updateManyAndReturn({
-        where: {
-          AND: [
-            where,
-            { serviceStatus, guestVersion, ...replication.unchanged, ...volume.unchanged },
-          ],
-        },
+        where: { AND: [where, unchangedWhere] },
         data,
         select: { projectId: true },
       });
@@ -110,17 +139,7 @@ export async function applyConductorMessage(
     data: { ...data, ...volume.changed(now) },
     select: { projectId: true, faultCode: true },
   });
-  // A volume no longer full clears its fault (never another one: matched by code, not text);
-  // a statement only when the row written has that fault.
-  if (changed[0] && volume.clearsFault && changed[0].faultCode === 'VOLUME_FULL') {
-    await prisma.instance.updateMany({
-      where: { id: message.instanceId, faultCode: 'VOLUME_FULL' },
-      data: clearedFault(),
-    });
-  }
-  return changed[0]
-    ? { isApplied: true, projectId: changed[0].projectId, isVisibleChange: true }
-    : { isApplied: false };
+  return changed[0] ? toVisible(changed[0]) : { isApplied: false };
 }
 
 /**

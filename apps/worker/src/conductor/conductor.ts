@@ -351,6 +351,13 @@ export class Conductor {
     return { urgent, rest };
   }
 
+  /** A heartbeat whose guest said something else last (see lastSaid): a hint, as in triage. */
+  private isLikelyChange(message: ConductorMessage): boolean {
+    if (message.kind !== 'heartbeat') return false;
+    const before = this.lastSaid.get(message.instanceId.toLowerCase());
+    return before !== undefined && before !== saidOf(message.payload);
+  }
+
   /** Remembers what a guest said in a heartbeat that was applied (see lastSaid). */
   private remember(message: ConductorMessage): void {
     if (message.kind !== 'heartbeat') return;
@@ -467,8 +474,12 @@ export class Conductor {
     };
     for (let round = 0; lanes.some((lane) => round < lane.length); round++) {
       const heads = lanes.filter((lane) => round < lane.length).map((lane) => lane[round]!);
+      // A heartbeat saying something else than its guest said last goes straight to the change
+      // (one statement, isLikelyChange); the others to the batch's statement first.
+      const likely = new Set(heads.filter((entry) => this.isLikelyChange(entry.message)));
       const beats = heads.filter(
-        (entry): entry is VerifiedEntry<HeartbeatMessage> => entry.message.kind === 'heartbeat',
+        (entry): entry is VerifiedEntry<HeartbeatMessage> =>
+          entry.message.kind === 'heartbeat' && !likely.has(entry),
       );
       const written = new Set<VerifiedEntry>();
       const tried = new Set<VerifiedEntry>();
@@ -499,7 +510,13 @@ export class Conductor {
       }
       const rest = heads.filter((entry) => !written.has(entry));
       await forEachAtOnce(rest, settings.tuning.conductorConcurrency, async (entry) => {
-        if (await this.handleVerified(entry, { isUnchangedTried: tried.has(entry) })) finish(entry);
+        if (
+          await this.handleVerified(entry, {
+            isUnchangedTried: tried.has(entry),
+            isLikelyChange: likely.has(entry),
+          })
+        )
+          finish(entry);
       });
     }
   }
@@ -507,7 +524,7 @@ export class Conductor {
   /** Applies one verified entry; false when a failed write leaves it pending (it is claimed again later). */
   private async handleVerified(
     entry: VerifiedEntry,
-    options: { isUnchangedTried?: boolean } = {},
+    options: { isUnchangedTried?: boolean; isLikelyChange?: boolean } = {},
   ): Promise<boolean> {
     let outcome: EntryOutcome;
     try {
@@ -576,7 +593,7 @@ export class Conductor {
   /** Applies one verified message on its own (the path of everything the batch writes do not take). */
   private async applyMessage(
     { id, message, readAt }: VerifiedEntry,
-    options: { isUnchangedTried?: boolean } = {},
+    options: { isUnchangedTried?: boolean; isLikelyChange?: boolean } = {},
   ): Promise<EntryOutcome> {
     const { instanceId } = message;
     if (message.kind === 'backup') return this.applyBackup(id, message.instanceId, message.payload);
