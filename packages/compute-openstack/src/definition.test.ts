@@ -55,6 +55,19 @@ describe('openstack provider definition', () => {
     expect(() => openstackComputeProvider.create(context)).toThrow(/COFFER_OPENSTACK_AUTH_URL/);
   });
 
+  it('refuses a stream port that is the database port', () => {
+    expect(() =>
+      openstackComputeEnv({
+        COFFER_OPENSTACK_AUTH_URL: 'http://keystone.example:5000',
+        COFFER_OPENSTACK_APPLICATION_CREDENTIAL_ID: 'id',
+        COFFER_OPENSTACK_APPLICATION_CREDENTIAL_SECRET: 'secret',
+        COFFER_OPENSTACK_IMAGE: 'coffer-guest',
+        COFFER_OPENSTACK_NETWORK: 'databases',
+        COFFER_OPENSTACK_STREAM_PORT: '3306',
+      }),
+    ).toThrow(/STREAM_PORT must differ/);
+  });
+
   it('parses the control plane CIDRs, port and timeout, and takes an application credential instead of a password', () => {
     const env = openstackComputeEnv({
       COFFER_OPENSTACK_AUTH_URL: 'http://keystone.example:5000',
@@ -68,6 +81,7 @@ describe('openstack provider definition', () => {
     expect(env).toMatchObject({
       COFFER_OPENSTACK_CONTROL_PLANE_CIDRS: ['10.0.0.0/24', 'fd00::/64'],
       COFFER_OPENSTACK_DATABASE_PORT: 3307,
+      COFFER_OPENSTACK_STREAM_PORT: 13306,
       COFFER_OPENSTACK_TIMEOUT_SECONDS: 600,
       COFFER_OPENSTACK_INTERFACE: 'public',
     });

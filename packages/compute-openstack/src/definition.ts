@@ -54,6 +54,7 @@ export const openstackComputeProvider: ComputeProviderDefinition = {
       volumeType: parsed.COFFER_OPENSTACK_VOLUME_TYPE,
       controlPlaneCidrs: parsed.COFFER_OPENSTACK_CONTROL_PLANE_CIDRS,
       databasePort: parsed.COFFER_OPENSTACK_DATABASE_PORT,
+      streamPort: parsed.COFFER_OPENSTACK_STREAM_PORT || null,
       timeoutMs: parsed.COFFER_OPENSTACK_TIMEOUT_SECONDS * 1000,
       logger: context.logger,
     });

@@ -44,6 +44,11 @@ export const openstackComputeEnvSchema = z
       .default([]),
     /** The port the guests' database listens on (each server has its own address). */
     COFFER_OPENSTACK_DATABASE_PORT: z.coerce.number().int().min(1).max(65535).default(3306),
+    /**
+     * The port a guest listens on for its replicas' direct stream (issue 18), open to the
+     * deployment's guests only; `0`: none (replicas are seeded through the object store).
+     */
+    COFFER_OPENSTACK_STREAM_PORT: z.coerce.number().int().min(0).max(65535).default(13306),
     /** How long a create, resize or delete may wait for OpenStack, seconds. */
     COFFER_OPENSTACK_TIMEOUT_SECONDS: z.coerce.number().positive().default(600),
   })
@@ -58,7 +63,10 @@ export const openstackComputeEnvSchema = z
       message:
         'set COFFER_OPENSTACK_APPLICATION_CREDENTIAL_ID and _SECRET, or COFFER_OPENSTACK_USERNAME, _PASSWORD and _PROJECT_NAME',
     },
-  );
+  )
+  .refine((env) => env.COFFER_OPENSTACK_STREAM_PORT !== env.COFFER_OPENSTACK_DATABASE_PORT, {
+    message: 'COFFER_OPENSTACK_STREAM_PORT must differ from COFFER_OPENSTACK_DATABASE_PORT',
+  });
 export type OpenStackComputeEnv = z.infer<typeof openstackComputeEnvSchema>;
 
 export function openstackComputeEnv(env: NodeJS.ProcessEnv = process.env): OpenStackComputeEnv {

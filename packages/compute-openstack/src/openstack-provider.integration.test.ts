@@ -1,7 +1,8 @@
 // The OpenStack provider against the loopback OpenStack (`node scripts/coffer.mjs openstack
 // start`): an instance's server, volume, port and SecGroup-<id> made through Nova, Cinder and
 // Neutron, its two files in the user data, a create run again reusing them, allowed sources as
-// Neutron rules, extend, resize, reboot, delete leaving nothing, and what a crashed create
+// Neutron rules, the guests' direct-stream port open to the guests group and its endpoint,
+// extend, resize, reboot, delete leaving nothing, and what a crashed create
 // leaves found by listServers and removed by deleteServer. The fake virt driver boots nothing:
 // the guest's files are read back from Nova, not from a running guest.
 import { spawn } from 'node:child_process';
@@ -31,8 +32,13 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { filesOfUserData } from './injection';
-import { OpenStackComputeProvider, instanceTag, securityGroupName } from './openstack-provider';
-import { RULE_CONTROL_PLANE, RULE_OPEN, RULE_SOURCE } from './rules';
+import {
+  GUESTS_GROUP,
+  OpenStackComputeProvider,
+  instanceTag,
+  securityGroupName,
+} from './openstack-provider';
+import { RULE_CONTROL_PLANE, RULE_GUEST_STREAM, RULE_OPEN, RULE_SOURCE } from './rules';
 
 const authUrl = process.env.OS_AUTH_URL ?? 'http://127.0.0.1:5000/v3';
 // The token cache's clock, moved once (for one look) by a test: a token about to expire
@@ -255,6 +261,87 @@ describe('OpenStack compute provider', () => {
       isComputeError(await provider.rebootServer(instanceId).catch((e: unknown) => e), 'NOT_FOUND'),
     ).toBe(true);
   }, 600_000);
+
+  it("opens the guest's stream port to the deployment's guests only, idempotently, and says where the guest listens", async () => {
+    const streaming = new OpenStackComputeProvider({
+      session,
+      image: 'fake-image',
+      network: 'private',
+      controlPlaneCidrs: ['192.0.2.0/24'],
+      streamPort: 13306,
+      timeoutMs: 180_000,
+    });
+    const instanceId = randomUUID();
+    made.push(instanceId);
+    const spec = specFor(instanceId);
+    const info = await timed('create with stream port', () => streaming.createServer(spec));
+    const projectId = (await session.auth.token()).project?.id;
+    const guests = await listSecurityGroups(session, { name: GUESTS_GROUP, projectId });
+    expect(guests).toHaveLength(1);
+    // the port in its own group and the guests group; the stream rule from the guests group only
+    const [server] = await listServers(session, { tags: [instanceTag(instanceId)] });
+    const [group] = await listSecurityGroups(session, { tags: [instanceTag(instanceId)] });
+    const [port] = await listPorts(session, { deviceId: server!.id });
+    expect([...port!.securityGroupIds].sort()).toEqual([group!.id, guests[0]!.id].sort());
+    const streamRules = () =>
+      listSecurityGroups(session, { tags: [instanceTag(instanceId)] }).then(([g]) =>
+        g!.rules
+          .filter((r) => r.portRangeMin === 13306 || r.portRangeMax === 13306)
+          .map((r) => ({
+            direction: r.direction,
+            protocol: r.protocol,
+            portRangeMin: r.portRangeMin,
+            portRangeMax: r.portRangeMax,
+            remoteIpPrefix: r.remoteIpPrefix,
+            remoteGroupId: r.remoteGroupId,
+            description: r.description,
+          })),
+      );
+    const wanted = {
+      direction: 'ingress',
+      protocol: 'tcp',
+      portRangeMin: 13306,
+      portRangeMax: 13306,
+      remoteIpPrefix: null,
+      remoteGroupId: guests[0]!.id,
+      description: RULE_GUEST_STREAM,
+    };
+    expect(await streamRules()).toEqual([wanted]);
+    // the database port's rules are as without a stream port
+    expect(await ingressRules(instanceId)).toEqual([
+      `${RULE_CONTROL_PLANE} 192.0.2.0/24 3306`,
+      `${RULE_GUEST_STREAM} null 13306`,
+      `${RULE_SOURCE} 10.20.0.0/24 3306`,
+    ]);
+    // where its guest listens for a stream, as other guests reach it: its fixed address
+    expect(await streaming.guestStreamEndpoint(instanceId)).toEqual({
+      host: port!.fixedIps[0]!.ipAddress,
+      port: 13306,
+    });
+    expect(info.host).toBe(port!.fixedIps[0]!.ipAddress);
+    // a create run again, a change of sources and a new provider (the group found, not made): one rule
+    await streaming.createServer(spec);
+    await streaming.setAllowedSources(instanceId, { isPublic: true, cidrs: [] });
+    const restarted = new OpenStackComputeProvider({
+      session,
+      image: 'fake-image',
+      network: 'private',
+      streamPort: 13306,
+    });
+    await restarted.setAllowedSources(instanceId, { isPublic: false, cidrs: [] });
+    expect(await streamRules()).toEqual([wanted]);
+    expect(await listSecurityGroups(session, { name: GUESTS_GROUP, projectId })).toHaveLength(1);
+    // without a stream port: no endpoint; the instance's rule goes at its next change
+    expect(await provider.guestStreamEndpoint(instanceId)).toBeNull();
+    await provider.setAllowedSources(instanceId, { isPublic: false, cidrs: [] });
+    expect(await streamRules()).toEqual([]);
+    expect(await streaming.guestStreamEndpoint(randomUUID())).toBeNull();
+
+    await streaming.deleteServer(instanceId);
+    await nothingLeft(instanceId);
+    // the guests group stays for the deployment's other guests
+    expect(await listSecurityGroups(session, { name: GUESTS_GROUP, projectId })).toHaveLength(1);
+  });
 
   it('lists what a crashed create left (no server) and deleteServer removes it', async () => {
     const instanceId = randomUUID();

@@ -10,6 +10,7 @@ import {
   type ExtendVolumeOptions,
   type Flavor,
   type GuestSupervision,
+  type GuestStreamEndpoint,
   type ServerInfo,
   type ServerResize,
   type ServerSpec,
@@ -58,14 +59,21 @@ import {
 import { z } from 'zod';
 
 import { guestFiles, MAX_USER_DATA_BYTES, userDataFor } from './injection';
-import { ruleChanges, sourcesOfRules, wantedRules } from './rules';
+import {
+  RULE_GUEST_STREAM,
+  ruleChanges,
+  sourcesOfRules,
+  streamRuleChanges,
+  wantedRules,
+} from './rules';
 
 /**
  * Coffer's servers on OpenStack, as Trove's taskmanager makes them: per instance one Nova
  * server (the guest image, a port on the configured network), one Cinder volume of the
  * instance's size attached at boot (the datadir's), one security group `SecGroup-<instanceId>`
- * whose rules open the database port to the allowed sources and the control plane, and the
- * guest's two files in the user data on a config drive. Everything carries the tag
+ * whose rules open the database port to the allowed sources and the control plane (and the
+ * guest's direct-stream port to the deployment's guests, members of the group
+ * `coffer-guests`), and the guest's two files in the user data on a config drive. Everything carries the tag
  * `coffer-instance-<instanceId>` (the volume: metadata `coffer-instance`), which is how every
  * call finds it: the server id callers get is the instance id, so a create, a delete or a
  * reconciliation run again after a crash finds what an earlier run left.
@@ -74,6 +82,12 @@ import { ruleChanges, sourcesOfRules, wantedRules } from './rules';
 export const TAG = 'coffer';
 export const instanceTag = (instanceId: string) => `coffer-instance-${instanceId}`;
 export const securityGroupName = (instanceId: string) => `SecGroup-${instanceId}`;
+/**
+ * The deployment's guests: every guest's port is in this group (besides its own), and each
+ * instance's group lets the group's members reach its guest's stream port. It has no rules of
+ * its own, and stays when instances go.
+ */
+export const GUESTS_GROUP = 'coffer-guests';
 /** How long a volume may stay attached after its server is gone before Coffer detaches it. */
 const ORPHANED_ATTACHMENT_GRACE_MS = 15_000;
 const META_INSTANCE = 'coffer-instance';
@@ -99,6 +113,8 @@ export interface OpenStackComputeProviderOptions {
   volumeType?: string;
   controlPlaneCidrs?: readonly string[];
   databasePort?: number;
+  /** The guests' direct-stream port (issue 18); null or absent: no direct stream. */
+  streamPort?: number | null;
   /** How long one operation may wait for OpenStack (default 10 min). */
   timeoutMs?: number;
   logger?: ComputeLogger;
@@ -194,16 +210,21 @@ export class OpenStackComputeProvider implements ComputeProvider {
   private readonly session: OpenStackSession;
   private readonly logger: ComputeLogger;
   private readonly databasePort: number;
+  private readonly streamPort: number | null;
   private readonly controlPlaneCidrs: readonly string[];
   private readonly timeoutMs: number;
   /** Every wait for OpenStack: up to `timeoutMs`, looking every 250 to 500 ms (POLL). */
   private readonly wait: { timeoutMs: number; intervalMs: number; maxIntervalMs: number };
   private resolved: Promise<{ imageId: string; networkId: string }> | undefined;
+  private guestsGroupId: Promise<string | null> | undefined;
 
   constructor(private readonly options: OpenStackComputeProviderOptions) {
     this.session = options.session;
     this.logger = options.logger ?? silentLogger;
     this.databasePort = options.databasePort ?? 3306;
+    this.streamPort = options.streamPort ?? null;
+    if (this.streamPort === this.databasePort)
+      throw new ComputeError('INVALID', 'the stream port must differ from the database port');
     this.controlPlaneCidrs = options.controlPlaneCidrs ?? [];
     this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
     this.wait = { timeoutMs: this.timeoutMs, ...POLL };
@@ -254,7 +275,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
           tagging.push(setting);
           return part;
         };
-      const [made, volume, reused] = await Promise.all([
+      const [made, volume, reused, guests] = await Promise.all([
         existing.groups[0] ??
           createSecurityGroup(this.session, {
             name: securityGroupName(instanceId),
@@ -268,18 +289,19 @@ export class OpenStackComputeProvider implements ComputeProvider {
             metadata: { [META_INSTANCE]: instanceId },
           }),
         this.reusable(existing.servers[0]),
+        this.guestsGroup(),
       ]);
       step('groupAndVolumeMs');
       // the rules, the port in the group and the volume's wait, at once
       const [group, portId] = await Promise.all([
-        this.applyRules(made, sources, port),
+        this.applyRules(made, sources, port, guests),
         reused
           ? undefined
           : (existing.portIds[0] ??
             createPort(this.session, {
               networkId,
               name: partName(instanceId),
-              securityGroupIds: [made.id],
+              securityGroupIds: guests ? [made.id, guests] : [made.id],
             })
               .then(tagged('ports'))
               .then((created) => created.id)),
@@ -334,6 +356,18 @@ export class OpenStackComputeProvider implements ComputeProvider {
       if (!server) return null;
       return this.infoOf(server, parts.volumes[0] ?? null, parts.groups[0] ?? null);
     });
+  }
+
+  /**
+   * Where the server's guest listens for a direct stream, as other guests reach it: its fixed
+   * address on the guests' network and the configured stream port (the guest listens on its
+   * bind address, every address, at the port the control plane gives it). Null without a
+   * stream port, or a server with no address yet.
+   */
+  async guestStreamEndpoint(serverId: string): Promise<GuestStreamEndpoint | null> {
+    if (this.streamPort === null) return null;
+    const server = await this.getServer(serverId);
+    return server?.host ? { host: server.host, port: this.streamPort } : null;
   }
 
   async rebootServer(serverId: string): Promise<void> {
@@ -405,7 +439,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
       const [group] = await listSecurityGroups(this.session, { tags: [instanceTag(instanceId)] });
       if (!group) throw new ComputeError('NOT_FOUND', `server ${serverId} has no security group`);
       const port = Number(server.metadata[META_PORT] ?? this.databasePort);
-      await this.applyRules(group, parsed, port);
+      await this.applyRules(group, parsed, port, await this.guestsGroup());
       await setServerMetadata(this.session, server.id, { [META_PUBLIC]: String(parsed.isPublic) });
     });
   }
@@ -659,6 +693,34 @@ export class OpenStackComputeProvider implements ComputeProvider {
     return unique([...tagged, ...named]).map((p) => p.id);
   }
 
+  /**
+   * The guests group's id (made once when missing; null without a stream port). Two creates
+   * making it at once both end with the same one, the oldest by id: the other's is removed by
+   * its maker before any port is in it.
+   */
+  private guestsGroup(): Promise<string | null> {
+    if (this.streamPort === null) return Promise.resolve(null);
+    this.guestsGroupId ??= (async () => {
+      const projectId = await this.projectId();
+      const named = () => listSecurityGroups(this.session, { name: GUESTS_GROUP, projectId });
+      const first = (groups: SecurityGroup[]) => groups.map((g) => g.id).sort()[0];
+      const found = first(await named());
+      if (found) return found;
+      const made = await createSecurityGroup(this.session, {
+        name: GUESTS_GROUP,
+        description: "Coffer's guests: each one's direct-stream port lets this group's members in",
+        tags: [TAG],
+      });
+      const chosen = first(await named()) ?? made.id;
+      if (chosen !== made.id) await deleteSecurityGroup(this.session, made.id);
+      return chosen;
+    })().catch((error: unknown) => {
+      this.guestsGroupId = undefined;
+      throw error;
+    });
+    return this.guestsGroupId;
+  }
+
   /** The project the provider's token is scoped to (its own resources' owner). */
   private async projectId(): Promise<string | undefined> {
     return (await this.session.auth.token()).project?.id;
@@ -673,21 +735,29 @@ export class OpenStackComputeProvider implements ComputeProvider {
   }
 
   /**
-   * Adds the rules the sources want before removing those they no longer do (never closed in
-   * between); answers the group with its rules as they now are.
+   * Adds the rules the sources want (and the stream rule, from the guests group) before
+   * removing those they no longer do (never closed in between); answers the group with its
+   * rules as they now are.
    */
   private async applyRules(
     group: SecurityGroup,
     sources: AllowedSources,
     port: number,
+    guestsGroupId: string | null,
   ): Promise<SecurityGroup> {
     const { add, remove } = ruleChanges(
       group.rules,
       wantedRules(sources, this.controlPlaneCidrs),
       port,
     );
-    const added = await Promise.all(
-      add.map((rule) =>
+    const stream = streamRuleChanges(
+      group.rules,
+      this.streamPort !== null && guestsGroupId
+        ? { port: this.streamPort, remoteGroupId: guestsGroupId }
+        : null,
+    );
+    const added = await Promise.all([
+      ...add.map((rule) =>
         createSecurityGroupRule(this.session, {
           securityGroupId: group.id,
           direction: 'ingress',
@@ -698,7 +768,21 @@ export class OpenStackComputeProvider implements ComputeProvider {
           description: rule.description,
         }),
       ),
-    );
+      ...(stream.add && this.streamPort !== null && guestsGroupId
+        ? [
+            createSecurityGroupRule(this.session, {
+              securityGroupId: group.id,
+              direction: 'ingress',
+              protocol: 'tcp',
+              portRangeMin: this.streamPort,
+              portRangeMax: this.streamPort,
+              remoteGroupId: guestsGroupId,
+              description: RULE_GUEST_STREAM,
+            }),
+          ]
+        : []),
+    ]);
+    remove.push(...stream.remove);
     await Promise.all(remove.map((id) => deleteSecurityGroupRule(this.session, id)));
     return {
       ...group,

@@ -1,17 +1,19 @@
 // The provider's pure parts: the guest's files in user data and back, the security group's
-// rules from allowed sources (and back), Nova's statuses, OpenStack's errors as ComputeErrors.
+// rules from allowed sources (and back) and its direct-stream rule, Nova's statuses, OpenStack's errors as ComputeErrors.
 import { ComputeError } from '@coffer/compute';
 import { OpenStackError, OpenStackWaitError } from '@coffer/openstack';
 import { describe, expect, it } from 'vitest';
 
 import { filesOfUserData, guestFiles, userDataFor } from './injection';
-import { statusOf, toComputeError } from './openstack-provider';
+import { OpenStackComputeProvider, statusOf, toComputeError } from './openstack-provider';
 import {
   RULE_CONTROL_PLANE,
+  RULE_GUEST_STREAM,
   RULE_OPEN,
   RULE_SOURCE,
   ruleChanges,
   sourcesOfRules,
+  streamRuleChanges,
   wantedRules,
 } from './rules';
 
@@ -80,6 +82,67 @@ describe('security group rules', () => {
       isPublic: false,
       cidrs: ['10.0.0.0/8', '10.1.0.0/16'],
     });
+  });
+});
+
+describe('the direct-stream rule', () => {
+  const streamRule = (
+    id: string,
+    port: number,
+    remoteGroupId: string | null,
+    description = RULE_GUEST_STREAM,
+  ) => ({
+    id,
+    direction: 'ingress',
+    remoteIpPrefix: null,
+    remoteGroupId,
+    portRangeMin: port,
+    description,
+  });
+  const wanted = { port: 13306, remoteGroupId: 'guests' };
+
+  it('adds the rule from the guests group on the stream port once, and leaves a group that has it alone', () => {
+    expect(streamRuleChanges([], wanted)).toEqual({ add: true, remove: [] });
+    expect(streamRuleChanges([streamRule('ok', 13306, 'guests')], wanted)).toEqual({
+      add: false,
+      remove: [],
+    });
+  });
+
+  it("replaces one on another port or from another group, drops duplicates and all of them without a stream port, never touching others' rules", () => {
+    const existing = [
+      streamRule('old-port', 13307, 'guests'),
+      streamRule('old-group', 13306, 'gone'),
+      streamRule('theirs', 13306, 'guests', 'an operator rule'),
+      { ...streamRule('database', 3306, null, RULE_SOURCE), remoteIpPrefix: '10.0.0.0/8' },
+    ];
+    expect(streamRuleChanges(existing, wanted)).toEqual({
+      add: true,
+      remove: ['old-port', 'old-group'],
+    });
+    expect(
+      streamRuleChanges(
+        [streamRule('a', 13306, 'guests'), streamRule('b', 13306, 'guests')],
+        wanted,
+      ),
+    ).toEqual({ add: false, remove: ['b'] });
+    expect(streamRuleChanges(existing, null)).toEqual({
+      add: false,
+      remove: ['old-port', 'old-group'],
+    });
+    // The database port's rules never see the stream rule (another port).
+    expect(ruleChanges([streamRule('ok', 13306, 'guests')], [], 3306)).toEqual({
+      add: [],
+      remove: [],
+    });
+  });
+
+  it('gives no endpoint without a stream port, and refuses the database port as one', async () => {
+    const options = { session: {} as never, image: 'i', network: 'n' };
+    expect(await new OpenStackComputeProvider(options).guestStreamEndpoint('x')).toBeNull();
+    expect(() => new OpenStackComputeProvider({ ...options, streamPort: 3306 })).toThrow(
+      /stream port must differ/,
+    );
   });
 });
 

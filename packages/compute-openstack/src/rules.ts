@@ -11,6 +11,8 @@ import type { AllowedSources } from '@coffer/compute';
 export const RULE_SOURCE = 'coffer:source';
 export const RULE_OPEN = 'coffer:open';
 export const RULE_CONTROL_PLANE = 'coffer:control-plane';
+/** The guest's direct-stream port, open to the deployment's guests (issue 18: replicas). */
+export const RULE_GUEST_STREAM = 'coffer:guest-stream';
 
 export interface WantedRule {
   remoteIpPrefix: string;
@@ -38,6 +40,8 @@ export interface ExistingRule {
   direction: string;
   remoteIpPrefix: string | null;
   portRangeMin: number | null;
+  /** The security group whose members the rule lets in (instead of a CIDR). */
+  remoteGroupId?: string | null;
   description: string;
 }
 
@@ -75,5 +79,30 @@ export function sourcesOfRules(
       .filter((rule) => rule.direction === 'ingress' && rule.description === RULE_SOURCE)
       .map((rule) => rule.remoteIpPrefix ?? '')
       .filter(Boolean),
+  };
+}
+
+/**
+ * The direct-stream rule (issue 18): ingress TCP on the guest's stream port from the members
+ * of the deployment's guests group (every guest's port is in it), so a replica's guest
+ * reaches its source's and nothing else does. `wanted` null: no stream port, no such rule.
+ * Says whether to add it, and which of Coffer's stream rules to remove (another port or
+ * group, or a duplicate); an operator's rules are left alone.
+ */
+export function streamRuleChanges(
+  existing: readonly ExistingRule[],
+  wanted: { port: number; remoteGroupId: string } | null,
+): { add: boolean; remove: string[] } {
+  const ours = existing.filter(
+    (rule) => rule.direction === 'ingress' && rule.description === RULE_GUEST_STREAM,
+  );
+  const kept = wanted
+    ? ours.find(
+        (rule) => rule.portRangeMin === wanted.port && rule.remoteGroupId === wanted.remoteGroupId,
+      )
+    : undefined;
+  return {
+    add: wanted !== null && !kept,
+    remove: ours.filter((rule) => rule !== kept).map((rule) => rule.id),
   };
 }
