@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { guestQueueName } from '@coffer/contracts';
 import {
   cloudPartsOf,
+  guestsGroupIds,
   loopbackProviderEnv,
   loopbackSession,
   requireLoopbackCloud,
@@ -104,14 +105,19 @@ describe('an instance on OpenStack through the worker', () => {
           host: fixedIp,
           port: 3306,
         });
-        // OpenStack: one server, its volume attached, its port in SecGroup-<id>.
+        // OpenStack: one server, its volume attached, its port in SecGroup-<id> and in the
+        // guests group (the default stream port: replicas' direct streams).
         expect(parts.servers).toHaveLength(1);
         expect(parts.volumes).toHaveLength(1);
         expect(parts.volumes[0]).toMatchObject({ status: 'in-use', size: 1 });
         expect(parts.volumes[0]!.attachments.map((a) => a.serverId)).toEqual([server!.id]);
         expect(parts.groups.map((g) => g.name)).toEqual([`SecGroup-${instanceId}`]);
         expect(parts.ports).toHaveLength(1);
-        expect(parts.ports[0]!.securityGroupIds).toEqual([parts.groups[0]!.id]);
+        const guests = await guestsGroupIds(session);
+        expect(guests).toHaveLength(1);
+        expect([...parts.ports[0]!.securityGroupIds].sort()).toEqual(
+          [parts.groups[0]!.id, guests[0]!].sort(),
+        );
 
         // The first user, as the create asked for it, answers on the played guest's server.
         const connection = await mysql.createConnection({

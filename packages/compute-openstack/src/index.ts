@@ -9,6 +9,7 @@ export {
 } from './injection';
 export {
   GUEST_PATHS,
+  GUESTS_GROUP,
   OpenStackComputeProvider,
   guestUserData,
   instanceTag,
@@ -17,4 +18,4 @@ export {
   toComputeError,
   type OpenStackComputeProviderOptions,
 } from './openstack-provider';
-export { ruleChanges, sourcesOfRules, wantedRules } from './rules';
+export { ruleChanges, sourcesOfRules, streamRuleChanges, wantedRules } from './rules';

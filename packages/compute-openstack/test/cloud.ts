@@ -14,7 +14,7 @@ import {
   type Volume,
 } from '@coffer/openstack';
 
-import { instanceTag, securityGroupName } from '../src/openstack-provider';
+import { GUESTS_GROUP, instanceTag, securityGroupName } from '../src/openstack-provider';
 
 export const LOOPBACK = {
   authUrl: process.env.OS_AUTH_URL ?? 'http://127.0.0.1:5000/v3',
@@ -90,4 +90,10 @@ export async function cloudPartsOf(
     groups: unique([...tagged, ...named]),
     ports: unique([...taggedPorts, ...namedPorts]),
   };
+}
+
+/** The deployment's guests group (its id), which every guest's port is in with a stream port. */
+export async function guestsGroupIds(session: OpenStackSession): Promise<string[]> {
+  const projectId = (await session.auth.token()).project?.id;
+  return (await listSecurityGroups(session, { name: GUESTS_GROUP, projectId })).map((g) => g.id);
 }
