@@ -113,7 +113,7 @@ export async function receiveStream(
       if (frame.type === LATE_FRAME) {
         fail(
           new Error(
-            'the source had already started sending the snapshot to its other replicas; create this replica again',
+            'the source had already started sending the snapshot to its other replicas: this one came too late',
           ),
         );
       } else if (parser.trailing > 0) {
