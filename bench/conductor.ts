@@ -192,6 +192,13 @@ interface RunningConductor {
   changes: ChangeLog[];
 }
 
+/** Orders stream ids (`<ms>-<seq>`). */
+function compareIds(a: string, b: string): number {
+  const [aMs = 0, aSeq = 0] = a.split('-').map(Number);
+  const [bMs = 0, bSeq = 0] = b.split('-').map(Number);
+  return aMs !== bMs ? aMs - bMs : aSeq - bSeq;
+}
+
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -440,8 +447,15 @@ async function main(): Promise<void> {
     return { commits: Number(row!.commits), writes: Number(row!.inserted + row!.updated) };
   };
 
-  /** Until the group has read every entry and nothing is pending (all acked); false if it did not within `timeoutMs`. */
+  /**
+   * Until the group has read and acked every entry added so far (the stream's last id when
+   * called; the guests' later beats may still be in flight: a conductor may hold entries a
+   * moment before writing them, so "nothing pending at all" would wait for a lull, not for
+   * these entries); false if it did not within `timeoutMs`.
+   */
   const untilDrained = async (timeoutMs: number): Promise<boolean> => {
+    const stream = (await redis.xinfo('STREAM', CONDUCTOR_STREAM)) as unknown[];
+    const upTo = String(stream[stream.indexOf('last-generated-id') + 1]);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const groups = (await redis.xinfo('GROUPS', CONDUCTOR_STREAM)) as unknown[][];
@@ -449,7 +463,15 @@ async function main(): Promise<void> {
       const group = groups[0] ?? [];
       for (let index = 0; index + 1 < group.length; index += 2)
         info.set(String(group[index]), group[index + 1]);
-      if (Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0) return true;
+      const [pending, oldestPending] = (await redis.xpending(
+        CONDUCTOR_STREAM,
+        String(info.get('name')),
+      )) as [number, string | null];
+      if (
+        compareIds(String(info.get('last-delivered-id') ?? '0-0'), upTo) >= 0 &&
+        (Number(pending) === 0 || compareIds(oldestPending ?? '0-0', upTo) > 0)
+      )
+        return true;
       if (Date.now() > deadline) return false;
       await new Promise((tick) => setTimeout(tick, 10));
     }
