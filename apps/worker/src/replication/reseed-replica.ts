@@ -2,6 +2,8 @@ import { AppError, TASKMANAGER_QUEUE, type InstanceCreateJob } from '@coffer/con
 import { startReplicaReseed } from '@coffer/db/domain/replicas';
 import { Queue } from 'bullmq';
 
+import { REBASED_GUEST_ORDER } from '../conductor/apply-message';
+import { compareIds } from '../conductor/conductor';
 import { throwIfAborted, waitForInstance } from '../events';
 import { checkpoint, StopCreate, type CreateRow } from '../taskmanager/create-instance-row';
 import { enqueueTaskmanagerJob } from '../taskmanager/enqueue';
@@ -20,7 +22,9 @@ import { releaseReplicaSnapshot } from './replication-steps';
  * stays behind:
  *
  * 1. its server goes whole (guest, database server, files, volume: a half-unpacked datadir
- *    with it) and its guest queue; the row keeps its address and is NEW again;
+ *    with it) and its guest queue; once the conductor has applied everything that guest
+ *    sent (its last FAILED must not reach the next guest's build), the row keeps its address
+ *    and is NEW again, its message order re-based for the next guest (a fresh boot counter);
  * 2. once the first snapshot has ended (its source is busy with it until then; when it
  *    FAILED, the replica fails with it, as it always did), the new snapshot starts
  *    (`startReplicaReseed`: the source BACKING_UP, the replica restored from it) and the
@@ -61,6 +65,7 @@ export async function reseedReplica(
     "the replica's direct stream failed: seeding it from the object store",
   );
   await removeServerAndGuestQueue(ctx, row.id, row.computeServerId);
+  await waitForConductorToCatchUp(ctx);
   const { count } = await ctx.prisma.instance.updateMany({
     where: { id: row.id, taskStatus: 'BUILDING' },
     data: {
@@ -69,6 +74,7 @@ export async function reseedReplica(
       faultMessage: null,
       faultDetails: null,
       lastHeartbeatAt: null,
+      ...REBASED_GUEST_ORDER,
     },
   });
   if (count === 0) throw new StopCreate('the instance stopped being built meanwhile');
@@ -142,6 +148,54 @@ async function startReseed(
   } finally {
     await queue.close();
   }
+}
+
+/** How long the conductor may take to apply what a removed guest sent; then the build goes on. */
+const CONDUCTOR_CATCH_UP_MS = 60_000;
+
+/**
+ * Until the conductor's group has applied (or dropped) every entry the stream holds now: its
+ * last delivered entry at least the stream's newest, and none older still pending.
+ */
+async function waitForConductorToCatchUp(ctx: OperationContext): Promise<void> {
+  try {
+    await conductorCaughtUp(ctx);
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    // No stream or group yet (no conductor ever ran): nothing of that guest can be pending.
+    ctx.logger.warn({ err: error }, 'could not see whether the conductor caught up');
+  }
+}
+
+async function conductorCaughtUp(ctx: OperationContext): Promise<void> {
+  const { conductorStream: stream, conductorGroup: group } = ctx.settings;
+  const [newest] = (await ctx.redis.xrevrange(stream, '+', '-', 'COUNT', 1)) as [string, unknown][];
+  if (!newest) return;
+  const upTo = newest[0];
+  const deadline = Date.now() + CONDUCTOR_CATCH_UP_MS;
+  while (Date.now() < deadline) {
+    throwIfAborted(ctx.signal);
+    const groups = (await ctx.redis.xinfo('GROUPS', stream)) as unknown[][];
+    const info = new Map<string, unknown>();
+    for (const fields of groups) {
+      const entries = new Map<string, unknown>();
+      for (let index = 0; index + 1 < fields.length; index += 2)
+        entries.set(String(fields[index]), fields[index + 1]);
+      if (entries.get('name') === group) for (const [k, v] of entries) info.set(k, v);
+    }
+    const delivered = String(info.get('last-delivered-id') ?? '0-0');
+    const [pendingCount, oldestPending] = (await ctx.redis.xpending(stream, group)) as [
+      number,
+      string | null,
+    ];
+    if (
+      compareIds(delivered, upTo) >= 0 &&
+      (pendingCount === 0 || !oldestPending || compareIds(oldestPending, upTo) > 0)
+    )
+      return;
+    await new Promise((tick) => setTimeout(tick, 50));
+  }
+  ctx.logger.warn("the conductor did not catch up with the removed guest's messages in time");
 }
 
 async function waitForSourceFree(ctx: OperationContext, sourceId: string): Promise<void> {
