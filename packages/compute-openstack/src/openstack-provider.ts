@@ -73,10 +73,10 @@ import {
  * instance's size attached at boot (the datadir's), one security group `SecGroup-<instanceId>`
  * whose rules open the database port to the allowed sources and the control plane (and the
  * guest's direct-stream port to the deployment's guests, members of the group
- * `coffer-guests`), and the guest's two files in the user data on a config drive. Everything carries the tag
- * `coffer-instance-<instanceId>` (the volume: metadata `coffer-instance`), which is how every
- * call finds it: the server id callers get is the instance id, so a create, a delete or a
- * reconciliation run again after a crash finds what an earlier run left.
+ * `coffer-guests`), and the guest's two files in the user data on a config drive. Everything
+ * carries the tag `coffer-instance-<instanceId>` (the volume: metadata `coffer-instance`),
+ * which is how every call finds it: the server id callers get is the instance id, so a
+ * create, a delete or a reconciliation run again after a crash finds what an earlier run left.
  */
 
 export const TAG = 'coffer';
