@@ -37,6 +37,23 @@ afterEach(() => {
 });
 
 describe('the direct stream', () => {
+  it('gives up on a peer that never answers when the window is over', async () => {
+    // Accepts the connection and says nothing: as a firewall that drops the packets would.
+    const held: Array<{ destroy(): void }> = [];
+    const silent = createTcpServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      const startedAt = Date.now();
+      const attempt = await connectStream(address(port, randomBytes(32), 300));
+      expect(attempt).toEqual({ socket: null, reason: 'no answer within the window' });
+      expect(Date.now() - startedAt).toBeLessThan(2_000);
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+  });
+
   it('sends one stream to every replica that joined, each receiving every byte and the manifest', async () => {
     const key = randomBytes(32);
     const server = await listen(key);

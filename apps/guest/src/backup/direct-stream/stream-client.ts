@@ -36,16 +36,27 @@ export async function connectStream(
       port: address.port,
       ...clientTlsOptions(address.key, address.identity),
     });
+    // A peer that never answers (a firewall dropping packets, a listener that says nothing)
+    // is given up on when the window is over, not when the system's own timeout would be.
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         once(socket, 'secureConnect'),
         once(socket, 'close').then(() => {
           throw new Error('the connection was closed during the handshake');
         }),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('no answer within the window')),
+            Math.max(1, deadline - Date.now()),
+          );
+        }),
       ]);
+      clearTimeout(timer);
       socket.setNoDelay(true);
       return { socket };
     } catch (error) {
+      clearTimeout(timer);
       socket.destroy();
       reason = (error as Error).message;
       // A peer that is there but refuses our key will not change its mind.
