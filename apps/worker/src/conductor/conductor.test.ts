@@ -119,6 +119,23 @@ async function sendAndWaitForAck(
   await waitForAck(await send(message, signingSecret));
 }
 
+/** Sends on `stream` and waits until the conductor's group has acked that entry. */
+async function sendAndWaitForAckOn(
+  stream: string,
+  message: Record<string, unknown>,
+  signingSecret: string,
+): Promise<void> {
+  const id = await send(message, signingSecret, stream);
+  await waitFor(
+    async () =>
+      ((await ctx.redis.xinfo('GROUPS', stream)) as unknown[][])[0]?.includes(id) === true &&
+      (
+        (await ctx.redis.xpending(stream, ctx.names.conductorGroup, '-', '+', 100)) as string[][]
+      ).every(([pending]) => pending !== id),
+    { timeoutMs: 10_000, what: `entry ${id} acked` },
+  );
+}
+
 /** Until no entry of `stream` is pending in the conductor's group (delivered and not acked). */
 async function waitForNothingPending(stream: string): Promise<void> {
   await waitFor(
@@ -911,6 +928,78 @@ describe('heartbeats that change nothing', () => {
     expect(events.filter((event) => event.type === 'instance.changed')).toEqual([
       expect.objectContaining({ instanceId: changing.instanceId }),
     ]);
+  });
+});
+
+describe('held heartbeats being written', () => {
+  it('do not hold up a status change of another instance: it is written and published while their statement waits', async () => {
+    const stream = `${ctx.names.conductorStream}-writing`;
+    const quiet: Guest[] = [];
+    for (let index = 0; index < 5; index++) quiet.push(await createGuestRow());
+    const quietIds = new Set(quiet.map((guest) => guest.instanceId));
+    const changing = guestB;
+    const quietBefore = await Promise.all(quiet.map(rowOf));
+
+    // The statement that writes the quiet guests' beats waits until the test opens the gate.
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let isQuietWriteWaiting = false;
+    const prisma = new Proxy(ctx.prisma, {
+      get(object, name) {
+        const value: unknown = Reflect.get(object, name);
+        if (name !== '$queryRaw' || typeof value !== 'function') return value;
+        return async (query: Prisma.Sql, ...rest: unknown[]) => {
+          if (query.values.some((value) => typeof value === 'string' && quietIds.has(value))) {
+            isQuietWriteWaiting = true;
+            await gate;
+          }
+          return (value as (...args: unknown[]) => unknown).call(object, query, ...rest);
+        };
+      },
+    });
+    const conductor = new Conductor({
+      prisma,
+      redis: ctx.redis,
+      blockingConnection: ctx.redis.duplicate(),
+      publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
+      settings: buildSettings(
+        loadWorkerEnv(ctx.workerEnv()),
+        { ...ctx.names, conductorStream: stream },
+        { conductorBlockMs: 100, conductorFlushMs: 20 },
+      ),
+      logger: ctx.logger,
+    });
+    await conductor.start();
+    try {
+      await sendAndWaitForAckOn(
+        stream,
+        heartbeat(changing, { serviceStatus: 'RUNNING' }),
+        changing.secret,
+      );
+      for (const guest of quiet)
+        await send(heartbeat(guest, { serviceStatus: 'RUNNING' }), guest.secret, stream);
+      await waitFor(() => isQuietWriteWaiting, {
+        timeoutMs: 10_000,
+        what: "the quiet beats' statement",
+      });
+
+      await send(heartbeat(changing, { serviceStatus: 'SHUTDOWN' }), changing.secret, stream);
+      await waitFor(() => events.some((event) => event.instanceId === changing.instanceId), {
+        timeoutMs: 10_000,
+        what: 'the change event while the quiet beats are being written',
+      });
+      expect(await rowOf(changing)).toMatchObject({ serviceStatus: 'SHUTDOWN' });
+      expect(await Promise.all(quiet.map(rowOf))).toEqual(quietBefore);
+
+      openGate();
+      await waitForNothingPending(stream);
+    } finally {
+      openGate();
+      await conductor.stop();
+      await ctx.redis.del(stream);
+    }
+    for (const guest of quiet)
+      expect(await rowOf(guest)).toMatchObject({ lastSeq: BigInt(guest.seq) });
   });
 });
 

@@ -54,8 +54,9 @@ import { applyConductorMessage } from './apply-message';
  * neither behind a backlog of heartbeats nor for their statement, and plain heartbeats cost one
  * statement and one commit per chunk, not per read. An instance whose change comes while some
  * of its entries are held takes them along, ahead of the change. A guest's heartbeats that say
- * the same are written as the newest of them (see applyLanes). What is held when the
- * conductor stops is written before it leaves.
+ * the same are written as the newest of them (see applyLanes). A chunk is written while the
+ * loop goes on reading (one chunk at a time; a change of one of its instances waits for it).
+ * What is held when the conductor stops is written before it leaves.
  */
 
 export interface ConductorDeps {
@@ -117,6 +118,8 @@ export class Conductor {
    * stream order, written at most `conductorFlushMs` after they were read (see run).
    */
   private held: ReadEntry[] = [];
+  /** The chunk of held entries being written (see writeHeld): its instances and its end. */
+  private writing: { keys: Set<string>; done: Promise<void> } | null = null;
   private isStopped = false;
   private loop: Promise<void> | null = null;
   private nextReclaimAt = 0;
@@ -250,6 +253,7 @@ export class Conductor {
     try {
       while (this.held.length > 0)
         await this.writeHeld(this.deps.settings.tuning.conductorBatchSize);
+      await this.writing?.done;
     } catch (error) {
       this.deps.logger.warn(
         { err: error },
@@ -271,14 +275,39 @@ export class Conductor {
       ...entries.map((entry) => readEntry(entry, readAt)),
     ]);
     this.held = rest;
-    if (urgent.length > 0) await this.applyAndAck(urgent);
+    if (urgent.length === 0) return;
+    // An instance whose entries are being written waits for them (its order).
+    const writing = this.writing;
+    if (writing && urgent.some((entry) => entry.key !== null && writing.keys.has(entry.key)))
+      await writing.done;
+    await this.applyAndAck(urgent);
   }
 
-  /** Writes (and acks) the oldest `count` held entries. */
+  /**
+   * Starts writing (and acking) the oldest `count` held entries, once the chunk before them is
+   * written: the loop goes on reading meanwhile, so a change read while a chunk waits for its
+   * statement is applied without waiting for it (unless it is one of that chunk's instances).
+   */
   private async writeHeld(count: number): Promise<void> {
+    await this.writing?.done;
     const chunk = this.held.slice(0, count);
     this.held = this.held.slice(count);
-    await this.applyAndAck(chunk);
+    const writing = {
+      keys: new Set(chunk.flatMap((entry) => (entry.key === null ? [] : [entry.key]))),
+      done: Promise.resolve(),
+    };
+    writing.done = this.applyAndAck(chunk)
+      .catch((error: unknown) =>
+        // Not acked: they stay pending and are claimed again (reclaim).
+        this.deps.logger.warn(
+          { err: error, entries: chunk.length },
+          'conductor: writing held entries failed; they stay pending',
+        ),
+      )
+      .finally(() => {
+        if (this.writing === writing) this.writing = null;
+      });
+    this.writing = writing;
   }
 
   private async applyAndAck(entries: ReadEntry[]): Promise<void> {
