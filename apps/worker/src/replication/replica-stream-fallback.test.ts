@@ -33,6 +33,15 @@ afterAll(async () => {
   await ctx.closeLeavingNothing();
 }, 180_000);
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function tableChecksums(instanceId: string): Promise<Record<string, string>> {
   return asRoot(ctx, instanceId, async (connection) => {
     const [rows] = await connection.query('CHECKSUM TABLE app.blobs EXTENDED');
@@ -228,6 +237,8 @@ describe('a replica whose direct stream failed', () => {
     const original = provider.guestStreamEndpoint!.bind(provider);
     let calls = 0;
     let cut = false;
+    let building: string[] = [];
+    const runningAtCut = new Map<string, number[]>();
     let relayed = 0;
     const sockets = new Set<Socket>();
     const relay: Server = createServer((client) => {
@@ -241,6 +252,12 @@ describe('a replica whose direct stream failed', () => {
         relayed += data.length;
         if (relayed > 2 * 1024 * 1024 && !cut) {
           cut = true;
+          // What runs of each replica when its stream breaks: the broken one's must all go.
+          for (const id of building)
+            runningAtCut.set(
+              id,
+              processesMentioning(ctx.instanceDir(id)).map(({ pid }) => pid),
+            );
           client.destroy();
           upstream.destroy();
           return;
@@ -262,6 +279,7 @@ describe('a replica whose direct stream failed', () => {
     };
     try {
       const { backupId, replicaIds } = await startReplicas(ctx, source.instanceId, 2);
+      building = replicaIds;
       const watches = new Map(replicaIds.map((id) => [id, watchSnapshots(id)]));
       const built = await waitForTasksToEnd(ctx, replicaIds, 300_000);
       for (const row of built) expect(row.taskStatus, row.faultMessage ?? '').toBe('NONE');
@@ -276,6 +294,9 @@ describe('a replica whose direct stream failed', () => {
         }
         reseeded.push(id);
         await expectReseeded(id, backupId, seen);
+        // Its first server's processes (guest, tools) are gone, not left beside the new ones.
+        expect(runningAtCut.get(id)!.length).toBeGreaterThan(0);
+        for (const pid of runningAtCut.get(id)!) expect(isAlive(pid), `pid ${pid}`).toBe(false);
       }
       // Exactly the one whose stream broke.
       expect(reseeded).toHaveLength(1);
