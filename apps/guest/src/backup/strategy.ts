@@ -5,6 +5,8 @@ import {
   type RestoreBackup,
 } from '@coffer/contracts';
 
+import { type Readable, type Writable } from 'node:stream';
+
 import { type Tool } from './child-processes';
 import { type TakePiece } from './output-channel';
 import { type ProgressSink } from './progress';
@@ -39,6 +41,12 @@ export interface BackupStreamRun {
    */
   append?: TakePiece;
   progress: ProgressSink;
+  /**
+   * Given for a replica's direct stream over an openssl channel (direct-stream/): the tool's
+   * raw stdout is handed to it (another process reads it; the guest does not), instead of
+   * `write`; resolves once it was all sent.
+   */
+  sendTo?: (output: Readable) => Promise<void>;
   /** Every tool started goes in here: an interrupt or a failure stops them. */
   running: Set<Tool>;
 }
@@ -53,15 +61,32 @@ export interface PreparedBackup {
 export interface BackupStrategy {
   /** Recorded in the manifest (the tool's name, e.g. `mariadb-backup`). */
   readonly name: BackupManifest['strategy'];
+  /**
+   * For a strategy whose stream honours `sendTo` (hands its tool's raw stdout over): the
+   * openssl program and the tools' PATH, or null when openssl is not installed.
+   */
+  readonly channelTool?: () => ChannelTool | null;
   /** Readies the tools (the server answers, their scratch dir) before anything is reported or stored. */
   prepare(backupId: string): Promise<PreparedBackup>;
 }
 
 /**
  * Gives a backup's verified plaintext, chunk after chunk, to `sink`; the sink returns a
- * promise only when the feed must wait for it (nothing while it keeps up).
+ * promise only when the feed must wait for it (nothing while it keeps up). `unpacker.input`,
+ * given for an uncompressed stream, is the unpacker's stdin itself: a feed may hand it to a
+ * process that writes the stream there (a replica's openssl channel) and then calls no sink.
  */
-export type ChunkFeed = (sink: (plaintext: Buffer) => Promise<void> | undefined) => Promise<void>;
+export type ChunkFeed = (
+  sink: (plaintext: Buffer) => Promise<void> | undefined,
+  unpacker?: { input: Writable; channelTool: ChannelTool | null },
+) => Promise<void>;
+
+/** What a direct stream's openssl channel runs (direct-stream/openssl-channel.ts). */
+export interface ChannelTool {
+  openssl: string;
+  /** The tools' PATH. */
+  path: string;
+}
 
 export interface RestoreStrategy {
   /**

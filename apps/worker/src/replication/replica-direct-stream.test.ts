@@ -114,6 +114,40 @@ describe('a replica seeded by a direct stream', () => {
     }
   });
 
+  it("sends one replica's snapshot over an openssl channel between the guests (the key on no command line), its data its source's", async () => {
+    const { backupId, replicaIds } = await startReplicas(ctx, source.instanceId, 1);
+    const [replicaId] = replicaIds as [string];
+    const watch = watchSnapshot(backupId);
+    // The two ends of the channel, seen while the replica builds.
+    const seen = new Map<string, string[]>();
+    let isBuilt = false;
+    const spying = (async () => {
+      while (!isBuilt) {
+        const volumes = [volumeOf(ctx, source.instanceId)];
+        if ((await ctx.row(replicaId))?.computeServerId != null)
+          volumes.push(volumeOf(ctx, replicaId));
+        for (const volume of volumes)
+          for (const { args } of processesMentioning(volume))
+            if (/openssl$/.test(args[0] ?? '')) seen.set(args[1] ?? '', args);
+        await new Promise((tick) => setTimeout(tick, 5));
+      }
+    })();
+    const built = await waitForBuildEnd(ctx, replicaId, 180_000);
+    isBuilt = true;
+    await spying;
+    const { stored, completed } = await watch.stop();
+    expect(built.outcome, built.row.faultMessage ?? '').toBe('ACTIVE');
+    expect(stored).toBe(0);
+    expect(completed?.chunkCount).toBe(0);
+    expect([...seen.keys()].sort()).toEqual(['s_client', 's_server']);
+    for (const args of seen.values()) {
+      expect(args).toContain('-psk_session');
+      expect(args).not.toContain('-psk');
+    }
+    await waitForReplicationState(ctx, replicaId, 'REPLICATING', 60_000);
+    expect(await tableChecksums(replicaId)).toEqual(await tableChecksums(source.instanceId));
+  });
+
   it('falls back to the object store when the direct stream cannot be made (its port taken)', async () => {
     const endpoint = await ctx.provider.guestStreamEndpoint!(source.instanceId);
     // Something else answers on the source's stream port: the source cannot listen there,
@@ -177,12 +211,16 @@ describe('a replica seeded by a direct stream', () => {
         !existsSync(ctx.instanceDir(replicaId)),
       { timeoutMs: 30_000, what: "the replica's guest, server and files to be gone" },
     );
-    // Nothing of the stream left on the source either: no tool, no listener.
+    // Nothing of the stream left on the source either: no tool, no listener, no openssl
+    // channel (its key file was on the volume: it names it), no key file.
     expect(
       processesMentioning(volumeOf(ctx, source.instanceId)).filter(({ args }) =>
-        /mariadb-backup$|mbstream$/.test(args[0] ?? ''),
+        /mariadb-backup$|mbstream$|openssl$/.test(args[0] ?? ''),
       ),
     ).toEqual([]);
+    expect(
+      existsSync(join(volumeOf(ctx, source.instanceId), 'backup-work', `stream-${backupId}`)),
+    ).toBe(false);
     await ctx.waitForActive(source.instanceId, {
       timeoutMs: 90_000,
       what: 'the source ACTIVE again',

@@ -1,10 +1,24 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer as createTcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { type Tool } from '../child-processes';
 import { DATA_FRAME, frameHeader, FrameParser, LATE_FRAME, MANIFEST_FRAME } from './frames';
+import { findOpenssl, listenForChannel, pskSessionPem, sendOverChannel } from './openssl-channel';
 import { connectStream, receiveStream, type StreamAddress } from './stream-client';
 import { StreamServer } from './stream-server';
 
@@ -209,5 +223,215 @@ describe('the direct stream', () => {
     expect(bytes).toBe(data.length);
     expect(manifest.toString()).toBe('m');
     expect(Buffer.concat(pieces).equals(data)).toBe(true);
+  });
+});
+
+// The data channel for one replica (openssl-channel.ts): the backup tool's stdout straight
+// into `openssl s_client`, `openssl s_server` straight into the unpacker; the guests keep
+// the control. Real openssl processes on localhost.
+describe('the openssl data channel', () => {
+  const path = '/usr/local/bin:/usr/bin:/bin';
+  const openssl = findOpenssl(path);
+  const dirs: string[] = [];
+  const children: ChildProcess[] = [];
+
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function privateDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-channel-test-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  /** A process standing for the unpacker: what it reads on stdin lands in `path`. */
+  function unpacker(path: string): ChildProcess & { exited: Promise<number | null> } {
+    const child = spawn('sh', ['-c', `cat > '${path}'`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    children.push(child);
+    return Object.assign(child, {
+      exited: new Promise<number | null>((resolve) => child.once('close', resolve)),
+    });
+  }
+
+  /** A process standing for the backup tool: `path`'s bytes on stdout, `delay` s in between. */
+  function tool(path: string, delaySeconds = 0): ChildProcess {
+    const script = delaySeconds
+      ? `head -c 65536 '${path}'; sleep ${delaySeconds}; tail -c +65537 '${path}'`
+      : `cat '${path}'`;
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(child);
+    return child;
+  }
+
+  function cmdline(pid: number | undefined): string {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  }
+
+  it('writes a valid TLS 1.3 PSK session for the key (openssl reads it back)', () => {
+    const key = randomBytes(32);
+    const dir = privateDir();
+    writeFileSync(join(dir, 's.pem'), pskSessionPem(key));
+    const text = execFileSync(openssl!, ['sess_id', '-in', join(dir, 's.pem'), '-noout', '-text'], {
+      encoding: 'utf8',
+    });
+    expect(text).toMatch(/Protocol\s*: TLSv1\.3/);
+    expect(text).toMatch(/Cipher\s*: TLS_AES_256_GCM_SHA384/);
+    expect(text).toContain(key.toString('hex').toUpperCase());
+  });
+
+  it("carries one replica's stream, the key on no command line and on no disk once the tools are gone", async () => {
+    expect(openssl).not.toBeNull();
+    const key = randomBytes(32);
+    const server = await listen(key);
+    const replica = await connectStream(address(server.port, key));
+    expect(await server.gather(1, 5_000)).toBe(1);
+    const dir = privateDir();
+    const data = randomBytes(8 * 1024 * 1024);
+    writeFileSync(join(dir, 'data'), data);
+    const target = unpacker(join(dir, 'received'));
+    const receiverDir = privateDir();
+    let receiverPid: number | undefined;
+    const received = receiveStream(
+      replica.socket!,
+      () => undefined,
+      undefined,
+      async () => {
+        const channel = await listenForChannel({
+          openssl: openssl!,
+          path,
+          host: '127.0.0.1',
+          key,
+          identity,
+          output: target.stdin!,
+          privateDir: receiverDir,
+        });
+        receiverPid = channel.tool.child.pid;
+        // Read by s_server before it listened, then removed.
+        expect(readdirSync(receiverDir)).toEqual([]);
+        return channel;
+      },
+    );
+    const channel = await server.offerChannel(5_000);
+    expect(channel).toEqual({ host: '127.0.0.1', port: expect.any(Number) as number });
+    const source = tool(join(dir, 'data'), 0.3);
+    const senderDir = privateDir();
+    const running = new Set<Tool>();
+    const sent = sendOverChannel({
+      openssl: openssl!,
+      path,
+      ...channel!,
+      key,
+      identity,
+      input: source.stdout!,
+      privateDir: senderDir,
+      running,
+    });
+    source.stdout!.destroy();
+    const [sender] = [...running];
+    for (const line of [cmdline(sender!.child.pid), cmdline(receiverPid)]) {
+      expect(line).toContain('-psk_session');
+      expect(line).not.toContain(key.toString('hex'));
+      expect(line).not.toContain(key.toString('base64'));
+    }
+    await sent;
+    expect(readdirSync(senderDir)).toEqual([]);
+    await server.finish(Buffer.from('{"manifest":true}\n'));
+    const { manifest, bytes, channel: viaChannel } = await received;
+    expect(manifest.toString()).toBe('{"manifest":true}\n');
+    expect(viaChannel).toBe(true);
+    expect(bytes).toBe(0);
+    target.stdin!.end();
+    expect(await target.exited).toBe(0);
+    expect(readFileSync(join(dir, 'received')).equals(data)).toBe(true);
+  });
+
+  it('a replica without openssl takes the stream in frames', async () => {
+    const key = randomBytes(32);
+    const server = await listen(key);
+    const replica = await connectStream(address(server.port, key));
+    expect(await server.gather(1, 5_000)).toBe(1);
+    const pieces: Buffer[] = [];
+    const received = receiveStream(replica.socket!, (data) => {
+      pieces.push(Buffer.from(data));
+      return undefined;
+    });
+    expect(await server.offerChannel(5_000)).toBeNull();
+    await server.write(Buffer.from('abc'));
+    await server.finish(Buffer.from('m'));
+    expect(await received).toEqual({ manifest: Buffer.from('m'), bytes: 3, channel: false });
+    expect(Buffer.concat(pieces).toString()).toBe('abc');
+  });
+
+  it('refuses a sender without the key: it gets nothing through and both ends fail', async () => {
+    const dir = privateDir();
+    writeFileSync(join(dir, 'data'), randomBytes(100_000));
+    const target = unpacker(join(dir, 'received'));
+    const channel = await listenForChannel({
+      openssl: openssl!,
+      path,
+      host: '127.0.0.1',
+      key: randomBytes(32),
+      identity,
+      output: target.stdin!,
+      privateDir: privateDir(),
+    });
+    const source = tool(join(dir, 'data'));
+    const sent = sendOverChannel({
+      openssl: openssl!,
+      path,
+      host: '127.0.0.1',
+      port: channel.port,
+      key: randomBytes(32),
+      identity,
+      input: source.stdout!,
+      privateDir: privateDir(),
+    });
+    source.stdout!.destroy();
+    await expect(sent).rejects.toThrow(/openssl s_client/);
+    await expect(channel.done).rejects.toThrow(/data channel failed/);
+    target.stdin!.end();
+    await target.exited;
+    expect(readFileSync(join(dir, 'received')).length).toBe(0);
+  });
+
+  it('a channel cut before its end (the sender died) fails the replica, its s_server gone', async () => {
+    const key = randomBytes(32);
+    const dir = privateDir();
+    writeFileSync(join(dir, 'data'), randomBytes(1024 * 1024));
+    const target = unpacker(join(dir, 'received'));
+    const channel = await listenForChannel({
+      openssl: openssl!,
+      path,
+      host: '127.0.0.1',
+      key,
+      identity,
+      output: target.stdin!,
+      privateDir: privateDir(),
+    });
+    // The tool writes 64 KiB then pauses: the sender is killed midway.
+    const source = tool(join(dir, 'data'), 30);
+    const running = new Set<Tool>();
+    const sent = sendOverChannel({
+      openssl: openssl!,
+      path,
+      host: '127.0.0.1',
+      port: channel.port,
+      key,
+      identity,
+      input: source.stdout!,
+      privateDir: privateDir(),
+      running,
+    });
+    source.stdout!.destroy();
+    const [sender] = [...running];
+    const receivedPath = join(dir, 'received');
+    while (!existsSync(receivedPath) || statSync(receivedPath).size < 65_536)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    sender!.child.kill('SIGKILL');
+    await expect(sent).rejects.toThrow(/SIGKILL/);
+    await expect(channel.done).rejects.toThrow(/cut before its end/);
+    expect(channel.tool.child.exitCode).not.toBeNull();
   });
 });

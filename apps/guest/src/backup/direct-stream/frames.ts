@@ -2,12 +2,20 @@
  * The direct stream's framing: each frame a 1-byte type and a 4-byte big-endian length, then
  * its bytes. `D` frames carry the backup's stream in order; one `M` frame, the manifest, ends
  * it. A stream that stops before its `M` frame was broken. An `L` frame alone tells a replica
- * that connected too late that the stream went without it.
+ * that connected too late that the stream went without it. An `X` frame first moves the data
+ * to an openssl channel (CHANNEL_FRAME).
  */
 export const DATA_FRAME = 0x44; // 'D'
 export const MANIFEST_FRAME = 0x4d; // 'M'
 /** Sent alone to a replica that came after the stream started: it will not get this snapshot. */
 export const LATE_FRAME = 0x4c; // 'L'
+/**
+ * Source to its one replica, before any data: the data can go over an openssl channel
+ * (openssl-channel.ts), then only the `M` frame follows here. The replica answers with a `P`
+ * frame: its channel's port (4 bytes, big-endian), or 0 to take the data in `D` frames.
+ */
+export const CHANNEL_FRAME = 0x58; // 'X'
+export const PORT_FRAME = 0x50; // 'P'
 const HEADER_BYTES = 5;
 /** The largest frame either end accepts. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -45,7 +53,8 @@ export interface Frame {
  * of a `D` frame's payload goes to `onData` as soon as it is received (a view of the received
  * buffer, not a copy: TLS hands over 16 KiB at a time, the source sends larger frames). An `M`
  * or `L` frame, which ends the stream, is collected whole and returned by the `push` that
- * completes it. Throws on an unknown type or an oversized frame.
+ * completes it; so is an `X` frame, after which the stream goes on. Throws on an unknown type
+ * or an oversized frame.
  */
 export class FrameParser {
   private readonly header = Buffer.alloc(HEADER_BYTES);
@@ -77,7 +86,12 @@ export class FrameParser {
         this.headerBytes = 0;
         this.type = this.header.readUInt8(0);
         this.remaining = this.header.readUInt32BE(1);
-        if (this.type !== DATA_FRAME && this.type !== MANIFEST_FRAME && this.type !== LATE_FRAME)
+        if (
+          this.type !== DATA_FRAME &&
+          this.type !== MANIFEST_FRAME &&
+          this.type !== LATE_FRAME &&
+          this.type !== CHANNEL_FRAME
+        )
           throw new Error(`the direct stream sent an unknown frame type ${this.type}`);
         if (this.remaining > MAX_FRAME_BYTES)
           throw new Error(`the direct stream sent a frame of ${this.remaining} bytes`);
@@ -93,8 +107,15 @@ export class FrameParser {
       if (this.remaining === 0) {
         this.remaining = -1;
         if (this.type !== DATA_FRAME) {
-          this.ended = { type: this.type, payload: Buffer.concat(this.control) };
+          const frame = { type: this.type, payload: Buffer.concat(this.control) };
           this.control = [];
+          if (this.type === CHANNEL_FRAME) {
+            // The source waits for the answer: nothing may follow it yet.
+            if (offset < data.length)
+              throw new Error('the direct stream went on after its channel offer');
+            return frame;
+          }
+          this.ended = frame;
           this.trailing = data.length - offset;
           return this.ended;
         }

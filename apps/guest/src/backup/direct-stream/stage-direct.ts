@@ -12,6 +12,7 @@ import { type Logger } from 'pino';
 import { TenantFacingError } from '../../errors';
 import { parseManifest, sha256Hex, type ExpectedDatastore } from '../manifest';
 import { type RestoreStrategy } from '../strategy';
+import { listenForChannel } from './openssl-channel';
 import { connectStream, receiveStream } from './stream-client';
 import { openStreamKey } from './stream-key';
 
@@ -54,18 +55,38 @@ export async function stageDirect(
     return null;
   }
   ctx.logger.info({ backupId: backup.backupId }, "receiving the snapshot from the source's guest");
-  let received: { manifest: Buffer; bytes: number } | null = null;
+  let received: { manifest: Buffer; bytes: number; channel: boolean } | null = null;
+  const socket = connected.socket;
   try {
-    // The source sends the tool's stream as it is (no compression: run-direct-backup.ts).
+    // The source sends the tool's stream as it is (no compression: run-direct-backup.ts):
+    // over an openssl channel straight into the unpacker when it offers one and this guest
+    // has openssl, else in frames through this guest.
     const path = await strategy.stage(
       backup,
       workDir,
-      async (sink) => {
-        received = await receiveStream(connected.socket, sink, ctx.signal);
+      async (sink, unpacker) => {
+        const tool = unpacker?.channelTool;
+        const openChannel =
+          unpacker && tool
+            ? () =>
+                listenForChannel({
+                  ...tool,
+                  host: socket.localAddress!,
+                  key,
+                  identity: replicaStreamIdentity(backup.backupId),
+                  output: unpacker.input,
+                  privateDir: workDir,
+                })
+            : undefined;
+        received = await receiveStream(socket, sink, ctx.signal, openChannel);
       },
       { isCompressed: false },
     );
     const { manifest: bytes } = received!;
+    ctx.logger.info(
+      { backupId: backup.backupId, channel: received!.channel, ms: Date.now() - startedAt },
+      "received the snapshot from the source's guest",
+    );
     return {
       manifest: parseManifest(bytes, backup, ctx.datastore),
       manifestSha256: sha256Hex(bytes),

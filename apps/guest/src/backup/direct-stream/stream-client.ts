@@ -1,7 +1,15 @@
 import { once } from 'node:events';
 import { connect, type TLSSocket } from 'node:tls';
 
-import { collectYoung, FrameParser, LATE_FRAME, YOUNG_COLLECTION_BYTES } from './frames';
+import {
+  CHANNEL_FRAME,
+  collectYoung,
+  frameHeader,
+  FrameParser,
+  LATE_FRAME,
+  PORT_FRAME,
+  YOUNG_COLLECTION_BYTES,
+} from './frames';
 import { clientTlsOptions } from './tls-psk';
 
 /**
@@ -72,11 +80,26 @@ export async function connectStream(
  * stream goes to `sink` as it arrives; when the sink says to wait (it returns a promise: its
  * unpacker is behind) the socket is paused until it resolves, so the source waits too.
  */
+/** The replica's end of an openssl channel (openssl-channel.ts), once it listens. */
+export interface OpenedChannel {
+  port: number;
+  /** Resolves once the source closed it properly. */
+  done: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * `openChannel`, when given, is how the replica takes the data when its source offers an
+ * openssl channel (CHANNEL_FRAME): then no `D` frame may come, and the stream is whole once
+ * the manifest came here and the channel ended properly. Without it the replica answers that
+ * it takes the data in frames.
+ */
 export async function receiveStream(
   socket: TLSSocket,
   sink: (data: Buffer) => Promise<void> | undefined,
   signal?: AbortSignal,
-): Promise<{ manifest: Buffer; bytes: number }> {
+  openChannel?: () => Promise<OpenedChannel>,
+): Promise<{ manifest: Buffer; bytes: number; channel: boolean }> {
   let bytes = 0;
   let failed: Error | null = null;
   /** The manifest came: the source closing the connection now is its normal end. */
@@ -87,15 +110,29 @@ export async function receiveStream(
     resolveEnd = resolve;
     rejectEnd = reject;
   });
+  let channel: Promise<OpenedChannel> | null = null;
   const fail = (error: Error) => {
     failed ??= error;
     rejectEnd(failed);
     socket.destroy();
+    void channel?.then(
+      (opened) => opened.stop(),
+      () => undefined,
+    );
+  };
+  const answer = (port: number) => {
+    const reply = Buffer.alloc(4);
+    reply.writeUInt32BE(port);
+    socket.write(Buffer.concat([frameHeader(PORT_FRAME, 4), reply]));
   };
   /** The sink's waits not over yet: the socket stays paused while there is one. */
   const waits = new Set<Promise<void>>();
   let receivedSinceCollection = 0;
   const parser = new FrameParser((piece) => {
+    if (channel) {
+      fail(new Error('the direct stream sent data in frames after moving it to its channel'));
+      return;
+    }
     bytes += piece.length;
     receivedSinceCollection += piece.length;
     if (receivedSinceCollection >= YOUNG_COLLECTION_BYTES) {
@@ -121,6 +158,19 @@ export async function receiveStream(
     try {
       const frame = parser.push(data);
       if (!frame) return;
+      if (frame.type === CHANNEL_FRAME) {
+        if (channel || bytes > 0) throw new Error('the direct stream offered a channel midway');
+        if (!openChannel) return answer(0);
+        channel = openChannel();
+        channel.then(
+          (opened) => {
+            if (!failed) answer(opened.port);
+            else opened.stop();
+          },
+          (error: unknown) => fail(error as Error),
+        );
+        return;
+      }
       if (frame.type === LATE_FRAME) {
         fail(
           new Error(
@@ -149,7 +199,13 @@ export async function receiveStream(
     // Every piece came before the manifest: the sink has them all once its waits are over.
     await Promise.all(waits);
     if (failed) throw failed;
-    return { manifest, bytes };
+    if (channel) {
+      // The source sent the manifest once its end closed the channel: this end must have seen
+      // that close (close_notify), else the data was cut.
+      const opened = await (channel as Promise<OpenedChannel>);
+      await opened.done;
+    }
+    return { manifest, bytes, channel: channel !== null };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     socket.destroy();

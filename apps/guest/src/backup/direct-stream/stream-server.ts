@@ -4,11 +4,13 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { type Logger } from 'pino';
 
 import {
+  CHANNEL_FRAME,
   collectYoung,
   DATA_FRAME,
   frameHeader,
   LATE_FRAME,
   MANIFEST_FRAME,
+  PORT_FRAME,
   YOUNG_COLLECTION_BYTES,
 } from './frames';
 import { serverTlsOptions } from './tls-psk';
@@ -32,6 +34,9 @@ export class StreamServer {
   private isAccepting = true;
   private sentSinceCollection = 0;
   private joined: () => void = () => undefined;
+  /** What each replica sent (it sends only its `P` answer, 9 bytes). */
+  private readonly replies = new Map<TLSSocket, Buffer>();
+  private replied: () => void = () => undefined;
 
   private constructor(
     private readonly server: Server,
@@ -94,6 +99,49 @@ export class StreamServer {
     return this.clients.size;
   }
 
+  /**
+   * With one replica: offers it the openssl channel (CHANNEL_FRAME) and waits for its answer.
+   * Returns where its channel listens (its address on this connection, the port it gave), or
+   * null when it takes the data in frames (port 0: no openssl there).
+   */
+  async offerChannel(
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ host: string; port: number } | null> {
+    const [socket] = [...this.clients];
+    if (this.clients.size !== 1 || !socket) throw new Error('a channel is for one replica only');
+    socket.write(frameHeader(CHANNEL_FRAME, 0));
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => finish(new Error('the replica did not answer in time')),
+        timeoutMs,
+      );
+      const onAbort = () => finish(new Error('the guest is stopping'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (outcome: Error | number) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.replied = () => undefined;
+        if (typeof outcome === 'number') resolve(outcome);
+        else reject(outcome);
+      };
+      this.replied = () => {
+        if (!this.clients.has(socket)) return finish(new Error('every replica left the stream'));
+        const reply = this.replies.get(socket);
+        if (!reply || reply.length < 5) return;
+        if (reply.readUInt8(0) !== PORT_FRAME || reply.readUInt32BE(1) !== 4)
+          return finish(new Error('the replica answered the channel offer wrongly'));
+        if (reply.length < 9) return;
+        if (reply.length > 9) return finish(new Error('the replica sent more than its answer'));
+        finish(reply.readUInt32BE(5));
+      };
+      this.replied();
+    });
+    if (port === 0) return null;
+    if (port > 65_535) throw new Error(`the replica answered with port ${port}`);
+    return { host: socket.remoteAddress!, port };
+  }
+
   /** Sends one piece of the stream to every replica; waits while any of them is behind. */
   async write(data: Buffer): Promise<void> {
     await this.send(DATA_FRAME, data);
@@ -132,10 +180,18 @@ export class StreamServer {
     socket.on('error', (error) => {
       this.logger.warn({ err: error }, 'a replica left the stream');
       this.clients.delete(socket);
+      this.replied();
     });
-    socket.on('close', () => this.clients.delete(socket));
-    // A replica sends nothing: anything it sends is ignored.
-    socket.resume();
+    socket.on('close', () => {
+      this.clients.delete(socket);
+      this.replied();
+    });
+    // A replica sends only its answer to a channel offer (offerChannel); kept, little of it.
+    socket.on('data', (data: Buffer) => {
+      const kept = this.replies.get(socket) ?? Buffer.alloc(0);
+      if (kept.length < 64) this.replies.set(socket, Buffer.concat([kept, data]));
+      this.replied();
+    });
     this.clients.add(socket);
     this.logger.info({ replicas: this.clients.size }, 'a replica joined the stream');
     this.joined();

@@ -12,9 +12,14 @@ import {
   type Tool,
 } from '../../../../backup/child-processes';
 import { zstdCompressArgs, zstdDecompressArgs } from '../../../../backup/compression';
+import { findOpenssl } from '../../../../backup/direct-stream/openssl-channel';
 import { openOutputChannel } from '../../../../backup/output-channel';
 import { PROGRESS_INTERVAL_MS } from '../../../../backup/progress';
-import { type BackupStrategy, type RestoreStrategy } from '../../../../backup/strategy';
+import {
+  type BackupStrategy,
+  type ChannelTool,
+  type RestoreStrategy,
+} from '../../../../backup/strategy';
 import { TenantFacingError } from '../../../../errors';
 import { type BackupContext, type FoundTools, type ToolEnv } from '../backup-context';
 import { mariadbStrategy } from './mariadb-strategy';
@@ -39,86 +44,95 @@ function parentLsn(base: string): string {
 }
 
 export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
-  return mariadbStrategy(
-    ctx,
-    'mariadb-backup',
-    async (work, tools, { params, write, append, progress, running }) => {
-      const lsnDir = join(work.dir, 'lsn');
-      const args = [
-        `--defaults-file=${work.clientCnf}`,
-        '--backup',
-        '--stream=xbstream',
-        `--target-dir=${join(work.dir, 'target')}`,
-        `--extra-lsndir=${lsnDir}`,
-        ...(params.type === 'INCREMENTAL' && params.parent
-          ? [`--incremental-lsn=${parentLsn(params.parent.base)}`]
-          : []),
-      ];
-      const env = { PATH: ctx.path };
-      // The compressed stream, read in large pieces into one reused buffer when the taker
-      // copies them (the chunk writer): no buffer allocated per pipe read.
-      const channel = params.direct || !append ? null : await openOutputChannel();
-      let backup: Tool | null = null;
-      let zstd: Tool | null = null;
-      try {
-        backup = startTool('mariadb-backup', tools.mariadbBackup, args, {
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env,
-          cwd: work.dir,
-        });
-        running.add(backup);
-        // mariadb-backup writes straight into zstd; only the compressed stream reaches the guest.
-        // A replica's direct stream goes as it is (no CPU spent on what lives a few seconds).
-        if (!params.direct) {
-          zstd = startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
-            stdio: [backup.child.stdout!, channel ? channel.toolEnd : 'pipe', 'pipe'],
+  return {
+    channelTool: () => channelTool(ctx.path),
+    ...mariadbStrategy(
+      ctx,
+      'mariadb-backup',
+      async (work, tools, { params, write, append, sendTo, progress, running }) => {
+        const lsnDir = join(work.dir, 'lsn');
+        const args = [
+          `--defaults-file=${work.clientCnf}`,
+          '--backup',
+          '--stream=xbstream',
+          `--target-dir=${join(work.dir, 'target')}`,
+          `--extra-lsndir=${lsnDir}`,
+          ...(params.type === 'INCREMENTAL' && params.parent
+            ? [`--incremental-lsn=${parentLsn(params.parent.base)}`]
+            : []),
+        ];
+        const env = { PATH: ctx.path };
+        // The compressed stream, read in large pieces into one reused buffer when the taker
+        // copies them (the chunk writer): no buffer allocated per pipe read.
+        const channel = params.direct || !append ? null : await openOutputChannel();
+        let backup: Tool | null = null;
+        let zstd: Tool | null = null;
+        try {
+          backup = startTool('mariadb-backup', tools.mariadbBackup, args, {
+            stdio: ['ignore', 'pipe', 'pipe'],
             env,
+            cwd: work.dir,
           });
-          running.add(zstd);
-          backup.child.stdout!.destroy();
-        }
-      } catch (error) {
-        backup?.stop();
-        channel?.destroy();
-        throw error;
-      }
-      // The guest's copy of zstd's stdout closes: the stream ends when zstd exits.
-      channel?.handedOver();
-      const source = backup;
-      const compressor = zstd;
-
-      const total = estimateDatadirBytes(ctx.layout.datadir);
-      let written = 0;
-      const sample = () => {
-        const io = readIoCounters(source.child.pid);
-        if (!io) return;
-        written = io.wchar;
-        progress.rawBytes = written;
-        progress.update(total > 0 ? (100 * io.rchar) / total : 0);
-      };
-      const timer = setInterval(sample, PROGRESS_INTERVAL_MS / 2);
-      try {
-        if (channel && append) {
-          await channel.pump(append);
-        } else {
-          const output = compressor ? compressor.child.stdout! : source.child.stdout!;
-          for await (const data of output as AsyncIterable<Buffer>) {
-            await write(data);
+          running.add(backup);
+          // mariadb-backup writes straight into zstd; only the compressed stream reaches the guest.
+          // A replica's direct stream goes as it is (no CPU spent on what lives a few seconds).
+          if (!params.direct) {
+            zstd = startTool('zstd', tools.zstd, zstdCompressArgs(params.compressionLevel), {
+              stdio: [backup.child.stdout!, channel ? channel.toolEnd : 'pipe', 'pipe'],
+              env,
+            });
+            running.add(zstd);
+            backup.child.stdout!.destroy();
           }
+        } catch (error) {
+          backup?.stop();
+          channel?.destroy();
+          throw error;
         }
-        sample();
-        await awaitTools(compressor ? [source, compressor] : [source]);
-      } catch (error) {
-        source.stop();
-        compressor?.stop();
-        channel?.destroy();
-        throw error;
-      } finally {
-        clearInterval(timer);
-      }
-      return { rawBytes: written, ...readPhysicalMetadata(lsnDir) };
-    },
-  );
+        // The guest's copy of zstd's stdout closes: the stream ends when zstd exits.
+        channel?.handedOver();
+        const source = backup;
+        const compressor = zstd;
+
+        const total = estimateDatadirBytes(ctx.layout.datadir);
+        let written = 0;
+        const sample = () => {
+          const io = readIoCounters(source.child.pid);
+          if (!io) return;
+          written = io.wchar;
+          progress.rawBytes = written;
+          progress.update(total > 0 ? (100 * io.rchar) / total : 0);
+        };
+        const timer = setInterval(sample, PROGRESS_INTERVAL_MS / 2);
+        try {
+          if (channel && append) {
+            await channel.pump(append);
+          } else if (sendTo && !compressor) {
+            // Another process reads the tool's stdout (a replica's openssl channel); the
+            // guest's copy of the pipe closes, and the tool's failure stops the sender.
+            const sent = sendTo(source.child.stdout!);
+            source.child.stdout!.destroy();
+            await Promise.all([sent, source.done]);
+          } else {
+            const output = compressor ? compressor.child.stdout! : source.child.stdout!;
+            for await (const data of output as AsyncIterable<Buffer>) {
+              await write(data);
+            }
+          }
+          sample();
+          await awaitTools(compressor ? [source, compressor] : [source]);
+        } catch (error) {
+          source.stop();
+          compressor?.stop();
+          channel?.destroy();
+          throw error;
+        } finally {
+          clearInterval(timer);
+        }
+        return { rawBytes: written, ...readPhysicalMetadata(lsnDir) };
+      },
+    ),
+  };
 }
 
 /**
@@ -152,27 +166,30 @@ export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
       unpacked.catch(() => undefined);
       try {
         let isCorked = false;
-        await feed((plaintext) => {
-          // A direct stream hands over 16 KiB at a time: what arrives in one turn of the event
-          // loop goes to the unpacker's pipe in one write (corked until the next turn).
-          if (!isCorked) {
-            isCorked = true;
-            stdin.cork();
-            setImmediate(() => {
-              isCorked = false;
-              stdin.uncork();
-            });
-          }
-          // Pieces queue up to 256 KiB before waiting for the unpacker (few enough to die
-          // young: direct-stream/frames.ts); no promise at all while it keeps up.
-          if (stdin.write(plaintext) || stdin.writableLength <= 256 * 1024) return undefined;
-          return Promise.race([
-            once(stdin, 'drain').then(() => undefined),
-            unpacked.then(() => {
-              throw new Error('the unpacker stopped before the end of the stream');
-            }),
-          ]);
-        });
+        await feed(
+          (plaintext) => {
+            // A direct stream hands over 16 KiB at a time: what arrives in one turn of the event
+            // loop goes to the unpacker's pipe in one write (corked until the next turn).
+            if (!isCorked) {
+              isCorked = true;
+              stdin.cork();
+              setImmediate(() => {
+                isCorked = false;
+                stdin.uncork();
+              });
+            }
+            // Pieces queue up to 256 KiB before waiting for the unpacker (few enough to die
+            // young: direct-stream/frames.ts); no promise at all while it keeps up.
+            if (stdin.write(plaintext) || stdin.writableLength <= 256 * 1024) return undefined;
+            return Promise.race([
+              once(stdin, 'drain').then(() => undefined),
+              unpacked.then(() => {
+                throw new Error('the unpacker stopped before the end of the stream');
+              }),
+            ]);
+          },
+          zstd ? undefined : { input: stdin, channelTool: channelTool(env.path) },
+        );
         stdin.end();
         await unpacked;
       } catch (error) {
@@ -190,6 +207,11 @@ export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
       return dir;
     },
   };
+}
+
+function channelTool(path: string): ChannelTool | null {
+  const openssl = findOpenssl(path);
+  return openssl ? { openssl, path } : null;
 }
 
 function runMariadbBackup(found: FoundTools, name: string, args: string[]): Promise<void> {
