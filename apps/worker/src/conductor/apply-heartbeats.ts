@@ -28,13 +28,15 @@ export async function applyUnchangedHeartbeats(
   now: Date = new Date(),
 ): Promise<(string | null)[]> {
   const indexOf = new Map<string, number>();
-  const rows: Prisma.Sql[] = [];
   messages.forEach((message, index) => {
     const id = message.instanceId.toLowerCase();
-    if (indexOf.has(id)) return;
-    indexOf.set(id, index);
-    rows.push(valuesOf(message));
+    if (!indexOf.has(id)) indexOf.set(id, index);
   });
+  // In the order of their ids, so that conductors writing overlapping rows at once lock them
+  // in the same order (no deadlock between two such statements).
+  const rows = [...indexOf.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, index]) => valuesOf(messages[index]!));
   const projects: (string | null)[] = messages.map(() => null);
   if (rows.length === 0) return projects;
 
