@@ -347,16 +347,27 @@ describe('the openssl data channel', () => {
     expect(readFileSync(join(dir, 'received')).equals(data)).toBe(true);
   });
 
-  it('a replica without openssl takes the stream in frames', async () => {
+  it.each([
+    ['without openssl', undefined],
+    [
+      'whose channel cannot be opened',
+      () => Promise.reject(new Error('openssl s_server stopped before it listened')),
+    ],
+  ])('a replica %s takes the stream in frames', async (_case, openChannel) => {
     const key = randomBytes(32);
     const server = await listen(key);
     const replica = await connectStream(address(server.port, key));
     expect(await server.gather(1, 5_000)).toBe(1);
     const pieces: Buffer[] = [];
-    const received = receiveStream(replica.socket!, (data) => {
-      pieces.push(Buffer.from(data));
-      return undefined;
-    });
+    const received = receiveStream(
+      replica.socket!,
+      (data) => {
+        pieces.push(Buffer.from(data));
+        return undefined;
+      },
+      undefined,
+      openChannel,
+    );
     expect(await server.offerChannel(5_000)).toBeNull();
     await server.write(Buffer.from('abc'));
     await server.finish(Buffer.from('m'));

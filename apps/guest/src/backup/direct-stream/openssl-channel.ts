@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Readable, type Writable } from 'node:stream';
@@ -107,9 +107,30 @@ async function freePort(host: string): Promise<number> {
   return port;
 }
 
-/** True once something listens on `port` (TCP, this network namespace). */
-function isListening(port: number): boolean {
+/** The socket inodes process `pid` holds. */
+function socketInodes(pid: number | undefined): Set<string> {
+  const inodes = new Set<string>();
+  if (pid === undefined) return inodes;
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match) inodes.add(match[1]!);
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+  } catch {
+    // Gone.
+  }
+  return inodes;
+}
+
+/** True once process `pid` listens on `port` (TCP, this network namespace): not another one. */
+function isListening(port: number, pid: number | undefined): boolean {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const inodes = socketInodes(pid);
+  if (inodes.size === 0) return false;
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -119,8 +140,9 @@ function isListening(port: number): boolean {
     }
     for (const line of text.split('\n')) {
       const fields = line.trim().split(/\s+/);
-      // local_address rem_address st: 0A is LISTEN.
-      if (fields[3] === '0A' && `${fields[1]} `.includes(hex)) return true;
+      // sl local_address rem_address st ... inode: st 0A is LISTEN.
+      if (fields[3] === '0A' && `${fields[1]} `.includes(hex) && inodes.has(fields[9] ?? ''))
+        return true;
     }
   }
   return false;
@@ -175,7 +197,7 @@ export async function listenForChannel(options: {
       { stdio: ['pipe', options.output, 'pipe'], env: { PATH: options.path } },
     );
     const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
-    while (!isListening(port)) {
+    while (!isListening(port, tool.child.pid)) {
       if (tool.child.exitCode !== null || tool.child.signalCode !== null)
         throw new Error(`openssl s_server stopped before it listened: ${tool.stderrTail().trim()}`);
       if (Date.now() > deadline) throw new Error('openssl s_server did not listen in time');

@@ -161,13 +161,18 @@ export async function receiveStream(
       if (frame.type === CHANNEL_FRAME) {
         if (channel || bytes > 0) throw new Error('the direct stream offered a channel midway');
         if (!openChannel) return answer(0);
-        channel = openChannel();
-        channel.then(
+        const opening = openChannel();
+        channel = opening;
+        opening.then(
           (opened) => {
             if (!failed) answer(opened.port);
             else opened.stop();
           },
-          (error: unknown) => fail(error as Error),
+          () => {
+            // No channel here after all (e.g. its port was taken meanwhile): the data in frames.
+            channel = null;
+            if (!failed) answer(0);
+          },
         );
         return;
       }
