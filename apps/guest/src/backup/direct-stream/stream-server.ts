@@ -139,7 +139,8 @@ export class StreamServer {
     });
     if (port === 0) return null;
     if (port > 65_535) throw new Error(`the replica answered with port ${port}`);
-    return { host: socket.remoteAddress!, port };
+    // An IPv4 peer of a dual-stack listener shows as ::ffff:a.b.c.d: its IPv4 address.
+    return { host: socket.remoteAddress!.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, ''), port };
   }
 
   /** Sends one piece of the stream to every replica; waits while any of them is behind. */
