@@ -55,15 +55,7 @@ export const instanceDeleteJobSchema = z.object({ instanceId: z.uuid() });
 export type InstanceDeleteJob = z.infer<typeof instanceDeleteJobSchema>;
 
 /** Makes one backup of an instance (the instance id is the source's: its task is BACKING_UP meanwhile). */
-export const backupCreateJobSchema = z.object({
-  backupId: z.uuid(),
-  instanceId: z.uuid(),
-  /**
-   * Stored in the object store even when the compute provider could stream it: a replica's
-   * snapshot made again after its direct stream failed (the worker's replica reseed).
-   */
-  isObjectStoreOnly: z.boolean().optional(),
-});
+export const backupCreateJobSchema = z.object({ backupId: z.uuid(), instanceId: z.uuid() });
 export type BackupCreateJob = z.infer<typeof backupCreateJobSchema>;
 
 /**

@@ -27,9 +27,11 @@ import { releaseReplicaSnapshot } from './replication-steps';
  *    and is NEW again, its message order re-based for the next guest (a fresh boot counter);
  * 2. once the first snapshot has ended (its source is busy with it until then; when it
  *    FAILED, the replica fails with it, as it always did), the new snapshot starts
- *    (`startReplicaReseed`: the source BACKING_UP, the replica restored from it) and the
- *    first is released (removed once no replica builds from it);
- * 3. the timeline says so (`replica_reseeded`), and the build goes on from its server.
+ *    (`startReplicaReseed`, one transaction: the source BACKING_UP, the replica restored from
+ *    it, and its timeline's `replica_reseeded` naming it, which is what sends it to the object
+ *    store only, a job queued again by the watchdog too) and the first is released (removed
+ *    once no replica builds from it);
+ * 3. the build goes on from its server.
  *
  * A replica is reseeded at most once: its row then names another snapshot than its create
  * job (`isReseeded`), and its build takes no direct stream; a second failure is final.
@@ -85,18 +87,8 @@ export async function reseedReplica(
   });
 
   await waitForSnapshot(ctx, row.id, sourceId, fromBackupId, 'completed');
-  const { backupId } = await startReseed(ctx, row.id, sourceId, fromBackupId);
+  const { backupId } = await startReseed(ctx, row.id, sourceId, fromBackupId, reason);
   await releaseReplicaSnapshot(ctx, fromBackupId);
-  await ctx.prisma.instanceEvent.create({
-    data: {
-      instanceId: row.id,
-      projectId: row.projectId,
-      kind: 'replica_reseeded',
-      message: `The direct stream from the source failed (${reason.slice(0, 600)}): the replica is seeded from a snapshot in the object store instead.`,
-      actor: 'taskmanager',
-      details: { fromBackupId, backupId },
-    },
-  });
   await ctx.publisher.publish({
     type: 'instance.changed',
     projectId: row.projectId,
@@ -112,6 +104,7 @@ async function startReseed(
   replicaId: string,
   sourceId: string,
   fromBackupId: string,
+  reason: string,
 ): Promise<{ backupId: string }> {
   const queue = new Queue(TASKMANAGER_QUEUE, {
     connection: ctx.redis,
@@ -124,6 +117,7 @@ async function startReseed(
         return await startReplicaReseed(ctx.prisma, {
           replicaId,
           fromBackupId,
+          reason,
           enqueue: (name, resourceId, payload) =>
             enqueueTaskmanagerJob(queue, name, resourceId, payload),
         });

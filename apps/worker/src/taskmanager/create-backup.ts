@@ -1,5 +1,6 @@
 import { isHeartbeatFresh, type BackupCreateJob } from '@coffer/contracts';
 import { type Prisma } from '@coffer/db';
+import { isReseedSnapshot } from '@coffer/db/domain/replicas';
 import { GuestClient } from '@coffer/guest-client';
 
 import { writeBackupSlo } from '../backup/backup-slo';
@@ -223,8 +224,9 @@ const run: Operation<BackupCreateJob>['run'] = async (ctx, payload) => {
           compressionLevel: isFollowed ? 1 : ctx.settings.backupZstdLevel,
           isFollowed,
           // Sent straight to the replicas' guests when the provider says how (issue 18).
-          // A replica's snapshot made again after its stream failed is stored (reseed-replica.ts).
-          ...(isFollowed && !payload.isObjectStoreOnly
+          // A replica's snapshot made again after its stream failed is stored (reseed-replica.ts),
+          // as its rows say (a job queued again knows it too).
+          ...(isFollowed && !(await isReseedSnapshot(ctx.prisma, backupId))
             ? await sourceStreamFor(ctx, client, instanceId, backupId)
             : {}),
           ...sealBackupAccess(client, ctx.settings, backup.projectId, backupId),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { taskmanagerJobId, type TaskStatus } from '@coffer/contracts';
+import { isReseedSnapshot, startReplicaReseed } from '@coffer/db/domain/replicas';
 import { createBackupRow } from '@coffer/db/factories';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -8,6 +9,7 @@ import { WorkerTestContext } from '../../test/harness';
 import { loadWorkerEnv } from '../env';
 import { ChangePublisher } from '../events';
 import { buildSettings } from '../settings';
+import { enqueueTaskmanagerJob } from '../taskmanager/enqueue';
 import { BackupSweeper } from './backup-sweeps';
 
 /**
@@ -43,6 +45,7 @@ beforeEach(async () => {
   await ctx.queue.obliterate({ force: true });
   await ctx.prisma.backupSchedule.deleteMany();
   await ctx.prisma.quota.deleteMany();
+  await ctx.prisma.instance.updateMany({ data: { restoredFromBackupId: null } });
   await ctx.prisma.backup.deleteMany();
   await ctx.prisma.instance.deleteMany();
 });
@@ -185,5 +188,51 @@ describe('backup sweeps', () => {
     });
     expect((await ctx.row(stale))!.taskStatus).toBe('NONE');
     expect((await ctx.row(backingUp))!.taskStatus).toBe('BACKING_UP');
+  });
+
+  it("a replica's snapshot made again (reseed) records its timeline event with it, and is for the object store only however often its job is queued", async () => {
+    const source = await insertInstance();
+    const first = await insertBackup(source, 'COMPLETED');
+    const replica = await ctx.prisma.instance.create({
+      data: {
+        projectId: ctx.projectId,
+        name: `bs-replica-${randomUUID().slice(0, 8)}`,
+        flavorId: ctx.flavorId,
+        datastoreVersionId: ctx.versionId,
+        volumeSizeGb: 1,
+        taskStatus: 'BUILDING',
+        serviceStatus: 'NEW',
+        replicaOfId: source,
+        restoredFromBackupId: first,
+      },
+    });
+    const { backupId } = await startReplicaReseed(ctx.prisma, {
+      replicaId: replica.id,
+      fromBackupId: first,
+      reason: 'told too late',
+      enqueue: (name, resourceId, payload) =>
+        enqueueTaskmanagerJob(ctx.queue, name, resourceId, payload),
+    });
+    // The event is written with the state change (a worker dying right after loses nothing).
+    const events = await ctx.prisma.instanceEvent.findMany({
+      where: { instanceId: replica.id, kind: 'replica_reseeded' },
+    });
+    expect(events.map((e) => e.details)).toEqual([{ fromBackupId: first, backupId }]);
+    expect(events[0]!.message).toContain('told too late');
+    expect(await isReseedSnapshot(ctx.prisma, backupId)).toBe(true);
+    expect(await isReseedSnapshot(ctx.prisma, first)).toBe(false);
+
+    // Its job lost (a worker gone mid-create): the watchdog queues it again, from the rows.
+    await (await jobOf('backup.create', backupId))!.remove();
+    const now = Date.now();
+    await sweeper.sweep(new Date(now), { graceMs: GRACE_MS });
+    const second = await sweeper.sweep(new Date(now + GRACE_MS), { graceMs: GRACE_MS });
+    expect(second.requeuedCreates).toEqual([backupId]);
+    expect((await jobOf('backup.create', backupId))?.data).toEqual({
+      backupId,
+      instanceId: source,
+    });
+    // What create-backup asks before offering a direct stream: still the object store only.
+    expect(await isReseedSnapshot(ctx.prisma, backupId)).toBe(true);
   });
 });

@@ -138,13 +138,8 @@ export function queueBackupCreate(
   enqueue: EnqueueTaskmanagerJob,
   backupId: string,
   instanceId: string,
-  options: { isObjectStoreOnly?: boolean } = {},
 ): Promise<unknown> {
-  return enqueue('backup.create', backupId, {
-    backupId,
-    instanceId,
-    ...(options.isObjectStoreOnly ? { isObjectStoreOnly: true } : {}),
-  });
+  return enqueue('backup.create', backupId, { backupId, instanceId });
 }
 
 /** Takes back a backup no job was queued for: its NEW row, and the instance's BACKING_UP. */

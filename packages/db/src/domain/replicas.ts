@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import {
   AppError,
   deriveDisplayStatus,
@@ -274,23 +276,31 @@ export interface ReplicaReseedInput {
   replicaId: string;
   /** The snapshot the replica could not be seeded from: it must still be the replica's. */
   fromBackupId: string;
+  /** Why its stream failed, for its timeline. */
+  reason: string;
   enqueue: EnqueueTaskmanagerJob;
 }
+
+/** The timeline's kind for a replica seeded again: its event names the new snapshot. */
+export const REPLICA_RESEEDED = 'replica_reseeded';
 
 /**
  * Seeds a replica again from a new snapshot of its source in the object store (issue 18:
  * its direct stream could not be made, came too late or broke; the worker removed its
  * server first). In one transaction, under the project's lock: the source NONE →
  * BACKING_UP with its new snapshot NEW, and the replica, still BUILDING from `fromBackupId`,
- * restored from the new one. Not counted in the backups quota: it stands in for the
- * snapshot the replica leaves (released once no replica builds from it). Then `backup.create`,
- * to the object store only. CONFLICT (`details.reason` BUSY) while the source is busy;
+ * restored from the new one, and the replica's timeline saying so (`replica_reseeded`, its
+ * `details.backupId` the new snapshot: what makes it a snapshot for the object store only,
+ * {@link isReseedSnapshot}, however often its job is queued). Not counted in the backups
+ * quota: it stands in for the snapshot the replica leaves (released once no replica builds
+ * from it). Then `backup.create`. CONFLICT (`details.reason` BUSY) while the source is busy;
  * CONFLICT when the replica is no longer building from `fromBackupId`.
  */
 export async function startReplicaReseed(
   db: PrismaClient,
   input: ReplicaReseedInput,
 ): Promise<{ sourceId: string; backupId: string }> {
+  const eventId = randomUUID();
   const { sourceId, backupId } = await db.$transaction(async (tx) => {
     const replica = await tx.instance.findUnique({
       where: { id: input.replicaId },
@@ -316,19 +326,58 @@ export async function startReplicaReseed(
       data: { restoredFromBackupId: snapshotId },
     });
     if (count === 0) throw conflict('The replica is no longer being built from its snapshot');
+    await tx.instanceEvent.create({
+      data: {
+        id: eventId,
+        instanceId: input.replicaId,
+        projectId: replica.projectId,
+        kind: REPLICA_RESEEDED,
+        message: `The direct stream from the source failed (${input.reason.slice(0, 600)}): the replica is seeded from a snapshot in the object store instead.`,
+        actor: 'taskmanager',
+        details: { fromBackupId: input.fromBackupId, backupId: snapshotId },
+      },
+    });
     return { sourceId: source.id, backupId: snapshotId };
   }, PROJECT_LOCK_TRANSACTION);
   try {
-    await queueBackupCreate(input.enqueue, backupId, sourceId, { isObjectStoreOnly: true });
+    await queueBackupCreate(input.enqueue, backupId, sourceId);
   } catch (error) {
-    await db.instance.updateMany({
-      where: { id: input.replicaId, restoredFromBackupId: backupId },
-      data: { restoredFromBackupId: input.fromBackupId },
-    });
+    await db.$transaction([
+      db.instanceEvent.deleteMany({ where: { id: eventId } }),
+      db.instance.updateMany({
+        where: { id: input.replicaId, restoredFromBackupId: backupId },
+        data: { restoredFromBackupId: input.fromBackupId },
+      }),
+    ]);
     await undoBackupStart(db, backupId, sourceId);
     throw new AppError('UNAVAILABLE', 'Coffer could not start the snapshot', { cause: error });
   }
   return { sourceId, backupId };
+}
+
+/**
+ * Whether the snapshot is a replica's made again after its direct stream failed
+ * (`startReplicaReseed`): it goes to the object store only. Read from the rows (the replicas
+ * building from it, and their `replica_reseeded` events naming it), so a job queued again
+ * (the watchdog's, after a crash) knows it as well as the first.
+ */
+export async function isReseedSnapshot(
+  db: Pick<PrismaClient, 'instance' | 'instanceEvent'>,
+  backupId: string,
+): Promise<boolean> {
+  const replicas = await db.instance.findMany({
+    where: { restoredFromBackupId: backupId, replicaOfId: { not: null } },
+    select: { id: true },
+  });
+  if (replicas.length === 0) return false;
+  const events = await db.instanceEvent.count({
+    where: {
+      instanceId: { in: replicas.map((r) => r.id) },
+      kind: REPLICA_RESEEDED,
+      details: { path: ['backupId'], equals: backupId },
+    },
+  });
+  return events > 0;
 }
 
 function requireReplicating(member: Member, what: string): void {
