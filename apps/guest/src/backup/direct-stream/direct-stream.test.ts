@@ -407,6 +407,44 @@ describe('the openssl data channel', () => {
     expect(readFileSync(join(dir, 'received')).length).toBe(0);
   });
 
+  it("stops the replica's s_server when its guest goes away midway (its idle stdin closes)", async () => {
+    const key = randomBytes(32);
+    const dir = privateDir();
+    writeFileSync(join(dir, 'data'), randomBytes(1024 * 1024));
+    const receivedPath = join(dir, 'received');
+    const target = unpacker(receivedPath);
+    const channel = await listenForChannel({
+      openssl: openssl!,
+      path,
+      host: '127.0.0.1',
+      key,
+      identity,
+      output: target.stdin!,
+      privateDir: privateDir(),
+    });
+    const source = tool(join(dir, 'data'), 30);
+    const running = new Set<Tool>();
+    const sent = sendOverChannel({
+      openssl: openssl!,
+      path,
+      host: '127.0.0.1',
+      port: channel.port,
+      key,
+      identity,
+      input: source.stdout!,
+      privateDir: privateDir(),
+      running,
+    });
+    sent.catch(() => undefined);
+    source.stdout!.destroy();
+    while (!existsSync(receivedPath) || statSync(receivedPath).size < 65_536)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    const exited = new Promise((resolve) => channel.tool.child.once('exit', resolve));
+    channel.tool.child.stdin!.destroy();
+    await exited;
+    for (const sender of running) sender.stop();
+  });
+
   it('a channel cut before its end (the sender died) fails the replica, its s_server gone', async () => {
     const key = randomBytes(32);
     const dir = privateDir();

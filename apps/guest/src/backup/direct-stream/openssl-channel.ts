@@ -179,7 +179,8 @@ export async function listenForChannel(options: {
     : `${options.host}:${port}`;
   let tool: Tool | null = null;
   try {
-    // stdin: a pipe never written (s_server also reads its stdin; at EOF it would spin).
+    // stdin: a pipe never written, held by this guest: s_server also watches its stdin and
+    // ends when it closes (`-no_ign_eof`): the guest died, no s_server is left behind.
     tool = startTool(
       'openssl s_server',
       options.openssl,
@@ -193,6 +194,7 @@ export async function listenForChannel(options: {
         '-num_tickets',
         '0',
         ...tlsArgs(sessionFile, options.identity),
+        '-no_ign_eof',
       ],
       { stdio: ['pipe', options.output, 'pipe'], env: { PATH: options.path } },
     );
