@@ -932,7 +932,7 @@ describe('heartbeats that change nothing', () => {
 });
 
 describe('held heartbeats being written', () => {
-  it('do not hold up a status change of another instance: it is written and published while their statement waits', async () => {
+  it('do not hold up a status change of another instance: it is written and published while their statement waits, and the loop goes on reading while the next chunk waits for it', async () => {
     const stream = `${ctx.names.conductorStream}-writing`;
     const quiet: Guest[] = [];
     for (let index = 0; index < 5; index++) quiet.push(await createGuestRow());
@@ -965,7 +965,8 @@ describe('held heartbeats being written', () => {
       settings: buildSettings(
         loadWorkerEnv(ctx.workerEnv()),
         { ...ctx.names, conductorStream: stream },
-        { conductorBlockMs: 100, conductorFlushMs: 20 },
+        // Due as soon as read: the next chunk is due while the first is being written.
+        { conductorBlockMs: 100, conductorFlushMs: 0 },
       ),
       logger: ctx.logger,
     });
@@ -976,12 +977,20 @@ describe('held heartbeats being written', () => {
         heartbeat(changing, { serviceStatus: 'RUNNING' }),
         changing.secret,
       );
-      for (const guest of quiet)
-        await send(heartbeat(guest, { serviceStatus: 'RUNNING' }), guest.secret, stream);
+      // The first quiet beat's chunk is being written (held back); the others are read after
+      // it and are due while it is: they wait for it, the loop does not.
+      await send(heartbeat(quiet[0]!, { serviceStatus: 'RUNNING' }), quiet[0]!.secret, stream);
       await waitFor(() => isQuietWriteWaiting, {
         timeoutMs: 10_000,
-        what: "the quiet beats' statement",
+        what: "the first quiet beat's statement",
       });
+      let lastId = '';
+      for (const guest of quiet.slice(1))
+        lastId = await send(heartbeat(guest, { serviceStatus: 'RUNNING' }), guest.secret, stream);
+      await waitFor(
+        async () => ((await ctx.redis.xinfo('GROUPS', stream)) as unknown[][])[0]?.includes(lastId),
+        { timeoutMs: 10_000, what: 'the other quiet beats delivered' },
+      );
 
       await send(heartbeat(changing, { serviceStatus: 'SHUTDOWN' }), changing.secret, stream);
       await waitFor(() => events.some((event) => event.instanceId === changing.instanceId), {

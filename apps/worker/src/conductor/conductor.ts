@@ -99,6 +99,8 @@ interface VerifiedEntry<M extends ConductorMessage = ConductorMessage> {
 const bodyInstanceSchema = z.object({ instanceId: z.uuid() });
 const SECRET_CACHE_TTL_MS = 5 * 60_000;
 const SECRET_CACHE_MAX = 10_000;
+/** How long a read waits while held entries are due and the chunk before them is still being written. */
+const WRITING_POLL_MS = 10;
 
 export class Conductor {
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -193,49 +195,37 @@ export class Conductor {
           await this.trim();
           this.nextTrimAt = Date.now() + tuning.conductorTrimIntervalMs;
         }
-        // Held entries due (or too many held): one chunk written, then the stream read again
-        // (without waiting) so that a change that came meanwhile is not behind the next chunk.
+        // Held entries due (or too many held): a chunk is written while the loop goes on
+        // reading, so that a change that comes meanwhile waits neither for it nor for the next.
+        // One chunk at a time: while one is being written, the next waits (unless too many are
+        // held), and the stream is read in short waits until it is done.
         const oldest = this.held[0];
+        const isTooMany = this.held.length >= tuning.conductorReadCount;
         if (
           oldest &&
-          (Date.now() >= oldest.readAt + tuning.conductorFlushMs ||
-            this.held.length >= tuning.conductorReadCount)
+          (isTooMany || Date.now() >= oldest.readAt + tuning.conductorFlushMs) &&
+          (!this.writing || isTooMany)
         )
           await this.writeHeld(tuning.conductorBatchSize);
         if (this.held.length < tuning.conductorReadCount) {
           const next = this.held[0];
-          const blockMs = next
-            ? Math.max(0, Math.ceil(next.readAt + tuning.conductorFlushMs - Date.now()))
+          const untilDue = next
+            ? Math.ceil(next.readAt + tuning.conductorFlushMs - Date.now())
             : tuning.conductorBlockMs;
-          const connection = this.deps.blockingConnection;
-          const { group, consumer, stream } = this;
-          const count = tuning.conductorReadCount;
-          // BLOCK 0 would wait forever: with a chunk due, only what is there is read.
-          const reply = (
-            blockMs > 0
-              ? await connection.xreadgroup(
-                  'GROUP',
-                  group,
-                  consumer,
-                  'COUNT',
-                  count,
-                  'BLOCK',
-                  blockMs,
-                  'STREAMS',
-                  stream,
-                  '>',
-                )
-              : await connection.xreadgroup(
-                  'GROUP',
-                  group,
-                  consumer,
-                  'COUNT',
-                  count,
-                  'STREAMS',
-                  stream,
-                  '>',
-                )
-          ) as [string, StreamEntry[]][] | null;
+          // BLOCK 0 would wait forever.
+          const blockMs = untilDue > 0 ? untilDue : WRITING_POLL_MS;
+          const reply = (await this.deps.blockingConnection.xreadgroup(
+            'GROUP',
+            this.group,
+            this.consumer,
+            'COUNT',
+            tuning.conductorReadCount,
+            'BLOCK',
+            blockMs,
+            'STREAMS',
+            this.stream,
+            '>',
+          )) as [string, StreamEntry[]][] | null;
           for (const [, entries] of reply ?? []) await this.handleRead(entries);
         }
         failures = 0;
