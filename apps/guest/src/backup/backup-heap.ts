@@ -8,7 +8,9 @@ import { setFlagsFromString } from 'node:v8';
  * CPU, against 3-20 and 0.2 s without it. So the flag is lifted while at least one backup
  * runs and set again when the last one ends; the heap stays as small (the chunk writer
  * collects its young generation once a chunk and keeps its buffers), only the collector's
- * eagerness changes. A process started without the flag (tests, tools) is left alone.
+ * eagerness changes. A restore's fetch lifts it too (fetch-chain.ts): its chunks pass
+ * through the guest the same way. A process started without the flag (tests, tools) is
+ * left alone.
  */
 
 const isOptimizedForSize = process.execArgv.includes('--optimize-for-size');

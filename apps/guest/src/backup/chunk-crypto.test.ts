@@ -7,6 +7,8 @@ import {
   ChunkSealer,
   ChunkVerificationError,
   openChunk,
+  openChunkInPlace,
+  OPEN_PIECE_BYTES,
   SEAL_PIECE_BYTES,
   sealChunk,
   type SealedChunk,
@@ -152,5 +154,81 @@ describe('chunk crypto', () => {
     expect(problemOf(() => openChunk(key, backupId, entryOf(sealed, 0), truncated))).toBe('size');
     const wrongPlainSize = { ...entryOf(sealed, 0), plainSize: sealed.plainSize + 1 };
     expect(problemOf(() => openChunk(key, backupId, wrongPlainSize, sealed.stored))).toBe('size');
+  });
+
+  describe('opened in place, piece by piece (a restore)', () => {
+    /** The problem openChunkInPlace names, or null when it opened. */
+    async function problemInPlace(open: () => Promise<unknown>): Promise<string | null> {
+      try {
+        await open();
+        return null;
+      } catch (error) {
+        expect(error).toBeInstanceOf(ChunkVerificationError);
+        return (error as ChunkVerificationError).problem;
+      }
+    }
+    const turn = () => Promise.resolve();
+
+    it('gives the plaintext openChunk gives, in the stored buffer, with a turn between pieces', async () => {
+      const plaintext = randomBytes(2 * OPEN_PIECE_BYTES + 12_345);
+      const sealed = sealChunk(key, backupId, 5, plaintext);
+      const stored = Buffer.from(sealed.stored);
+      let turns = 0;
+      const opened = await openChunkInPlace(key, backupId, entryOf(sealed, 5), stored, () => {
+        turns++;
+        return Promise.resolve();
+      });
+      expect(opened.equals(plaintext)).toBe(true);
+      expect(opened.equals(openChunk(key, backupId, entryOf(sealed, 5), sealed.stored))).toBe(true);
+      // A view of the buffer it was given, not a copy.
+      expect(opened.buffer).toBe(stored.buffer);
+      // Three pieces hashed (two turns between them), three deciphered (a turn before each).
+      expect(turns).toBe(5);
+      const empty = sealChunk(key, backupId, 0, Buffer.alloc(0));
+      expect(
+        await openChunkInPlace(key, backupId, entryOf(empty, 0), empty.stored, turn),
+      ).toHaveLength(0);
+    });
+
+    it('checks the whole SHA-256 before it deciphers anything, then the tag', async () => {
+      const sealed = sealChunk(key, backupId, 0, randomBytes(OPEN_PIECE_BYTES + 4096));
+      const tampered = Buffer.from(sealed.stored);
+      // In the last piece: a hash checked piece by piece as it goes would have deciphered the first.
+      tampered[tampered.length - 10]! ^= 0x01;
+      const untouched = Buffer.from(tampered);
+      expect(
+        await problemInPlace(() =>
+          openChunkInPlace(key, backupId, entryOf(sealed, 0), tampered, turn),
+        ),
+      ).toBe('hash');
+      expect(tampered.equals(untouched)).toBe(true);
+      const forged = { ...entryOf(sealed, 0), sha256: sha256(tampered) };
+      expect(
+        await problemInPlace(() => openChunkInPlace(key, backupId, forged, tampered, turn)),
+      ).toBe('tag');
+    });
+
+    it('refuses a wrong key, tag, IV, place, or sizes as openChunk does', async () => {
+      const sealed = sealChunk(key, backupId, 1, randomBytes(OPEN_PIECE_BYTES * 2));
+      const entry = entryOf(sealed, 1);
+      const tag = Buffer.from(sealed.tag, 'base64');
+      tag[0]! ^= 0x80;
+      const cases: Array<[Buffer, BackupChunk, Buffer, string, string]> = [
+        [randomBytes(32), entry, sealed.stored, backupId, 'tag'],
+        [key, { ...entry, tag: tag.toString('base64') }, sealed.stored, backupId, 'tag'],
+        [key, { ...entry, iv: randomBytes(12).toString('base64') }, sealed.stored, backupId, 'tag'],
+        [key, { ...entryOf(sealed, 0), index: 0 }, sealed.stored, backupId, 'tag'],
+        [key, entry, sealed.stored, randomUUID(), 'tag'],
+        [key, entry, sealed.stored.subarray(1), backupId, 'size'],
+        [key, { ...entry, plainSize: entry.plainSize - 1 }, sealed.stored, backupId, 'size'],
+      ];
+      for (const [withKey, withEntry, stored, ofBackup, problem] of cases) {
+        expect(
+          await problemInPlace(() =>
+            openChunkInPlace(withKey, ofBackup, withEntry, Buffer.from(stored), turn),
+          ),
+        ).toBe(problem);
+      }
+    });
   });
 });

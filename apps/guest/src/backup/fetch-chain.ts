@@ -7,6 +7,7 @@ import { type Logger } from 'pino';
 
 import { TenantFacingError } from '../errors';
 import { openBackupAccess } from './access';
+import { relaxHeapForBackup } from './backup-heap';
 import { ChunkVerificationError } from './chunk-crypto';
 import { fetchChunks } from './fetch-chunks';
 import { followChunks } from './follow-chunks';
@@ -65,6 +66,8 @@ export async function fetchVerifiedChain(
   mkdirSync(workDir, { recursive: true, mode: 0o700 });
   const store = createObjectStore(access.store);
   const staged: StagedBackup[] = [];
+  // Its chunks pass through the guest as a backup's do: the same collector settings.
+  const restoreHeap = relaxHeapForBackup();
   try {
     let previous: BackupManifest | null = null;
     for (const backup of spec.backups) {
@@ -124,6 +127,7 @@ export async function fetchVerifiedChain(
       { cause: error },
     );
   } finally {
+    restoreHeap();
     await store.close();
   }
 }
