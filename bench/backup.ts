@@ -11,11 +11,14 @@
  *     (stream → zstd → 8 MiB chunks → AES-256-GCM → SHA-256 → local object store, manifest)
  *   order reversed every other round, median of 3 and best against best: time ratios
  *   (against bare ≤ 1.15, against the limit ≤ 1.1) and stored size ratio (≤ 1.05);
- *   - bare restore:   zstd -d | mbstream -x, mariadb-backup --prepare, --copy-back, start, ping
+ *   - bare restore:   zstd -d | mbstream -x, mariadb-backup --prepare, --copy-back, start, ping,
+ *     into a plain directory of the host and into an ext4 loop volume made as the local
+ *     provider makes an instance's (the like-for-like disk; both reported)
  *   - Coffer restore: instance.create with restoreFromBackupId until ACTIVE (fetch and verify
  *     every chunk, unpack, prepare, move back, start), median of 3: time ratio (≤ 1.2);
  *   - peak RSS of the guest agent (VmHWM, reset before each backup) in every run, against its
- *     bound: idle + (uploads + 1) chunk buffers + 16 MiB;
+ *     bound: idle + (uploads + 1) chunk buffers + 16 MiB; the restoring guest's since its
+ *     start, against idle + (fetched ahead + 2) chunks + 16 MiB;
  *   - the machine's load average during the run (lib/load.ts).
  * Run with `npm run bench:backup` (scripts/coffer.mjs prepares services and a database).
  * BENCH_DATA_MB (default 1024) sets the data size, BENCH_RUNS (default 3) the runs.
@@ -45,6 +48,8 @@ const DATA_MB = Number(process.env.BENCH_DATA_MB ?? 1024);
 const CHUNK_MB = 8;
 const ZSTD_LEVEL = 2;
 const UPLOAD_CONCURRENCY = 4;
+/** Chunks a restore fetches ahead (apps/guest/src/backup/fetch-chunks.ts PREFETCH). */
+const RESTORE_PREFETCH = 4;
 const benchDir = process.env.COFFER_BENCH_DIR ?? join(root, '.coffer-bench', 'backup');
 const instancesDir = join(benchDir, 'instances');
 const bareDir = join(benchDir, 'bare');
@@ -205,13 +210,14 @@ async function main() {
   for (const id of backupIds.slice(1))
     await caller.backup.delete({ projectId: project.id, backupId: id });
 
-  // 3. Restores, alternating bare and Coffer.
+  // 3. Restores, alternating bare (into a plain directory of the host's filesystem, and into
+  // an ext4 loop volume made as the local provider makes an instance's) and Coffer.
   const bareRestoreMs: number[] = [];
+  const bareLoopRestoreMs: number[] = [];
   const cofferRestoreMs: number[] = [];
-  for (let index = 0; index < RUNS; index++) {
-    const target = join(bareDir, `restore-${index}`);
+  const restoreGuestPeaks: number[] = [];
+  const bareRestore = async (target: string, port: number): Promise<number> => {
     const datadir = join(target, 'data');
-    rmSync(target, { recursive: true, force: true });
     mkdirSync(join(target, 'stream'), { recursive: true });
     spawnSync('chown', ['mysql:mysql', target]);
     const started = now();
@@ -228,12 +234,42 @@ async function main() {
     const server = await startMariadbd({
       dir: target,
       datadir,
-      port: 27690 + index,
+      port,
       user: 'mysql',
       bufferPoolMb: Math.floor(flavor.ramMb / 2),
     });
-    bareRestoreMs.push(now() - started);
+    const ms = now() - started;
     await destroyBare(server);
+    return ms;
+  };
+  for (let index = 0; index < RUNS; index++) {
+    const target = join(bareDir, `restore-${index}`);
+    rmSync(target, { recursive: true, force: true });
+    bareRestoreMs.push(await bareRestore(target, 27690 + index));
+    rmSync(target, { recursive: true, force: true });
+
+    // The same onto a loop volume (packages/compute/src/local/volume.ts: its mkfs and mount).
+    const image = join(bareDir, `loop-${index}.img`);
+    const mountPoint = join(bareDir, `loop-${index}`);
+    mkdirSync(mountPoint, { recursive: true });
+    runTool('truncate', ['-s', `${flavor.defaultVolumeGb}G`, image]);
+    runTool('mkfs.ext4', [
+      '-q',
+      '-F',
+      '-m',
+      '0',
+      '-E',
+      'lazy_itable_init=1,lazy_journal_init=1,nodiscard',
+      image,
+    ]);
+    runTool('mount', ['-o', 'loop,noatime', image, mountPoint]);
+    try {
+      bareLoopRestoreMs.push(await bareRestore(join(mountPoint, 'restore'), 27680 + index));
+    } finally {
+      runTool('umount', [mountPoint]);
+      rmSync(image, { force: true });
+      rmSync(mountPoint, { recursive: true, force: true });
+    }
 
     const restoreStarted = now();
     const restored = await caller.instance.create({
@@ -245,6 +281,11 @@ async function main() {
     });
     await untilInstance(restored.id, (instance) => instance.status === 'ACTIVE');
     cofferRestoreMs.push(now() - restoreStarted);
+    // The restoring guest's peak RSS, from its start through the restore (never reset).
+    const restoredGuest = processesMentioning(
+      `--config-dir ${join(instancesDir, 'instances', restored.id, 'etc')}`,
+    ).find(isGuest);
+    restoreGuestPeaks.push((restoredGuest && peakRssMiB(restoredGuest.pid)?.peak) ?? Number.NaN);
     // The data is there.
     const restoredAgent = agentConfigOf(instancesDir, restored.id);
     const check = await mysql.createConnection({
@@ -274,11 +315,15 @@ async function main() {
   const againstRaw = ratios(cofferBackupMs, rawBackupMs);
   const againstZstdLimit = ratios(cofferBackupMs, zstdLimitMs);
   const restore = ratios(cofferRestoreMs, bareRestoreMs);
+  const restoreLoop = ratios(cofferRestoreMs, bareLoopRestoreMs);
   const sizeRatio = median(cofferBackupBytes) / median(bareBackupBytes);
   // What a backup holds on top of the idle guest: its chunk buffers (the uploads' and the one
   // being filled) and 16 MiB for the pipes, the pieces being encrypted and the reports.
   const bound = round((guestIdle?.now ?? 70) + (UPLOAD_CONCURRENCY + 1) * CHUNK_MB + 16, 0);
   const peak = Math.max(...guestPeaks);
+  // A restore holds the chunks fetched ahead, the one being checked and the one being written.
+  const restoreBound = round((guestIdle?.now ?? 70) + (RESTORE_PREFETCH + 2) * CHUNK_MB + 16, 0);
+  const restorePeak = Math.max(...restoreGuestPeaks);
   printTable(
     `Backup and restore of ${generatedMiB} MiB of table data (datadir ${mb(datadirBytes)} MiB), median of ${RUNS} (best against best in brackets); flavor ${flavor.name}; ${loadText(load)}`,
     ['', 'limit', 'limit + zstd', 'bare', 'Coffer', 'ratio', 'target'],
@@ -339,6 +384,15 @@ async function main() {
           target!,
         ],
       ),
+      [
+        "  bare onto a loop volume (ext4 on a loop device, as an instance's): median, runs",
+        '',
+        '',
+        `${round(median(bareLoopRestoreMs) / 1000, 2)} (${bareLoopRestoreMs.map((ms) => round(ms / 1000, 2)).join(' ')})`,
+        '',
+        `${restoreLoop.ratio} (${restoreLoop.bestRatio})`,
+        '≤ 1.2',
+      ],
     ],
   );
   const cpuMedian = (values: number[]) => round(median(values), 2);
@@ -382,6 +436,11 @@ async function main() {
         `peak RSS (VmHWM) in each backup${canResetPeak ? '' : ' (not reset: since the start)'}`,
         guestPeaks.join(' '),
         `≤ ${bound} (idle + (uploads ${UPLOAD_CONCURRENCY} + 1) × ${CHUNK_MB} MiB chunks + 16)`,
+      ],
+      [
+        `peak RSS (VmHWM) of each restoring guest, from its start`,
+        restoreGuestPeaks.join(' '),
+        `≤ ${restoreBound} (idle + (fetched ahead ${RESTORE_PREFETCH} + 2) × ${CHUNK_MB} MiB chunks + 16)`,
       ],
     ],
   );
@@ -434,6 +493,8 @@ async function main() {
         cofferMedianMs: Math.round(median(cofferRestoreMs)),
         ...restore,
         target: 1.2,
+        bareLoopMedianMs: Math.round(median(bareLoopRestoreMs)),
+        againstBareLoop: restoreLoop,
       },
       guestRssMiB: {
         idle: guestIdle?.now ?? null,
@@ -442,6 +503,9 @@ async function main() {
         peak,
         bound,
         withinBound: peak <= bound,
+        restorePeaks: restoreGuestPeaks,
+        restoreBound,
+        restoreWithinBound: restorePeak <= restoreBound,
       },
       chunkMiB: CHUNK_MB,
       zstdLevel: ZSTD_LEVEL,
