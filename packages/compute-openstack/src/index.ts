@@ -11,11 +11,13 @@ export {
   GUEST_PATHS,
   GUESTS_GROUP,
   OpenStackComputeProvider,
+  chooseGuestsGroup,
   guestUserData,
   instanceTag,
   securityGroupName,
   statusOf,
   toComputeError,
+  type GuestsGroups,
   type OpenStackComputeProviderOptions,
 } from './openstack-provider';
 export { ruleChanges, sourcesOfRules, streamRuleChanges, wantedRules } from './rules';

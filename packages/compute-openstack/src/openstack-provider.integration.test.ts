@@ -16,6 +16,7 @@ import {
   OpenStackSession,
   createSecurityGroup,
   createVolume,
+  deleteSecurityGroup,
   getServer,
   keystone,
   listPorts,
@@ -24,6 +25,7 @@ import {
   listVolumes,
   neutron,
   nova,
+  setPortSecurityGroups,
   stopServer,
   waitForServer,
   waitFor,
@@ -342,6 +344,73 @@ describe('OpenStack compute provider', () => {
     // the guests group stays for the deployment's other guests
     expect(await listSecurityGroups(session, { name: GUESTS_GROUP, projectId })).toHaveLength(1);
   });
+
+  it('brings a server made before the stream port up to date when its endpoint is asked for, and merges a duplicate guests group into the oldest', async () => {
+    const streamingProvider = () =>
+      new OpenStackComputeProvider({
+        session,
+        image: 'fake-image',
+        network: 'private',
+        streamPort: 13306,
+        timeoutMs: 180_000,
+      });
+    const projectId = (await session.auth.token()).project?.id;
+    // made as before the stream port (3974d3c): its port only in its group, no stream rule
+    const instanceId = randomUUID();
+    made.push(instanceId);
+    const spec = specFor(instanceId);
+    await provider.createServer(spec);
+    const portOf = async () => {
+      const [server] = await listServers(session, { tags: [instanceTag(instanceId)] });
+      return (await listPorts(session, { deviceId: server!.id }))[0]!;
+    };
+    const [group] = await listSecurityGroups(session, { tags: [instanceTag(instanceId)] });
+    expect((await portOf()).securityGroupIds).toEqual([group!.id]);
+    expect(await ingressRules(instanceId)).not.toContain(`${RULE_GUEST_STREAM} null 13306`);
+
+    const streaming = streamingProvider();
+    const endpoint = await streaming.guestStreamEndpoint(instanceId);
+    expect(endpoint).toEqual({ host: (await portOf()).fixedIps[0]!.ipAddress, port: 13306 });
+    const guests = await listSecurityGroups(session, { name: GUESTS_GROUP, projectId });
+    expect(guests).toHaveLength(1);
+    expect([...(await portOf()).securityGroupIds].sort()).toEqual(
+      [group!.id, guests[0]!.id].sort(),
+    );
+    const streamRuleIds = async () =>
+      (await listSecurityGroups(session, { tags: [instanceTag(instanceId)] }))[0]!.rules
+        .filter((r) => r.description === RULE_GUEST_STREAM)
+        .map((r) => `${r.id} ${r.remoteGroupId} ${r.portRangeMin}`);
+    const once = await streamRuleIds();
+    expect(once).toEqual([expect.stringMatching(` ${guests[0]!.id} 13306$`)]);
+    // again: nothing changes (the same rule, the same groups)
+    await streaming.guestStreamEndpoint(instanceId);
+    expect(await streamRuleIds()).toEqual(once);
+
+    // a duplicate guests group (a create that saw only its own): the port in it instead of
+    // the one; the next endpoint asked for, by a provider started now, merges it away
+    const duplicate = await createSecurityGroup(session, { name: GUESTS_GROUP, tags: ['coffer'] });
+    try {
+      await setPortSecurityGroups(session, (await portOf()).id, [group!.id, duplicate.id]);
+      await streamingProvider().guestStreamEndpoint(instanceId);
+      expect([...(await portOf()).securityGroupIds].sort()).toEqual(
+        [group!.id, guests[0]!.id].sort(),
+      );
+      expect(
+        (await listSecurityGroups(session, { name: GUESTS_GROUP, projectId })).map((g) => g.id),
+      ).toEqual([guests[0]!.id]);
+      expect(await streamRuleIds()).toEqual(once);
+    } finally {
+      await deleteSecurityGroup(session, duplicate.id).catch(() => {});
+    }
+    // a create run again over a port made without the guests group: the port joins it
+    await setPortSecurityGroups(session, (await portOf()).id, [group!.id]);
+    await streaming.createServer(spec);
+    expect([...(await portOf()).securityGroupIds].sort()).toEqual(
+      [group!.id, guests[0]!.id].sort(),
+    );
+    await streaming.deleteServer(instanceId);
+    await nothingLeft(instanceId);
+  }, 600_000);
 
   it('lists what a crashed create left (no server) and deleteServer removes it', async () => {
     const instanceId = randomUUID();

@@ -36,6 +36,7 @@ import {
   findFlavor,
   getServer as getNovaServer,
   getVolume,
+  isOpenStackError,
   listImages,
   listNetworks,
   listPorts,
@@ -44,6 +45,7 @@ import {
   listVolumes,
   rebootServer,
   resizeServerAndConfirm,
+  setPortSecurityGroups,
   setServerMetadata,
   setTags,
   startServer,
@@ -52,7 +54,9 @@ import {
   waitForVolume,
   waitForVolumeDeleted,
   type OpenStackSession,
+  type Port,
   type SecurityGroup,
+  type SecurityGroupRule,
   type Server,
   type Volume,
 } from '@coffer/openstack';
@@ -88,6 +92,44 @@ export const securityGroupName = (instanceId: string) => `SecGroup-${instanceId}
  * its own, and stays when instances go.
  */
 export const GUESTS_GROUP = 'coffer-guests';
+
+/** The guests group in use, and any duplicate of it (another group of that name). */
+export interface GuestsGroups {
+  id: string;
+  duplicates: string[];
+}
+
+/**
+ * Which of the groups named `coffer-guests` is the one: the oldest (Neutron's `created_at`,
+ * then the id). Two creates making it at once: the later one's maker always sees the earlier
+ * group and gives way, while the earlier one's maker, seeing only its own, keeps it; the
+ * smallest id instead could have each keep its own. A tie (the same second) or a group seen
+ * late leaves a duplicate, which `guestStreamEndpoint` merges into the one.
+ */
+export function chooseGuestsGroup(
+  groups: readonly Pick<SecurityGroup, 'id' | 'createdAt'>[],
+): GuestsGroups | null {
+  const sorted = [...groups].sort(
+    (a, b) =>
+      (a.createdAt ?? '').localeCompare(b.createdAt ?? '') ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+  const [first, ...rest] = sorted;
+  return first ? { id: first.id, duplicates: unique(rest).map((g) => g.id) } : null;
+}
+
+/**
+ * A port's security groups with the guests group in and its duplicates out; null when they
+ * already are (a port made before the stream port, or in a duplicate, is brought up to date).
+ */
+export function portGroupsWithGuests(
+  securityGroupIds: readonly string[],
+  guests: GuestsGroups,
+): string[] | null {
+  const kept = securityGroupIds.filter((id) => !guests.duplicates.includes(id));
+  if (kept.includes(guests.id) && kept.length === securityGroupIds.length) return null;
+  return kept.includes(guests.id) ? kept : [...kept, guests.id];
+}
 /** How long a volume may stay attached after its server is gone before Coffer detaches it. */
 const ORPHANED_ATTACHMENT_GRACE_MS = 15_000;
 const META_INSTANCE = 'coffer-instance';
@@ -176,7 +218,7 @@ interface Parts {
   servers: Server[];
   volumes: Volume[];
   groups: SecurityGroup[];
-  portIds: string[];
+  ports: Port[];
 }
 
 /**
@@ -216,7 +258,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
   /** Every wait for OpenStack: up to `timeoutMs`, looking every 250 to 500 ms (POLL). */
   private readonly wait: { timeoutMs: number; intervalMs: number; maxIntervalMs: number };
   private resolved: Promise<{ imageId: string; networkId: string }> | undefined;
-  private guestsGroupId: Promise<string | null> | undefined;
+  private guestsGroups: Promise<GuestsGroups | null> | undefined;
 
   constructor(private readonly options: OpenStackComputeProviderOptions) {
     this.session = options.session;
@@ -242,6 +284,12 @@ export class OpenStackComputeProvider implements ComputeProvider {
     const port = spec.port ?? this.databasePort;
     const { guestInfo, userData } = guestUserData(spec, port);
 
+    // a create that fails looks the guests group up again next time (a duplicate this
+    // provider knew may have been merged away by another worker meanwhile)
+    const forgetGuests = (error: unknown) => {
+      this.guestsGroups = undefined;
+      throw error;
+    };
     return this.call(`create server for instance ${instanceId}`, async () => {
       const started = Date.now();
       const steps: Record<string, number> = {};
@@ -292,19 +340,22 @@ export class OpenStackComputeProvider implements ComputeProvider {
         this.guestsGroup(),
       ]);
       step('groupAndVolumeMs');
-      // the rules, the port in the group and the volume's wait, at once
+      // the rules, the port in the group and the volume's wait, at once (a port an earlier
+      // create made, maybe before the stream port, joins the guests group)
       const [group, portId] = await Promise.all([
-        this.applyRules(made, sources, port, guests),
-        reused
-          ? undefined
-          : (existing.portIds[0] ??
-            createPort(this.session, {
-              networkId,
-              name: partName(instanceId),
-              securityGroupIds: guests ? [made.id, guests] : [made.id],
-            })
-              .then(tagged('ports'))
-              .then((created) => created.id)),
+        this.applyRules(made, sources, port, guests?.id ?? null),
+        Promise.all(existing.ports.map((p) => this.joinGuests(p, guests))).then(() =>
+          reused
+            ? undefined
+            : (existing.ports[0]?.id ??
+              createPort(this.session, {
+                networkId,
+                name: partName(instanceId),
+                securityGroupIds: guests ? [made.id, guests.id] : [made.id],
+              })
+                .then(tagged('ports'))
+                .then((created) => created.id)),
+        ),
         reused || volume.status === 'available'
           ? undefined
           : waitForVolume(this.session, volume.id, 'available', this.wait),
@@ -344,7 +395,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
         'openstack server created',
       );
       return info;
-    });
+    }).catch(forgetGuests);
   }
 
   async getServer(serverId: string): Promise<ServerInfo | null> {
@@ -363,11 +414,36 @@ export class OpenStackComputeProvider implements ComputeProvider {
    * address on the guests' network and the configured stream port (the guest listens on its
    * bind address, every address, at the port the control plane gives it). Null without a
    * stream port, or a server with no address yet.
+   *
+   * Asked right before a stream (the source's snapshot, each replica's prepare), it first
+   * brings the server up to date, idempotently: its group gets the stream rule from the
+   * guests group and its port joins that group (a server made before the stream port had
+   * neither until its next change of sources), and a duplicate guests group (two creates at
+   * once) is merged into the one. Here rather than when the worker starts: it is where the
+   * rule is needed, it covers servers an older worker made meanwhile, its reads are the ones
+   * `getServer` makes plus the guests group by name, and it writes only what is missing. A
+   * replica's own port is made in the guests group by `createServer` (a port an earlier
+   * create made joins it there).
    */
   async guestStreamEndpoint(serverId: string): Promise<GuestStreamEndpoint | null> {
-    if (this.streamPort === null) return null;
-    const server = await this.getServer(serverId);
-    return server?.host ? { host: server.host, port: this.streamPort } : null;
+    const streamPort = this.streamPort;
+    const parsed = instanceIdSchema.safeParse(serverId);
+    if (streamPort === null || !parsed.success) return null;
+    return this.call(`stream endpoint of server ${serverId}`, async () => {
+      const [parts, guests] = await Promise.all([
+        this.partsOf(parsed.data),
+        this.guestsGroup({ fresh: true }),
+      ]);
+      const server = parts.servers.find((s) => s.taskState !== 'deleting');
+      const host = server && this.infoOf(server, null, null).host;
+      if (!host || !guests) return null;
+      await Promise.all([
+        ...parts.groups.slice(0, 1).map((group) => this.applyStreamRule(group, guests.id)),
+        ...parts.ports.map((port) => this.joinGuests(port, guests)),
+        this.mergeDuplicateGuests(guests),
+      ]);
+      return { host, port: streamPort };
+    });
   }
 
   async rebootServer(serverId: string): Promise<void> {
@@ -439,7 +515,7 @@ export class OpenStackComputeProvider implements ComputeProvider {
       const [group] = await listSecurityGroups(this.session, { tags: [instanceTag(instanceId)] });
       if (!group) throw new ComputeError('NOT_FOUND', `server ${serverId} has no security group`);
       const port = Number(server.metadata[META_PORT] ?? this.databasePort);
-      await this.applyRules(group, parsed, port, await this.guestsGroup());
+      await this.applyRules(group, parsed, port, (await this.guestsGroup())?.id ?? null);
       await setServerMetadata(this.session, server.id, { [META_PUBLIC]: String(parsed.isPublic) });
     });
   }
@@ -464,20 +540,20 @@ export class OpenStackComputeProvider implements ComputeProvider {
       await Promise.all([
         (async () => {
           // ports made for the server are the provider's to delete (Nova keeps them)
-          for (const id of await this.portIdsOf(instanceId, await this.projectId()))
+          for (const { id } of await this.portsOf(instanceId, await this.projectId()))
             await deletePort(this.session, id);
           for (const group of parts.groups) await deleteSecurityGroup(this.session, group.id);
         })(),
         ...parts.volumes.map((volume) => this.deleteVolumeOnceFree(volume.id, started)),
       ]);
-      if (parts.servers.length + parts.volumes.length + parts.groups.length + parts.portIds.length)
+      if (parts.servers.length + parts.volumes.length + parts.groups.length + parts.ports.length)
         this.logger.info(
           {
             instanceId,
             servers: parts.servers.length,
             volumes: parts.volumes.length,
             securityGroups: parts.groups.length,
-            ports: parts.portIds.length,
+            ports: parts.ports.length,
             ms: Date.now() - started,
           },
           'openstack server deleted',
@@ -674,51 +750,101 @@ export class OpenStackComputeProvider implements ComputeProvider {
   private async partsOf(instanceId: string): Promise<Parts> {
     const tags = [instanceTag(instanceId)];
     const projectId = await this.projectId();
-    const [servers, volumes, tagged, named, portIds] = await Promise.all([
+    const [servers, volumes, tagged, named, ports] = await Promise.all([
       listServers(this.session, { tags }),
       listVolumes(this.session, { metadata: { [META_INSTANCE]: instanceId } }),
       listSecurityGroups(this.session, { tags, projectId }),
       listSecurityGroups(this.session, { name: securityGroupName(instanceId), projectId }),
-      this.portIdsOf(instanceId, projectId),
+      this.portsOf(instanceId, projectId),
     ]);
-    return { servers, volumes, groups: unique([...tagged, ...named]), portIds };
+    return { servers, volumes, groups: unique([...tagged, ...named]), ports };
   }
 
   /** The instance's ports, by tag and by name. */
-  private async portIdsOf(instanceId: string, projectId: string | undefined): Promise<string[]> {
+  private async portsOf(instanceId: string, projectId: string | undefined): Promise<Port[]> {
     const [tagged, named] = await Promise.all([
       listPorts(this.session, { tags: [instanceTag(instanceId)], projectId }),
       listPorts(this.session, { name: partName(instanceId), projectId }),
     ]);
-    return unique([...tagged, ...named]).map((p) => p.id);
+    return unique([...tagged, ...named]);
   }
 
   /**
-   * The guests group's id (made once when missing; null without a stream port). Two creates
-   * making it at once both end with the same one, the oldest by id: the other's is removed by
-   * its maker before any port is in it.
+   * The guests group (made when missing; null without a stream port): kept once known, looked
+   * up again with `fresh`. When none exists, the group made is compared with those of that
+   * name listed after it (`chooseGuestsGroup`, the oldest): a maker whose group lost removes
+   * it unless a port is in it already (another create took it meanwhile; merged later).
    */
-  private guestsGroup(): Promise<string | null> {
+  private guestsGroup(options: { fresh?: boolean } = {}): Promise<GuestsGroups | null> {
     if (this.streamPort === null) return Promise.resolve(null);
-    this.guestsGroupId ??= (async () => {
-      const projectId = await this.projectId();
-      const named = () => listSecurityGroups(this.session, { name: GUESTS_GROUP, projectId });
-      const first = (groups: SecurityGroup[]) => groups.map((g) => g.id).sort()[0];
-      const found = first(await named());
-      if (found) return found;
-      const made = await createSecurityGroup(this.session, {
-        name: GUESTS_GROUP,
-        description: "Coffer's guests: each one's direct-stream port lets this group's members in",
-        tags: [TAG],
+    if (options.fresh || !this.guestsGroups) {
+      const looking = this.findOrMakeGuestsGroup();
+      this.guestsGroups = looking;
+      looking.catch(() => {
+        if (this.guestsGroups === looking) this.guestsGroups = undefined;
       });
-      const chosen = first(await named()) ?? made.id;
-      if (chosen !== made.id) await deleteSecurityGroup(this.session, made.id);
-      return chosen;
-    })().catch((error: unknown) => {
-      this.guestsGroupId = undefined;
-      throw error;
+    }
+    return this.guestsGroups;
+  }
+
+  private async findOrMakeGuestsGroup(): Promise<GuestsGroups> {
+    const projectId = await this.projectId();
+    const named = () => listSecurityGroups(this.session, { name: GUESTS_GROUP, projectId });
+    const found = chooseGuestsGroup(await named());
+    if (found) return found;
+    const made = await createSecurityGroup(this.session, {
+      name: GUESTS_GROUP,
+      description: "Coffer's guests: each one's direct-stream port lets this group's members in",
+      tags: [TAG],
     });
-    return this.guestsGroupId;
+    const chosen = chooseGuestsGroup([...(await named()), made])!;
+    if (chosen.id !== made.id && (await this.deleteUnusedGroup(made.id)))
+      chosen.duplicates = chosen.duplicates.filter((id) => id !== made.id);
+    return chosen;
+  }
+
+  /** Deletes a group no port is in; false (and it stays) when one is. */
+  private async deleteUnusedGroup(groupId: string): Promise<boolean> {
+    try {
+      await deleteSecurityGroup(this.session, groupId);
+      return true;
+    } catch (error) {
+      if (isOpenStackError(error, 'CONFLICT')) return false;
+      throw error;
+    }
+  }
+
+  /** The port in the guests group (and out of its duplicates), when it is not. */
+  private async joinGuests(port: Port, guests: GuestsGroups | null): Promise<void> {
+    const groups = guests && portGroupsWithGuests(port.securityGroupIds, guests);
+    if (!groups) return;
+    await setPortSecurityGroups(this.session, port.id, groups);
+    this.logger.info(
+      { port: port.id, securityGroups: groups },
+      'openstack port joined the guests group',
+    );
+  }
+
+  /**
+   * A duplicate guests group's ports (Coffer's, tagged) moved to the one, and the duplicate
+   * removed once no port is in it; the rules naming it go with it (Neutron's cascade), the
+   * instances' stream rules are set from the one when next asked for.
+   */
+  private async mergeDuplicateGuests(guests: GuestsGroups): Promise<void> {
+    if (guests.duplicates.length === 0) return;
+    const ports = await listPorts(this.session, { tags: [TAG], projectId: await this.projectId() });
+    await Promise.all(
+      ports
+        .filter((port) => port.securityGroupIds.some((id) => guests.duplicates.includes(id)))
+        .map((port) => this.joinGuests(port, guests)),
+    );
+    for (const id of guests.duplicates) {
+      if (await this.deleteUnusedGroup(id))
+        this.logger.warn(
+          { securityGroup: id, kept: guests.id },
+          'openstack duplicate guests group removed',
+        );
+    }
   }
 
   /** The project the provider's token is scoped to (its own resources' owner). */
@@ -750,13 +876,8 @@ export class OpenStackComputeProvider implements ComputeProvider {
       wantedRules(sources, this.controlPlaneCidrs),
       port,
     );
-    const stream = streamRuleChanges(
-      group.rules,
-      this.streamPort !== null && guestsGroupId
-        ? { port: this.streamPort, remoteGroupId: guestsGroupId }
-        : null,
-    );
-    const added = await Promise.all([
+    const [stream, ...added] = await Promise.all([
+      this.applyStreamRule(group, guestsGroupId, { isRemoving: false }),
       ...add.map((rule) =>
         createSecurityGroupRule(this.session, {
           securityGroupId: group.id,
@@ -768,26 +889,50 @@ export class OpenStackComputeProvider implements ComputeProvider {
           description: rule.description,
         }),
       ),
-      ...(stream.add && this.streamPort !== null && guestsGroupId
-        ? [
-            createSecurityGroupRule(this.session, {
-              securityGroupId: group.id,
-              direction: 'ingress',
-              protocol: 'tcp',
-              portRangeMin: this.streamPort,
-              portRangeMax: this.streamPort,
-              remoteGroupId: guestsGroupId,
-              description: RULE_GUEST_STREAM,
-            }),
-          ]
-        : []),
     ]);
-    remove.push(...stream.remove);
+    remove.push(...stream.removed);
     await Promise.all(remove.map((id) => deleteSecurityGroupRule(this.session, id)));
     return {
       ...group,
-      rules: [...group.rules.filter((rule) => !remove.includes(rule.id)), ...added],
+      rules: [
+        ...group.rules.filter((rule) => !remove.includes(rule.id)),
+        ...stream.added,
+        ...added,
+      ],
     };
+  }
+
+  /**
+   * The group's stream rule from the guests group (`streamRuleChanges`): added when missing,
+   * then Coffer's other stream rules removed (unless `isRemoving` is false: the caller does).
+   */
+  private async applyStreamRule(
+    group: SecurityGroup,
+    guestsGroupId: string | null,
+    options: { isRemoving?: boolean } = {},
+  ): Promise<{ added: SecurityGroupRule[]; removed: string[] }> {
+    const wanted =
+      this.streamPort !== null && guestsGroupId
+        ? { port: this.streamPort, remoteGroupId: guestsGroupId }
+        : null;
+    const changes = streamRuleChanges(group.rules, wanted);
+    const added =
+      changes.add && wanted
+        ? [
+            await createSecurityGroupRule(this.session, {
+              securityGroupId: group.id,
+              direction: 'ingress',
+              protocol: 'tcp',
+              portRangeMin: wanted.port,
+              portRangeMax: wanted.port,
+              remoteGroupId: wanted.remoteGroupId,
+              description: RULE_GUEST_STREAM,
+            }),
+          ]
+        : [];
+    if (options.isRemoving !== false)
+      await Promise.all(changes.remove.map((id) => deleteSecurityGroupRule(this.session, id)));
+    return { added, removed: changes.remove };
   }
 
   private infoOf(server: Server, volume: Volume | null, group: SecurityGroup | null): ServerInfo {

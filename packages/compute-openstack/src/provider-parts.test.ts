@@ -1,11 +1,18 @@
 // The provider's pure parts: the guest's files in user data and back, the security group's
-// rules from allowed sources (and back) and its direct-stream rule, Nova's statuses, OpenStack's errors as ComputeErrors.
+// rules from allowed sources (and back) and its direct-stream rule, the guests group chosen among
+// duplicates and a port put in it, Nova's statuses, OpenStack's errors as ComputeErrors.
 import { ComputeError } from '@coffer/compute';
 import { OpenStackError, OpenStackWaitError } from '@coffer/openstack';
 import { describe, expect, it } from 'vitest';
 
 import { filesOfUserData, guestFiles, userDataFor } from './injection';
-import { OpenStackComputeProvider, statusOf, toComputeError } from './openstack-provider';
+import {
+  OpenStackComputeProvider,
+  chooseGuestsGroup,
+  portGroupsWithGuests,
+  statusOf,
+  toComputeError,
+} from './openstack-provider';
 import {
   RULE_CONTROL_PLANE,
   RULE_GUEST_STREAM,
@@ -143,6 +150,30 @@ describe('the direct-stream rule', () => {
     expect(() => new OpenStackComputeProvider({ ...options, streamPort: 3306 })).toThrow(
       /stream port must differ/,
     );
+  });
+});
+
+describe('the guests group', () => {
+  it('is the oldest group of its name, not the smallest id: the later of two creates at once gives way whatever the ids', () => {
+    // A made first (seeing only itself it keeps A); B, made after, sees both: B must choose A
+    const a = { id: 'ffff', createdAt: '2026-12-06T09:18:22Z' };
+    const b = { id: '0000', createdAt: '2026-12-06T09:18:23Z' };
+    expect(chooseGuestsGroup([a])).toEqual({ id: 'ffff', duplicates: [] });
+    expect(chooseGuestsGroup([b, a])).toEqual({ id: 'ffff', duplicates: ['0000'] });
+    // the same second: the smaller id (every maker and every later look agree on it)
+    const c = { id: '1111', createdAt: a.createdAt };
+    expect(chooseGuestsGroup([a, c, b])).toEqual({ id: '1111', duplicates: ['ffff', '0000'] });
+    expect(chooseGuestsGroup([])).toBeNull();
+  });
+
+  it("puts a port in it and out of its duplicates, leaving a port that is already right and the port's other groups alone", () => {
+    const guests = { id: 'guests', duplicates: ['dup'] };
+    expect(portGroupsWithGuests(['own', 'guests'], guests)).toBeNull();
+    // made before the stream port: joins
+    expect(portGroupsWithGuests(['own'], guests)).toEqual(['own', 'guests']);
+    // in a duplicate: moved
+    expect(portGroupsWithGuests(['own', 'dup'], guests)).toEqual(['own', 'guests']);
+    expect(portGroupsWithGuests(['own', 'dup', 'guests'], guests)).toEqual(['own', 'guests']);
   });
 });
 

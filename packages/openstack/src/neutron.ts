@@ -42,6 +42,8 @@ export interface SecurityGroup {
   tags: string[];
   projectId: string;
   rules: SecurityGroupRule[];
+  /** When Neutron made it (ISO 8601, to the second); null when it does not say. */
+  createdAt: string | null;
 }
 
 export interface Port {
@@ -169,6 +171,7 @@ interface RawSecurityGroup {
   tags?: string[];
   project_id: string;
   security_group_rules?: RawRule[];
+  created_at?: string | null;
 }
 
 function toRule(raw: RawRule): SecurityGroupRule {
@@ -194,6 +197,7 @@ function toSecurityGroup(raw: RawSecurityGroup): SecurityGroup {
     tags: raw.tags ?? [],
     projectId: raw.project_id,
     rules: (raw.security_group_rules ?? []).map(toRule),
+    createdAt: raw.created_at ?? null,
   };
 }
 
