@@ -20,7 +20,7 @@ import { type Tool } from '../child-processes';
 import { DATA_FRAME, frameHeader, FrameParser, LATE_FRAME, MANIFEST_FRAME } from './frames';
 import { findOpenssl, listenForChannel, pskSessionPem, sendOverChannel } from './openssl-channel';
 import { connectStream, receiveStream, type StreamAddress } from './stream-client';
-import { StreamServer } from './stream-server';
+import { isLoopbackAddress, StreamServer } from './stream-server';
 
 // The direct stream's two ends over real TLS-PSK on localhost (issue 18): one stream shared
 // by several replicas, a peer without the key refused, and a break midway seen as one.
@@ -268,6 +268,13 @@ describe('the openssl data channel', () => {
   function cmdline(pid: number | undefined): string {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
   }
+
+  it('is offered only to a replica on this host (loopback): across hosts only the stream port is open', () => {
+    for (const address of ['127.0.0.1', '127.3.0.9', '::1'])
+      expect(isLoopbackAddress(address)).toBe(true);
+    for (const address of ['10.0.0.5', '192.168.1.1', '::ffff:127.0.0.1', 'fe80::1', '128.0.0.1'])
+      expect(isLoopbackAddress(address)).toBe(false);
+  });
 
   it('writes a valid TLS 1.3 PSK session for the key (openssl reads it back)', () => {
     const key = randomBytes(32);

@@ -102,7 +102,7 @@ export class StreamServer {
   /**
    * With one replica: offers it the openssl channel (CHANNEL_FRAME) and waits for its answer.
    * Returns where its channel listens (its address on this connection, the port it gave), or
-   * null when it takes the data in frames (port 0: no openssl there).
+   * null when it takes the data in frames (port 0: no openssl there; or it is on another host).
    */
   async offerChannel(
     timeoutMs: number,
@@ -110,6 +110,12 @@ export class StreamServer {
   ): Promise<{ host: string; port: number } | null> {
     const [socket] = [...this.clients];
     if (this.clients.size !== 1 || !socket) throw new Error('a channel is for one replica only');
+    // An IPv4 peer of a dual-stack listener shows as ::ffff:a.b.c.d: its IPv4 address.
+    const host = socket.remoteAddress!.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+    // The replica's channel listens on a port of its own choosing: only where nothing stands
+    // between the two guests (one host). Across hosts only the stream port is open between
+    // guests (an OpenStack deployment's security group): the data stays in frames there.
+    if (!isLoopbackAddress(host)) return null;
     socket.write(frameHeader(CHANNEL_FRAME, 0));
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(
@@ -139,8 +145,7 @@ export class StreamServer {
     });
     if (port === 0) return null;
     if (port > 65_535) throw new Error(`the replica answered with port ${port}`);
-    // An IPv4 peer of a dual-stack listener shows as ::ffff:a.b.c.d: its IPv4 address.
-    return { host: socket.remoteAddress!.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, ''), port };
+    return { host, port };
   }
 
   /** Sends one piece of the stream to every replica; waits while any of them is behind. */
@@ -224,6 +229,11 @@ export class StreamServer {
     if (behind) await Promise.all(behind);
     if (this.clients.size === 0) throw new Error('every replica left the stream');
   }
+}
+
+/** True for an address of this host's loopback (127.0.0.0/8, ::1). */
+export function isLoopbackAddress(address: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1';
 }
 
 /** Resolves once `socket` drained or closed, leaving no listener behind either way. */
