@@ -76,6 +76,25 @@ describe('createLogger', () => {
     expect(req.req.headers).toEqual({ authorization: REDACTED, cookie: REDACTED });
   });
 
+  it('hides the arguments of a failed Redis command (ioredis puts the AUTH password there)', () => {
+    const { logger, lines, records } = capturingLogger();
+    // What ioredis rejects with when a guest's Redis access was revoked (WRONGPASS on AUTH).
+    const replyError = () =>
+      Object.assign(new Error('WRONGPASS invalid username-password pair'), {
+        name: 'ReplyError',
+        command: { name: 'auth', args: ['guest-0f6c2d6e', SECRET] },
+      });
+    logger.warn({ err: replyError() }, 'redis connection error');
+    logger.warn({ component: 'rpc', err: replyError() }, 'rpc failed');
+    logger.warn({ job: { err: replyError() } }, 'nested');
+    logger.warn({ error: replyError() }, 'as error');
+    expect(lines).toHaveLength(4);
+    expect(lines.join('\n')).not.toContain(SECRET);
+    const [first] = records() as [{ err: { message: string; command: { name: string } } }];
+    expect(first.err.message).toContain('WRONGPASS');
+    expect(first.err.command.name).toBe('auth');
+  });
+
   it('keeps what is not secret, with the service and bindings on every line', () => {
     const lines: string[] = [];
     const destination = new Writable({

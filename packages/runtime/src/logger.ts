@@ -38,6 +38,10 @@ export const REDACTED_PATHS: readonly string[] = [
   'headers.cookie',
   'req.headers.authorization',
   'req.headers.cookie',
+  // ioredis' ReplyError carries the command that failed: AUTH's are a user and a password.
+  'err.command.args',
+  '*.err.command.args',
+  'error.command.args',
 ];
 
 export const REDACTED = '[redacted]';
