@@ -27,8 +27,10 @@ import {
  * Replicas seeded by a direct stream (issue 18), for real: the source's guest sends its
  * snapshot straight to the replica's guest (TLS-PSK), nothing of it in the object store, and
  * the replica's data is its source's at the snapshot's GTID; a stream that cannot be made
- * (its port taken) falls back to the object store; a stream broken midway fails the replica
- * cleanly, nothing of it left, the source ACTIVE again.
+ * (its port taken) falls back to the object store; a stream broken midway because the
+ * source's tool died (its snapshot FAILED) fails the replica cleanly, nothing of it left,
+ * the source ACTIVE again. A stream broken on the way, or a replica too late, is seeded again
+ * from the object store: replica-stream-fallback.test.ts.
  */
 
 const ctx = new WorkerTestContext({ name: 'replica-stream' });
