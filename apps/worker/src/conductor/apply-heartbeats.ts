@@ -16,17 +16,22 @@ export type HeartbeatMessage = Extract<ConductorMessage, { kind: 'heartbeat' }>;
  * deleted, the message is newer than the newest applied (epoch, then seq), and its status,
  * guest version, replication state, lag and error and its volume's fault are those of the row.
  *
- * Returns, in the order of `messages`, the instance's project for each heartbeat written, and
- * null for each one not written (a visible change, a stale message, a deleted instance, or a
- * second heartbeat of the same instance): the caller applies those one by one, as before. A
- * heartbeat written here changes no column the event timeline records (its trigger does not
- * fire) and publishes nothing.
+ * Returns, in the order of `messages`, for each heartbeat: `{ projectId }` when it was written;
+ * 'stale' when its instance had already applied a message as new or newer when the statement
+ * began (the order only moves forward, so it can never be written: the caller acks it without a
+ * statement of its own; several conductors sharing the stream overtake each other's heartbeats
+ * all the time); null otherwise (a visible change, a deleted instance, a row a concurrent
+ * statement moved meanwhile, or a second heartbeat of the same instance): the caller applies
+ * those one by one, as before. A heartbeat written here changes no column the event timeline
+ * records (its trigger does not fire) and publishes nothing.
  */
+export type UnchangedOutcome = { projectId: string } | 'stale' | null;
+
 export async function applyUnchangedHeartbeats(
   prisma: Pick<PrismaClient, '$queryRaw'>,
   messages: readonly HeartbeatMessage[],
   now: Date = new Date(),
-): Promise<(string | null)[]> {
+): Promise<UnchangedOutcome[]> {
   const indexOf = new Map<string, number>();
   messages.forEach((message, index) => {
     const id = message.instanceId.toLowerCase();
@@ -37,12 +42,21 @@ export async function applyUnchangedHeartbeats(
   const rows = [...indexOf.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, index]) => valuesOf(messages[index]!));
-  const projects: (string | null)[] = messages.map(() => null);
-  if (rows.length === 0) return projects;
+  const outcomes: UnchangedOutcome[] = messages.map(() => null);
+  if (rows.length === 0) return outcomes;
 
   const at = timestamp(now);
-  const written = await prisma.$queryRaw<{ id: string; projectId: string }[]>(Prisma.sql`
-    UPDATE instances AS i SET
+  // `stale` reads the rows as they were when the statement began (a data-modifying WITH's
+  // outer query does not see its writes): a message not newer than what was applied then can
+  // never be written later either, whatever the UPDATE found after waiting for a lock.
+  const results = await prisma.$queryRaw<
+    { id: string; projectId: string | null; isStale: boolean }[]
+  >(Prisma.sql`
+    WITH v(
+      id, epoch, seq, sent_at, service_status, guest_version,
+      has_replication, replication_state, replication_lag, replication_error, replication_status,
+      has_volume, volume_used, volume_total, volume_fault) AS (VALUES ${Prisma.join(rows)}),
+    written AS (UPDATE instances AS i SET
       "lastEpoch" = v.epoch,
       "lastSeq" = v.seq,
       "lastSentAt" = v.sent_at,
@@ -51,10 +65,7 @@ export async function applyUnchangedHeartbeats(
       "replicationStatus" = CASE WHEN v.has_replication THEN v.replication_status ELSE i."replicationStatus" END,
       "volumeUsedBytes" = CASE WHEN v.has_volume THEN v.volume_used ELSE i."volumeUsedBytes" END,
       "volumeTotalBytes" = CASE WHEN v.has_volume THEN v.volume_total ELSE i."volumeTotalBytes" END
-    FROM (VALUES ${Prisma.join(rows)}) AS v(
-      id, epoch, seq, sent_at, service_status, guest_version,
-      has_replication, replication_state, replication_lag, replication_error, replication_status,
-      has_volume, volume_used, volume_total, volume_fault)
+    FROM v
     WHERE i.id = v.id
       AND i."deletedAt" IS NULL
       AND (i."lastEpoch" IS NULL OR i."lastEpoch" < v.epoch
@@ -68,12 +79,20 @@ export async function applyUnchangedHeartbeats(
       AND (NOT v.has_volume OR CASE
         WHEN v.volume_fault IS NULL THEN i."faultCode" IS DISTINCT FROM 'VOLUME_FULL'
         ELSE i."faultMessage" = v.volume_fault AND i."faultCode" = 'VOLUME_FULL' END)
-    RETURNING i.id::text AS id, i."projectId"::text AS "projectId"`);
-  for (const row of written) {
+    RETURNING i.id, i."projectId")
+    SELECT v.id::text AS id, w."projectId"::text AS "projectId",
+      (w.id IS NULL AND (b."lastEpoch" > v.epoch
+        OR (b."lastEpoch" = v.epoch AND b."lastSeq" >= v.seq))) IS TRUE AS "isStale"
+    FROM v
+    LEFT JOIN written AS w ON w.id = v.id
+    LEFT JOIN instances AS b ON b.id = v.id`);
+  for (const row of results) {
     const index = indexOf.get(row.id);
-    if (index !== undefined) projects[index] = row.projectId;
+    if (index === undefined) continue;
+    if (row.projectId !== null) outcomes[index] = { projectId: row.projectId };
+    else if (row.isStale) outcomes[index] = 'stale';
   }
-  return projects;
+  return outcomes;
 }
 
 /** One row of the VALUES list: every value typed, so that any row may come first. */

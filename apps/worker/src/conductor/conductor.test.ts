@@ -21,6 +21,7 @@ import { ChangePublisher } from '../events';
 import { sealGuestSecret } from '../guest-secret';
 import { buildSettings } from '../settings';
 import { startWorker, type RunningWorker } from '../worker';
+import { applyUnchangedHeartbeats, type HeartbeatMessage } from './apply-heartbeats';
 import { REBASED_GUEST_ORDER } from './apply-message';
 import { arrivalTimeOf, Conductor } from './conductor';
 
@@ -708,9 +709,48 @@ describe('a batch', () => {
     // SHUTDOWN beats, saying the same, are written as the newer one): an UPDATE of the first
     // round, then the SHUTDOWN beat on its own (its guest said RUNNING last: the change is tried
     // first, one statement), and an INSERT of their one sample; then the rest: one UPDATE for
-    // every other guest's heartbeat and one INSERT of samples, and the stale beat one by one
-    // (the change's statement, the unchanged case having been tried in the batch).
-    expect(calls).toEqual({ batch: 4, oneByOne: 2 });
+    // every other guest's heartbeat, which also finds the stale beat stale (no statement of its
+    // own), and one INSERT of samples.
+    expect(calls).toEqual({ batch: 4, oneByOne: 1 });
+  });
+
+  it('tells the heartbeats another conductor overtook (acked without a statement) from those it must leave to the one-by-one path', async () => {
+    const deleted = await createGuestRow();
+    await ctx.prisma.instance.update({
+      where: { id: deleted.instanceId },
+      data: { deletedAt: new Date() },
+    });
+    const sameEpochOlder = await createGuestRow(); // the row has epoch 3, seq 10
+    const sameSeq = await createGuestRow();
+    const olderEpoch = await createGuestRow();
+    const newer = await createGuestRow();
+    const changed = await createGuestRow();
+    const at = (guest: Guest, epoch: number, seq: number, serviceStatus = 'RUNNING') =>
+      ({ ...heartbeat(guest, { serviceStatus }), epoch, seq }) as unknown as HeartbeatMessage;
+    const before = await rowOf(sameEpochOlder);
+
+    const outcomes = await applyUnchangedHeartbeats(ctx.prisma, [
+      at(sameEpochOlder, 3, 9),
+      at(sameSeq, 3, 10),
+      at(olderEpoch, 2, 50),
+      at(newer, 3, 11),
+      at(changed, 3, 11, 'SHUTDOWN'), // a visible change: the one-by-one path's
+      at(deleted, 3, 11),
+      at(newer, 3, 12), // a second one of the same instance in one statement: not taken
+    ]);
+
+    expect(outcomes).toEqual([
+      'stale',
+      'stale',
+      'stale',
+      { projectId: ctx.projectId },
+      null,
+      null,
+      null,
+    ]);
+    expect(await rowOf(sameEpochOlder)).toEqual(before);
+    expect(await rowOf(newer)).toMatchObject({ lastSeq: 11n });
+    expect(await rowOf(changed)).toMatchObject({ serviceStatus: 'RUNNING', lastSeq: 10n });
   });
 });
 
@@ -922,9 +962,9 @@ describe('heartbeats that change nothing', () => {
         volumeUsedBytes: 102n,
       });
     }
-    // At stop: one UPDATE for the newest beat of every quiet guest, then quiet[0]'s replay on
-    // its own (tried in the batch, then one by one: stale, nothing written).
-    expect(calls).toEqual({ batch: 3, oneByOne: 2 });
+    // At stop: one UPDATE for the newest beat of every quiet guest, then one for quiet[0]'s
+    // replay, which finds it stale (nothing written, no statement of its own after it).
+    expect(calls).toEqual({ batch: 3, oneByOne: 1 });
     expect(events.filter((event) => event.type === 'instance.changed')).toEqual([
       expect.objectContaining({ instanceId: changing.instanceId }),
     ]);

@@ -39,9 +39,11 @@ import { applyConductorMessage } from './apply-message';
  * as its contents allow, and acked with one XACK once all are applied: its metrics samples in
  * one INSERT; its heartbeats that change nothing users see (the common case: the same status,
  * a newer last-seen time and volume) in one conditional UPDATE per round, a round being the
- * next entry of every instance, so each instance's entries are still applied in stream order;
- * everything else (a status change, a fault, a backup report, an event, anything stale) one
- * by one with its own conditional update, several instances at once (`conductorConcurrency`).
+ * next entry of every instance, so each instance's entries are still applied in stream order
+ * (that statement also finds the heartbeats another conductor has overtaken: acked, not
+ * written); everything else (a status change, a fault, a backup report, an event, anything
+ * else stale) one by one with its own conditional update, several instances at once
+ * (`conductorConcurrency`).
  * The batch statements carry the same conditions as the one-by-one path, row by row; when one
  * fails, its entries take the one-by-one path (bench:conductor measures it). Within a batch, the
  * instances whose guest says something new (a status, a version, a fault: a change users wait
@@ -324,8 +326,9 @@ export class Conductor {
    * metrics samples are stored in one statement (a sample's order does not matter), and the
    * rest is applied in rounds, each instance's entries in stream order (what it says last is
    * applied last): each round takes the next entry of every instance, writes those that are
-   * heartbeats changing nothing users see in one statement (applyUnchangedHeartbeats), and
-   * applies the others one by one, `conductorConcurrency` instances at once (a status change,
+   * heartbeats changing nothing users see in one statement (applyUnchangedHeartbeats, which
+   * also tells the heartbeats already overtaken: acked, not written), and applies the others
+   * one by one, `conductorConcurrency` instances at once (a status change,
    * a fault, a backup report, an event, anything stale). A batch write that fails leaves its
    * entries to the one-by-one path, where a failure leaves the entry pending.
    *
@@ -501,16 +504,19 @@ export class Conductor {
           entry.message.kind === 'heartbeat' && !likely.has(entry),
       );
       const written = new Set<VerifiedEntry>();
+      const stale = new Set<VerifiedEntry>();
       const tried = new Set<VerifiedEntry>();
       if (beats.length > 0) {
         try {
-          const projects = await applyUnchangedHeartbeats(
+          const outcomes = await applyUnchangedHeartbeats(
             prisma,
             beats.map((entry) => entry.message),
           );
           for (const entry of beats) tried.add(entry);
           beats.forEach((entry, index) => {
-            if (projects[index]) written.add(entry);
+            const outcome = outcomes[index];
+            if (outcome === 'stale') stale.add(entry);
+            else if (outcome) written.add(entry);
           });
         } catch (error) {
           this.deps.logger.warn(
@@ -527,7 +533,12 @@ export class Conductor {
         );
         finish(entry);
       }
-      const rest = heads.filter((entry) => !written.has(entry));
+      // Overtaken (another conductor applied a newer message of its guest): nothing to write.
+      for (const entry of stale) {
+        this.deps.logger.trace({ entryId: entry.id, outcome: 'stale' }, 'conductor: entry done');
+        finish(entry);
+      }
+      const rest = heads.filter((entry) => !written.has(entry) && !stale.has(entry));
       await forEachAtOnce(rest, settings.tuning.conductorConcurrency, async (entry) => {
         if (
           await this.handleVerified(entry, {
