@@ -30,7 +30,8 @@ import { releaseReplicaSnapshot } from './replication-steps';
  *    (`startReplicaReseed`, one transaction: the source BACKING_UP, the replica restored from
  *    it, and its timeline's `replica_reseeded` naming it, which is what sends it to the object
  *    store only, a job queued again by the watchdog too) and the first is released (removed
- *    once no replica builds from it);
+ *    once no replica builds from it; by the job's next run when its worker went in between:
+ *    create-instance.ts);
  * 3. the build goes on from its server.
  *
  * A replica is reseeded at most once: its row then names another snapshot than its create

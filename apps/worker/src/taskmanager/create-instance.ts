@@ -49,6 +49,10 @@ const run: Operation<InstanceCreateJob>['run'] = async (ctx, payload) => {
     let row = await checkpoint(ctx, instanceId);
     // A replica seeded again from the object store (reseed-replica.ts) takes no direct stream.
     let isDirectAllowed = !isReseeded(row, payload);
+    // Seeded again by an earlier run of this job that ended before it released the first
+    // snapshot (a worker gone right after startReplicaReseed): released now (safe to repeat).
+    if (!isDirectAllowed && payload.restoreFromBackupId)
+      await releaseReplicaSnapshot(ctx, payload.restoreFromBackupId);
     if (row.replicaOfId && row.restoredFromBackupId) {
       await waitForSnapshot(ctx, row.id, row.replicaOfId, row.restoredFromBackupId);
       row = await checkpoint(ctx, instanceId);
