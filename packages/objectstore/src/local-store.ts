@@ -86,6 +86,31 @@ export class LocalDirectoryStore implements ObjectStore {
     }
   }
 
+  async getInto(name: string, target: Buffer): Promise<Buffer> {
+    try {
+      const handle = await open(this.pathOf(name), 'r');
+      try {
+        const { size } = await handle.stat();
+        const into = size <= target.length ? target.subarray(0, size) : Buffer.allocUnsafe(size);
+        let offset = 0;
+        while (offset < size) {
+          const { bytesRead } = await handle.read(into, offset, size - offset, offset);
+          if (bytesRead === 0) throw new Error(`it ended after ${offset} of ${size} bytes`);
+          offset += bytesRead;
+        }
+        return into;
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(name);
+      throw new ObjectStoreError(
+        `could not read ${name} from ${this.description}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
   async delete(name: string): Promise<boolean> {
     const path = this.pathOf(name);
     try {

@@ -73,6 +73,28 @@ describe('the local store', () => {
     expect(existsSync(dir)).toBe(false);
     expect(existsSync(join(localRoot, 'backups', 'q'))).toBe(false);
   });
+
+  it("reads an object into a caller's buffer (a new one when it is larger), and says which object is missing", async () => {
+    const body = randomBytes(300_000);
+    await local.put('into/a', body);
+    const target = Buffer.alloc(400_000, 7);
+    const got = await local.getInto!('into/a', target);
+    expect(got.buffer).toBe(target.buffer);
+    expect(got.byteOffset).toBe(target.byteOffset);
+    expect(got.equals(body)).toBe(true);
+    expect(target[300_000]).toBe(7); // nothing written past the object
+
+    const small = Buffer.alloc(1000);
+    const larger = await local.getInto!('into/a', small);
+    expect(larger.buffer).not.toBe(small.buffer);
+    expect(larger.equals(body)).toBe(true);
+
+    await expect(local.getInto!('into/none', target)).rejects.toMatchObject({
+      name: 'ObjectNotFoundError',
+      objectName: 'into/none',
+    });
+    await local.deletePrefix('into/');
+  });
 });
 
 describe('the swift store', () => {

@@ -45,6 +45,13 @@ export interface ObjectStore {
   put(name: string, body: Buffer): Promise<PutResult>;
   /** The object's bytes; {@link ObjectNotFoundError} when there is none. */
   get(name: string): Promise<Buffer>;
+  /**
+   * A local directory only (absent elsewhere): the object's bytes read into the start of
+   * `target` (the returned Buffer is that part of it), or into a new Buffer when it is larger
+   * than `target`; as {@link get} otherwise. Lets a reader of many objects of one size (a
+   * restore's chunks) reuse its buffers instead of leaving one dead buffer per object.
+   */
+  getInto?(name: string, target: Buffer): Promise<Buffer>;
   /** Removes the object; false when there was none (idempotent). */
   delete(name: string): Promise<boolean>;
   /** Every object whose name starts with `prefix`, by name. */

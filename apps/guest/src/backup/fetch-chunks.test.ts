@@ -67,7 +67,72 @@ function shuffledStore(objects: Map<string, Buffer>, finished: string[]): Object
   } as unknown as ObjectStore;
 }
 
+/**
+ * A local store's way (getInto): each read goes into the caller's buffer. Records every buffer
+ * read into, and any read into one the sink still holds (`held`: given, not yet released).
+ */
+function readIntoStore(
+  objects: Map<string, Buffer>,
+  held: Set<ArrayBufferLike>,
+): { store: ObjectStore; targets: Set<ArrayBufferLike>; overwrites: string[] } {
+  const targets = new Set<ArrayBufferLike>();
+  const overwrites: string[] = [];
+  const store = {
+    get: () => Promise.reject(new Error('getInto is there: get is not used')),
+    getInto: async (name: string, target: Buffer) => {
+      for (let turn = 0; turn < 3; turn++) await new Promise((tick) => setImmediate(tick));
+      const bytes = objects.get(name);
+      if (!bytes) throw new ObjectNotFoundError(name);
+      if (held.has(target.buffer)) overwrites.push(name);
+      targets.add(target.buffer);
+      bytes.copy(target);
+      return target.subarray(0, bytes.length);
+    },
+  } as unknown as ObjectStore;
+  return { store, targets, overwrites };
+}
+
 describe('fetchChunks', () => {
+  it('reads into a few buffers again and again, each only once the sink released the chunk it held', async () => {
+    const { backup, manifest, plaintexts, objects } = sealedBackup(24);
+    const held = new Set<ArrayBufferLike>();
+    const { store, targets, overwrites } = readIntoStore(objects, held);
+    const received: Buffer[] = [];
+    await fetchChunks(store, key, backup, manifest, (plaintext, release) => {
+      received.push(Buffer.from(plaintext));
+      held.add(plaintext.buffer);
+      // Released later, while the next chunks are fetched and checked (a write still queued).
+      void (async () => {
+        for (let turn = 0; turn < 5; turn++) await new Promise((tick) => setImmediate(tick));
+        held.delete(plaintext.buffer);
+        release?.();
+        release?.(); // a second call changes nothing
+      })();
+      return undefined;
+    });
+    received.forEach((plaintext, index) => expect(plaintext.equals(plaintexts[index]!)).toBe(true));
+    expect(received).toHaveLength(24);
+    expect(overwrites).toEqual([]);
+    // 24 chunks in the chunks fetched ahead (4), the one checked, and those this sink still
+    // holds (it takes each at once and lets go 5 turns later: 2 or 3).
+    expect(targets.size).toBeLessThanOrEqual(8);
+  });
+
+  it('reads into new buffers when the sink never releases', async () => {
+    const { backup, manifest, plaintexts, objects } = sealedBackup(10);
+    const held = new Set<ArrayBufferLike>();
+    const { store, targets, overwrites } = readIntoStore(objects, held);
+    const received: Buffer[] = [];
+    await fetchChunks(store, key, backup, manifest, (plaintext) => {
+      received.push(Buffer.from(plaintext));
+      held.add(plaintext.buffer);
+      return undefined;
+    });
+    received.forEach((plaintext, index) => expect(plaintext.equals(plaintexts[index]!)).toBe(true));
+    expect(overwrites).toEqual([]);
+    expect(targets.size).toBe(10);
+  });
+
   it('gives every chunk in order, verified, whatever order the reads finish in', async () => {
     const { backup, manifest, plaintexts, objects } = sealedBackup(12);
     const finished: string[] = [];

@@ -6,10 +6,11 @@ import { type ChunkFeed } from './strategy';
 export async function stageToFile(feed: ChunkFeed, staging: string): Promise<string> {
   const file = await open(staging, 'w', 0o600);
   try {
-    await feed(async (plaintext) => {
+    await feed(async (plaintext, release) => {
       for (let offset = 0; offset < plaintext.length;) {
         offset += (await file.write(plaintext, offset, plaintext.length - offset)).bytesWritten;
       }
+      release?.();
     });
   } finally {
     await file.close();

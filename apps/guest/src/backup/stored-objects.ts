@@ -19,9 +19,12 @@ export async function getChunk(
   store: ObjectStore,
   backup: RestoreBackup,
   chunk: Pick<BackupChunk, 'index' | 'name'>,
+  /** Read into this buffer where the store can (ObjectStore.getInto). */
+  target?: Buffer,
 ): Promise<Buffer> {
+  const name = `${backup.location}${chunk.name}`;
   try {
-    return await store.get(`${backup.location}${chunk.name}`);
+    return await (target && store.getInto ? store.getInto(name, target) : store.get(name));
   } catch (error) {
     if (error instanceof ObjectNotFoundError) {
       throw new TenantFacingError(

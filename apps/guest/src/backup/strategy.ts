@@ -72,12 +72,14 @@ export interface BackupStrategy {
 
 /**
  * Gives a backup's verified plaintext, chunk after chunk, to `sink`; the sink returns a
- * promise only when the feed must wait for it (nothing while it keeps up). `unpacker.input`,
+ * promise only when the feed must wait for it (nothing while it keeps up). A sink given
+ * `release` calls it once it holds `plaintext` no more (written, not just queued): the feed
+ * may then reuse those bytes (fetch-chunks.ts); one that never calls it costs only memory. `unpacker.input`,
  * given for an uncompressed stream, is the unpacker's stdin itself: a feed may hand it to a
  * process that writes the stream there (a replica's openssl channel) and then calls no sink.
  */
 export type ChunkFeed = (
-  sink: (plaintext: Buffer) => Promise<void> | undefined,
+  sink: (plaintext: Buffer, release?: () => void) => Promise<void> | undefined,
   unpacker?: { input: Writable; channelTool: ChannelTool | null },
 ) => Promise<void>;
 

@@ -167,7 +167,7 @@ export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
       try {
         let isCorked = false;
         await feed(
-          (plaintext) => {
+          (plaintext, release) => {
             // A direct stream hands over 16 KiB at a time: what arrives in one turn of the event
             // loop goes to the unpacker's pipe in one write (corked until the next turn).
             if (!isCorked) {
@@ -180,7 +180,11 @@ export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
             }
             // Pieces queue up to 256 KiB before waiting for the unpacker (few enough to die
             // young: direct-stream/frames.ts); no promise at all while it keeps up.
-            if (stdin.write(plaintext) || stdin.writableLength <= 256 * 1024) return undefined;
+            // `release` once this write is in the pipe (the feed may reuse the bytes then).
+            const isBelowMark = release
+              ? stdin.write(plaintext, () => release())
+              : stdin.write(plaintext);
+            if (isBelowMark || stdin.writableLength <= 256 * 1024) return undefined;
             return Promise.race([
               once(stdin, 'drain').then(() => undefined),
               unpacked.then(() => {
