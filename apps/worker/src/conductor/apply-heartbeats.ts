@@ -8,22 +8,24 @@ import { Prisma, type PrismaClient } from '@coffer/db';
 export type HeartbeatMessage = Extract<ConductorMessage, { kind: 'heartbeat' }>;
 
 /**
- * Applies, in ONE statement, those of `messages` (heartbeats, at most one per instance: the
- * conductor passes the first unapplied entry of each instance) that change nothing users see:
- * the common case, a guest saying again what its row already says, moving only its order,
- * its last-seen time, its volume's bytes and its replication report. The conditions are
- * applyConductorMessage's first statement (apply-message.ts), row by row: the instance is not
- * deleted, the message is newer than the newest applied (epoch, then seq), and its status,
- * guest version, replication state, lag and error and its volume's fault are those of the row.
+ * Applies, in ONE statement (and one read after it when some were not written), those of
+ * `messages` (heartbeats, at most one per instance: the conductor passes the first unapplied
+ * entry of each instance) that change nothing users see: the common case, a guest saying
+ * again what its row already says, moving only its order, its last-seen time, its volume's
+ * bytes and its replication report. The conditions are applyConductorMessage's first
+ * statement (apply-message.ts), row by row: the instance is not deleted, the message is newer
+ * than the newest applied (epoch, then seq), and its status, guest version, replication
+ * state, lag and error and its volume's fault are those of the row.
  *
  * Returns, in the order of `messages`, for each heartbeat: `{ projectId }` when it was written;
- * 'stale' when its instance had already applied a message as new or newer when the statement
- * began (the order only moves forward, so it can never be written: the caller acks it without a
- * statement of its own; several conductors sharing the stream overtake each other's heartbeats
- * all the time); null otherwise (a visible change, a deleted instance, a row a concurrent
- * statement moved meanwhile, or a second heartbeat of the same instance): the caller applies
- * those one by one, as before. A heartbeat written here changes no column the event timeline
- * records (its trigger does not fire) and publishes nothing.
+ * 'stale' when its instance has applied a message as new or newer (the order only moves
+ * forward, so it can never be written: the caller acks it without a statement of its own),
+ * whether it had when the statement began or another conductor wrote it while the statement
+ * waited for the row (several conductors sharing the stream overtake each other's heartbeats
+ * all the time); null otherwise (a visible change, a deleted instance, or a second heartbeat
+ * of the same instance): the caller applies those one by one, as before. A heartbeat written
+ * here changes no column the event timeline records (its trigger does not fire) and publishes
+ * nothing.
  */
 export type UnchangedOutcome = { projectId: string } | 'stale' | null;
 
@@ -86,13 +88,42 @@ export async function applyUnchangedHeartbeats(
     FROM v
     LEFT JOIN written AS w ON w.id = v.id
     LEFT JOIN instances AS b ON b.id = v.id`);
+  const unsettled: number[] = [];
   for (const row of results) {
     const index = indexOf.get(row.id);
     if (index === undefined) continue;
     if (row.projectId !== null) outcomes[index] = { projectId: row.projectId };
     else if (row.isStale) outcomes[index] = 'stale';
+    else unsettled.push(index);
+  }
+  // Not written, yet newer than the row when the statement began: a visible change, or a row
+  // another conductor wrote while this statement waited for its lock (several conductors write
+  // the same guests' rows all the time). One read tells the second kind, which is stale now.
+  if (unsettled.length > 0) {
+    const orders = await prisma.$queryRaw<
+      { id: string; lastEpoch: bigint | null; lastSeq: bigint | null }[]
+    >(Prisma.sql`
+      SELECT id::text AS id, "lastEpoch", "lastSeq" FROM instances
+      WHERE id IN (${Prisma.join(unsettled.map((index) => Prisma.sql`${messages[index]!.instanceId}::uuid`))})`);
+    for (const row of orders) {
+      const index = indexOf.get(row.id);
+      if (index !== undefined && isOvertaken(messages[index]!, row)) outcomes[index] = 'stale';
+    }
   }
   return outcomes;
+}
+
+/** The row has applied a message as new as `message` or newer (its order only moves forward). */
+function isOvertaken(
+  message: HeartbeatMessage,
+  row: { lastEpoch: bigint | null; lastSeq: bigint | null },
+): boolean {
+  if (row.lastEpoch === null) return false;
+  const epoch = BigInt(message.epoch);
+  return (
+    row.lastEpoch > epoch ||
+    (row.lastEpoch === epoch && row.lastSeq !== null && row.lastSeq >= BigInt(message.seq))
+  );
 }
 
 /** One row of the VALUES list: every value typed, so that any row may come first. */

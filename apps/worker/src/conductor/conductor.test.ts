@@ -752,6 +752,45 @@ describe('a batch', () => {
     expect(await rowOf(newer)).toMatchObject({ lastSeq: 11n });
     expect(await rowOf(changed)).toMatchObject({ serviceStatus: 'RUNNING', lastSeq: 10n });
   });
+
+  it('tells a heartbeat another conductor overtook while the statement waited for its row (stale, nothing written)', async () => {
+    const guest = await createGuestRow(); // epoch 3, seq 10
+    const other = await createGuestRow();
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    // Another conductor writes seq 12 and holds the row until told to commit.
+    const otherConductor = ctx.prisma.$transaction(
+      async (tx) => {
+        await tx.instance.update({ where: { id: guest.instanceId }, data: { lastSeq: 12n } });
+        locked();
+        await committed;
+      },
+      { timeout: 30_000 },
+    );
+    await isLocked;
+    const applying = applyUnchangedHeartbeats(ctx.prisma, [
+      { ...heartbeat(guest, { serviceStatus: 'RUNNING' }), seq: 11 } as unknown as HeartbeatMessage,
+      { ...heartbeat(other, { serviceStatus: 'RUNNING' }), seq: 11 } as unknown as HeartbeatMessage,
+    ]);
+    // Until the statement waits for the row lock, then the other conductor commits.
+    await waitFor(
+      async () =>
+        (
+          await ctx.prisma.$queryRaw<{ waiting: bigint }[]>`
+            SELECT count(*) AS waiting FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`
+        )[0]!.waiting > 0n,
+      { timeoutMs: 10_000, what: 'the statement to wait for the row' },
+    );
+    commit();
+    await otherConductor;
+
+    expect(await applying).toEqual(['stale', { projectId: ctx.projectId }]);
+    expect(await rowOf(guest)).toMatchObject({ lastSeq: 12n });
+    expect(await rowOf(other)).toMatchObject({ lastSeq: 11n });
+  });
 });
 
 describe('a status change in a batch', () => {
