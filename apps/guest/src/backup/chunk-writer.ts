@@ -1,6 +1,7 @@
 import { backupChunkInfoName, backupChunkName, type BackupChunk } from '@coffer/contracts';
 import { type ObjectStore } from '@coffer/objectstore';
 
+import { collectPieces } from './backup-heap';
 import { ChunkSealer } from './chunk-crypto';
 
 /**
@@ -25,18 +26,6 @@ export interface ChunkWriterOptions {
   onStored?: (storedBytes: number) => void;
   /** Also store each chunk's manifest entry beside it, once the chunk is stored: a restore follows the backup. */
   isFollowed?: boolean;
-}
-
-/**
- * Frees the pieces a chunk was read and encrypted in (about two chunks' worth of small
- * buffers, garbage once the chunk is sealed) with a young-generation collection, when the
- * guest runs with --expose-gc (GUEST_NODE_FLAGS). Left to itself V8 collects buffers only
- * once their memory has grown by tens of MiB since its last collection, which made most of
- * a backup's peak; a scavenge of the guest's 1 MB young generation takes well under a
- * millisecond, once a chunk.
- */
-function collectPieces(): void {
-  (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc?.({ type: 'minor' });
 }
 
 export class ChunkWriter {

@@ -1,6 +1,7 @@
 import { type BackupManifest, type RestoreBackup } from '@coffer/contracts';
 import { type ObjectStore } from '@coffer/objectstore';
 
+import { collectPieces } from './backup-heap';
 import { openChunkInPlace } from './chunk-crypto';
 import { getChunk, throwIfStopped } from './stored-objects';
 
@@ -15,7 +16,8 @@ const PREFETCH = 4;
  * first (the restore runs with --optimize-for-size lifted: backup-heap.ts). One full
  * collection of the guest's small heap every 4 chunks (~10 ms) keeps the restoring guest's
  * peak to the chunks it holds. A local store reads each chunk into a buffer the sink has
- * released (ObjectStore.getInto): no dead buffers, no collection.
+ * released (ObjectStore.getInto): no dead chunk buffers, no full collection. Either way the
+ * pieces a chunk is deciphered in go with a young-generation collection once it is opened.
  */
 const COLLECT_EVERY_BYTES = 32 * 1024 * 1024;
 
@@ -73,6 +75,8 @@ export async function fetchChunks(
       stored,
       nextTurn,
     );
+    // The pieces it was deciphered in (a chunk's worth, garbage now).
+    collectPieces();
     await taking;
     throwIfStopped(signal);
     // Read into a buffer of ours (not a larger object's own): back to the spares once released.
