@@ -14,6 +14,7 @@ import { guestAgentConfigSchema, guestInfoSchema } from '@coffer/contracts';
 import {
   KeystoneAuth,
   OpenStackSession,
+  cinder,
   createSecurityGroup,
   createVolume,
   deleteSecurityGroup,
@@ -435,6 +436,26 @@ describe('OpenStack compute provider', () => {
     await provider.deleteServer(instanceId);
     await nothingLeft(instanceId);
     expect((await provider.listServers()).map((s) => s.serverId)).not.toContain(instanceId);
+  }, 300_000);
+
+  it('deleteServer frees a volume Nova reserved for a server it no longer has (reserved, listed by no volume attachment)', async () => {
+    const instanceId = randomUUID();
+    made.push(instanceId);
+    const volume = await createVolume(session, {
+      size: 1,
+      name: `coffer-${instanceId}`,
+      metadata: { 'coffer-instance': instanceId },
+    });
+    await waitForVolume(session, volume.id, 'available');
+    // What Nova's attach does first (an attachment without a connector) for a server that is
+    // then deleted before the volume is attached: Cinder holds the volume `reserved`.
+    await cinder(session).post('/attachments', {
+      attachment: { volume_uuid: volume.id, instance_uuid: randomUUID() },
+    });
+    const reserved = await waitForVolume(session, volume.id, 'reserved');
+    expect(reserved.attachments).toEqual([]);
+    await provider.deleteServer(instanceId);
+    await nothingLeft(instanceId);
   }, 300_000);
 
   it('leaves nothing after reconciliation when the worker is killed mid-create, early or once the server exists', async () => {

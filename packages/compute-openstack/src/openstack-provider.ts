@@ -36,6 +36,7 @@ import {
   findFlavor,
   getServer as getNovaServer,
   getVolume,
+  listAttachmentsOfVolume,
   isOpenStackError,
   listImages,
   listNetworks,
@@ -613,15 +614,22 @@ export class OpenStackComputeProvider implements ComputeProvider {
     await waitForVolumeDeleted(this.session, volumeId, this.wait);
   }
 
-  /** Deletes the volume's attachments whose server Nova no longer has. */
+  /**
+   * Deletes the volume's attachments whose server Nova no longer has: those the volume lists
+   * (attached) and those only Cinder's attachments API shows (`reserved`: a server deleted
+   * after Nova reserved the volume and before it attached it leaves the volume `reserved`).
+   */
   private async deleteOrphanedAttachments(volume: Volume): Promise<void> {
-    for (const attachment of volume.attachments) {
-      if (await getNovaServer(this.session, attachment.serverId)) continue;
+    const attachments = new Map(volume.attachments.map((a) => [a.attachmentId, a.serverId]));
+    for (const listed of await listAttachmentsOfVolume(this.session, volume.id))
+      attachments.set(listed.attachmentId, listed.serverId);
+    for (const [attachmentId, serverId] of attachments) {
+      if (serverId && (await getNovaServer(this.session, serverId))) continue;
       this.logger.info(
-        { volumeId: volume.id, serverId: attachment.serverId },
-        'openstack: the volume is still attached to a deleted server; its attachment is deleted',
+        { volumeId: volume.id, serverId },
+        'openstack: the volume is still held for a deleted server; its attachment is deleted',
       );
-      await deleteAttachment(this.session, attachment.attachmentId);
+      await deleteAttachment(this.session, attachmentId);
     }
   }
 

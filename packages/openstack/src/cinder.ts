@@ -229,6 +229,25 @@ export async function deleteAttachment(
 }
 
 /**
+ * Every attachment of the volume in Cinder's attachments API (3.27+), whatever its state: a
+ * `reserved` one (Nova reserved the volume for a server, then never attached it) is not in
+ * the volume's own `attachments`, yet holds the volume `reserved`.
+ */
+export async function listAttachmentsOfVolume(
+  session: OpenStackSession,
+  volumeId: string,
+): Promise<(VolumeAttachmentInfo & { status: string })[]> {
+  const { attachments } = await cinder(session).get<{
+    attachments: { id: string; instance: string | null; status: string }[];
+  }>('/attachments', { query: { volume_id: volumeId } });
+  return attachments.map((a) => ({
+    attachmentId: a.id,
+    serverId: a.instance ?? '',
+    status: a.status,
+  }));
+}
+
+/**
  * Cinder's own account of what failed on a volume: its newest user message (`/messages`,
  * 3.3+), e.g. "create volume:Could not find any available weighted backend". Undefined when
  * there is none or the messages cannot be read.

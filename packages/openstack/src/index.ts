@@ -87,6 +87,7 @@ export {
 export {
   createVolume,
   deleteAttachment,
+  listAttachmentsOfVolume,
   deleteVolume,
   extendVolume,
   getVolume,
