@@ -32,7 +32,7 @@ import { releaseReplicaSnapshot } from './replication-steps';
  *    store only, a job queued again by the watchdog too) and the first is released (removed
  *    once no replica builds from it; by the job's next run when its worker went in between:
  *    create-instance.ts);
- * 3. the build goes on from its server.
+ * 3. once the new snapshot is being written, the build goes on from its server.
  *
  * A replica is reseeded at most once: its row then names another snapshot than its create
  * job (`isReseeded`), and its build takes no direct stream; a second failure is final.
@@ -96,6 +96,9 @@ export async function reseedReplica(
     instanceId: row.id,
   });
   ctx.logger.info({ backupId, fromBackupId }, "the source's snapshot to the object store started");
+  // Its backup job may not have begun yet (the snapshot still NEW): the build restores it as it
+  // is written, so it waits until it is (a snapshot that fails fails the replica).
+  await waitForSnapshot(ctx, row.id, sourceId, backupId);
   return checkpoint(ctx, row.id);
 }
 
