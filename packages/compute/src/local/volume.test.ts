@@ -26,6 +26,12 @@ function mountedUnder(dir: string): string[] {
     .filter((line) => line.includes(dir));
 }
 
+/** Whether a loop device does direct I/O on its backing file (sysfs). */
+function directIoOf(device: string): boolean {
+  const name = device.replace('/dev/', '');
+  return readFileSync(`/sys/block/${name}/loop/dio`, 'utf8').trim() === '1';
+}
+
 function instanceDirs() {
   const root = join(baseDir, randomBytes(4).toString('hex'));
   const data = join(root, 'data');
@@ -53,6 +59,8 @@ describe.runIf(canLoop)('LocalVolumes (loop)', () => {
     expect(isMountPoint(data)).toBe(true);
     const [device] = await loopDevicesOf(image);
     expect(device).toMatch(/^\/dev\/loop\d+$/);
+    // Direct I/O: no second copy of the volume's writes in the host's page cache.
+    expect(directIoOf(device!)).toBe(true);
     const usage = await filesystemUsage(data);
     expect(usage.totalBytes).toBeGreaterThan(0.9 * GIB);
     expect(usage.totalBytes).toBeLessThanOrEqual(GIB);
@@ -66,6 +74,8 @@ describe.runIf(canLoop)('LocalVolumes (loop)', () => {
     expect(existsSync(join(data, 'kept'))).toBe(false);
     await volumes.ensureMounted(root, data);
     expect(readFileSync(join(data, 'kept'), 'utf8')).toBe('kept');
+    const [remounted] = await loopDevicesOf(image);
+    expect(directIoOf(remounted!)).toBe(true);
 
     // Grows (online, or offline through the callback where the host forbids online resize).
     let stops = 0;

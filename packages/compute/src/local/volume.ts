@@ -14,7 +14,8 @@ import { parseVolumePoolSpec, VolumePool, type VolumePoolSpec } from './volume-p
  *
  * ```
  * <instance>/volume.img   a sparse file of volumeGb GiB holding an ext4 filesystem
- * <instance>/data/        where it is loop-mounted (mount -o loop: the loop device is freed on umount)
+ * <instance>/data/        where it is loop-mounted (mount -o loop: the loop device is freed on umount),
+ *                         the device then switched to direct I/O (no second copy in the page cache)
  * ```
  *
  * - `loop` (the default where it works: root, /dev/loop-control, mkfs.ext4 on PATH): created in
@@ -281,7 +282,31 @@ export class LocalVolumes {
         cause: error,
       });
     }
-    this.logger.info({ image, dataDir }, 'volume mounted');
+    const directIo = await this.useDirectIo(dataDir);
+    this.logger.info({ image, dataDir, directIo }, 'volume mounted');
+  }
+
+  /**
+   * Switches the loop device under `dataDir` to direct I/O (`losetup --direct-io=on`, which a
+   * device in use accepts): its writes then go straight to the image instead of through a
+   * second copy in the host's page cache, which made writes through the volume 1.5-3x slower
+   * than to the host's disk (a replica's unpacked snapshot, a restore, the server's own flushes).
+   * A kernel or backing filesystem that refuses it keeps buffered I/O: slower, as correct.
+   */
+  private async useDirectIo(dataDir: string): Promise<boolean> {
+    const target = resolve(dataDir);
+    const device = currentMounts().find((mount) => mount.target === target)?.source;
+    if (!device?.startsWith('/dev/loop')) return false;
+    try {
+      await sh('losetup', ['--direct-io=on', device]);
+      return true;
+    } catch (error) {
+      this.logger.warn(
+        { dataDir, err: message(error) },
+        'volume: the loop device keeps buffered I/O (direct I/O refused)',
+      );
+      return false;
+    }
   }
 
   /**
