@@ -7,8 +7,8 @@ import { attachToSource, loadMember } from './replication-steps';
 
 /**
  * A replica's part of `instance.create` (Trove's `_create_replication_slave`): a replica is a
- * restore of its source's snapshot, so its build first waits for that snapshot to be under
- * way and, once its server is RUNNING, waits for it to complete and attaches the replica to
+ * restore of its source's snapshot, so its build waits for that snapshot to be under way
+ * (while its server is made) before it asks for the restore and, once its server is RUNNING, waits for it to complete and attaches the replica to
  * its source from the snapshot's position.
  */
 
@@ -26,8 +26,8 @@ export function snapshotFailure(
 }
 
 /**
- * A replica's first step: its source's snapshot (a backup the web app queued with it) must
- * be under way (BUILDING: the replica's restore follows it as it is written) or, with
+ * Before a replica's `prepare` (its server is made meanwhile): its source's snapshot (a
+ * backup the web app queued with it) must be under way (BUILDING: the replica's restore follows it as it is written) or, with
  * `until: 'completed'` (the attach), complete. Backup events carry the source's id.
  */
 export async function waitForSnapshot(

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { hasReachedGtid } from '@coffer/contracts';
@@ -148,6 +148,33 @@ describe('a replica seeded by a direct stream', () => {
     }
     await waitForReplicationState(ctx, replicaId, 'REPLICATING', 60_000);
     expect(await tableChecksums(replicaId)).toEqual(await tableChecksums(source.instanceId));
+  });
+
+  it("makes the replica's server while its source's snapshot has not started, then builds it", async () => {
+    // The source's guest paused: the snapshot's backup job cannot start it (it stays NEW).
+    const guestPid = Number(
+      readFileSync(join(ctx.instanceDir(source.instanceId), 'run', 'guest.pid'), 'utf8'),
+    );
+    process.kill(guestPid, 'SIGSTOP');
+    let started: { backupId: string; replicaIds: string[] };
+    try {
+      started = await startReplicas(ctx, source.instanceId, 1);
+      const [replicaId] = started.replicaIds as [string];
+      await waitFor(async () => (await ctx.row(replicaId))?.computeServerId != null, {
+        timeoutMs: 30_000,
+        intervalMs: 10,
+        what: "the replica's server, made before the snapshot starts",
+      });
+      const snapshot = await ctx.prisma.backup.findUniqueOrThrow({
+        where: { id: started.backupId },
+      });
+      expect(snapshot.status).toBe('NEW');
+    } finally {
+      process.kill(guestPid, 'SIGCONT');
+    }
+    const built = await waitForBuildEnd(ctx, started.replicaIds[0]!, 180_000);
+    expect(built.outcome, built.row.faultMessage ?? '').toBe('ACTIVE');
+    await waitForReplicationState(ctx, started.replicaIds[0]!, 'REPLICATING', 60_000);
   });
 
   it('falls back to the object store when the direct stream cannot be made (its port taken)', async () => {

@@ -39,7 +39,8 @@ export { prepareJobId } from './prepare-guest-step';
  * its server, processes and files are removed: no half-made instance stays behind.
  *
  * A replica (`replicaOfId`) is a restore of its source's snapshot, with steps of its own
- * before 2 and after 5 (replication/create-replica-steps.ts); then the snapshot goes, once
+ * (replication/create-replica-steps.ts): waiting until the snapshot is being written, beside
+ * 2 and 3 (before 4), and attaching after 5; then the snapshot goes, once
  * no replica of it is building. A replica whose direct stream failed (or came after it was
  * over) is seeded once more, from the object store (replication/reseed-replica.ts).
  */
@@ -53,20 +54,34 @@ const run: Operation<InstanceCreateJob>['run'] = async (ctx, payload) => {
     // snapshot (a worker gone right after startReplicaReseed): released now (safe to repeat).
     if (!isDirectAllowed && payload.restoreFromBackupId)
       await releaseReplicaSnapshot(ctx, payload.restoreFromBackupId);
+    let isServerMade = false;
     if (row.replicaOfId && row.restoredFromBackupId) {
-      await waitForSnapshot(ctx, row.id, row.replicaOfId, row.restoredFromBackupId);
+      // Steps 2 and 3 go on while the source's snapshot starts (its backup job, the source's
+      // guest getting ready): the replica's guest is up by the time it may connect, not
+      // started only then. A snapshot that fails meanwhile fails the build once its server is
+      // made, and the failed build removes it (recordFailure); a server that cannot be made
+      // fails it at once, and the wait left behind ends by itself (once the snapshot starts
+      // or the row is no longer BUILDING).
+      const started = waitForSnapshot(ctx, row.id, row.replicaOfId, row.restoredFromBackupId);
+      started.catch(() => undefined);
+      await makeServer(ctx, row);
+      await started;
+      isServerMade = true;
       row = await checkpoint(ctx, instanceId);
       const snapshot = await ctx.prisma.backup.findUnique({
         where: { id: row.restoredFromBackupId! },
         select: { status: true, chunkCount: true },
       });
       if (isDirectAllowed && snapshot && isSentDirectly(snapshot)) {
+        // Too late for the stream (rare): the reseed removes the server made meanwhile, and
+        // the build makes a fresh one.
         row = await reseedReplica(ctx, row, 'it was over before this replica came');
         isDirectAllowed = false;
+        isServerMade = false;
       }
     }
 
-    let built = await buildServer(ctx, row, payload, isDirectAllowed);
+    let built = await buildServer(ctx, row, payload, isDirectAllowed, isServerMade);
     if (built.kind === 'failed' && built.isDirect) {
       row = await reseedReplica(ctx, await checkpoint(ctx, instanceId), built.fault.message);
       built = await buildServer(ctx, row, payload, false);
@@ -98,24 +113,34 @@ const run: Operation<InstanceCreateJob>['run'] = async (ctx, payload) => {
   }
 };
 
+/** Steps 2 and 3: the guest's secret and the server (both idempotent). */
+async function makeServer(ctx: OperationContext, built: CreateRow): Promise<string> {
+  const guestSecret = await ensureGuestSecret(ctx, built);
+  await createAndRecordServer(ctx, await checkpoint(ctx, built.id), guestSecret);
+  return guestSecret;
+}
+
 /**
- * Steps 2 to 5: the guest's secret, the server, `prepare` (a replica restores the snapshot
- * its row names, given the direct stream if allowed), and the wait until it is built.
+ * Steps 2 to 5: the guest's secret, the server (unless `isServerMade`), `prepare` (a replica
+ * restores the snapshot its row names, given the direct stream if allowed), and the wait
+ * until it is built.
  */
 async function buildServer(
   ctx: OperationContext,
   built: CreateRow,
   payload: InstanceCreateJob,
   isDirectAllowed: boolean,
+  isServerMade = false,
 ): Promise<
   | { kind: 'running' }
   | { kind: 'stopped'; reason: string }
   | { kind: 'failed'; fault: Fault; isDirect: boolean }
 > {
   const instanceId = built.id;
-  const guestSecret = await ensureGuestSecret(ctx, built);
+  const guestSecret = isServerMade
+    ? await ensureGuestSecret(ctx, built)
+    : await makeServer(ctx, built);
   const row = await checkpoint(ctx, instanceId);
-  await createAndRecordServer(ctx, row, guestSecret);
 
   throwIfAborted(ctx.signal);
   const { isDirect } = await castPrepare(
