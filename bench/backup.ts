@@ -13,7 +13,7 @@
  *   (against bare ≤ 1.15, against the limit ≤ 1.1) and stored size ratio (≤ 1.05);
  *   - bare restore:   zstd -d | mbstream -x, mariadb-backup --prepare, --copy-back, start, ping,
  *     into a plain directory of the host and into an ext4 loop volume made as the local
- *     provider makes an instance's (the like-for-like disk; both reported)
+ *     provider makes an instance's, direct I/O included (the like-for-like disk; both reported)
  *   - Coffer restore: instance.create with restoreFromBackupId until ACTIVE (fetch and verify
  *     every chunk, unpack, prepare, move back, start), median of 3: time ratio (≤ 1.2);
  *   - peak RSS of the guest agent (VmHWM, reset before each backup) in every run, against its
@@ -248,7 +248,8 @@ async function main() {
     bareRestoreMs.push(await bareRestore(target, 27690 + index));
     rmSync(target, { recursive: true, force: true });
 
-    // The same onto a loop volume (packages/compute/src/local/volume.ts: its mkfs and mount).
+    // The same onto a loop volume (packages/compute/src/local/volume.ts: its mkfs and mount,
+    // then the loop device switched to direct I/O, as Coffer's volumes are).
     const image = join(bareDir, `loop-${index}.img`);
     const mountPoint = join(bareDir, `loop-${index}`);
     mkdirSync(mountPoint, { recursive: true });
@@ -264,6 +265,11 @@ async function main() {
     ]);
     runTool('mount', ['-o', 'loop,noatime', image, mountPoint]);
     try {
+      const device = readFileSync('/proc/mounts', 'utf8')
+        .split('\n')
+        .map((line) => line.split(' '))
+        .find(([, target]) => target === mountPoint)?.[0];
+      if (device?.startsWith('/dev/loop')) runTool('losetup', ['--direct-io=on', device]);
       bareLoopRestoreMs.push(await bareRestore(join(mountPoint, 'restore'), 27680 + index));
     } finally {
       runTool('umount', [mountPoint]);
