@@ -159,6 +159,8 @@ interface Phase {
   burstThrottledPct: number | null;
   /** Where the slowest changes' time went (see Stages). */
   stages: Stages | null;
+  /** The conductors' warnings in the phase, by message (e.g. a batch statement that failed). */
+  warnings: Record<string, number>;
 }
 
 /**
@@ -190,6 +192,8 @@ interface RunningConductor {
   child: ChildProcess;
   group: CpuGroup | null;
   changes: ChangeLog[];
+  /** Its warnings (failed batch statements, writes left pending …), counted by message. */
+  warnings: Map<string, number>;
 }
 
 /** Orders stream ids (`<ms>-<seq>`). */
@@ -244,6 +248,7 @@ async function startConductor(budgets: CpuBudgets | null): Promise<RunningConduc
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const changes: ChangeLog[] = [];
+  const warnings = new Map<string, number>();
   await new Promise<void>((resolveStarted, rejectStarted) => {
     let buffer = '';
     let isStarted = false;
@@ -255,6 +260,10 @@ async function startConductor(budgets: CpuBudgets | null): Promise<RunningConduc
         if (!isStarted && line.includes('"worker started"')) {
           isStarted = true;
           resolveStarted();
+        }
+        if (line.startsWith('{"level":40')) {
+          const { msg } = JSON.parse(line) as { msg: string };
+          warnings.set(msg, (warnings.get(msg) ?? 0) + 1);
         }
         if (!line.includes('"conductor: instance changed"')) continue;
         const logged = JSON.parse(line) as {
@@ -277,7 +286,7 @@ async function startConductor(budgets: CpuBudgets | null): Promise<RunningConduc
     });
     child.once('exit', (code) => rejectStarted(new Error(`conductor exited with ${code}`)));
   });
-  return { child, group, changes };
+  return { child, group, changes, warnings };
 }
 
 async function stopConductor({ child, group }: RunningConductor): Promise<void> {
@@ -626,6 +635,9 @@ async function main(): Promise<void> {
       conductors.flatMap(({ changes }) => changes),
     );
     for (const conductor of conductors) await stopConductor(conductor);
+    const warnings: Record<string, number> = {};
+    for (const conductor of conductors)
+      for (const [msg, count] of conductor.warnings) warnings[msg] = (warnings[msg] ?? 0) + count;
 
     const cpuS = cpuAfter.reduce((sum, after, index) => sum + after - cpuBefore[index]!, 0);
     const phase: Phase = {
@@ -661,6 +673,7 @@ async function main(): Promise<void> {
       throttledPct: throttledPercent(throttlingBefore, throttlingAfter),
       burstThrottledPct: throttledPercent(burstThrottlingBefore, burstThrottlingAfter),
       stages,
+      warnings,
     };
     if (skipped > 0) console.log(`  (${skipped} changes skipped: the guest's last one was unseen)`);
     console.log(
@@ -673,6 +686,8 @@ async function main(): Promise<void> {
             ? ''
             : `; throttled ${phase.throttledPct} % of periods (burst ${phase.burstThrottledPct} %)`),
       );
+    for (const [msg, count] of Object.entries(warnings))
+      console.log(`  conductor warnings: ${count} × ${msg}`);
     return phase;
   };
 
