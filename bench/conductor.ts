@@ -27,7 +27,7 @@
  *     per guest;
  *   - PostgreSQL's writes: pg_stat_database's xact_commit and tup_inserted + tup_updated
  *     deltas per second over the window;
- *   - capacity: each guest's reporter then sends `BENCH_BURST` (10) beats at once; the time
+ *   - capacity: each guest's reporter then sends `BENCH_BURST` (40) beats at once; the time
  *     until the group has read and acked all of them gives messages per second, which must
  *     grow with each conductor process added (the default interval's load alone does not
  *     saturate one, so it cannot show scaling).
@@ -75,7 +75,12 @@ const SIZES = process.env.BENCH_SIZES
 const SCALE_N = SIZES.at(-1)!;
 const PROCESS_COUNTS = isQuick ? [1, 2] : [1, 2, 3];
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? (isQuick ? 8 : 30));
-const BURST = Number(process.env.BENCH_BURST ?? 10);
+/**
+ * 40: at 1000 guests a burst of 10 drained in 2-4 s (a few dozen CFS periods of a capped
+ * process, plus the start and the end), too short to tell 1, 2 and 3 processes apart: the
+ * figures jumped from run to run (docs/benchmarks.md). 40,000 beats take 4-8 s.
+ */
+const BURST = Number(process.env.BENCH_BURST ?? 40);
 const GUEST_CONNECTIONS = Number(process.env.BENCH_GUEST_CONNECTIONS ?? 50);
 /** `BENCH_METRICS=1`: each beat is followed by a metrics sample, as a real guest sends (two entries per beat). */
 const SENDS_METRICS = process.env.BENCH_METRICS === '1';
