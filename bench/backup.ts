@@ -27,6 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { loopDeviceMountedOn } from '@coffer/compute';
 import { isGuest, processesMentioning } from '@coffer/testing/processes';
 import mysql from 'mysql2/promise';
 
@@ -265,11 +266,8 @@ async function main() {
     ]);
     runTool('mount', ['-o', 'loop,noatime', image, mountPoint]);
     try {
-      const device = readFileSync('/proc/mounts', 'utf8')
-        .split('\n')
-        .map((line) => line.split(' '))
-        .find(([, target]) => target === mountPoint)?.[0];
-      if (device?.startsWith('/dev/loop')) runTool('losetup', ['--direct-io=on', device]);
+      const device = loopDeviceMountedOn(mountPoint);
+      if (device) runTool('losetup', ['--direct-io=on', device]);
       bareLoopRestoreMs.push(await bareRestore(join(mountPoint, 'restore'), 27680 + index));
     } finally {
       runTool('umount', [mountPoint]);

@@ -47,7 +47,7 @@ export {
   DEFAULT_PORT_RANGE,
   type PortRange,
 } from './local/port-allocator';
-export { unmountVolumesUnder, type VolumeSetting } from './local/volume';
+export { loopDeviceMountedOn, unmountVolumesUnder, type VolumeSetting } from './local/volume';
 export {
   DEFAULT_VOLUME_POOL,
   parseVolumePoolSpec,

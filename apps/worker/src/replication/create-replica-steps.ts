@@ -8,8 +8,9 @@ import { attachToSource, loadMember } from './replication-steps';
 /**
  * A replica's part of `instance.create` (Trove's `_create_replication_slave`): a replica is a
  * restore of its source's snapshot, so its build waits for that snapshot to be under way
- * (while its server is made) before it asks for the restore and, once its server is RUNNING, waits for it to complete and attaches the replica to
- * its source from the snapshot's position.
+ * (while its server is made) before it asks for the restore and, once its server is RUNNING,
+ * waits for it to complete and attaches the replica to its source from the snapshot's
+ * position.
  */
 
 /** Why a replica's snapshot stops its build, or null while the snapshot is fine. */
@@ -27,8 +28,9 @@ export function snapshotFailure(
 
 /**
  * Before a replica's `prepare` (its server is made meanwhile): its source's snapshot (a
- * backup the web app queued with it) must be under way (BUILDING: the replica's restore follows it as it is written) or, with
- * `until: 'completed'` (the attach), complete. Backup events carry the source's id.
+ * backup the web app queued with it) must be under way (BUILDING: the replica's restore
+ * follows it as it is written) or, with `until: 'completed'` (the attach), complete. Backup
+ * events carry the source's id.
  */
 export async function waitForSnapshot(
   ctx: OperationContext,

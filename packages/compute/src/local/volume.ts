@@ -139,6 +139,13 @@ export function currentMounts(): { source: string; target: string }[] {
     });
 }
 
+/** The loop device mounted on `dir`, or null when `dir` holds no loop mount. */
+export function loopDeviceMountedOn(dir: string): string | null {
+  const target = resolve(dir);
+  const device = currentMounts().find((mount) => mount.target === target)?.source;
+  return device?.startsWith('/dev/loop') ? device : null;
+}
+
 export function isMountPoint(dir: string): boolean {
   const target = resolve(dir);
   return currentMounts().some((mount) => mount.target === target);
@@ -289,14 +296,14 @@ export class LocalVolumes {
   /**
    * Switches the loop device under `dataDir` to direct I/O (`losetup --direct-io=on`, which a
    * device in use accepts): its writes then go straight to the image instead of through a
-   * second copy in the host's page cache, which made writes through the volume 1.5-3x slower
-   * than to the host's disk (a replica's unpacked snapshot, a restore, the server's own flushes).
-   * A kernel or backing filesystem that refuses it keeps buffered I/O: slower, as correct.
+   * second copy in the host's page cache, which made writes through the volume slower than to
+   * the host's disk (a replica's unpacked snapshot, a restore, the server's own flushes; the
+   * compute README has the figures). A kernel or backing filesystem that refuses it keeps
+   * buffered I/O: slower, as correct.
    */
   private async useDirectIo(dataDir: string): Promise<boolean> {
-    const target = resolve(dataDir);
-    const device = currentMounts().find((mount) => mount.target === target)?.source;
-    if (!device?.startsWith('/dev/loop')) return false;
+    const device = loopDeviceMountedOn(dataDir);
+    if (!device) return false;
     try {
       await sh('losetup', ['--direct-io=on', device]);
       return true;
