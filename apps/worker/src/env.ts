@@ -1,4 +1,8 @@
-import { DEFAULT_BACKUP_ZSTD_LEVEL, DEFAULT_HEARTBEAT_INTERVAL_SECONDS } from '@coffer/contracts';
+import {
+  DEFAULT_BACKUP_ZSTD_LEVEL,
+  DEFAULT_CONDUCTOR_SHARDS,
+  DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
+} from '@coffer/contracts';
 import {
   optionalSetting as optional,
   parseSettings,
@@ -116,6 +120,17 @@ export const workerEnvSchema = z
     COFFER_TASKMANAGER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
     /** Instances whose guest messages one conductor applies at once (each instance's in order). */
     COFFER_CONDUCTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+    /**
+     * Shards of the conductor stream (each guest writes to one; each conductor process reads the
+     * shards it holds). Every worker must use the same; raise it, never lower it (a guest keeps
+     * the shard it was told until its server is made again).
+     */
+    COFFER_CONDUCTOR_SHARDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(256)
+      .default(DEFAULT_CONDUCTOR_SHARDS),
     /** Chunk uploads a guest runs at once. */
     COFFER_BACKUP_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
     /** zstd's level for backups (the guest runs zstd on every core). */

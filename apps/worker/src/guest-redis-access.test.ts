@@ -15,6 +15,7 @@ import { MASTER_KEY, REDIS_URL, TEST_TUNING, WorkerTestContext } from '../test/h
 import { loadWorkerEnv } from './env';
 import { ChangePublisher } from './events';
 import { openGuestSecret } from './guest-secret';
+import { allConductorStreams, guestConductorStream } from './conductor/shards';
 import { GuestRedisAccess, guestRedisUserName } from './guest-redis-access';
 import { createLogger } from './logger';
 import { buildSettings } from './settings';
@@ -34,6 +35,7 @@ describe("a guest's own Redis user", () => {
   const settings = {
     masterKey: MASTER_KEY,
     conductorStream: `conductor-acl-test-${suffix}`,
+    conductorShards: 12,
     guestRedisUrl: REDIS_URL,
     guestRedisAcl: 'on' as const,
   };
@@ -63,7 +65,11 @@ describe("a guest's own Redis user", () => {
       await queue.obliterate({ force: true }).catch(() => undefined);
       await queue.close();
     }
-    await admin.del(settings.conductorStream, `${guestQueueName(mine)}:accepted:r1`);
+    await admin.del(
+      settings.conductorStream,
+      guestConductorStream(settings, mine),
+      `${guestQueueName(mine)}:accepted:r1`,
+    );
     await admin.quit();
   });
 
@@ -115,12 +121,32 @@ describe("a guest's own Redis user", () => {
     expect(await guest.get(accepted)).toBe('running:1');
     expect(await guest.time()).toHaveLength(2);
 
-    const id = await guest.xadd(settings.conductorStream, 'MAXLEN', '~', '1000', '*', 'body', '{}');
-    expect(id).toMatch(/^\d+-\d+$/);
-    expect(await admin.xlen(settings.conductorStream)).toBe(1);
+    // Its shard of the conductor stream (what it is told now), and the stream itself (what a
+    // guest made before shards was told).
+    const shard = guestConductorStream(settings, mine);
+    expect(shard).toMatch(new RegExp(`^${settings.conductorStream}:\\d+$`));
+    for (const stream of [shard, settings.conductorStream]) {
+      const id = await guest.xadd(stream, 'MAXLEN', '~', '1000', '*', 'body', '{}');
+      expect(id).toMatch(/^\d+-\d+$/);
+      expect(await admin.xlen(stream)).toBe(1);
+    }
+  });
+
+  it('cannot append to a shard of the conductor stream that is not its own', async () => {
+    const own = guestConductorStream(settings, mine);
+    const others = allConductorStreams(settings).filter(
+      (stream) => stream !== own && stream !== settings.conductorStream,
+    );
+    expect(others).toHaveLength(settings.conductorShards - 1);
+    for (const stream of others)
+      await expect(guest.xadd(stream, '*', 'body', '{}')).rejects.toThrow(NOPERM);
+    for (const stream of others) expect(await admin.exists(stream)).toBe(0);
   });
 
   it('cannot read, overwrite or delete the conductor stream', async () => {
+    const shard = guestConductorStream(settings, mine);
+    await expect(guest.xrange(shard, '-', '+')).rejects.toThrow(NOPERM);
+    await expect(guest.del(shard)).rejects.toThrow(NOPERM);
     await expect(guest.xrange(settings.conductorStream, '-', '+')).rejects.toThrow(NOPERM);
     await expect(guest.xread('STREAMS', settings.conductorStream, '0')).rejects.toThrow(NOPERM);
     await expect(guest.set(settings.conductorStream, 'x')).rejects.toThrow(NOPERM);

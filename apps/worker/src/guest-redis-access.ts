@@ -5,6 +5,7 @@ import { guestRedisPassword } from '@coffer/contracts/crypto';
 import { type PrismaClient } from '@coffer/db';
 import { type Redis } from 'ioredis';
 
+import { guestConductorStream } from './conductor/shards';
 import { WorkerEnvError } from './env';
 import { type Logger } from './logger';
 import { type WorkerSettings } from './settings';
@@ -133,11 +134,16 @@ function globLiteral(text: string): string {
   return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
 }
 
-/** The `ACL SETUSER` rules of an instance's user, after its name (the password as its hash). */
+/**
+ * The `ACL SETUSER` rules of an instance's user, after its name (the password as its hash). It
+ * may append to its shard of the conductor stream (what a guest made now is told) and to the
+ * stream itself (what a guest made before shards was told; its user is made again on a
+ * reconcile), to no other shard.
+ */
 export function guestRedisUserRules(
   instanceId: string,
   password: string,
-  conductorStream: string,
+  settings: Pick<WorkerSettings, 'conductorStream' | 'conductorShards'>,
 ): string[] {
   const queue = globLiteral(`${GUEST_QUEUE_PREFIX}:${guestQueueName(instanceId)}:`);
   const accepted = globLiteral(`${guestQueueName(instanceId)}:accepted:`);
@@ -151,7 +157,7 @@ export function guestRedisUserRules(
     ...commands.map((command) => `+${command}`),
     `~${queue}*`,
     `~${accepted}*`,
-    `(+xadd %W~${globLiteral(conductorStream)})`,
+    `(+xadd %W~${globLiteral(settings.conductorStream)} %W~${globLiteral(guestConductorStream(settings, instanceId))})`,
   ];
 }
 
@@ -160,7 +166,7 @@ export class GuestRedisAccess {
     private readonly redis: Redis,
     private readonly settings: Pick<
       WorkerSettings,
-      'masterKey' | 'conductorStream' | 'guestRedisUrl'
+      'masterKey' | 'conductorStream' | 'conductorShards' | 'guestRedisUrl'
     >,
     private readonly logger: Logger,
     /** Whether guests get users of their own. */
@@ -175,7 +181,7 @@ export class GuestRedisAccess {
     redis: Redis,
     settings: Pick<
       WorkerSettings,
-      'masterKey' | 'conductorStream' | 'guestRedisUrl' | 'guestRedisAcl'
+      'masterKey' | 'conductorStream' | 'conductorShards' | 'guestRedisUrl' | 'guestRedisAcl'
     >,
     logger: Logger,
   ): Promise<GuestRedisAccess> {
@@ -223,7 +229,7 @@ export class GuestRedisAccess {
     const rules = guestRedisUserRules(
       instanceId,
       guestRedisPassword(this.settings.masterKey, instanceId),
-      this.settings.conductorStream,
+      this.settings,
     );
     await runAcl(this.redis, 'SETUSER', guestRedisUserName(instanceId), ...rules);
   }

@@ -84,10 +84,11 @@ describe('an instance on OpenStack through the worker', () => {
           // (the guest refuses to start then, as a failed rehearsal's guest log showed).
           mkdtempSync(join(tmpdir(), 'cg-')),
         );
-        // What the worker put in the server's files: this instance's queue, the worker's stream.
+        // What the worker put in the server's files: this instance's queue, its shard of the
+        // worker's stream.
         expect(guest.agent).toMatchObject({
           rpcQueue: guestQueueName(instanceId),
-          conductorStream: ctx.names.conductorStream,
+          conductorStream: ctx.guestStream(instanceId),
           datastore: { port: 3306, volumeDir: '/var/lib/coffer/data' },
         });
 

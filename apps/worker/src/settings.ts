@@ -58,6 +58,10 @@ export interface WorkerTuning {
   conductorReclaimIntervalMs: number;
   /** How often acknowledged history is trimmed from the stream. */
   conductorTrimIntervalMs: number;
+  /** How often a conductor process renews its membership and looks at who holds which shard. */
+  conductorMembershipMs: number;
+  /** A conductor process not heard of for this long is gone: its shards go to the others. */
+  conductorMemberTtlMs: number;
   /** How often the watchdog looks for silent guests. Default: the heartbeat interval. */
   watchdogIntervalMs: number;
   /** How often the watchdog starts again the guests that died unasked (0: never; tests that play a dead host). */
@@ -92,6 +96,8 @@ export interface WorkerSettings extends WorkerNames {
   createTimeoutSeconds: number;
   /** The conductor drops a guest message whose sentAt is further than this from the control plane's clock. */
   conductorClockSkewMs: number;
+  /** Shards of the conductor stream (COFFER_CONDUCTOR_SHARDS; @coffer/contracts conductorShardStream). */
+  conductorShards: number;
   guestRedisUrl: string | undefined;
   /** Whether guests get Redis users of their own (guest-redis-access.ts). */
   guestRedisAcl: WorkerEnv['COFFER_GUEST_REDIS_ACL'];
@@ -139,6 +145,8 @@ export function defaultTuning(
     conductorReclaimIdleMs: 30_000,
     conductorReclaimIntervalMs: 10_000,
     conductorTrimIntervalMs: 60_000,
+    conductorMembershipMs: 1_000,
+    conductorMemberTtlMs: 5_000,
     watchdogIntervalMs: Math.max(500, Math.round(env.COFFER_HEARTBEAT_INTERVAL_SECONDS * 1000)),
     guestSupervisionIntervalMs: Math.max(
       1000,
@@ -178,6 +186,7 @@ export function buildSettings(
     heartbeatExpirySeconds: env.COFFER_HEARTBEAT_EXPIRY_SECONDS,
     createTimeoutSeconds: env.COFFER_CREATE_TIMEOUT_SECONDS,
     conductorClockSkewMs: env.COFFER_CONDUCTOR_CLOCK_SKEW_SECONDS * 1000,
+    conductorShards: env.COFFER_CONDUCTOR_SHARDS,
     guestRedisUrl: env.COFFER_GUEST_REDIS_URL ?? env.REDIS_URL,
     guestRedisAcl: env.COFFER_GUEST_REDIS_ACL,
     backupStore: backupStoreOf(env),

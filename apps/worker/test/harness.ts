@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { LocalComputeProvider, unmountVolumesUnder, type PortRange } from '@coffer/compute';
 import {
   deriveDisplayStatus,
+  DEFAULT_CONDUCTOR_SHARDS,
   instanceCreateJobSchema,
   TASKMANAGER_QUEUE,
   taskmanagerJobOptions,
@@ -27,6 +28,7 @@ import { expect } from 'vitest';
 
 import { resolveGuestCommand } from '../src/compute';
 import { compareIds } from '../src/conductor/conductor';
+import { guestConductorStream } from '../src/conductor/shards';
 import { type WorkerEnvOverrides } from '../src/env';
 import { guestRedisUserName } from '../src/guest-redis-access';
 import { createLogger } from '../src/logger';
@@ -56,6 +58,9 @@ export const TEST_TUNING: Partial<WorkerTuning> = {
   conductorBlockMs: 500,
   conductorReclaimIdleMs: 2_000,
   conductorReclaimIntervalMs: 1_000,
+  // A killed conductor's shards go to the others within about 2 s.
+  conductorMembershipMs: 500,
+  conductorMemberTtlMs: 2_000,
   restartCallTimeoutMs: 30_000,
   restartHeartbeatTimeoutMs: 30_000,
   watchdogIntervalMs: 500,
@@ -285,9 +290,17 @@ export class WorkerTestContext {
     expect(existsSync(this.instanceDir(instanceId))).toBe(false);
   }
 
-  /** True once the conductor's group has read the stream entry `entryId` and acked it. */
-  async isAckedByConductor(entryId: string): Promise<boolean> {
-    const { conductorStream: stream, conductorGroup: group } = this.names;
+  /** The stream an instance's guest writes to: its shard of this test's conductor stream. */
+  guestStream(instanceId: string): string {
+    return guestConductorStream(
+      { conductorStream: this.names.conductorStream, conductorShards: DEFAULT_CONDUCTOR_SHARDS },
+      instanceId,
+    );
+  }
+
+  /** True once the conductor's group has read the entry `entryId` of `stream` (default: the stream itself) and acked it. */
+  async isAckedByConductor(entryId: string, stream = this.names.conductorStream): Promise<boolean> {
+    const { conductorGroup: group } = this.names;
     const groups = (await this.redis.xinfo('GROUPS', stream)) as unknown[][];
     const info = groups.find((fields) => fields[1] === group);
     if (!info) return false;
@@ -325,6 +338,8 @@ export class WorkerTestContext {
       ...(await this.redis.keys(`${this.names.queuePrefix}:*`)),
       ...(await this.redis.keys(`${this.names.keyPrefix}:*`)),
       this.names.conductorStream,
+      // Its shards and members (conductor/shards.ts), and streams tests named after it.
+      ...(await this.redis.keys(`${this.names.conductorStream}*`)),
     ];
     if (keys.length > 0) await this.redis.del(...keys);
     await this.redis.quit();

@@ -17,6 +17,34 @@ import { serviceStatusSchema } from './status';
  */
 export const CONDUCTOR_STREAM = 'conductor';
 export const CONDUCTOR_GROUP = 'conductor';
+/**
+ * Shard streams of the conductor stream: each guest is told one, `<stream>:<shard>`
+ * ({@link conductorShardStream}), and each conductor process reads the shards it holds (so one
+ * process reads all of a guest's messages), besides the stream itself, which every process reads
+ * (older guests, and tools). 12 splits evenly over 1, 2, 3, 4 and 6 processes. A deployment may
+ * raise it, never lower it: a guest keeps the stream it was told until its server is made again.
+ */
+export const DEFAULT_CONDUCTOR_SHARDS = 12;
+
+/** The shard of the conductor stream an instance's guest writes to (FNV-1a of its lower-case id). */
+export function conductorShardOf(instanceId: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (const char of instanceId.toLowerCase()) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+}
+
+/** The stream name of shard `shard` of `stream`. */
+export function conductorShardName(stream: string, shard: number): string {
+  return `${stream}:${shard}`;
+}
+
+/** The stream an instance's guest is told to write to: its shard of `stream`. */
+export function conductorShardStream(stream: string, instanceId: string, shards: number): string {
+  return conductorShardName(stream, conductorShardOf(instanceId, shards));
+}
 
 export const heartbeatPayloadSchema = z.object({
   serviceStatus: serviceStatusSchema,

@@ -40,14 +40,15 @@ afterAll(() => ctx.closeLeavingNothing());
  * conductor has read it and acked it (applied or not), else null.
  */
 async function appliedBackupReport(backupId: string, words: string): Promise<string | null> {
-  const entries = await ctx.redis.xrange(ctx.names.conductorStream, '-', '+');
+  const stream = ctx.guestStream(source.instanceId);
+  const entries = await ctx.redis.xrange(stream, '-', '+');
   const report = entries.find(([, fields]) => {
     const body = fields[fields.indexOf('body') + 1] ?? '';
     return body.includes(backupId) && body.includes('"backup"') && body.includes(words);
   });
   if (!report) return null;
   const [id] = report;
-  return (await ctx.isAckedByConductor(id)) ? id : null;
+  return (await ctx.isAckedByConductor(id, stream)) ? id : null;
 }
 
 describe('a guest killed during a backup', () => {

@@ -1,12 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
-import {
-  changeEventSchema,
-  VOLUME_FULL_FAULT_PREFIX,
-  type ChangeEvent,
-  type ConductorMessage,
-} from '@coffer/contracts';
+import { changeEventSchema, VOLUME_FULL_FAULT_PREFIX, type ChangeEvent } from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, signBody } from '@coffer/contracts/crypto';
 import { createPrismaClient, type Instance, type Prisma, type PrismaClient } from '@coffer/db';
 import { faultFields } from '@coffer/db/domain/faults';
@@ -15,10 +9,16 @@ import { waitFor } from '@coffer/testing/wait';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { displayStatusOf, MASTER_KEY, REDIS_URL, WorkerTestContext } from '../../test/harness';
+import {
+  countingPrisma,
+  createConductorGuest,
+  heartbeat,
+  sendAsGuest,
+  type Guest,
+} from '../../test/conductor-guests';
+import { displayStatusOf, REDIS_URL, WorkerTestContext } from '../../test/harness';
 import { loadWorkerEnv } from '../env';
 import { ChangePublisher } from '../events';
-import { sealGuestSecret } from '../guest-secret';
 import { buildSettings } from '../settings';
 import { startWorker, type RunningWorker } from '../worker';
 import { applyUnchangedHeartbeats, type HeartbeatMessage } from './apply-heartbeats';
@@ -35,76 +35,17 @@ let subscriber: Redis;
 const events: ChangeEvent[] = [];
 const DAY_MS = 24 * 3600_000;
 
-interface Guest {
-  instanceId: string;
-  secret: string;
-  /** The guest's boot epoch and its last sequence number, as the row has them. */
-  epoch: number;
-  seq: number;
-}
-
 let guestA: Guest;
 let guestB: Guest;
 
-async function createGuestRow(): Promise<Guest> {
-  const secret = generateGuestSecret();
-  const row = await ctx.prisma.instance.create({
-    data: {
-      projectId: ctx.projectId,
-      name: `conductor-${randomBytes(3).toString('hex')}`,
-      flavorId: ctx.flavorId,
-      datastoreVersionId: ctx.versionId,
-      volumeSizeGb: 1,
-      taskStatus: 'NONE',
-      serviceStatus: 'RUNNING',
-      guestVersion: '0.1.0',
-      lastHeartbeatAt: new Date(),
-      lastEpoch: 3n,
-      lastSeq: 10n,
-      lastSentAt: new Date(),
-    },
-  });
-  await ctx.prisma.instance.update({
-    where: { id: row.id },
-    data: { guestSecretEnc: sealGuestSecret(MASTER_KEY, row.id, secret) },
-  });
-  return { instanceId: row.id, secret, epoch: 3, seq: 10 };
-}
+const createGuestRow = () => createConductorGuest(ctx);
 
-function heartbeat(
-  guest: Guest,
-  overrides: Partial<ConductorMessage> & { serviceStatus?: string } = {},
-): Record<string, unknown> {
-  const { serviceStatus = 'SHUTDOWN', ...rest } = overrides;
-  guest.seq++;
-  return {
-    kind: 'heartbeat',
-    instanceId: guest.instanceId,
-    sentAt: Date.now(),
-    epoch: guest.epoch,
-    seq: guest.seq,
-    payload: { serviceStatus, guestVersion: '0.1.0', serverVersion: '10.11.19' },
-    ...rest,
-  };
-}
-
-/** Adds an entry as a guest would: `body` and its HMAC `sig` with `signingSecret`'s signing key. */
-async function send(
+/** Adds an entry as a guest would (conductor-guests.ts: sendAsGuest), by default to the stream itself. */
+const send = (
   message: Record<string, unknown> | string,
   signingSecret: string,
   stream = ctx.names.conductorStream,
-): Promise<string> {
-  const body = typeof message === 'string' ? message : JSON.stringify(message);
-  const id = await ctx.redis.xadd(
-    stream,
-    '*',
-    'body',
-    body,
-    'sig',
-    signBody(guestKeys(signingSecret).signing, body),
-  );
-  return id!;
-}
+) => sendAsGuest(ctx, message, signingSecret, stream);
 
 async function waitForAck(id: string): Promise<void> {
   await waitFor(() => ctx.isAckedByConductor(id), {
@@ -544,35 +485,6 @@ describe('the conductor', () => {
     }
   });
 });
-
-/** `prisma`, counting the conductor's statements: one-by-one instance writes, and raw (batch) ones. */
-function countingPrisma(prisma: PrismaClient): {
-  client: PrismaClient;
-  calls: { oneByOne: number; batch: number };
-} {
-  const calls = { oneByOne: 0, batch: 0 };
-  const counted = <T extends object>(target: T, property: string, count: () => void) =>
-    new Proxy(target, {
-      get(object, name) {
-        const value: unknown = Reflect.get(object, name);
-        if (typeof value !== 'function') return value;
-        const bound = (value as (...args: unknown[]) => unknown).bind(object);
-        if (name !== property) return bound;
-        return (...args: unknown[]) => {
-          count();
-          return bound(...args);
-        };
-      },
-    });
-  const instance = counted(prisma.instance, 'updateManyAndReturn', () => calls.oneByOne++);
-  const client = new Proxy(
-    counted(prisma, '$queryRaw', () => calls.batch++),
-    {
-      get: (object, name) => (name === 'instance' ? instance : Reflect.get(object, name)),
-    },
-  );
-  return { client, calls };
-}
 
 describe('a batch', () => {
   it("writes many instances' heartbeats that change nothing in one statement, each row as its own guest said; a stale one changes nothing; a status change in between is applied in order and published", async () => {

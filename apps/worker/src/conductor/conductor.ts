@@ -22,6 +22,7 @@ import { applyEventMessage } from './apply-event';
 import { applyUnchangedHeartbeats, type HeartbeatMessage } from './apply-heartbeats';
 import { applyMetricsMessage, storeMetricsSamples, type MetricsMessage } from './apply-metrics';
 import { applyConductorMessage } from './apply-message';
+import { ShardMembership } from './shards';
 
 /**
  * The conductor (Trove's trove-conductor): reads the guests' stream in a consumer group and
@@ -76,9 +77,14 @@ type EntryOutcome = 'applied' | 'unchanged' | 'stale';
 
 type StreamEntry = [id: string, fields: string[]];
 
-/** A stream entry's fields, its body parsed (not verified yet): `json` is undefined when the body is not JSON. */
-interface ReadEntry {
+/** An entry of one of the streams read (the stream itself or a shard): what XACK needs. */
+interface EntryRef {
+  stream: string;
   id: string;
+}
+
+/** A stream entry's fields, its body parsed (not verified yet): `json` is undefined when the body is not JSON. */
+interface ReadEntry extends EntryRef {
   body: string | undefined;
   sig: string | undefined;
   json: unknown;
@@ -91,8 +97,7 @@ interface ReadEntry {
 }
 
 /** A stream entry whose message passed verification. */
-interface VerifiedEntry<M extends ConductorMessage = ConductorMessage> {
-  id: string;
+interface VerifiedEntry<M extends ConductorMessage = ConductorMessage> extends EntryRef {
   message: M;
   /** When its batch was read from the stream (Date.now()). */
   readAt: number;
@@ -129,11 +134,25 @@ export class Conductor {
   private nextReclaimAt = 0;
   private nextTrimAt = 0;
   private wakeFromPause: (() => void) | null = null;
+  private readonly membership: ShardMembership;
+  /** The streams this process reads: the stream itself, then the shards it holds (see shards.ts). */
+  private streams: string[];
+  /** The streams whose group this process has made sure of. */
+  private readonly grouped = new Set<string>();
+  private nextRenewalAt = 0;
 
-  constructor(private readonly deps: ConductorDeps) {}
+  constructor(private readonly deps: ConductorDeps) {
+    this.membership = new ShardMembership(deps.redis, deps.settings, this.consumer, deps.logger);
+    this.streams = [this.stream];
+  }
 
   private get stream(): string {
     return this.deps.settings.conductorStream;
+  }
+
+  /** The streams this process reads now: the stream itself, then the shards it holds. */
+  get readStreams(): readonly string[] {
+    return this.streams;
   }
 
   private get group(): string {
@@ -141,7 +160,8 @@ export class Conductor {
   }
 
   async start(): Promise<void> {
-    await this.ensureGroup();
+    await this.ensureGroup(this.stream);
+    await this.renewShards();
     this.nextTrimAt = Date.now() + this.deps.settings.tuning.conductorTrimIntervalMs;
     this.loop = this.run();
     this.deps.logger.info(
@@ -157,15 +177,21 @@ export class Conductor {
     // Ends a blocked XREADGROUP at once; an entry being applied finishes first (the loop awaits it).
     this.deps.blockingConnection.disconnect();
     await this.loop;
-    await this.leaveGroup().catch((error: unknown) =>
-      this.deps.logger.debug({ err: error }, 'conductor: could not leave the group'),
-    );
+    await this.membership
+      .leave()
+      .catch((error: unknown) =>
+        this.deps.logger.debug({ err: error }, 'conductor: could not leave the members'),
+      );
+    for (const stream of this.grouped)
+      await this.leaveGroup(stream).catch((error: unknown) =>
+        this.deps.logger.debug({ err: error, stream }, 'conductor: could not leave the group'),
+      );
   }
 
   /** A consumer with nothing pending leaves the group on a clean stop (else each process start would leave one behind). */
-  private async leaveGroup(): Promise<void> {
+  private async leaveGroup(stream: string): Promise<void> {
     const pending = (await this.deps.redis.xpending(
-      this.stream,
+      stream,
       this.group,
       '-',
       '+',
@@ -173,15 +199,25 @@ export class Conductor {
       this.consumer,
     )) as unknown[];
     if (pending.length === 0)
-      await this.deps.redis.xgroup('DELCONSUMER', this.stream, this.group, this.consumer);
+      await this.deps.redis.xgroup('DELCONSUMER', stream, this.group, this.consumer);
   }
 
-  private async ensureGroup(): Promise<void> {
+  private async ensureGroup(stream: string): Promise<void> {
     try {
-      await this.deps.redis.xgroup('CREATE', this.stream, this.group, '0', 'MKSTREAM');
+      await this.deps.redis.xgroup('CREATE', stream, this.group, '0', 'MKSTREAM');
     } catch (error) {
       if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
     }
+    this.grouped.add(stream);
+  }
+
+  /** Renews this process's membership and reads the shards it holds from now on (shards.ts). */
+  private async renewShards(): Promise<void> {
+    const { streams: shards, isChanged } = await this.membership.renew();
+    this.nextRenewalAt = Date.now() + this.deps.settings.tuning.conductorMembershipMs;
+    if (!isChanged) return;
+    for (const stream of shards) if (!this.grouped.has(stream)) await this.ensureGroup(stream);
+    this.streams = [this.stream, ...shards];
   }
 
   private async run(): Promise<void> {
@@ -189,6 +225,7 @@ export class Conductor {
     let failures = 0;
     while (!this.isStopped) {
       try {
+        if (Date.now() >= this.nextRenewalAt) await this.renewShards();
         if (Date.now() >= this.nextReclaimAt) {
           await this.reclaim();
           this.nextReclaimAt = Date.now() + tuning.conductorReclaimIntervalMs;
@@ -214,8 +251,12 @@ export class Conductor {
           const untilDue = next
             ? Math.ceil(next.readAt + tuning.conductorFlushMs - Date.now())
             : tuning.conductorBlockMs;
-          // BLOCK 0 would wait forever.
-          const blockMs = untilDue > 0 ? untilDue : WRITING_POLL_MS;
+          // BLOCK 0 would wait forever; the membership is renewed in time.
+          const blockMs = Math.min(
+            untilDue > 0 ? untilDue : WRITING_POLL_MS,
+            Math.max(1, this.nextRenewalAt - Date.now()),
+          );
+          const streams = this.streams;
           const reply = (await this.deps.blockingConnection.xreadgroup(
             'GROUP',
             this.group,
@@ -225,17 +266,21 @@ export class Conductor {
             'BLOCK',
             blockMs,
             'STREAMS',
-            this.stream,
-            '>',
+            ...streams,
+            ...streams.map(() => '>'),
           )) as [string, StreamEntry[]][] | null;
-          for (const [, entries] of reply ?? []) await this.handleRead(entries);
+          const readAt = Date.now();
+          const entries = (reply ?? []).flatMap(([stream, list]) =>
+            list.map((entry) => readEntry(stream, entry, readAt)),
+          );
+          if (entries.length > 0) await this.handleRead(entries);
         }
         failures = 0;
       } catch (error) {
         if (this.isStopped) break;
         failures++;
         if (String((error as Error).message).includes('NOGROUP')) {
-          await this.ensureGroup().catch(() => undefined);
+          for (const stream of this.streams) await this.ensureGroup(stream).catch(() => undefined);
         }
         this.deps.logger.warn({ err: error }, 'conductor: reading the stream failed; retrying');
         await this.pause(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
@@ -260,12 +305,8 @@ export class Conductor {
    * once; everything else is held and written with the next chunk (writeHeld). A change thus
    * waits neither for the heartbeats read with it nor for those ahead of it in a backlog.
    */
-  private async handleRead(entries: StreamEntry[]): Promise<void> {
-    const readAt = Date.now();
-    const { urgent, rest } = this.triage([
-      ...this.held,
-      ...entries.map((entry) => readEntry(entry, readAt)),
-    ]);
+  private async handleRead(entries: ReadEntry[]): Promise<void> {
+    const { urgent, rest } = this.triage([...this.held, ...entries]);
     this.held = rest;
     if (urgent.length === 0) return;
     // An instance whose entries are being written waits for them (its order).
@@ -303,9 +344,22 @@ export class Conductor {
   }
 
   private async applyAndAck(entries: ReadEntry[]): Promise<void> {
-    const done: string[] = [];
+    const done: EntryRef[] = [];
     await this.applyEntries(entries, done);
-    if (done.length > 0) await this.deps.redis.xack(this.stream, this.group, ...done);
+    await this.ack(done);
+  }
+
+  /** One XACK per stream of `done`. */
+  private async ack(done: EntryRef[]): Promise<void> {
+    const byStream = new Map<string, string[]>();
+    for (const { stream, id } of done) {
+      const ids = byStream.get(stream);
+      if (ids) ids.push(id);
+      else byStream.set(stream, [id]);
+    }
+    await Promise.all(
+      [...byStream].map(([stream, ids]) => this.deps.redis.xack(stream, this.group, ...ids)),
+    );
   }
 
   private pause(ms: number): Promise<void> {
@@ -335,13 +389,13 @@ export class Conductor {
    * The instances with a likely visible change (triage) go first, on their own: verified,
    * written and published before the rest of the batch is even verified.
    */
-  private async handleEntries(entries: StreamEntry[]): Promise<void> {
+  private async handleEntries(stream: string, entries: StreamEntry[]): Promise<void> {
     const readAt = Date.now();
-    const done: string[] = [];
-    const { urgent, rest } = this.triage(entries.map((entry) => readEntry(entry, readAt)));
+    const done: EntryRef[] = [];
+    const { urgent, rest } = this.triage(entries.map((entry) => readEntry(stream, entry, readAt)));
     if (urgent.length > 0) await this.applyEntries(urgent, done);
     if (rest.length > 0) await this.applyEntries(rest, done);
-    if (done.length > 0) await this.deps.redis.xack(this.stream, this.group, ...done);
+    await this.ack(done);
   }
 
   /**
@@ -393,7 +447,7 @@ export class Conductor {
   }
 
   /** Verifies `entries`, then writes them (see handleEntries); the ids applied or dropped go to `done`. */
-  private async applyEntries(entries: ReadEntry[], done: string[]): Promise<void> {
+  private async applyEntries(entries: ReadEntry[], done: EntryRef[]): Promise<void> {
     const lanes = new Map<string, VerifiedEntry[]>();
     const samples: VerifiedEntry<MetricsMessage>[] = [];
     const verified = await this.verifyEntries(entries, done);
@@ -414,13 +468,13 @@ export class Conductor {
   }
 
   /** The messages of `entries` that pass verification; the dropped ones' ids go to `done` (acked). */
-  private async verifyEntries(entries: ReadEntry[], done: string[]): Promise<VerifiedEntry[]> {
+  private async verifyEntries(entries: ReadEntry[], done: EntryRef[]): Promise<VerifiedEntry[]> {
     const verified: (VerifiedEntry | null)[] = entries.map(() => null);
     await forEachAtOnce(
       entries,
       this.deps.settings.tuning.conductorConcurrency,
       async (entry, index) => {
-        const { id } = entry;
+        const { id, stream } = entry;
         let message: ConductorMessage | null;
         try {
           message = await this.verifyEntry(entry);
@@ -431,8 +485,8 @@ export class Conductor {
           );
           return;
         }
-        if (message) verified[index] = { id, message, readAt: entry.readAt };
-        else done.push(id);
+        if (message) verified[index] = { stream, id, message, readAt: entry.readAt };
+        else done.push({ stream, id });
       },
     );
     return verified.filter((entry): entry is VerifiedEntry => entry !== null);
@@ -441,7 +495,7 @@ export class Conductor {
   /** The batch's metrics samples in one INSERT, then one `instance.metrics` per stored sample. */
   private async storeSamples(
     samples: VerifiedEntry<MetricsMessage>[],
-    done: string[],
+    done: EntryRef[],
   ): Promise<void> {
     if (samples.length === 0) return;
     let projects: (string | null)[];
@@ -459,7 +513,7 @@ export class Conductor {
         samples,
         this.deps.settings.tuning.conductorConcurrency,
         async (entry) => {
-          if (await this.handleVerified(entry)) done.push(entry.id);
+          if (await this.handleVerified(entry)) done.push(refOf(entry));
         },
       );
       return;
@@ -473,7 +527,7 @@ export class Conductor {
             projectId,
             instanceId: entry.message.instanceId,
           });
-        done.push(entry.id);
+        done.push(refOf(entry));
       }),
     );
   }
@@ -485,12 +539,12 @@ export class Conductor {
    * would have, and it is acked when the newer one is (a burst's beats of one guest, or beats
    * held while the conductor was behind, cost one row, not one statement each).
    */
-  private async applyLanes(allLanes: VerifiedEntry[][], done: string[]): Promise<void> {
+  private async applyLanes(allLanes: VerifiedEntry[][], done: EntryRef[]): Promise<void> {
     const { prisma, settings } = this.deps;
-    const superseded = new Map<VerifiedEntry, string[]>();
+    const superseded = new Map<VerifiedEntry, EntryRef[]>();
     const lanes = allLanes.map((lane) => coalesced(lane, superseded));
     const finish = (entry: VerifiedEntry) => {
-      done.push(entry.id);
+      done.push(refOf(entry));
       const earlier = superseded.get(entry);
       if (earlier) done.push(...earlier);
     };
@@ -731,14 +785,27 @@ export class Conductor {
     return signingKey;
   }
 
-  /** Claims entries pending for too long (a dead conductor's, or ours after a failed write) and applies them. */
+  /**
+   * Claims entries pending for too long (a dead conductor's, or ours after a failed write) and
+   * applies them, in every stream this process reads.
+   */
   async reclaim(): Promise<number> {
+    let claimed = 0;
+    for (const stream of this.streams) {
+      if (this.isStopped) break;
+      claimed += await this.reclaimFrom(stream);
+    }
+    if (claimed > 0) this.deps.logger.info({ claimed }, 'conductor: reclaimed pending messages');
+    return claimed;
+  }
+
+  private async reclaimFrom(stream: string): Promise<number> {
     const { redis, settings } = this.deps;
     let cursor = '0-0';
     let claimed = 0;
     do {
       const reply = (await redis.xautoclaim(
-        this.stream,
+        stream,
         this.group,
         this.consumer,
         settings.tuning.conductorReclaimIdleMs,
@@ -750,16 +817,22 @@ export class Conductor {
       if (this.isStopped) return claimed;
       const entries = reply[1].filter((entry): entry is StreamEntry => entry !== null);
       claimed += entries.length;
-      await this.handleEntries(entries);
+      await this.handleEntries(stream, entries);
     } while (cursor !== '0-0' && !this.isStopped);
-    if (claimed > 0) this.deps.logger.info({ claimed }, 'conductor: reclaimed pending messages');
     return claimed;
   }
 
-  /** Drops acknowledged history: everything older than every group's oldest pending or undelivered entry. */
+  /**
+   * Drops acknowledged history from the streams this process reads: everything older than
+   * every group's oldest pending or undelivered entry.
+   */
   async trim(): Promise<void> {
+    for (const stream of this.streams) await this.trimStream(stream);
+  }
+
+  private async trimStream(stream: string): Promise<void> {
     const { redis } = this.deps;
-    const groups = (await redis.xinfo('GROUPS', this.stream)) as unknown[][];
+    const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
     let keepFrom: string | null = null;
     for (const group of groups) {
       const info = new Map<string, unknown>();
@@ -767,7 +840,7 @@ export class Conductor {
         info.set(String(group[index]), group[index + 1]);
       const name = String(info.get('name'));
       let oldest = String(info.get('last-delivered-id') ?? '0-0');
-      const pending = (await redis.xpending(this.stream, name)) as [
+      const pending = (await redis.xpending(stream, name)) as [
         number,
         string | null,
         string | null,
@@ -777,9 +850,9 @@ export class Conductor {
       if (keepFrom === null || compareIds(oldest, keepFrom) < 0) keepFrom = oldest;
     }
     if (keepFrom && keepFrom !== '0-0') {
-      const removed = await redis.xtrim(this.stream, 'MINID', '~', keepFrom);
+      const removed = await redis.xtrim(stream, 'MINID', '~', keepFrom);
       if (removed > 0)
-        this.deps.logger.debug({ removed }, 'conductor: trimmed acknowledged history');
+        this.deps.logger.debug({ removed, stream }, 'conductor: trimmed acknowledged history');
     }
   }
 }
@@ -794,8 +867,12 @@ export function arrivalTimeOf(entryId: string, now = Date.now()): number {
   return Number.isSafeInteger(ms) ? Math.min(ms, now) : now;
 }
 
-/** An entry's fields, its body parsed once (undefined when it is not JSON). */
-function readEntry([id, fields]: StreamEntry, readAt: number): ReadEntry {
+function refOf({ stream, id }: EntryRef): EntryRef {
+  return { stream, id };
+}
+
+/** An entry of `stream`: its fields, its body parsed once (undefined when it is not JSON). */
+function readEntry(stream: string, [id, fields]: StreamEntry, readAt: number): ReadEntry {
   const values = new Map<string, string>();
   for (let index = 0; index + 1 < fields.length; index += 2)
     values.set(fields[index]!, fields[index + 1]!);
@@ -816,7 +893,7 @@ function readEntry([id, fields]: StreamEntry, readAt: number): ReadEntry {
         said = saidOf(payload);
     }
   }
-  return { id, body, sig: values.get('sig'), json, key, said, readAt };
+  return { stream, id, body, sig: values.get('sig'), json, key, said, readAt };
 }
 
 /**
@@ -827,13 +904,13 @@ function readEntry([id, fields]: StreamEntry, readAt: number): ReadEntry {
  */
 function coalesced(
   lane: VerifiedEntry[],
-  superseded: Map<VerifiedEntry, string[]>,
+  superseded: Map<VerifiedEntry, EntryRef[]>,
 ): VerifiedEntry[] {
   const kept: VerifiedEntry[] = [];
   for (const entry of lane) {
     const previous = kept.at(-1);
     if (previous && supersedes(entry.message, previous.message)) {
-      superseded.set(entry, [...(superseded.get(previous) ?? []), previous.id]);
+      superseded.set(entry, [...(superseded.get(previous) ?? []), refOf(previous)]);
       superseded.delete(previous);
       kept[kept.length - 1] = entry;
     } else kept.push(entry);

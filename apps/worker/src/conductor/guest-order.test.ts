@@ -22,9 +22,9 @@ beforeAll(async () => {
 
 afterAll(() => ctx.closeLeavingNothing());
 
-/** The stream entries that name this instance after `afterId`, and whether each is acked. */
+/** The entries of the instance's stream (its shard) that name it after `afterId`. */
 async function entriesAfter(instanceId: string, afterId: string): Promise<string[]> {
-  const entries = (await ctx.redis.xrange(ctx.names.conductorStream, `(${afterId}`, '+')) as [
+  const entries = (await ctx.redis.xrange(ctx.guestStream(instanceId), `(${afterId}`, '+')) as [
     string,
     string[],
   ][];
@@ -46,7 +46,10 @@ describe("a guest's order of messages", () => {
       openGuestSecret(MASTER_KEY, instanceId, built.guestSecretEnc!),
     ).signing;
 
-    /** A SHUTDOWN heartbeat signed with the instance's own key; waits until the conductor acked it. */
+    /**
+     * A SHUTDOWN heartbeat signed with the instance's own key, in its guest's stream (where a
+     * guest whose key leaked could write it); waits until the conductor acked it.
+     */
     async function forge(order: { sentAt: number; epoch: number; seq: number }): Promise<string> {
       const body = JSON.stringify({
         kind: 'heartbeat',
@@ -58,15 +61,16 @@ describe("a guest's order of messages", () => {
           serverVersion: null,
         },
       });
+      const stream = ctx.guestStream(instanceId);
       const id = (await ctx.redis.xadd(
-        ctx.names.conductorStream,
+        stream,
         '*',
         'body',
         body,
         'sig',
         signBody(signingKey, body),
       ))!;
-      await waitFor(() => ctx.isAckedByConductor(id), {
+      await waitFor(() => ctx.isAckedByConductor(id, stream), {
         timeoutMs: 10_000,
         what: `entry ${id} to be acked`,
       });
@@ -103,7 +107,10 @@ describe("a guest's order of messages", () => {
     await waitFor(
       async () => {
         const later = await entriesAfter(instanceId, highest);
-        return later.length >= 2 && (await ctx.isAckedByConductor(later[1]!));
+        return (
+          later.length >= 2 &&
+          (await ctx.isAckedByConductor(later[1]!, ctx.guestStream(instanceId)))
+        );
       },
       { timeoutMs: 15_000, what: 'two heartbeats of the guest after the forged one' },
     );

@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 
 import { REBASED_GUEST_ORDER } from '../conductor/apply-message';
 import { compareIds } from '../conductor/conductor';
+import { guestConductorStream } from '../conductor/shards';
 import { throwIfAborted, waitForInstance } from '../events';
 import { checkpoint, StopCreate, type CreateRow } from '../taskmanager/create-instance-row';
 import { enqueueTaskmanagerJob } from '../taskmanager/enqueue';
@@ -68,7 +69,7 @@ export async function reseedReplica(
     "the replica's direct stream failed: seeding it from the object store",
   );
   await removeServerAndGuestQueue(ctx, row.id, row.computeServerId);
-  await waitForConductorToCatchUp(ctx);
+  await waitForConductorToCatchUp(ctx, row.id);
   const { count } = await ctx.prisma.instance.updateMany({
     where: { id: row.id, taskStatus: 'BUILDING' },
     data: {
@@ -152,12 +153,18 @@ async function startReseed(
 const CONDUCTOR_CATCH_UP_MS = 60_000;
 
 /**
- * Until the conductor's group has applied (or dropped) every entry the stream holds now: its
- * last delivered entry at least the stream's newest, and none older still pending.
+ * Until the conductor's group has applied (or dropped) every entry that the streams the removed
+ * guest may have written to (its shard, and the stream itself) hold now: in each, its last
+ * delivered entry at least the stream's newest, and none older still pending.
  */
-async function waitForConductorToCatchUp(ctx: OperationContext): Promise<void> {
+async function waitForConductorToCatchUp(ctx: OperationContext, instanceId: string): Promise<void> {
   try {
-    await conductorCaughtUp(ctx);
+    const deadline = Date.now() + CONDUCTOR_CATCH_UP_MS;
+    for (const stream of [
+      guestConductorStream(ctx.settings, instanceId),
+      ctx.settings.conductorStream,
+    ])
+      await conductorCaughtUp(ctx, stream, deadline);
   } catch (error) {
     if (ctx.signal.aborted) throw error;
     // No stream or group yet (no conductor ever ran): nothing of that guest can be pending.
@@ -165,12 +172,15 @@ async function waitForConductorToCatchUp(ctx: OperationContext): Promise<void> {
   }
 }
 
-async function conductorCaughtUp(ctx: OperationContext): Promise<void> {
-  const { conductorStream: stream, conductorGroup: group } = ctx.settings;
+async function conductorCaughtUp(
+  ctx: OperationContext,
+  stream: string,
+  deadline: number,
+): Promise<void> {
+  const { conductorGroup: group } = ctx.settings;
   const [newest] = (await ctx.redis.xrevrange(stream, '+', '-', 'COUNT', 1)) as [string, unknown][];
   if (!newest) return;
   const upTo = newest[0];
-  const deadline = Date.now() + CONDUCTOR_CATCH_UP_MS;
   while (Date.now() < deadline) {
     throwIfAborted(ctx.signal);
     const groups = (await ctx.redis.xinfo('GROUPS', stream)) as unknown[][];
@@ -193,7 +203,10 @@ async function conductorCaughtUp(ctx: OperationContext): Promise<void> {
       return;
     await new Promise((tick) => setTimeout(tick, 50));
   }
-  ctx.logger.warn("the conductor did not catch up with the removed guest's messages in time");
+  ctx.logger.warn(
+    { stream },
+    "the conductor did not catch up with the removed guest's messages in time",
+  );
 }
 
 async function waitForSourceFree(ctx: OperationContext, sourceId: string): Promise<void> {

@@ -3,6 +3,7 @@ import { datastoreManagerSchema, guestQueueName } from '@coffer/contracts';
 import { SealError } from '@coffer/contracts/crypto';
 import { Prisma } from '@coffer/db';
 
+import { guestConductorStream } from '../conductor/shards';
 import { generateGuestSecret, openGuestSecret, sealGuestSecret } from '../guest-secret';
 import { loadRow, StopCreate, type CreateRow } from './create-instance-row';
 import { OperationFailure, type OperationContext } from './operation';
@@ -133,7 +134,8 @@ async function createServer(
         agentConfig: {
           redisUrl,
           rpcQueue: guestQueueName(row.id),
-          conductorStream: ctx.settings.conductorStream,
+          // Its shard of the conductor stream: one conductor process reads all it says.
+          conductorStream: guestConductorStream(ctx.settings, row.id),
           guestSecret,
           heartbeatIntervalSeconds: ctx.settings.heartbeatIntervalSeconds,
           // A fresh server: the guest may install the datadir while it boots. (Not for a
