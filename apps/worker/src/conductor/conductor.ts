@@ -50,7 +50,12 @@ import { ShardMembership } from './shards';
  * instances whose guest says something new (a status, a version, a fault: a change users wait
  * to see) are applied and published first, ahead of the plain heartbeats.
  *
- * The stream is read up to `conductorReadCount` entries at once (a backlog in one read). The
+ * Which streams: the stream itself, and the shards this process holds (shards.ts: each guest
+ * writes to one shard, so one process reads all it says). Entries carry their stream through
+ * to their XACK.
+ *
+ * The streams are read about `conductorReadCount` entries at once (a backlog in one read; COUNT
+ * is that over the number of streams, at least 100 each). The
  * instances with a likely change are applied and acked at once; everything else is held, in
  * stream order, and written `conductorBatchSize` entries at a time once the oldest held entry
  * is `conductorFlushMs` old, with a read (not waiting) between chunks. So a status change waits
@@ -108,6 +113,8 @@ const SECRET_CACHE_TTL_MS = 5 * 60_000;
 const SECRET_CACHE_MAX = 10_000;
 /** How long a read waits while held entries are due and the chunk before them is still being written. */
 const WRITING_POLL_MS = 10;
+/** The least a read takes from each stream (a backlog in one shard is not read in slivers). */
+const MIN_READ_PER_STREAM = 100;
 
 export class Conductor {
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -257,12 +264,17 @@ export class Conductor {
             Math.max(1, this.nextRenewalAt - Date.now()),
           );
           const streams = this.streams;
+          // COUNT is per stream: about `conductorReadCount` in all, whatever the shards held.
+          const count = Math.max(
+            MIN_READ_PER_STREAM,
+            Math.ceil(tuning.conductorReadCount / streams.length),
+          );
           const reply = (await this.deps.blockingConnection.xreadgroup(
             'GROUP',
             this.group,
             this.consumer,
             'COUNT',
-            tuning.conductorReadCount,
+            count,
             'BLOCK',
             blockMs,
             'STREAMS',
