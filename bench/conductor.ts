@@ -27,10 +27,14 @@
  *     per guest;
  *   - PostgreSQL's writes: pg_stat_database's xact_commit and tup_inserted + tup_updated
  *     deltas per second over the window;
- *   - capacity: each guest's reporter then sends `BENCH_BURST` (40) beats at once; the time
+ *   - capacity: each guest's reporter then makes `BENCH_BURST` (40) beats, built and signed
+ *     before the clock starts, which reach the streams at once (pipelined XADDs); the time
  *     until the group has read and acked all of them gives messages per second, which must
  *     grow with each conductor process added (the default interval's load alone does not
  *     saturate one, so it cannot show scaling).
+ * Guests write to their shards of the stream (COFFER_CONDUCTOR_SHARDS, 12), as the worker tells
+ * real guests; `BENCH_UNSHARDED=1` puts them all on the stream itself, as guests made before
+ * the shards, to compare in one run.
  * Status changes per window: at least N, and at least 300, spread evenly over `BENCH_WINDOW_S`
  * (30) seconds after a warm-up of one interval plus 2 s (secrets cached, connections warm).
  * `BENCH_QUICK=1` (or `--quick` when run directly): N = 50 and 100, 1 and 2 processes, 8 s
@@ -45,6 +49,9 @@ import { join } from 'node:path';
 
 import {
   CONDUCTOR_STREAM,
+  conductorShardName,
+  conductorShardStream,
+  DEFAULT_CONDUCTOR_SHARDS,
   DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
   EVENTS_CHANNEL,
   type ServiceStatus,
@@ -82,6 +89,8 @@ const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? (isQuick ? 8 : 30));
  */
 const BURST = Number(process.env.BENCH_BURST ?? 40);
 const GUEST_CONNECTIONS = Number(process.env.BENCH_GUEST_CONNECTIONS ?? 50);
+/** XADDs per pipeline when the burst reaches the streams. */
+const PIPELINE = 200;
 /** `BENCH_METRICS=1`: each beat is followed by a metrics sample, as a real guest sends (two entries per beat). */
 const SENDS_METRICS = process.env.BENCH_METRICS === '1';
 /**
@@ -90,6 +99,18 @@ const SENDS_METRICS = process.env.BENCH_METRICS === '1';
  * not the machine, and the consumer group's scaling shows. Unset: no cap.
  */
 const CPU_BUDGET = process.env.BENCH_CONDUCTOR_CPU ? Number(process.env.BENCH_CONDUCTOR_CPU) : null;
+/** The conductor stream's shards (the conductors read COFFER_CONDUCTOR_SHARDS from the same environment). */
+const SHARDS = Number(process.env.COFFER_CONDUCTOR_SHARDS ?? DEFAULT_CONDUCTOR_SHARDS);
+/**
+ * `BENCH_UNSHARDED=1`: every simulated guest writes to the stream itself, as guests made before
+ * the shards do (all processes share all guests), to compare with the shards in one run.
+ */
+const IS_UNSHARDED = process.env.BENCH_UNSHARDED === '1';
+/** Every stream a guest may write to: the stream itself and its shards. */
+const STREAMS = [
+  CONDUCTOR_STREAM,
+  ...Array.from({ length: SHARDS }, (_, shard) => conductorShardName(CONDUCTOR_STREAM, shard)),
+];
 const INTERVAL_MS = DEFAULT_HEARTBEAT_INTERVAL_SECONDS * 1000;
 const TARGET_P99_MS = 250;
 /** How long a sent change may take to be seen before it counts as lost. */
@@ -117,6 +138,8 @@ const CANNED_SAMPLE = {
   binlogBytes: 5 * 1024 * 1024,
   maxConnections: 151,
 };
+
+type XaddArgs = Parameters<Redis['xadd']>;
 
 interface SimulatedGuest {
   instanceId: string;
@@ -394,8 +417,8 @@ async function main(): Promise<void> {
     () => new Redis(process.env.REDIS_URL!),
   );
   const consoleConnection = new Redis(process.env.REDIS_URL!);
-  // The bench's own Redis: what an earlier run left in the stream is not this fleet's.
-  await redis.del(CONDUCTOR_STREAM);
+  // The bench's own Redis: what an earlier run left in the streams is not this fleet's.
+  await redis.del(...STREAMS, `${CONDUCTOR_STREAM}:members`);
   const feed = new ChangeFeed(consoleConnection, EVENTS_CHANNEL, silent);
   await feed.start();
 
@@ -468,27 +491,36 @@ async function main(): Promise<void> {
    * these entries); false if it did not within `timeoutMs`.
    */
   const untilDrained = async (timeoutMs: number): Promise<boolean> => {
-    const stream = (await redis.xinfo('STREAM', CONDUCTOR_STREAM)) as unknown[];
-    const upTo = String(stream[stream.indexOf('last-generated-id') + 1]);
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const groups = (await redis.xinfo('GROUPS', CONDUCTOR_STREAM)) as unknown[][];
-      const info = new Map<string, unknown>();
-      const group = groups[0] ?? [];
-      for (let index = 0; index + 1 < group.length; index += 2)
-        info.set(String(group[index]), group[index + 1]);
-      const [pending, oldestPending] = (await redis.xpending(
-        CONDUCTOR_STREAM,
-        String(info.get('name')),
-      )) as [number, string | null];
-      if (
-        compareIds(String(info.get('last-delivered-id') ?? '0-0'), upTo) >= 0 &&
-        (Number(pending) === 0 || compareIds(oldestPending ?? '0-0', upTo) > 0)
-      )
-        return true;
-      if (Date.now() > deadline) return false;
-      await new Promise((tick) => setTimeout(tick, 10));
+    for (const stream of STREAMS) {
+      if ((await redis.exists(stream)) === 0) continue;
+      const info = (await redis.xinfo('STREAM', stream)) as unknown[];
+      const upTo = String(info[info.indexOf('last-generated-id') + 1]);
+      if (upTo === '0-0') continue;
+      for (;;) {
+        if (await isDrainedUpTo(stream, upTo)) break;
+        if (Date.now() > deadline) return false;
+        await new Promise((tick) => setTimeout(tick, 10));
+      }
     }
+    return true;
+  };
+  /** Whether the group of `stream` has read every entry up to `upTo` and has none of them pending. */
+  const isDrainedUpTo = async (stream: string, upTo: string): Promise<boolean> => {
+    const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+    const info = new Map<string, unknown>();
+    const group = groups[0] ?? [];
+    for (let index = 0; index + 1 < group.length; index += 2)
+      info.set(String(group[index]), group[index + 1]);
+    if (!info.has('name')) return false;
+    const [pending, oldestPending] = (await redis.xpending(stream, String(info.get('name')))) as [
+      number,
+      string | null,
+    ];
+    return (
+      compareIds(String(info.get('last-delivered-id') ?? '0-0'), upTo) >= 0 &&
+      (Number(pending) === 0 || compareIds(oldestPending ?? '0-0', upTo) > 0)
+    );
   };
 
   /** CPU seconds so far of PostgreSQL's processes (those it lists; gone ones count 0) and of Redis. */
@@ -506,11 +538,28 @@ async function main(): Promise<void> {
     return { postgres, redis: cpuSecondsOf(redisPid) };
   };
 
-  /** Entries ever added to the stream (XINFO STREAM's entries-added). */
+  /** Entries ever added to the streams (XINFO STREAM's entries-added). */
   const entriesAdded = async () => {
-    const info = (await redis.xinfo('STREAM', CONDUCTOR_STREAM)) as unknown[];
-    return Number(info[info.indexOf('entries-added') + 1]);
+    let added = 0;
+    for (const stream of STREAMS) {
+      if ((await redis.exists(stream)) === 0) continue;
+      const info = (await redis.xinfo('STREAM', stream)) as unknown[];
+      added += Number(info[info.indexOf('entries-added') + 1]);
+    }
+    return added;
   };
+
+  /** While not null, the guests' XADDs are recorded here instead of sent (the burst). */
+  let recording: XaddArgs[] | null = null;
+  /** A guest's connection whose XADDs are recorded while `recording` is set. */
+  const recordable = (connection: Redis): Redis =>
+    ({
+      xadd: (...args: XaddArgs) => {
+        if (recording === null) return connection.xadd(...args);
+        recording.push(args);
+        return Promise.resolve('0-0');
+      },
+    }) as unknown as Redis;
 
   const phases: Phase[] = [];
   let epoch = 0;
@@ -524,8 +573,10 @@ async function main(): Promise<void> {
     // Each phase is a new boot of every guest: a higher epoch, so its seq 0 is taken.
     for (const [index, guest] of guests.entries()) {
       guest.reporter = new ConductorReporter({
-        redis: guestConnections[index % guestConnections.length]!,
-        stream: CONDUCTOR_STREAM,
+        redis: recordable(guestConnections[index % guestConnections.length]!),
+        stream: IS_UNSHARDED
+          ? CONDUCTOR_STREAM
+          : conductorShardStream(CONDUCTOR_STREAM, guest.instanceId, SHARDS),
         instanceId: guest.instanceId,
         signingKey: guest.signingKey,
         epoch,
@@ -615,18 +666,36 @@ async function main(): Promise<void> {
     const wrongRows = statuses.filter((row) => byId.get(row.id)!.status !== row.serviceStatus);
     for (const guest of guests) guest.pendingSince = null;
 
-    // Capacity: every guest's reporter sends BURST beats at once; until all are acked.
+    // Capacity: every guest's reporter makes BURST beats (built and signed by the guest's code,
+    // before the clock starts, so that this process's signing does not compete with the
+    // conductors for the CPU), then they reach the streams at once (pipelined XADDs); until
+    // all are acked.
     const burstMessages = guestCount * BURST;
+    recording = [];
+    // Round by round (every guest's first beat, then every guest's second …), as a backlog
+    // of a fleet's beats is.
+    for (let beat = 0; beat < BURST; beat++)
+      for (const guest of guests)
+        await guest.reporter!.sendHeartbeat({
+          serviceStatus: guest.status,
+          guestVersion: GUEST_VERSION,
+          serverVersion: '10.11.19',
+        });
+    const burst = recording;
+    recording = null;
     const burstThrottlingBefore = groups.map((group) => group.throttling());
     const burstStart = now();
     await Promise.all(
-      guests.map(async (guest) => {
-        for (let beat = 0; beat < BURST; beat++)
-          await guest.reporter!.sendHeartbeat({
-            serviceStatus: guest.status,
-            guestVersion: GUEST_VERSION,
-            serverVersion: '10.11.19',
-          });
+      guestConnections.map(async (connection, index) => {
+        for (
+          let from = index * PIPELINE;
+          from < burst.length;
+          from += guestConnections.length * PIPELINE
+        ) {
+          const pipeline = connection.pipeline();
+          for (const args of burst.slice(from, from + PIPELINE)) pipeline.xadd(...args);
+          await pipeline.exec();
+        }
       }),
     );
     const burstDrained = drained && (await untilDrained(120_000));
@@ -714,7 +783,7 @@ async function main(): Promise<void> {
   const meetsP99 = scaling.every((phase) => phase.p99Ms < TARGET_P99_MS);
   const isLossless = phases.every((phase) => phase.lost === 0);
   printTable(
-    `Conductor, heartbeat every ${INTERVAL_MS / 1000} s, ${WINDOW_S} s windows${CPU_BUDGET === null ? '' : `, each process capped at ${CPU_BUDGET} CPU`}; ${loadText(load)}`,
+    `Conductor, heartbeat every ${INTERVAL_MS / 1000} s, ${WINDOW_S} s windows${CPU_BUDGET === null ? '' : `, each process capped at ${CPU_BUDGET} CPU`}, ${IS_UNSHARDED ? 'guests on the one stream (BENCH_UNSHARDED)' : `guests on ${SHARDS} shards`}; ${loadText(load)}`,
     [
       'guests',
       'proc',
@@ -817,6 +886,7 @@ async function main(): Promise<void> {
       burstPerGuest: BURST,
       metricsSamples: SENDS_METRICS,
       conductorCpuBudget: CPU_BUDGET,
+      shards: IS_UNSHARDED ? 0 : SHARDS,
       load,
       phases,
       ratios: {

@@ -82,7 +82,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await endTestWorkerFile(worker, {
     dataDir,
-    redisKeys: [`${queuePrefix}:*`, `test-cfg-conductor-${suffix}`],
+    redisKeys: [`${queuePrefix}:*`, `test-cfg-conductor-${suffix}*`],
   });
 }, 120_000);
 

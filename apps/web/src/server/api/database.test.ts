@@ -73,7 +73,7 @@ afterAll(async () => {
   await serverRoot?.end();
   await endTestWorkerFile(worker, {
     dataDir,
-    redisKeys: [`${queuePrefix}:*`, `test-db-conductor-${suffix}`],
+    redisKeys: [`${queuePrefix}:*`, `test-db-conductor-${suffix}*`],
   });
 }, 120_000);
 

@@ -94,7 +94,7 @@ afterAll(async () => {
   await serverRoot?.end();
   await endTestWorkerFile(worker, {
     dataDir,
-    redisKeys: [`${queuePrefix}:*`, `test-log-conductor-${suffix}`],
+    redisKeys: [`${queuePrefix}:*`, `test-log-conductor-${suffix}*`],
   });
 }, 120_000);
 
