@@ -1003,6 +1003,100 @@ describe('held heartbeats being written', () => {
   });
 });
 
+describe('a status change being applied', () => {
+  it("holds up neither the reading of the stream nor another instance's change; the same instance's next change waits for it", async () => {
+    const stream = `${ctx.names.conductorStream}-applying`;
+    const slow = guestA;
+    const fast = guestB;
+    // The change statements of the slow guest wait until the test opens the gate.
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let isSlowChangeWaiting = false;
+    const instance = new Proxy(ctx.prisma.instance, {
+      get(object, name) {
+        const value: unknown = Reflect.get(object, name);
+        if (name !== 'updateManyAndReturn' || typeof value !== 'function') return value;
+        return async (args: unknown) => {
+          // (Its arguments hold BigInts: JSON.stringify would throw.)
+          const text = JSON.stringify(args, (_key, value: unknown) =>
+            typeof value === 'bigint' ? String(value) : value,
+          );
+          if (text.includes(slow.instanceId)) {
+            isSlowChangeWaiting = true;
+            await gate;
+          }
+          return (value as (args: unknown) => unknown).call(object, args);
+        };
+      },
+    });
+    const prisma = new Proxy(ctx.prisma, {
+      get: (object, name) => (name === 'instance' ? instance : Reflect.get(object, name)),
+    });
+    const conductor = new Conductor({
+      prisma,
+      redis: ctx.redis,
+      blockingConnection: ctx.redis.duplicate(),
+      publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
+      settings: buildSettings(
+        loadWorkerEnv(ctx.workerEnv()),
+        { ...ctx.names, conductorStream: stream },
+        { conductorBlockMs: 100 },
+      ),
+      logger: ctx.logger,
+    });
+    await conductor.start();
+    try {
+      // What each guest says, known to the conductor: what differs next is a likely change.
+      for (const guest of [slow, fast])
+        await sendAndWaitForAckOn(
+          stream,
+          heartbeat(guest, { serviceStatus: 'RUNNING' }),
+          guest.secret,
+        );
+      await waitFor(async () => (await rowOf(slow)).serviceStatus === 'RUNNING', {
+        timeoutMs: 10_000,
+        what: 'the slow guest RUNNING',
+      });
+      events.length = 0;
+
+      await send(heartbeat(slow, { serviceStatus: 'SHUTDOWN' }), slow.secret, stream);
+      await waitFor(() => isSlowChangeWaiting, {
+        timeoutMs: 10_000,
+        what: "the slow guest's change statement",
+      });
+      // Its next change is read and waits for the first; the other guest's change goes at once.
+      const slowLastId = await send(
+        heartbeat(slow, { serviceStatus: 'BLOCKED' }),
+        slow.secret,
+        stream,
+      );
+      await send(heartbeat(fast, { serviceStatus: 'SHUTDOWN' }), fast.secret, stream);
+      await waitFor(() => events.some((event) => event.instanceId === fast.instanceId), {
+        timeoutMs: 10_000,
+        what: "the other guest's change event while the slow change waits",
+      });
+      expect(await rowOf(fast)).toMatchObject({ serviceStatus: 'SHUTDOWN' });
+      // Read (delivered, not acked yet): it waits for the first change, not for a read.
+      expect(
+        await ctx.redis.xpending(stream, ctx.names.conductorGroup, slowLastId, slowLastId, 1),
+      ).toHaveLength(1);
+      expect(await rowOf(slow)).toMatchObject({ serviceStatus: 'RUNNING' });
+      expect(events.some((event) => event.instanceId === slow.instanceId)).toBe(false);
+
+      openGate();
+      await waitForNothingPending(stream);
+      expect(await rowOf(slow)).toMatchObject({
+        serviceStatus: 'BLOCKED',
+        lastSeq: BigInt(slow.seq),
+      });
+    } finally {
+      openGate();
+      await conductor.stop();
+      await ctx.redis.del(stream);
+    }
+  });
+});
+
 /** A TCP proxy in front of PostgreSQL that the test can cut and restore: "the database is unreachable". */
 class CuttableProxy {
   private server: Server | null = null;

@@ -136,6 +136,11 @@ export class Conductor {
   private held: ReadEntry[] = [];
   /** The chunk of held entries being written (see writeHeld): its instances and its end. */
   private writing: { keys: Set<string>; done: Promise<void> } | null = null;
+  /**
+   * The changes being applied while the loop goes on reading (see handleRead): their
+   * instances, their entries, and when all of them are done.
+   */
+  private applying: { keys: Set<string>; entries: number; done: Promise<void> } | null = null;
   private isStopped = false;
   private loop: Promise<void> | null = null;
   private nextReclaimAt = 0;
@@ -253,6 +258,9 @@ export class Conductor {
           (!this.writing || isTooMany)
         )
           await this.writeHeld(tuning.conductorBatchSize);
+        // Changes still being applied: the next read waits while too many are (a slow database).
+        if (this.applying && this.applying.entries >= tuning.conductorReadCount)
+          await this.applying.done;
         if (this.held.length < tuning.conductorReadCount) {
           const next = this.held[0];
           const untilDue = next
@@ -285,7 +293,7 @@ export class Conductor {
           const entries = (reply ?? []).flatMap(([stream, list]) =>
             list.map((entry) => readEntry(stream, entry, readAt)),
           );
-          if (entries.length > 0) await this.handleRead(entries);
+          if (entries.length > 0) this.handleRead(entries);
         }
         failures = 0;
       } catch (error) {
@@ -300,6 +308,7 @@ export class Conductor {
     }
     // What is held is written before the conductor leaves (else it waits, pending, to be claimed).
     try {
+      await this.applying?.done;
       while (this.held.length > 0)
         await this.writeHeld(this.deps.settings.tuning.conductorBatchSize);
       await this.writing?.done;
@@ -316,16 +325,41 @@ export class Conductor {
    * too, so that an instance's held entries go before its change) are applied and acked at
    * once; everything else is held and written with the next chunk (writeHeld). A change thus
    * waits neither for the heartbeats read with it nor for those ahead of it in a backlog.
+   * The changes are applied while the loop goes on reading, so that what comes meanwhile in this
+   * process's shards is read at once, not after the change's statements (no other process reads
+   * those shards): a batch of changes of other instances than those being applied goes at once,
+   * else after them (each instance's order).
    */
-  private async handleRead(entries: ReadEntry[]): Promise<void> {
+  private handleRead(entries: ReadEntry[]): void {
     const { urgent, rest } = this.triage([...this.held, ...entries]);
     this.held = rest;
     if (urgent.length === 0) return;
-    // An instance whose entries are being written waits for them (its order).
+    const keys = keysOf(urgent);
+    const before = this.applying;
     const writing = this.writing;
-    if (writing && urgent.some((entry) => entry.key !== null && writing.keys.has(entry.key)))
-      await writing.done;
-    await this.applyAndAck(urgent);
+    const isAfterChange = before !== null && [...keys].some((key) => before.keys.has(key));
+    const isAfterChunk = writing !== null && [...keys].some((key) => writing.keys.has(key));
+    const applying = {
+      keys: new Set([...(before?.keys ?? []), ...keys]),
+      entries: (before?.entries ?? 0) + urgent.length,
+      done: Promise.resolve(),
+    };
+    const mine = (async () => {
+      if (isAfterChange) await before.done;
+      // An instance whose entries are being written waits for them (its order).
+      if (isAfterChunk) await writing.done;
+      await this.applyAndAck(urgent);
+    })().catch((error: unknown) =>
+      // Not acked: they stay pending and are claimed again (reclaim).
+      this.deps.logger.warn(
+        { err: error, entries: urgent.length },
+        'conductor: applying changes failed; they stay pending',
+      ),
+    );
+    applying.done = Promise.all([before?.done, mine]).then(() => {
+      if (this.applying === applying) this.applying = null;
+    });
+    this.applying = applying;
   }
 
   /**
@@ -337,11 +371,15 @@ export class Conductor {
     await this.writing?.done;
     const chunk = this.held.slice(0, count);
     this.held = this.held.slice(count);
-    const writing = {
-      keys: new Set(chunk.flatMap((entry) => (entry.key === null ? [] : [entry.key]))),
-      done: Promise.resolve(),
-    };
-    writing.done = this.applyAndAck(chunk)
+    const writing = { keys: keysOf(chunk), done: Promise.resolve() };
+    // Entries read after a change of their instance wait for it (its order).
+    const applying = this.applying;
+    const isAfterChange =
+      applying !== null && [...writing.keys].some((key) => applying.keys.has(key));
+    writing.done = (async () => {
+      if (isAfterChange) await applying.done;
+      await this.applyAndAck(chunk);
+    })()
       .catch((error: unknown) =>
         // Not acked: they stay pending and are claimed again (reclaim).
         this.deps.logger.warn(
@@ -877,6 +915,11 @@ export class Conductor {
 export function arrivalTimeOf(entryId: string, now = Date.now()): number {
   const ms = Number(entryId.split('-')[0]);
   return Number.isSafeInteger(ms) ? Math.min(ms, now) : now;
+}
+
+/** The instances `entries` name. */
+function keysOf(entries: ReadEntry[]): Set<string> {
+  return new Set(entries.flatMap((entry) => (entry.key === null ? [] : [entry.key])));
 }
 
 function refOf({ stream, id }: EntryRef): EntryRef {
