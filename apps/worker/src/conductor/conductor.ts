@@ -137,10 +137,12 @@ export class Conductor {
   /** The chunk of held entries being written (see writeHeld): its instances and its end. */
   private writing: { keys: Set<string>; done: Promise<void> } | null = null;
   /**
-   * The changes being applied while the loop goes on reading (see handleRead): their
-   * instances, their entries, and when all of them are done.
+   * The changes being applied while the loop goes on reading (see handleRead): for each
+   * instance, the end of the last batch that holds its entries (removed once it is done).
    */
-  private applying: { keys: Set<string>; entries: number; done: Promise<void> } | null = null;
+  private readonly applying = new Map<string, Promise<void>>();
+  /** The entries of the batches being applied. */
+  private applyingEntries = 0;
   private isStopped = false;
   private loop: Promise<void> | null = null;
   private nextReclaimAt = 0;
@@ -259,8 +261,7 @@ export class Conductor {
         )
           await this.writeHeld(tuning.conductorBatchSize);
         // Changes still being applied: the next read waits while too many are (a slow database).
-        if (this.applying && this.applying.entries >= tuning.conductorReadCount)
-          await this.applying.done;
+        if (this.applyingEntries >= tuning.conductorReadCount) await this.allApplied();
         if (this.held.length < tuning.conductorReadCount) {
           const next = this.held[0];
           const untilDue = next
@@ -308,7 +309,7 @@ export class Conductor {
     }
     // What is held is written before the conductor leaves (else it waits, pending, to be claimed).
     try {
-      await this.applying?.done;
+      await this.allApplied();
       while (this.held.length > 0)
         await this.writeHeld(this.deps.settings.tuning.conductorBatchSize);
       await this.writing?.done;
@@ -335,19 +336,13 @@ export class Conductor {
     this.held = rest;
     if (urgent.length === 0) return;
     const keys = keysOf(urgent);
-    const before = this.applying;
+    // What its instances wait for (their order): their changes being applied, their entries
+    // being written.
+    const before = this.appliedFirst(keys);
     const writing = this.writing;
-    const isAfterChange = before !== null && [...keys].some((key) => before.keys.has(key));
-    const isAfterChunk = writing !== null && [...keys].some((key) => writing.keys.has(key));
-    const applying = {
-      keys: new Set([...(before?.keys ?? []), ...keys]),
-      entries: (before?.entries ?? 0) + urgent.length,
-      done: Promise.resolve(),
-    };
-    const mine = (async () => {
-      if (isAfterChange) await before.done;
-      // An instance whose entries are being written waits for them (its order).
-      if (isAfterChunk) await writing.done;
+    if (writing && [...keys].some((key) => writing.keys.has(key))) before.push(writing.done);
+    const done = (async () => {
+      await Promise.all(before);
       await this.applyAndAck(urgent);
     })().catch((error: unknown) =>
       // Not acked: they stay pending and are claimed again (reclaim).
@@ -356,10 +351,27 @@ export class Conductor {
         'conductor: applying changes failed; they stay pending',
       ),
     );
-    applying.done = Promise.all([before?.done, mine]).then(() => {
-      if (this.applying === applying) this.applying = null;
+    for (const key of keys) this.applying.set(key, done);
+    this.applyingEntries += urgent.length;
+    void done.then(() => {
+      this.applyingEntries -= urgent.length;
+      for (const key of keys) if (this.applying.get(key) === done) this.applying.delete(key);
     });
-    this.applying = applying;
+  }
+
+  /** The ends of the batches of changes being applied that hold entries of `keys`' instances. */
+  private appliedFirst(keys: Set<string>): Promise<void>[] {
+    const ends = new Set<Promise<void>>();
+    for (const key of keys) {
+      const end = this.applying.get(key);
+      if (end) ends.add(end);
+    }
+    return [...ends];
+  }
+
+  /** Until every batch of changes being applied now is done. */
+  private async allApplied(): Promise<void> {
+    await Promise.all(new Set(this.applying.values()));
   }
 
   /**
@@ -373,11 +385,9 @@ export class Conductor {
     this.held = this.held.slice(count);
     const writing = { keys: keysOf(chunk), done: Promise.resolve() };
     // Entries read after a change of their instance wait for it (its order).
-    const applying = this.applying;
-    const isAfterChange =
-      applying !== null && [...writing.keys].some((key) => applying.keys.has(key));
+    const before = this.appliedFirst(writing.keys);
     writing.done = (async () => {
-      if (isAfterChange) await applying.done;
+      await Promise.all(before);
       await this.applyAndAck(chunk);
     })()
       .catch((error: unknown) =>
