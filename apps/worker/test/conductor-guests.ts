@@ -4,7 +4,11 @@ import { type ConductorMessage } from '@coffer/contracts';
 import { generateGuestSecret, guestKeys, signBody } from '@coffer/contracts/crypto';
 import { type PrismaClient } from '@coffer/db';
 
+import { Conductor } from '../src/conductor/conductor';
+import { loadWorkerEnv } from '../src/env';
+import { ChangePublisher } from '../src/events';
 import { sealGuestSecret } from '../src/guest-secret';
+import { buildSettings, type WorkerTuning } from '../src/settings';
 import { MASTER_KEY, type WorkerTestContext } from './harness';
 
 /** Instance rows with guest keys, and messages signed as their guests sign them, for the conductor's tests. */
@@ -107,4 +111,36 @@ export function countingPrisma(prisma: PrismaClient): {
     },
   );
   return { client, calls };
+}
+
+/**
+ * A conductor of its own on `stream` (not started), over `prisma` (a proxy that counts or holds
+ * statements back, say), with the test's names and `tuning` over a short XREADGROUP block.
+ */
+export function testConductor(
+  ctx: WorkerTestContext,
+  {
+    stream,
+    prisma = ctx.prisma,
+    publisher = new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
+    tuning = {},
+  }: {
+    stream: string;
+    prisma?: PrismaClient;
+    publisher?: ChangePublisher;
+    tuning?: Partial<WorkerTuning>;
+  },
+): Conductor {
+  return new Conductor({
+    prisma,
+    redis: ctx.redis,
+    blockingConnection: ctx.redis.duplicate(),
+    publisher,
+    settings: buildSettings(
+      loadWorkerEnv(ctx.workerEnv()),
+      { ...ctx.names, conductorStream: stream },
+      { conductorBlockMs: 100, ...tuning },
+    ),
+    logger: ctx.logger,
+  });
 }

@@ -14,6 +14,7 @@ import {
   createConductorGuest,
   heartbeat,
   sendAsGuest,
+  testConductor,
   type Guest,
 } from '../../test/conductor-guests';
 import { displayStatusOf, REDIS_URL, WorkerTestContext } from '../../test/harness';
@@ -537,17 +538,9 @@ describe('a batch', () => {
     const lastId = await send(changes[2]!, changing.secret, stream);
 
     const { client, calls } = countingPrisma(ctx.prisma);
-    const conductor = new Conductor({
+    const conductor = testConductor(ctx, {
+      stream,
       prisma: client,
-      redis: ctx.redis,
-      blockingConnection: ctx.redis.duplicate(),
-      publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
-      settings: buildSettings(
-        loadWorkerEnv(ctx.workerEnv()),
-        { ...ctx.names, conductorStream: stream },
-        { conductorBlockMs: 100 },
-      ),
-      logger: ctx.logger,
     });
     const startedAt = new Date();
     await conductor.start();
@@ -735,17 +728,10 @@ describe('a status change in a batch', () => {
       if (event.type === 'instance.changed') order.push(`changed ${event.instanceId}`);
       return publish(event);
     };
-    const conductor = new Conductor({
+    const conductor = testConductor(ctx, {
+      stream,
       prisma,
-      redis: ctx.redis,
-      blockingConnection: ctx.redis.duplicate(),
       publisher,
-      settings: buildSettings(
-        loadWorkerEnv(ctx.workerEnv()),
-        { ...ctx.names, conductorStream: stream },
-        { conductorBlockMs: 100 },
-      ),
-      logger: ctx.logger,
     });
     const signed = (message: Record<string, unknown>, secret: string): [string, string] => {
       const body = JSON.stringify(message);
@@ -839,18 +825,11 @@ describe('heartbeats that change nothing', () => {
       ((await ctx.redis.xinfo('GROUPS', stream)) as unknown[][])[0]?.includes(id) ?? false;
 
     const { client, calls } = countingPrisma(ctx.prisma);
-    const conductor = new Conductor({
+    const conductor = testConductor(ctx, {
+      stream,
       prisma: client,
-      redis: ctx.redis,
-      blockingConnection: ctx.redis.duplicate(),
-      publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
-      settings: buildSettings(
-        loadWorkerEnv(ctx.workerEnv()),
-        { ...ctx.names, conductorStream: stream },
-        // Held until the conductor stops.
-        { conductorBlockMs: 100, conductorFlushMs: 600_000 },
-      ),
-      logger: ctx.logger,
+      // Held until the conductor stops.
+      tuning: { conductorFlushMs: 600_000 },
     });
     const sent = new Map<string, ReturnType<typeof beat>>();
     await conductor.start();
@@ -948,18 +927,11 @@ describe('held heartbeats being written', () => {
         };
       },
     });
-    const conductor = new Conductor({
+    const conductor = testConductor(ctx, {
+      stream,
       prisma,
-      redis: ctx.redis,
-      blockingConnection: ctx.redis.duplicate(),
-      publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
-      settings: buildSettings(
-        loadWorkerEnv(ctx.workerEnv()),
-        { ...ctx.names, conductorStream: stream },
-        // Due as soon as read: the next chunk is due while the first is being written.
-        { conductorBlockMs: 100, conductorFlushMs: 0 },
-      ),
-      logger: ctx.logger,
+      // Due as soon as read: the next chunk is due while the first is being written.
+      tuning: { conductorFlushMs: 0 },
     });
     await conductor.start();
     try {
@@ -1032,17 +1004,9 @@ describe('a status change being applied', () => {
     const prisma = new Proxy(ctx.prisma, {
       get: (object, name) => (name === 'instance' ? instance : Reflect.get(object, name)),
     });
-    const conductor = new Conductor({
+    const conductor = testConductor(ctx, {
+      stream,
       prisma,
-      redis: ctx.redis,
-      blockingConnection: ctx.redis.duplicate(),
-      publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
-      settings: buildSettings(
-        loadWorkerEnv(ctx.workerEnv()),
-        { ...ctx.names, conductorStream: stream },
-        { conductorBlockMs: 100 },
-      ),
-      logger: ctx.logger,
     });
     await conductor.start();
     try {

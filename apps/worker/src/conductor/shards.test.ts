@@ -9,13 +9,11 @@ import {
   createConductorGuest,
   heartbeat,
   sendAsGuest,
+  testConductor,
   type Guest,
 } from '../../test/conductor-guests';
 import { WorkerTestContext } from '../../test/harness';
-import { loadWorkerEnv } from '../env';
-import { ChangePublisher } from '../events';
-import { buildSettings } from '../settings';
-import { Conductor } from './conductor';
+import { type Conductor } from './conductor';
 import { conductorMembersKey, guestConductorStream, shardsHeldBy } from './shards';
 
 /**
@@ -56,29 +54,18 @@ describe('the split of the shards', () => {
 describe('conductor processes and shards', () => {
   const ctx = new WorkerTestContext({ name: 'conductor-shards' });
   const running: Conductor[] = [];
-  const settings = () =>
-    buildSettings(
-      loadWorkerEnv(ctx.workerEnv()),
-      { ...ctx.names, conductorStream: `${ctx.names.conductorStream}-shards` },
-      {
-        conductorBlockMs: 200,
-        conductorMembershipMs: 200,
-        conductorMemberTtlMs: 1_500,
-        conductorReclaimIdleMs: 1_000,
-        conductorReclaimIntervalMs: 300,
-      },
-    );
+  const stream = `${ctx.names.conductorStream}-shards`;
+  const tuning = {
+    conductorMembershipMs: 200,
+    conductorMemberTtlMs: 1_500,
+    conductorReclaimIdleMs: 1_000,
+    conductorReclaimIntervalMs: 300,
+  };
+  const settings = { conductorStream: stream, conductorShards: SHARDS };
 
   async function startConductor() {
     const { client, calls } = countingPrisma(ctx.prisma);
-    const conductor = new Conductor({
-      prisma: client,
-      redis: ctx.redis,
-      blockingConnection: ctx.redis.duplicate(),
-      publisher: new ChangePublisher(ctx.redis, ctx.names.eventsChannel, ctx.logger),
-      settings: settings(),
-      logger: ctx.logger,
-    });
+    const conductor = testConductor(ctx, { stream, prisma: client, tuning });
     await conductor.start();
     running.push(conductor);
     return { conductor, calls };
@@ -90,7 +77,7 @@ describe('conductor processes and shards', () => {
   async function guestReadBy(conductor: Conductor): Promise<Guest> {
     for (;;) {
       const guest = await createConductorGuest(ctx);
-      if (shardsOf(conductor).includes(guestConductorStream(settings(), guest.instanceId)))
+      if (shardsOf(conductor).includes(guestConductorStream(settings, guest.instanceId)))
         return guest;
     }
   }
@@ -101,7 +88,7 @@ describe('conductor processes and shards', () => {
       ctx,
       heartbeat(guest, { serviceStatus }),
       guest.secret,
-      guestConductorStream(settings(), guest.instanceId),
+      guestConductorStream(settings, guest.instanceId),
     );
     await waitFor(async () => (await ctx.row(guest.instanceId))?.serviceStatus === serviceStatus, {
       timeoutMs: 15_000,
@@ -111,7 +98,7 @@ describe('conductor processes and shards', () => {
 
   const allShards = () =>
     Array.from({ length: SHARDS }, (_, shard) =>
-      conductorShardName(settings().conductorStream, shard),
+      conductorShardName(settings.conductorStream, shard),
     );
 
   beforeAll(() => ctx.setUp());
@@ -157,7 +144,7 @@ describe('conductor processes and shards', () => {
     // A process that registered and died (it never renews): on Redis' clock, 1.5 s to live.
     const [seconds = 0, micros = 0] = await ctx.redis.time();
     const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    await ctx.redis.zadd(conductorMembersKey(settings()), nowMs + 1_500, '~dead-conductor');
+    await ctx.redis.zadd(conductorMembersKey(settings), nowMs + 1_500, '~dead-conductor');
     await waitFor(() => shardsOf(survivor).length === SHARDS / 2, {
       timeoutMs: 5_000,
       what: 'the survivor to leave the dead one its share',
@@ -165,7 +152,7 @@ describe('conductor processes and shards', () => {
     const orphan = await (async () => {
       for (;;) {
         const guest = await createConductorGuest(ctx);
-        if (!shardsOf(survivor).includes(guestConductorStream(settings(), guest.instanceId)))
+        if (!shardsOf(survivor).includes(guestConductorStream(settings, guest.instanceId)))
           return guest;
       }
     })();
@@ -173,6 +160,6 @@ describe('conductor processes and shards', () => {
     // takes the dead one's shards.
     await changeStatus(orphan, 'SHUTDOWN');
     expect(shardsOf(survivor)).toHaveLength(SHARDS);
-    expect(await ctx.redis.zrange(conductorMembersKey(settings()), 0, -1)).toHaveLength(1);
+    expect(await ctx.redis.zrange(conductorMembersKey(settings), 0, -1)).toHaveLength(1);
   });
 });
