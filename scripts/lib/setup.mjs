@@ -16,7 +16,9 @@ export const RUNTIME_PACKAGES = [
 ];
 /**
  * Extra packages the test command needs: Playwright drives the system Chromium; the backup
- * tests run a real OpenStack Swift on loopback (its four servers, and memcached for tempauth).
+ * tests run a real OpenStack Swift on loopback (its four servers, and memcached for tempauth);
+ * the VM test builds the guest image (mmdebstrap, qemu-img) and boots it under QEMU with a
+ * config drive (genisoimage): packages/guest-image/README.md.
  */
 export const TEST_PACKAGES = [
   'chromium',
@@ -26,6 +28,10 @@ export const TEST_PACKAGES = [
   'swift-container',
   'swift-object',
   'memcached',
+  'mmdebstrap',
+  'qemu-utils',
+  'qemu-system-x86',
+  'genisoimage',
 ];
 
 function isPackageInstalled(name) {
