@@ -478,12 +478,23 @@ async function runTests(profile, env, adminUrl) {
   }));
 
   // Unit and integration tests (vitest projects: every package with a vitest.config.ts).
+  // Two files at a time (vitest's default on two cores is one): a file mostly waits on the
+  // servers it starts, and one at a time left the CPU idle about 60 % of the step.
+  // COFFER_TEST_FILES_AT_ONCE sets another number.
   const vitestReport = path.join(reports, 'vitest.json');
+  const filesAtOnce = process.env.COFFER_TEST_FILES_AT_ONCE ?? '2';
   await step(
     results,
     'unit and integration tests (vitest)',
     'npx',
-    ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestReport}`],
+    [
+      'vitest',
+      'run',
+      `--maxWorkers=${filesAtOnce}`,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${vitestReport}`,
+    ],
     // Each test file starts workers of its own, and each worker fills its warm pool of volume
     // images (packages/compute): two small images, not the fourteen an operator's worker keeps,
     // unless the caller says otherwise (the pool's own tests set theirs).
