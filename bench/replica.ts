@@ -5,7 +5,8 @@
  *     directory in one pass), mariadb-backup --prepare, --move-back (what Coffer does too:
  *     the unpacked files are moved, not copied), mariadbd start, then SET GLOBAL
  *     gtid_slave_pos + CHANGE MASTER … MASTER_USE_GTID=slave_pos + START SLAVE, until both
- *     replication threads run;
+ *     replication threads run; into a plain directory of the host, and (like for like) into
+ *     an ext4 loop volume made as the local provider makes an instance's (direct I/O);
  *   - Coffer: the tRPC replica.create call until the live subscription shows the replica
  *     ACTIVE and REPLICATING (a new instance whose guest receives the snapshot straight from
  *     its source's guest over TLS-PSK and unpacks it as it arrives (issue 18), prepare,
@@ -24,6 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { loopDeviceMountedOn } from '@coffer/compute';
 import mysql from 'mysql2/promise';
 
 import {
@@ -43,6 +45,7 @@ const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 500);
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 20);
 const PORTS = { min: 29480, max: 29499 };
 const BARE_PORT = 29479;
+const BARE_LOOP_PORT = 29478;
 const benchDir = process.env.COFFER_BENCH_DIR ?? join(root, '.coffer-bench', 'replica');
 const instancesDir = join(benchDir, 'instances');
 const bareDir = join(benchDir, 'bare');
@@ -165,12 +168,22 @@ async function main() {
   await source.admin.query("GRANT REPLICATION SLAVE ON *.* TO 'bench_repl'@'%'");
   await source.admin.end();
 
-  const bareSteps: Array<{ streamMs: number; prepareMs: number; moveBackMs: number }> = [];
+  type Steps = { streamMs: number; prepareMs: number; moveBackMs: number };
+  const bareSteps: Steps[] = [];
+  const bareLoopSteps: Steps[] = [];
   const bareUser = serverUser(bareDir);
 
-  /** The bare replica: stream, prepare, copy-back, start, CHANGE MASTER, both threads running. Returns its connection details. */
-  async function bareReplica(index: number): Promise<{ ms: number; server: BareServer }> {
-    const target = join(bareDir, `replica-${index}`);
+  /**
+   * The bare replica in `base` (a directory of the host, or a loop volume's mount): stream,
+   * prepare, move-back, start on `port`, CHANGE MASTER, both threads running.
+   */
+  async function bareReplica(
+    index: number,
+    base = bareDir,
+    port = BARE_PORT,
+    steps = bareSteps,
+  ): Promise<{ ms: number; server: BareServer }> {
+    const target = join(base, `replica-${index}`);
     const stream = join(target, 'stream');
     const datadir = join(target, 'data');
     rmSync(target, { recursive: true, force: true });
@@ -190,7 +203,7 @@ async function main() {
       readFileSync(join(stream, 'xtrabackup_binlog_info'), 'utf8').trim().split(/\s+/)[2] ?? '';
     runTool('mariadb-backup', ['--move-back', `--target-dir=${stream}`, `--datadir=${datadir}`]);
     if (bareUser === 'mysql') runTool('chown', ['-R', 'mysql:mysql', datadir]);
-    bareSteps.push({
+    steps.push({
       streamMs: streamed - started,
       prepareMs: prepared - streamed,
       moveBackMs: now() - prepared,
@@ -198,7 +211,7 @@ async function main() {
     const server = await startMariadbd({
       dir: target,
       datadir,
-      port: BARE_PORT,
+      port,
       user: bareUser,
       bufferPoolMb: Math.floor(flavor.ramMb / 2),
       args: [
@@ -233,8 +246,43 @@ async function main() {
     return { ms, server };
   }
 
+  /**
+   * The same onto an ext4 loop volume of the instance's size, made (untimed) as the local
+   * provider makes one (packages/compute/src/local/volume.ts: mkfs, mount, then the loop
+   * device switched to direct I/O, as Coffer's replica writes into its own).
+   */
+  async function bareLoopReplica(index: number): Promise<number> {
+    const image = join(bareDir, `loop-${index}.img`);
+    const mountPoint = join(bareDir, `loop-${index}`);
+    mkdirSync(mountPoint, { recursive: true });
+    runTool('truncate', ['-s', `${flavor.defaultVolumeGb}G`, image]);
+    runTool('mkfs.ext4', [
+      '-q',
+      '-F',
+      '-m',
+      '0',
+      '-E',
+      'lazy_itable_init=1,lazy_journal_init=1,nodiscard',
+      image,
+    ]);
+    runTool('mount', ['-o', 'loop,noatime', image, mountPoint]);
+    try {
+      const device = loopDeviceMountedOn(mountPoint);
+      if (device) runTool('losetup', ['--direct-io=on', device]);
+      if (bareUser === 'mysql') spawnSync('chown', ['mysql:mysql', mountPoint]);
+      const { ms, server } = await bareReplica(index, mountPoint, BARE_LOOP_PORT, bareLoopSteps);
+      await destroyBare(server);
+      return ms;
+    } finally {
+      runTool('umount', [mountPoint]);
+      rmSync(image, { force: true });
+      rmSync(mountPoint, { recursive: true, force: true });
+    }
+  }
+
   // 2. Replicas, alternating bare and Coffer.
   const bareMs: number[] = [];
+  const bareLoopMs: number[] = [];
   const cofferMs: number[] = [];
   let keptBare: BareServer | null = null;
   let keptCoffer: string | null = null;
@@ -244,6 +292,7 @@ async function main() {
     bareMs.push(bare.ms);
     if (index === RUNS - 1) keptBare = bare.server;
     else await destroyBare(bare.server);
+    bareLoopMs.push(await bareLoopReplica(index));
 
     const started = now();
     const [replica] = await caller.replica.create({
@@ -302,6 +351,10 @@ async function main() {
   const s = (ms: number) => round(ms / 1000, 2);
   const ratio = median(cofferMs) / median(bareMs);
   const bestRatio = Math.min(...cofferMs) / Math.min(...bareMs);
+  const loopRatio = median(cofferMs) / median(bareLoopMs);
+  const loopBestRatio = Math.min(...cofferMs) / Math.min(...bareLoopMs);
+  const stepsText = (steps: Steps[]) =>
+    steps.map((step) => `${s(step.streamMs)}|${s(step.prepareMs)}|${s(step.moveBackMs)}`).join(' ');
   const loadReport = load.stop();
   const replicaPeaks = replicaPeaksMiB.filter((peak): peak is number => peak !== null);
   printTable(
@@ -316,11 +369,17 @@ async function main() {
         round(bestRatio),
         '≤ 1.1',
       ],
+      ['  bare: stream | prepare | move-back (s)', stepsText(bareSteps), '', '', ''],
       [
-        '  bare: stream | prepare | move-back (s)',
-        bareSteps
-          .map((step) => `${s(step.streamMs)}|${s(step.prepareMs)}|${s(step.moveBackMs)}`)
-          .join(' '),
+        'bare onto a loop volume (ext4, direct I/O, like an instance): median, runs (s)',
+        `${s(median(bareLoopMs))} (${bareLoopMs.map(s).join(' ')})`,
+        s(median(cofferMs)),
+        `${round(loopRatio)} (best ${round(loopBestRatio)})`,
+        '',
+      ],
+      [
+        '  bare onto a loop volume: stream | prepare | move-back (s)',
+        stepsText(bareLoopSteps),
         '',
         '',
         '',
@@ -370,6 +429,17 @@ async function main() {
           prepareMs: Math.round(step.prepareMs),
           moveBackMs: Math.round(step.moveBackMs),
         })),
+        bareLoop: {
+          medianMs: Math.round(median(bareLoopMs)),
+          ms: bareLoopMs.map(Math.round),
+          medianRatio: round(loopRatio),
+          bestRatio: round(loopBestRatio),
+          steps: bareLoopSteps.map((step) => ({
+            streamMs: Math.round(step.streamMs),
+            prepareMs: Math.round(step.prepareMs),
+            moveBackMs: Math.round(step.moveBackMs),
+          })),
+        },
       },
       load: loadReport,
       memory: {
