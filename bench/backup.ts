@@ -27,7 +27,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { loopDeviceMountedOn } from '@coffer/compute';
 import { isGuest, processesMentioning } from '@coffer/testing/processes';
 import mysql from 'mysql2/promise';
 
@@ -42,6 +41,7 @@ import {
   startDataBench,
 } from './lib/coffer';
 import { loadText, sampleLoad } from './lib/load';
+import { withLoopVolume } from './lib/loop-volume';
 import { median, now, printTable, round, timingRows } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -249,31 +249,12 @@ async function main() {
     bareRestoreMs.push(await bareRestore(target, 27690 + index));
     rmSync(target, { recursive: true, force: true });
 
-    // The same onto a loop volume (packages/compute/src/local/volume.ts: its mkfs and mount,
-    // then the loop device switched to direct I/O, as Coffer's volumes are).
-    const image = join(bareDir, `loop-${index}.img`);
-    const mountPoint = join(bareDir, `loop-${index}`);
-    mkdirSync(mountPoint, { recursive: true });
-    runTool('truncate', ['-s', `${flavor.defaultVolumeGb}G`, image]);
-    runTool('mkfs.ext4', [
-      '-q',
-      '-F',
-      '-m',
-      '0',
-      '-E',
-      'lazy_itable_init=1,lazy_journal_init=1,nodiscard',
-      image,
-    ]);
-    runTool('mount', ['-o', 'loop,noatime', image, mountPoint]);
-    try {
-      const device = loopDeviceMountedOn(mountPoint);
-      if (device) runTool('losetup', ['--direct-io=on', device]);
-      bareLoopRestoreMs.push(await bareRestore(join(mountPoint, 'restore'), 27680 + index));
-    } finally {
-      runTool('umount', [mountPoint]);
-      rmSync(image, { force: true });
-      rmSync(mountPoint, { recursive: true, force: true });
-    }
+    // The same onto a loop volume made as an instance's (direct I/O, as Coffer's volumes are).
+    bareLoopRestoreMs.push(
+      await withLoopVolume(bareDir, `loop-${index}`, flavor.defaultVolumeGb, (mountPoint) =>
+        bareRestore(join(mountPoint, 'restore'), 27680 + index),
+      ),
+    );
 
     const restoreStarted = now();
     const restored = await caller.instance.create({

@@ -25,7 +25,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { loopDeviceMountedOn } from '@coffer/compute';
 import mysql from 'mysql2/promise';
 
 import {
@@ -37,6 +36,7 @@ import {
 } from './lib/bare-mariadb';
 import { endBench, root, runBench, startDataBench } from './lib/coffer';
 import { loadText, sampleLoad } from './lib/load';
+import { withLoopVolume } from './lib/loop-volume';
 import { median, now, printTable, round, timingRows } from './lib/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -252,32 +252,12 @@ async function main() {
    * device switched to direct I/O, as Coffer's replica writes into its own).
    */
   async function bareLoopReplica(index: number): Promise<number> {
-    const image = join(bareDir, `loop-${index}.img`);
-    const mountPoint = join(bareDir, `loop-${index}`);
-    mkdirSync(mountPoint, { recursive: true });
-    runTool('truncate', ['-s', `${flavor.defaultVolumeGb}G`, image]);
-    runTool('mkfs.ext4', [
-      '-q',
-      '-F',
-      '-m',
-      '0',
-      '-E',
-      'lazy_itable_init=1,lazy_journal_init=1,nodiscard',
-      image,
-    ]);
-    runTool('mount', ['-o', 'loop,noatime', image, mountPoint]);
-    try {
-      const device = loopDeviceMountedOn(mountPoint);
-      if (device) runTool('losetup', ['--direct-io=on', device]);
+    return withLoopVolume(bareDir, `loop-${index}`, flavor.defaultVolumeGb, async (mountPoint) => {
       if (bareUser === 'mysql') spawnSync('chown', ['mysql:mysql', mountPoint]);
       const { ms, server } = await bareReplica(index, mountPoint, BARE_LOOP_PORT, bareLoopSteps);
       await destroyBare(server);
       return ms;
-    } finally {
-      runTool('umount', [mountPoint]);
-      rmSync(image, { force: true });
-      rmSync(mountPoint, { recursive: true, force: true });
-    }
+    });
   }
 
   // 2. Replicas, alternating bare and Coffer.

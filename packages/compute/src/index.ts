@@ -47,7 +47,12 @@ export {
   DEFAULT_PORT_RANGE,
   type PortRange,
 } from './local/port-allocator';
-export { loopDeviceMountedOn, unmountVolumesUnder, type VolumeSetting } from './local/volume';
+export {
+  loopDeviceMountedOn,
+  makeExt4Image,
+  unmountVolumesUnder,
+  type VolumeSetting,
+} from './local/volume';
 export {
   DEFAULT_VOLUME_POOL,
   parseVolumePoolSpec,
