@@ -161,6 +161,16 @@ export async function loopDevicesOf(image: string): Promise<string[]> {
     .filter((device) => device.startsWith('/dev/'));
 }
 
+/** Waits until no loop device is attached to `image` (at most 10 s). */
+async function untilDetached(image: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await loopDevicesOf(image)).length > 0) {
+    if (Date.now() > deadline)
+      throw new ComputeError('UNAVAILABLE', `a loop device is still attached to ${image}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+  }
+}
+
 /** Used and total bytes of the filesystem holding `dir` (as `df` counts them). */
 export async function filesystemUsage(dir: string): Promise<VolumeUsage> {
   const stats = await statfs(dir);
@@ -349,10 +359,20 @@ export class LocalVolumes {
       if (!hasCapability(CAP_SYS_RESOURCE))
         throw new VolumeCommandError('the worker lacks CAP_SYS_RESOURCE (online ext4 resize)');
       await this.ensureMounted(root, dataDir);
-      const [device] = await loopDevicesOf(image);
-      if (!device) throw new VolumeCommandError('the volume has no loop device');
+      // The device mounted on the datadir: `losetup -j` may also list one that a remount left
+      // behind and the kernel has not cleared yet, and resizing that one grows nothing.
+      const device = loopDeviceMountedOn(dataDir);
+      if (!device) throw new VolumeCommandError('the volume has no loop device mounted');
       await sh('losetup', ['-c', device]);
       await sh('resize2fs', [device]);
+      // resize2fs exits 0 with "Nothing to do" when it read the device's old size: a grow is
+      // done only once the mounted filesystem has about the new size (ext4 keeps ~2 % for
+      // itself), else it is done offline, below.
+      const { totalBytes } = await filesystemUsage(dataDir);
+      if (totalBytes < 0.9 * target)
+        throw new VolumeCommandError(
+          `the filesystem did not grow online (${totalBytes} bytes after resize2fs)`,
+        );
     } catch (error) {
       this.logger.warn(
         { image, err: message(error) },
@@ -361,14 +381,32 @@ export class LocalVolumes {
       how = 'offline';
       await whileGuestStopped(async () => {
         await this.unmount(root, dataDir, { lazy: false });
+        // The kernel frees a detached loop device once its last user is gone: until then the
+        // image is not the tools' alone, and a mount could take that device, old size and all.
+        await untilDetached(image);
         // e2fsck exits 1 when it fixed something: only 4 and above are failures.
         await sh('e2fsck', ['-f', '-p', image]).catch((fsck: unknown) => {
           const code = ((fsck as Error).cause as { code?: number } | undefined)?.code;
           if (typeof code !== 'number' || code >= 4) throw fsck;
         });
         await sh('resize2fs', [image]);
+        // On disk before the loop device, which reads it with direct I/O, mounts it.
+        const handle = await open(image, 'r+');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
         await this.ensureMounted(root, dataDir);
       });
+      // Never "grown" on the word of the tools alone: the marker stays, so the next grow
+      // finishes the job.
+      const { totalBytes } = await filesystemUsage(dataDir);
+      if (totalBytes < 0.9 * target)
+        throw new ComputeError(
+          'UNAVAILABLE',
+          `the volume's filesystem did not grow to ${volumeGb} GiB (${totalBytes} bytes)`,
+        );
     }
     rmSync(marker, { force: true });
     this.logger.info({ image, volumeGb, how, ms: Date.now() - started }, 'volume grown');
