@@ -333,6 +333,12 @@ async function main() {
   const bestRatio = Math.min(...cofferMs) / Math.min(...bareMs);
   const loopRatio = median(cofferMs) / median(bareLoopMs);
   const loopBestRatio = Math.min(...cofferMs) / Math.min(...bareLoopMs);
+  const stepsJson = (steps: Steps[]) =>
+    steps.map((step) => ({
+      streamMs: Math.round(step.streamMs),
+      prepareMs: Math.round(step.prepareMs),
+      moveBackMs: Math.round(step.moveBackMs),
+    }));
   const stepsText = (steps: Steps[]) =>
     steps.map((step) => `${s(step.streamMs)}|${s(step.prepareMs)}|${s(step.moveBackMs)}`).join(' ');
   const loadReport = load.stop();
@@ -404,21 +410,13 @@ async function main() {
         medianRatio: round(ratio),
         bestRatio: round(bestRatio),
         target: 1.1,
-        bareSteps: bareSteps.map((step) => ({
-          streamMs: Math.round(step.streamMs),
-          prepareMs: Math.round(step.prepareMs),
-          moveBackMs: Math.round(step.moveBackMs),
-        })),
+        bareSteps: stepsJson(bareSteps),
         bareLoop: {
           medianMs: Math.round(median(bareLoopMs)),
           ms: bareLoopMs.map(Math.round),
           medianRatio: round(loopRatio),
           bestRatio: round(loopBestRatio),
-          steps: bareLoopSteps.map((step) => ({
-            streamMs: Math.round(step.streamMs),
-            prepareMs: Math.round(step.prepareMs),
-            moveBackMs: Math.round(step.moveBackMs),
-          })),
+          steps: stepsJson(bareLoopSteps),
         },
       },
       load: loadReport,

@@ -296,7 +296,18 @@ function readJsonReport(file) {
   }
 }
 
+/** COFFER_TEST_FILES_AT_ONCE: vitest files run at once (default 1); refused before anything starts when not 1-99. */
+function testFilesAtOnce() {
+  const value = process.env.COFFER_TEST_FILES_AT_ONCE ?? '1';
+  if (!/^[1-9]\d?$/.test(value))
+    throw new SetupError(
+      `COFFER_TEST_FILES_AT_ONCE must be a whole number from 1 to 99, got "${value}"`,
+    );
+  return value;
+}
+
 async function commandTest() {
+  testFilesAtOnce();
   const profile = resolveProfile('test');
   setup({ forTests: true });
   const { env, adminUrl, secrets, started } = await startServices(profile);
@@ -482,7 +493,7 @@ async function runTests(profile, env, adminUrl) {
   // the servers it starts, and COFFER_TEST_FILES_AT_ONCE=2 took the step from 999 s to 660 s,
   // but some waits are still sized for one file at a time (docs/development.md).
   const vitestReport = path.join(reports, 'vitest.json');
-  const filesAtOnce = process.env.COFFER_TEST_FILES_AT_ONCE ?? '1';
+  const filesAtOnce = testFilesAtOnce();
   await step(
     results,
     'unit and integration tests (vitest)',

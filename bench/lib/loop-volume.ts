@@ -20,8 +20,8 @@ export async function withLoopVolume<T>(
   const image = join(dir, `${name}.img`);
   const mountPoint = join(dir, name);
   mkdirSync(mountPoint, { recursive: true });
-  await makeExt4Image(image, gb, { background: false });
   try {
+    await makeExt4Image(image, gb, { background: false });
     runTool('mount', ['-o', 'loop,noatime', image, mountPoint]);
     try {
       const device = loopDeviceMountedOn(mountPoint);
