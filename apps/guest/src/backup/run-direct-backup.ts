@@ -1,8 +1,10 @@
 import { replicaStreamIdentity, type CreateBackupParams } from '@coffer/contracts';
 
+import { type Socket } from 'node:net';
+
 import { TenantFacingError } from '../errors';
 import { ToolFailedError, type Tool } from './child-processes';
-import { sendOverChannel } from './direct-stream/openssl-channel';
+import { connectChannel } from './direct-stream/socket-channel';
 import { StreamServer } from './direct-stream/stream-server';
 import { openStreamKey } from './direct-stream/stream-key';
 import { buildManifest, manifestBytes, sha256Hex } from './manifest';
@@ -10,17 +12,16 @@ import { BackupProgress } from './progress';
 import { startBackup, type BackupJob, type BackupRun } from './run-backup';
 import { clearBackupRunning, markBackupRunning } from './running-marker';
 import { type PreparedBackup } from './strategy';
-import { makeScratchDir } from './work-dir';
 
 /**
  * A replica's snapshot sent straight to its replicas' guests (issue 18), the source's side:
  *
  *   strategy's tool ──pipe──▶ guest ──TLS-PSK──▶ every replica of the snapshot
- *   strategy's tool ──pipe──▶ openssl s_client ──TLS 1.3 PSK──▶ the one replica (openssl-channel.ts)
+ *   strategy's tool ──Unix socket──▶ the one replica's unpacker, on this host (socket-channel.ts)
  *
- * With one replica (the common case) the data goes over an openssl channel and only the
- * control (who joined, the channel's port, the manifest) over the guests' connection; with
- * several, or without openssl on either end, the guest sends the one stream to them all.
+ * With one replica on this host (the common case) the data goes over a socket channel and
+ * only the control (who joined, the channel's name, the manifest) over the guests'
+ * connection; with several, or one on another host, the guest sends the one stream to them all.
  * The guest listens on the port the control plane gave, reports the snapshot BUILDING (the
  * replicas' builds start then), waits until all its replicas are connected or the window is
  * over, then runs the tool once for all of them. The manifest ends the stream; its SHA-256
@@ -35,7 +36,7 @@ export interface DirectBackupJob extends BackupJob {
   streamHost: string;
 }
 
-/** How long the one replica may take to open its openssl channel and say where. */
+/** How long the one replica may take to open its socket channel and say where (and the source to connect). */
 const CHANNEL_ANSWER_MS = 15_000;
 
 function describe(error: unknown): { message: string; details?: string } {
@@ -98,8 +99,8 @@ async function sendDirect(
   const volume = { volumeDir: job.volumeDir };
   const progress = new BackupProgress(job.report, job.logger, backupId);
   let prepared: PreparedBackup | null = null;
-  /** The openssl channel's key file lives here (0700, on the volume), removed at the end. */
-  let privateDir: { dir: string; remove: () => void } | null = null;
+  /** The one replica's socket channel, the tool's stdout (the guest's copy closed at the end). */
+  let channel: Socket | null = null;
   markBackupRunning(volume, backupId);
   try {
     prepared = await job.strategy.prepare(backupId);
@@ -109,31 +110,20 @@ async function sendDirect(
       log.warn('no replica reached the direct stream: using the object store');
       return 'fallback';
     }
-    const tool = joined === 1 ? (job.strategy.channelTool?.() ?? null) : null;
-    const channel = tool ? await server.offerChannel(CHANNEL_ANSWER_MS, signal) : null;
+    const name =
+      joined === 1 && job.strategy.writesToChannel
+        ? await server.offerChannel(CHANNEL_ANSWER_MS, signal)
+        : null;
+    if (name) channel = await connectChannel({ name, key, timeoutMs: CHANNEL_ANSWER_MS });
     log.info(
       { replicas: joined, expected: direct.replicas, channel: channel !== null },
       'direct stream started',
     );
     const startedAt = new Date();
-    if (channel) privateDir = makeScratchDir(job.volumeDir, `stream-${backupId}`);
     const outcome = await prepared.stream({
       params,
       write: (data) => server.write(data),
-      sendTo:
-        channel && tool && privateDir
-          ? (output) =>
-              sendOverChannel({
-                ...tool,
-                host: channel.host,
-                port: channel.port,
-                key,
-                identity: replicaStreamIdentity(backupId),
-                input: output,
-                privateDir: privateDir!.dir,
-                running,
-              })
-          : undefined,
+      channel: channel ?? undefined,
       progress,
       running,
     });
@@ -191,7 +181,7 @@ async function sendDirect(
     throw new TenantFacingError(message, details, { cause: error });
   } finally {
     server.close();
-    privateDir?.remove();
+    channel?.destroy();
     prepared?.remove();
     clearBackupRunning(volume);
   }

@@ -5,7 +5,7 @@ import {
   type RestoreBackup,
 } from '@coffer/contracts';
 
-import { type Readable, type Writable } from 'node:stream';
+import { type Socket } from 'node:net';
 
 import { type Tool } from './child-processes';
 import { type TakePiece } from './output-channel';
@@ -42,11 +42,11 @@ export interface BackupStreamRun {
   append?: TakePiece;
   progress: ProgressSink;
   /**
-   * Given for a replica's direct stream over an openssl channel (direct-stream/): the tool's
-   * raw stdout is handed to it (another process reads it; the guest does not), instead of
-   * `write`; resolves once it was all sent.
+   * Given for a replica's direct stream over a socket channel (direct-stream/): the tool's
+   * stdout is this connected socket (it writes its raw stream straight into it; the guest
+   * reads none of it), instead of `write`. The strategy drops its own copy once the tool runs.
    */
-  sendTo?: (output: Readable) => Promise<void>;
+  channel?: Socket;
   /** Every tool started goes in here: an interrupt or a failure stops them. */
   running: Set<Tool>;
 }
@@ -61,11 +61,8 @@ export interface PreparedBackup {
 export interface BackupStrategy {
   /** Recorded in the manifest (the tool's name, e.g. `mariadb-backup`). */
   readonly name: BackupManifest['strategy'];
-  /**
-   * For a strategy whose stream honours `sendTo` (hands its tool's raw stdout over): the
-   * openssl program and the tools' PATH, or null when openssl is not installed.
-   */
-  readonly channelTool?: () => ChannelTool | null;
+  /** True for a strategy whose stream honours `channel` (its tool writes straight into it). */
+  readonly writesToChannel?: boolean;
   /** Readies the tools (the server answers, their scratch dir) before anything is reported or stored. */
   prepare(backupId: string): Promise<PreparedBackup>;
 }
@@ -74,21 +71,15 @@ export interface BackupStrategy {
  * Gives a backup's verified plaintext, chunk after chunk, to `sink`; the sink returns a
  * promise only when the feed must wait for it (nothing while it keeps up). A sink given
  * `release` calls it once it holds `plaintext` no more (written, not just queued): the feed
- * may then reuse those bytes (fetch-chunks.ts); one that never calls it costs only memory. `unpacker.input`,
- * given for an uncompressed stream, is the unpacker's stdin itself: a feed may hand it to a
- * process that writes the stream there (a replica's openssl channel) and then calls no sink.
+ * may then reuse those bytes (fetch-chunks.ts); one that never calls it costs only memory.
+ * `unpacker`, given for an uncompressed stream: `adopt` makes a socket the unpacker's stdin
+ * (a replica's socket channel; the feed then calls no sink), resolving once the unpacker
+ * read it to its end and exited 0.
  */
 export type ChunkFeed = (
   sink: (plaintext: Buffer, release?: () => void) => Promise<void> | undefined,
-  unpacker?: { input: Writable; channelTool: ChannelTool | null },
+  unpacker?: { adopt(input: Socket): Promise<void> },
 ) => Promise<void>;
-
-/** What a direct stream's openssl channel runs (direct-stream/openssl-channel.ts). */
-export interface ChannelTool {
-  openssl: string;
-  /** The tools' PATH. */
-  path: string;
-}
 
 export interface RestoreStrategy {
   /**

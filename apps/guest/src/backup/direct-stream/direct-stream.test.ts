@@ -1,25 +1,21 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer as createTcpServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { type Tool } from '../child-processes';
 import { DATA_FRAME, frameHeader, FrameParser, LATE_FRAME, MANIFEST_FRAME } from './frames';
-import { findOpenssl, listenForChannel, pskSessionPem, sendOverChannel } from './openssl-channel';
-import { connectStream, receiveStream, type StreamAddress } from './stream-client';
+import { connectChannel, isChannelName, listenForChannel } from './socket-channel';
+import {
+  connectStream,
+  receiveStream,
+  type OpenedChannel,
+  type StreamAddress,
+} from './stream-client';
 import { isLoopbackAddress, StreamServer } from './stream-server';
 
 // The direct stream's two ends over real TLS-PSK on localhost (issue 18): one stream shared
@@ -226,17 +222,21 @@ describe('the direct stream', () => {
   });
 });
 
-// The data channel for one replica (openssl-channel.ts): the backup tool's stdout straight
-// into `openssl s_client`, `openssl s_server` straight into the unpacker; the guests keep
-// the control. Real openssl processes on localhost.
-describe('the openssl data channel', () => {
-  const path = '/usr/local/bin:/usr/bin:/bin';
-  const openssl = findOpenssl(path);
+// The data channel for one replica on the same host (socket-channel.ts): the backup tool's
+// stdout is the socket, the unpacker's stdin its other end; the guests keep the control.
+// Real processes standing for the tools (`cat`), a real abstract Unix socket.
+describe('the socket data channel', () => {
   const dirs: string[] = [];
   const children: ChildProcess[] = [];
 
   afterEach(() => {
-    for (const child of children.splice(0)) child.kill('SIGKILL');
+    for (const child of children.splice(0)) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -246,50 +246,44 @@ describe('the openssl data channel', () => {
     return dir;
   }
 
-  /** A process standing for the unpacker: what it reads on stdin lands in `path`. */
-  function unpacker(path: string): ChildProcess & { exited: Promise<number | null> } {
-    const child = spawn('sh', ['-c', `cat > '${path}'`], { stdio: ['pipe', 'ignore', 'ignore'] });
+  /** A process standing for the unpacker: it reads `input` (its stdin) into `path`. */
+  function unpackInto(input: Socket, path: string): Promise<void> {
+    const child = spawn('sh', ['-c', `cat > '${path}'`], { stdio: [input, 'ignore', 'ignore'] });
     children.push(child);
-    return Object.assign(child, {
-      exited: new Promise<number | null>((resolve) => child.once('close', resolve)),
-    });
+    input.destroy();
+    return new Promise((resolve, reject) =>
+      child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`)))),
+    );
   }
 
-  /** A process standing for the backup tool: `path`'s bytes on stdout, `delay` s in between. */
-  function tool(path: string, delaySeconds = 0): ChildProcess {
+  /** A process standing for the backup tool: `path`'s bytes on `output`, `delay` s in between. */
+  function tool(path: string, output: Socket, delaySeconds = 0): ChildProcess {
     const script = delaySeconds
       ? `head -c 65536 '${path}'; sleep ${delaySeconds}; tail -c +65537 '${path}'`
       : `cat '${path}'`;
-    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // Its own process group: killing the tool kills its `sleep`, which holds the socket too.
+    const child = spawn('sh', ['-c', script], {
+      stdio: ['ignore', output, 'ignore'],
+      detached: true,
+    });
     children.push(child);
+    output.destroy();
     return child;
   }
 
-  function cmdline(pid: number | undefined): string {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  async function waitForSize(path: string, size: number): Promise<void> {
+    while (!existsSync(path) || statSync(path).size < size)
+      await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
-  it('is offered only to a replica on this host (loopback): across hosts only the stream port is open', () => {
+  it('is offered only to a replica on this host (loopback): across hosts the data stays in frames', () => {
     for (const address of ['127.0.0.1', '127.3.0.9', '::1'])
       expect(isLoopbackAddress(address)).toBe(true);
     for (const address of ['10.0.0.5', '192.168.1.1', '::ffff:127.0.0.1', 'fe80::1', '128.0.0.1'])
       expect(isLoopbackAddress(address)).toBe(false);
   });
 
-  it('writes a valid TLS 1.3 PSK session for the key (openssl reads it back)', () => {
-    const key = randomBytes(32);
-    const dir = privateDir();
-    writeFileSync(join(dir, 's.pem'), pskSessionPem(key));
-    const text = execFileSync(openssl!, ['sess_id', '-in', join(dir, 's.pem'), '-noout', '-text'], {
-      encoding: 'utf8',
-    });
-    expect(text).toMatch(/Protocol\s*: TLSv1\.3/);
-    expect(text).toMatch(/Cipher\s*: TLS_AES_256_GCM_SHA384/);
-    expect(text).toContain(key.toString('hex').toUpperCase());
-  });
-
-  it("carries one replica's stream, the key on no command line and on no disk once the tools are gone", async () => {
-    expect(openssl).not.toBeNull();
+  it("carries one replica's stream from the tool straight to the unpacker, the stream whole once the manifest came", async () => {
     const key = randomBytes(32);
     const server = await listen(key);
     const replica = await connectStream(address(server.port, key));
@@ -297,69 +291,36 @@ describe('the openssl data channel', () => {
     const dir = privateDir();
     const data = randomBytes(8 * 1024 * 1024);
     writeFileSync(join(dir, 'data'), data);
-    const target = unpacker(join(dir, 'received'));
-    const receiverDir = privateDir();
-    let receiverPid: number | undefined;
+    const receivedPath = join(dir, 'received');
     const received = receiveStream(
       replica.socket!,
       () => undefined,
       undefined,
-      async () => {
-        const channel = await listenForChannel({
-          openssl: openssl!,
-          path,
-          host: '127.0.0.1',
-          key,
-          identity,
-          output: target.stdin!,
-          privateDir: receiverDir,
-        });
-        receiverPid = channel.tool.child.pid;
-        // Read by s_server before it listened, then removed.
-        expect(readdirSync(receiverDir)).toEqual([]);
-        return channel;
+      async (): Promise<OpenedChannel> => {
+        const listener = await listenForChannel({ key, timeoutMs: 5_000 });
+        const done = listener.connection.then((input) => unpackInto(input, receivedPath));
+        return { name: listener.name, done, stop: () => listener.stop() };
       },
     );
-    const channel = await server.offerChannel(5_000);
-    expect(channel).toEqual({ host: '127.0.0.1', port: expect.any(Number) as number });
-    const source = tool(join(dir, 'data'), 0.3);
-    const senderDir = privateDir();
-    const running = new Set<Tool>();
-    const sent = sendOverChannel({
-      openssl: openssl!,
-      path,
-      ...channel!,
-      key,
-      identity,
-      input: source.stdout!,
-      privateDir: senderDir,
-      running,
-    });
-    source.stdout!.destroy();
-    const [sender] = [...running];
-    for (const line of [cmdline(sender!.child.pid), cmdline(receiverPid)]) {
-      expect(line).toContain('-psk_session');
-      expect(line).not.toContain(key.toString('hex'));
-      expect(line).not.toContain(key.toString('base64'));
-    }
-    await sent;
-    expect(readdirSync(senderDir)).toEqual([]);
+    const name = await server.offerChannel(5_000);
+    expect(isChannelName(name ?? '')).toBe(true);
+    // The name is only for this host's kernel: an abstract socket, nothing on disk.
+    expect(readFileSync('/proc/net/unix', 'utf8')).toContain(`@${name}`);
+    const channel = await connectChannel({ name: name!, key, timeoutMs: 5_000 });
+    const source = tool(join(dir, 'data'), channel, 0.2);
+    expect(await new Promise((resolve) => source.once('close', resolve))).toBe(0);
     await server.finish(Buffer.from('{"manifest":true}\n'));
     const { manifest, bytes, channel: viaChannel } = await received;
     expect(manifest.toString()).toBe('{"manifest":true}\n');
     expect(viaChannel).toBe(true);
     expect(bytes).toBe(0);
-    target.stdin!.end();
-    expect(await target.exited).toBe(0);
-    expect(readFileSync(join(dir, 'received')).equals(data)).toBe(true);
+    expect(readFileSync(receivedPath).equals(data)).toBe(true);
+    expect(readFileSync('/proc/net/unix', 'utf8')).not.toContain(`@${name}`);
   });
 
   it.each([
-    ['without openssl', undefined],
-    [
-      'whose channel cannot be opened',
-      () => Promise.reject(new Error('openssl s_server stopped before it listened')),
-    ],
+    ['that cannot take a channel', undefined],
+    ['whose channel cannot be opened', () => Promise.reject(new Error('no socket here'))],
   ])('a replica %s takes the stream in frames', async (_case, openChannel) => {
     const key = randomBytes(32);
     const server = await listen(key);
@@ -382,112 +343,82 @@ describe('the openssl data channel', () => {
     expect(Buffer.concat(pieces).toString()).toBe('abc');
   });
 
-  it('refuses a sender without the key: it gets nothing through and both ends fail', async () => {
+  it('closes a connection without the key before a byte of it reaches the unpacker, and takes the source that has it', async () => {
+    const key = randomBytes(32);
+    const refused: string[] = [];
+    const listener = await listenForChannel({
+      key,
+      timeoutMs: 5_000,
+      onRefused: (reason) => refused.push(reason),
+    });
     const dir = privateDir();
-    writeFileSync(join(dir, 'data'), randomBytes(100_000));
-    const target = unpacker(join(dir, 'received'));
-    const channel = await listenForChannel({
-      openssl: openssl!,
-      path,
-      host: '127.0.0.1',
+    writeFileSync(join(dir, 'bogus'), randomBytes(100_000));
+    const data = randomBytes(300_000);
+    writeFileSync(join(dir, 'data'), data);
+    // A local process that read the name off /proc/net/unix, with a key of its own.
+    const intruder = await connectChannel({
+      name: listener.name,
       key: randomBytes(32),
-      identity,
-      output: target.stdin!,
-      privateDir: privateDir(),
+      timeoutMs: 5_000,
     });
-    const source = tool(join(dir, 'data'));
-    const sent = sendOverChannel({
-      openssl: openssl!,
-      path,
-      host: '127.0.0.1',
-      port: channel.port,
-      key: randomBytes(32),
-      identity,
-      input: source.stdout!,
-      privateDir: privateDir(),
-    });
-    source.stdout!.destroy();
-    await expect(sent).rejects.toThrow(/openssl s_client/);
-    await expect(channel.done).rejects.toThrow(/data channel failed/);
-    target.stdin!.end();
-    await target.exited;
-    expect(readFileSync(join(dir, 'received')).length).toBe(0);
+    const bogus = tool(join(dir, 'bogus'), intruder);
+    await new Promise((resolve) => bogus.once('close', resolve));
+    while (refused.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const source = await connectChannel({ name: listener.name, key, timeoutMs: 5_000 });
+    tool(join(dir, 'data'), source);
+    await unpackInto(await listener.connection, join(dir, 'received'));
+    expect(readFileSync(join(dir, 'received')).equals(data)).toBe(true);
+    expect(refused).toEqual(['a connection to the data channel without the key was closed']);
   });
 
-  it("stops the replica's s_server when its guest goes away midway (its idle stdin closes)", async () => {
+  it('the source connects only to a name a replica makes', async () => {
+    for (const name of [
+      '',
+      '../../run/mysqld/mysqld.sock',
+      'coffer-stream-xyz',
+      `coffer-stream-${'a'.repeat(200)}`,
+    ])
+      await expect(
+        connectChannel({ name, key: randomBytes(32), timeoutMs: 1_000 }),
+      ).rejects.toThrow(/not one/);
+  });
+
+  it('gives up when the source does not connect in time, and listens no more', async () => {
+    const listener = await listenForChannel({ key: randomBytes(32), timeoutMs: 200 });
+    await expect(listener.connection).rejects.toThrow(/did not open the data channel in time/);
+    expect(readFileSync('/proc/net/unix', 'utf8')).not.toContain(`@${listener.name}`);
+  });
+
+  it('a tool that died midway ends the channel early, but the stream fails: no manifest came', async () => {
     const key = randomBytes(32);
+    const server = await listen(key);
+    const replica = await connectStream(address(server.port, key));
+    expect(await server.gather(1, 5_000)).toBe(1);
     const dir = privateDir();
     writeFileSync(join(dir, 'data'), randomBytes(1024 * 1024));
     const receivedPath = join(dir, 'received');
-    const target = unpacker(receivedPath);
-    const channel = await listenForChannel({
-      openssl: openssl!,
-      path,
-      host: '127.0.0.1',
-      key,
-      identity,
-      output: target.stdin!,
-      privateDir: privateDir(),
-    });
-    const source = tool(join(dir, 'data'), 30);
-    const running = new Set<Tool>();
-    const sent = sendOverChannel({
-      openssl: openssl!,
-      path,
-      host: '127.0.0.1',
-      port: channel.port,
-      key,
-      identity,
-      input: source.stdout!,
-      privateDir: privateDir(),
-      running,
-    });
-    sent.catch(() => undefined);
-    source.stdout!.destroy();
-    while (!existsSync(receivedPath) || statSync(receivedPath).size < 65_536)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    const exited = new Promise((resolve) => channel.tool.child.once('exit', resolve));
-    channel.tool.child.stdin!.destroy();
-    await exited;
-    for (const sender of running) sender.stop();
-  });
-
-  it('a channel cut before its end (the sender died) fails the replica, its s_server gone', async () => {
-    const key = randomBytes(32);
-    const dir = privateDir();
-    writeFileSync(join(dir, 'data'), randomBytes(1024 * 1024));
-    const target = unpacker(join(dir, 'received'));
-    const channel = await listenForChannel({
-      openssl: openssl!,
-      path,
-      host: '127.0.0.1',
-      key,
-      identity,
-      output: target.stdin!,
-      privateDir: privateDir(),
-    });
-    // The tool writes 64 KiB then pauses: the sender is killed midway.
-    const source = tool(join(dir, 'data'), 30);
-    const running = new Set<Tool>();
-    const sent = sendOverChannel({
-      openssl: openssl!,
-      path,
-      host: '127.0.0.1',
-      port: channel.port,
-      key,
-      identity,
-      input: source.stdout!,
-      privateDir: privateDir(),
-      running,
-    });
-    source.stdout!.destroy();
-    const [sender] = [...running];
-    const receivedPath = join(dir, 'received');
-    while (!existsSync(receivedPath) || statSync(receivedPath).size < 65_536)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    sender!.child.kill('SIGKILL');
-    await expect(sent).rejects.toThrow(/SIGKILL/);
-    await expect(channel.done).rejects.toThrow(/cut before its end/);
-    expect(channel.tool.child.exitCode).not.toBeNull();
+    let unpacked: Promise<void> | null = null;
+    const received = receiveStream(
+      replica.socket!,
+      () => undefined,
+      undefined,
+      async (): Promise<OpenedChannel> => {
+        const listener = await listenForChannel({ key, timeoutMs: 5_000 });
+        unpacked = listener.connection.then((input) => unpackInto(input, receivedPath));
+        return { name: listener.name, done: unpacked, stop: () => listener.stop() };
+      },
+    );
+    const name = await server.offerChannel(5_000);
+    const source = tool(
+      join(dir, 'data'),
+      await connectChannel({ name: name!, key, timeoutMs: 5_000 }),
+      30,
+    );
+    await waitForSize(receivedPath, 65_536);
+    process.kill(-source.pid!, 'SIGKILL');
+    // The channel just ends (the unpacker reads its end, exit 0): only the manifest makes it whole.
+    await unpacked;
+    server.close();
+    await expect(received).rejects.toThrow(/broken after 0 bytes \(no manifest came\)/);
   });
 });

@@ -3,16 +3,16 @@
  * its bytes. `D` frames carry the backup's stream in order; one `M` frame, the manifest, ends
  * it. A stream that stops before its `M` frame was broken. An `L` frame alone tells a replica
  * that connected too late that the stream went without it. An `X` frame first moves the data
- * to an openssl channel (CHANNEL_FRAME).
+ * to a channel of its own (CHANNEL_FRAME).
  */
 export const DATA_FRAME = 0x44; // 'D'
 export const MANIFEST_FRAME = 0x4d; // 'M'
 /** Sent alone to a replica that came after the stream started: it will not get this snapshot. */
 export const LATE_FRAME = 0x4c; // 'L'
 /**
- * Source to its one replica, before any data: the data can go over an openssl channel
- * (openssl-channel.ts), then only the `M` frame follows here. The replica answers with a `P`
- * frame: its channel's port (4 bytes, big-endian), or 0 to take the data in `D` frames.
+ * Source to its one replica on the same host, before any data: the data can go over a socket
+ * channel (socket-channel.ts), then only the `M` frame follows here. The replica answers with
+ * a `P` frame: its channel's name (ASCII), or nothing (length 0) to take the data in `D` frames.
  */
 export const CHANNEL_FRAME = 0x58; // 'X'
 export const PORT_FRAME = 0x50; // 'P'

@@ -12,9 +12,12 @@ import { type Logger } from 'pino';
 import { TenantFacingError } from '../../errors';
 import { parseManifest, sha256Hex, type ExpectedDatastore } from '../manifest';
 import { type RestoreStrategy } from '../strategy';
-import { listenForChannel } from './openssl-channel';
-import { connectStream, receiveStream } from './stream-client';
+import { listenForChannel } from './socket-channel';
+import { connectStream, receiveStream, type OpenedChannel } from './stream-client';
 import { openStreamKey } from './stream-key';
+
+/** How long the source may take to connect to this replica's socket channel once told its name. */
+const CHANNEL_OPEN_MS = 30_000;
 
 /**
  * A replica's snapshot received straight from its source's guest (issue 18), the replica's
@@ -59,25 +62,24 @@ export async function stageDirect(
   const socket = connected.socket;
   try {
     // The source sends the tool's stream as it is (no compression: run-direct-backup.ts):
-    // over an openssl channel straight into the unpacker when it offers one and this guest
-    // has openssl, else in frames through this guest.
+    // over a socket channel that the unpacker reads itself when it offers one (this host),
+    // else in frames through this guest.
     const path = await strategy.stage(
       backup,
       workDir,
       async (sink, unpacker) => {
-        const tool = unpacker?.channelTool;
-        const openChannel =
-          unpacker && tool
-            ? () =>
-                listenForChannel({
-                  ...tool,
-                  host: socket.localAddress!,
-                  key,
-                  identity: replicaStreamIdentity(backup.backupId),
-                  output: unpacker.input,
-                  privateDir: workDir,
-                })
-            : undefined;
+        const openChannel = unpacker
+          ? async (): Promise<OpenedChannel> => {
+              const listener = await listenForChannel({
+                key,
+                timeoutMs: CHANNEL_OPEN_MS,
+                onRefused: (reason) => ctx.logger.warn({ backupId: backup.backupId }, reason),
+              });
+              const done = listener.connection.then((input) => unpacker.adopt(input));
+              done.catch(() => undefined);
+              return { name: listener.name, done, stop: () => listener.stop() };
+            }
+          : undefined;
         received = await receiveStream(socket, sink, ctx.signal, openChannel);
       },
       { isCompressed: false },

@@ -80,18 +80,19 @@ export async function connectStream(
  * stream goes to `sink` as it arrives; when the sink says to wait (it returns a promise: its
  * unpacker is behind) the socket is paused until it resolves, so the source waits too.
  */
-/** The replica's end of an openssl channel (openssl-channel.ts), once it listens. */
+/** The replica's end of a socket channel (socket-channel.ts), once it listens. */
 export interface OpenedChannel {
-  port: number;
-  /** Resolves once the source closed it properly. */
+  /** Its name, told to the source. */
+  name: string;
+  /** Resolves once the unpacker took everything the source sent on it (and exited 0). */
   done: Promise<void>;
   stop(): void;
 }
 
 /**
- * `openChannel`, when given, is how the replica takes the data when its source offers an
- * openssl channel (CHANNEL_FRAME): then no `D` frame may come, and the stream is whole once
- * the manifest came here and the channel ended properly. Without it the replica answers that
+ * `openChannel`, when given, is how the replica takes the data when its source offers a
+ * socket channel (CHANNEL_FRAME): then no `D` frame may come, and the stream is whole once
+ * the manifest came here and the channel's taker is done. Without it the replica answers that
  * it takes the data in frames.
  */
 export async function receiveStream(
@@ -120,10 +121,9 @@ export async function receiveStream(
       () => undefined,
     );
   };
-  const answer = (port: number) => {
-    const reply = Buffer.alloc(4);
-    reply.writeUInt32BE(port);
-    socket.write(Buffer.concat([frameHeader(PORT_FRAME, 4), reply]));
+  const answer = (name: string) => {
+    const reply = Buffer.from(name, 'latin1');
+    socket.write(Buffer.concat([frameHeader(PORT_FRAME, reply.length), reply]));
   };
   /** The sink's waits not over yet: the socket stays paused while there is one. */
   const waits = new Set<Promise<void>>();
@@ -160,18 +160,18 @@ export async function receiveStream(
       if (!frame) return;
       if (frame.type === CHANNEL_FRAME) {
         if (channel || bytes > 0) throw new Error('the direct stream offered a channel midway');
-        if (!openChannel) return answer(0);
+        if (!openChannel) return answer('');
         const opening = openChannel();
         channel = opening;
         opening.then(
           (opened) => {
-            if (!failed) answer(opened.port);
+            if (!failed) answer(opened.name);
             else opened.stop();
           },
           () => {
-            // No channel here after all (e.g. its port was taken meanwhile): the data in frames.
+            // No channel here after all: the data in frames.
             channel = null;
-            if (!failed) answer(0);
+            if (!failed) answer('');
           },
         );
         return;
@@ -205,8 +205,8 @@ export async function receiveStream(
     await Promise.all(waits);
     if (failed) throw failed;
     if (channel) {
-      // The source sent the manifest once its end closed the channel: this end must have seen
-      // that close (close_notify), else the data was cut.
+      // The source sent the manifest once its tool exited 0: the channel's taker must have
+      // read it all (to the channel's end) and exited 0 too.
       const opened = await (channel as Promise<OpenedChannel>);
       await opened.done;
     }

@@ -13,6 +13,7 @@ import {
   PORT_FRAME,
   YOUNG_COLLECTION_BYTES,
 } from './frames';
+import { isChannelName, MAX_CHANNEL_NAME_BYTES } from './socket-channel';
 import { serverTlsOptions } from './tls-psk';
 
 /**
@@ -100,52 +101,51 @@ export class StreamServer {
   }
 
   /**
-   * With one replica: offers it the openssl channel (CHANNEL_FRAME) and waits for its answer.
-   * Returns where its channel listens (its address on this connection, the port it gave), or
-   * null when it takes the data in frames (port 0: no openssl there; or it is on another host).
+   * With one replica on this host: offers it the socket channel (CHANNEL_FRAME) and waits for
+   * its answer. Returns the channel's name, or null when it takes the data in frames (it
+   * answered so, or it is on another host).
    */
-  async offerChannel(
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<{ host: string; port: number } | null> {
+  async offerChannel(timeoutMs: number, signal?: AbortSignal): Promise<string | null> {
     const [socket] = [...this.clients];
     if (this.clients.size !== 1 || !socket) throw new Error('a channel is for one replica only');
     // An IPv4 peer of a dual-stack listener shows as ::ffff:a.b.c.d: its IPv4 address.
     const host = socket.remoteAddress!.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
-    // The replica's channel listens on a port of its own choosing: only where nothing stands
-    // between the two guests (one host). Across hosts only the stream port is open between
-    // guests (an OpenStack deployment's security group): the data stays in frames there.
+    // A socket channel is for two guests of one host (one kernel): one on another host
+    // takes the data in frames, over TLS.
     if (!isLoopbackAddress(host)) return null;
     socket.write(frameHeader(CHANNEL_FRAME, 0));
-    const port = await new Promise<number>((resolve, reject) => {
+    const name = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
         () => finish(new Error('the replica did not answer in time')),
         timeoutMs,
       );
       const onAbort = () => finish(new Error('the guest is stopping'));
       signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = (outcome: Error | number) => {
+      const finish = (outcome: Error | string) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.replied = () => undefined;
-        if (typeof outcome === 'number') resolve(outcome);
+        if (typeof outcome === 'string') resolve(outcome);
         else reject(outcome);
       };
       this.replied = () => {
         if (!this.clients.has(socket)) return finish(new Error('every replica left the stream'));
         const reply = this.replies.get(socket);
         if (!reply || reply.length < 5) return;
-        if (reply.readUInt8(0) !== PORT_FRAME || reply.readUInt32BE(1) !== 4)
+        const length = reply.readUInt32BE(1);
+        if (reply.readUInt8(0) !== PORT_FRAME || length > MAX_CHANNEL_NAME_BYTES)
           return finish(new Error('the replica answered the channel offer wrongly'));
-        if (reply.length < 9) return;
-        if (reply.length > 9) return finish(new Error('the replica sent more than its answer'));
-        finish(reply.readUInt32BE(5));
+        if (reply.length < 5 + length) return;
+        if (reply.length > 5 + length)
+          return finish(new Error('the replica sent more than its answer'));
+        finish(reply.subarray(5).toString('latin1'));
       };
       this.replied();
     });
-    if (port === 0) return null;
-    if (port > 65_535) throw new Error(`the replica answered with port ${port}`);
-    return { host, port };
+    if (name === '') return null;
+    if (!isChannelName(name))
+      throw new Error('the replica answered with a channel name that is not one');
+    return name;
   }
 
   /** Sends one piece of the stream to every replica; waits while any of them is behind. */
@@ -195,7 +195,8 @@ export class StreamServer {
     // A replica sends only its answer to a channel offer (offerChannel); kept, little of it.
     socket.on('data', (data: Buffer) => {
       const kept = this.replies.get(socket) ?? Buffer.alloc(0);
-      if (kept.length < 64) this.replies.set(socket, Buffer.concat([kept, data]));
+      if (kept.length < 5 + MAX_CHANNEL_NAME_BYTES + 1)
+        this.replies.set(socket, Buffer.concat([kept, data]));
       this.replied();
     });
     this.clients.add(socket);

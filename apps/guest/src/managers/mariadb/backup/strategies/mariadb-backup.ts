@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { type Readable, type Writable } from 'node:stream';
 
 import { lsnSchema } from '@coffer/contracts/datastores/mariadb';
 
@@ -12,14 +13,9 @@ import {
   type Tool,
 } from '../../../../backup/child-processes';
 import { zstdCompressArgs, zstdDecompressArgs } from '../../../../backup/compression';
-import { findOpenssl } from '../../../../backup/direct-stream/openssl-channel';
 import { openOutputChannel } from '../../../../backup/output-channel';
 import { PROGRESS_INTERVAL_MS } from '../../../../backup/progress';
-import {
-  type BackupStrategy,
-  type ChannelTool,
-  type RestoreStrategy,
-} from '../../../../backup/strategy';
+import { type BackupStrategy, type RestoreStrategy } from '../../../../backup/strategy';
 import { TenantFacingError } from '../../../../errors';
 import { type BackupContext, type FoundTools, type ToolEnv } from '../backup-context';
 import { mariadbStrategy } from './mariadb-strategy';
@@ -45,11 +41,11 @@ function parentLsn(base: string): string {
 
 export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
   return {
-    channelTool: () => channelTool(ctx.path),
+    writesToChannel: true,
     ...mariadbStrategy(
       ctx,
       'mariadb-backup',
-      async (work, tools, { params, write, append, sendTo, progress, running }) => {
+      async (work, tools, { params, write, append, channel: replica, progress, running }) => {
         const lsnDir = join(work.dir, 'lsn');
         const args = [
           `--defaults-file=${work.clientCnf}`,
@@ -68,8 +64,9 @@ export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
         let backup: Tool | null = null;
         let zstd: Tool | null = null;
         try {
+          // A replica's socket channel is the tool's stdout itself (direct-stream/socket-channel.ts).
           backup = startTool('mariadb-backup', tools.mariadbBackup, args, {
-            stdio: ['ignore', 'pipe', 'pipe'],
+            stdio: ['ignore', params.direct && replica ? replica : 'pipe', 'pipe'],
             env,
             cwd: work.dir,
           });
@@ -89,8 +86,10 @@ export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
           channel?.destroy();
           throw error;
         }
-        // The guest's copy of zstd's stdout closes: the stream ends when zstd exits.
+        // The guest's copy of zstd's stdout (or of the replica's channel) closes: the stream
+        // ends when the tool writing it exits.
         channel?.handedOver();
+        if (params.direct && replica) replica.destroy();
         const source = backup;
         const compressor = zstd;
 
@@ -107,12 +106,9 @@ export function mariadbBackupStrategy(ctx: BackupContext): BackupStrategy {
         try {
           if (channel && append) {
             await channel.pump(append);
-          } else if (sendTo && !compressor) {
-            // Another process reads the tool's stdout (a replica's openssl channel); the
-            // guest's copy of the pipe closes, and the tool's failure stops the sender.
-            const sent = sendTo(source.child.stdout!);
-            source.child.stdout!.destroy();
-            await Promise.all([sent, source.done]);
+          } else if (params.direct && replica) {
+            // The replica's unpacker reads the tool's stdout: nothing passes through here.
+            await source.done;
           } else {
             const output = compressor ? compressor.child.stdout! : source.child.stdout!;
             for await (const data of output as AsyncIterable<Buffer>) {
@@ -147,27 +143,50 @@ export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
       const processEnv = { PATH: env.path };
       const dir = join(workDir, backup.backupId);
       mkdirSync(dir, { recursive: true });
-      // A replica's direct stream comes as mariadb-backup wrote it: straight into mbstream.
+      // A replica's direct stream comes as mariadb-backup wrote it: straight into mbstream,
+      // started at its first piece, or on the replica's socket channel (which it then reads).
       const zstd = isCompressed
         ? startTool('zstd', tools.zstd, zstdDecompressArgs(), {
             stdio: ['pipe', 'pipe', 'pipe'],
             env: processEnv,
           })
         : null;
-      const mbstream = startTool('mbstream', tools.mbstream, ['-x', '-C', dir], {
-        stdio: [zstd ? zstd.child.stdout! : 'pipe', 'ignore', 'pipe'],
-        env: processEnv,
-      });
-      zstd?.child.stdout!.destroy();
-      const stdin = zstd ? zstd.child.stdin! : mbstream.child.stdin!;
-      // A stopped unpacker shows as its tool's failure, not as an error on this pipe.
-      stdin.on('error', () => undefined);
-      const unpacked = awaitTools(zstd ? [zstd, mbstream] : [mbstream]);
-      unpacked.catch(() => undefined);
+      const unpacker: { mbstream: Tool | null; done: Promise<void> | null } = {
+        mbstream: null,
+        done: null,
+      };
+      const startUnpacker = (input: Readable | null): Tool => {
+        const mbstream = startTool('mbstream', tools.mbstream, ['-x', '-C', dir], {
+          stdio: [input ?? 'pipe', 'ignore', 'pipe'],
+          env: processEnv,
+        });
+        unpacker.mbstream = mbstream;
+        unpacker.done = awaitTools(zstd ? [zstd, mbstream] : [mbstream]);
+        unpacker.done.catch(() => undefined);
+        return mbstream;
+      };
+      let pipe: Writable | null = null;
+      if (zstd) {
+        startUnpacker(zstd.child.stdout!);
+        zstd.child.stdout!.destroy();
+        pipe = zstd.child.stdin!;
+        pipe.on('error', () => undefined);
+      }
+      /** The unpacker's stdin pipe (mbstream started with one when it is not running yet). */
+      const unpackerPipe = (): Writable => {
+        if (pipe) return pipe;
+        if (unpacker.mbstream)
+          throw new Error('the unpacker reads a channel: no piece may come in frames');
+        pipe = startUnpacker(null).child.stdin!;
+        // A stopped unpacker shows as its tool's failure, not as an error on this pipe.
+        pipe.on('error', () => undefined);
+        return pipe;
+      };
       try {
         let isCorked = false;
         await feed(
           (plaintext, release) => {
+            const stdin = unpackerPipe();
             // A direct stream hands over 16 KiB at a time: what arrives in one turn of the event
             // loop goes to the unpacker's pipe in one write (corked until the next turn).
             if (!isCorked) {
@@ -187,18 +206,30 @@ export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
             if (isBelowMark || stdin.writableLength <= 256 * 1024) return undefined;
             return Promise.race([
               once(stdin, 'drain').then(() => undefined),
-              unpacked.then(() => {
+              unpacker.done!.then(() => {
                 throw new Error('the unpacker stopped before the end of the stream');
               }),
             ]);
           },
-          zstd ? undefined : { input: stdin, channelTool: channelTool(env.path) },
+          zstd
+            ? undefined
+            : {
+                adopt: (socket) => {
+                  if (unpacker.mbstream)
+                    throw new Error('the unpacker already takes the stream in pieces');
+                  startUnpacker(socket);
+                  // mbstream's copy reads the channel; this one closes.
+                  socket.destroy();
+                  return unpacker.done!;
+                },
+              },
         );
-        stdin.end();
-        await unpacked;
+        if (!unpacker.mbstream) unpackerPipe();
+        pipe?.end();
+        await unpacker.done;
       } catch (error) {
         zstd?.stop();
-        mbstream.stop();
+        unpacker.mbstream?.stop();
         if (error instanceof ToolFailedError) {
           throw new TenantFacingError(
             `Restoring backup ${backup.backupId} failed: ${error.message}`,
@@ -211,11 +242,6 @@ export function mariadbBackupRestoreStrategy(env: ToolEnv): RestoreStrategy {
       return dir;
     },
   };
-}
-
-function channelTool(path: string): ChannelTool | null {
-  const openssl = findOpenssl(path);
-  return openssl ? { openssl, path } : null;
 }
 
 function runMariadbBackup(found: FoundTools, name: string, args: string[]): Promise<void> {
