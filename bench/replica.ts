@@ -9,13 +9,15 @@
  *     an ext4 loop volume made as the local provider makes an instance's (direct I/O);
  *   - Coffer: the tRPC replica.create call until the live subscription shows the replica
  *     ACTIVE and REPLICATING (a new instance whose guest receives the snapshot straight from
- *     its source's guest over TLS-PSK and unpacks it as it arrives (issue 18), prepare,
- *     start, attach; the snapshot's row removed afterwards);
+ *     its source's guest, issue 18: on one host over a Unix socket from the source's tool to
+ *     the replica's unpacker, else over TLS-PSK; unpacked as it arrives, prepared, started,
+ *     attached; the snapshot's row removed afterwards);
  *   median of BENCH_RUNS (default 3): time ratio, median against median and best against
  *   best (target ≤ 1.1 both); the machine's load average during the run (bench/lib/load.ts);
  *   the guests' peak memory (VmHWM): the source's over the whole run, each replica's once built;
  *   - replication lag under a steady insert load on the source (BENCH_LOAD_RATE rows/s,
- *     default 500, for BENCH_LOAD_SECONDS, default 20): the delay until a probe row written
+ *     default 500, for BENCH_LOAD_SECONDS, default 20), once the host wrote back what the
+ *     builds left dirty (`sync`, timed): the delay until a probe row written
  *     on the source is readable on the replica (p50, p95, max), on Coffer's replica and on the
  *     bare one, and the largest Seconds_Behind_Master Coffer's heartbeats reported meanwhile.
  * Run with `npm run bench:replica` (scripts/coffer.mjs prepares services and a database).
@@ -299,7 +301,13 @@ async function main() {
     snapshotsLeft = await prisma.backup.count({ where: { projectId: project.id } });
   }
 
-  // 3. Lag under a steady insert load: Coffer's replica, then the bare one.
+  // 3. Lag under a steady insert load: Coffer's replica, then the bare one. First the host
+  // writes back what the last builds left dirty (both replicas' gigabytes): otherwise the
+  // replica built last (Coffer's) is measured while its volume still flushes them, and every
+  // commit it applies waits behind that (ext4's ordered journal), the bare one minutes later.
+  const writebackStarted = now();
+  spawnSync('sync', { stdio: 'ignore' });
+  const writebackMs = now() - writebackStarted;
   const tenant = {
     host: sourceRow.host!,
     port: sourceRow.port!,
@@ -380,7 +388,7 @@ async function main() {
     ],
   );
   printTable(
-    `Replication lag under ${LOAD_RATE} inserts/s for ${LOAD_SECONDS} s (delay until a probe row written on the source is readable on the replica)`,
+    `Replication lag under ${LOAD_RATE} inserts/s for ${LOAD_SECONDS} s (delay until a probe row written on the source is readable on the replica), after the host's writeback (sync: ${s(writebackMs)} s)`,
     ['', 'bare', 'Coffer'],
     [
       ['inserts/s achieved', bareLag.rowsPerSecond, cofferLag.rowsPerSecond],
@@ -425,7 +433,13 @@ async function main() {
         replicaGuestPeakMiB: replicaPeaks.length ? Math.max(...replicaPeaks) : null,
         replicaGuestPeaksMiB: replicaPeaksMiB,
       },
-      lag: { loadRate: LOAD_RATE, loadSeconds: LOAD_SECONDS, bare: bareLag, coffer: cofferLag },
+      lag: {
+        loadRate: LOAD_RATE,
+        loadSeconds: LOAD_SECONDS,
+        writebackMs: Math.round(writebackMs),
+        bare: bareLag,
+        coffer: cofferLag,
+      },
       snapshotsLeft,
       leftovers: leftovers.length,
     }),
