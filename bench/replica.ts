@@ -16,8 +16,9 @@
  *   best (target ≤ 1.1 both); the machine's load average during the run (bench/lib/load.ts);
  *   the guests' peak memory (VmHWM): the source's over the whole run, each replica's once built;
  *   - replication lag under a steady insert load on the source (BENCH_LOAD_RATE rows/s,
- *     default 500, for BENCH_LOAD_SECONDS, default 20), once the host wrote back what the
- *     builds left dirty (`sync`, timed): the delay until a probe row written
+ *     default 500, for BENCH_LOAD_SECONDS, default 20), on both kept replicas at once, once
+ *     the host wrote back what the builds left dirty (`sync`, timed) and Coffer's replica
+ *     (built last) is BENCH_LAG_SETTLE_SECONDS (30) old: the delay until a probe row written
  *     on the source is readable on the replica (p50, p95, max), on Coffer's replica and on the
  *     bare one, and the largest Seconds_Behind_Master Coffer's heartbeats reported meanwhile.
  * Run with `npm run bench:replica` (scripts/coffer.mjs prepares services and a database).
@@ -45,6 +46,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DATA_MB = Number(process.env.BENCH_DATA_MB ?? 1024);
 const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 500);
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 20);
+const LAG_SETTLE_SECONDS = Number(process.env.BENCH_LAG_SETTLE_SECONDS ?? 30);
 const PORTS = { min: 29480, max: 29499 };
 const BARE_PORT = 29479;
 const BARE_LOOP_PORT = 29478;
@@ -73,22 +75,27 @@ function percentile(values: number[], p: number): number {
 /** Probe ids are never reused, so a probe is never mistaken for an earlier run's. */
 let nextProbeId = 1;
 
-/** Rows written on `source` at a steady rate; probes whose delay until readable on `replica` is measured. */
-async function measureLag(
-  source: { host: string; port: number; user: string; password: string; database: string },
-  replica: { host: string; port: number; user: string; password: string; database: string },
-  sample?: () => Promise<number | null>,
-): Promise<{
+interface LagFigures {
   rowsPerSecond: number;
   probes: number;
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
   maxReportedLagSeconds: number | null;
-}> {
+}
+
+type Endpoint = { host: string; port: number; user: string; password: string; database: string };
+
+/**
+ * Rows written on `source` at a steady rate, and for each replica at once (the same load, the
+ * same seconds) probes whose delay until readable there is measured; `sample` reads what
+ * Coffer's heartbeats reported meanwhile.
+ */
+async function measureLag(
+  source: Endpoint,
+  replicas: Array<{ replica: Endpoint; sample?: () => Promise<number | null> }>,
+): Promise<LagFigures[]> {
   const writers = await Promise.all([1, 2, 3, 4].map(() => mysql.createConnection(source)));
-  const probeWriter = await mysql.createConnection(source);
-  const reader = await mysql.createConnection(replica);
   await writers[0]!.query(
     'CREATE TABLE IF NOT EXISTS load_rows (id BIGINT AUTO_INCREMENT PRIMARY KEY, payload CHAR(100), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))',
   );
@@ -108,10 +115,12 @@ async function measureLag(
       if (wait > 0) await new Promise((done) => setTimeout(done, wait));
     }
   });
-  // Probes: one every 200 ms, each polled on the replica until it is there.
-  const delays: number[] = [];
-  let reportedLag: number | null = null;
-  const probes = (async () => {
+  // Probes, per replica: one every 200 ms, each polled on that replica until it is there.
+  const probing = replicas.map(async ({ replica, sample }) => {
+    const probeWriter = await mysql.createConnection(source);
+    const reader = await mysql.createConnection(replica);
+    const delays: number[] = [];
+    let reportedLag: number | null = null;
     for (let id = nextProbeId++; now() < deadline; id = nextProbeId++) {
       const writtenAt = now();
       await probeWriter.query('INSERT INTO probes (id) VALUES (?)', [id]);
@@ -130,18 +139,21 @@ async function measureLag(
       const wait = writtenAt + 200 - now();
       if (wait > 0) await new Promise((done) => setTimeout(done, wait));
     }
-  })();
-  await Promise.all([...load, probes]);
+    await probeWriter.end();
+    await reader.end();
+    return { delays, reportedLag };
+  });
+  const [, probed] = await Promise.all([Promise.all(load), Promise.all(probing)]);
   const seconds = (now() - started) / 1000;
-  for (const connection of [...writers, probeWriter, reader]) await connection.end();
-  return {
+  for (const connection of writers) await connection.end();
+  return probed.map(({ delays, reportedLag }) => ({
     rowsPerSecond: round(written / seconds, 0),
     probes: delays.length,
     p50Ms: round(percentile(delays, 50), 1),
     p95Ms: round(percentile(delays, 95), 1),
     maxMs: round(Math.max(...delays), 1),
     maxReportedLagSeconds: reportedLag,
-  };
+  }));
 }
 
 async function main() {
@@ -268,12 +280,16 @@ async function main() {
   const cofferMs: number[] = [];
   let keptBare: BareServer | null = null;
   let keptCoffer: string | null = null;
+  let bareBuiltAt = 0;
+  let cofferBuiltAt = 0;
   const replicaPeaksMiB: Array<number | null> = [];
   for (let index = 0; index < RUNS; index++) {
     const bare = await bareReplica(index);
     bareMs.push(bare.ms);
-    if (index === RUNS - 1) keptBare = bare.server;
-    else await destroyBare(bare.server);
+    if (index === RUNS - 1) {
+      keptBare = bare.server;
+      bareBuiltAt = now();
+    } else await destroyBare(bare.server);
     bareLoopMs.push(await bareLoopReplica(index));
 
     const started = now();
@@ -287,6 +303,7 @@ async function main() {
       (instance) => instance.status === 'ACTIVE' && instance.replication?.state === 'REPLICATING',
     );
     cofferMs.push(now() - started);
+    cofferBuiltAt = now();
     replicaPeaksMiB.push(guestPeakMiB(replica!.id));
     await untilInstance(source.id, (instance) => instance.status === 'ACTIVE');
     if (index === RUNS - 1) keptCoffer = replica!.id;
@@ -301,13 +318,15 @@ async function main() {
     snapshotsLeft = await prisma.backup.count({ where: { projectId: project.id } });
   }
 
-  // 3. Lag under a steady insert load: Coffer's replica, then the bare one. First the host
-  // writes back what the last builds left dirty (both replicas' gigabytes): otherwise the
-  // replica built last (Coffer's) is measured while its volume still flushes them, and every
-  // commit it applies waits behind that (ext4's ordered journal), the bare one minutes later.
+  // 3. Lag under a steady insert load, on both kept replicas at once (the same load, the
+  // same seconds), once the host wrote back what the builds left dirty and the newest replica
+  // (Coffer's, built last) had LAG_SETTLE_SECONDS to settle: a server just started from a
+  // snapshot of this size still reads its pages from the disk (docs/benchmarks.md).
   const writebackStarted = now();
   spawnSync('sync', { stdio: 'ignore' });
   const writebackMs = now() - writebackStarted;
+  const settleUntil = cofferBuiltAt + LAG_SETTLE_SECONDS * 1000;
+  if (settleUntil > now()) await new Promise((tick) => setTimeout(tick, settleUntil - now()));
   const tenant = {
     host: sourceRow.host!,
     port: sourceRow.port!,
@@ -316,18 +335,23 @@ async function main() {
     database: 'bench',
   };
   const cofferReplica = await prisma.instance.findUniqueOrThrow({ where: { id: keptCoffer! } });
-  const cofferLag = await measureLag(
-    tenant,
-    { ...tenant, host: cofferReplica.host!, port: cofferReplica.port! },
-    async () => {
-      const row = await prisma.instance.findUnique({
-        where: { id: keptCoffer! },
-        select: { replicationLagSeconds: true },
-      });
-      return row?.replicationLagSeconds ?? null;
+  const lagAges = {
+    bareSeconds: round((now() - bareBuiltAt) / 1000, 1),
+    cofferSeconds: round((now() - cofferBuiltAt) / 1000, 1),
+  };
+  const [cofferLag, bareLag] = (await measureLag(tenant, [
+    {
+      replica: { ...tenant, host: cofferReplica.host!, port: cofferReplica.port! },
+      sample: async () => {
+        const row = await prisma.instance.findUnique({
+          where: { id: keptCoffer! },
+          select: { replicationLagSeconds: true },
+        });
+        return row?.replicationLagSeconds ?? null;
+      },
     },
-  );
-  const bareLag = await measureLag(tenant, { ...tenant, host: '127.0.0.1', port: BARE_PORT });
+    { replica: { ...tenant, host: '127.0.0.1', port: BARE_PORT } },
+  ])) as [LagFigures, LagFigures];
   const sourcePeakMiB = guestPeakMiB(source.id);
   await destroyBare(keptBare!);
 
@@ -388,7 +412,7 @@ async function main() {
     ],
   );
   printTable(
-    `Replication lag under ${LOAD_RATE} inserts/s for ${LOAD_SECONDS} s (delay until a probe row written on the source is readable on the replica), after the host's writeback (sync: ${s(writebackMs)} s)`,
+    `Replication lag under ${LOAD_RATE} inserts/s for ${LOAD_SECONDS} s, both replicas at once (delay until a probe row written on the source is readable on the replica), after the host's writeback (sync: ${s(writebackMs)} s), the replicas ${lagAges.bareSeconds} s (bare) and ${lagAges.cofferSeconds} s (Coffer) after their build`,
     ['', 'bare', 'Coffer'],
     [
       ['inserts/s achieved', bareLag.rowsPerSecond, cofferLag.rowsPerSecond],
@@ -437,6 +461,8 @@ async function main() {
         loadRate: LOAD_RATE,
         loadSeconds: LOAD_SECONDS,
         writebackMs: Math.round(writebackMs),
+        settleSeconds: LAG_SETTLE_SECONDS,
+        ageSeconds: lagAges,
         bare: bareLag,
         coffer: cofferLag,
       },
