@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { isHeartbeatFresh } from '@coffer/contracts';
 import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import {
   waitForBuildEnd,
 } from '../test/backups';
 import { ChildWorker, killChildWorkers } from '../test/child-worker';
-import { TEST_TUNING, WorkerTestContext } from '../test/harness';
+import { TEST_HEARTBEAT, TEST_TUNING, WorkerTestContext } from '../test/harness';
 
 /**
  * Acceptance 2 (the worker's part): a worker killed -9 in the middle of a create, then a new
@@ -210,6 +211,20 @@ describe('a backup.create job handed back after its backup ended', () => {
     // ended the task, a next backup began, and the first backup's job is handed back.
     await ctx.enqueue('backup.create', earlier, { backupId: earlier, instanceId });
     const next = await startBackup(ctx, instanceId, 'LOGICAL');
+    // No conductor ran meanwhile for longer than the heartbeat expiry: the row's last
+    // heartbeat is stale although the guest kept sending them (they wait in the stream). The
+    // next backup's wait must not take that for a silent guest.
+    await waitFor(
+      async () => {
+        const row = await ctx.row(instanceId);
+        return !isHeartbeatFresh(
+          row?.lastHeartbeatAt ?? null,
+          new Date(),
+          TEST_HEARTBEAT.expirySeconds,
+        );
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: "the instance's last heartbeat to be stale" },
+    );
     const second = spawnWorker();
     await second.ready();
     await waitForBackupCompleted(ctx, instanceId, next);

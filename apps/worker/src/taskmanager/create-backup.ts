@@ -275,6 +275,10 @@ async function waitForEnd(
   backupId: string,
   instanceId: string,
 ): Promise<Waited> {
+  // Silence is judged from when this wait began at the earliest: heartbeats that came while
+  // no conductor was running (a worker restarted, its job handed back) are still in the
+  // stream, not yet in the row, and do not make a live guest look dead.
+  const watchingSince = new Date();
   const result = await waitForInstance(
     ctx.feed,
     instanceId,
@@ -298,9 +302,11 @@ async function waitForEnd(
           reason: `the instance is ${instance?.taskStatus ?? 'gone'}`,
         };
       }
-      if (
-        !isHeartbeatFresh(instance.lastHeartbeatAt, new Date(), ctx.settings.heartbeatExpirySeconds)
-      ) {
+      const heardAt =
+        instance.lastHeartbeatAt && instance.lastHeartbeatAt > watchingSince
+          ? instance.lastHeartbeatAt
+          : watchingSince;
+      if (!isHeartbeatFresh(heardAt, new Date(), ctx.settings.heartbeatExpirySeconds)) {
         return { kind: 'guest-silent' };
       }
       return undefined;
