@@ -154,4 +154,4 @@ describe('configuration groups with a worker', () => {
     const byName = await effective();
     expect(byName.get('max_connections')).toMatchObject({ value: '64', source: 'flavor' });
   });
-});
+}, 180_000);

@@ -323,7 +323,7 @@ describe('databases and users on a real instance', () => {
     );
     await Promise.all(names.map((name) => caller.database.delete({ ...at, name })));
   }, 60_000);
-});
+}, 180_000);
 
 describe('root', () => {
   it('is enabled with a generated password that works over TCP, disabled so that it fails, and "ever enabled" stays', async () => {

@@ -390,4 +390,4 @@ describe('database logs on a real instance', () => {
       ).toBe('NOT_FOUND');
     }
   }, 120_000);
-});
+}, 180_000);

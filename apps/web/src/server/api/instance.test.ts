@@ -43,7 +43,7 @@ afterAll(async () => {
     dataDir,
     redisKeys: [`${process.env.COFFER_QUEUE_PREFIX}*`],
   });
-});
+}, 180_000);
 
 describe('an instance through the API', () => {
   it('is created, reaches ACTIVE live, serves its first user, restarts and is deleted without a trace', async () => {
