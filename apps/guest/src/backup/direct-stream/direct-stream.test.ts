@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type TLSSocket } from 'node:tls';
 
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -271,6 +272,22 @@ describe('the socket data channel', () => {
     return child;
   }
 
+  /** The replica's end as stage-direct.ts makes it, `unpackInto` taking the channel. */
+  function receiveOverChannel(socket: TLSSocket, key: Buffer, receivedPath: string) {
+    let unpacked: Promise<void> | null = null;
+    const received = receiveStream(
+      socket,
+      () => undefined,
+      undefined,
+      async (): Promise<OpenedChannel> => {
+        const listener = await listenForChannel({ key, timeoutMs: 5_000 });
+        unpacked = listener.connection.then((input) => unpackInto(input, receivedPath));
+        return { name: listener.name, done: unpacked, stop: () => listener.stop() };
+      },
+    );
+    return { received, unpacked: () => unpacked };
+  }
+
   async function waitForSize(path: string, size: number): Promise<void> {
     while (!existsSync(path) || statSync(path).size < size)
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -292,16 +309,7 @@ describe('the socket data channel', () => {
     const data = randomBytes(8 * 1024 * 1024);
     writeFileSync(join(dir, 'data'), data);
     const receivedPath = join(dir, 'received');
-    const received = receiveStream(
-      replica.socket!,
-      () => undefined,
-      undefined,
-      async (): Promise<OpenedChannel> => {
-        const listener = await listenForChannel({ key, timeoutMs: 5_000 });
-        const done = listener.connection.then((input) => unpackInto(input, receivedPath));
-        return { name: listener.name, done, stop: () => listener.stop() };
-      },
-    );
+    const { received } = receiveOverChannel(replica.socket!, key, receivedPath);
     const name = await server.offerChannel(5_000);
     expect(isChannelName(name ?? '')).toBe(true);
     // The name is only for this host's kernel: an abstract socket, nothing on disk.
@@ -397,17 +405,7 @@ describe('the socket data channel', () => {
     const dir = privateDir();
     writeFileSync(join(dir, 'data'), randomBytes(1024 * 1024));
     const receivedPath = join(dir, 'received');
-    let unpacked: Promise<void> | null = null;
-    const received = receiveStream(
-      replica.socket!,
-      () => undefined,
-      undefined,
-      async (): Promise<OpenedChannel> => {
-        const listener = await listenForChannel({ key, timeoutMs: 5_000 });
-        unpacked = listener.connection.then((input) => unpackInto(input, receivedPath));
-        return { name: listener.name, done: unpacked, stop: () => listener.stop() };
-      },
-    );
+    const { received, unpacked } = receiveOverChannel(replica.socket!, key, receivedPath);
     const name = await server.offerChannel(5_000);
     const source = tool(
       join(dir, 'data'),
@@ -417,7 +415,7 @@ describe('the socket data channel', () => {
     await waitForSize(receivedPath, 65_536);
     process.kill(-source.pid!, 'SIGKILL');
     // The channel just ends (the unpacker reads its end, exit 0): only the manifest makes it whole.
-    await unpacked;
+    await unpacked();
     server.close();
     await expect(received).rejects.toThrow(/broken after 0 bytes \(no manifest came\)/);
   });
