@@ -15,7 +15,7 @@ export const LATE_FRAME = 0x4c; // 'L'
  * a `P` frame: its channel's name (ASCII), or nothing (length 0) to take the data in `D` frames.
  */
 export const CHANNEL_FRAME = 0x58; // 'X'
-export const PORT_FRAME = 0x50; // 'P'
+export const CHANNEL_NAME_FRAME = 0x50; // 'P'
 const HEADER_BYTES = 5;
 /** The largest frame either end accepts. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;

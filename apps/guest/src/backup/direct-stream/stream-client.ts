@@ -7,7 +7,7 @@ import {
   frameHeader,
   FrameParser,
   LATE_FRAME,
-  PORT_FRAME,
+  CHANNEL_NAME_FRAME,
   YOUNG_COLLECTION_BYTES,
 } from './frames';
 import { clientTlsOptions } from './tls-psk';
@@ -123,7 +123,7 @@ export async function receiveStream(
   };
   const answer = (name: string) => {
     const reply = Buffer.from(name, 'latin1');
-    socket.write(Buffer.concat([frameHeader(PORT_FRAME, reply.length), reply]));
+    socket.write(Buffer.concat([frameHeader(CHANNEL_NAME_FRAME, reply.length), reply]));
   };
   /** The sink's waits not over yet: the socket stays paused while there is one. */
   const waits = new Set<Promise<void>>();

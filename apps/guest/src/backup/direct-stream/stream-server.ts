@@ -10,7 +10,7 @@ import {
   frameHeader,
   LATE_FRAME,
   MANIFEST_FRAME,
-  PORT_FRAME,
+  CHANNEL_NAME_FRAME,
   YOUNG_COLLECTION_BYTES,
 } from './frames';
 import { isChannelName, MAX_CHANNEL_NAME_BYTES } from './socket-channel';
@@ -133,7 +133,7 @@ export class StreamServer {
         const reply = this.replies.get(socket);
         if (!reply || reply.length < 5) return;
         const length = reply.readUInt32BE(1);
-        if (reply.readUInt8(0) !== PORT_FRAME || length > MAX_CHANNEL_NAME_BYTES)
+        if (reply.readUInt8(0) !== CHANNEL_NAME_FRAME || length > MAX_CHANNEL_NAME_BYTES)
           return finish(new Error('the replica answered the channel offer wrongly'));
         if (reply.length < 5 + length) return;
         if (reply.length > 5 + length)
