@@ -214,7 +214,10 @@ describe('a guest agent that dies unasked', () => {
 
 describe('a guest agent that dies while its instance is built', () => {
   /** Kills the guest of a new instance once `isDue` says so; then the build must still end ACTIVE. */
-  async function killDuringBuild(isDue: (guestLog: string) => boolean): Promise<void> {
+  async function killDuringBuild(
+    isDue: (guestLog: string) => boolean,
+    afterwards?: (guestLog: string) => void,
+  ): Promise<void> {
     const building = await ctx.createInstance();
     const dir = ctx.instanceDir(building.instanceId);
     const guest = await waitFor(
@@ -247,7 +250,7 @@ describe('a guest agent that dies while its instance is built', () => {
       { timeoutMs: 30_000, what: 'a guest_restarted event for the building instance' },
     );
     expect(event.message).toMatch(/guest agent stopped without being asked to/);
-    // A guest killed mid-prepare has its job taken back once the job's lock (60 s) has expired.
+    // A guest killed mid-prepare: the new guest hands the prepare job back at start (rpc-server.ts).
     await ctx.waitForActive(building.instanceId, {
       timeoutMs: 120_000,
       intervalMs: 200,
@@ -260,6 +263,7 @@ describe('a guest agent that dies while its instance is built', () => {
     expect(guests).toHaveLength(1);
     expect(guests[0]!.pid).not.toBe(guest.pid);
     console.log(`build ACTIVE ${Date.now() - killedAt} ms after its guest was killed`);
+    afterwards?.(readFileSync(join(dir, 'log', 'guest.log'), 'utf8'));
     await ctx.deleteInstance(building.instanceId);
     await waitFor(async () => (await ctx.row(building.instanceId)) === null, {
       timeoutMs: 60_000,
@@ -273,8 +277,17 @@ describe('a guest agent that dies while its instance is built', () => {
   }, 240_000);
 
   it('is started again when killed while it prepares, and the build ends ACTIVE', async () => {
-    await killDuringBuild((log) =>
-      log.split('\n').some((line) => line.includes('rpc started') && line.includes('prepare')),
+    await killDuringBuild(
+      (log) =>
+        log.split('\n').some((line) => line.includes('rpc started') && line.includes('prepare')),
+      (log) => {
+        // Not after the dead guest's lock expired: the new guest handed the job back as it started.
+        const handedBack = log
+          .split('\n')
+          .filter((line) => line.includes('handed back a request the guest stopped while running'));
+        expect(handedBack).toHaveLength(1);
+        expect(JSON.parse(handedBack[0]!)).toMatchObject({ jobName: 'prepare' });
+      },
     );
   }, 240_000);
 });

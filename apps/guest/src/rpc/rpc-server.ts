@@ -1,5 +1,5 @@
 import { guestMethods, type GuestMethod, type GuestResult } from '@coffer/contracts';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Job, UnrecoverableError, Worker } from 'bullmq';
 import { type Redis } from 'ioredis';
 import { type Logger } from 'pino';
 
@@ -54,6 +54,9 @@ export interface RpcServerOptions {
   logger: Logger;
 }
 
+/** Times a job its guest died running is run again (BullMQ's maxStalledCount). */
+const MAX_STALLED_COUNT = 1;
+
 export class RpcServer {
   private worker: Worker | null = null;
   private readonly accepted: AcceptedRequests;
@@ -62,22 +65,68 @@ export class RpcServer {
     this.accepted = new AcceptedRequests(options.connection, `${options.queueName}:accepted`);
   }
 
+  /**
+   * Starts consuming the queue, first handing back at once the jobs a predecessor of this guest
+   * held when it died (see takeBackOrphans).
+   */
   start(): void {
     const { connection, queueName, logger } = this.options;
-    this.worker = new Worker(queueName, (job) => this.process(job), {
+    const worker = new Worker(queueName, (job) => this.process(job), {
       connection,
+      autorun: false,
       concurrency: 4,
       lockDuration: 60_000,
-      // How often this guest looks for jobs whose worker died holding them (a guest restarted
-      // after a crash takes its own back): a stalled job is seen by two checks in a row, so up to
-      // twice this. BullMQ's default of 30 s made that a minute.
+      // How often this guest looks for jobs whose worker died holding them without this guest
+      // starting again after (takeBackOrphans covers a restart): a stalled job is seen by two
+      // checks in a row, so up to twice this. BullMQ's default of 30 s made that a minute.
       stalledInterval: 15_000,
-      maxStalledCount: 1,
+      maxStalledCount: MAX_STALLED_COUNT,
       removeOnComplete: { age: 3600, count: 200 },
       removeOnFail: { age: 24 * 3600, count: 1000 },
     });
-    this.worker.on('error', (error) => logger.warn({ err: error }, 'rpc worker error'));
-    logger.info({ queue: queueName }, 'consuming the rpc queue');
+    this.worker = worker;
+    worker.on('error', (error) => logger.warn({ err: error }, 'rpc worker error'));
+    void this.takeBackOrphans(worker)
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not hand back the jobs of a guest that died'),
+      )
+      .then(() => {
+        if (this.worker !== worker) return;
+        logger.info({ queue: queueName }, 'consuming the rpc queue');
+        return worker.run();
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'the rpc worker stopped'));
+  }
+
+  /**
+   * Jobs left active on this guest's queue when it starts were taken by a guest of the same
+   * instance that died (one guest per instance runs: the compute provider sees to it), so they
+   * are handed back at once instead of after their lock's 60 s and two stalled checks: a guest
+   * killed mid-prepare and started again by its supervisor runs the prepare again within a
+   * second. As BullMQ's own stalled check does, a job is handed back only MAX_STALLED_COUNT
+   * times; after that it fails (a request that kills its guest does not do so forever).
+   */
+  private async takeBackOrphans(worker: Worker): Promise<void> {
+    const { connection, logger } = this.options;
+    const activeIds = await connection.lrange(worker.toKey('active'), 0, -1);
+    for (const jobId of activeIds) {
+      const job = await Job.fromId(worker, jobId);
+      if (!job) continue;
+      const jobKey = worker.toKey(jobId);
+      const token = (await connection.get(`${jobKey}:lock`)) ?? '0';
+      const log = logger.child({ jobId, jobName: job.name });
+      if (job.stalledCounter >= MAX_STALLED_COUNT) {
+        await job.moveToFailed(
+          new UnrecoverableError('the guest stopped while running this request, more than once'),
+          token,
+        );
+        log.warn('failed a request its guest stopped while running, more than once');
+        continue;
+      }
+      await connection.hincrby(jobKey, 'stc', 1);
+      await job.moveToWait(token);
+      log.warn('handed back a request the guest stopped while running, to run again');
+    }
   }
 
   private async process(job: Job): Promise<unknown> {
@@ -136,19 +185,25 @@ export class RpcServer {
     return CONCURRENT_METHODS.has(call.method) ? run() : mutex.run(run);
   }
 
-  /** Stops taking jobs; the ones running get `timeoutMs` to finish, then are left to stall (and be retried). */
+  /**
+   * Stops taking jobs; the ones running get `timeoutMs` to finish, then are left to stall: the
+   * guest exits after this, and the guest started after it hands them back (takeBackOrphans).
+   * BullMQ's forced close cannot cut the wait short once a close waits (it returns the same
+   * promise), so the wait is simply no longer awaited.
+   */
   async close(timeoutMs: number): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;
+    const closing = worker.close();
     try {
-      await withTimeout(worker.close(), timeoutMs, 'finishing the running rpc jobs');
+      await withTimeout(closing, timeoutMs, 'finishing the running rpc jobs');
     } catch (error) {
+      closing.catch(() => undefined);
       this.options.logger.warn(
         { err: error },
-        'closing the rpc worker without waiting for its jobs',
+        'stopped waiting for the running rpc jobs: they run again in the next guest',
       );
-      await worker.close(true);
     }
   }
 }
