@@ -3,15 +3,17 @@
 # The OpenStack APIs listen on their usual ports on 127.0.0.1 (the catalog names them):
 # keystone 5000, nova 8774, cinder 8776, placement 8778, glance 9292, neutron 9696, swift 8080
 # (+ 6200-6202 for its object/container/account servers). The stack's own MariaDB, RabbitMQ (and
-# its epmd) and memcached listen on private ports: COFFER_OPENSTACK_{MARIADB,RABBITMQ,EPMD,MEMCACHED}_PORT.
+# its epmd) and memcached listen on private ports: COFFER_OPENSTACK_{MARIADB,RABBITMQ,EPMD,MEMCACHED}_PORT,
+# below the kernel's ephemeral range (32768-60999): a port there can be any client's local port
+# when the stack starts beside the tests (MariaDB once failed to bind 35306 so).
 OS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OS_GLUE=$OS_ROOT/scripts/openstack/glue
 OSL=$(realpath -m "${COFFER_OPENSTACK_DIR:-$OS_ROOT/.coffer-openstack}")
 PY=/usr/bin/python3                        # not a pyenv python3 on PATH: the OpenStack libraries are Debian's
-MARIADB_PORT=${COFFER_OPENSTACK_MARIADB_PORT:-35306}
-RABBITMQ_PORT=${COFFER_OPENSTACK_RABBITMQ_PORT:-35672}
-EPMD_PORT=${COFFER_OPENSTACK_EPMD_PORT:-35369}
-MEMCACHED_PORT=${COFFER_OPENSTACK_MEMCACHED_PORT:-35211}
+MARIADB_PORT=${COFFER_OPENSTACK_MARIADB_PORT:-22306}
+RABBITMQ_PORT=${COFFER_OPENSTACK_RABBITMQ_PORT:-22672}
+EPMD_PORT=${COFFER_OPENSTACK_EPMD_PORT:-22369}
+MEMCACHED_PORT=${COFFER_OPENSTACK_MEMCACHED_PORT:-22211}
 RABBIT_NODE=coffer-openstack@localhost
 OS_API_PORTS="5000 8774 8776 8778 9292 9696 8080 6200 6201 6202"
 # name:url of every API, for `status` and the readiness waits
