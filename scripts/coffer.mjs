@@ -342,8 +342,8 @@ async function loggedStep(name, command, args, options, logFile) {
   const fd = fs.openSync(logFile, 'a');
   fs.writeSync(fd, `\n▸ ${name}\n`);
   const started = Date.now();
-  // At a low priority: CPU work that only has to end before the vitest step does, beside the
-  // suites' servers and guests, which have deadlines.
+  // At a low priority: CPU work beside the suites' servers, guests and browser, which have
+  // deadlines.
   const code = await runAsync('nice', ['-n', '15', command, ...args], {
     cwd: root,
     ...options,
@@ -352,18 +352,49 @@ async function loggedStep(name, command, args, options, logFile) {
   return { name, ok: code === 0, seconds: ((Date.now() - started) / 1000).toFixed(1) };
 }
 
-/**
- * The static checks, then the e2e step's database and build, one after the other, output to
- * `backgroundLog`: `{ steps, e2eReady }`.
- */
-async function runStaticChecksAndPrepareE2e({ testEnv, e2eEnv, adminUrl, backgroundLog }) {
-  fs.writeFileSync(backgroundLog, '');
+/** Background steps one after the other, output to `logFile`: `add` runs one, `steps` their outcomes. */
+function backgroundSteps(logFile) {
+  fs.writeFileSync(logFile, '');
   const steps = [];
-  const add = async (...args) => {
-    const result = await loggedStep(...args, backgroundLog);
-    steps.push(result);
-    return result.ok;
+  return {
+    steps,
+    add: async (...args) => {
+      const result = await loggedStep(...args, logFile);
+      steps.push(result);
+      return result.ok;
+    },
   };
+}
+
+/** The e2e step's fresh, migrated and seeded database and its production build: `{ steps, e2eReady }`. */
+async function prepareE2e({ e2eEnv, logFile }) {
+  const { steps, add } = backgroundSteps(logFile);
+  const e2eReady =
+    (await add(
+      'e2e preparation: migrations',
+      'node',
+      [path.join(root, 'packages/db/scripts/migrate.mjs'), 'deploy'],
+      { env: e2eEnv },
+    )) &&
+    (await add(
+      'e2e preparation: seed',
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'packages/db/scripts/seed.ts')],
+      { env: e2eEnv },
+    )) &&
+    (await add(
+      'e2e preparation: the console built (next build)',
+      'npx',
+      // --only: the console alone, not the guest bundle again (as for typecheck below)
+      ['turbo', 'run', 'build', '--filter=@coffer/web', '--only', '--output-logs=errors-only'],
+      { env: e2eEnv },
+    ));
+  return { steps, e2eReady };
+}
+
+/** The static checks (schema and migrations agree, lint, format, types): `{ steps }`. */
+async function runStaticChecks({ testEnv, adminUrl, logFile }) {
+  const { steps, add } = backgroundSteps(logFile);
   await add(
     'migrations match schema.prisma',
     'node',
@@ -398,28 +429,16 @@ async function runStaticChecksAndPrepareE2e({ testEnv, e2eEnv, adminUrl, backgro
     ['turbo', 'run', 'typecheck', '--only', '--concurrency=2', '--output-logs=errors-only'],
     { env: testEnv },
   );
-  // End-to-end: the built console against a fresh, migrated and seeded database.
-  const e2eReady =
-    (await add(
-      'e2e preparation: migrations',
-      'node',
-      [path.join(root, 'packages/db/scripts/migrate.mjs'), 'deploy'],
-      { env: e2eEnv },
-    )) &&
-    (await add(
-      'e2e preparation: seed',
-      process.execPath,
-      ['--import', 'tsx', path.join(root, 'packages/db/scripts/seed.ts')],
-      { env: e2eEnv },
-    )) &&
-    (await add(
-      'e2e preparation: the console built (next build)',
-      'npx',
-      // --only: the console alone, not the guest bundle again (as for typecheck above)
-      ['turbo', 'run', 'build', '--filter=@coffer/web', '--only', '--output-logs=errors-only'],
-      { env: e2eEnv },
-    ));
-  return { steps, e2eReady };
+  return { steps };
+}
+
+/** Prints a background chain's log and records its steps. */
+function reportBackground(results, logFile, steps) {
+  if (fs.existsSync(logFile)) process.stdout.write(fs.readFileSync(logFile, 'utf8'));
+  for (const s of steps) {
+    results.push(s);
+    (s.ok ? log.ok : log.error)(`${s.name} (${s.seconds}s)`);
+  }
 }
 
 /** Every test step against the started services; resolves with the exit code (0: all passed). */
@@ -456,11 +475,12 @@ async function runTests(profile, env, adminUrl) {
         return { steps: [], logFile: path.join(reports, 'cloud-tests.log') };
       });
 
-  // Static checks (schema and migrations agree, lint, format, types), then the end-to-end
-  // step's preparation (a fresh, migrated and seeded database; the production build), run in
-  // the background beside the main vitest run, their output kept in a log printed after it:
-  // they are CPU work, the suites mostly wait on servers starting, and one after the other
-  // the run would not fit in its time.
+  // In the background beside the main vitest run, at a low priority, their output kept in logs
+  // printed after it: first the end-to-end step's preparation (a fresh, migrated and seeded
+  // database; the production build), then the static checks. They are CPU work, and one after
+  // the other the run would not fit in its time. The e2e step starts as soon as vitest ends and
+  // its preparation is done; the static checks go on beside it (their low priority leaves the
+  // CPU to the e2e step's console and browser) and are waited for after it.
   const e2eDatabase = 'coffer_e2e';
   let e2eEnv = testEnv;
   if (adminUrl) {
@@ -477,16 +497,17 @@ async function runTests(profile, env, adminUrl) {
     NODE_ENV: 'production',
   };
   if (adminUrl) recreateDatabase(adminUrl, 'coffer_migrations_check');
-  const backgroundLog = path.join(reports, 'static-checks.log');
-  const background = runStaticChecksAndPrepareE2e({
-    testEnv,
-    e2eEnv,
-    adminUrl,
-    backgroundLog,
-  }).catch((error) => ({
-    steps: [{ name: `static checks: ${error.message}`, ok: false, seconds: '0' }],
+  const e2eLog = path.join(reports, 'e2e-preparation.log');
+  const staticLog = path.join(reports, 'static-checks.log');
+  const e2ePreparation = prepareE2e({ e2eEnv, logFile: e2eLog }).catch((error) => ({
+    steps: [{ name: `e2e preparation: ${error.message}`, ok: false, seconds: '0' }],
     e2eReady: false,
   }));
+  const staticChecks = e2ePreparation
+    .then(() => runStaticChecks({ testEnv, adminUrl, logFile: staticLog }))
+    .catch((error) => ({
+      steps: [{ name: `static checks: ${error.message}`, ok: false, seconds: '0' }],
+    }));
 
   // Unit and integration tests (vitest projects: every package with a vitest.config.ts).
   // Two files at a time by default (COFFER_TEST_FILES_AT_ONCE): a file mostly waits on the
@@ -517,13 +538,9 @@ async function runTests(profile, env, adminUrl) {
     },
   );
 
-  log.step('static checks and the e2e preparation (ran beside the vitest step)');
-  const { steps: backgroundSteps, e2eReady } = await background;
-  process.stdout.write(fs.readFileSync(backgroundLog, 'utf8'));
-  for (const s of backgroundSteps) {
-    results.push(s);
-    (s.ok ? log.ok : log.error)(`${s.name} (${s.seconds}s)`);
-  }
+  log.step('the e2e preparation (ran beside the vitest step)');
+  const { steps: e2eSteps, e2eReady } = await e2ePreparation;
+  reportBackground(results, e2eLog, e2eSteps);
   if (e2eReady) {
     await step(
       results,
@@ -535,6 +552,9 @@ async function runTests(profile, env, adminUrl) {
       },
     );
   }
+
+  log.step('static checks (ran beside the vitest and e2e steps)');
+  reportBackground(results, staticLog, (await staticChecks).steps);
 
   if (cloud) {
     log.step('cloud suites (loopback OpenStack, guest VM)');
