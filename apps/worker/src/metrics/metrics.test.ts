@@ -76,29 +76,37 @@ describe('metrics of a real instance', () => {
     expect(Number(latest.volumeTotalBytes)).toBeGreaterThan(0);
     expect(latest.bufferPoolHitRatio === null || latest.bufferPoolHitRatio <= 1).toBe(true);
 
-    const connection = await connect();
+    // Four connections share the load, so a busy machine (a commit costs a log flush) still
+    // keeps the pace the single connection of a quiet one would.
+    const connections = await Promise.all([connect(), connect(), connect(), connect()]);
+    const connection = connections[0]!;
     try {
       await connection.query('CREATE TABLE load_test (id INT AUTO_INCREMENT PRIMARY KEY, v INT)');
       const before = await counters();
       const startedAt = Date.now();
-      // 20 inserts every 100 ms, paced by the clock (a slow round catches up, never runs ahead).
+      // ~200 inserts a second, paced by the clock (a slow round catches up, never runs ahead).
       const durationMs = 10_000;
       let sent = 0;
-      while (Date.now() - startedAt < durationMs) {
-        const due = Math.floor(((Date.now() - startedAt) / 1000) * 200);
-        while (sent < due) {
-          await connection.query('INSERT INTO load_test (v) VALUES (?)', [sent]);
-          sent++;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await Promise.all(
+        connections.map(async (each) => {
+          while (Date.now() - startedAt < durationMs) {
+            while (sent < Math.floor(((Date.now() - startedAt) / 1000) * 200)) {
+              const value = sent++;
+              await each.query('INSERT INTO load_test (v) VALUES (?)', [value]);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        }),
+      );
       const endedAt = Date.now();
       const after = await counters();
       const readAfterAt = Date.now();
       const seconds = (endedAt - startedAt) / 1000;
       const serverWritten = (written(after) - written(before)) / seconds;
       const serverQueries = (after.get('Questions')! - before.get('Questions')!) / seconds;
-      expect(serverWritten).toBeGreaterThan(100);
+      // A real load (a quiet machine keeps 200/s; a busy one far over 50/s), all of it counted.
+      expect(sent / seconds).toBeGreaterThan(50);
+      expect(written(after) - written(before)).toBeGreaterThanOrEqual(sent);
 
       // The samples from the last one before the first counter read to the first one after the
       // last: their rates times their intervals add up to what the server counted in between
@@ -139,7 +147,7 @@ describe('metrics of a real instance', () => {
       expect(Math.abs(storedWritten - serverWritten) / serverWritten).toBeLessThan(0.1);
       expect(Math.abs(storedQueries - serverQueries) / serverQueries).toBeLessThan(0.1);
     } finally {
-      await connection.end();
+      await Promise.all(connections.map((each) => each.end()));
     }
 
     // The minute rollups of this instance: each the aggregate of its raw samples, read in the
