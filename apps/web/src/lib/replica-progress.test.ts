@@ -39,4 +39,19 @@ describe('replicaBuildProgress', () => {
     );
     expect(stages[4]!.steps.map((step) => step.state)).toEqual(['done', 'done', 'done', 'current']);
   });
+
+  it('counts a snapshot the console has not read yet as not under way, never as gone', () => {
+    const withServer = { ...replica, host: '127.0.0.1' };
+    const unread = replicaBuildProgress(withServer, 'unread');
+    const read = replicaBuildProgress(withServer, {
+      status: 'BUILDING',
+      progress: 0,
+      rawSizeBytes: null,
+    });
+    // A snapshot gone (null) means taken: further on than one being read for the first time.
+    const gone = replicaBuildProgress(withServer, null);
+    expect(unread.percent).toBeLessThanOrEqual(read.percent);
+    expect(gone.percent).toBeGreaterThan(read.percent);
+    expect(unread.steps[0]!.state).toBe('current');
+  });
 });

@@ -51,9 +51,15 @@ function copiedOf(snapshot: SnapshotInput): string | null {
 
 export function replicaBuildProgress(
   replica: ReplicaBuildInput,
-  /** The source's snapshot; null once it is gone (a replica that is built no longer needs it). */
-  snapshot: SnapshotInput | null,
+  /**
+   * The source's snapshot; null once it is gone (a replica that is built no longer needs it);
+   * 'unread' while the console has not read it yet (counted as not yet under way, never as gone:
+   * the bar must not jump ahead and back).
+   */
+  given: SnapshotInput | null | 'unread',
 ): ReplicaBuildProgress {
+  const snapshot: SnapshotInput | null =
+    given === 'unread' ? { status: 'NEW', progress: 0, rawSizeBytes: null } : given;
   const isRunning = replica.serviceStatus === 'RUNNING';
   const isSnapshotDone = snapshot ? snapshot.status === 'COMPLETED' : !!replica.host;
   const snapshotShare = isSnapshotDone

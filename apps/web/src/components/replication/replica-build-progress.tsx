@@ -39,7 +39,7 @@ export function ReplicaBuildProgress({
       host: replica.host,
       sourceName: replica.replication.source?.name ?? 'the source',
     },
-    snapshot.data ?? null,
+    snapshotId && snapshot.isPending ? 'unread' : (snapshot.data ?? null),
   );
   return (
     <div className="flex min-w-44 max-w-72 flex-col gap-1.5" data-build-phase={progress.phase}>
