@@ -385,7 +385,9 @@ async function prepareE2e({ e2eEnv, logFile }) {
     (await add(
       'e2e preparation: the console built (next build)',
       'npx',
-      // --only: the console alone, not the guest bundle again (as for typecheck below)
+      // --only: the console alone, not its ^build dependencies. Setup bundled the guest before
+      // the suites started guests from it; turbo rebuilding that bundle, or restoring it from its
+      // cache over the files in place, while they run would start a guest from half a bundle.
       ['turbo', 'run', 'build', '--filter=@coffer/web', '--only', '--output-logs=errors-only'],
       // The static checks check the console's types (apps/web/tsconfig.json), not the build.
       { env: { ...e2eEnv, COFFER_BUILD_TYPES_CHECKED_APART: '1' } },
