@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
@@ -33,14 +33,29 @@ export function readPidFile(path: string): number | null {
   }
 }
 
+/**
+ * Tells our processes by their command line (and, where that is not enough, by the pid: its
+ * working directory, say, from `processCwd`).
+ */
+export type IsOurProcess = (args: string[], pid: number) => boolean;
+
 /** True when `pid` is alive and its command line passes `isOurs`. */
-export function isOurProcess(pid: number, isOurs: (args: string[]) => boolean): boolean {
+export function isOurProcess(pid: number, isOurs: IsOurProcess): boolean {
   const args = readCmdline(pid);
-  return args !== null && isOurs(args);
+  return args !== null && isOurs(args, pid);
+}
+
+/** A live process's working directory, or null when it is gone or not ours to read. */
+export function processCwd(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return null;
+  }
 }
 
 /** Every live process whose command line passes `isOurs`. */
-export function findProcesses(isOurs: (args: string[]) => boolean): number[] {
+export function findProcesses(isOurs: IsOurProcess): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(entry)) continue;
@@ -78,7 +93,7 @@ function sendSignal(pid: number, signal: NodeJS.Signals): void {
  */
 export async function terminateProcess(
   pid: number,
-  isOurs: (args: string[]) => boolean,
+  isOurs: IsOurProcess,
   { timeoutMs, intervalMs }: { timeoutMs: number; intervalMs?: number },
 ): Promise<'not-running' | 'stopped' | 'killed'> {
   if (!isOurProcess(pid, isOurs)) return 'not-running';
