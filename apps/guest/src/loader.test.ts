@@ -56,4 +56,14 @@ describe('the bundle loader', () => {
     expect(makeCache()).toContain('(the cache in place: rejected)');
     expect(makeCache()).toContain('(the cache in place: accepted)');
   });
+
+  it('runs a standby only for a pool that holds its IPC channel, and never with a config dir', () => {
+    // The protocol itself, with a real pool: apps/worker/src/guest-pool.test.ts.
+    let result = run('--standby', copy);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--standby needs an IPC channel to its pool');
+    result = run('--standby', copy, '--config-dir', copy);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--config-dir and --standby do not go together');
+  });
 });

@@ -9,6 +9,7 @@ export * from './jobs';
 export * from './guest-rpc';
 export * from './conductor';
 export * from './guest-config';
+export * from './guest-standby';
 export * from './events';
 export * from './metrics';
 export * from './backup';
