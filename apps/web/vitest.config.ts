@@ -25,6 +25,9 @@ export default defineProject({
       BETTER_AUTH_URL: 'http://localhost:3100',
       COFFER_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
       LOG_LEVEL: 'silent',
+      // Tests find a guest by its command line (`--config-dir`): no standby guests
+      // (packages/compute guest-pool.ts).
+      COFFER_LOCAL_GUEST_POOL: 'off',
     },
   },
 });

@@ -15,5 +15,8 @@ export default defineProject({
     setupFiles: ['./test/setup-names.ts', '@coffer/testing/setup-ports'],
     testTimeout: 180_000,
     hookTimeout: 120_000,
+    // Tests find a guest by its command line (`--config-dir`): no standby guests
+    // (packages/compute guest-pool.ts) but where a test keeps a pool of its own.
+    env: { COFFER_LOCAL_GUEST_POOL: 'off' },
   },
 });

@@ -87,6 +87,9 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
     }
   };
 
+  // A provider made here is closed here, last (the local one stops its standby guests).
+  if (provider && !options.provider && provider.close) closers.push(() => provider.close!());
+
   try {
     const prisma =
       options.prisma ??
@@ -184,6 +187,8 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Run
       });
       closers.push(() => taskmanager.stop());
       await taskmanager.start();
+      // The creating process gets the provider ready for creates (standby guests, locally).
+      provider!.prepareForCreates?.();
     }
 
     if (roles.has('watchdog')) {

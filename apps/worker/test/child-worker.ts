@@ -14,10 +14,16 @@ export class ChildWorker {
   readonly output: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(options: Pick<StartWorkerOptions, 'env' | 'names' | 'tuning' | 'roles'>) {
+  /** `processEnv`: the process's own environment besides the test's (settings read from process.env, e.g. COFFER_LOCAL_GUEST_POOL). */
+  constructor({
+    processEnv,
+    ...options
+  }: Pick<StartWorkerOptions, 'env' | 'names' | 'tuning' | 'roles'> & {
+    processEnv?: Record<string, string>;
+  }) {
     assertTestNames(options.names ?? {});
     this.process = spawn(process.execPath, ['--import', TSX, SCRIPT], {
-      env: { ...process.env, COFFER_TEST_WORKER_OPTIONS: JSON.stringify(options) },
+      env: { ...process.env, ...processEnv, COFFER_TEST_WORKER_OPTIONS: JSON.stringify(options) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [this.process.stdout, this.process.stderr]) {

@@ -74,6 +74,8 @@ export interface WorkerTestContextOptions {
   name?: string;
   /** Its instances' ports: by default the test file's own (@coffer/testing/ports). */
   portRange?: PortRange;
+  /** Standby guests the provider keeps once a worker's taskmanager starts (default none). */
+  guestPool?: number;
 }
 
 export interface CreatedInstance {
@@ -128,6 +130,7 @@ export class WorkerTestContext {
       guestCommand,
       portRange: this.portRange,
       stopTimeoutMs: 30_000,
+      guestPool: options.guestPool,
     });
   }
 
@@ -325,6 +328,7 @@ export class WorkerTestContext {
     if (this.db)
       await registerRunSecrets(this.prisma, MASTER_KEY, this.dataDir).catch(() => undefined);
     for (const worker of this.workers.splice(0)) await worker.stop().catch(() => undefined);
+    await this.provider.close();
     for (const server of await this.provider.listServers().catch(() => [])) {
       await this.provider.deleteServer(server.serverId).catch(() => undefined);
       // Its guest's own Redis user, which the worker makes (guest-redis-access.ts).

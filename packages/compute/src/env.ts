@@ -22,6 +22,11 @@ export const localComputeEnvSchema = z.object({
    */
   COFFER_LOCAL_VOLUME_POOL: z.string().optional(),
   /**
+   * The warm pool of standby guests (local/guest-pool.ts) that the taskmanager keeps: a count
+   * (default 2), or `off`. Checked by `parseGuestPoolSize`.
+   */
+  COFFER_LOCAL_GUEST_POOL: z.string().optional(),
+  /**
    * Flavor limits (local/cgroups.ts): `auto` (each instance in a cgroup with its flavor's CPU
    * and memory where the host allows, else unconfined, logged once), `off`, or `required`
    * (the worker refuses to start where instances cannot be confined).

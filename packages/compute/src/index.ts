@@ -53,6 +53,7 @@ export {
   unmountVolumesUnder,
   type VolumeSetting,
 } from './local/volume';
+export { DEFAULT_GUEST_POOL, GUEST_POOL_DIR, parseGuestPoolSize } from './local/guest-pool';
 export {
   DEFAULT_VOLUME_POOL,
   parseVolumePoolSpec,

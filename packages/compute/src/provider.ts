@@ -135,6 +135,14 @@ export interface ComputeProvider {
    * Optional: without it, or when it says null, replicas are seeded through the object store.
    */
   guestStreamEndpoint?(serverId: string): Promise<GuestStreamEndpoint | null>;
+  /**
+   * Called once by the process that creates servers (the taskmanager's), at its start: the
+   * provider may get ready for creates ahead (the local provider starts its standby guests).
+   * Optional.
+   */
+  prepareForCreates?(): void;
+  /** Releases what the provider holds in this process (never the servers). Optional. */
+  close?(): Promise<void>;
 }
 
 /** Where a server's guest listens for a direct stream, as other guests reach it. */

@@ -1,6 +1,8 @@
 import { type ComputeProviderDefinition } from '../provider-definition';
 import { ComputeError } from '../provider';
+import { localComputeEnv } from '../env';
 import { cgroupsSettingFromEnv } from './cgroups';
+import { parseGuestPoolSize } from './guest-pool';
 import { LocalComputeProvider } from './local-provider';
 import { volumePoolFromEnv, volumeSettingFromEnv } from './volume';
 
@@ -27,6 +29,8 @@ export const localComputeProvider: ComputeProviderDefinition = {
       volumes: volumeSettingFromEnv(),
       // <GB>:<count>,… | off (default 1:8,2:2,5:2,10:2): ready volume images (volume-pool.ts)
       volumePool: volumePoolFromEnv(),
+      // <count> | off (default 2): standby guests the taskmanager keeps started (guest-pool.ts)
+      guestPool: parseGuestPoolSize(localComputeEnv().COFFER_LOCAL_GUEST_POOL),
     });
   },
 };

@@ -7,6 +7,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -18,6 +19,7 @@ import { GUEST_TEMPLATE_DIR_ENV } from '@coffer/contracts/guest-env';
 import {
   GUEST_AGENT_CONFIG_FILE,
   GUEST_INFO_FILE,
+  GUEST_STANDBY_FLAG,
   guestAgentConfigSchema,
   guestInfoSchema,
   type GuestAgentConfig,
@@ -27,6 +29,7 @@ import { z } from 'zod';
 import {
   findProcesses,
   isOurProcess,
+  processCwd,
   readPidFile,
   terminateProcess,
   writeFileAtomic,
@@ -51,6 +54,7 @@ import {
   type VolumeGrowth,
 } from '../provider';
 import { createLocalFirewall, type NftFirewall } from './firewall';
+import { GUEST_POOL_DIR, GuestPool } from './guest-pool';
 import { KeyedMutex } from './keyed-mutex';
 import { DEFAULT_PORT_RANGE, overlapWithEphemeralPorts, type PortRange } from './port-allocator';
 import { PortClaims } from './port-claims';
@@ -125,6 +129,14 @@ export interface LocalComputeProviderOptions {
   volumePool?: VolumePoolSpec;
   /** How long after the start the pool's first fill waits (default 1 s). */
   volumePoolStartDelayMs?: number;
+  /**
+   * Standby guests kept started (guest-pool.ts), in `<dataDir>/guest-pool`, once
+   * `prepareForCreates` is called (the taskmanager's process). Default: none (the worker's
+   * default is COFFER_LOCAL_GUEST_POOL's).
+   */
+  guestPool?: number;
+  /** How long after a create began the guest pool's refills wait (default 1 s). */
+  guestPoolQuietMs?: number;
   /** The nftables table of this data dir's instances (firewall.ts; default `coffer_<hash of dataDir>`). */
   firewallTable?: string;
   /** Flavor limits (cgroups.ts): `auto` (default: where the host allows), `off`, `required`; or groups of a test's own. */
@@ -137,6 +149,8 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** Longest run dir we hand out: a unix socket path (run dir + "/mysqld.sock") must fit in 107 bytes. */
 export const MAX_RUN_DIR_BYTES = 80;
 const GUEST_PID_FILE = 'guest.pid';
+/** The guest's stdout and stderr, in the instance's log dir. */
+const GUEST_LOG_FILE = 'guest.log';
 /** Held (start-lock.ts) while a worker checks for the guest and starts one. */
 const GUEST_START_LOCK_FILE = 'guest.starting';
 /** How long a worker waits for another that is starting the same guest (a start takes well under this). */
@@ -205,6 +219,10 @@ export class LocalComputeProvider implements ComputeProvider {
   private readonly firewall: NftFirewall | null;
   /** Each instance's cgroup, sized from its flavor (cgroups.ts). */
   readonly cgroups: InstanceCgroups;
+  /** Where standby guests wait (guest-pool.ts): known here whether or not this process keeps a pool. */
+  private readonly guestPoolDir: string;
+  /** This process's standby guests, started by `prepareForCreates`; null when it keeps none. */
+  readonly guestPool: GuestPool | null;
 
   constructor(options: LocalComputeProviderOptions) {
     this.dataDir = resolve(options.dataDir);
@@ -222,6 +240,18 @@ export class LocalComputeProvider implements ComputeProvider {
         : { [GUEST_TEMPLATE_DIR_ENV]: join(this.dataDir, 'templates') }),
     };
     this.ports = new PortClaims(join(this.dataDir, 'ports'), this.portRange, this.bindAddress);
+    this.guestPoolDir = join(this.dataDir, GUEST_POOL_DIR);
+    this.guestPool = options.guestPool
+      ? new GuestPool({
+          dir: this.guestPoolDir,
+          size: options.guestPool,
+          command: this.guestCommand.command,
+          args: this.guestCommand.args,
+          env: { ...this.guestEnv, ...this.guestCommand.env },
+          logger: this.logger,
+          quietMs: options.guestPoolQuietMs,
+        })
+      : null;
     this.volumes = new LocalVolumes(options.volumes ?? 'auto', this.logger, {
       pool: options.volumePool && {
         dir: join(this.dataDir, VOLUME_POOL_DIR),
@@ -250,7 +280,28 @@ export class LocalComputeProvider implements ComputeProvider {
     }
   }
 
+  /** Starts this process's warm pool of standby guests (the taskmanager's: it creates servers). */
+  prepareForCreates(): void {
+    this.guestPool?.start();
+  }
+
+  /** Stops this process's standby guests and the volume pool's refills (instances keep running). */
+  async close(): Promise<void> {
+    this.volumes.pool?.stop();
+    await this.guestPool?.stop();
+  }
+
   async createServer(spec: ServerSpec): Promise<ServerInfo> {
+    // Refills of the guest pool wait while creates are under way.
+    const createEnds = this.guestPool?.createBegins();
+    try {
+      return await this.createServerNow(spec);
+    } finally {
+      createEnds?.();
+    }
+  }
+
+  private async createServerNow(spec: ServerSpec): Promise<ServerInfo> {
     const instanceId = parseInstanceId(spec.instanceId);
     const guestInfo = parseOrInvalid(guestInfoSchema, spec.guestInfo, 'guestInfo');
     if (guestInfo.instanceId !== instanceId) {
@@ -344,10 +395,18 @@ export class LocalComputeProvider implements ComputeProvider {
       // The port is closed to all but the allowed sources before anything listens on it.
       this.firewall?.apply(record);
       step('firewallMs');
-      await this.startGuest(paths);
+      const standby = await this.startGuestFromPool(paths, record);
+      if (!standby) await this.startGuest(paths);
       step('guestMs');
       this.logger.info(
-        { instanceId, port, root: paths.root, ms: Date.now() - started, ...steps },
+        {
+          instanceId,
+          port,
+          root: paths.root,
+          ms: Date.now() - started,
+          ...steps,
+          guest: standby ? 'standby' : 'started',
+        },
         'server created',
       );
       return this.infoOf(record, paths);
@@ -682,9 +741,17 @@ export class LocalComputeProvider implements ComputeProvider {
     };
   }
 
-  /** A guest is this instance's when its command line carries this instance's config dir. */
-  private isGuestOf(paths: InstancePaths): (args: string[]) => boolean {
-    return (args) => args.includes(paths.etc);
+  /**
+   * A guest is this instance's when its command line carries this instance's config dir, or
+   * when it was a standby of this data dir's guest pool (guest-pool.ts) and its working
+   * directory is the instance's root (where an assigned standby moves).
+   */
+  private isGuestOf(paths: InstancePaths): (args: string[], pid: number) => boolean {
+    return (args, pid) =>
+      args.includes(paths.etc) ||
+      (args.includes(GUEST_STANDBY_FLAG) &&
+        args.includes(this.guestPoolDir) &&
+        processCwd(pid) === paths.root);
   }
 
   private isGuestRunning(paths: InstancePaths): boolean {
@@ -715,6 +782,43 @@ export class LocalComputeProvider implements ComputeProvider {
     return adopted;
   }
 
+  /**
+   * A new server's guest from the warm pool (guest-pool.ts): a standby moved into the
+   * instance's cgroup, its log renamed to the instance's `guest.log`, then assigned. False when
+   * there is no pool, no standby ready, a log of an earlier try to keep, or the standby could
+   * not be assigned (it is then killed): the caller starts a guest the usual way.
+   */
+  private async startGuestFromPool(paths: InstancePaths, record: ServerRecord): Promise<boolean> {
+    const pool = this.guestPool;
+    const guestLog = join(paths.log, GUEST_LOG_FILE);
+    if (!pool || existsSync(guestLog)) return false;
+    const standby = pool.take();
+    if (!standby) return false;
+    return withStartLock(
+      join(dirname(paths.guestPid), GUEST_START_LOCK_FILE),
+      async () => {
+        try {
+          if (this.findGuest(paths) !== null) throw new Error('a guest runs already');
+          this.cgroups.prepare(record.instanceId, record.flavor);
+          this.cgroups.join(record.instanceId, [standby.pid]);
+          renameSync(standby.logPath, guestLog);
+          await pool.assign(standby, { configDir: paths.etc, root: paths.root });
+        } catch (error) {
+          this.logger.warn(
+            { root: paths.root, pid: standby.pid, err: (error as Error).message },
+            'could not start the guest from the warm pool: starting one',
+          );
+          await pool.discard(standby);
+          return false;
+        }
+        writeFileSync(paths.guestPid, `${standby.pid}\n`);
+        this.logger.info({ root: paths.root, pid: standby.pid }, 'guest started (a standby)');
+        return true;
+      },
+      { timeoutMs: START_LOCK_TIMEOUT_MS },
+    );
+  }
+
   /** Starts the instance's guest unless one runs; never beside another worker doing the same (start-lock.ts). */
   private startGuest(paths: InstancePaths): Promise<void> {
     return withStartLock(
@@ -738,7 +842,7 @@ export class LocalComputeProvider implements ComputeProvider {
     await this.volumes.ensureMounted(paths.root, paths.data);
     const { command, args, env } = this.guestCommand;
     const started = this.inCgroup(paths, command, [...args, '--config-dir', paths.etc]);
-    const output = openSync(join(paths.log, 'guest.log'), 'a', 0o640);
+    const output = openSync(join(paths.log, GUEST_LOG_FILE), 'a', 0o640);
     try {
       const child = spawn(started.command, started.args, {
         cwd: paths.root,
