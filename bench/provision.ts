@@ -12,9 +12,11 @@
  *   - RSS of one idle guest agent and of its mariadbd at the smallest flavor;
  *   - the machine's load average through the run (lib/load.ts: the machine may be shared).
  * Coffer's datadir template is made by one uncounted create first (the bare template is made
- * ahead too). Coffer is measured as it runs: its worker's warm pool of volume images is full before the
- * first run (as it is a second after any worker starts), sized for the concurrent round
- * (COFFER_LOCAL_VOLUME_POOL 1:<max(8, BENCH_CONCURRENT)> unless set), and its taskmanager
+ * ahead too). Coffer is measured as it runs: its worker's warm pools of volume images and of
+ * standby guests are full before each run (as they are seconds after any worker starts and
+ * after each burst), sized for the concurrent round (COFFER_LOCAL_VOLUME_POOL
+ * 1:<max(8, BENCH_CONCURRENT)>, COFFER_LOCAL_GUEST_POOL <max(2, BENCH_CONCURRENT)>, unless
+ * set; nothing refills while the bare side runs), and its taskmanager
  * runs as many jobs at once as the round has creates (COFFER_TASKMANAGER_CONCURRENCY, unless
  * set): what an operator expecting such bursts would configure. The project's quotas are lifted.
  * Run with `npm run bench:provision` (scripts/coffer.mjs prepares services and a database).
@@ -23,9 +25,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 
-import { parseVolumePoolSpec, VOLUME_POOL_DIR } from '@coffer/compute';
+import {
+  GUEST_POOL_DIR,
+  parseGuestPoolSize,
+  parseVolumePoolSpec,
+  VOLUME_POOL_DIR,
+} from '@coffer/compute';
 
-import { isGuest, isMariadbd, processesMentioning } from '@coffer/testing/processes';
+import { isAlive, isMariadbd, processesMentioning, readPid } from '@coffer/testing/processes';
 
 import {
   destroyBare,
@@ -41,6 +48,10 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 10);
 const benchDir = process.env.COFFER_BENCH_DIR ?? join(root, '.coffer-bench', 'provision');
 const instancesDir = join(benchDir, 'instances');
+// The worker's pools (its environment below; untilPoolFull waits for them).
+const VOLUME_POOL =
+  process.env.COFFER_LOCAL_VOLUME_POOL ?? `1:${Math.max(8, CONCURRENT)},2:2,5:2,10:2`;
+const GUEST_POOL = process.env.COFFER_LOCAL_GUEST_POOL ?? String(Math.max(2, CONCURRENT));
 const bareDir = join(benchDir, 'bare');
 
 async function main() {
@@ -51,8 +62,8 @@ async function main() {
     portRange: '27100-27199',
     isUnlimited: true,
     env: {
-      COFFER_LOCAL_VOLUME_POOL:
-        process.env.COFFER_LOCAL_VOLUME_POOL ?? `1:${Math.max(8, CONCURRENT)},2:2,5:2,10:2`,
+      COFFER_LOCAL_VOLUME_POOL: VOLUME_POOL,
+      COFFER_LOCAL_GUEST_POOL: GUEST_POOL,
       COFFER_TASKMANAGER_CONCURRENCY:
         process.env.COFFER_TASKMANAGER_CONCURRENCY ?? String(Math.max(8, CONCURRENT)),
     },
@@ -90,6 +101,7 @@ async function main() {
   await deleteInstances([warmUp.id]);
   await untilPoolFull();
   for (let run = 0; run < RUNS; run++) {
+    await untilPoolFull();
     const bare = await provisionBare(join(bareDir, `seq-${run}`), 27300 + run);
     bareMs.push(bare.ms);
     await destroyBare(bare.server);
@@ -114,6 +126,7 @@ async function main() {
     const results = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => start(i)));
     return { totalMs: now() - started, each: results.map((r) => r.ms), results };
   }
+  await untilPoolFull();
   const bareAll = await allAtOnce((i) => provisionBare(join(bareDir, `par-${i}`), 27400 + i));
   await Promise.all(bareAll.results.map((result) => destroyBare(result.server)));
   const bareCopyAll = await allAtOnce((i) =>
@@ -122,7 +135,9 @@ async function main() {
   const bareCopyMemMiB = usedMiB() - memBefore;
   await Promise.all(bareCopyAll.results.map((result) => destroyBare(result.server)));
   await untilPoolFull();
+  trace('coffer-at-once-start');
   const cofferAll = await allAtOnce((i) => createUntilActive(`bench-par-${i}`));
+  trace('coffer-at-once-end');
   const cofferMemMiB = usedMiB() - memBefore;
   const concurrent = cofferAll.results;
 
@@ -137,9 +152,10 @@ async function main() {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const instanceDir = join(instancesDir, 'instances', sample.id);
-  const guest = processesMentioning(`--config-dir ${join(instanceDir, 'etc')}`).find(isGuest);
+  // Its guest by its pid file (one from the pool names no instance on its command line).
+  const guestPid = readPid(join(instanceDir, 'run', 'guest.pid'));
   const server = processesMentioning(`--defaults-file=${instanceDir}`).find(isMariadbd);
-  const guestRss = guest ? rssMiB(guest.pid) : null;
+  const guestRss = guestPid !== null && isAlive(guestPid) ? rssMiB(guestPid) : null;
   const serverRss = server ? rssMiB(server.pid) : null;
 
   const loadAfter = loadavg();
@@ -267,6 +283,11 @@ async function main() {
   );
 }
 
+/** With BENCH_TRACE set: when a phase begins or ends (epoch seconds, on stderr), to line up with a CPU sampler. */
+function trace(phase: string): void {
+  if (process.env.BENCH_TRACE) process.stderr.write(`bench-trace ${phase} ${Date.now() / 1000}\n`);
+}
+
 /** The machine's memory in use (MiB): MemTotal less MemAvailable (/proc/meminfo). */
 function usedMiB(): number {
   const info = readFileSync('/proc/meminfo', 'utf8');
@@ -274,21 +295,30 @@ function usedMiB(): number {
   return (kib('MemTotal') - kib('MemAvailable')) / 1024;
 }
 
-/** Until the worker's warm pool of volume images holds what COFFER_LOCAL_VOLUME_POOL keeps (none: at once). */
+/**
+ * Until the worker's warm pools hold what COFFER_LOCAL_VOLUME_POOL and COFFER_LOCAL_GUEST_POOL
+ * keep: the volume images, and the standby guests that said they are ready (none: at once).
+ */
 async function untilPoolFull(): Promise<void> {
-  const spec = parseVolumePoolSpec(process.env.COFFER_LOCAL_VOLUME_POOL);
+  const spec = parseVolumePoolSpec(VOLUME_POOL);
   const poolDir = join(instancesDir, VOLUME_POOL_DIR);
+  const guests = parseGuestPoolSize(GUEST_POOL);
+  const guestPoolDir = join(instancesDir, GUEST_POOL_DIR);
+  const namesIn = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
   const isFull = () => {
-    const names = existsSync(poolDir) ? readdirSync(poolDir) : [];
-    return [...spec].every(
-      ([gb, count]) =>
-        names.filter((name) => name.startsWith(`${gb}g-`) && name.endsWith('.img')).length >= count,
+    const names = namesIn(poolDir);
+    return (
+      [...spec].every(
+        ([gb, count]) =>
+          names.filter((name) => name.startsWith(`${gb}g-`) && name.endsWith('.img')).length >=
+          count,
+      ) && namesIn(guestPoolDir).filter((name) => name.endsWith('.ready.log')).length >= guests
     );
   };
   // Made one at a time at nice 19: 50 images on a busy machine take minutes.
   for (const deadline = Date.now() + 600_000; !isFull();) {
     if (Date.now() > deadline)
-      throw new Error(`the volume pool in ${poolDir} did not fill in 10 minutes`);
+      throw new Error(`the warm pools in ${instancesDir} did not fill in 10 minutes`);
     await new Promise((tick) => setTimeout(tick, 100));
   }
 }
