@@ -47,8 +47,10 @@ import { ComputeError, silentLogger, type ComputeLogger } from '../provider';
  *   the provider knows it by that and its command line (`--standby <this dir>`).
  * - **Background**: standbys are started one at a time, at the lowest CPU priority where the
  *   process may raise it again (root: an assigned guest takes the pool process's priority
- *   back), and only while no create of this process is under way and none began in the last
- *   second, so refills never compete with the creates they serve.
+ *   back), and only once no create of this process is under way, none began in the last
+ *   second and the machine has a CPU to spare (the guests of a burst work on after their
+ *   creates returned), so refills do not compete with the creates they serve; on a machine
+ *   that stays busy, one every 30 s.
  */
 
 /** The pool's directory under the provider's data dir. */
@@ -98,6 +100,8 @@ export interface GuestPoolOptions {
   logger?: ComputeLogger;
   /** How long after a create began refills wait (default 1 s). */
   quietMs?: number;
+  /** How often a machine that stays busy gets a standby all the same (default 30 s). */
+  busyRefillMs?: number;
   /** How long a standby may take to load (default 120 s; a loaded machine is slow). */
   readyTimeoutMs?: number;
   /** How long an assigned standby may take to answer (default 10 s). */
@@ -122,10 +126,11 @@ export class GuestPool {
 
   constructor(options: GuestPoolOptions) {
     this.options = {
-      quietMs: 1000,
-      readyTimeoutMs: 120_000,
-      assignTimeoutMs: 10_000,
       ...options,
+      quietMs: options.quietMs ?? 1000,
+      busyRefillMs: options.busyRefillMs ?? 30_000,
+      readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
+      assignTimeoutMs: options.assignTimeoutMs ?? 10_000,
     };
     this.logger = options.logger ?? silentLogger;
   }
@@ -293,12 +298,22 @@ export class GuestPool {
     }
   }
 
-  /** Until no create of this process is under way and none began within `quietMs`. */
+  /**
+   * Until no create of this process is under way, none began within `quietMs`, and the machine
+   * has a CPU to spare (at least half its CPU time idle over half a second: the guests of a
+   * burst of creates work on long after their creates returned); a machine that stays busy
+   * gets a standby every `busyRefillMs` all the same, at its low priority.
+   */
   private async whenQuiet(): Promise<void> {
-    while (
-      !this.stopped &&
-      (this.creates > 0 || Date.now() - this.lastCreateAt < this.options.quietMs)
-    ) {
+    let busySince: number | null = null;
+    while (!this.stopped) {
+      if (this.creates === 0 && Date.now() - this.lastCreateAt >= this.options.quietMs) {
+        if ((await idleShare(500)) >= 0.5) return;
+        busySince ??= Date.now();
+        if (Date.now() - busySince >= this.options.busyRefillMs) return;
+      } else {
+        busySince = null;
+      }
       await delay(200, undefined, { ref: false });
     }
   }
@@ -403,6 +418,25 @@ export class GuestPool {
         rmSync(join(this.options.dir, name), { force: true });
     }
   }
+}
+
+/** The share of the machine's CPU time spent idle over the next `ms` (/proc/stat; 1 where it cannot be read). */
+async function idleShare(ms: number): Promise<number> {
+  const read = () => {
+    try {
+      const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+      const ticks = fields.slice(1, 9).map(Number);
+      // user nice system idle iowait irq softirq steal
+      return { idle: ticks[3]! + ticks[4]!, total: ticks.reduce((sum, each) => sum + each, 0) };
+    } catch {
+      return null;
+    }
+  };
+  const before = read();
+  await delay(ms, undefined, { ref: false });
+  const after = read();
+  if (!before || !after || after.total <= before.total) return 1;
+  return (after.idle - before.idle) / (after.total - before.total);
 }
 
 function isAlive(pid: number): boolean {
