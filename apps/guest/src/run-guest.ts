@@ -1,4 +1,5 @@
 import { installShutdownHandlers } from '@coffer/runtime/shutdown';
+import { z } from 'zod';
 
 import { GuestAgent } from './agent';
 import { GuestConfigError, loadGuestConfig } from './config';
@@ -11,6 +12,10 @@ import { UnknownDatastoreError } from './managers/registry';
  * what it imports and the datastore's manager are most of the bundle: loading them overlaps
  * with the datastore's early work, e.g. MariaDB's mariadb-install-db).
  */
+
+// zod without its compiled fast paths: a guest parses each schema a few times (its config,
+// RPC requests), and compiling one (`new Function`) costs more than the parses it would speed up.
+z.config({ jitless: true });
 
 function fail(message: string, code: number): never {
   process.stderr.write(`coffer-guest: ${message}\n`);
