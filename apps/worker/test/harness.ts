@@ -131,6 +131,8 @@ export class WorkerTestContext {
       portRange: this.portRange,
       stopTimeoutMs: 30_000,
       guestPool: options.guestPool,
+      // A loaded test machine is never idle enough for the pool's refills to wait for it.
+      guestPoolBusyRefillMs: 2000,
     });
   }
 

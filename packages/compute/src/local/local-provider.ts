@@ -137,6 +137,8 @@ export interface LocalComputeProviderOptions {
   guestPool?: number;
   /** How long after a create began the guest pool's refills wait (default 1 s). */
   guestPoolQuietMs?: number;
+  /** How often the guest pool refills on a machine that stays busy (default 30 s). */
+  guestPoolBusyRefillMs?: number;
   /** The nftables table of this data dir's instances (firewall.ts; default `coffer_<hash of dataDir>`). */
   firewallTable?: string;
   /** Flavor limits (cgroups.ts): `auto` (default: where the host allows), `off`, `required`; or groups of a test's own. */
@@ -250,6 +252,7 @@ export class LocalComputeProvider implements ComputeProvider {
           env: { ...this.guestEnv, ...this.guestCommand.env },
           logger: this.logger,
           quietMs: options.guestPoolQuietMs,
+          busyRefillMs: options.guestPoolBusyRefillMs,
         })
       : null;
     this.volumes = new LocalVolumes(options.volumes ?? 'auto', this.logger, {
