@@ -48,7 +48,7 @@ import { ComputeError, silentLogger, type ComputeLogger } from '../provider';
  * - **Background**: standbys are started one at a time, at the lowest CPU priority where the
  *   process may raise it again (root: an assigned guest takes the pool process's priority
  *   back), and only once no create of this process is under way, none began in the last
- *   second and the machine has a CPU to spare (the guests of a burst work on after their
+ *   second and the machine has CPU to spare (the guests of a burst work on after their
  *   creates returned), so refills do not compete with the creates they serve; on a machine
  *   that stays busy, one every 30 s.
  */
@@ -63,6 +63,12 @@ const STARTING = '.starting.log';
 const READY = '.ready.log';
 const FILE = /^(\d+)-([0-9a-f]{12})\.(starting|ready)\.log$/;
 const STANDBY_NICE = 19;
+/**
+ * The machine's idle share over half a second at which a refill may start: a quarter (half a
+ * core of two). A burst's guests leave next to none (0-2 % measured); a machine with another
+ * tenant busy on one core of two leaves about half.
+ */
+const SPARE_CPU_SHARE = 0.25;
 
 /** Parses `COFFER_LOCAL_GUEST_POOL`: a count (0 or `off`: no pool); wrong is `UNAVAILABLE`. */
 export function parseGuestPoolSize(value: string | undefined): number {
@@ -300,15 +306,15 @@ export class GuestPool {
 
   /**
    * Until no create of this process is under way, none began within `quietMs`, and the machine
-   * has a CPU to spare (at least half its CPU time idle over half a second: the guests of a
-   * burst of creates work on long after their creates returned); a machine that stays busy
-   * gets a standby every `busyRefillMs` all the same, at its low priority.
+   * has CPU to spare (SPARE_CPU_SHARE: the guests of a burst of creates work on long after their
+   * creates returned); a machine that stays busy gets a standby every `busyRefillMs` all the
+   * same, at its low priority.
    */
   private async whenQuiet(): Promise<void> {
     let busySince: number | null = null;
     while (!this.stopped) {
       if (this.creates === 0 && Date.now() - this.lastCreateAt >= this.options.quietMs) {
-        if ((await idleShare(500)) >= 0.5) return;
+        if ((await idleShare(500)) >= SPARE_CPU_SHARE) return;
         busySince ??= Date.now();
         if (Date.now() - busySince >= this.options.busyRefillMs) return;
       } else {
