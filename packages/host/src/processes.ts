@@ -22,6 +22,16 @@ export function readCmdline(pid: number): string[] | null {
   }
 }
 
+/** Whether a process of this pid exists (a zombie too; ours to signal or not). */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Reads a pid file; null when it is missing or does not hold a pid. */
 export function readPidFile(path: string): number | null {
   try {

@@ -20,6 +20,8 @@ import {
   type GuestStandbyAssign,
 } from '@coffer/contracts';
 
+import { pidExists } from '@coffer/host';
+
 import { ComputeError, silentLogger, type ComputeLogger } from '../provider';
 
 /**
@@ -420,7 +422,7 @@ export class GuestPool {
     if (!existsSync(this.options.dir)) return;
     for (const name of readdirSync(this.options.dir)) {
       const match = FILE.exec(name);
-      if (match && !isAlive(Number(match[1])))
+      if (match && !pidExists(Number(match[1])))
         rmSync(join(this.options.dir, name), { force: true });
     }
   }
@@ -443,15 +445,6 @@ async function idleShare(ms: number): Promise<number> {
   const after = read();
   if (!before || !after || after.total <= before.total) return 1;
   return (after.idle - before.idle) / (after.total - before.total);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The last lines of a standby's log, for a warning. */

@@ -12,6 +12,8 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 
+import { pidExists } from '@coffer/host';
+
 import { ComputeError, silentLogger, type ComputeLogger } from '../provider';
 
 /**
@@ -135,7 +137,7 @@ export class VolumePool {
       if (partial) {
         const pid = Number(partial[3]);
         const path = join(this.dir, name);
-        if (pid === process.pid ? !makingHere.has(path) : !isAlive(pid)) removed.push(name);
+        if (pid === process.pid ? !makingHere.has(path) : !pidExists(pid)) removed.push(name);
         continue;
       }
       const ready = READY.exec(name);
@@ -307,15 +309,6 @@ export function isImageOf(path: string, gb: number): boolean {
     }
   } catch {
     return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
