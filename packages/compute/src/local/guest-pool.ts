@@ -246,10 +246,16 @@ export class GuestPool {
   /** No more refills; every standby not taken is stopped (SIGKILL: none has started anything). */
   async stop(): Promise<void> {
     this.stopped = true;
-    const members = [...this.ready, ...this.loading];
-    this.ready.length = 0;
-    await Promise.all(members.map((member) => this.kill(member)));
-    await this.filling;
+    // The standbys and the pool's timers do not keep the process alive: this wait does.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      const members = [...this.ready, ...this.loading];
+      this.ready.length = 0;
+      await Promise.all(members.map((member) => this.kill(member)));
+      await this.filling;
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   private refill(): void {
@@ -283,6 +289,8 @@ export class GuestPool {
         made += 1;
         failures = 0;
       } catch (error) {
+        // Stopped meanwhile (stop kills a standby that is loading): nothing went wrong.
+        if (this.stopped) return;
         failures += 1;
         this.logger.warn(
           { dir: this.options.dir, err: (error as Error).message, failures },
