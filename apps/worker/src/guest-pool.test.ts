@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { GUEST_POOL_DIR } from '@coffer/compute';
 import { isAlive, isMariadbd, processesMentioning, readPid } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
-import mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { tenantQuery } from '../test/backups';
 import { ChildWorker, killChildWorkers } from '../test/child-worker';
-import { TEST_TUNING, WorkerTestContext, type CreatedInstance } from '../test/harness';
+import { TEST_TUNING, WorkerTestContext } from '../test/harness';
 
 /**
  * Issue 18's fast creates: the local provider's warm pool of standby guests
@@ -72,24 +72,6 @@ function parentOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
-async function queryAsTenant(created: CreatedInstance): Promise<unknown> {
-  const row = (await ctx.row(created.instanceId))!;
-  const connection = await mysql.createConnection({
-    host: row.host!,
-    port: row.port!,
-    user: created.userName,
-    password: created.password,
-    database: created.databaseName,
-    connectTimeout: 5000,
-  });
-  try {
-    const [rows] = await connection.query('SELECT DATABASE() AS db');
-    return rows;
-  } finally {
-    await connection.end();
-  }
-}
-
 describe('the warm pool of standby guests', () => {
   // Standbys load at nice 19: on a saturated machine (npm test) a fill takes a while.
   it(
@@ -138,7 +120,9 @@ describe('the warm pool of standby guests', () => {
         // Its log is the instance's: the standby's file, renamed.
         const log = readFileSync(join(root, 'log', 'guest.log'), 'utf8');
         expect(log).toContain(each.instanceId);
-        expect(await queryAsTenant(each)).toEqual([{ db: each.databaseName }]);
+        expect(await tenantQuery(ctx, each.instanceId, each, 'SELECT DATABASE() AS db')).toEqual([
+          { db: each.databaseName },
+        ]);
       }
 
       // The pool makes two new standbys once the creates are over.

@@ -57,7 +57,7 @@ import { ComputeError, silentLogger, type ComputeLogger } from '../provider';
 
 /** The pool's directory under the provider's data dir. */
 export const GUEST_POOL_DIR = 'guest-pool';
-/** The most standbys a pool keeps (each holds ~45 MiB). */
+/** The most standbys a pool keeps (each holds about 68 MiB, as an idle guest does). */
 export const MAX_GUEST_POOL = 64;
 /** The default `COFFER_LOCAL_GUEST_POOL`: a couple of creates at a time get a standby. */
 export const DEFAULT_GUEST_POOL = 2;
@@ -106,7 +106,7 @@ export interface GuestPoolOptions {
   args: readonly string[];
   env: Record<string, string>;
   logger?: ComputeLogger;
-  /** How long after a create began refills wait (default 1 s). */
+  /** How long after a create began or ended refills wait (default 1 s). */
   quietMs?: number;
   /** How often a machine that stays busy gets a standby all the same (default 30 s). */
   busyRefillMs?: number;
@@ -408,7 +408,8 @@ export class GuestPool {
 
   private async kill(member: Member): Promise<void> {
     const { child } = member;
-    if (child.exitCode === null && child.signalCode === null) {
+    // A child that never started (its spawn failed) will never say it exited.
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGKILL');
       await exited;

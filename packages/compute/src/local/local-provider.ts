@@ -135,7 +135,7 @@ export interface LocalComputeProviderOptions {
    * default is COFFER_LOCAL_GUEST_POOL's).
    */
   guestPool?: number;
-  /** How long after a create began the guest pool's refills wait (default 1 s). */
+  /** How long after a create began or ended the guest pool's refills wait (default 1 s). */
   guestPoolQuietMs?: number;
   /** How often the guest pool refills on a machine that stays busy (default 30 s). */
   guestPoolBusyRefillMs?: number;
