@@ -65,6 +65,8 @@ test('an operator searches and filters the admin list, opens a tenant’s instan
   const table = page.getByRole('table', { name: 'All instances' });
   const controls = page.getByRole('search', { name: 'Instances' });
   await controls.getByRole('searchbox', { name: 'Search' }).fill(tag);
+  // The search is applied (on a fresh database these two may be the only instances there are).
+  await expect(page).toHaveURL(new RegExp(`[?&]q=${tag}(&|$)`));
   await expect(table.getByRole('row')).toHaveCount(3); // heading + 2
   await controls.getByLabel('Status').selectOption('REBOOT');
   await expect(table.getByRole('row')).toHaveCount(2);

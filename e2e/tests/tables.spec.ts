@@ -105,6 +105,48 @@ test('the instance list pages, sorts, filters and searches 60 instances on the s
   await expect(pager).toContainText('1–25 of 60');
 });
 
+test('a search typed before the page has hydrated is kept and applied', async ({ page }) => {
+  const owner = await seedUser(prisma, 'early-search');
+  const project = await createProject(prisma, { name: 'Early', ownerUserId: owner.id });
+  const flavor = await prisma.flavor.findFirstOrThrow({ where: { isDisabled: false } });
+  const version = await prisma.datastoreVersion.findFirstOrThrow({ where: { isDefault: true } });
+  await prisma.instance.createMany({
+    data: ['alpha-1', 'alpha-2', 'beta-1'].map((name) => ({
+      projectId: project.id,
+      name,
+      flavorId: flavor.id,
+      datastoreVersionId: version.id,
+      volumeSizeGb: 1,
+      taskStatus: 'NONE' as const,
+      serviceStatus: 'SHUTDOWN' as const,
+    })),
+  });
+  await signIn(page, owner);
+  await page.waitForURL((url) => !url.pathname.startsWith('/sign-in'));
+
+  // The page's scripts are held until the search is typed into the server's HTML (a user on a
+  // slow link types before the console has hydrated; routing also turns the HTTP cache off).
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route(
+    (url) => url.pathname.startsWith('/_next/static/') && url.pathname.endsWith('.js'),
+    async (route) => {
+      await released;
+      await route.continue();
+    },
+  );
+  await page.goto(`/p/${project.id}/instances`, { waitUntil: 'domcontentloaded' });
+  await expect(rowsOf(page)).toHaveCount(3);
+  const search = page.getByRole('search', { name: 'Instances' }).getByLabel('Search');
+  await search.fill('alpha');
+  release();
+
+  await expect(page).toHaveURL(/[?&]q=alpha(&|$)/);
+  await expect(rowsOf(page)).toHaveCount(2);
+  await expect(search).toHaveValue('alpha');
+  expect((await namesOf(page)).sort()).toEqual(['alpha-1', 'alpha-2']);
+});
+
 test('after a promote, the source called "…-replica" and its replica are renamed from their pages; the list follows', async ({
   page,
 }) => {

@@ -5,7 +5,7 @@ import { cn } from '~/lib/utils';
 const controlClass =
   'block w-full rounded-md border border-zinc-300 bg-white px-3 py-2 text-sm text-zinc-900 shadow-sm placeholder:text-zinc-400 focus:border-accent-500 focus:outline-none focus:ring-2 focus:ring-accent-200 disabled:bg-zinc-100 aria-[invalid=true]:border-red-500 aria-[invalid=true]:ring-red-100';
 
-export function Input({ className, ...props }: React.InputHTMLAttributes<HTMLInputElement>) {
+export function Input({ className, ...props }: React.ComponentProps<'input'>) {
   return <input className={cn(controlClass, 'h-9', className)} {...props} />;
 }
 

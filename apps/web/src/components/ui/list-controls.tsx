@@ -1,7 +1,7 @@
 'use client';
 
 import { usePathname, useSearchParams } from 'next/navigation';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { type ListParams, withListParams } from '~/lib/list-params';
 import { Button } from './button';
@@ -43,16 +43,36 @@ export function useListParams<Sort extends string, Status extends string>(
     return () => clearTimeout(timer);
   }, [searchText, params.search]);
 
-  // Back and Forward bring another search: the box shows it.
+  // Back and Forward (or a link) bring another search: the box shows it. Only a change does:
+  // on mount the box already shows the URL's, or what was typed before the page hydrated.
+  const shownSearch = useRef(params.search);
   useEffect(() => {
+    if (shownSearch.current === params.search) return;
+    shownSearch.current = params.search;
     setSearchText((text) => (text.trim() === params.search ? text : params.search));
   }, [params.search]);
+
+  // Text typed before the page hydrated is in the box but not in React's state (React keeps the
+  // box's value while hydrating, then resets it to the state's at the next render): adopted at
+  // mount. React rendered the URL's search as the box's default value; anything else was typed.
+  const adoptTypedText = useCallback((box: HTMLInputElement | null) => {
+    if (box && box.value !== box.defaultValue) setSearchText(box.value);
+  }, []);
 
   return {
     ...params,
     isFiltered: !!(params.search || params.status),
     searchText,
     setSearchText,
+    /** The search box's props (the box's value, its changes, text typed before hydration). */
+    searchBox: {
+      type: 'search',
+      value: searchText,
+      onChange: (event: React.ChangeEvent<HTMLInputElement>) => setSearchText(event.target.value),
+      ref: adoptTypedText,
+      // The URL holds the search: no browser autofill, nor its restoring a stale value on reload.
+      autoComplete: 'off',
+    } as const,
     setStatus: (status: Status | '') => update({ status, page: null }),
     setSortKey: (sortKey: Sort) => update({ sort: sortKey, page: null }),
     setPage: (page: number) => update({ page: page === 1 ? null : page }, true),
@@ -86,12 +106,7 @@ export function ListControls<Sort extends string, Status extends string>({
   return (
     <div className="mb-3 flex flex-wrap items-end gap-3" role="search" aria-label={label}>
       <Field label="Search" className="w-full sm:w-64">
-        <Input
-          type="search"
-          placeholder={searchPlaceholder}
-          value={list.searchText}
-          onChange={(e) => list.setSearchText(e.target.value)}
-        />
+        <Input {...list.searchBox} placeholder={searchPlaceholder} />
       </Field>
       <Field label="Status" className="w-40">
         <Select value={list.status} onChange={(e) => list.setStatus(e.target.value as Status | '')}>

@@ -110,12 +110,7 @@ export function AdminInstances() {
       />
       <div className="mb-3 flex flex-wrap items-end gap-3" role="search" aria-label="Instances">
         <Field label="Search" className="w-64">
-          <Input
-            type="search"
-            placeholder="Name, project or id"
-            value={list.searchText}
-            onChange={(e) => list.setSearchText(e.target.value)}
-          />
+          <Input {...list.searchBox} placeholder="Name, project or id" />
         </Field>
         <Field label="Status" className="w-44">
           <Select
