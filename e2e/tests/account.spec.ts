@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 
-import { createProject, signIn, signUp, uniqueEmail } from './helpers';
+import { createProject, holdScripts, signIn, signUp, uniqueEmail } from './helpers';
 
 test('sign up, create a project, see the empty instance list, sign out and back in', async ({
   page,
@@ -52,6 +52,27 @@ test('a wrong password is refused with a clear message', async ({ page }) => {
     page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }),
   ).toBeVisible();
   await expect(page).toHaveURL(/\/sign-in$/);
+});
+
+test('credentials typed before the sign-in page has hydrated sign in', async ({ page }) => {
+  const email = uniqueEmail('early');
+  const password = 'typed-before-hydration-1';
+  await signUp(page, { name: 'Early Bird', email, password });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('heading', { name: 'Sign in to Coffer' })).toBeVisible();
+
+  const release = await holdScripts(page);
+  await page.goto('/sign-in', { waitUntil: 'domcontentloaded' });
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  release();
+  // Submitted once React owns the form (before, the browser would submit it as a plain GET).
+  await expect(page.getByLabel('Email')).toHaveValue(email);
+  await page.waitForFunction(
+    `Object.keys(document.querySelector('form') ?? {}).some((key) => key.startsWith('__reactFiber'))`,
+  );
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Create a project' })).toBeVisible();
 });
 
 test('project switcher moves between projects and members can be added by email', async ({

@@ -10,6 +10,23 @@ export function uniqueEmail(label: string): string {
   return `${label}-${randomUUID().slice(0, 8)}@example.com`;
 }
 
+/**
+ * Holds the console's scripts (routing also turns the HTTP cache off) until `release` is called:
+ * what a user on a slow link sees, the server's HTML before the page has hydrated.
+ */
+export async function holdScripts(page: Page): Promise<() => void> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route(
+    (url) => url.pathname.startsWith('/_next/static/') && url.pathname.endsWith('.js'),
+    async (route) => {
+      await released;
+      await route.continue();
+    },
+  );
+  return release;
+}
+
 /** Signs up through the form; lands on "create your first project". */
 export async function signUp(
   page: Page,

@@ -1,7 +1,7 @@
 import { createProject } from '@coffer/db/factories';
 import { expect, test, type Page } from '@playwright/test';
 
-import { seedUser, signIn, useDatabase } from './helpers';
+import { holdScripts, seedUser, signIn, useDatabase } from './helpers';
 
 /**
  * A project with 60 instances (rows seeded straight into the database, no servers): the
@@ -124,17 +124,8 @@ test('a search typed before the page has hydrated is kept and applied', async ({
   await signIn(page, owner);
   await page.waitForURL((url) => !url.pathname.startsWith('/sign-in'));
 
-  // The page's scripts are held until the search is typed into the server's HTML (a user on a
-  // slow link types before the console has hydrated; routing also turns the HTTP cache off).
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  await page.route(
-    (url) => url.pathname.startsWith('/_next/static/') && url.pathname.endsWith('.js'),
-    async (route) => {
-      await released;
-      await route.continue();
-    },
-  );
+  // The search is typed into the server's HTML, before the page has hydrated.
+  const release = await holdScripts(page);
   await page.goto(`/p/${project.id}/instances`, { waitUntil: 'domcontentloaded' });
   await expect(rowsOf(page)).toHaveCount(3);
   const search = page.getByRole('search', { name: 'Instances' }).getByLabel('Search');

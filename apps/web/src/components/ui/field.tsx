@@ -9,6 +9,22 @@ export function Input({ className, ...props }: React.ComponentProps<'input'>) {
   return <input className={cn(controlClass, 'h-9', className)} {...props} />;
 }
 
+/**
+ * A ref for a controlled text box that keeps what was typed before the page hydrated: React
+ * leaves that text in the box while hydrating, then resets the box to its state's value at the
+ * next render. React renders the state's value as the box's default value, so a box whose value
+ * differs from it at mount holds typed text; `onValue` gets it.
+ */
+export function useTypedBeforeHydration(onValue: (value: string) => void) {
+  const latest = React.useRef(onValue);
+  React.useEffect(() => {
+    latest.current = onValue;
+  });
+  return React.useCallback((box: HTMLInputElement | null) => {
+    if (box && box.value !== box.defaultValue) latest.current(box.value);
+  }, []);
+}
+
 export function Select({ className, ...props }: React.SelectHTMLAttributes<HTMLSelectElement>) {
   return <select className={cn(controlClass, 'h-9 pr-8', className)} {...props} />;
 }
@@ -92,9 +108,11 @@ export function TextField({
   inputClassName?: string;
   onValueChange: (value: string) => void;
 }) {
+  const keepTyped = useTypedBeforeHydration(onValueChange);
   return (
     <Field label={label} hint={hint} error={error} className={className}>
       <Input
+        ref={keepTyped}
         className={inputClassName}
         onChange={(event) => onValueChange(event.target.value)}
         {...input}

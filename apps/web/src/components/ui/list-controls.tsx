@@ -1,11 +1,11 @@
 'use client';
 
 import { usePathname, useSearchParams } from 'next/navigation';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 
 import { type ListParams, withListParams } from '~/lib/list-params';
 import { Button } from './button';
-import { Field, Input, Select } from './field';
+import { Field, Input, Select, useTypedBeforeHydration } from './field';
 
 /**
  * A paged table's controls (search, status, sort, page), kept in the page's URL: a reload or
@@ -52,12 +52,8 @@ export function useListParams<Sort extends string, Status extends string>(
     setSearchText((text) => (text.trim() === params.search ? text : params.search));
   }, [params.search]);
 
-  // Text typed before the page hydrated is in the box but not in React's state (React keeps the
-  // box's value while hydrating, then resets it to the state's at the next render): adopted at
-  // mount. React rendered the URL's search as the box's default value; anything else was typed.
-  const adoptTypedText = useCallback((box: HTMLInputElement | null) => {
-    if (box && box.value !== box.defaultValue) setSearchText(box.value);
-  }, []);
+  // A search typed before the page hydrated is kept (and sent once typing pauses).
+  const keepTyped = useTypedBeforeHydration(setSearchText);
 
   return {
     ...params,
@@ -69,7 +65,7 @@ export function useListParams<Sort extends string, Status extends string>(
       type: 'search',
       value: searchText,
       onChange: (event: React.ChangeEvent<HTMLInputElement>) => setSearchText(event.target.value),
-      ref: adoptTypedText,
+      ref: keepTyped,
       // The URL holds the search: no browser autofill, nor its restoring a stale value on reload.
       autoComplete: 'off',
     } as const,
