@@ -1,7 +1,15 @@
 import { createBackupRow } from '@coffer/db/factories';
 import { expect, test } from '@playwright/test';
 
-import { createProject, expectActive, signUp, statusOf, uniqueEmail, useDatabase } from './helpers';
+import {
+  createProject,
+  expectActive,
+  holdScripts,
+  signUp,
+  statusOf,
+  uniqueEmail,
+  useDatabase,
+} from './helpers';
 
 const prisma = useDatabase();
 
@@ -107,8 +115,11 @@ test('create form: backups on by default, the usage and limits, Create disabled 
   await prisma.quota.create({
     data: { projectId, resource: 'VOLUME_GB', hardLimit: source.volumeSizeGb + 1 },
   });
-  await page.reload();
+  // Typed into the server's HTML, before the page has hydrated: the form still takes it.
+  const release = await holdScripts(page);
+  await page.reload({ waitUntil: 'domcontentloaded' });
   await page.getByLabel('Volume size (GB)').fill('2');
+  release();
   await expect(page.getByText(/at most 1 GB is left/)).toBeVisible();
   await expect(create).toBeDisabled();
   await page.getByLabel('Volume size (GB)').fill('1');

@@ -5,24 +5,40 @@ import { cn } from '~/lib/utils';
 const controlClass =
   'block w-full rounded-md border border-zinc-300 bg-white px-3 py-2 text-sm text-zinc-900 shadow-sm placeholder:text-zinc-400 focus:border-accent-500 focus:outline-none focus:ring-2 focus:ring-accent-200 disabled:bg-zinc-100 aria-[invalid=true]:border-red-500 aria-[invalid=true]:ring-red-100';
 
-export function Input({ className, ...props }: React.ComponentProps<'input'>) {
-  return <input className={cn(controlClass, 'h-9', className)} {...props} />;
-}
+/** Input types whose value is text the user types (their `defaultValue` is the rendered value). */
+const TYPED = new Set(['text', 'search', 'email', 'password', 'number', 'url', 'tel']);
 
 /**
- * A ref for a controlled text box that keeps what was typed before the page hydrated: React
- * leaves that text in the box while hydrating, then resets the box to its state's value at the
- * next render. React renders the state's value as the box's default value, so a box whose value
- * differs from it at mount holds typed text; `onValue` gets it.
+ * A text box. What was typed into it before the page hydrated is kept: React leaves that text
+ * in the box while it hydrates, then resets the box to its state's value at the next render,
+ * so at mount the box's `onChange` is handed it. React renders the state's value as the box's
+ * default value: a box whose value differs from it at mount holds typed text.
  */
-export function useTypedBeforeHydration(onValue: (value: string) => void) {
-  const latest = React.useRef(onValue);
+export function Input({ className, ref, onChange, ...props }: React.ComponentProps<'input'>) {
+  const latest = React.useRef(onChange);
   React.useEffect(() => {
-    latest.current = onValue;
+    latest.current = onChange;
   });
-  return React.useCallback((box: HTMLInputElement | null) => {
-    if (box && box.value !== box.defaultValue) latest.current(box.value);
-  }, []);
+  const attach = React.useCallback(
+    (box: HTMLInputElement | null) => {
+      if (typeof ref === 'function') ref(box);
+      else if (ref) ref.current = box;
+      if (box && TYPED.has(box.type) && box.value !== box.defaultValue)
+        latest.current?.({
+          target: box,
+          currentTarget: box,
+        } as React.ChangeEvent<HTMLInputElement>);
+    },
+    [ref],
+  );
+  return (
+    <input
+      ref={attach}
+      className={cn(controlClass, 'h-9', className)}
+      onChange={onChange}
+      {...props}
+    />
+  );
 }
 
 export function Select({ className, ...props }: React.SelectHTMLAttributes<HTMLSelectElement>) {
@@ -108,11 +124,9 @@ export function TextField({
   inputClassName?: string;
   onValueChange: (value: string) => void;
 }) {
-  const keepTyped = useTypedBeforeHydration(onValueChange);
   return (
     <Field label={label} hint={hint} error={error} className={className}>
       <Input
-        ref={keepTyped}
         className={inputClassName}
         onChange={(event) => onValueChange(event.target.value)}
         {...input}

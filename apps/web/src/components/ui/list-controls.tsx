@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from 'react';
 
 import { type ListParams, withListParams } from '~/lib/list-params';
 import { Button } from './button';
-import { Field, Input, Select, useTypedBeforeHydration } from './field';
+import { Field, Input, Select } from './field';
 
 /**
  * A paged table's controls (search, status, sort, page), kept in the page's URL: a reload or
@@ -52,20 +52,16 @@ export function useListParams<Sort extends string, Status extends string>(
     setSearchText((text) => (text.trim() === params.search ? text : params.search));
   }, [params.search]);
 
-  // A search typed before the page hydrated is kept (and sent once typing pauses).
-  const keepTyped = useTypedBeforeHydration(setSearchText);
-
   return {
     ...params,
     isFiltered: !!(params.search || params.status),
     searchText,
     setSearchText,
-    /** The search box's props (the box's value, its changes, text typed before hydration). */
+    /** The search box's props (its value and changes; Input keeps text typed before hydration). */
     searchBox: {
       type: 'search',
       value: searchText,
       onChange: (event: React.ChangeEvent<HTMLInputElement>) => setSearchText(event.target.value),
-      ref: keepTyped,
       // The URL holds the search: no browser autofill, nor its restoring a stale value on reload.
       autoComplete: 'off',
     } as const,

@@ -59,12 +59,13 @@ export function CreateInstanceForm({ projectId }: { projectId: string }) {
   // A random default name, made in the browser once the page has hydrated: made while rendering,
   // the server's HTML and the browser would show two different names (React's hydration error).
   useEffect(() => setName((current) => current || `mariadb-${randomSuffix()}`), []);
-  // Sensible defaults once the catalog is here: the smallest flavor, its volume, the default version.
+  // Sensible defaults once the catalog is here: the smallest flavor, its volume (unless one was
+  // typed already), the default version.
   useEffect(() => {
     const first = flavors.data?.[0];
     if (first && !flavorId) {
       setFlavorId(first.id);
-      setVolumeSizeGb(String(first.defaultVolumeGb));
+      setVolumeSizeGb((current) => current || String(first.defaultVolumeGb));
     }
   }, [flavors.data, flavorId]);
   useEffect(() => {
