@@ -27,7 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { isGuest, processesMentioning } from '@coffer/testing/processes';
+import { isGuest, processesMentioning, readPid } from '@coffer/testing/processes';
 import mysql from 'mysql2/promise';
 
 import { destroyBare, runTool, startMariadbd } from './lib/bare-mariadb';
@@ -69,11 +69,26 @@ function resetPeakRss(pid: number): boolean {
  * CPU seconds of a process: its own (user + system) and its waited-for children's (for the
  * guest: the mariadb-backup and zstd it ran; for this process: the shells and their tools).
  */
-function cpuSeconds(pid: number | 'self'): { own: number; children: number } {
-  // Fields after the command's closing parenthesis: utime is the 12th, cstime the 15th.
+function cpuSeconds(pid: number | 'self'): { own: number; children: number; minorFaults: number } {
+  // Fields after the command's closing parenthesis: minflt is the 8th, utime the 12th, cstime the 15th.
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const ticks = (index: number) => Number(fields[index]) / 100;
-  return { own: ticks(11) + ticks(12), children: ticks(13) + ticks(14) };
+  return {
+    own: ticks(11) + ticks(12),
+    children: ticks(13) + ticks(14),
+    // Pages the process touched for the first time: each costs the kernel (a VM's more).
+    minorFaults: Number(fields[7]),
+  };
+}
+
+/**
+ * An instance's guest agent: its pid file's (a guest taken from the provider's warm pool has no
+ * `--config-dir` on its command line), else the one started with the instance's config dir.
+ */
+function guestOf(instanceDir: string): { pid: number } | undefined {
+  const pid = readPid(join(instanceDir, 'run', 'guest.pid'));
+  if (pid !== null) return { pid };
+  return processesMentioning(`--config-dir ${join(instanceDir, 'etc')}`).find(isGuest);
 }
 
 function peakRssMiB(pid: number): { peak: number; now: number } | null {
@@ -107,7 +122,7 @@ async function main() {
   await source.admin.end();
   const instanceDir = join(instancesDir, 'instances', source.id);
 
-  const guest = processesMentioning(`--config-dir ${join(instanceDir, 'etc')}`).find(isGuest);
+  const guest = guestOf(instanceDir);
   if (!guest) throw new Error('the guest agent was not found');
   const guestIdle = peakRssMiB(guest.pid);
 
@@ -128,6 +143,7 @@ async function main() {
   const bareCpuS: number[] = [];
   const cofferToolsCpuS: number[] = [];
   const cofferGuestCpuS: number[] = [];
+  const cofferGuestFaults: number[] = [];
   const backupIds: string[] = [];
   const canResetPeak = resetPeakRss(guest.pid);
   const raw = () => {
@@ -186,6 +202,7 @@ async function main() {
     const guestCpuAfter = cpuSeconds(guest.pid);
     cofferToolsCpuS.push(guestCpuAfter.children - guestCpu.children);
     cofferGuestCpuS.push(guestCpuAfter.own - guestCpu.own);
+    cofferGuestFaults.push(guestCpuAfter.minorFaults - guestCpu.minorFaults);
     guestPeaks.push(peakRssMiB(guest.pid)?.peak ?? Number.NaN);
     const row = await prisma.backup.findUniqueOrThrow({ where: { id: backup.id } });
     cofferBackupBytes.push(sizeOfTree(join(instancesDir, 'backups', row.location)));
@@ -267,9 +284,7 @@ async function main() {
     await untilInstance(restored.id, (instance) => instance.status === 'ACTIVE');
     cofferRestoreMs.push(now() - restoreStarted);
     // The restoring guest's peak RSS, from its start through the restore (never reset).
-    const restoredGuest = processesMentioning(
-      `--config-dir ${join(instancesDir, 'instances', restored.id, 'etc')}`,
-    ).find(isGuest);
+    const restoredGuest = guestOf(join(instancesDir, 'instances', restored.id));
     restoreGuestPeaks.push((restoredGuest && peakRssMiB(restoredGuest.pid)?.peak) ?? Number.NaN);
     // The data is there.
     const restoredAgent = agentConfigOf(instancesDir, restored.id);
@@ -383,11 +398,12 @@ async function main() {
   const cpuMedian = (values: number[]) => round(median(values), 2);
   printTable(
     'Where the time goes: CPU seconds per backup (median), against the wall time on this machine',
-    ['', 'tools CPU s', 'guest CPU s', 'wall s'],
+    ['', 'tools CPU s', 'guest CPU s', 'guest page faults', 'wall s'],
     [
       [
         'limit: mariadb-backup > /dev/null',
         cpuMedian(rawCpuS),
+        '',
         '',
         round(median(rawBackupMs) / 1000, 2),
       ],
@@ -395,11 +411,13 @@ async function main() {
         `limit + zstd: mariadb-backup | zstd -${ZSTD_LEVEL} -T0 > /dev/null`,
         cpuMedian(zstdLimitCpuS),
         '',
+        '',
         round(median(zstdLimitMs) / 1000, 2),
       ],
       [
         `bare: mariadb-backup | zstd -${ZSTD_LEVEL} -T0 > file`,
         cpuMedian(bareCpuS),
+        '',
         '',
         round(median(bareBackupMs) / 1000, 2),
       ],
@@ -407,6 +425,7 @@ async function main() {
         'Coffer: mariadb-backup | zstd, then the guest (chunks, AES-256-GCM, SHA-256, store)',
         cpuMedian(cofferToolsCpuS),
         cpuMedian(cofferGuestCpuS),
+        median(cofferGuestFaults),
         round(median(cofferBackupMs) / 1000, 2),
       ],
     ],
@@ -467,6 +486,7 @@ async function main() {
         cofferTools: cpuMedian(cofferToolsCpuS),
         cofferGuest: cpuMedian(cofferGuestCpuS),
       },
+      guestMinorFaults: cofferGuestFaults,
       size: {
         bareBytes: median(bareBackupBytes),
         cofferBytes: median(cofferBackupBytes),
