@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { type GuestStandbyAssign, type GuestStandbyReply } from '@coffer/contracts';
 
 import { beginEarlyInstall } from './boot/early-install';
+import { dropLaunchOnlyEnv } from './boot/env';
 import { datastoreManagers } from './managers/registry';
 
 /**
@@ -28,6 +29,7 @@ function fail(message: string, code: number): never {
  * dir>`: a standby of a local provider's warm pool (startStandby).
  */
 export async function startGuest(): Promise<void> {
+  dropLaunchOnlyEnv();
   let values: { 'config-dir'?: string; standby?: string };
   try {
     ({ values } = parseArgs({

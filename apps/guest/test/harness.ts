@@ -198,7 +198,10 @@ export class GuestHarness {
     this.provider = new LocalComputeProvider({
       dataDir: this.dataDir,
       // A test run's COFFER_TEST_LOG_DIR reaches the guests (their logs are scanned for secrets).
-      guestCommand: { ...guestLaunchCommand(), env: captureLogsEnv() },
+      guestCommand: (() => {
+        const launch = guestLaunchCommand();
+        return { ...launch, env: { ...launch.env, ...captureLogsEnv() } };
+      })(),
       stopTimeoutMs: 30_000,
       portRange,
     });

@@ -13,7 +13,7 @@ import {
 } from '@coffer/compute';
 
 import { openstackComputeProvider } from '@coffer/compute-openstack';
-import { GUEST_BUNDLE_PATH, guestLaunchCommand } from '@coffer/guest/launch';
+import { GUEST_BUNDLE_PATH, GUEST_ENV, guestLaunchCommand } from '@coffer/guest/launch';
 import { captureLogsEnv } from '@coffer/testing/log-capture';
 
 import { type WorkerSettings } from './settings';
@@ -33,19 +33,21 @@ export class ComputeProviderUnavailableError extends Error {
  * How the local provider starts a guest: the guest's bundle (apps/guest/dist/guest.mjs, made
  * by `npm run build -w @coffer/guest`) when it is built, else its TypeScript entry through
  * tsx. The guest runs with its instance directory as cwd, so tsx is given by absolute URL.
- * Its environment is bare but for a test run's COFFER_TEST_LOG_DIR (see @coffer/testing).
+ * Its environment is bare but for the guest's allocator settings (GUEST_ENV) and a test run's
+ * COFFER_TEST_LOG_DIR (see @coffer/testing).
  */
 export function resolveGuestCommand(): GuestCommand & { kind: 'bundle' | 'source' } {
   if (existsSync(GUEST_BUNDLE_PATH)) {
     // The bundle, with the guest's own V8 flags for a small idle footprint.
-    return { kind: 'bundle', ...guestLaunchCommand(), env: captureLogsEnv() };
+    const launch = guestLaunchCommand();
+    return { kind: 'bundle', ...launch, env: { ...launch.env, ...captureLogsEnv() } };
   }
   const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return {
     kind: 'source',
     command: process.execPath,
     args: ['--import', tsxLoader, GUEST_SOURCE_ENTRY],
-    env: captureLogsEnv(),
+    env: { ...GUEST_ENV, ...captureLogsEnv() },
   };
 }
 

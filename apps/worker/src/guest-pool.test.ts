@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { GUEST_POOL_DIR } from '@coffer/compute';
+import { GUEST_ENV } from '@coffer/guest/launch';
 import { isAlive, isMariadbd, processesMentioning, readPid } from '@coffer/testing/processes';
 import { waitFor } from '@coffer/testing/wait';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +68,11 @@ function niceOfThreads(pid: number): number[] {
   });
 }
 
+/** The environment a process was started with. */
+function environOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+}
+
 function parentOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -116,6 +122,10 @@ describe('the warm pool of standby guests', () => {
         const server = processesMentioning(root).find(isMariadbd);
         expect(server).toBeDefined();
         expect(parentOf(server!.pid)).toBe(guest);
+        // Started with the guest's allocator settings, which its database server does not get
+        // (glibc cuts the variable at its colons as it reads it, in place: joined back here).
+        expect(environOf(guest).join(':')).toContain(`GLIBC_TUNABLES=${GUEST_ENV.GLIBC_TUNABLES}`);
+        expect(environOf(server!.pid).filter((entry) => entry.startsWith('GLIBC_'))).toEqual([]);
         expect(new Set(niceOfThreads(server!.pid))).toEqual(new Set(niceOfThreads(guest)));
         // Its log is the instance's: the standby's file, renamed.
         const log = readFileSync(join(root, 'log', 'guest.log'), 'utf8');

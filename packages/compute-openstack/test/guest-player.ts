@@ -98,11 +98,11 @@ export async function playGuestOf(
     }),
     { mode: 0o600 },
   );
-  const { command, args } = guestLaunchCommand();
+  const { command, args, env } = guestLaunchCommand();
   const log = openSync(join(dir, 'log', 'guest.log'), 'a');
   const guest = spawn(command, [...args, '--config-dir', etc], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    env: { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin' },
     stdio: ['ignore', log, log],
   });
   return {

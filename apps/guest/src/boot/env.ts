@@ -13,3 +13,11 @@ export interface BootEnv {
 export function readBootEnv(): BootEnv {
   return { path: process.env.PATH || DEFAULT_PATH, vars: process.env };
 }
+
+/**
+ * Takes out of the environment what only the guest's own start needed: its allocator settings
+ * (GUEST_ENV of ../launch.ts), which the tools and servers it runs should not get.
+ */
+export function dropLaunchOnlyEnv(): void {
+  delete process.env.GLIBC_TUNABLES;
+}

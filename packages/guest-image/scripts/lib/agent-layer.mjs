@@ -17,7 +17,7 @@ import {
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { GUEST_NODE_FLAGS } from '@coffer/guest/launch';
+import { GUEST_ENV, GUEST_NODE_FLAGS } from '@coffer/guest/launch';
 import { build } from 'esbuild';
 
 import { BuildError, progress, run } from './run.mjs';
@@ -113,7 +113,9 @@ export async function stageRoot(osRoot, stage) {
 
   for (const path of walk(LAYER)) {
     let text = readFileSync(join(LAYER, path), 'utf8');
-    text = text.replaceAll('@GUEST_NODE_FLAGS@', GUEST_NODE_FLAGS.join(' '));
+    text = text
+      .replaceAll('@GUEST_NODE_FLAGS@', GUEST_NODE_FLAGS.join(' '))
+      .replaceAll('@GUEST_GLIBC_TUNABLES@', GUEST_ENV.GLIBC_TUNABLES);
     put(stage, path, (target) =>
       writeFileSync(target, text, { mode: statSync(join(LAYER, path)).mode & 0o777 }),
     );
