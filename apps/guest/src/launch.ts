@@ -22,13 +22,14 @@ export const GUEST_NODE_FLAGS = [
 /**
  * The guest's allocator settings (glibc's malloc holds Node's buffers), in its environment.
  * A backup seals its stream 256 KiB at a time, each piece into a new buffer, and collects them
- * once per chunk. With glibc's defaults the freed pieces go back to the kernel at once (its
- * trim threshold follows the mmap threshold, to 512 KiB) and the next chunk's pieces fault
- * fresh pages in, which a virtual machine makes dear: ~100,000 faults and ~1 CPU s more per
- * 805 MiB sealed, measured here. With these, allocations below 1 MiB come from the heap and
- * up to 16 MiB of it freed is kept for reuse; larger ones (the 8 MiB chunk buffers) are still
- * mapped apart and returned when freed. The guest removes the variable from its environment
- * as it starts (the tools it runs keep glibc's defaults).
+ * once per chunk. With glibc's defaults the freed pieces can go back to the kernel at once
+ * (its trim threshold follows the mmap threshold, to 512 KiB) and the next chunk's pieces
+ * fault fresh pages in, which a virtual machine makes dear: sealing 805 MiB apart from a
+ * backup took ~100,000 faults and ~1 s of system time in some runs; a real backup's guest
+ * took 13,930 faults against 10,259 with these (docs/benchmarks.md). With these, allocations
+ * below 1 MiB come from the heap and up to 16 MiB of it freed is kept for reuse; larger ones
+ * (the 8 MiB chunk buffers) are still mapped apart and returned when freed. The guest removes
+ * the variable from its environment as it starts (the tools it runs keep glibc's defaults).
  */
 export const GUEST_ENV = {
   GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=16777216',
@@ -36,15 +37,16 @@ export const GUEST_ENV = {
 
 export const GUEST_BUNDLE_PATH = fileURLToPath(new URL('../dist/guest.mjs', import.meta.url));
 
-export function guestLaunchCommand(nodePath: string = process.execPath): {
+/** The bundled guest's command: this Node, the guest's flags, and GUEST_ENV with `env` added. */
+export function guestLaunchCommand({ env = {} }: { env?: Record<string, string> } = {}): {
   command: string;
   args: string[];
-  /** To add to the guest's environment. */
+  /** The guest's environment besides PATH. */
   env: Record<string, string>;
 } {
   return {
-    command: nodePath,
+    command: process.execPath,
     args: [...GUEST_NODE_FLAGS, GUEST_BUNDLE_PATH],
-    env: { ...GUEST_ENV },
+    env: { ...GUEST_ENV, ...env },
   };
 }

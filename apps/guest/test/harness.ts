@@ -198,10 +198,7 @@ export class GuestHarness {
     this.provider = new LocalComputeProvider({
       dataDir: this.dataDir,
       // A test run's COFFER_TEST_LOG_DIR reaches the guests (their logs are scanned for secrets).
-      guestCommand: (() => {
-        const launch = guestLaunchCommand();
-        return { ...launch, env: { ...launch.env, ...captureLogsEnv() } };
-      })(),
+      guestCommand: guestLaunchCommand({ env: captureLogsEnv() }),
       stopTimeoutMs: 30_000,
       portRange,
     });

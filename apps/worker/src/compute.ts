@@ -39,8 +39,7 @@ export class ComputeProviderUnavailableError extends Error {
 export function resolveGuestCommand(): GuestCommand & { kind: 'bundle' | 'source' } {
   if (existsSync(GUEST_BUNDLE_PATH)) {
     // The bundle, with the guest's own V8 flags for a small idle footprint.
-    const launch = guestLaunchCommand();
-    return { kind: 'bundle', ...launch, env: { ...launch.env, ...captureLogsEnv() } };
+    return { kind: 'bundle', ...guestLaunchCommand({ env: captureLogsEnv() }) };
   }
   const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return {
