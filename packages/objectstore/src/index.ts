@@ -5,6 +5,7 @@ import { type ObjectStore } from './object-store';
 import { SwiftObjectStore, type SwiftStoreOptions } from './swift-store';
 
 export * from './object-store';
+export { allocateBlockAligned } from './block-aligned';
 export { LocalDirectoryStore } from './local-store';
 export {
   SwiftObjectStore,

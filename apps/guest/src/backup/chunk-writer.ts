@@ -1,5 +1,5 @@
 import { backupChunkInfoName, backupChunkName, type BackupChunk } from '@coffer/contracts';
-import { type ObjectStore } from '@coffer/objectstore';
+import { allocateBlockAligned, type ObjectStore } from '@coffer/objectstore';
 
 import { collectPieces } from './backup-heap';
 import { ChunkSealer } from './chunk-crypto';
@@ -91,7 +91,8 @@ export class ChunkWriter {
   }
 
   private chunkBuffer(): Buffer {
-    return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.options.chunkBytes);
+    // Page-aligned: a local store writes it to disk without the page cache (direct I/O).
+    return this.spare.pop() ?? allocateBlockAligned(this.options.chunkBytes);
   }
 
   private throwIfFailed(): void {

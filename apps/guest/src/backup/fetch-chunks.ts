@@ -1,5 +1,5 @@
 import { type BackupManifest, type RestoreBackup } from '@coffer/contracts';
-import { type ObjectStore } from '@coffer/objectstore';
+import { allocateBlockAligned, type ObjectStore } from '@coffer/objectstore';
 
 import { collectPieces } from './backup-heap';
 import { openChunkInPlace } from './chunk-crypto';
@@ -52,7 +52,8 @@ export async function fetchChunks(
   const spare: Buffer[] = [];
   const fetching = new Map<number, { target: Buffer | null; read: Promise<Buffer> }>();
   const fetchChunk = (index: number) => {
-    const target = canReuse ? (spare.pop() ?? Buffer.allocUnsafeSlow(bufferBytes)) : null;
+    // Page-aligned: a local store reads into it without the page cache (direct I/O).
+    const target = canReuse ? (spare.pop() ?? allocateBlockAligned(bufferBytes)) : null;
     const read = getChunk(store, backup, manifest.chunks[index]!, target ?? undefined);
     read.catch(() => undefined);
     fetching.set(index, { target, read });
