@@ -159,8 +159,8 @@ export class LocalDirectoryStore implements ObjectStore {
   }
 
   async getInto(name: string, target: Buffer): Promise<Buffer> {
-    const path = this.pathOf(name);
     try {
+      const path = this.pathOf(name);
       const { size } = await stat(path);
       const into = size <= target.length ? target.subarray(0, size) : Buffer.allocUnsafe(size);
       // Whole blocks straight into a page-aligned target, a partial last block (written
